@@ -1,0 +1,222 @@
+#include "tls/tls_context.h"
+
+#include <dlfcn.h>
+
+#include <atomic>
+#include <ctime>
+#include <mutex>
+#include <string_view>
+
+namespace quic {
+namespace {
+
+std::string gnutls_reason(const std::string& what, int rc) {
+  return what + ": " + gnutls_strerror(rc);
+}
+
+// RFC 9001 §8.4 forbids the middlebox compatibility mode (CCS, legacy_session_id), QUIC needs
+// TLS 1.3 only, and x25519 first keeps the ClientHello to one cheap key share without HRR.
+// CCM suites are left out because the packet-protection layer does not implement them.
+constexpr const char* kPriorityDefault =
+    "NORMAL:%DISABLE_TLS13_COMPAT_MODE:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
+    "+AES-256-GCM:+CHACHA20-POLY1305:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
+    "+GROUP-SECP384R1:+GROUP-SECP521R1";
+constexpr const char* kPriorityChaCha =
+    "NORMAL:%DISABLE_TLS13_COMPAT_MODE:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305:"
+    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1";
+
+Status load_server_credentials(gnutls_certificate_credentials_t creds, const TlsConfig& c) {
+  int rc;
+  if (!c.cert_pem.empty() || !c.key_pem.empty()) {
+    gnutls_datum_t cert{reinterpret_cast<unsigned char*>(const_cast<char*>(c.cert_pem.data())),
+                        static_cast<unsigned>(c.cert_pem.size())};
+    gnutls_datum_t key{reinterpret_cast<unsigned char*>(const_cast<char*>(c.key_pem.data())),
+                       static_cast<unsigned>(c.key_pem.size())};
+    rc = gnutls_certificate_set_x509_key_mem2(creds, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr,
+                                              0);
+    if (rc < 0) return fail(err::kInternalError, gnutls_reason("bad in-memory cert/key PEM", rc));
+    return {};
+  }
+  if (c.cert_file.empty() || c.key_file.empty()) {
+    return fail(err::kInternalError, "server needs cert_file+key_file or cert_pem+key_pem");
+  }
+  rc = gnutls_certificate_set_x509_key_file2(creds, c.cert_file.c_str(), c.key_file.c_str(),
+                                             GNUTLS_X509_FMT_PEM, nullptr, 0);
+  if (rc < 0) {
+    return fail(err::kInternalError,
+                gnutls_reason("cannot load " + c.cert_file + " / " + c.key_file, rc));
+  }
+  return {};
+}
+
+Status load_client_trust(gnutls_certificate_credentials_t creds, const TlsConfig& c) {
+  // Pinning and insecure mode replace chain verification, so no trust store is needed.
+  if (c.insecure_skip_verify || c.pinned_sha256) return {};
+  int rc;
+  if (!c.ca_pem.empty()) {
+    gnutls_datum_t ca{reinterpret_cast<unsigned char*>(const_cast<char*>(c.ca_pem.data())),
+                      static_cast<unsigned>(c.ca_pem.size())};
+    rc = gnutls_certificate_set_x509_trust_mem(creds, &ca, GNUTLS_X509_FMT_PEM);
+    if (rc <= 0) return fail(err::kInternalError, gnutls_reason("bad ca_pem", rc < 0 ? rc : -1));
+  } else if (!c.ca_file.empty()) {
+    rc = gnutls_certificate_set_x509_trust_file(creds, c.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
+    if (rc <= 0) {
+      return fail(err::kInternalError,
+                  rc < 0 ? gnutls_reason("cannot load CA file " + c.ca_file, rc)
+                         : "CA file " + c.ca_file + " holds no certificate");
+    }
+  } else {
+    rc = gnutls_certificate_set_x509_system_trust(creds);  // count loaded; only <0 is an error
+    if (rc < 0) return fail(err::kInternalError, gnutls_reason("cannot load system trust", rc));
+  }
+  return {};
+}
+
+}  // namespace
+
+TlsContext::~TlsContext() {
+  if (anti_replay_) gnutls_anti_replay_deinit(anti_replay_);
+  if (priority_) gnutls_priority_deinit(priority_);
+  if (creds_) gnutls_certificate_free_credentials(creds_);
+  if (keylog_) std::fclose(keylog_);
+}
+
+void TlsContext::write_keylog(const char* label, const uint8_t* client_random, size_t random_len,
+                              const uint8_t* secret, size_t secret_len) const {
+  if (!keylog_) return;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string line(label);
+  line += ' ';
+  for (size_t i = 0; i < random_len; ++i) {
+    line += kHex[client_random[i] >> 4];
+    line += kHex[client_random[i] & 15];
+  }
+  line += ' ';
+  for (size_t i = 0; i < secret_len; ++i) {
+    line += kHex[secret[i] >> 4];
+    line += kHex[secret[i] & 15];
+  }
+  line += '\n';
+  std::lock_guard lock(keylog_mu_);
+  std::fwrite(line.data(), 1, line.size(), keylog_);
+  std::fflush(keylog_);
+}
+
+int TlsContext::anti_replay_add(void* ptr, time_t exp_time, const gnutls_datum_t* key,
+                                const gnutls_datum_t*) {
+  auto* self = static_cast<const TlsContext*>(ptr);
+  std::string k(reinterpret_cast<const char*>(key->data), key->size);
+  std::lock_guard lock(self->replay_mu_);
+  auto& seen = self->replay_seen_;
+  // GnuTLS passes now + window; entries whose expiry is before "now" can never match again.
+  const time_t now = exp_time - static_cast<time_t>(kAntiReplayWindowMs / 1000);
+  if (auto it = seen.find(k); it != seen.end()) {
+    if (it->second >= now) return GNUTLS_E_DB_ENTRY_EXISTS;
+    seen.erase(it);
+  }
+  if (seen.size() >= kMaxAntiReplayEntries) {
+    std::erase_if(seen, [now](const auto& e) { return e.second < now; });
+    if (seen.size() >= kMaxAntiReplayEntries) return GNUTLS_E_DB_ERROR;  // refuse 0-RTT
+  }
+  seen.emplace(std::move(k), exp_time);
+  return 0;
+}
+
+const gnutls_datum_t* tls_ticket_key() {
+  // One key per process so any session of any server context can decrypt the tickets of
+  // another; never freed (it lives as long as the process).
+  static gnutls_datum_t key{};
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (gnutls_session_ticket_key_generate(&key) < 0) key = {};
+  });
+  return key.data ? &key : nullptr;
+}
+
+namespace {
+std::atomic<time_t (*)(time_t*)> g_time_fn{nullptr};
+
+// GnuTLS 3.7.9 reads two clocks: gnutls_time (seconds; certificate validity, session expiry)
+// and gnutls_gettime (CLOCK_REALTIME in ms; ticket creation and age, anti-replay), and compares
+// them with each other. Only the first has a public setter; the second is settable through a
+// private but exported symbol, looked up at run time so a build without it still works.
+void gettime_from_time_fn(struct timespec* ts) {
+  if (auto fn = g_time_fn.load(std::memory_order_relaxed)) {
+    ts->tv_sec = fn(nullptr);
+    ts->tv_nsec = 0;
+  } else {
+    clock_gettime(CLOCK_REALTIME, ts);  // GnuTLS's own default
+  }
+}
+using SetGettime = void (*)(void (*)(struct timespec*));
+}  // namespace
+
+bool tls_set_time_function(time_t (*fn)(time_t*)) {
+  g_time_fn.store(fn, std::memory_order_relaxed);
+  gnutls_global_set_time_function(fn ? fn : &std::time);
+  static auto set_gettime = reinterpret_cast<SetGettime>(
+      dlsym(RTLD_DEFAULT, "_gnutls_global_set_gettime_function"));
+  if (!set_gettime) return false;
+  set_gettime(&gettime_from_time_fn);
+  return true;
+}
+
+Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& config) {
+  auto ctx = std::make_shared<TlsContext>();
+  ctx->config_ = config;
+  const TlsConfig& c = ctx->config_;
+
+  if (c.alpn.empty()) {
+    return fail(err::kInternalError, "ALPN list is empty (RFC 9001 §8.1 requires ALPN)");
+  }
+  for (const auto& a : c.alpn) {
+    if (a.empty() || a.size() > 255) {
+      return fail(err::kInternalError, "ALPN protocol names must be 1..255 bytes");
+    }
+    ctx->alpn_datums_.push_back(gnutls_datum_t{
+        reinterpret_cast<unsigned char*>(const_cast<char*>(a.data())),
+        static_cast<unsigned>(a.size())});
+  }
+  if (!c.server && c.server_name.empty() && !c.insecure_skip_verify && !c.pinned_sha256) {
+    return fail(err::kInternalError, "client needs server_name to verify the certificate");
+  }
+
+  int rc = gnutls_certificate_allocate_credentials(&ctx->creds_);
+  if (rc < 0) return fail(err::kInternalError, gnutls_reason("credentials", rc));
+  if (c.server) {
+    if (auto s = load_server_credentials(ctx->creds_, c); !s) return std::unexpected(s.error());
+    if (c.enable_early_data && !tls_ticket_key()) {
+      return fail(err::kInternalError, "cannot generate the session ticket key");
+    }
+  } else {
+    if (auto s = load_client_trust(ctx->creds_, c); !s) return std::unexpected(s.error());
+  }
+
+  const char* err_pos = nullptr;
+  rc = gnutls_priority_init(&ctx->priority_, c.chacha20_only ? kPriorityChaCha : kPriorityDefault,
+                            &err_pos);
+  if (rc < 0) {
+    return fail(err::kInternalError,
+                gnutls_reason(std::string("priority string rejected at ") +
+                                  (err_pos ? err_pos : "?"), rc));
+  }
+
+  if (c.server && c.enable_early_data) {
+    // Created now, so tickets issued before this context never get 0-RTT here.
+    rc = gnutls_anti_replay_init(&ctx->anti_replay_);
+    if (rc < 0) return fail(err::kInternalError, gnutls_reason("anti-replay", rc));
+    gnutls_anti_replay_set_window(ctx->anti_replay_, kAntiReplayWindowMs);
+    gnutls_anti_replay_set_add_function(ctx->anti_replay_, &TlsContext::anti_replay_add);
+    gnutls_anti_replay_set_ptr(ctx->anti_replay_, ctx.get());
+  }
+
+  if (!c.keylog_file.empty()) {
+    ctx->keylog_ = std::fopen(c.keylog_file.c_str(), "a");
+    if (!ctx->keylog_) {
+      return fail(err::kInternalError, "cannot open keylog file " + c.keylog_file);
+    }
+  }
+  return std::shared_ptr<const TlsContext>(std::move(ctx));
+}
+
+}  // namespace quic
