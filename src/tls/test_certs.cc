@@ -111,7 +111,9 @@ Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length) {
     crts.push_back(std::move(*crt));
   }
   PemCertKey out;
-  for (int i = chain_length - 1; i >= (chain_length == 1 ? 0 : 1); --i) {
+  // The root is sent too (RFC 8446 §4.4.2 allows it): the amplification-limit scenario wants
+  // every certificate of the chain on the wire.
+  for (int i = chain_length - 1; i >= 0; --i) {
     out.cert_pem += export_pem(crts[static_cast<size_t>(i)].get());
   }
   out.ca_pem = export_pem(crts[0].get());

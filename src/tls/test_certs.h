@@ -8,7 +8,7 @@
 namespace quic {
 
 struct PemCertKey {
-  std::string cert_pem;  // leaf first, then intermediates (what a server sends)
+  std::string cert_pem;  // leaf first, then intermediates and root (what a server sends)
   std::string key_pem;   // the leaf's private key
   std::string ca_pem;    // the trust anchor a client needs
 };
@@ -17,7 +17,7 @@ struct PemCertKey {
 Result<PemCertKey> make_self_signed(const std::string& host);
 
 // A chain of `chain_length` ECDSA P-256 certificates: root CA -> intermediates -> leaf for
-// `host`. cert_pem holds the leaf and every intermediate (not the root), ca_pem the root.
+// `host`. cert_pem holds the whole chain leaf first (root last), ca_pem the root alone.
 // chain_length 1 is the self-signed case. Used to make the server's first flight large.
 inline constexpr int kMaxTestChainLength = 16;
 Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length);

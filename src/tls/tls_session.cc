@@ -341,6 +341,20 @@ Status TlsSession::start() {
   if (is_server() || started_) return {};
   started_ = true;
   if (auto st = init_gnutls(); !st) return st;
+  auto st = run_handshake();
+  if (st || !resume_allows_early_) return st;
+  // GnuTLS 3.7.9 drops an expired ticket from the ClientHello but still offers early_data,
+  // then fails installing 0-RTT keys (GNUTLS_E_INVALID_REQUEST). Nothing has reached the peer
+  // yet, so start over without 0-RTT; the ticket, if still usable, is offered again.
+  gnutls_deinit(session_);
+  session_ = nullptr;
+  failed_.reset();
+  alert_.reset();
+  callback_error_.reset();
+  out_.clear();
+  secrets_.clear();
+  resume_allows_early_ = false;
+  if (auto again = init_gnutls(); !again) return again;
   return run_handshake();
 }
 
