@@ -1,0 +1,203 @@
+// All streams of one connection (RFC 9000 §2–4): stream IDs and stream limits, implicit
+// opening, frame-direction rules, connection-level flow control, the control frames the
+// packet builder has to send (with loss recovery of the latest value), the round-robin list of
+// streams with data to send and the event queue for the application.
+//
+// Frames come in as plain parameters (this layer does not depend on the frame codec); every
+// handler returns a Status whose error carries the RFC 9000 §20.1 code and the frame type.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "common/time.h"
+#include "core/flow_control.h"
+#include "core/stream.h"
+
+namespace quic {
+
+// RFC 9000 §4.6: a stream count above 2^60 cannot be expressed as a stream ID.
+inline constexpr uint64_t kMaxStreamCount = uint64_t{1} << 60;
+// Our concurrency limit per direction is clamped to this: implicit opening (RFC 9000 §3.2)
+// may create up to this many streams from one frame.
+inline constexpr uint64_t kMaxConcurrentStreams = 1 << 16;
+
+struct StreamMapConfig {
+  bool is_server = false;
+  // What we grant the peer (our transport parameters).
+  uint64_t max_streams_bidi = 100;  // concurrent peer-initiated bidirectional streams
+  uint64_t max_streams_uni = 100;
+  uint64_t stream_window_bidi_local = 256 << 10;   // initial_max_stream_data_bidi_local
+  uint64_t stream_window_bidi_remote = 256 << 10;  // initial_max_stream_data_bidi_remote
+  uint64_t stream_window_uni = 256 << 10;          // initial_max_stream_data_uni
+  uint64_t connection_window = 1 << 20;            // initial_max_data
+  uint64_t max_stream_window = kMaxStreamWindow;
+  uint64_t max_connection_window = kMaxConnectionWindow;
+  size_t send_buffer_bytes = kDefaultSendBufferBytes;
+};
+
+// The peer's transport parameters that concern streams (RFC 9000 §18.2).
+struct PeerStreamParams {
+  uint64_t max_data = 0;
+  uint64_t max_stream_data_bidi_local = 0;
+  uint64_t max_stream_data_bidi_remote = 0;
+  uint64_t max_stream_data_uni = 0;
+  uint64_t max_streams_bidi = 0;
+  uint64_t max_streams_uni = 0;
+};
+
+enum class ControlKind : uint8_t {
+  kMaxData,
+  kMaxStreamData,
+  kMaxStreams,
+  kDataBlocked,
+  kStreamDataBlocked,
+  kStreamsBlocked,
+  kResetStream,
+  kStopSending,
+};
+
+struct ControlFrame {
+  ControlKind kind = ControlKind::kMaxData;
+  uint64_t stream_id = 0;   // MAX_STREAM_DATA, STREAM_DATA_BLOCKED, RESET_STREAM, STOP_SENDING
+  uint64_t value = 0;       // the limit / maximum; RESET_STREAM: the final size
+  uint64_t error_code = 0;  // RESET_STREAM, STOP_SENDING
+  bool bidi = false;        // MAX_STREAMS, STREAMS_BLOCKED
+  friend bool operator==(const ControlFrame&, const ControlFrame&) = default;
+};
+
+enum class StreamEventKind : uint8_t {
+  kOpened,            // the peer opened the stream
+  kReadable,          // data, end of stream or a reset can be read
+  kWritable,          // buffer space freed after a short write
+  kFinished,          // everything we sent (with FIN) was acknowledged
+  kReset,             // the peer reset its sending part (error_code)
+  kStopSending,       // the peer asked us to stop; our sending part was reset (error_code)
+  kStreamsAvailable,  // the peer raised MAX_STREAMS: open() may succeed (stream_id: bidi ? 0 : 2)
+};
+
+struct StreamEvent {
+  uint64_t stream_id = 0;
+  StreamEventKind kind = StreamEventKind::kOpened;
+  uint64_t error_code = 0;
+  friend bool operator==(const StreamEvent&, const StreamEvent&) = default;
+};
+
+struct StreamChunk {
+  uint64_t stream_id = 0;
+  SendChunk chunk;
+};
+
+class StreamMap {
+ public:
+  StreamMap(const StreamMapConfig& config, const PeerStreamParams& peer);
+  // Later (e.g. remembered 0-RTT parameters replaced by the handshake's): limits only grow.
+  void set_peer_params(const PeerStreamParams& peer);
+
+  // --- application
+  // A new locally-initiated stream, or nullopt when the peer's MAX_STREAMS is reached (a
+  // STREAMS_BLOCKED is queued once per limit).
+  std::optional<uint64_t> open(bool bidi);
+  Stream* find(uint64_t id);
+  size_t write(uint64_t id, Bytes data);
+  bool finish(uint64_t id);
+  bool reset(uint64_t id, uint64_t app_error);
+  bool stop_sending(uint64_t id, uint64_t app_error);
+  ReadResult read(uint64_t id, MutBytes out);
+  std::optional<StreamEvent> poll_event();
+
+  // --- packet builder
+  // Control frames, oldest first. Window updates (MAX_DATA / MAX_STREAM_DATA, with
+  // auto-tuning) are decided here, so now and rtt are passed in. pop_control() removes the
+  // frame peek_control() returned once it is in a packet.
+  std::optional<ControlFrame> peek_control(Instant now, Duration rtt);
+  void pop_control();
+  bool has_pending_control() const;
+  void on_control_acked(const ControlFrame& f);
+  // Requeues f only if it is still current (a newer limit supersedes an older one).
+  void on_control_lost(const ControlFrame& f);
+
+  // The next STREAM frame payload (max_len data bytes at most), round-robin across streams.
+  std::optional<StreamChunk> next_stream_chunk(uint64_t max_len);
+  bool has_stream_data() const { return !send_queue_.empty(); }
+  bool copy_out(uint64_t id, uint64_t offset, uint64_t len, uint8_t* dst) const;
+  void on_stream_chunk_acked(uint64_t id, uint64_t offset, uint64_t len, bool fin);
+  void on_stream_chunk_lost(uint64_t id, uint64_t offset, uint64_t len, bool fin);
+
+  // --- frames from the peer
+  [[nodiscard]] Status on_stream_frame(uint64_t id, uint64_t offset, Bytes data, bool fin);
+  [[nodiscard]] Status on_reset_stream(uint64_t id, uint64_t app_error, uint64_t final_size);
+  [[nodiscard]] Status on_stop_sending(uint64_t id, uint64_t app_error);
+  [[nodiscard]] Status on_max_stream_data(uint64_t id, uint64_t max);
+  [[nodiscard]] Status on_stream_data_blocked(uint64_t id, uint64_t limit);
+  [[nodiscard]] Status on_max_data(uint64_t max);
+  [[nodiscard]] Status on_data_blocked(uint64_t limit);
+  [[nodiscard]] Status on_max_streams(bool bidi, uint64_t max);
+  [[nodiscard]] Status on_streams_blocked(bool bidi, uint64_t max);
+
+  // --- introspection (tests, stats)
+  size_t stream_count() const { return streams_.size(); }
+  uint64_t advertised_max_streams(bool bidi) const { return max_peer_streams_[bidi ? 0 : 1]; }
+  uint64_t peer_max_streams(bool bidi) const { return max_local_streams_[bidi ? 0 : 1]; }
+  const SendCredit& connection_credit() const { return conn_credit_; }
+  const ReceiveWindow& connection_window() const { return conn_window_; }
+  uint64_t connection_received() const { return conn_received_; }
+  uint64_t buffered_receive_bytes() const;
+
+ private:
+  struct Entry {
+    explicit Entry(Stream s) : stream(std::move(s)) {}
+    Stream stream;
+    bool queued = false;         // in send_queue_
+    bool want_writable = false;  // a write was short: report kWritable when space frees
+    bool finished_reported = false;
+  };
+  enum class Part : uint8_t { kRecv, kSend };
+  using ControlKey = std::tuple<ControlKind, uint64_t, bool>;
+
+  Result<Entry*> get_or_open(uint64_t id, Part part, uint64_t frame_type);
+  Entry& create(uint64_t id);
+  StreamParams params_for(uint64_t id) const;
+  void enqueue_send(Entry& e);
+  // The one place that chooses which stream sends next (RFC 9218 priorities plug in here).
+  std::optional<uint64_t> pop_next_stream();
+  void note_blocked(Entry& e);
+  void queue_control(ControlKind kind, uint64_t id = 0, bool bidi = false);
+  std::optional<ControlFrame> build_control(const ControlKey& key) const;
+  bool control_current(const ControlFrame& f) const;
+  void push_event(uint64_t id, StreamEventKind kind, uint64_t error_code = 0);
+  // Applies changes of the stream's receive offsets to the connection's accounting.
+  void account_receive(Entry& e, uint64_t old_high, uint64_t old_read);
+  void after_change(uint64_t id);
+  Status check_connection_credit(const Entry& e, uint64_t new_end, uint64_t frame_type) const;
+
+  StreamMapConfig config_;
+  PeerStreamParams peer_;
+  std::unordered_map<uint64_t, Entry> streams_;
+  // Index 0 = bidirectional, 1 = unidirectional.
+  uint64_t next_local_[2] = {0, 0};         // next index we open
+  uint64_t max_local_streams_[2] = {0, 0};  // the peer's MAX_STREAMS
+  std::optional<uint64_t> streams_blocked_reported_[2];
+  uint64_t next_peer_[2] = {0, 0};          // next peer index not yet opened
+  uint64_t max_peer_streams_[2] = {0, 0};   // our MAX_STREAMS as last advertised
+  uint64_t closed_peer_[2] = {0, 0};        // peer streams freed so far
+
+  SendCredit conn_credit_;
+  ReceiveWindow conn_window_;
+  uint64_t conn_received_ = 0;  // sum of the highest offsets received per stream
+  uint64_t conn_consumed_ = 0;  // bytes read or discarded
+
+  std::deque<uint64_t> send_queue_;
+  std::deque<ControlKey> control_queue_;
+  std::set<ControlKey> control_pending_;
+  std::set<uint64_t> window_dirty_;  // streams whose application read data (ordered: stable)
+  std::deque<StreamEvent> events_;
+  std::set<std::pair<uint64_t, StreamEventKind>> event_pending_;
+};
+
+}  // namespace quic
