@@ -1,0 +1,54 @@
+// Helpers shared by the frame codec tests.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "wire/frame.h"
+
+namespace quic::test {
+
+// "03 40 64" -> {0x03, 0x40, 0x64}; spaces are ignored.
+inline std::vector<uint8_t> from_hex(std::string_view s) {
+  std::vector<uint8_t> out;
+  int hi = -1;
+  for (char c : s) {
+    int v = (c >= '0' && c <= '9')   ? c - '0'
+            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                     : -1;
+    if (v < 0) continue;
+    if (hi < 0) {
+      hi = v;
+    } else {
+      out.push_back(static_cast<uint8_t>(hi << 4 | v));
+      hi = -1;
+    }
+  }
+  return out;
+}
+
+// Encodes f into a fresh buffer sized by encoded_size(); empty when not encodable.
+inline std::vector<uint8_t> encode(const Frame& f) {
+  std::vector<uint8_t> buf(encoded_size(f));
+  if (buf.empty()) return buf;
+  Writer w(buf);
+  if (!encode_frame(w, f) || w.written() != buf.size()) return {};
+  return buf;
+}
+
+// Decodes exactly one frame that must consume all of b.
+inline Result<Frame> decode_one(const std::vector<uint8_t>& b) {
+  Reader r(b);
+  auto f = decode_frame(r);
+  if (f && !r.empty()) return fail(err::kInternalError, "trailing bytes");
+  return f;
+}
+// Decoded frames are views into their input: decoding a temporary would dangle.
+Result<Frame> decode_one(std::vector<uint8_t>&&) = delete;
+
+// True when b holds exactly one valid frame.
+inline bool decodes(const std::vector<uint8_t>& b) { return decode_one(b).has_value(); }
+
+}  // namespace quic::test
