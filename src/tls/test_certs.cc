@@ -29,8 +29,8 @@ Result<Key> new_key() {
   gnutls_x509_privkey_t k = nullptr;
   if (gnutls_x509_privkey_init(&k) < 0) return fail(err::kInternalError, "privkey_init");
   Key key(k);
-  int rc = gnutls_x509_privkey_generate(
-      k, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+  int rc = gnutls_x509_privkey_generate(k, GNUTLS_PK_ECDSA,
+                                        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
   if (rc < 0) return fail(err::kInternalError, std::string("keygen: ") + gnutls_strerror(rc));
   return key;
 }
@@ -67,14 +67,13 @@ Result<Crt> new_cert(const std::string& cn, const std::string& host, bool ca,
   step(gnutls_x509_crt_set_key(c, key));
   step(gnutls_x509_crt_set_basic_constraints(c, ca ? 1 : 0, -1));
   if (ca) {
-    step(gnutls_x509_crt_set_key_usage(c, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
-                                              GNUTLS_KEY_DIGITAL_SIGNATURE));
+    step(gnutls_x509_crt_set_key_usage(
+        c, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE));
   } else {
     step(gnutls_x509_crt_set_key_usage(c, GNUTLS_KEY_DIGITAL_SIGNATURE));
     step(gnutls_x509_crt_set_key_purpose_oid(c, GNUTLS_KP_TLS_WWW_SERVER, 0));
     step(gnutls_x509_crt_set_subject_alt_name(c, GNUTLS_SAN_DNSNAME, host.data(),
-                                              static_cast<unsigned>(host.size()),
-                                              GNUTLS_FSAN_SET));
+                                              static_cast<unsigned>(host.size()), GNUTLS_FSAN_SET));
   }
   std::array<uint8_t, 64> kid{};
   size_t kid_len = kid.size();
@@ -89,7 +88,9 @@ Result<Crt> new_cert(const std::string& cn, const std::string& host, bool ca,
 
 }  // namespace
 
-Result<PemCertKey> make_self_signed(const std::string& host) { return make_cert_chain(host, 1); }
+Result<PemCertKey> make_self_signed(const std::string& host) {
+  return make_cert_chain(host, 1);
+}
 
 Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length) {
   if (host.empty() || chain_length < 1 || chain_length > kMaxTestChainLength) {
@@ -102,7 +103,8 @@ Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length) {
     auto key = new_key();
     if (!key) return std::unexpected(key.error());
     const bool leaf = i == chain_length - 1;
-    std::string cn = leaf ? host : (i == 0 ? "TQUIC test root CA" : "TQUIC test CA " + std::to_string(i));
+    std::string cn =
+        leaf ? host : (i == 0 ? "TQUIC test root CA" : "TQUIC test CA " + std::to_string(i));
     // A single certificate is both leaf and anchor: self-signed, end-entity.
     auto crt = new_cert(cn, host, !leaf, key->get(), i == 0 ? nullptr : crts.back().get(),
                         i == 0 ? nullptr : keys.back().get());

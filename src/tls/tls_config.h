@@ -29,17 +29,17 @@ struct TlsSecret {
 
 struct TlsConfig {  // shared by many sessions; build once
   bool server = false;
-  std::vector<std::string> alpn;  // required (RFC 9001 §8.1), e.g. {"h3"} / {"hq-interop"}
+  std::vector<std::string> alpn;    // required (RFC 9001 §8.1), e.g. {"h3"} / {"hq-interop"}
   std::string cert_file, key_file;  // server (PEM); or in-memory PEM below
   std::string cert_pem, key_pem;
   std::string ca_file;  // client verification; empty (and ca_pem empty) = system trust store
   std::string ca_pem;   // in-memory alternative to ca_file
   bool insecure_skip_verify = false;  // explicit test mode: accept any server certificate
   std::optional<std::array<uint8_t, 32>> pinned_sha256;  // accept exactly this leaf (DER SHA-256)
-  std::string server_name;  // SNI + verification name (client)
-  bool chacha20_only = false;  // offer/accept only TLS_CHACHA20_POLY1305_SHA256
+  std::string server_name;                               // SNI + verification name (client)
+  bool chacha20_only = false;     // offer/accept only TLS_CHACHA20_POLY1305_SHA256
   bool enable_early_data = true;  // 0-RTT and session tickets
-  std::string keylog_file;  // "" = GnuTLS's $SSLKEYLOGFILE behaviour; NSS key log format
+  std::string keylog_file;        // "" = GnuTLS's $SSLKEYLOGFILE behaviour; NSS key log format
 };
 
 class TlsContext;  // opaque; defined in tls/tls_context.h (GnuTLS handles)

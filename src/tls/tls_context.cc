@@ -32,8 +32,7 @@ Status load_server_credentials(gnutls_certificate_credentials_t creds, const Tls
                         static_cast<unsigned>(c.cert_pem.size())};
     gnutls_datum_t key{reinterpret_cast<unsigned char*>(const_cast<char*>(c.key_pem.data())),
                        static_cast<unsigned>(c.key_pem.size())};
-    rc = gnutls_certificate_set_x509_key_mem2(creds, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr,
-                                              0);
+    rc = gnutls_certificate_set_x509_key_mem2(creds, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
     if (rc < 0) return fail(err::kInternalError, gnutls_reason("bad in-memory cert/key PEM", rc));
     return {};
   }
@@ -61,9 +60,9 @@ Status load_client_trust(gnutls_certificate_credentials_t creds, const TlsConfig
   } else if (!c.ca_file.empty()) {
     rc = gnutls_certificate_set_x509_trust_file(creds, c.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
     if (rc <= 0) {
-      return fail(err::kInternalError,
-                  rc < 0 ? gnutls_reason("cannot load CA file " + c.ca_file, rc)
-                         : "CA file " + c.ca_file + " holds no certificate");
+      return fail(err::kInternalError, rc < 0
+                                           ? gnutls_reason("cannot load CA file " + c.ca_file, rc)
+                                           : "CA file " + c.ca_file + " holds no certificate");
     }
   } else {
     rc = gnutls_certificate_set_x509_system_trust(creds);  // count loaded; only <0 is an error
@@ -154,8 +153,8 @@ using SetGettime = void (*)(void (*)(struct timespec*));
 bool tls_set_time_function(time_t (*fn)(time_t*)) {
   g_time_fn.store(fn, std::memory_order_relaxed);
   gnutls_global_set_time_function(fn ? fn : &std::time);
-  static auto set_gettime = reinterpret_cast<SetGettime>(
-      dlsym(RTLD_DEFAULT, "_gnutls_global_set_gettime_function"));
+  static auto set_gettime =
+      reinterpret_cast<SetGettime>(dlsym(RTLD_DEFAULT, "_gnutls_global_set_gettime_function"));
   if (!set_gettime) return false;
   set_gettime(&gettime_from_time_fn);
   return true;
@@ -173,9 +172,9 @@ Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& conf
     if (a.empty() || a.size() > 255) {
       return fail(err::kInternalError, "ALPN protocol names must be 1..255 bytes");
     }
-    ctx->alpn_datums_.push_back(gnutls_datum_t{
-        reinterpret_cast<unsigned char*>(const_cast<char*>(a.data())),
-        static_cast<unsigned>(a.size())});
+    ctx->alpn_datums_.push_back(
+        gnutls_datum_t{reinterpret_cast<unsigned char*>(const_cast<char*>(a.data())),
+                       static_cast<unsigned>(a.size())});
   }
   if (!c.server && c.server_name.empty() && !c.insecure_skip_verify && !c.pinned_sha256) {
     return fail(err::kInternalError, "client needs server_name to verify the certificate");
@@ -196,9 +195,9 @@ Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& conf
   rc = gnutls_priority_init(&ctx->priority_, c.chacha20_only ? kPriorityChaCha : kPriorityDefault,
                             &err_pos);
   if (rc < 0) {
-    return fail(err::kInternalError,
-                gnutls_reason(std::string("priority string rejected at ") +
-                                  (err_pos ? err_pos : "?"), rc));
+    return fail(
+        err::kInternalError,
+        gnutls_reason(std::string("priority string rejected at ") + (err_pos ? err_pos : "?"), rc));
   }
 
   if (c.server && c.enable_early_data) {

@@ -13,8 +13,8 @@
 namespace quic {
 namespace {
 
-constexpr int kTransportParamsExt = 0x39;  // RFC 9001 §8.2
-constexpr uint16_t kEarlyDataExt = 42;     // RFC 8446 §4.2.10
+constexpr int kTransportParamsExt = 0x39;           // RFC 9001 §8.2
+constexpr uint16_t kEarlyDataExt = 42;              // RFC 8446 §4.2.10
 constexpr uint32_t kQuicMaxEarlyData = 0xffffffff;  // RFC 9001 §4.6.1
 constexpr uint8_t kTlsAlertInternalError = 80;
 
@@ -23,14 +23,20 @@ constexpr uint8_t kTlsAlertInternalError = 80;
 constexpr uint8_t kTicketMagic[4] = {'T', 'Q', 'T', '1'};
 constexpr uint8_t kTicketFlagEarlyData = 1;
 
-TlsSession* self_of(gnutls_session_t s) { return static_cast<TlsSession*>(gnutls_session_get_ptr(s)); }
+TlsSession* self_of(gnutls_session_t s) {
+  return static_cast<TlsSession*>(gnutls_session_get_ptr(s));
+}
 
 std::optional<TlsCipher> map_cipher(gnutls_cipher_algorithm_t c) {
   switch (c) {
-    case GNUTLS_CIPHER_AES_128_GCM: return TlsCipher::kAes128Gcm;
-    case GNUTLS_CIPHER_AES_256_GCM: return TlsCipher::kAes256Gcm;
-    case GNUTLS_CIPHER_CHACHA20_POLY1305: return TlsCipher::kChaCha20Poly1305;
-    default: return std::nullopt;
+    case GNUTLS_CIPHER_AES_128_GCM:
+      return TlsCipher::kAes128Gcm;
+    case GNUTLS_CIPHER_AES_256_GCM:
+      return TlsCipher::kAes256Gcm;
+    case GNUTLS_CIPHER_CHACHA20_POLY1305:
+      return TlsCipher::kChaCha20Poly1305;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -98,8 +104,7 @@ struct TlsCallbacks {
   }
 
   static int on_handshake_out(gnutls_session_t s, gnutls_record_encryption_level_t level,
-                              gnutls_handshake_description_t htype, const void* data,
-                              size_t size) {
+                              gnutls_handshake_description_t htype, const void* data, size_t size) {
     if (htype == GNUTLS_HANDSHAKE_CHANGE_CIPHER_SPEC) return 0;  // never in QUIC (§8.4)
     TlsSession* self = self_of(s);
     auto lvl = static_cast<EncryptionLevel>(level);
@@ -109,8 +114,8 @@ struct TlsCallbacks {
     return 0;
   }
 
-  static int on_alert(gnutls_session_t s, gnutls_record_encryption_level_t,
-                      gnutls_alert_level_t, gnutls_alert_description_t desc) {
+  static int on_alert(gnutls_session_t s, gnutls_record_encryption_level_t, gnutls_alert_level_t,
+                      gnutls_alert_description_t desc) {
     TlsSession* self = self_of(s);
     if (!self->alert_) self->alert_ = static_cast<uint8_t>(desc);
     return 0;
@@ -119,8 +124,9 @@ struct TlsCallbacks {
   static int on_tp_recv(gnutls_session_t s, const unsigned char* data, size_t size) {
     TlsSession* self = self_of(s);
     if (size > kMaxPeerTransportParamsBytes) {
-      self->callback_error_ = Error{err::kTransportParameterError, 0,
-                                    "peer transport parameters exceed kMaxPeerTransportParamsBytes"};
+      self->callback_error_ =
+          Error{err::kTransportParameterError, 0,
+                "peer transport parameters exceed kMaxPeerTransportParamsBytes"};
       return GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER;
     }
     // Replace, don't reject: a server sees it in both ClientHellos around a HelloRetryRequest.
@@ -233,7 +239,9 @@ Result<std::unique_ptr<TlsSession>> TlsSession::create(std::shared_ptr<const Tls
   return s;
 }
 
-bool TlsSession::is_server() const { return ctx_->config().server; }
+bool TlsSession::is_server() const {
+  return ctx_->config().server;
+}
 
 Status TlsSession::init_gnutls() {
   const TlsConfig& c = ctx_->config();
@@ -436,7 +444,9 @@ Status TlsSession::fail_with(int rc, const char* where) {
   return std::unexpected(*failed_);
 }
 
-std::vector<TlsSession::Output> TlsSession::take_handshake_data() { return std::exchange(out_, {}); }
+std::vector<TlsSession::Output> TlsSession::take_handshake_data() {
+  return std::exchange(out_, {});
+}
 
 std::vector<TlsSession::SecretEvent> TlsSession::take_secrets() {
   return std::exchange(secrets_, {});
@@ -453,13 +463,17 @@ std::string TlsSession::alpn() const {
   return std::string(reinterpret_cast<const char*>(proto.data), proto.size);
 }
 
-bool TlsSession::resumed() const { return session_ && gnutls_session_is_resumed(session_) != 0; }
+bool TlsSession::resumed() const {
+  return session_ && gnutls_session_is_resumed(session_) != 0;
+}
 
 bool TlsSession::early_data_accepted() const {
   return session_ && (gnutls_session_get_flags(session_) & GNUTLS_SFLAGS_EARLY_DATA) != 0;
 }
 
-std::vector<uint8_t> TlsSession::take_session_ticket() { return std::exchange(new_ticket_, {}); }
+std::vector<uint8_t> TlsSession::take_session_ticket() {
+  return std::exchange(new_ticket_, {});
+}
 
 Status TlsSession::send_session_ticket() {
   if (failed_) return std::unexpected(*failed_);

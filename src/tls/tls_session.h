@@ -97,11 +97,11 @@ class TlsSession {
   bool local_tp_set_ = false;
   std::optional<std::vector<uint8_t>> peer_tp_;
 
-  std::vector<uint8_t> resume_data_;                  // GnuTLS session data to resume with
-  std::optional<std::vector<uint8_t>> resume_tp_;     // server TPs stored with that ticket
-  bool resume_allows_early_ = false;                  // ticket said max_early_data 0xffffffff
-  std::vector<uint8_t> new_ticket_;                   // encoded ticket not yet taken
-  bool last_ticket_allows_early_ = false;             // from the NewSessionTicket PRE hook
+  std::vector<uint8_t> resume_data_;               // GnuTLS session data to resume with
+  std::optional<std::vector<uint8_t>> resume_tp_;  // server TPs stored with that ticket
+  bool resume_allows_early_ = false;               // ticket said max_early_data 0xffffffff
+  std::vector<uint8_t> new_ticket_;                // encoded ticket not yet taken
+  bool last_ticket_allows_early_ = false;          // from the NewSessionTicket PRE hook
 
   // Tracks handshake message boundaries in one level's CRYPTO stream to refuse oversized
   // messages from their header (see kMaxHandshakeMessageBytes).
@@ -116,8 +116,8 @@ class TlsSession {
   EncryptionLevel read_level_ = EncryptionLevel::kInitial;  // where CRYPTO data may arrive
   std::vector<Output> out_;
   std::vector<SecretEvent> secrets_;
-  std::optional<uint8_t> alert_;               // alert GnuTLS wanted to send
-  std::optional<Error> callback_error_;        // QUIC-level error decided in a callback
+  std::optional<uint8_t> alert_;         // alert GnuTLS wanted to send
+  std::optional<Error> callback_error_;  // QUIC-level error decided in a callback
 };
 
 }  // namespace quic

@@ -84,6 +84,22 @@ TEST(TlsSession, HandshakeBytesLeaveAtTheRightLevels) {
   EXPECT_EQ(message_types(r.client_sent[1].data), std::vector<uint8_t>{20});
 }
 
+TEST(TlsSession, ServerHasItsOneRttWriteKeyAfterTheFirstFlight) {
+  // RFC 9001 §4.1.4: the server may send 0.5-RTT data once its Finished is out.
+  auto p = make_pair(client_config(), server_config());
+  ASSERT_TRUE(p.client->start());
+  auto hello = p.client->take_handshake_data();
+  ASSERT_EQ(hello.size(), 1u);
+  ASSERT_TRUE(p.server->provide_data(hello[0].level, hello[0].data));
+  auto secrets = p.server->take_secrets();
+  EXPECT_NE(find(secrets, EncryptionLevel::kHandshake, false), nullptr);
+  EXPECT_NE(find(secrets, EncryptionLevel::kHandshake, true), nullptr);
+  EXPECT_NE(find(secrets, EncryptionLevel::kApplication, true), nullptr);
+  EXPECT_EQ(find(secrets, EncryptionLevel::kApplication, false), nullptr);  // after client Finished
+  EXPECT_FALSE(p.server->handshake_complete());
+  EXPECT_TRUE(p.server->peer_transport_params());
+}
+
 TEST(TlsSession, TransportParametersArriveBothWays) {
   auto p = make_pair(client_config(), server_config());
   ASSERT_TRUE(handshake(*p.client, *p.server).ok());
@@ -263,11 +279,11 @@ TEST(TlsSession, NewSessionTicketWithWrongMaxEarlyDataIsAProtocolViolation) {
   auto p = make_pair(client_config(), server_config());
   ASSERT_TRUE(handshake(*p.client, *p.server).ok());
   // RFC 9001 §4.6.1: max_early_data_size other than 0xffffffff.
-  std::vector<uint8_t> body = {0, 0, 0x0e, 0x10,  // lifetime
-                               1, 2, 3, 4,        // age_add
-                               1, 0,              // nonce
-                               0, 2, 0xaa, 0xbb,  // ticket
-                               0, 8, 0, 42, 0, 4, 0, 0, 0x40, 0};  // early_data 16384
+  std::vector<uint8_t> body = {0, 0, 0x0e, 0x10,                        // lifetime
+                               1, 2, 3,    4,                           // age_add
+                               1, 0,                                    // nonce
+                               0, 2, 0xaa, 0xbb,                        // ticket
+                               0, 8, 0,    42,   0, 4, 0, 0, 0x40, 0};  // early_data 16384
   std::vector<uint8_t> msg = {4, 0, 0, static_cast<uint8_t>(body.size())};
   msg.insert(msg.end(), body.begin(), body.end());
   auto st = p.client->provide_data(EncryptionLevel::kApplication, msg);
