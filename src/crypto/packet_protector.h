@@ -17,12 +17,10 @@
 #include "common/error.h"
 #include "crypto/aead.h"
 #include "crypto/cipher_suite.h"
+#include "wire/packet_number.h"  // kMaxPacketNumber
 #include "wire/varint.h"
 
 namespace quic {
-
-// Largest packet number a nonce can carry (RFC 9000 §12.3: packet numbers are 62-bit).
-inline constexpr uint64_t kMaxPacketNumber = (uint64_t{1} << 62) - 1;
 
 // Key material of one direction, derived from a traffic secret (RFC 9001 §5.1).
 struct PacketKeys {

@@ -1,0 +1,47 @@
+// tquic: the command-line front end (subcommands; `tquic <cmd> --help` for each).
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/sim_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tquic: a multipath QUIC stack and its tools"};
+  app.require_subcommand(1);
+
+  bool demo_json = false;
+  auto* demo = app.add_subcommand("demo", "run the main demo (interop-runner cases in the simulator)");
+  demo->add_flag("--json", demo_json, "print figures as JSON");
+
+  apps::SimOptions so;
+  bool list = false;
+  auto* sim = app.add_subcommand("sim", "run a simulator scenario and print its figures");
+  sim->add_option("scenario", so.scenario, "named scenario (see --list); omit for a custom link");
+  sim->add_flag("--list", list, "list the named scenarios");
+  sim->add_option("--rate", so.rate_mbit, "link rate, Mbit/s (custom link)");
+  sim->add_option("--delay", so.delay_ms, "one-way delay, ms (custom link)");
+  sim->add_option("--loss", so.loss_pct, "random loss each way, percent (custom link)");
+  sim->add_option("--corrupt", so.corrupt_pct, "corrupted packets each way, percent (custom link)");
+  sim->add_option("--queue", so.queue_packets, "drop-tail queue, packets (custom link)");
+  sim->add_option("--size", so.size_mib, "bytes to download, MiB (custom link)");
+  sim->add_option("--streams", so.streams, "parallel streams sharing --size (custom link)");
+  sim->add_option("--cc", so.cc, "congestion controller: cubic | newreno");
+  sim->add_option("--seed", so.seed, "simulator seed (same seed, same result)");
+  sim->add_flag("--null-crypto", so.null_crypto, "skip AEAD work (very large simulations)");
+  sim->add_option("--pcap", so.pcap, "write the simulated traffic to a pcap file");
+  sim->add_flag("--json", so.json, "print figures as JSON");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*demo) return apps::run_demo(demo_json);
+  if (*sim) {
+    if (list) {
+      for (const auto& n : harness::scenario_names()) {
+        std::printf("%-20s %s\n", n.c_str(), harness::named_scenario(n)->description.c_str());
+      }
+      return 0;
+    }
+    return apps::run_sim(so);
+  }
+  return 2;
+}

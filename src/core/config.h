@@ -1,0 +1,54 @@
+// Connection and endpoint configuration: every limit we advertise or enforce, with defaults a
+// production deployment can keep.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cc/congestion_controller.h"
+#include "common/time.h"
+#include "crypto/packet_protector.h"
+#include "wire/version.h"
+
+namespace quic {
+
+class TlsContext;
+
+struct ConnectionConfig {
+  uint32_t version = kVersion1;
+  uint8_t cid_length = 8;  // our source CIDs; 0..20
+
+  // Transport parameters we advertise (RFC 9000 §18.2).
+  Duration idle_timeout = 30s;
+  uint64_t initial_max_data = 1 << 20;
+  uint64_t initial_max_stream_data = 256 << 10;  // bidi local, bidi remote and uni
+  uint64_t max_streams_bidi = 100;
+  uint64_t max_streams_uni = 100;
+  Duration max_ack_delay = 25ms;
+  uint8_t ack_delay_exponent = 3;
+  uint64_t active_connection_id_limit = 4;
+  uint64_t max_datagram_frame_size = 0;  // 0: DATAGRAM (RFC 9221) not offered
+  uint16_t max_udp_payload_size = 1472;  // what we accept
+
+  // Auto-tuned receive windows grow up to these (flow_control.h).
+  uint64_t max_connection_window = 24 << 20;
+  uint64_t max_stream_window = 16 << 20;
+
+  // Path MTU: start at 1200 (RFC 9000 §14.1); DPLPMTUD probes up to max_mtu.
+  uint16_t initial_mtu = 1200;
+  uint16_t max_mtu = 1452;
+  bool pmtud = true;
+
+  CcAlgorithm cc = CcAlgorithm::kCubic;
+  AeadBackend aead = AeadBackend::kAuto;  // kNull only for simulations and fuzzing
+
+  // Bounded queue of outgoing DATAGRAM frames (RFC 9221 §5: unreliable, may be dropped).
+  size_t datagram_send_queue = 64;
+  size_t datagram_recv_queue = 64;
+
+  std::string qlog_dir;  // non-empty: write <dir>/<odcid>.sqlog (JSON-SEQ)
+};
+
+}  // namespace quic

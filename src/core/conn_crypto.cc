@@ -1,0 +1,213 @@
+// Connection: the TLS handshake, packet-protection keys per level, transport parameters and
+// key discard (RFC 9001 §4).
+#include <algorithm>
+
+#include "core/connection.h"
+
+namespace quic {
+
+namespace {
+
+EncryptionLevel level_of(PnSpaceId s) {
+  switch (s) {
+    case PnSpaceId::kInitial: return EncryptionLevel::kInitial;
+    case PnSpaceId::kHandshake: return EncryptionLevel::kHandshake;
+    case PnSpaceId::kApp: break;
+  }
+  return EncryptionLevel::kApplication;
+}
+
+std::optional<PnSpaceId> space_of(EncryptionLevel l) {
+  switch (l) {
+    case EncryptionLevel::kInitial: return PnSpaceId::kInitial;
+    case EncryptionLevel::kHandshake: return PnSpaceId::kHandshake;
+    case EncryptionLevel::kApplication: return PnSpaceId::kApp;
+    case EncryptionLevel::kEarly: break;  // 0-RTT lands with the resumption issue
+  }
+  return std::nullopt;
+}
+
+CipherSuite suite_of(TlsCipher c) {
+  switch (c) {
+    case TlsCipher::kAes128Gcm: return CipherSuite::kAes128Gcm;
+    case TlsCipher::kAes256Gcm: return CipherSuite::kAes256Gcm;
+    case TlsCipher::kChaCha20Poly1305: break;
+  }
+  return CipherSuite::kChaCha20Poly1305;
+}
+
+}  // namespace
+
+Status Connection::install_initial_keys(const ConnectionId& dcid) {
+  InitialSecrets s = derive_initial_secrets(version_, dcid.view());
+  const Secret& ours = side_ == Side::kClient ? s.client : s.server;
+  const Secret& theirs = side_ == Side::kClient ? s.server : s.client;
+  AeadBackend backend = config_.aead == AeadBackend::kNull ? AeadBackend::kNull : AeadBackend::kAuto;
+  auto seal = PacketProtector::create(CipherSuite::kAes128Gcm, ours, version_, backend);
+  auto open = PacketProtector::create(CipherSuite::kAes128Gcm, theirs, version_, backend);
+  if (!seal) return std::unexpected(seal.error());
+  if (!open) return std::unexpected(open.error());
+  crypto_[0].seal = std::move(*seal);
+  crypto_[0].open = std::move(*open);
+  return {};
+}
+
+TransportParameters Connection::local_transport_params() const {
+  TransportParameters tp;
+  tp.initial_source_connection_id = initial_scid_;
+  if (side_ == Side::kServer) {
+    tp.original_destination_connection_id = original_dcid_;
+    tp.stateless_reset_token = local_cids_.front().token;
+  }
+  tp.max_idle_timeout_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.idle_timeout).count());
+  tp.max_udp_payload_size = config_.max_udp_payload_size;
+  tp.initial_max_data = config_.initial_max_data;
+  tp.initial_max_stream_data_bidi_local = config_.initial_max_stream_data;
+  tp.initial_max_stream_data_bidi_remote = config_.initial_max_stream_data;
+  tp.initial_max_stream_data_uni = config_.initial_max_stream_data;
+  tp.initial_max_streams_bidi = config_.max_streams_bidi;
+  tp.initial_max_streams_uni = config_.max_streams_uni;
+  tp.ack_delay_exponent = config_.ack_delay_exponent;
+  tp.max_ack_delay_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.max_ack_delay).count());
+  tp.active_connection_id_limit = config_.active_connection_id_limit;
+  if (config_.max_datagram_frame_size > 0) {
+    tp.max_datagram_frame_size = config_.max_datagram_frame_size;
+  }
+  tp.version_information = VersionInformation{version_, {kVersion1, kVersion2}};
+  return tp;
+}
+
+Status Connection::init_tls(std::shared_ptr<const TlsContext> tls) {
+  auto session = TlsSession::create(std::move(tls));
+  if (!session) return std::unexpected(session.error());
+  tls_ = std::move(*session);
+  std::vector<uint8_t> buf(1024);
+  auto n = encode_transport_params(local_transport_params(), buf);
+  if (!n) return std::unexpected(n.error());
+  buf.resize(*n);
+  tls_->set_local_transport_params(std::move(buf));
+  if (side_ == Side::kClient) {
+    if (auto st = tls_->start(); !st) return st;
+    return drain_tls();
+  }
+  return {};
+}
+
+// Moves what GnuTLS produced (handshake bytes, secrets) into the connection. Never called from
+// inside a GnuTLS callback.
+Status Connection::drain_tls() {
+  for (auto& out : tls_->take_handshake_data()) {
+    auto space = space_of(out.level);
+    if (!space) continue;
+    crypto_[static_cast<size_t>(*space)].tx.write(out.data);
+  }
+  for (auto& ev : tls_->take_secrets()) {
+    auto space = space_of(ev.level);
+    if (!space) continue;
+    Secret secret;
+    std::copy_n(ev.secret.bytes.begin(), ev.secret.len, secret.bytes.begin());
+    secret.len = ev.secret.len;
+    AeadBackend backend =
+        config_.aead == AeadBackend::kNull ? AeadBackend::kNull : config_.aead;
+    auto p = PacketProtector::create(suite_of(ev.cipher), secret, version_, backend);
+    if (!p) return std::unexpected(p.error());
+    auto& level = crypto_[static_cast<size_t>(*space)];
+    (ev.write ? level.seal : level.open) = std::move(*p);
+  }
+  if (!peer_params_received_ && tls_->peer_transport_params()) {
+    if (auto st = on_peer_transport_params(); !st) return st;
+  }
+  return {};
+}
+
+Status Connection::on_crypto_frame(PnSpaceId space, const CryptoFrame& f) {
+  auto& level = crypto_[static_cast<size_t>(space)];
+  // Reordered CRYPTO data is buffered up to kMaxCryptoReorderBytes beyond what TLS consumed.
+  uint64_t limit = level.rx.read_offset() + kMaxCryptoReorderBytes;
+  if (f.offset + f.data.size() > limit) {
+    return fail(err::kCryptoBufferExceeded, "CRYPTO data beyond the reorder buffer",
+                frame_type::kCrypto);
+  }
+  level.rx.set_max_offset(limit);
+  if (auto st = level.rx.insert(f.offset, f.data, false); !st) return st;
+  uint8_t chunk[4096];
+  for (;;) {
+    size_t n = level.rx.read(chunk);
+    if (n == 0) break;
+    if (auto st = tls_->provide_data(level_of(space), Bytes(chunk, n)); !st) {
+      (void)drain_tls();  // queue the alert-triggered state; the TLS error wins
+      return st;
+    }
+  }
+  return drain_tls();
+}
+
+Status Connection::on_peer_transport_params() {
+  auto raw = tls_->peer_transport_params();
+  auto tp = decode_transport_params(*raw, side_ == Side::kClient ? Role::kServer : Role::kClient);
+  if (!tp) return std::unexpected(tp.error());
+  // RFC 9000 §7.3: authenticate the connection IDs used during the handshake.
+  if (tp->initial_source_connection_id != peer_cid_) {
+    return fail(err::kTransportParameterError, "initial_source_connection_id mismatch");
+  }
+  if (side_ == Side::kClient) {
+    if (tp->original_destination_connection_id != original_dcid_) {
+      return fail(err::kTransportParameterError, "original_destination_connection_id mismatch");
+    }
+    if (tp->retry_source_connection_id.has_value()) {
+      return fail(err::kTransportParameterError, "retry_source_connection_id without Retry");
+    }
+  }
+  peer_params_ = std::move(*tp);
+  peer_params_received_ = true;
+  streams_.set_peer_params(PeerStreamParams{peer_params_.initial_max_data,
+                                            peer_params_.initial_max_stream_data_bidi_local,
+                                            peer_params_.initial_max_stream_data_bidi_remote,
+                                            peer_params_.initial_max_stream_data_uni,
+                                            peer_params_.initial_max_streams_bidi,
+                                            peer_params_.initial_max_streams_uni});
+  if (peer_params_.max_idle_timeout_ms > 0) {
+    Duration peer_idle = std::chrono::milliseconds(peer_params_.max_idle_timeout_ms);
+    if (config_.idle_timeout.count() == 0 || peer_idle < config_.idle_timeout) {
+      config_.idle_timeout = peer_idle;
+    }
+  }
+  return {};
+}
+
+void Connection::discard_space(PnSpaceId space) {
+  size_t i = static_cast<size_t>(space);
+  if (discarded_[i] || space == PnSpaceId::kApp) return;
+  discarded_[i] = true;
+  crypto_[i].seal.reset();
+  crypto_[i].open.reset();
+  // RFC 9002 §6.4: in-flight packets of a discarded space leave bytes_in_flight silently.
+  for (const SentPacket& p : handshake_spaces_[i].loss.discard_all()) sent_frames_.erase(p.token);
+  pto_count_ = 0;
+}
+
+void Connection::on_handshake_completed(Instant now) {
+  handshake_complete_ = true;
+  state_ = State::kEstablished;
+  stats_.handshake_time = now - created_at_;
+  stats_.resumed = tls_->resumed();
+  push_event({EventKind::kHandshakeCompleted});
+  issue_local_cids();
+  if (side_ == Side::kServer) {
+    // RFC 9001 §4.1.2: the server's handshake is confirmed on completion.
+    handshake_done_pending_ = true;
+    on_handshake_confirmed();
+  }
+}
+
+void Connection::on_handshake_confirmed() {
+  if (handshake_confirmed_) return;
+  handshake_confirmed_ = true;
+  discard_space(PnSpaceId::kHandshake);
+}
+
+std::string Connection::alpn() const { return tls_ ? tls_->alpn() : std::string(); }
+
+}  // namespace quic

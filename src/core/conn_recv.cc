@@ -1,0 +1,383 @@
+// Connection: receiving. Header protection removal, decryption, duplicate detection and frame
+// dispatch (RFC 9000 §12, §13; RFC 9001 §5).
+#include <algorithm>
+
+#include "core/connection.h"
+
+namespace quic {
+
+namespace {
+
+PacketKind packet_kind(bool long_header, LongType type) {
+  if (!long_header) return PacketKind::kOneRtt;
+  switch (type) {
+    case LongType::kInitial: return PacketKind::kInitial;
+    case LongType::kHandshake: return PacketKind::kHandshake;
+    default: return PacketKind::kZeroRtt;
+  }
+}
+
+}  // namespace
+
+void Connection::on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                             uint8_t ecn, MutBytes datagram) {
+  if (state_ == State::kClosed || state_ == State::kDraining) return;
+  stats_.bytes_received += datagram.size();
+  Path& path = *paths_[0];
+  CoalescedPackets packets(datagram, config_.cid_length);
+  bool ack_eliciting = false;
+  bool any_processed = false;
+  while (auto pkt = packets.next()) {
+    uint64_t before = stats_.packets_received;
+    process_packet(now, local, remote, ecn, *pkt, datagram, datagram.size(), ack_eliciting);
+    any_processed |= stats_.packets_received != before;
+    if (state_ == State::kDraining || state_ == State::kClosed) return;
+  }
+  if (!any_processed) return;
+  // Only authenticated datagrams count towards the anti-amplification budget.
+  path.bytes_received += datagram.size();
+  last_activity_ = now;
+  if (state_ == State::kClosing) {
+    close_frame_pending_ = true;  // RFC 9000 §10.2.1: answer with CONNECTION_CLOSE again
+  }
+}
+
+void Connection::process_packet(Instant now, const SocketAddress&, const SocketAddress&,
+                                uint8_t ecn, DatagramPacket& pkt, MutBytes datagram, size_t,
+                                bool& datagram_ack_eliciting) {
+  const PacketHeader& hdr = pkt.header;
+  PnSpaceId space;
+  if (!hdr.long_header) {
+    space = PnSpaceId::kApp;
+  } else if (hdr.version != version_) {
+    ++stats_.packets_dropped;  // Version Negotiation / compatible negotiation: RFC issue
+    return;
+  } else if (hdr.type == LongType::kInitial) {
+    space = PnSpaceId::kInitial;
+  } else if (hdr.type == LongType::kHandshake) {
+    space = PnSpaceId::kHandshake;
+  } else {
+    ++stats_.packets_dropped;  // 0-RTT and Retry arrive with the RFC-completion issue
+    return;
+  }
+  CryptoLevel& level = crypto_[static_cast<size_t>(space)];
+  if (!level.open || !hdr.has_packet_number()) {
+    ++stats_.packets_dropped;
+    return;
+  }
+  // Header protection and packet number (RFC 9001 §5.4, RFC 9000 §A.3). The packet's bytes
+  // are modified in place: it is ours to decrypt.
+  uint8_t* p = datagram.data() + pkt.offset;
+  auto unprotected = level.open->unprotect_header(p, pkt.bytes.size(), hdr.pn_offset);
+  if (!unprotected) {
+    ++stats_.packets_dropped;
+    return;
+  }
+  auto [pn_len, truncated] = *unprotected;
+  PnSpace& pns = pn_space(space);
+  uint64_t pn = decode_packet_number(pns.acks.has_received() ? pns.acks.largest_received() : 0,
+                                     truncated, pn_len);
+  size_t header_len = hdr.pn_offset + pn_len;
+  size_t payload_len = pkt.bytes.size() - header_len;
+  if (payload_len < kAeadTagSize ||
+      !level.open->open(pn, 0, Bytes(p, header_len), p + header_len, payload_len)) {
+    ++stats_.packets_dropped;  // RFC 9001 §5.5: authentication failures are dropped silently
+    return;
+  }
+  if (pns.acks.is_duplicate(pn)) {
+    ++stats_.packets_dropped;
+    return;
+  }
+  ++stats_.packets_received;
+  // Reserved bits must be zero after successful decryption (RFC 9000 §17.2, §17.3.1).
+  uint8_t reserved = hdr.long_header ? (p[0] & 0x0c) : (p[0] & 0x18);
+  if (reserved != 0) {
+    close_with_error(now, Error{err::kProtocolViolation, 0, "reserved header bits set"});
+    return;
+  }
+  if (side_ == Side::kClient && space == PnSpaceId::kInitial && !peer_cid_confirmed_) {
+    peer_cid_ = hdr.scid;  // RFC 9000 §7.2: switch to the server's chosen CID
+    peer_cid_confirmed_ = true;
+  }
+  bool ack_eliciting = false, non_probing = false;
+  Bytes payload(p + header_len, payload_len - kAeadTagSize);
+  if (auto st = process_frames(now, space, hdr.type, hdr.long_header, payload, ack_eliciting,
+                               non_probing);
+      !st) {
+    close_with_error(now, st.error());
+    return;
+  }
+  pns.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
+  datagram_ack_eliciting |= ack_eliciting;
+  idle_deadline_ = now + idle_period();
+  if (space == PnSpaceId::kHandshake && side_ == Side::kServer) {
+    // RFC 9000 §8.1: a Handshake packet proves the client's address; RFC 9001 §4.9.1.
+    address_validated_ = true;
+    paths_[0]->validated = true;
+    discard_space(PnSpaceId::kInitial);
+  }
+  if (tls_ && tls_->handshake_complete() && !handshake_complete_) on_handshake_completed(now);
+}
+
+Status Connection::process_frames(Instant now, PnSpaceId space, LongType type, bool long_header,
+                                  Bytes payload, bool& ack_eliciting, bool& non_probing) {
+  Reader r(payload);
+  if (r.empty()) return fail(err::kProtocolViolation, "packet without frames");
+  PacketKind kind = packet_kind(long_header, type);
+  while (!r.empty()) {
+    auto frame = decode_frame(r);
+    if (!frame) return std::unexpected(frame.error());
+    uint64_t ft = frame_type_of(*frame);
+    if (!frame_allowed_in(ft, kind)) {
+      return fail(err::kProtocolViolation, "frame not allowed in this packet type", ft);
+    }
+    ack_eliciting |= is_ack_eliciting(ft);
+    non_probing |= !is_probing(ft);
+    if (auto st = on_frame(now, space, *frame); !st) {
+      if (st.error().frame_type == 0) st.error().frame_type = ft;
+      return st;
+    }
+    if (state_ == State::kDraining) return {};
+  }
+  return {};
+}
+
+Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
+  return std::visit(
+      [&](const auto& f) -> Status {
+        using T = std::decay_t<decltype(f)>;
+        if constexpr (std::is_same_v<T, PaddingFrame> || std::is_same_v<T, PingFrame>) {
+          return {};
+        } else if constexpr (std::is_same_v<T, AckFrame>) {
+          if (f.path_ack) return fail(err::kProtocolViolation, "multipath not negotiated");
+          return on_ack_frame(now, space, f);
+        } else if constexpr (std::is_same_v<T, CryptoFrame>) {
+          return on_crypto_frame(space, f);
+        } else if constexpr (std::is_same_v<T, StreamFrame>) {
+          return streams_.on_stream_frame(f.stream_id, f.offset, f.data, f.fin);
+        } else if constexpr (std::is_same_v<T, ResetStreamFrame>) {
+          return streams_.on_reset_stream(f.stream_id, f.error_code, f.final_size);
+        } else if constexpr (std::is_same_v<T, StopSendingFrame>) {
+          return streams_.on_stop_sending(f.stream_id, f.error_code);
+        } else if constexpr (std::is_same_v<T, MaxDataFrame>) {
+          return streams_.on_max_data(f.max);
+        } else if constexpr (std::is_same_v<T, MaxStreamDataFrame>) {
+          return streams_.on_max_stream_data(f.stream_id, f.max);
+        } else if constexpr (std::is_same_v<T, MaxStreamsFrame>) {
+          return streams_.on_max_streams(f.bidi, f.max);
+        } else if constexpr (std::is_same_v<T, DataBlockedFrame>) {
+          return streams_.on_data_blocked(f.limit);
+        } else if constexpr (std::is_same_v<T, StreamDataBlockedFrame>) {
+          return streams_.on_stream_data_blocked(f.stream_id, f.limit);
+        } else if constexpr (std::is_same_v<T, StreamsBlockedFrame>) {
+          return streams_.on_streams_blocked(f.bidi, f.limit);
+        } else if constexpr (std::is_same_v<T, NewTokenFrame>) {
+          if (side_ == Side::kServer) return fail(err::kProtocolViolation, "NEW_TOKEN from a client");
+          return {};  // tokens are used by the RFC-completion issue (Retry, address validation)
+        } else if constexpr (std::is_same_v<T, NewConnectionIdFrame>) {
+          if (f.path_frame) return fail(err::kProtocolViolation, "multipath not negotiated");
+          return on_new_connection_id(f);
+        } else if constexpr (std::is_same_v<T, RetireConnectionIdFrame>) {
+          if (f.path_frame) return fail(err::kProtocolViolation, "multipath not negotiated");
+          return on_retire_connection_id(f.sequence);
+        } else if constexpr (std::is_same_v<T, PathChallengeFrame>) {
+          // Bounded: a flood of challenges keeps only the newest responses.
+          if (pending_path_responses_.size() >= kMaxPendingPathResponses) {
+            pending_path_responses_.pop_front();
+          }
+          pending_path_responses_.push_back(f.data);
+          return {};
+        } else if constexpr (std::is_same_v<T, PathResponseFrame>) {
+          return {};  // path validation arrives with migration (RFC-completion issue)
+        } else if constexpr (std::is_same_v<T, ConnectionCloseFrame>) {
+          on_connection_close_frame(now, f);
+          return {};
+        } else if constexpr (std::is_same_v<T, HandshakeDoneFrame>) {
+          if (side_ == Side::kServer) {
+            return fail(err::kProtocolViolation, "HANDSHAKE_DONE from a client");
+          }
+          on_handshake_confirmed();
+          return {};
+        } else if constexpr (std::is_same_v<T, DatagramFrame>) {
+          if (config_.max_datagram_frame_size == 0 ||
+              f.data.size() > config_.max_datagram_frame_size) {
+            return fail(err::kProtocolViolation, "DATAGRAM not negotiated or too large");
+          }
+          if (datagrams_in_.size() >= config_.datagram_recv_queue) datagrams_in_.pop_front();
+          datagrams_in_.emplace_back(f.data.begin(), f.data.end());
+          push_event({EventKind::kDatagramReceived});
+          return {};
+        } else {
+          // ACK_FREQUENCY needs min_ack_delay, multipath frames need initial_max_path_id and
+          // RESET_STREAM_AT needs its transport parameter: none is offered yet.
+          return fail(err::kProtocolViolation, "extension frame not negotiated");
+        }
+      },
+      frame);
+}
+
+Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack) {
+  PnSpace& pns = pn_space(space);
+  Path& path = *paths_[0];
+  ack_ranges_scratch_.clear();
+  for (AckRange r : ack.ranges()) ack_ranges_scratch_.push_back(Range{r.smallest, r.largest});
+  uint64_t exponent = space == PnSpaceId::kApp ? peer_params_.ack_delay_exponent : 3;
+  Duration ack_delay = std::chrono::microseconds(ack.ack_delay << std::min<uint64_t>(exponent, 20));
+  AckResult res = pns.loss.on_ack_received(ack_ranges_scratch_, ack_delay, now, path.rtt,
+                                           peer_max_ack_delay());
+  if (res.acked_unsent) {
+    return fail(err::kProtocolViolation, "ACK for a packet never sent", frame_type::kAck);
+  }
+  if (res.rtt_sample) {
+    path.rtt.update(*res.rtt_sample, ack_delay, handshake_confirmed_, peer_max_ack_delay(), now);
+  }
+  if (!res.acked.empty()) {
+    pns.largest_acked = std::max(pns.has_largest_acked ? pns.largest_acked : 0, res.largest_acked);
+    pns.has_largest_acked = true;
+    on_packets_acked(space, res.acked);
+    path.cc->on_packets_acked(now, res.acked, path.rtt, bytes_in_flight());
+    // RFC 9002 §6.2.1: the PTO backoff resets on progress, except for a client that has not
+    // yet seen the server's handshake progress.
+    if (!(side_ == Side::kClient && !handshake_confirmed_ && space == PnSpaceId::kInitial)) {
+      pto_count_ = 0;
+    }
+  }
+  if (!res.lost.empty()) {
+    on_packets_lost(now, space, res.lost);
+    report_loss_to_cc(now, res.lost, res.persistent_congestion);
+  }
+  return {};
+}
+
+void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked) {
+  for (const SentPacket& p : acked) {
+    auto it = sent_frames_.find(p.token);
+    if (it == sent_frames_.end()) continue;
+    for (const SentFrame& f : it->second) {
+      switch (f.kind) {
+        case SentFrame::Kind::kAck:
+          pn_space(space).acks.on_ack_of_ack(f.a);
+          break;
+        case SentFrame::Kind::kCrypto:
+          crypto_[static_cast<size_t>(space)].tx.on_acked(f.offset, f.length, false);
+          break;
+        case SentFrame::Kind::kStream:
+          streams_.on_stream_chunk_acked(f.a, f.offset, f.length, f.fin);
+          break;
+        case SentFrame::Kind::kControl:
+          streams_.on_control_acked(f.control);
+          break;
+        case SentFrame::Kind::kMtuProbe:
+          on_mtu_probe_acked(static_cast<uint16_t>(f.length));
+          break;
+        default:
+          break;
+      }
+    }
+    sent_frames_.erase(it);
+  }
+}
+
+void Connection::report_loss_to_cc(Instant now, std::span<const SentPacket> lost,
+                                   bool persistent) {
+  // PMTU probes are lost for their size, not for congestion (RFC 9000 §14.4).
+  lost_scratch_.clear();
+  for (const SentPacket& p : lost) {
+    if (!p.is_mtu_probe) lost_scratch_.push_back(p);
+  }
+  if (!lost_scratch_.empty()) {
+    paths_[0]->cc->on_packets_lost(now, lost_scratch_, persistent, bytes_in_flight());
+  }
+}
+
+void Connection::on_packets_lost(Instant, PnSpaceId space, std::span<const SentPacket> lost) {
+  stats_.packets_lost += lost.size();
+  for (const SentPacket& p : lost) {
+    auto it = sent_frames_.find(p.token);
+    if (it == sent_frames_.end()) continue;
+    for (const SentFrame& f : it->second) {
+      switch (f.kind) {
+        case SentFrame::Kind::kCrypto:
+          crypto_[static_cast<size_t>(space)].tx.on_lost(f.offset, f.length, false);
+          break;
+        case SentFrame::Kind::kStream:
+          stats_.stream_bytes_retransmitted += f.length;
+          streams_.on_stream_chunk_lost(f.a, f.offset, f.length, f.fin);
+          break;
+        case SentFrame::Kind::kControl:
+          streams_.on_control_lost(f.control);
+          break;
+        case SentFrame::Kind::kHandshakeDone:
+          handshake_done_pending_ = true;
+          break;
+        case SentFrame::Kind::kNewConnectionId:
+          if (std::any_of(local_cids_.begin(), local_cids_.end(),
+                          [&](const LocalCid& c) { return c.seq == f.a; })) {
+            pending_new_cids_.push_back(f.a);
+          }
+          break;
+        case SentFrame::Kind::kRetireConnectionId:
+          pending_retire_cids_.push_back(f.a);
+          break;
+        case SentFrame::Kind::kMtuProbe:
+          on_mtu_probe_lost(static_cast<uint16_t>(f.length));
+          break;
+        default:
+          break;  // ACK, PING, PADDING, DATAGRAM: not retransmitted
+      }
+    }
+    sent_frames_.erase(it);
+  }
+}
+
+Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
+  if (peer_cid_.len == 0) {
+    return fail(err::kProtocolViolation, "NEW_CONNECTION_ID to a zero-length CID peer");
+  }
+  if (f.sequence < peer_retire_prior_to_) {
+    // Already retired by an earlier retire_prior_to: retire it at once (RFC 9000 §19.15).
+    if (pending_retire_cids_.size() < kMaxRetiredCidsPending) pending_retire_cids_.push_back(f.sequence);
+    return {};
+  }
+  bool known = f.sequence == peer_cid_seq_ ||
+               std::any_of(spare_peer_cids_.begin(), spare_peer_cids_.end(),
+                           [&](const PeerCid& c) { return c.seq == f.sequence; });
+  if (!known) {
+    PeerCid c{f.sequence, ConnectionId::from(f.cid), f.reset_token};
+    spare_peer_cids_.push_back(c);
+  }
+  if (f.retire_prior_to > peer_retire_prior_to_) {
+    peer_retire_prior_to_ = f.retire_prior_to;
+    std::erase_if(spare_peer_cids_, [&](const PeerCid& c) {
+      if (c.seq >= peer_retire_prior_to_) return false;
+      pending_retire_cids_.push_back(c.seq);
+      return true;
+    });
+    if (peer_cid_seq_ < peer_retire_prior_to_) {
+      pending_retire_cids_.push_back(peer_cid_seq_);
+      if (spare_peer_cids_.empty()) {
+        return fail(err::kConnectionIdLimitError, "retire_prior_to left no connection ID");
+      }
+      peer_cid_ = spare_peer_cids_.front().cid;
+      peer_cid_seq_ = spare_peer_cids_.front().seq;
+      spare_peer_cids_.erase(spare_peer_cids_.begin());
+    }
+  }
+  // RFC 9000 §5.1.1: more active CIDs than our limit is an error; so is unbounded retiring.
+  if (spare_peer_cids_.size() + 1 > config_.active_connection_id_limit) {
+    return fail(err::kConnectionIdLimitError, "peer exceeded active_connection_id_limit");
+  }
+  if (pending_retire_cids_.size() > kMaxRetiredCidsPending) {
+    return fail(err::kConnectionIdLimitError, "too many connection IDs retired at once");
+  }
+  return {};
+}
+
+void Connection::on_connection_close_frame(Instant now, const ConnectionCloseFrame& f) {
+  closed_by_peer_ = true;
+  close_error_ = Error{f.error_code, f.frame_type, std::string(f.reason.begin(), f.reason.end()),
+                       f.application};
+  enter_draining(now);
+}
+
+}  // namespace quic

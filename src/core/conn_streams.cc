@@ -1,0 +1,140 @@
+// Connection: glue between the stream layer (stream_map.h) and packets: the public stream
+// API, control frames and STREAM frames on the send path, and stream events.
+#include <algorithm>
+
+#include "core/connection.h"
+
+namespace quic {
+
+namespace {
+// Worst-case STREAM frame header: type + 8-byte id + 8-byte offset + 2-byte length.
+constexpr size_t kMaxStreamHeader = 1 + 8 + 8 + 2;
+}  // namespace
+
+StreamMapConfig Connection::stream_config_from(Side side, const ConnectionConfig& config) {
+  StreamMapConfig c;
+  c.is_server = side == Side::kServer;
+  c.max_streams_bidi = config.max_streams_bidi;
+  c.max_streams_uni = config.max_streams_uni;
+  c.stream_window_bidi_local = config.initial_max_stream_data;
+  c.stream_window_bidi_remote = config.initial_max_stream_data;
+  c.stream_window_uni = config.initial_max_stream_data;
+  c.connection_window = config.initial_max_data;
+  c.max_stream_window = config.max_stream_window;
+  c.max_connection_window = config.max_connection_window;
+  return c;
+}
+
+bool Connection::app_has_data() const {
+  return streams_.has_stream_data() || streams_.has_pending_control() || handshake_done_pending_ ||
+         !pending_path_responses_.empty() || !pending_new_cids_.empty() ||
+         !pending_retire_cids_.empty() || !datagrams_out_.empty();
+}
+
+void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
+                                      bool& ack_eliciting) {
+  const Path& path = *paths_[0];
+  while (auto c = streams_.peek_control(now, path.rtt.smoothed())) {
+    Frame f;
+    switch (c->kind) {
+      case ControlKind::kMaxData: f = MaxDataFrame{c->value}; break;
+      case ControlKind::kMaxStreamData: f = MaxStreamDataFrame{c->stream_id, c->value}; break;
+      case ControlKind::kMaxStreams: f = MaxStreamsFrame{c->bidi, c->value}; break;
+      case ControlKind::kDataBlocked: f = DataBlockedFrame{c->value}; break;
+      case ControlKind::kStreamDataBlocked: f = StreamDataBlockedFrame{c->stream_id, c->value}; break;
+      case ControlKind::kStreamsBlocked: f = StreamsBlockedFrame{c->bidi, c->value}; break;
+      case ControlKind::kResetStream:
+        f = ResetStreamFrame{c->stream_id, c->error_code, c->value};
+        break;
+      case ControlKind::kStopSending: f = StopSendingFrame{c->stream_id, c->error_code}; break;
+    }
+    if (encoded_size(f) > w.room()) return;
+    encode_frame(w, f);
+    SentFrame s{SentFrame::Kind::kControl};
+    s.control = *c;
+    sent.push_back(s);
+    streams_.pop_control();
+    ack_eliciting = true;
+  }
+}
+
+void Connection::write_stream_frames(Writer& w, std::vector<SentFrame>& sent,
+                                     bool& ack_eliciting) {
+  while (w.room() > kMaxStreamHeader + 1) {
+    auto c = streams_.next_stream_chunk(w.room() - kMaxStreamHeader);
+    if (!c) return;
+    Stream* s = streams_.find(c->stream_id);
+    if (s == nullptr) return;
+    StreamFrame f{c->stream_id, c->chunk.offset, s->view(c->chunk.offset, c->chunk.length),
+                  c->chunk.fin, true};
+    if (!encode_frame(w, f)) return;
+    SentFrame rec{SentFrame::Kind::kStream, c->chunk.fin, c->stream_id, c->chunk.offset,
+                  c->chunk.length};
+    sent.push_back(rec);
+    ack_eliciting = true;
+  }
+}
+
+void Connection::pump_stream_events() {
+  while (auto e = streams_.poll_event()) {
+    switch (e->kind) {
+      case StreamEventKind::kOpened: push_event({EventKind::kStreamOpened, e->stream_id}); break;
+      case StreamEventKind::kReadable:
+        push_event({EventKind::kStreamReadable, e->stream_id});
+        break;
+      case StreamEventKind::kWritable:
+        push_event({EventKind::kStreamWritable, e->stream_id});
+        break;
+      case StreamEventKind::kReset:
+        push_event({EventKind::kStreamReset, e->stream_id, e->error_code});
+        break;
+      case StreamEventKind::kStopSending:
+        push_event({EventKind::kStopSending, e->stream_id, e->error_code});
+        break;
+      case StreamEventKind::kFinished:
+        push_event({EventKind::kStreamFinished, e->stream_id});
+        break;
+      case StreamEventKind::kStreamsAvailable:
+        push_event({EventKind::kStreamsAvailable, e->stream_id});
+        break;
+    }
+  }
+}
+
+Result<uint64_t> Connection::open_stream(bool bidirectional) {
+  if (state_ != State::kHandshake && state_ != State::kEstablished) {
+    return fail(err::kInternalError, "connection is closing");
+  }
+  auto id = streams_.open(bidirectional);
+  if (!id) return fail(err::kStreamLimitError, "peer's stream limit reached (wait for kStreamsAvailable)");
+  return *id;
+}
+
+Result<size_t> Connection::stream_write(uint64_t id, Bytes data, bool fin) {
+  if (streams_.find(id) == nullptr) return fail(err::kStreamStateError, "no such stream");
+  size_t n = streams_.write(id, data);
+  if (fin && n == data.size() && !streams_.finish(id)) {
+    return fail(err::kStreamStateError, "stream cannot be finished");
+  }
+  return n;
+}
+
+Result<size_t> Connection::stream_read(uint64_t id, MutBytes out, bool* fin) {
+  if (streams_.find(id) == nullptr) return fail(err::kStreamStateError, "no such stream");
+  ReadResult r = streams_.read(id, out);
+  if (fin) *fin = r.fin;
+  if (r.reset_error) return fail(*r.reset_error, "stream reset by peer");
+  return r.bytes;
+}
+
+Status Connection::stream_reset(uint64_t id, uint64_t app_error) {
+  if (!streams_.reset(id, app_error)) return fail(err::kStreamStateError, "cannot reset");
+  return {};
+}
+
+Status Connection::stream_stop_sending(uint64_t id, uint64_t app_error) {
+  if (!streams_.stop_sending(id, app_error)) return fail(err::kStreamStateError, "cannot stop");
+  return {};
+}
+
+}  // namespace quic

@@ -1,0 +1,293 @@
+// A QUIC connection, sans-I/O (../shared/DESIGN.md "The core contract").
+//
+// The owner hands it datagrams with their addresses and the current time (on_datagram), asks it
+// for datagrams to send (poll_transmit), wakes it at next_timeout() (on_timeout) and drains
+// events (poll_event). Nothing here reads a clock, a socket or OS randomness, and nothing calls
+// back into the owner. The implementation is split by concern: connection.cc (lifecycle, public
+// API, timers), conn_crypto.cc (TLS, keys, transport parameters), conn_recv.cc (packet
+// decryption and frame handling), conn_send.cc (packet assembly).
+#pragma once
+
+#include <array>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/address.h"
+#include "common/error.h"
+#include "core/config.h"
+#include "core/path.h"
+#include "core/random.h"
+#include "core/sent_frame.h"
+#include "core/stream_map.h"
+#include "crypto/packet_protector.h"
+#include "tls/tls_session.h"
+#include "wire/frame.h"
+#include "wire/packet.h"
+#include "wire/transport_params.h"
+
+namespace quic {
+
+// Limits on peer-controlled state (../shared/STYLE.md: every one named and tested).
+inline constexpr size_t kMaxCryptoReorderBytes = 64 * 1024;  // out-of-order CRYPTO per level
+inline constexpr size_t kMaxPendingPathResponses = 256;
+inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
+inline constexpr size_t kMaxRetiredCidsPending = 64;
+
+enum class EventKind : uint8_t {
+  kHandshakeCompleted,
+  kStreamOpened,     // the peer opened a stream
+  kStreamReadable,   // data (or FIN) can be read
+  kStreamWritable,   // send credit became available again
+  kStreamReset,      // the peer reset its sending half (error_code)
+  kStopSending,      // the peer asked us to stop sending (error_code)
+  kStreamFinished,   // everything we sent on the stream, FIN included, was acknowledged
+  kStreamsAvailable, // the peer raised MAX_STREAMS (stream_id 0: bidi, 2: uni)
+  kDatagramReceived,
+  kClosed,           // terminal: error_code / reason say why
+};
+
+struct Event {
+  EventKind kind;
+  uint64_t stream_id = 0;
+  uint64_t error_code = 0;
+  std::string reason;
+  bool application = false;
+};
+
+struct Transmit {
+  SocketAddress local, remote;
+  uint8_t ecn = 0;
+  size_t size = 0;          // bytes written into the caller's buffer
+  size_t segment_size = 0;  // for GSO: every datagram but the last has this size
+};
+
+struct ConnectionStats {
+  uint64_t packets_sent = 0, packets_received = 0, packets_lost = 0, packets_dropped = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
+  uint64_t handshakes = 0;
+  Duration handshake_time{0};
+  bool retry_received = false, resumed = false;
+};
+
+enum class Side : uint8_t { kClient, kServer };
+
+class Connection {
+ public:
+  // Client: starts the handshake towards `remote` (the first poll_transmit yields the Initial).
+  static Result<std::unique_ptr<Connection>> connect(const ConnectionConfig& config,
+                                                     std::shared_ptr<const TlsContext> tls,
+                                                     const SocketAddress& local,
+                                                     const SocketAddress& remote, Instant now,
+                                                     Random& random);
+  // Server: created by the Endpoint for a client Initial whose DCID is `original_dcid`.
+  static Result<std::unique_ptr<Connection>> accept(const ConnectionConfig& config,
+                                                    std::shared_ptr<const TlsContext> tls,
+                                                    const SocketAddress& local,
+                                                    const SocketAddress& remote,
+                                                    const ConnectionId& original_dcid,
+                                                    const ConnectionId& client_scid,
+                                                    uint32_t version, Instant now, Random& random);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // --- the sans-I/O contract
+  void on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                   uint8_t ecn, MutBytes datagram);
+  std::optional<Transmit> poll_transmit(Instant now, MutBytes buffer);
+  Instant next_timeout() const;
+  void on_timeout(Instant now);
+  std::optional<Event> poll_event();
+
+  // --- streams (stream IDs as in RFC 9000 §2.1)
+  Result<uint64_t> open_stream(bool bidirectional);
+  // Accepts what fits in the stream's send buffer (backpressure: a short count).
+  Result<size_t> stream_write(uint64_t id, Bytes data, bool fin);
+  // Reads in-order bytes; *fin is set once the final byte has been read.
+  Result<size_t> stream_read(uint64_t id, MutBytes out, bool* fin);
+  Status stream_reset(uint64_t id, uint64_t app_error);
+  Status stream_stop_sending(uint64_t id, uint64_t app_error);
+
+  // --- DATAGRAM frames (RFC 9221), unreliable, bounded queues both ways
+  Status send_datagram(Bytes data);
+  std::optional<std::vector<uint8_t>> recv_datagram();
+  size_t max_datagram_payload() const;
+
+  // Application close (CONNECTION_CLOSE 0x1d).
+  void close(uint64_t app_error, std::string reason, Instant now);
+
+  bool handshake_complete() const { return handshake_complete_; }
+  bool is_closed() const { return state_ == State::kClosed; }
+  bool is_draining_or_closing() const { return state_ == State::kClosing || state_ == State::kDraining; }
+  Side side() const { return side_; }
+  const ConnectionStats& stats() const { return stats_; }
+  const Path& path(size_t i = 0) const { return *paths_[i]; }
+  std::string alpn() const;
+  const std::optional<Error>& close_error() const { return close_error_; }
+  bool closed_by_peer() const { return closed_by_peer_; }
+  // Source CIDs the endpoint must route to this connection (issued and not retired).
+  const std::vector<ConnectionId>& local_cids() const { return local_cid_list_; }
+  const ConnectionId& original_dcid() const { return original_dcid_; }
+
+ private:
+  enum class State : uint8_t { kHandshake, kEstablished, kClosing, kDraining, kClosed };
+  static constexpr size_t kSpaces = 3;
+
+  struct CryptoLevel {
+    SendBuffer tx{SIZE_MAX};
+    RecvBuffer rx;
+    std::unique_ptr<PacketProtector> seal, open;
+  };
+  struct PeerCid {
+    uint64_t seq;
+    ConnectionId cid;
+    std::array<uint8_t, 16> token;
+  };
+  struct LocalCid {
+    uint64_t seq;
+    ConnectionId cid;
+    std::array<uint8_t, 16> token;
+  };
+
+  Connection(Side side, const ConnectionConfig& config, Random& random);
+  void init_path(const SocketAddress& local, const SocketAddress& remote);
+
+  // conn_crypto.cc
+  Status init_tls(std::shared_ptr<const TlsContext> tls);
+  Status install_initial_keys(const ConnectionId& dcid);
+  Status drain_tls();
+  Status on_crypto_frame(PnSpaceId space, const CryptoFrame& f);
+  Status on_peer_transport_params();
+  TransportParameters local_transport_params() const;
+  void discard_space(PnSpaceId space);
+  void on_handshake_completed(Instant now);
+  void on_handshake_confirmed();
+
+  // conn_recv.cc
+  void process_packet(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                      uint8_t ecn, DatagramPacket& pkt, MutBytes datagram, size_t datagram_size,
+                      bool& datagram_ack_eliciting);
+  Status process_frames(Instant now, PnSpaceId space, LongType type, bool long_header,
+                        Bytes payload, bool& ack_eliciting, bool& non_probing);
+  Status on_frame(Instant now, PnSpaceId space, const Frame& frame);
+  Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack);
+  void on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked);
+  void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost);
+  Status on_new_connection_id(const NewConnectionIdFrame& f);
+  void on_connection_close_frame(Instant now, const ConnectionCloseFrame& f);
+
+  // conn_send.cc
+  size_t build_packet(Instant now, PnSpaceId space, MutBytes out, size_t min_size, bool paced_out);
+  bool space_wants_send(PnSpaceId space, Instant now) const;
+  size_t write_frames(Instant now, PnSpaceId space, Writer& w, std::vector<SentFrame>& sent,
+                      bool& ack_eliciting, bool may_send_data);
+  void write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  size_t build_close_datagram(MutBytes buffer);
+  uint64_t amplification_room() const;
+
+  // conn_streams.cc
+  static StreamMapConfig stream_config_from(Side side, const ConnectionConfig& config);
+  bool app_has_data() const;
+  void write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
+                            bool& ack_eliciting);
+  void write_stream_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  void pump_stream_events();
+
+  // conn_pmtu.cc (DPLPMTUD, RFC 8899)
+  std::optional<Transmit> maybe_send_mtu_probe(Instant now, MutBytes buffer);
+  void on_mtu_probe_acked(uint16_t size);
+  void on_mtu_probe_lost(uint16_t size);
+  void report_loss_to_cc(Instant now, std::span<const SentPacket> lost, bool persistent);
+
+  // connection.cc
+  Instant loss_or_pto_deadline(PnSpaceId* space_out, bool* is_loss) const;
+  void on_loss_timer(Instant now, PnSpaceId space, bool is_loss);
+  void enter_closing(Instant now, Error error, bool send_close);
+  void enter_draining(Instant now);
+  void close_with_error(Instant now, Error error) { enter_closing(now, std::move(error), true); }
+  Duration pto_period() const;
+  Duration idle_period() const;
+  Duration peer_max_ack_delay() const;
+  uint64_t bytes_in_flight() const;
+  void push_event(Event e) { events_.push_back(std::move(e)); }
+  PnSpace& pn_space(PnSpaceId s);
+  const PnSpace& pn_space(PnSpaceId s) const;
+  void add_local_cid(const ConnectionId& cid);
+  void issue_local_cids();
+  Status on_retire_connection_id(uint64_t seq);
+
+  Side side_;
+  ConnectionConfig config_;
+  Random& random_;
+  State state_ = State::kHandshake;
+  uint32_t version_;
+
+  // TLS and keys: levels Initial, Handshake, 1-RTT (0-RTT lands with the resumption issue).
+  std::unique_ptr<TlsSession> tls_;
+  std::array<CryptoLevel, kSpaces> crypto_;
+  std::array<PnSpace, 2> handshake_spaces_;  // Initial, Handshake; 1-RTT lives on each Path
+  std::array<bool, kSpaces> discarded_{};
+  bool handshake_complete_ = false, handshake_confirmed_ = false;
+  bool peer_params_received_ = false;
+  TransportParameters peer_params_;
+  Instant created_at_;
+  bool key_phase_ = false;
+  uint16_t mtu_probe_size_ = 0;  // non-zero while building a PMTU probe
+  std::vector<uint8_t> retry_token_;
+
+  // Connection IDs.
+  ConnectionId original_dcid_;  // first DCID the client used
+  ConnectionId initial_scid_;   // ours, sent in initial_source_connection_id
+  ConnectionId peer_cid_;       // current DCID we send to
+  bool peer_cid_confirmed_ = false;
+  uint64_t peer_cid_seq_ = 0;
+  std::vector<PeerCid> spare_peer_cids_;
+  uint64_t peer_retire_prior_to_ = 0;
+  std::vector<LocalCid> local_cids_;
+  std::vector<ConnectionId> local_cid_list_;
+  uint64_t next_local_cid_seq_ = 0;
+  std::vector<uint64_t> pending_retire_cids_;  // RETIRE_CONNECTION_ID to send
+  std::vector<uint64_t> pending_new_cids_;     // NEW_CONNECTION_ID seqs to (re)send
+
+  // Paths: path 0 exists from the first packet (multipath from day one).
+  std::vector<std::unique_ptr<Path>> paths_;
+
+  // Streams and flow control.
+  StreamMap streams_;
+
+  // Frame bookkeeping for retransmission: SentPacket::token -> frames it carried.
+  std::unordered_map<uint64_t, std::vector<SentFrame>> sent_frames_;
+  uint64_t next_packet_token_ = 1;
+  bool handshake_done_pending_ = false;
+  std::deque<std::array<uint8_t, 8>> pending_path_responses_;
+  std::vector<AckRange> ack_scratch_;
+  std::vector<Range> ack_ranges_scratch_;
+  std::vector<SentPacket> lost_scratch_;
+
+  // DATAGRAM queues.
+  std::deque<std::vector<uint8_t>> datagrams_out_, datagrams_in_;
+
+  // Timers and closing.
+  Instant idle_deadline_ = kNever;
+  Instant close_deadline_ = kNever;
+  Instant pacing_wakeup_ = kNever;
+  Instant last_activity_;
+  Instant last_sent_time_;
+  uint32_t pto_count_ = 0;
+  bool pto_probe_pending_[kSpaces] = {};
+  std::optional<Error> close_error_;
+  bool closed_by_peer_ = false;
+  bool close_frame_pending_ = false;
+
+  // Anti-amplification (RFC 9000 §8.1): until the peer's address is validated.
+  bool address_validated_ = false;
+
+  std::deque<Event> events_;
+  ConnectionStats stats_;
+};
+
+}  // namespace quic

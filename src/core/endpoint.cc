@@ -1,0 +1,176 @@
+#include "core/endpoint.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace quic {
+
+namespace {
+// RFC 9000 §14.1: a server drops client Initials in datagrams smaller than 1200 bytes.
+constexpr size_t kMinInitialDatagram = 1200;
+// RFC 9000 §7.2: the client's first DCID is at least 8 bytes.
+constexpr size_t kMinOriginalDcid = 8;
+}  // namespace
+
+Endpoint::Endpoint(EndpointConfig config, Random& random)
+    : config_(std::move(config)), random_(random) {}
+
+Result<ConnectionHandle> Endpoint::connect(const SocketAddress& local, const SocketAddress& remote,
+                                           Instant now) {
+  auto conn = Connection::connect(config_.connection, config_.tls, local, remote, now, random_);
+  if (!conn) return std::unexpected(conn.error());
+  ConnectionHandle h = next_handle_++;
+  conns_[h].conn = std::move(*conn);
+  refresh_routes(h);
+  return h;
+}
+
+void Endpoint::refresh_routes(ConnectionHandle h) {
+  auto it = conns_.find(h);
+  if (it == conns_.end()) return;
+  Entry& e = it->second;
+  const auto& now_cids = e.conn->local_cids();
+  for (const auto& c : e.routed) {
+    if (std::find(now_cids.begin(), now_cids.end(), c) == now_cids.end()) by_cid_.erase(c);
+  }
+  for (const auto& c : now_cids) by_cid_[c] = h;
+  e.routed = now_cids;
+}
+
+std::optional<ConnectionHandle> Endpoint::route(const PacketHeader& hdr,
+                                                const SocketAddress&) const {
+  if (auto it = by_cid_.find(hdr.dcid); it != by_cid_.end()) return it->second;
+  // A retransmitted client Initial still carries the original DCID.
+  if (hdr.long_header) {
+    if (auto it = by_original_dcid_.find(hdr.dcid); it != by_original_dcid_.end()) {
+      return it->second;
+    }
+  }
+  return std::nullopt;
+}
+
+void Endpoint::on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                           uint8_t ecn, MutBytes datagram) {
+  auto hdr = parse_header(datagram, config_.connection.cid_length);
+  if (!hdr) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  if (auto h = route(*hdr, remote)) {
+    conns_[*h].conn->on_datagram(now, local, remote, ecn, datagram);
+    refresh_routes(*h);
+    return;
+  }
+  handle_unrouted(now, local, remote, ecn, *hdr, datagram);
+}
+
+void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
+                               const SocketAddress& remote, uint8_t ecn,
+                               const PacketHeader& hdr, MutBytes datagram) {
+  if (!config_.server || !hdr.long_header) {
+    ++stats_.datagrams_dropped;  // stateless reset lands with the RFC-completion issue
+    return;
+  }
+  if (datagram.size() < kMinInitialDatagram) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  if (!is_supported_version(hdr.version)) {
+    // RFC 9000 §6.1: answer with the versions we support, bounded by the stateless queue.
+    if (hdr.version == kVersionNegotiationVersion || stateless_.size() >= config_.max_stateless_queue) {
+      ++stats_.datagrams_dropped;
+      return;
+    }
+    Stateless s{local, remote, std::vector<uint8_t>(64 + 2 * kMaxCidLength)};
+    const uint32_t versions[] = {kVersion1, kVersion2};
+    uint8_t bits;
+    random_.fill(MutBytes(&bits, 1));
+    size_t n = build_version_negotiation(s.bytes, hdr.scid_raw, hdr.dcid_raw, versions, bits);
+    if (n == 0) return;
+    s.bytes.resize(n);
+    stateless_.push_back(std::move(s));
+    ++stats_.version_negotiations_sent;
+    return;
+  }
+  if (hdr.type != LongType::kInitial || hdr.dcid.len < kMinOriginalDcid ||
+      conns_.size() >= config_.max_connections) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  auto conn = Connection::accept(config_.connection, config_.tls, local, remote, hdr.dcid,
+                                 hdr.scid, hdr.version, now, random_);
+  if (!conn) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  ConnectionHandle h = next_handle_++;
+  conns_[h].conn = std::move(*conn);
+  by_original_dcid_[hdr.dcid] = h;
+  accept_queue_.push_back(h);
+  ++stats_.connections_accepted;
+  conns_[h].conn->on_datagram(now, local, remote, ecn, datagram);
+  refresh_routes(h);
+}
+
+std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer) {
+  if (!stateless_.empty()) {
+    Stateless s = std::move(stateless_.front());
+    stateless_.pop_front();
+    size_t n = std::min(s.bytes.size(), buffer.size());
+    std::memcpy(buffer.data(), s.bytes.data(), n);
+    return Transmit{s.local, s.remote, 0, n, 0};
+  }
+  if (conns_.empty()) return std::nullopt;
+  // Round-robin from the connection after the last one that sent.
+  auto start = conns_.upper_bound(rr_cursor_);
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    if (start == conns_.end()) start = conns_.begin();
+    if (auto t = start->second.conn->poll_transmit(now, buffer)) {
+      rr_cursor_ = start->first;
+      return t;
+    }
+    ++start;
+  }
+  return std::nullopt;
+}
+
+Instant Endpoint::next_timeout() const {
+  Instant t = kNever;
+  for (const auto& [h, e] : conns_) t = std::min(t, e.conn->next_timeout());
+  return t;
+}
+
+void Endpoint::on_timeout(Instant now) {
+  for (auto& [h, e] : conns_) {
+    if (e.conn->next_timeout() <= now) {
+      e.conn->on_timeout(now);
+      refresh_routes(h);
+    }
+  }
+}
+
+std::optional<ConnectionHandle> Endpoint::accept() {
+  if (accept_queue_.empty()) return std::nullopt;
+  ConnectionHandle h = accept_queue_.front();
+  accept_queue_.pop_front();
+  return h;
+}
+
+Connection* Endpoint::connection(ConnectionHandle h) {
+  auto it = conns_.find(h);
+  return it == conns_.end() ? nullptr : it->second.conn.get();
+}
+
+void Endpoint::reap_closed() {
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    if (!it->second.conn->is_closed()) {
+      ++it;
+      continue;
+    }
+    for (const auto& c : it->second.routed) by_cid_.erase(c);
+    std::erase_if(by_original_dcid_, [&](const auto& kv) { return kv.second == it->first; });
+    it = conns_.erase(it);
+  }
+}
+
+}  // namespace quic

@@ -1,0 +1,77 @@
+// An endpoint: one UDP socket's worth of connections. It routes datagrams to connections by
+// destination connection ID, answers unknown versions with Version Negotiation, creates server
+// connections from client Initials, and round-robins poll_transmit across connections.
+// Sans-I/O like Connection: the owner drives it with datagrams, time and timeouts.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/connection.h"
+
+namespace quic {
+
+using ConnectionHandle = uint64_t;
+
+struct EndpointConfig {
+  bool server = false;
+  ConnectionConfig connection;
+  std::shared_ptr<const TlsContext> tls;
+  size_t max_connections = 4096;       // further Initials are dropped
+  size_t max_stateless_queue = 64;     // queued Version Negotiation packets
+};
+
+class Endpoint {
+ public:
+  Endpoint(EndpointConfig config, Random& random);
+
+  // Client side: start a connection; the handle stays valid until the connection is reaped.
+  Result<ConnectionHandle> connect(const SocketAddress& local, const SocketAddress& remote,
+                                   Instant now);
+
+  void on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                   uint8_t ecn, MutBytes datagram);
+  std::optional<Transmit> poll_transmit(Instant now, MutBytes buffer);
+  Instant next_timeout() const;
+  void on_timeout(Instant now);
+
+  // New server connections, in arrival order.
+  std::optional<ConnectionHandle> accept();
+  Connection* connection(ConnectionHandle h);
+  size_t connection_count() const { return conns_.size(); }
+  // Drops closed connections (their handles become invalid).
+  void reap_closed();
+
+  struct Stats {
+    uint64_t datagrams_dropped = 0, version_negotiations_sent = 0, connections_accepted = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Entry {
+    std::unique_ptr<Connection> conn;
+    std::vector<ConnectionId> routed;  // CIDs currently in the routing table for it
+  };
+  void refresh_routes(ConnectionHandle h);
+  std::optional<ConnectionHandle> route(const PacketHeader& hdr, const SocketAddress& remote) const;
+  void handle_unrouted(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                       uint8_t ecn, const PacketHeader& hdr, MutBytes datagram);
+
+  EndpointConfig config_;
+  Random& random_;
+  std::map<ConnectionHandle, Entry> conns_;  // ordered: deterministic iteration
+  std::unordered_map<ConnectionId, ConnectionHandle> by_cid_;
+  std::unordered_map<ConnectionId, ConnectionHandle> by_original_dcid_;
+  ConnectionHandle next_handle_ = 1;
+  ConnectionHandle rr_cursor_ = 0;
+  std::deque<ConnectionHandle> accept_queue_;
+  struct Stateless { SocketAddress local, remote; std::vector<uint8_t> bytes; };
+  std::deque<Stateless> stateless_;
+  Stats stats_;
+};
+
+}  // namespace quic

@@ -1,0 +1,31 @@
+// What a sent packet carried, kept until the packet is acknowledged or declared lost, so the
+// information (not the packet) can be retransmitted (RFC 9000 §13.3).
+#pragma once
+
+#include <cstdint>
+
+#include "core/stream_map.h"
+
+namespace quic {
+
+struct SentFrame {
+  enum class Kind : uint8_t {
+    kAck,                 // a: largest acknowledged (for ack-of-ack trimming)
+    kCrypto,              // offset, length
+    kStream,              // a: stream id; offset, length, fin
+    kControl,             // control: a stream/connection flow-control or lifecycle frame
+    kHandshakeDone,
+    kNewConnectionId,     // a: sequence number
+    kRetireConnectionId,  // a: sequence number
+    kMtuProbe,            // length: probed datagram size
+    kPing,
+  };
+  Kind kind;
+  bool fin = false;
+  uint64_t a = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  ControlFrame control{};
+};
+
+}  // namespace quic

@@ -1,0 +1,251 @@
+#include "harness/scenario.h"
+
+#include <algorithm>
+#include <map>
+
+#include "sim/network.h"
+#include "tls/test_certs.h"
+#include "tls/tls_config.h"
+
+namespace harness {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr size_t kMaxRttSamples = 1 << 20;
+constexpr uint64_t kKiB = 1024, kMiB = 1024 * 1024;
+
+// One generated certificate chain per length, reused by every scenario of the process.
+quic::Result<quic::PemCertKey> certificate(int chain_length) {
+  static std::map<int, quic::PemCertKey> cache;
+  if (auto it = cache.find(chain_length); it != cache.end()) return it->second;
+  auto c = chain_length <= 1 ? quic::make_self_signed("localhost")
+                             : quic::make_cert_chain("localhost", chain_length);
+  if (c) cache[chain_length] = *c;
+  return c;
+}
+
+bool is_client_initial(const sim::Datagram& d, uint32_t version) {
+  if (d.payload.size() < 5 || (d.payload[0] & 0x80) == 0) return false;
+  uint8_t type_bits = (d.payload[0] >> 4) & 0x03;
+  return type_bits == quic::long_type_bits(version, quic::LongType::kInitial);
+}
+
+Duration percentile(std::vector<Duration> v, double p) {
+  if (v.empty()) return Duration(0);
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
+  return v[i];
+}
+
+}  // namespace
+
+sim::LinkConfig default_link() {
+  sim::LinkConfig l;
+  l.rate_bps = 10e6;
+  l.delay = 15ms;
+  l.queue_bytes = 25 * 1500;
+  return l;
+}
+
+ScenarioResult run_scenario(const Scenario& s) {
+  ScenarioResult res;
+  auto cert = certificate(s.cert_chain_length);
+  if (!cert) {
+    res.error = "certificate: " + cert.error().reason;
+    return res;
+  }
+  quic::TlsConfig server_tls;
+  server_tls.server = true;
+  server_tls.alpn = {"hq-interop"};
+  server_tls.cert_pem = cert->cert_pem;
+  server_tls.key_pem = cert->key_pem;
+  server_tls.chacha20_only = s.chacha20_only;
+  quic::TlsConfig client_tls;
+  client_tls.alpn = {"hq-interop"};
+  client_tls.ca_pem = cert->ca_pem;
+  client_tls.server_name = "localhost";
+  client_tls.chacha20_only = s.chacha20_only;
+  auto stls = quic::make_tls_context(server_tls);
+  auto ctls = quic::make_tls_context(client_tls);
+  if (!stls || !ctls) {
+    res.error = "tls: " + (stls ? ctls.error().reason : stls.error().reason);
+    return res;
+  }
+
+  const auto client_addr = quic::SocketAddress::v4(192, 0, 2, 1, 50000);
+  const auto server_addr = quic::SocketAddress::v4(192, 0, 2, 2, 443);
+  quic::EndpointConfig ccfg{false, s.client, *ctls};
+  quic::EndpointConfig scfg{true, s.server, *stls};
+  SimEndpoint client(ccfg, s.seed * 2 + 1);
+  SimEndpoint server(scfg, s.seed * 2 + 2);
+  TransferClient client_app(client_addr, server_addr, s.plan);
+  TransferServer server_app;
+  client.set_app(&client_app);
+  server.set_app(&server_app);
+
+  sim::Network net(s.seed);
+  if (!s.pcap_path.empty()) net.set_pcap(s.pcap_path);
+  net.add_node(&client, {client_addr});
+  net.add_node(&server, {server_addr});
+  net.add_link(client_addr, server_addr, s.client_to_server, s.server_to_client);
+
+  // Amplification accounting (RFC 9000 §8.1), as seen on the server's side of the wire.
+  auto server_validated = [&]() {
+    quic::Connection* c = nullptr;
+    for (quic::ConnectionHandle h = 1; h < 4 && c == nullptr; ++h) c = server.endpoint().connection(h);
+    return c != nullptr && c->path().validated;
+  };
+  bool first_connection_only = true;
+  server.on_receive = [&](const sim::Datagram& d, Instant) {
+    if (first_connection_only && !server_validated()) res.client_bytes_before_validation += d.payload.size();
+  };
+  server.on_send = [&](const sim::Datagram& d, Instant) {
+    if (first_connection_only && !server_validated()) res.server_bytes_before_validation += d.payload.size();
+  };
+  uint64_t client_initials = 0;
+  client.on_send = [&](const sim::Datagram& d, Instant) {
+    if (client_app.records().size() <= 1 && is_client_initial(d, s.client.version)) ++client_initials;
+  };
+
+  std::vector<Duration> rtt_samples;
+  Duration last_rtt{0};
+  Instant start = net.now();
+  net.run(start + s.time_limit, [&]() {
+    if (auto* c = client_app.current(client.endpoint())) {
+      if (c->handshake_complete()) {
+        Duration r = c->path().rtt.latest();
+        if (r != last_rtt && rtt_samples.size() < kMaxRttSamples) {
+          rtt_samples.push_back(r);
+          last_rtt = r;
+        }
+      }
+    }
+    return client_app.done();
+  });
+
+  res.sim_events = net.events_processed();
+  res.trace_hash = net.trace_hash();
+  res.bytes = client_app.bytes_received();
+  res.handshakes = client_app.records().size();
+  res.server_connections = server.endpoint().stats().connections_accepted;
+  res.server_validated_client = server_validated();
+  res.link_rate_bps = s.server_to_client.rate_bps;
+  res.client_initial_datagrams = client_initials;
+  if (client_app.failed()) {
+    res.error = client_app.error();
+  } else if (!client_app.done()) {
+    res.error = "time limit reached after " + std::to_string(res.bytes) + " bytes";
+  } else {
+    res.ok = true;
+  }
+  const auto& recs = client_app.records();
+  Duration hs_sum{0};
+  size_t hs_n = 0;
+  for (const auto& r : recs) {
+    if (r.handshake_done != Instant{}) {
+      hs_sum += r.handshake_done - r.started;
+      ++hs_n;
+    }
+    res.client_packets_sent += r.stats.packets_sent;
+  }
+  if (!recs.empty()) {
+    res.first_handshake = recs.front().handshake_done - recs.front().started;
+    Instant end = recs.back().completed ? recs.back().finished : net.now();
+    res.elapsed = end - recs.front().started;
+  }
+  if (hs_n) res.mean_handshake = hs_sum / static_cast<int64_t>(hs_n);
+  for (quic::ConnectionHandle h = 1; h <= res.server_connections; ++h) {
+    if (auto* c = server.endpoint().connection(h)) {
+      res.server_packets_sent += c->stats().packets_sent;
+      res.server_packets_lost += c->stats().packets_lost;
+      res.stream_bytes_retransmitted += c->stats().stream_bytes_retransmitted;
+    }
+  }
+  double secs = std::chrono::duration<double>(res.elapsed).count();
+  if (secs > 0) res.goodput_bps = static_cast<double>(res.bytes) * 8.0 / secs;
+  if (res.link_rate_bps > 0) res.capacity_share = res.goodput_bps / res.link_rate_bps;
+  res.rtt_p50 = percentile(rtt_samples, 0.50);
+  res.rtt_p90 = percentile(rtt_samples, 0.90);
+  res.rtt_p99 = percentile(rtt_samples, 0.99);
+  if (!rtt_samples.empty()) res.min_rtt = *std::min_element(rtt_samples.begin(), rtt_samples.end());
+  return res;
+}
+
+std::vector<std::string> scenario_names() {
+  return {"handshake",           "transfer",          "multiplexing", "longrtt",
+          "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
+          "transfercorruption",  "blackhole",         "amplificationlimit", "goodput"};
+}
+
+std::optional<Scenario> named_scenario(std::string_view name) {
+  Scenario s;
+  s.name = std::string(name);
+  s.client_to_server = default_link();
+  s.server_to_client = default_link();
+  auto both = [&](auto fn) {
+    fn(s.client_to_server);
+    fn(s.server_to_client);
+  };
+  if (name == "handshake") {
+    s.description = "one 1 KiB download, exactly one handshake";
+    s.plan.sizes = {1 * kKiB};
+  } else if (name == "transfer") {
+    s.description = "2+3+5 MiB on three streams, small initial flow-control windows";
+    s.plan.sizes = {2 * kMiB, 3 * kMiB, 5 * kMiB};
+    s.client.initial_max_data = 128 * kKiB;
+    s.client.initial_max_stream_data = 64 * kKiB;
+  } else if (name == "multiplexing") {
+    s.description = "1999 x 32 B on separate streams; server allows 1000 concurrent";
+    s.plan.sizes.assign(1999, 32);
+    s.plan.max_parallel = 2000;
+    s.server.max_streams_bidi = 1000;
+  } else if (name == "longrtt") {
+    s.description = "1 KiB over 750 ms one-way delay: the ClientHello is retransmitted by PTO";
+    s.plan.sizes = {1 * kKiB};
+    both([](sim::LinkConfig& l) { l.delay = 750ms; });
+  } else if (name == "chacha20") {
+    s.description = "only TLS_CHACHA20_POLY1305_SHA256 offered";
+    s.plan.sizes = {1 * kMiB};
+    s.chacha20_only = true;
+  } else if (name == "handshakeloss") {
+    s.description = "50 handshakes with 30% loss each way in bursts of up to 3";
+    s.plan.sizes = {1 * kKiB};
+    s.plan.connections = 50;
+    both([](sim::LinkConfig& l) {
+      l.burst_loss = 0.18;
+      l.max_burst = 3;
+    });
+  } else if (name == "transferloss") {
+    s.description = "2 MiB with 2% random loss each way";
+    s.plan.sizes = {2 * kMiB};
+    both([](sim::LinkConfig& l) { l.loss = 0.02; });
+  } else if (name == "handshakecorruption") {
+    s.description = "50 handshakes with 30% of packets corrupted each way";
+    s.plan.sizes = {1 * kKiB};
+    s.plan.connections = 50;
+    both([](sim::LinkConfig& l) { l.corrupt = 0.30; });
+  } else if (name == "transfercorruption") {
+    s.description = "2 MiB with 2% of packets corrupted each way";
+    s.plan.sizes = {2 * kMiB};
+    both([](sim::LinkConfig& l) { l.corrupt = 0.02; });
+  } else if (name == "blackhole") {
+    s.description = "10 MiB with the link dark for 2 s of every 7 s";
+    s.plan.sizes = {10 * kMiB};
+    both([](sim::LinkConfig& l) { l.periodic_blackhole = std::make_tuple(Duration(7s), Duration(2s), Duration(2s)); });
+  } else if (name == "amplificationlimit") {
+    s.description = "9-certificate chain, client packets 2-7 dropped: server stays within 3x";
+    s.plan.sizes = {1 * kKiB};
+    s.cert_chain_length = 9;
+    s.client_to_server.drop_filter = [](const sim::Datagram&, uint64_t i) { return i >= 1 && i <= 6; };
+  } else if (name == "goodput") {
+    s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
+    s.plan.sizes = {10 * kMiB};
+  } else {
+    return std::nullopt;
+  }
+  return s;
+}
+
+}  // namespace harness

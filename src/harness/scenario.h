@@ -1,0 +1,67 @@
+// Simulator scenarios: a client and a server endpoint joined by one or more simulated links,
+// running a TransferPlan, and the figures users and tests read from the run (goodput, share of
+// link capacity, retransmissions, RTT percentiles, handshake time). Named scenarios reproduce
+// the quic-interop-runner test cases in virtual time; `tquic sim` runs them from the shell.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "harness/transfer_app.h"
+#include "sim/link_config.h"
+#include "sim/node.h"
+
+namespace harness {
+
+using quic::Duration;
+
+struct Scenario {
+  std::string name = "custom";
+  std::string description;
+  uint64_t seed = 1;
+  sim::LinkConfig client_to_server, server_to_client;
+  TransferPlan plan;
+  quic::ConnectionConfig client, server;
+  bool chacha20_only = false;
+  int cert_chain_length = 1;  // >1: leaf + intermediates (amplification-limit case)
+  Duration time_limit = std::chrono::seconds(300);
+  std::string pcap_path;  // non-empty: write the run as a pcap
+};
+
+struct ScenarioResult {
+  bool ok = false;
+  std::string error;
+  Duration elapsed{0};  // first connect to last byte verified
+  uint64_t bytes = 0;   // response bytes verified by the client
+  double goodput_bps = 0;
+  double link_rate_bps = 0;
+  double capacity_share = 0;  // goodput / bottleneck rate
+  size_t handshakes = 0;
+  Duration first_handshake{0}, mean_handshake{0};
+  uint64_t client_packets_sent = 0, server_packets_sent = 0;
+  uint64_t server_packets_lost = 0, stream_bytes_retransmitted = 0;
+  Duration rtt_p50{0}, rtt_p90{0}, rtt_p99{0}, min_rtt{0};
+  uint64_t server_bytes_before_validation = 0, client_bytes_before_validation = 0;
+  bool server_validated_client = false;
+  uint64_t client_initial_datagrams = 0;  // first connection only
+  uint64_t server_connections = 0;
+  uint64_t sim_events = 0;
+  uint64_t trace_hash = 0;
+};
+
+ScenarioResult run_scenario(const Scenario& s);
+
+// quic-interop-runner cases: handshake, transfer, multiplexing, longrtt, chacha20,
+// handshakeloss, transferloss, handshakecorruption, transfercorruption, blackhole,
+// amplificationlimit, goodput.
+std::optional<Scenario> named_scenario(std::string_view name);
+std::vector<std::string> scenario_names();
+
+// The interop runner's default link: 10 Mbit/s, 15 ms one way, 25-packet drop-tail queue.
+sim::LinkConfig default_link();
+
+}  // namespace harness

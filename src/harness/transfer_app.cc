@@ -1,0 +1,185 @@
+#include "harness/transfer_app.h"
+
+#include <charconv>
+
+namespace harness {
+
+namespace {
+constexpr size_t kChunk = 32 * 1024;
+}
+
+TransferClient::TransferClient(quic::SocketAddress local, quic::SocketAddress remote,
+                               TransferPlan plan)
+    : local_(local), remote_(remote), plan_(std::move(plan)), buf_(kChunk) {}
+
+void TransferClient::fail(std::string why) {
+  if (failed_) return;
+  failed_ = true;
+  error_ = std::move(why);
+}
+
+quic::Connection* TransferClient::current(quic::Endpoint& endpoint) const {
+  return handle_ ? endpoint.connection(*handle_) : nullptr;
+}
+
+void TransferClient::start_connection(quic::Endpoint& endpoint, Instant now) {
+  auto h = endpoint.connect(local_, remote_, now);
+  if (!h) return fail("connect: " + h.error().reason);
+  handle_ = *h;
+  next_request_ = 0;
+  completed_streams_ = 0;
+  streams_.clear();
+  records_.push_back(ConnectionRecord{now});
+}
+
+void TransferClient::on_activity(quic::Endpoint& endpoint, Instant now) {
+  if (done_ || failed_) return;
+  if (!handle_) start_connection(endpoint, now);
+  quic::Connection* c = current(endpoint);
+  if (c == nullptr) return fail("connection vanished");
+  drive(*c, now);
+  if (completed_streams_ == plan_.sizes.size() && !records_.back().completed) {
+    ConnectionRecord& r = records_.back();
+    r.completed = true;
+    r.finished = now;
+    r.stats = c->stats();
+    r.alpn = c->alpn();
+    c->close(0, "done", now);
+    if (records_.size() >= plan_.connections) {
+      done_ = true;
+    } else {
+      start_connection(endpoint, now);
+      if (auto* n = current(endpoint)) drive(*n, now);
+    }
+  }
+}
+
+void TransferClient::drive(quic::Connection& c, Instant now) {
+  while (auto e = c.poll_event()) {
+    switch (e->kind) {
+      case quic::EventKind::kHandshakeCompleted:
+        records_.back().handshake_done = now;
+        break;
+      case quic::EventKind::kClosed:
+        if (completed_streams_ < plan_.sizes.size()) {
+          return fail("connection closed early: " + std::string(quic::error_name(e->error_code)) +
+                      " " + e->reason);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (c.is_closed() && completed_streams_ < plan_.sizes.size()) {
+    auto& err = c.close_error();
+    return fail("connection closed: " + (err ? err->reason : std::string("?")));
+  }
+  if (!c.handshake_complete()) return;
+  // Open requests up to the parallelism limit; the peer's MAX_STREAMS may hold some back.
+  while (next_request_ < plan_.sizes.size() &&
+         streams_.size() - completed_streams_ < plan_.max_parallel) {
+    auto id = c.open_stream(true);
+    if (!id) break;
+    std::string req = "GET " + std::to_string(plan_.sizes[next_request_]) + "\r\n";
+    auto n = c.stream_write(*id, quic::Bytes(reinterpret_cast<const uint8_t*>(req.data()), req.size()), true);
+    if (!n || *n != req.size()) return fail("request did not fit in the send buffer");
+    streams_[*id] = StreamState{plan_.sizes[next_request_]};
+    ++next_request_;
+  }
+  for (auto& [id, s] : streams_) {
+    while (!s.fin) {
+      bool fin = false;
+      auto n = c.stream_read(id, buf_, &fin);
+      if (!n) return fail("stream read: " + n.error().reason);
+      for (size_t i = 0; i < *n; ++i) {
+        if (buf_[i] != pattern_byte(s.received + i)) {
+          return fail("corrupt byte at offset " + std::to_string(s.received + i) + " of stream " +
+                      std::to_string(id));
+        }
+      }
+      s.received += *n;
+      bytes_received_ += *n;
+      if (fin) {
+        s.fin = true;
+        if (s.received != s.expected) {
+          return fail("stream " + std::to_string(id) + " ended after " +
+                      std::to_string(s.received) + " of " + std::to_string(s.expected));
+        }
+        ++completed_streams_;
+      }
+      if (*n == 0) break;
+    }
+  }
+}
+
+void TransferServer::on_activity(quic::Endpoint& endpoint, Instant) {
+  if (buf_.empty()) buf_.resize(kChunk);
+  while (auto h = endpoint.accept()) conns_[*h];
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    quic::Connection* c = endpoint.connection(it->first);
+    if (c == nullptr) {
+      it = conns_.erase(it);
+      continue;
+    }
+    drive(*c, it->second);
+    ++it;
+  }
+}
+
+void TransferServer::drive(quic::Connection& c, std::map<uint64_t, Response>& streams) {
+  while (auto e = c.poll_event()) {
+    if (e->kind == quic::EventKind::kStreamOpened || e->kind == quic::EventKind::kStreamReadable) {
+      streams[e->stream_id];
+    }
+  }
+  for (auto it = streams.begin(); it != streams.end();) {
+    uint64_t id = it->first;
+    Response& r = it->second;
+    while (!r.request_done) {
+      bool fin = false;
+      uint8_t tmp[kMaxRequestBytes];
+      auto n = c.stream_read(id, tmp, &fin);
+      if (!n) break;
+      if (r.request.size() + *n > kMaxRequestBytes) {
+        (void)c.stream_reset(id, 1);
+        r.request_done = r.fin_written = true;
+        break;
+      }
+      r.request.append(reinterpret_cast<const char*>(tmp), *n);
+      if (fin) {
+        r.request_done = true;
+        uint64_t size = 0;
+        const char* b = r.request.data();
+        const char* e = b + r.request.size();
+        if (r.request.rfind("GET ", 0) == 0 &&
+            std::from_chars(b + 4, e, size).ec == std::errc() && size <= kMaxResponseBytes) {
+          r.size = size;
+        } else {
+          error_ = "bad request";
+          (void)c.stream_reset(id, 1);
+          r.fin_written = true;
+        }
+      }
+      if (*n == 0) break;
+    }
+    while (r.request_done && !r.fin_written) {
+      uint64_t left = r.size - r.written;
+      size_t len = static_cast<size_t>(std::min<uint64_t>(left, buf_.size()));
+      for (size_t i = 0; i < len; ++i) buf_[i] = pattern_byte(r.written + i);
+      bool fin = len == left;
+      auto n = c.stream_write(id, quic::Bytes(buf_.data(), len), fin);
+      if (!n) break;
+      r.written += *n;
+      bytes_sent_ += *n;
+      if (fin && *n == len) r.fin_written = true;
+      if (*n < len || len == 0) break;
+    }
+    if (r.fin_written) {
+      it = streams.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace harness
