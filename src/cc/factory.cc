@@ -1,0 +1,29 @@
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "cc/congestion_controller.h"
+#include "cc/cubic.h"
+#include "cc/new_reno.h"
+
+namespace quic {
+
+std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
+                                                                 uint32_t max_datagram_size) {
+  switch (algorithm) {
+    case CcAlgorithm::kNewReno: return std::make_unique<NewReno>(max_datagram_size);
+    case CcAlgorithm::kCubic: return std::make_unique<Cubic>(max_datagram_size);
+  }
+  return std::make_unique<NewReno>(max_datagram_size);
+}
+
+std::optional<CcAlgorithm> parse_cc_name(std::string_view name) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "newreno" || lower == "reno") return CcAlgorithm::kNewReno;
+  if (lower == "cubic") return CcAlgorithm::kCubic;
+  return std::nullopt;
+}
+
+}  // namespace quic

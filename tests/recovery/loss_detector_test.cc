@@ -1,0 +1,249 @@
+#include "recovery/loss_detector.h"
+
+#include <gtest/gtest.h>
+
+#include "recovery/pto.h"
+
+namespace quic {
+namespace {
+
+const Instant t0 = instant_from_ns(10'000'000'000);
+
+SentPacket packet(uint64_t pn, Instant t, bool ack_eliciting = true, uint32_t bytes = 1200) {
+  return SentPacket{pn, t, bytes, ack_eliciting, ack_eliciting, false, pn * 10};
+}
+
+std::vector<uint64_t> pns(const std::vector<SentPacket>& v) {
+  std::vector<uint64_t> out;
+  for (const auto& p : v) out.push_back(p.pn);
+  return out;
+}
+
+AckResult ack(LossDetector& ld, std::vector<Range> ranges, Instant now, RttEstimator& rtt,
+              Duration ack_delay = 0ms, Duration max_ack_delay = 25ms) {
+  AckResult r = ld.on_ack_received(ranges, ack_delay, now, rtt, max_ack_delay);
+  if (r.rtt_sample) rtt.update(*r.rtt_sample, ack_delay, true, max_ack_delay, now);
+  return r;
+}
+
+TEST(LossDetector, PacketThresholdDeclaresThreeBehindLost) {
+  LossDetector ld;
+  RttEstimator rtt;
+  for (uint64_t pn = 0; pn < 6; ++pn) ld.on_packet_sent(packet(pn, t0));
+  EXPECT_EQ(ld.bytes_in_flight(), 6u * 1200);
+  AckResult r = ack(ld, {{4, 4}}, t0 + 10ms, rtt);
+  EXPECT_FALSE(r.acked_unsent);
+  EXPECT_EQ(pns(r.acked), (std::vector<uint64_t>{4}));
+  EXPECT_EQ(pns(r.lost), (std::vector<uint64_t>{0, 1}));  // 4 >= pn + 3
+  ASSERT_TRUE(r.rtt_sample.has_value());
+  EXPECT_EQ(*r.rtt_sample, 10ms);
+  // 2 and 3 wait for the time threshold: 9/8 * 10 ms after they were sent.
+  EXPECT_EQ(ld.loss_time(), t0 + Duration(11'250'000));
+  EXPECT_EQ(ld.bytes_in_flight(), 3u * 1200);
+  EXPECT_TRUE(ld.detect_lost(t0 + 11ms, rtt).empty());
+  EXPECT_EQ(pns(ld.detect_lost(t0 + Duration(11'250'000), rtt)), (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(ld.loss_time(), kNever);
+  EXPECT_EQ(ld.bytes_in_flight(), 1200u);  // only 5 remains
+}
+
+TEST(LossDetector, TimeThresholdIsNineEighthsRtt) {
+  LossDetector ld;
+  RttEstimator rtt;
+  ld.on_packet_sent(packet(0, t0));
+  ld.on_packet_sent(packet(1, t0 + 10ms));
+  // Sample 100 ms: loss delay 112.5 ms; packet 0 is lost once now - 112.5 ms >= t0.
+  AckResult r = ack(ld, {{1, 1}}, t0 + 110ms, rtt);
+  EXPECT_TRUE(r.lost.empty());
+  EXPECT_EQ(ld.loss_time(), t0 + Duration(112'500'000));
+
+  LossDetector ld2;
+  RttEstimator rtt2;
+  ld2.on_packet_sent(packet(0, t0));
+  ld2.on_packet_sent(packet(1, t0 + 20ms));
+  r = ack(ld2, {{1, 1}}, t0 + 120ms, rtt2);  // sample 100 ms, now - 112.5 = t0 + 7.5 ms
+  EXPECT_EQ(pns(r.lost), (std::vector<uint64_t>{0}));
+}
+
+TEST(LossDetector, TimeThresholdUsesLargerOfLatestAndSmoothed) {
+  LossDetector ld;
+  RttEstimator rtt;
+  rtt.update(200ms, 0ms, true, 25ms, t0 - 10s);  // smoothed 200 ms
+  ld.on_packet_sent(packet(0, t0));
+  ld.on_packet_sent(packet(1, t0 + 10ms));
+  AckResult r = ack(ld, {{1, 1}}, t0 + 60ms, rtt);  // latest 50 ms, smoothed ~181 ms
+  EXPECT_TRUE(r.lost.empty());
+  EXPECT_GT(ld.loss_time(), t0 + 200ms);
+}
+
+TEST(LossDetector, RttSampleOnlyWhenLargestNewlyAckedAndAckEliciting) {
+  LossDetector ld;
+  RttEstimator rtt;
+  ld.on_packet_sent(packet(0, t0));
+  ld.on_packet_sent(packet(1, t0, /*ack_eliciting=*/false));
+  AckResult r = ack(ld, {{1, 1}}, t0 + 5ms, rtt);
+  EXPECT_FALSE(r.rtt_sample.has_value());  // only a non-ack-eliciting packet newly acked
+  EXPECT_FALSE(r.largest_newly_acked_ack_eliciting);
+  r = ack(ld, {{0, 1}}, t0 + 6ms, rtt);
+  EXPECT_FALSE(r.rtt_sample.has_value());  // largest (1) was not newly acked
+  EXPECT_EQ(pns(r.acked), (std::vector<uint64_t>{0}));
+  ld.on_packet_sent(packet(2, t0 + 10ms));
+  r = ack(ld, {{2, 2}, {0, 0}}, t0 + 17ms, rtt);
+  ASSERT_TRUE(r.rtt_sample.has_value());
+  EXPECT_EQ(*r.rtt_sample, 7ms);
+  EXPECT_EQ(r.largest_acked_time_sent, t0 + 10ms);
+}
+
+TEST(LossDetector, AckedListIsAscendingAcrossRanges) {
+  LossDetector ld;
+  RttEstimator rtt;
+  for (uint64_t pn = 0; pn < 10; ++pn) ld.on_packet_sent(packet(pn, t0));
+  AckResult r = ack(ld, {{8, 9}, {5, 6}, {1, 2}}, t0 + 1ms, rtt);
+  EXPECT_EQ(pns(r.acked), (std::vector<uint64_t>{1, 2, 5, 6, 8, 9}));
+  EXPECT_EQ(pns(r.lost), (std::vector<uint64_t>{0, 3, 4}));
+}
+
+TEST(LossDetector, HugeAckRangeCostsOnlyThePacketsSent) {
+  // Packet numbers may jump (the sender skips), so a range of 2^62 numbers can be entirely
+  // legitimate. Walking it number by number would never finish.
+  LossDetector ld;
+  RttEstimator rtt;
+  constexpr uint64_t kMaxPn = (uint64_t{1} << 62) - 1;
+  for (uint64_t pn = 0; pn < 1000; ++pn) ld.on_packet_sent(packet(pn, t0));
+  ld.on_packet_sent(packet(kMaxPn, t0));
+  AckResult r = ack(ld, {{0, kMaxPn}}, t0 + 20ms, rtt);
+  EXPECT_FALSE(r.acked_unsent);
+  EXPECT_EQ(r.acked.size(), 1001u);
+  EXPECT_EQ(ld.tracked_packets(), 0u);
+  EXPECT_EQ(ld.bytes_in_flight(), 0u);
+  // The same range again: nothing newly acked, still no per-number walk.
+  r = ack(ld, {{0, kMaxPn}}, t0 + 21ms, rtt);
+  EXPECT_TRUE(r.acked.empty());
+}
+
+TEST(LossDetector, AckOfNeverSentPacketIsFlagged) {
+  LossDetector ld;
+  RttEstimator rtt;
+  EXPECT_TRUE(ack(ld, {{0, 0}}, t0, rtt).acked_unsent);  // nothing sent at all
+  for (uint64_t pn = 0; pn < 3; ++pn) ld.on_packet_sent(packet(pn, t0));
+  AckResult r = ack(ld, {{0, 3}}, t0 + 1ms, rtt);
+  EXPECT_TRUE(r.acked_unsent);
+  EXPECT_TRUE(r.acked.empty());
+  EXPECT_EQ(ld.bytes_in_flight(), 3u * 1200);  // nothing was processed
+  EXPECT_FALSE(ld.has_largest_acked());
+}
+
+TEST(LossDetector, AckCoveringSkippedPacketNumberIsFlagged) {
+  LossDetector ld;
+  RttEstimator rtt;
+  ld.on_packet_sent(packet(0, t0));
+  ld.skip_packet_number(1);
+  ld.on_packet_sent(packet(2, t0));
+  ld.on_packet_sent(packet(3, t0));
+  EXPECT_TRUE(ack(ld, {{0, 3}}, t0 + 1ms, rtt).acked_unsent);  // an optimistic ACK
+  EXPECT_TRUE(ack(ld, {{3, 3}, {1, 1}}, t0 + 1ms, rtt).acked_unsent);
+  AckResult r = ack(ld, {{2, 3}, {0, 0}}, t0 + 1ms, rtt);  // honest
+  EXPECT_FALSE(r.acked_unsent);
+  EXPECT_EQ(r.acked.size(), 3u);
+}
+
+TEST(LossDetector, MisorderedRangesAreIgnoredNotTrusted) {
+  LossDetector ld;
+  RttEstimator rtt;
+  for (uint64_t pn = 0; pn < 10; ++pn) ld.on_packet_sent(packet(pn, t0));
+  AckResult r = ack(ld, {{5, 5}, {7, 8}, {3, 1}, {0, 0}}, t0 + 1ms, rtt);
+  EXPECT_EQ(pns(r.acked), (std::vector<uint64_t>{0, 5}));
+}
+
+// Sets up the RFC 9002 §7.6.3 example with a time unit of 100 ms: an estimator whose
+// smoothed + max(4*rttvar, kGranularity) + max_ack_delay is 2 units (20 + 1 + 179 ms).
+struct PcExample {
+  static constexpr Duration kMaxAckDelay = 179ms;
+  LossDetector ld;
+  RttEstimator rtt;
+  PcExample() {
+    for (int i = 0; i < 30; ++i) rtt.update(20ms, 0ms, true, kMaxAckDelay, t0 - 10s);
+    EXPECT_EQ(rtt.pto_base() + kMaxAckDelay, 200ms);
+    ld.on_packet_sent(packet(1, t0));
+    ld.on_packet_sent(packet(2, t0 + 100ms));
+    // Ack of #1 at t=1.2 (its 100 ms of ack delay keeps the adjusted sample at 20 ms).
+    AckResult r = ack(ld, {{1, 1}}, t0 + 120ms, rtt, 100ms, kMaxAckDelay);
+    EXPECT_TRUE(r.lost.empty());
+    for (uint64_t pn = 3; pn <= 7; ++pn) ld.on_packet_sent(packet(pn, t0 + (pn - 1) * 100ms));
+    ld.on_packet_sent(packet(8, t0 + 800ms));   // PTO 1
+    ld.on_packet_sent(packet(9, t0 + 1200ms));  // PTO 2
+  }
+};
+
+TEST(LossDetector, PersistentCongestionExample_Rfc9002_7_6_3) {
+  PcExample ex;
+  AckResult r = ack(ex.ld, {{9, 9}}, t0 + 1220ms, ex.rtt, 0ms, PcExample::kMaxAckDelay);
+  EXPECT_EQ(pns(r.lost), (std::vector<uint64_t>{2, 3, 4, 5, 6, 7, 8}));
+  // Lost from t=1 to t=8: 7 units > 3 * 2 units.
+  EXPECT_TRUE(r.persistent_congestion);
+}
+
+TEST(LossDetector, NoPersistentCongestionWhenAPacketBetweenWasAcked) {
+  PcExample ex;
+  AckResult r = ack(ex.ld, {{9, 9}, {5, 5}}, t0 + 1220ms, ex.rtt, 0ms, PcExample::kMaxAckDelay);
+  EXPECT_EQ(pns(r.lost), (std::vector<uint64_t>{2, 3, 4, 6, 7, 8}));
+  EXPECT_FALSE(r.persistent_congestion);
+}
+
+TEST(LossDetector, NoPersistentCongestionWhenSpanShorterThanDuration) {
+  PcExample ex;
+  // max_ack_delay 250 ms: duration (21 + 250) * 3 = 813 ms > the 700 ms span.
+  AckResult r = ack(ex.ld, {{9, 9}}, t0 + 1220ms, ex.rtt, 0ms, 250ms);
+  EXPECT_EQ(r.lost.size(), 7u);
+  EXPECT_FALSE(r.persistent_congestion);
+}
+
+TEST(LossDetector, NoPersistentCongestionForPacketsSentBeforeFirstRttSample) {
+  LossDetector ld;
+  RttEstimator rtt(Duration(1ms));  // tiny initial RTT, but no sample yet
+  for (uint64_t pn = 0; pn < 10; ++pn) ld.on_packet_sent(packet(pn, t0 + pn * 1s));
+  AckResult r = ack(ld, {{9, 9}}, t0 + 9s + 1ms, rtt);
+  EXPECT_EQ(r.lost.size(), 9u);
+  EXPECT_FALSE(r.persistent_congestion);
+}
+
+TEST(LossDetector, PtoTimeFollowsLastAckElicitingPacketAndBacksOff) {
+  LossDetector ld;
+  RttEstimator rtt;
+  rtt.update(100ms, 0ms, true, 25ms, t0);  // pto_base 300 ms
+  EXPECT_EQ(ld.pto_time(rtt, 25ms, true, 0), kNever);
+  ld.on_packet_sent(packet(0, t0));
+  ld.on_packet_sent(packet(1, t0 + 50ms, /*ack_eliciting=*/false));
+  EXPECT_EQ(ld.time_of_last_ack_eliciting(), t0);
+  EXPECT_EQ(ld.pto_time(rtt, 25ms, true, 0), t0 + 325ms);
+  EXPECT_EQ(ld.pto_time(rtt, 25ms, false, 0), t0 + 300ms);  // Initial/Handshake
+  EXPECT_EQ(ld.pto_time(rtt, 25ms, true, 2), t0 + 1300ms);
+  ld.on_packet_sent(packet(2, t0 + 100ms));
+  EXPECT_EQ(ld.pto_time(rtt, 25ms, true, 0), t0 + 425ms);
+  ack(ld, {{0, 2}}, t0 + 200ms, rtt);
+  EXPECT_FALSE(ld.has_ack_eliciting_in_flight());
+  EXPECT_EQ(ld.pto_time(rtt, 25ms, true, 0), kNever);
+}
+
+TEST(LossDetector, DiscardAllReturnsEverythingAndClearsFlight) {
+  LossDetector ld;
+  for (uint64_t pn = 0; pn < 4; ++pn) ld.on_packet_sent(packet(pn, t0, pn != 2));
+  EXPECT_EQ(ld.bytes_in_flight(), 3u * 1200);
+  auto all = ld.discard_all();
+  EXPECT_EQ(pns(all), (std::vector<uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(all[1].token, 10u);
+  EXPECT_EQ(ld.bytes_in_flight(), 0u);
+  EXPECT_FALSE(ld.has_ack_eliciting_in_flight());
+  EXPECT_EQ(ld.loss_time(), kNever);
+  EXPECT_EQ(ld.time_of_last_ack_eliciting(), kNever);
+}
+
+TEST(LossDetector, OldestUnackedAckElicitingForProbes) {
+  LossDetector ld;
+  RttEstimator rtt;
+  for (uint64_t pn = 0; pn < 6; ++pn) ld.on_packet_sent(packet(pn, t0, pn != 1));
+  ack(ld, {{0, 0}}, t0 + 1ms, rtt);
+  EXPECT_EQ(pns(ld.oldest_unacked_ack_eliciting(2)), (std::vector<uint64_t>{2, 3}));
+}
+
+}  // namespace
+}  // namespace quic
