@@ -380,6 +380,10 @@ TEST(TransportParamsInvalid, ClientVersionInformationChosenNotAvailable) {
       with(Role::kServer, tp::kVersionInformation, unhex("00000001" "6b3343cf")), Role::kServer);
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->version_information->available, std::vector<uint32_t>{kVersion2});
+  auto empty = decode_transport_params(
+      with(Role::kServer, tp::kVersionInformation, unhex("00000001")), Role::kServer);
+  ASSERT_TRUE(empty);  // a server's Available Versions MAY be empty
+  EXPECT_TRUE(empty->version_information->available.empty());
   expect_tp_error(with(Role::kClient, tp::kVersionInformation, unhex("00000001" "6b3343cf")),
                   Role::kClient);
 }
