@@ -27,7 +27,9 @@ bool Stream::finish() {
   return true;
 }
 
-bool Stream::writable() const { return send_open() && send_.capacity() > 0; }
+bool Stream::writable() const {
+  return send_open() && send_.capacity() > 0;
+}
 
 bool Stream::reset(uint64_t app_error) {
   if (!send_open()) return false;
@@ -185,12 +187,12 @@ std::optional<uint64_t> Stream::poll_window_update(Instant now, Duration rtt) {
 }
 
 bool Stream::finished() const {
-  bool send_done = !has_send_ || send_state_ == SendState::kDataRecvd ||
-                   send_state_ == SendState::kResetRecvd;
+  bool send_done =
+      !has_send_ || send_state_ == SendState::kDataRecvd || send_state_ == SendState::kResetRecvd;
   // "Reset Recvd" is not enough: until the application has seen the reset, freeing the stream
   // (and re-granting its credit) would let a peer cycle streams faster than events drain.
-  bool recv_done = !has_recv_ || recv_state_ == RecvState::kDataRead ||
-                   recv_state_ == RecvState::kResetRead;
+  bool recv_done =
+      !has_recv_ || recv_state_ == RecvState::kDataRead || recv_state_ == RecvState::kResetRead;
   return send_done && recv_done;
 }
 

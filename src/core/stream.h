@@ -15,9 +15,15 @@
 namespace quic {
 
 // RFC 9000 §2.1: bit 0 = initiator (1 = server), bit 1 = direction (1 = unidirectional).
-constexpr bool stream_is_server_initiated(uint64_t id) { return (id & 1) != 0; }
-constexpr bool stream_is_uni(uint64_t id) { return (id & 2) != 0; }
-constexpr uint64_t stream_index(uint64_t id) { return id >> 2; }
+constexpr bool stream_is_server_initiated(uint64_t id) {
+  return (id & 1) != 0;
+}
+constexpr bool stream_is_uni(uint64_t id) {
+  return (id & 2) != 0;
+}
+constexpr uint64_t stream_index(uint64_t id) {
+  return id >> 2;
+}
 constexpr uint64_t make_stream_id(uint64_t index, bool server, bool uni) {
   return (index << 2) | (uni ? 2 : 0) | (server ? 1 : 0);
 }
@@ -26,20 +32,27 @@ constexpr bool stream_is_local(uint64_t id, bool we_are_server) {
 }
 
 enum class SendState : uint8_t { kReady, kSend, kDataSent, kDataRecvd, kResetSent, kResetRecvd };
-enum class RecvState : uint8_t { kRecv, kSizeKnown, kDataRecvd, kDataRead, kResetRecvd, kResetRead };
+enum class RecvState : uint8_t {
+  kRecv,
+  kSizeKnown,
+  kDataRecvd,
+  kDataRead,
+  kResetRecvd,
+  kResetRead
+};
 
 struct StreamParams {
   bool has_send = true;
   bool has_recv = true;
-  uint64_t send_limit = 0;       // the peer's initial MAX_STREAM_DATA for this stream
-  uint64_t recv_window = 0;      // our initial MAX_STREAM_DATA for this stream
+  uint64_t send_limit = 0;   // the peer's initial MAX_STREAM_DATA for this stream
+  uint64_t recv_window = 0;  // our initial MAX_STREAM_DATA for this stream
   uint64_t max_recv_window = kMaxStreamWindow;
   size_t send_buffer_bytes = kDefaultSendBufferBytes;
 };
 
 struct ReadResult {
   size_t bytes = 0;
-  bool fin = false;                      // this read reached the end of the stream
+  bool fin = false;                     // this read reached the end of the stream
   std::optional<uint64_t> reset_error;  // the peer reset the stream (no more data)
 };
 

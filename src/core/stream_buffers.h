@@ -125,7 +125,7 @@ class RecvBuffer {
     if (max_offset > max_offset_) max_offset_ = max_offset;
   }
   uint64_t max_offset() const { return max_offset_; }
-  uint64_t read_offset() const { return read_offset_; }  // bytes consumed by the application
+  uint64_t read_offset() const { return read_offset_; }    // bytes consumed by the application
   uint64_t max_received() const { return max_received_; }  // highest offset seen (flow control)
   std::optional<uint64_t> final_size() const { return final_size_; }
   size_t allocated_bytes() const;

@@ -16,7 +16,9 @@ constexpr uint64_t kFrameDataBlocked = 0x14;
 constexpr uint64_t kFrameStreamDataBlocked = 0x15;
 constexpr uint64_t kFrameStreamsBlockedBidi = 0x16;
 
-constexpr int dir(bool uni) { return uni ? 1 : 0; }
+constexpr int dir(bool uni) {
+  return uni ? 1 : 0;
+}
 
 Status with_frame(Status s, uint64_t frame_type) {
   if (!s && s.error().frame_type == 0) s.error().frame_type = frame_type;
@@ -105,12 +107,10 @@ Result<StreamMap::Entry*> StreamMap::get_or_open(uint64_t id, Part part, uint64_
   bool uni = stream_is_uni(id);
   // RFC 9000 §19.4, §19.5, §19.8, §19.10, §19.13: frames for a part that does not exist.
   if (uni && local && part == Part::kRecv) {
-    return fail(err::kStreamStateError, "receiving-part frame for a send-only stream",
-                frame_type);
+    return fail(err::kStreamStateError, "receiving-part frame for a send-only stream", frame_type);
   }
   if (uni && !local && part == Part::kSend) {
-    return fail(err::kStreamStateError, "sending-part frame for a receive-only stream",
-                frame_type);
+    return fail(err::kStreamStateError, "sending-part frame for a receive-only stream", frame_type);
   }
   if (auto it = streams_.find(id); it != streams_.end()) return &it->second;
   int d = dir(uni);
@@ -349,7 +349,9 @@ Status StreamMap::on_max_data(uint64_t max) {
   return {};
 }
 
-Status StreamMap::on_data_blocked(uint64_t /*limit*/) { return {}; }
+Status StreamMap::on_data_blocked(uint64_t /*limit*/) {
+  return {};
+}
 
 Status StreamMap::on_max_streams(bool bidi, uint64_t max) {
   if (max > kMaxStreamCount) {
@@ -376,7 +378,11 @@ Status StreamMap::on_streams_blocked(bool bidi, uint64_t max) {
 // Sending stream data
 
 void StreamMap::enqueue_send(Entry& e) {
-  if (e.queued || !e.stream.has_data_to_send(conn_credit_.available())) return;
+  if (e.queued) return;
+  if (!e.stream.has_data_to_send(conn_credit_.available())) {
+    note_blocked(e);  // e.g. a write to a stream already at its limit
+    return;
+  }
   e.queued = true;
   send_queue_.push_back(e.stream.id());
 }
@@ -416,6 +422,18 @@ std::optional<StreamChunk> StreamMap::next_stream_chunk(uint64_t max_len) {
     if (chunk) return StreamChunk{*id, *chunk};
   }
   return std::nullopt;
+}
+
+bool StreamMap::has_stream_data() const {
+  // Entries can go stale (reset, or connection credit used up by other streams); a packet
+  // builder asking "anything to send?" must not be told yes for nothing.
+  for (uint64_t id : send_queue_) {
+    auto it = streams_.find(id);
+    if (it != streams_.end() && it->second.stream.has_data_to_send(conn_credit_.available())) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool StreamMap::copy_out(uint64_t id, uint64_t offset, uint64_t len, uint8_t* dst) const {

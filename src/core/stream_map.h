@@ -124,7 +124,7 @@ class StreamMap {
 
   // The next STREAM frame payload (max_len data bytes at most), round-robin across streams.
   std::optional<StreamChunk> next_stream_chunk(uint64_t max_len);
-  bool has_stream_data() const { return !send_queue_.empty(); }
+  bool has_stream_data() const;
   bool copy_out(uint64_t id, uint64_t offset, uint64_t len, uint8_t* dst) const;
   void on_stream_chunk_acked(uint64_t id, uint64_t offset, uint64_t len, bool fin);
   void on_stream_chunk_lost(uint64_t id, uint64_t offset, uint64_t len, bool fin);
@@ -183,9 +183,9 @@ class StreamMap {
   uint64_t next_local_[2] = {0, 0};         // next index we open
   uint64_t max_local_streams_[2] = {0, 0};  // the peer's MAX_STREAMS
   std::optional<uint64_t> streams_blocked_reported_[2];
-  uint64_t next_peer_[2] = {0, 0};          // next peer index not yet opened
-  uint64_t max_peer_streams_[2] = {0, 0};   // our MAX_STREAMS as last advertised
-  uint64_t closed_peer_[2] = {0, 0};        // peer streams freed so far
+  uint64_t next_peer_[2] = {0, 0};         // next peer index not yet opened
+  uint64_t max_peer_streams_[2] = {0, 0};  // our MAX_STREAMS as last advertised
+  uint64_t closed_peer_[2] = {0, 0};       // peer streams freed so far
 
   SendCredit conn_credit_;
   ReceiveWindow conn_window_;

@@ -122,7 +122,8 @@ TEST(SendBuffer, PartialAcksOutOfOrderFreeThePrefix) {
   std::vector<SendChunk> chunks;
   while (auto c = b.next_chunk(1000, 10000)) chunks.push_back(*c);
   ASSERT_EQ(chunks.size(), 10u);
-  for (size_t i = chunks.size(); i-- > 1;) b.on_acked(chunks[i].offset, chunks[i].length, chunks[i].fin);
+  for (size_t i = chunks.size(); i-- > 1;)
+    b.on_acked(chunks[i].offset, chunks[i].length, chunks[i].fin);
   EXPECT_EQ(b.acked_prefix(), 0u);
   EXPECT_FALSE(b.all_acked());
   b.on_acked(0, 1000, false);
@@ -193,7 +194,8 @@ TEST(RecvBuffer, MemoryStaysWithinTheWindowForSparseData) {
   RecvBuffer r(1 << 20);
   uint8_t byte = 1;
   // One byte per 8 KiB: every block touched is inside the window.
-  for (uint64_t off = 1; off < (1 << 20); off += 8192) ASSERT_TRUE(r.insert(off, Bytes(&byte, 1), false));
+  for (uint64_t off = 1; off < (1 << 20); off += 8192)
+    ASSERT_TRUE(r.insert(off, Bytes(&byte, 1), false));
   EXPECT_LE(r.allocated_bytes(), size_t{1} << 20);
 }
 
@@ -202,7 +204,8 @@ TEST(RecvBuffer, TooManyGapsIsProtocolViolation) {
   uint8_t byte = 1;
   Status s;
   uint64_t off = 1;
-  for (size_t i = 0; i <= kMaxReassemblyRanges && s; ++i, off += 2) s = r.insert(off, Bytes(&byte, 1), false);
+  for (size_t i = 0; i <= kMaxReassemblyRanges && s; ++i, off += 2)
+    s = r.insert(off, Bytes(&byte, 1), false);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, err::kProtocolViolation);
   // Filling a hole (no new range) is still accepted at the limit.

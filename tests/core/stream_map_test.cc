@@ -21,11 +21,14 @@ StreamMapConfig config(bool server, uint64_t max_streams = 100) {
   return c;
 }
 
-PeerStreamParams peer(uint64_t max_streams = 100, uint64_t window = 1000, uint64_t max_data = 3000) {
+PeerStreamParams peer(uint64_t max_streams = 100, uint64_t window = 1000,
+                      uint64_t max_data = 3000) {
   return PeerStreamParams{max_data, window, window, window, max_streams, max_streams};
 }
 
-std::vector<uint8_t> bytes(size_t n, uint8_t v = 0x5a) { return std::vector<uint8_t>(n, v); }
+std::vector<uint8_t> bytes(size_t n, uint8_t v = 0x5a) {
+  return std::vector<uint8_t>(n, v);
+}
 
 void expect_error(const Status& s, uint64_t code, uint64_t frame_type) {
   ASSERT_FALSE(s) << "expected " << error_name(code);
@@ -228,6 +231,38 @@ TEST(StreamMap, BlockedFramesAreSentOncePerLimit) {
   EXPECT_TRUE(drain_control(client).empty());  // not repeated
 }
 
+TEST(StreamMap, WriteToAStreamAtItsLimitQueuesStreamDataBlocked) {
+  StreamMap client(config(false), peer(100, /*window=*/100, /*max_data=*/10000));
+  auto id = *client.open(true);
+  auto d = bytes(100);
+  client.write(id, d);
+  ASSERT_TRUE(client.next_stream_chunk(1000));
+  EXPECT_FALSE(client.has_stream_data());
+  ASSERT_TRUE(drain_control(client).empty());  // exactly at the limit, nothing waiting
+  client.write(id, d);
+  EXPECT_FALSE(client.has_stream_data());
+  auto ctl = drain_control(client);
+  ASSERT_EQ(ctl.size(), 1u);
+  EXPECT_EQ(ctl[0], (ControlFrame{ControlKind::kStreamDataBlocked, id, 100}));
+  ASSERT_TRUE(client.on_max_stream_data(id, 150));
+  EXPECT_TRUE(client.has_stream_data());
+  EXPECT_EQ(client.next_stream_chunk(1000)->chunk, (SendChunk{100, 50, false, false}));
+}
+
+TEST(StreamMap, ResetStreamHasNoStreamDataLeft) {
+  StreamMap client(config(false), peer());
+  auto id = *client.open(true);
+  auto d = bytes(100);
+  client.write(id, d);
+  EXPECT_TRUE(client.has_stream_data());
+  ASSERT_TRUE(client.reset(id, 3));
+  EXPECT_FALSE(client.has_stream_data());
+  EXPECT_FALSE(client.next_stream_chunk(1000));
+  auto ctl = drain_control(client);
+  ASSERT_EQ(ctl.size(), 1u);
+  EXPECT_EQ(ctl[0], (ControlFrame{ControlKind::kResetStream, id, 0, 3}));
+}
+
 TEST(StreamMap, StreamsShareSendingRoundRobin) {
   StreamMap client(config(false), peer(100, 100000, 100000));
   std::vector<uint64_t> ids;
@@ -261,6 +296,26 @@ TEST(StreamMap, StopSendingFromPeerQueuesResetStreamWithItsCode) {
   EXPECT_EQ(drain_control(client), ctl);
   client.on_control_acked(ctl[0]);
   EXPECT_EQ(client.find(id)->send_state(), SendState::kResetRecvd);
+}
+
+TEST(StreamMap, OurStopSendingIsResentUntilThePeerResets) {
+  StreamMap server(config(true), peer());
+  auto d = bytes(100);
+  ASSERT_TRUE(server.on_stream_frame(0, 0, d, false));
+  ASSERT_TRUE(server.stop_sending(0, 11));
+  EXPECT_FALSE(server.stop_sending(0, 11));
+  auto ctl = drain_control(server);
+  ASSERT_EQ(ctl.size(), 1u);
+  EXPECT_EQ(ctl[0], (ControlFrame{ControlKind::kStopSending, 0, 0, 11}));
+  server.on_control_lost(ctl[0]);
+  EXPECT_EQ(drain_control(server), ctl);
+  // Data arriving after STOP_SENDING is dropped but still charged and released.
+  ASSERT_TRUE(server.on_stream_frame(0, 100, d, false));
+  EXPECT_EQ(server.buffered_receive_bytes(), 0u);
+  EXPECT_EQ(server.connection_window().consumed(), 200u);
+  ASSERT_TRUE(server.on_reset_stream(0, 11, 200));
+  server.on_control_lost(ctl[0]);  // the peer answered: no need to resend
+  EXPECT_TRUE(drain_control(server).empty());
 }
 
 TEST(StreamMap, PeerResetReleasesCreditAndIsReportedOnce) {
@@ -331,17 +386,23 @@ struct Pair {
 
   Status deliver(StreamMap& to, const ControlFrame& f) {
     switch (f.kind) {
-      case ControlKind::kMaxData: return to.on_max_data(f.value);
-      case ControlKind::kMaxStreamData: return to.on_max_stream_data(f.stream_id, f.value);
-      case ControlKind::kMaxStreams: return to.on_max_streams(f.bidi, f.value);
-      case ControlKind::kDataBlocked: return to.on_data_blocked(f.value);
-      case ControlKind::kStreamDataBlocked: return to.on_stream_data_blocked(f.stream_id, f.value);
+      case ControlKind::kMaxData:
+        return to.on_max_data(f.value);
+      case ControlKind::kMaxStreamData:
+        return to.on_max_stream_data(f.stream_id, f.value);
+      case ControlKind::kMaxStreams:
+        return to.on_max_streams(f.bidi, f.value);
+      case ControlKind::kDataBlocked:
+        return to.on_data_blocked(f.value);
+      case ControlKind::kStreamDataBlocked:
+        return to.on_stream_data_blocked(f.stream_id, f.value);
       case ControlKind::kStreamsBlocked:
         ++streams_blocked_seen;
         return to.on_streams_blocked(f.bidi, f.value);
       case ControlKind::kResetStream:
         return to.on_reset_stream(f.stream_id, f.error_code, f.value);
-      case ControlKind::kStopSending: return to.on_stop_sending(f.stream_id, f.error_code);
+      case ControlKind::kStopSending:
+        return to.on_stop_sending(f.stream_id, f.error_code);
     }
     return {};
   }
@@ -389,7 +450,8 @@ TEST(StreamMap, SequentialStreamsBeyondTheLimitFlowWithMaxStreams) {
     while (auto e = p.server.poll_event()) {
       if (e->kind != StreamEventKind::kReadable) continue;
       ReadResult r;
-      do r = p.server.read(e->stream_id, buf); while (r.bytes > 0 && !r.fin);
+      do r = p.server.read(e->stream_id, buf);
+      while (r.bytes > 0 && !r.fin);
       if (r.fin) {
         p.server.write(e->stream_id, response);
         p.server.finish(e->stream_id);
@@ -400,7 +462,8 @@ TEST(StreamMap, SequentialStreamsBeyondTheLimitFlowWithMaxStreams) {
     while (auto e = p.client.poll_event()) {
       if (e->kind != StreamEventKind::kReadable) continue;
       ReadResult r;
-      do r = p.client.read(e->stream_id, buf); while (r.bytes > 0 && !r.fin);
+      do r = p.client.read(e->stream_id, buf);
+      while (r.bytes > 0 && !r.fin);
       if (r.fin) ++completed;
     }
     p.pump(p.server, p.client);
