@@ -7,7 +7,9 @@
 namespace quic {
 namespace {
 
-bool same_bytes(Bytes a, Bytes b) { return std::ranges::equal(a, b); }
+bool same_bytes(Bytes a, Bytes b) {
+  return std::ranges::equal(a, b);
+}
 
 }  // namespace
 
@@ -115,45 +117,83 @@ const char* frame_type_name(uint64_t type) {
   namespace ft = frame_type;
   if (type >= ft::kStream && type <= ft::kStreamMax) return "STREAM";
   switch (type) {
-    case ft::kPadding: return "PADDING";
-    case ft::kPing: return "PING";
-    case ft::kAck: return "ACK";
-    case ft::kAckEcn: return "ACK_ECN";
-    case ft::kResetStream: return "RESET_STREAM";
-    case ft::kStopSending: return "STOP_SENDING";
-    case ft::kCrypto: return "CRYPTO";
-    case ft::kNewToken: return "NEW_TOKEN";
-    case ft::kMaxData: return "MAX_DATA";
-    case ft::kMaxStreamData: return "MAX_STREAM_DATA";
-    case ft::kMaxStreamsBidi: return "MAX_STREAMS_BIDI";
-    case ft::kMaxStreamsUni: return "MAX_STREAMS_UNI";
-    case ft::kDataBlocked: return "DATA_BLOCKED";
-    case ft::kStreamDataBlocked: return "STREAM_DATA_BLOCKED";
-    case ft::kStreamsBlockedBidi: return "STREAMS_BLOCKED_BIDI";
-    case ft::kStreamsBlockedUni: return "STREAMS_BLOCKED_UNI";
-    case ft::kNewConnectionId: return "NEW_CONNECTION_ID";
-    case ft::kRetireConnectionId: return "RETIRE_CONNECTION_ID";
-    case ft::kPathChallenge: return "PATH_CHALLENGE";
-    case ft::kPathResponse: return "PATH_RESPONSE";
-    case ft::kConnectionClose: return "CONNECTION_CLOSE";
-    case ft::kConnectionCloseApp: return "CONNECTION_CLOSE_APP";
-    case ft::kHandshakeDone: return "HANDSHAKE_DONE";
-    case ft::kImmediateAck: return "IMMEDIATE_ACK";
-    case ft::kResetStreamAt: return "RESET_STREAM_AT";
+    case ft::kPadding:
+      return "PADDING";
+    case ft::kPing:
+      return "PING";
+    case ft::kAck:
+      return "ACK";
+    case ft::kAckEcn:
+      return "ACK_ECN";
+    case ft::kResetStream:
+      return "RESET_STREAM";
+    case ft::kStopSending:
+      return "STOP_SENDING";
+    case ft::kCrypto:
+      return "CRYPTO";
+    case ft::kNewToken:
+      return "NEW_TOKEN";
+    case ft::kMaxData:
+      return "MAX_DATA";
+    case ft::kMaxStreamData:
+      return "MAX_STREAM_DATA";
+    case ft::kMaxStreamsBidi:
+      return "MAX_STREAMS_BIDI";
+    case ft::kMaxStreamsUni:
+      return "MAX_STREAMS_UNI";
+    case ft::kDataBlocked:
+      return "DATA_BLOCKED";
+    case ft::kStreamDataBlocked:
+      return "STREAM_DATA_BLOCKED";
+    case ft::kStreamsBlockedBidi:
+      return "STREAMS_BLOCKED_BIDI";
+    case ft::kStreamsBlockedUni:
+      return "STREAMS_BLOCKED_UNI";
+    case ft::kNewConnectionId:
+      return "NEW_CONNECTION_ID";
+    case ft::kRetireConnectionId:
+      return "RETIRE_CONNECTION_ID";
+    case ft::kPathChallenge:
+      return "PATH_CHALLENGE";
+    case ft::kPathResponse:
+      return "PATH_RESPONSE";
+    case ft::kConnectionClose:
+      return "CONNECTION_CLOSE";
+    case ft::kConnectionCloseApp:
+      return "CONNECTION_CLOSE_APP";
+    case ft::kHandshakeDone:
+      return "HANDSHAKE_DONE";
+    case ft::kImmediateAck:
+      return "IMMEDIATE_ACK";
+    case ft::kResetStreamAt:
+      return "RESET_STREAM_AT";
     case ft::kDatagram:
-    case ft::kDatagramLen: return "DATAGRAM";
-    case ft::kAckFrequency: return "ACK_FREQUENCY";
-    case ft::kPathAck: return "PATH_ACK";
-    case ft::kPathAckEcn: return "PATH_ACK_ECN";
-    case ft::kPathAbandon: return "PATH_ABANDON";
-    case ft::kPathStatusBackup: return "PATH_STATUS_BACKUP";
-    case ft::kPathStatusAvailable: return "PATH_STATUS_AVAILABLE";
-    case ft::kPathNewConnectionId: return "PATH_NEW_CONNECTION_ID";
-    case ft::kPathRetireConnectionId: return "PATH_RETIRE_CONNECTION_ID";
-    case ft::kMaxPathId: return "MAX_PATH_ID";
-    case ft::kPathsBlocked: return "PATHS_BLOCKED";
-    case ft::kPathCidsBlocked: return "PATH_CIDS_BLOCKED";
-    default: return "UNKNOWN";
+    case ft::kDatagramLen:
+      return "DATAGRAM";
+    case ft::kAckFrequency:
+      return "ACK_FREQUENCY";
+    case ft::kPathAck:
+      return "PATH_ACK";
+    case ft::kPathAckEcn:
+      return "PATH_ACK_ECN";
+    case ft::kPathAbandon:
+      return "PATH_ABANDON";
+    case ft::kPathStatusBackup:
+      return "PATH_STATUS_BACKUP";
+    case ft::kPathStatusAvailable:
+      return "PATH_STATUS_AVAILABLE";
+    case ft::kPathNewConnectionId:
+      return "PATH_NEW_CONNECTION_ID";
+    case ft::kPathRetireConnectionId:
+      return "PATH_RETIRE_CONNECTION_ID";
+    case ft::kMaxPathId:
+      return "MAX_PATH_ID";
+    case ft::kPathsBlocked:
+      return "PATHS_BLOCKED";
+    case ft::kPathCidsBlocked:
+      return "PATH_CIDS_BLOCKED";
+    default:
+      return "UNKNOWN";
   }
 }
 

@@ -53,12 +53,12 @@ inline constexpr uint64_t kPathResponse = 0x1b;
 inline constexpr uint64_t kConnectionClose = 0x1c;
 inline constexpr uint64_t kConnectionCloseApp = 0x1d;
 inline constexpr uint64_t kHandshakeDone = 0x1e;
-inline constexpr uint64_t kImmediateAck = 0x1f;     // draft-ietf-quic-ack-frequency
-inline constexpr uint64_t kResetStreamAt = 0x24;    // draft-ietf-quic-reliable-stream-reset
-inline constexpr uint64_t kDatagram = 0x30;         // RFC 9221: no length, runs to packet end
-inline constexpr uint64_t kDatagramLen = 0x31;      // RFC 9221: with length
-inline constexpr uint64_t kAckFrequency = 0xaf;     // draft-ietf-quic-ack-frequency
-inline constexpr uint64_t kPathAck = 0x3e;          // draft-ietf-quic-multipath-21 §4.1
+inline constexpr uint64_t kImmediateAck = 0x1f;   // draft-ietf-quic-ack-frequency
+inline constexpr uint64_t kResetStreamAt = 0x24;  // draft-ietf-quic-reliable-stream-reset
+inline constexpr uint64_t kDatagram = 0x30;       // RFC 9221: no length, runs to packet end
+inline constexpr uint64_t kDatagramLen = 0x31;    // RFC 9221: with length
+inline constexpr uint64_t kAckFrequency = 0xaf;   // draft-ietf-quic-ack-frequency
+inline constexpr uint64_t kPathAck = 0x3e;        // draft-ietf-quic-multipath-21 §4.1
 inline constexpr uint64_t kPathAckEcn = 0x3f;
 inline constexpr uint64_t kPathAbandon = 0x3e75;
 inline constexpr uint64_t kPathStatusBackup = 0x3e76;
@@ -72,8 +72,8 @@ inline constexpr uint64_t kPathCidsBlocked = 0x3e7c;
 
 // Limits the decoder enforces on peer-controlled fields.
 namespace frame_limits {
-inline constexpr size_t kMinCidLength = 1;    // RFC 9000 §19.15: 0 is invalid in NEW_CONNECTION_ID
-inline constexpr size_t kMaxCidLength = 20;   // RFC 9000 §19.15
+inline constexpr size_t kMinCidLength = 1;   // RFC 9000 §19.15: 0 is invalid in NEW_CONNECTION_ID
+inline constexpr size_t kMaxCidLength = 20;  // RFC 9000 §19.15
 inline constexpr size_t kResetTokenLength = 16;
 inline constexpr size_t kPathDataLength = 8;  // PATH_CHALLENGE / PATH_RESPONSE
 // RFC 9000 §19.11/§19.14: stream counts above 2^60 cannot be expressed as stream IDs.
@@ -105,13 +105,13 @@ struct EcnCounts {
 // for sending with from_ranges() instead refers to the caller's range array.
 struct AckFrame {
   uint64_t path_id = 0;
-  bool path_ack = false;   // PATH_ACK carries a path id; a plain ACK is path 0
+  bool path_ack = false;  // PATH_ACK carries a path id; a plain ACK is path 0
   uint64_t largest = 0;
   uint64_t ack_delay = 0;  // as encoded (before the ack_delay_exponent)
   std::optional<EcnCounts> ecn;
-  uint64_t first_range = 0;        // First ACK Range field: largest - smallest of range 0
-  uint64_t extra_range_count = 0;  // ACK Range Count field
-  Bytes encoded_ranges;            // decoded frames: the Gap/ACK Range Length pairs
+  uint64_t first_range = 0;                 // First ACK Range field: largest - smallest of range 0
+  uint64_t extra_range_count = 0;           // ACK Range Count field
+  Bytes encoded_ranges;                     // decoded frames: the Gap/ACK Range Length pairs
   std::span<const AckRange> source_ranges;  // from_ranges(): descending, caller-owned
 
   class RangeIter {
@@ -136,8 +136,8 @@ struct AckFrame {
    private:
     friend struct AckFrame;
     AckRange cur_;
-    uint64_t left_ = 0;  // ranges not yet consumed, including cur_
-    Reader reader_;      // decoded mode
+    uint64_t left_ = 0;                   // ranges not yet consumed, including cur_
+    Reader reader_;                       // decoded mode
     const AckRange* next_src_ = nullptr;  // source mode
   };
   struct RangeView {
@@ -248,7 +248,7 @@ struct PathResponseFrame {
 struct ConnectionCloseFrame {
   bool application = false;  // 0x1d: no Frame Type field
   uint64_t error_code = 0;
-  uint64_t frame_type = 0;   // transport close only
+  uint64_t frame_type = 0;  // transport close only
   Bytes reason;
   friend bool operator==(const ConnectionCloseFrame& a, const ConnectionCloseFrame& b);
 };
@@ -298,9 +298,9 @@ struct PathCidsBlockedFrame {
 };
 
 using Frame =
-    std::variant<PaddingFrame, PingFrame, AckFrame, ResetStreamFrame, StopSendingFrame,
-                 CryptoFrame, NewTokenFrame, StreamFrame, MaxDataFrame, MaxStreamDataFrame,
-                 MaxStreamsFrame, DataBlockedFrame, StreamDataBlockedFrame, StreamsBlockedFrame,
+    std::variant<PaddingFrame, PingFrame, AckFrame, ResetStreamFrame, StopSendingFrame, CryptoFrame,
+                 NewTokenFrame, StreamFrame, MaxDataFrame, MaxStreamDataFrame, MaxStreamsFrame,
+                 DataBlockedFrame, StreamDataBlockedFrame, StreamsBlockedFrame,
                  NewConnectionIdFrame, RetireConnectionIdFrame, PathChallengeFrame,
                  PathResponseFrame, ConnectionCloseFrame, HandshakeDoneFrame, DatagramFrame,
                  AckFrequencyFrame, ImmediateAckFrame, ResetStreamAtFrame, PathAbandonFrame,

@@ -14,7 +14,9 @@ namespace lim = frame_limits;
 std::unexpected<Error> encoding_error(uint64_t type, const char* why) {
   return fail(err::kFrameEncodingError, why, type);
 }
-std::unexpected<Error> truncated(uint64_t type) { return encoding_error(type, "truncated frame"); }
+std::unexpected<Error> truncated(uint64_t type) {
+  return encoding_error(type, "truncated frame");
+}
 
 bool read(Reader& r, uint64_t& out) {
   auto v = r.varint();
@@ -29,7 +31,9 @@ bool read_all(Reader& r, T&... out) {
 }
 
 // Path IDs above 2^32-1 exceed any MAX_PATH_ID (multipath-21 §4.6): PROTOCOL_VIOLATION.
-bool bad_path_id(uint64_t path_id) { return path_id > lim::kMaxPathId; }
+bool bad_path_id(uint64_t path_id) {
+  return path_id > lim::kMaxPathId;
+}
 std::unexpected<Error> path_id_error(uint64_t type) {
   return fail(err::kProtocolViolation, "path id above 2^32-1", type);
 }
@@ -179,9 +183,12 @@ Result<Frame> decode_datagram(Reader& r, uint64_t type) {
 // Frames that are nothing but varints, plus their §19 value checks.
 Result<Frame> decode_simple(Reader& r, uint64_t type) {
   switch (type) {
-    case ft::kPing: return PingFrame{};
-    case ft::kHandshakeDone: return HandshakeDoneFrame{};
-    case ft::kImmediateAck: return ImmediateAckFrame{};
+    case ft::kPing:
+      return PingFrame{};
+    case ft::kHandshakeDone:
+      return HandshakeDoneFrame{};
+    case ft::kImmediateAck:
+      return ImmediateAckFrame{};
     case ft::kResetStream: {
       ResetStreamFrame f;
       if (!read_all(r, f.stream_id, f.error_code, f.final_size)) return truncated(type);
@@ -325,26 +332,34 @@ Result<Frame> decode_frame(Reader& r) {
   }
   if (type >= ft::kStream && type <= ft::kStreamMax) return decode_stream(r, type);
   switch (type) {
-    case ft::kPadding: return decode_padding(r);
+    case ft::kPadding:
+      return decode_padding(r);
     case ft::kAck:
     case ft::kAckEcn:
     case ft::kPathAck:
-    case ft::kPathAckEcn: return decode_ack(r, type);
-    case ft::kCrypto: return decode_crypto(r, type);
+    case ft::kPathAckEcn:
+      return decode_ack(r, type);
+    case ft::kCrypto:
+      return decode_crypto(r, type);
     case ft::kNewConnectionId:
-    case ft::kPathNewConnectionId: return decode_new_cid(r, type);
+    case ft::kPathNewConnectionId:
+      return decode_new_cid(r, type);
     case ft::kConnectionClose:
-    case ft::kConnectionCloseApp: return decode_close(r, type);
+    case ft::kConnectionCloseApp:
+      return decode_close(r, type);
     case ft::kDatagram:
-    case ft::kDatagramLen: return decode_datagram(r, type);
+    case ft::kDatagramLen:
+      return decode_datagram(r, type);
     case ft::kPathAbandon:
     case ft::kPathStatusBackup:
     case ft::kPathStatusAvailable:
     case ft::kPathRetireConnectionId:
     case ft::kMaxPathId:
     case ft::kPathsBlocked:
-    case ft::kPathCidsBlocked: return decode_path_frame(r, type);
-    default: return decode_simple(r, type);
+    case ft::kPathCidsBlocked:
+      return decode_path_frame(r, type);
+    default:
+      return decode_simple(r, type);
   }
 }
 

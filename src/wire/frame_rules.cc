@@ -12,10 +12,14 @@ enum : unsigned { kI = 1, kH = 2, k0 = 4, k1 = 8 };
 
 unsigned kind_bit(PacketKind kind) {
   switch (kind) {
-    case PacketKind::kInitial: return kI;
-    case PacketKind::kHandshake: return kH;
-    case PacketKind::kZeroRtt: return k0;
-    case PacketKind::kOneRtt: return k1;
+    case PacketKind::kInitial:
+      return kI;
+    case PacketKind::kHandshake:
+      return kH;
+    case PacketKind::kZeroRtt:
+      return k0;
+    case PacketKind::kOneRtt:
+      return k1;
   }
   return 0;
 }
@@ -46,7 +50,7 @@ unsigned allowed_kinds(uint64_t type) {
     case ft::kRetireConnectionId:
     case ft::kPathChallenge:
     case ft::kConnectionCloseApp:
-    case ft::kDatagram:      // RFC 9221 §4: 0-RTT or 1-RTT
+    case ft::kDatagram:  // RFC 9221 §4: 0-RTT or 1-RTT
     case ft::kDatagramLen:
     case ft::kResetStreamAt:  // like RESET_STREAM; its transport parameter is remembered for 0-RTT
       return k0 | k1;
@@ -74,8 +78,7 @@ unsigned allowed_kinds(uint64_t type) {
 }
 
 bool is_ack_type(uint64_t type) {
-  return type == ft::kAck || type == ft::kAckEcn || type == ft::kPathAck ||
-         type == ft::kPathAckEcn;
+  return type == ft::kAck || type == ft::kAckEcn || type == ft::kPathAck || type == ft::kPathAckEcn;
 }
 
 bool is_close_type(uint64_t type) {
@@ -93,11 +96,13 @@ bool is_ack_eliciting(uint64_t type) {
 }
 
 bool is_probing(uint64_t type) {
-  return type == ft::kPathChallenge || type == ft::kPathResponse ||
-         type == ft::kNewConnectionId || type == ft::kPadding;
+  return type == ft::kPathChallenge || type == ft::kPathResponse || type == ft::kNewConnectionId ||
+         type == ft::kPadding;
 }
 
-bool counts_in_flight(uint64_t type) { return !is_ack_type(type) && !is_close_type(type); }
+bool counts_in_flight(uint64_t type) {
+  return !is_ack_type(type) && !is_close_type(type);
+}
 
 FrameExtension frame_extension(uint64_t type) {
   switch (type) {

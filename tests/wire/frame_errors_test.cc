@@ -86,8 +86,7 @@ TEST(FrameErrors, EveryTruncationIsFrameEncodingError) {
     ASSERT_FALSE(full.empty());
     ASSERT_TRUE(decodes(full));
     for (size_t n = 0; n < full.size(); ++n) {
-      SCOPED_TRACE(std::string(frame_type_name(frame_type_of(f))) + " cut at " +
-                   std::to_string(n));
+      SCOPED_TRACE(std::string(frame_type_name(frame_type_of(f))) + " cut at " + std::to_string(n));
       std::vector<uint8_t> cut(full.begin(), full.begin() + n);
       // A cut inside the type varint leaves no type to report.
       uint64_t type = n < varint_size(frame_type_of(f)) ? 0 : frame_type_of(f);
@@ -97,8 +96,8 @@ TEST(FrameErrors, EveryTruncationIsFrameEncodingError) {
 }
 
 TEST(FrameErrors, UnknownFrameTypesAreFrameEncodingError) {
-  for (uint64_t type : std::initializer_list<uint64_t>{0x20, 0x21, 0x2f, 0x32, 0x3d, 0xb0,
-                                                  0x3e74, 0x3e7d, 0x15228c00, kMaxVarint}) {
+  for (uint64_t type : std::initializer_list<uint64_t>{0x20, 0x21, 0x2f, 0x32, 0x3d, 0xb0, 0x3e74,
+                                                       0x3e7d, 0x15228c00, kMaxVarint}) {
     expect_frame_encoding_error(cat(vi(type), {0, 0, 0, 0}), type);
   }
 }
@@ -148,8 +147,7 @@ TEST(FrameErrors, AckRangeCountBeyondPacketFailsWithoutLooping) {
 
 TEST(FrameErrors, StreamOffsetPlusLengthAbove2To62IsFrameEncodingError) {
   // OFF|LEN, offset 2^62-1, one byte of data.
-  expect_frame_encoding_error(cat(cat(from_hex("0e 04"), vi(kMaxVarint)), from_hex("01 aa")),
-                              0x0e);
+  expect_frame_encoding_error(cat(cat(from_hex("0e 04"), vi(kMaxVarint)), from_hex("01 aa")), 0x0e);
   // Without LEN: the one trailing byte is the data.
   expect_frame_encoding_error(cat(cat(from_hex("0c 04"), vi(kMaxVarint)), from_hex("aa")), 0x0c);
   // Offset 2^62-1 with no data is the largest valid frame end.
@@ -241,8 +239,7 @@ TEST(FrameErrors, PathIdAbove2To32Minus1IsProtocolViolation) {
       {frame_type::kPathAbandon, from_hex("00")},
       {frame_type::kPathStatusBackup, from_hex("00")},
       {frame_type::kPathStatusAvailable, from_hex("00")},
-      {frame_type::kPathNewConnectionId,
-       from_hex("00 00 01 aa 000102030405060708090a0b0c0d0e0f")},
+      {frame_type::kPathNewConnectionId, from_hex("00 00 01 aa 000102030405060708090a0b0c0d0e0f")},
       {frame_type::kPathRetireConnectionId, from_hex("00")},
       {frame_type::kMaxPathId, {}},
       {frame_type::kPathsBlocked, {}},

@@ -47,10 +47,10 @@ TEST(FrameRules, ExtensionFramePacketTypes) {
   EXPECT_EQ(pkts(ft::kImmediateAck), "___1");
   EXPECT_EQ(pkts(ft::kResetStreamAt), "__01");
   // multipath-21 §4: every multipath frame only in 1-RTT.
-  for (uint64_t t : {ft::kPathAck, ft::kPathAckEcn, ft::kPathAbandon, ft::kPathStatusBackup,
-                     ft::kPathStatusAvailable, ft::kPathNewConnectionId,
-                     ft::kPathRetireConnectionId, ft::kMaxPathId, ft::kPathsBlocked,
-                     ft::kPathCidsBlocked}) {
+  for (uint64_t t :
+       {ft::kPathAck, ft::kPathAckEcn, ft::kPathAbandon, ft::kPathStatusBackup,
+        ft::kPathStatusAvailable, ft::kPathNewConnectionId, ft::kPathRetireConnectionId,
+        ft::kMaxPathId, ft::kPathsBlocked, ft::kPathCidsBlocked}) {
     EXPECT_EQ(pkts(t), "___1") << frame_type_name(t);
     EXPECT_EQ(frame_extension(t), FrameExtension::kMultipath);
   }

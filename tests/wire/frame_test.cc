@@ -211,7 +211,8 @@ TEST(FrameCodec, ExtensionFramesAreByteExact) {
   EXPECT_EQ(encode(ResetStreamAtFrame{4, 1, 100, 50}), from_hex("24 04 01 4064 32"));
   EXPECT_EQ(encode(DatagramFrame{kData, true}), from_hex("31 03 616263"));
   EXPECT_EQ(encode(DatagramFrame{kData, false}), from_hex("30 616263"));
-  EXPECT_EQ(encode(ConnectionCloseFrame{false, 0x0a, 0x08, kReason}), from_hex("1c 0a 08 03 626164"));
+  EXPECT_EQ(encode(ConnectionCloseFrame{false, 0x0a, 0x08, kReason}),
+            from_hex("1c 0a 08 03 626164"));
   EXPECT_EQ(encode(ConnectionCloseFrame{true, 0x0a, 0, kReason}), from_hex("1d 0a 03 626164"));
 }
 
@@ -296,8 +297,8 @@ TEST(FrameCodec, AckRangesThatFitDropsOldestRanges) {
   EXPECT_EQ(ack_ranges_that_fit(0, false, kManyRanges, 0, std::nullopt, full), 4u);
   EXPECT_EQ(ack_ranges_that_fit(0, false, kManyRanges, 0, std::nullopt, full - 1), 3u);
   for (size_t n = 1; n <= 4; ++n) {
-    auto size = encoded_size(AckFrame::from_ranges(0, false, std::span(kManyRanges).first(n), 0,
-                                                   std::nullopt));
+    auto size = encoded_size(
+        AckFrame::from_ranges(0, false, std::span(kManyRanges).first(n), 0, std::nullopt));
     EXPECT_EQ(ack_ranges_that_fit(0, false, kManyRanges, 0, std::nullopt, size), n);
   }
   EXPECT_EQ(ack_ranges_that_fit(0, false, kManyRanges, 0, std::nullopt, 3), 0u);

@@ -49,6 +49,8 @@ inline Result<Frame> decode_one(const std::vector<uint8_t>& b) {
 Result<Frame> decode_one(std::vector<uint8_t>&&) = delete;
 
 // True when b holds exactly one valid frame.
-inline bool decodes(const std::vector<uint8_t>& b) { return decode_one(b).has_value(); }
+inline bool decodes(const std::vector<uint8_t>& b) {
+  return decode_one(b).has_value();
+}
 
 }  // namespace quic::test
