@@ -235,11 +235,11 @@ size_t RecvBuffer::read(MutBytes out) {
 
 void RecvBuffer::release_blocks() {
   uint64_t keep_from = read_offset_ / kRecvBlockSize;
-  while (first_block_ < keep_from && !blocks_.empty()) {
-    blocks_.pop_front();
-    ++first_block_;
+  if (keep_from > first_block_) {
+    size_t drop = static_cast<size_t>(std::min<uint64_t>(keep_from - first_block_, blocks_.size()));
+    blocks_.erase(blocks_.begin(), blocks_.begin() + static_cast<ptrdiff_t>(drop));
+    first_block_ = keep_from;
   }
-  first_block_ = std::max(first_block_, keep_from);
   if (finished_reading()) blocks_.clear();
 }
 

@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -143,7 +142,8 @@ class RecvBuffer {
   bool discarding_ = false;
   RangeSet received_;  // received ranges at or above read_offset_
   // blocks_[i] holds offsets [(first_block_ + i) * kRecvBlockSize, ...); null until written.
-  std::deque<std::vector<uint8_t>> blocks_;
+  // A vector, not a deque: an idle stream then costs no allocation at all.
+  std::vector<std::vector<uint8_t>> blocks_;
   uint64_t first_block_ = 0;
 };
 

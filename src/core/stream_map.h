@@ -24,8 +24,8 @@ namespace quic {
 // RFC 9000 §4.6: a stream count above 2^60 cannot be expressed as a stream ID.
 inline constexpr uint64_t kMaxStreamCount = uint64_t{1} << 60;
 // Our concurrency limit per direction is clamped to this: implicit opening (RFC 9000 §3.2)
-// may create up to this many streams from one frame.
-inline constexpr uint64_t kMaxConcurrentStreams = 1 << 16;
+// may create up to this many streams (a few hundred bytes each) from one frame.
+inline constexpr uint64_t kMaxConcurrentStreams = 1 << 14;
 
 struct StreamMapConfig {
   bool is_server = false;

@@ -99,6 +99,18 @@ TEST(StreamMap, PeerStreamIdAboveOurLimitIsStreamLimitError) {
   EXPECT_EQ(server.stream_count(), 10u);
 }
 
+TEST(StreamMap, ConcurrencyLimitIsClampedAndEnforced) {
+  StreamMap server(config(true, /*max_streams=*/uint64_t{1} << 40), peer());
+  EXPECT_EQ(server.advertised_max_streams(true), kMaxConcurrentStreams);
+  auto d = bytes(1);
+  expect_error(server.on_stream_frame(4 * kMaxConcurrentStreams, 0, d, false),
+               err::kStreamLimitError, 0x08);
+  EXPECT_EQ(server.stream_count(), 0u);
+  // The highest allowed ID opens every lower one: bounded by the clamp.
+  EXPECT_TRUE(server.on_stream_frame(4 * (kMaxConcurrentStreams - 1), 0, d, false));
+  EXPECT_EQ(server.stream_count(), kMaxConcurrentStreams);
+}
+
 TEST(StreamMap, PeerStreamOpensAllLowerIdsOfTheSameType) {
   StreamMap server(config(true), peer());
   auto d = bytes(5);
