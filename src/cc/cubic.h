@@ -1,7 +1,7 @@
 // CUBIC (RFC 9438): the window follows W_cubic(t) = C*(t-K)^3 + W_max after a congestion
 // event, never below the Reno-friendly estimate W_est. Slow start, recovery periods and the
-// persistent-congestion response are RFC 9002's (shared with NewReno). HyStart++ is not
-// implemented: slow start ends on the first loss or CE mark.
+// persistent-congestion response are RFC 9002's (shared with NewReno); slow start uses
+// HyStart++ (RFC 9406) to leave before the queue overflows.
 #pragma once
 
 #include "cc/window_controller.h"
@@ -19,7 +19,9 @@ double cubic_window_segments(double t_seconds, double k_seconds, double w_max_se
 
 class Cubic final : public WindowController {
  public:
-  explicit Cubic(uint32_t max_datagram_size) : WindowController(max_datagram_size) {}
+  explicit Cubic(uint32_t max_datagram_size) : WindowController(max_datagram_size) {
+    hystart_enabled_ = true;
+  }
   const char* name() const override { return "cubic"; }
 
   // Exposed for tests and stats, in bytes.

@@ -21,8 +21,9 @@ void WindowController::set_cwnd(uint64_t w) {
   cwnd_ = std::clamp(w, minimum_window(mds_), kMaxCongestionWindow);
 }
 
-void WindowController::on_packet_sent(Instant, uint64_t, uint32_t, uint64_t bytes_in_flight) {
+void WindowController::on_packet_sent(Instant, uint64_t pn, uint32_t, uint64_t bytes_in_flight) {
   max_in_flight_ = std::max(max_in_flight_, bytes_in_flight);
+  if (hystart_enabled_) hystart_.on_packet_sent(pn);
 }
 
 bool WindowController::cwnd_limited(uint64_t prior_in_flight) const {
@@ -47,16 +48,26 @@ void WindowController::on_packets_acked(Instant now, std::span<const SentPacket>
     app_limited_ = false;
     on_app_limited_end(now);
   }
+  // RFC 9406 §4.2: one RTT sample per ACK; in CSS slow start grows at a quarter rate.
+  uint64_t ss_divisor = 1;
+  if (hystart_enabled_ && limited && in_slow_start() && !acked.empty()) {
+    uint64_t largest = 0;
+    for (const SentPacket& p : acked) largest = std::max(largest, p.pn);
+    ss_divisor = hystart_.on_ack(largest, rtt.latest());
+  }
   for (const SentPacket& p : acked) {
     if (!p.in_flight) continue;
     if (in_congestion_recovery(p.time_sent)) continue;  // §7.3.2: no growth during recovery
     if (recovery_start_) recovery_exited_ = true;  // a packet sent after recovery began
     if (!limited) continue;
     if (in_slow_start()) {
-      set_cwnd(cwnd_ + p.bytes);  // §7.3.1
+      set_cwnd(cwnd_ + p.bytes / ss_divisor);  // §7.3.1
     } else {
       grow_in_avoidance(now, p, rtt);
     }
+  }
+  if (hystart_enabled_ && in_slow_start() && hystart_.should_exit_slow_start()) {
+    ssthresh_ = cwnd_;  // RFC 9406 §4.2: CSS rounds done, continue in congestion avoidance
   }
 }
 
@@ -85,6 +96,7 @@ void WindowController::on_packets_lost(Instant now, std::span<const SentPacket> 
     cwnd_ = minimum_window(mds_);
     recovery_start_.reset();
     recovery_exited_ = false;
+    hystart_.reset();  // a new slow start
     on_window_collapsed();
     last_event_ = CongestionEvent{CongestionEvent::Kind::kPersistentCongestion, now, before, cwnd_};
   }
@@ -123,6 +135,7 @@ void WindowController::reset() {
   max_in_flight_ = 0;
   app_limited_ = false;
   last_event_.reset();
+  hystart_.reset();
   on_window_collapsed();
 }
 

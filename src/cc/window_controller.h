@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "cc/congestion_controller.h"
+#include "cc/hystart.h"
 
 namespace quic {
 
@@ -49,6 +50,7 @@ class WindowController : public CongestionController {
   void set_cwnd(uint64_t w);
 
   uint32_t mds_;
+  bool hystart_enabled_ = false;  // RFC 9406, chosen by the subclass
   uint64_t cwnd_;
   uint64_t ssthresh_ = UINT64_MAX;
 
@@ -64,6 +66,7 @@ class WindowController : public CongestionController {
   uint64_t max_in_flight_ = 0;  // largest bytes in flight since the last ACK
   bool app_limited_ = false;
   std::optional<CongestionEvent> last_event_;
+  HystartPlusPlus hystart_;
 };
 
 }  // namespace quic

@@ -43,6 +43,20 @@ struct Driver {
     now += rtt_value;
     ack(sent);
   }
+  // ACK clocking: one RTT after the previous flight, each of its packets is acknowledged by
+  // its own ACK and the window refilled straight away (many per-ACK RTT samples per round).
+  std::vector<SentPacket> flight;
+  void clocked_round() {
+    if (flight.empty()) flight = send_window();
+    now += rtt_value;
+    std::vector<SentPacket> next;
+    for (const auto& p : flight) {
+      ack({p});
+      auto more = send_window();
+      next.insert(next.end(), more.begin(), more.end());
+    }
+    flight = std::move(next);
+  }
   // One round trip in which the first packet of the window is lost and the rest acked.
   void round_trip_with_loss() {
     auto sent = send_window();
