@@ -58,7 +58,7 @@ class CongestionController {
   virtual void on_mtu_changed(uint32_t mtu) = 0;
 
   virtual uint64_t cwnd() const = 0;
-  virtual uint64_t ssthresh() const = 0;  // UINT64_MAX while unset
+  virtual uint64_t ssthresh() const = 0;                                // UINT64_MAX while unset
   virtual uint64_t pacing_rate_bps(const RttEstimator& rtt) const = 0;  // bits per second
   virtual bool in_slow_start() const = 0;
   virtual bool in_recovery() const = 0;

@@ -10,7 +10,9 @@ namespace {
 // rate of Reno with beta 0.5.
 constexpr double kAlphaCubic = 3.0 * (1.0 - kCubicBeta) / (1.0 + kCubicBeta);
 
-double seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
+double seconds(Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
 }  // namespace
 
 double cubic_k_seconds(double w_max_segments, double cwnd_epoch_segments) {

@@ -11,8 +11,10 @@ namespace quic {
 std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
                                                                  uint32_t max_datagram_size) {
   switch (algorithm) {
-    case CcAlgorithm::kNewReno: return std::make_unique<NewReno>(max_datagram_size);
-    case CcAlgorithm::kCubic: return std::make_unique<Cubic>(max_datagram_size);
+    case CcAlgorithm::kNewReno:
+      return std::make_unique<NewReno>(max_datagram_size);
+    case CcAlgorithm::kCubic:
+      return std::make_unique<Cubic>(max_datagram_size);
   }
   return std::make_unique<NewReno>(max_datagram_size);
 }

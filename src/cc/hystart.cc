@@ -4,7 +4,9 @@
 
 namespace quic {
 
-void HystartPlusPlus::reset() { *this = HystartPlusPlus{}; }
+void HystartPlusPlus::reset() {
+  *this = HystartPlusPlus{};
+}
 
 void HystartPlusPlus::on_packet_sent(uint64_t pn) {
   if (!round_open_) {  // §4.2: a round starts with the next packet sent
@@ -24,8 +26,8 @@ uint64_t HystartPlusPlus::on_ack(uint64_t largest_acked_pn, Duration latest_rtt)
                       current_round_min_rtt_ != Duration::max() &&
                       last_round_min_rtt_ != Duration::max();
   if (phase_ == Phase::kSlowStart && enough) {
-    Duration thresh = std::clamp(last_round_min_rtt_ / kHystartMinRttDivisor,
-                                 kHystartMinRttThresh, kHystartMaxRttThresh);
+    Duration thresh = std::clamp(last_round_min_rtt_ / kHystartMinRttDivisor, kHystartMinRttThresh,
+                                 kHystartMaxRttThresh);
     if (current_round_min_rtt_ >= last_round_min_rtt_ + thresh) {
       phase_ = Phase::kConservative;
       css_baseline_min_rtt_ = current_round_min_rtt_;

@@ -58,7 +58,7 @@ void WindowController::on_packets_acked(Instant now, std::span<const SentPacket>
   for (const SentPacket& p : acked) {
     if (!p.in_flight) continue;
     if (in_congestion_recovery(p.time_sent)) continue;  // §7.3.2: no growth during recovery
-    if (recovery_start_) recovery_exited_ = true;  // a packet sent after recovery began
+    if (recovery_start_) recovery_exited_ = true;       // a packet sent after recovery began
     if (!limited) continue;
     if (in_slow_start()) {
       set_cwnd(cwnd_ + p.bytes / ss_divisor);  // §7.3.1

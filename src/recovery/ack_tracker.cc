@@ -36,10 +36,17 @@ bool AckTracker::on_packet_received(uint64_t pn, bool ack_eliciting, Instant now
 
   // RFC 9000 §13.4.1: duplicates (rejected above) do not count.
   switch (ecn & 3) {
-    case kEcnEct0: ++ecn_.ect0; break;
-    case kEcnEct1: ++ecn_.ect1; break;
-    case kEcnCe: ++ecn_.ce; break;
-    default: break;
+    case kEcnEct0:
+      ++ecn_.ect0;
+      break;
+    case kEcnEct1:
+      ++ecn_.ect1;
+      break;
+    case kEcnCe:
+      ++ecn_.ce;
+      break;
+    default:
+      break;
   }
 
   if (!ack_eliciting) return true;  // never triggers an ACK by itself (§13.2.1)

@@ -89,8 +89,8 @@ AckResult LossDetector::on_ack_received(std::span<const Range> ranges_desc, Dura
       // The caller's copy is updated after we return; the thresholds below need the new
       // sample now (§A.7 updates RTT before detecting losses). Clamping ack_delay as if the
       // handshake were confirmed only makes the threshold larger, i.e. more conservative.
-      estimate.update(*result.rtt_sample, ack_delay, /*handshake_confirmed=*/true,
-                      max_ack_delay, now);
+      estimate.update(*result.rtt_sample, ack_delay, /*handshake_confirmed=*/true, max_ack_delay,
+                      now);
     }
   }
 
@@ -110,8 +110,7 @@ std::vector<SentPacket> LossDetector::detect_lost(Instant now, const RttEstimato
   return detect_and_remove_lost(now, rtt);
 }
 
-std::vector<SentPacket> LossDetector::detect_and_remove_lost(Instant now,
-                                                             const RttEstimator& rtt) {
+std::vector<SentPacket> LossDetector::detect_and_remove_lost(Instant now, const RttEstimator& rtt) {
   std::vector<SentPacket> lost;
   loss_time_ = kNever;
   if (!has_largest_acked_) return lost;
@@ -148,8 +147,7 @@ bool LossDetector::acked_between(uint64_t lo, uint64_t hi) const {
 // nothing acknowledged between them, sent further apart than the persistent congestion
 // duration. Only this space's acknowledgments are consulted (allowed by §7.6.2).
 bool LossDetector::in_persistent_congestion(const std::vector<SentPacket>& lost,
-                                            const RttEstimator& rtt,
-                                            Duration max_ack_delay) const {
+                                            const RttEstimator& rtt, Duration max_ack_delay) const {
   if (!rtt.has_sample()) return false;
   const Duration period = persistent_congestion_duration(rtt, max_ack_delay);
   const SentPacket* start = nullptr;

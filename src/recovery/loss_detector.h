@@ -84,7 +84,7 @@ class LossDetector {
   void forget(const SentPacket& p);
 
   std::map<uint64_t, SentPacket> sent_;
-  RangeSet acked_;  // acknowledged pns at or above the oldest tracked packet
+  RangeSet acked_;                 // acknowledged pns at or above the oldest tracked packet
   std::vector<uint64_t> skipped_;  // ascending
   uint64_t bytes_in_flight_ = 0;
   size_t ack_eliciting_in_flight_ = 0;

@@ -41,6 +41,8 @@ void RttEstimator::update(Duration latest, Duration ack_delay, bool handshake_co
   smoothed_ = (7 * smoothed_ + adjusted) / 8;
 }
 
-Duration RttEstimator::pto_base() const { return smoothed_ + std::max(4 * rttvar_, kGranularity); }
+Duration RttEstimator::pto_base() const {
+  return smoothed_ + std::max(4 * rttvar_, kGranularity);
+}
 
 }  // namespace quic

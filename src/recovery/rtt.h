@@ -18,8 +18,8 @@ class RttEstimator {
   // One RTT sample (RFC 9002 §5.1: taken only when the largest acknowledged packet is newly
   // acknowledged and something ack-eliciting was newly acknowledged; the caller checks that).
   // ack_delay is the peer-reported delay, already decoded with its ack_delay_exponent.
-  void update(Duration latest, Duration ack_delay, bool handshake_confirmed,
-              Duration max_ack_delay, Instant now);
+  void update(Duration latest, Duration ack_delay, bool handshake_confirmed, Duration max_ack_delay,
+              Instant now);
 
   // Before the first sample, smoothed/min/latest all report the initial RTT.
   Duration smoothed() const { return smoothed_; }

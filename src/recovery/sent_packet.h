@@ -12,11 +12,11 @@ namespace quic {
 struct SentPacket {
   uint64_t pn = 0;
   Instant time_sent{};
-  uint32_t bytes = 0;          // counts towards bytes in flight when in_flight
+  uint32_t bytes = 0;  // counts towards bytes in flight when in_flight
   bool ack_eliciting = false;
-  bool in_flight = false;      // ack-eliciting or padded; ACK-only packets are not
-  bool is_mtu_probe = false;   // its loss is no congestion signal (RFC 9000 §14.4)
-  uint64_t token = 0;          // opaque: the connection's handle to the frames it carried
+  bool in_flight = false;     // ack-eliciting or padded; ACK-only packets are not
+  bool is_mtu_probe = false;  // its loss is no congestion signal (RFC 9000 §14.4)
+  uint64_t token = 0;         // opaque: the connection's handle to the frames it carried
 };
 
 // The outcome of processing one ACK frame in one packet-number space.
@@ -30,7 +30,7 @@ struct AckResult {
   bool largest_newly_acked_ack_eliciting = false;
   // RFC 9002 §7.6: the lost packets span more than the persistent congestion duration.
   bool persistent_congestion = false;
-  uint64_t largest_acked = 0;     // the frame's Largest Acknowledged
+  uint64_t largest_acked = 0;  // the frame's Largest Acknowledged
   // Send time of the frame's largest acknowledged packet when it was newly acked (for the
   // ECN-CE response, RFC 9002 §B.7), else kNever.
   Instant largest_acked_time_sent = kNever;

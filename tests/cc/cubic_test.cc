@@ -13,7 +13,7 @@ TEST(CubicFunction, KAndWindowAtKnownTimes_Rfc9438_4_2) {
   // W_max 100 segments, cwnd_epoch 70 (beta 0.7): K = cbrt(30 / 0.4) = cbrt(75).
   double k = cubic_k_seconds(100, 70);
   EXPECT_NEAR(k, 4.2171633265, 1e-9);
-  EXPECT_NEAR(cubic_window_segments(0, k, 100), 70.0, 1e-9);  // starts at cwnd_epoch
+  EXPECT_NEAR(cubic_window_segments(0, k, 100), 70.0, 1e-9);   // starts at cwnd_epoch
   EXPECT_NEAR(cubic_window_segments(k, k, 100), 100.0, 1e-9);  // plateau at W_max
   EXPECT_NEAR(cubic_window_segments(k + 1, k, 100), 100.4, 1e-9);
   EXPECT_NEAR(cubic_window_segments(k + 2, k, 100), 103.2, 1e-9);

@@ -62,7 +62,7 @@ TEST(HystartPlusPlus, CubicLeavesSlowStartWithoutLoss) {
   d.clocked_round();
   d.clocked_round();
   EXPECT_EQ(cc.cwnd(), 40u * kMds);  // plain doubling while the RTT is flat
-  d.rtt_value = 150ms;  // a queue builds
+  d.rtt_value = 150ms;               // a queue builds
   d.clocked_round();
   // The RTT rise is seen after 8 samples; the rest of the round grows at a quarter rate.
   EXPECT_LT(cc.cwnd(), 80u * kMds);

@@ -9,11 +9,10 @@
 namespace quic {
 namespace {
 
-
 TEST(NewReno, InitialAndMinimumWindow_Rfc9002_7_2) {
-  EXPECT_EQ(initial_window(1200), 12000u);   // 10 * 1200
-  EXPECT_EQ(initial_window(1500), 14720u);   // min(15000, 14720)
-  EXPECT_EQ(initial_window(9000), 18000u);   // min(90000, max(14720, 18000))
+  EXPECT_EQ(initial_window(1200), 12000u);  // 10 * 1200
+  EXPECT_EQ(initial_window(1500), 14720u);  // min(15000, 14720)
+  EXPECT_EQ(initial_window(9000), 18000u);  // min(90000, max(14720, 18000))
   EXPECT_EQ(minimum_window(1200), 2400u);
   NewReno cc(kMds);
   EXPECT_EQ(cc.cwnd(), 12000u);
@@ -34,7 +33,7 @@ TEST(NewReno, SlowStartDoublesPerRoundTrip) {
 TEST(NewReno, LossHalvesOnceAndCongestionAvoidanceAddsOneDatagramPerRtt) {
   NewReno cc(kMds);
   Driver d{cc};
-  d.round_trip();  // 24000
+  d.round_trip();               // 24000
   auto sent = d.send_window();  // 20 packets
   d.now += 100ms;
   // Two losses of that flight in separate ACKs: one reduction only (same recovery period).

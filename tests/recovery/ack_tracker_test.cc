@@ -7,7 +7,9 @@ namespace {
 
 const Instant t0 = instant_from_ns(5'000'000'000);
 
-std::vector<Range> R(std::initializer_list<Range> r) { return r; }
+std::vector<Range> R(std::initializer_list<Range> r) {
+  return r;
+}
 
 TEST(AckTracker, RangesDescendingAfterOutOfOrderArrival) {
   AckTracker a;
@@ -124,7 +126,8 @@ TEST(AckTracker, SentRangesCappedNewestFirst) {
   auto r = a.ranges();
   ASSERT_EQ(r.size(), kMaxAckRangesSent);
   EXPECT_EQ(r.front(), (Range{198, 198}));
-  EXPECT_EQ(r.back(), (Range{198 - 2 * (kMaxAckRangesSent - 1), 198 - 2 * (kMaxAckRangesSent - 1)}));
+  EXPECT_EQ(r.back(),
+            (Range{198 - 2 * (kMaxAckRangesSent - 1), 198 - 2 * (kMaxAckRangesSent - 1)}));
 }
 
 TEST(AckTracker, HostileEveryOtherPacketKeepsMemoryBounded) {

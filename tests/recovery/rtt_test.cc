@@ -112,8 +112,7 @@ TEST(PtoDuration, IncludesAckDelayOnlyWhenAskedAndDoublesPerCount) {
   EXPECT_EQ(pto_duration(rtt, 25ms, true, 1), 650ms);
   EXPECT_EQ(pto_duration(rtt, 25ms, true, 3), 2600ms);
   // The backoff stops doubling at kMaxPtoBackoffShift.
-  EXPECT_EQ(pto_duration(rtt, 25ms, true, 1000),
-            325ms * (int64_t{1} << kMaxPtoBackoffShift));
+  EXPECT_EQ(pto_duration(rtt, 25ms, true, 1000), 325ms * (int64_t{1} << kMaxPtoBackoffShift));
 }
 
 TEST(PtoDuration, NeverBelowGranularity) {
