@@ -4,7 +4,8 @@
 // Calculation after Handshake Completion").
 //
 // One PacketProtector can both seal (the sender's view) and open (the receiver's view) with the
-// same keys, which is how tests and the simulator use one secret from both ends.
+// same keys, which is how tests and the simulator use one secret from both ends. Not thread-safe:
+// seal/open/mask reuse one library context each (one connection = one thread).
 #pragma once
 
 #include <array>
