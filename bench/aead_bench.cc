@@ -94,7 +94,6 @@ void BM_HeaderProtect(benchmark::State& st) {
   st.SetItemsProcessed(int64_t(st.iterations()));
 }
 
-
 // The libraries called directly, without TQUIC's wrapper (no virtual call, no nonce XOR, no
 // checks): the same per-packet sequence a QUIC stack must run. The wrapper's cost is the gap
 // between BM_Seal and these.
@@ -128,9 +127,10 @@ void BM_RawOpenSslSeal(benchmark::State& st) {
 void BM_RawGnuTlsSeal(benchmark::State& st) {
   auto suite = static_cast<CipherSuite>(st.range(0));
   size_t len = size_t(st.range(1));
-  gnutls_cipher_algorithm_t alg = suite == CipherSuite::kAes128Gcm   ? GNUTLS_CIPHER_AES_128_GCM
-                                  : suite == CipherSuite::kAes256Gcm ? GNUTLS_CIPHER_AES_256_GCM
-                                                      : GNUTLS_CIPHER_CHACHA20_POLY1305;
+  gnutls_cipher_algorithm_t alg = suite == CipherSuite::kAes128Gcm ? GNUTLS_CIPHER_AES_128_GCM
+                                  : suite == CipherSuite::kAes256Gcm
+                                      ? GNUTLS_CIPHER_AES_256_GCM
+                                      : GNUTLS_CIPHER_CHACHA20_POLY1305;
   uint8_t key[32] = {1}, nonce[12] = {2};
   gnutls_datum_t k{key, unsigned(suite_key_size(suite))};
   gnutls_aead_cipher_hd_t h = nullptr;

@@ -6,19 +6,26 @@ namespace quic {
 
 const char* suite_name(CipherSuite s) {
   switch (s) {
-    case CipherSuite::kAes128Gcm: return "AES-128-GCM";
-    case CipherSuite::kAes256Gcm: return "AES-256-GCM";
-    case CipherSuite::kChaCha20Poly1305: return "ChaCha20-Poly1305";
+    case CipherSuite::kAes128Gcm:
+      return "AES-128-GCM";
+    case CipherSuite::kAes256Gcm:
+      return "AES-256-GCM";
+    case CipherSuite::kChaCha20Poly1305:
+      return "ChaCha20-Poly1305";
   }
   return "?";
 }
 
 const char* backend_name(AeadBackend b) {
   switch (b) {
-    case AeadBackend::kAuto: return "auto";
-    case AeadBackend::kOpenSsl: return "openssl";
-    case AeadBackend::kGnuTls: return "gnutls";
-    case AeadBackend::kNull: return "null";
+    case AeadBackend::kAuto:
+      return "auto";
+    case AeadBackend::kOpenSsl:
+      return "openssl";
+    case AeadBackend::kGnuTls:
+      return "gnutls";
+    case AeadBackend::kNull:
+      return "null";
   }
   return "?";
 }
@@ -30,13 +37,17 @@ const char* backend_name(AeadBackend b) {
 //   AES-256-GCM        GnuTLS 3.86  vs OpenSSL 3.17 -> GnuTLS
 //   ChaCha20-Poly1305  OpenSSL 1.49 vs GnuTLS 0.27  -> OpenSSL
 // OpenSSL 3.0 loses on AES-GCM through its fixed per-packet cost (re-init with a new IV and
-// the OSSL_PARAM round trips of EVP, ~150 ns); GnuTLS 3.7.9's ChaCha20-Poly1305 is ~5x slower than
-// OpenSSL's on this machine. Re-run the benchmark before changing these on other hardware.
+// the OSSL_PARAM round trips of EVP, ~150 ns); GnuTLS 3.7.9's ChaCha20-Poly1305 is ~5x
+// slower than OpenSSL's on this machine. Re-run the benchmark before changing these on other
+// hardware.
 AeadBackend default_backend(CipherSuite suite) {
   switch (suite) {
-    case CipherSuite::kAes128Gcm: return AeadBackend::kGnuTls;
-    case CipherSuite::kAes256Gcm: return AeadBackend::kGnuTls;
-    case CipherSuite::kChaCha20Poly1305: return AeadBackend::kOpenSsl;
+    case CipherSuite::kAes128Gcm:
+      return AeadBackend::kGnuTls;
+    case CipherSuite::kAes256Gcm:
+      return AeadBackend::kGnuTls;
+    case CipherSuite::kChaCha20Poly1305:
+      return AeadBackend::kOpenSsl;
   }
   return AeadBackend::kOpenSsl;
 }

@@ -68,9 +68,10 @@ class GnuTlsHp final : public HeaderProtector {
 }  // namespace
 
 std::unique_ptr<Aead> gnutls_aead(CipherSuite suite, Bytes key) {
-  gnutls_cipher_algorithm_t alg = suite == CipherSuite::kAes128Gcm   ? GNUTLS_CIPHER_AES_128_GCM
-                                  : suite == CipherSuite::kAes256Gcm ? GNUTLS_CIPHER_AES_256_GCM
-                                                      : GNUTLS_CIPHER_CHACHA20_POLY1305;
+  gnutls_cipher_algorithm_t alg = suite == CipherSuite::kAes128Gcm ? GNUTLS_CIPHER_AES_128_GCM
+                                  : suite == CipherSuite::kAes256Gcm
+                                      ? GNUTLS_CIPHER_AES_256_GCM
+                                      : GNUTLS_CIPHER_CHACHA20_POLY1305;
   gnutls_aead_cipher_hd_t h = nullptr;
   gnutls_datum_t k = datum(key);
   if (gnutls_aead_cipher_init(&h, alg, &k) != 0) return nullptr;

@@ -30,7 +30,11 @@ class NullHp final : public HeaderProtector {
 
 }  // namespace
 
-std::unique_ptr<Aead> null_aead() { return std::make_unique<NullAead>(); }
-std::unique_ptr<HeaderProtector> null_hp() { return std::make_unique<NullHp>(); }
+std::unique_ptr<Aead> null_aead() {
+  return std::make_unique<NullAead>();
+}
+std::unique_ptr<HeaderProtector> null_hp() {
+  return std::make_unique<NullHp>();
+}
 
 }  // namespace quic::backend

@@ -10,9 +10,12 @@ namespace {
 
 const EVP_CIPHER* aead_cipher(CipherSuite s) {
   switch (s) {
-    case CipherSuite::kAes128Gcm: return EVP_aes_128_gcm();
-    case CipherSuite::kAes256Gcm: return EVP_aes_256_gcm();
-    case CipherSuite::kChaCha20Poly1305: return EVP_chacha20_poly1305();
+    case CipherSuite::kAes128Gcm:
+      return EVP_aes_128_gcm();
+    case CipherSuite::kAes256Gcm:
+      return EVP_aes_256_gcm();
+    case CipherSuite::kChaCha20Poly1305:
+      return EVP_chacha20_poly1305();
   }
   return nullptr;
 }
@@ -27,8 +30,8 @@ CtxPtr keyed_ctx(const EVP_CIPHER* cipher, Bytes key, int enc) {
   if (!ctx || cipher == nullptr) return nullptr;
   if (EVP_CipherInit_ex(ctx.get(), cipher, nullptr, nullptr, nullptr, enc) != 1) return nullptr;
   if (static_cast<size_t>(EVP_CIPHER_CTX_get_key_length(ctx.get())) != key.size()) return nullptr;
-  if (EVP_CIPHER_get_mode(cipher) == EVP_CIPH_GCM_MODE || EVP_CIPHER_get_nid(cipher) ==
-                                                              NID_chacha20_poly1305) {
+  if (EVP_CIPHER_get_mode(cipher) == EVP_CIPH_GCM_MODE ||
+      EVP_CIPHER_get_nid(cipher) == NID_chacha20_poly1305) {
     if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_IVLEN, kAeadNonceSize, nullptr) != 1) {
       return nullptr;
     }

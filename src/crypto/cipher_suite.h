@@ -52,10 +52,16 @@ enum class HashAlg : uint8_t { kSha256, kSha384 };
 constexpr HashAlg suite_hash(CipherSuite s) {
   return s == CipherSuite::kAes256Gcm ? HashAlg::kSha384 : HashAlg::kSha256;
 }
-constexpr size_t hash_size(HashAlg h) { return h == HashAlg::kSha384 ? 48 : 32; }
-constexpr size_t suite_key_size(CipherSuite s) { return s == CipherSuite::kAes128Gcm ? 16 : 32; }
+constexpr size_t hash_size(HashAlg h) {
+  return h == HashAlg::kSha384 ? 48 : 32;
+}
+constexpr size_t suite_key_size(CipherSuite s) {
+  return s == CipherSuite::kAes128Gcm ? 16 : 32;
+}
 // The HP key has the AEAD key's length (RFC 9001 §5.4.3, §5.4.4).
-constexpr size_t suite_hp_key_size(CipherSuite s) { return suite_key_size(s); }
+constexpr size_t suite_hp_key_size(CipherSuite s) {
+  return suite_key_size(s);
+}
 
 const char* suite_name(CipherSuite s);
 const char* backend_name(AeadBackend b);

@@ -22,7 +22,9 @@ constexpr QuicLabels kV2Labels{"quicv2 key", "quicv2 iv", "quicv2 hp", "quicv2 k
 
 }  // namespace
 
-bool is_quic_v2(uint32_t version) { return version == kQuicV2; }
+bool is_quic_v2(uint32_t version) {
+  return version == kQuicV2;
+}
 
 const QuicLabels& quic_labels(uint32_t version) {
   return is_quic_v2(version) ? kV2Labels : kV1Labels;

@@ -97,7 +97,9 @@ static bool sample_fits(size_t pkt_len, size_t pn_offset) {
   return pn_offset >= 1 && pn_offset <= pkt_len && pkt_len - pn_offset >= 4 + kHpSampleSize;
 }
 
-static uint8_t first_byte_mask(uint8_t first) { return (first & 0x80) ? 0x0f : 0x1f; }
+static uint8_t first_byte_mask(uint8_t first) {
+  return (first & 0x80) ? 0x0f : 0x1f;
+}
 
 bool PacketProtector::protect_header(uint8_t* pkt, size_t pkt_len, size_t pn_offset,
                                      size_t pn_len) {
@@ -150,10 +152,10 @@ InitialSecrets derive_initial_secrets(uint32_t version, Bytes client_dcid) {
   Secret initial;
   if (!hkdf_extract(HashAlg::kSha256, salt, client_dcid, &initial)) return out;  // len 0: unusable
   out.client.len = out.server.len = 32;
-  if (!hkdf_expand_label(HashAlg::kSha256, initial.view(), "client in", {},
-                         out.client.bytes.data(), 32) ||
-      !hkdf_expand_label(HashAlg::kSha256, initial.view(), "server in", {},
-                         out.server.bytes.data(), 32)) {
+  if (!hkdf_expand_label(HashAlg::kSha256, initial.view(), "client in", {}, out.client.bytes.data(),
+                         32) ||
+      !hkdf_expand_label(HashAlg::kSha256, initial.view(), "server in", {}, out.server.bytes.data(),
+                         32)) {
     return InitialSecrets{};
   }
   return out;

@@ -68,8 +68,7 @@ class PacketProtector {
   // RFC 9001 §5.4.1: masks pkt[0] (low 4 bits for a long header, 5 for a short one) and the
   // pn_len packet-number bytes at pn_offset, using the sample at pn_offset + 4. False if
   // pn_len is not 1..4 or does not match pkt[0], or the packet is too short for the sample.
-  [[nodiscard]] bool protect_header(uint8_t* pkt, size_t pkt_len, size_t pn_offset,
-                                    size_t pn_len);
+  [[nodiscard]] bool protect_header(uint8_t* pkt, size_t pkt_len, size_t pn_offset, size_t pn_len);
   // Inverse of protect_header: returns {pn length 1..4, truncated packet number}. nullopt if
   // the packet is too short to hold pn_offset + 4 + 16 bytes (RFC 9001 §5.4.2); pkt is then
   // untouched.

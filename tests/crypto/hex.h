@@ -38,6 +38,8 @@ inline std::string hex(Bytes b) {
   }
   return s;
 }
-inline std::string hex(const std::vector<uint8_t>& v) { return hex(Bytes(v)); }
+inline std::string hex(const std::vector<uint8_t>& v) {
+  return hex(Bytes(v));
+}
 
 }  // namespace quic::test

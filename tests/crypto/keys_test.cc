@@ -19,7 +19,9 @@ constexpr uint32_t kV1 = 1;
 constexpr uint32_t kV2 = 0x6b3343cf;
 const std::vector<uint8_t> kDcid = unhex("8394c8f03e515708");
 
-Secret secret_of(std::string_view h) { return Secret::from(unhex(h)); }
+Secret secret_of(std::string_view h) {
+  return Secret::from(unhex(h));
+}
 
 TEST(CryptoKeys, Rfc9001A1InitialSecretsAndKeys) {
   InitialSecrets s = derive_initial_secrets(kV1, kDcid);

@@ -142,8 +142,8 @@ TEST(CryptoNull, SealsInClearWithZeroTagAndZeroMask) {
   ASSERT_TRUE(p);
   EXPECT_EQ(p->backend(), AeadBackend::kNull);
   uint8_t hdr[] = {0x40, 0x01};
-  std::vector<uint8_t> buf = {1, 2, 3, 4, 5, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                              0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  std::vector<uint8_t> buf = {1,    2,    3,    4,    5,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                              0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   ASSERT_TRUE(p->seal(1, 0, hdr, buf.data(), 5));
   EXPECT_EQ(hex(buf), "0102030405" + std::string(32, '0'));
   EXPECT_TRUE(p->open(99, 3, hdr, buf.data(), buf.size()));

@@ -24,7 +24,7 @@ struct Vector {
   CipherSuite suite;
   uint32_t version;
   Secret secret;
-  std::string header;   // unprotected header, hex
+  std::string header;  // unprotected header, hex
   std::vector<uint8_t> payload;
   uint64_t pn;
   size_t pn_len;
@@ -78,9 +78,14 @@ TEST_P(RfcPackets, Rfc9001A3ServerInitial) {
 }
 
 TEST_P(RfcPackets, Rfc9001A5ChaCha20ShortHeader) {
-  check({CipherSuite::kChaCha20Poly1305, kV1,
+  check({CipherSuite::kChaCha20Poly1305,
+         kV1,
          Secret::from(unhex("9ac312a7f877468ebe69422748ad00a15443f18203a07d6060f688f30f21632b")),
-         "4200bff4", {0x01}, 654360564, 3, "4cfe4189655e5cd55c41f69080575d7999c25a5bfb"});
+         "4200bff4",
+         {0x01},
+         654360564,
+         3,
+         "4cfe4189655e5cd55c41f69080575d7999c25a5bfb"});
 }
 
 TEST_P(RfcPackets, Rfc9369A2ClientInitialV2) {
@@ -96,9 +101,14 @@ TEST_P(RfcPackets, Rfc9369A3ServerInitialV2) {
 }
 
 TEST_P(RfcPackets, Rfc9369A5ChaCha20ShortHeaderV2) {
-  check({CipherSuite::kChaCha20Poly1305, kV2,
+  check({CipherSuite::kChaCha20Poly1305,
+         kV2,
          Secret::from(unhex("9ac312a7f877468ebe69422748ad00a15443f18203a07d6060f688f30f21632b")),
-         "4200bff4", {0x01}, 654360564, 3, "5558b1c60ae7b6b932bc27d786f4bc2bb20f2162ba"});
+         "4200bff4",
+         {0x01},
+         654360564,
+         3,
+         "5558b1c60ae7b6b932bc27d786f4bc2bb20f2162ba"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RfcPackets,
@@ -140,8 +150,12 @@ void check_retry(uint32_t version, std::string_view packet_hex) {
   EXPECT_FALSE(verify_retry_integrity_tag(version == kV1 ? kV2 : kV1, kDcid, pkt));
 }
 
-TEST(CryptoRetry, Rfc9001A4RetryTag) { check_retry(kV1, kV1Retry); }
-TEST(CryptoRetry, Rfc9369A4RetryTagV2) { check_retry(kV2, kV2Retry); }
+TEST(CryptoRetry, Rfc9001A4RetryTag) {
+  check_retry(kV1, kV1Retry);
+}
+TEST(CryptoRetry, Rfc9369A4RetryTagV2) {
+  check_retry(kV2, kV2Retry);
+}
 
 TEST(CryptoRetry, OverlongOdcidAndShortPacketRejected) {
   std::vector<uint8_t> pkt = unhex(kV1Retry);
@@ -150,7 +164,8 @@ TEST(CryptoRetry, OverlongOdcidAndShortPacketRejected) {
   EXPECT_FALSE(verify_retry_integrity_tag(kV1, odcid, pkt));
   odcid.resize(kMaxRetryOdcidLen);
   EXPECT_TRUE(retry_integrity_tag(kV1, odcid, pkt));
-  EXPECT_FALSE(verify_retry_integrity_tag(kV1, kDcid, Bytes(pkt).first(kRetryIntegrityTagSize - 1)));
+  EXPECT_FALSE(
+      verify_retry_integrity_tag(kV1, kDcid, Bytes(pkt).first(kRetryIntegrityTagSize - 1)));
   EXPECT_FALSE(verify_retry_integrity_tag(kV1, kDcid, Bytes()));
 }
 
