@@ -231,6 +231,12 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   if (res.rtt_sample) {
     path.rtt.update(*res.rtt_sample, ack_delay, handshake_confirmed_, peer_max_ack_delay(), now);
   }
+  // Losses first (RFC 9002 §A.7): packets acked now that were sent before a new recovery
+  // period must not grow the window.
+  if (!res.lost.empty()) {
+    on_packets_lost(now, space, res.lost);
+    report_loss_to_cc(now, res.lost, res.persistent_congestion);
+  }
   if (!res.acked.empty()) {
     pns.largest_acked = std::max(pns.has_largest_acked ? pns.largest_acked : 0, res.largest_acked);
     pns.has_largest_acked = true;
@@ -241,10 +247,8 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
     if (!(side_ == Side::kClient && !handshake_confirmed_ && space == PnSpaceId::kInitial)) {
       pto_count_ = 0;
     }
-  }
-  if (!res.lost.empty()) {
-    on_packets_lost(now, space, res.lost);
-    report_loss_to_cc(now, res.lost, res.persistent_congestion);
+    // RFC 9001 §4.1.2: an acknowledged 1-RTT packet confirms the handshake for a client.
+    if (space == PnSpaceId::kApp && side_ == Side::kClient) on_handshake_confirmed();
   }
   return {};
 }
@@ -295,38 +299,50 @@ void Connection::on_packets_lost(Instant, PnSpaceId space, std::span<const SentP
   for (const SentPacket& p : lost) {
     auto it = sent_frames_.find(p.token);
     if (it == sent_frames_.end()) continue;
-    for (const SentFrame& f : it->second) {
-      switch (f.kind) {
-        case SentFrame::Kind::kCrypto:
-          crypto_[static_cast<size_t>(space)].tx.on_lost(f.offset, f.length, false);
-          break;
-        case SentFrame::Kind::kStream:
-          stats_.stream_bytes_retransmitted += f.length;
-          streams_.on_stream_chunk_lost(f.a, f.offset, f.length, f.fin);
-          break;
-        case SentFrame::Kind::kControl:
-          streams_.on_control_lost(f.control);
-          break;
-        case SentFrame::Kind::kHandshakeDone:
-          handshake_done_pending_ = true;
-          break;
-        case SentFrame::Kind::kNewConnectionId:
-          if (std::any_of(local_cids_.begin(), local_cids_.end(),
-                          [&](const LocalCid& c) { return c.seq == f.a; })) {
-            pending_new_cids_.push_back(f.a);
-          }
-          break;
-        case SentFrame::Kind::kRetireConnectionId:
-          pending_retire_cids_.push_back(f.a);
-          break;
-        case SentFrame::Kind::kMtuProbe:
-          on_mtu_probe_lost(static_cast<uint16_t>(f.length));
-          break;
-        default:
-          break;  // ACK, PING, PADDING, DATAGRAM: not retransmitted
-      }
-    }
+    requeue_frames(space, it->second, true);
     sent_frames_.erase(it);
+  }
+}
+
+// Schedules the information a packet carried for sending again (RFC 9000 §13.3). Used for
+// lost packets and, without forgetting the packet, for PTO probes.
+void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& frames,
+                                bool declared_lost) {
+  for (const SentFrame& f : frames) {
+    switch (f.kind) {
+      case SentFrame::Kind::kCrypto:
+        crypto_[static_cast<size_t>(space)].tx.on_lost(f.offset, f.length, false);
+        break;
+      case SentFrame::Kind::kStream:
+        if (declared_lost) stats_.stream_bytes_retransmitted += f.length;
+        streams_.on_stream_chunk_lost(f.a, f.offset, f.length, f.fin);
+        break;
+      case SentFrame::Kind::kControl:
+        streams_.on_control_lost(f.control);
+        break;
+      case SentFrame::Kind::kHandshakeDone:
+        handshake_done_pending_ = true;
+        break;
+      case SentFrame::Kind::kNewConnectionId:
+        if (std::any_of(local_cids_.begin(), local_cids_.end(),
+                        [&](const LocalCid& c) { return c.seq == f.a; }) &&
+            std::find(pending_new_cids_.begin(), pending_new_cids_.end(), f.a) ==
+                pending_new_cids_.end()) {
+          pending_new_cids_.push_back(f.a);
+        }
+        break;
+      case SentFrame::Kind::kRetireConnectionId:
+        if (std::find(pending_retire_cids_.begin(), pending_retire_cids_.end(), f.a) ==
+            pending_retire_cids_.end()) {
+          pending_retire_cids_.push_back(f.a);
+        }
+        break;
+      case SentFrame::Kind::kMtuProbe:
+        if (declared_lost) on_mtu_probe_lost(static_cast<uint16_t>(f.length));
+        break;
+      default:
+        break;  // ACK, PING, PADDING, DATAGRAM: not retransmitted
+    }
   }
 }
 

@@ -17,6 +17,8 @@ ConnectionId random_cid(Random& random, size_t len) {
   return c;
 }
 
+// Packets whose frames a PTO probe carries again (RFC 9002 §6.2.4 sends up to two probes).
+constexpr size_t kPtoRetransmitPackets = 2;
 // Local connection IDs we keep issued at once (bounded by the peer's limit too).
 constexpr uint64_t kMaxLocalCids = 8;
 
@@ -204,13 +206,19 @@ void Connection::on_loss_timer(Instant now, PnSpaceId space, bool is_loss) {
     }
     return;
   }
-  // PTO (RFC 9002 §6.2.4): probe in the space, resending unacknowledged handshake data.
+  // PTO (RFC 9002 §6.2.4): probe in the space, carrying what the oldest unacknowledged
+  // packets carried (the packets stay in flight: either copy may be acknowledged).
   ++pto_count_;
   size_t si = static_cast<size_t>(space);
   pto_probe_pending_[si] = true;
   auto& tx = crypto_[si].tx;
   if (tx.sent_offset() > tx.acked_prefix()) {
     tx.on_lost(tx.acked_prefix(), tx.sent_offset() - tx.acked_prefix(), false);
+  }
+  for (const SentPacket& p : pns.loss.oldest_unacked_ack_eliciting(kPtoRetransmitPackets)) {
+    if (auto it = sent_frames_.find(p.token); it != sent_frames_.end()) {
+      requeue_frames(space, it->second, false);
+    }
   }
   last_sent_time_ = now;  // re-arms the anti-deadlock timer from this probe
 }

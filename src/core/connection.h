@@ -177,6 +177,7 @@ class Connection {
   Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack);
   void on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked);
   void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost);
+  void requeue_frames(PnSpaceId space, const std::vector<SentFrame>& frames, bool declared_lost);
   Status on_new_connection_id(const NewConnectionIdFrame& f);
   void on_connection_close_frame(Instant now, const ConnectionCloseFrame& f);
 

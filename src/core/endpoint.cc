@@ -103,12 +103,18 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
     ++stats_.datagrams_dropped;
     return;
   }
+  // State is created only for an Initial that authenticates: a corrupted or forged one would
+  // otherwise pin wrong connection IDs (or just memory) until the idle timeout.
+  (*conn)->on_datagram(now, local, remote, ecn, datagram);
+  if ((*conn)->stats().packets_received == 0) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
   ConnectionHandle h = next_handle_++;
   conns_[h].conn = std::move(*conn);
   by_original_dcid_[hdr.dcid] = h;
   accept_queue_.push_back(h);
   ++stats_.connections_accepted;
-  conns_[h].conn->on_datagram(now, local, remote, ecn, datagram);
   refresh_routes(h);
 }
 
