@@ -304,7 +304,8 @@ size_t Connection::build_close_datagram(MutBytes buffer) {
     f.application = e.application && app_visible;
     f.error_code = (e.application && !app_visible) ? err::kApplicationError : e.code;
     f.frame_type = e.frame_type;
-    std::string_view reason = (e.application && !app_visible) ? "" : e.reason;
+    std::string_view reason = e.reason;
+    if (e.application && !app_visible) reason = {};
     reason = reason.substr(0, std::min<size_t>(reason.size(), 256));
     f.reason = Bytes(reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
     if (!encode_frame(fw, f)) break;
