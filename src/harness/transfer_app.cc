@@ -1,12 +1,28 @@
 #include "harness/transfer_app.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace harness {
 
 namespace {
 constexpr size_t kChunk = 32 * 1024;
+constexpr size_t kPeriod = 251;
+
+// kChunk + kPeriod pattern bytes: the pattern from any offset is a slice starting at offset % 251.
+const std::vector<uint8_t>& pattern_buffer() {
+  static const std::vector<uint8_t> buf = [] {
+    std::vector<uint8_t> b(kChunk + kPeriod);
+    for (size_t i = 0; i < b.size(); ++i) b[i] = pattern_byte(i);
+    return b;
+  }();
+  return buf;
 }
+
+quic::Bytes pattern_at(uint64_t offset, size_t len) {
+  return quic::Bytes(pattern_buffer().data() + offset % kPeriod, len);
+}
+}  // namespace
 
 TransferClient::TransferClient(quic::SocketAddress local, quic::SocketAddress remote,
                                TransferPlan plan)
@@ -91,11 +107,9 @@ void TransferClient::drive(quic::Connection& c, Instant now) {
       bool fin = false;
       auto n = c.stream_read(id, buf_, &fin);
       if (!n) return fail("stream read: " + n.error().reason);
-      for (size_t i = 0; i < *n; ++i) {
-        if (buf_[i] != pattern_byte(s.received + i)) {
-          return fail("corrupt byte at offset " + std::to_string(s.received + i) + " of stream " +
-                      std::to_string(id));
-        }
+      if (std::memcmp(buf_.data(), pattern_at(s.received, *n).data(), *n) != 0) {
+        return fail("corrupt data after offset " + std::to_string(s.received) + " of stream " +
+                    std::to_string(id));
       }
       s.received += *n;
       bytes_received_ += *n;
@@ -113,7 +127,6 @@ void TransferClient::drive(quic::Connection& c, Instant now) {
 }
 
 void TransferServer::on_activity(quic::Endpoint& endpoint, Instant) {
-  if (buf_.empty()) buf_.resize(kChunk);
   while (auto h = endpoint.accept()) conns_[*h];
   for (auto it = conns_.begin(); it != conns_.end();) {
     quic::Connection* c = endpoint.connection(it->first);
@@ -164,10 +177,9 @@ void TransferServer::drive(quic::Connection& c, std::map<uint64_t, Response>& st
     }
     while (r.request_done && !r.fin_written) {
       uint64_t left = r.size - r.written;
-      size_t len = static_cast<size_t>(std::min<uint64_t>(left, buf_.size()));
-      for (size_t i = 0; i < len; ++i) buf_[i] = pattern_byte(r.written + i);
+      size_t len = static_cast<size_t>(std::min<uint64_t>(left, kChunk));
       bool fin = len == left;
-      auto n = c.stream_write(id, quic::Bytes(buf_.data(), len), fin);
+      auto n = c.stream_write(id, pattern_at(r.written, len), fin);
       if (!n) break;
       r.written += *n;
       bytes_sent_ += *n;

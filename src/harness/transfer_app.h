@@ -85,7 +85,6 @@ class TransferServer final : public App {
   std::map<quic::ConnectionHandle, std::map<uint64_t, Response>> conns_;
   uint64_t bytes_sent_ = 0;
   std::string error_;
-  std::vector<uint8_t> buf_;
 };
 
 }  // namespace harness
