@@ -1,0 +1,6 @@
+# Hostile-peer regression tests of the connection core; included by tests/core/CMakeLists.txt.
+# hostile_pending_test.cc (known core bugs) is deliberately not built.
+tquic_test(hostile_tests LABEL unit SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_fixture.cc
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_frames_test.cc
+  DEPS tquic_core tquic_harness)

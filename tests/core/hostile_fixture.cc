@@ -1,0 +1,313 @@
+#include "hostile_fixture.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <new>
+
+#include "tls/test_certs.h"
+#include "tls/tls_config.h"
+
+// ---- Heap accounting: every non-aligned global new/delete goes through a 16-byte header that
+// remembers the size, so live_heap_bytes() is exact for what the core allocates.
+namespace {
+std::atomic<int64_t> g_live_bytes{0};
+constexpr size_t kHeader = 16;  // keeps the default new alignment
+
+void* counted_alloc(size_t n) {
+  void* raw = std::malloc(n + kHeader);
+  if (!raw) return nullptr;
+  *static_cast<size_t*>(raw) = n;
+  g_live_bytes += static_cast<int64_t>(n);
+  return static_cast<uint8_t*>(raw) + kHeader;
+}
+void counted_free(void* p) {
+  if (!p) return;
+  void* raw = static_cast<uint8_t*>(p) - kHeader;
+  g_live_bytes -= static_cast<int64_t>(*static_cast<size_t*>(raw));
+  std::free(raw);
+}
+}  // namespace
+
+void* operator new(size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new[](size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void operator delete(void* p) noexcept { counted_free(p); }
+void operator delete[](void* p) noexcept { counted_free(p); }
+void operator delete(void* p, size_t) noexcept { counted_free(p); }
+void operator delete[](void* p, size_t) noexcept { counted_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
+
+namespace quic::hostile {
+
+int64_t live_heap_bytes() { return g_live_bytes.load(); }
+
+namespace {
+
+constexpr size_t kBufSize = 65536;
+
+const PemCertKey& cert() {
+  static PemCertKey c = [] {
+    auto r = make_self_signed("localhost");
+    return r ? *r : PemCertKey{};
+  }();
+  return c;
+}
+
+std::shared_ptr<const TlsContext> tls_context(bool server, const std::vector<std::string>& alpn) {
+  TlsConfig t;
+  t.server = server;
+  t.alpn = alpn;
+  if (server) {
+    t.cert_pem = cert().cert_pem;
+    t.key_pem = cert().key_pem;
+  } else {
+    t.ca_pem = cert().ca_pem;
+    t.server_name = "localhost";
+  }
+  auto ctx = make_tls_context(t);
+  return ctx ? *ctx : nullptr;
+}
+
+}  // namespace
+
+std::vector<PlainPacket> decode_datagram(Bytes datagram, size_t short_dcid_len) {
+  std::vector<PlainPacket> out;
+  CoalescedPackets packets(datagram, short_dcid_len);
+  while (auto pkt = packets.next()) {
+    const PacketHeader& h = pkt->header;
+    if (!h.has_packet_number()) continue;
+    size_t pn_len = (pkt->bytes[0] & 0x03) + 1;  // null header protection: bits are clear
+    size_t start = h.pn_offset + pn_len;
+    if (pkt->bytes.size() < start + kAeadTagSize) continue;
+    PlainPacket p;
+    p.pn_len = pn_len;
+    p.long_header = h.long_header;
+    p.type = h.type;
+    p.dcid = h.dcid;
+    p.scid = h.scid;
+    for (size_t i = 0; i < pn_len; ++i) p.truncated_pn = (p.truncated_pn << 8) | pkt->bytes[h.pn_offset + i];
+    p.payload.assign(pkt->bytes.begin() + static_cast<std::ptrdiff_t>(start),
+                     pkt->bytes.end() - static_cast<std::ptrdiff_t>(kAeadTagSize));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<Frame> decode_frames(Bytes payload) {
+  std::vector<Frame> frames;
+  Reader r(payload);
+  while (!r.empty()) {
+    auto f = decode_frame(r);
+    if (!f) break;
+    frames.push_back(*f);
+  }
+  return frames;
+}
+
+std::vector<uint8_t> encode_frames(std::initializer_list<Frame> frames) {
+  size_t total = 0;
+  for (const Frame& f : frames) {
+    size_t n = encoded_size(f);
+    if (n == 0) return {};
+    total += n;
+  }
+  std::vector<uint8_t> out(total);
+  Writer w(out);
+  for (const Frame& f : frames) {
+    if (!encode_frame(w, f)) return {};
+  }
+  return out;
+}
+
+std::optional<CloseSeen> find_close(Bytes datagram, size_t short_dcid_len) {
+  for (const PlainPacket& p : decode_datagram(datagram, short_dcid_len)) {
+    for (const Frame& f : decode_frames(p.payload)) {
+      if (const auto* c = std::get_if<ConnectionCloseFrame>(&f)) {
+        return CloseSeen{c->error_code, c->frame_type, c->application,
+                         std::string(c->reason.begin(), c->reason.end())};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+Datagram short_packet(const ConnectionId& dcid, uint64_t pn, Bytes payload,
+                      uint8_t first_byte_or) {
+  Datagram d(64 + payload.size() + kAeadTagSize);
+  Writer w(d);
+  auto layout = write_short_header(w, dcid, false, false, 4, pn);
+  if (!layout) return {};
+  w.bytes(payload);
+  w.zeros(kAeadTagSize);
+  d.resize(w.written());
+  d[0] |= first_byte_or;
+  return d;
+}
+
+Datagram long_packet(uint32_t version, LongType type, const ConnectionId& dcid,
+                     const ConnectionId& scid, uint64_t pn, Bytes payload,
+                     size_t pad_datagram_to) {
+  Datagram d(128 + payload.size() + kAeadTagSize + pad_datagram_to);
+  Writer w(d);
+  auto layout = write_long_header(w, version, type, dcid, scid, {}, 4, pn, 2);
+  if (!layout) return {};
+  w.bytes(payload);
+  size_t payload_len = payload.size();
+  if (w.written() + kAeadTagSize < pad_datagram_to) {
+    size_t pad = pad_datagram_to - w.written() - kAeadTagSize;
+    w.zeros(pad);
+    payload_len += pad;
+  }
+  w.zeros(kAeadTagSize);
+  d.resize(w.written());
+  if (!patch_length(d, *layout, 4 + payload_len + kAeadTagSize)) return {};
+  return d;
+}
+
+Pair::Pair(PairOptions options)
+    : now_(instant_from_ns(1'000'000'000)),
+      client_addr_(SocketAddress::v4(192, 0, 2, 1, 50000)),
+      server_addr_(SocketAddress::v4(192, 0, 2, 2, 443)) {
+  options.client.aead = AeadBackend::kNull;
+  options.server.aead = AeadBackend::kNull;
+  EndpointConfig scfg{true, options.server, tls_context(true, options.server_alpn)};
+  server_ = std::make_unique<Endpoint>(scfg, server_random_);
+  auto c = Connection::connect(options.client, tls_context(false, options.client_alpn),
+                               client_addr_, server_addr_, now_, client_random_);
+  if (c) client_ = std::move(*c);
+}
+
+Connection* Pair::server() {
+  if (!server_handle_) server_handle_ = server_->accept();
+  return server_handle_ ? server_->connection(*server_handle_) : nullptr;
+}
+
+void Pair::learn_cids(const Datagram& d, bool from_server) {
+  ConnectionId& cid = from_server ? server_cid_ : client_cid_;
+  if (cid.len != 0) return;
+  auto h = parse_header(d, 8);
+  if (h && h->long_header) cid = h->scid;
+}
+
+void Pair::record_server_datagram(const Datagram& d) {
+  learn_cids(d, true);
+  for (const PlainPacket& p : decode_datagram(d, client_cid_.len)) {
+    if (p.long_header) continue;
+    uint64_t base = server_largest_pn_ ? *server_largest_pn_ : kNoPacketNumber;
+    uint64_t pn = decode_packet_number(base, p.truncated_pn, p.pn_len);
+    server_largest_pn_ = server_largest_pn_ ? std::max(*server_largest_pn_, pn) : pn;
+  }
+  server_sent_.push_back(d);
+}
+
+std::vector<Datagram> Pair::poll_client() {
+  std::vector<Datagram> out;
+  if (!client_) return out;
+  Datagram buf(kBufSize);
+  while (auto t = client_->poll_transmit(now_, buf)) {
+    Datagram d(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(t->size));
+    if (client_first_initial_.empty()) client_first_initial_ = d;
+    learn_cids(d, false);
+    out.push_back(std::move(d));
+    if (out.size() > 10000) break;
+  }
+  return out;
+}
+
+std::vector<Datagram> Pair::poll_server(size_t max) {
+  std::vector<Datagram> out;
+  Datagram buf(kBufSize);
+  while (out.size() < max) {
+    auto t = server_->poll_transmit(now_, buf);
+    if (!t) break;
+    Datagram d(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(t->size));
+    record_server_datagram(d);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void Pair::deliver_to_server(Datagram d) {
+  server_->on_datagram(now_, server_addr_, client_addr_, 0, d);
+}
+
+void Pair::deliver_to_client(Datagram d) {
+  if (client_) client_->on_datagram(now_, client_addr_, server_addr_, 0, d);
+}
+
+void Pair::run(int max_rounds) {
+  for (int round = 0; round < max_rounds; ++round) {
+    bool any = false;
+    for (auto& d : poll_client()) {
+      any = true;
+      deliver_to_server(std::move(d));
+    }
+    for (auto& d : poll_server()) {
+      any = true;
+      deliver_to_client(std::move(d));
+    }
+    if (client_ && client_->next_timeout() <= now_) {
+      client_->on_timeout(now_);
+      any = true;
+    }
+    if (server_->next_timeout() <= now_) {
+      server_->on_timeout(now_);
+      any = true;
+    }
+    if (!any) {
+      // Let delayed ACKs fire once; stop when even that produces nothing.
+      Instant next = std::min(client_ ? client_->next_timeout() : kNever, server_->next_timeout());
+      if (next == kNever || next > now_ + 100ms) return;
+      now_ = std::max(now_, next);
+      continue;
+    }
+    now_ += 1ms;
+  }
+}
+
+bool Pair::handshake() {
+  if (!client_) return false;
+  run();
+  Connection* s = server();
+  return s && client_->handshake_complete() && s->handshake_complete();
+}
+
+void Pair::inject(Bytes payload, uint8_t first_byte_or) {
+  deliver_to_server(short_packet(server_cid_, inject_pn_++, payload, first_byte_or));
+}
+
+void Pair::inject_frames(std::initializer_list<Frame> frames) {
+  auto payload = encode_frames(frames);
+  inject(payload);
+}
+
+std::optional<uint64_t> Pair::server_close_code() {
+  Connection* s = server();
+  if (!s || !s->close_error()) return std::nullopt;
+  return s->close_error()->code;
+}
+
+std::optional<CloseSeen> Pair::server_close_frame() {
+  for (const Datagram& d : poll_server()) {
+    if (auto c = find_close(d, client_cid_.len)) return c;
+  }
+  return std::nullopt;
+}
+
+void Pair::ack_all_server_packets() {
+  if (!server_largest_pn_) return;
+  AckRange r{0, *server_largest_pn_};
+  inject_frames({AckFrame::from_ranges(0, false, std::span<const AckRange>(&r, 1), 0,
+                                       std::nullopt)});
+}
+
+}  // namespace quic::hostile

@@ -1,0 +1,132 @@
+// Hostile-peer test fixture: a real client Connection and a server Endpoint shake hands in
+// memory (real GnuTLS, AeadBackend::kNull packet protection: plaintext payload, zero tag, zero
+// header-protection mask), then the test plays a malicious client by writing packets by hand
+// and injecting them into the server. Datagrams are moved with poll_transmit/on_datagram under
+// a fake clock; no simulator is involved.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/connection.h"
+#include "core/endpoint.h"
+#include "core/random.h"
+#include "wire/frame.h"
+#include "wire/packet.h"
+
+namespace quic::hostile {
+
+using Datagram = std::vector<uint8_t>;
+
+// Live bytes allocated through the global operator new (the fixture replaces it), so tests can
+// assert that a flood does not grow memory without bound.
+int64_t live_heap_bytes();
+
+struct PairOptions {
+  ConnectionConfig client, server;  // aead is forced to kNull on both
+  std::vector<std::string> client_alpn{"hq-interop"};
+  std::vector<std::string> server_alpn{"hq-interop"};
+};
+
+// One packet of a datagram, decoded under null protection.
+struct PlainPacket {
+  bool long_header = false;
+  LongType type = LongType::kInitial;
+  ConnectionId dcid, scid;
+  uint64_t truncated_pn = 0;
+  size_t pn_len = 0;
+  std::vector<uint8_t> payload;  // plaintext frames (tag removed)
+};
+// Splits a datagram into its packets; `short_dcid_len` is the receiver's CID length.
+std::vector<PlainPacket> decode_datagram(Bytes datagram, size_t short_dcid_len);
+// Every frame of a payload, in order; stops at the first undecodable one. Frames view `payload`.
+std::vector<Frame> decode_frames(Bytes payload);
+// Encodes frames back to back; empty when one does not encode.
+std::vector<uint8_t> encode_frames(std::initializer_list<Frame> frames);
+
+struct CloseSeen {
+  uint64_t error_code = 0, frame_type = 0;
+  bool application = false;
+  std::string reason;
+};
+// The first CONNECTION_CLOSE in a datagram, if any.
+std::optional<CloseSeen> find_close(Bytes datagram, size_t short_dcid_len);
+
+// Handcrafted packets (null protection: the tag is 16 zero bytes, no header protection).
+// `first_byte_or` is OR-ed into the first byte (e.g. 0x18 sets the short header's reserved bits).
+Datagram short_packet(const ConnectionId& dcid, uint64_t pn, Bytes payload,
+                      uint8_t first_byte_or = 0);
+// A long-header packet; `pad_datagram_to` appends PADDING frames until the datagram has that
+// many bytes (the client's 1200-byte Initial rule).
+Datagram long_packet(uint32_t version, LongType type, const ConnectionId& dcid,
+                     const ConnectionId& scid, uint64_t pn, Bytes payload,
+                     size_t pad_datagram_to = 0);
+
+class Pair {
+ public:
+  explicit Pair(PairOptions options = {});
+
+  Instant now() const { return now_; }
+  void advance(Duration d) { now_ += d; }
+
+  Endpoint& server_endpoint() { return *server_; }
+  Connection& client() { return *client_; }
+  Connection* server();  // nullptr until the server accepted the client
+
+  // Moves datagrams both ways (firing timers) until a round passes with nothing sent.
+  void run(int max_rounds = 200);
+  // run() and report whether both sides completed the handshake.
+  bool handshake();
+
+  // Pending datagrams of one side, taken without delivering them (server ones are recorded).
+  std::vector<Datagram> poll_client();
+  std::vector<Datagram> poll_server(size_t max = SIZE_MAX);
+  void deliver_to_server(Datagram d);
+  void deliver_to_client(Datagram d);
+
+  // CIDs learnt from the first long-header packets each side sent.
+  const ConnectionId& server_cid() const { return server_cid_; }
+  const ConnectionId& client_cid() const { return client_cid_; }
+  // The client's first Initial datagram (for tests that rebuild Initials).
+  const Datagram& client_first_initial() const { return client_first_initial_; }
+
+  // Sends a 1-RTT packet "from the client" with a fresh packet number above any the real
+  // client used.
+  void inject(Bytes payload, uint8_t first_byte_or = 0);
+  void inject_frames(std::initializer_list<Frame> frames);
+
+  // The server connection's transport error code, if it closed.
+  std::optional<uint64_t> server_close_code();
+  // The CONNECTION_CLOSE in the server's next datagrams (polled now), if any.
+  std::optional<CloseSeen> server_close_frame();
+  // Every datagram the server has sent so far (including those poll_server took).
+  const std::vector<Datagram>& server_sent() const { return server_sent_; }
+  // The largest 1-RTT packet number the server has sent (from its short headers).
+  std::optional<uint64_t> server_largest_1rtt_pn() const { return server_largest_pn_; }
+  // Acknowledges every 1-RTT packet the server sent so far (one range).
+  void ack_all_server_packets();
+
+  uint64_t next_injected_pn() const { return inject_pn_; }
+
+ private:
+  void record_server_datagram(const Datagram& d);
+  void learn_cids(const Datagram& d, bool from_server);
+
+  Instant now_;
+  SeededRandom client_random_{1}, server_random_{2};
+  std::unique_ptr<Endpoint> server_;
+  std::unique_ptr<Connection> client_;
+  std::optional<ConnectionHandle> server_handle_;
+  ConnectionId server_cid_, client_cid_;
+  Datagram client_first_initial_;
+  std::vector<Datagram> server_sent_;
+  std::optional<uint64_t> server_largest_pn_;
+  uint64_t inject_pn_ = 1'000'000;
+  SocketAddress client_addr_, server_addr_;
+};
+
+}  // namespace quic::hostile
