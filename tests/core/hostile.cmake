@@ -4,4 +4,5 @@ tquic_test(hostile_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_fixture.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_frames_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_attacks_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_handshake_test.cc
   DEPS tquic_core tquic_harness)

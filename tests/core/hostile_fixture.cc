@@ -62,7 +62,10 @@ const PemCertKey& cert() {
   return c;
 }
 
-std::shared_ptr<const TlsContext> tls_context(bool server, const std::vector<std::string>& alpn) {
+}  // namespace
+
+std::shared_ptr<const TlsContext> test_tls_context(bool server,
+                                                   const std::vector<std::string>& alpn) {
   TlsConfig t;
   t.server = server;
   t.alpn = alpn;
@@ -76,8 +79,6 @@ std::shared_ptr<const TlsContext> tls_context(bool server, const std::vector<std
   auto ctx = make_tls_context(t);
   return ctx ? *ctx : nullptr;
 }
-
-}  // namespace
 
 std::vector<PlainPacket> decode_datagram(Bytes datagram, size_t short_dcid_len) {
   std::vector<PlainPacket> out;
@@ -179,9 +180,9 @@ Pair::Pair(PairOptions options)
       server_addr_(SocketAddress::v4(192, 0, 2, 2, 443)) {
   options.client.aead = AeadBackend::kNull;
   options.server.aead = AeadBackend::kNull;
-  EndpointConfig scfg{true, options.server, tls_context(true, options.server_alpn)};
+  EndpointConfig scfg{true, options.server, test_tls_context(true, options.server_alpn)};
   server_ = std::make_unique<Endpoint>(scfg, server_random_);
-  auto c = Connection::connect(options.client, tls_context(false, options.client_alpn),
+  auto c = Connection::connect(options.client, test_tls_context(false, options.client_alpn),
                                client_addr_, server_addr_, now_, client_random_);
   if (c) client_ = std::move(*c);
 }

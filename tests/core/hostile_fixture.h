@@ -26,6 +26,11 @@ using Datagram = std::vector<uint8_t>;
 // assert that a flood does not grow memory without bound.
 int64_t live_heap_bytes();
 
+// TLS contexts of the fixture's self-signed "localhost" certificate (server: cert and key;
+// client: trust anchor and SNI).
+std::shared_ptr<const TlsContext> test_tls_context(bool server,
+                                                   const std::vector<std::string>& alpn);
+
 struct PairOptions {
   ConnectionConfig client, server;  // aead is forced to kNull on both
   std::vector<std::string> client_alpn{"hq-interop"};
