@@ -5,4 +5,6 @@ tquic_test(hostile_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_frames_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_attacks_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_handshake_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_streams_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_closing_test.cc
   DEPS tquic_core tquic_harness)
