@@ -1,0 +1,442 @@
+#include "h3/session.h"
+
+#include <algorithm>
+
+#include "h3/capsule.h"
+
+namespace h3 {
+
+namespace {
+
+// Room a DATA frame header needs in front of a body chunk.
+constexpr size_t kDataHeaderRoom = 16;
+
+size_t section_size(std::span<const Field> fields) {
+  size_t n = 0;
+  for (const Field& f : fields) n += f.name.size() + f.value.size() + 32;  // §4.2.2
+  return n;
+}
+
+std::optional<Priority> priority_field(std::span<const Field> fields) {
+  for (const Field& f : fields) {
+    if (f.name == "priority") return parse_priority(f.value);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Session::Session(quic::Connection& conn, Role role, SessionConfig config)
+    : conn_(conn),
+      role_(role),
+      config_(config),
+      encoder_(),
+      decoder_(config.qpack_max_table_capacity, config.qpack_blocked_streams,
+               config.max_field_section_size),
+      scratch_(kReadChunk) {
+  local_settings_.qpack_max_table_capacity = decoder_.max_table_capacity();
+  local_settings_.qpack_blocked_streams =
+      std::min<uint64_t>(config.qpack_blocked_streams, qpack::kMaxDecoderBlockedStreams);
+  local_settings_.max_field_section_size = config.max_field_section_size;
+  local_settings_.enable_connect_protocol = config.enable_connect_protocol;
+  local_settings_.h3_datagram = config.enable_datagrams;
+  if (config.send_grease) local_settings_.grease = std::make_pair(uint64_t{0x21 + 0x1f * 7}, 42);
+}
+
+bool Session::connect_protocol_enabled() const {
+  return config_.enable_connect_protocol && peer_settings_ && peer_settings_->enable_connect_protocol;
+}
+
+bool Session::datagrams_enabled() const {
+  return config_.enable_datagrams && peer_settings_ && peer_settings_->h3_datagram;
+}
+
+std::optional<Priority> Session::priority(uint64_t stream_id) const {
+  auto it = requests_.find(stream_id);
+  if (it == requests_.end()) return std::nullopt;
+  return it->second.priority;
+}
+
+Session::Request* Session::find(uint64_t id) {
+  auto it = requests_.find(id);
+  return it == requests_.end() ? nullptr : &it->second;
+}
+
+// --- driving
+
+void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
+  now_ = now;
+  if (closed_) return;
+  switch (e.kind) {
+    case quic::EventKind::kHandshakeCompleted: open_critical_streams(); break;
+    case quic::EventKind::kStreamOpened:
+    case quic::EventKind::kStreamReadable: readable_.insert(e.stream_id); break;
+    case quic::EventKind::kStreamWritable: {
+      if (e.stream_id == control_id_ || e.stream_id == encoder_id_ || e.stream_id == decoder_id_) {
+        break;  // flushed by poll()
+      }
+      if (Request* r = find(e.stream_id)) {
+        dirty_.insert(e.stream_id);
+        if (r->want_writable && r->out.size() < config_.max_pending_send / 2) {
+          r->want_writable = false;
+          push({EventKind::kWritable, e.stream_id});
+        }
+      }
+      break;
+    }
+    case quic::EventKind::kStreamReset: {
+      uint64_t id = e.stream_id;
+      if (id == peer_control_id_ || id == peer_encoder_id_ || id == peer_decoder_id_) {
+        return connection_error(err::kClosedCriticalStream, "critical stream reset");
+      }
+      if (find(id) != nullptr) {
+        decoder_.cancel_stream(id);
+        (void)conn_.stream_stop_sending(id, err::kNoError);
+        push({EventKind::kReset, id, e.error_code});
+        forget_request(id);
+      }
+      break;
+    }
+    case quic::EventKind::kStopSending: {
+      uint64_t id = e.stream_id;
+      if (critical_opened_ && (id == control_id_ || id == encoder_id_ || id == decoder_id_)) {
+        return connection_error(err::kClosedCriticalStream, "STOP_SENDING on a critical stream");
+      }
+      if (Request* r = find(id)) {
+        r->out = SendQueue{};
+        r->out.fin = r->out.fin_sent = true;  // nothing more will be sent
+        (void)conn_.stream_reset(id, e.error_code);
+        push({EventKind::kStopSending, id, e.error_code});
+      }
+      break;
+    }
+    case quic::EventKind::kClosed:
+      if (!close_error_) {
+        close_error_ = quic::Error{e.error_code, 0, e.reason, e.application};
+      }
+      if (!closed_) {
+        closed_ = true;
+        push({EventKind::kClosed, 0, close_error_->code, {}, {}, {}, close_error_->reason});
+      }
+      break;
+    default: break;
+  }
+}
+
+void Session::drive(quic::Instant now) {
+  while (auto e = conn_.poll_event()) on_transport_event(*e, now);
+  poll(now);
+}
+
+void Session::poll(quic::Instant now) {
+  now_ = now;
+  if (closed_) return;
+  if (!critical_opened_ && conn_.handshake_complete()) open_critical_streams();
+  // Reading may add streams back (a QPACK unblock, a drained body buffer), so loop on a copy.
+  for (int round = 0; round < 4 && !readable_.empty() && !closed_; ++round) {
+    std::set<uint64_t> ids;
+    ids.swap(readable_);
+    for (uint64_t id : ids) {
+      if (closed_) return;
+      read_stream(id);
+    }
+  }
+  if (closed_) return;
+  if (config_.enable_datagrams) read_datagrams();
+  if (closed_) return;
+  auto dec = decoder_.take_decoder_stream_bytes();
+  if (!dec.empty()) decoder_out_.buf.insert(decoder_out_.buf.end(), dec.begin(), dec.end());
+  flush_all();
+  check_drained();
+}
+
+std::optional<Event> Session::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  if (e.kind == EventKind::kDatagram) --queued_datagrams_;
+  return e;
+}
+
+// --- sending
+
+void Session::open_critical_streams() {
+  if (critical_opened_ || closed_) return;
+  // §6.2: the control stream and the QPACK streams first; the peer must allow at least three.
+  auto c = conn_.open_stream(false);
+  auto enc = c ? conn_.open_stream(false) : c;
+  auto dec = enc ? conn_.open_stream(false) : enc;
+  if (!dec) return connection_error(err::kStreamCreationError, "cannot open critical streams");
+  control_id_ = *c;
+  encoder_id_ = *enc;
+  decoder_id_ = *dec;
+  critical_opened_ = true;
+  append_varint(control_out_.buf, stream_type::kControl);
+  append_settings(control_out_.buf, local_settings_);
+  append_varint(encoder_out_.buf, stream_type::kQpackEncoder);
+  append_varint(decoder_out_.buf, stream_type::kQpackDecoder);
+  flush_all();
+}
+
+void Session::flush(uint64_t id, SendQueue& q) {
+  while (!q.idle()) {
+    quic::Bytes pending(q.buf.data() + q.off, q.size());
+    auto n = conn_.stream_write(id, pending, q.fin);
+    if (!n) {
+      q = SendQueue{};  // the stream is gone (reset): drop what it had
+      q.fin = q.fin_sent = true;
+      return;
+    }
+    q.off += *n;
+    if (q.fin && *n == pending.size()) q.fin_sent = true;
+    if (*n < pending.size()) break;
+  }
+  if (q.off == q.buf.size()) {
+    q.buf.clear();
+    q.off = 0;
+  } else if (q.off > 64 * 1024 && q.off > q.buf.size() / 2) {
+    q.buf.erase(q.buf.begin(), q.buf.begin() + static_cast<std::ptrdiff_t>(q.off));
+    q.off = 0;
+  }
+}
+
+void Session::flush_all() {
+  if (closed_) return;
+  if (critical_opened_) {
+    auto enc = encoder_.take_encoder_stream_bytes();
+    encoder_out_.buf.insert(encoder_out_.buf.end(), enc.begin(), enc.end());
+    // Encoder instructions first: a section sent ahead of them would only block.
+    flush(encoder_id_, encoder_out_);
+    flush(decoder_id_, decoder_out_);
+    flush(control_id_, control_out_);
+  }
+  std::vector<uint64_t> ids(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  for (uint64_t id : ids) {
+    Request* r = find(id);
+    if (r == nullptr) continue;
+    flush(id, r->out);
+    if (!r->out.idle()) dirty_.insert(id);
+    if (r->want_writable && r->out.size() < config_.max_pending_send / 2) {
+      r->want_writable = false;
+      push({EventKind::kWritable, id});
+    }
+    if (r->recv == Recv::kDone && r->out.idle() && r->body_off == r->body.size()) {
+      forget_request(id);
+    }
+  }
+}
+
+quic::Result<std::vector<uint8_t>> Session::encode_section(uint64_t id,
+                                                           std::span<const Field> fields) {
+  if (peer_settings_ && peer_settings_->max_field_section_size &&
+      section_size(fields) > *peer_settings_->max_field_section_size) {
+    return fail(err::kExcessiveLoad, "field section exceeds the peer's MAX_FIELD_SECTION_SIZE");
+  }
+  // The dynamic table may only be used once the peer's SETTINGS are known (RFC 9204 §3.2.3);
+  // before that the encoder still has capacity 0.
+  std::vector<uint8_t> section = encoder_.encode(id, fields);
+  std::vector<uint8_t> frame;
+  append_headers(frame, section);
+  return frame;
+}
+
+quic::Result<uint64_t> Session::send_request(std::span<const Field> fields, quic::Bytes body,
+                                             bool end_stream) {
+  if (role_ != Role::kClient) return fail(err::kInternalError, "only clients send requests");
+  if (closed_ || !critical_opened_) return fail(err::kInternalError, "session not ready");
+  if (goaway_received_ || goaway_sent_) {
+    return fail(err::kRequestRejected, "GOAWAY: no new requests on this connection");
+  }
+  auto head = validate_request(fields, connect_protocol_enabled());
+  if (!head) return std::unexpected(head.error());
+  auto id = conn_.open_stream(true);
+  if (!id) return std::unexpected(id.error());
+  auto frame = encode_section(*id, fields);
+  if (!frame) {
+    (void)conn_.stream_reset(*id, err::kRequestCancelled);
+    return std::unexpected(frame.error());
+  }
+  auto [it, inserted] = requests_.try_emplace(*id, config_.max_field_section_size + 64);
+  Request& r = it->second;
+  r.head_request = head->method == "HEAD";
+  r.final_head_sent = true;
+  if (auto p = priority_field(fields)) r.priority = *p;
+  r.out.buf = std::move(*frame);
+  if (!body.empty()) append_data(r.out.buf, body);
+  r.out.fin = end_stream;
+  dirty_.insert(*id);
+  flush_all();
+  return *id;
+}
+
+quic::Status Session::send_priority_update(uint64_t stream_id, Priority p) {
+  if (role_ != Role::kClient || !critical_opened_ || closed_) {
+    return fail(err::kInternalError, "PRIORITY_UPDATE is sent by clients on an open session");
+  }
+  if (Request* r = find(stream_id)) r->priority = p;
+  append_priority_update(control_out_.buf, frame::kPriorityUpdateRequest, stream_id,
+                         format_priority(p));
+  flush_all();
+  return {};
+}
+
+quic::Status Session::send_response(uint64_t stream_id, std::span<const Field> fields,
+                                    quic::Bytes body, bool end_stream) {
+  if (role_ != Role::kServer) return fail(err::kInternalError, "only servers send responses");
+  Request* r = find(stream_id);
+  if (r == nullptr || closed_) return fail(err::kInternalError, "no such request");
+  if (r->final_head_sent) return fail(err::kInternalError, "response already sent");
+  auto head = validate_response(fields);
+  if (!head) return std::unexpected(head.error());
+  if (head->informational() && (end_stream || !body.empty())) {
+    return fail(err::kInternalError, "an informational response has no body");
+  }
+  auto frame = encode_section(stream_id, fields);
+  if (!frame) return std::unexpected(frame.error());
+  r->out.buf.insert(r->out.buf.end(), frame->begin(), frame->end());
+  r->final_head_sent = !head->informational();
+  if (!body.empty()) append_data(r->out.buf, body);
+  r->out.fin = end_stream;
+  dirty_.insert(stream_id);
+  flush_all();
+  return {};
+}
+
+quic::Result<size_t> Session::send_body(uint64_t stream_id, quic::Bytes data, bool fin) {
+  Request* r = find(stream_id);
+  if (r == nullptr || closed_) return fail(err::kInternalError, "no such stream");
+  if (!r->final_head_sent) return fail(err::kInternalError, "send the head first");
+  if (r->out.fin) return fail(err::kInternalError, "stream already finished");
+  size_t pending = r->out.size();
+  size_t room = pending + kDataHeaderRoom >= config_.max_pending_send
+                    ? 0
+                    : config_.max_pending_send - pending - kDataHeaderRoom;
+  size_t take = std::min(room, data.size());
+  if (take > 0) append_data(r->out.buf, data.first(take));
+  if (take < data.size()) {
+    r->want_writable = true;
+  } else if (fin) {
+    r->out.fin = true;
+  }
+  dirty_.insert(stream_id);
+  flush_all();
+  return take;
+}
+
+quic::Status Session::send_trailers(uint64_t stream_id, std::span<const Field> fields) {
+  Request* r = find(stream_id);
+  if (r == nullptr || closed_) return fail(err::kInternalError, "no such stream");
+  if (!r->final_head_sent || r->out.fin) return fail(err::kInternalError, "no trailers now");
+  if (auto s = validate_trailers(fields); !s) return s;
+  auto frame = encode_section(stream_id, fields);
+  if (!frame) return std::unexpected(frame.error());
+  r->out.buf.insert(r->out.buf.end(), frame->begin(), frame->end());
+  r->out.fin = true;
+  dirty_.insert(stream_id);
+  flush_all();
+  return {};
+}
+
+size_t Session::read_body(uint64_t stream_id, quic::MutBytes out, bool* fin) {
+  if (fin) *fin = false;
+  Request* r = find(stream_id);
+  if (r == nullptr) {
+    // Already complete and forgotten (or aborted, which kReset reported).
+    if (fin) *fin = (stream_id & 2) == 0 && done_requests_.contains(stream_id / 4);
+    return 0;
+  }
+  size_t n = std::min(out.size(), r->body.size() - r->body_off);
+  std::copy_n(r->body.begin() + static_cast<std::ptrdiff_t>(r->body_off), n, out.begin());
+  r->body_off += n;
+  if (r->body_off == r->body.size()) {
+    r->body.clear();
+    r->body_off = 0;
+    r->data_signalled = false;
+  } else if (r->body_off > r->body.size() / 2) {
+    r->body.erase(r->body.begin(), r->body.begin() + static_cast<std::ptrdiff_t>(r->body_off));
+    r->body_off = 0;
+  }
+  if (r->stalled) {
+    r->stalled = false;
+    readable_.insert(stream_id);
+  }
+  bool complete = r->recv == Recv::kDone && r->body.empty();
+  if (fin) *fin = complete;
+  if (complete && r->out.idle()) forget_request(stream_id);
+  return n;
+}
+
+quic::Status Session::cancel(uint64_t stream_id, uint64_t code) {
+  if (find(stream_id) == nullptr) return fail(err::kInternalError, "no such stream");
+  decoder_.cancel_stream(stream_id);
+  (void)conn_.stream_reset(stream_id, code);
+  (void)conn_.stream_stop_sending(stream_id, code);
+  forget_request(stream_id);
+  return {};
+}
+
+quic::Status Session::send_datagram(uint64_t stream_id, quic::Bytes payload) {
+  if (!datagrams_enabled()) return fail(err::kInternalError, "H3_DATAGRAM not negotiated");
+  auto d = encode_http_datagram(stream_id, payload);
+  if (!d) return std::unexpected(d.error());
+  return conn_.send_datagram(*d);
+}
+
+void Session::goaway(quic::Instant now) {
+  now_ = now;
+  if (closed_ || !critical_opened_) return;
+  // Server: the first client bidi stream we will not process; client: push ID 0 (we accept no
+  // pushes). Later GOAWAYs may only lower the ID (§5.2).
+  uint64_t id = role_ == Role::kServer ? next_peer_bidi_ : 0;
+  if (goaway_sent_ && *goaway_sent_ <= id) id = *goaway_sent_;
+  goaway_sent_ = id;
+  append_goaway(control_out_.buf, id);
+  flush_all();
+  check_drained();
+}
+
+void Session::check_drained() {
+  if (closed_ || !requests_.empty()) return;
+  // The client knows when nothing is in flight; a server waits for the client's GOAWAY too.
+  bool drained = role_ == Role::kClient ? (goaway_sent_ || goaway_received_)
+                                        : (goaway_sent_ && goaway_received_);
+  if (drained) close(err::kNoError, "graceful shutdown", now_);
+}
+
+void Session::close(uint64_t code, std::string reason, quic::Instant now) {
+  now_ = now;
+  if (closed_) return;
+  flush_all();
+  close_error_ = quic::Error{code, 0, reason, true};
+  closed_ = true;
+  conn_.close(code, reason, now);
+  push({EventKind::kClosed, 0, code, {}, {}, {}, std::move(reason)});
+}
+
+void Session::connection_error(const quic::Error& e) {
+  uint64_t code = e.code;
+  if (!e.application) code = err::kInternalError;  // a transport-code error from a helper
+  close(code, e.reason, now_);
+}
+
+void Session::connection_error(uint64_t code, std::string reason) {
+  close(code, std::move(reason), now_);
+}
+
+void Session::stream_error(uint64_t id, uint64_t code) {
+  decoder_.cancel_stream(id);
+  (void)conn_.stream_reset(id, code);
+  (void)conn_.stream_stop_sending(id, code);
+  if (find(id) != nullptr) push({EventKind::kReset, id, code, {}, {}, {}, "local"});
+  forget_request(id);
+}
+
+void Session::forget_request(uint64_t id) {
+  requests_.erase(id);
+  dirty_.erase(id);
+  readable_.erase(id);
+  done_requests_.insert(id / 4);
+}
+
+}  // namespace h3
