@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/net_commands.h"
 #include "apps/sim_command.h"
 
 int main(int argc, char** argv) {
@@ -31,7 +32,16 @@ int main(int argc, char** argv) {
   sim->add_option("--pcap", so.pcap, "write the simulated traffic to a pcap file");
   sim->add_flag("--json", so.json, "print figures as JSON");
 
-  CLI11_PARSE(app, argc, argv);
+  apps::NetCommands net(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; every usage error exits 2 (the network commands' contract).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (auto rc = net.dispatch()) return *rc;
 
   if (*demo) return apps::run_demo(demo_json);
   if (*sim) {

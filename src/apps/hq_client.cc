@@ -1,0 +1,332 @@
+#include "apps/hq_client.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "apps/hq_server.h"
+#include "io/endpoint_driver.h"
+#include "io/sockaddr.h"
+
+namespace apps {
+
+namespace {
+constexpr size_t kChunk = 64 * 1024;
+
+bool write_all(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+}  // namespace
+
+HqClientApp::HqClientApp(quic::SocketAddress local, quic::SocketAddress remote,
+                         std::vector<HqRequest> requests)
+    : local_(local), remote_(remote), requests_(std::move(requests)), buf_(kChunk) {}
+
+HqClientApp::~HqClientApp() {
+  for (auto& [id, a] : active_) {
+    if (a.fd >= 0) close(a.fd);
+  }
+}
+
+bool HqClientApp::failed() const {
+  if (!conn_error_.empty()) return true;
+  for (const auto& r : requests_) {
+    if (r.failed || !r.done) return true;
+  }
+  return false;
+}
+
+void HqClientApp::finish(quic::Connection* c, quic::Instant now, std::string error) {
+  if (finished_) return;
+  finished_ = true;
+  completed_ = now;
+  conn_error_ = std::move(error);
+  if (c != nullptr) {
+    stats_ = c->stats();
+    if (!c->is_closed() && !c->is_draining_or_closing()) c->close(0, "done", now);
+  }
+}
+
+void HqClientApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
+  if (finished_) return;
+  if (!handle_) {
+    started_ = now;
+    auto h = endpoint.connect(local_, remote_, now);
+    if (!h) return finish(nullptr, now, "connect: " + h.error().reason);
+    handle_ = *h;
+  }
+  quic::Connection* c = endpoint.connection(*handle_);
+  if (c == nullptr) return finish(nullptr, now, "connection vanished");
+  drive(*c, now);
+}
+
+void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
+  while (auto e = c.poll_event()) {
+    switch (e->kind) {
+      case quic::EventKind::kHandshakeCompleted:
+        handshake_done_ = now;
+        log_at(1, "handshake complete (%s), %.3f ms", c.alpn().c_str(),
+               static_cast<double>((now - started_).count()) / 1e6);
+        break;
+      case quic::EventKind::kStreamReset:
+        for (auto& [id, a] : active_) {
+          if (id == e->stream_id && !a.request_done) {
+            char why[64];
+            std::snprintf(why, sizeof(why), "reset by the server (error 0x%llx)",
+                          static_cast<unsigned long long>(e->error_code));
+            fail_request(a, why);
+          }
+        }
+        break;
+      case quic::EventKind::kClosed:
+        if (completed_count_ < requests_.size()) {
+          return finish(&c, now,
+                        std::string("connection closed: ") + quic::error_name(e->error_code) +
+                            " " + e->reason);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (c.is_closed() || c.is_draining_or_closing()) {
+    const auto& err = c.close_error();
+    return finish(&c, now, "connection closed: " + (err ? err->reason : std::string("?")));
+  }
+  if (!c.handshake_complete()) return;
+  open_requests(c);
+  for (auto& [id, a] : active_) {
+    if (a.request_done) continue;
+    write_request(c, id, a);
+    if (!a.request_done) read_response(c, id, a);
+  }
+  std::erase_if(active_, [](const auto& p) { return p.second.request_done; });
+  if (completed_count_ == requests_.size()) finish(&c, now, "");
+}
+
+void HqClientApp::open_requests(quic::Connection& c) {
+  while (next_ < requests_.size()) {
+    auto id = c.open_stream(true);
+    if (!id) break;  // the server's MAX_STREAMS: kStreamsAvailable will let us continue
+    Active a{next_};
+    HqRequest& r = requests_[next_];
+    if (r.sink == HqRequest::Sink::kFile) {
+      a.fd = open(r.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (a.fd < 0) {
+        active_.emplace_back(*id, a);
+        fail_request(active_.back().second, "cannot create " + r.out_path);
+        (void)c.stream_reset(*id, 0);
+        ++next_;
+        continue;
+      }
+    }
+    active_.emplace_back(*id, a);
+    ++next_;
+  }
+}
+
+void HqClientApp::write_request(quic::Connection& c, uint64_t id, Active& a) {
+  HqRequest& r = requests_[a.index];
+  std::string head = r.line + "\r\n";
+  while (a.head_written < head.size()) {
+    auto n = c.stream_write(
+        id,
+        quic::Bytes(reinterpret_cast<const uint8_t*>(head.data()) + a.head_written,
+                    head.size() - a.head_written),
+        r.upload == 0);
+    if (!n || *n == 0) return;
+    a.head_written += *n;
+  }
+  const auto& pattern = perf_pattern(kChunk);
+  while (a.body_written < r.upload) {
+    size_t len = static_cast<size_t>(std::min<uint64_t>(r.upload - a.body_written, kChunk));
+    bool fin = a.body_written + len == r.upload;
+    auto n = c.stream_write(id, quic::Bytes(pattern.data() + a.body_written % 251, len), fin);
+    if (!n || *n == 0) return;
+    a.body_written += *n;
+  }
+}
+
+void HqClientApp::fail_request(Active& a, std::string why) {
+  HqRequest& r = requests_[a.index];
+  if (r.done) return;
+  r.done = r.failed = true;
+  r.error = std::move(why);
+  a.request_done = true;
+  ++completed_count_;
+  if (a.fd >= 0) close(a.fd);
+  a.fd = -1;
+  log_at(0, "%s: %s", r.line.c_str(), r.error.c_str());
+}
+
+void HqClientApp::read_response(quic::Connection& c, uint64_t id, Active& a) {
+  HqRequest& r = requests_[a.index];
+  const auto& pattern = perf_pattern(kChunk);
+  for (;;) {
+    bool fin = false;
+    auto n = c.stream_read(id, buf_, &fin);
+    if (!n) return fail_request(a, "stream read: " + n.error().reason);
+    switch (r.sink) {
+      case HqRequest::Sink::kMemory:
+        r.body.append(reinterpret_cast<const char*>(buf_.data()), *n);
+        break;
+      case HqRequest::Sink::kFile:
+        if (!write_all(a.fd, buf_.data(), *n)) return fail_request(a, "write " + r.out_path);
+        break;
+      case HqRequest::Sink::kPerfCheck:
+        if (r.received + *n > r.expect) return fail_request(a, "response longer than asked");
+        if (std::memcmp(buf_.data(), pattern.data() + r.received % 251, *n) != 0) {
+          return fail_request(a, "corrupt data near offset " + std::to_string(r.received));
+        }
+        break;
+    }
+    r.received += *n;
+    if (fin) {
+      if (r.sink == HqRequest::Sink::kPerfCheck && r.received != r.expect) {
+        return fail_request(a, "response ended after " + std::to_string(r.received) + " of " +
+                                   std::to_string(r.expect) + " bytes");
+      }
+      r.done = true;
+      a.request_done = true;
+      ++completed_count_;
+      if (a.fd >= 0) close(a.fd);
+      a.fd = -1;
+      return;
+    }
+    if (*n == 0) return;
+  }
+}
+
+void add_trust_options(CLI::App& cmd, TrustOptions& o) {
+  auto* insecure = cmd.add_flag("--insecure", o.insecure, "accept any server certificate");
+  auto* ca = cmd.add_option("--ca", o.ca_file, "trust anchors (PEM) instead of the system store");
+  auto* pin = cmd.add_option("--pin", o.pin, "accept exactly the leaf with this SHA-256 (hex)");
+  insecure->excludes(ca)->excludes(pin);
+  ca->excludes(pin);
+  cmd.add_option("--server-name", o.server_name, "SNI and verification name (default: URL host)");
+}
+
+std::optional<ClientSetup> make_client(const Url& url, const NetOptions& net,
+                                       const TrustOptions& trust, int& rc) {
+  rc = kExitUsage;
+  quic::EndpointConfig ec;
+  if (auto st = apply_connection_options(net, ec.connection); !st) {
+    std::fprintf(stderr, "tquic: %s\n", st.error().reason.c_str());
+    return std::nullopt;
+  }
+  quic::TlsConfig tc;
+  apply_tls_options(net, tc);
+  tc.server_name = trust.server_name.empty() ? url.host : trust.server_name;
+  tc.insecure_skip_verify = trust.insecure;
+  tc.ca_file = trust.ca_file;
+  if (!trust.pin.empty()) {
+    auto pin = parse_sha256_hex(trust.pin);
+    if (!pin) {
+      std::fprintf(stderr, "tquic: --pin: expected 64 hex digits\n");
+      return std::nullopt;
+    }
+    tc.pinned_sha256 = *pin;
+  }
+  auto tls = quic::make_tls_context(tc);
+  if (!tls) {
+    std::fprintf(stderr, "tquic: TLS: %s\n", tls.error().reason.c_str());
+    return std::nullopt;
+  }
+  ec.tls = *tls;
+  ClientSetup s;
+  auto remote = io::resolve(url.host, url.port, net.ipv6);
+  if (!remote) {
+    std::fprintf(stderr, "tquic: %s\n", remote.error().reason.c_str());
+    return std::nullopt;
+  }
+  s.remote = *remote;
+  rc = kExitFailure;
+  // Bind to the source address the kernel routes towards the server, so the address the core
+  // records for the path is the one every reply arrives on (IP_PKTINFO reports it).
+  auto src = io::route_source(s.remote);
+  if (!src) {
+    std::fprintf(stderr, "tquic: %s\n", src.error().reason.c_str());
+    return std::nullopt;
+  }
+  auto sock = io::UdpSocket::open(*src, socket_options(net));
+  if (!sock) {
+    std::fprintf(stderr, "tquic: %s\n", sock.error().reason.c_str());
+    return std::nullopt;
+  }
+  for (const auto& w : (*sock)->warnings()) log_at(net.no_gso ? 1 : 0, "warning: %s", w.c_str());
+  s.socket = std::move(*sock);
+  s.local = s.socket->local_address();
+  s.random = std::make_unique<io::OsRandom>();
+  s.endpoint = std::make_unique<quic::Endpoint>(ec, *s.random);
+  rc = kExitOk;
+  return s;
+}
+
+void add_client_options(CLI::App& cmd, ClientOptions& o) {
+  cmd.add_option("url", o.urls, "https://host:port/path (one stream each, same server)")
+      ->required();
+  cmd.add_option("-o,--output", o.out_dir, "write each body to DIR/<file name> (default stdout)");
+  add_trust_options(cmd, o.trust);
+  add_net_options(cmd, o.net);
+}
+
+int run_client(const ClientOptions& o) {
+  set_log_level(o.net.verbose);
+  std::vector<Url> urls;
+  for (const auto& text : o.urls) {
+    auto u = parse_url(text);
+    if (!u) {
+      std::fprintf(stderr, "tquic: bad URL '%s' (expected https://host:port/path)\n", text.c_str());
+      return kExitUsage;
+    }
+    if (!urls.empty() && (u->host != urls[0].host || u->port != urls[0].port)) {
+      std::fprintf(stderr, "tquic: all URLs must name the same server\n");
+      return kExitUsage;
+    }
+    urls.push_back(*u);
+  }
+  std::vector<HqRequest> reqs;
+  for (const auto& u : urls) {
+    HqRequest r;
+    r.line = "GET " + u.path;
+    if (!o.out_dir.empty()) {
+      std::string name = u.path.substr(u.path.rfind('/') + 1);
+      if (name.empty() || name == "." || name == "..") name = "index";
+      r.sink = HqRequest::Sink::kFile;
+      r.out_path = o.out_dir + "/" + name;
+    }
+    reqs.push_back(std::move(r));
+  }
+  int rc = 0;
+  auto setup = make_client(urls[0], o.net, o.trust, rc);
+  if (!setup) return rc;
+  HqClientApp app(setup->local, setup->remote, std::move(reqs));
+  io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
+  if (!driver.ok()) return kExitFailure;
+  driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
+  auto r = driver.run_until([&] { return app.finished(); });
+  if (!r) {
+    std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
+    return kExitFailure;
+  }
+  if (!app.connection_error().empty()) {
+    std::fprintf(stderr, "tquic: %s\n", app.connection_error().c_str());
+  }
+  for (auto& req : app.requests()) {
+    if (req.sink == HqRequest::Sink::kMemory && req.done && !req.failed) {
+      std::fwrite(req.body.data(), 1, req.body.size(), stdout);
+    }
+  }
+  std::fflush(stdout);
+  return app.failed() ? kExitFailure : kExitOk;
+}
+
+}  // namespace apps

@@ -1,0 +1,197 @@
+#include "apps/net_options.h"
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <sys/resource.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace apps {
+
+namespace {
+int g_log_level = 0;
+}
+
+void add_net_options(CLI::App& cmd, NetOptions& o) {
+  cmd.add_option("--cc", o.cc, "congestion controller: cubic | newreno")->capture_default_str();
+  cmd.add_option("--version", o.version, "QUIC version: v1 | v2")->capture_default_str();
+  cmd.add_option("--keylog", o.keylog, "write TLS secrets (NSS key log format) to FILE");
+  cmd.add_option("--qlog-dir", o.qlog_dir, "write a qlog (JSON-SEQ) per connection into DIR");
+  cmd.add_flag("--ipv6", o.ipv6, "use IPv6 (default listen address [::], resolve AAAA first)");
+  cmd.add_flag("--chacha20", o.chacha20, "offer/accept only TLS_CHACHA20_POLY1305_SHA256");
+  cmd.add_flag("--no-gso", o.no_gso, "do not use UDP GSO (UDP_SEGMENT) for sending");
+  cmd.add_flag("--no-gro", o.no_gro, "do not use UDP GRO for receiving");
+  cmd.add_flag("-v,--verbose", o.verbose, "more logging (repeat for debug)");
+}
+
+quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfig& c) {
+  if (o.cc == "cubic") {
+    c.cc = quic::CcAlgorithm::kCubic;
+  } else if (o.cc == "newreno") {
+    c.cc = quic::CcAlgorithm::kNewReno;
+  } else {
+    return quic::fail(0, "--cc: unknown congestion controller '" + o.cc + "'");
+  }
+  if (o.version == "v1") {
+    c.version = quic::kVersion1;
+  } else if (o.version == "v2") {
+    c.version = quic::kVersion2;
+  } else {
+    return quic::fail(0, "--version: expected v1 or v2, got '" + o.version + "'");
+  }
+  c.qlog_dir = o.qlog_dir;
+  return {};
+}
+
+void apply_tls_options(const NetOptions& o, quic::TlsConfig& t) {
+  t.alpn = {kHqAlpn};
+  t.keylog_file = o.keylog;
+  t.chacha20_only = o.chacha20;
+}
+
+io::SocketOptions socket_options(const NetOptions& o) {
+  io::SocketOptions s;
+  s.gso = !o.no_gso;
+  s.gro = !o.no_gro;
+  return s;
+}
+
+void set_log_level(int level) { g_log_level = level; }
+int log_level() { return g_log_level; }
+
+void log_at(int level, const char* fmt, ...) {
+  if (level > g_log_level) return;
+  va_list ap;
+  va_start(ap, fmt);
+  std::fputs("tquic: ", stderr);
+  std::vfprintf(stderr, fmt, ap);
+  std::fputc('\n', stderr);
+  va_end(ap);
+}
+
+quic::Result<std::array<uint8_t, 32>> leaf_sha256(const std::string& pem) {
+  gnutls_x509_crt_t crt;
+  if (gnutls_x509_crt_init(&crt) < 0) return quic::fail(0, "gnutls_x509_crt_init");
+  gnutls_datum_t d{reinterpret_cast<unsigned char*>(const_cast<char*>(pem.data())),
+                   static_cast<unsigned>(pem.size())};
+  std::array<uint8_t, 32> out{};
+  size_t len = out.size();
+  int rc = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM);
+  if (rc >= 0) rc = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, out.data(), &len);
+  gnutls_x509_crt_deinit(crt);
+  if (rc < 0 || len != 32) return quic::fail(0, std::string("certificate: ") + gnutls_strerror(rc));
+  return out;
+}
+
+std::string to_hex(const uint8_t* data, size_t len) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < len; ++i) {
+    s += digits[data[i] >> 4];
+    s += digits[data[i] & 15];
+  }
+  return s;
+}
+
+std::optional<std::array<uint8_t, 32>> parse_sha256_hex(std::string hex) {
+  std::string clean;
+  for (char ch : hex) {
+    if (ch != ':') clean += ch;
+  }
+  if (clean.size() != 64) return std::nullopt;
+  std::array<uint8_t, 32> out{};
+  for (size_t i = 0; i < 32; ++i) {
+    int v = 0;
+    for (int k = 0; k < 2; ++k) {
+      char ch = clean[2 * i + k];
+      int d = ch >= '0' && ch <= '9'   ? ch - '0'
+              : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                       : -1;
+      if (d < 0) return std::nullopt;
+      v = v * 16 + d;
+    }
+    out[i] = static_cast<uint8_t>(v);
+  }
+  return out;
+}
+
+std::optional<Url> parse_url(const std::string& text) {
+  const std::string scheme = "https://";
+  if (text.rfind(scheme, 0) != 0) return std::nullopt;
+  std::string rest = text.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  Url u;
+  u.path = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    u.host = authority.substr(1, close - 1);
+    std::string tail = authority.substr(close + 1);
+    if (!tail.empty()) {
+      if (tail.front() != ':') return std::nullopt;
+      port = tail.substr(1);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    u.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port = authority.substr(colon + 1);
+  }
+  if (u.host.empty()) return std::nullopt;
+  if (!port.empty()) {
+    auto p = parse_size(port);
+    if (!p || *p == 0 || *p > 65535 || port.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    u.port = static_cast<uint16_t>(*p);
+  }
+  return u;
+}
+
+std::optional<uint64_t> parse_size(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (v > (UINT64_MAX - 9) / 10) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  std::string suffix = text.substr(i);
+  int shift = 0;
+  if (suffix.empty()) {
+    shift = 0;
+  } else if (suffix == "K" || suffix == "k" || suffix == "KiB") {
+    shift = 10;
+  } else if (suffix == "M" || suffix == "MiB") {
+    shift = 20;
+  } else if (suffix == "G" || suffix == "GiB") {
+    shift = 30;
+  } else {
+    return std::nullopt;
+  }
+  if (shift && v > (UINT64_MAX >> shift)) return std::nullopt;
+  return v << shift;
+}
+
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+quic::Result<std::string> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return quic::fail(0, "cannot read " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace apps

@@ -1,0 +1,70 @@
+// Options shared by `tquic server|client|perf` and the helpers that turn them into core and TLS
+// configuration: congestion controller, QUIC version, key log, qlog, address family, GSO/GRO.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/config.h"
+#include "io/udp_socket.h"
+#include "tls/tls_config.h"
+
+namespace apps {
+
+inline constexpr const char* kHqAlpn = "hq-interop";
+
+// Exit codes of the network commands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // transfer or protocol failure
+inline constexpr int kExitUsage = 2;    // bad option, unreadable file, cannot bind
+
+struct NetOptions {
+  std::string cc = "cubic";
+  std::string version = "v1";
+  std::string keylog;
+  std::string qlog_dir;
+  bool ipv6 = false;
+  bool chacha20 = false;
+  bool no_gso = false, no_gro = false;
+  int verbose = 0;
+};
+
+void add_net_options(CLI::App& cmd, NetOptions& o);
+
+// Applies cc / version / qlog; the error names the bad option.
+quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfig& c);
+void apply_tls_options(const NetOptions& o, quic::TlsConfig& t);
+io::SocketOptions socket_options(const NetOptions& o);
+
+// Logging to stderr, filtered by -v count (0: warnings and errors, 1: info, 2: debug).
+void set_log_level(int level);
+int log_level();
+void log_at(int level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// SHA-256 of the DER encoding of the first certificate in `pem` (what --pin compares).
+quic::Result<std::array<uint8_t, 32>> leaf_sha256(const std::string& pem);
+std::string to_hex(const uint8_t* data, size_t len);
+std::optional<std::array<uint8_t, 32>> parse_sha256_hex(std::string hex);
+
+struct Url {
+  std::string host;  // without brackets
+  uint16_t port = 443;
+  std::string path;  // starts with '/'
+};
+// https://host[:port]/path, host may be [v6]; nullopt when malformed.
+std::optional<Url> parse_url(const std::string& text);
+
+// "100", "64K", "10M", "1G" (binary multiples); nullopt when malformed.
+std::optional<uint64_t> parse_size(const std::string& text);
+
+// User + system CPU seconds of this process so far (getrusage).
+double process_cpu_seconds();
+
+// Reads a whole file; error names the path.
+quic::Result<std::string> read_file(const std::string& path);
+
+}  // namespace apps

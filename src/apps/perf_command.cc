@@ -1,0 +1,128 @@
+#include "apps/perf_command.h"
+
+#include <cstdio>
+
+#include "io/clock.h"
+#include "io/endpoint_driver.h"
+
+namespace apps {
+
+namespace {
+double seconds(quic::Duration d) { return static_cast<double>(d.count()) / 1e9; }
+}  // namespace
+
+void add_perf_client_options(CLI::App& cmd, PerfClientOptions& o) {
+  cmd.add_option("url", o.url, "https://host:port of a `tquic perf server`")->capture_default_str();
+  cmd.add_option("--size", o.size, "bytes per connection (K/M/G suffixes)")->capture_default_str();
+  cmd.add_flag("--upload", o.upload, "send the bytes to the server instead of downloading");
+  cmd.add_option("--streams", o.streams, "parallel streams sharing --size")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd.add_option("--connections", o.connections, "connections, one after another")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd.add_flag("--json", o.json, "print the figures as JSON");
+  add_trust_options(cmd, o.trust);
+  add_net_options(cmd, o.net);
+}
+
+int run_perf_client(const PerfClientOptions& o) {
+  set_log_level(o.net.verbose);
+  auto url = parse_url(o.url);
+  auto size = parse_size(o.size);
+  if (!url || !size || *size > kMaxPerfBytes) {
+    std::fprintf(stderr, "tquic: bad %s\n", !url ? "URL" : "--size");
+    return kExitUsage;
+  }
+  TrustOptions trust = o.trust;
+  // A benchmark against our own perf server: without a trust option, skip verification.
+  if (trust.ca_file.empty() && trust.pin.empty()) trust.insecure = true;
+  int rc = 0;
+  auto setup = make_client(*url, o.net, trust, rc);
+  if (!setup) return rc;
+  io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
+  if (!driver.ok()) return kExitFailure;
+
+  double cpu0 = process_cpu_seconds();
+  quic::Instant t0 = io::monotonic_now();
+  double handshake_total = 0, transfer_total = 0;
+  uint64_t bytes = 0, lost = 0, sent_packets = 0;
+  for (int k = 0; k < o.connections; ++k) {
+    std::vector<HqRequest> reqs;
+    uint64_t per = *size / static_cast<uint64_t>(o.streams);
+    for (int i = 0; i < o.streams; ++i) {
+      uint64_t n = i + 1 == o.streams ? *size - per * static_cast<uint64_t>(o.streams - 1) : per;
+      HqRequest r;
+      if (o.upload) {
+        r.line = "POST /perf";
+        r.upload = n;
+      } else {
+        r.line = "GET /perf/" + std::to_string(n);
+        r.sink = HqRequest::Sink::kPerfCheck;
+        r.expect = n;
+      }
+      reqs.push_back(std::move(r));
+    }
+    HqClientApp app(setup->local, setup->remote, std::move(reqs));
+    driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
+    auto r = driver.run_until([&] { return app.finished(); });
+    if (!r) {
+      std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
+      return kExitFailure;
+    }
+    if (app.failed()) {
+      std::fprintf(stderr, "tquic: connection %d failed: %s\n", k,
+                   app.connection_error().empty() ? "request failed"
+                                                  : app.connection_error().c_str());
+      return kExitFailure;
+    }
+    if (o.upload) {
+      for (const auto& req : app.requests()) {
+        if (req.body != std::to_string(req.upload) + "\r\n") {
+          std::fprintf(stderr, "tquic: server counted '%s' of %llu uploaded bytes\n",
+                       req.body.c_str(), static_cast<unsigned long long>(req.upload));
+          return kExitFailure;
+        }
+      }
+    }
+    handshake_total += seconds(app.handshake_done() - app.started());
+    transfer_total += seconds(app.completed() - app.handshake_done());
+    bytes += *size;
+    lost += app.stats().packets_lost;
+    sent_packets += app.stats().packets_sent;
+  }
+  double wall = seconds(io::monotonic_now() - t0);
+  double cpu = process_cpu_seconds() - cpu0;
+  double goodput = transfer_total > 0 ? static_cast<double>(bytes) * 8 / transfer_total / 1e6 : 0;
+  double hs_ms = handshake_total / o.connections * 1e3;
+  double bpc = cpu > 0 ? static_cast<double>(bytes) / cpu : 0;
+  double hps = wall > 0 ? o.connections / wall : 0;
+  const io::SocketStats& ss = setup->socket->stats();
+  if (o.json) {
+    std::printf(
+        "{\"direction\": \"%s\", \"bytes\": %llu, \"connections\": %d, \"streams\": %d, "
+        "\"wall_seconds\": %.4f, \"transfer_seconds\": %.4f, \"goodput_mbps\": %.1f, "
+        "\"handshake_ms\": %.3f, \"handshakes_per_second\": %.1f, \"cpu_seconds\": %.3f, "
+        "\"bytes_per_cpu_second\": %.0f, \"packets_sent\": %llu, \"packets_lost\": %llu, "
+        "\"datagrams_sent\": %llu, \"datagrams_received\": %llu, \"gso\": %s, \"gro\": %s, "
+        "\"gso_messages\": %llu, \"gro_buffers\": %llu}\n",
+        o.upload ? "upload" : "download", (unsigned long long)bytes, o.connections, o.streams,
+        wall, transfer_total, goodput, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
+        (unsigned long long)lost, (unsigned long long)ss.datagrams_sent,
+        (unsigned long long)ss.datagrams_received, setup->socket->gso_enabled() ? "true" : "false",
+        setup->socket->gro_enabled() ? "true" : "false", (unsigned long long)ss.gso_messages,
+        (unsigned long long)ss.gro_buffers);
+  } else {
+    std::printf(
+        "%s %llu bytes over %d connection(s) x %d stream(s): goodput %.1f Mbit/s "
+        "(transfer %.3f s, wall %.3f s), handshake %.3f ms, %.1f handshakes/s, cpu %.3f s, "
+        "%.0f bytes/cpu-s, packets sent %llu lost %llu, gso %s gro %s\n",
+        o.upload ? "uploaded" : "downloaded", (unsigned long long)bytes, o.connections,
+        o.streams, goodput, transfer_total, wall, hs_ms, hps, cpu, bpc,
+        (unsigned long long)sent_packets, (unsigned long long)lost,
+        setup->socket->gso_enabled() ? "on" : "off", setup->socket->gro_enabled() ? "on" : "off");
+  }
+  return kExitOk;
+}
+
+}  // namespace apps

@@ -1,0 +1,29 @@
+// `tquic perf server|client`: goodput, CPU cost and handshake rate over real sockets. The server
+// is `tquic server` with the /perf routes; the client asks for --size bytes ("GET /perf/<N>") or
+// uploads them (--upload, "POST /perf"), checks every byte, and reports goodput, handshake time,
+// CPU seconds (getrusage) and bytes per CPU-second; --connections K runs K connections one after
+// another for handshakes per second.
+#pragma once
+
+#include <string>
+
+#include "apps/hq_client.h"
+#include "apps/hq_server.h"
+
+namespace apps {
+
+struct PerfClientOptions {
+  std::string url = "https://127.0.0.1:4433/";
+  std::string size = "100M";
+  bool upload = false;
+  int streams = 1;
+  int connections = 1;
+  bool json = false;
+  TrustOptions trust;
+  NetOptions net;
+};
+
+void add_perf_client_options(CLI::App& cmd, PerfClientOptions& o);
+int run_perf_client(const PerfClientOptions& o);
+
+}  // namespace apps
