@@ -1,0 +1,253 @@
+// Drives a server Endpoint with null packet protection (AeadBackend::kNull) for the
+// server_packets fuzz target and its seed generator. Everything is in memory and in virtual time.
+//
+// Input format (see docs/fuzz-server-packets.md):
+//   byte 0        mode: 0 fresh server, 1 server mid-handshake, 2 established connection
+//   records       u8 ctl | u16 big-endian length | length bytes (truncated at the end)
+//                 ctl bits 0-6: milliseconds the clock advances before delivery,
+//                 ctl bit 7: the datagram comes from a second client port (migration/rebinding)
+// Modes 1 and 2 first run a live in-memory handshake with a real client Connection (TLS state is
+// real: GnuTLS picks its own randoms, so a recorded client Finished cannot be replayed against a
+// fresh server). Connection IDs come from fixed-seed Random objects, so packets recorded after
+// the handshake by the seed generator still route to the same server connection.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/endpoint.h"
+#include "tls/test_certs.h"
+#include "tls/tls_config.h"
+
+namespace fuzz_server_packets {
+
+enum class Mode : uint8_t { kFresh = 0, kHandshake = 1, kEstablished = 2 };
+inline constexpr uint8_t kModes = 3;
+
+// Bounds that keep one input fast and guarantee termination.
+inline constexpr size_t kMaxDatagrams = 64;         // records used per input
+inline constexpr int kMaxHandshakeRounds = 32;      // client/server exchanges for the prefix
+inline constexpr int kMaxTimerSteps = 24;           // timer firings after the last datagram
+inline constexpr size_t kMaxTransmitsPerDrain = 4096;  // more means poll_transmit never ends
+inline constexpr size_t kMaxEventsPerDrain = 4096;
+
+inline const quic::SocketAddress kClientAddr = quic::SocketAddress::v4(192, 0, 2, 1, 50000);
+inline const quic::SocketAddress kClientAddr2 = quic::SocketAddress::v4(192, 0, 2, 1, 50001);
+inline const quic::SocketAddress kServerAddr = quic::SocketAddress::v4(192, 0, 2, 2, 443);
+inline constexpr uint64_t kServerSeed = 0x5e12e7, kClientSeed = 0xc11e47;
+
+[[noreturn]] inline void die(const char* what) {
+  std::fprintf(stderr, "server_packets: %s\n", what);
+  std::abort();
+}
+
+struct Tls {
+  std::shared_ptr<const quic::TlsContext> server, client;
+};
+
+// Certificate generation and credential loading cost milliseconds: do them once per process.
+inline const Tls& tls() {
+  static const Tls t = [] {
+    auto cert = quic::make_self_signed("localhost");
+    if (!cert) die("certificate");
+    quic::TlsConfig s;
+    s.server = true;
+    s.alpn = {"hq-interop"};
+    s.cert_pem = cert->cert_pem;
+    s.key_pem = cert->key_pem;
+    quic::TlsConfig c;
+    c.alpn = {"hq-interop"};
+    c.ca_pem = cert->ca_pem;
+    c.server_name = "localhost";
+    auto sc = quic::make_tls_context(s);
+    auto cc = quic::make_tls_context(c);
+    if (!sc || !cc) die("tls context");
+    return Tls{*sc, *cc};
+  }();
+  return t;
+}
+
+inline quic::ConnectionConfig connection_config() {
+  quic::ConnectionConfig c;
+  c.aead = quic::AeadBackend::kNull;
+  c.max_datagram_frame_size = 1200;  // DATAGRAM frames are then legal input too
+  c.idle_timeout = std::chrono::seconds(5);
+  return c;
+}
+
+// One server endpoint (fresh per input, so inputs reproduce) and optionally the client that
+// performed the handshake prefix.
+class Session {
+ public:
+  // Called with every datagram the client sends towards the server (the seed generator records).
+  std::function<void(std::span<const uint8_t>)> on_client_datagram;
+
+  Session()
+      : server_rand_(kServerSeed),
+        client_rand_(kClientSeed),
+        server_(quic::EndpointConfig{true, connection_config(), tls().server}, server_rand_) {}
+
+  quic::Instant now() const { return now_; }
+  quic::Endpoint& server() { return server_; }
+  quic::Endpoint* client() { return client_.get(); }
+  std::optional<quic::ConnectionHandle> client_handle() const { return client_handle_; }
+
+  // Runs the handshake prefix; false if it did not reach the wanted state.
+  bool prefix(Mode mode) {
+    if (mode == Mode::kFresh) return true;
+    client_ = std::make_unique<quic::Endpoint>(
+        quic::EndpointConfig{false, connection_config(), tls().client}, client_rand_);
+    auto h = client_->connect(kClientAddr, kServerAddr, now_);
+    if (!h) return false;
+    client_handle_ = *h;
+    if (mode == Mode::kHandshake) {
+      // Client Initial -> server; server flight -> client. The client's Finished stays unsent.
+      client_to_server();
+      advance(std::chrono::milliseconds(5));
+      server_to_client();
+      return server_.connection_count() == 1;
+    }
+    for (int i = 0; i < kMaxHandshakeRounds; ++i) {
+      client_to_server();
+      advance(std::chrono::milliseconds(5));
+      server_to_client();
+      advance(std::chrono::milliseconds(5));
+      auto* cc = client_->connection(*h);
+      if (cc != nullptr && cc->handshake_complete() && server_conn() != nullptr &&
+          server_conn()->handshake_complete() && i >= 2) {
+        client_to_server();  // the client's ACK of HANDSHAKE_DONE
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Delivers one fuzz datagram from the client's address, then lets the server react.
+  void deliver(uint8_t ctl, std::span<uint8_t> datagram) {
+    advance(std::chrono::milliseconds(ctl & 0x7f));
+    const auto& from = (ctl & 0x80) != 0 ? kClientAddr2 : kClientAddr;
+    server_.on_datagram(now_, kServerAddr, from, 0, quic::MutBytes(datagram.data(), datagram.size()));
+    service_server();
+  }
+
+  // Fires the server's timers a bounded number of times (PTO, loss, idle, draining).
+  void run_timers() {
+    for (int i = 0; i < kMaxTimerSteps; ++i) {
+      quic::Instant t = server_.next_timeout();
+      if (t == quic::kNever) break;
+      if (t > now_) now_ = t;
+      server_.on_timeout(now_);
+      service_server();
+    }
+    server_.reap_closed();
+  }
+
+  // Client side of the prefix, also used by the seed generator after the handshake.
+  void client_to_server() {
+    if (!client_) return;
+    for (size_t n = 0;; ++n) {
+      if (n == kMaxTransmitsPerDrain) die("client poll_transmit never ran dry");
+      auto t = client_->poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()));
+      if (!t) break;
+      if (on_client_datagram) on_client_datagram({buf_.data(), t->size});
+      std::vector<uint8_t> copy(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(t->size));
+      server_.on_datagram(now_, kServerAddr, kClientAddr, 0, quic::MutBytes(copy.data(), copy.size()));
+    }
+    service_server_events();
+  }
+
+  quic::Connection* server_conn() {
+    for (quic::ConnectionHandle h = 1; h < 4; ++h) {
+      if (auto* c = server_.connection(h)) return c;
+    }
+    return nullptr;
+  }
+
+  void advance(quic::Duration d) {
+    now_ += d;
+    if (client_ && client_->next_timeout() <= now_) client_->on_timeout(now_);
+    if (server_.next_timeout() <= now_) server_.on_timeout(now_);
+  }
+
+ private:
+  void server_to_client() {
+    for (size_t n = 0;; ++n) {
+      if (n == kMaxTransmitsPerDrain) die("server poll_transmit never ran dry");
+      auto t = server_.poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()));
+      if (!t) break;
+      if (client_) client_->on_datagram(now_, kClientAddr, kServerAddr, 0, quic::MutBytes(buf_.data(), t->size));
+    }
+    service_server_events();
+  }
+
+  // After fuzz input the server's datagrams go nowhere: the client is out of the picture.
+  void service_server() {
+    if (server_.next_timeout() <= now_) server_.on_timeout(now_);
+    for (size_t n = 0;; ++n) {
+      if (n == kMaxTransmitsPerDrain) die("server poll_transmit never ran dry");
+      auto t = server_.poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()));
+      if (!t) break;
+      if (t->size > buf_.size()) die("transmit larger than the buffer");
+    }
+    service_server_events();
+  }
+
+  // An echo application: accepts connections, reads every readable stream and writes the bytes
+  // back on bidirectional streams, so stream data reaches the send path too.
+  void service_server_events() {
+    while (server_.accept()) {
+    }
+    for (quic::ConnectionHandle h = 1; h < 4; ++h) {
+      quic::Connection* c = server_.connection(h);
+      if (c == nullptr) continue;
+      for (size_t n = 0; n < kMaxEventsPerDrain; ++n) {
+        auto e = c->poll_event();
+        if (!e) break;
+        if (e->kind != quic::EventKind::kStreamReadable) continue;
+        bool fin = false;
+        auto r = c->stream_read(e->stream_id, quic::MutBytes(io_.data(), io_.size()), &fin);
+        if (r && (e->stream_id & 2) == 0 && (*r > 0 || fin)) {
+          (void)c->stream_write(e->stream_id, quic::Bytes(io_.data(), *r), fin);
+        }
+      }
+    }
+  }
+
+  quic::SeededRandom server_rand_, client_rand_;
+  quic::Endpoint server_;
+  std::unique_ptr<quic::Endpoint> client_;
+  std::optional<quic::ConnectionHandle> client_handle_;
+  quic::Instant now_ = quic::instant_from_ns(1'000'000'000'000);
+  std::array<uint8_t, 65536> buf_{};
+  std::array<uint8_t, 4096> io_{};
+};
+
+// Parses and runs one fuzz input.
+inline void run_input(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  Session s;
+  auto mode = static_cast<Mode>(data[0] % kModes);
+  if (!s.prefix(mode)) return;
+  size_t pos = 1;
+  std::vector<uint8_t> dgram;
+  for (size_t n = 0; n < kMaxDatagrams && pos + 3 <= size; ++n) {
+    uint8_t ctl = data[pos];
+    size_t len = (size_t{data[pos + 1]} << 8) | data[pos + 2];
+    pos += 3;
+    len = std::min(len, size - pos);
+    // A copy: the endpoint decrypts in place, and the input buffer is read-only.
+    dgram.assign(data + pos, data + pos + len);
+    pos += len;
+    s.deliver(ctl, dgram);
+  }
+  s.run_timers();
+}
+
+}  // namespace fuzz_server_packets
