@@ -43,6 +43,9 @@ struct ConnectionConfig {
 
   CcAlgorithm cc = CcAlgorithm::kCubic;
   AeadBackend aead = AeadBackend::kAuto;  // kNull only for simulations and fuzzing
+  // Start a key update after this many packets in one key phase; 0: only when half the AEAD
+  // confidentiality limit (RFC 9001 §6.6) is reached.
+  uint64_t key_update_interval = 0;
 
   // Bounded queue of outgoing DATAGRAM frames (RFC 9221 §5: unreliable, may be dropped).
   size_t datagram_send_queue = 64;

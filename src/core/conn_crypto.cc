@@ -115,6 +115,11 @@ Status Connection::drain_tls() {
     if (!p) return std::unexpected(p.error());
     auto& level = crypto_[static_cast<size_t>(*space)];
     (ev.write ? level.seal : level.open) = std::move(*p);
+    if (*space == PnSpaceId::kApp && !ev.write) {
+      auto next = level.open->next_key_phase();
+      if (!next) return std::unexpected(next.error());
+      next_open_ = std::move(*next);
+    }
   }
   if (!peer_params_received_ && tls_->peer_transport_params()) {
     if (auto st = on_peer_transport_params(); !st) return st;
@@ -206,6 +211,54 @@ void Connection::on_handshake_confirmed() {
   if (handshake_confirmed_) return;
   handshake_confirmed_ = true;
   discard_space(PnSpaceId::kHandshake);
+}
+
+// --- Key update (RFC 9001 §6)
+
+Status Connection::update_tx_keys() {
+  auto next = crypto_[2].seal->next_key_phase();
+  if (!next) return std::unexpected(next.error());
+  crypto_[2].seal = std::move(*next);
+  key_phase_ = !key_phase_;
+  key_update_acked_ = false;
+  tx_phase_first_pn_ = paths_[0]->app.next_pn;
+  packets_in_phase_ = 0;
+  return {};
+}
+
+// A packet authenticated under the next receive key: the peer moved to a new key phase.
+Status Connection::rotate_rx_keys(Instant now, uint64_t pn) {
+  prev_open_ = std::move(crypto_[2].open);
+  crypto_[2].open = std::move(next_open_);
+  auto next = crypto_[2].open->next_key_phase();
+  if (!next) return std::unexpected(next.error());
+  next_open_ = std::move(*next);
+  rx_key_phase_ = !rx_key_phase_;
+  rx_phase_first_pn_ = pn;
+  prev_open_expiry_ = now + 3 * pto_period();
+  ++stats_.key_updates;
+  // The peer initiated: follow with our send keys (§6.2).
+  if (key_phase_ != rx_key_phase_) return update_tx_keys();
+  return {};
+}
+
+Status Connection::initiate_key_update() {
+  if (!handshake_confirmed_ || !crypto_[2].seal) {
+    return fail(err::kKeyUpdateError, "key update before the handshake is confirmed");
+  }
+  if (!key_update_acked_ || key_phase_ != rx_key_phase_) {
+    return fail(err::kKeyUpdateError, "previous key update not yet acknowledged");
+  }
+  return update_tx_keys();
+}
+
+void Connection::maybe_update_keys() {
+  if (!handshake_confirmed_ || !crypto_[2].seal) return;
+  uint64_t limit = config_.key_update_interval;
+  if (limit == 0) limit = confidentiality_limit(crypto_[2].seal->suite()) / 2;
+  if (packets_in_phase_ >= limit && key_update_acked_ && key_phase_ == rx_key_phase_) {
+    (void)initiate_key_update();
+  }
 }
 
 std::string Connection::alpn() const { return tls_ ? tls_->alpn() : std::string(); }

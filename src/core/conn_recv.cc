@@ -79,10 +79,28 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
                                      truncated, pn_len);
   size_t header_len = hdr.pn_offset + pn_len;
   size_t payload_len = pkt.bytes.size() - header_len;
-  if (payload_len < kAeadTagSize ||
-      !level.open->open(pn, 0, Bytes(p, header_len), p + header_len, payload_len)) {
+  // 1-RTT key phase (RFC 9001 §6.3): the other phase bit is either an old packet (previous
+  // keys) or the peer's key update (next keys).
+  PacketProtector* key = level.open.get();
+  bool next_phase = false;
+  if (space == PnSpaceId::kApp && ((p[0] & 0x04) != 0) != rx_key_phase_) {
+    if (prev_open_ && pn < rx_phase_first_pn_) {
+      key = prev_open_.get();
+    } else {
+      key = next_open_.get();
+      next_phase = true;
+    }
+  }
+  if (key == nullptr || payload_len < kAeadTagSize ||
+      !key->open(pn, 0, Bytes(p, header_len), p + header_len, payload_len)) {
     ++stats_.packets_dropped;  // RFC 9001 §5.5: authentication failures are dropped silently
     return;
+  }
+  if (next_phase) {
+    if (auto st = rotate_rx_keys(now, pn); !st) {
+      close_with_error(now, st.error());
+      return;
+    }
   }
   if (pns.acks.is_duplicate(pn)) {
     ++stats_.packets_dropped;
@@ -238,6 +256,9 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
     report_loss_to_cc(now, res.lost, res.persistent_congestion);
   }
   if (!res.acked.empty()) {
+    if (space == PnSpaceId::kApp && !key_update_acked_ && res.largest_acked >= tx_phase_first_pn_) {
+      key_update_acked_ = true;
+    }
     pns.largest_acked = std::max(pns.has_largest_acked ? pns.largest_acked : 0, res.largest_acked);
     pns.has_largest_acked = true;
     on_packets_acked(space, res.acked);

@@ -46,6 +46,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
     path.bytes_sent += n;
     return Transmit{path.local, path.remote, 0, n, 0};
   }
+  maybe_update_keys();
   size_t limit = std::min<size_t>(buffer.size(), path.mtu);
   uint64_t room = amplification_room();
   if (room < limit) limit = static_cast<size_t>(room);
@@ -158,6 +159,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
   }
   pns.next_pn = pn + 1;
   ++stats_.packets_sent;
+  if (space == PnSpaceId::kApp) ++packets_in_phase_;
   SentPacket sp;
   sp.pn = pn;
   sp.time_sent = now;

@@ -166,7 +166,7 @@ Instant Connection::loss_or_pto_deadline(PnSpaceId* space_out, bool* is_loss) co
 Instant Connection::next_timeout() const {
   if (state_ == State::kClosed) return kNever;
   if (state_ == State::kClosing || state_ == State::kDraining) return close_deadline_;
-  Instant t = std::min(idle_deadline_, pacing_wakeup_);
+  Instant t = std::min({idle_deadline_, pacing_wakeup_, prev_open_expiry_});
   PnSpaceId s;
   bool is_loss;
   t = std::min(t, loss_or_pto_deadline(&s, &is_loss));
@@ -190,6 +190,10 @@ void Connection::on_timeout(Instant now) {
     return;
   }
   if (pacing_wakeup_ <= now) pacing_wakeup_ = kNever;
+  if (prev_open_expiry_ <= now) {
+    prev_open_.reset();  // RFC 9001 §6.5: old keys go after about three PTOs
+    prev_open_expiry_ = kNever;
+  }
   PnSpaceId space = PnSpaceId::kInitial;
   bool is_loss = false;
   if (loss_or_pto_deadline(&space, &is_loss) <= now) on_loss_timer(now, space, is_loss);

@@ -69,6 +69,7 @@ struct ConnectionStats {
   uint64_t packets_sent = 0, packets_received = 0, packets_lost = 0, packets_dropped = 0;
   uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
   uint64_t handshakes = 0;
+  uint64_t key_updates = 0;  // peer packets received in a new key phase (either side initiated)
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
 };
@@ -116,6 +117,11 @@ class Connection {
   Status send_datagram(Bytes data);
   std::optional<std::vector<uint8_t>> recv_datagram();
   size_t max_datagram_payload() const;
+
+  // Starts a 1-RTT key update (RFC 9001 §6). Fails until the handshake is confirmed and the
+  // previous update has been acknowledged (§6.1 forbids consecutive updates).
+  Status initiate_key_update();
+  bool key_phase() const { return key_phase_; }
 
   // Application close (CONNECTION_CLOSE 0x1d).
   void close(uint64_t app_error, std::string reason, Instant now);
@@ -166,6 +172,9 @@ class Connection {
   void discard_space(PnSpaceId space);
   void on_handshake_completed(Instant now);
   void on_handshake_confirmed();
+  Status rotate_rx_keys(Instant now, uint64_t pn);
+  Status update_tx_keys();
+  void maybe_update_keys();
 
   // conn_recv.cc
   void process_packet(Instant now, const SocketAddress& local, const SocketAddress& remote,
@@ -236,7 +245,16 @@ class Connection {
   bool peer_params_received_ = false;
   TransportParameters peer_params_;
   Instant created_at_;
-  bool key_phase_ = false;
+  bool key_phase_ = false;  // the phase we send with
+  // Key update (RFC 9001 §6): the next receive key is derived ahead; the previous one is kept
+  // for reordered packets until prev_open_expiry_ (three PTOs).
+  std::unique_ptr<PacketProtector> next_open_, prev_open_;
+  bool rx_key_phase_ = false;
+  uint64_t rx_phase_first_pn_ = 0;
+  Instant prev_open_expiry_ = kNever;
+  bool key_update_acked_ = true;  // a packet of our current phase was acknowledged
+  uint64_t tx_phase_first_pn_ = 0;
+  uint64_t packets_in_phase_ = 0;
   uint16_t mtu_probe_size_ = 0;  // non-zero while building a PMTU probe
   std::vector<uint8_t> retry_token_;
 

@@ -9,10 +9,8 @@ namespace {
 constexpr uint64_t kFrameResetStream = 0x04;
 constexpr uint64_t kFrameStopSending = 0x05;
 constexpr uint64_t kFrameStream = 0x08;
-constexpr uint64_t kFrameMaxData = 0x10;
 constexpr uint64_t kFrameMaxStreamData = 0x11;
 constexpr uint64_t kFrameMaxStreamsBidi = 0x12;
-constexpr uint64_t kFrameDataBlocked = 0x14;
 constexpr uint64_t kFrameStreamDataBlocked = 0x15;
 constexpr uint64_t kFrameStreamsBlockedBidi = 0x16;
 

@@ -149,6 +149,7 @@ ScenarioResult run_scenario(const Scenario& s) {
       ++hs_n;
     }
     res.client_packets_sent += r.stats.packets_sent;
+    res.client_key_updates += r.stats.key_updates;
   }
   if (!recs.empty()) {
     res.first_handshake = recs.front().handshake_done - recs.front().started;
@@ -161,6 +162,7 @@ ScenarioResult run_scenario(const Scenario& s) {
       res.server_packets_sent += c->stats().packets_sent;
       res.server_packets_lost += c->stats().packets_lost;
       res.stream_bytes_retransmitted += c->stats().stream_bytes_retransmitted;
+      res.server_key_updates += c->stats().key_updates;
     }
   }
   double secs = std::chrono::duration<double>(res.elapsed).count();
@@ -176,7 +178,8 @@ ScenarioResult run_scenario(const Scenario& s) {
 std::vector<std::string> scenario_names() {
   return {"handshake",           "transfer",          "multiplexing", "longrtt",
           "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
-          "transfercorruption",  "blackhole",         "amplificationlimit", "goodput"};
+          "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
+          "keyupdate"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -239,6 +242,10 @@ std::optional<Scenario> named_scenario(std::string_view name) {
     s.plan.sizes = {1 * kKiB};
     s.cert_chain_length = 9;
     s.client_to_server.drop_filter = [](const sim::Datagram&, uint64_t i) { return i >= 1 && i <= 6; };
+  } else if (name == "keyupdate") {
+    s.description = "3 MiB while the client updates its 1-RTT keys every 200 packets";
+    s.plan.sizes = {3 * kMiB};
+    s.client.key_update_interval = 200;
   } else if (name == "goodput") {
     s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
     s.plan.sizes = {10 * kMiB};

@@ -48,6 +48,7 @@ struct ScenarioResult {
   uint64_t server_bytes_before_validation = 0, client_bytes_before_validation = 0;
   bool server_validated_client = false;
   uint64_t client_initial_datagrams = 0;  // first connection only
+  uint64_t client_key_updates = 0, server_key_updates = 0;
   uint64_t server_connections = 0;
   uint64_t sim_events = 0;
   uint64_t trace_hash = 0;

@@ -93,6 +93,14 @@ TEST(InteropCase, Goodput) {
   EXPECT_GE(r.capacity_share, 0.90) << "goodput " << r.goodput_bps / 1e6 << " Mbit/s";
 }
 
+TEST(InteropCase, KeyUpdate) {
+  auto r = run("keyupdate");
+  EXPECT_EQ(r.bytes, 3u * 1024 * 1024);
+  // Both sides received packets of a new key phase: the client's updates were followed.
+  EXPECT_GE(r.client_key_updates, 1u);
+  EXPECT_GE(r.server_key_updates, 1u);
+}
+
 TEST(Simulator, SameSeedSameRun) {
   auto s = *named_scenario("transferloss");
   auto a = run_scenario(s);
