@@ -27,8 +27,8 @@ Decoder::Decoder(uint64_t max_table_capacity, uint64_t max_blocked_streams,
 // Parses one encoder instruction (RFC 9204 §4.3) without changing any state. String lengths
 // are checked against the current capacity before their bytes are awaited, so an incomplete
 // instruction never needs more than about 4x the table capacity of buffer.
-Parse Decoder::parse_instruction(quic::Bytes in, Instruction& ins, size_t& consumed,
-                                 size_t& need, quic::Error& error) const {
+Parse Decoder::parse_instruction(quic::Bytes in, Instruction& ins, size_t& consumed, size_t& need,
+                                 quic::Error& error) const {
   auto fail_with = [&](std::string reason) {
     error = quic::Error{kEncoderStreamError, 0, std::move(reason), true};
     return Parse::kInvalid;
@@ -172,8 +172,7 @@ quic::Status Decoder::unblock() {
   std::vector<uint64_t> still_blocked;
   for (auto it = blocked_.begin(); it != blocked_.end();) {
     const bool earlier_waits =
-        std::find(still_blocked.begin(), still_blocked.end(), it->stream_id) !=
-        still_blocked.end();
+        std::find(still_blocked.begin(), still_blocked.end(), it->stream_id) != still_blocked.end();
     if (earlier_waits || it->required_insert_count > table_.insert_count()) {
       still_blocked.push_back(it->stream_id);
       ++it;
@@ -191,8 +190,7 @@ quic::Status Decoder::unblock() {
   return {};
 }
 
-quic::Result<Decoder::DecodeStatus> Decoder::decode(uint64_t stream_id,
-                                                    quic::Bytes field_section,
+quic::Result<Decoder::DecodeStatus> Decoder::decode(uint64_t stream_id, quic::Bytes field_section,
                                                     std::vector<Field>& out) {
   // Encoded Field Section Prefix (RFC 9204 §4.5.1).
   const IntParse enc_ric = decode_prefixed_int(field_section, 8);
@@ -238,7 +236,9 @@ void Decoder::acknowledge(uint64_t stream_id, uint64_t ric) {
   known_received_count_ = std::max(known_received_count_, ric);
 }
 
-std::vector<Decoder::Unblocked> Decoder::take_unblocked() { return std::exchange(unblocked_, {}); }
+std::vector<Decoder::Unblocked> Decoder::take_unblocked() {
+  return std::exchange(unblocked_, {});
+}
 
 void Decoder::cancel_stream(uint64_t stream_id) {
   for (auto it = blocked_.begin(); it != blocked_.end();) {

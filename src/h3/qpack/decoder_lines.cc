@@ -61,7 +61,9 @@ class LineContext {
   bool referenced_ = false;
 };
 
-auto malformed(const char* why) { return qpack_fail(kDecompressionFailed, why); }
+auto malformed(const char* why) {
+  return qpack_fail(kDecompressionFailed, why);
+}
 auto too_large() {
   return qpack_fail(kFieldSectionTooLarge, "field section exceeds SETTINGS_MAX_FIELD_SECTION_SIZE");
 }

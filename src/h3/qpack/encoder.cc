@@ -197,7 +197,9 @@ std::vector<uint8_t> Encoder::encode(uint64_t stream_id, std::span<const Field> 
   return out;
 }
 
-std::vector<uint8_t> Encoder::take_encoder_stream_bytes() { return std::exchange(out_, {}); }
+std::vector<uint8_t> Encoder::take_encoder_stream_bytes() {
+  return std::exchange(out_, {});
+}
 
 void Encoder::release(const Section& s) {
   for (uint64_t abs : s.refs) {

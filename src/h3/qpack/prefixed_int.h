@@ -26,7 +26,6 @@ struct IntParse {
 IntParse decode_prefixed_int(quic::Bytes in, int prefix_bits);
 
 // Appends `value` with an N-bit prefix; `flags` supplies the first byte's high bits.
-void encode_prefixed_int(std::vector<uint8_t>& out, uint8_t flags, int prefix_bits,
-                         uint64_t value);
+void encode_prefixed_int(std::vector<uint8_t>& out, uint8_t flags, int prefix_bits, uint64_t value);
 
 }  // namespace h3::qpack

@@ -14,8 +14,8 @@ using test::fields;
 using test::hex;
 
 // B.2 encoder stream: capacity 220, then :authority=www.example.com and :path=/sample/path.
-const std::vector<uint8_t> kB2 = hex(
-    "3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f 6d c10c 2f73 616d 706c 652f 7061 7468");
+const std::vector<uint8_t> kB2 =
+    hex("3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f 6d c10c 2f73 616d 706c 652f 7061 7468");
 
 uint64_t decode_error(Decoder& d, const std::vector<uint8_t>& section, uint64_t stream = 0) {
   std::vector<Field> out;
@@ -29,7 +29,7 @@ uint64_t encoder_stream_error(Decoder& d, const std::vector<uint8_t>& bytes) {
 
 TEST(QpackDecoder, InvalidStaticIndexIsDecompressionFailed) {
   Decoder d(220, 10, 16384);
-  EXPECT_EQ(decode_error(d, hex("0000 ff24")), kDecompressionFailed);  // indexed, static 99
+  EXPECT_EQ(decode_error(d, hex("0000 ff24")), kDecompressionFailed);     // indexed, static 99
   EXPECT_EQ(decode_error(d, hex("0000 5f54 00")), kDecompressionFailed);  // name ref, static 99
   EXPECT_EQ(decode_error(d, hex("0000 ff23")), 0u);                       // static 98 is fine
 }
@@ -41,7 +41,7 @@ TEST(QpackDecoder, MalformedSectionsAreDecompressionFailed) {
   EXPECT_EQ(decode_error(d, hex("00")), kDecompressionFailed);              // no Base
   EXPECT_EQ(decode_error(d, hex("0000 510b 2f69")), kDecompressionFailed);  // truncated value
   EXPECT_EQ(decode_error(d, hex("0000 5181 00")), kDecompressionFailed);    // bad Huffman
-  EXPECT_EQ(decode_error(d, hex("0e00")), kDecompressionFailed);  // encoded RIC > 2*MaxEntries
+  EXPECT_EQ(decode_error(d, hex("0e00")), kDecompressionFailed);     // encoded RIC > 2*MaxEntries
   EXPECT_EQ(decode_error(d, hex("0382 10")), kDecompressionFailed);  // Base = 2 - 2 - 1 < 0
   EXPECT_EQ(decode_error(d, hex("0280 81")), kDecompressionFailed);  // relative index >= Base
   EXPECT_EQ(decode_error(d, hex("0280 11")), kDecompressionFailed);  // post-base >= RIC
@@ -116,10 +116,10 @@ TEST(QpackDecoder, OversizedLiteralRejectedBeforeItsBytesArrive) {
 TEST(QpackDecoder, EncoderStreamFedOneByteAtATime) {
   Decoder whole(220, 10, 16384);
   Decoder bytewise(220, 10, 16384);
-  const auto stream = hex(
-      "3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f 6d c10c 2f73 616d 706c 652f 7061 7468"
-      "4a63 7573 746f 6d2d 6b65 790c 6375 7374 6f6d 2d76 616c 7565 02"
-      "810d 6375 7374 6f6d 2d76 616c 7565 32");
+  const auto stream =
+      hex("3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f 6d c10c 2f73 616d 706c 652f 7061 7468"
+          "4a63 7573 746f 6d2d 6b65 790c 6375 7374 6f6d 2d76 616c 7565 02"
+          "810d 6375 7374 6f6d 2d76 616c 7565 32");
   ASSERT_TRUE(whole.on_encoder_stream(stream));
   for (uint8_t b : stream) ASSERT_TRUE(bytewise.on_encoder_stream(quic::Bytes(&b, 1)));
   ASSERT_EQ(bytewise.table().insert_count(), 5u);

@@ -105,7 +105,7 @@ TEST(QpackEncoder, RespectsPeerAndOwnCapacity) {
 
 TEST(QpackEncoder, NeverEvictsEntriesReferencedByUnacknowledgedSections) {
   Encoder e;
-  e.set_peer_settings(100, 10);  // room for one 36..75-byte entry
+  e.set_peer_settings(100, 10);                          // room for one 36..75-byte entry
   const auto a = fields({{"x-a", "aaaaaaaaaaaaaaaa"}});  // 3 + 16 + 32 = 51 bytes
   const auto b = fields({{"x-b", "bbbbbbbbbbbbbbbb"}});
   e.encode(4, a);
@@ -114,7 +114,7 @@ TEST(QpackEncoder, NeverEvictsEntriesReferencedByUnacknowledgedSections) {
   e.encode(8, b);
   const auto lit = e.encode(8, b);  // b would evict a: stays literal
   EXPECT_EQ(e.table().insert_count(), 1u);
-  EXPECT_EQ(lit[0], 0x00);  // Required Insert Count 0
+  EXPECT_EQ(lit[0], 0x00);                      // Required Insert Count 0
   ASSERT_TRUE(e.on_decoder_stream(hex("84")));  // a's section acknowledged
   e.encode(12, b);
   EXPECT_EQ(e.table().insert_count(), 2u);  // now a can go

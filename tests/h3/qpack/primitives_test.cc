@@ -23,10 +23,10 @@ std::vector<uint8_t> enc_int(uint8_t flags, int prefix, uint64_t v) {
 }
 
 TEST(QpackPrefixedInt, Rfc7541C1Examples) {
-  EXPECT_EQ(enc_int(0, 5, 10), hex("0a"));          // C.1.1
-  EXPECT_EQ(enc_int(0, 5, 1337), hex("1f9a0a"));    // C.1.2
-  EXPECT_EQ(enc_int(0, 8, 42), hex("2a"));          // C.1.3
-  EXPECT_EQ(enc_int(0xe0, 5, 10), hex("ea"));       // flags preserved
+  EXPECT_EQ(enc_int(0, 5, 10), hex("0a"));        // C.1.1
+  EXPECT_EQ(enc_int(0, 5, 1337), hex("1f9a0a"));  // C.1.2
+  EXPECT_EQ(enc_int(0, 8, 42), hex("2a"));        // C.1.3
+  EXPECT_EQ(enc_int(0xe0, 5, 10), hex("ea"));     // flags preserved
   const auto in = hex("1f9a0a");
   const IntParse p = decode_prefixed_int(in, 5);
   EXPECT_EQ(p.status, Parse::kOk);
@@ -36,9 +36,9 @@ TEST(QpackPrefixedInt, Rfc7541C1Examples) {
 
 TEST(QpackPrefixedInt, RoundTripsUpTo62Bits) {
   for (int prefix = 1; prefix <= 8; ++prefix) {
-    for (uint64_t v : {uint64_t{0}, uint64_t{1}, (uint64_t{1} << prefix) - 2,
-                       (uint64_t{1} << prefix) - 1, uint64_t{1} << prefix, uint64_t{300},
-                       uint64_t{1} << 40, kMaxPrefixedInt}) {
+    for (uint64_t v :
+         {uint64_t{0}, uint64_t{1}, (uint64_t{1} << prefix) - 2, (uint64_t{1} << prefix) - 1,
+          uint64_t{1} << prefix, uint64_t{300}, uint64_t{1} << 40, kMaxPrefixedInt}) {
       const auto bytes = enc_int(0, prefix, v);
       const IntParse p = decode_prefixed_int(bytes, prefix);
       ASSERT_EQ(p.status, Parse::kOk) << prefix << " " << v;
@@ -129,7 +129,7 @@ TEST(QpackHuffman, EnforcesPaddingAndEosRules) {
   EXPECT_EQ(huffman_decode(hex("07"), 10, out), Parse::kOk);
   EXPECT_EQ(out, "0");
   out.clear();
-  EXPECT_EQ(huffman_decode(hex("06"), 10, out), Parse::kInvalid);  // padding not all ones
+  EXPECT_EQ(huffman_decode(hex("06"), 10, out), Parse::kInvalid);     // padding not all ones
   EXPECT_EQ(huffman_decode(hex("07 ff"), 10, out), Parse::kInvalid);  // 11 bits of padding
   EXPECT_EQ(huffman_decode(hex("ff"), 10, out), Parse::kInvalid);     // 8 bits of padding
   // EOS (30 ones) explicitly encoded, then padding.

@@ -45,8 +45,8 @@ TEST(QpackQifsInterop, DecodesEveryOtherEncodersOutput) {
   size_t sections = 0;
   for (const auto& encoder_dir : fs::directory_iterator(root / "encoded")) {
     for (const auto& entry : fs::directory_iterator(encoder_dir.path())) {
-      const std::string label = encoder_dir.path().filename().string() + "/" +
-                                entry.path().filename().string();
+      const std::string label =
+          encoder_dir.path().filename().string() + "/" + entry.path().filename().string();
       SCOPED_TRACE(label);
       const EncodedName name = parse_name(entry.path().filename().string());
       const auto expected = test::read_qif((root / "qifs" / (name.qif + ".qif")).string());

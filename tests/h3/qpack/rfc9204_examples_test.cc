@@ -26,8 +26,9 @@ TEST(QpackRfc9204AppendixB, DecoderFollowsAllExamples) {
   EXPECT_TRUE(d.take_decoder_stream_bytes().empty());  // RIC 0: nothing to acknowledge
 
   // B.2 Dynamic Table.
-  ASSERT_TRUE(d.on_encoder_stream(hex("3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f"
-                                      "6d c10c 2f73 616d 706c 652f 7061 7468")));
+  ASSERT_TRUE(
+      d.on_encoder_stream(hex("3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f"
+                              "6d c10c 2f73 616d 706c 652f 7061 7468")));
   EXPECT_EQ(d.table().capacity(), 220u);
   EXPECT_EQ(d.table().size(), 106u);
   r = d.decode(4, hex("0381 10 11"), out);
@@ -36,8 +37,9 @@ TEST(QpackRfc9204AppendixB, DecoderFollowsAllExamples) {
   EXPECT_EQ(d.take_decoder_stream_bytes(), hex("84"));
 
   // B.3 Speculative Insert.
-  ASSERT_TRUE(d.on_encoder_stream(hex("4a63 7573 746f 6d2d 6b65 790c 6375 7374"
-                                      "6f6d 2d76 616c 7565")));
+  ASSERT_TRUE(
+      d.on_encoder_stream(hex("4a63 7573 746f 6d2d 6b65 790c 6375 7374"
+                              "6f6d 2d76 616c 7565")));
   EXPECT_EQ(d.table().size(), 160u);
   EXPECT_EQ(d.take_decoder_stream_bytes(), hex("01"));
 
@@ -56,9 +58,9 @@ TEST(QpackRfc9204AppendixB, DecoderFollowsAllExamples) {
   // The same section, now decodable.
   r = d.decode(12, hex("0500 80 c1 81"), out);
   ASSERT_TRUE(r) << r.error().reason;
-  EXPECT_EQ(out, fields({{":authority", "www.example.com"},
-                         {":path", "/"},
-                         {"custom-key", "custom-value"}}));
+  EXPECT_EQ(
+      out,
+      fields({{":authority", "www.example.com"}, {":path", "/"}, {"custom-key", "custom-value"}}));
   EXPECT_EQ(d.take_decoder_stream_bytes(), hex("8c"));
 
   // B.5 Dynamic Table Insert, Eviction.
@@ -73,10 +75,11 @@ TEST(QpackRfc9204AppendixB, DecoderFollowsAllExamples) {
 
 TEST(QpackRfc9204AppendixB, BlockedSectionResumesWhenDuplicateArrives) {
   Decoder d(kCapacity, 100, 16384);
-  ASSERT_TRUE(d.on_encoder_stream(hex("3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f"
-                                      "6d c10c 2f73 616d 706c 652f 7061 7468"
-                                      "4a63 7573 746f 6d2d 6b65 790c 6375 7374"
-                                      "6f6d 2d76 616c 7565")));
+  ASSERT_TRUE(
+      d.on_encoder_stream(hex("3fbd01 c00f 7777 772e 6578 616d 706c 652e 636f"
+                              "6d c10c 2f73 616d 706c 652f 7061 7468"
+                              "4a63 7573 746f 6d2d 6b65 790c 6375 7374"
+                              "6f6d 2d76 616c 7565")));
   std::vector<Field> out;
   auto r = d.decode(8, hex("0500 80 c1 81"), out);
   ASSERT_TRUE(r);
@@ -86,9 +89,9 @@ TEST(QpackRfc9204AppendixB, BlockedSectionResumesWhenDuplicateArrives) {
   ASSERT_EQ(unblocked.size(), 1u);
   EXPECT_EQ(unblocked[0].stream_id, 8u);
   ASSERT_TRUE(unblocked[0].fields);
-  EXPECT_EQ(*unblocked[0].fields, fields({{":authority", "www.example.com"},
-                                          {":path", "/"},
-                                          {"custom-key", "custom-value"}}));
+  EXPECT_EQ(
+      *unblocked[0].fields,
+      fields({{":authority", "www.example.com"}, {":path", "/"}, {"custom-key", "custom-value"}}));
   EXPECT_EQ(d.take_decoder_stream_bytes(), hex("88"));  // the ack covers all 4 inserts
 }
 
@@ -106,8 +109,7 @@ TEST(QpackRfc9204AppendixB, EncoderMatchesB1AndTracksB2ToB4Acknowledgments) {
   const auto authority = fields({{":authority", "www.example.com"}});
   EXPECT_EQ(e.encode(4, authority), hex("0000 500f 7777 772e 6578 616d 706c 652e 636f 6d"));
   EXPECT_EQ(e.encode(8, authority), hex("0200 80"));  // RIC 1, Base 1, relative index 0
-  EXPECT_EQ(e.take_encoder_stream_bytes(),
-            hex("c00f 7777 772e 6578 616d 706c 652e 636f 6d"));
+  EXPECT_EQ(e.take_encoder_stream_bytes(), hex("c00f 7777 772e 6578 616d 706c 652e 636f 6d"));
   EXPECT_EQ(e.blocking_streams(), 1u);
   // Stream Cancellation releases the reference without acknowledging the insert...
   ASSERT_TRUE(e.on_decoder_stream(hex("48")));

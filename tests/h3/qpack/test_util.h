@@ -13,10 +13,14 @@ inline std::vector<uint8_t> hex(const std::string& s) {
   int hi = -1;
   for (char c : s) {
     int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else
+      continue;
     if (hi < 0) {
       hi = v;
     } else {
@@ -36,7 +40,9 @@ inline std::vector<uint8_t> hex(const std::string& s) {
 #include "h3/qpack/field.h"
 
 namespace h3::qpack {
-inline void PrintTo(const Field& f, std::ostream* os) { *os << f.name << ": " << f.value; }
+inline void PrintTo(const Field& f, std::ostream* os) {
+  *os << f.name << ": " << f.value;
+}
 }  // namespace h3::qpack
 
 namespace h3::qpack::test {
