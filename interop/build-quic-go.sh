@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the quic-go 0.29 interop peers (qgserver, qgclient) offline from Debian's
+# golang-github-lucas-clemente-quic-go-dev, in GOPATH mode.
+#   interop/build-quic-go.sh OUT_DIR
+# Our sources are placed in a GOPATH overlay as github.com/lucas-clemente/quic-go/tquicinterop
+# (every other entry of Debian's quic-go tree is symlinked beside them) so that they may use
+# quic-go's internal/handshake.KeyUpdateInterval: quic-go 0.29 has no public knob to start a
+# key update before 100,000 packets.
+set -euo pipefail
+
+out=${1:?usage: build-quic-go.sh OUT_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+sys_gopath=/usr/share/gocode
+qgo=$sys_gopath/src/github.com/lucas-clemente/quic-go
+
+command -v go >/dev/null || { echo "build-quic-go: 'go' not found (apt-get install golang-go)" >&2; exit 1; }
+[ -d "$qgo" ] || { echo "build-quic-go: $qgo missing (apt-get install golang-github-lucas-clemente-quic-go-dev)" >&2; exit 1; }
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+overlay=$out/gopath/src/github.com/lucas-clemente/quic-go
+rm -rf "$out/gopath"
+mkdir -p "$overlay"
+for entry in "$qgo"/*; do
+  ln -s "$entry" "$overlay/$(basename "$entry")"
+done
+ln -s "$here/quic-go" "$overlay/tquicinterop"
+
+export GOPATH=$out/gopath:$sys_gopath
+export GO111MODULE=off GOFLAGS= GOPROXY=off GOTOOLCHAIN=local
+export GOCACHE=$out/gocache
+export CGO_ENABLED=0
+pkg=github.com/lucas-clemente/quic-go/tquicinterop
+go vet "$pkg/common" "$pkg/server" "$pkg/client"
+go build -o "$out/qgserver" "$pkg/server"
+go build -o "$out/qgclient" "$pkg/client"
+echo "build-quic-go: built $out/qgserver $out/qgclient"
