@@ -181,6 +181,7 @@ Pair::Pair(PairOptions options)
   options.client.aead = AeadBackend::kNull;
   options.server.aead = AeadBackend::kNull;
   EndpointConfig scfg{true, options.server, test_tls_context(true, options.server_alpn)};
+  scfg.max_connections = options.max_connections;
   server_ = std::make_unique<Endpoint>(scfg, server_random_);
   auto c = Connection::connect(options.client, test_tls_context(false, options.client_alpn),
                                client_addr_, server_addr_, now_, client_random_);

@@ -35,6 +35,7 @@ struct PairOptions {
   ConnectionConfig client, server;  // aead is forced to kNull on both
   std::vector<std::string> client_alpn{"hq-interop"};
   std::vector<std::string> server_alpn{"hq-interop"};
+  size_t max_connections = 4096;  // the server Endpoint's cap
 };
 
 // One packet of a datagram, decoded under null protection.
