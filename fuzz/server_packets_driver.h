@@ -32,9 +32,9 @@ enum class Mode : uint8_t { kFresh = 0, kHandshake = 1, kEstablished = 2 };
 inline constexpr uint8_t kModes = 3;
 
 // Bounds that keep one input fast and guarantee termination.
-inline constexpr size_t kMaxDatagrams = 64;         // records used per input
-inline constexpr int kMaxHandshakeRounds = 32;      // client/server exchanges for the prefix
-inline constexpr int kMaxTimerSteps = 24;           // timer firings after the last datagram
+inline constexpr size_t kMaxDatagrams = 64;            // records used per input
+inline constexpr int kMaxHandshakeRounds = 32;         // client/server exchanges for the prefix
+inline constexpr int kMaxTimerSteps = 24;              // timer firings after the last datagram
 inline constexpr size_t kMaxTransmitsPerDrain = 4096;  // more means poll_transmit never ends
 inline constexpr size_t kMaxEventsPerDrain = 4096;
 
@@ -133,7 +133,8 @@ class Session {
   void deliver(uint8_t ctl, std::span<uint8_t> datagram) {
     advance(std::chrono::milliseconds(ctl & 0x7f));
     const auto& from = (ctl & 0x80) != 0 ? kClientAddr2 : kClientAddr;
-    server_.on_datagram(now_, kServerAddr, from, 0, quic::MutBytes(datagram.data(), datagram.size()));
+    server_.on_datagram(now_, kServerAddr, from, 0,
+                        quic::MutBytes(datagram.data(), datagram.size()));
     service_server();
   }
 
@@ -158,7 +159,8 @@ class Session {
       if (!t) break;
       if (on_client_datagram) on_client_datagram({buf_.data(), t->size});
       std::vector<uint8_t> copy(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(t->size));
-      server_.on_datagram(now_, kServerAddr, kClientAddr, 0, quic::MutBytes(copy.data(), copy.size()));
+      server_.on_datagram(now_, kServerAddr, kClientAddr, 0,
+                          quic::MutBytes(copy.data(), copy.size()));
     }
     service_server_events();
   }
@@ -182,7 +184,9 @@ class Session {
       if (n == kMaxTransmitsPerDrain) die("server poll_transmit never ran dry");
       auto t = server_.poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()));
       if (!t) break;
-      if (client_) client_->on_datagram(now_, kClientAddr, kServerAddr, 0, quic::MutBytes(buf_.data(), t->size));
+      if (client_)
+        client_->on_datagram(now_, kClientAddr, kServerAddr, 0,
+                             quic::MutBytes(buf_.data(), t->size));
     }
     service_server_events();
   }

@@ -121,8 +121,10 @@ void check_established(const std::string& name, const std::vector<Record>& recor
   s.deliver(records[0].ctl, std::span<uint8_t>(const_cast<uint8_t*>(records[0].bytes.data()),
                                                records[0].bytes.size()));
   c = s.server_conn();
-  if (c == nullptr || c->stats().packets_received == before || c->stats().packets_dropped != dropped) {
-    std::fprintf(stderr, "seed %s: first datagram was not received by the connection\n", name.c_str());
+  if (c == nullptr || c->stats().packets_received == before ||
+      c->stats().packets_dropped != dropped) {
+    std::fprintf(stderr, "seed %s: first datagram was not received by the connection\n",
+                 name.c_str());
     ++g_failures;
   }
 }
@@ -161,7 +163,8 @@ int main(int argc, char** argv) {
     Bytes8 vn = client_initial[0].bytes;
     vn[1] = 0x1a, vn[2] = 0x2a, vn[3] = 0x3a, vn[4] = 0x4a;  // unknown version: VN
     write_seed("fresh-03-unknown-version", Mode::kFresh, {{1, vn}});
-    Bytes8 sh = short_packet(quic::ConnectionId::from(ih.dcid.view()), 0, F{}.raw({0x01}).n(30, 0).b);
+    Bytes8 sh =
+        short_packet(quic::ConnectionId::from(ih.dcid.view()), 0, F{}.raw({0x01}).n(30, 0).b);
     write_seed("fresh-04-short-header-unknown-cid", Mode::kFresh, {{1, sh}});
     // An Initial too small to be a client's first (RFC 9000 §14.1: must be dropped).
     Bytes8 small(client_initial[0].bytes.begin(), client_initial[0].bytes.begin() + 200);
@@ -198,7 +201,8 @@ int main(int argc, char** argv) {
   auto sid = est.client()->open_stream(true);
   if (!sid) die("open_stream");
   std::string req = "GET /index.html\r\n";
-  (void)est.client()->stream_write(*sid, quic::Bytes(reinterpret_cast<const uint8_t*>(req.data()), req.size()), true);
+  (void)est.client()->stream_write(
+      *sid, quic::Bytes(reinterpret_cast<const uint8_t*>(req.data()), req.size()), true);
   est.s.client_to_server();
   std::vector<Record> request = est.got;
   est.got.clear();
@@ -229,14 +233,48 @@ int main(int argc, char** argv) {
     write_seed("established-" + name, Mode::kEstablished, r);
     check_established(name, r);
   };
-  one("10-stream-offsets-fin", F{}.raw({0x0f}).v(0).v(5).v(3).str("abc").raw({0x0e}).v(0).v(0).v(5).str("hello").b);
-  one("11-stream-gap-and-overlap", F{}.raw({0x0e}).v(4).v(100).v(4).str("late").raw({0x0a}).v(4).v(3).str("abc").raw({0x0e}).v(4).v(1).v(10).n(10, 'x').b);
+  one("10-stream-offsets-fin",
+      F{}.raw({0x0f}).v(0).v(5).v(3).str("abc").raw({0x0e}).v(0).v(0).v(5).str("hello").b);
+  one("11-stream-gap-and-overlap", F{}.raw({0x0e})
+                                       .v(4)
+                                       .v(100)
+                                       .v(4)
+                                       .str("late")
+                                       .raw({0x0a})
+                                       .v(4)
+                                       .v(3)
+                                       .str("abc")
+                                       .raw({0x0e})
+                                       .v(4)
+                                       .v(1)
+                                       .v(10)
+                                       .n(10, 'x')
+                                       .b);
   one("12-stream-server-uni-id", F{}.raw({0x0a}).v(3).v(2).str("no").b);
   one("13-stream-beyond-limit", F{}.raw({0x0a}).v(4 * 1000).v(1).str("x").b);
   one("14-ack-ranges-ecn", F{}.raw({0x03}).v(3).v(5).v(1).v(0).v(0).v(0).v(1).v(1).v(2).b);
   one("15-ack-unsent-pn", F{}.raw({0x02}).v(1000000).v(0).v(0).v(0).b);
-  one("16-reset-stop-sending", F{}.raw({0x0a}).v(8).v(2).str("hi").raw({0x04}).v(8).v(7).v(2).raw({0x05}).v(8).v(9).b);
-  one("17-flow-control", F{}.raw({0x10}).v(1 << 24).raw({0x11}).v(0).v(1 << 22).raw({0x12}).v(200).raw({0x13}).v(200).raw({0x14}).v(1000).raw({0x15}).v(0).v(10).raw({0x16}).v(50).raw({0x17}).v(50).b);
+  one("16-reset-stop-sending",
+      F{}.raw({0x0a}).v(8).v(2).str("hi").raw({0x04}).v(8).v(7).v(2).raw({0x05}).v(8).v(9).b);
+  one("17-flow-control", F{}.raw({0x10})
+                             .v(1 << 24)
+                             .raw({0x11})
+                             .v(0)
+                             .v(1 << 22)
+                             .raw({0x12})
+                             .v(200)
+                             .raw({0x13})
+                             .v(200)
+                             .raw({0x14})
+                             .v(1000)
+                             .raw({0x15})
+                             .v(0)
+                             .v(10)
+                             .raw({0x16})
+                             .v(50)
+                             .raw({0x17})
+                             .v(50)
+                             .b);
   {
     F f;
     f.raw({0x18}).v(1).v(0).raw({8}).n(8, 0xa1).n(16, 0xb1);
@@ -254,17 +292,22 @@ int main(int argc, char** argv) {
   one("27-crypto-1rtt", F{}.raw({0x06}).v(0).v(4).raw({0x04, 0, 0, 0}).b);
   one("28-ping-padding", F{}.raw({0x01}).n(1100, 0).b);
   one("29-key-phase-flip", F{}.raw({0x01}).b, 1, true);
-  one("30-ack-frequency-immediate-ack", F{}.raw({0x40, 0xaf}).v(1).v(10).v(25000).v(1).raw({0x1f}).b);
+  one("30-ack-frequency-immediate-ack",
+      F{}.raw({0x40, 0xaf}).v(1).v(10).v(25000).v(1).raw({0x1f}).b);
   one("31-multipath-path-ack", F{}.raw({0x40, 0x3e}).v(0).v(3).v(0).v(0).v(0).b);
-  one("32-reset-stream-at", F{}.raw({0x0a}).v(12).v(4).str("abcd").raw({0x40, 0x24}).v(12).v(1).v(10).v(2).b);
+  one("32-reset-stream-at",
+      F{}.raw({0x0a}).v(12).v(4).str("abcd").raw({0x40, 0x24}).v(12).v(1).v(10).v(2).b);
   one("33-unknown-frame-type", F{}.raw({0x40, 0x99}).v(0).b);
   one("34-stream-data-blocked-unopened", F{}.raw({0x15}).v(16).v(0).raw({0x11}).v(20).v(0).b);
   // Several packets, with time between them so ACKs, PTOs and idle timers run.
   {
     std::vector<Record> r;
     for (int i = 0; i < 8; ++i) {
-      r.push_back({static_cast<uint8_t>(30 + i * 10),
-                   short_packet(dcid, pn++, F{}.raw({0x0e}).v(0).v(static_cast<uint64_t>(i) * 100).v(100).n(100, 'a' + i).b)});
+      r.push_back(
+          {static_cast<uint8_t>(30 + i * 10),
+           short_packet(
+               dcid, pn++,
+               F{}.raw({0x0e}).v(0).v(static_cast<uint64_t>(i) * 100).v(100).n(100, 'a' + i).b)});
     }
     write_seed("established-40-stream-over-time", Mode::kEstablished, r);
   }
