@@ -38,7 +38,7 @@ type options struct {
 	listen, root, portFile, certFile, keyFile, certOut, keyLog, qlogDir, version string
 	chacha20, retry, early, datagram                                             bool
 	keyUpdate                                                                    uint64
-	maxConns                                                                     int
+	maxConns, maxStreams                                                         int
 	idle                                                                         time.Duration
 }
 
@@ -58,6 +58,8 @@ func main() {
 	flag.BoolVar(&o.early, "0rtt", false, "accept 0-RTT (ListenEarly)")
 	flag.BoolVar(&o.datagram, "datagram", false, "enable DATAGRAM and echo every datagram")
 	flag.Uint64Var(&o.keyUpdate, "keyupdate", 0, "start a key update every N packets")
+	flag.IntVar(&o.maxStreams, "max-streams", 100,
+		"concurrent bidirectional streams a client may open (quic-go's default: 100)")
 	flag.IntVar(&o.maxConns, "max-conns", 0, "exit after this many connections ended (0: never)")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "idle timeout")
 	flag.Parse()
@@ -97,7 +99,7 @@ func run(o options) error {
 		EnableDatagrams:          o.datagram,
 		Tracer:                   tracer,
 		RequireAddressValidation: func(net.Addr) bool { return retry },
-		MaxIncomingStreams:       1000,
+		MaxIncomingStreams:       int64(o.maxStreams),
 	}
 	udp, err := net.ListenPacket("udp", o.listen)
 	if err != nil {
