@@ -221,7 +221,7 @@ void Session::flush_all() {
       r->want_writable = false;
       push({EventKind::kWritable, id});
     }
-    if (r->recv == Recv::kDone && r->out.idle() && r->body_off == r->body.size()) {
+    if (r->recv == Recv::kDone && r->out.finished() && r->body_off == r->body.size()) {
       forget_request(id);
     }
   }
@@ -363,7 +363,7 @@ size_t Session::read_body(uint64_t stream_id, quic::MutBytes out, bool* fin) {
   }
   bool complete = r->recv == Recv::kDone && r->body.empty();
   if (fin) *fin = complete;
-  if (complete && r->out.idle()) forget_request(stream_id);
+  if (complete && r->out.finished()) forget_request(stream_id);
   return n;
 }
 

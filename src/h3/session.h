@@ -144,6 +144,7 @@ class Session {
     bool fin = false, fin_sent = false;
     size_t size() const { return buf.size() - off; }
     bool idle() const { return size() == 0 && (!fin || fin_sent); }
+    bool finished() const { return size() == 0 && fin && fin_sent; }
   };
   enum class Recv : uint8_t { kHead, kBody, kAfterTrailers, kDone };
   struct Request {
