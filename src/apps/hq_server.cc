@@ -72,10 +72,7 @@ void HqServerApp::on_activity(quic::Endpoint& endpoint, quic::Instant) {
   while (auto h = endpoint.accept()) {
     conns_[*h];
     ++counters_.connections;
-    if (auto* c = endpoint.connection(*h)) {
-      log_at(1, "connection %llu from %s", static_cast<unsigned long long>(*h),
-             c->path().remote.to_string().c_str());
-    }
+    log_at(1, "connection %llu accepted", static_cast<unsigned long long>(*h));
   }
   for (auto it = conns_.begin(); it != conns_.end();) {
     quic::Connection* c = endpoint.connection(it->first);
