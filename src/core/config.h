@@ -9,6 +9,7 @@
 
 #include "cc/congestion_controller.h"
 #include "common/time.h"
+#include "core/trace.h"
 #include "crypto/packet_protector.h"
 #include "wire/version.h"
 
@@ -51,7 +52,11 @@ struct ConnectionConfig {
   size_t datagram_send_queue = 64;
   size_t datagram_recv_queue = 64;
 
-  std::string qlog_dir;  // non-empty: write <dir>/<odcid>.sqlog (JSON-SEQ)
+  // Tracing: a sink per connection (e.g. obs::qlog_factory(dir) writes <dir>/<odcid>.sqlog).
+  TraceFactory trace;
+  // Where the application wants qlog files; the core never opens files: the application turns
+  // this into `trace` with obs::qlog_factory.
+  std::string qlog_dir;
 };
 
 }  // namespace quic

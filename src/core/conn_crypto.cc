@@ -84,7 +84,9 @@ Status Connection::init_tls(std::shared_ptr<const TlsContext> tls) {
   if (!session) return std::unexpected(session.error());
   tls_ = std::move(*session);
   std::vector<uint8_t> buf(1024);
-  auto n = encode_transport_params(local_transport_params(), buf);
+  TransportParameters local = local_transport_params();
+  if (trace_) trace_->parameters_set(now_, true, local);
+  auto n = encode_transport_params(local, buf);
   if (!n) return std::unexpected(n.error());
   buf.resize(*n);
   tls_->set_local_transport_params(std::move(buf));
@@ -167,6 +169,7 @@ Status Connection::on_peer_transport_params() {
   }
   peer_params_ = std::move(*tp);
   peer_params_received_ = true;
+  if (trace_) trace_->parameters_set(now_, false, peer_params_);
   streams_.set_peer_params(PeerStreamParams{peer_params_.initial_max_data,
                                             peer_params_.initial_max_stream_data_bidi_local,
                                             peer_params_.initial_max_stream_data_bidi_remote,
@@ -199,6 +202,7 @@ void Connection::on_handshake_completed(Instant now) {
   stats_.handshake_time = now - created_at_;
   stats_.resumed = tls_->resumed();
   push_event({EventKind::kHandshakeCompleted});
+  if (trace_) trace_->state_updated(now, "handshake_complete");
   issue_local_cids();
   if (side_ == Side::kServer) {
     // RFC 9001 §4.1.2: the server's handshake is confirmed on completion.
@@ -210,6 +214,7 @@ void Connection::on_handshake_completed(Instant now) {
 void Connection::on_handshake_confirmed() {
   if (handshake_confirmed_) return;
   handshake_confirmed_ = true;
+  if (trace_) trace_->state_updated(now_, "handshake_confirmed");
   discard_space(PnSpaceId::kHandshake);
 }
 
@@ -221,6 +226,7 @@ Status Connection::update_tx_keys() {
   crypto_[2].seal = std::move(*next);
   key_phase_ = !key_phase_;
   key_update_acked_ = false;
+  if (trace_) trace_->key_updated(now_, key_phase_ != rx_key_phase_, key_phase_);
   tx_phase_first_pn_ = paths_[0]->app.next_pn;
   packets_in_phase_ = 0;
   return {};

@@ -22,6 +22,7 @@ PacketKind packet_kind(bool long_header, LongType type) {
 void Connection::on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
                              uint8_t ecn, MutBytes datagram) {
   if (state_ == State::kClosed || state_ == State::kDraining) return;
+  now_ = now;
   stats_.bytes_received += datagram.size();
   Path& path = *paths_[0];
   CoalescedPackets packets(datagram, config_.cid_length);
@@ -38,7 +39,10 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
   path.bytes_received += datagram.size();
   last_activity_ = now;
   if (state_ == State::kClosing) {
-    close_frame_pending_ = true;  // RFC 9000 §10.2.1: answer with CONNECTION_CLOSE again
+    // RFC 9000 §10.2.1: answer with CONNECTION_CLOSE again, rate-limited: on the 1st, 2nd,
+    // 4th, 8th ... packet received while closing.
+    ++packets_while_closing_;
+    if ((packets_while_closing_ & (packets_while_closing_ - 1)) == 0) close_frame_pending_ = true;
   }
 }
 
@@ -50,6 +54,7 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
   if (!hdr.long_header) {
     space = PnSpaceId::kApp;
   } else if (hdr.version != version_) {
+    trace_drop(pkt.bytes.size(), "unsupported_version");
     ++stats_.packets_dropped;  // Version Negotiation / compatible negotiation: RFC issue
     return;
   } else if (hdr.type == LongType::kInitial) {
@@ -57,11 +62,13 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
   } else if (hdr.type == LongType::kHandshake) {
     space = PnSpaceId::kHandshake;
   } else {
+    trace_drop(pkt.bytes.size(), "unexpected_packet_type");
     ++stats_.packets_dropped;  // 0-RTT and Retry arrive with the RFC-completion issue
     return;
   }
   CryptoLevel& level = crypto_[static_cast<size_t>(space)];
   if (!level.open || !hdr.has_packet_number()) {
+    trace_drop(pkt.bytes.size(), "key_unavailable");
     ++stats_.packets_dropped;
     return;
   }
@@ -70,6 +77,7 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
   uint8_t* p = datagram.data() + pkt.offset;
   auto unprotected = level.open->unprotect_header(p, pkt.bytes.size(), hdr.pn_offset);
   if (!unprotected) {
+    trace_drop(pkt.bytes.size(), "header_decrypt_error");
     ++stats_.packets_dropped;
     return;
   }
@@ -93,6 +101,7 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
   }
   if (key == nullptr || payload_len < kAeadTagSize ||
       !key->open(pn, 0, Bytes(p, header_len), p + header_len, payload_len)) {
+    trace_drop(pkt.bytes.size(), "payload_decrypt_error");
     ++stats_.packets_dropped;  // RFC 9001 §5.5: authentication failures are dropped silently
     return;
   }
@@ -103,6 +112,7 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
     }
   }
   if (pns.acks.is_duplicate(pn)) {
+    trace_drop(pkt.bytes.size(), "duplicate");
     ++stats_.packets_dropped;
     return;
   }
@@ -119,6 +129,10 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
   }
   bool ack_eliciting = false, non_probing = false;
   Bytes payload(p + header_len, payload_len - kAeadTagSize);
+  if (trace_) {
+    trace_->packet_received(now, PacketTrace{packet_kind(hdr.long_header, hdr.type), pn,
+                                             pkt.bytes.size(), 0, (p[0] & 0x04) != 0, payload});
+  }
   if (auto st = process_frames(now, space, hdr.type, hdr.long_header, payload, ack_eliciting,
                                non_probing);
       !st) {
@@ -255,6 +269,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
     on_packets_lost(now, space, res.lost);
     report_loss_to_cc(now, res.lost, res.persistent_congestion);
   }
+  trace_metrics(now);
   if (!res.acked.empty()) {
     if (space == PnSpaceId::kApp && !key_update_acked_ && res.largest_acked >= tx_phase_first_pn_) {
       key_update_acked_ = true;
@@ -315,9 +330,15 @@ void Connection::report_loss_to_cc(Instant now, std::span<const SentPacket> lost
   }
 }
 
-void Connection::on_packets_lost(Instant, PnSpaceId space, std::span<const SentPacket> lost) {
+void Connection::on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost) {
   stats_.packets_lost += lost.size();
   for (const SentPacket& p : lost) {
+    if (trace_) {
+      PacketKind kind = space == PnSpaceId::kInitial     ? PacketKind::kInitial
+                        : space == PnSpaceId::kHandshake ? PacketKind::kHandshake
+                                                         : PacketKind::kOneRtt;
+      trace_->packet_lost(now, kind, p.pn, "loss_detection");
+    }
     auto it = sent_frames_.find(p.token);
     if (it == sent_frames_.end()) continue;
     requeue_frames(space, it->second, true);
@@ -372,8 +393,12 @@ Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
     return fail(err::kProtocolViolation, "NEW_CONNECTION_ID to a zero-length CID peer");
   }
   if (f.sequence < peer_retire_prior_to_) {
-    // Already retired by an earlier retire_prior_to: retire it at once (RFC 9000 §19.15).
-    if (pending_retire_cids_.size() < kMaxRetiredCidsPending) pending_retire_cids_.push_back(f.sequence);
+    // Already retired by an earlier retire_prior_to: retire it at once (RFC 9000 §19.15). A
+    // CID must never be forgotten unretired (§5.1.2), so a full queue closes instead.
+    if (pending_retire_cids_.size() >= kMaxRetiredCidsPending) {
+      return fail(err::kConnectionIdLimitError, "too many connection IDs retired at once");
+    }
+    pending_retire_cids_.push_back(f.sequence);
     return {};
   }
   bool known = f.sequence == peer_cid_seq_ ||

@@ -37,6 +37,7 @@ bool Connection::space_wants_send(PnSpaceId space, Instant now) const {
 
 std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) {
   if (state_ == State::kClosed || state_ == State::kDraining) return std::nullopt;
+  now_ = now;
   Path& path = *paths_[0];
   if (state_ == State::kClosing) {
     if (!close_frame_pending_) return std::nullopt;
@@ -148,6 +149,13 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
     payload_len = fw.written();
   }
   const size_t total = header_len + payload_len + kAeadTagSize;
+  if (trace_) {
+    PacketKind kind = space == PnSpaceId::kInitial     ? PacketKind::kInitial
+                      : space == PnSpaceId::kHandshake ? PacketKind::kHandshake
+                                                       : PacketKind::kOneRtt;
+    trace_->packet_sent(now, PacketTrace{kind, pn, total, 0, key_phase_,
+                                         Bytes(out.data() + header_len, payload_len)});
+  }
   if (layout->length_field_len > 0 &&
       !patch_length(out, *layout, pn_len + payload_len + kAeadTagSize)) {
     return 0;

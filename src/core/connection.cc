@@ -63,6 +63,8 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
   c->add_local_cid(c->initial_scid_);
   c->original_dcid_ = random_cid(random, 8);  // RFC 9000 §7.2: at least 8 bytes
   c->peer_cid_ = c->original_dcid_;
+  c->now_ = now;
+  if (config.trace) c->trace_ = config.trace(c->original_dcid_, false);
   if (auto st = c->install_initial_keys(c->original_dcid_); !st) return std::unexpected(st.error());
   if (auto st = c->init_tls(std::move(tls)); !st) return std::unexpected(st.error());
   c->idle_deadline_ = now + c->idle_period();
@@ -85,6 +87,8 @@ Result<std::unique_ptr<Connection>> Connection::accept(
   c->original_dcid_ = original_dcid;
   c->peer_cid_ = client_scid;
   c->peer_cid_confirmed_ = true;
+  c->now_ = now;
+  if (config.trace) c->trace_ = config.trace(original_dcid, true);
   if (auto st = c->install_initial_keys(original_dcid); !st) return std::unexpected(st.error());
   if (auto st = c->init_tls(std::move(tls)); !st) return std::unexpected(st.error());
   c->idle_deadline_ = now + c->idle_period();
@@ -178,14 +182,19 @@ Instant Connection::next_timeout() const {
 
 void Connection::on_timeout(Instant now) {
   if (state_ == State::kClosed) return;
+  now_ = now;
   if (state_ == State::kClosing || state_ == State::kDraining) {
-    if (now >= close_deadline_) state_ = State::kClosed;
+    if (now >= close_deadline_) {
+      state_ = State::kClosed;
+      if (trace_) trace_->state_updated(now, "closed");
+    }
     return;
   }
   if (now >= idle_deadline_) {
     // RFC 9000 §10.1: silently discard state.
     close_error_ = Error{err::kNoError, 0, "idle timeout"};
     state_ = State::kClosed;
+    if (trace_) trace_->connection_closed(now, *close_error_, false);
     push_event({EventKind::kClosed, 0, err::kNoError, "idle timeout"});
     return;
   }
@@ -231,6 +240,7 @@ void Connection::enter_closing(Instant now, Error error, bool send_close) {
   if (state_ == State::kClosing || state_ == State::kDraining || state_ == State::kClosed) return;
   close_error_ = error;
   state_ = State::kClosing;
+  if (trace_) trace_->connection_closed(now, error, false);
   close_deadline_ = now + 3 * pto_period();
   close_frame_pending_ = send_close;
   push_event({EventKind::kClosed, 0, error.code, error.reason, error.application});
@@ -240,6 +250,7 @@ void Connection::enter_draining(Instant now) {
   if (state_ == State::kDraining || state_ == State::kClosed) return;
   bool notify = state_ != State::kClosing;
   state_ = State::kDraining;
+  if (trace_ && close_error_) trace_->connection_closed(now, *close_error_, closed_by_peer_);
   close_deadline_ = now + 3 * pto_period();
   if (notify && close_error_) {
     push_event({EventKind::kClosed, 0, close_error_->code, close_error_->reason,
@@ -250,6 +261,24 @@ void Connection::enter_draining(Instant now) {
 void Connection::close(uint64_t app_error, std::string reason, Instant now) {
   Error e{app_error, 0, std::move(reason), true};
   enter_closing(now, std::move(e), true);
+}
+
+void Connection::trace_metrics(Instant now) {
+  if (!trace_) return;
+  const Path& path = *paths_[0];
+  RecoveryMetrics m;
+  m.smoothed_rtt = path.rtt.smoothed();
+  m.min_rtt = path.rtt.min_rtt();
+  m.latest_rtt = path.rtt.latest();
+  m.rtt_variance = path.rtt.rttvar();
+  m.congestion_window = path.cc->cwnd();
+  m.bytes_in_flight = bytes_in_flight();
+  m.pacing_rate_bps = path.cc->pacing_rate_bps(path.rtt);
+  m.pto_count = pto_count_;
+  m.mtu = path.mtu;
+  if (m == last_metrics_) return;
+  last_metrics_ = m;
+  trace_->metrics_updated(now, m);
 }
 
 std::optional<Event> Connection::poll_event() {

@@ -22,6 +22,7 @@
 #include "core/path.h"
 #include "core/random.h"
 #include "core/sent_frame.h"
+#include "core/trace.h"
 #include "core/stream_map.h"
 #include "crypto/packet_protector.h"
 #include "tls/tls_session.h"
@@ -301,12 +302,22 @@ class Connection {
   std::optional<Error> close_error_;
   bool closed_by_peer_ = false;
   bool close_frame_pending_ = false;
+  uint64_t packets_while_closing_ = 0;
 
   // Anti-amplification (RFC 9000 §8.1): until the peer's address is validated.
   bool address_validated_ = false;
 
   std::deque<Event> events_;
   ConnectionStats stats_;
+
+  // Tracing (trace.h); `now_` is the time of the call being served, for hooks without one.
+  std::unique_ptr<TraceSink> trace_;
+  RecoveryMetrics last_metrics_;
+  Instant now_;
+  void trace_metrics(Instant now);
+  void trace_drop(size_t size, std::string_view reason) {
+    if (trace_) trace_->packet_dropped(now_, size, reason);
+  }
 };
 
 }  // namespace quic

@@ -1,5 +1,4 @@
 # Hostile-peer regression tests of the connection core; included by tests/core/CMakeLists.txt.
-# hostile_pending_test.cc (known core bugs) is deliberately not built.
 tquic_test(hostile_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_fixture.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_frames_test.cc
@@ -7,4 +6,5 @@ tquic_test(hostile_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_handshake_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_streams_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_closing_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_fixed_test.cc
   DEPS tquic_core tquic_harness)
