@@ -45,6 +45,7 @@ need_tquic() {
 }
 
 server_pid=""
+server_rc=""
 capture_pid=""
 stop_server() {
   if [ -n "$server_pid" ]; then
@@ -56,6 +57,7 @@ stop_server() {
     done
     kill -KILL "$server_pid" 2>/dev/null
     wait "$server_pid" 2>/dev/null
+    server_rc=$?
     server_pid=""
   fi
   if [ -n "$capture_pid" ]; then
@@ -139,6 +141,12 @@ run_case() {
     *) echo "run_case: unknown direction $dir" >&2; exit 2 ;;
   esac
   check_files "${files[@]}"
+  # 143: ended by our SIGTERM without handling it. Anything else (crash, sanitizer) fails.
+  case "$server_rc" in 0|143) ;; *) fail "the server exited with status $server_rc" ;; esac
+  if grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "$work/server.err" \
+      "$work/client.err" 2>/dev/null; then
+    fail "a sanitizer reported an error (see the files named above)"
+  fi
   echo "PASS: $case_ ($dir)"
 }
 
