@@ -3,6 +3,7 @@
 #include "apps/hq_client.h"
 #include "apps/hq_server.h"
 #include "apps/perf_command.h"
+#include "apps/udp_perf.h"
 
 namespace apps {
 
@@ -10,7 +11,8 @@ struct NetCommands::State {
   HqServerOptions server, perf_server;
   ClientOptions client;
   PerfClientOptions perf_client;
-  CLI::App *server_cmd, *client_cmd, *perf_cmd, *perf_server_cmd, *perf_client_cmd;
+  UdpPerfOptions udp;
+  CLI::App *server_cmd, *client_cmd, *perf_cmd, *perf_server_cmd, *perf_client_cmd, *udp_cmd;
 };
 
 NetCommands::NetCommands(CLI::App& app) : s_(std::make_unique<State>()) {
@@ -29,6 +31,8 @@ NetCommands::NetCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   add_server_options(*s_->perf_server_cmd, s_->perf_server);
   s_->perf_client_cmd = s_->perf_cmd->add_subcommand("client", "download/upload and measure");
   add_perf_client_options(*s_->perf_client_cmd, s_->perf_client);
+  s_->udp_cmd = s_->perf_cmd->add_subcommand("udp", "raw UDP loopback limit (no QUIC)");
+  add_udp_perf_options(*s_->udp_cmd, s_->udp);
 }
 
 NetCommands::~NetCommands() = default;
@@ -38,6 +42,7 @@ std::optional<int> NetCommands::dispatch() const {
   if (*s_->client_cmd) return run_client(s_->client);
   if (*s_->perf_server_cmd) return run_server(s_->perf_server);
   if (*s_->perf_client_cmd) return run_perf_client(s_->perf_client);
+  if (*s_->udp_cmd) return run_udp_perf(s_->udp);
   return std::nullopt;
 }
 
