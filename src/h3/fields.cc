@@ -11,13 +11,30 @@ bool is_tchar(char c) {
   if (c >= 'a' && c <= 'z') return true;
   if (c >= '0' && c <= '9') return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~': return true;
-    default: return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+      return true;
+    default:
+      return false;
   }
 }
 
-auto malformed(std::string why) { return fail(err::kMessageError, std::move(why)); }
+auto malformed(std::string why) {
+  return fail(err::kMessageError, std::move(why));
+}
 
 bool is_connection_specific(std::string_view name, std::string_view value) {
   if (name == "te") return value != "trailers";
@@ -97,12 +114,18 @@ quic::Result<RequestHead> validate_request(std::span<const Field> fields,
         return {};
       };
       quic::Status s;
-      if (f.name == ":method") s = take(seen_method, h.method);
-      else if (f.name == ":scheme") s = take(seen_scheme, h.scheme);
-      else if (f.name == ":authority") s = take(seen_authority, h.authority);
-      else if (f.name == ":path") s = take(seen_path, h.path);
-      else if (f.name == ":protocol") s = take(seen_protocol, h.protocol);
-      else return malformed("unknown or response pseudo-header " + f.name);
+      if (f.name == ":method")
+        s = take(seen_method, h.method);
+      else if (f.name == ":scheme")
+        s = take(seen_scheme, h.scheme);
+      else if (f.name == ":authority")
+        s = take(seen_authority, h.authority);
+      else if (f.name == ":path")
+        s = take(seen_path, h.path);
+      else if (f.name == ":protocol")
+        s = take(seen_protocol, h.protocol);
+      else
+        return malformed("unknown or response pseudo-header " + f.name);
       if (!s) return std::unexpected(s.error());
       continue;
     }
@@ -136,7 +159,8 @@ quic::Result<RequestHead> validate_request(std::span<const Field> fields,
       }
     }
   }
-  if (seen_authority && host && *host != h.authority) return malformed("host differs from :authority");
+  if (seen_authority && host && *host != h.authority)
+    return malformed("host differs from :authority");
   return h;
 }
 

@@ -33,28 +33,50 @@ size_t parse_header(Bytes b, uint64_t& type, uint64_t& length) {
 
 const char* error_name(uint64_t code) {
   switch (code) {
-    case err::kNoError: return "H3_NO_ERROR";
-    case err::kGeneralProtocolError: return "H3_GENERAL_PROTOCOL_ERROR";
-    case err::kInternalError: return "H3_INTERNAL_ERROR";
-    case err::kStreamCreationError: return "H3_STREAM_CREATION_ERROR";
-    case err::kClosedCriticalStream: return "H3_CLOSED_CRITICAL_STREAM";
-    case err::kFrameUnexpected: return "H3_FRAME_UNEXPECTED";
-    case err::kFrameError: return "H3_FRAME_ERROR";
-    case err::kExcessiveLoad: return "H3_EXCESSIVE_LOAD";
-    case err::kIdError: return "H3_ID_ERROR";
-    case err::kSettingsError: return "H3_SETTINGS_ERROR";
-    case err::kMissingSettings: return "H3_MISSING_SETTINGS";
-    case err::kRequestRejected: return "H3_REQUEST_REJECTED";
-    case err::kRequestCancelled: return "H3_REQUEST_CANCELLED";
-    case err::kRequestIncomplete: return "H3_REQUEST_INCOMPLETE";
-    case err::kMessageError: return "H3_MESSAGE_ERROR";
-    case err::kConnectError: return "H3_CONNECT_ERROR";
-    case err::kVersionFallback: return "H3_VERSION_FALLBACK";
-    case err::kQpackDecompressionFailed: return "QPACK_DECOMPRESSION_FAILED";
-    case err::kQpackEncoderStreamError: return "QPACK_ENCODER_STREAM_ERROR";
-    case err::kQpackDecoderStreamError: return "QPACK_DECODER_STREAM_ERROR";
-    case err::kDatagramError: return "H3_DATAGRAM_ERROR";
-    default: return "UNKNOWN_H3_ERROR";
+    case err::kNoError:
+      return "H3_NO_ERROR";
+    case err::kGeneralProtocolError:
+      return "H3_GENERAL_PROTOCOL_ERROR";
+    case err::kInternalError:
+      return "H3_INTERNAL_ERROR";
+    case err::kStreamCreationError:
+      return "H3_STREAM_CREATION_ERROR";
+    case err::kClosedCriticalStream:
+      return "H3_CLOSED_CRITICAL_STREAM";
+    case err::kFrameUnexpected:
+      return "H3_FRAME_UNEXPECTED";
+    case err::kFrameError:
+      return "H3_FRAME_ERROR";
+    case err::kExcessiveLoad:
+      return "H3_EXCESSIVE_LOAD";
+    case err::kIdError:
+      return "H3_ID_ERROR";
+    case err::kSettingsError:
+      return "H3_SETTINGS_ERROR";
+    case err::kMissingSettings:
+      return "H3_MISSING_SETTINGS";
+    case err::kRequestRejected:
+      return "H3_REQUEST_REJECTED";
+    case err::kRequestCancelled:
+      return "H3_REQUEST_CANCELLED";
+    case err::kRequestIncomplete:
+      return "H3_REQUEST_INCOMPLETE";
+    case err::kMessageError:
+      return "H3_MESSAGE_ERROR";
+    case err::kConnectError:
+      return "H3_CONNECT_ERROR";
+    case err::kVersionFallback:
+      return "H3_VERSION_FALLBACK";
+    case err::kQpackDecompressionFailed:
+      return "QPACK_DECOMPRESSION_FAILED";
+    case err::kQpackEncoderStreamError:
+      return "QPACK_ENCODER_STREAM_ERROR";
+    case err::kQpackDecoderStreamError:
+      return "QPACK_DECODER_STREAM_ERROR";
+    case err::kDatagramError:
+      return "H3_DATAGRAM_ERROR";
+    default:
+      return "UNKNOWN_H3_ERROR";
   }
 }
 
@@ -155,17 +177,28 @@ quic::Result<Settings> parse_settings(Bytes payload) {
     }
     seen.push_back(*id);
     switch (*id) {
-      case setting::kQpackMaxTableCapacity: s.qpack_max_table_capacity = *value; break;
-      case setting::kMaxFieldSectionSize: s.max_field_section_size = *value; break;
-      case setting::kQpackBlockedStreams: s.qpack_blocked_streams = *value; break;
+      case setting::kQpackMaxTableCapacity:
+        s.qpack_max_table_capacity = *value;
+        break;
+      case setting::kMaxFieldSectionSize:
+        s.max_field_section_size = *value;
+        break;
+      case setting::kQpackBlockedStreams:
+        s.qpack_blocked_streams = *value;
+        break;
       case setting::kEnableConnectProtocol:
       case setting::kH3Datagram:
-        if (*value > 1) return fail(err::kSettingsError, "boolean setting above 1", frame::kSettings);
+        if (*value > 1)
+          return fail(err::kSettingsError, "boolean setting above 1", frame::kSettings);
         (*id == setting::kH3Datagram ? s.h3_datagram : s.enable_connect_protocol) = *value == 1;
         break;
-      case 0x02: case 0x03: case 0x04: case 0x05:  // HTTP/2 only (§7.2.4.1)
+      case 0x02:
+      case 0x03:
+      case 0x04:
+      case 0x05:  // HTTP/2 only (§7.2.4.1)
         return fail(err::kSettingsError, "HTTP/2 setting in HTTP/3", frame::kSettings);
-      default: break;  // unknown and reserved settings are ignored
+      default:
+        break;  // unknown and reserved settings are ignored
     }
   }
   return s;

@@ -69,7 +69,9 @@ inline constexpr uint64_t kPriorityUpdatePush = 0xf0701;
 // H3_FRAME_UNEXPECTED wherever they appear.
 bool is_http2_only_frame(uint64_t type);
 // 0x1f * N + 0x21 (frame types, stream types, settings and error codes share the pattern).
-constexpr bool is_reserved_codepoint(uint64_t v) { return v >= 0x21 && (v - 0x21) % 0x1f == 0; }
+constexpr bool is_reserved_codepoint(uint64_t v) {
+  return v >= 0x21 && (v - 0x21) % 0x1f == 0;
+}
 
 namespace setting {
 inline constexpr uint64_t kQpackMaxTableCapacity = 0x01;

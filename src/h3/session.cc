@@ -44,7 +44,8 @@ Session::Session(quic::Connection& conn, Role role, SessionConfig config)
 }
 
 bool Session::connect_protocol_enabled() const {
-  return config_.enable_connect_protocol && peer_settings_ && peer_settings_->enable_connect_protocol;
+  return config_.enable_connect_protocol && peer_settings_ &&
+         peer_settings_->enable_connect_protocol;
 }
 
 bool Session::datagrams_enabled() const {
@@ -68,9 +69,13 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
   now_ = now;
   if (closed_) return;
   switch (e.kind) {
-    case quic::EventKind::kHandshakeCompleted: open_critical_streams(); break;
+    case quic::EventKind::kHandshakeCompleted:
+      open_critical_streams();
+      break;
     case quic::EventKind::kStreamOpened:
-    case quic::EventKind::kStreamReadable: readable_.insert(e.stream_id); break;
+    case quic::EventKind::kStreamReadable:
+      readable_.insert(e.stream_id);
+      break;
     case quic::EventKind::kStreamWritable: {
       if (e.stream_id == control_id_ || e.stream_id == encoder_id_ || e.stream_id == decoder_id_) {
         break;  // flushed by poll()
@@ -119,7 +124,8 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
         push({EventKind::kClosed, 0, close_error_->code, {}, {}, {}, close_error_->reason});
       }
       break;
-    default: break;
+    default:
+      break;
   }
 }
 

@@ -151,15 +151,15 @@ class Session {
     explicit Request(size_t max_frame) : reader(max_frame) {}
     FrameReader reader;
     Recv recv = Recv::kHead;
-    bool blocked = false;         // a HEADERS section waits for QPACK inserts
-    bool transport_fin = false;   // FIN read from the transport, not yet acted on
-    bool stalled = false;         // body buffer full: resume when the app reads
-    bool data_signalled = false;  // a kData event is outstanding
+    bool blocked = false;           // a HEADERS section waits for QPACK inserts
+    bool transport_fin = false;     // FIN read from the transport, not yet acted on
+    bool stalled = false;           // body buffer full: resume when the app reads
+    bool data_signalled = false;    // a kData event is outstanding
     std::vector<uint8_t> leftover;  // read but unparsed (behind a blocked HEADERS)
     std::vector<uint8_t> body;
     size_t body_off = 0;
     ContentLengthCheck length;
-    bool head_request = false;    // client: our request was HEAD
+    bool head_request = false;     // client: our request was HEAD
     bool final_head_sent = false;  // server: non-1xx response head sent; client: always
     bool want_writable = false;
     SendQueue out;
@@ -225,7 +225,7 @@ class Session {
   quic::RangeSet done_requests_;  // bidi streams (id / 4) finished or aborted
   uint64_t next_peer_bidi_ = 0;   // server: lowest client bidi stream ID not yet seen
   std::set<uint64_t> readable_;
-  std::set<uint64_t> dirty_;      // request streams with queued bytes
+  std::set<uint64_t> dirty_;  // request streams with queued bytes
   std::map<uint64_t, Priority> pending_priorities_;
 
   std::optional<uint64_t> goaway_sent_, goaway_received_;

@@ -67,9 +67,12 @@ void Session::on_uni_type(uint64_t id, uint64_t type) {
     slot = id;
   };
   switch (type) {
-    case stream_type::kControl: return claim(peer_control_id_, "control stream");
-    case stream_type::kQpackEncoder: return claim(peer_encoder_id_, "QPACK encoder stream");
-    case stream_type::kQpackDecoder: return claim(peer_decoder_id_, "QPACK decoder stream");
+    case stream_type::kControl:
+      return claim(peer_control_id_, "control stream");
+    case stream_type::kQpackEncoder:
+      return claim(peer_encoder_id_, "QPACK encoder stream");
+    case stream_type::kQpackDecoder:
+      return claim(peer_decoder_id_, "QPACK decoder stream");
     case stream_type::kPush:
       // §6.2.2: only servers push, and only up to a MAX_PUSH_ID we never send.
       if (role_ == Role::kServer) {
@@ -108,7 +111,8 @@ void Session::on_uni_bytes(uint64_t id, quic::Bytes b) {
 void Session::on_control_frame(const FrameItem& item) {
   using Kind = FrameItem::Kind;
   if (!peer_settings_) {
-    if (item.kind == Kind::kFrame && item.type == frame::kSettings) return on_settings(item.payload);
+    if (item.kind == Kind::kFrame && item.type == frame::kSettings)
+      return on_settings(item.payload);
     return connection_error(err::kMissingSettings, "control stream must start with SETTINGS");
   }
   if (item.kind == Kind::kUnknownFrame) return;
@@ -175,7 +179,8 @@ void Session::on_goaway(uint64_t id) {
   if (role_ != Role::kClient) return;
   // Requests at or above the ID were not processed: they may be retried elsewhere.
   std::vector<uint64_t> rejected;
-  for (auto it = requests_.lower_bound(id); it != requests_.end(); ++it) rejected.push_back(it->first);
+  for (auto it = requests_.lower_bound(id); it != requests_.end(); ++it)
+    rejected.push_back(it->first);
   for (uint64_t sid : rejected) {
     decoder_.cancel_stream(sid);
     (void)conn_.stream_reset(sid, err::kRequestCancelled);
@@ -284,7 +289,8 @@ bool Session::parse_request(uint64_t id, Request& r, quic::Bytes in) {
     if (!*item) return true;
     const FrameItem& it = **item;
     switch (it.kind) {
-      case Kind::kUnknownFrame: break;
+      case Kind::kUnknownFrame:
+        break;
       case Kind::kDataBegin:
         if (r.recv != Recv::kBody) {
           connection_error(err::kFrameUnexpected,
@@ -329,7 +335,8 @@ void Session::on_headers_frame(uint64_t id, Request& r, quic::Bytes payload, qui
   std::vector<Field> fields;
   auto st = decoder_.decode(id, payload, fields);
   if (!st) {
-    if (st.error().code == qpack::kFieldSectionTooLarge) return stream_error(id, err::kMessageError);
+    if (st.error().code == qpack::kFieldSectionTooLarge)
+      return stream_error(id, err::kMessageError);
     return connection_error(st.error());
   }
   if (*st == qpack::Decoder::DecodeStatus::kBlocked) {

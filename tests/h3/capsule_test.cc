@@ -9,8 +9,8 @@ using Bytes = std::vector<uint8_t>;
 
 // Feeds `wire` in `step`-byte pieces; returns the capsules (type, payload) or the error code.
 std::pair<std::vector<std::pair<uint64_t, Bytes>>, uint64_t> parse_all(const Bytes& wire,
-                                                                        size_t step,
-                                                                        size_t max = 1024) {
+                                                                       size_t step,
+                                                                       size_t max = 1024) {
   CapsuleReader r(max);
   std::vector<std::pair<uint64_t, Bytes>> out;
   for (size_t at = 0; at < wire.size(); at += step) {

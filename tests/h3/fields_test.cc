@@ -76,8 +76,8 @@ TEST(H3Fields, UppercaseAndInvalidNamesAndValues) {
 }
 
 TEST(H3Fields, ConnectionSpecificFieldsRejected) {
-  for (const char* name : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                           "upgrade"}) {
+  for (const char* name :
+       {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}) {
     Fields f = get();
     f.push_back({name, "x"});
     EXPECT_EQ(request_error(f), err::kMessageError) << name;
@@ -122,8 +122,11 @@ TEST(H3Fields, ConnectAndExtendedConnect) {
   Fields with_path = connect;
   with_path.push_back({":path", "/"});
   EXPECT_EQ(request_error(with_path), err::kMessageError);
-  Fields ext = {{":method", "CONNECT"}, {":protocol", "connect-udp"}, {":scheme", "https"},
-                {":authority", "proxy"}, {":path", "/masque"}};
+  Fields ext = {{":method", "CONNECT"},
+                {":protocol", "connect-udp"},
+                {":scheme", "https"},
+                {":authority", "proxy"},
+                {":path", "/masque"}};
   EXPECT_EQ(request_error(ext, false), err::kMessageError);  // not negotiated
   auto ok = validate_request(ext, true);
   ASSERT_TRUE(ok);
@@ -163,8 +166,8 @@ TEST(H3Priority, Rfc9218Parameters) {
   EXPECT_EQ(parse_priority("u=5, i"), (Priority{5, true}));
   EXPECT_EQ(parse_priority("i=?0, u=1"), (Priority{1, false}));
   EXPECT_EQ(parse_priority("i, foo=bar;x=1, u=2"), (Priority{2, true}));
-  EXPECT_EQ(parse_priority("u=9"), (Priority{3, false}));    // out of range: ignored
-  EXPECT_EQ(parse_priority("u=1,"), (Priority{3, false}));   // malformed dictionary
+  EXPECT_EQ(parse_priority("u=9"), (Priority{3, false}));   // out of range: ignored
+  EXPECT_EQ(parse_priority("u=1,"), (Priority{3, false}));  // malformed dictionary
   EXPECT_EQ(parse_priority("U=1"), (Priority{3, false}));
   EXPECT_EQ(format_priority({1, true}), "u=1, i");
   EXPECT_EQ(format_priority({3, false}), "");

@@ -71,7 +71,10 @@ TEST(H3Frames, EncodingsAreByteExact) {
   EXPECT_EQ(b, hex("050402616263"));
   b.clear();
   append_priority_update(b, frame::kPriorityUpdateRequest, 4, "u=1");
-  EXPECT_EQ(b, hex("800f0700" "04" "04" "753d31"));
+  EXPECT_EQ(b, hex("800f0700"
+                   "04"
+                   "04"
+                   "753d31"));
   b.clear();
   Settings s;
   s.qpack_max_table_capacity = 4096;
@@ -81,7 +84,12 @@ TEST(H3Frames, EncodingsAreByteExact) {
   s.h3_datagram = true;
   append_settings(b, s);
   // 01=4096 (5000), 06=16384 (80004000), 07=16, 08=1, 33=1
-  EXPECT_EQ(b, hex("040e" "015000" "0680004000" "0710" "0801" "3301"));
+  EXPECT_EQ(b, hex("040e"
+                   "015000"
+                   "0680004000"
+                   "0710"
+                   "0801"
+                   "3301"));
 }
 
 TEST(H3Frames, EveryFrameRoundTripsWholeAndByteByByte) {
@@ -128,7 +136,9 @@ TEST(H3Frames, EveryFrameRoundTripsWholeAndByteByByte) {
 
 TEST(H3Frames, DataPayloadIsStreamedNotBuffered) {
   FrameReader r(16);
-  Bytes hdr = hex("00" "c00000e8d4a51000");  // DATA announcing 10^12 bytes
+  Bytes hdr =
+      hex("00"
+          "c00000e8d4a51000");  // DATA announcing 10^12 bytes
   quic::Bytes in(hdr);
   auto begin = r.next(in);
   ASSERT_TRUE(begin && *begin);
@@ -145,9 +155,13 @@ TEST(H3Frames, DataPayloadIsStreamedNotBuffered) {
 }
 
 TEST(H3Frames, HugeKnownFrameIsExcessiveLoadBeforeAnyAllocation) {
-  auto [items, code] = parse_all(hex("01" "c00000e8d4a51000"), 100, 1024);
+  auto [items, code] = parse_all(hex("01"
+                                     "c00000e8d4a51000"),
+                                 100, 1024);
   EXPECT_EQ(code, err::kExcessiveLoad);
-  Bytes big = hex("04" "5001");
+  Bytes big =
+      hex("04"
+          "5001");
   big.resize(2 + 0x1001, 0);
   EXPECT_EQ(parse_all(big, 100).second, err::kExcessiveLoad);  // SETTINGS > 4096 bytes
   Bytes pu;
@@ -156,7 +170,9 @@ TEST(H3Frames, HugeKnownFrameIsExcessiveLoadBeforeAnyAllocation) {
 }
 
 TEST(H3Frames, UnknownAndReservedFramesAreSkippedWithoutBuffering) {
-  Bytes wire = hex("21" "c00000e8d4a51000");  // reserved type 0x21, 10^12 bytes
+  Bytes wire =
+      hex("21"
+          "c00000e8d4a51000");  // reserved type 0x21, 10^12 bytes
   FrameReader r(16);
   quic::Bytes in(wire);
   auto item = r.next(in);
@@ -169,7 +185,13 @@ TEST(H3Frames, UnknownAndReservedFramesAreSkippedWithoutBuffering) {
   EXPECT_FALSE(*more);
   EXPECT_TRUE(j.empty());
   // A small unknown frame between two known ones.
-  Bytes w2 = hex("0701" "04" "4040" "03" "aabbcc" "0d0105");
+  Bytes w2 =
+      hex("0701"
+          "04"
+          "4040"
+          "03"
+          "aabbcc"
+          "0d0105");
   auto [items, code] = parse_all(w2, 1);
   ASSERT_EQ(code, 0u);
   ASSERT_EQ(items.size(), 3u);
@@ -186,7 +208,11 @@ TEST(H3Frames, Http2FrameTypesAreUnexpected) {
 
 TEST(H3Frames, FixedSizeFramesWithWrongLengthsAreFrameErrors) {
   EXPECT_EQ(parse_all(hex("0700"), 1).second, err::kFrameError);  // empty GOAWAY
-  EXPECT_EQ(parse_all(hex("0709" "c000000000000001ff"), 1).second, err::kFrameError);
+  EXPECT_EQ(parse_all(hex("0709"
+                          "c000000000000001ff"),
+                      1)
+                .second,
+            err::kFrameError);
   // Length 2 with a one-byte varint and a trailing byte; length 1 with a two-byte varint.
   EXPECT_FALSE(parse_single_varint(frame::kGoaway, hex("0101")));
   EXPECT_EQ(parse_single_varint(frame::kGoaway, hex("0101")).error().code, err::kFrameError);
@@ -219,7 +245,9 @@ TEST(H3Settings, TruncatedEntryIsFrameError) {
 }
 
 TEST(H3Settings, UnknownIgnoredDefaultsAndEntryLimit) {
-  auto s = parse_settings(hex("404001" "0604"));
+  auto s =
+      parse_settings(hex("404001"
+                         "0604"));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->max_field_section_size, 4u);
   EXPECT_EQ(s->qpack_max_table_capacity, 0u);

@@ -16,8 +16,8 @@ void Peer::on_activity(quic::Endpoint& endpoint, Instant now) {
     }
     if (handle) conn = endpoint.connection(*handle);
     if (conn != nullptr && !raw) {
-      session = std::make_unique<h3::Session>(*conn, is_server ? h3::Role::kServer : h3::Role::kClient,
-                                              config);
+      session = std::make_unique<h3::Session>(
+          *conn, is_server ? h3::Role::kServer : h3::Role::kClient, config);
     }
   }
   if (conn == nullptr) return;
@@ -114,7 +114,9 @@ bool Pair::run_until(const std::function<bool()>& done, quic::Duration limit) {
   return done();
 }
 
-std::vector<uint8_t> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
+std::vector<uint8_t> bytes_of(std::string_view s) {
+  return {s.begin(), s.end()};
+}
 
 uint64_t raw_uni(quic::Connection& c, const std::vector<uint8_t>& data, bool fin) {
   auto id = c.open_stream(false);
@@ -138,7 +140,9 @@ std::vector<uint8_t> headers_frame(const std::vector<h3::Field>& fields) {
 }
 
 std::vector<h3::Field> get_request(std::string path) {
-  return {{":method", "GET"}, {":scheme", "https"}, {":authority", "localhost"},
+  return {{":method", "GET"},
+          {":scheme", "https"},
+          {":authority", "localhost"},
           {":path", std::move(path)}};
 }
 

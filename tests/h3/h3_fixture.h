@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/sim_endpoint.h"
 #include "h3/session.h"
+#include "harness/sim_endpoint.h"
 #include "sim/network.h"
 
 namespace h3test {
@@ -25,8 +25,8 @@ struct Peer : harness::App {
   std::optional<quic::ConnectionHandle> handle;
   quic::Connection* conn = nullptr;
   std::unique_ptr<h3::Session> session;
-  std::vector<h3::Event> events;           // every session event, in order
-  std::vector<quic::Event> raw_events;     // raw mode: every transport event
+  std::vector<h3::Event> events;        // every session event, in order
+  std::vector<quic::Event> raw_events;  // raw mode: every transport event
   std::optional<quic::Event> transport_closed;
   std::function<void(Peer&, const h3::Event&, Instant)> on_event;
   std::function<void(Peer&, Instant)> on_tick;
@@ -50,7 +50,8 @@ class Pair {
   explicit Pair(PairOptions opts = {});
   ~Pair();
   // Runs the simulation until done() or the virtual time limit; returns done().
-  bool run_until(const std::function<bool()>& done, quic::Duration limit = std::chrono::seconds(20));
+  bool run_until(const std::function<bool()>& done,
+                 quic::Duration limit = std::chrono::seconds(20));
   Peer client, server;
 
  private:

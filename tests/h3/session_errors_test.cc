@@ -56,7 +56,9 @@ std::optional<uint64_t> client_closes_with(
 }
 
 TEST(H3Errors, ControlStreamNotStartingWithSettingsIsMissingSettings) {
-  EXPECT_EQ(server_closes_with([](quic::Connection& c) { raw_uni(c, {0x00, 0x07, 0x01, 0x00}); }),
+  EXPECT_EQ(server_closes_with([](quic::Connection& c) {
+              raw_uni(c, {0x00, 0x07, 0x01, 0x00});
+            }),
             err::kMissingSettings);
 }
 
@@ -140,7 +142,9 @@ TEST(H3Errors, Http2FrameTypeIsFrameUnexpected) {
 }
 
 TEST(H3Errors, Http2SettingIsSettingsError) {
-  EXPECT_EQ(server_closes_with([](quic::Connection& c) { raw_uni(c, {0x00, 0x04, 0x02, 0x02, 0x00}); }),
+  EXPECT_EQ(server_closes_with([](quic::Connection& c) {
+              raw_uni(c, {0x00, 0x04, 0x02, 0x02, 0x00});
+            }),
             err::kSettingsError);
 }
 
@@ -161,13 +165,13 @@ TEST(H3Errors, DataBeforeHeadersIsFrameUnexpected) {
 }
 
 TEST(H3Errors, CancelPushOnRequestStreamIsFrameUnexpected) {
-  EXPECT_EQ(server_closes_with([](quic::Connection& c) {
-              raw_uni(c, control_preamble());
-              uint64_t id = *c.open_stream(true);
-              (void)c.stream_write(id, cat(headers_frame(get_request("/")), {0x03, 0x01, 0x00}),
-                                   true);
-            }),
-            err::kFrameUnexpected);
+  EXPECT_EQ(
+      server_closes_with([](quic::Connection& c) {
+        raw_uni(c, control_preamble());
+        uint64_t id = *c.open_stream(true);
+        (void)c.stream_write(id, cat(headers_frame(get_request("/")), {0x03, 0x01, 0x00}), true);
+      }),
+      err::kFrameUnexpected);
 }
 
 TEST(H3Errors, FrameTruncatedByFinIsFrameError) {

@@ -31,14 +31,16 @@ bool drain(h3::Session& s, uint64_t id, std::string& into) {
   return fin;
 }
 
-uint8_t pattern(uint64_t i) { return static_cast<uint8_t>(i * 7 + 3); }
+uint8_t pattern(uint64_t i) {
+  return static_cast<uint8_t>(i * 7 + 3);
+}
 
 // Server side of the file transfers: "/N" answers N pattern bytes, pushed with backpressure.
 struct Responder {
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> pending;  // id -> (size, sent)
   void start(h3::Session& s, uint64_t id, uint64_t size) {
-    ASSERT_TRUE(s.send_response(id, Fields{{":status", "200"}, {"content-length", std::to_string(size)}},
-                                {}, false));
+    ASSERT_TRUE(s.send_response(
+        id, Fields{{":status", "200"}, {"content-length", std::to_string(size)}}, {}, false));
     pending[id] = {size, 0};
     pump(s);
   }
@@ -65,8 +67,9 @@ TEST(H3Session, GetWithResponseBody) {
   p.server.on_event = [](Peer& s, const Event& e, Instant) {
     if (e.kind != EventKind::kHeaders) return;
     EXPECT_EQ(field(e.fields, ":path"), "/index.html");
-    ASSERT_TRUE(s.session->send_response(
-        e.stream_id, Fields{{":status", "200"}, {"content-length", "11"}}, bytes_of("hello world")));
+    ASSERT_TRUE(s.session->send_response(e.stream_id,
+                                         Fields{{":status", "200"}, {"content-length", "11"}},
+                                         bytes_of("hello world")));
   };
   std::optional<uint64_t> sid;
   std::string status, body;
@@ -102,8 +105,8 @@ TEST(H3Session, PostWithBodyAndTrailersBothWays) {
     if (e.kind == EventKind::kTrailers) server_trailers = e.fields;
     if (e.kind == EventKind::kFinished) {
       drain(*s.session, e.stream_id, server_body);
-      ASSERT_TRUE(s.session->send_response(e.stream_id, Fields{{":status", "201"}}, bytes_of("stored"),
-                                           false));
+      ASSERT_TRUE(s.session->send_response(e.stream_id, Fields{{":status", "201"}},
+                                           bytes_of("stored"), false));
       ASSERT_TRUE(s.session->send_trailers(e.stream_id, Fields{{"x-result", "ok"}}));
     }
   };
@@ -111,8 +114,10 @@ TEST(H3Session, PostWithBodyAndTrailersBothWays) {
   p.client.on_tick = [&](Peer& c, Instant) {
     if (sent || !c.handshake_done()) return;
     sent = true;
-    std::vector<Field> req = {{":method", "POST"}, {":scheme", "https"},
-                              {":authority", "localhost"}, {":path", "/upload"},
+    std::vector<Field> req = {{":method", "POST"},
+                              {":scheme", "https"},
+                              {":authority", "localhost"},
+                              {":path", "/upload"},
                               {"content-length", "10"}};
     auto id = c.session->send_request(req, bytes_of("01234"), false);
     ASSERT_TRUE(id);
@@ -247,8 +252,10 @@ TEST(H3Session, ExtendedConnectWithDatagramsAndCapsules) {
     if (e.kind == EventKind::kSettings) {
       EXPECT_TRUE(c.session->connect_protocol_enabled());
       EXPECT_TRUE(c.session->datagrams_enabled());
-      std::vector<Field> req = {{":method", "CONNECT"}, {":protocol", "connect-udp"},
-                                {":scheme", "https"}, {":authority", "localhost"},
+      std::vector<Field> req = {{":method", "CONNECT"},
+                                {":protocol", "connect-udp"},
+                                {":scheme", "https"},
+                                {":authority", "localhost"},
                                 {":path", "/.well-known/masque/udp/h/443/"}};
       auto id = c.session->send_request(req, {}, false);
       ASSERT_TRUE(id) << id.error().reason;
@@ -303,7 +310,8 @@ TEST(H3Session, MalformedRequestIsResetWithMessageErrorConnectionStays) {
   };
   auto reset_code = [&]() -> std::optional<uint64_t> {
     for (const auto& e : p.client.raw_events) {
-      if (e.kind == quic::EventKind::kStreamReset && sid && e.stream_id == *sid) return e.error_code;
+      if (e.kind == quic::EventKind::kStreamReset && sid && e.stream_id == *sid)
+        return e.error_code;
     }
     return std::nullopt;
   };
