@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "obs/qlog_writer.h"
+
 namespace apps {
 
 namespace {
@@ -70,6 +72,7 @@ quic::Result<harness::Scenario> scenario_from(const SimOptions& o) {
   }
   s.seed = o.seed;
   s.pcap_path = o.pcap;
+  if (!o.qlog_dir.empty()) s.client.trace = s.server.trace = obs::qlog_factory(o.qlog_dir);
   return s;
 }
 

@@ -19,6 +19,7 @@ struct SimOptions {
   bool null_crypto = false;
   bool json = false;
   std::string pcap;
+  std::string qlog_dir;  // non-empty: a qlog (JSON-SEQ) per connection and side into this dir
 };
 
 // Builds the scenario the options describe; the error names the bad option.

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   sim->add_option("--seed", so.seed, "simulator seed (same seed, same result)");
   sim->add_flag("--null-crypto", so.null_crypto, "skip AEAD work (very large simulations)");
   sim->add_option("--pcap", so.pcap, "write the simulated traffic to a pcap file");
+  sim->add_option("--qlog-dir", so.qlog_dir, "write a qlog (JSON-SEQ) per connection into DIR");
   sim->add_flag("--json", so.json, "print figures as JSON");
 
   apps::NetCommands net(app);
