@@ -80,10 +80,10 @@ void EndpointDriver::want_writable(bool on) {
   }
 }
 
-void EndpointDriver::receive(UdpSocket& s, quic::Instant now, bool& more) {
+quic::Status EndpointDriver::receive(UdpSocket& s, quic::Instant now, bool& more) {
   auto st = s.recv(rx_);
   more = rx_.size() == kRecvBatch;  // a full batch: more is probably queued
-  if (!st) return;
+  if (!st) return st;  // not EAGAIN or an ICMP report: the socket is unusable
   for (RecvDatagram& d : rx_) {
     // A GRO buffer holds datagrams of segment_size bytes back to back (the last may be shorter).
     size_t seg = d.segment_size == 0 ? d.data.size() : d.segment_size;
@@ -92,6 +92,7 @@ void EndpointDriver::receive(UdpSocket& s, quic::Instant now, bool& more) {
       endpoint_.on_datagram(now, d.local, d.remote, d.ecn, d.data.subspan(off, len));
     }
   }
+  return {};
 }
 
 quic::Result<bool> EndpointDriver::send_pending() {
@@ -185,7 +186,7 @@ quic::Result<bool> EndpointDriver::run_until(const std::function<bool()>& done,
     for (size_t i = 0; i < sockets_.size(); ++i) {
       if (!readable_[i]) continue;
       bool more = false;
-      receive(*sockets_[i], now, more);
+      if (auto st = receive(*sockets_[i], now, more); !st) return std::unexpected(st.error());
       readable_[i] = more;
       more_input |= more;
     }

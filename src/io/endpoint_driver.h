@@ -51,7 +51,7 @@ class EndpointDriver {
     SendMessage msg;
     bool closed;  // a shorter last segment ended the GSO run
   };
-  void receive(UdpSocket& s, quic::Instant now, bool& more);
+  quic::Status receive(UdpSocket& s, quic::Instant now, bool& more);
   // Polls transmits into the arena and sends them; false while a socket is full.
   quic::Result<bool> flush(quic::Instant now);
   quic::Result<bool> send_pending();
