@@ -252,7 +252,8 @@ void HqServerApp::write_response(quic::Connection& c, uint64_t id, Stream& s) {
 }
 
 void add_server_options(CLI::App& cmd, HqServerOptions& o) {
-  cmd.add_option("--listen", o.listen, "ADDR:PORT to bind (default 0.0.0.0:4433, [::]:4433)");
+  cmd.add_option("--listen", o.listen,
+                 "ADDR:PORT to bind, repeatable (default 0.0.0.0:4433; [::]:4433 with --ipv6)");
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
   add_net_options(cmd, o.net);
@@ -315,22 +316,31 @@ int run_server(const HqServerOptions& o) {
   }
   ec.tls = *tls;
 
-  std::string listen = o.listen.empty() ? (o.net.ipv6 ? "[::]:4433" : "0.0.0.0:4433") : o.listen;
-  auto addr = quic::SocketAddress::parse(listen);
-  if (!addr) {
-    std::fprintf(stderr, "tquic: --listen: expected ADDR:PORT, got '%s'\n", listen.c_str());
-    return kExitUsage;
+  std::vector<std::string> listen = o.listen;
+  if (listen.empty()) listen.push_back(o.net.ipv6 ? "[::]:4433" : "0.0.0.0:4433");
+  std::vector<std::unique_ptr<io::UdpSocket>> sockets;
+  std::vector<io::UdpSocket*> raw;
+  for (const auto& text : listen) {
+    auto addr = quic::SocketAddress::parse(text);
+    if (!addr) {
+      std::fprintf(stderr, "tquic: --listen: expected ADDR:PORT, got '%s'\n", text.c_str());
+      return kExitUsage;
+    }
+    auto sock = io::UdpSocket::open(*addr, socket_options(o.net));
+    if (!sock) {
+      std::fprintf(stderr, "tquic: %s\n", sock.error().reason.c_str());
+      return kExitUsage;
+    }
+    for (const auto& w : (*sock)->warnings()) {
+      log_at(o.net.no_gso ? 1 : 0, "warning: %s", w.c_str());
+    }
+    raw.push_back(sock->get());
+    sockets.push_back(std::move(*sock));
   }
-  auto sock = io::UdpSocket::open(*addr, socket_options(o.net));
-  if (!sock) {
-    std::fprintf(stderr, "tquic: %s\n", sock.error().reason.c_str());
-    return kExitUsage;
-  }
-  for (const auto& w : (*sock)->warnings()) log_at(o.net.no_gso ? 1 : 0, "warning: %s", w.c_str());
 
   io::OsRandom random;
   quic::Endpoint endpoint(ec, random);
-  io::EndpointDriver driver(endpoint, {sock->get()});
+  io::EndpointDriver driver(endpoint, raw);
   if (!driver.ok()) {
     std::fprintf(stderr, "tquic: cannot create epoll/timerfd\n");
     return kExitFailure;
@@ -343,10 +353,10 @@ int run_server(const HqServerOptions& o) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::printf("listening on %s\n", (*sock)->local_address().to_string().c_str());
+  for (auto* s : raw) std::printf("listening on %s\n", s->local_address().to_string().c_str());
   std::printf("certificate sha256 %s\n", to_hex(fp->data(), fp->size()).c_str());
-  std::printf("gso %s, gro %s\n", (*sock)->gso_enabled() ? "on" : "off",
-              (*sock)->gro_enabled() ? "on" : "off");
+  std::printf("gso %s, gro %s\n", raw[0]->gso_enabled() ? "on" : "off",
+              raw[0]->gro_enabled() ? "on" : "off");
   std::fflush(stdout);
 
   double cpu0 = process_cpu_seconds();
@@ -357,7 +367,16 @@ int run_server(const HqServerOptions& o) {
     return kExitFailure;
   }
   const ServerCounters& k = app.counters();
-  const io::SocketStats& ss = (*sock)->stats();
+  io::SocketStats ss;  // summed over the sockets
+  for (auto* s : raw) {
+    const io::SocketStats& one = s->stats();
+    ss.datagrams_sent += one.datagrams_sent;
+    ss.datagrams_received += one.datagrams_received;
+    ss.gso_messages += one.gso_messages;
+    ss.gro_buffers += one.gro_buffers;
+    ss.send_calls += one.send_calls;
+    ss.recv_calls += one.recv_calls;
+  }
   if (o.json) {
     std::printf(
         "{\"cpu_seconds\": %.3f, \"connections\": %llu, \"handshakes\": %llu, \"requests\": %llu, "

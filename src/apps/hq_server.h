@@ -39,7 +39,7 @@ std::optional<std::string> resolve_request_path(const std::string& root_real,
                                                 const std::string& path);
 
 struct HqServerOptions {
-  std::string listen;  // ADDR:PORT; empty: 0.0.0.0:4433 ([::]:4433 with --ipv6)
+  std::vector<std::string> listen;  // ADDR:PORT each; empty: 0.0.0.0:4433 ([::]:4433 with --ipv6)
   std::string root;    // directory served; empty: no files
   bool perf = false;   // enable the /perf routes
   std::string cert, key;

@@ -236,15 +236,15 @@ quic::Status UdpSocket::recv(std::vector<RecvDatagram>& out) {
 }
 
 size_t UdpSocket::send_split(const SendMessage& m) {
-  std::array<SendMessage, kMaxGsoSegments> parts;
-  size_t count = 0;
-  for (size_t off = 0; off < m.data.size() && count < parts.size(); off += m.segment_size) {
-    parts[count] = m;
-    parts[count].segment_size = 0;
-    parts[count].data = m.data.subspan(off, std::min(m.segment_size, m.data.size() - off));
-    ++count;
+  std::vector<SendMessage> parts;
+  parts.reserve(m.data.size() / m.segment_size + 1);
+  for (size_t off = 0; off < m.data.size(); off += m.segment_size) {
+    SendMessage p = m;
+    p.segment_size = 0;
+    p.data = m.data.subspan(off, std::min(m.segment_size, m.data.size() - off));
+    parts.push_back(p);
   }
-  auto r = send(std::span<const SendMessage>(parts.data(), count));
+  auto r = send(parts);
   // A partially sent split cannot be resumed as a GSO message; what is left is dropped and
   // recovered by QUIC loss detection, which is rare (only on the first refused GSO send).
   return r ? 1 : 0;

@@ -101,3 +101,49 @@ TEST(EndpointDriver, TransferIPv6WithGso) { transfer(true, true, 8 << 20, 1); }
 
 }  // namespace
 }  // namespace io
+
+namespace io {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One server endpoint on an IPv4 and an IPv6 socket: each client's replies must leave through
+// the socket of its own family (the transmit's local address picks it).
+TEST(EndpointDriver, OneEndpointServesIPv4AndIPv6Sockets) {
+  auto s4 = UdpSocket::open(*quic::SocketAddress::parse("127.0.0.1:0"));
+  auto s6 = UdpSocket::open(*quic::SocketAddress::parse("[::1]:0"));
+  ASSERT_TRUE(s4 && s6);
+  OsRandom server_random;
+  quic::Endpoint server_ep(endpoint_config(true), server_random);
+  harness::TransferServer server_app;
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    EndpointDriver d(server_ep, {s4->get(), s6->get()});
+    d.set_app([&](quic::Endpoint& e, quic::Instant now) { server_app.on_activity(e, now); });
+    while (!stop) (void)d.run_until([&] { return stop.load(); }, monotonic_now() + 20ms);
+  });
+  for (UdpSocket* target : {s4->get(), s6->get()}) {
+    auto cs = UdpSocket::open(target->local_address().v6 ? *quic::SocketAddress::parse("[::1]:0")
+                                                         : *quic::SocketAddress::parse("127.0.0.1:0"));
+    ASSERT_TRUE(cs);
+    OsRandom client_random;
+    quic::Endpoint client_ep(endpoint_config(false), client_random);
+    harness::TransferPlan plan;
+    plan.sizes = {1 << 20};
+    harness::TransferClient client_app((*cs)->local_address(), target->local_address(), plan);
+    EndpointDriver d(client_ep, {cs->get()});
+    d.set_app([&](quic::Endpoint& e, quic::Instant now) { client_app.on_activity(e, now); });
+    auto r = d.run_until([&] { return client_app.done(); }, monotonic_now() + 60s);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(*r);
+    EXPECT_FALSE(client_app.failed()) << client_app.error();
+    EXPECT_EQ(client_app.bytes_received(), 1u << 20);
+  }
+  stop = true;
+  server.join();
+  EXPECT_GT((*s4)->stats().datagrams_sent, 700u);  // 1 MiB in ~1.4 kB datagrams
+  EXPECT_GT((*s6)->stats().datagrams_sent, 700u);
+}
+
+}  // namespace
+}  // namespace io

@@ -203,3 +203,37 @@ TEST(OsRandom, FillsWithDistinctValues) {
 
 }  // namespace
 }  // namespace io
+
+namespace io {
+namespace {
+
+// More segments than the kernel accepts in one GSO send (UDP_MAX_SEGMENTS): the kernel refuses
+// it, the socket turns GSO off and sends every datagram separately.
+TEST(Socket, RefusedGsoSendFallsBackToSeparateDatagrams) {
+  SocketOptions o;
+  o.gro = false;
+  auto rx = UdpSocket::open(*quic::SocketAddress::parse("127.0.0.1:0"), o);
+  auto tx = UdpSocket::open(*quic::SocketAddress::parse("127.0.0.1:0"), o);
+  ASSERT_TRUE(rx && tx);
+  if (!(*tx)->gso_enabled()) GTEST_SKIP() << "kernel without UDP_SEGMENT";
+  constexpr size_t kSegments = 400, kSeg = 20;
+  std::vector<uint8_t> payload(kSegments * kSeg, 3);
+  SendMessage m{(*tx)->local_address(), (*rx)->local_address(), 0, payload, kSeg};
+  auto n = (*tx)->send(std::span<const SendMessage>(&m, 1));
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 1u);
+  EXPECT_FALSE((*tx)->gso_enabled());
+  EXPECT_EQ((*tx)->stats().gso_fallbacks, 1u);
+  EXPECT_EQ((*tx)->stats().datagrams_sent, kSegments);
+  size_t count = 0;
+  for (int round = 0; round < 50 && count < kSegments; ++round) {
+    for (auto& d : recv_some(**rx, nullptr)) {
+      EXPECT_EQ(d.data.size(), kSeg);
+      ++count;
+    }
+  }
+  EXPECT_EQ(count, kSegments);
+}
+
+}  // namespace
+}  // namespace io
