@@ -89,8 +89,8 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
       case quic::EventKind::kClosed:
         if (completed_count_ < requests_.size()) {
           return finish(&c, now,
-                        std::string("connection closed: ") + quic::error_name(e->error_code) +
-                            " " + e->reason);
+                        std::string("connection closed: ") + quic::error_name(e->error_code) + " " +
+                            e->reason);
         }
         break;
       default:
@@ -137,11 +137,11 @@ void HqClientApp::write_request(quic::Connection& c, uint64_t id, Active& a) {
   HqRequest& r = requests_[a.index];
   std::string head = r.line + "\r\n";
   while (a.head_written < head.size()) {
-    auto n = c.stream_write(
-        id,
-        quic::Bytes(reinterpret_cast<const uint8_t*>(head.data()) + a.head_written,
-                    head.size() - a.head_written),
-        r.upload == 0);
+    auto n =
+        c.stream_write(id,
+                       quic::Bytes(reinterpret_cast<const uint8_t*>(head.data()) + a.head_written,
+                                   head.size() - a.head_written),
+                       r.upload == 0);
     if (!n || *n == 0) return;
     a.head_written += *n;
   }

@@ -18,11 +18,11 @@ namespace apps {
 
 struct HqRequest {
   enum class Sink : uint8_t { kMemory, kFile, kPerfCheck };
-  std::string line;       // "GET /index.html" (CRLF is appended) or "POST /perf"
-  uint64_t upload = 0;    // POST: body bytes of the perf pattern
+  std::string line;     // "GET /index.html" (CRLF is appended) or "POST /perf"
+  uint64_t upload = 0;  // POST: body bytes of the perf pattern
   Sink sink = Sink::kMemory;
-  std::string out_path;   // kFile
-  uint64_t expect = 0;    // kPerfCheck: exact response length
+  std::string out_path;  // kFile
+  uint64_t expect = 0;   // kPerfCheck: exact response length
 
   // Outcome.
   uint64_t received = 0;
@@ -77,7 +77,7 @@ class HqClientApp {
 struct TrustOptions {
   bool insecure = false;
   std::string ca_file;
-  std::string pin;  // SHA-256 hex of the server's leaf certificate
+  std::string pin;          // SHA-256 hex of the server's leaf certificate
   std::string server_name;  // overrides the URL host for SNI and verification
 };
 void add_trust_options(CLI::App& cmd, TrustOptions& o);

@@ -23,7 +23,9 @@ namespace {
 constexpr size_t kChunk = 64 * 1024;
 volatile sig_atomic_t g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 quic::Bytes as_bytes(const std::string& s) {
   return quic::Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -62,7 +64,7 @@ std::optional<std::string> resolve_request_path(const std::string& root_real,
       r[root_real.size()] != '/') {
     return std::nullopt;
   }
-  struct stat st{};
+  struct stat st {};
   if (stat(r.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   return r;
 }
@@ -204,7 +206,7 @@ void HqServerApp::start_response(quic::Connection& c, uint64_t id, Stream& s) {
   auto file = resolve_request_path(root_, path);
   if (!file) return reject(kHqNotFound, "not found");
   s.fd = open(file->c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st{};
+  struct stat st {};
   if (s.fd < 0 || fstat(s.fd, &st) != 0) return reject(kHqIoError, "cannot open");
   s.kind = Kind::kFile;
   s.size = static_cast<uint64_t>(st.st_size);
@@ -270,7 +272,7 @@ int run_server(const HqServerOptions& o) {
   std::string root_real;
   if (!o.root.empty()) {
     char real[PATH_MAX];
-    struct stat st{};
+    struct stat st {};
     if (realpath(o.root.c_str(), real) == nullptr || stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
       std::fprintf(stderr, "tquic: --root %s is not a directory\n", o.root.c_str());
       return kExitUsage;
@@ -348,7 +350,7 @@ int run_server(const HqServerOptions& o) {
   HqServerApp app(root_real, o.perf);
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
 
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;  // no SA_RESTART: epoll_wait returns EINTR and the loop sees g_stop
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);

@@ -24,11 +24,13 @@ inline constexpr uint64_t kHqNotFound = 0x11;    // no such file (or outside the
 inline constexpr uint64_t kHqIoError = 0x12;     // the file could not be read
 
 // Peer-controlled bounds.
-inline constexpr size_t kMaxRequestLine = 4096;       // "GET /path\r\n"
+inline constexpr size_t kMaxRequestLine = 4096;        // "GET /path\r\n"
 inline constexpr uint64_t kMaxPerfBytes = 1ull << 40;  // largest /perf/<N>
 
 // The byte at `offset` of every perf response: period 251, so shifted data fails the check.
-inline uint8_t perf_byte(uint64_t offset) { return static_cast<uint8_t>(offset % 251); }
+inline uint8_t perf_byte(uint64_t offset) {
+  return static_cast<uint8_t>(offset % 251);
+}
 // A buffer of perf bytes long enough to slice any chunk of `chunk` bytes at any offset from
 // (it starts at pattern offset 0; slice at offset % 251).
 const std::vector<uint8_t>& perf_pattern(size_t chunk);
@@ -40,10 +42,10 @@ std::optional<std::string> resolve_request_path(const std::string& root_real,
 
 struct HqServerOptions {
   std::vector<std::string> listen;  // ADDR:PORT each; empty: 0.0.0.0:4433 ([::]:4433 with --ipv6)
-  std::string root;    // directory served; empty: no files
-  bool perf = false;   // enable the /perf routes
+  std::string root;                 // directory served; empty: no files
+  bool perf = false;                // enable the /perf routes
   std::string cert, key;
-  bool json = false;   // perf server: final statistics as JSON
+  bool json = false;  // perf server: final statistics as JSON
   NetOptions net;
 };
 

@@ -62,8 +62,12 @@ io::SocketOptions socket_options(const NetOptions& o) {
   return s;
 }
 
-void set_log_level(int level) { g_log_level = level; }
-int log_level() { return g_log_level; }
+void set_log_level(int level) {
+  g_log_level = level;
+}
+int log_level() {
+  return g_log_level;
+}
 
 void log_at(int level, const char* fmt, ...) {
   if (level > g_log_level) return;

@@ -8,7 +8,9 @@
 namespace apps {
 
 namespace {
-double seconds(quic::Duration d) { return static_cast<double>(d.count()) / 1e9; }
+double seconds(quic::Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
 }  // namespace
 
 void add_perf_client_options(CLI::App& cmd, PerfClientOptions& o) {
@@ -71,9 +73,9 @@ int run_perf_client(const PerfClientOptions& o) {
       return kExitFailure;
     }
     if (app.failed()) {
-      std::fprintf(stderr, "tquic: connection %d failed: %s\n", k,
-                   app.connection_error().empty() ? "request failed"
-                                                  : app.connection_error().c_str());
+      std::fprintf(
+          stderr, "tquic: connection %d failed: %s\n", k,
+          app.connection_error().empty() ? "request failed" : app.connection_error().c_str());
       return kExitFailure;
     }
     if (o.upload) {
@@ -106,8 +108,8 @@ int run_perf_client(const PerfClientOptions& o) {
         "\"bytes_per_cpu_second\": %.0f, \"packets_sent\": %llu, \"packets_lost\": %llu, "
         "\"datagrams_sent\": %llu, \"datagrams_received\": %llu, \"gso\": %s, \"gro\": %s, "
         "\"gso_messages\": %llu, \"gro_buffers\": %llu}\n",
-        o.upload ? "upload" : "download", (unsigned long long)bytes, o.connections, o.streams,
-        wall, transfer_total, goodput, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
+        o.upload ? "upload" : "download", (unsigned long long)bytes, o.connections, o.streams, wall,
+        transfer_total, goodput, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
         (unsigned long long)lost, (unsigned long long)ss.datagrams_sent,
         (unsigned long long)ss.datagrams_received, setup->socket->gso_enabled() ? "true" : "false",
         setup->socket->gro_enabled() ? "true" : "false", (unsigned long long)ss.gso_messages,
@@ -117,10 +119,10 @@ int run_perf_client(const PerfClientOptions& o) {
         "%s %llu bytes over %d connection(s) x %d stream(s): goodput %.1f Mbit/s "
         "(transfer %.3f s, wall %.3f s), handshake %.3f ms, %.1f handshakes/s, cpu %.3f s, "
         "%.0f bytes/cpu-s, packets sent %llu lost %llu, gso %s gro %s\n",
-        o.upload ? "uploaded" : "downloaded", (unsigned long long)bytes, o.connections,
-        o.streams, goodput, transfer_total, wall, hs_ms, hps, cpu, bpc,
-        (unsigned long long)sent_packets, (unsigned long long)lost,
-        setup->socket->gso_enabled() ? "on" : "off", setup->socket->gro_enabled() ? "on" : "off");
+        o.upload ? "uploaded" : "downloaded", (unsigned long long)bytes, o.connections, o.streams,
+        goodput, transfer_total, wall, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
+        (unsigned long long)lost, setup->socket->gso_enabled() ? "on" : "off",
+        setup->socket->gro_enabled() ? "on" : "off");
   }
   return kExitOk;
 }

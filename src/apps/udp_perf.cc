@@ -23,7 +23,9 @@ double thread_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-double secs(quic::Duration d) { return static_cast<double>(d.count()) / 1e9; }
+double secs(quic::Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
 
 }  // namespace
 
@@ -125,8 +127,8 @@ int run_udp_perf(const UdpPerfOptions& o) {
     std::printf(
         "udp %zu-byte datagrams, gso %s gro %s: sent %llu bytes in %.3f s (%.2f Gbit/s, cpu %.3f "
         "s); received %llu bytes (%.1f%%) at %.2f Gbit/s (cpu %.3f s), %llu GRO buffers\n",
-        payload, gso ? "on" : "off", (*rx)->gro_enabled() ? "on" : "off",
-        (unsigned long long)sent, tx_s, tx_gbit, tx_cpu, (unsigned long long)rx_bytes,
+        payload, gso ? "on" : "off", (*rx)->gro_enabled() ? "on" : "off", (unsigned long long)sent,
+        tx_s, tx_gbit, tx_cpu, (unsigned long long)rx_bytes,
         sent ? 100.0 * static_cast<double>(rx_bytes) / static_cast<double>(sent) : 0.0, rx_gbit,
         rx_cpu, (unsigned long long)(*rx)->stats().gro_buffers);
   }

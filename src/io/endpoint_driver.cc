@@ -83,7 +83,7 @@ void EndpointDriver::want_writable(bool on) {
 quic::Status EndpointDriver::receive(UdpSocket& s, quic::Instant now, bool& more) {
   auto st = s.recv(rx_);
   more = rx_.size() == kRecvBatch;  // a full batch: more is probably queued
-  if (!st) return st;  // not EAGAIN or an ICMP report: the socket is unusable
+  if (!st) return st;               // not EAGAIN or an ICMP report: the socket is unusable
   for (RecvDatagram& d : rx_) {
     // A GRO buffer holds datagrams of segment_size bytes back to back (the last may be shorter).
     size_t seg = d.segment_size == 0 ? d.data.size() : d.segment_size;

@@ -26,7 +26,9 @@ namespace {
 
 constexpr size_t kCmsgSpace = 128;  // pktinfo (v6: 20) + tos/tclass + segment size, aligned
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 bool set_int(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
@@ -98,7 +100,9 @@ size_t build_send_cmsgs(const SendMessage& m, bool with_gso, uint8_t* buf, msghd
   return used;
 }
 
-bool is_gso(const SendMessage& m) { return m.segment_size > 0 && m.segment_size < m.data.size(); }
+bool is_gso(const SendMessage& m) {
+  return m.segment_size > 0 && m.segment_size < m.data.size();
+}
 
 }  // namespace
 

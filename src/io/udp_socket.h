@@ -26,8 +26,8 @@ inline constexpr size_t kRecvBatch = 32;
 inline constexpr size_t kSendBatch = 64;
 
 struct SocketOptions {
-  bool gso = true;  // use UDP_SEGMENT when the kernel accepts it
-  bool gro = true;  // enable UDP_GRO when the kernel accepts it
+  bool gso = true;             // use UDP_SEGMENT when the kernel accepts it
+  bool gro = true;             // enable UDP_GRO when the kernel accepts it
   int buffer_bytes = 4 << 20;  // SO_RCVBUF / SO_SNDBUF request
 };
 
@@ -52,11 +52,11 @@ struct SendMessage {
 struct SocketStats {
   uint64_t recv_calls = 0, send_calls = 0;
   uint64_t datagrams_received = 0, datagrams_sent = 0;
-  uint64_t gro_buffers = 0;      // received buffers that held more than one datagram
-  uint64_t gso_messages = 0;     // sent messages carrying more than one datagram
-  uint64_t send_errors = 0;      // messages dropped on a hard error (EMSGSIZE, unreachable ...)
-  uint64_t truncated = 0;        // received datagrams dropped because they were truncated
-  uint64_t gso_fallbacks = 0;    // times the kernel refused a GSO send and we split it
+  uint64_t gro_buffers = 0;    // received buffers that held more than one datagram
+  uint64_t gso_messages = 0;   // sent messages carrying more than one datagram
+  uint64_t send_errors = 0;    // messages dropped on a hard error (EMSGSIZE, unreachable ...)
+  uint64_t truncated = 0;      // received datagrams dropped because they were truncated
+  uint64_t gso_fallbacks = 0;  // times the kernel refused a GSO send and we split it
 };
 
 class UdpSocket {

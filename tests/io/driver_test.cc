@@ -95,9 +95,15 @@ void transfer(bool v6, bool gso, uint64_t bytes, int streams) {
   }
 }
 
-TEST(EndpointDriver, TransferIPv4WithGso) { transfer(false, true, 8 << 20, 4); }
-TEST(EndpointDriver, TransferIPv4WithoutGso) { transfer(false, false, 8 << 20, 4); }
-TEST(EndpointDriver, TransferIPv6WithGso) { transfer(true, true, 8 << 20, 1); }
+TEST(EndpointDriver, TransferIPv4WithGso) {
+  transfer(false, true, 8 << 20, 4);
+}
+TEST(EndpointDriver, TransferIPv4WithoutGso) {
+  transfer(false, false, 8 << 20, 4);
+}
+TEST(EndpointDriver, TransferIPv6WithGso) {
+  transfer(true, true, 8 << 20, 1);
+}
 
 }  // namespace
 }  // namespace io
@@ -123,8 +129,9 @@ TEST(EndpointDriver, OneEndpointServesIPv4AndIPv6Sockets) {
     while (!stop) (void)d.run_until([&] { return stop.load(); }, monotonic_now() + 20ms);
   });
   for (UdpSocket* target : {s4->get(), s6->get()}) {
-    auto cs = UdpSocket::open(target->local_address().v6 ? *quic::SocketAddress::parse("[::1]:0")
-                                                         : *quic::SocketAddress::parse("127.0.0.1:0"));
+    auto cs =
+        UdpSocket::open(target->local_address().v6 ? *quic::SocketAddress::parse("[::1]:0")
+                                                   : *quic::SocketAddress::parse("127.0.0.1:0"));
     ASSERT_TRUE(cs);
     OsRandom client_random;
     quic::Endpoint client_ep(endpoint_config(false), client_random);

@@ -113,7 +113,9 @@ void start(Server& s, std::vector<std::string> args) {
   ASSERT_FALSE(s.address.empty()) << s.log;
 }
 
-std::string port_of(const std::string& address) { return address.substr(address.rfind(':') + 1); }
+std::string port_of(const std::string& address) {
+  return address.substr(address.rfind(':') + 1);
+}
 
 struct Outcome {
   int rc;
@@ -189,8 +191,8 @@ class FileTransfer : public ::testing::Test {
 
 TEST_F(FileTransfer, ClientFetchesFilesByteExactAndExitCodesTellFailures) {
   Server server;
-  ASSERT_NO_FATAL_FAILURE(start(server, {TQUIC_BINARY, "server", "--listen", "127.0.0.1:0",
-                                         "--root", dir_ + "/root"}));
+  ASSERT_NO_FATAL_FAILURE(
+      start(server, {TQUIC_BINARY, "server", "--listen", "127.0.0.1:0", "--root", dir_ + "/root"}));
   std::string base = "https://127.0.0.1:" + port_of(server.address);
   Outcome ok = run_client({TQUIC_BINARY, "client", "--pin", server.sha256, "-o", dir_ + "/out",
                            base + "/data.bin", base + "/small.txt"},
@@ -200,32 +202,32 @@ TEST_F(FileTransfer, ClientFetchesFilesByteExactAndExitCodesTellFailures) {
   std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(got == content_) << "got " << got.size() << " bytes of " << content_.size();
 
-  Outcome to_stdout = run_client(
-      {TQUIC_BINARY, "client", "--pin", server.sha256, base + "/small.txt"},
-      std::chrono::seconds(30));
+  Outcome to_stdout =
+      run_client({TQUIC_BINARY, "client", "--pin", server.sha256, base + "/small.txt"},
+                 std::chrono::seconds(30));
   EXPECT_EQ(to_stdout.rc, 0);
   EXPECT_EQ(to_stdout.out, "hello\n");
 
-  Outcome missing = run_client(
-      {TQUIC_BINARY, "client", "--pin", server.sha256, base + "/nope"}, std::chrono::seconds(30));
-  EXPECT_EQ(missing.rc, 1);
-  Outcome wrong_pin = run_client(
-      {TQUIC_BINARY, "client", "--pin", std::string(64, '0'), base + "/small.txt"},
-      std::chrono::seconds(30));
-  EXPECT_EQ(wrong_pin.rc, 1);
-  Outcome bad_url = run_client({TQUIC_BINARY, "client", "--insecure", "ftp://x/y"},
+  Outcome missing = run_client({TQUIC_BINARY, "client", "--pin", server.sha256, base + "/nope"},
                                std::chrono::seconds(30));
+  EXPECT_EQ(missing.rc, 1);
+  Outcome wrong_pin =
+      run_client({TQUIC_BINARY, "client", "--pin", std::string(64, '0'), base + "/small.txt"},
+                 std::chrono::seconds(30));
+  EXPECT_EQ(wrong_pin.rc, 1);
+  Outcome bad_url =
+      run_client({TQUIC_BINARY, "client", "--insecure", "ftp://x/y"}, std::chrono::seconds(30));
   EXPECT_EQ(bad_url.rc, 2);
-  Outcome bad_option = run_client({TQUIC_BINARY, "client", "--cc", "bbr9", "--insecure",
-                                   base + "/small.txt"},
-                                  std::chrono::seconds(30));
+  Outcome bad_option =
+      run_client({TQUIC_BINARY, "client", "--cc", "bbr9", "--insecure", base + "/small.txt"},
+                 std::chrono::seconds(30));
   EXPECT_EQ(bad_option.rc, 2);
   EXPECT_EQ(server.stop(), 0);
 }
 
 TEST(Cli, ServerWithUnusableListenAddressExitsTwo) {
-  Outcome o = run_client({TQUIC_BINARY, "server", "--listen", "not-an-address"},
-                         std::chrono::seconds(10));
+  Outcome o =
+      run_client({TQUIC_BINARY, "server", "--listen", "not-an-address"}, std::chrono::seconds(10));
   EXPECT_EQ(o.rc, 2);
   Outcome h = run_client({TQUIC_BINARY, "perf", "client", "--help"}, std::chrono::seconds(10));
   EXPECT_EQ(h.rc, 0);

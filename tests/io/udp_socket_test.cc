@@ -57,7 +57,7 @@ TEST_P(SocketTest, EcnAndPktinfoRoundTrip) {
     auto got = recv_some(*rx, nullptr);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].ecn, ecn);
-    EXPECT_EQ(got[0].local, dst) << got[0].local.to_string();  // pktinfo: the address used
+    EXPECT_EQ(got[0].local, dst) << got[0].local.to_string();    // pktinfo: the address used
     EXPECT_EQ(got[0].remote, src) << got[0].remote.to_string();  // the source we asked for
     EXPECT_EQ(got[0].data.size(), sizeof(payload));
   }
@@ -112,8 +112,12 @@ void gso_round_trip(bool v6, bool gro) {
   }
 }
 
-TEST_P(SocketTest, GsoSendWithoutGroArrivesAsSeparateDatagrams) { gso_round_trip(GetParam(), false); }
-TEST_P(SocketTest, GsoSendWithGroSplitsBackIntoDatagrams) { gso_round_trip(GetParam(), true); }
+TEST_P(SocketTest, GsoSendWithoutGroArrivesAsSeparateDatagrams) {
+  gso_round_trip(GetParam(), false);
+}
+TEST_P(SocketTest, GsoSendWithGroSplitsBackIntoDatagrams) {
+  gso_round_trip(GetParam(), true);
+}
 
 INSTANTIATE_TEST_SUITE_P(Families, SocketTest, ::testing::Values(false, true),
                          [](const auto& p) { return p.param ? "IPv6" : "IPv4"; });
