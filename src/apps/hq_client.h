@@ -37,6 +37,17 @@ class HqClientApp {
   ~HqClientApp();
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
 
+  // After the handshake, also send `count` DATAGRAM frames (the connection must offer DATAGRAM)
+  // and expect each echoed byte for byte (the server's --datagram); at most kDatagramWindow
+  // unanswered at a time, and the connection ends kDatagramGrace after the last echo progress
+  // when some never come back (DATAGRAM is unreliable).
+  static constexpr uint64_t kMaxDatagrams = 1'000'000;
+  static constexpr uint64_t kDatagramWindow = 16;
+  static constexpr quic::Duration kDatagramGrace = std::chrono::seconds(2);
+  static constexpr size_t kDatagramSize = 100;
+  void set_datagrams(uint64_t count) { dg_total_ = std::min(count, kMaxDatagrams); }
+  uint64_t datagrams_echoed() const { return dg_echoed_; }
+
   // Every request finished (or the connection failed) and CONNECTION_CLOSE was queued.
   bool finished() const { return finished_; }
   bool failed() const;
@@ -60,6 +71,7 @@ class HqClientApp {
   void read_response(quic::Connection& c, uint64_t id, Active& a);
   void fail_request(Active& a, std::string why);
   void finish(quic::Connection* c, quic::Instant now, std::string error);
+  void exchange_datagrams(quic::Connection& c, quic::Instant now);
 
   quic::SocketAddress local_, remote_;
   std::vector<HqRequest> requests_;
@@ -71,6 +83,9 @@ class HqClientApp {
   quic::Instant started_{}, handshake_done_{}, completed_{};
   quic::ConnectionStats stats_;
   std::vector<uint8_t> buf_;
+  uint64_t dg_total_ = 0, dg_sent_ = 0, dg_echoed_ = 0;
+  std::vector<bool> dg_seen_;
+  quic::Instant dg_progress_{};
 };
 
 // Trust settings of a client (exactly one of them, or none for the system store).
@@ -97,6 +112,7 @@ std::optional<ClientSetup> make_client(const Url& url, const NetOptions& net,
 struct ClientOptions {
   std::vector<std::string> urls;
   std::string out_dir;
+  uint64_t datagrams = 0;
   TrustOptions trust;
   NetOptions net;
 };

@@ -116,6 +116,11 @@ void HqServerApp::drive(quic::Connection& c, Conn& conn) {
           conn.answered.insert(e->stream_id >> 2);
         }
         break;
+      case quic::EventKind::kDatagramReceived:
+        while (auto d = c.recv_datagram()) {
+          if (echo_ && c.send_datagram(*d)) ++counters_.datagrams_echoed;
+        }
+        break;
       case quic::EventKind::kClosed:
         log_at(1, "connection closed: %s %s", quic::error_name(e->error_code), e->reason.c_str());
         break;
@@ -258,6 +263,7 @@ void add_server_options(CLI::App& cmd, HqServerOptions& o) {
                  "ADDR:PORT to bind, repeatable (default 0.0.0.0:4433; [::]:4433 with --ipv6)");
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
+  cmd.add_flag("--datagram", o.datagram, "offer DATAGRAM frames (RFC 9221) and echo each one");
   add_net_options(cmd, o.net);
 }
 
@@ -265,7 +271,9 @@ int run_server(const HqServerOptions& o) {
   set_log_level(o.net.verbose);
   quic::EndpointConfig ec;
   ec.server = true;
-  if (auto st = apply_connection_options(o.net, ec.connection); !st) {
+  NetOptions net = o.net;
+  net.datagrams = o.datagram;
+  if (auto st = apply_connection_options(net, ec.connection); !st) {
     std::fprintf(stderr, "tquic: %s\n", st.error().reason.c_str());
     return kExitUsage;
   }
@@ -347,7 +355,7 @@ int run_server(const HqServerOptions& o) {
     std::fprintf(stderr, "tquic: cannot create epoll/timerfd\n");
     return kExitFailure;
   }
-  HqServerApp app(root_real, o.perf);
+  HqServerApp app(root_real, o.perf, o.datagram);
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
 
   struct sigaction sa {};
@@ -384,24 +392,24 @@ int run_server(const HqServerOptions& o) {
         "{\"cpu_seconds\": %.3f, \"connections\": %llu, \"handshakes\": %llu, \"requests\": %llu, "
         "\"bytes_sent\": %llu, \"bytes_received\": %llu, \"datagrams_sent\": %llu, "
         "\"datagrams_received\": %llu, \"gso_messages\": %llu, \"gro_buffers\": %llu, "
-        "\"send_calls\": %llu, \"recv_calls\": %llu}\n",
+        "\"send_calls\": %llu, \"recv_calls\": %llu, \"datagrams_echoed\": %llu}\n",
         cpu, (unsigned long long)k.connections, (unsigned long long)k.handshakes,
         (unsigned long long)k.requests, (unsigned long long)k.bytes_sent,
         (unsigned long long)k.bytes_received, (unsigned long long)ss.datagrams_sent,
         (unsigned long long)ss.datagrams_received, (unsigned long long)ss.gso_messages,
         (unsigned long long)ss.gro_buffers, (unsigned long long)ss.send_calls,
-        (unsigned long long)ss.recv_calls);
+        (unsigned long long)ss.recv_calls, (unsigned long long)k.datagrams_echoed);
   } else {
     std::printf(
         "server: cpu %.3f s, %llu connections, %llu handshakes, %llu requests, %llu bytes sent, "
         "%llu received; %llu datagrams sent in %llu calls (%llu GSO messages), %llu received in "
-        "%llu calls (%llu GRO buffers)\n",
+        "%llu calls (%llu GRO buffers); %llu DATAGRAM frames echoed\n",
         cpu, (unsigned long long)k.connections, (unsigned long long)k.handshakes,
         (unsigned long long)k.requests, (unsigned long long)k.bytes_sent,
         (unsigned long long)k.bytes_received, (unsigned long long)ss.datagrams_sent,
         (unsigned long long)ss.send_calls, (unsigned long long)ss.gso_messages,
         (unsigned long long)ss.datagrams_received, (unsigned long long)ss.recv_calls,
-        (unsigned long long)ss.gro_buffers);
+        (unsigned long long)ss.gro_buffers, (unsigned long long)k.datagrams_echoed);
   }
   std::fflush(stdout);
   return kExitOk;

@@ -45,7 +45,8 @@ struct HqServerOptions {
   std::string root;                 // directory served; empty: no files
   bool perf = false;                // enable the /perf routes
   std::string cert, key;
-  bool json = false;  // perf server: final statistics as JSON
+  bool json = false;      // perf server: final statistics as JSON
+  bool datagram = false;  // offer DATAGRAM and echo every datagram received
   NetOptions net;
 };
 
@@ -55,12 +56,14 @@ int run_server(const HqServerOptions& o);
 struct ServerCounters {
   uint64_t connections = 0, handshakes = 0, requests = 0, bytes_sent = 0, bytes_received = 0;
   uint64_t resets = 0;
+  uint64_t datagrams_echoed = 0;
 };
 
 // The application half of the server, driven by io::EndpointDriver's hook.
 class HqServerApp {
  public:
-  HqServerApp(std::string root_real, bool perf) : root_(std::move(root_real)), perf_(perf) {}
+  HqServerApp(std::string root_real, bool perf, bool echo_datagrams = false)
+      : root_(std::move(root_real)), perf_(perf), echo_(echo_datagrams) {}
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
   const ServerCounters& counters() const { return counters_; }
 
@@ -89,6 +92,7 @@ class HqServerApp {
 
   std::string root_;
   bool perf_;
+  bool echo_;
   std::map<quic::ConnectionHandle, Conn> conns_;
   ServerCounters counters_;
   std::vector<uint8_t> buf_;

@@ -45,6 +45,7 @@ quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfi
     return quic::fail(0, "--version: expected v1 or v2, got '" + o.version + "'");
   }
   c.qlog_dir = o.qlog_dir;
+  if (o.datagrams) c.max_datagram_frame_size = 65535;
   if (!o.qlog_dir.empty()) c.trace = obs::qlog_factory(o.qlog_dir);
   return {};
 }

@@ -31,6 +31,7 @@ struct NetOptions {
   bool chacha20 = false;
   bool no_gso = false, no_gro = false;
   int verbose = 0;
+  bool datagrams = false;  // offer DATAGRAM frames (RFC 9221); set by --datagram(s)
 };
 
 void add_net_options(CLI::App& cmd, NetOptions& o);

@@ -116,7 +116,7 @@ TEST_F(TempRoot, ResolvesFilesInsideTheRootOnly) {
 // Runs HqServerApp (files under root_, perf routes on) and one HqClientApp connection.
 class HqExchange : public TempRoot {
  protected:
-  std::vector<HqRequest> run(std::vector<HqRequest> reqs) {
+  std::vector<HqRequest> run(std::vector<HqRequest> reqs, uint64_t datagrams = 0) {
     auto cert = quic::make_self_signed("localhost");
     quic::TlsConfig st, ct;
     st.server = true;
@@ -128,6 +128,9 @@ class HqExchange : public TempRoot {
     quic::EndpointConfig se, ce;
     se.server = true;
     se.tls = *quic::make_tls_context(st);
+    if (datagrams > 0) {
+      se.connection.max_datagram_frame_size = ce.connection.max_datagram_frame_size = 65535;
+    }
     ce.tls = *quic::make_tls_context(ct);
     auto lo = *quic::SocketAddress::parse("127.0.0.1:0");
     auto ss = io::UdpSocket::open(lo);
@@ -135,8 +138,9 @@ class HqExchange : public TempRoot {
     EXPECT_TRUE(ss && cs);
     io::OsRandom r1, r2;
     quic::Endpoint sep(se, r1), cep(ce, r2);
-    HqServerApp server(root_, true);
+    HqServerApp server(root_, true, datagrams > 0);
     HqClientApp client((*cs)->local_address(), (*ss)->local_address(), std::move(reqs));
+    client.set_datagrams(datagrams);
     std::atomic<bool> stop{false};
     std::thread t([&] {
       io::EndpointDriver d(sep, {ss->get()});
@@ -150,8 +154,11 @@ class HqExchange : public TempRoot {
     t.join();
     EXPECT_TRUE(ok && *ok);
     EXPECT_EQ(client.connection_error(), "");
+    echoed_ = client.datagrams_echoed();
+    server_echoed_ = server.counters().datagrams_echoed;
     return std::move(client.requests());
   }
+  uint64_t echoed_ = 0, server_echoed_ = 0;
   static HqRequest get(std::string line) {
     HqRequest r;
     r.line = std::move(line);
@@ -195,6 +202,13 @@ TEST_F(HqExchange, PerfDownloadAndUploadAreExact) {
   EXPECT_FALSE(out[1].failed) << out[1].error;
   EXPECT_EQ(out[1].body, "2000003\r\n");
   EXPECT_TRUE(out[2].failed);
+}
+
+TEST_F(HqExchange, DatagramsAreEchoedByteForByte) {
+  auto out = run({get("GET /sub/f.txt")}, 300);
+  EXPECT_FALSE(out[0].failed);
+  EXPECT_EQ(echoed_, 300u);
+  EXPECT_EQ(server_echoed_, 300u);
 }
 
 }  // namespace
