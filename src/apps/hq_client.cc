@@ -76,8 +76,9 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
     switch (e->kind) {
       case quic::EventKind::kHandshakeCompleted:
         handshake_done_ = now;
-        log_at(1, "handshake complete (%s), %.3f ms", c.alpn().c_str(),
-               static_cast<double>((now - started_).count()) / 1e6);
+        log_at(1, "handshake complete (%s), %.3f ms%s", c.alpn().c_str(),
+               static_cast<double>((now - started_).count()) / 1e6,
+               c.stats().retry_received ? ", after a Retry" : "");
         break;
       case quic::EventKind::kStreamReset:
         for (auto& [id, a] : active_) {

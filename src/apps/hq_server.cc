@@ -23,6 +23,18 @@ namespace {
 constexpr size_t kChunk = 64 * 1024;
 volatile sig_atomic_t g_stop = 0;
 
+// EndpointConfig::retry (RetryPolicy) comes with the core's address-validation work; compiled
+// against a core without it, --retry is reported as unsupported instead of silently ignored.
+template <class Config>
+bool set_retry_always(Config& ec) {
+  if constexpr (requires { ec.retry = decltype(ec.retry)::kAlways; }) {
+    ec.retry = decltype(ec.retry)::kAlways;
+    return true;
+  } else {
+    return false;
+  }
+}
+
 void on_signal(int) {
   g_stop = 1;
 }
@@ -263,6 +275,7 @@ void add_server_options(CLI::App& cmd, HqServerOptions& o) {
                  "ADDR:PORT to bind, repeatable (default 0.0.0.0:4433; [::]:4433 with --ipv6)");
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
+  cmd.add_flag("--retry", o.retry, "send a Retry to every new client (address validation)");
   cmd.add_flag("--datagram", o.datagram, "offer DATAGRAM frames (RFC 9221) and echo each one");
   add_net_options(cmd, o.net);
 }
@@ -273,6 +286,10 @@ int run_server(const HqServerOptions& o) {
   ec.server = true;
   NetOptions net = o.net;
   net.datagrams = o.datagram;
+  if (o.retry && !set_retry_always(ec)) {
+    std::fprintf(stderr, "tquic: --retry: this build's core has no Retry policy\n");
+    return kExitUsage;
+  }
   if (auto st = apply_connection_options(net, ec.connection); !st) {
     std::fprintf(stderr, "tquic: %s\n", st.error().reason.c_str());
     return kExitUsage;

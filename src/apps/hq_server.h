@@ -47,6 +47,7 @@ struct HqServerOptions {
   std::string cert, key;
   bool json = false;      // perf server: final statistics as JSON
   bool datagram = false;  // offer DATAGRAM and echo every datagram received
+  bool retry = false;     // answer every Initial without a valid token with Retry
   NetOptions net;
 };
 
