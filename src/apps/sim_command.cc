@@ -69,6 +69,14 @@ quic::Result<harness::Scenario> scenario_from(const SimOptions& o) {
   if (o.scenario.empty()) {
     s.client.initial_max_data = s.server.initial_max_data = 16 << 20;
     s.client.initial_max_stream_data = s.server.initial_max_stream_data = 8 << 20;
+    // Windows and send buffers of at least twice the bandwidth-delay product.
+    double bdp = o.rate_mbit * 1e6 / 8 * 2 * o.delay_ms / 1000;
+    auto twice_bdp = static_cast<uint64_t>(2 * bdp);
+    for (auto* c : {&s.client, &s.server}) {
+      c->stream_send_buffer = std::max<size_t>(c->stream_send_buffer, twice_bdp);
+      c->max_stream_window = std::max<uint64_t>(c->max_stream_window, twice_bdp);
+      c->max_connection_window = std::max<uint64_t>(c->max_connection_window, twice_bdp);
+    }
   }
   s.seed = o.seed;
   s.pcap_path = o.pcap;

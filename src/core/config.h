@@ -33,6 +33,11 @@ struct ConnectionConfig {
   uint64_t max_datagram_frame_size = 0;  // 0: DATAGRAM (RFC 9221) not offered
   uint16_t max_udp_payload_size = 1472;  // what we accept
 
+  // Bytes a stream buffers for sending (unsent + unacknowledged) before writes come up short.
+  // It caps one stream's rate at about this much per round trip, so it must exceed the path's
+  // bandwidth-delay product (25 MB at 1 Gbit/s and 200 ms).
+  size_t stream_send_buffer = 16 << 20;
+
   // Auto-tuned receive windows grow up to these (flow_control.h).
   uint64_t max_connection_window = 24 << 20;
   uint64_t max_stream_window = 16 << 20;

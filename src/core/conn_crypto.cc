@@ -57,6 +57,7 @@ TransportParameters Connection::local_transport_params() const {
   tp.initial_source_connection_id = initial_scid_;
   if (side_ == Side::kServer) {
     tp.original_destination_connection_id = original_dcid_;
+    tp.retry_source_connection_id = retry_scid_;
     tp.stateless_reset_token = local_cids_.front().token;
   }
   tp.max_idle_timeout_ms = static_cast<uint64_t>(
@@ -163,8 +164,10 @@ Status Connection::on_peer_transport_params() {
     if (tp->original_destination_connection_id != original_dcid_) {
       return fail(err::kTransportParameterError, "original_destination_connection_id mismatch");
     }
-    if (tp->retry_source_connection_id.has_value()) {
-      return fail(err::kTransportParameterError, "retry_source_connection_id without Retry");
+    if (tp->retry_source_connection_id != retry_scid_) {
+      return fail(err::kTransportParameterError,
+                  retry_scid_ ? "retry_source_connection_id does not match the Retry"
+                              : "retry_source_connection_id without Retry");
     }
   }
   peer_params_ = std::move(*tp);

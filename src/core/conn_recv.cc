@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "core/connection.h"
+#include "core/token.h"
+#include "crypto/retry.h"
 
 namespace quic {
 
@@ -51,6 +53,10 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
                                 bool& datagram_ack_eliciting) {
   const PacketHeader& hdr = pkt.header;
   PnSpaceId space;
+  if (hdr.long_header && hdr.version == version_ && hdr.type == LongType::kRetry) {
+    on_retry(now, pkt);
+    return;
+  }
   if (!hdr.long_header) {
     space = PnSpaceId::kApp;
   } else if (hdr.version != version_) {
@@ -205,7 +211,8 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
           return streams_.on_streams_blocked(f.bidi, f.limit);
         } else if constexpr (std::is_same_v<T, NewTokenFrame>) {
           if (side_ == Side::kServer) return fail(err::kProtocolViolation, "NEW_TOKEN from a client");
-          return {};  // tokens are used by the RFC-completion issue (Retry, address validation)
+          if (f.token.size() <= kMaxTokenLength) new_token_.assign(f.token.begin(), f.token.end());
+          return {};
         } else if constexpr (std::is_same_v<T, NewConnectionIdFrame>) {
           if (f.path_frame) return fail(err::kProtocolViolation, "multipath not negotiated");
           return on_new_connection_id(f);
@@ -365,6 +372,9 @@ void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& f
       case SentFrame::Kind::kHandshakeDone:
         handshake_done_pending_ = true;
         break;
+      case SentFrame::Kind::kNewToken:
+        new_token_pending_ = true;
+        break;
       case SentFrame::Kind::kNewConnectionId:
         if (std::any_of(local_cids_.begin(), local_cids_.end(),
                         [&](const LocalCid& c) { return c.seq == f.a; }) &&
@@ -386,6 +396,33 @@ void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& f
         break;  // ACK, PING, PADDING, DATAGRAM: not retransmitted
     }
   }
+}
+
+// RFC 9000 §17.2.5.2: a client accepts one Retry, before any server Initial, whose integrity
+// tag checks against its original DCID; it then restarts its Initial flight towards the
+// Retry's SCID, carrying the token, under Initial keys derived from that SCID.
+void Connection::on_retry(Instant, const DatagramPacket& pkt) {
+  if (side_ != Side::kClient || retry_scid_ || peer_cid_confirmed_ || stats_.packets_received > 0) {
+    trace_drop(pkt.bytes.size(), "unexpected_retry");
+    return;
+  }
+  auto retry = parse_retry(pkt.bytes);
+  if (!retry || retry->token.empty() || retry->token.size() > kMaxTokenLength ||
+      retry->scid == peer_cid_ ||
+      !verify_retry_integrity_tag(version_, original_dcid_.view(), pkt.bytes)) {
+    trace_drop(pkt.bytes.size(), "invalid_retry");
+    return;
+  }
+  retry_scid_ = retry->scid;
+  peer_cid_ = retry->scid;
+  retry_token_.assign(retry->token.begin(), retry->token.end());
+  if (!install_initial_keys(peer_cid_)) return;
+  auto& tx = crypto_[0].tx;
+  if (tx.sent_offset() > 0) tx.on_lost(0, tx.sent_offset(), false);
+  // The Initials sent so far will never be acknowledged; they leave the books silently.
+  for (const SentPacket& p : handshake_spaces_[0].loss.discard_all()) sent_frames_.erase(p.token);
+  pto_count_ = 0;
+  stats_.retry_received = true;
 }
 
 Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {

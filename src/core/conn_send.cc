@@ -112,9 +112,11 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
   if (space == PnSpaceId::kApp) {
     layout = write_short_header(w, peer_cid_, key_phase_, false, pn_len, pn);
   } else {
-    layout = write_long_header(w, version_,
-                               space == PnSpaceId::kInitial ? LongType::kInitial : LongType::kHandshake,
-                               peer_cid_, initial_scid_, retry_token_, pn_len, pn);
+    bool initial = space == PnSpaceId::kInitial;
+    layout = write_long_header(w, version_, initial ? LongType::kInitial : LongType::kHandshake,
+                               peer_cid_, initial_scid_,
+                               initial && side_ == Side::kClient ? Bytes(retry_token_) : Bytes(),
+                               pn_len, pn);
   }
   if (!layout) return 0;
   const size_t header_len = w.written();
@@ -124,7 +126,14 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
 
   std::vector<SentFrame> frames;
   bool ack_eliciting = false;
-  bool probe = pto_probe_pending_[si] || mtu_probe_size_ != 0;
+  bool probe = pto_probe_pending_[si] > 0 || mtu_probe_size_ != 0;
+  if (pto_probe_pending_[si] > 0 && space != PnSpaceId::kApp) {
+    // Each handshake probe carries all unacknowledged CRYPTO data again.
+    auto& tx = crypto_[si].tx;
+    if (tx.sent_offset() > tx.acked_prefix()) {
+      tx.on_lost(tx.acked_prefix(), tx.sent_offset() - tx.acked_prefix(), false);
+    }
+  }
   bool cc_blocked = bytes_in_flight() + path.mtu > path.cc->cwnd();
   bool may_send_data = probe || (!cc_blocked && !paced_out);
   write_frames(now, space, fw, frames, ack_eliciting, may_send_data);
@@ -133,7 +142,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
     ack_eliciting = true;
   }
   if (fw.written() == 0) return 0;
-  pto_probe_pending_[si] = false;
+  if (pto_probe_pending_[si] > 0) --pto_probe_pending_[si];
 
   // Pad: for the Initial datagram minimum, and so the header-protection sample exists
   // (RFC 9001 §5.4.2: the 16-byte sample starts 4 bytes after the packet number).
@@ -234,6 +243,14 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Writer& w,
     pending_path_responses_.pop_front();
     ack_eliciting = true;
   }
+  if (new_token_pending_) {
+    NewTokenFrame f{Bytes(new_token_)};
+    if (encoded_size(f) <= w.room() && encode_frame(w, f)) {
+      sent.push_back({SentFrame::Kind::kNewToken});
+      new_token_pending_ = false;
+      ack_eliciting = true;
+    }
+  }
   if (handshake_done_pending_ && w.room() >= 1) {
     w.u8(static_cast<uint8_t>(frame_type::kHandshakeDone));
     handshake_done_pending_ = false;
@@ -305,7 +322,11 @@ size_t Connection::build_close_datagram(MutBytes buffer) {
                       : write_long_header(w, version_,
                                           space == PnSpaceId::kInitial ? LongType::kInitial
                                                                        : LongType::kHandshake,
-                                          peer_cid_, initial_scid_, retry_token_, pn_len, pn);
+                                          peer_cid_, initial_scid_,
+                                          space == PnSpaceId::kInitial && side_ == Side::kClient
+                                              ? Bytes(retry_token_)
+                                              : Bytes(),
+                                          pn_len, pn);
     if (!layout) break;
     size_t header_len = w.written();
     Writer fw(out.subspan(header_len, out.size() - header_len - kAeadTagSize));

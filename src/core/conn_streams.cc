@@ -22,11 +22,13 @@ StreamMapConfig Connection::stream_config_from(Side side, const ConnectionConfig
   c.connection_window = config.initial_max_data;
   c.max_stream_window = config.max_stream_window;
   c.max_connection_window = config.max_connection_window;
+  c.send_buffer_bytes = config.stream_send_buffer;
   return c;
 }
 
 bool Connection::app_has_data() const {
   return streams_.has_stream_data() || streams_.has_pending_control() || handshake_done_pending_ ||
+         new_token_pending_ ||
          !pending_path_responses_.empty() || !pending_new_cids_.empty() ||
          !pending_retire_cids_.empty() || !datagrams_out_.empty();
 }

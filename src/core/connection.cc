@@ -17,7 +17,9 @@ ConnectionId random_cid(Random& random, size_t len) {
   return c;
 }
 
-// Packets whose frames a PTO probe carries again (RFC 9002 §6.2.4 sends up to two probes).
+// RFC 9002 §6.2.4: up to two probe datagrams per PTO, so one lost probe does not cost another
+// (doubled) timeout; their frames come from this many of the oldest unacknowledged packets.
+constexpr uint8_t kPtoProbeDatagrams = 2;
 constexpr size_t kPtoRetransmitPackets = 2;
 // Local connection IDs we keep issued at once (bounded by the peer's limit too).
 constexpr uint64_t kMaxLocalCids = 8;
@@ -54,8 +56,9 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
                                                         std::shared_ptr<const TlsContext> tls,
                                                         const SocketAddress& local,
                                                         const SocketAddress& remote, Instant now,
-                                                        Random& random) {
+                                                        Random& random, Bytes token) {
   std::unique_ptr<Connection> c(new Connection(Side::kClient, config, random));
+  c->retry_token_.assign(token.begin(), token.end());
   c->created_at_ = now;
   c->last_activity_ = now;
   c->init_path(local, remote);
@@ -72,24 +75,33 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
   return c;
 }
 
-Result<std::unique_ptr<Connection>> Connection::accept(
-    const ConnectionConfig& config, std::shared_ptr<const TlsContext> tls,
-    const SocketAddress& local, const SocketAddress& remote, const ConnectionId& original_dcid,
-    const ConnectionId& client_scid, uint32_t version, Instant now, Random& random) {
+Result<std::unique_ptr<Connection>> Connection::accept(const ConnectionConfig& config,
+                                                       std::shared_ptr<const TlsContext> tls,
+                                                       const SocketAddress& local,
+                                                       const SocketAddress& remote,
+                                                       const AcceptInfo& info, Instant now,
+                                                       Random& random) {
   ConnectionConfig cfg = config;
-  cfg.version = version;
+  cfg.version = info.version;
   std::unique_ptr<Connection> c(new Connection(Side::kServer, cfg, random));
   c->created_at_ = now;
   c->last_activity_ = now;
+  c->now_ = now;
+  if (config.trace) c->trace_ = config.trace(info.original_dcid, true);
   c->init_path(local, remote);
   c->initial_scid_ = random_cid(random, config.cid_length);
   c->add_local_cid(c->initial_scid_);
-  c->original_dcid_ = original_dcid;
-  c->peer_cid_ = client_scid;
+  c->original_dcid_ = info.original_dcid;
+  c->retry_scid_ = info.retry_scid;
+  c->peer_cid_ = info.client_scid;
   c->peer_cid_confirmed_ = true;
-  c->now_ = now;
-  if (config.trace) c->trace_ = config.trace(original_dcid, true);
-  if (auto st = c->install_initial_keys(original_dcid); !st) return std::unexpected(st.error());
+  if (info.address_validated) {
+    c->address_validated_ = true;
+    c->paths_[0]->validated = true;
+  }
+  if (auto st = c->install_initial_keys(info.initial_dcid); !st) {
+    return std::unexpected(st.error());
+  }
   if (auto st = c->init_tls(std::move(tls)); !st) return std::unexpected(st.error());
   c->idle_deadline_ = now + c->idle_period();
   c->last_sent_time_ = now;
@@ -223,11 +235,7 @@ void Connection::on_loss_timer(Instant now, PnSpaceId space, bool is_loss) {
   // packets carried (the packets stay in flight: either copy may be acknowledged).
   ++pto_count_;
   size_t si = static_cast<size_t>(space);
-  pto_probe_pending_[si] = true;
-  auto& tx = crypto_[si].tx;
-  if (tx.sent_offset() > tx.acked_prefix()) {
-    tx.on_lost(tx.acked_prefix(), tx.sent_offset() - tx.acked_prefix(), false);
-  }
+  pto_probe_pending_[si] = kPtoProbeDatagrams;
   for (const SentPacket& p : pns.loss.oldest_unacked_ack_eliciting(kPtoRetransmitPackets)) {
     if (auto it = sent_frames_.find(p.token); it != sent_frames_.end()) {
       requeue_frames(space, it->second, false);
@@ -310,6 +318,19 @@ void Connection::issue_local_cids() {
     add_local_cid(random_cid(random_, config_.cid_length));
     pending_new_cids_.push_back(local_cids_.back().seq);
   }
+}
+
+// --- NEW_TOKEN (RFC 9000 §8.1.3)
+
+bool Connection::wants_new_token() const {
+  return side_ == Side::kServer && handshake_confirmed_ && !new_token_sent_ &&
+         state_ == State::kEstablished;
+}
+
+void Connection::send_new_token(std::vector<uint8_t> token) {
+  new_token_ = std::move(token);
+  new_token_sent_ = true;
+  new_token_pending_ = !new_token_.empty();
 }
 
 // --- DATAGRAM (RFC 9221)

@@ -77,6 +77,16 @@ struct ConnectionStats {
 
 enum class Side : uint8_t { kClient, kServer };
 
+// What the Endpoint learned about a client Initial before creating its server connection.
+struct AcceptInfo {
+  ConnectionId original_dcid;   // the client's first DCID (after a Retry: from the token)
+  ConnectionId initial_dcid;    // the DCID of this Initial: Initial keys derive from it
+  ConnectionId client_scid;
+  uint32_t version = kVersion1;
+  std::optional<ConnectionId> retry_scid;  // set when the client echoed our Retry token
+  bool address_validated = false;          // a valid Retry or NEW_TOKEN token
+};
+
 class Connection {
  public:
   // Client: starts the handshake towards `remote` (the first poll_transmit yields the Initial).
@@ -84,15 +94,14 @@ class Connection {
                                                      std::shared_ptr<const TlsContext> tls,
                                                      const SocketAddress& local,
                                                      const SocketAddress& remote, Instant now,
-                                                     Random& random);
-  // Server: created by the Endpoint for a client Initial whose DCID is `original_dcid`.
+                                                     Random& random, Bytes token = {});
+  // Server: created by the Endpoint for a client Initial.
   static Result<std::unique_ptr<Connection>> accept(const ConnectionConfig& config,
                                                     std::shared_ptr<const TlsContext> tls,
                                                     const SocketAddress& local,
                                                     const SocketAddress& remote,
-                                                    const ConnectionId& original_dcid,
-                                                    const ConnectionId& client_scid,
-                                                    uint32_t version, Instant now, Random& random);
+                                                    const AcceptInfo& info, Instant now,
+                                                    Random& random);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -139,6 +148,11 @@ class Connection {
   // Source CIDs the endpoint must route to this connection (issued and not retired).
   const std::vector<ConnectionId>& local_cids() const { return local_cid_list_; }
   const ConnectionId& original_dcid() const { return original_dcid_; }
+  // Client: the latest NEW_TOKEN token from the server, for the next connection's Initial.
+  const std::vector<uint8_t>& new_token() const { return new_token_; }
+  // Server: the Endpoint hands over a NEW_TOKEN token once the handshake is confirmed.
+  bool wants_new_token() const;
+  void send_new_token(std::vector<uint8_t> token);
 
  private:
   enum class State : uint8_t { kHandshake, kEstablished, kClosing, kDraining, kClosed };
@@ -190,6 +204,7 @@ class Connection {
   void requeue_frames(PnSpaceId space, const std::vector<SentFrame>& frames, bool declared_lost);
   Status on_new_connection_id(const NewConnectionIdFrame& f);
   void on_connection_close_frame(Instant now, const ConnectionCloseFrame& f);
+  void on_retry(Instant now, const DatagramPacket& pkt);
 
   // conn_send.cc
   size_t build_packet(Instant now, PnSpaceId space, MutBytes out, size_t min_size, bool paced_out);
@@ -257,7 +272,11 @@ class Connection {
   uint64_t tx_phase_first_pn_ = 0;
   uint64_t packets_in_phase_ = 0;
   uint16_t mtu_probe_size_ = 0;  // non-zero while building a PMTU probe
-  std::vector<uint8_t> retry_token_;
+  std::vector<uint8_t> retry_token_;   // client: token for our Initials (Retry or NEW_TOKEN)
+  std::optional<ConnectionId> retry_scid_;  // the Retry's SCID (RFC 9000 §7.3)
+  std::vector<uint8_t> new_token_;     // client: received; server: to send
+  bool new_token_sent_ = false;      // server: a token was handed over by the Endpoint
+  bool new_token_pending_ = false;   // server: NEW_TOKEN to (re)send
 
   // Connection IDs.
   ConnectionId original_dcid_;  // first DCID the client used
@@ -298,7 +317,7 @@ class Connection {
   Instant last_activity_;
   Instant last_sent_time_;
   uint32_t pto_count_ = 0;
-  bool pto_probe_pending_[kSpaces] = {};
+  uint8_t pto_probe_pending_[kSpaces] = {};  // probe datagrams still to send per space
   std::optional<Error> close_error_;
   bool closed_by_peer_ = false;
   bool close_frame_pending_ = false;

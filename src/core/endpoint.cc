@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "crypto/retry.h"
+
 namespace quic {
 
 namespace {
@@ -13,11 +15,12 @@ constexpr size_t kMinOriginalDcid = 8;
 }  // namespace
 
 Endpoint::Endpoint(EndpointConfig config, Random& random)
-    : config_(std::move(config)), random_(random) {}
+    : config_(std::move(config)), random_(random), token_key_(random) {}
 
 Result<ConnectionHandle> Endpoint::connect(const SocketAddress& local, const SocketAddress& remote,
-                                           Instant now) {
-  auto conn = Connection::connect(config_.connection, config_.tls, local, remote, now, random_);
+                                           Instant now, Bytes token) {
+  auto conn = Connection::connect(config_.connection, config_.tls, local, remote, now, random_,
+                                  token);
   if (!conn) return std::unexpected(conn.error());
   ConnectionHandle h = next_handle_++;
   conns_[h].conn = std::move(*conn);
@@ -35,6 +38,13 @@ void Endpoint::refresh_routes(ConnectionHandle h) {
   }
   for (const auto& c : now_cids) by_cid_[c] = h;
   e.routed = now_cids;
+  if (e.conn->wants_new_token()) {
+    TokenData t;
+    t.type = TokenType::kNewToken;
+    t.issued = token_now_;
+    t.client = e.conn->path().remote;
+    e.conn->send_new_token(token_key_.mint(t, random_));
+  }
 }
 
 std::optional<ConnectionHandle> Endpoint::route(const PacketHeader& hdr,
@@ -51,6 +61,7 @@ std::optional<ConnectionHandle> Endpoint::route(const PacketHeader& hdr,
 
 void Endpoint::on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
                            uint8_t ecn, MutBytes datagram) {
+  token_now_ = now;
   auto hdr = parse_header(datagram, config_.connection.cid_length);
   if (!hdr) {
     ++stats_.datagrams_dropped;
@@ -76,20 +87,7 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
     return;
   }
   if (!is_supported_version(hdr.version)) {
-    // RFC 9000 §6.1: answer with the versions we support, bounded by the stateless queue.
-    if (hdr.version == kVersionNegotiationVersion || stateless_.size() >= config_.max_stateless_queue) {
-      ++stats_.datagrams_dropped;
-      return;
-    }
-    Stateless s{local, remote, std::vector<uint8_t>(64 + 2 * kMaxCidLength)};
-    const uint32_t versions[] = {kVersion1, kVersion2};
-    uint8_t bits;
-    random_.fill(MutBytes(&bits, 1));
-    size_t n = build_version_negotiation(s.bytes, hdr.scid_raw, hdr.dcid_raw, versions, bits);
-    if (n == 0) return;
-    s.bytes.resize(n);
-    stateless_.push_back(std::move(s));
-    ++stats_.version_negotiations_sent;
+    send_version_negotiation(local, remote, hdr);
     return;
   }
   if (hdr.type != LongType::kInitial || hdr.dcid.len < kMinOriginalDcid ||
@@ -97,8 +95,25 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
     ++stats_.datagrams_dropped;
     return;
   }
-  auto conn = Connection::accept(config_.connection, config_.tls, local, remote, hdr.dcid,
-                                 hdr.scid, hdr.version, now, random_);
+  // Address validation (RFC 9000 §8.1): a token we minted proves the client's address.
+  AcceptInfo info{hdr.dcid, hdr.dcid, hdr.scid, hdr.version, std::nullopt, false};
+  if (!hdr.token.empty()) {
+    auto token = token_key_.validate(hdr.token, remote, now);
+    if (token && token->type == TokenType::kRetry && token->retry_scid == hdr.dcid) {
+      info.original_dcid = token->original_dcid;
+      info.retry_scid = token->retry_scid;
+      info.address_validated = true;
+    } else if (token && token->type == TokenType::kNewToken) {
+      info.address_validated = true;
+    }
+    ++(info.address_validated ? stats_.tokens_accepted : stats_.tokens_rejected);
+  }
+  if (!info.address_validated && retry_required()) {
+    send_retry(now, local, remote, hdr);
+    return;
+  }
+  auto conn = Connection::accept(config_.connection, config_.tls, local, remote, info, now,
+                                 random_);
   if (!conn) {
     ++stats_.datagrams_dropped;
     return;
@@ -116,6 +131,67 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
   accept_queue_.push_back(h);
   ++stats_.connections_accepted;
   refresh_routes(h);
+}
+
+bool Endpoint::retry_required() const {
+  switch (config_.retry) {
+    case RetryPolicy::kDisabled: return false;
+    case RetryPolicy::kAlways: return true;
+    case RetryPolicy::kUnderLoad: break;
+  }
+  size_t half_open = 0;
+  for (const auto& [h, e] : conns_) half_open += e.conn->handshake_complete() ? 0 : 1;
+  return half_open >= config_.retry_half_open_limit;
+}
+
+void Endpoint::queue_stateless(const SocketAddress& local, const SocketAddress& remote,
+                               std::vector<uint8_t> bytes) {
+  stateless_.push_back(Stateless{local, remote, std::move(bytes)});
+}
+
+// RFC 9000 §6.1: answer an unknown version with the versions we support.
+void Endpoint::send_version_negotiation(const SocketAddress& local, const SocketAddress& remote,
+                                        const PacketHeader& hdr) {
+  if (hdr.version == kVersionNegotiationVersion || stateless_.size() >= config_.max_stateless_queue) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  std::vector<uint8_t> bytes(64 + 2 * 255);
+  const uint32_t versions[] = {kVersion1, kVersion2};
+  uint8_t bits;
+  random_.fill(MutBytes(&bits, 1));
+  size_t n = build_version_negotiation(bytes, hdr.scid_raw, hdr.dcid_raw, versions, bits);
+  if (n == 0) return;
+  bytes.resize(n);
+  queue_stateless(local, remote, std::move(bytes));
+  ++stats_.version_negotiations_sent;
+}
+
+// RFC 9000 §17.2.5: a Retry with a token binding the client's address and both CIDs.
+void Endpoint::send_retry(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                          const PacketHeader& hdr) {
+  if (stateless_.size() >= config_.max_stateless_queue) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  TokenData t;
+  t.type = TokenType::kRetry;
+  t.issued = now;
+  t.client = remote;
+  t.original_dcid = hdr.dcid;
+  t.retry_scid.len = std::max<uint8_t>(config_.connection.cid_length, 8);
+  random_.fill(MutBytes(t.retry_scid.bytes.data(), t.retry_scid.len));
+  std::vector<uint8_t> token = token_key_.mint(t, random_);
+  std::vector<uint8_t> bytes(64 + 2 * kMaxCidLength + token.size() + kRetryTagLength);
+  uint8_t bits;
+  random_.fill(MutBytes(&bits, 1));
+  size_t n = write_retry(bytes, hdr.version, hdr.scid, t.retry_scid, token, bits);
+  auto tag = retry_integrity_tag(hdr.version, hdr.dcid.view(), Bytes(bytes.data(), n));
+  if (n == 0 || !tag) return;
+  std::copy(tag->begin(), tag->end(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+  bytes.resize(n + kRetryTagLength);
+  queue_stateless(local, remote, std::move(bytes));
+  ++stats_.retries_sent;
 }
 
 std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer) {
@@ -147,6 +223,7 @@ Instant Endpoint::next_timeout() const {
 }
 
 void Endpoint::on_timeout(Instant now) {
+  token_now_ = now;
   for (auto& [h, e] : conns_) {
     if (e.conn->next_timeout() <= now) {
       e.conn->on_timeout(now);

@@ -12,17 +12,28 @@
 #include <vector>
 
 #include "core/connection.h"
+#include "core/token.h"
 
 namespace quic {
 
 using ConnectionHandle = uint64_t;
+
+// When a server answers an Initial with Retry to validate the client's address first
+// (RFC 9000 §8.1.2).
+enum class RetryPolicy : uint8_t {
+  kDisabled,
+  kAlways,
+  kUnderLoad,  // once retry_half_open_limit connections are still handshaking
+};
 
 struct EndpointConfig {
   bool server = false;
   ConnectionConfig connection;
   std::shared_ptr<const TlsContext> tls;
   size_t max_connections = 4096;       // further Initials are dropped
-  size_t max_stateless_queue = 64;     // queued Version Negotiation packets
+  size_t max_stateless_queue = 64;     // queued Version Negotiation / Retry packets
+  RetryPolicy retry = RetryPolicy::kUnderLoad;
+  size_t retry_half_open_limit = 256;
 };
 
 class Endpoint {
@@ -30,8 +41,9 @@ class Endpoint {
   Endpoint(EndpointConfig config, Random& random);
 
   // Client side: start a connection; the handle stays valid until the connection is reaped.
+  // `token`: a NEW_TOKEN token from an earlier connection to this server (skips Retry).
   Result<ConnectionHandle> connect(const SocketAddress& local, const SocketAddress& remote,
-                                   Instant now);
+                                   Instant now, Bytes token = {});
 
   void on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
                    uint8_t ecn, MutBytes datagram);
@@ -48,6 +60,7 @@ class Endpoint {
 
   struct Stats {
     uint64_t datagrams_dropped = 0, version_negotiations_sent = 0, connections_accepted = 0;
+    uint64_t retries_sent = 0, tokens_accepted = 0, tokens_rejected = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -60,9 +73,18 @@ class Endpoint {
   std::optional<ConnectionHandle> route(const PacketHeader& hdr, const SocketAddress& remote) const;
   void handle_unrouted(Instant now, const SocketAddress& local, const SocketAddress& remote,
                        uint8_t ecn, const PacketHeader& hdr, MutBytes datagram);
+  bool retry_required() const;
+  void queue_stateless(const SocketAddress& local, const SocketAddress& remote,
+                       std::vector<uint8_t> bytes);
+  void send_retry(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                  const PacketHeader& hdr);
+  void send_version_negotiation(const SocketAddress& local, const SocketAddress& remote,
+                                const PacketHeader& hdr);
 
   EndpointConfig config_;
   Random& random_;
+  TokenKey token_key_;
+  Instant token_now_{};  // time of the call being served, for tokens minted in refresh_routes
   std::map<ConnectionHandle, Entry> conns_;  // ordered: deterministic iteration
   std::unordered_map<ConnectionId, ConnectionHandle> by_cid_;
   std::unordered_map<ConnectionId, ConnectionHandle> by_original_dcid_;

@@ -15,6 +15,7 @@ struct SentFrame {
     kStream,              // a: stream id; offset, length, fin
     kControl,             // control: a stream/connection flow-control or lifecycle frame
     kHandshakeDone,
+    kNewToken,
     kNewConnectionId,     // a: sequence number
     kRetireConnectionId,  // a: sequence number
     kMtuProbe,            // length: probed datagram size

@@ -78,6 +78,7 @@ ScenarioResult run_scenario(const Scenario& s) {
   const auto server_addr = quic::SocketAddress::v4(192, 0, 2, 2, 443);
   quic::EndpointConfig ccfg{false, s.client, *ctls};
   quic::EndpointConfig scfg{true, s.server, *stls};
+  scfg.retry = s.server_retry;
   SimEndpoint client(ccfg, s.seed * 2 + 1);
   SimEndpoint server(scfg, s.seed * 2 + 2);
   TransferClient client_app(client_addr, server_addr, s.plan);
@@ -131,6 +132,7 @@ ScenarioResult run_scenario(const Scenario& s) {
   res.handshakes = client_app.records().size();
   res.server_connections = server.endpoint().stats().connections_accepted;
   res.server_validated_client = server_validated();
+  res.server_retries_sent = server.endpoint().stats().retries_sent;
   res.link_rate_bps = s.server_to_client.rate_bps;
   res.client_initial_datagrams = client_initials;
   if (client_app.failed()) {
@@ -150,6 +152,7 @@ ScenarioResult run_scenario(const Scenario& s) {
     }
     res.client_packets_sent += r.stats.packets_sent;
     res.client_key_updates += r.stats.key_updates;
+    res.retries_received += r.stats.retry_received ? 1 : 0;
   }
   if (!recs.empty()) {
     res.first_handshake = recs.front().handshake_done - recs.front().started;
@@ -179,7 +182,7 @@ std::vector<std::string> scenario_names() {
   return {"handshake",           "transfer",          "multiplexing", "longrtt",
           "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
           "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
-          "keyupdate"};
+          "keyupdate",           "retry"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -246,6 +249,10 @@ std::optional<Scenario> named_scenario(std::string_view name) {
     s.description = "3 MiB while the client updates its 1-RTT keys every 200 packets";
     s.plan.sizes = {3 * kMiB};
     s.client.key_update_interval = 200;
+  } else if (name == "retry") {
+    s.description = "the server validates the client's address with a Retry first";
+    s.plan.sizes = {1 * kKiB};
+    s.server_retry = quic::RetryPolicy::kAlways;
   } else if (name == "goodput") {
     s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
     s.plan.sizes = {10 * kMiB};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/endpoint.h"
 #include "harness/transfer_app.h"
 #include "sim/link_config.h"
 #include "sim/node.h"
@@ -28,6 +29,7 @@ struct Scenario {
   quic::ConnectionConfig client, server;
   bool chacha20_only = false;
   int cert_chain_length = 1;  // >1: leaf + intermediates (amplification-limit case)
+  quic::RetryPolicy server_retry = quic::RetryPolicy::kUnderLoad;
   Duration time_limit = std::chrono::seconds(300);
   std::string pcap_path;  // non-empty: write the run as a pcap
 };
@@ -49,6 +51,8 @@ struct ScenarioResult {
   bool server_validated_client = false;
   uint64_t client_initial_datagrams = 0;  // first connection only
   uint64_t client_key_updates = 0, server_key_updates = 0;
+  size_t retries_received = 0;  // connections of the client that followed a Retry
+  uint64_t server_retries_sent = 0;
   uint64_t server_connections = 0;
   uint64_t sim_events = 0;
   uint64_t trace_hash = 0;

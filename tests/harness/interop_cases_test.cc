@@ -101,6 +101,15 @@ TEST(InteropCase, KeyUpdate) {
   EXPECT_GE(r.server_key_updates, 1u);
 }
 
+TEST(InteropCase, Retry) {
+  auto r = run("retry");
+  EXPECT_EQ(r.bytes, 1024u);
+  EXPECT_EQ(r.server_retries_sent, 1u);
+  EXPECT_EQ(r.retries_received, 1u);
+  // The token proved the address: no amplification limit applied after the Retry.
+  EXPECT_TRUE(r.server_validated_client);
+}
+
 TEST(Simulator, SameSeedSameRun) {
   auto s = *named_scenario("transferloss");
   auto a = run_scenario(s);

@@ -1,0 +1,72 @@
+#include "core/token.h"
+
+namespace quic {
+
+namespace {
+constexpr size_t kNonceLen = kAeadNonceSize;
+// type, issued, v6 flag, 16 IP bytes, two CIDs with their lengths.
+constexpr size_t kMaxPlain = 1 + 8 + 1 + 16 + 2 * (1 + kMaxCidLength);
+}  // namespace
+
+TokenKey::TokenKey(Random& random) {
+  std::array<uint8_t, 16> key;
+  random.fill(key);
+  aead_ = make_aead(CipherSuite::kAes128Gcm, AeadBackend::kAuto, key).value();
+}
+
+std::vector<uint8_t> TokenKey::mint(const TokenData& d, Random& random) const {
+  std::vector<uint8_t> out(kNonceLen + kMaxPlain + kAeadTagSize);
+  random.fill(MutBytes(out.data(), kNonceLen));
+  Writer w(MutBytes(out.data() + kNonceLen, kMaxPlain));
+  w.u8(static_cast<uint8_t>(d.type));
+  w.u64(static_cast<uint64_t>(to_ns(d.issued)));
+  w.u8(d.client.v6 ? 1 : 0);
+  w.bytes(d.client.ip);
+  w.u8(d.original_dcid.len);
+  w.bytes(d.original_dcid.view());
+  w.u8(d.retry_scid.len);
+  w.bytes(d.retry_scid.view());
+  size_t n = w.written();
+  // The nonce doubles as additional data: a token cannot be re-assembled from pieces.
+  if (!aead_->seal(out.data(), Bytes(out.data(), kNonceLen), out.data() + kNonceLen, n)) return {};
+  out.resize(kNonceLen + n + kAeadTagSize);
+  return out;
+}
+
+std::optional<TokenData> TokenKey::validate(Bytes token, const SocketAddress& client,
+                                            Instant now) const {
+  if (token.size() < kNonceLen + kAeadTagSize + 10 || token.size() > kMaxTokenLength) {
+    return std::nullopt;
+  }
+  std::array<uint8_t, kMaxTokenLength> buf;
+  std::copy(token.begin(), token.end(), buf.begin());
+  if (!aead_->open(buf.data(), Bytes(buf.data(), kNonceLen), buf.data() + kNonceLen,
+                   token.size() - kNonceLen)) {
+    return std::nullopt;
+  }
+  Reader r(Bytes(buf.data() + kNonceLen, token.size() - kNonceLen - kAeadTagSize));
+  TokenData d;
+  auto type = r.u8();
+  auto issued = r.u64();
+  auto v6 = r.u8();
+  auto ip = r.bytes(16);
+  if (!type || !issued || !v6 || !ip) return std::nullopt;
+  d.type = static_cast<TokenType>(*type);
+  d.issued = instant_from_ns(static_cast<int64_t>(*issued));
+  d.client.v6 = *v6 != 0;
+  std::copy(ip->begin(), ip->end(), d.client.ip.begin());
+  for (ConnectionId* cid : {&d.original_dcid, &d.retry_scid}) {
+    auto len = r.u8();
+    if (!len || *len > kMaxCidLength) return std::nullopt;
+    auto b = r.bytes(*len);
+    if (!b) return std::nullopt;
+    *cid = ConnectionId::from(*b);
+  }
+  Duration lifetime = d.type == TokenType::kRetry ? kRetryTokenLifetime : kNewTokenLifetime;
+  if (d.type != TokenType::kRetry && d.type != TokenType::kNewToken) return std::nullopt;
+  if (now < d.issued || now - d.issued > lifetime) return std::nullopt;
+  if (!d.client.same_ip(client)) return std::nullopt;
+  return d;
+}
+
+}  // namespace quic
