@@ -80,10 +80,12 @@ TransportParameters Connection::local_transport_params() const {
   return tp;
 }
 
-Status Connection::init_tls(std::shared_ptr<const TlsContext> tls) {
+Status Connection::init_tls(std::shared_ptr<const TlsContext> tls, Bytes session_ticket) {
   auto session = TlsSession::create(std::move(tls));
   if (!session) return std::unexpected(session.error());
   tls_ = std::move(*session);
+  // A ticket the TLS layer refuses (expired, garbage) just means a full handshake.
+  if (!session_ticket.empty()) (void)tls_->set_resumption_ticket(session_ticket);
   std::vector<uint8_t> buf(1024);
   TransportParameters local = local_transport_params();
   if (trace_) trace_->parameters_set(now_, true, local);
@@ -123,6 +125,9 @@ Status Connection::drain_tls() {
       if (!next) return std::unexpected(next.error());
       next_open_ = std::move(*next);
     }
+  }
+  if (side_ == Side::kClient) {
+    if (auto ticket = tls_->take_session_ticket(); !ticket.empty()) session_ticket_ = std::move(ticket);
   }
   if (!peer_params_received_ && tls_->peer_transport_params()) {
     if (auto st = on_peer_transport_params(); !st) return st;
@@ -211,6 +216,8 @@ void Connection::on_handshake_completed(Instant now) {
     // RFC 9001 §4.1.2: the server's handshake is confirmed on completion.
     handshake_done_pending_ = true;
     on_handshake_confirmed();
+    // A session ticket for resumption (RFC 9001 §4.6); servers without tickets refuse quietly.
+    if (tls_->send_session_ticket()) (void)drain_tls();
   }
 }
 

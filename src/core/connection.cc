@@ -56,9 +56,10 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
                                                         std::shared_ptr<const TlsContext> tls,
                                                         const SocketAddress& local,
                                                         const SocketAddress& remote, Instant now,
-                                                        Random& random, Bytes token) {
+                                                        Random& random,
+                                                        const ConnectOptions& options) {
   std::unique_ptr<Connection> c(new Connection(Side::kClient, config, random));
-  c->retry_token_.assign(token.begin(), token.end());
+  c->retry_token_ = options.token;
   c->created_at_ = now;
   c->last_activity_ = now;
   c->init_path(local, remote);
@@ -69,7 +70,9 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
   c->now_ = now;
   if (config.trace) c->trace_ = config.trace(c->original_dcid_, false);
   if (auto st = c->install_initial_keys(c->original_dcid_); !st) return std::unexpected(st.error());
-  if (auto st = c->init_tls(std::move(tls)); !st) return std::unexpected(st.error());
+  if (auto st = c->init_tls(std::move(tls), options.session_ticket); !st) {
+    return std::unexpected(st.error());
+  }
   c->idle_deadline_ = now + c->idle_period();
   c->last_sent_time_ = now;
   return c;

@@ -77,6 +77,12 @@ struct ConnectionStats {
 
 enum class Side : uint8_t { kClient, kServer };
 
+// Per-connection client inputs remembered from an earlier connection to the same server.
+struct ConnectOptions {
+  std::vector<uint8_t> token;           // NEW_TOKEN token: skips the server's Retry
+  std::vector<uint8_t> session_ticket;  // TLS session ticket: resumption (no certificate)
+};
+
 // What the Endpoint learned about a client Initial before creating its server connection.
 struct AcceptInfo {
   ConnectionId original_dcid;   // the client's first DCID (after a Retry: from the token)
@@ -94,7 +100,8 @@ class Connection {
                                                      std::shared_ptr<const TlsContext> tls,
                                                      const SocketAddress& local,
                                                      const SocketAddress& remote, Instant now,
-                                                     Random& random, Bytes token = {});
+                                                     Random& random,
+                                                     const ConnectOptions& options = {});
   // Server: created by the Endpoint for a client Initial.
   static Result<std::unique_ptr<Connection>> accept(const ConnectionConfig& config,
                                                     std::shared_ptr<const TlsContext> tls,
@@ -150,6 +157,8 @@ class Connection {
   const ConnectionId& original_dcid() const { return original_dcid_; }
   // Client: the latest NEW_TOKEN token from the server, for the next connection's Initial.
   const std::vector<uint8_t>& new_token() const { return new_token_; }
+  // Client: the latest TLS session ticket (empty until the server sent one), for resumption.
+  const std::vector<uint8_t>& session_ticket() const { return session_ticket_; }
   // Server: the Endpoint hands over a NEW_TOKEN token once the handshake is confirmed.
   bool wants_new_token() const;
   void send_new_token(std::vector<uint8_t> token);
@@ -178,7 +187,7 @@ class Connection {
   void init_path(const SocketAddress& local, const SocketAddress& remote);
 
   // conn_crypto.cc
-  Status init_tls(std::shared_ptr<const TlsContext> tls);
+  Status init_tls(std::shared_ptr<const TlsContext> tls, Bytes session_ticket = {});
   Status install_initial_keys(const ConnectionId& dcid);
   Status drain_tls();
   Status on_crypto_frame(PnSpaceId space, const CryptoFrame& f);
@@ -275,6 +284,7 @@ class Connection {
   std::vector<uint8_t> retry_token_;   // client: token for our Initials (Retry or NEW_TOKEN)
   std::optional<ConnectionId> retry_scid_;  // the Retry's SCID (RFC 9000 §7.3)
   std::vector<uint8_t> new_token_;     // client: received; server: to send
+  std::vector<uint8_t> session_ticket_;  // client: latest ticket received
   bool new_token_sent_ = false;      // server: a token was handed over by the Endpoint
   bool new_token_pending_ = false;   // server: NEW_TOKEN to (re)send
 

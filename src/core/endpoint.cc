@@ -18,9 +18,9 @@ Endpoint::Endpoint(EndpointConfig config, Random& random)
     : config_(std::move(config)), random_(random), token_key_(random) {}
 
 Result<ConnectionHandle> Endpoint::connect(const SocketAddress& local, const SocketAddress& remote,
-                                           Instant now, Bytes token) {
+                                           Instant now, const ConnectOptions& options) {
   auto conn = Connection::connect(config_.connection, config_.tls, local, remote, now, random_,
-                                  token);
+                                  options);
   if (!conn) return std::unexpected(conn.error());
   ConnectionHandle h = next_handle_++;
   conns_[h].conn = std::move(*conn);

@@ -41,9 +41,9 @@ class Endpoint {
   Endpoint(EndpointConfig config, Random& random);
 
   // Client side: start a connection; the handle stays valid until the connection is reaped.
-  // `token`: a NEW_TOKEN token from an earlier connection to this server (skips Retry).
+  // `options`: a NEW_TOKEN token and/or session ticket from an earlier connection.
   Result<ConnectionHandle> connect(const SocketAddress& local, const SocketAddress& remote,
-                                   Instant now, Bytes token = {});
+                                   Instant now, const ConnectOptions& options = {});
 
   void on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
                    uint8_t ecn, MutBytes datagram);

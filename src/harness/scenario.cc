@@ -153,6 +153,7 @@ ScenarioResult run_scenario(const Scenario& s) {
     res.client_packets_sent += r.stats.packets_sent;
     res.client_key_updates += r.stats.key_updates;
     res.retries_received += r.stats.retry_received ? 1 : 0;
+    res.resumed += r.stats.resumed ? 1 : 0;
   }
   if (!recs.empty()) {
     res.first_handshake = recs.front().handshake_done - recs.front().started;
@@ -182,7 +183,7 @@ std::vector<std::string> scenario_names() {
   return {"handshake",           "transfer",          "multiplexing", "longrtt",
           "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
           "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
-          "keyupdate",           "retry"};
+          "keyupdate",           "retry",             "resumption"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -253,6 +254,12 @@ std::optional<Scenario> named_scenario(std::string_view name) {
     s.description = "the server validates the client's address with a Retry first";
     s.plan.sizes = {1 * kKiB};
     s.server_retry = quic::RetryPolicy::kAlways;
+  } else if (name == "resumption") {
+    s.description = "a second connection resumes the first one's TLS session (no certificate)";
+    s.plan.sizes = {1 * kKiB};
+    s.plan.connections = 2;
+    s.plan.resume = true;
+    s.server_retry = quic::RetryPolicy::kAlways;  // the NEW_TOKEN token must spare the second one
   } else if (name == "goodput") {
     s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
     s.plan.sizes = {10 * kMiB};

@@ -39,7 +39,7 @@ quic::Connection* TransferClient::current(quic::Endpoint& endpoint) const {
 }
 
 void TransferClient::start_connection(quic::Endpoint& endpoint, Instant now) {
-  auto h = endpoint.connect(local_, remote_, now);
+  auto h = endpoint.connect(local_, remote_, now, plan_.resume ? next_options_ : quic::ConnectOptions{});
   if (!h) return fail("connect: " + h.error().reason);
   handle_ = *h;
   next_request_ = 0;
@@ -60,6 +60,8 @@ void TransferClient::on_activity(quic::Endpoint& endpoint, Instant now) {
     r.finished = now;
     r.stats = c->stats();
     r.alpn = c->alpn();
+    next_options_.session_ticket = c->session_ticket();
+    next_options_.token = c->new_token();
     c->close(0, "done", now);
     if (records_.size() >= plan_.connections) {
       done_ = true;

@@ -22,6 +22,7 @@ struct TransferPlan {
   std::vector<uint64_t> sizes;  // one request (stream) per entry
   size_t connections = 1;       // run the whole plan this many times, one connection after another
   size_t max_parallel = 1000;   // streams open at once per connection
+  bool resume = false;          // later connections use the previous one's ticket and token
 };
 
 struct ConnectionRecord {
@@ -64,6 +65,7 @@ class TransferClient final : public App {
   bool done_ = false, failed_ = false;
   std::string error_;
   std::vector<uint8_t> buf_;
+  quic::ConnectOptions next_options_;  // ticket and token carried to the next connection
 };
 
 class TransferServer final : public App {

@@ -110,6 +110,15 @@ TEST(InteropCase, Retry) {
   EXPECT_TRUE(r.server_validated_client);
 }
 
+TEST(InteropCase, Resumption) {
+  auto r = run("resumption");
+  EXPECT_EQ(r.handshakes, 2u);
+  EXPECT_EQ(r.resumed, 1u);  // the second handshake used the ticket: no Certificate message
+  // The first connection was sent a Retry; the second presented its NEW_TOKEN token instead.
+  EXPECT_EQ(r.server_retries_sent, 1u);
+  EXPECT_EQ(r.retries_received, 1u);
+}
+
 TEST(Simulator, SameSeedSameRun) {
   auto s = *named_scenario("transferloss");
   auto a = run_scenario(s);
