@@ -147,6 +147,7 @@ class Connection {
   bool is_closed() const { return state_ == State::kClosed; }
   bool is_draining_or_closing() const { return state_ == State::kClosing || state_ == State::kDraining; }
   Side side() const { return side_; }
+  uint32_t version() const { return version_; }
   const ConnectionStats& stats() const { return stats_; }
   const Path& path(size_t i = 0) const { return *paths_[i]; }
   std::string alpn() const;

@@ -167,6 +167,7 @@ ScenarioResult run_scenario(const Scenario& s) {
       res.server_packets_lost += c->stats().packets_lost;
       res.stream_bytes_retransmitted += c->stats().stream_bytes_retransmitted;
       res.server_key_updates += c->stats().key_updates;
+      if (h == 1) res.server_version = c->version();
     }
   }
   double secs = std::chrono::duration<double>(res.elapsed).count();
@@ -183,7 +184,7 @@ std::vector<std::string> scenario_names() {
   return {"handshake",           "transfer",          "multiplexing", "longrtt",
           "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
           "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
-          "keyupdate",           "retry",             "resumption"};
+          "keyupdate",           "retry",             "resumption",   "v2"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -260,6 +261,10 @@ std::optional<Scenario> named_scenario(std::string_view name) {
     s.plan.connections = 2;
     s.plan.resume = true;
     s.server_retry = quic::RetryPolicy::kAlways;  // the NEW_TOKEN token must spare the second one
+  } else if (name == "v2") {
+    s.description = "QUIC version 2 (RFC 9369) end to end: v2 packet types, salts and labels";
+    s.plan.sizes = {1 * kMiB};
+    s.client.version = s.server.version = quic::kVersion2;
   } else if (name == "goodput") {
     s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
     s.plan.sizes = {10 * kMiB};

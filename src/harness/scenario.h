@@ -53,6 +53,7 @@ struct ScenarioResult {
   uint64_t client_key_updates = 0, server_key_updates = 0;
   size_t retries_received = 0;  // connections of the client that followed a Retry
   size_t resumed = 0;           // connections whose TLS handshake resumed a session
+  uint32_t server_version = 0;  // the version of the server's (first) connection
   uint64_t server_retries_sent = 0;
   uint64_t server_connections = 0;
   uint64_t sim_events = 0;

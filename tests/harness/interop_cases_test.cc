@@ -9,6 +9,7 @@ namespace harness {
 namespace {
 
 using namespace std::chrono_literals;
+constexpr uint32_t kVersion2Value = 0x6b3343cf;  // RFC 9369 §3.1
 
 ScenarioResult run(const std::string& name) {
   auto s = named_scenario(name);
@@ -117,6 +118,12 @@ TEST(InteropCase, Resumption) {
   // The first connection was sent a Retry; the second presented its NEW_TOKEN token instead.
   EXPECT_EQ(r.server_retries_sent, 1u);
   EXPECT_EQ(r.retries_received, 1u);
+}
+
+TEST(InteropCase, Version2) {
+  auto r = run("v2");
+  EXPECT_EQ(r.bytes, 1024u * 1024);
+  EXPECT_EQ(r.server_version, kVersion2Value);
 }
 
 TEST(Simulator, SameSeedSameRun) {
