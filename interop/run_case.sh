@@ -2,7 +2,8 @@
 # Runs one interop case between TQUIC and quic-go 0.29 over loopback UDP, then checks it.
 #   run_case.sh --case CASE --direction tquic-client|tquic-server \
 #               --tquic PATH/tquic --qg DIR(with qgserver, qgclient) --work DIR
-# Cases: handshake transfer multiplexing chacha20 retry resumption zerortt keyupdate datagram.
+# Cases: handshake transfer multiplexing chacha20 retry resumption zerortt keyupdate datagram,
+# and clientkeyupdate (TQUIC's client starts the key updates; tquic-client direction only).
 # "tquic-client" means TQUIC's client against quic-go's server; "tquic-server" the reverse.
 # Every case compares the SHA-256 of each served and downloaded file, and checks on the
 # quic-go side that the feature under test really happened (Retry sent/received, resumed

@@ -54,6 +54,8 @@ void HqClientApp::finish(quic::Connection* c, quic::Instant now, std::string err
   conn_error_ = std::move(error);
   if (c != nullptr) {
     stats_ = c->stats();
+    ticket_ = c->session_ticket();
+    token_ = c->new_token();
     if (!c->is_closed() && !c->is_draining_or_closing()) c->close(0, "done", now);
   }
 }
@@ -62,7 +64,7 @@ void HqClientApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   if (finished_) return;
   if (!handle_) {
     started_ = now;
-    auto h = endpoint.connect(local_, remote_, now);
+    auto h = endpoint.connect(local_, remote_, now, connect_options_);
     if (!h) return finish(nullptr, now, "connect: " + h.error().reason);
     handle_ = *h;
   }
@@ -114,14 +116,29 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
   }
   std::erase_if(active_, [](const auto& p) { return p.second.request_done; });
   if (dg_total_ > 0) exchange_datagrams(c, now);
+  if (ku_every_ > 0) maybe_update_keys(c);
   if (completed_count_ == requests_.size() &&
       (dg_echoed_ == dg_total_ || now - dg_progress_ > kDatagramGrace)) {
+    if (all_done_ == quic::Instant{}) all_done_ = now;
+    if (wait_for_ticket_ && c.session_ticket().empty() && now - all_done_ <= kTicketGrace) return;
     if (dg_echoed_ < dg_total_) {
       log_at(0, "%llu of %llu datagrams echoed", static_cast<unsigned long long>(dg_echoed_),
              static_cast<unsigned long long>(dg_total_));
     }
     finish(&c, now, "");
   }
+}
+
+// The core refuses while the handshake is unconfirmed or our previous update is unanswered
+// (RFC 9001 §6.1), so simply retry on later activity.
+void HqClientApp::maybe_update_keys(quic::Connection& c) {
+  uint64_t rx = c.stats().packets_received;
+  if (rx - ku_last_rx_ < ku_every_) return;
+  if (!c.initiate_key_update()) return;
+  ++ku_initiated_;
+  ku_last_rx_ = rx;
+  log_at(1, "key update %llu initiated (key phase %d)",
+         static_cast<unsigned long long>(ku_initiated_), c.key_phase() ? 1 : 0);
 }
 
 // Datagram i carries i (8 bytes, big endian) and then bytes (i + k) mod 256, so an echo proves
@@ -318,9 +335,33 @@ void add_client_options(CLI::App& cmd, ClientOptions& o) {
   cmd.add_option("--datagrams", o.datagrams,
                  "also send N DATAGRAM frames (RFC 9221) and expect each echoed")
       ->check(CLI::Range(uint64_t{0}, HqClientApp::kMaxDatagrams));
+  cmd.add_flag("--resume", o.resume,
+               "fetch the URLs again on a second connection that resumes the first's TLS "
+               "session and presents its NEW_TOKEN token; fails unless it resumed");
+  cmd.add_option("--key-update", o.key_update,
+                 "initiate a 1-RTT key update (RFC 9001 section 6) every N received packets")
+      ->check(CLI::Range(uint64_t{1}, HqClientApp::kMaxKeyUpdatePackets));
   add_trust_options(cmd, o.trust);
   add_net_options(cmd, o.net);
 }
+
+namespace {
+std::vector<HqRequest> make_requests(const std::vector<Url>& urls, const std::string& out_dir) {
+  std::vector<HqRequest> reqs;
+  for (const auto& u : urls) {
+    HqRequest r;
+    r.line = "GET " + u.path;
+    if (!out_dir.empty()) {
+      std::string name = u.path.substr(u.path.rfind('/') + 1);
+      if (name.empty() || name == "." || name == "..") name = "index";
+      r.sink = HqRequest::Sink::kFile;
+      r.out_path = out_dir + "/" + name;
+    }
+    reqs.push_back(std::move(r));
+  }
+  return reqs;
+}
+}  // namespace
 
 int run_client(const ClientOptions& o) {
   set_log_level(o.net.verbose);
@@ -337,53 +378,71 @@ int run_client(const ClientOptions& o) {
     }
     urls.push_back(*u);
   }
-  std::vector<HqRequest> reqs;
-  for (const auto& u : urls) {
-    HqRequest r;
-    r.line = "GET " + u.path;
-    if (!o.out_dir.empty()) {
-      std::string name = u.path.substr(u.path.rfind('/') + 1);
-      if (name.empty() || name == "." || name == "..") name = "index";
-      r.sink = HqRequest::Sink::kFile;
-      r.out_path = o.out_dir + "/" + name;
-    }
-    reqs.push_back(std::move(r));
-  }
   int rc = 0;
   NetOptions net = o.net;
   net.datagrams = o.datagrams > 0;
   auto setup = make_client(urls[0], net, o.trust, rc);
   if (!setup) return rc;
-  HqClientApp app(setup->local, setup->remote, std::move(reqs));
-  app.set_datagrams(o.datagrams);
   io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
   if (!driver.ok()) return kExitFailure;
-  driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
-  // Short slices so the app sees time pass even when the connection is quiet (the datagram grace
-  // period has no timer of its own).
-  quic::Result<bool> r = false;
-  while (r && !*r) {
-    r = driver.run_until([&] { return app.finished(); }, io::monotonic_now() + 100ms);
+  // --resume: the second connection shares the endpoint and socket with the first, whose
+  // CONNECTION_CLOSE is still flushed and whose closing state the endpoint reaps on its own.
+  const int connections = o.resume ? 2 : 1;
+  bool failed = false;
+  quic::ConnectOptions next;
+  std::unique_ptr<HqClientApp> app;
+  for (int n = 0; n < connections && !failed; ++n) {
+    app =
+        std::make_unique<HqClientApp>(setup->local, setup->remote, make_requests(urls, o.out_dir));
+    app->set_datagrams(o.datagrams);
+    app->set_key_update_every(o.key_update);
+    app->set_connect_options(next);
+    app->set_wait_for_ticket(n + 1 < connections);
+    driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app->on_activity(ep, now); });
+    // Short slices so the app sees time pass even when the connection is quiet (the datagram
+    // and ticket grace periods have no timer of their own).
+    quic::Result<bool> r = false;
+    while (r && !*r) {
+      r = driver.run_until([&] { return app->finished(); }, io::monotonic_now() + 100ms);
+    }
+    if (!r) {
+      std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
+      return kExitFailure;
+    }
+    if (o.datagrams > 0) {
+      log_at(0, "datagrams echoed %llu of %llu",
+             static_cast<unsigned long long>(app->datagrams_echoed()),
+             static_cast<unsigned long long>(o.datagrams));
+    }
+    if (!app->connection_error().empty()) {
+      std::fprintf(stderr, "tquic: %s\n", app->connection_error().c_str());
+    }
+    failed = app->failed();
+    const auto& st = app->stats();
+    if (o.resume || o.key_update > 0) {
+      // One parseable line per connection, like the interop peers' "client-conn N:" lines.
+      log_at(0, "client-conn %d: resumed=%s key_updates=%llu key_updates_initiated=%llu", n,
+             st.resumed ? "true" : "false", static_cast<unsigned long long>(st.key_updates),
+             static_cast<unsigned long long>(app->key_updates_initiated()));
+    }
+    if (n + 1 < connections && !failed) {
+      if (app->session_ticket().empty()) {
+        log_at(0, "--resume: the server sent no session ticket");
+        failed = true;
+      }
+      next = quic::ConnectOptions{app->new_token(), app->session_ticket()};
+    } else if (n > 0 && !failed && !st.resumed) {
+      log_at(0, "--resume: the second connection did not resume (full handshake)");
+      failed = true;
+    }
   }
-  if (!r) {
-    std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
-    return kExitFailure;
-  }
-  if (o.datagrams > 0) {
-    log_at(0, "datagrams echoed %llu of %llu",
-           static_cast<unsigned long long>(app.datagrams_echoed()),
-           static_cast<unsigned long long>(o.datagrams));
-  }
-  if (!app.connection_error().empty()) {
-    std::fprintf(stderr, "tquic: %s\n", app.connection_error().c_str());
-  }
-  for (auto& req : app.requests()) {
+  for (auto& req : app->requests()) {
     if (req.sink == HqRequest::Sink::kMemory && req.done && !req.failed) {
       std::fwrite(req.body.data(), 1, req.body.size(), stdout);
     }
   }
   std::fflush(stdout);
-  return app.failed() ? kExitFailure : kExitOk;
+  return failed ? kExitFailure : kExitOk;
 }
 
 }  // namespace apps

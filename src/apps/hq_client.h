@@ -1,5 +1,7 @@
 // `tquic client`: fetches hq-interop URLs over one QUIC connection (one bidirectional stream per
 // URL, all in parallel up to the peer's stream limit) and writes the bodies to stdout or -o DIR.
+// --resume fetches them again on a second connection resuming the first's session; --key-update
+// makes the client initiate 1-RTT key updates.
 // HqClientApp is also the engine of `tquic perf client`.
 #pragma once
 
@@ -48,6 +50,22 @@ class HqClientApp {
   void set_datagrams(uint64_t count) { dg_total_ = std::min(count, kMaxDatagrams); }
   uint64_t datagrams_echoed() const { return dg_echoed_; }
 
+  // A NEW_TOKEN token and/or session ticket from an earlier connection (`--resume`).
+  void set_connect_options(quic::ConnectOptions o) { connect_options_ = std::move(o); }
+  // Keep the connection up to kTicketGrace after the last response when no session ticket has
+  // arrived yet, so a following connection can resume (servers send it after the handshake).
+  static constexpr quic::Duration kTicketGrace = std::chrono::seconds(2);
+  void set_wait_for_ticket(bool on) { wait_for_ticket_ = on; }
+  // What the server handed over for the next connection (captured when this one finishes).
+  const std::vector<uint8_t>& session_ticket() const { return ticket_; }
+  const std::vector<uint8_t>& new_token() const { return token_; }
+
+  // Once the handshake is confirmed, start a 1-RTT key update (RFC 9001 §6) whenever the core
+  // allows one and at least `packets` packets arrived since the previous one (0: never).
+  static constexpr uint64_t kMaxKeyUpdatePackets = 1'000'000'000;
+  void set_key_update_every(uint64_t packets) { ku_every_ = packets; }
+  uint64_t key_updates_initiated() const { return ku_initiated_; }
+
   // Every request finished (or the connection failed) and CONNECTION_CLOSE was queued.
   bool finished() const { return finished_; }
   bool failed() const;
@@ -72,6 +90,7 @@ class HqClientApp {
   void fail_request(Active& a, std::string why);
   void finish(quic::Connection* c, quic::Instant now, std::string error);
   void exchange_datagrams(quic::Connection& c, quic::Instant now);
+  void maybe_update_keys(quic::Connection& c);
 
   quic::SocketAddress local_, remote_;
   std::vector<HqRequest> requests_;
@@ -86,6 +105,11 @@ class HqClientApp {
   uint64_t dg_total_ = 0, dg_sent_ = 0, dg_echoed_ = 0;
   std::vector<bool> dg_seen_;
   quic::Instant dg_progress_{};
+  quic::ConnectOptions connect_options_;
+  bool wait_for_ticket_ = false;
+  std::vector<uint8_t> ticket_, token_;
+  quic::Instant all_done_{};
+  uint64_t ku_every_ = 0, ku_initiated_ = 0, ku_last_rx_ = 0;
 };
 
 // Trust settings of a client (exactly one of them, or none for the system store).
@@ -113,6 +137,8 @@ struct ClientOptions {
   std::vector<std::string> urls;
   std::string out_dir;
   uint64_t datagrams = 0;
+  bool resume = false;      // fetch twice; the second connection resumes the first's session
+  uint64_t key_update = 0;  // initiate a key update every N received packets (0: never)
   TrustOptions trust;
   NetOptions net;
 };
