@@ -11,6 +11,7 @@
 #include "common/time.h"
 #include "core/trace.h"
 #include "crypto/packet_protector.h"
+#include "crypto/reset_token.h"
 #include "wire/version.h"
 
 namespace quic {
@@ -20,6 +21,9 @@ class TlsContext;
 struct ConnectionConfig {
   uint32_t version = kVersion1;
   uint8_t cid_length = 8;  // our source CIDs; 0..20
+  // Key of our stateless reset tokens (RFC 9000 §10.3.2). The Endpoint fills it with random
+  // bytes when left zero; a server that restarts with the same key can reset old connections.
+  std::array<uint8_t, kResetKeySize> reset_key{};
 
   // Transport parameters we advertise (RFC 9000 §18.2).
   Duration idle_timeout = 30s;

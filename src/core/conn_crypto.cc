@@ -177,6 +177,7 @@ Status Connection::on_peer_transport_params() {
   }
   peer_params_ = std::move(*tp);
   peer_params_received_ = true;
+  if (peer_params_.stateless_reset_token) peer_reset_token_ = peer_params_.stateless_reset_token;
   if (trace_) trace_->parameters_set(now_, false, peer_params_);
   streams_.set_peer_params(PeerStreamParams{peer_params_.initial_max_data,
                                             peer_params_.initial_max_stream_data_bidi_local,

@@ -36,7 +36,10 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
     any_processed |= stats_.packets_received != before;
     if (state_ == State::kDraining || state_ == State::kClosed) return;
   }
-  if (!any_processed) return;
+  if (!any_processed) {
+    if (is_stateless_reset(datagram)) on_stateless_reset(now);
+    return;
+  }
   // Only authenticated datagrams count towards the anti-amplification budget.
   path.bytes_received += datagram.size();
   last_activity_ = now;
@@ -459,6 +462,7 @@ Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
       }
       peer_cid_ = spare_peer_cids_.front().cid;
       peer_cid_seq_ = spare_peer_cids_.front().seq;
+      peer_reset_token_ = spare_peer_cids_.front().token;
       spare_peer_cids_.erase(spare_peer_cids_.begin());
     }
   }

@@ -46,8 +46,7 @@ void Connection::init_path(const SocketAddress& local, const SocketAddress& remo
 }
 
 void Connection::add_local_cid(const ConnectionId& cid) {
-  LocalCid c{next_local_cid_seq_++, cid, {}};
-  random_.fill(c.token);
+  LocalCid c{next_local_cid_seq_++, cid, stateless_reset_token(config_.reset_key, cid.view())};
   local_cids_.push_back(c);
   local_cid_list_.push_back(cid);
 }
@@ -321,6 +320,25 @@ void Connection::issue_local_cids() {
     add_local_cid(random_cid(random_, config_.cid_length));
     pending_new_cids_.push_back(local_cids_.back().seq);
   }
+}
+
+// --- Stateless reset (RFC 9000 §10.3)
+
+bool Connection::is_stateless_reset(Bytes d) const {
+  if (d.size() < kMinStatelessResetSize || (d[0] & 0x80) != 0) return false;
+  const uint8_t* tail = d.data() + d.size() - kResetTokenSize;
+  if (peer_reset_token_ && reset_token_equal(tail, peer_reset_token_->data())) return true;
+  for (const PeerCid& c : spare_peer_cids_) {
+    if (reset_token_equal(tail, c.token.data())) return true;
+  }
+  return false;
+}
+
+void Connection::on_stateless_reset(Instant now) {
+  if (state_ == State::kDraining || state_ == State::kClosed) return;
+  closed_by_peer_ = true;
+  close_error_ = Error{err::kNoError, 0, "stateless reset"};
+  enter_draining(now);
 }
 
 // --- NEW_TOKEN (RFC 9000 §8.1.3)

@@ -37,6 +37,8 @@ inline constexpr size_t kMaxCryptoReorderBytes = 64 * 1024;  // out-of-order CRY
 inline constexpr size_t kMaxPendingPathResponses = 256;
 inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
 inline constexpr size_t kMaxRetiredCidsPending = 64;
+// RFC 9000 §10.3: a stateless reset is at least 21 bytes (5 unpredictable + 16-byte token).
+inline constexpr size_t kMinStatelessResetSize = 21;
 
 enum class EventKind : uint8_t {
   kHandshakeCompleted,
@@ -156,6 +158,10 @@ class Connection {
   // Source CIDs the endpoint must route to this connection (issued and not retired).
   const std::vector<ConnectionId>& local_cids() const { return local_cid_list_; }
   const ConnectionId& original_dcid() const { return original_dcid_; }
+  // A datagram that no key could open but that ends in one of the peer's stateless reset
+  // tokens (RFC 9000 §10.3.1); on_stateless_reset then ends the connection silently.
+  bool is_stateless_reset(Bytes datagram) const;
+  void on_stateless_reset(Instant now);
   // Client: the latest NEW_TOKEN token from the server, for the next connection's Initial.
   const std::vector<uint8_t>& new_token() const { return new_token_; }
   // Client: the latest TLS session ticket (empty until the server sent one), for resumption.
@@ -295,6 +301,7 @@ class Connection {
   ConnectionId peer_cid_;       // current DCID we send to
   bool peer_cid_confirmed_ = false;
   uint64_t peer_cid_seq_ = 0;
+  std::optional<std::array<uint8_t, 16>> peer_reset_token_;  // for peer_cid_
   std::vector<PeerCid> spare_peer_cids_;
   uint64_t peer_retire_prior_to_ = 0;
   std::vector<LocalCid> local_cids_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "crypto/reset_token.h"
 #include "crypto/retry.h"
 
 namespace quic {
@@ -15,7 +16,10 @@ constexpr size_t kMinOriginalDcid = 8;
 }  // namespace
 
 Endpoint::Endpoint(EndpointConfig config, Random& random)
-    : config_(std::move(config)), random_(random), token_key_(random) {}
+    : config_(std::move(config)), random_(random), token_key_(random) {
+  auto& key = config_.connection.reset_key;
+  if (std::all_of(key.begin(), key.end(), [](uint8_t b) { return b == 0; })) random_.fill(key);
+}
 
 Result<ConnectionHandle> Endpoint::connect(const SocketAddress& local, const SocketAddress& remote,
                                            Instant now, const ConnectOptions& options) {
@@ -78,8 +82,12 @@ void Endpoint::on_datagram(Instant now, const SocketAddress& local, const Socket
 void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
                                const SocketAddress& remote, uint8_t ecn,
                                const PacketHeader& hdr, MutBytes datagram) {
-  if (!config_.server || !hdr.long_header) {
-    ++stats_.datagrams_dropped;  // stateless reset lands with the RFC-completion issue
+  if (!hdr.long_header) {
+    handle_unrouted_short(now, local, remote, hdr, datagram);
+    return;
+  }
+  if (!config_.server) {
+    ++stats_.datagrams_dropped;
     return;
   }
   if (datagram.size() < kMinInitialDatagram) {
@@ -131,6 +139,35 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
   accept_queue_.push_back(h);
   ++stats_.connections_accepted;
   refresh_routes(h);
+}
+
+// RFC 9000 §10.3: a short-header packet for no known connection is either the peer's stateless
+// reset of one of ours, or a packet for a connection we lost, which we reset in turn.
+void Endpoint::handle_unrouted_short(Instant now, const SocketAddress& local,
+                                     const SocketAddress& remote, const PacketHeader& hdr,
+                                     Bytes datagram) {
+  for (auto& [h, e] : conns_) {
+    if (e.conn->is_stateless_reset(datagram)) {
+      e.conn->on_stateless_reset(now);
+      ++stats_.stateless_resets_received;
+      return;
+    }
+  }
+  // Only for CIDs we could have issued, and always smaller than the trigger so that two
+  // endpoints cannot loop; a trigger too small for that gets nothing.
+  if (hdr.dcid.len == 0 || hdr.dcid.len != config_.connection.cid_length ||
+      datagram.size() <= kMinStatelessResetSize || stateless_.size() >= config_.max_stateless_queue) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  size_t size = std::min<size_t>(datagram.size() - 1, kMaxStatelessResetSize);
+  std::vector<uint8_t> bytes(size);
+  random_.fill(MutBytes(bytes.data(), size - kResetTokenSize));
+  bytes[0] = static_cast<uint8_t>((bytes[0] & 0x3f) | 0x40);  // looks like a short header
+  auto token = stateless_reset_token(config_.connection.reset_key, hdr.dcid.view());
+  std::copy(token.begin(), token.end(), bytes.end() - kResetTokenSize);
+  queue_stateless(local, remote, std::move(bytes));
+  ++stats_.stateless_resets_sent;
 }
 
 bool Endpoint::retry_required() const {

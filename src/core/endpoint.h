@@ -18,6 +18,9 @@ namespace quic {
 
 using ConnectionHandle = uint64_t;
 
+// Stateless resets we send are at most this large (and always smaller than their trigger).
+inline constexpr size_t kMaxStatelessResetSize = 43;
+
 // When a server answers an Initial with Retry to validate the client's address first
 // (RFC 9000 §8.1.2).
 enum class RetryPolicy : uint8_t {
@@ -61,6 +64,7 @@ class Endpoint {
   struct Stats {
     uint64_t datagrams_dropped = 0, version_negotiations_sent = 0, connections_accepted = 0;
     uint64_t retries_sent = 0, tokens_accepted = 0, tokens_rejected = 0;
+    uint64_t stateless_resets_sent = 0, stateless_resets_received = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -73,6 +77,8 @@ class Endpoint {
   std::optional<ConnectionHandle> route(const PacketHeader& hdr, const SocketAddress& remote) const;
   void handle_unrouted(Instant now, const SocketAddress& local, const SocketAddress& remote,
                        uint8_t ecn, const PacketHeader& hdr, MutBytes datagram);
+  void handle_unrouted_short(Instant now, const SocketAddress& local, const SocketAddress& remote,
+                             const PacketHeader& hdr, Bytes datagram);
   bool retry_required() const;
   void queue_stateless(const SocketAddress& local, const SocketAddress& remote,
                        std::vector<uint8_t> bytes);

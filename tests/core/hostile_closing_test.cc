@@ -92,9 +92,11 @@ TEST(HostileClosing, ClosingServerAnswersAtMostOneDatagramPerDatagram) {
   EXPECT_LE(answers, kFlood);
 }
 
-// After the closing period the connection is closed and the endpoint reaps it; packets for it
-// are then dropped by the endpoint, not answered.
-TEST(HostileClosing, ClosedConnectionIsReapedAndLaterPacketsAreDropped) {
+// After the closing period the connection is closed and the endpoint reaps it; a packet for it
+// then gets a stateless reset (RFC 9000 §10.3): smaller than the packet that triggered it and
+// ending in the token the CID's owner can compute without state. The client, which still has
+// state, recognises the token and ends its connection without answering.
+TEST(HostileClosing, ReapedConnectionIsStatelesslyResetAndClientStops) {
   Pair pair;
   ASSERT_TRUE(pair.handshake());
   pair.inject_frames({HandshakeDoneFrame{}});
@@ -105,10 +107,26 @@ TEST(HostileClosing, ClosedConnectionIsReapedAndLaterPacketsAreDropped) {
   EXPECT_TRUE(pair.server()->is_closed());
   pair.server_endpoint().reap_closed();
   EXPECT_EQ(pair.server_endpoint().connection_count(), 0u);
-  uint64_t dropped = pair.server_endpoint().stats().datagrams_dropped;
-  pair.inject_frames({PingFrame{}});
-  EXPECT_EQ(pair.server_endpoint().stats().datagrams_dropped, dropped + 1);
-  EXPECT_TRUE(pair.poll_server().empty());
+
+  // The client still believes in the connection and sends data.
+  auto id = pair.client().open_stream(true);
+  ASSERT_TRUE(id.has_value());
+  const uint8_t msg[40] = {};
+  ASSERT_TRUE(pair.client().stream_write(*id, msg, false).has_value());
+  auto from_client = pair.poll_client();
+  ASSERT_FALSE(from_client.empty());
+  for (auto& d : from_client) pair.deliver_to_server(d);
+  EXPECT_EQ(pair.server_endpoint().stats().stateless_resets_sent, from_client.size());
+  auto resets = pair.poll_server();
+  ASSERT_EQ(resets.size(), from_client.size());
+  EXPECT_LT(resets[0].size(), from_client[0].size());
+  EXPECT_GE(resets[0].size(), kMinStatelessResetSize);
+
+  pair.deliver_to_client(resets[0]);
+  EXPECT_TRUE(pair.client().is_draining_or_closing());
+  ASSERT_TRUE(pair.client().close_error().has_value());
+  EXPECT_EQ(pair.client().close_error()->reason, "stateless reset");
+  EXPECT_TRUE(pair.poll_client().empty());  // no answer to a reset: no loop
 }
 
 }  // namespace
