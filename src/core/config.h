@@ -52,6 +52,7 @@ struct ConnectionConfig {
   bool pmtud = true;
 
   CcAlgorithm cc = CcAlgorithm::kCubic;
+  bool ecn = true;  // mark ECT(0) and validate the path (RFC 9000 §13.4)
   AeadBackend aead = AeadBackend::kAuto;  // kNull only for simulations and fuzzing
   // Start a key update after this many packets in one key phase; 0: only when half the AEAD
   // confidentiality limit (RFC 9001 §6.6) is reached.

@@ -21,6 +21,7 @@ std::optional<Transmit> Connection::maybe_send_mtu_probe(Instant now, MutBytes b
   uint16_t size = static_cast<uint16_t>((path.pmtu_low + path.pmtu_high + 1) / 2);
   if (buffer.size() < size || bytes_in_flight() + size > path.cc->cwnd()) return std::nullopt;
   mtu_probe_size_ = size;
+  datagram_ecn_ = kEcnNotEct;
   size_t n = build_packet(now, PnSpaceId::kApp, buffer.first(size), size, false);
   mtu_probe_size_ = 0;
   if (n == 0) return std::nullopt;

@@ -276,9 +276,11 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   // Losses first (RFC 9002 §A.7): packets acked now that were sent before a new recovery
   // period must not grow the window.
   if (!res.lost.empty()) {
+    on_ecn_marked_lost(res.lost);
     on_packets_lost(now, space, res.lost);
     report_loss_to_cc(now, res.lost, res.persistent_congestion);
   }
+  if (!res.acked.empty()) on_ecn_feedback(now, space, ack, res);
   trace_metrics(now);
   if (!res.acked.empty()) {
     if (space == PnSpaceId::kApp && !key_update_acked_ && res.largest_acked >= tx_phase_first_pn_) {

@@ -71,6 +71,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
 
   size_t used = 0;
   bool has_initial = false;
+  datagram_ecn_ = ecn_mark_for_send();
   for (size_t i = 0; i <= last; ++i) {
     if (!wants[i]) continue;
     // Pad the last packet of a datagram carrying an Initial (client always; server when
@@ -94,7 +95,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   if (side_ == Side::kClient && handshake_spaces_[1].next_pn > 0) discard_space(PnSpaceId::kInitial);
   path.bytes_sent += used;
   stats_.bytes_sent += used;
-  return Transmit{path.local, path.remote, 0, used, 0};
+  return Transmit{path.local, path.remote, datagram_ecn_, used, 0};
 }
 
 size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size_t min_size,
@@ -184,6 +185,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
   sp.ack_eliciting = ack_eliciting;
   sp.in_flight = ack_eliciting || padded;
   sp.token = next_packet_token_++;
+  sp.ecn_marked = datagram_ecn_ == kEcnEct0;
   if (mtu_probe_size_ != 0) {
     sp.is_mtu_probe = true;
     frames.push_back({SentFrame::Kind::kMtuProbe, false, 0, 0, mtu_probe_size_});
@@ -215,7 +217,11 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Writer& w,
       for (const Range& r : ranges) ack_scratch_.push_back(AckRange{r.lo, r.hi});
       uint64_t exponent = space == PnSpaceId::kApp ? config_.ack_delay_exponent : 3;
       uint64_t delay = static_cast<uint64_t>(to_us(pns.acks.ack_delay(now))) >> exponent;
-      if (encode_ack(w, 0, false, ack_scratch_, delay, std::nullopt)) {
+      // ACK_ECN once anything arrived marked (RFC 9000 §13.4.1).
+      EcnCounters rx = pns.acks.ecn();
+      std::optional<EcnCounts> ecn;
+      if (rx.ect0 + rx.ect1 + rx.ce > 0) ecn = EcnCounts{rx.ect0, rx.ect1, rx.ce};
+      if (encode_ack(w, 0, false, ack_scratch_, delay, ecn)) {
         pns.acks.on_ack_sent(now);
         sent.push_back({SentFrame::Kind::kAck, false, ack_scratch_.front().largest});
       }

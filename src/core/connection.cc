@@ -228,6 +228,7 @@ void Connection::on_loss_timer(Instant now, PnSpaceId space, bool is_loss) {
   if (is_loss) {
     auto lost = pns.loss.detect_lost(now, path.rtt);
     if (!lost.empty()) {
+      on_ecn_marked_lost(lost);
       on_packets_lost(now, space, lost);
       report_loss_to_cc(now, lost, false);
     }

@@ -72,7 +72,9 @@ struct ConnectionStats {
   uint64_t packets_sent = 0, packets_received = 0, packets_lost = 0, packets_dropped = 0;
   uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
   uint64_t handshakes = 0;
-  uint64_t key_updates = 0;  // peer packets received in a new key phase (either side initiated)
+  uint64_t key_updates = 0;
+  uint64_t ecn_ce_received = 0;  // CE marks the peer reported on our packets
+  bool ecn_capable = false;      // path 0 passed ECN validation  // peer packets received in a new key phase (either side initiated)
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
 };
@@ -244,6 +246,10 @@ class Connection {
   void on_mtu_probe_acked(uint16_t size);
   void on_mtu_probe_lost(uint16_t size);
   void report_loss_to_cc(Instant now, std::span<const SentPacket> lost, bool persistent);
+  // conn_ecn.cc (RFC 9000 §13.4)
+  uint8_t ecn_mark_for_send();
+  void on_ecn_feedback(Instant now, PnSpaceId space, const AckFrame& ack, const AckResult& res);
+  void on_ecn_marked_lost(std::span<const SentPacket> lost);
 
   // connection.cc
   Instant loss_or_pto_deadline(PnSpaceId* space_out, bool* is_loss) const;
@@ -288,6 +294,7 @@ class Connection {
   uint64_t tx_phase_first_pn_ = 0;
   uint64_t packets_in_phase_ = 0;
   uint16_t mtu_probe_size_ = 0;  // non-zero while building a PMTU probe
+  uint8_t datagram_ecn_ = 0;     // ECN codepoint of the datagram being built
   std::vector<uint8_t> retry_token_;   // client: token for our Initials (Retry or NEW_TOKEN)
   std::optional<ConnectionId> retry_scid_;  // the Retry's SCID (RFC 9000 §7.3)
   std::vector<uint8_t> new_token_;     // client: received; server: to send
@@ -324,6 +331,7 @@ class Connection {
   std::vector<AckRange> ack_scratch_;
   std::vector<Range> ack_ranges_scratch_;
   std::vector<SentPacket> lost_scratch_;
+  std::array<EcnCounts, kSpaces> peer_ecn_{};  // the peer's latest ECN counts per space
 
   // DATAGRAM queues.
   std::deque<std::vector<uint8_t>> datagrams_out_, datagrams_in_;

@@ -43,6 +43,12 @@ struct Path {
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
 
+  // ECN (RFC 9000 §13.4): mark ECT(0) while testing or capable; a path that bleaches or
+  // black-holes marked packets, or miscounts them, falls back to Not-ECT for good.
+  enum class EcnState : uint8_t { kTesting, kCapable, kFailed };
+  EcnState ecn = EcnState::kTesting;
+  uint64_t ecn_testing_sent = 0, ecn_testing_lost = 0;
+
   // DPLPMTUD (RFC 8899): the size being searched and the probe in flight.
   uint16_t pmtu_low = 1200, pmtu_high = 1200;
   uint16_t probe_size = 0;

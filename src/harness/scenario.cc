@@ -167,7 +167,11 @@ ScenarioResult run_scenario(const Scenario& s) {
       res.server_packets_lost += c->stats().packets_lost;
       res.stream_bytes_retransmitted += c->stats().stream_bytes_retransmitted;
       res.server_key_updates += c->stats().key_updates;
-      if (h == 1) res.server_version = c->version();
+      if (h == 1) {
+        res.server_version = c->version();
+        res.server_ecn_capable = c->stats().ecn_capable;
+        res.server_ecn_ce = c->stats().ecn_ce_received;
+      }
     }
   }
   double secs = std::chrono::duration<double>(res.elapsed).count();
@@ -184,7 +188,8 @@ std::vector<std::string> scenario_names() {
   return {"handshake",           "transfer",          "multiplexing", "longrtt",
           "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
           "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
-          "keyupdate",           "retry",             "resumption",   "v2"};
+          "keyupdate",           "retry",             "resumption",   "v2",
+          "ecn"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -265,6 +270,10 @@ std::optional<Scenario> named_scenario(std::string_view name) {
     s.description = "QUIC version 2 (RFC 9369) end to end: v2 packet types, salts and labels";
     s.plan.sizes = {1 * kMiB};
     s.client.version = s.server.version = quic::kVersion2;
+  } else if (name == "ecn") {
+    s.description = "ECT(0) marking, ACK_ECN counts and path validation; 1% of packets CE-marked";
+    s.plan.sizes = {2 * kMiB};
+    s.server_to_client.ce_mark = 0.01;
   } else if (name == "goodput") {
     s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
     s.plan.sizes = {10 * kMiB};

@@ -54,6 +54,8 @@ struct ScenarioResult {
   size_t retries_received = 0;  // connections of the client that followed a Retry
   size_t resumed = 0;           // connections whose TLS handshake resumed a session
   uint32_t server_version = 0;  // the version of the server's (first) connection
+  bool server_ecn_capable = false;  // the server's path passed ECN validation
+  uint64_t server_ecn_ce = 0;       // CE marks the client reported on the server's packets
   uint64_t server_retries_sent = 0;
   uint64_t server_connections = 0;
   uint64_t sim_events = 0;

@@ -126,6 +126,23 @@ TEST(InteropCase, Version2) {
   EXPECT_EQ(r.server_version, kVersion2Value);
 }
 
+TEST(InteropCase, Ecn) {
+  auto r = run("ecn");
+  EXPECT_EQ(r.bytes, 2u * 1024 * 1024);
+  EXPECT_TRUE(r.server_ecn_capable);  // ACK_ECN counts covered every marked packet
+  EXPECT_GT(r.server_ecn_ce, 0u);     // CE marks travelled back as ACK_ECN counts
+}
+
+TEST(InteropCase, EcnBleachingDisablesMarking) {
+  auto s = *named_scenario("ecn");
+  s.server_to_client.ecn_capable = s.client_to_server.ecn_capable = false;  // bits cleared
+  s.server_to_client.ce_mark = 0;
+  auto r = run_scenario(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.bytes, 2u * 1024 * 1024);
+  EXPECT_FALSE(r.server_ecn_capable);  // validation failed: no counts for marked packets
+}
+
 TEST(Simulator, SameSeedSameRun) {
   auto s = *named_scenario("transferloss");
   auto a = run_scenario(s);
