@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the quic-go 0.29 interop peers (qgserver, qgclient) offline from Debian's
-# golang-github-lucas-clemente-quic-go-dev, in GOPATH mode.
+# Builds the quic-go 0.29 interop peers (qgserver, qgclient; HTTP/3: h3server, h3client) offline
+# from Debian's golang-github-lucas-clemente-quic-go-dev, in GOPATH mode.
 #   interop/build-quic-go.sh OUT_DIR
 # Our sources are placed in a GOPATH overlay as github.com/lucas-clemente/quic-go/tquicinterop
 # (every other entry of Debian's quic-go tree is symlinked beside them) so that they may use
@@ -31,7 +31,10 @@ export GO111MODULE=off GOFLAGS= GOPROXY=off GOTOOLCHAIN=local
 export GOCACHE=$out/gocache
 export CGO_ENABLED=0
 pkg=github.com/lucas-clemente/quic-go/tquicinterop
-go vet "$pkg/common" "$pkg/server" "$pkg/client"
+go vet "$pkg/common" "$pkg/server" "$pkg/client" "$pkg/h3server" "$pkg/h3client"
 go build -o "$out/qgserver" "$pkg/server"
 go build -o "$out/qgclient" "$pkg/client"
-echo "build-quic-go: built $out/qgserver $out/qgclient"
+# HTTP/3 peers on quic-go's http3 package (the "http3" case, docs/http3-tools.md).
+go build -o "$out/h3server" "$pkg/h3server"
+go build -o "$out/h3client" "$pkg/h3client"
+echo "build-quic-go: built $out/qgserver $out/qgclient $out/h3server $out/h3client"

@@ -11,6 +11,7 @@ PKGS=(
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev liburing-dev
   iproute2 tshark
   golang-go golang-github-lucas-clemente-quic-go-dev   # interop peer (quic-go 0.29), tests/interop
+  ngtcp2-client ngtcp2-server            # HTTP/3 interop peers (gtlsclient, gtlsserver), tests/interop
 )
 
 SUDO=""

@@ -1,5 +1,7 @@
 #include "apps/net_commands.h"
 
+#include "apps/h3_get.h"
+#include "apps/h3_serve.h"
 #include "apps/hq_client.h"
 #include "apps/hq_server.h"
 #include "apps/perf_command.h"
@@ -12,6 +14,9 @@ struct NetCommands::State {
   ClientOptions client;
   PerfClientOptions perf_client;
   UdpPerfOptions udp;
+  ServeOptions serve;
+  GetOptions get;
+  CLI::App *serve_cmd, *get_cmd;
   CLI::App *server_cmd, *client_cmd, *perf_cmd, *perf_server_cmd, *perf_client_cmd, *udp_cmd;
 };
 
@@ -33,6 +38,11 @@ NetCommands::NetCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   add_perf_client_options(*s_->perf_client_cmd, s_->perf_client);
   s_->udp_cmd = s_->perf_cmd->add_subcommand("udp", "raw UDP loopback limit (no QUIC)");
   add_udp_perf_options(*s_->udp_cmd, s_->udp);
+
+  s_->serve_cmd = app.add_subcommand("serve", "serve a directory over HTTP/3 (h3)");
+  add_serve_options(*s_->serve_cmd, s_->serve);
+  s_->get_cmd = app.add_subcommand("get", "fetch HTTP/3 URLs over one connection (curl-like)");
+  add_get_options(*s_->get_cmd, s_->get);
 }
 
 NetCommands::~NetCommands() = default;
@@ -43,6 +53,8 @@ std::optional<int> NetCommands::dispatch() const {
   if (*s_->perf_server_cmd) return run_server(s_->perf_server);
   if (*s_->perf_client_cmd) return run_perf_client(s_->perf_client);
   if (*s_->udp_cmd) return run_udp_perf(s_->udp);
+  if (*s_->serve_cmd) return run_serve(s_->serve);
+  if (*s_->get_cmd) return run_get(s_->get);
   return std::nullopt;
 }
 

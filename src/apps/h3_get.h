@@ -1,0 +1,84 @@
+// `tquic get URL...`: a curl-like HTTP/3 client on h3::Session (ALPN "h3"). Every URL becomes
+// one request on a single connection, all in parallel up to the server's stream limit. Bodies
+// go to stdout in URL order, to -o FILE (one URL) or into -o DIR (named after the URL path).
+// Exit codes: 0 when every response is 2xx/3xx, 1 for an HTTP error status or a failed
+// transfer, 2 for usage errors (kExit* in net_options.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/hq_client.h"
+#include "apps/net_options.h"
+#include "core/endpoint.h"
+#include "h3/session.h"
+
+namespace apps {
+
+struct GetOptions {
+  std::vector<std::string> urls;
+  std::string output;                // FILE (one URL) or an existing DIR
+  bool head = false;                 // -I: HEAD, print status and headers
+  std::vector<std::string> headers;  // -H 'name: value'
+  std::string data;                  // --data string | @file: POST this body
+  TrustOptions trust;
+  NetOptions net;
+};
+void add_get_options(CLI::App& cmd, GetOptions& o);
+int run_get(const GetOptions& o);
+
+// "Name: value" -> {"name", "value"}; nullopt when there is no colon or the name is empty.
+std::optional<h3::Field> parse_header_arg(const std::string& text);
+
+struct GetRequest {
+  std::string method = "GET";
+  std::string authority, path;
+  std::vector<h3::Field> extra;  // -H fields
+  std::string body;              // --data
+  std::string out_path;          // empty: keep the body in memory
+
+  // Outcome.
+  uint16_t status = 0;
+  std::vector<h3::Field> response_fields;
+  std::string body_received;  // when out_path is empty
+  uint64_t received = 0;
+  bool done = false, failed = false;
+  std::string error;
+};
+
+class H3GetApp {
+ public:
+  H3GetApp(quic::SocketAddress local, quic::SocketAddress remote, std::vector<GetRequest> reqs);
+  ~H3GetApp();
+  void on_activity(quic::Endpoint& endpoint, quic::Instant now);
+  bool finished() const { return finished_; }
+  const std::string& connection_error() const { return conn_error_; }
+  std::vector<GetRequest>& requests() { return requests_; }
+
+ private:
+  struct Active {
+    size_t index;
+    int fd = -1;
+    size_t body_sent = 0;
+  };
+  void drive(quic::Connection& c, quic::Instant now);
+  void open_requests();
+  void on_event(const h3::Event& e);
+  void read_body(uint64_t id, Active& a);
+  void complete(uint64_t id, bool failed, std::string why);
+  void finish(quic::Instant now, std::string error);
+
+  quic::SocketAddress local_, remote_;
+  std::vector<GetRequest> requests_;
+  std::optional<quic::ConnectionHandle> handle_;
+  std::unique_ptr<h3::Session> session_;
+  std::map<uint64_t, Active> active_;
+  size_t next_ = 0, completed_ = 0;
+  bool finished_ = false;
+  std::string conn_error_;
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace apps

@@ -1,0 +1,84 @@
+// `tquic serve DIR`: a static file server over HTTP/3 (RFC 9114, ALPN "h3") on h3::Session.
+// GET and HEAD; content types from a small extension table; index.html for directories; single
+// byte ranges (RFC 9110 §14: 206, or 416 when unsatisfiable; several ranges are ignored and the
+// whole file is sent, which §14.2 allows); no directory listings; one access-log line per
+// request on stderr. Paths go through resolve_request_path (hq_server.h), so nothing outside
+// DIR is reachable, symlinks included.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apps/net_options.h"
+#include "core/endpoint.h"
+#include "h3/session.h"
+
+namespace apps {
+
+inline constexpr const char* kH3Alpn = "h3";
+// Peer-controlled bound: a request path longer than this is answered 414.
+inline constexpr size_t kMaxServePath = 4096;
+
+struct ServeOptions {
+  std::string dir;
+  std::vector<std::string> listen;  // ADDR:PORT each; empty: 0.0.0.0:4433 ([::]:4433 with --ipv6)
+  std::string cert, key;
+  NetOptions net;
+};
+void add_serve_options(CLI::App& cmd, ServeOptions& o);
+int run_serve(const ServeOptions& o);
+
+// "text/html; charset=utf-8" for "x.html" and so on; application/octet-stream when unknown.
+std::string_view content_type_for(std::string_view path);
+
+// A Range header value against a representation of `size` bytes (RFC 9110 §14.1.2).
+struct ByteRange {
+  uint64_t first = 0, last = 0;  // inclusive
+};
+enum class RangeKind : uint8_t { kIgnore, kSatisfiable, kUnsatisfiable };
+RangeKind parse_range(std::string_view value, uint64_t size, ByteRange* out);
+
+// "/a%20b/?q" -> "/a b/": drops the query and fragment, decodes %XX; nullopt when malformed.
+std::optional<std::string> decode_request_path(std::string_view target);
+
+struct ServeCounters {
+  uint64_t connections = 0, requests = 0, bytes_sent = 0;
+};
+
+// The application half of the server, driven by io::EndpointDriver's hook.
+class H3ServeApp {
+ public:
+  explicit H3ServeApp(std::string root_real) : root_(std::move(root_real)) {}
+  ~H3ServeApp();
+  void on_activity(quic::Endpoint& endpoint, quic::Instant now);
+  const ServeCounters& counters() const { return counters_; }
+
+ private:
+  struct Response {
+    int fd = -1;
+    uint64_t offset = 0, end = 0;  // file bytes [offset, end) still to send
+  };
+  struct Conn {
+    std::unique_ptr<h3::Session> session;
+    std::map<uint64_t, Response> responses;
+    std::string peer;
+  };
+  void drive(quic::Connection& c, Conn& conn, quic::Instant now);
+  void on_request(Conn& conn, uint64_t id, const std::vector<h3::Field>& fields);
+  void respond(Conn& conn, uint64_t id, const std::string& method, const std::string& path,
+               uint16_t status, std::string_view body, std::vector<h3::Field> extra = {});
+  void pump(Conn& conn, uint64_t id, Response& r);
+  void drop(Conn& conn, uint64_t id);
+
+  std::string root_;
+  std::map<quic::ConnectionHandle, Conn> conns_;
+  ServeCounters counters_;
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace apps

@@ -1,0 +1,254 @@
+// `tquic get` against `tquic serve` over loopback, both as real processes: files byte-exact
+// (parallel requests on one connection, into -o DIR and to stdout), 404 -> exit 1, Range (206
+// and 416), HEAD, content types, index.html for directories, no escape from the root, usage
+// errors -> exit 2.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+struct Proc {
+  int rc = -1;
+  std::string out;
+};
+
+// Runs argv with stdout captured; stderr passes through. Killed after `timeout`.
+Proc run(const std::vector<std::string>& args,
+         std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  int fds[2];
+  if (pipe(fds) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  Proc r;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  char buf[65536];
+  for (;;) {
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof(buf))) > 0) r.out.append(buf, static_cast<size_t>(n));
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) {
+      while ((n = read(fds[0], buf, sizeof(buf))) > 0) r.out.append(buf, static_cast<size_t>(n));
+      r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
+    }
+    if (std::chrono::steady_clock::now() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  close(fds[0]);
+  return r;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary) << data;
+}
+
+std::string random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+class H3Tools : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/tquic_h3tools_XXXXXX";
+    root_ = mkdtemp(tmpl);
+    www_ = root_ + "/www";
+    mkdir(www_.c_str(), 0755);
+    mkdir((www_ + "/sub").c_str(), 0755);
+    mkdir((root_ + "/out").c_str(), 0755);
+    write_file(www_ + "/big.bin", random_bytes(3 << 20, 1));
+    write_file(www_ + "/small.txt", "hello over HTTP/3\n");
+    write_file(www_ + "/data.json", "{\"a\": 1}\n");
+    write_file(www_ + "/index.html", "<h1>root</h1>\n");
+    write_file(www_ + "/sub/index.html", "<h1>sub</h1>\n");
+    write_file(root_ + "/secret.txt", "outside the root\n");
+
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    server_ = fork();
+    if (server_ == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      close(fds[1]);
+      execl(TQUIC_BINARY, TQUIC_BINARY, "serve", www_.c_str(), "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    // "listening on 127.0.0.1:PORT", then "certificate sha256 HEX".
+    std::string seen, line;
+    char ch;
+    while (read(fds[0], &ch, 1) == 1) {
+      if (ch != '\n') {
+        line += ch;
+        continue;
+      }
+      seen += line + "\n";
+      if (line.rfind("listening on ", 0) == 0) port_ = line.substr(line.rfind(':') + 1);
+      if (line.rfind("certificate sha256 ", 0) == 0) {
+        pin_ = line.substr(19);
+        break;
+      }
+      line.clear();
+    }
+    server_out_ = fds[0];
+    ASSERT_FALSE(port_.empty()) << seen;
+    ASSERT_EQ(pin_.size(), 64u) << seen;
+  }
+  static void TearDownTestSuite() {
+    if (server_ > 0) {
+      kill(server_, SIGTERM);
+      int status = 0;
+      waitpid(server_, &status, 0);
+    }
+    if (server_out_ >= 0) close(server_out_);
+    std::string cmd = "rm -rf " + root_;
+    (void)std::system(cmd.c_str());
+  }
+
+  static std::string url(const std::string& path) { return "https://127.0.0.1:" + port_ + path; }
+  static Proc get(std::vector<std::string> args) {
+    std::vector<std::string> argv{TQUIC_BINARY, "get", "--pin", pin_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+
+  static inline std::string root_, www_, port_, pin_;
+  static inline pid_t server_ = -1;
+  static inline int server_out_ = -1;
+};
+
+TEST_F(H3Tools, ParallelFilesIntoDirAreByteExact) {
+  std::string out = root_ + "/out";
+  Proc r = get({"-o", out, url("/big.bin"), url("/small.txt"), url("/data.json")});
+  ASSERT_EQ(r.rc, 0);
+  EXPECT_EQ(slurp(out + "/big.bin"), slurp(www_ + "/big.bin"));
+  EXPECT_EQ(slurp(out + "/small.txt"), "hello over HTTP/3\n");
+  EXPECT_EQ(slurp(out + "/data.json"), "{\"a\": 1}\n");
+}
+
+TEST_F(H3Tools, BodyToStdoutAndToFile) {
+  Proc r = get({url("/small.txt")});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, "hello over HTTP/3\n");
+  std::string file = root_ + "/one.bin";
+  Proc f = get({"-o", file, url("/big.bin")});
+  EXPECT_EQ(f.rc, 0);
+  EXPECT_EQ(slurp(file), slurp(www_ + "/big.bin"));
+}
+
+TEST_F(H3Tools, NotFoundExitsOne) {
+  Proc r = get({url("/missing.txt")});
+  EXPECT_EQ(r.rc, 1);
+  Proc both = get({url("/small.txt"), url("/missing.txt")});
+  EXPECT_EQ(both.rc, 1);
+}
+
+TEST_F(H3Tools, NoEscapeFromTheRoot) {
+  EXPECT_EQ(get({url("/../secret.txt")}).rc, 1);
+  EXPECT_EQ(get({url("/%2e%2e/secret.txt")}).rc, 1);
+  EXPECT_EQ(get({url("/sub/../../secret.txt")}).rc, 1);
+}
+
+TEST_F(H3Tools, RangeGives206Slice) {
+  std::string big = slurp(www_ + "/big.bin");
+  Proc r = get({"-H", "Range: bytes=1000-1999", url("/big.bin")});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out, big.substr(1000, 1000));
+  Proc tail = get({"-H", "range: bytes=-7", url("/big.bin")});
+  EXPECT_EQ(tail.out, big.substr(big.size() - 7));
+  Proc head = get({"-I", "-H", "range: bytes=5-", url("/small.txt")});
+  EXPECT_NE(head.out.find("HTTP/3 206\r\n"), std::string::npos) << head.out;
+  EXPECT_NE(head.out.find("content-range: bytes 5-17/18\r\n"), std::string::npos) << head.out;
+  EXPECT_NE(head.out.find("content-length: 13\r\n"), std::string::npos) << head.out;
+}
+
+TEST_F(H3Tools, UnsatisfiableRangeIs416) {
+  Proc r = get({"-I", "-H", "range: bytes=100-", url("/small.txt")});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("HTTP/3 416\r\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("content-range: bytes */18\r\n"), std::string::npos) << r.out;
+}
+
+TEST_F(H3Tools, HeadPrintsHeadersWithoutBody) {
+  Proc r = get({"-I", url("/data.json")});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out.rfind("HTTP/3 200\r\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("content-type: application/json\r\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("content-length: 9\r\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.substr(r.out.size() - 4), "\r\n\r\n");  // nothing after the head
+}
+
+TEST_F(H3Tools, DirectoryServesIndexHtml) {
+  Proc root = get({url("/")});
+  EXPECT_EQ(root.rc, 0);
+  EXPECT_EQ(root.out, "<h1>root</h1>\n");
+  Proc sub = get({url("/sub")});
+  EXPECT_EQ(sub.out, "<h1>sub</h1>\n");
+  Proc head = get({"-I", url("/sub/")});
+  EXPECT_NE(head.out.find("content-type: text/html; charset=utf-8\r\n"), std::string::npos)
+      << head.out;
+}
+
+TEST_F(H3Tools, PostIsMethodNotAllowed) {
+  Proc r = get({"-I", "--data", "x=1", url("/small.txt")});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("HTTP/3 405\r\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("allow: GET, HEAD\r\n"), std::string::npos) << r.out;
+}
+
+TEST_F(H3Tools, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({TQUIC_BINARY, "get", "not-a-url"}).rc, 2);
+  EXPECT_EQ(run({TQUIC_BINARY, "get", "-H", "nocolon", url("/")}).rc, 2);
+  EXPECT_EQ(run({TQUIC_BINARY, "get", "--bogus", url("/")}).rc, 2);
+  EXPECT_EQ(run({TQUIC_BINARY, "get", "-o", root_ + "/nodir/x", url("/a"), url("/b")}).rc, 2);
+  EXPECT_EQ(run({TQUIC_BINARY, "serve", root_ + "/does-not-exist", "--listen", "127.0.0.1:0"}).rc,
+            2);
+}
+
+TEST_F(H3Tools, WrongPinFailsTheTransfer) {
+  Proc r = run({TQUIC_BINARY, "get", "--pin", std::string(64, '0'), url("/small.txt")});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_TRUE(r.out.empty());
+}
+
+}  // namespace

@@ -1,0 +1,85 @@
+// Unit checks of the pieces of `tquic serve` / `tquic get` that parse peer or user input:
+// content types, Range (RFC 9110 §14.1.2), request path decoding, -H arguments.
+#include <gtest/gtest.h>
+
+#include "apps/h3_get.h"
+#include "apps/h3_serve.h"
+
+namespace apps {
+namespace {
+
+TEST(ContentType, KnownExtensionsCaseInsensitive) {
+  EXPECT_EQ(content_type_for("/a/index.html"), "text/html; charset=utf-8");
+  EXPECT_EQ(content_type_for("/A/INDEX.HTM"), "text/html; charset=utf-8");
+  EXPECT_EQ(content_type_for("x.json"), "application/json");
+  EXPECT_EQ(content_type_for("/img/logo.PNG"), "image/png");
+  EXPECT_EQ(content_type_for("/t.txt"), "text/plain; charset=utf-8");
+}
+
+TEST(ContentType, UnknownIsOctetStream) {
+  EXPECT_EQ(content_type_for("/file.bin"), "application/octet-stream");
+  EXPECT_EQ(content_type_for("/noext"), "application/octet-stream");
+  EXPECT_EQ(content_type_for("/dir.html/file"), "application/octet-stream");
+}
+
+TEST(RangeHeader, FirstLastSuffixAndOpenEnded) {
+  ByteRange r;
+  ASSERT_EQ(parse_range("bytes=10-19", 100, &r), RangeKind::kSatisfiable);
+  EXPECT_EQ(r.first, 10u);
+  EXPECT_EQ(r.last, 19u);
+  ASSERT_EQ(parse_range("bytes=90-", 100, &r), RangeKind::kSatisfiable);
+  EXPECT_EQ(r.first, 90u);
+  EXPECT_EQ(r.last, 99u);
+  ASSERT_EQ(parse_range("bytes=-5", 100, &r), RangeKind::kSatisfiable);
+  EXPECT_EQ(r.first, 95u);
+  EXPECT_EQ(r.last, 99u);
+  ASSERT_EQ(parse_range("bytes=-500", 100, &r), RangeKind::kSatisfiable);  // §14.1.3: whole
+  EXPECT_EQ(r.first, 0u);
+  ASSERT_EQ(parse_range("bytes=50-5000", 100, &r), RangeKind::kSatisfiable);  // clamped
+  EXPECT_EQ(r.last, 99u);
+}
+
+TEST(RangeHeader, UnsatisfiableBeyondEndOrEmptySuffix) {
+  ByteRange r;
+  EXPECT_EQ(parse_range("bytes=100-", 100, &r), RangeKind::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=200-300", 100, &r), RangeKind::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=-0", 100, &r), RangeKind::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=0-", 0, &r), RangeKind::kUnsatisfiable);
+}
+
+TEST(RangeHeader, InvalidOrMultipleAreIgnored) {
+  ByteRange r;
+  EXPECT_EQ(parse_range("items=1-2", 100, &r), RangeKind::kIgnore);
+  EXPECT_EQ(parse_range("bytes=5-1", 100, &r), RangeKind::kIgnore);
+  EXPECT_EQ(parse_range("bytes=1-2,5-6", 100, &r), RangeKind::kIgnore);
+  EXPECT_EQ(parse_range("bytes=x-2", 100, &r), RangeKind::kIgnore);
+  EXPECT_EQ(parse_range("bytes=-", 100, &r), RangeKind::kIgnore);
+  EXPECT_EQ(parse_range("bytes=99999999999999999999999-", 100, &r), RangeKind::kIgnore);
+}
+
+TEST(RequestPath, DecodesAndDropsQuery) {
+  EXPECT_EQ(decode_request_path("/a%20b/c.txt?x=1#f"), "/a b/c.txt");
+  EXPECT_EQ(decode_request_path("/"), "/");
+  EXPECT_EQ(decode_request_path("/%2e%2e/etc"), "/../etc");  // resolve_request_path rejects it
+}
+
+TEST(RequestPath, RejectsMalformedNulAndOverLimit) {
+  EXPECT_FALSE(decode_request_path("relative"));
+  EXPECT_FALSE(decode_request_path("/a%2"));
+  EXPECT_FALSE(decode_request_path("/a%zz"));
+  EXPECT_FALSE(decode_request_path("/a%00b"));
+  EXPECT_FALSE(decode_request_path("/" + std::string(kMaxServePath, 'a')));
+  EXPECT_TRUE(decode_request_path("/" + std::string(kMaxServePath - 1, 'a')));
+}
+
+TEST(HeaderArg, NameLowercasedValueTrimmed) {
+  auto f = parse_header_arg("X-Test:  hello world ");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->name, "x-test");
+  EXPECT_EQ(f->value, "hello world");
+  EXPECT_FALSE(parse_header_arg("no colon"));
+  EXPECT_FALSE(parse_header_arg(": value"));
+}
+
+}  // namespace
+}  // namespace apps
