@@ -16,8 +16,8 @@ struct SentPacket {
   bool ack_eliciting = false;
   bool in_flight = false;     // ack-eliciting or padded; ACK-only packets are not
   bool is_mtu_probe = false;  // its loss is no congestion signal (RFC 9000 §14.4)
-  bool ecn_marked = false;    // sent with ECT(0) (RFC 9000 §13.4.2 validation)
   uint64_t token = 0;         // opaque: the connection's handle to the frames it carried
+  bool ecn_marked = false;    // sent with ECT(0) (RFC 9000 §13.4.2 validation)
 };
 
 // The outcome of processing one ACK frame in one packet-number space.
