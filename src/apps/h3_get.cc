@@ -199,10 +199,12 @@ void H3GetApp::open_requests() {
     auto id = session_->send_request(
         fields, quic::Bytes(reinterpret_cast<const uint8_t*>(r.body.data()), r.body.size()), true);
     if (!id) {
-      // The stream limit clears as requests finish; anything else is fatal for this request.
-      if (session_->active_requests() > 0 && !session_->goaway_received()) return;
+      // The peer's stream limit clears with its MAX_STREAMS (the transport wakes us); anything
+      // else (GOAWAY, invalid -H fields) is fatal for this request.
+      if (id.error().code == quic::err::kStreamLimitError) return;
       r.done = r.failed = true;
       r.error = id.error().reason;
+      log_at(0, "%s: %s", r.path.c_str(), r.error.c_str());
       ++completed_;
       ++next_;
       continue;
