@@ -44,6 +44,17 @@ need_tquic() {
     fail "tquic $sub has no $opt option, which the $case_ case needs ($why); see docs/interop.md"
 }
 
+# quic-go's server prints a "server-conn N:" line when connection N ends, which can be a little
+# after our client exits (its CONNECTION_CLOSE may need a retransmission on a loaded machine):
+# wait for the lines the checks need before stopping the server.
+wait_server_conns() {
+  local want=$1 i
+  for i in $(seq 1 100); do
+    [ "$(grep -c '^server-conn ' "$work/server.out" 2>/dev/null)" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+}
+
 server_pid=""
 server_rc=""
 capture_pid=""
@@ -235,6 +246,7 @@ run_tquic_client() {
   timeout "${TQUIC_INTEROP_CLIENT_TIMEOUT:-60}" "$tquic" client -o "$work/dl" --ca "$work/server-cert.pem" --keylog "$keys" \
     --qlog-dir "$work/qlog" "${cflags[@]}" ${TQUIC_INTEROP_ARGS:-} "${urls[@]}" >"$work/client.out" 2>"$work/client.err"
   local rc=$?
+  case "$case_" in resumption|zerortt) wait_server_conns 2 ;; *) wait_server_conns 1 ;; esac
   stop_server
   [ $rc = 124 ] && fail "tquic client timed out after 60 s"
   [ $rc = 0 ] || fail "tquic client exited with $rc: $(tail -n1 "$work/client.err")"
