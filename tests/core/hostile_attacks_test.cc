@@ -257,5 +257,81 @@ TEST(HostileAttacks, AckWithThousandsOfRangesAboveLargestSentIsProtocolViolation
   EXPECT_EQ(*pair.server_close_code(), err::kProtocolViolation);
 }
 
+size_t total_bytes(const std::vector<Datagram>& ds) {
+  size_t n = 0;
+  for (const Datagram& d : ds) n += d.size();
+  return n;
+}
+
+// RFC 9000 §10.2.1: "An endpoint SHOULD limit the rate at which it generates packets in the
+// closing state. For instance, an endpoint could wait for a progressively increasing number of
+// received packets or amount of time before responding."
+// (Regression: every packet used to be answered.)
+TEST(HostileAttacks, ClosingServerRateLimitsItsCloseRepeats) {
+  Pair pair;
+  ASSERT_TRUE(pair.handshake());
+  pair.inject_frames({HandshakeDoneFrame{}});
+  ASSERT_TRUE(pair.server_close_code().has_value());
+  (void)pair.poll_server();
+  size_t in = 0, out = 0, answers = 0;
+  for (int i = 0; i < 500; ++i) {
+    const uint8_t ping[] = {0x01, 0x00, 0x00, 0x00};
+    in += short_packet(pair.server_cid(), pair.next_injected_pn(), ping).size();
+    pair.inject(ping);
+    auto ds = pair.poll_server();
+    answers += ds.size();
+    out += total_bytes(ds);
+  }
+  EXPECT_GT(answers, 0u);
+  EXPECT_LE(answers, 50u) << "answered " << answers << " of 500 packets";
+  EXPECT_LE(out, in) << "closing state sent " << out << " bytes for " << in << " received";
+}
+
+// RFC 9000 §5.1.2: "An endpoint MUST NOT forget a connection ID without retiring it". With 64
+// retirements queued (the cap, window blocked), a NEW_CONNECTION_ID whose sequence number is
+// already below Retire Prior To must still be retired, or the connection closed with
+// CONNECTION_ID_LIMIT_ERROR; silently dropping it is not allowed.
+TEST(HostileAttacks, ConnectionIdBelowRetirePriorToIsNeverForgotten) {
+  Pair pair(big_client_windows());
+  ASSERT_TRUE(pair.handshake());
+  std::array<uint8_t, 8> storage;
+  // Retire everything the real client issued and let those RETIRE_CONNECTION_IDs go out and
+  // be acknowledged: nothing is queued afterwards, the current CID is sequence 10.
+  pair.inject_frames({ncid(10, 10, storage)});
+  for (int i = 0; i < 3; ++i) {
+    pair.poll_server();
+    pair.ack_all_server_packets();
+  }
+  auto sid = pair.server()->open_stream(true);
+  ASSERT_TRUE(sid.has_value());
+  fill_server_cwnd(pair, *sid);
+  // Even sequence numbers, each retiring all before it: queues 10, 12, ..., 136 (64 entries).
+  for (uint64_t seq = 12; seq <= 138; seq += 2) pair.inject_frames({ncid(seq, seq, storage)});
+  ASSERT_FALSE(pair.server_close_code().has_value())
+      << pair.server()->close_error()->reason;
+  // Sequence 11 was never seen and is below Retire Prior To (138): it must be retired.
+  pair.inject_frames({ncid(11, 11, storage)});
+  if (auto code = pair.server_close_code()) {
+    EXPECT_EQ(*code, err::kConnectionIdLimitError);
+    return;
+  }
+  std::vector<Datagram> out;
+  for (int round = 0; round < 50; ++round) {
+    pair.ack_all_server_packets();
+    pair.advance(1ms);
+    auto ds = pair.poll_server();
+    out.insert(out.end(), ds.begin(), ds.end());
+  }
+  size_t retired_1 = count_frames_in(out, pair.client_cid().len, [](const Frame& f) {
+    auto* r = std::get_if<RetireConnectionIdFrame>(&f);
+    return r && r->sequence == 11;
+  });
+  size_t retired_all = count_frames_in(out, pair.client_cid().len, [](const Frame& f) {
+    return std::holds_alternative<RetireConnectionIdFrame>(f);
+  });
+  EXPECT_GE(retired_all, kMaxRetiredCidsPending) << "the queued retirements did not drain";
+  EXPECT_GT(retired_1, 0u) << "sequence 11 was neither retired nor refused";
+}
+
 }  // namespace
 }  // namespace quic::hostile
