@@ -7,7 +7,7 @@
 
 #include "crypto/hkdf.h"
 #include "crypto/packet_protector.h"
-#include "hex.h"
+#include "support/hex.h"
 
 namespace quic {
 namespace {

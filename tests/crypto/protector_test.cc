@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "crypto/packet_protector.h"
-#include "hex.h"
+#include "support/hex.h"
 
 namespace quic {
 namespace {

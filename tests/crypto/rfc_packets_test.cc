@@ -7,7 +7,7 @@
 
 #include "crypto/packet_protector.h"
 #include "crypto/retry.h"
-#include "hex.h"
+#include "support/hex.h"
 #include "rfc_vectors.h"
 
 namespace quic {

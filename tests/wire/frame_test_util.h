@@ -5,29 +5,13 @@
 #include <string_view>
 #include <vector>
 
+#include "support/hex.h"
 #include "wire/frame.h"
 
 namespace quic::test {
 
 // "03 40 64" -> {0x03, 0x40, 0x64}; spaces are ignored.
-inline std::vector<uint8_t> from_hex(std::string_view s) {
-  std::vector<uint8_t> out;
-  int hi = -1;
-  for (char c : s) {
-    int v = (c >= '0' && c <= '9')   ? c - '0'
-            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                     : -1;
-    if (v < 0) continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
+inline std::vector<uint8_t> from_hex(std::string_view s) { return unhex(s); }
 
 // Encodes f into a fresh buffer sized by encoded_size(); empty when not encodable.
 inline std::vector<uint8_t> encode(const Frame& f) {

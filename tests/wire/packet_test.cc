@@ -10,17 +10,12 @@
 #include "wire/packet_number.h"
 #include "wire/version.h"
 
+#include "support/hex.h"
+
 namespace quic {
 namespace {
 
-std::vector<uint8_t> unhex(std::string_view s) {
-  std::vector<uint8_t> out;
-  auto nib = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  for (size_t i = 0; i + 1 < s.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(nib(s[i]) << 4 | nib(s[i + 1])));
-  }
-  return out;
-}
+using test::unhex;
 
 std::vector<uint8_t> padded(std::string_view header_hex, size_t total) {
   auto v = unhex(header_hex);

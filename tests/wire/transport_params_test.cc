@@ -6,17 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/hex.h"
+
 namespace quic {
 namespace {
 
-std::vector<uint8_t> unhex(std::string_view s) {
-  std::vector<uint8_t> out;
-  auto nib = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  for (size_t i = 0; i + 1 < s.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(nib(s[i]) << 4 | nib(s[i + 1])));
-  }
-  return out;
-}
+using test::unhex;
 
 ConnectionId cid(std::string_view h) { return ConnectionId::from(unhex(h)); }
 

@@ -1,4 +1,4 @@
-// Hex helpers for the crypto tests: RFC vectors are pasted as hex, whitespace ignored.
+// Hex helpers for tests: RFC vectors are pasted as hex, whitespace ignored.
 #pragma once
 
 #include <cstdint>
