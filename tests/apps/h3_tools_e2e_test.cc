@@ -189,6 +189,14 @@ TEST_F(H3Tools, NoEscapeFromTheRoot) {
   EXPECT_EQ(get({url("/sub/../../secret.txt")}).rc, 1);
 }
 
+TEST_F(H3Tools, PathOverLimitIs414) {
+  Proc r = get({"-I", url("/" + std::string(5000, 'a'))});  // past kMaxServePath (4096)
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.out.rfind("HTTP/3 414\r\n", 0), 0u) << r.out;
+  Proc bad = get({"-I", url("/a%zz")});
+  EXPECT_EQ(bad.out.rfind("HTTP/3 400\r\n", 0), 0u) << bad.out;
+}
+
 TEST_F(H3Tools, RangeGives206Slice) {
   std::string big = slurp(www_ + "/big.bin");
   Proc r = get({"-H", "Range: bytes=1000-1999", url("/big.bin")});
