@@ -77,6 +77,7 @@ TransportParameters Connection::local_transport_params() const {
     tp.max_datagram_frame_size = config_.max_datagram_frame_size;
   }
   tp.version_information = VersionInformation{version_, {kVersion1, kVersion2}};
+  tp.grease_quic_bit = true;  // RFC 9287: we accept packets with the QUIC bit cleared
   return tp;
 }
 
@@ -89,7 +90,12 @@ Status Connection::init_tls(std::shared_ptr<const TlsContext> tls, Bytes session
   std::vector<uint8_t> buf(1024);
   TransportParameters local = local_transport_params();
   if (trace_) trace_->parameters_set(now_, true, local);
-  auto n = encode_transport_params(local, buf);
+  // A reserved parameter (RFC 9000 §18.1: id 31*N+27) with random content keeps peers honest
+  // about ignoring unknown parameters.
+  std::array<uint8_t, 8> grease_value;
+  random_.fill(grease_value);
+  TransportParamGrease grease{random_.uniform(1u << 16), Bytes(grease_value.data(), grease_value[0] % 9)};
+  auto n = encode_transport_params(local, buf, &grease);
   if (!n) return std::unexpected(n.error());
   buf.resize(*n);
   tls_->set_local_transport_params(std::move(buf));

@@ -111,7 +111,9 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
   Writer w(out);
   std::optional<HeaderLayout> layout;
   if (space == PnSpaceId::kApp) {
-    layout = write_short_header(w, peer_cid_, key_phase_, false, pn_len, pn);
+    // RFC 9287 §3.1: once the peer advertised grease_quic_bit, the QUIC bit is unpredictable.
+    bool fixed_bit = !(peer_params_received_ && peer_params_.grease_quic_bit) || (pn & 1) == 0;
+    layout = write_short_header(w, peer_cid_, key_phase_, false, pn_len, pn, fixed_bit);
   } else {
     bool initial = space == PnSpaceId::kInitial;
     layout = write_long_header(w, version_, initial ? LongType::kInitial : LongType::kHandshake,

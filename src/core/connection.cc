@@ -310,6 +310,7 @@ Status Connection::on_retire_connection_id(uint64_t seq) {
   if (it == local_cids_.end()) return {};  // already retired
   local_cid_list_.erase(std::find(local_cid_list_.begin(), local_cid_list_.end(), it->cid));
   local_cids_.erase(it);
+  ++retired_local_cids_;
   issue_local_cids();
   return {};
 }

@@ -157,8 +157,10 @@ class Connection {
   std::string alpn() const;
   const std::optional<Error>& close_error() const { return close_error_; }
   bool closed_by_peer() const { return closed_by_peer_; }
-  // Source CIDs the endpoint must route to this connection (issued and not retired).
+  // Source CIDs the endpoint must route to this connection (issued and not retired), and a
+  // counter that changes whenever that list does.
   const std::vector<ConnectionId>& local_cids() const { return local_cid_list_; }
+  uint64_t local_cids_generation() const { return next_local_cid_seq_ + retired_local_cids_; }
   const ConnectionId& original_dcid() const { return original_dcid_; }
   // A datagram that no key could open but that ends in one of the peer's stateless reset
   // tokens (RFC 9000 §10.3.1); on_stateless_reset then ends the connection silently.
@@ -314,6 +316,7 @@ class Connection {
   std::vector<LocalCid> local_cids_;
   std::vector<ConnectionId> local_cid_list_;
   uint64_t next_local_cid_seq_ = 0;
+  uint64_t retired_local_cids_ = 0;
   std::vector<uint64_t> pending_retire_cids_;  // RETIRE_CONNECTION_ID to send
   std::vector<uint64_t> pending_new_cids_;     // NEW_CONNECTION_ID seqs to (re)send
 

@@ -36,12 +36,16 @@ void Endpoint::refresh_routes(ConnectionHandle h) {
   auto it = conns_.find(h);
   if (it == conns_.end()) return;
   Entry& e = it->second;
-  const auto& now_cids = e.conn->local_cids();
-  for (const auto& c : e.routed) {
-    if (std::find(now_cids.begin(), now_cids.end(), c) == now_cids.end()) by_cid_.erase(c);
+  // Called after every datagram: only touch the routing table when the CID set changed.
+  if (e.routed_generation != e.conn->local_cids_generation()) {
+    const auto& now_cids = e.conn->local_cids();
+    for (const auto& c : e.routed) {
+      if (std::find(now_cids.begin(), now_cids.end(), c) == now_cids.end()) by_cid_.erase(c);
+    }
+    for (const auto& c : now_cids) by_cid_[c] = h;
+    e.routed = now_cids;
+    e.routed_generation = e.conn->local_cids_generation();
   }
-  for (const auto& c : now_cids) by_cid_[c] = h;
-  e.routed = now_cids;
   if (e.conn->wants_new_token()) {
     TokenData t;
     t.type = TokenType::kNewToken;
@@ -194,9 +198,11 @@ void Endpoint::send_version_negotiation(const SocketAddress& local, const Socket
     return;
   }
   std::vector<uint8_t> bytes(64 + 2 * 255);
-  const uint32_t versions[] = {kVersion1, kVersion2};
   uint8_t bits;
   random_.fill(MutBytes(&bits, 1));
+  // A reserved version (RFC 9000 §15: 0x?a?a?a?a) among ours, so clients cannot assume the list.
+  const uint32_t grease_version = 0x0a0a0a0a | (static_cast<uint32_t>(bits & 0xf0) << 24);
+  const uint32_t versions[] = {kVersion1, kVersion2, grease_version};
   size_t n = build_version_negotiation(bytes, hdr.scid_raw, hdr.dcid_raw, versions, bits);
   if (n == 0) return;
   bytes.resize(n);

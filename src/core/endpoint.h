@@ -72,6 +72,7 @@ class Endpoint {
   struct Entry {
     std::unique_ptr<Connection> conn;
     std::vector<ConnectionId> routed;  // CIDs currently in the routing table for it
+    uint64_t routed_generation = UINT64_MAX;  // Connection::local_cids_generation() of `routed`
   };
   void refresh_routes(ConnectionHandle h);
   std::optional<ConnectionHandle> route(const PacketHeader& hdr, const SocketAddress& remote) const;

@@ -103,6 +103,7 @@ ScenarioResult run_scenario(const Scenario& s) {
     if (first_connection_only && !server_validated()) res.client_bytes_before_validation += d.payload.size();
   };
   server.on_send = [&](const sim::Datagram& d, Instant) {
+    if (!d.payload.empty() && (d.payload[0] & 0x40) == 0) ++res.server_greased_quic_bit;
     if (first_connection_only && !server_validated()) res.server_bytes_before_validation += d.payload.size();
   };
   uint64_t client_initials = 0;

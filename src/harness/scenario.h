@@ -55,6 +55,7 @@ struct ScenarioResult {
   size_t resumed = 0;           // connections whose TLS handshake resumed a session
   uint32_t server_version = 0;  // the version of the server's (first) connection
   bool server_ecn_capable = false;  // the server's path passed ECN validation
+  uint64_t server_greased_quic_bit = 0;  // server datagrams sent with the QUIC bit cleared
   uint64_t server_ecn_ce = 0;       // CE marks the client reported on the server's packets
   uint64_t server_retries_sent = 0;
   uint64_t server_connections = 0;
