@@ -45,61 +45,6 @@ std::string trim(std::string s) {
   return i == std::string::npos ? std::string() : s.substr(i);
 }
 
-// make_client() (hq_client.h) with ALPN "h3": same trust options, same socket binding.
-std::optional<ClientSetup> make_h3_client(const Url& url, const NetOptions& net,
-                                          const TrustOptions& trust, int& rc) {
-  rc = kExitUsage;
-  quic::EndpointConfig ec;
-  if (auto st = apply_connection_options(net, ec.connection); !st) {
-    std::fprintf(stderr, "tquic: %s\n", st.error().reason.c_str());
-    return std::nullopt;
-  }
-  quic::TlsConfig tc;
-  apply_tls_options(net, tc);
-  tc.alpn = {kH3Alpn};
-  tc.server_name = trust.server_name.empty() ? url.host : trust.server_name;
-  tc.insecure_skip_verify = trust.insecure;
-  tc.ca_file = trust.ca_file;
-  if (!trust.pin.empty()) {
-    auto pin = parse_sha256_hex(trust.pin);
-    if (!pin) {
-      std::fprintf(stderr, "tquic: --pin: expected 64 hex digits\n");
-      return std::nullopt;
-    }
-    tc.pinned_sha256 = *pin;
-  }
-  auto tls = quic::make_tls_context(tc);
-  if (!tls) {
-    std::fprintf(stderr, "tquic: TLS: %s\n", tls.error().reason.c_str());
-    return std::nullopt;
-  }
-  ec.tls = *tls;
-  ClientSetup s;
-  rc = kExitFailure;
-  auto remote = io::resolve(url.host, url.port, net.ipv6);
-  if (!remote) {
-    std::fprintf(stderr, "tquic: %s\n", remote.error().reason.c_str());
-    return std::nullopt;
-  }
-  s.remote = *remote;
-  auto src = io::route_source(s.remote);
-  if (!src) {
-    std::fprintf(stderr, "tquic: %s\n", src.error().reason.c_str());
-    return std::nullopt;
-  }
-  auto sock = io::UdpSocket::open(*src, socket_options(net));
-  if (!sock) {
-    std::fprintf(stderr, "tquic: %s\n", sock.error().reason.c_str());
-    return std::nullopt;
-  }
-  s.socket = std::move(*sock);
-  s.local = s.socket->local_address();
-  s.random = std::make_unique<io::OsRandom>();
-  s.endpoint = std::make_unique<quic::Endpoint>(ec, *s.random);
-  rc = kExitOk;
-  return s;
-}
-
 }  // namespace
 
 std::optional<h3::Field> parse_header_arg(const std::string& text) {
@@ -365,7 +310,7 @@ int run_get(const GetOptions& o) {
     reqs.push_back(std::move(r));
   }
   int rc = 0;
-  auto setup = make_h3_client(urls[0], o.net, o.trust, rc);
+  auto setup = make_client(urls[0], o.net, o.trust, rc, std::string(kH3Alpn));
   if (!setup) return rc;
   H3GetApp app(setup->local, setup->remote, std::move(reqs));
   io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});

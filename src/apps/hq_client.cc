@@ -273,7 +273,8 @@ void add_trust_options(CLI::App& cmd, TrustOptions& o) {
 }
 
 std::optional<ClientSetup> make_client(const Url& url, const NetOptions& net,
-                                       const TrustOptions& trust, int& rc) {
+                                       const TrustOptions& trust, int& rc,
+                                       const std::string& alpn) {
   rc = kExitUsage;
   quic::EndpointConfig ec;
   if (auto st = apply_connection_options(net, ec.connection); !st) {
@@ -282,6 +283,7 @@ std::optional<ClientSetup> make_client(const Url& url, const NetOptions& net,
   }
   quic::TlsConfig tc;
   apply_tls_options(net, tc);
+  if (!alpn.empty()) tc.alpn = {alpn};
   tc.server_name = trust.server_name.empty() ? url.host : trust.server_name;
   tc.insecure_skip_verify = trust.insecure;
   tc.ca_file = trust.ca_file;

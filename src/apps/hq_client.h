@@ -129,9 +129,11 @@ struct ClientSetup {
   std::unique_ptr<io::OsRandom> random;
   std::unique_ptr<quic::Endpoint> endpoint;
 };
-// Returns the exit code to use on failure through `rc`.
+// Returns the exit code to use on failure through `rc`. `alpn` replaces the default
+// (hq-interop), e.g. "h3" for `tquic get`.
 std::optional<ClientSetup> make_client(const Url& url, const NetOptions& net,
-                                       const TrustOptions& trust, int& rc);
+                                       const TrustOptions& trust, int& rc,
+                                       const std::string& alpn = {});
 
 struct ClientOptions {
   std::vector<std::string> urls;
