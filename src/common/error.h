@@ -33,10 +33,11 @@ inline constexpr uint64_t kNoViablePath = 0x10;
 inline constexpr uint64_t kVersionNegotiationError = 0x11;
 inline constexpr uint64_t kCryptoErrorBase = 0x0100;  // + TLS alert description
 // draft-ietf-quic-multipath-21 §10.2 (PATH_ABANDON error codes and transport error codes).
-inline constexpr uint64_t kApplicationAbandonPath = 0x004150504142414e;
-inline constexpr uint64_t kPathResourceLimitReached = 0x0041504154524c52;
-inline constexpr uint64_t kPathUnstableOrPoor = 0x004150554e535450;
-inline constexpr uint64_t kNoCidAvailableForPath = 0x004e4f4349444150;
+// (The codes draft-15 used, 0x004150504142414e and so on, are gone: §9.3 of draft-21.)
+inline constexpr uint64_t kApplicationAbandonPath = 0x3e;
+inline constexpr uint64_t kPathResourceLimitReached = 0x3e75;
+inline constexpr uint64_t kPathUnstableOrPoor = 0x3e76;
+inline constexpr uint64_t kNoCidAvailableForPath = 0x3e77;
 }  // namespace err
 
 struct Error {

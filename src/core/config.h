@@ -12,6 +12,7 @@
 #include "core/trace.h"
 #include "crypto/packet_protector.h"
 #include "crypto/reset_token.h"
+#include "mp/scheduler.h"
 #include "wire/version.h"
 
 namespace quic {
@@ -50,6 +51,22 @@ struct ConnectionConfig {
   uint16_t initial_mtu = 1200;
   uint16_t max_mtu = 1452;
   bool pmtud = true;
+
+  // Multipath (draft-ietf-quic-multipath-21): offered with initial_max_path_id = max_paths - 1.
+  bool multipath = false;
+  uint32_t max_paths = 8;  // path IDs we allow at once (kMaxPathsLimit at most)
+  SchedulerKind scheduler = SchedulerKind::kMinRtt;
+  // Failure detection (docs/multipath.md): a path with data outstanding and no ACK for
+  // max(path_suspect_rtts x SRTT, path_suspect_min) is suspected (its packets in flight are
+  // re-sent elsewhere); after path_fail_ptos consecutive PTOs it is failed until
+  // path_recover_acks ACKs in a row show progress again.
+  uint32_t path_suspect_rtts = 3;
+  Duration path_suspect_min = 100ms;
+  uint32_t path_fail_ptos = 3;
+  uint32_t path_recover_acks = 3;
+  Duration path_keepalive = 1s;       // PING on an idle path (backup paths, failed paths)
+  Duration path_max_probe_interval = 1s;  // cap on the PTO backoff of a failed path
+  Duration path_validation_timeout = 3s;  // give up and abandon an unvalidated path
 
   CcAlgorithm cc = CcAlgorithm::kCubic;
   bool ecn = true;  // mark ECT(0) and validate the path (RFC 9000 §13.4)

@@ -58,7 +58,7 @@ TransportParameters Connection::local_transport_params() const {
   if (side_ == Side::kServer) {
     tp.original_destination_connection_id = original_dcid_;
     tp.retry_source_connection_id = retry_scid_;
-    tp.stateless_reset_token = local_cids_.front().token;
+    tp.stateless_reset_token = local_cids_.at(0).active().front().token;
   }
   tp.max_idle_timeout_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.idle_timeout).count());
@@ -77,7 +77,8 @@ TransportParameters Connection::local_transport_params() const {
     tp.max_datagram_frame_size = config_.max_datagram_frame_size;
   }
   tp.version_information = VersionInformation{version_, {kVersion1, kVersion2}};
-  tp.grease_quic_bit = true;  // RFC 9287: we accept packets with the QUIC bit cleared
+  tp.grease_quic_bit = true;
+  if (config_.multipath) tp.initial_max_path_id = local_max_path_id_;  // RFC 9287: we accept packets with the QUIC bit cleared
   return tp;
 }
 
@@ -183,7 +184,20 @@ Status Connection::on_peer_transport_params() {
   }
   peer_params_ = std::move(*tp);
   peer_params_received_ = true;
-  if (peer_params_.stateless_reset_token) peer_reset_token_ = peer_params_.stateless_reset_token;
+  if (peer_params_.stateless_reset_token) {
+    peer_cids_[0].set_current_token(*peer_params_.stateless_reset_token);
+  }
+  // multipath-21 §2: on when both sides offer it; never with zero-length CIDs.
+  if (config_.multipath && peer_params_.initial_max_path_id) {
+    if (*peer_params_.initial_max_path_id > kMaxPathId) {
+      return fail(err::kTransportParameterError, "initial_max_path_id above 2^32-1");
+    }
+    if (peer_cid_.len == 0 || config_.cid_length == 0) {
+      return fail(err::kProtocolViolation, "multipath with a zero-length connection ID");
+    }
+    multipath_ = true;
+    peer_max_path_id_ = *peer_params_.initial_max_path_id;
+  }
   if (trace_) trace_->parameters_set(now_, false, peer_params_);
   streams_.set_peer_params(PeerStreamParams{peer_params_.initial_max_data,
                                             peer_params_.initial_max_stream_data_bidi_local,
@@ -244,7 +258,7 @@ Status Connection::update_tx_keys() {
   key_phase_ = !key_phase_;
   key_update_acked_ = false;
   if (trace_) trace_->key_updated(now_, key_phase_ != rx_key_phase_, key_phase_);
-  tx_phase_first_pn_ = paths_[0]->app.next_pn;
+  tx_phase_first_pn_ = paths_.front()->app.next_pn;
   packets_in_phase_ = 0;
   return {};
 }

@@ -13,8 +13,7 @@ namespace {
 constexpr uint64_t kEcnTestingPackets = 10;
 }  // namespace
 
-uint8_t Connection::ecn_mark_for_send() {
-  Path& path = *paths_[0];
+uint8_t Connection::ecn_mark_for_send(Path& path) {
   if (!config_.ecn || path.ecn == Path::EcnState::kFailed) return kEcnNotEct;
   if (path.ecn == Path::EcnState::kTesting) {
     if (path.ecn_testing_sent >= kEcnTestingPackets) return kEcnNotEct;  // await the verdict
@@ -23,20 +22,19 @@ uint8_t Connection::ecn_mark_for_send() {
   return kEcnEct0;
 }
 
-void Connection::on_ecn_marked_lost(std::span<const SentPacket> lost) {
-  Path& path = *paths_[0];
+void Connection::on_ecn_marked_lost(Path& path, std::span<const SentPacket> lost) {
   if (path.ecn != Path::EcnState::kTesting) return;
   for (const SentPacket& p : lost) path.ecn_testing_lost += p.ecn_marked ? 1 : 0;
   if (path.ecn_testing_lost >= kEcnTestingPackets) path.ecn = Path::EcnState::kFailed;
 }
 
-void Connection::on_ecn_feedback(Instant now, PnSpaceId space, const AckFrame& ack,
+void Connection::on_ecn_feedback(Instant now, Path& path, PnSpaceId space, const AckFrame& ack,
                                  const AckResult& res) {
-  Path& path = *paths_[0];
   uint64_t newly_marked = 0;
   for (const SentPacket& p : res.acked) newly_marked += p.ecn_marked ? 1 : 0;
   if (path.ecn == Path::EcnState::kFailed) return;
-  EcnCounts& last = peer_ecn_[static_cast<size_t>(space)];
+  EcnCounts& last =
+      space == PnSpaceId::kApp ? path.peer_ecn : peer_ecn_[static_cast<size_t>(space)];
   if (!ack.ecn) {
     if (newly_marked > 0) path.ecn = Path::EcnState::kFailed;  // bleached or unsupported
     return;

@@ -14,15 +14,15 @@ constexpr uint16_t kPmtuSearchGranularity = 16;
 constexpr uint8_t kPmtuMaxProbes = 3;
 }  // namespace
 
-std::optional<Transmit> Connection::maybe_send_mtu_probe(Instant now, MutBytes buffer) {
-  Path& path = *paths_[0];
+std::optional<Transmit> Connection::maybe_send_mtu_probe(Instant now, Path& path,
+                                                        MutBytes buffer) {
   if (!config_.pmtud || !handshake_confirmed_ || path.probe_in_flight) return std::nullopt;
   if (path.pmtu_high < path.pmtu_low + kPmtuSearchGranularity) return std::nullopt;
   uint16_t size = static_cast<uint16_t>((path.pmtu_low + path.pmtu_high + 1) / 2);
-  if (buffer.size() < size || bytes_in_flight() + size > path.cc->cwnd()) return std::nullopt;
+  if (buffer.size() < size || bytes_in_flight(path) + size > path.cc->cwnd()) return std::nullopt;
   mtu_probe_size_ = size;
   datagram_ecn_ = kEcnNotEct;
-  size_t n = build_packet(now, PnSpaceId::kApp, buffer.first(size), size, false);
+  size_t n = build_packet(now, PnSpaceId::kApp, path, buffer.first(size), size, false, true);
   mtu_probe_size_ = 0;
   if (n == 0) return std::nullopt;
   path.probe_in_flight = true;
@@ -32,8 +32,7 @@ std::optional<Transmit> Connection::maybe_send_mtu_probe(Instant now, MutBytes b
   return Transmit{path.local, path.remote, 0, n, 0};
 }
 
-void Connection::on_mtu_probe_acked(uint16_t size) {
-  Path& path = *paths_[0];
+void Connection::on_mtu_probe_acked(Path& path, uint16_t size) {
   path.probe_in_flight = false;
   path.probe_failures = 0;
   if (size > path.pmtu_low) {
@@ -43,8 +42,7 @@ void Connection::on_mtu_probe_acked(uint16_t size) {
   }
 }
 
-void Connection::on_mtu_probe_lost(uint16_t size) {
-  Path& path = *paths_[0];
+void Connection::on_mtu_probe_lost(Path& path, uint16_t size) {
   path.probe_in_flight = false;
   if (++path.probe_failures >= kPmtuMaxProbes) {
     path.probe_failures = 0;

@@ -26,7 +26,7 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
   if (state_ == State::kClosed || state_ == State::kDraining) return;
   now_ = now;
   stats_.bytes_received += datagram.size();
-  Path& path = *paths_[0];
+  rx_path_ = paths_.front().get();
   CoalescedPackets packets(datagram, config_.cid_length);
   bool ack_eliciting = false;
   bool any_processed = false;
@@ -40,8 +40,8 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
     if (is_stateless_reset(datagram)) on_stateless_reset(now);
     return;
   }
-  // Only authenticated datagrams count towards the anti-amplification budget.
-  path.bytes_received += datagram.size();
+  // Only authenticated datagrams count towards the anti-amplification budget (per path).
+  if (rx_path_ != nullptr) rx_path_->bytes_received += datagram.size();
   last_activity_ = now;
   if (state_ == State::kClosing) {
     // RFC 9000 §10.2.1: answer with CONNECTION_CLOSE again, rate-limited: on the 1st, 2nd,
@@ -51,9 +51,18 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
   }
 }
 
-void Connection::process_packet(Instant now, const SocketAddress&, const SocketAddress&,
-                                uint8_t ecn, DatagramPacket& pkt, MutBytes datagram, size_t,
-                                bool& datagram_ack_eliciting) {
+uint64_t Connection::path_id_for_dcid(const ConnectionId& dcid) const {
+  for (const auto& [id, set] : local_cids_) {
+    for (const IssuedCid& c : set.active()) {
+      if (c.cid == dcid) return id;
+    }
+  }
+  return 0;  // a retired CID still routed to us, or zero-length CIDs: the handshake path
+}
+
+void Connection::process_packet(Instant now, const SocketAddress& local,
+                                const SocketAddress& remote, uint8_t ecn, DatagramPacket& pkt,
+                                MutBytes datagram, size_t, bool& datagram_ack_eliciting) {
   const PacketHeader& hdr = pkt.header;
   PnSpaceId space;
   if (hdr.long_header && hdr.version == version_ && hdr.type == LongType::kRetry) {
@@ -91,7 +100,22 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
     return;
   }
   auto [pn_len, truncated] = *unprotected;
-  PnSpace& pns = pn_space(space);
+  // 1-RTT packets belong to the path their DCID was issued for (multipath-21 §3.1); a packet
+  // for a path ID we have no state for may open that path (server), once it decrypts.
+  uint64_t path_id = 0;
+  Path* path = paths_.front().get();
+  if (space == PnSpaceId::kApp) {
+    path_id = multipath_ ? path_id_for_dcid(hdr.dcid) : paths_.front()->id;
+    path = path_by_id(path_id);
+    if (path == nullptr && (!multipath_ || side_ == Side::kClient ||
+                            path_id > local_max_path_id_ || closed_path_ids_.count(path_id) > 0)) {
+      trace_drop(pkt.bytes.size(), "unknown_path");
+      ++stats_.packets_dropped;
+      return;
+    }
+  }
+  PnSpace fresh;
+  PnSpace& pns = space == PnSpaceId::kApp ? (path ? path->app : fresh) : pn_space(space);
   uint64_t pn = decode_packet_number(pns.acks.has_received() ? pns.acks.largest_received() : 0,
                                      truncated, pn_len);
   size_t header_len = hdr.pn_offset + pn_len;
@@ -109,7 +133,8 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
     }
   }
   if (key == nullptr || payload_len < kAeadTagSize ||
-      !key->open(pn, 0, Bytes(p, header_len), p + header_len, payload_len)) {
+      !key->open(pn, static_cast<uint32_t>(path_id), Bytes(p, header_len), p + header_len,
+                 payload_len)) {
     trace_drop(pkt.bytes.size(), "payload_decrypt_error");
     ++stats_.packets_dropped;  // RFC 9001 §5.5: authentication failures are dropped silently
     return;
@@ -120,10 +145,27 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
       return;
     }
   }
-  if (pns.acks.is_duplicate(pn)) {
+  if (path == nullptr) {
+    path = accept_new_path(now, path_id, local, remote);
+    if (path == nullptr) {
+      trace_drop(pkt.bytes.size(), "path_refused");
+      ++stats_.packets_dropped;
+      return;
+    }
+  }
+  PnSpace& space_rx = space == PnSpaceId::kApp ? path->app : pns;
+  if (space_rx.acks.is_duplicate(pn)) {
     trace_drop(pkt.bytes.size(), "duplicate");
     ++stats_.packets_dropped;
     return;
+  }
+  rx_path_ = path;
+  // RFC 9000 §9.3: a packet from a new address that is the newest so far moves the path
+  // there (NAT rebinding or the peer's migration); the new address gets validated.
+  bool newest = !space_rx.acks.has_received() || pn > space_rx.acks.largest_received();
+  if (space == PnSpaceId::kApp && handshake_confirmed_ && newest &&
+      (path->remote != remote || path->local != local) && path->state != PathState::kAbandoned) {
+    on_peer_address_change(now, *path, local, remote);
   }
   ++stats_.packets_received;
   // Reserved bits must be zero after successful decryption (RFC 9000 §17.2, §17.3.1).
@@ -134,6 +176,7 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
   }
   if (side_ == Side::kClient && space == PnSpaceId::kInitial && !peer_cid_confirmed_) {
     peer_cid_ = hdr.scid;  // RFC 9000 §7.2: switch to the server's chosen CID
+    peer_cids_[0].set_current(peer_cid_);
     peer_cid_confirmed_ = true;
   }
   bool ack_eliciting = false, non_probing = false;
@@ -148,13 +191,12 @@ void Connection::process_packet(Instant now, const SocketAddress&, const SocketA
     close_with_error(now, st.error());
     return;
   }
-  pns.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
+  space_rx.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
   datagram_ack_eliciting |= ack_eliciting;
   idle_deadline_ = now + idle_period();
   if (space == PnSpaceId::kHandshake && side_ == Side::kServer) {
     // RFC 9000 §8.1: a Handshake packet proves the client's address; RFC 9001 §4.9.1.
-    address_validated_ = true;
-    paths_[0]->validated = true;
+    paths_.front()->validated = true;
     discard_space(PnSpaceId::kInitial);
   }
   if (tls_ && tls_->handshake_complete() && !handshake_complete_) on_handshake_completed(now);
@@ -190,7 +232,9 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
         if constexpr (std::is_same_v<T, PaddingFrame> || std::is_same_v<T, PingFrame>) {
           return {};
         } else if constexpr (std::is_same_v<T, AckFrame>) {
-          if (f.path_ack) return fail(err::kProtocolViolation, "multipath not negotiated");
+          if (f.path_ack) {
+            if (auto st = check_path_frame(f.path_id, frame_type_of(frame)); !st) return st;
+          }
           return on_ack_frame(now, space, f);
         } else if constexpr (std::is_same_v<T, CryptoFrame>) {
           return on_crypto_frame(space, f);
@@ -217,20 +261,36 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
           if (f.token.size() <= kMaxTokenLength) new_token_.assign(f.token.begin(), f.token.end());
           return {};
         } else if constexpr (std::is_same_v<T, NewConnectionIdFrame>) {
-          if (f.path_frame) return fail(err::kProtocolViolation, "multipath not negotiated");
+          if (f.path_frame) {
+            if (auto st = check_path_frame(f.path_id, frame_type::kPathNewConnectionId); !st) {
+              return st;
+            }
+          }
           return on_new_connection_id(f);
         } else if constexpr (std::is_same_v<T, RetireConnectionIdFrame>) {
-          if (f.path_frame) return fail(err::kProtocolViolation, "multipath not negotiated");
-          return on_retire_connection_id(f.sequence);
-        } else if constexpr (std::is_same_v<T, PathChallengeFrame>) {
-          // Bounded: a flood of challenges keeps only the newest responses.
-          if (pending_path_responses_.size() >= kMaxPendingPathResponses) {
-            pending_path_responses_.pop_front();
+          if (f.path_frame) {
+            if (auto st = check_path_frame(f.path_id, frame_type::kPathRetireConnectionId); !st) {
+              return st;
+            }
           }
-          pending_path_responses_.push_back(f.data);
+          return on_retire_connection_id(f.path_frame ? f.path_id : 0, f.sequence);
+        } else if constexpr (std::is_same_v<T, PathChallengeFrame>) {
+          on_path_challenge(*rx_path_, f.data);
           return {};
         } else if constexpr (std::is_same_v<T, PathResponseFrame>) {
-          return {};  // path validation arrives with migration (RFC-completion issue)
+          on_path_response(now, *rx_path_, f.data);
+          return {};
+        } else if constexpr (std::is_same_v<T, PathAbandonFrame>) {
+          return on_path_abandon(now, f);
+        } else if constexpr (std::is_same_v<T, PathStatusFrame>) {
+          return on_path_status(f);
+        } else if constexpr (std::is_same_v<T, MaxPathIdFrame>) {
+          return on_max_path_id(f.max_path_id);
+        } else if constexpr (std::is_same_v<T, PathsBlockedFrame> ||
+                             std::is_same_v<T, PathCidsBlockedFrame>) {
+          // Informational (multipath-21 §4.8): we issue CIDs for every allowed path anyway.
+          if (!multipath_) return fail(err::kProtocolViolation, "multipath not negotiated");
+          return {};
         } else if constexpr (std::is_same_v<T, ConnectionCloseFrame>) {
           on_connection_close_frame(now, f);
           return {};
@@ -250,8 +310,8 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
           push_event({EventKind::kDatagramReceived});
           return {};
         } else {
-          // ACK_FREQUENCY needs min_ack_delay, multipath frames need initial_max_path_id and
-          // RESET_STREAM_AT needs its transport parameter: none is offered yet.
+          // ACK_FREQUENCY needs min_ack_delay and RESET_STREAM_AT its transport parameter:
+          // neither is offered yet.
           return fail(err::kProtocolViolation, "extension frame not negotiated");
         }
       },
@@ -259,8 +319,12 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
 }
 
 Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack) {
-  PnSpace& pns = pn_space(space);
-  Path& path = *paths_[0];
+  const bool app = space == PnSpaceId::kApp;
+  Path* path_ptr = app ? path_by_id(ack.path_ack ? ack.path_id : 0) : paths_.front().get();
+  // multipath-21 §4: an ACK for a path we no longer (or never) had is silently ignored.
+  if (path_ptr == nullptr) return {};
+  Path& path = *path_ptr;
+  PnSpace& pns = app ? path.app : pn_space(space);
   ack_ranges_scratch_.clear();
   for (AckRange r : ack.ranges()) ack_ranges_scratch_.push_back(Range{r.smallest, r.largest});
   uint64_t exponent = space == PnSpaceId::kApp ? peer_params_.ack_delay_exponent : 3;
@@ -276,11 +340,12 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   // Losses first (RFC 9002 §A.7): packets acked now that were sent before a new recovery
   // period must not grow the window.
   if (!res.lost.empty()) {
-    on_ecn_marked_lost(res.lost);
+    on_ecn_marked_lost(path, res.lost);
     on_packets_lost(now, space, res.lost);
-    report_loss_to_cc(now, res.lost, res.persistent_congestion);
+    report_loss_to_cc(now, path, res.lost, res.persistent_congestion);
+    path.packets_lost += res.lost.size();
   }
-  if (!res.acked.empty()) on_ecn_feedback(now, space, ack, res);
+  if (!res.acked.empty()) on_ecn_feedback(now, path, space, ack, res);
   trace_metrics(now);
   if (!res.acked.empty()) {
     if (space == PnSpaceId::kApp && !key_update_acked_ && res.largest_acked >= tx_phase_first_pn_) {
@@ -289,10 +354,14 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
     pns.largest_acked = std::max(pns.has_largest_acked ? pns.largest_acked : 0, res.largest_acked);
     pns.has_largest_acked = true;
     on_packets_acked(space, res.acked);
-    path.cc->on_packets_acked(now, res.acked, path.rtt, bytes_in_flight());
+    path.cc->on_packets_acked(now, res.acked, path.rtt, bytes_in_flight(path));
     // RFC 9002 §6.2.1: the PTO backoff resets on progress, except for a client that has not
     // yet seen the server's handshake progress.
-    if (!(side_ == Side::kClient && !handshake_confirmed_ && space == PnSpaceId::kInitial)) {
+    if (app) {
+      path.pto_count = 0;
+      on_path_progress(now, path);
+    } else if (!(side_ == Side::kClient && !handshake_confirmed_ &&
+                 space == PnSpaceId::kInitial)) {
       pto_count_ = 0;
     }
     // RFC 9001 §4.1.2: an acknowledged 1-RTT packet confirms the handshake for a client.
@@ -308,7 +377,11 @@ void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> a
     for (const SentFrame& f : it->second) {
       switch (f.kind) {
         case SentFrame::Kind::kAck:
-          pn_space(space).acks.on_ack_of_ack(f.a);
+          if (space != PnSpaceId::kApp) {
+            pn_space(space).acks.on_ack_of_ack(f.a);
+          } else if (Path* q = path_by_id(f.offset)) {
+            q->app.acks.on_ack_of_ack(f.a);
+          }
           break;
         case SentFrame::Kind::kCrypto:
           crypto_[static_cast<size_t>(space)].tx.on_acked(f.offset, f.length, false);
@@ -320,7 +393,7 @@ void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> a
           streams_.on_control_acked(f.control);
           break;
         case SentFrame::Kind::kMtuProbe:
-          on_mtu_probe_acked(static_cast<uint16_t>(f.length));
+          if (Path* q = path_by_id(f.a)) on_mtu_probe_acked(*q, static_cast<uint16_t>(f.length));
           break;
         default:
           break;
@@ -330,7 +403,15 @@ void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> a
   }
 }
 
-void Connection::report_loss_to_cc(Instant now, std::span<const SentPacket> lost,
+void Connection::on_space_lost(Instant now, PnSpaceId space, Path& path,
+                               std::span<const SentPacket> lost) {
+  on_ecn_marked_lost(path, lost);
+  on_packets_lost(now, space, lost);
+  report_loss_to_cc(now, path, lost, false);
+  if (space == PnSpaceId::kApp) path.packets_lost += lost.size();
+}
+
+void Connection::report_loss_to_cc(Instant now, Path& path, std::span<const SentPacket> lost,
                                    bool persistent) {
   // PMTU probes are lost for their size, not for congestion (RFC 9000 §14.4).
   lost_scratch_.clear();
@@ -338,7 +419,7 @@ void Connection::report_loss_to_cc(Instant now, std::span<const SentPacket> lost
     if (!p.is_mtu_probe) lost_scratch_.push_back(p);
   }
   if (!lost_scratch_.empty()) {
-    paths_[0]->cc->on_packets_lost(now, lost_scratch_, persistent, bytes_in_flight());
+    path.cc->on_packets_lost(now, lost_scratch_, persistent, bytes_in_flight(path));
   }
 }
 
@@ -380,22 +461,39 @@ void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& f
       case SentFrame::Kind::kNewToken:
         new_token_pending_ = true;
         break;
-      case SentFrame::Kind::kNewConnectionId:
-        if (std::any_of(local_cids_.begin(), local_cids_.end(),
-                        [&](const LocalCid& c) { return c.seq == f.a; }) &&
-            std::find(pending_new_cids_.begin(), pending_new_cids_.end(), f.a) ==
+      case SentFrame::Kind::kNewConnectionId: {
+        CidRef ref{f.offset, f.a};
+        auto set = local_cids_.find(ref.path);
+        if (set != local_cids_.end() && set->second.find(ref.seq) != nullptr &&
+            std::find(pending_new_cids_.begin(), pending_new_cids_.end(), ref) ==
                 pending_new_cids_.end()) {
-          pending_new_cids_.push_back(f.a);
+          pending_new_cids_.push_back(ref);
         }
         break;
-      case SentFrame::Kind::kRetireConnectionId:
-        if (std::find(pending_retire_cids_.begin(), pending_retire_cids_.end(), f.a) ==
+      }
+      case SentFrame::Kind::kRetireConnectionId: {
+        CidRef ref{f.offset, f.a};
+        if (std::find(pending_retire_cids_.begin(), pending_retire_cids_.end(), ref) ==
             pending_retire_cids_.end()) {
-          pending_retire_cids_.push_back(f.a);
+          pending_retire_cids_.push_back(ref);
         }
+        break;
+      }
+      case SentFrame::Kind::kPathAbandon:
+        if (Path* p = path_by_id(f.a); p && p->state == PathState::kAbandoned) {
+          p->abandon_pending = true;  // multipath-21 §4.2: repeated when lost
+        }
+        break;
+      case SentFrame::Kind::kPathStatus:
+        if (Path* p = path_by_id(f.a); p && p->status_seq == f.offset) p->status_pending = true;
+        break;
+      case SentFrame::Kind::kMaxPathId:
+        if (f.a == local_max_path_id_) max_path_id_pending_ = true;
         break;
       case SentFrame::Kind::kMtuProbe:
-        if (declared_lost) on_mtu_probe_lost(static_cast<uint16_t>(f.length));
+        if (Path* q = path_by_id(f.a); q && declared_lost) {
+          on_mtu_probe_lost(*q, static_cast<uint16_t>(f.length));
+        }
         break;
       default:
         break;  // ACK, PING, PADDING, DATAGRAM: not retransmitted
@@ -420,6 +518,7 @@ void Connection::on_retry(Instant, const DatagramPacket& pkt) {
   }
   retry_scid_ = retry->scid;
   peer_cid_ = retry->scid;
+  peer_cids_[0].set_current(peer_cid_);
   retry_token_.assign(retry->token.begin(), retry->token.end());
   if (!install_initial_keys(peer_cid_)) return;
   auto& tx = crypto_[0].tx;
@@ -434,44 +533,15 @@ Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
   if (peer_cid_.len == 0) {
     return fail(err::kProtocolViolation, "NEW_CONNECTION_ID to a zero-length CID peer");
   }
-  if (f.sequence < peer_retire_prior_to_) {
-    // Already retired by an earlier retire_prior_to: retire it at once (RFC 9000 §19.15). A
-    // CID must never be forgotten unretired (§5.1.2), so a full queue closes instead.
-    if (pending_retire_cids_.size() >= kMaxRetiredCidsPending) {
-      return fail(err::kConnectionIdLimitError, "too many connection IDs retired at once");
-    }
-    pending_retire_cids_.push_back(f.sequence);
-    return {};
-  }
-  bool known = f.sequence == peer_cid_seq_ ||
-               std::any_of(spare_peer_cids_.begin(), spare_peer_cids_.end(),
-                           [&](const PeerCid& c) { return c.seq == f.sequence; });
-  if (!known) {
-    PeerCid c{f.sequence, ConnectionId::from(f.cid), f.reset_token};
-    spare_peer_cids_.push_back(c);
-  }
-  if (f.retire_prior_to > peer_retire_prior_to_) {
-    peer_retire_prior_to_ = f.retire_prior_to;
-    std::erase_if(spare_peer_cids_, [&](const PeerCid& c) {
-      if (c.seq >= peer_retire_prior_to_) return false;
-      pending_retire_cids_.push_back(c.seq);
-      return true;
-    });
-    if (peer_cid_seq_ < peer_retire_prior_to_) {
-      pending_retire_cids_.push_back(peer_cid_seq_);
-      if (spare_peer_cids_.empty()) {
-        return fail(err::kConnectionIdLimitError, "retire_prior_to left no connection ID");
-      }
-      peer_cid_ = spare_peer_cids_.front().cid;
-      peer_cid_seq_ = spare_peer_cids_.front().seq;
-      peer_reset_token_ = spare_peer_cids_.front().token;
-      spare_peer_cids_.erase(spare_peer_cids_.begin());
-    }
-  }
-  // RFC 9000 §5.1.1: more active CIDs than our limit is an error; so is unbounded retiring.
-  if (spare_peer_cids_.size() + 1 > config_.active_connection_id_limit) {
-    return fail(err::kConnectionIdLimitError, "peer exceeded active_connection_id_limit");
-  }
+  uint64_t path_id = f.path_frame ? f.path_id : 0;
+  if (closed_path_ids_.count(path_id) > 0) return {};  // abandoned path: ignored
+  std::vector<uint64_t> retire;
+  auto st = peer_cids_[path_id].on_new(f.sequence, ConnectionId::from(f.cid), f.reset_token,
+                                       f.retire_prior_to, config_.active_connection_id_limit,
+                                       retire);
+  for (uint64_t seq : retire) pending_retire_cids_.push_back({path_id, seq});
+  if (!st) return st;
+  // A CID must never be forgotten unretired (RFC 9000 §5.1.2), so unbounded retiring closes.
   if (pending_retire_cids_.size() > kMaxRetiredCidsPending) {
     return fail(err::kConnectionIdLimitError, "too many connection IDs retired at once");
   }

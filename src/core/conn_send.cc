@@ -16,79 +16,123 @@ constexpr size_t kPnLenMax = 4;
 
 }  // namespace
 
-uint64_t Connection::amplification_room() const {
-  const Path& path = *paths_[0];
-  if (address_validated_ || side_ == Side::kClient) return UINT64_MAX;
-  uint64_t budget = 3 * path.bytes_received;  // RFC 9000 §8.1
+uint64_t Connection::amplification_room(const Path& path) const {
+  if (path.validated || side_ == Side::kClient) return UINT64_MAX;
+  uint64_t budget = 3 * path.bytes_received;  // RFC 9000 §8.1, §9.3.1 (per path)
   return budget > path.bytes_sent ? budget - path.bytes_sent : 0;
 }
 
-bool Connection::space_wants_send(PnSpaceId space, Instant now) const {
+bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now) const {
   size_t i = static_cast<size_t>(space);
   if (discarded_[i] || !crypto_[i].seal) return false;
-  const PnSpace& pns = pn_space(space);
-  if (pns.acks.ack_needed(now)) return true;
-  if (pto_probe_pending_[i]) return true;
+  if (space != PnSpaceId::kApp) {
+    const PnSpace& pns = pn_space(space);
+    return pns.acks.ack_needed(now) || pto_probe_pending_[i] > 0 ||
+           crypto_[i].tx.has_data_to_send(UINT64_MAX);
+  }
+  if (path_has_urgent(path, now)) return true;
   if (crypto_[i].tx.has_data_to_send(UINT64_MAX)) return true;
-  if (space != PnSpaceId::kApp) return false;
   if (!handshake_complete_ && side_ == Side::kClient) return false;  // no 0-RTT yet
-  return app_has_data();
+  return app_has_data() || mp_control_pending();
 }
 
 std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) {
   if (state_ == State::kClosed || state_ == State::kDraining) return std::nullopt;
   now_ = now;
-  Path& path = *paths_[0];
   if (state_ == State::kClosing) {
     if (!close_frame_pending_) return std::nullopt;
     close_frame_pending_ = false;
-    size_t n = build_close_datagram(buffer);
+    // Any open path will do (multipath-21 §2.6); prefer the first.
+    Path* path = paths_.front().get();
+    for (auto& p : paths_) {
+      if (p->state != PathState::kAbandoned && peer_cids_[p->id].has_current()) {
+        path = p.get();
+        break;
+      }
+    }
+    size_t n = build_close_datagram(*path, buffer);
     if (n == 0) return std::nullopt;
-    path.bytes_sent += n;
-    return Transmit{path.local, path.remote, 0, n, 0};
+    path->bytes_sent += n;
+    return Transmit{path->local, path->remote, 0, n, 0};
   }
   maybe_update_keys();
+  pacing_wakeup_ = kNever;
+  if (!multipath_ || !handshake_confirmed_) {
+    Path& path = *paths_.front();
+    if (auto t = transmit_on(now, path, buffer, true)) return t;
+    return maybe_send_mtu_probe(now, path, buffer);
+  }
+  open_wanted_paths(now);
+  // What must leave on one particular path: responses, challenges, its ACKs, its probes.
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    Path& p = *paths_[i];
+    if (!path_has_urgent(p, now) || !peer_cids_[p.id].has_current()) continue;
+    if (auto t = transmit_on(now, p, buffer, is_data_path(p))) return t;
+  }
+  // New data and control frames: wherever the scheduler puts them.
+  if (app_has_data() || mp_control_pending() || crypto_[2].tx.has_data_to_send(UINT64_MAX)) {
+    if (Path* p = choose_path(now)) {
+      if (auto t = transmit_on(now, *p, buffer, true)) {
+        scheduler_->on_sent(p->id, t->size);
+        return t;
+      }
+    }
+  }
+  for (auto& p : paths_) {
+    if (!p->usable()) continue;
+    if (auto t = maybe_send_mtu_probe(now, *p, buffer)) return t;
+  }
+  return std::nullopt;
+}
+
+std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutBytes buffer,
+                                                bool data_allowed) {
   size_t limit = std::min<size_t>(buffer.size(), path.mtu);
-  uint64_t room = amplification_room();
+  uint64_t room = amplification_room(path);
   if (room < limit) limit = static_cast<size_t>(room);
-  if (limit < 64) return std::nullopt;  // amplification-blocked: wait for the client
+  if (limit < 64) return std::nullopt;  // amplification-blocked: wait for the peer
 
   // Pacing (RFC 9002 §7.7): only congestion-controlled packets wait; ACKs never do.
   bool paced_out = false;
   Instant send_at = path.pacer.next_send_time(now, path.mtu, path.cc->pacing_rate_bps(path.rtt),
                                               path.cc->cwnd(), path.mtu);
   if (send_at > now) paced_out = true;
-  pacing_wakeup_ = kNever;
 
+  // Handshake packets only ever use the handshake path.
+  const bool handshake_path = &path == paths_.front().get() && path.id == 0;
   PnSpaceId spaces[3] = {PnSpaceId::kInitial, PnSpaceId::kHandshake, PnSpaceId::kApp};
   std::array<bool, 3> wants{};
   size_t last = 3;
   for (size_t i = 0; i < 3; ++i) {
-    wants[i] = space_wants_send(spaces[i], now);
+    if (i < 2 && !handshake_path) continue;
+    wants[i] = space_wants_send(spaces[i], path, now);
     if (wants[i]) last = i;
   }
-  if (last == 3) return maybe_send_mtu_probe(now, buffer);
+  if (last == 3) return std::nullopt;
 
   size_t used = 0;
   bool has_initial = false;
-  datagram_ecn_ = ecn_mark_for_send();
+  datagram_ecn_ = ecn_mark_for_send(path);
   for (size_t i = 0; i <= last; ++i) {
     if (!wants[i]) continue;
     // Pad the last packet of a datagram carrying an Initial (client always; server when
-    // ack-eliciting, which build_packet decides, so pad conservatively).
+    // ack-eliciting, which build_packet decides, so pad conservatively), and datagrams with
+    // PATH_CHALLENGE or PATH_RESPONSE to 1200 bytes (RFC 9000 §8.2.1).
     size_t min_size = 0;
-    if (i == last && (has_initial || spaces[i] == PnSpaceId::kInitial)) {
+    bool path_probe = spaces[i] == PnSpaceId::kApp &&
+                      (!path.responses.empty() || path.challenge_pending);
+    if (i == last && (has_initial || spaces[i] == PnSpaceId::kInitial || path_probe)) {
       min_size = kMinInitialDatagramSize > used ? kMinInitialDatagramSize - used : 0;
       min_size = std::min(min_size, limit - used);
     }
-    size_t n = build_packet(now, spaces[i], buffer.subspan(used, limit - used), min_size,
-                            paced_out);
+    size_t n = build_packet(now, spaces[i], path, buffer.subspan(used, limit - used), min_size,
+                            paced_out, data_allowed);
     if (n > 0 && spaces[i] == PnSpaceId::kInitial) has_initial = true;
     used += n;
     if (limit - used < 64) break;
   }
   if (used == 0) {
-    if (paced_out) pacing_wakeup_ = send_at;
+    if (paced_out) pacing_wakeup_ = std::min(pacing_wakeup_, send_at);
     return std::nullopt;
   }
   // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
@@ -98,12 +142,12 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   return Transmit{path.local, path.remote, datagram_ecn_, used, 0};
 }
 
-size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size_t min_size,
-                                bool paced_out) {
+size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out,
+                                size_t min_size, bool paced_out, bool data_allowed) {
   size_t si = static_cast<size_t>(space);
   CryptoLevel& level = crypto_[si];
-  PnSpace& pns = pn_space(space);
-  Path& path = *paths_[0];
+  const bool app = space == PnSpaceId::kApp;
+  PnSpace& pns = app ? path.app : pn_space(space);
   const uint64_t pn = pns.next_pn;
   const size_t pn_len =
       packet_number_length(pn, pns.has_largest_acked ? pns.largest_acked : UINT64_MAX);
@@ -113,7 +157,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
   if (space == PnSpaceId::kApp) {
     // RFC 9287 §3.1: once the peer advertised grease_quic_bit, the QUIC bit is unpredictable.
     bool fixed_bit = !(peer_params_received_ && peer_params_.grease_quic_bit) || (pn & 1) == 0;
-    layout = write_short_header(w, peer_cid_, key_phase_, false, pn_len, pn, fixed_bit);
+    layout = write_short_header(w, dcid_of(path), key_phase_, false, pn_len, pn, fixed_bit);
   } else {
     bool initial = space == PnSpaceId::kInitial;
     layout = write_long_header(w, version_, initial ? LongType::kInitial : LongType::kHandshake,
@@ -129,23 +173,24 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
 
   std::vector<SentFrame> frames;
   bool ack_eliciting = false;
-  bool probe = pto_probe_pending_[si] > 0 || mtu_probe_size_ != 0;
-  if (pto_probe_pending_[si] > 0 && space != PnSpaceId::kApp) {
+  uint8_t& probes_owed = app ? path.pto_probes : pto_probe_pending_[si];
+  bool probe = probes_owed > 0 || mtu_probe_size_ != 0;
+  if (probes_owed > 0 && !app) {
     // Each handshake probe carries all unacknowledged CRYPTO data again.
     auto& tx = crypto_[si].tx;
     if (tx.sent_offset() > tx.acked_prefix()) {
       tx.on_lost(tx.acked_prefix(), tx.sent_offset() - tx.acked_prefix(), false);
     }
   }
-  bool cc_blocked = bytes_in_flight() + path.mtu > path.cc->cwnd();
-  bool may_send_data = probe || (!cc_blocked && !paced_out);
-  write_frames(now, space, fw, frames, ack_eliciting, may_send_data);
+  bool cc_blocked = bytes_in_flight(path) + path.mtu > path.cc->cwnd();
+  bool may_send_data = data_allowed && (probe || (!cc_blocked && !paced_out));
+  write_frames(now, space, path, fw, frames, ack_eliciting, may_send_data);
   if (probe && !ack_eliciting) {
     fw.u8(static_cast<uint8_t>(frame_type::kPing));  // RFC 9002 §6.2.4: a probe elicits an ACK
     ack_eliciting = true;
   }
   if (fw.written() == 0) return 0;
-  if (pto_probe_pending_[si] > 0) --pto_probe_pending_[si];
+  if (probes_owed > 0) --probes_owed;
 
   // Pad: for the Initial datagram minimum, and so the header-protection sample exists
   // (RFC 9001 §5.4.2: the 16-byte sample starts 4 bytes after the packet number).
@@ -172,14 +217,16 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
       !patch_length(out, *layout, pn_len + payload_len + kAeadTagSize)) {
     return 0;
   }
-  if (!level.seal->seal(pn, 0, Bytes(out.data(), header_len), out.data() + header_len,
-                        payload_len) ||
+  // multipath-21 §2.4: the path ID enters the 1-RTT nonce (path 0 leaves it unchanged).
+  if (!level.seal->seal(pn, app ? static_cast<uint32_t>(path.id) : 0, Bytes(out.data(), header_len),
+                        out.data() + header_len, payload_len) ||
       !level.seal->protect_header(out.data(), total, layout->pn_offset, pn_len)) {
     return 0;
   }
   pns.next_pn = pn + 1;
   ++stats_.packets_sent;
-  if (space == PnSpaceId::kApp) ++packets_in_phase_;
+  ++path.packets_sent;
+  if (app) ++packets_in_phase_;
   SentPacket sp;
   sp.pn = pn;
   sp.time_sent = now;
@@ -190,11 +237,19 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
   sp.ecn_marked = datagram_ecn_ == kEcnEct0;
   if (mtu_probe_size_ != 0) {
     sp.is_mtu_probe = true;
-    frames.push_back({SentFrame::Kind::kMtuProbe, false, 0, 0, mtu_probe_size_});
+    frames.push_back({SentFrame::Kind::kMtuProbe, false, path.id, 0, mtu_probe_size_});
+  }
+  if (app && ack_eliciting) {
+    // Failure detection measures silence from the moment something is outstanding.
+    if (!pns.loss.has_ack_eliciting_in_flight()) path.last_progress = now;
+    path.last_ack_eliciting_sent = now;
+  }
+  for (const SentFrame& f : frames) {
+    if (f.kind == SentFrame::Kind::kStream) path.stream_bytes_sent += f.length;
   }
   pns.loss.on_packet_sent(sp);
   if (sp.in_flight) {
-    path.cc->on_packet_sent(now, pn, sp.bytes, bytes_in_flight());
+    path.cc->on_packet_sent(now, pn, sp.bytes, bytes_in_flight(path));
     path.pacer.on_packet_sent(now, sp.bytes, path.cc->pacing_rate_bps(path.rtt), path.cc->cwnd(),
                               path.mtu);
   }
@@ -206,29 +261,46 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, MutBytes out, size
   return total;
 }
 
-size_t Connection::write_frames(Instant now, PnSpaceId space, Writer& w,
+bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
+                           std::vector<SentFrame>& sent) {
+  auto ranges = pns.acks.ranges();
+  if (ranges.empty()) return false;
+  ack_scratch_.clear();
+  for (const Range& r : ranges) ack_scratch_.push_back(AckRange{r.lo, r.hi});
+  bool handshake = &pns == &handshake_spaces_[0] || &pns == &handshake_spaces_[1];
+  uint64_t exponent = handshake ? 3 : config_.ack_delay_exponent;
+  uint64_t delay = static_cast<uint64_t>(to_us(pns.acks.ack_delay(now))) >> exponent;
+  // ACK_ECN once anything arrived marked (RFC 9000 §13.4.1).
+  EcnCounters rx = pns.acks.ecn();
+  std::optional<EcnCounts> ecn;
+  if (rx.ect0 + rx.ect1 + rx.ce > 0) ecn = EcnCounts{rx.ect0, rx.ect1, rx.ce};
+  if (!encode_ack(w, path_id, path_ack, ack_scratch_, delay, ecn)) return false;
+  pns.acks.on_ack_sent(now);
+  sent.push_back({SentFrame::Kind::kAck, false, ack_scratch_.front().largest, path_id});
+  return true;
+}
+
+size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
                                 std::vector<SentFrame>& sent, bool& ack_eliciting,
                                 bool may_send_data) {
   size_t si = static_cast<size_t>(space);
-  PnSpace& pns = pn_space(space);
+  const bool app = space == PnSpaceId::kApp;
+  PnSpace& pns = app ? path.app : pn_space(space);
   // ACK first: it is small, never congestion controlled, and keeps the peer's recovery going.
+  // Path 0 uses ACK, other paths PATH_ACK (multipath-21 §2.3). Each path's packets are
+  // acknowledged on that path (its RTT samples stay its own) unless it cannot carry them.
   if (pns.acks.has_received() && (pns.acks.ack_needed(now) || may_send_data)) {
-    auto ranges = pns.acks.ranges();
-    if (!ranges.empty()) {
-      ack_scratch_.clear();
-      for (const Range& r : ranges) ack_scratch_.push_back(AckRange{r.lo, r.hi});
-      uint64_t exponent = space == PnSpaceId::kApp ? config_.ack_delay_exponent : 3;
-      uint64_t delay = static_cast<uint64_t>(to_us(pns.acks.ack_delay(now))) >> exponent;
-      // ACK_ECN once anything arrived marked (RFC 9000 §13.4.1).
-      EcnCounters rx = pns.acks.ecn();
-      std::optional<EcnCounts> ecn;
-      if (rx.ect0 + rx.ect1 + rx.ce > 0) ecn = EcnCounts{rx.ect0, rx.ect1, rx.ce};
-      if (encode_ack(w, 0, false, ack_scratch_, delay, ecn)) {
-        pns.acks.on_ack_sent(now);
-        sent.push_back({SentFrame::Kind::kAck, false, ack_scratch_.front().largest});
-      }
+    write_ack(now, pns, app ? path.id : 0, app && path.id != 0, w, sent);
+  }
+  if (app && multipath_) {
+    for (auto& q : paths_) {
+      if (q.get() == &path || !q->app.acks.has_received() || !q->app.acks.ack_needed(now)) continue;
+      bool own_path_ok = q->state != PathState::kAbandoned && !q->failed && !q->suspect &&
+                         peer_cids_[q->id].has_current();
+      if (!own_path_ok) write_ack(now, q->app, q->id, true, w, sent);
     }
   }
+  if (app) write_path_frames(path, w, sent, ack_eliciting);
   if (!may_send_data) return w.written();
 
   // CRYPTO data (handshake messages; at 1-RTT, session tickets).
@@ -244,13 +316,8 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Writer& w,
     sent.push_back({SentFrame::Kind::kCrypto, false, 0, chunk->offset, chunk->length});
     ack_eliciting = true;
   }
-  if (space != PnSpaceId::kApp) return w.written();
-
-  while (!pending_path_responses_.empty() && w.room() >= 9) {
-    encode_frame(w, PathResponseFrame{pending_path_responses_.front()});
-    pending_path_responses_.pop_front();
-    ack_eliciting = true;
-  }
+  if (!app) return w.written();
+  write_mp_control_frames(w, sent, ack_eliciting);
   if (new_token_pending_) {
     NewTokenFrame f{Bytes(new_token_)};
     if (encoded_size(f) <= w.room() && encode_frame(w, f)) {
@@ -280,35 +347,39 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Writer& w,
 }
 
 void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting) {
+  // Path 0 uses the RFC 9000 frames; other paths PATH_NEW_CONNECTION_ID and
+  // PATH_RETIRE_CONNECTION_ID (multipath-21 §3.2).
   while (!pending_new_cids_.empty()) {
-    uint64_t seq = pending_new_cids_.front();
-    auto it = std::find_if(local_cids_.begin(), local_cids_.end(),
-                           [&](const LocalCid& c) { return c.seq == seq; });
-    if (it != local_cids_.end()) {
+    CidRef ref = pending_new_cids_.front();
+    auto set = local_cids_.find(ref.path);
+    const IssuedCid* c = set == local_cids_.end() ? nullptr : set->second.find(ref.seq);
+    if (c != nullptr) {
       NewConnectionIdFrame f;
-      f.sequence = seq;
+      f.path_id = ref.path;
+      f.path_frame = ref.path != 0;
+      f.sequence = ref.seq;
       f.retire_prior_to = 0;
-      f.cid = it->cid.view();
-      f.reset_token = it->token;
+      f.cid = c->cid.view();
+      f.reset_token = c->token;
       if (encoded_size(f) > w.room()) return;
       encode_frame(w, f);
-      sent.push_back({SentFrame::Kind::kNewConnectionId, false, seq});
+      sent.push_back({SentFrame::Kind::kNewConnectionId, false, ref.seq, ref.path});
       ack_eliciting = true;
     }
     pending_new_cids_.erase(pending_new_cids_.begin());
   }
   while (!pending_retire_cids_.empty()) {
-    RetireConnectionIdFrame f;
-    f.sequence = pending_retire_cids_.front();
+    CidRef ref = pending_retire_cids_.front();
+    RetireConnectionIdFrame f{ref.path, ref.path != 0, ref.seq};
     if (encoded_size(f) > w.room()) return;
     encode_frame(w, f);
-    sent.push_back({SentFrame::Kind::kRetireConnectionId, false, f.sequence});
+    sent.push_back({SentFrame::Kind::kRetireConnectionId, false, ref.seq, ref.path});
     pending_retire_cids_.erase(pending_retire_cids_.begin());
     ack_eliciting = true;
   }
 }
 
-size_t Connection::build_close_datagram(MutBytes buffer) {
+size_t Connection::build_close_datagram(Path& path, MutBytes buffer) {
   if (!close_error_) return 0;
   const Error& e = *close_error_;
   size_t used = 0;
@@ -319,14 +390,15 @@ size_t Connection::build_close_datagram(MutBytes buffer) {
     size_t si = static_cast<size_t>(space);
     if (discarded_[si] || !crypto_[si].seal) continue;
     if (space == PnSpaceId::kApp && !handshake_complete_) continue;
-    PnSpace& pns = pn_space(space);
-    MutBytes out = buffer.subspan(used, std::min<size_t>(buffer.size(), paths_[0]->mtu) - used);
+    if (space != PnSpaceId::kApp && &path != paths_.front().get()) continue;
+    PnSpace& pns = space == PnSpaceId::kApp ? path.app : pn_space(space);
+    MutBytes out = buffer.subspan(used, std::min<size_t>(buffer.size(), path.mtu) - used);
     if (out.size() < 64) break;
     Writer w(out);
     const uint64_t pn = pns.next_pn;
     const size_t pn_len = 4;
     auto layout = space == PnSpaceId::kApp
-                      ? write_short_header(w, peer_cid_, key_phase_, false, pn_len, pn)
+                      ? write_short_header(w, dcid_of(path), key_phase_, false, pn_len, pn)
                       : write_long_header(w, version_,
                                           space == PnSpaceId::kInitial ? LongType::kInitial
                                                                        : LongType::kHandshake,
@@ -352,8 +424,9 @@ size_t Connection::build_close_datagram(MutBytes buffer) {
     size_t payload_len = fw.written();
     size_t total = header_len + payload_len + kAeadTagSize;
     if (layout->length_field_len > 0) patch_length(out, *layout, pn_len + payload_len + kAeadTagSize);
-    if (!crypto_[si].seal->seal(pn, 0, Bytes(out.data(), header_len), out.data() + header_len,
-                                payload_len) ||
+    uint32_t nonce_path = space == PnSpaceId::kApp ? static_cast<uint32_t>(path.id) : 0;
+    if (!crypto_[si].seal->seal(pn, nonce_path, Bytes(out.data(), header_len),
+                                out.data() + header_len, payload_len) ||
         !crypto_[si].seal->protect_header(out.data(), total, layout->pn_offset, pn_len)) {
       break;
     }

@@ -29,13 +29,13 @@ StreamMapConfig Connection::stream_config_from(Side side, const ConnectionConfig
 bool Connection::app_has_data() const {
   return streams_.has_stream_data() || streams_.has_pending_control() || handshake_done_pending_ ||
          new_token_pending_ ||
-         !pending_path_responses_.empty() || !pending_new_cids_.empty() ||
+         !pending_new_cids_.empty() ||
          !pending_retire_cids_.empty() || !datagrams_out_.empty();
 }
 
 void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
                                       bool& ack_eliciting) {
-  const Path& path = *paths_[0];
+  const Path& path = *paths_.front();
   while (auto c = streams_.peek_control(now, path.rtt.smoothed())) {
     Frame f;
     switch (c->kind) {

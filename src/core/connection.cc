@@ -28,13 +28,19 @@ constexpr uint64_t kMaxLocalCids = 8;
 
 Connection::Connection(Side side, const ConnectionConfig& config, Random& random)
     : side_(side), config_(config), random_(random), version_(config.version),
-      streams_(stream_config_from(side, config), PeerStreamParams{}) {}
+      scheduler_(make_scheduler(config.scheduler)),
+      streams_(stream_config_from(side, config), PeerStreamParams{}) {
+  if (config_.multipath) {
+    uint32_t paths = std::clamp<uint32_t>(config_.max_paths, 1, kMaxPathsLimit);
+    local_max_path_id_ = paths - 1;
+  }
+}
 
 Connection::~Connection() = default;
 
-void Connection::init_path(const SocketAddress& local, const SocketAddress& remote) {
+Path& Connection::init_path(uint64_t id, const SocketAddress& local, const SocketAddress& remote) {
   auto path = std::make_unique<Path>();
-  path->id = 0;
+  path->id = id;
   path->local = local;
   path->remote = remote;
   path->mtu = config_.initial_mtu;
@@ -43,13 +49,24 @@ void Connection::init_path(const SocketAddress& local, const SocketAddress& remo
   path->cc = make_congestion_controller(config_.cc, config_.initial_mtu);
   path->app.acks.set_max_ack_delay(config_.max_ack_delay);
   paths_.push_back(std::move(path));
+  return *paths_.back();
 }
 
-void Connection::add_local_cid(const ConnectionId& cid) {
-  LocalCid c{next_local_cid_seq_++, cid, stateless_reset_token(config_.reset_key, cid.view())};
-  local_cids_.push_back(c);
+void Connection::add_local_cid(uint64_t path_id, const ConnectionId& cid) {
+  local_cids_[path_id].add(cid, stateless_reset_token(config_.reset_key, cid.view()));
   local_cid_list_.push_back(cid);
+  ++cid_generation_;
 }
+
+void Connection::rebuild_local_cid_list() {
+  local_cid_list_.clear();
+  for (const auto& [id, set] : local_cids_) {
+    for (const IssuedCid& c : set.active()) local_cid_list_.push_back(c.cid);
+  }
+  ++cid_generation_;
+}
+
+void Connection::set_scheduler(SchedulerKind kind) { scheduler_ = make_scheduler(kind); }
 
 Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& config,
                                                         std::shared_ptr<const TlsContext> tls,
@@ -61,11 +78,12 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
   c->retry_token_ = options.token;
   c->created_at_ = now;
   c->last_activity_ = now;
-  c->init_path(local, remote);
+  c->init_path(0, local, remote);
   c->initial_scid_ = random_cid(random, config.cid_length);
-  c->add_local_cid(c->initial_scid_);
+  c->add_local_cid(0, c->initial_scid_);
   c->original_dcid_ = random_cid(random, 8);  // RFC 9000 §7.2: at least 8 bytes
   c->peer_cid_ = c->original_dcid_;
+  c->peer_cids_[0].set_current(c->peer_cid_);
   c->now_ = now;
   if (config.trace) c->trace_ = config.trace(c->original_dcid_, false);
   if (auto st = c->install_initial_keys(c->original_dcid_); !st) return std::unexpected(st.error());
@@ -90,17 +108,15 @@ Result<std::unique_ptr<Connection>> Connection::accept(const ConnectionConfig& c
   c->last_activity_ = now;
   c->now_ = now;
   if (config.trace) c->trace_ = config.trace(info.original_dcid, true);
-  c->init_path(local, remote);
+  c->init_path(0, local, remote);
   c->initial_scid_ = random_cid(random, config.cid_length);
-  c->add_local_cid(c->initial_scid_);
+  c->add_local_cid(0, c->initial_scid_);
   c->original_dcid_ = info.original_dcid;
   c->retry_scid_ = info.retry_scid;
   c->peer_cid_ = info.client_scid;
+  c->peer_cids_[0].set_current(c->peer_cid_);
   c->peer_cid_confirmed_ = true;
-  if (info.address_validated) {
-    c->address_validated_ = true;
-    c->paths_[0]->validated = true;
-  }
+  if (info.address_validated) c->paths_[0]->validated = true;
   if (auto st = c->install_initial_keys(info.initial_dcid); !st) {
     return std::unexpected(st.error());
   }
@@ -110,16 +126,22 @@ Result<std::unique_ptr<Connection>> Connection::accept(const ConnectionConfig& c
   return c;
 }
 
+// The 1-RTT space of the handshake path (the first path); other paths are reached directly.
 PnSpace& Connection::pn_space(PnSpaceId s) {
-  return s == PnSpaceId::kApp ? paths_[0]->app : handshake_spaces_[static_cast<size_t>(s)];
+  return s == PnSpaceId::kApp ? paths_.front()->app : handshake_spaces_[static_cast<size_t>(s)];
 }
 const PnSpace& Connection::pn_space(PnSpaceId s) const {
-  return s == PnSpaceId::kApp ? paths_[0]->app : handshake_spaces_[static_cast<size_t>(s)];
+  return s == PnSpaceId::kApp ? paths_.front()->app : handshake_spaces_[static_cast<size_t>(s)];
 }
 
-uint64_t Connection::bytes_in_flight() const {
-  return handshake_spaces_[0].loss.bytes_in_flight() + handshake_spaces_[1].loss.bytes_in_flight() +
-         paths_[0]->app.loss.bytes_in_flight();
+// What a path's congestion controller sees: its own 1-RTT packets, and on path 0 the
+// handshake packets as well.
+uint64_t Connection::bytes_in_flight(const Path& path) const {
+  uint64_t b = path.app.loss.bytes_in_flight();
+  if (path.id == 0) {
+    b += handshake_spaces_[0].loss.bytes_in_flight() + handshake_spaces_[1].loss.bytes_in_flight();
+  }
+  return b;
 }
 
 Duration Connection::peer_max_ack_delay() const {
@@ -127,7 +149,11 @@ Duration Connection::peer_max_ack_delay() const {
 }
 
 Duration Connection::pto_period() const {
-  return pto_duration(paths_[0]->rtt, peer_max_ack_delay(), handshake_confirmed_, 0);
+  Duration d{0};
+  for (const auto& p : paths_) {
+    d = std::max(d, pto_duration(p->rtt, peer_max_ack_delay(), handshake_confirmed_, 0));
+  }
+  return d;
 }
 
 Duration Connection::idle_period() const {
@@ -135,48 +161,62 @@ Duration Connection::idle_period() const {
   return std::max(config_.idle_timeout, 3 * pto_period());
 }
 
-// RFC 9002 Appendix A.8: the earliest loss time, else the PTO of the earliest space.
-Instant Connection::loss_or_pto_deadline(PnSpaceId* space_out, bool* is_loss) const {
-  *is_loss = true;
-  Instant best = kNever;
-  for (PnSpaceId s : {PnSpaceId::kInitial, PnSpaceId::kHandshake, PnSpaceId::kApp}) {
+// RFC 9002 Appendix A.8: the earliest loss time, else the earliest PTO. The handshake spaces
+// use path 0's RTT and the connection's backoff; each path's 1-RTT space its own (multipath-21
+// §5.6: PTO per path).
+Connection::RecoveryTimer Connection::loss_or_pto_deadline() const {
+  RecoveryTimer best;
+  best.is_loss = true;
+  Path* p0 = paths_.front().get();
+  for (PnSpaceId s : {PnSpaceId::kInitial, PnSpaceId::kHandshake}) {
     if (discarded_[static_cast<size_t>(s)]) continue;
     Instant t = pn_space(s).loss.loss_time();
-    if (t < best) {
-      best = t;
-      *space_out = s;
+    if (t < best.at) best = {t, s, p0, true};
+  }
+  if (!discarded_[2]) {
+    for (const auto& p : paths_) {
+      Instant t = p->app.loss.loss_time();
+      if (t < best.at) best = {t, PnSpaceId::kApp, p.get(), true};
     }
   }
-  if (best != kNever) return best;
-  *is_loss = false;
-  if (side_ == Side::kServer && amplification_room() == 0) return kNever;  // §6.2.2.1
-  const Path& path = *paths_[0];
+  if (best.at != kNever) return best;
+  best.is_loss = false;
+  const Path& path0 = *p0;
+  if (side_ == Side::kServer && amplification_room(path0) == 0 && !handshake_confirmed_) {
+    return best;  // §6.2.2.1: blocked by the amplification limit, nothing to probe with
+  }
   bool any_in_flight = false;
-  for (PnSpaceId s : {PnSpaceId::kInitial, PnSpaceId::kHandshake, PnSpaceId::kApp}) {
+  for (PnSpaceId s : {PnSpaceId::kInitial, PnSpaceId::kHandshake}) {
     if (!discarded_[static_cast<size_t>(s)] && pn_space(s).loss.has_ack_eliciting_in_flight()) {
       any_in_flight = true;
     }
   }
+  for (const auto& p : paths_) any_in_flight |= p->app.loss.has_ack_eliciting_in_flight();
   if (!any_in_flight) {
     // Anti-deadlock (§6.2.2.1): a client without handshake confirmation keeps probing.
     if (side_ == Side::kClient && !handshake_confirmed_) {
-      *space_out = crypto_[1].seal ? PnSpaceId::kHandshake : PnSpaceId::kInitial;
-      return last_sent_time_ + pto_duration(path.rtt, Duration(0), false, pto_count_);
+      best.space = crypto_[1].seal ? PnSpaceId::kHandshake : PnSpaceId::kInitial;
+      best.path = p0;
+      best.at = last_sent_time_ + pto_duration(path0.rtt, Duration(0), false, pto_count_);
     }
-    return kNever;
+    return best;
   }
-  for (PnSpaceId s : {PnSpaceId::kInitial, PnSpaceId::kHandshake, PnSpaceId::kApp}) {
+  for (PnSpaceId s : {PnSpaceId::kInitial, PnSpaceId::kHandshake}) {
     if (discarded_[static_cast<size_t>(s)]) continue;
     const PnSpace& pns = pn_space(s);
     if (!pns.loss.has_ack_eliciting_in_flight()) continue;
-    if (s == PnSpaceId::kApp && !handshake_confirmed_) continue;  // §6.2.1
-    bool app = s == PnSpaceId::kApp;
     Instant t = pns.loss.time_of_last_ack_eliciting() +
-                pto_duration(path.rtt, app ? peer_max_ack_delay() : Duration(0), app, pto_count_);
-    if (t < best) {
-      best = t;
-      *space_out = s;
-    }
+                pto_duration(path0.rtt, Duration(0), false, pto_count_);
+    if (t < best.at) best = {t, s, p0, false};
+  }
+  if (!handshake_confirmed_ || discarded_[2]) return best;  // §6.2.1: no 1-RTT PTO before
+  for (const auto& p : paths_) {
+    if (!p->app.loss.has_ack_eliciting_in_flight()) continue;
+    Duration d = pto_duration(p->rtt, peer_max_ack_delay(), true, p->pto_count);
+    // A failed path is probed at a bounded interval, so it is noticed soon after it returns.
+    if (p->failed) d = std::min(d, config_.path_max_probe_interval);
+    Instant t = p->app.loss.time_of_last_ack_eliciting() + d;
+    if (t < best.at) best = {t, PnSpaceId::kApp, p.get(), false};
   }
   return best;
 }
@@ -184,12 +224,13 @@ Instant Connection::loss_or_pto_deadline(PnSpaceId* space_out, bool* is_loss) co
 Instant Connection::next_timeout() const {
   if (state_ == State::kClosed) return kNever;
   if (state_ == State::kClosing || state_ == State::kDraining) return close_deadline_;
-  Instant t = std::min({idle_deadline_, pacing_wakeup_, prev_open_expiry_});
-  PnSpaceId s;
-  bool is_loss;
-  t = std::min(t, loss_or_pto_deadline(&s, &is_loss));
-  for (PnSpaceId sp : {PnSpaceId::kInitial, PnSpaceId::kHandshake, PnSpaceId::kApp}) {
+  Instant t = std::min({idle_deadline_, pacing_wakeup_, prev_open_expiry_, path_deadline()});
+  t = std::min(t, loss_or_pto_deadline().at);
+  for (PnSpaceId sp : {PnSpaceId::kInitial, PnSpaceId::kHandshake}) {
     if (!discarded_[static_cast<size_t>(sp)]) t = std::min(t, pn_space(sp).acks.ack_deadline());
+  }
+  if (!discarded_[2]) {
+    for (const auto& p : paths_) t = std::min(t, p->app.acks.ack_deadline());
   }
   return t;
 }
@@ -217,31 +258,46 @@ void Connection::on_timeout(Instant now) {
     prev_open_.reset();  // RFC 9001 §6.5: old keys go after about three PTOs
     prev_open_expiry_ = kNever;
   }
-  PnSpaceId space = PnSpaceId::kInitial;
-  bool is_loss = false;
-  if (loss_or_pto_deadline(&space, &is_loss) <= now) on_loss_timer(now, space, is_loss);
+  path_timers(now);
+  if (state_ != State::kHandshake && state_ != State::kEstablished) return;
+  RecoveryTimer t = loss_or_pto_deadline();
+  if (t.at <= now) on_loss_timer(now, t);
 }
 
-void Connection::on_loss_timer(Instant now, PnSpaceId space, bool is_loss) {
-  Path& path = *paths_[0];
-  PnSpace& pns = pn_space(space);
-  if (is_loss) {
+void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
+  Path& path = *t.path;
+  PnSpace& pns = t.space == PnSpaceId::kApp ? path.app : pn_space(t.space);
+  if (t.is_loss) {
     auto lost = pns.loss.detect_lost(now, path.rtt);
-    if (!lost.empty()) {
-      on_ecn_marked_lost(lost);
-      on_packets_lost(now, space, lost);
-      report_loss_to_cc(now, lost, false);
-    }
+    if (!lost.empty()) on_space_lost(now, t.space, path, lost);
     return;
   }
   // PTO (RFC 9002 §6.2.4): probe in the space, carrying what the oldest unacknowledged
   // packets carried (the packets stay in flight: either copy may be acknowledged).
-  ++pto_count_;
-  size_t si = static_cast<size_t>(space);
-  pto_probe_pending_[si] = kPtoProbeDatagrams;
+  if (t.space != PnSpaceId::kApp) {
+    ++pto_count_;
+    pto_probe_pending_[static_cast<size_t>(t.space)] = kPtoProbeDatagrams;
+  } else {
+    ++path.pto_count;
+    // A path that keeps timing out while others work is failed: its data moves elsewhere and
+    // it is only probed (with a PING) from now on.
+    if (multipath_ && !path.failed && path.pto_count >= config_.path_fail_ptos &&
+        has_other_data_path(path)) {
+      path.failed = true;
+      path.recover_acks = 0;
+      ++stats_.paths_failed;
+      reinject(path);
+      push_event({EventKind::kPathFailed, path.id});
+    }
+    path.pto_probes = path.failed || path.suspect ? 1 : kPtoProbeDatagrams;
+    if (path.failed || path.suspect) {
+      last_sent_time_ = now;
+      return;
+    }
+  }
   for (const SentPacket& p : pns.loss.oldest_unacked_ack_eliciting(kPtoRetransmitPackets)) {
     if (auto it = sent_frames_.find(p.token); it != sent_frames_.end()) {
-      requeue_frames(space, it->second, false);
+      requeue_frames(t.space, it->second, false);
     }
   }
   last_sent_time_ = now;  // re-arms the anti-deadlock timer from this probe
@@ -276,14 +332,14 @@ void Connection::close(uint64_t app_error, std::string reason, Instant now) {
 
 void Connection::trace_metrics(Instant now) {
   if (!trace_) return;
-  const Path& path = *paths_[0];
+  const Path& path = *paths_.front();
   RecoveryMetrics m;
   m.smoothed_rtt = path.rtt.smoothed();
   m.min_rtt = path.rtt.min_rtt();
   m.latest_rtt = path.rtt.latest();
   m.rtt_variance = path.rtt.rttvar();
   m.congestion_window = path.cc->cwnd();
-  m.bytes_in_flight = bytes_in_flight();
+  m.bytes_in_flight = bytes_in_flight(path);
   m.pacing_rate_bps = path.cc->pacing_rate_bps(path.rtt);
   m.pto_count = pto_count_;
   m.mtu = path.mtu;
@@ -300,17 +356,16 @@ std::optional<Event> Connection::poll_event() {
   return e;
 }
 
-Status Connection::on_retire_connection_id(uint64_t seq) {
-  if (seq >= next_local_cid_seq_) {
-    return fail(err::kProtocolViolation, "RETIRE_CONNECTION_ID for an unissued sequence",
-                frame_type::kRetireConnectionId);
+Status Connection::on_retire_connection_id(uint64_t path_id, uint64_t seq) {
+  auto it = local_cids_.find(path_id);
+  if (it == local_cids_.end()) {
+    if (closed_path_ids_.count(path_id) > 0) return {};  // abandoned: silently ignored
+    return fail(err::kProtocolViolation, "RETIRE_CONNECTION_ID for an unissued sequence");
   }
-  auto it = std::find_if(local_cids_.begin(), local_cids_.end(),
-                         [&](const LocalCid& c) { return c.seq == seq; });
-  if (it == local_cids_.end()) return {};  // already retired
-  local_cid_list_.erase(std::find(local_cid_list_.begin(), local_cid_list_.end(), it->cid));
-  local_cids_.erase(it);
-  ++retired_local_cids_;
+  auto removed = it->second.retire(seq);
+  if (!removed) return std::unexpected(removed.error());
+  if (!*removed) return {};  // already retired
+  rebuild_local_cid_list();
   issue_local_cids();
   return {};
 }
@@ -318,10 +373,14 @@ Status Connection::on_retire_connection_id(uint64_t seq) {
 void Connection::issue_local_cids() {
   if (!peer_params_received_ || config_.cid_length == 0) return;
   uint64_t want = std::min<uint64_t>(peer_params_.active_connection_id_limit, kMaxLocalCids);
-  while (local_cids_.size() < want) {
-    add_local_cid(random_cid(random_, config_.cid_length));
-    pending_new_cids_.push_back(local_cids_.back().seq);
+  LocalCids& set = local_cids_[0];
+  if (closed_path_ids_.count(0) == 0) {
+    while (set.active().size() < want) {
+      add_local_cid(0, random_cid(random_, config_.cid_length));
+      pending_new_cids_.push_back({0, set.active().back().seq});
+    }
   }
+  issue_path_cids();
 }
 
 // --- Stateless reset (RFC 9000 §10.3)
@@ -329,11 +388,8 @@ void Connection::issue_local_cids() {
 bool Connection::is_stateless_reset(Bytes d) const {
   if (d.size() < kMinStatelessResetSize || (d[0] & 0x80) != 0) return false;
   const uint8_t* tail = d.data() + d.size() - kResetTokenSize;
-  if (peer_reset_token_ && reset_token_equal(tail, peer_reset_token_->data())) return true;
-  for (const PeerCid& c : spare_peer_cids_) {
-    if (reset_token_equal(tail, c.token.data())) return true;
-  }
-  return false;
+  return std::any_of(peer_cids_.begin(), peer_cids_.end(),
+                     [&](const auto& kv) { return kv.second.matches_reset_token(tail); });
 }
 
 void Connection::on_stateless_reset(Instant now) {
@@ -361,8 +417,9 @@ void Connection::send_new_token(std::vector<uint8_t> token) {
 size_t Connection::max_datagram_payload() const {
   if (!peer_params_received_ || !peer_params_.max_datagram_frame_size) return 0;
   // Short header (1 + CID + 4-byte pn) + frame type and length + AEAD tag.
-  size_t overhead = 1 + peer_cid_.len + 4 + 1 + 2 + kAeadTagSize;
-  size_t by_mtu = paths_[0]->mtu > overhead ? paths_[0]->mtu - overhead : 0;
+  const Path& path = *paths_.front();
+  size_t overhead = 1 + dcid_of(path).len + 4 + 1 + 2 + kAeadTagSize;
+  size_t by_mtu = path.mtu > overhead ? path.mtu - overhead : 0;
   return std::min<size_t>(by_mtu, *peer_params_.max_datagram_frame_size > 3
                                       ? *peer_params_.max_datagram_frame_size - 3
                                       : 0);

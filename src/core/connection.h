@@ -10,14 +10,17 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "common/address.h"
 #include "common/error.h"
+#include "core/cid_sets.h"
 #include "core/config.h"
 #include "core/path.h"
 #include "core/random.h"
@@ -25,6 +28,7 @@
 #include "core/trace.h"
 #include "core/stream_map.h"
 #include "crypto/packet_protector.h"
+#include "mp/scheduler.h"
 #include "tls/tls_session.h"
 #include "wire/frame.h"
 #include "wire/packet.h"
@@ -34,7 +38,11 @@ namespace quic {
 
 // Limits on peer-controlled state (../shared/STYLE.md: every one named and tested).
 inline constexpr size_t kMaxCryptoReorderBytes = 64 * 1024;  // out-of-order CRYPTO per level
-inline constexpr size_t kMaxPendingPathResponses = 256;
+inline constexpr size_t kMaxPendingPathResponses = 256;  // per path
+// Paths (open or being abandoned) at once, whatever max_paths says; and the largest path ID
+// multipath-21 §2.1 allows (it is part of the AEAD nonce).
+inline constexpr size_t kMaxPathsLimit = 16;
+inline constexpr uint64_t kMaxPathId = 0xffffffffull;
 inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
 inline constexpr size_t kMaxRetiredCidsPending = 64;
 // RFC 9000 §10.3: a stateless reset is at least 21 bytes (5 unpredictable + 16-byte token).
@@ -50,6 +58,10 @@ enum class EventKind : uint8_t {
   kStreamFinished,   // everything we sent on the stream, FIN included, was acknowledged
   kStreamsAvailable, // the peer raised MAX_STREAMS (stream_id 0: bidi, 2: uni)
   kDatagramReceived,
+  kPathValidated,    // stream_id = path id: the path passed validation and carries data
+  kPathFailed,       // stream_id = path id: failure detection gave up on it (it is probed)
+  kPathRecovered,    // stream_id = path id: a failed path answers again
+  kPathClosed,       // stream_id = path id: abandoned (by us or the peer); error_code
   kClosed,           // terminal: error_code / reason say why
 };
 
@@ -74,7 +86,12 @@ struct ConnectionStats {
   uint64_t handshakes = 0;
   uint64_t key_updates = 0;
   uint64_t ecn_ce_received = 0;  // CE marks the peer reported on our packets
-  bool ecn_capable = false;      // path 0 passed ECN validation  // peer packets received in a new key phase (either side initiated)
+  bool ecn_capable = false;      // path 0 passed ECN validation
+  uint64_t paths_opened = 0, paths_validated = 0, paths_failed = 0, paths_abandoned = 0;
+  uint64_t migrations = 0;              // path 0 moved to a new 4-tuple (either side)
+  uint64_t path_challenges_sent = 0, path_challenges_received = 0;
+  uint64_t path_responses_sent = 0;
+  uint64_t reinjected_packets = 0;      // in-flight packets re-sent after a path was suspected
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
 };
@@ -154,13 +171,33 @@ class Connection {
   uint32_t version() const { return version_; }
   const ConnectionStats& stats() const { return stats_; }
   const Path& path(size_t i = 0) const { return *paths_[i]; }
+  size_t path_count() const { return paths_.size(); }
+  const Path* find_path(uint64_t id) const;
+
+  // --- paths: migration (RFC 9000 §9) and multipath (draft-ietf-quic-multipath-21)
+  bool multipath() const { return multipath_; }
+  // Client: opens a path from `local` to `remote` once multipath is negotiated and the
+  // handshake confirmed. Until then, or until both sides have CIDs for an unused path ID, the
+  // request waits; it is retried with backoff after failures. Returns the path ID it will use
+  // (or uses).
+  Status add_path(const SocketAddress& local, const SocketAddress& remote, bool backup = false);
+  // Abandons a path (PATH_ABANDON, multipath-21 §3.4); its frames in flight move elsewhere.
+  Status abandon_path(uint64_t id, uint64_t error_code = 0);
+  // Marks a path backup (only keepalives while an available path works) or available, and
+  // tells the peer (PATH_STATUS_BACKUP / PATH_STATUS_AVAILABLE).
+  Status set_path_backup(uint64_t id, bool backup);
+  // Client: active migration of path 0 to a new local address (RFC 9000 §9.2): a fresh DCID,
+  // path validation, and congestion state reset.
+  Status migrate(const SocketAddress& new_local);
+  void set_scheduler(SchedulerKind kind);
+  SchedulerKind scheduler_kind() const { return scheduler_->kind(); }
   std::string alpn() const;
   const std::optional<Error>& close_error() const { return close_error_; }
   bool closed_by_peer() const { return closed_by_peer_; }
   // Source CIDs the endpoint must route to this connection (issued and not retired), and a
   // counter that changes whenever that list does.
   const std::vector<ConnectionId>& local_cids() const { return local_cid_list_; }
-  uint64_t local_cids_generation() const { return next_local_cid_seq_ + retired_local_cids_; }
+  uint64_t local_cids_generation() const { return cid_generation_; }
   const ConnectionId& original_dcid() const { return original_dcid_; }
   // A datagram that no key could open but that ends in one of the peer's stateless reset
   // tokens (RFC 9000 §10.3.1); on_stateless_reset then ends the connection silently.
@@ -183,19 +220,13 @@ class Connection {
     RecvBuffer rx;
     std::unique_ptr<PacketProtector> seal, open;
   };
-  struct PeerCid {
-    uint64_t seq;
-    ConnectionId cid;
-    std::array<uint8_t, 16> token;
-  };
-  struct LocalCid {
-    uint64_t seq;
-    ConnectionId cid;
-    std::array<uint8_t, 16> token;
+  struct CidRef {
+    uint64_t path, seq;
+    bool operator==(const CidRef&) const = default;
   };
 
   Connection(Side side, const ConnectionConfig& config, Random& random);
-  void init_path(const SocketAddress& local, const SocketAddress& remote);
+  Path& init_path(uint64_t id, const SocketAddress& local, const SocketAddress& remote);
 
   // conn_crypto.cc
   Status init_tls(std::shared_ptr<const TlsContext> tls, Bytes session_ticket = {});
@@ -217,23 +248,31 @@ class Connection {
                       bool& datagram_ack_eliciting);
   Status process_frames(Instant now, PnSpaceId space, LongType type, bool long_header,
                         Bytes payload, bool& ack_eliciting, bool& non_probing);
+  uint64_t path_id_for_dcid(const ConnectionId& dcid) const;
   Status on_frame(Instant now, PnSpaceId space, const Frame& frame);
   Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack);
   void on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked);
   void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost);
+  void on_space_lost(Instant now, PnSpaceId space, Path& path, std::span<const SentPacket> lost);
   void requeue_frames(PnSpaceId space, const std::vector<SentFrame>& frames, bool declared_lost);
   Status on_new_connection_id(const NewConnectionIdFrame& f);
+  Status check_path_frame(uint64_t path_id, uint64_t frame) const;
   void on_connection_close_frame(Instant now, const ConnectionCloseFrame& f);
   void on_retry(Instant now, const DatagramPacket& pkt);
 
   // conn_send.cc
-  size_t build_packet(Instant now, PnSpaceId space, MutBytes out, size_t min_size, bool paced_out);
-  bool space_wants_send(PnSpaceId space, Instant now) const;
-  size_t write_frames(Instant now, PnSpaceId space, Writer& w, std::vector<SentFrame>& sent,
-                      bool& ack_eliciting, bool may_send_data);
+  size_t build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out, size_t min_size,
+                      bool paced_out, bool data_allowed);
+  bool space_wants_send(PnSpaceId space, const Path& path, Instant now) const;
+  size_t write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
+                      std::vector<SentFrame>& sent, bool& ack_eliciting, bool may_send_data);
+  bool write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
+                 std::vector<SentFrame>& sent);
   void write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
-  size_t build_close_datagram(MutBytes buffer);
-  uint64_t amplification_room() const;
+  size_t build_close_datagram(Path& path, MutBytes buffer);
+  uint64_t amplification_room(const Path& path) const;
+  std::optional<Transmit> transmit_on(Instant now, Path& path, MutBytes buffer,
+                                      bool data_allowed);
 
   // conn_streams.cc
   static StreamMapConfig stream_config_from(Side side, const ConnectionConfig& config);
@@ -243,32 +282,73 @@ class Connection {
   void write_stream_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
   void pump_stream_events();
 
+  // conn_path.cc (path validation, migration, multipath path management, failure detection)
+  Path* path_by_id(uint64_t id);
+  Path* choose_path(Instant now);
+  bool path_has_urgent(const Path& path, Instant now) const;
+  void on_path_challenge(Path& path, const PathChallengeData& data);
+  void on_path_response(Instant now, Path& path, const PathChallengeData& data);
+  void start_validation(Instant now, Path& path);
+  void on_path_validated(Instant now, Path& path);
+  void write_path_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
+                         bool& ack_eliciting);
+  void write_mp_control_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  bool mp_control_pending() const;
+  bool is_data_path(const Path& path) const;
+  bool has_other_data_path(const Path& path) const;
+  Duration suspect_after(const Path& path) const;
+  Status on_path_abandon(Instant now, const PathAbandonFrame& f);
+  Status on_path_status(const PathStatusFrame& f);
+  Status on_max_path_id(uint64_t max);
+  Path* accept_new_path(Instant now, uint64_t id, const SocketAddress& local,
+                        const SocketAddress& remote);
+  void on_peer_address_change(Instant now, Path& path, const SocketAddress& local,
+                              const SocketAddress& remote);
+  void close_path(Instant now, Path& path, uint64_t error_code, bool send_abandon);
+  void path_timers(Instant now);
+  Instant path_deadline() const;
+  void reinject(Path& path);
+  void on_path_progress(Instant now, Path& path);
+  void open_wanted_paths(Instant now);
+  void issue_path_cids();
+  const ConnectionId& dcid_of(const Path& path) const;
+  bool path_ack_mode() const { return multipath_ && handshake_confirmed_; }
+
   // conn_pmtu.cc (DPLPMTUD, RFC 8899)
-  std::optional<Transmit> maybe_send_mtu_probe(Instant now, MutBytes buffer);
-  void on_mtu_probe_acked(uint16_t size);
-  void on_mtu_probe_lost(uint16_t size);
-  void report_loss_to_cc(Instant now, std::span<const SentPacket> lost, bool persistent);
+  std::optional<Transmit> maybe_send_mtu_probe(Instant now, Path& path, MutBytes buffer);
+  void on_mtu_probe_acked(Path& path, uint16_t size);
+  void on_mtu_probe_lost(Path& path, uint16_t size);
+  void report_loss_to_cc(Instant now, Path& path, std::span<const SentPacket> lost,
+                         bool persistent);
   // conn_ecn.cc (RFC 9000 §13.4)
-  uint8_t ecn_mark_for_send();
-  void on_ecn_feedback(Instant now, PnSpaceId space, const AckFrame& ack, const AckResult& res);
-  void on_ecn_marked_lost(std::span<const SentPacket> lost);
+  uint8_t ecn_mark_for_send(Path& path);
+  void on_ecn_feedback(Instant now, Path& path, PnSpaceId space, const AckFrame& ack,
+                       const AckResult& res);
+  void on_ecn_marked_lost(Path& path, std::span<const SentPacket> lost);
 
   // connection.cc
-  Instant loss_or_pto_deadline(PnSpaceId* space_out, bool* is_loss) const;
-  void on_loss_timer(Instant now, PnSpaceId space, bool is_loss);
+  struct RecoveryTimer {
+    Instant at = kNever;
+    PnSpaceId space = PnSpaceId::kInitial;
+    Path* path = nullptr;  // the path of a 1-RTT space
+    bool is_loss = false;
+  };
+  RecoveryTimer loss_or_pto_deadline() const;
+  void on_loss_timer(Instant now, const RecoveryTimer& t);
   void enter_closing(Instant now, Error error, bool send_close);
   void enter_draining(Instant now);
   void close_with_error(Instant now, Error error) { enter_closing(now, std::move(error), true); }
-  Duration pto_period() const;
+  Duration pto_period() const;  // the largest over the paths (multipath-21 §2.4, §2.5)
   Duration idle_period() const;
   Duration peer_max_ack_delay() const;
-  uint64_t bytes_in_flight() const;
+  uint64_t bytes_in_flight(const Path& path) const;
   void push_event(Event e) { events_.push_back(std::move(e)); }
   PnSpace& pn_space(PnSpaceId s);
   const PnSpace& pn_space(PnSpaceId s) const;
-  void add_local_cid(const ConnectionId& cid);
+  void add_local_cid(uint64_t path_id, const ConnectionId& cid);
+  void rebuild_local_cid_list();
   void issue_local_cids();
-  Status on_retire_connection_id(uint64_t seq);
+  Status on_retire_connection_id(uint64_t path_id, uint64_t seq);
 
   Side side_;
   ConnectionConfig config_;
@@ -307,21 +387,36 @@ class Connection {
   // Connection IDs.
   ConnectionId original_dcid_;  // first DCID the client used
   ConnectionId initial_scid_;   // ours, sent in initial_source_connection_id
-  ConnectionId peer_cid_;       // current DCID we send to
+  ConnectionId peer_cid_;       // during the handshake: the DCID of path 0's packets
   bool peer_cid_confirmed_ = false;
-  uint64_t peer_cid_seq_ = 0;
-  std::optional<std::array<uint8_t, 16>> peer_reset_token_;  // for peer_cid_
-  std::vector<PeerCid> spare_peer_cids_;
-  uint64_t peer_retire_prior_to_ = 0;
-  std::vector<LocalCid> local_cids_;
+  std::map<uint64_t, PeerCids> peer_cids_;    // by path ID: CIDs the peer issued
+  std::map<uint64_t, LocalCids> local_cids_;  // by path ID: CIDs we issued
   std::vector<ConnectionId> local_cid_list_;
-  uint64_t next_local_cid_seq_ = 0;
-  uint64_t retired_local_cids_ = 0;
-  std::vector<uint64_t> pending_retire_cids_;  // RETIRE_CONNECTION_ID to send
-  std::vector<uint64_t> pending_new_cids_;     // NEW_CONNECTION_ID seqs to (re)send
+  uint64_t cid_generation_ = 0;
+  std::vector<CidRef> pending_retire_cids_;  // (PATH_)RETIRE_CONNECTION_ID to send
+  std::vector<CidRef> pending_new_cids_;     // (PATH_)NEW_CONNECTION_ID to (re)send
 
-  // Paths: path 0 exists from the first packet (multipath from day one).
+  // Paths: path 0 exists from the first packet (multipath from day one). Multipath is on when
+  // both sides sent initial_max_path_id (multipath-21 §2).
   std::vector<std::unique_ptr<Path>> paths_;
+  bool multipath_ = false;
+  uint64_t local_max_path_id_ = 0, peer_max_path_id_ = 0;
+  uint64_t next_path_id_ = 1;        // client: the next path ID to open
+  uint64_t highest_path_id_seen_ = 0;
+  std::unique_ptr<PathScheduler> scheduler_;
+  std::vector<PathCandidate> candidates_scratch_;
+  std::set<uint64_t> closed_path_ids_;  // never reused (the path ID is in the nonce)
+  bool max_path_id_pending_ = false;
+  bool datagram_is_probe_ = false;
+  Path* rx_path_ = nullptr;  // the path of the packet being processed  // the datagram being built carries PATH_CHALLENGE/RESPONSE
+  struct WantedPath {
+    SocketAddress local, remote;
+    bool backup = false;
+    uint64_t path_id = UINT64_MAX;  // the path serving it, if any
+    Instant retry_at{};
+    uint32_t failures = 0;
+  };
+  std::vector<WantedPath> wanted_paths_;  // client path manager
 
   // Streams and flow control.
   StreamMap streams_;
@@ -330,11 +425,10 @@ class Connection {
   std::unordered_map<uint64_t, std::vector<SentFrame>> sent_frames_;
   uint64_t next_packet_token_ = 1;
   bool handshake_done_pending_ = false;
-  std::deque<std::array<uint8_t, 8>> pending_path_responses_;
   std::vector<AckRange> ack_scratch_;
   std::vector<Range> ack_ranges_scratch_;
   std::vector<SentPacket> lost_scratch_;
-  std::array<EcnCounts, kSpaces> peer_ecn_{};  // the peer's latest ECN counts per space
+  std::array<EcnCounts, 2> peer_ecn_{};  // the peer's latest ECN counts: Initial, Handshake
 
   // DATAGRAM queues.
   std::deque<std::vector<uint8_t>> datagrams_out_, datagrams_in_;
@@ -345,15 +439,13 @@ class Connection {
   Instant pacing_wakeup_ = kNever;
   Instant last_activity_;
   Instant last_sent_time_;
-  uint32_t pto_count_ = 0;
-  uint8_t pto_probe_pending_[kSpaces] = {};  // probe datagrams still to send per space
+  uint32_t pto_count_ = 0;  // handshake spaces; 1-RTT spaces back off per path
+  uint8_t pto_probe_pending_[2] = {};  // probe datagrams still to send: Initial, Handshake
   std::optional<Error> close_error_;
   bool closed_by_peer_ = false;
   bool close_frame_pending_ = false;
   uint64_t packets_while_closing_ = 0;
 
-  // Anti-amplification (RFC 9000 §8.1): until the peer's address is validated.
-  bool address_validated_ = false;
 
   std::deque<Event> events_;
   ConnectionStats stats_;

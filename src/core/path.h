@@ -1,10 +1,12 @@
 // A network path: the 4-tuple and everything measured or numbered per path. Single-path QUIC is
-// path 0; multipath (draft-ietf-quic-multipath-21) adds more, each with its own 1-RTT
-// packet-number space, RTT estimator, congestion controller, pacer and PMTU.
+// path 0 (migration moves it); multipath (draft-ietf-quic-multipath-21) adds more, each with its
+// own 1-RTT packet-number space, CIDs in both directions, RTT estimator, congestion controller,
+// pacer, PMTU, validation and failure-detection state. See docs/multipath.md.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 
@@ -15,6 +17,7 @@
 #include "recovery/ack_tracker.h"
 #include "recovery/loss_detector.h"
 #include "recovery/rtt.h"
+#include "wire/frame.h"
 
 namespace quic {
 
@@ -29,9 +32,18 @@ struct PnSpace {
   bool has_largest_acked = false;
 };
 
+enum class PathState : uint8_t {
+  kValidating,  // PATH_CHALLENGE outstanding: only probing frames and ACKs go out
+  kActive,      // validated (the handshake path is validated by the handshake)
+  kAbandoned,   // PATH_ABANDON sent or received: kept three PTOs to acknowledge stragglers
+};
+
+using PathChallengeData = std::array<uint8_t, 8>;
+
 struct Path {
   uint64_t id = 0;
   SocketAddress local, remote;
+  PathState state = PathState::kActive;
   PnSpace app;
   RttEstimator rtt;
   std::unique_ptr<CongestionController> cc;
@@ -43,17 +55,54 @@ struct Path {
   uint64_t bytes_received = 0;
   uint64_t bytes_sent = 0;
 
-  // ECN (RFC 9000 §13.4): mark ECT(0) while testing or capable; a path that bleaches or
-  // black-holes marked packets, or miscounts them, falls back to Not-ECT for good.
+  // Path validation (RFC 9000 §8.2): the challenge we wait for, when to repeat it, and the
+  // responses we owe on this path (a PATH_RESPONSE goes back on the path it was asked on).
+  std::optional<PathChallengeData> challenge;
+  bool challenge_pending = false;
+  Instant challenge_deadline = kNever;  // repeat the challenge then
+  Instant validation_expiry = kNever;   // give up then
+  uint8_t challenge_tries = 0;
+  std::deque<PathChallengeData> responses;
+
+  // Recovery: PTO backoff and probes owed, per path (RFC 9002 §6.2; multipath-21 §5.6).
+  uint32_t pto_count = 0;
+  uint8_t pto_probes = 0;
+  Instant last_ack_eliciting_sent = kNever;
+
+  // Multipath status (multipath-21 §3.3): our wish (sent in PATH_STATUS_*) and the peer's.
+  bool local_backup = false, status_pending = false;
+  uint64_t status_seq = 0;
+  bool peer_backup = false;
+  uint64_t peer_status_seq = 0;
+  bool has_peer_status = false;
+  bool abandon_pending = false;  // PATH_ABANDON to (re)send
+  uint64_t abandon_error = 0;
+  Instant abandon_deadline = kNever;  // state goes at this time
+
+  // Failure detection with hysteresis (docs/multipath.md): suspect after no ACK for
+  // max(3 SRTT, 100 ms) with data outstanding, failed after repeated PTOs, recovered after
+  // consecutive acknowledged round trips.
+  Instant last_progress = kNever;  // latest ACK of this path's packets (or path start)
+  bool suspect = false, failed = false;
+  uint32_t recover_acks = 0;  // ACK frames with progress since it was suspected
+
+  // Per-path counters (tquic sim --json, stats).
+  uint64_t packets_sent = 0, packets_lost = 0, stream_bytes_sent = 0;
+
+  // ECN (RFC 9000 §13.4): mark while testing or capable; a path that bleaches or black-holes
+  // marked packets, or miscounts them, falls back to Not-ECT for good.
   enum class EcnState : uint8_t { kTesting, kCapable, kFailed };
   EcnState ecn = EcnState::kTesting;
   uint64_t ecn_testing_sent = 0, ecn_testing_lost = 0;
+  EcnCounts peer_ecn;  // the peer's latest counts for this path's 1-RTT space
 
   // DPLPMTUD (RFC 8899): the size being searched and the probe in flight.
   uint16_t pmtu_low = 1200, pmtu_high = 1200;
   uint16_t probe_size = 0;
   bool probe_in_flight = false;
   uint8_t probe_failures = 0;
+
+  bool usable() const { return state == PathState::kActive && validated && !failed; }
 };
 
 }  // namespace quic

@@ -10,14 +10,17 @@ namespace quic {
 
 struct SentFrame {
   enum class Kind : uint8_t {
-    kAck,                 // a: largest acknowledged (for ack-of-ack trimming)
+    kAck,                 // a: largest acknowledged (for ack-of-ack trimming); offset: path
+    kPathAbandon,         // a: path ID
+    kPathStatus,          // a: path ID, offset: status sequence number
+    kMaxPathId,           // a: the limit sent
     kCrypto,              // offset, length
     kStream,              // a: stream id; offset, length, fin
     kControl,             // control: a stream/connection flow-control or lifecycle frame
     kHandshakeDone,
     kNewToken,
-    kNewConnectionId,     // a: sequence number
-    kRetireConnectionId,  // a: sequence number
+    kNewConnectionId,     // a: sequence number, offset: path ID
+    kRetireConnectionId,  // a: sequence number, offset: path ID
     kMtuProbe,            // length: probed datagram size
     kPing,
   };

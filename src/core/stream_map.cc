@@ -422,6 +422,17 @@ std::optional<StreamChunk> StreamMap::next_stream_chunk(uint64_t max_len) {
   return std::nullopt;
 }
 
+uint64_t StreamMap::send_backlog() const {
+  uint64_t total = 0;
+  for (uint64_t id : send_queue_) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) continue;
+    const SendBuffer& b = it->second.stream.send_buffer();
+    total += b.write_offset() - std::min(b.write_offset(), b.sent_offset());
+  }
+  return total;
+}
+
 bool StreamMap::has_stream_data() const {
   // Entries can go stale (reset, or connection credit used up by other streams); a packet
   // builder asking "anything to send?" must not be told yes for nothing.

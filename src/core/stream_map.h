@@ -125,6 +125,8 @@ class StreamMap {
   // The next STREAM frame payload (max_len data bytes at most), round-robin across streams.
   std::optional<StreamChunk> next_stream_chunk(uint64_t max_len);
   bool has_stream_data() const;
+  // Bytes written by the application and not yet sent once (multipath schedulers weigh it).
+  uint64_t send_backlog() const;
   bool copy_out(uint64_t id, uint64_t offset, uint64_t len, uint8_t* dst) const;
   void on_stream_chunk_acked(uint64_t id, uint64_t offset, uint64_t len, bool fin);
   void on_stream_chunk_lost(uint64_t id, uint64_t offset, uint64_t len, bool fin);

@@ -1,0 +1,537 @@
+// Connection: paths. Path validation (RFC 9000 §8.2), migration and NAT rebinding (§9), and
+// multipath path management (draft-ietf-quic-multipath-21 §3): opening paths from the client's
+// wish list, per-path connection IDs, PATH_STATUS, PATH_ABANDON, MAX_PATH_ID, the scheduler's
+// choice of path, and failure detection with re-injection. See docs/multipath.md.
+#include <algorithm>
+
+#include "core/connection.h"
+#include "recovery/pto.h"
+
+namespace quic {
+
+namespace {
+
+// Probe datagrams on a new path are padded so the path is checked for the 1200-byte minimum
+// MTU at the same time (RFC 9000 §8.2.1, multipath-21 §3.1).
+constexpr Duration kMaxChallengeInterval = std::chrono::seconds(1);
+constexpr Duration kMaxReopenBackoff = std::chrono::seconds(30);
+constexpr Duration kMinReopenBackoff = std::chrono::milliseconds(250);
+// CIDs we issue per additional path (path 0 gets up to the peer's active_connection_id_limit).
+constexpr uint64_t kCidsPerExtraPath = 2;
+
+}  // namespace
+
+Path* Connection::path_by_id(uint64_t id) {
+  for (auto& p : paths_) {
+    if (p->id == id) return p.get();
+  }
+  return nullptr;
+}
+
+const Path* Connection::find_path(uint64_t id) const {
+  for (const auto& p : paths_) {
+    if (p->id == id) return p.get();
+  }
+  return nullptr;
+}
+
+const ConnectionId& Connection::dcid_of(const Path& path) const {
+  auto it = peer_cids_.find(path.id);
+  if (it == peer_cids_.end() || !it->second.has_current()) return peer_cid_;
+  return it->second.current();
+}
+
+// --- path validation (RFC 9000 §8.2)
+
+void Connection::start_validation(Instant now, Path& path) {
+  PathChallengeData data;
+  random_.fill(MutBytes(data.data(), data.size()));
+  path.challenge = data;
+  path.challenge_pending = true;
+  path.challenge_tries = 0;
+  path.challenge_deadline = now;  // set when the challenge leaves
+  path.validation_expiry = now + config_.path_validation_timeout;
+}
+
+void Connection::on_path_challenge(Path& path, const PathChallengeData& data) {
+  ++stats_.path_challenges_received;
+  // Bounded: a flood of challenges keeps only the newest responses.
+  if (path.responses.size() >= kMaxPendingPathResponses) path.responses.pop_front();
+  path.responses.push_back(data);
+}
+
+void Connection::on_path_response(Instant now, Path& rx_path, const PathChallengeData& data) {
+  // §8.2.2: a response received on any path validates the path the challenge was sent on.
+  for (auto& p : paths_) {
+    if (p->challenge && *p->challenge == data) {
+      on_path_validated(now, *p);
+      return;
+    }
+  }
+  (void)rx_path;  // an unsolicited or late response is ignored (§8.2.3)
+}
+
+void Connection::on_path_validated(Instant now, Path& path) {
+  path.challenge.reset();
+  path.challenge_pending = false;
+  path.challenge_deadline = kNever;
+  path.validation_expiry = kNever;
+  bool was_new = path.state == PathState::kValidating;
+  path.validated = true;
+  if (was_new) {
+    path.state = PathState::kActive;
+    path.last_progress = now;
+    ++stats_.paths_validated;
+    if (path.local_backup) path.status_pending = true;
+    push_event({EventKind::kPathValidated, path.id});
+  }
+}
+
+// --- migration (RFC 9000 §9)
+
+void Connection::on_peer_address_change(Instant now, Path& path, const SocketAddress& local,
+                                        const SocketAddress& remote) {
+  // §9.4: a change of port only (typical NAT rebinding) keeps the congestion state; a new
+  // address starts from scratch.
+  bool port_only = path.remote.same_ip(remote) && path.local == local;
+  path.local = local;
+  path.remote = remote;
+  ++stats_.migrations;
+  if (!port_only) {
+    path.cc = make_congestion_controller(config_.cc, config_.initial_mtu);
+    path.rtt = RttEstimator{};
+    path.pacer = Pacer{};
+    path.mtu = config_.initial_mtu;
+    path.pmtu_low = config_.initial_mtu;
+    path.pmtu_high = config_.max_mtu;
+    path.probe_in_flight = false;
+    path.ecn = Path::EcnState::kTesting;
+    path.ecn_testing_sent = path.ecn_testing_lost = 0;
+  }
+  // The new address must be validated (§9.3), and until it is, the server may send at most
+  // three times what it received from it (§9.3.1, §8.1).
+  path.validated = false;
+  path.bytes_received = 0;
+  path.bytes_sent = 0;
+  start_validation(now, path);
+}
+
+Status Connection::migrate(const SocketAddress& new_local) {
+  if (side_ != Side::kClient) return fail(err::kInternalError, "only a client migrates");
+  if (!handshake_confirmed_) return fail(err::kInternalError, "handshake not confirmed");
+  if (peer_params_.disable_active_migration) {
+    return fail(err::kInternalError, "the server disabled active migration");
+  }
+  Path* path = path_by_id(0);
+  if (path == nullptr || path->state == PathState::kAbandoned) {
+    return fail(err::kInternalError, "no path 0 to migrate");
+  }
+  // §9.5: a new local address needs a CID the server has not seen on the old one.
+  std::vector<uint64_t> retire;
+  if (!peer_cids_[0].rotate(retire)) return fail(err::kInternalError, "no spare connection ID");
+  for (uint64_t seq : retire) pending_retire_cids_.push_back({0, seq});
+  path->local = new_local;
+  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu);
+  path->rtt = RttEstimator{};
+  path->pacer = Pacer{};
+  path->mtu = config_.initial_mtu;
+  path->pmtu_low = config_.initial_mtu;
+  path->pmtu_high = config_.max_mtu;
+  path->ecn = Path::EcnState::kTesting;
+  path->ecn_testing_sent = path->ecn_testing_lost = 0;
+  ++stats_.migrations;
+  start_validation(now_, *path);
+  // The packets in flight on the old address are probably gone; send their data again.
+  reinject(*path);
+  return {};
+}
+
+// --- multipath: opening, status, abandon
+
+Status Connection::add_path(const SocketAddress& local, const SocketAddress& remote,
+                            bool backup) {
+  if (side_ != Side::kClient) return fail(err::kInternalError, "only a client opens paths");
+  if (!config_.multipath) return fail(err::kInternalError, "multipath is not enabled");
+  if (wanted_paths_.size() >= kMaxPathsLimit) return fail(err::kInternalError, "too many paths");
+  for (const auto& w : wanted_paths_) {
+    if (w.local == local && w.remote == remote) return fail(err::kInternalError, "path exists");
+  }
+  wanted_paths_.push_back(WantedPath{local, remote, backup});
+  return {};
+}
+
+void Connection::open_wanted_paths(Instant now) {
+  if (side_ != Side::kClient || !multipath_ || !handshake_confirmed_) return;
+  for (WantedPath& w : wanted_paths_) {
+    if (w.path_id != UINT64_MAX || now < w.retry_at) continue;
+    // The handshake path already serves this 4-tuple.
+    if (const Path* p0 = find_path(0);
+        p0 && p0->state != PathState::kAbandoned && p0->local == w.local && p0->remote == w.remote) {
+      w.path_id = 0;
+      if (w.backup) set_path_backup(0, true);
+      continue;
+    }
+    uint64_t limit = std::min(local_max_path_id_, peer_max_path_id_);
+    uint64_t id = next_path_id_;
+    while (id <= limit && (peer_cids_[id].spares() == 0 || local_cids_[id].active().empty())) {
+      ++id;
+    }
+    if (id > limit) return;  // no CIDs for an unused path ID yet: wait for more
+    Path& path = init_path(id, w.local, w.remote);
+    peer_cids_[id].take_first();
+    path.state = PathState::kValidating;
+    path.local_backup = w.backup;
+    next_path_id_ = id + 1;
+    highest_path_id_seen_ = std::max(highest_path_id_seen_, id);
+    w.path_id = id;
+    ++stats_.paths_opened;
+    start_validation(now, path);
+  }
+}
+
+Path* Connection::accept_new_path(Instant now, uint64_t id, const SocketAddress& local,
+                                  const SocketAddress& remote) {
+  // multipath-21 §3.1: only the client opens paths; the server validates the client's
+  // address before sending data, and answers from a CID of the same path ID.
+  if (side_ != Side::kServer || !multipath_ || !handshake_complete_ || id > local_max_path_id_ ||
+      closed_path_ids_.count(id) > 0 || paths_.size() >= kMaxPathsLimit) {
+    return nullptr;
+  }
+  Path& path = init_path(id, local, remote);
+  path.state = PathState::kValidating;
+  path.validated = false;
+  peer_cids_[id].take_first();
+  highest_path_id_seen_ = std::max(highest_path_id_seen_, id);
+  ++stats_.paths_opened;
+  start_validation(now, path);
+  return &path;
+}
+
+Status Connection::abandon_path(uint64_t id, uint64_t error_code) {
+  Path* path = path_by_id(id);
+  if (path == nullptr || path->state == PathState::kAbandoned) {
+    return fail(err::kInternalError, "no such open path");
+  }
+  close_path(now_, *path, error_code, true);
+  return {};
+}
+
+Status Connection::set_path_backup(uint64_t id, bool backup) {
+  Path* path = path_by_id(id);
+  if (path == nullptr || path->state == PathState::kAbandoned) {
+    return fail(err::kInternalError, "no such open path");
+  }
+  for (auto& w : wanted_paths_) {
+    if (w.path_id == id) w.backup = backup;
+  }
+  if (path->local_backup == backup && path->status_seq > 0) return {};
+  path->local_backup = backup;
+  ++path->status_seq;
+  path->status_pending = multipath_;
+  return {};
+}
+
+void Connection::close_path(Instant now, Path& path, uint64_t error_code, bool send_abandon) {
+  if (path.state == PathState::kAbandoned) return;
+  path.state = PathState::kAbandoned;
+  path.abandon_pending = send_abandon;
+  path.abandon_error = error_code;
+  path.abandon_deadline = now + 3 * pto_period();
+  path.challenge.reset();
+  path.challenge_pending = false;
+  path.responses.clear();
+  // multipath-21 §3.4: the peer's CIDs for the path are retired at once, implicitly.
+  std::vector<uint64_t> ignored;
+  peer_cids_[path.id].retire_all(ignored);
+  reinject(path);
+  ++stats_.paths_abandoned;
+  push_event({EventKind::kPathClosed, path.id, error_code});
+  for (auto& w : wanted_paths_) {
+    if (w.path_id != path.id) continue;
+    w.path_id = UINT64_MAX;
+    ++w.failures;
+    Duration backoff = kMinReopenBackoff * (1u << std::min<uint32_t>(w.failures, 7));
+    w.retry_at = now + std::min(backoff, kMaxReopenBackoff);
+  }
+  bool any_open = std::any_of(paths_.begin(), paths_.end(), [](const auto& p) {
+    return p->state != PathState::kAbandoned;
+  });
+  if (!any_open && wanted_paths_.empty()) {
+    close_with_error(now, Error{err::kNoError, 0, "every path was abandoned"});
+  }
+}
+
+Status Connection::check_path_frame(uint64_t path_id, uint64_t frame) const {
+  // multipath-21 §4: a path ID above our announced maximum is a PROTOCOL_VIOLATION.
+  if (!multipath_) return fail(err::kProtocolViolation, "multipath not negotiated", frame);
+  if (path_id > local_max_path_id_) {
+    return fail(err::kProtocolViolation, "path ID above the announced maximum", frame);
+  }
+  return {};
+}
+
+Status Connection::on_path_abandon(Instant now, const PathAbandonFrame& f) {
+  if (auto st = check_path_frame(f.path_id, frame_type::kPathAbandon); !st) return st;
+  Path* path = path_by_id(f.path_id);
+  if (path == nullptr) {
+    closed_path_ids_.insert(f.path_id);  // an unused path ID may be abandoned: never use it
+    return {};
+  }
+  close_path(now, *path, f.error_code, true);  // echoed unless we sent ours first
+  return {};
+}
+
+Status Connection::on_path_status(const PathStatusFrame& f) {
+  uint64_t type = f.backup ? frame_type::kPathStatusBackup : frame_type::kPathStatusAvailable;
+  if (auto st = check_path_frame(f.path_id, type); !st) return st;
+  Path* path = path_by_id(f.path_id);
+  if (path == nullptr || path->state == PathState::kAbandoned) return {};
+  // §3.3: one sequence space for both frames; reordered older news is ignored.
+  if (path->has_peer_status && f.sequence <= path->peer_status_seq) return {};
+  path->has_peer_status = true;
+  path->peer_status_seq = f.sequence;
+  path->peer_backup = f.backup;
+  return {};
+}
+
+Status Connection::on_max_path_id(uint64_t max) {
+  if (!multipath_) return fail(err::kProtocolViolation, "multipath not negotiated");
+  if (max > kMaxPathId) return fail(err::kProtocolViolation, "MAX_PATH_ID above 2^32-1");
+  if (max < peer_max_path_id_) {
+    return fail(err::kProtocolViolation, "MAX_PATH_ID lowered the limit");
+  }
+  peer_max_path_id_ = max;
+  issue_local_cids();
+  return {};
+}
+
+// --- the send side
+
+bool Connection::path_has_urgent(const Path& path, Instant now) const {
+  if (path.state == PathState::kAbandoned) return false;
+  if (!path.responses.empty() || path.challenge_pending || path.pto_probes > 0) return true;
+  if (path.app.acks.ack_needed(now)) return true;
+  // Keepalive: a backup path with nothing else to carry still proves it works (§5.8).
+  return path.usable() && multipath_ && path.last_ack_eliciting_sent != kNever &&
+         now >= path.last_ack_eliciting_sent + config_.path_keepalive;
+}
+
+void Connection::write_path_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
+                                   bool& ack_eliciting) {
+  while (!path.responses.empty() && w.room() >= 9) {
+    encode_frame(w, PathResponseFrame{path.responses.front()});
+    path.responses.pop_front();
+    ++stats_.path_responses_sent;
+    ack_eliciting = true;
+    datagram_is_probe_ = true;
+  }
+  if (path.challenge_pending && path.challenge && w.room() >= 9) {
+    encode_frame(w, PathChallengeFrame{*path.challenge});
+    path.challenge_pending = false;
+    ++path.challenge_tries;
+    ++stats_.path_challenges_sent;
+    ack_eliciting = true;
+    datagram_is_probe_ = true;
+    // Repeat after a PTO of the path (at most a second) until validated or expired.
+    Duration interval = std::min<Duration>(
+        pto_duration(path.rtt, peer_max_ack_delay(), true, path.challenge_tries - 1),
+        kMaxChallengeInterval);
+    path.challenge_deadline = now_ + interval;
+  }
+  (void)sent;
+}
+
+void Connection::write_mp_control_frames(Writer& w, std::vector<SentFrame>& sent,
+                                         bool& ack_eliciting) {
+  for (auto& p : paths_) {
+    if (p->abandon_pending) {
+      PathAbandonFrame f{p->id, p->abandon_error};
+      if (encoded_size(f) > w.room()) return;
+      encode_frame(w, f);
+      p->abandon_pending = false;
+      sent.push_back({SentFrame::Kind::kPathAbandon, false, p->id});
+      ack_eliciting = true;
+    }
+    if (p->status_pending && p->state != PathState::kAbandoned) {
+      PathStatusFrame f{p->local_backup, p->id, p->status_seq};
+      if (encoded_size(f) > w.room()) return;
+      encode_frame(w, f);
+      p->status_pending = false;
+      sent.push_back({SentFrame::Kind::kPathStatus, false, p->id, p->status_seq});
+      ack_eliciting = true;
+    }
+  }
+  if (max_path_id_pending_) {
+    MaxPathIdFrame f{local_max_path_id_};
+    if (encoded_size(f) > w.room()) return;
+    encode_frame(w, f);
+    max_path_id_pending_ = false;
+    sent.push_back({SentFrame::Kind::kMaxPathId, false, local_max_path_id_});
+    ack_eliciting = true;
+  }
+}
+
+bool Connection::mp_control_pending() const {
+  if (max_path_id_pending_) return true;
+  return std::any_of(paths_.begin(), paths_.end(),
+                     [](const auto& p) { return p->abandon_pending || p->status_pending; });
+}
+
+bool Connection::is_data_path(const Path& path) const {
+  if (!path.usable()) return false;
+  if (!multipath_ || paths_.size() == 1) return true;
+  if (path.suspect) return false;
+  // Backup paths carry nothing but keepalives while an available path works (§3.3).
+  if (!(path.local_backup || path.peer_backup)) return true;
+  return std::none_of(paths_.begin(), paths_.end(), [](const auto& p) {
+    return p->usable() && !p->suspect && !(p->local_backup || p->peer_backup);
+  });
+}
+
+Path* Connection::choose_path(Instant now) {
+  std::vector<PathCandidate>& cands = candidates_scratch_;
+  cands.clear();
+  Instant wake = kNever;
+  for (auto& p : paths_) {
+    if (!is_data_path(*p) || !peer_cids_[p->id].has_current()) continue;
+    PathCandidate c;
+    c.id = p->id;
+    c.srtt = p->rtt.smoothed();
+    c.cwnd = p->cc->cwnd();
+    c.in_flight = bytes_in_flight(*p);
+    c.mtu = p->mtu;
+    bool window_ok = c.in_flight + p->mtu <= c.cwnd;
+    Instant at = p->pacer.next_send_time(now, p->mtu, p->cc->pacing_rate_bps(p->rtt), c.cwnd,
+                                         p->mtu);
+    c.can_send = window_ok && at <= now;
+    if (window_ok && at > now) wake = std::min(wake, at);
+    cands.push_back(c);
+  }
+  if (cands.empty()) return nullptr;
+  auto pick = scheduler_->select(cands, streams_.send_backlog());
+  if (!pick) {
+    pacing_wakeup_ = std::min(pacing_wakeup_, wake);
+    return nullptr;
+  }
+  return path_by_id(cands[*pick].id);
+}
+
+// --- failure detection, timers
+
+void Connection::reinject(Path& path) {
+  for (const SentPacket& p : path.app.loss.oldest_unacked_ack_eliciting(SIZE_MAX)) {
+    if (auto it = sent_frames_.find(p.token); it != sent_frames_.end()) {
+      requeue_frames(PnSpaceId::kApp, it->second, false);
+      ++stats_.reinjected_packets;
+    }
+  }
+  path.pto_probes = 0;
+}
+
+void Connection::on_path_progress(Instant now, Path& path) {
+  path.last_progress = now;
+  path.suspect = false;
+  if (!path.failed) return;
+  if (++path.recover_acks >= config_.path_recover_acks) {
+    path.failed = false;
+    path.recover_acks = 0;
+    path.pto_count = 0;
+    push_event({EventKind::kPathRecovered, path.id});
+  }
+}
+
+Duration Connection::suspect_after(const Path& path) const {
+  return std::max<Duration>(config_.path_suspect_rtts * path.rtt.smoothed(),
+                            config_.path_suspect_min);
+}
+
+bool Connection::has_other_data_path(const Path& path) const {
+  return std::any_of(paths_.begin(), paths_.end(), [&](const auto& p) {
+    return p.get() != &path && p->usable() && !p->suspect;
+  });
+}
+
+Instant Connection::path_deadline() const {
+  Instant t = kNever;
+  for (const auto& p : paths_) {
+    t = std::min({t, p->challenge_pending ? kNever : p->challenge_deadline, p->validation_expiry,
+                  p->abandon_deadline});
+    if (multipath_ && p->usable() && !p->suspect && p->app.loss.has_ack_eliciting_in_flight() &&
+        p->last_progress != kNever) {
+      t = std::min(t, p->last_progress + suspect_after(*p));
+    }
+    if (multipath_ && p->usable() && p->last_ack_eliciting_sent != kNever) {
+      t = std::min(t, p->last_ack_eliciting_sent + config_.path_keepalive);
+    }
+  }
+  for (const auto& w : wanted_paths_) {
+    if (w.path_id == UINT64_MAX && handshake_confirmed_) t = std::min(t, w.retry_at);
+  }
+  return t;
+}
+
+void Connection::path_timers(Instant now) {
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    Path& p = *paths_[i];
+    if (p.state == PathState::kAbandoned) {
+      if (now < p.abandon_deadline) continue;
+      // State goes; whatever is still unacknowledged is lost (its frames were re-injected).
+      for (const SentPacket& sp : p.app.loss.discard_all()) sent_frames_.erase(sp.token);
+      closed_path_ids_.insert(p.id);
+      local_cids_.erase(p.id);
+      peer_cids_.erase(p.id);
+      rebuild_local_cid_list();
+      if (side_ == Side::kServer || p.id != 0) {
+        // Let the peer replace it (multipath-21 §4.6).
+        ++local_max_path_id_;
+        max_path_id_pending_ = multipath_;
+        issue_local_cids();
+      }
+      paths_.erase(paths_.begin() + static_cast<std::ptrdiff_t>(i));
+      --i;
+      continue;
+    }
+    if (p.challenge && now >= p.validation_expiry) {
+      // Validation failed: a new multipath path is abandoned; a migrated path 0 carries on
+      // unvalidated (still under the amplification limit on the server).
+      p.challenge.reset();
+      p.challenge_pending = false;
+      p.challenge_deadline = kNever;
+      p.validation_expiry = kNever;
+      if (p.state == PathState::kValidating) close_path(now, p, err::kPathUnstableOrPoor, true);
+      continue;
+    }
+    if (p.challenge && !p.challenge_pending && now >= p.challenge_deadline) {
+      p.challenge_pending = true;
+    }
+    if (multipath_ && p.usable() && !p.suspect && p.app.loss.has_ack_eliciting_in_flight() &&
+        p.last_progress != kNever && now >= p.last_progress + suspect_after(p) &&
+        has_other_data_path(p)) {
+      // No ACK for a while with data outstanding: stop using it and move its data elsewhere.
+      p.suspect = true;
+      p.recover_acks = 0;
+      reinject(p);
+    }
+  }
+}
+
+// --- CIDs per path
+
+void Connection::issue_path_cids() {
+  if (!multipath_ || !handshake_complete_) return;
+  uint64_t limit = std::min(local_max_path_id_, peer_max_path_id_);
+  uint64_t want = std::min<uint64_t>(peer_params_.active_connection_id_limit, kCidsPerExtraPath);
+  for (uint64_t id = 1; id <= limit; ++id) {
+    if (closed_path_ids_.count(id) > 0) continue;
+    LocalCids& set = local_cids_[id];
+    while (set.active().size() < want) {
+      ConnectionId cid;
+      cid.len = config_.cid_length;
+      random_.fill(MutBytes(cid.bytes.data(), cid.len));
+      add_local_cid(id, cid);
+      pending_new_cids_.push_back({id, local_cids_[id].active().back().seq});
+    }
+  }
+}
+
+}  // namespace quic

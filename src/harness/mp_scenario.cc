@@ -1,0 +1,260 @@
+#include "harness/mp_scenario.h"
+
+#include <algorithm>
+
+#include "harness/sim_endpoint.h"
+#include "harness/transfer_app.h"
+#include "sim/network.h"
+#include "tls/test_certs.h"
+#include "tls/tls_config.h"
+
+namespace harness {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr Duration kSampleEvery = 5ms;
+constexpr Duration kStallHorizon = 2s;
+constexpr double kResumeShare = 0.8;
+
+sim::LinkConfig link(double mbps, Duration rtt, double loss = 0) {
+  sim::LinkConfig l;
+  l.rate_bps = mbps * 1e6;
+  l.delay = rtt / 2;
+  // A bandwidth-delay product of queue (at least 25 packets), as a sized router buffer.
+  l.queue_bytes = std::max<size_t>(
+      25 * 1500, static_cast<size_t>(mbps * 1e6 / 8 * std::chrono::duration<double>(rtt).count()));
+  l.loss = loss;
+  return l;
+}
+
+MpLink both(double mbps, Duration rtt, double loss = 0, bool backup = false) {
+  // The uplink carries ACKs only; it gets the same delay at the same rate.
+  return MpLink{link(mbps, rtt, loss), link(mbps, rtt, loss), backup};
+}
+
+quic::SocketAddress client_addr(size_t i) {
+  return quic::SocketAddress::v4(10, 0, static_cast<uint8_t>(i + 1), 2, 40000);
+}
+
+}  // namespace
+
+MpResult run_mp_scenario(const MpScenario& s) {
+  MpResult res;
+  auto cert = quic::make_self_signed("localhost");
+  if (!cert) {
+    res.error = "certificate: " + cert.error().reason;
+    return res;
+  }
+  quic::TlsConfig server_tls;
+  server_tls.server = true;
+  server_tls.alpn = {"hq-interop"};
+  server_tls.cert_pem = cert->cert_pem;
+  server_tls.key_pem = cert->key_pem;
+  quic::TlsConfig client_tls;
+  client_tls.alpn = {"hq-interop"};
+  client_tls.ca_pem = cert->ca_pem;
+  client_tls.server_name = "localhost";
+  auto stls = quic::make_tls_context(server_tls);
+  auto ctls = quic::make_tls_context(client_tls);
+  if (!stls || !ctls) {
+    res.error = "tls: " + (stls ? ctls.error().reason : stls.error().reason);
+    return res;
+  }
+  if (s.links.empty()) {
+    res.error = "no links";
+    return res;
+  }
+
+  quic::ConnectionConfig conn;
+  conn.multipath = true;
+  conn.scheduler = s.scheduler;
+  conn.cc = s.cc;
+  conn.aead = quic::AeadBackend::kNull;  // the wire is simulated; crypto cost is not measured
+  // Room for the reordering that paths of different RTTs cause at the receiver.
+  conn.initial_max_data = 16 << 20;
+  conn.initial_max_stream_data = 16 << 20;
+  conn.max_connection_window = 64 << 20;
+  conn.max_stream_window = 64 << 20;
+  const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
+  quic::EndpointConfig ccfg{false, conn, *ctls};
+  quic::EndpointConfig scfg{true, conn, *stls};
+  scfg.retry = quic::RetryPolicy::kDisabled;
+  SimEndpoint client(ccfg, s.seed * 2 + 1);
+  SimEndpoint server(scfg, s.seed * 2 + 2);
+  TransferPlan plan;
+  plan.sizes = {s.bytes};
+  TransferClient client_app(client_addr(0), server_addr, plan);
+  TransferServer server_app;
+  client.set_app(&client_app);
+  server.set_app(&server_app);
+
+  sim::Network net(s.seed);
+  std::vector<quic::SocketAddress> addrs;
+  for (size_t i = 0; i < s.links.size(); ++i) addrs.push_back(client_addr(i));
+  net.add_node(&client, addrs);
+  net.add_node(&server, {server_addr});
+  std::vector<int> link_ids;
+  for (size_t i = 0; i < s.links.size(); ++i) {
+    link_ids.push_back(net.add_link(addrs[i], server_addr, s.links[i].up, s.links[i].down));
+    res.sum_rate_bps += s.links[i].down.rate_bps;
+  }
+  Instant start = net.now();
+  for (const MpLinkEvent& e : s.events) {
+    if (e.link >= link_ids.size()) continue;
+    if (e.up) {
+      net.schedule_up(link_ids[e.link], start + e.at);
+    } else {
+      net.schedule_down(link_ids[e.link], start + e.at);
+    }
+  }
+  auto server_conn = [&]() { return server.endpoint().connection(1); };
+  // Backup share: stream bytes per path on the server at the failure instant (or the end).
+  // Path IDs follow link order: the client opens path i for link i.
+  std::vector<uint64_t> backup_ids;
+  for (size_t i = 0; i < s.links.size(); ++i) {
+    if (s.links[i].backup) backup_ids.push_back(i);
+  }
+  uint64_t before_total = 0, before_backup = 0;
+  auto snapshot_backup = [&]() {
+    before_total = before_backup = 0;
+    const quic::Connection* c = server_conn();
+    if (c == nullptr) return;
+    for (size_t i = 0; i < c->path_count(); ++i) {
+      const quic::Path& p = c->path(i);
+      before_total += p.stream_bytes_sent;
+      if (std::find(backup_ids.begin(), backup_ids.end(), p.id) != backup_ids.end()) {
+        before_backup += p.stream_bytes_sent;
+      }
+    }
+  };
+  std::optional<Instant> failure_at;
+  if (s.failure_event && *s.failure_event < s.events.size()) {
+    failure_at = start + s.events[*s.failure_event].at;
+    net.schedule_call(*failure_at, [&](Instant) { snapshot_backup(); });
+  }
+
+  bool paths_added = false;
+  std::vector<std::pair<Instant, uint64_t>> samples;  // in-order bytes over time
+  Instant next_sample = start;
+  net.run(start + s.time_limit, [&]() {
+    quic::Connection* c = client_app.current(client.endpoint());
+    if (c != nullptr && !paths_added) {
+      paths_added = true;
+      if (s.links[0].backup) (void)c->set_path_backup(0, true);
+      for (size_t i = 1; i < s.links.size(); ++i) {
+        (void)c->add_path(addrs[i], server_addr, s.links[i].backup);
+      }
+    }
+    if (net.now() >= next_sample) {
+      samples.emplace_back(net.now(), client_app.bytes_received());
+      next_sample = net.now() + kSampleEvery;
+    }
+    return client_app.done();
+  });
+  res.sim_events = net.events_processed();
+  res.bytes = client_app.bytes_received();
+  if (client_app.failed()) {
+    res.error = client_app.error();
+  } else if (!client_app.done()) {
+    res.error = "time limit reached after " + std::to_string(res.bytes) + " bytes";
+  } else {
+    res.ok = true;
+  }
+  const auto& recs = client_app.records();
+  if (!recs.empty()) {
+    Instant end = recs.back().completed ? recs.back().finished : net.now();
+    res.elapsed = end - recs.front().started;
+  }
+  double secs = std::chrono::duration<double>(res.elapsed).count();
+  if (secs > 0) res.goodput_bps = static_cast<double>(res.bytes) * 8.0 / secs;
+  if (res.sum_rate_bps > 0) res.share = res.goodput_bps / res.sum_rate_bps;
+
+  if (const quic::Connection* c = server_conn()) {
+    for (size_t i = 0; i < c->path_count(); ++i) {
+      const quic::Path& p = c->path(i);
+      res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.packets_sent,
+                                        p.packets_lost, p.rtt.smoothed(), p.failed});
+    }
+    res.reinjected_packets = c->stats().reinjected_packets;
+    res.paths_failed = c->stats().paths_failed;
+    res.paths_validated = c->stats().paths_validated;
+    if (!failure_at) snapshot_backup();
+  }
+  if (before_total > 0) {
+    res.backup_share_before_failure =
+        static_cast<double>(before_backup) / static_cast<double>(before_total);
+  }
+
+  if (failure_at) {
+    // Surviving capacity: every link that is not down after the failure event.
+    double surviving = 0;
+    for (size_t i = 0; i < s.links.size(); ++i) {
+      bool down = false;
+      for (size_t k = 0; k <= *s.failure_event; ++k) {
+        if (s.events[k].link == i) down = !s.events[k].up;
+      }
+      if (!down) surviving += s.links[i].down.rate_bps;
+    }
+    uint64_t base = 0;
+    for (const auto& [t, b] : samples) {
+      if (t <= *failure_at) base = b;
+    }
+    double worst = 0;
+    for (const auto& [t, b] : samples) {
+      if (t <= *failure_at || t > *failure_at + kStallHorizon) continue;
+      if (b >= res.bytes && res.ok) break;  // finished: nothing left to deliver
+      double dt = std::chrono::duration<double>(t - *failure_at).count();
+      double delivered_s = static_cast<double>(b - base) * 8.0 / (kResumeShare * surviving);
+      worst = std::max(worst, dt - delivered_s);
+    }
+    res.stall = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(worst));
+  }
+  return res;
+}
+
+std::vector<std::string> mp_scenario_names() {
+  return {"aggregation-a", "aggregation-b", "aggregation-c", "failover", "backup", "flapping"};
+}
+
+std::optional<MpScenario> named_mp_scenario(std::string_view name) {
+  MpScenario s;
+  s.name = std::string(name);
+  if (name == "aggregation-a") {
+    s.description = "50 Mbit/s 20 ms + 30 Mbit/s 60 ms, one bulk stream";
+    s.links = {both(50, 20ms), both(30, 60ms)};
+  } else if (name == "aggregation-b") {
+    s.description = "100 Mbit/s 10 ms + 20 Mbit/s 40 ms + 10 Mbit/s 600 ms (satellite)";
+    s.links = {both(100, 10ms), both(20, 40ms), both(10, 600ms)};
+    s.bytes = 128ull << 20;
+  } else if (name == "aggregation-c") {
+    s.description = "4 x 25 Mbit/s, RTT 20/30/50/80 ms, 1% loss on the 30 ms link";
+    s.links = {both(25, 20ms), both(25, 30ms, 0.01), both(25, 50ms), both(25, 80ms)};
+    s.bytes = 96ull << 20;
+  } else if (name == "failover") {
+    s.description = "50 Mbit/s 20 ms + 30 Mbit/s 60 ms; the faster link dies at 3 s";
+    s.links = {both(50, 20ms), both(30, 60ms)};
+    s.events = {{3s, 0, false}};
+    s.failure_event = 0;
+  } else if (name == "backup") {
+    s.description = "50 Mbit/s 20 ms primary + 30 Mbit/s 60 ms backup; the primary dies at 3 s";
+    s.links = {both(50, 20ms), both(30, 60ms, 0, true)};
+    s.events = {{3s, 0, false}};
+    s.failure_event = 0;
+    s.bytes = 32ull << 20;
+  } else if (name == "flapping") {
+    s.description = "50 Mbit/s 20 ms flapping (down 3 s, up 3 s) + 30 Mbit/s 60 ms steady";
+    s.links = {both(50, 20ms), both(30, 60ms)};
+    for (int k = 0; k < 4; ++k) {
+      s.events.push_back({std::chrono::seconds(2 + 6 * k), 0, false});
+      s.events.push_back({std::chrono::seconds(5 + 6 * k), 0, true});
+    }
+    s.bytes = 96ull << 20;
+  } else {
+    return std::nullopt;
+  }
+  return s;
+}
+
+}  // namespace harness

@@ -1,0 +1,163 @@
+#include "mp/scheduler.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+namespace quic {
+
+namespace {
+
+// Index of the lowest-RTT path (optionally only those that can send).
+std::optional<size_t> fastest(std::span<const PathCandidate> paths, bool need_room) {
+  std::optional<size_t> best;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (need_room && !paths[i].can_send) continue;
+    if (!best || paths[i].srtt < paths[*best].srtt) best = i;
+  }
+  return best;
+}
+
+class MinRtt final : public PathScheduler {
+ public:
+  SchedulerKind kind() const override { return SchedulerKind::kMinRtt; }
+  std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t) override {
+    return fastest(paths, true);
+  }
+};
+
+class RoundRobin final : public PathScheduler {
+ public:
+  SchedulerKind kind() const override { return SchedulerKind::kRoundRobin; }
+  std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t) override {
+    // The first path with room whose ID comes after the last one used, wrapping around.
+    std::optional<size_t> first, after;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      if (!paths[i].can_send) continue;
+      if (!first || paths[i].id < paths[*first].id) first = i;
+      if (paths[i].id > last_ && (!after || paths[i].id < paths[*after].id)) after = i;
+    }
+    auto pick = after ? after : first;
+    if (pick) last_ = paths[*pick].id;
+    return pick;
+  }
+
+ private:
+  uint64_t last_ = UINT64_MAX;
+};
+
+// Deficit counting: each path is owed bytes in proportion to its share; the path with room
+// that is furthest behind its share goes next.
+class Weighted final : public PathScheduler {
+ public:
+  static constexpr double kMinShare = 0.05;
+  SchedulerKind kind() const override { return SchedulerKind::kWeighted; }
+  std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t) override {
+    double total = 0;
+    for (const auto& p : paths) total += rate(p);
+    if (total <= 0) return fastest(paths, true);
+    uint64_t sent_total = 0;
+    for (const auto& p : paths) sent_total += sent_[p.id];
+    std::optional<size_t> best;
+    double best_lag = 0;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      if (!paths[i].can_send) continue;
+      double share = std::max(rate(paths[i]) / total, kMinShare);
+      double lag = share * static_cast<double>(sent_total + 1) - static_cast<double>(sent_[paths[i].id]);
+      if (!best || lag > best_lag) {
+        best = i;
+        best_lag = lag;
+      }
+    }
+    return best;
+  }
+  void on_sent(uint64_t id, size_t bytes) override { sent_[id] += bytes; }
+
+ private:
+  static double rate(const PathCandidate& p) {
+    double rtt = std::max<double>(static_cast<double>(p.srtt.count()), 1e3);
+    return static_cast<double>(p.cwnd) / rtt * p.weight;
+  }
+  std::map<uint64_t, uint64_t> sent_;
+};
+
+// ECF (Lim et al., CoNEXT 2017): when the fastest path is out of window, a slower path is used
+// only if the backlog could not finish sooner by waiting for the fast path:
+// wait if (1 + backlog/cwnd_f) * rtt_f < (1 + delta) * rtt_s.
+class Ecf final : public PathScheduler {
+ public:
+  static constexpr double kDelta = 0.25;
+  SchedulerKind kind() const override { return SchedulerKind::kEcf; }
+  std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t backlog) override {
+    auto f = fastest(paths, false);
+    if (!f) return std::nullopt;
+    if (paths[*f].can_send) return f;
+    auto s = fastest(paths, true);
+    if (!s) return std::nullopt;
+    double rtt_f = static_cast<double>(paths[*f].srtt.count());
+    double rtt_s = static_cast<double>(paths[*s].srtt.count());
+    double cwnd_f = std::max<double>(static_cast<double>(paths[*f].cwnd), 1);
+    double wait_finish = (1 + static_cast<double>(backlog) / cwnd_f) * rtt_f;
+    if (wait_finish < (1 + kDelta) * rtt_s) return std::nullopt;
+    return s;
+  }
+};
+
+// BLEST (Ferlin et al., IFIP Networking 2016): a packet on the slow path occupies the
+// receiver's reordering space for rtt_s; in that time the fast path could send about
+// cwnd_f * rtt_s / rtt_f bytes. Use the slow path only if that much is not already waiting
+// (lambda scales the estimate).
+class Blest final : public PathScheduler {
+ public:
+  static constexpr double kLambda = 1.0;
+  SchedulerKind kind() const override { return SchedulerKind::kBlest; }
+  std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t backlog) override {
+    auto f = fastest(paths, false);
+    if (!f) return std::nullopt;
+    if (paths[*f].can_send) return f;
+    auto s = fastest(paths, true);
+    if (!s) return std::nullopt;
+    double ratio = static_cast<double>(paths[*s].srtt.count()) /
+                   std::max<double>(static_cast<double>(paths[*f].srtt.count()), 1);
+    double fast_bytes = static_cast<double>(paths[*f].cwnd) * (ratio - 1);
+    if (static_cast<double>(backlog) < kLambda * fast_bytes) return std::nullopt;
+    return s;
+  }
+};
+
+constexpr std::array<std::pair<SchedulerKind, std::string_view>, 5> kNames{{
+    {SchedulerKind::kMinRtt, "minrtt"},
+    {SchedulerKind::kRoundRobin, "roundrobin"},
+    {SchedulerKind::kWeighted, "weighted"},
+    {SchedulerKind::kEcf, "ecf"},
+    {SchedulerKind::kBlest, "blest"},
+}};
+
+}  // namespace
+
+std::unique_ptr<PathScheduler> make_scheduler(SchedulerKind kind) {
+  switch (kind) {
+    case SchedulerKind::kMinRtt: return std::make_unique<MinRtt>();
+    case SchedulerKind::kRoundRobin: return std::make_unique<RoundRobin>();
+    case SchedulerKind::kWeighted: return std::make_unique<Weighted>();
+    case SchedulerKind::kEcf: return std::make_unique<Ecf>();
+    case SchedulerKind::kBlest: return std::make_unique<Blest>();
+  }
+  return std::make_unique<MinRtt>();
+}
+
+std::optional<SchedulerKind> parse_scheduler(std::string_view name) {
+  for (const auto& [k, n] : kNames) {
+    if (n == name) return k;
+  }
+  return std::nullopt;
+}
+
+std::string_view scheduler_name(SchedulerKind kind) {
+  for (const auto& [k, n] : kNames) {
+    if (k == kind) return n;
+  }
+  return "minrtt";
+}
+
+}  // namespace quic
