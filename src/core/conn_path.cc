@@ -311,9 +311,28 @@ bool Connection::path_has_urgent(const Path& path, Instant now) const {
   if (path.state == PathState::kAbandoned) return false;
   if (!path.responses.empty() || path.challenge_pending || path.pto_probes > 0) return true;
   if (path.app.acks.ack_needed(now)) return true;
-  // Keepalive: a backup path with nothing else to carry still proves it works (§5.8).
-  return path.usable() && multipath_ && path.last_ack_eliciting_sent != kNever &&
-         now >= path.last_ack_eliciting_sent + config_.path_keepalive;
+  return keepalive_due(path, now);
+}
+
+// Keepalive: an idle path (a backup path while the primary works) still proves it works with
+// a PING now and then (multipath-21 §5.8).
+bool Connection::keepalive_due(const Path& path, Instant now) const {
+  Instant at = keepalive_at(path);
+  return at != kNever && now >= at;
+}
+
+// A failed path is probed every SRTT, backing off with each unanswered probe up to
+// path_max_probe_interval, so its return is seen soon and confirmed by consecutive ACKs.
+Instant Connection::keepalive_at(const Path& path) const {
+  if (!multipath_ || path.state != PathState::kActive || !path.validated ||
+      path.last_ack_eliciting_sent == kNever) {
+    return kNever;
+  }
+  if (!path.failed) return path.last_ack_eliciting_sent + config_.path_keepalive;
+  Duration base = std::max<Duration>(path.rtt.smoothed(), std::chrono::milliseconds(10));
+  Duration interval = std::min<Duration>(base * (1u << std::min<uint32_t>(path.pto_count, 10)),
+                                         config_.path_max_probe_interval);
+  return path.last_ack_eliciting_sent + interval;
 }
 
 void Connection::write_path_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
@@ -460,9 +479,7 @@ Instant Connection::path_deadline() const {
         p->last_progress != kNever) {
       t = std::min(t, p->last_progress + suspect_after(*p));
     }
-    if (multipath_ && p->usable() && p->last_ack_eliciting_sent != kNever) {
-      t = std::min(t, p->last_ack_eliciting_sent + config_.path_keepalive);
-    }
+    t = std::min(t, keepalive_at(*p));
   }
   for (const auto& w : wanted_paths_) {
     if (w.path_id == UINT64_MAX && handshake_confirmed_) t = std::min(t, w.retry_at);

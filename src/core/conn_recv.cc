@@ -194,10 +194,11 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   space_rx.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
   datagram_ack_eliciting |= ack_eliciting;
   idle_deadline_ = now + idle_period();
-  if (space == PnSpaceId::kHandshake && side_ == Side::kServer) {
-    // RFC 9000 §8.1: a Handshake packet proves the client's address; RFC 9001 §4.9.1.
+  if (space == PnSpaceId::kHandshake) {
+    // RFC 9000 §8.1: a Handshake packet proves the peer's address (the client's to the server;
+    // the server's to the client, implicitly); RFC 9001 §4.9.1: the server drops Initial keys.
     paths_.front()->validated = true;
-    discard_space(PnSpaceId::kInitial);
+    if (side_ == Side::kServer) discard_space(PnSpaceId::kInitial);
   }
   if (tls_ && tls_->handshake_complete() && !handshake_complete_) on_handshake_completed(now);
 }

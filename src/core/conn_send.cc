@@ -174,7 +174,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   std::vector<SentFrame> frames;
   bool ack_eliciting = false;
   uint8_t& probes_owed = app ? path.pto_probes : pto_probe_pending_[si];
-  bool probe = probes_owed > 0 || mtu_probe_size_ != 0;
+  bool probe = probes_owed > 0 || mtu_probe_size_ != 0 || (app && keepalive_due(path, now));
   if (probes_owed > 0 && !app) {
     // Each handshake probe carries all unacknowledged CRYPTO data again.
     auto& tx = crypto_[si].tx;

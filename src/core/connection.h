@@ -286,6 +286,8 @@ class Connection {
   Path* path_by_id(uint64_t id);
   Path* choose_path(Instant now);
   bool path_has_urgent(const Path& path, Instant now) const;
+  bool keepalive_due(const Path& path, Instant now) const;
+  Instant keepalive_at(const Path& path) const;
   void on_path_challenge(Path& path, const PathChallengeData& data);
   void on_path_response(Instant now, Path& path, const PathChallengeData& data);
   void start_validation(Instant now, Path& path);
