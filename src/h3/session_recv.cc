@@ -235,7 +235,10 @@ void Session::on_priority_update(uint64_t type, quic::Bytes payload) {
     }
     pending_priorities_[sid] = p;
   } else {
-    return;  // the request is over
+    // The session is done with the request, but the transport may still be sending the
+    // response it was handed: reschedule that (a freed stream just refuses).
+    apply_priority(sid, p);
+    return;
   }
   Event e{EventKind::kPriorityUpdate, sid};
   e.priority = p;
