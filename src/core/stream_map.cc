@@ -424,7 +424,9 @@ std::optional<StreamChunk> StreamMap::next_retransmission(uint64_t max_len) {
     }
     Entry& e = it->second;
     std::optional<SendChunk> chunk;
-    if (e.stream.has_retransmission()) chunk = e.stream.next_chunk(max_len, conn_credit_.available());
+    if (e.stream.has_retransmission()) {
+      chunk = e.stream.next_chunk(max_len, conn_credit_.available());
+    }
     if (chunk && !chunk->retransmission) conn_credit_.consume(chunk->length);
     if (!chunk || !e.stream.has_retransmission()) {
       e.retx_queued = false;

@@ -195,7 +195,7 @@ class Session {
     bool want_writable = false;
     SendQueue out;
     Priority priority;
-    bool priority_updated = false;           // a PRIORITY_UPDATE overrides the header (RFC 9218 §7)
+    bool priority_updated = false;           // PRIORITY_UPDATE wins over the field (RFC 9218 §7)
     std::optional<uint64_t> push_id;          // this is a push stream
     std::optional<uint64_t> blocked_promise;  // the blocked section is this PUSH_PROMISE's
   };

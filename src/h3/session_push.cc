@@ -138,8 +138,7 @@ quic::Status Session::send_push_priority_update(uint64_t push_id, Priority p) {
   if (!max_push_id_sent_ || push_id > *max_push_id_sent_) {
     return fail(err::kInternalError, "push ID never allowed");
   }
-  append_priority_update(control_out_.buf, frame::kPriorityUpdatePush, push_id,
-                         format_priority(p));
+  append_priority_update(control_out_.buf, frame::kPriorityUpdatePush, push_id, format_priority(p));
   flush_all();
   return {};
 }
@@ -227,8 +226,7 @@ void Session::on_promised_fields(uint64_t id, Request& r, uint64_t push_id,
   push(std::move(e));
 }
 
-void Session::on_push_stream(uint64_t id, uint64_t push_id, std::vector<uint8_t> rest,
-                             bool fin) {
+void Session::on_push_stream(uint64_t id, uint64_t push_id, std::vector<uint8_t> rest, bool fin) {
   if (!max_push_id_sent_ || push_id > *max_push_id_sent_) {
     return connection_error(err::kIdError, "push stream beyond MAX_PUSH_ID");  // §4.6
   }

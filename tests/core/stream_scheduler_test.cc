@@ -160,7 +160,7 @@ TEST(StreamMapPriority, DefaultIsRoundRobinAndUrgencyOverridesIt) {
 
 TEST(StreamMapPriority, SetPriorityFailsForUnknownAndReceiveOnlyStreams) {
   StreamMap m(map_config(), peer());
-  EXPECT_FALSE(m.set_priority(0, {}));  // not opened
+  EXPECT_FALSE(m.set_priority(0, {}));              // not opened
   ASSERT_TRUE(m.on_stream_frame(3, 0, {}, false));  // the peer's unidirectional stream
   EXPECT_FALSE(m.set_priority(3, {}));
   auto id = *m.open(false);

@@ -38,8 +38,7 @@ struct Scenario {
     p.server.on_event = [](Peer& s, const Event& e, Instant) {
       if (e.kind != EventKind::kHeaders) return;
       std::vector<uint8_t> body(kResponseBytes, 0x42);
-      ASSERT_TRUE(s.session->send_response(
-          e.stream_id, Fields{{":status", "200"}}, body, true));
+      ASSERT_TRUE(s.session->send_response(e.stream_id, Fields{{":status", "200"}}, body, true));
     };
     p.client.on_tick = [this, requests](Peer& c, Instant now) {
       if (!ids.empty() || !c.handshake_done() || !c.session->peer_settings()) return;

@@ -71,7 +71,8 @@ TEST(H3Push, PromiseAndPushedResponseReachTheClient) {
     push_stream = *ps;
     EXPECT_EQ(*ps & 3, 3u);  // server-initiated unidirectional
     std::string css = "body{}";
-    ASSERT_TRUE(s.session->send_response(*ps, Fields{{":status", "200"}}, Bytes(css.begin(), css.end())));
+    ASSERT_TRUE(
+        s.session->send_response(*ps, Fields{{":status", "200"}}, Bytes(css.begin(), css.end())));
     ASSERT_TRUE(s.session->send_response(e.stream_id, Fields{{":status", "200"}}));
   };
   std::string pushed_body;
@@ -135,7 +136,8 @@ TEST(H3Push, MaxPushIdWindowBoundsPromisesAndSlidesWhenPushesFinish) {
 
 TEST(H3Push, WindowIsClampedToKMaxPendingPushes) {
   Pair p(push_enabled(1000));
-  ASSERT_TRUE(p.run_until([&] { return p.client.session && p.client.session->max_push_id_sent(); }));
+  ASSERT_TRUE(
+      p.run_until([&] { return p.client.session && p.client.session->max_push_id_sent(); }));
   EXPECT_EQ(*p.client.session->max_push_id_sent(), h3::kMaxPendingPushes - 1);
 }
 
@@ -179,9 +181,8 @@ TEST(H3Push, ClientCancelsAnOpenPushStreamWithStopSending) {
       ASSERT_TRUE(c.session->cancel_push(e.code));
     }
   };
-  ASSERT_TRUE(p.run_until([&] {
-    return push_stream && p.server.find(EventKind::kStopSending, *push_stream);
-  }));
+  ASSERT_TRUE(p.run_until(
+      [&] { return push_stream && p.server.find(EventKind::kStopSending, *push_stream); }));
   EXPECT_EQ(p.server.find(EventKind::kStopSending, *push_stream)->code, err::kRequestCancelled);
   // The push stream's state is gone on both sides and the connection is fine.
   ASSERT_TRUE(p.run_until([&] { return !p.server.session->push_id_of(*push_stream); }));
@@ -289,9 +290,8 @@ TEST(H3PushErrors, PushPromiseBeyondMaxPushIdIsIdError) {
 }
 
 TEST(H3PushErrors, PushStreamBeyondMaxPushIdIsIdError) {
-  EXPECT_EQ(push_client_closes_with([](quic::Connection& c, uint64_t, uint64_t) {
-              raw_uni(c, push_stream_header(4));
-            }),
+  EXPECT_EQ(push_client_closes_with(
+                [](quic::Connection& c, uint64_t, uint64_t) { raw_uni(c, push_stream_header(4)); }),
             err::kIdError);
 }
 
