@@ -456,12 +456,13 @@ std::optional<StreamChunk> StreamMap::next_stream_chunk(uint64_t max_len) {
 
 uint64_t StreamMap::send_backlog() const {
   uint64_t total = 0;
-  for (uint64_t id : send_queue_) {
+  scheduler_.any_of([&](uint64_t id) {
     auto it = streams_.find(id);
-    if (it == streams_.end()) continue;
+    if (it == streams_.end()) return false;
     const SendBuffer& b = it->second.stream.send_buffer();
     total += b.write_offset() - std::min(b.write_offset(), b.sent_offset());
-  }
+    return false;  // visit them all
+  });
   return total;
 }
 
