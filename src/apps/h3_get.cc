@@ -244,6 +244,8 @@ void add_get_options(CLI::App& cmd, GetOptions& o) {
                "print the status line and headers (a HEAD request unless --data is given)");
   cmd.add_option("-H,--header", o.headers, "extra request header 'name: value' (repeatable)");
   cmd.add_option("--data", o.data, "POST this body; @FILE reads it from FILE");
+  cmd.add_option("--priority", o.priority,
+                 "RFC 9218 priority of the responses, e.g. 'u=1, i' (urgency 0-7, incremental)");
   add_trust_options(cmd, o.trust);
   add_net_options(cmd, o.net);
 }
@@ -272,6 +274,7 @@ int run_get(const GetOptions& o) {
     }
     extra.push_back(std::move(*f));
   }
+  if (!o.priority.empty()) extra.push_back({"priority", o.priority});
   std::string body = o.data;
   if (!body.empty() && body.front() == '@') {
     auto f = read_file(body.substr(1));

@@ -23,6 +23,7 @@ struct GetOptions {
   bool head = false;                 // -I: HEAD, print status and headers
   std::vector<std::string> headers;  // -H 'name: value'
   std::string data;                  // --data string | @file: POST this body
+  std::string priority;              // --priority 'u=1, i': RFC 9218 Priority field
   TrustOptions trust;
   NetOptions net;
 };

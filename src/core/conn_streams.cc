@@ -139,4 +139,12 @@ Status Connection::stream_stop_sending(uint64_t id, uint64_t app_error) {
   return {};
 }
 
+Status Connection::set_stream_priority(uint64_t id, uint8_t urgency, bool incremental) {
+  if (urgency > kMaxStreamUrgency) return fail(err::kInternalError, "urgency above 7");
+  if (!streams_.set_priority(id, StreamPriority{urgency, incremental})) {
+    return fail(err::kStreamStateError, "no such stream with a sending part");
+  }
+  return {};
+}
+
 }  // namespace quic

@@ -150,6 +150,9 @@ class Connection {
   Result<size_t> stream_read(uint64_t id, MutBytes out, bool* fin);
   Status stream_reset(uint64_t id, uint64_t app_error);
   Status stream_stop_sending(uint64_t id, uint64_t app_error);
+  // RFC 9218 priority of our sending part (urgency 0-7, lower first; incremental streams share
+  // round robin, others go one at a time by stream ID); default u=3, incremental.
+  Status set_stream_priority(uint64_t id, uint8_t urgency, bool incremental);
 
   // --- DATAGRAM frames (RFC 9221), unreliable, bounded queues both ways
   Status send_datagram(Bytes data);

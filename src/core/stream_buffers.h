@@ -62,6 +62,8 @@ class SendBuffer {
   void discard();
 
   bool fin_set() const { return fin_set_; }
+  // Lost bytes (or a lost FIN) wait to be resent.
+  bool has_lost() const { return !discarded_ && (!lost_.empty() || fin_lost_); }
   bool fin_sent() const { return fin_sent_; }
   bool all_acked() const { return fin_set_ && fin_acked_ && acked_prefix_ == write_end_; }
   // Everything written (and the FIN) has been sent at least once.

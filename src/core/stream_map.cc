@@ -158,6 +158,7 @@ bool StreamMap::finish(uint64_t id) {
 bool StreamMap::reset(uint64_t id, uint64_t app_error) {
   auto it = streams_.find(id);
   if (it == streams_.end() || !it->second.stream.reset(app_error)) return false;
+  scheduler_.erase(id);
   queue_control(ControlKind::kResetStream, id);
   return true;
 }
@@ -250,6 +251,7 @@ void StreamMap::after_change(uint64_t id) {
   bool peer_stream = !stream_is_local(id, config_.is_server);
   bool uni = stream_is_uni(id);
   streams_.erase(it);
+  scheduler_.erase(id);
   window_dirty_.erase(id);
   if (peer_stream) {
     int d = dir(uni);
@@ -317,6 +319,7 @@ Status StreamMap::on_stop_sending(uint64_t id, uint64_t app_error) {
   if (!e) return std::unexpected(e.error());
   if (*e == nullptr) return {};
   if ((*e)->stream.on_stop_sending(app_error)) {
+    scheduler_.erase(id);
     queue_control(ControlKind::kResetStream, id);
     push_event(id, StreamEventKind::kStopSending, app_error);
   }
@@ -376,21 +379,28 @@ Status StreamMap::on_streams_blocked(bool bidi, uint64_t max) {
 // Sending stream data
 
 void StreamMap::enqueue_send(Entry& e) {
-  if (e.queued) return;
   if (!e.stream.has_data_to_send(conn_credit_.available())) {
+    scheduler_.erase(e.stream.id());
     note_blocked(e);  // e.g. a write to a stream already at its limit
     return;
   }
-  e.queued = true;
-  send_queue_.push_back(e.stream.id());
+  scheduler_.insert(e.stream.id(), e.priority);  // no-op when already there
 }
 
-std::optional<uint64_t> StreamMap::pop_next_stream() {
-  // Plain round robin: the stream that just sent goes to the back (see next_stream_chunk).
-  if (send_queue_.empty()) return std::nullopt;
-  uint64_t id = send_queue_.front();
-  send_queue_.pop_front();
-  return id;
+bool StreamMap::set_priority(uint64_t id, StreamPriority p) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || !it->second.stream.has_send()) return false;
+  Entry& e = it->second;
+  p.urgency = std::min(p.urgency, kMaxStreamUrgency);
+  e.priority = p;
+  if (scheduler_.contains(id)) scheduler_.insert(id, p);  // moves it to its new place
+  return true;
+}
+
+std::optional<StreamPriority> StreamMap::priority(uint64_t id) const {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return std::nullopt;
+  return it->second.priority;
 }
 
 void StreamMap::note_blocked(Entry& e) {
@@ -402,21 +412,43 @@ void StreamMap::note_blocked(Entry& e) {
   }
 }
 
+std::optional<StreamChunk> StreamMap::next_retransmission(uint64_t max_len) {
+  // Lost bytes first, whatever the stream's priority: the receiver holds everything after a
+  // hole, and they were already charged to flow control (RFC 9000 §13.3).
+  while (!retx_queue_.empty()) {
+    uint64_t id = retx_queue_.front();
+    auto it = streams_.find(id);
+    if (it == streams_.end()) {  // freed since the loss
+      retx_queue_.pop_front();
+      continue;
+    }
+    Entry& e = it->second;
+    std::optional<SendChunk> chunk;
+    if (e.stream.has_retransmission()) {
+      chunk = e.stream.next_chunk(max_len, conn_credit_.available());
+    }
+    if (chunk && !chunk->retransmission) conn_credit_.consume(chunk->length);
+    if (!chunk || !e.stream.has_retransmission()) {
+      e.retx_queued = false;
+      retx_queue_.pop_front();
+    }
+    enqueue_send(e);  // in (or out of) the scheduler for its new data
+    if (chunk) return StreamChunk{id, *chunk};
+  }
+  return std::nullopt;
+}
+
 std::optional<StreamChunk> StreamMap::next_stream_chunk(uint64_t max_len) {
-  for (size_t attempts = send_queue_.size(); attempts > 0; --attempts) {
-    auto id = pop_next_stream();
+  if (auto c = next_retransmission(max_len)) return c;
+  for (size_t attempts = scheduler_.size(); attempts > 0; --attempts) {
+    auto id = scheduler_.pop();
     if (!id) break;
     auto it = streams_.find(*id);
     if (it == streams_.end()) continue;
     Entry& e = it->second;
-    e.queued = false;
     auto chunk = e.stream.next_chunk(max_len, conn_credit_.available());
     if (chunk && !chunk->retransmission) conn_credit_.consume(chunk->length);
-    if (e.stream.has_data_to_send(conn_credit_.available())) {
-      enqueue_send(e);
-    } else {
-      note_blocked(e);
-    }
+    enqueue_send(e);  // an incremental stream goes to the back, a blocked one stays out
     if (chunk) return StreamChunk{*id, *chunk};
   }
   return std::nullopt;
@@ -424,25 +456,27 @@ std::optional<StreamChunk> StreamMap::next_stream_chunk(uint64_t max_len) {
 
 uint64_t StreamMap::send_backlog() const {
   uint64_t total = 0;
-  for (uint64_t id : send_queue_) {
+  scheduler_.any_of([&](uint64_t id) {
     auto it = streams_.find(id);
-    if (it == streams_.end()) continue;
+    if (it == streams_.end()) return false;
     const SendBuffer& b = it->second.stream.send_buffer();
     total += b.write_offset() - std::min(b.write_offset(), b.sent_offset());
-  }
+    return false;  // visit them all
+  });
   return total;
 }
 
 bool StreamMap::has_stream_data() const {
   // Entries can go stale (reset, or connection credit used up by other streams); a packet
   // builder asking "anything to send?" must not be told yes for nothing.
-  for (uint64_t id : send_queue_) {
+  auto ready = [&](uint64_t id) {
     auto it = streams_.find(id);
-    if (it != streams_.end() && it->second.stream.has_data_to_send(conn_credit_.available())) {
-      return true;
-    }
+    return it != streams_.end() && it->second.stream.has_data_to_send(conn_credit_.available());
+  };
+  for (uint64_t id : retx_queue_) {
+    if (ready(id)) return true;
   }
-  return false;
+  return scheduler_.any_of(ready);
 }
 
 bool StreamMap::copy_out(uint64_t id, uint64_t offset, uint64_t len, uint8_t* dst) const {
@@ -460,8 +494,13 @@ void StreamMap::on_stream_chunk_acked(uint64_t id, uint64_t offset, uint64_t len
 void StreamMap::on_stream_chunk_lost(uint64_t id, uint64_t offset, uint64_t len, bool fin) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return;
-  it->second.stream.on_chunk_lost(offset, len, fin);
-  enqueue_send(it->second);
+  Entry& e = it->second;
+  e.stream.on_chunk_lost(offset, len, fin);
+  if (!e.retx_queued && e.stream.has_retransmission()) {
+    e.retx_queued = true;
+    retx_queue_.push_back(id);
+  }
+  enqueue_send(e);
 }
 
 // ---------------------------------------------------------------------------------------

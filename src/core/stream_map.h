@@ -1,7 +1,8 @@
 // All streams of one connection (RFC 9000 §2–4): stream IDs and stream limits, implicit
 // opening, frame-direction rules, connection-level flow control, the control frames the
-// packet builder has to send (with loss recovery of the latest value), the round-robin list of
-// streams with data to send and the event queue for the application.
+// packet builder has to send (with loss recovery of the latest value), the choice of the stream
+// that sends next (retransmissions first, then RFC 9218 priorities: stream_scheduler.h) and the
+// event queue for the application.
 //
 // Frames come in as plain parameters (this layer does not depend on the frame codec); every
 // handler returns a Status whose error carries the RFC 9000 §20.1 code and the frame type.
@@ -18,6 +19,7 @@
 #include "common/time.h"
 #include "core/flow_control.h"
 #include "core/stream.h"
+#include "core/stream_scheduler.h"
 
 namespace quic {
 
@@ -110,6 +112,10 @@ class StreamMap {
   bool stop_sending(uint64_t id, uint64_t app_error);
   ReadResult read(uint64_t id, MutBytes out);
   std::optional<StreamEvent> poll_event();
+  // RFC 9218 urgency/incremental of a stream's sending part; takes effect for the next chunk.
+  // False for an unknown (or freed) stream or one without a sending part.
+  bool set_priority(uint64_t id, StreamPriority p);
+  std::optional<StreamPriority> priority(uint64_t id) const;
 
   // --- packet builder
   // Control frames, oldest first. Window updates (MAX_DATA / MAX_STREAM_DATA, with
@@ -122,7 +128,8 @@ class StreamMap {
   // Requeues f only if it is still current (a newer limit supersedes an older one).
   void on_control_lost(const ControlFrame& f);
 
-  // The next STREAM frame payload (max_len data bytes at most), round-robin across streams.
+  // The next STREAM frame payload (max_len data bytes at most): lost data of any stream first
+  // (oldest loss first), then new data of the stream the scheduler picks.
   std::optional<StreamChunk> next_stream_chunk(uint64_t max_len);
   bool has_stream_data() const;
   // Bytes written by the application and not yet sent once (multipath schedulers weigh it).
@@ -155,7 +162,8 @@ class StreamMap {
   struct Entry {
     explicit Entry(Stream s) : stream(std::move(s)) {}
     Stream stream;
-    bool queued = false;         // in send_queue_
+    StreamPriority priority;
+    bool retx_queued = false;    // in retx_queue_
     bool want_writable = false;  // a write was short: report kWritable when space frees
     bool finished_reported = false;
   };
@@ -165,9 +173,10 @@ class StreamMap {
   Result<Entry*> get_or_open(uint64_t id, Part part, uint64_t frame_type);
   Entry& create(uint64_t id);
   StreamParams params_for(uint64_t id) const;
+  // Into the scheduler when the stream can send now; otherwise out of it (and BLOCKED noted).
   void enqueue_send(Entry& e);
-  // The one place that chooses which stream sends next (RFC 9218 priorities plug in here).
-  std::optional<uint64_t> pop_next_stream();
+  // Serves the front of retx_queue_; nullopt when no stream there has lost data left.
+  std::optional<StreamChunk> next_retransmission(uint64_t max_len);
   void note_blocked(Entry& e);
   void queue_control(ControlKind kind, uint64_t id = 0, bool bidi = false);
   std::optional<ControlFrame> build_control(const ControlKey& key) const;
@@ -194,7 +203,8 @@ class StreamMap {
   uint64_t conn_received_ = 0;  // sum of the highest offsets received per stream
   uint64_t conn_consumed_ = 0;  // bytes read or discarded
 
-  std::deque<uint64_t> send_queue_;
+  StreamScheduler scheduler_;       // streams with data they may send now
+  std::deque<uint64_t> retx_queue_;  // streams with lost data, in order of loss
   std::deque<ControlKey> control_queue_;
   std::set<ControlKey> control_pending_;
   std::set<uint64_t> window_dirty_;  // streams whose application read data (ordered: stable)

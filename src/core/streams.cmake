@@ -4,4 +4,5 @@ tquic_library(tquic_streams SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/flow_control.cc
   ${CMAKE_CURRENT_LIST_DIR}/stream.cc
   ${CMAKE_CURRENT_LIST_DIR}/stream_map.cc
+  ${CMAKE_CURRENT_LIST_DIR}/stream_scheduler.cc
   DEPS tquic_common)

@@ -112,6 +112,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
         r->out.fin = r->out.fin_sent = true;  // nothing more will be sent
         (void)conn_.stream_reset(id, e.error_code);
         push({EventKind::kStopSending, id, e.error_code});
+        dirty_.insert(id);  // forgotten by flush_all once its receiving side is done too
       }
       break;
     }
@@ -179,6 +180,11 @@ void Session::open_critical_streams() {
   critical_opened_ = true;
   append_varint(control_out_.buf, stream_type::kControl);
   append_settings(control_out_.buf, local_settings_);
+  send_initial_max_push_id();
+  // Critical streams carry little and everything depends on them: never behind a response.
+  for (uint64_t id : {control_id_, encoder_id_, decoder_id_}) {
+    (void)conn_.set_stream_priority(id, 0, true);
+  }
   append_varint(encoder_out_.buf, stream_type::kQpackEncoder);
   append_varint(decoder_out_.buf, stream_type::kQpackDecoder);
   flush_all();
@@ -268,6 +274,7 @@ quic::Result<uint64_t> Session::send_request(std::span<const Field> fields, quic
   r.head_request = head->method == "HEAD";
   r.final_head_sent = true;
   if (auto p = priority_field(fields)) r.priority = *p;
+  apply_priority(*id, r.priority);  // our request body, scheduled like the server's response
   r.out.buf = std::move(*frame);
   if (!body.empty()) append_data(r.out.buf, body);
   r.out.fin = end_stream;
@@ -280,7 +287,11 @@ quic::Status Session::send_priority_update(uint64_t stream_id, Priority p) {
   if (role_ != Role::kClient || !critical_opened_ || closed_) {
     return fail(err::kInternalError, "PRIORITY_UPDATE is sent by clients on an open session");
   }
-  if (Request* r = find(stream_id)) r->priority = p;
+  if ((stream_id & 3) != 0) return fail(err::kInternalError, "not a request stream");
+  if (Request* r = find(stream_id)) {
+    r->priority = p;
+    apply_priority(stream_id, p);
+  }
   append_priority_update(control_out_.buf, frame::kPriorityUpdateRequest, stream_id,
                          format_priority(p));
   flush_all();
@@ -349,7 +360,10 @@ size_t Session::read_body(uint64_t stream_id, quic::MutBytes out, bool* fin) {
   Request* r = find(stream_id);
   if (r == nullptr) {
     // Already complete and forgotten (or aborted, which kReset reported).
-    if (fin) *fin = (stream_id & 2) == 0 && done_requests_.contains(stream_id / 4);
+    if (fin) {
+      *fin = (stream_id & 2) == 0 ? done_requests_.contains(stream_id / 4)
+                                  : done_push_streams_.contains(stream_id / 4);
+    }
     return 0;
   }
   size_t n = std::min(out.size(), r->body.size() - r->body_off);
@@ -392,9 +406,14 @@ quic::Status Session::send_datagram(uint64_t stream_id, quic::Bytes payload) {
 void Session::goaway(quic::Instant now) {
   now_ = now;
   if (closed_ || !critical_opened_) return;
-  // Server: the first client bidi stream we will not process; client: push ID 0 (we accept no
-  // pushes). Later GOAWAYs may only lower the ID (§5.2).
-  uint64_t id = role_ == Role::kServer ? next_peer_bidi_ : 0;
+  // Server: the first client bidi stream we will not process; client: the first push ID it
+  // will not accept (0 without push). Later GOAWAYs may only lower the ID (§5.2).
+  uint64_t id = next_peer_bidi_;
+  if (role_ == Role::kClient) {
+    id = 0;
+    if (!pushes_.empty()) id = pushes_.rbegin()->first + 1;
+    if (!done_pushes_.empty()) id = std::max(id, done_pushes_.max() + 1);
+  }
   if (goaway_sent_ && *goaway_sent_ <= id) id = *goaway_sent_;
   goaway_sent_ = id;
   append_goaway(control_out_.buf, id);
@@ -439,10 +458,24 @@ void Session::stream_error(uint64_t id, uint64_t code) {
 }
 
 void Session::forget_request(uint64_t id) {
+  std::optional<uint64_t> push_id;
+  if (Request* r = find(id)) push_id = r->push_id;
   requests_.erase(id);
   dirty_.erase(id);
   readable_.erase(id);
-  done_requests_.insert(id / 4);
+  if ((id & 2) == 0) {
+    done_requests_.insert(id / 4);
+  } else {
+    // A push stream: whatever still arrives on it is discarded (client).
+    done_push_streams_.insert(id / 4);
+    if (!is_local(id)) ignored_uni_.insert(id / 4);
+  }
+  if (push_id) push_done(*push_id);
+}
+
+void Session::apply_priority(uint64_t id, const Priority& p) {
+  // The stream may be gone already (reset); a priority for it is then moot.
+  (void)conn_.set_stream_priority(id, p.urgency, p.incremental);
 }
 
 }  // namespace h3

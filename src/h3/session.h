@@ -8,10 +8,14 @@
 // reads the peer's, enforces the frame and stream rules of §6-§7 (a violation closes the
 // connection with CONNECTION_CLOSE(application) carrying the H3 code), validates messages
 // (fields.h; a malformed message resets just its stream with H3_MESSAGE_ERROR), and carries
-// GOAWAY, extended CONNECT (RFC 9220), HTTP datagrams (RFC 9297) and priorities (RFC 9218).
-// Server push is never enabled: we never send MAX_PUSH_ID, so any push is H3_ID_ERROR.
+// GOAWAY, extended CONNECT (RFC 9220), HTTP datagrams (RFC 9297) and priorities (RFC 9218):
+// a request's Priority field and later PRIORITY_UPDATEs drive the transport's stream scheduler
+// for the response (Connection::set_stream_priority).
+// Server push (§4.6) is off unless the client's SessionConfig::enable_push is set: only then
+// does it send MAX_PUSH_ID, and any push beyond it is H3_ID_ERROR.
 //
-// Files: session.cc (API, sending, lifecycle), session_recv.cc (reading streams and frames).
+// Files: session.cc (API, sending, lifecycle), session_recv.cc (reading streams and frames),
+// session_push.cc (server push, both sides).
 #pragma once
 
 #include <deque>
@@ -48,6 +52,10 @@ inline constexpr size_t kDefaultMaxBufferedBody = 256 * 1024;  // unread DATA pe
 inline constexpr size_t kMaxQueuedDatagramEvents = 256;        // older ones are dropped first
 inline constexpr size_t kMaxPendingPriorities = 64;  // PRIORITY_UPDATEs for unopened streams
 inline constexpr size_t kReadChunk = 16 * 1024;      // bytes taken from the transport at once
+// Server push: promised pushes not yet finished or cancelled, per session. The client's
+// MAX_PUSH_ID window (SessionConfig::max_concurrent_pushes) is clamped to it, so a server
+// cannot make a client hold more; a server's promise_push() fails beyond it.
+inline constexpr size_t kMaxPendingPushes = 64;
 
 struct SessionConfig {
   uint64_t qpack_max_table_capacity = 4096;
@@ -58,6 +66,10 @@ struct SessionConfig {
   bool send_grease = true;                      // a reserved setting in our SETTINGS
   size_t max_buffered_body = kDefaultMaxBufferedBody;
   size_t max_pending_send = 256 * 1024;  // send_body accepts at most this much unsent per stream
+  // Client: accept server push (§4.6): MAX_PUSH_ID is sent, keeping this many push IDs open
+  // beyond the lowest unfinished one (clamped to kMaxPendingPushes).
+  bool enable_push = false;
+  uint64_t max_concurrent_pushes = 16;
 };
 
 enum class EventKind : uint8_t {
@@ -72,6 +84,9 @@ enum class EventKind : uint8_t {
   kGoaway,          // code = the peer's GOAWAY id
   kDatagram,        // stream_id, payload (HTTP datagram, RFC 9297)
   kPriorityUpdate,  // stream_id, priority (server: from PRIORITY_UPDATE)
+  kPushPromise,     // client: stream_id = request stream, code = push ID, fields = its request
+  kPushOpened,      // client: stream_id = push stream of push `code`; its response follows on it
+  kPushCancelled,   // code = push ID: the peer sent CANCEL_PUSH for it
   kClosed,          // terminal: code, reason
 };
 
@@ -110,6 +125,22 @@ class Session {
   // Response head (1xx heads may precede the final one), optionally with body and FIN.
   quic::Status send_response(uint64_t stream_id, std::span<const Field> fields,
                              quic::Bytes body = {}, bool end_stream = true);
+
+  // --- server push (§4.6, session_push.cc)
+  // Server: PUSH_PROMISE on request `stream_id` (before its response ends) for `request` (a GET
+  // or HEAD without body); returns the push ID. Fails without room under the client's
+  // MAX_PUSH_ID or its GOAWAY, or with kMaxPendingPushes promises pending.
+  quic::Result<uint64_t> promise_push(uint64_t stream_id, std::span<const Field> request);
+  // Server: opens the push stream of a promised push and returns its stream ID; answer on it
+  // with send_response / send_body / send_trailers as on a request stream.
+  quic::Result<uint64_t> open_push_stream(uint64_t push_id);
+  // Client: the push is not wanted; server: it will not be fulfilled. Sends CANCEL_PUSH, or
+  // aborts the push stream (H3_REQUEST_CANCELLED) when it is already open.
+  quic::Status cancel_push(uint64_t push_id);
+  // Client: PRIORITY_UPDATE for a push (RFC 9218 §7.2).
+  quic::Status send_push_priority_update(uint64_t push_id, Priority p);
+  std::optional<uint64_t> push_id_of(uint64_t push_stream) const;
+  std::optional<uint64_t> max_push_id_sent() const { return max_push_id_sent_; }
 
   // --- both
   // Frames up to max_pending_send bytes as one DATA frame; returns how much was accepted
@@ -164,11 +195,22 @@ class Session {
     bool want_writable = false;
     SendQueue out;
     Priority priority;
+    bool priority_updated = false;           // PRIORITY_UPDATE wins over the field (RFC 9218 §7)
+    std::optional<uint64_t> push_id;          // this is a push stream
+    std::optional<uint64_t> blocked_promise;  // the blocked section is this PUSH_PROMISE's
+  };
+  struct Push {
+    std::vector<Field> request;  // the promised request (empty: stream seen, promise not yet)
+    bool promised = false;
+    std::optional<uint64_t> stream;  // its push stream
+    Priority priority;
   };
   struct UniIn {
     std::optional<uint64_t> type;
     uint8_t type_buf[8];
     size_t type_len = 0;
+    uint8_t push_buf[8];  // a push stream's push ID, being read
+    size_t push_len = 0;
   };
 
   // session.cc
@@ -185,6 +227,7 @@ class Session {
   quic::Result<std::vector<uint8_t>> encode_section(uint64_t id, std::span<const Field> fields);
   Request* find(uint64_t id);
   bool is_local(uint64_t id) const { return ((id & 1) != 0) == (role_ == Role::kServer); }
+  void apply_priority(uint64_t id, const Priority& p);
 
   // session_recv.cc
   void read_stream(uint64_t id);
@@ -204,6 +247,15 @@ class Session {
   void on_request_end(uint64_t id, Request& r);
   void on_unblocked();
   void read_datagrams();
+
+  // session_push.cc
+  void send_initial_max_push_id();
+  void on_push_promise_frame(uint64_t id, Request& r, quic::Bytes payload, quic::Bytes rest);
+  void on_promised_fields(uint64_t id, Request& r, uint64_t push_id, std::vector<Field> fields);
+  void on_push_stream(uint64_t id, uint64_t push_id, std::vector<uint8_t> rest, bool fin);
+  void on_cancel_push(uint64_t push_id);
+  void on_push_priority_update(uint64_t push_id, const Priority& p);
+  void push_done(uint64_t push_id);
 
   quic::Connection& conn_;
   Role role_;
@@ -230,6 +282,12 @@ class Session {
 
   std::optional<uint64_t> goaway_sent_, goaway_received_;
   std::optional<uint64_t> peer_max_push_id_;  // server: the client's MAX_PUSH_ID
+  std::optional<uint64_t> max_push_id_sent_;  // client
+  std::map<uint64_t, Push> pushes_;           // push ID → pending push (≤ kMaxPendingPushes)
+  quic::RangeSet done_pushes_;                // push IDs finished or cancelled
+  quic::RangeSet push_streams_seen_;          // client: push IDs that had a push stream
+  quic::RangeSet done_push_streams_;          // push streams (id / 4) finished
+  uint64_t next_push_id_ = 0;                 // server
 
   bool closed_ = false;
   bool close_requested_ = false;

@@ -18,6 +18,7 @@ void Session::read_stream(uint64_t id) {
 // --- unidirectional streams (§6.2)
 
 void Session::read_uni(uint64_t id) {
+  if (requests_.contains(id)) return read_request(id);  // a push stream past its header
   if (ignored_uni_.contains(id / 4)) {
     // We sent STOP_SENDING; discard whatever still arrives so flow control keeps moving.
     bool fin = false;
@@ -46,8 +47,28 @@ void Session::read_uni(uint64_t id) {
       if (u.type) {
         on_uni_type(id, *u.type);
         if (closed_ || ignored_uni_.contains(id / 4)) return;
-        critical = true;
+        critical = *u.type != stream_type::kPush;
       }
+    }
+    if (u.type == stream_type::kPush) {
+      // §4.6: the push ID follows the type; then the stream reads like a response.
+      std::optional<uint64_t> push_id;
+      while (!push_id && !b.empty()) {
+        u.push_buf[u.push_len++] = b[0];
+        b = b.subspan(1);
+        size_t need = size_t{1} << (u.push_buf[0] >> 6);
+        if (u.push_len == need) push_id = quic::Reader(quic::Bytes(u.push_buf, need)).varint();
+      }
+      if (push_id) {
+        std::vector<uint8_t> rest(b.begin(), b.end());
+        uni_in_.erase(id);
+        return on_push_stream(id, *push_id, std::move(rest), fin);
+      }
+      if (fin) {
+        return connection_error(err::kFrameError, "push stream ended inside its push ID");
+      }
+      if (*n == 0) return;
+      continue;
     }
     if (!b.empty()) on_uni_bytes(id, b);
     if (closed_) return;
@@ -74,11 +95,14 @@ void Session::on_uni_type(uint64_t id, uint64_t type) {
     case stream_type::kQpackDecoder:
       return claim(peer_decoder_id_, "QPACK decoder stream");
     case stream_type::kPush:
-      // §6.2.2: only servers push, and only up to a MAX_PUSH_ID we never send.
+      // §6.2.2: only servers push, and only up to the MAX_PUSH_ID we sent.
       if (role_ == Role::kServer) {
         return connection_error(err::kStreamCreationError, "push stream from a client");
       }
-      return connection_error(err::kIdError, "push stream without MAX_PUSH_ID");
+      if (!max_push_id_sent_) {
+        return connection_error(err::kIdError, "push stream without MAX_PUSH_ID");
+      }
+      return;  // the push ID follows (read_uni)
     default:
       // Unknown and reserved types: abort reading, never a connection error (§6.2).
       (void)conn_.stream_stop_sending(id, err::kStreamCreationError);
@@ -140,12 +164,7 @@ void Session::on_control_frame(const FrameItem& item) {
     case frame::kCancelPush: {
       auto v = parse_single_varint(item.type, item.payload);
       if (!v) return connection_error(v.error());
-      // We never allow pushes (client) and never push (server): only IDs the client allowed
-      // are acceptable, and they refer to nothing (§7.2.3).
-      if (role_ == Role::kClient || !peer_max_push_id_ || *v > *peer_max_push_id_) {
-        return connection_error(err::kIdError, "CANCEL_PUSH for a push ID never allowed");
-      }
-      return;
+      return on_cancel_push(*v);
     }
     case frame::kPriorityUpdateRequest:
     case frame::kPriorityUpdatePush:
@@ -194,11 +213,11 @@ void Session::on_priority_update(uint64_t type, quic::Bytes payload) {
   auto u = parse_priority_update(type, payload);
   if (!u) return connection_error(u.error());
   if (type == frame::kPriorityUpdatePush) {
-    // RFC 9218 §7.2: a push ID beyond what was allowed is H3_ID_ERROR; we never push.
+    // RFC 9218 §7.2: a push ID beyond what was allowed is H3_ID_ERROR.
     if (!peer_max_push_id_ || u->element_id > *peer_max_push_id_) {
       return connection_error(err::kIdError, "PRIORITY_UPDATE for a push never allowed");
     }
-    return;
+    return on_push_priority_update(u->element_id, parse_priority(u->field_value));
   }
   if (u->element_id % 4 != 0) {
     return connection_error(err::kIdError, "PRIORITY_UPDATE for a non-request stream");
@@ -207,6 +226,8 @@ void Session::on_priority_update(uint64_t type, quic::Bytes payload) {
   uint64_t sid = u->element_id;
   if (Request* r = find(sid)) {
     r->priority = p;
+    r->priority_updated = true;
+    apply_priority(sid, p);
   } else if (!done_requests_.contains(sid / 4) && sid >= next_peer_bidi_) {
     // For a stream not yet opened: remember it for when it arrives (bounded).
     if (pending_priorities_.size() >= kMaxPendingPriorities && !pending_priorities_.contains(sid)) {
@@ -214,7 +235,10 @@ void Session::on_priority_update(uint64_t type, quic::Bytes payload) {
     }
     pending_priorities_[sid] = p;
   } else {
-    return;  // the request is over
+    // The session is done with the request, but the transport may still be sending the
+    // response it was handed: reschedule that (a freed stream just refuses).
+    apply_priority(sid, p);
+    return;
   }
   Event e{EventKind::kPriorityUpdate, sid};
   e.priority = p;
@@ -225,6 +249,7 @@ void Session::on_priority_update(uint64_t type, quic::Bytes payload) {
 
 Session::Request* Session::request_for_read(uint64_t id) {
   if (Request* r = find(id)) return r;
+  if ((id & 2) != 0) return nullptr;  // a push stream already over
   if (is_local(id)) {
     // Client: one of our requests, already over. Server-initiated bidi streams are not used
     // by HTTP/3 (§6.1).
@@ -248,7 +273,9 @@ Session::Request* Session::request_for_read(uint64_t id) {
   Request& r = requests_.try_emplace(id, config_.max_field_section_size + 64).first->second;
   if (auto p = pending_priorities_.find(id); p != pending_priorities_.end()) {
     r.priority = p->second;
+    r.priority_updated = true;
     pending_priorities_.erase(p);
+    apply_priority(id, r.priority);
   }
   return &r;
 }
@@ -319,9 +346,10 @@ bool Session::parse_request(uint64_t id, Request& r, quic::Bytes in) {
           if (closed_ || find(id) != &r || r.blocked) return false;
           break;
         }
-        if (it.type == frame::kPushPromise && role_ == Role::kClient) {
-          connection_error(err::kIdError, "PUSH_PROMISE without MAX_PUSH_ID");  // §7.2.5
-          return false;
+        if (it.type == frame::kPushPromise && role_ == Role::kClient && !r.push_id) {
+          on_push_promise_frame(id, r, it.payload, in);
+          if (closed_ || find(id) != &r || r.blocked) return false;
+          break;
         }
         // CANCEL_PUSH, SETTINGS, GOAWAY, MAX_PUSH_ID, PRIORITY_UPDATE: control-stream only;
         // PUSH_PROMISE from a client.
@@ -355,9 +383,11 @@ void Session::on_field_section(uint64_t id, Request& r, std::vector<Field> field
     r.length = ContentLengthCheck(h->is_connect() ? std::nullopt : h->content_length);
     if (auto p = std::find_if(fields.begin(), fields.end(),
                               [](const Field& f) { return f.name == "priority"; });
-        p != fields.end()) {
-      r.priority = parse_priority(p->value);
+        p != fields.end() && !r.priority_updated) {
+      r.priority = parse_priority(p->value);  // RFC 9218 §7: a PRIORITY_UPDATE overrides it
     }
+    // The response is scheduled by the request's priority (defaults: u=3, non-incremental).
+    apply_priority(id, r.priority);
     r.recv = Recv::kBody;
   } else if (r.recv == Recv::kHead) {
     auto h = validate_response(fields);
@@ -395,6 +425,8 @@ void Session::on_unblocked() {
     Request* r = find(u.stream_id);
     if (r == nullptr || !r->blocked) continue;
     r->blocked = false;
+    std::optional<uint64_t> promise = r->blocked_promise;
+    r->blocked_promise.reset();
     if (!u.fields) {
       if (u.fields.error().code == qpack::kFieldSectionTooLarge) {
         stream_error(u.stream_id, err::kMessageError);
@@ -402,7 +434,11 @@ void Session::on_unblocked() {
       }
       return connection_error(u.fields.error());
     }
-    on_field_section(u.stream_id, *r, std::move(*u.fields));
+    if (promise) {
+      on_promised_fields(u.stream_id, *r, *promise, std::move(*u.fields));
+    } else {
+      on_field_section(u.stream_id, *r, std::move(*u.fields));
+    }
     if (closed_) return;
     readable_.insert(u.stream_id);  // parse what followed the section
   }

@@ -96,7 +96,7 @@ Pair::Pair(PairOptions opts) {
   server_ep_->set_app(&server);
   net_ = std::make_unique<sim::Network>(7);
   sim::LinkConfig link;
-  link.rate_bps = 50e6;
+  link.rate_bps = opts.rate_bps;
   link.delay = std::chrono::milliseconds(10);
   link.queue_bytes = 200 * 1500;
   net_->add_node(client_ep_.get(), {client.local});

@@ -43,6 +43,7 @@ struct PairOptions {
   bool client_raw = false, server_raw = false;
   h3::SessionConfig client, server;
   quic::ConnectionConfig quic_client, quic_server;
+  double rate_bps = 50e6;  // both directions
 };
 
 class Pair {

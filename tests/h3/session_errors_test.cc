@@ -214,6 +214,49 @@ TEST(H3Errors, PriorityUpdateForNonRequestStreamIsIdError) {
             err::kIdError);
 }
 
+// RFC 9218 §7.1: PRIORITY_UPDATE belongs on the control stream.
+TEST(H3Errors, PriorityUpdateOnRequestStreamIsFrameUnexpected) {
+  EXPECT_EQ(server_closes_with([](quic::Connection& c) {
+              raw_uni(c, control_preamble());
+              uint64_t id = *c.open_stream(true);
+              Bytes b = headers_frame(get_request("/"));
+              h3::append_priority_update(b, h3::frame::kPriorityUpdateRequest, id, "u=1");
+              (void)c.stream_write(id, b, true);
+            }),
+            err::kFrameUnexpected);
+}
+
+// RFC 9218 §7.2: a push ID beyond the client's MAX_PUSH_ID is H3_ID_ERROR.
+TEST(H3Errors, PushPriorityUpdateBeyondMaxPushIdIsIdError) {
+  EXPECT_EQ(server_closes_with([](quic::Connection& c) {
+              Bytes b = control_preamble();
+              h3::append_max_push_id(b, 2);
+              h3::append_priority_update(b, h3::frame::kPriorityUpdatePush, 2, "u=1");
+              h3::append_priority_update(b, h3::frame::kPriorityUpdatePush, 3, "u=1");
+              raw_uni(c, b);
+            }),
+            err::kIdError);
+}
+
+TEST(H3Errors, PushPriorityUpdateWithoutMaxPushIdIsIdError) {
+  EXPECT_EQ(server_closes_with([](quic::Connection& c) {
+              Bytes b = control_preamble();
+              h3::append_priority_update(b, h3::frame::kPriorityUpdatePush, 0, "u=1");
+              raw_uni(c, b);
+            }),
+            err::kIdError);
+}
+
+TEST(H3Errors, MaxPushIdDecreaseIsIdError) {
+  EXPECT_EQ(server_closes_with([](quic::Connection& c) {
+              Bytes b = control_preamble();
+              h3::append_max_push_id(b, 5);
+              h3::append_max_push_id(b, 4);
+              raw_uni(c, b);
+            }),
+            err::kIdError);
+}
+
 TEST(H3Errors, OversizedSettingsFrameIsExcessiveLoad) {
   EXPECT_EQ(server_closes_with([](quic::Connection& c) {
               raw_uni(c, {0x00, 0x04, 0x80, 0x01, 0x00, 0x00});  // SETTINGS of 64 KiB
