@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/mp_sim_command.h"
 #include "obs/qlog_writer.h"
 
 namespace apps {
@@ -130,6 +131,7 @@ int run_demo(bool json) {
     runs.emplace_back(std::move(s), std::move(r));
   }
   print_results(runs, json);
+  if (!json) ok &= run_mp_demo(false);
   return ok ? 0 : 1;
 }
 

@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/net_commands.h"
+#include "apps/mp_sim_command.h"
 #include "apps/sim_command.h"
+#include "harness/mp_scenario.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tquic: a multipath QUIC stack and its tools"};
@@ -32,6 +34,9 @@ int main(int argc, char** argv) {
   sim->add_option("--pcap", so.pcap, "write the simulated traffic to a pcap file");
   sim->add_option("--qlog-dir", so.qlog_dir, "write a qlog (JSON-SEQ) per connection into DIR");
   sim->add_flag("--json", so.json, "print figures as JSON");
+  std::string scheduler = "minrtt";
+  sim->add_option("--scheduler", scheduler,
+                  "multipath scenarios: minrtt | roundrobin | weighted | ecf | blest | all");
 
   apps::NetCommands net(app);
 
@@ -50,8 +55,12 @@ int main(int argc, char** argv) {
       for (const auto& n : harness::scenario_names()) {
         std::printf("%-20s %s\n", n.c_str(), harness::named_scenario(n)->description.c_str());
       }
+      for (const auto& n : harness::mp_scenario_names()) {
+        std::printf("%-20s %s\n", n.c_str(), harness::named_mp_scenario(n)->description.c_str());
+      }
       return 0;
     }
+    if (apps::is_mp_scenario(so.scenario)) return apps::run_mp_sim(so.scenario, scheduler, so.json);
     return apps::run_sim(so);
   }
   return 2;

@@ -60,9 +60,12 @@ class Weighted final : public PathScheduler {
     for (const auto& p : paths) sent_total += sent_[p.id];
     std::optional<size_t> best;
     double best_lag = 0;
+    // Every path gets the floor; the rest is split by rate (equal shares past 20 paths).
+    double n = static_cast<double>(paths.size());
+    double floor = std::min(kMinShare, 1.0 / n);
     for (size_t i = 0; i < paths.size(); ++i) {
       if (!paths[i].can_send) continue;
-      double share = std::max(rate(paths[i]) / total, kMinShare);
+      double share = floor + (1 - n * floor) * rate(paths[i]) / total;
       double lag = share * static_cast<double>(sent_total + 1) - static_cast<double>(sent_[paths[i].id]);
       if (!best || lag > best_lag) {
         best = i;

@@ -1,0 +1,119 @@
+#include "apps/mp_sim_command.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/mp_scenario.h"
+
+namespace apps {
+
+namespace {
+
+double ms(quic::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+struct Run {
+  harness::MpScenario s;
+  harness::MpResult r;
+};
+
+nlohmann::json to_json(const Run& run) {
+  nlohmann::json paths = nlohmann::json::array();
+  for (const auto& p : run.r.paths) {
+    paths.push_back({{"id", p.id},
+                     {"stream_bytes", p.stream_bytes},
+                     {"packets_sent", p.packets_sent},
+                     {"packets_lost", p.packets_lost},
+                     {"srtt_ms", ms(p.srtt)},
+                     {"failed", p.failed}});
+  }
+  return {{"scenario", run.s.name},
+          {"scheduler", std::string(quic::scheduler_name(run.s.scheduler))},
+          {"ok", run.r.ok},
+          {"error", run.r.error},
+          {"bytes", run.r.bytes},
+          {"elapsed_ms", ms(run.r.elapsed)},
+          {"goodput_mbps", run.r.goodput_bps / 1e6},
+          {"sum_of_rates_mbps", run.r.sum_rate_bps / 1e6},
+          {"share_of_sum", run.r.share},
+          {"stall_ms", ms(run.r.stall)},
+          {"backup_share_before_failure", run.r.backup_share_before_failure},
+          {"reinjected_packets", run.r.reinjected_packets},
+          {"paths_failed", run.r.paths_failed},
+          {"paths", paths},
+          {"sim_events", run.r.sim_events}};
+}
+
+void print(const std::vector<Run>& runs, bool json) {
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : runs) out.push_back(to_json(r));
+    std::printf("%s\n", (runs.size() == 1 ? out[0] : out).dump(2).c_str());
+    return;
+  }
+  std::printf("%-14s %-10s %-4s %9s %7s %8s %8s  %s\n", "scenario", "scheduler", "ok", "goodput",
+              "of sum", "stall", "backup", "description");
+  for (const auto& [s, r] : runs) {
+    std::printf("%-14s %-10s %-4s %6.1f Mb %6.1f%% %6.0fms %7.2f%%  %s\n", s.name.c_str(),
+                std::string(quic::scheduler_name(s.scheduler)).c_str(), r.ok ? "yes" : "NO",
+                r.goodput_bps / 1e6, 100 * r.share, ms(r.stall),
+                100 * r.backup_share_before_failure, s.description.c_str());
+    if (!r.ok) std::printf("    error: %s\n", r.error.c_str());
+  }
+}
+
+}  // namespace
+
+bool is_mp_scenario(std::string_view name) { return harness::named_mp_scenario(name).has_value(); }
+
+int run_mp_sim(const std::string& name, const std::string& scheduler, bool json) {
+  auto base = harness::named_mp_scenario(name);
+  if (!base) {
+    std::fprintf(stderr, "tquic sim: unknown multipath scenario '%s'\n", name.c_str());
+    return 2;
+  }
+  std::vector<quic::SchedulerKind> kinds;
+  if (scheduler == "all") {
+    kinds = {quic::SchedulerKind::kMinRtt, quic::SchedulerKind::kRoundRobin,
+             quic::SchedulerKind::kWeighted, quic::SchedulerKind::kEcf,
+             quic::SchedulerKind::kBlest};
+  } else if (auto k = quic::parse_scheduler(scheduler)) {
+    kinds = {*k};
+  } else {
+    std::fprintf(stderr, "tquic sim: unknown scheduler '%s'\n", scheduler.c_str());
+    return 2;
+  }
+  std::vector<Run> runs;
+  bool ok = true;
+  for (auto k : kinds) {
+    harness::MpScenario s = *base;
+    s.scheduler = k;
+    auto r = harness::run_mp_scenario(s);
+    ok &= r.ok;
+    runs.push_back({std::move(s), std::move(r)});
+  }
+  print(runs, json);
+  return ok ? 0 : 1;
+}
+
+bool run_mp_demo(bool json) {
+  if (!json) {
+    std::printf(
+        "\nMultipath (draft-ietf-quic-multipath-21): one download over several links, default\n"
+        "scheduler; links fail mid-transfer in the failover, backup and flapping cases.\n\n");
+  }
+  std::vector<Run> runs;
+  bool ok = true;
+  for (const auto& name : harness::mp_scenario_names()) {
+    auto s = *harness::named_mp_scenario(name);
+    auto r = harness::run_mp_scenario(s);
+    ok &= r.ok;
+    runs.push_back({std::move(s), std::move(r)});
+  }
+  print(runs, json);
+  return ok;
+}
+
+}  // namespace apps

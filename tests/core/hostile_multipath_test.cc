@@ -1,0 +1,106 @@
+// Multipath (draft-ietf-quic-multipath-21) rules a malicious peer can break, after a real
+// handshake that negotiated multipath (initial_max_path_id 7 on both sides).
+#include <gtest/gtest.h>
+
+#include "hostile_fixture.h"
+
+namespace quic::hostile {
+namespace {
+
+PairOptions multipath_options() {
+  PairOptions o;
+  o.client.multipath = o.server.multipath = true;
+  return o;
+}
+
+class HostileMultipath : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(pair.handshake());
+    ASSERT_TRUE(pair.server()->multipath());
+    ASSERT_TRUE(pair.client().multipath());
+  }
+  void expect_closed_with(uint64_t code) {
+    auto c = pair.server_close_code();
+    ASSERT_TRUE(c.has_value()) << "server did not close";
+    EXPECT_EQ(*c, code) << pair.server()->close_error()->reason;
+  }
+  Pair pair{multipath_options()};
+};
+
+// §4: a path ID above the announced maximum is a PROTOCOL_VIOLATION, for every path frame.
+TEST_F(HostileMultipath, PathAbandonAboveMaxPathIdIsProtocolViolation) {
+  pair.inject_frames({PathAbandonFrame{1000, 0}});
+  expect_closed_with(err::kProtocolViolation);
+}
+
+TEST_F(HostileMultipath, PathNewConnectionIdAboveMaxPathIdIsProtocolViolation) {
+  NewConnectionIdFrame f;
+  f.path_frame = true;
+  f.path_id = 8;
+  f.sequence = 0;
+  const uint8_t cid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  f.cid = Bytes(cid, 8);
+  pair.inject_frames({f});
+  expect_closed_with(err::kProtocolViolation);
+}
+
+TEST_F(HostileMultipath, PathAckAboveMaxPathIdIsProtocolViolation) {
+  AckRange r{0, 0};
+  pair.inject_frames({AckFrame::from_ranges(9, true, std::span<const AckRange>(&r, 1), 0, {})});
+  expect_closed_with(err::kProtocolViolation);
+}
+
+// §4.6: MAX_PATH_ID must not lower the limit.
+TEST_F(HostileMultipath, MaxPathIdDecreaseIsProtocolViolation) {
+  pair.inject_frames({MaxPathIdFrame{3}});
+  expect_closed_with(err::kProtocolViolation);
+}
+
+// §4: frames for a path ID within the limit that has no state are ignored.
+TEST_F(HostileMultipath, PathAckForUnopenedPathIsIgnored) {
+  AckRange r{0, 5};
+  pair.inject_frames({AckFrame::from_ranges(3, true, std::span<const AckRange>(&r, 1), 0, {})});
+  pair.run();
+  EXPECT_FALSE(pair.server_close_code().has_value());
+}
+
+// §3.3: PATH_STATUS_* share one sequence space; older news is ignored.
+TEST_F(HostileMultipath, StalePathStatusIsIgnored) {
+  pair.inject_frames({PathStatusFrame{true, 0, 5}});
+  ASSERT_NE(pair.server()->find_path(0), nullptr);
+  EXPECT_TRUE(pair.server()->find_path(0)->peer_backup);
+  pair.inject_frames({PathStatusFrame{false, 0, 4}});
+  EXPECT_TRUE(pair.server()->find_path(0)->peer_backup);
+  pair.inject_frames({PathStatusFrame{false, 0, 6}});
+  EXPECT_FALSE(pair.server()->find_path(0)->peer_backup);
+  EXPECT_FALSE(pair.server_close_code().has_value());
+}
+
+// §3.4: a PATH_ABANDON for the only open path: the receiver closes the connection.
+TEST_F(HostileMultipath, AbandoningTheOnlyPathClosesTheConnection) {
+  pair.inject_frames({PathAbandonFrame{0, err::kApplicationAbandonPath}});
+  expect_closed_with(err::kNoError);
+}
+
+// Without multipath negotiated, every multipath frame is a PROTOCOL_VIOLATION (§2).
+TEST(HostileNoMultipath, PathFramesWithoutNegotiationAreProtocolViolation) {
+  for (int which = 0; which < 3; ++which) {
+    Pair pair;
+    ASSERT_TRUE(pair.handshake());
+    AckRange r{0, 0};
+    switch (which) {
+      case 0: pair.inject_frames({MaxPathIdFrame{4}}); break;
+      case 1: pair.inject_frames({PathStatusFrame{true, 0, 1}}); break;
+      default:
+        pair.inject_frames(
+            {AckFrame::from_ranges(0, true, std::span<const AckRange>(&r, 1), 0, {})});
+    }
+    auto c = pair.server_close_code();
+    ASSERT_TRUE(c.has_value()) << which;
+    EXPECT_EQ(*c, err::kProtocolViolation) << which;
+  }
+}
+
+}  // namespace
+}  // namespace quic::hostile
