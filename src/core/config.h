@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cc/congestion_controller.h"
+#include "common/address.h"
 #include "common/time.h"
 #include "core/trace.h"
 #include "crypto/packet_protector.h"
@@ -67,6 +68,14 @@ struct ConnectionConfig {
   Duration path_keepalive = 1s;       // PING on an idle path (backup paths, failed paths)
   Duration path_max_probe_interval = 1s;  // cap on the PTO backoff of a failed path
   Duration path_validation_timeout = 3s;  // give up and abandon an unvalidated path
+  // A PING when nothing ack-eliciting was sent for this long (RFC 9000 §10.1.2); 0: off. Keeps
+  // NAT bindings alive and lets a server find a client whose binding changed.
+  Duration keep_alive{0};
+  // Server: addresses offered in the preferred_address transport parameter (RFC 9000 §9.6);
+  // the endpoint must also receive on them. A client moves path 0 there once the handshake is
+  // confirmed (and back if the new address does not validate).
+  std::optional<SocketAddress> preferred_address_v4, preferred_address_v6;
+  bool use_preferred_address = true;  // client: follow the server's preferred_address
 
   CcAlgorithm cc = CcAlgorithm::kCubic;
   bool ecn = true;  // mark ECT(0) and validate the path (RFC 9000 §13.4)

@@ -59,6 +59,21 @@ TransportParameters Connection::local_transport_params() const {
     tp.original_destination_connection_id = original_dcid_;
     tp.retry_source_connection_id = retry_scid_;
     tp.stateless_reset_token = local_cids_.at(0).active().front().token;
+    if (const IssuedCid* pc = local_cids_.at(0).find(1);
+        pc != nullptr && (config_.preferred_address_v4 || config_.preferred_address_v6)) {
+      PreferredAddress pa;
+      if (const auto& a = config_.preferred_address_v4) {
+        std::copy_n(a->ip.begin(), 4, pa.ipv4.begin());
+        pa.ipv4_port = a->port;
+      }
+      if (const auto& a = config_.preferred_address_v6) {
+        pa.ipv6 = a->ip;
+        pa.ipv6_port = a->port;
+      }
+      pa.cid = pc->cid;
+      pa.reset_token = pc->token;
+      tp.preferred_address = pa;
+    }
   }
   tp.max_idle_timeout_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.idle_timeout).count());
@@ -187,6 +202,9 @@ Status Connection::on_peer_transport_params() {
   if (peer_params_.stateless_reset_token) {
     peer_cids_[0].set_current_token(*peer_params_.stateless_reset_token);
   }
+  if (side_ == Side::kClient && peer_params_.preferred_address) {
+    if (auto st = on_preferred_address(*peer_params_.preferred_address); !st) return st;
+  }
   // multipath-21 §2: on when both sides offer it; never with zero-length CIDs.
   if (config_.multipath && peer_params_.initial_max_path_id) {
     if (*peer_params_.initial_max_path_id > kMaxPathId) {
@@ -247,6 +265,7 @@ void Connection::on_handshake_confirmed() {
   handshake_confirmed_ = true;
   if (trace_) trace_->state_updated(now_, "handshake_confirmed");
   discard_space(PnSpaceId::kHandshake);
+  if (side_ == Side::kClient) migrate_to_preferred_address();
 }
 
 // --- Key update (RFC 9001 §6)

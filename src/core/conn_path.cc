@@ -72,6 +72,7 @@ void Connection::on_path_response(Instant now, Path& rx_path, const PathChalleng
 }
 
 void Connection::on_path_validated(Instant now, Path& path) {
+  path.fallback_remote.reset();
   path.challenge.reset();
   path.challenge_pending = false;
   path.challenge_deadline = kNever;
@@ -146,6 +147,57 @@ Status Connection::migrate(const SocketAddress& new_local) {
   return {};
 }
 
+// --- preferred address (RFC 9000 §9.6)
+
+Status Connection::on_preferred_address(const PreferredAddress& pa) {
+  // §18.2: a server with zero-length CIDs must not offer one; the CID must be usable.
+  if (pa.cid.len == 0 || peer_cid_.len == 0) {
+    return fail(err::kTransportParameterError, "preferred_address with a zero-length CID");
+  }
+  std::vector<uint64_t> retire;
+  if (auto st = peer_cids_[0].on_new(1, pa.cid, pa.reset_token, 0,
+                                     config_.active_connection_id_limit, retire);
+      !st) {
+    return st;
+  }
+  if (!config_.use_preferred_address) return {};
+  const Path& p0 = *paths_.front();
+  SocketAddress a;
+  if (p0.local.v6 && pa.ipv6_port != 0) {
+    a.v6 = true;
+    a.ip = pa.ipv6;
+    a.port = pa.ipv6_port;
+  } else if (!p0.local.v6 && pa.ipv4_port != 0) {
+    std::copy_n(pa.ipv4.begin(), 4, a.ip.begin());
+    a.port = pa.ipv4_port;
+  } else {
+    return {};  // no address of our family: stay
+  }
+  if (a != p0.remote) peer_preferred_ = a;
+  return {};
+}
+
+// §9.6.1: after confirmation the client probes the preferred address with the CID that came
+// with it and moves there; if the address does not validate it goes back (§9.6.2).
+void Connection::migrate_to_preferred_address() {
+  if (!peer_preferred_) return;
+  Path* path = path_by_id(0);
+  if (path == nullptr || path->state != PathState::kActive) return;
+  std::vector<uint64_t> retire;
+  if (!peer_cids_[0].rotate(retire)) return;
+  for (uint64_t seq : retire) pending_retire_cids_.push_back({0, seq});
+  path->fallback_remote = path->remote;
+  path->remote = *peer_preferred_;
+  peer_preferred_.reset();
+  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu);
+  path->rtt = RttEstimator{};
+  path->pacer = Pacer{};
+  ++stats_.migrations;
+  stats_.preferred_address_used = true;
+  start_validation(now_, *path);
+  reinject(*path);
+}
+
 // --- multipath: opening, status, abandon
 
 Status Connection::add_path(const SocketAddress& local, const SocketAddress& remote,
@@ -176,7 +228,12 @@ void Connection::open_wanted_paths(Instant now) {
     while (id <= limit && (peer_cids_[id].spares() == 0 || local_cids_[id].active().empty())) {
       ++id;
     }
-    if (id > limit) return;  // no CIDs for an unused path ID yet: wait for more
+    if (id > limit) {
+      // No CIDs for an unused path ID yet: look again later (NEW_CONNECTION_ID or MAX_PATH_ID
+      // may bring some), without spinning on a timer in the past.
+      w.retry_at = now + kMinReopenBackoff;
+      continue;
+    }
     Path& path = init_path(id, w.local, w.remote);
     peer_cids_[id].take_first();
     path.state = PathState::kValidating;
@@ -212,6 +269,8 @@ Status Connection::abandon_path(uint64_t id, uint64_t error_code) {
   if (path == nullptr || path->state == PathState::kAbandoned) {
     return fail(err::kInternalError, "no such open path");
   }
+  // The application no longer wants this 4-tuple: it is not reopened.
+  std::erase_if(wanted_paths_, [&](const WantedPath& w) { return w.path_id == id; });
   close_path(now_, *path, error_code, true);
   return {};
 }
@@ -239,6 +298,9 @@ void Connection::close_path(Instant now, Path& path, uint64_t error_code, bool s
   path.abandon_deadline = now + 3 * pto_period();
   path.challenge.reset();
   path.challenge_pending = false;
+  path.challenge_deadline = kNever;
+  path.validation_expiry = kNever;
+  path.fallback_remote.reset();
   path.responses.clear();
   // multipath-21 §3.4: the peer's CIDs for the path are retired at once, implicitly.
   std::vector<uint64_t> ignored;
@@ -324,10 +386,15 @@ bool Connection::keepalive_due(const Path& path, Instant now) const {
 // A failed path is probed every SRTT, backing off with each unanswered probe up to
 // path_max_probe_interval, so its return is seen soon and confirmed by consecutive ACKs.
 Instant Connection::keepalive_at(const Path& path) const {
-  if (!multipath_ || path.state != PathState::kActive || !path.validated ||
-      path.last_ack_eliciting_sent == kNever) {
+  if (path.state != PathState::kActive || path.last_ack_eliciting_sent == kNever ||
+      !handshake_confirmed_) {
     return kNever;
   }
+  if (!multipath_) {
+    if (config_.keep_alive.count() == 0) return kNever;
+    return path.last_ack_eliciting_sent + config_.keep_alive;
+  }
+  if (!path.validated) return kNever;
   if (!path.failed) return path.last_ack_eliciting_sent + config_.path_keepalive;
   Duration base = std::max<Duration>(path.rtt.smoothed(), std::chrono::milliseconds(10));
   Duration interval = std::min<Duration>(base * (1u << std::min<uint32_t>(path.pto_count, 10)),
@@ -394,6 +461,18 @@ bool Connection::mp_control_pending() const {
   if (max_path_id_pending_) return true;
   return std::any_of(paths_.begin(), paths_.end(),
                      [](const auto& p) { return p->abandon_pending || p->status_pending; });
+}
+
+bool Connection::orphan_acks_due(Instant now) const {
+  return std::any_of(paths_.begin(), paths_.end(), [&](const auto& q) {
+    return !can_carry_own_acks(*q) && q->app.acks.ack_needed(now);
+  });
+}
+
+bool Connection::can_carry_own_acks(const Path& path) const {
+  auto it = peer_cids_.find(path.id);
+  return path.state != PathState::kAbandoned && !path.failed && !path.suspect &&
+         it != peer_cids_.end() && it->second.has_current();
 }
 
 bool Connection::is_data_path(const Path& path) const {
@@ -473,8 +552,10 @@ bool Connection::has_other_data_path(const Path& path) const {
 Instant Connection::path_deadline() const {
   Instant t = kNever;
   for (const auto& p : paths_) {
-    t = std::min({t, p->challenge_pending ? kNever : p->challenge_deadline, p->validation_expiry,
-                  p->abandon_deadline});
+    t = std::min(t, p->abandon_deadline);
+    if (p->challenge && !p->challenge_pending) {
+      t = std::min({t, p->challenge_deadline, p->validation_expiry});
+    }
     if (multipath_ && p->usable() && !p->suspect && p->app.loss.has_ack_eliciting_in_flight() &&
         p->last_progress != kNever) {
       t = std::min(t, p->last_progress + suspect_after(*p));
@@ -516,6 +597,15 @@ void Connection::path_timers(Instant now) {
       p.challenge_deadline = kNever;
       p.validation_expiry = kNever;
       if (p.state == PathState::kValidating) close_path(now, p, err::kPathUnstableOrPoor, true);
+      if (p.fallback_remote) {
+        // The preferred address did not answer: back to the handshake address.
+        p.remote = *p.fallback_remote;
+        p.fallback_remote.reset();
+        std::vector<uint64_t> retire;
+        if (peer_cids_[p.id].rotate(retire)) {
+          for (uint64_t seq : retire) pending_retire_cids_.push_back({p.id, seq});
+        }
+      }
       continue;
     }
     if (p.challenge && !p.challenge_pending && now >= p.challenge_deadline) {

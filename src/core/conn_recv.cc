@@ -161,9 +161,10 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   }
   rx_path_ = path;
   // RFC 9000 §9.3: a packet from a new address that is the newest so far moves the path
-  // there (NAT rebinding or the peer's migration); the new address gets validated.
+  // there (NAT rebinding or the client's migration); the new address gets validated. Only
+  // clients migrate (§9), so a client ignores where the server's packets come from.
   bool newest = !space_rx.acks.has_received() || pn > space_rx.acks.largest_received();
-  if (space == PnSpaceId::kApp && handshake_confirmed_ && newest &&
+  if (side_ == Side::kServer && space == PnSpaceId::kApp && handshake_confirmed_ && newest &&
       (path->remote != remote || path->local != local) && path->state != PathState::kAbandoned) {
     on_peer_address_change(now, *path, local, remote);
   }

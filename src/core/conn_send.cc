@@ -32,6 +32,7 @@ bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now
   }
   if (path_has_urgent(path, now)) return true;
   if (crypto_[i].tx.has_data_to_send(UINT64_MAX)) return true;
+  if (multipath_ && can_carry_own_acks(path) && orphan_acks_due(now)) return true;
   if (!handshake_complete_ && side_ == Side::kClient) return false;  // no 0-RTT yet
   return app_has_data() || mp_control_pending();
 }
@@ -64,9 +65,15 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   open_wanted_paths(now);
   // What must leave on one particular path: responses, challenges, its ACKs, its probes.
+  // ACKs owed for a path that cannot carry them (abandoned, failed) ride on the first path
+  // that can.
+  bool orphan_acks = orphan_acks_due(now);
   for (size_t i = 0; i < paths_.size(); ++i) {
     Path& p = *paths_[i];
-    if (!path_has_urgent(p, now) || !peer_cids_[p.id].has_current()) continue;
+    if (!peer_cids_[p.id].has_current()) continue;
+    bool carrier = orphan_acks && can_carry_own_acks(p);
+    if (!carrier && !path_has_urgent(p, now)) continue;
+    orphan_acks &= !carrier;
     if (auto t = transmit_on(now, p, buffer, is_data_path(p))) return t;
   }
   // New data and control frames: wherever the scheduler puts them.
@@ -295,9 +302,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   if (app && multipath_) {
     for (auto& q : paths_) {
       if (q.get() == &path || !q->app.acks.has_received() || !q->app.acks.ack_needed(now)) continue;
-      bool own_path_ok = q->state != PathState::kAbandoned && !q->failed && !q->suspect &&
-                         peer_cids_[q->id].has_current();
-      if (!own_path_ok) write_ack(now, q->app, q->id, true, w, sent);
+      if (!can_carry_own_acks(*q)) write_ack(now, q->app, q->id, true, w, sent);
     }
   }
   if (app) write_path_frames(path, w, sent, ack_eliciting);

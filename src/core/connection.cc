@@ -116,6 +116,10 @@ Result<std::unique_ptr<Connection>> Connection::accept(const ConnectionConfig& c
   c->peer_cid_ = info.client_scid;
   c->peer_cids_[0].set_current(c->peer_cid_);
   c->peer_cid_confirmed_ = true;
+  // RFC 9000 §9.6.1: the preferred address comes with a CID of its own (sequence 1).
+  if (config.preferred_address_v4 || config.preferred_address_v6) {
+    c->add_local_cid(0, random_cid(random, config.cid_length));
+  }
   if (info.address_validated) c->paths_[0]->validated = true;
   if (auto st = c->install_initial_keys(info.initial_dcid); !st) {
     return std::unexpected(st.error());

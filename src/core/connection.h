@@ -89,6 +89,7 @@ struct ConnectionStats {
   bool ecn_capable = false;      // path 0 passed ECN validation
   uint64_t paths_opened = 0, paths_validated = 0, paths_failed = 0, paths_abandoned = 0;
   uint64_t migrations = 0;              // path 0 moved to a new 4-tuple (either side)
+  bool preferred_address_used = false;  // client: moved to the server's preferred address
   uint64_t path_challenges_sent = 0, path_challenges_received = 0;
   uint64_t path_responses_sent = 0;
   uint64_t reinjected_packets = 0;      // in-flight packets re-sent after a path was suspected
@@ -300,6 +301,8 @@ class Connection {
   void write_mp_control_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
   bool mp_control_pending() const;
   bool is_data_path(const Path& path) const;
+  bool can_carry_own_acks(const Path& path) const;
+  bool orphan_acks_due(Instant now) const;
   bool has_other_data_path(const Path& path) const;
   Duration suspect_after(const Path& path) const;
   Status on_path_abandon(Instant now, const PathAbandonFrame& f);
@@ -315,6 +318,8 @@ class Connection {
   void reinject(Path& path);
   void on_path_progress(Instant now, Path& path);
   void open_wanted_paths(Instant now);
+  Status on_preferred_address(const PreferredAddress& pa);
+  void migrate_to_preferred_address();
   void issue_path_cids();
   const ConnectionId& dcid_of(const Path& path) const;
   bool path_ack_mode() const { return multipath_ && handshake_confirmed_; }
@@ -422,6 +427,7 @@ class Connection {
     uint32_t failures = 0;
   };
   std::vector<WantedPath> wanted_paths_;  // client path manager
+  std::optional<SocketAddress> peer_preferred_;  // client: where the server would rather be
 
   // Streams and flow control.
   StreamMap streams_;

@@ -61,6 +61,7 @@ struct Path {
   bool challenge_pending = false;
   Instant challenge_deadline = kNever;  // repeat the challenge then
   Instant validation_expiry = kNever;   // give up then
+  std::optional<SocketAddress> fallback_remote;  // back here if validation fails (§9.6.2)
   uint8_t challenge_tries = 0;
   std::deque<PathChallengeData> responses;
 

@@ -1,6 +1,7 @@
 #include "harness/mp_scenario.h"
 
 #include <algorithm>
+#include <set>
 
 #include "harness/sim_endpoint.h"
 #include "harness/transfer_app.h"
@@ -38,6 +39,56 @@ quic::SocketAddress client_addr(size_t i) {
   return quic::SocketAddress::v4(10, 0, static_cast<uint8_t>(i + 1), 2, 40000);
 }
 
+constexpr size_t kCidLen = 8;
+
+// The 1-RTT packet of a datagram (it comes last when packets are coalesced), if any.
+std::optional<quic::DatagramPacket> short_packet(const std::vector<uint8_t>& d) {
+  quic::CoalescedPackets packets(quic::Bytes(d.data(), d.size()), kCidLen);
+  while (auto p = packets.next()) {
+    if (!p->header.long_header) return p;
+  }
+  return std::nullopt;
+}
+
+// Whether a datagram's 1-RTT packet carries PATH_CHALLENGE. The scenarios run with the null
+// AEAD: payloads are plaintext and the header-protection mask is zero.
+bool has_path_challenge(const std::vector<uint8_t>& d) {
+  auto p = short_packet(d);
+  if (!p) return false;
+  size_t pn_len = (p->bytes[0] & 0x03) + 1;
+  size_t start = p->header.pn_offset + pn_len;
+  if (p->bytes.size() < start + quic::kAeadTagSize) return false;
+  quic::Reader r(p->bytes.subspan(start, p->bytes.size() - start - quic::kAeadTagSize));
+  while (!r.empty()) {
+    auto f = quic::decode_frame(r);
+    if (!f) return false;
+    if (std::holds_alternative<quic::PathChallengeFrame>(*f)) return true;
+  }
+  return false;
+}
+
+// Watches one side's datagrams: the first 4-tuple is the handshake's; every later new one
+// must open with a PATH_CHALLENGE.
+struct TupleWatch {
+  std::set<std::pair<quic::SocketAddress, quic::SocketAddress>> seen;
+  uint64_t new_tuples = 0, without_challenge = 0, same_dcid = 0;
+  std::vector<uint8_t> first_dcid;  // of the first short-header datagram
+  void on_send(const sim::Datagram& d) {
+    auto p = short_packet(d.payload);
+    std::vector<uint8_t> dcid;
+    if (p) dcid.assign(p->header.dcid.bytes.begin(), p->header.dcid.bytes.begin() + kCidLen);
+    bool is_new = seen.insert({d.src, d.dst}).second;
+    if (seen.size() == 1) {
+      if (first_dcid.empty() && p) first_dcid = dcid;  // the handshake tuple's DCID
+      return;
+    }
+    if (!is_new) return;
+    ++new_tuples;
+    if (!has_path_challenge(d.payload)) ++without_challenge;
+    if (p && dcid == first_dcid) ++same_dcid;
+  }
+};
+
 }  // namespace
 
 MpResult run_mp_scenario(const MpScenario& s) {
@@ -68,7 +119,11 @@ MpResult run_mp_scenario(const MpScenario& s) {
   }
 
   quic::ConnectionConfig conn;
-  conn.multipath = true;
+  conn.multipath = s.multipath;
+  conn.cid_length = kCidLen;
+  // A client that only receives says nothing once a NAT binding is lost under it; a
+  // keepalive lets the server find it at its new address (RFC 9000 §10.1.2).
+  if (!s.rebinds.empty()) conn.keep_alive = 200ms;
   conn.scheduler = s.scheduler;
   conn.cc = s.cc;
   conn.aead = quic::AeadBackend::kNull;  // the wire is simulated; crypto cost is not measured
@@ -81,8 +136,11 @@ MpResult run_mp_scenario(const MpScenario& s) {
   // recovery), so the send buffer must hold more than the sum of the BDPs.
   conn.stream_send_buffer = 64 << 20;
   const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
+  const auto server_preferred = quic::SocketAddress::v4(10, 0, 0, 2, 4433);
   quic::EndpointConfig ccfg{false, conn, *ctls};
-  quic::EndpointConfig scfg{true, conn, *stls};
+  quic::ConnectionConfig sconn = conn;
+  if (s.preferred_address) sconn.preferred_address_v4 = server_preferred;
+  quic::EndpointConfig scfg{true, sconn, *stls};
   scfg.retry = quic::RetryPolicy::kDisabled;
   SimEndpoint client(ccfg, s.seed * 2 + 1);
   SimEndpoint server(scfg, s.seed * 2 + 2);
@@ -96,14 +154,50 @@ MpResult run_mp_scenario(const MpScenario& s) {
   sim::Network net(s.seed);
   std::vector<quic::SocketAddress> addrs;
   for (size_t i = 0; i < s.links.size(); ++i) addrs.push_back(client_addr(i));
+  // Addresses a NAT rebinding to a new IP moves a link's client to (one per rebind).
+  std::vector<quic::SocketAddress> rebind_targets;
+  for (size_t k = 0; k < s.rebinds.size(); ++k) {
+    const auto& from = addrs[std::min(s.rebinds[k].link, addrs.size() - 1)];
+    quic::SocketAddress to = from;
+    if (s.rebinds[k].new_address) {
+      to.ip[2] = static_cast<uint8_t>(100 + k);
+    } else {
+      to.port = static_cast<uint16_t>(from.port + 1 + k);
+    }
+    rebind_targets.push_back(to);
+  }
   net.add_node(&client, addrs);
-  net.add_node(&server, {server_addr});
+  std::vector<quic::SocketAddress> server_addrs{server_addr};
+  if (s.preferred_address) server_addrs.push_back(server_preferred);
+  net.add_node(&server, server_addrs);
   std::vector<int> link_ids;
   for (size_t i = 0; i < s.links.size(); ++i) {
     link_ids.push_back(net.add_link(addrs[i], server_addr, s.links[i].up, s.links[i].down));
+    if (s.preferred_address) {
+      net.add_link(addrs[i], server_preferred, s.links[i].up, s.links[i].down);
+    }
     res.sum_rate_bps += s.links[i].down.rate_bps;
   }
   Instant start = net.now();
+  for (size_t k = 0; k < s.rebinds.size(); ++k) {
+    const MpLink& l = s.links[std::min(s.rebinds[k].link, s.links.size() - 1)];
+    if (s.rebinds[k].new_address) net.add_link(rebind_targets[k], server_addr, l.up, l.down);
+    net.schedule_rebind(addrs[std::min(s.rebinds[k].link, addrs.size() - 1)], rebind_targets[k],
+                        start + s.rebinds[k].at);
+  }
+  TupleWatch client_watch, server_watch;
+  client.on_send = [&](const sim::Datagram& d, Instant) { client_watch.on_send(d); };
+  server.on_send = [&](const sim::Datagram& d, Instant) { server_watch.on_send(d); };
+  if (s.abandon_at) {
+    net.schedule_call(start + *s.abandon_at, [&](Instant) {
+      if (auto* c = client_app.current(client.endpoint())) (void)c->abandon_path(1);
+    });
+  }
+  if (s.migrate_at && addrs.size() > 1) {
+    net.schedule_call(start + *s.migrate_at, [&](Instant) {
+      if (auto* c = client_app.current(client.endpoint())) (void)c->migrate(addrs[1]);
+    });
+  }
   for (const MpLinkEvent& e : s.events) {
     if (e.link >= link_ids.size()) continue;
     if (e.up) {
@@ -143,7 +237,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
   Instant next_sample = start;
   net.run(start + s.time_limit, [&]() {
     quic::Connection* c = client_app.current(client.endpoint());
-    if (c != nullptr && !paths_added) {
+    if (c != nullptr && s.multipath && !paths_added) {
       paths_added = true;
       if (s.links[0].backup) (void)c->set_path_backup(0, true);
       for (size_t i = 1; i < s.links.size(); ++i) {
@@ -174,7 +268,19 @@ MpResult run_mp_scenario(const MpScenario& s) {
   if (secs > 0) res.goodput_bps = static_cast<double>(res.bytes) * 8.0 / secs;
   if (res.sum_rate_bps > 0) res.share = res.goodput_bps / res.sum_rate_bps;
 
+  res.new_tuples = client_watch.new_tuples + server_watch.new_tuples;
+  res.new_tuples_without_challenge =
+      client_watch.without_challenge + server_watch.without_challenge;
+  for (const auto& r : recs) {
+    res.challenges_sent += r.stats.path_challenges_sent;
+    res.responses_sent += r.stats.path_responses_sent;
+    res.client_used_preferred_address |= r.stats.preferred_address_used;
+  }
+  res.client_dcid_changed = client_watch.new_tuples > 0 && client_watch.same_dcid == 0;
   if (const quic::Connection* c = server_conn()) {
+    res.challenges_sent += c->stats().path_challenges_sent;
+    res.responses_sent += c->stats().path_responses_sent;
+    res.server_migrations = c->stats().migrations;
     for (size_t i = 0; i < c->path_count(); ++i) {
       const quic::Path& p = c->path(i);
       res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.packets_sent,
@@ -183,6 +289,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
     res.reinjected_packets = c->stats().reinjected_packets;
     res.paths_failed = c->stats().paths_failed;
     res.paths_validated = c->stats().paths_validated;
+    res.paths_abandoned = c->stats().paths_abandoned;
+    res.server_paths_at_end = c->path_count();
     if (!failure_at) snapshot_backup();
   }
   if (before_total > 0) {
@@ -218,7 +326,9 @@ MpResult run_mp_scenario(const MpScenario& s) {
 }
 
 std::vector<std::string> mp_scenario_names() {
-  return {"aggregation-a", "aggregation-b", "aggregation-c", "failover", "backup", "flapping"};
+  return {"aggregation-a", "aggregation-b", "aggregation-c", "failover", "backup", "flapping",
+          "mp-rebind",     "abandon",       "rebind-port",   "rebind-addr", "migration",
+          "connectionmigration"};
 }
 
 std::optional<MpScenario> named_mp_scenario(std::string_view name) {
@@ -254,6 +364,35 @@ std::optional<MpScenario> named_mp_scenario(std::string_view name) {
       s.events.push_back({std::chrono::seconds(5 + 6 * k), 0, true});
     }
     s.bytes = 96ull << 20;
+  } else if (name == "mp-rebind") {
+    s.description = "aggregation-a with a NAT rebinding (new port) on the slower link at 2 s";
+    s.links = {both(50, 20ms), both(30, 60ms)};
+    s.rebinds = {{2s, 1, false}};
+    s.bytes = 48ull << 20;
+  } else if (name == "abandon") {
+    s.description = "aggregation-a; the client abandons the slower path at 2 s";
+    s.links = {both(50, 20ms), both(30, 60ms)};
+    s.abandon_at = 2s;
+    s.bytes = 48ull << 20;
+  } else if (name == "rebind-port" || name == "rebind-addr") {
+    s.description = name == "rebind-port" ? "single path; the client's NAT port changes at 1 s"
+                                          : "single path; the client's NAT address changes at 1 s";
+    s.multipath = false;
+    s.links = {both(10, 30ms)};
+    s.rebinds = {{1s, 0, name == "rebind-addr"}};
+    s.bytes = 5ull << 20;
+  } else if (name == "migration") {
+    s.description = "single path; the client moves to a new local address at 1 s";
+    s.multipath = false;
+    s.links = {both(10, 30ms), both(10, 30ms)};
+    s.migrate_at = 1s;
+    s.bytes = 5ull << 20;
+  } else if (name == "connectionmigration") {
+    s.description = "single path; the client moves to the server's preferred_address";
+    s.multipath = false;
+    s.links = {both(10, 30ms)};
+    s.preferred_address = true;
+    s.bytes = 5ull << 20;
   } else {
     return std::nullopt;
   }

@@ -29,6 +29,14 @@ struct MpLinkEvent {
   bool up = false;
 };
 
+// NAT rebinding of a link's client address (RFC 9000 §9.3): a new port, or a new IP address
+// (reached over a new link with the same configuration).
+struct MpRebind {
+  Duration at{0};
+  size_t link = 0;
+  bool new_address = false;
+};
+
 struct MpScenario {
   std::string name = "custom";
   std::string description;
@@ -40,6 +48,11 @@ struct MpScenario {
   std::vector<MpLinkEvent> events;
   // Failover figures are measured from this event (index into events), if any.
   std::optional<size_t> failure_event;
+  bool multipath = true;  // false: plain QUIC over link 0 (migration cases)
+  std::vector<MpRebind> rebinds;
+  std::optional<Duration> migrate_at;  // client: active migration of path 0 to link 1's address
+  bool preferred_address = false;      // server offers a second address; the client moves there
+  std::optional<Duration> abandon_at;  // client: abandons path 1 (PATH_ABANDON)
   Duration time_limit = std::chrono::seconds(120);
 };
 
@@ -62,13 +75,23 @@ struct MpResult {
   // behind 80% of the surviving links' rate over the following two seconds).
   Duration stall{0};
   double backup_share_before_failure = 0;  // backup paths' stream bytes / all, before failure
-  uint64_t reinjected_packets = 0, paths_failed = 0, paths_validated = 0;
+  uint64_t reinjected_packets = 0, paths_failed = 0, paths_validated = 0, paths_abandoned = 0;
+  size_t server_paths_at_end = 0;
+  // Migration checks (quic-interop-runner rebind/connectionmigration criteria): every datagram
+  // that is the first between a new pair of addresses after the handshake carries a
+  // PATH_CHALLENGE, and every challenge is answered.
+  uint64_t new_tuples = 0, new_tuples_without_challenge = 0;
+  uint64_t challenges_sent = 0, responses_sent = 0;  // both sides
+  uint64_t server_migrations = 0;
+  bool client_used_preferred_address = false;
+  bool client_dcid_changed = false;  // the client's DCID after the move differs from before
   uint64_t sim_events = 0;
 };
 
 MpResult run_mp_scenario(const MpScenario& s);
 
-// aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping.
+// aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, mp-rebind, abandon,
+// and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
 std::optional<MpScenario> named_mp_scenario(std::string_view name);
 std::vector<std::string> mp_scenario_names();
 

@@ -21,6 +21,12 @@ void print(const MpScenario& s, const MpResult& r) {
               std::chrono::duration<double, std::milli>(r.stall).count(),
               static_cast<unsigned long>(r.reinjected_packets),
               100 * r.backup_share_before_failure);
+  std::printf("  tuples=%lu without-challenge=%lu challenges=%lu responses=%lu migrations=%lu\n",
+              static_cast<unsigned long>(r.new_tuples),
+              static_cast<unsigned long>(r.new_tuples_without_challenge),
+              static_cast<unsigned long>(r.challenges_sent),
+              static_cast<unsigned long>(r.responses_sent),
+              static_cast<unsigned long>(r.server_migrations));
   for (const auto& p : r.paths) {
     std::printf("  path %lu: stream %lu bytes, %lu packets, %lu lost, srtt %.1f ms%s\n",
                 static_cast<unsigned long>(p.id), static_cast<unsigned long>(p.stream_bytes),
@@ -122,3 +128,60 @@ TEST(MultipathScenario, SameSeedSameRun) {
 }  // namespace
 }  // namespace harness
 
+
+namespace harness {
+namespace {
+
+void expect_validated_moves(const MpResult& r) {
+  EXPECT_GT(r.new_tuples, 0u);
+  EXPECT_EQ(r.new_tuples_without_challenge, 0u);  // every new path opens with PATH_CHALLENGE
+  EXPECT_GE(r.responses_sent, 1u);
+  EXPECT_LE(r.responses_sent, r.challenges_sent);
+}
+
+// quic-interop-runner rebind-port: the server validates the new port before trusting it.
+TEST(MigrationScenario, RebindPort) {
+  MpResult r = run(named("rebind-port"));
+  expect_validated_moves(r);
+  EXPECT_EQ(r.server_migrations, 1u);
+}
+
+TEST(MigrationScenario, RebindAddress) {
+  MpResult r = run(named("rebind-addr"));
+  expect_validated_moves(r);
+  EXPECT_EQ(r.server_migrations, 1u);
+}
+
+// Active migration (RFC 9000 §9.2): a new local address and a new DCID, validated.
+TEST(MigrationScenario, ClientActiveMigration) {
+  MpResult r = run(named("migration"));
+  expect_validated_moves(r);
+  EXPECT_TRUE(r.client_dcid_changed);
+  EXPECT_EQ(r.server_migrations, 1u);
+}
+
+// quic-interop-runner connectionmigration: the client moves to the server's preferred_address
+// with the CID that came with it, and validates it.
+TEST(MigrationScenario, PreferredAddress) {
+  MpResult r = run(named("connectionmigration"));
+  expect_validated_moves(r);
+  EXPECT_TRUE(r.client_used_preferred_address);
+  EXPECT_TRUE(r.client_dcid_changed);
+}
+
+// Multipath: NAT rebinding on one path, and a path abandoned by the client mid-transfer.
+TEST(MultipathScenario, NatRebindingOnOnePath) {
+  MpResult r = run(named("mp-rebind"));
+  expect_validated_moves(r);
+  EXPECT_EQ(r.server_migrations, 1u);
+  ASSERT_EQ(r.paths.size(), 2u);
+}
+
+TEST(MultipathScenario, AbandonedPathIsRemovedAndTheTransferGoesOn) {
+  MpResult r = run(named("abandon"));
+  EXPECT_EQ(r.paths_abandoned, 1u);
+  EXPECT_EQ(r.server_paths_at_end, 1u);  // state gone after 3 PTO
+}
+
+}  // namespace
+}  // namespace harness
