@@ -301,6 +301,7 @@ std::optional<Scenario> named_scenario(std::string_view name) {
     s.plan.connections = 2;
     s.plan.resume = true;
     s.plan.zero_rtt = true;
+    s.server.accept_0rtt = true;
     if (name == "zerortt") {
       s.description = "second connection sends its 40 requests as 0-RTT (RFC 9001 §4.6)";
     } else {

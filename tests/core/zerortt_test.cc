@@ -24,6 +24,7 @@ struct Ticket {
 // Runs a first connection against a server using `stls` and returns what the client keeps.
 Ticket first_connection(const std::shared_ptr<const TlsContext>& stls, PairOptions o = {}) {
   o.server_tls = stls;
+  o.server.accept_0rtt = true;  // tickets then allow 0-RTT
   Pair p(o);
   EXPECT_TRUE(p.handshake());
   p.run();
@@ -35,6 +36,7 @@ PairOptions resume_options(const std::shared_ptr<const TlsContext>& stls, const 
   o.server_tls = stls;
   o.connect.session_ticket = t.ticket;
   o.connect.zero_rtt = true;
+  o.server.accept_0rtt = true;
   return o;
 }
 
