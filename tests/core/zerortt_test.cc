@@ -177,8 +177,9 @@ Frame forbidden_frame(int i) {
   switch (i) {
     case 0: return CryptoFrame{0, Bytes(kData, 8)};
     case 1: {
-      AckRange r{0, 0};
-      return AckFrame::from_ranges(0, false, std::span<const AckRange>(&r, 1), 0, std::nullopt);
+      static const AckRange kRange{0, 0};  // the frame views it: must outlive the call
+      return AckFrame::from_ranges(0, false, std::span<const AckRange>(&kRange, 1), 0,
+                                   std::nullopt);
     }
     case 2: return NewTokenFrame{Bytes(kToken, 4)};
     case 3: return HandshakeDoneFrame{};
