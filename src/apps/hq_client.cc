@@ -107,7 +107,8 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
     const auto& err = c.close_error();
     return finish(&c, now, "connection closed: " + (err ? err->reason : std::string("?")));
   }
-  if (!c.handshake_complete()) return;
+  // With 0-RTT (ConnectOptions::zero_rtt) the requests leave before the handshake completes.
+  if (!c.handshake_complete() && !c.zero_rtt_active()) return;
   open_requests(c);
   for (auto& [id, a] : active_) {
     if (a.request_done) continue;
@@ -115,6 +116,7 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
     if (!a.request_done) read_response(c, id, a);
   }
   std::erase_if(active_, [](const auto& p) { return p.second.request_done; });
+  if (!c.handshake_complete()) return;
   if (dg_total_ > 0) exchange_datagrams(c, now);
   if (ku_every_ > 0) maybe_update_keys(c);
   if (completed_count_ == requests_.size() &&
@@ -340,6 +342,9 @@ void add_client_options(CLI::App& cmd, ClientOptions& o) {
   cmd.add_flag("--resume", o.resume,
                "fetch the URLs again on a second connection that resumes the first's TLS "
                "session and presents its NEW_TOKEN token; fails unless it resumed");
+  cmd.add_flag("--0rtt", o.zero_rtt,
+               "like --resume, and the second connection sends its requests as 0-RTT "
+               "(RFC 9001 section 4.6); fails unless the server accepted them");
   cmd.add_option("--key-update", o.key_update,
                  "initiate a 1-RTT key update (RFC 9001 section 6) every N received packets")
       ->check(CLI::Range(uint64_t{1}, HqClientApp::kMaxKeyUpdatePackets));
@@ -389,7 +394,7 @@ int run_client(const ClientOptions& o) {
   if (!driver.ok()) return kExitFailure;
   // --resume: the second connection shares the endpoint and socket with the first, whose
   // CONNECTION_CLOSE is still flushed and whose closing state the endpoint reaps on its own.
-  const int connections = o.resume ? 2 : 1;
+  const int connections = (o.resume || o.zero_rtt) ? 2 : 1;
   bool failed = false;
   quic::ConnectOptions next;
   std::unique_ptr<HqClientApp> app;
@@ -421,10 +426,14 @@ int run_client(const ClientOptions& o) {
     }
     failed = app->failed();
     const auto& st = app->stats();
-    if (o.resume || o.key_update > 0) {
+    if (o.resume || o.zero_rtt || o.key_update > 0) {
       // One parseable line per connection, like the interop peers' "client-conn N:" lines.
-      log_at(0, "client-conn %d: resumed=%s key_updates=%llu key_updates_initiated=%llu", n,
-             st.resumed ? "true" : "false", static_cast<unsigned long long>(st.key_updates),
+      log_at(0,
+             "client-conn %d: resumed=%s used0rtt=%s zero_rtt_sent=%llu key_updates=%llu "
+             "key_updates_initiated=%llu",
+             n, st.resumed ? "true" : "false", st.zero_rtt_accepted ? "true" : "false",
+             static_cast<unsigned long long>(st.zero_rtt_packets_sent),
+             static_cast<unsigned long long>(st.key_updates),
              static_cast<unsigned long long>(app->key_updates_initiated()));
     }
     if (n + 1 < connections && !failed) {
@@ -433,8 +442,13 @@ int run_client(const ClientOptions& o) {
         failed = true;
       }
       next = quic::ConnectOptions{app->new_token(), app->session_ticket()};
+      next.zero_rtt = o.zero_rtt;
     } else if (n > 0 && !failed && !st.resumed) {
       log_at(0, "--resume: the second connection did not resume (full handshake)");
+      failed = true;
+    } else if (n > 0 && !failed && o.zero_rtt && !st.zero_rtt_accepted) {
+      log_at(0, "--0rtt: the second connection's 0-RTT was %s",
+             st.zero_rtt_attempted ? "rejected by the server" : "not possible (ticket)");
       failed = true;
     }
   }

@@ -140,6 +140,7 @@ struct ClientOptions {
   std::string out_dir;
   uint64_t datagrams = 0;
   bool resume = false;      // fetch twice; the second connection resumes the first's session
+  bool zero_rtt = false;    // like resume, and the second connection's requests go as 0-RTT
   uint64_t key_update = 0;  // initiate a key update every N received packets (0: never)
   TrustOptions trust;
   NetOptions net;

@@ -277,6 +277,9 @@ void add_server_options(CLI::App& cmd, HqServerOptions& o) {
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
   cmd.add_flag("--retry", o.retry, "send a Retry to every new client (address validation)");
   cmd.add_flag("--datagram", o.datagram, "offer DATAGRAM frames (RFC 9221) and echo each one");
+  cmd.add_flag("--0rtt", o.zero_rtt,
+               "accept 0-RTT requests from resuming clients (anti-replay cache; hq-interop GETs "
+               "are safe to replay)");
   add_net_options(cmd, o.net);
 }
 
@@ -294,6 +297,7 @@ int run_server(const HqServerOptions& o) {
     std::fprintf(stderr, "tquic: %s\n", st.error().reason.c_str());
     return kExitUsage;
   }
+  ec.connection.accept_0rtt = o.zero_rtt;
   std::string root_real;
   if (!o.root.empty()) {
     char real[PATH_MAX];

@@ -48,6 +48,7 @@ struct HqServerOptions {
   bool json = false;      // perf server: final statistics as JSON
   bool datagram = false;  // offer DATAGRAM and echo every datagram received
   bool retry = false;     // answer every Initial without a valid token with Retry
+  bool zero_rtt = false;  // accept 0-RTT from resuming clients (replay-protected)
   NetOptions net;
 };
 

@@ -88,6 +88,12 @@ struct ConnectionConfig {
   size_t datagram_send_queue = 64;
   size_t datagram_recv_queue = 64;
 
+  // Server: accept 0-RTT (RFC 9001 §4.6) from clients resuming with a ticket that allows it.
+  // Off (the default: 0-RTT data can be replayed, so the application opts in), tickets are
+  // still issued (resumption) but carry no early_data, and 0-RTT packets from clients holding
+  // older tickets are dropped (the client resends their data in 1-RTT).
+  bool accept_0rtt = false;
+
   // Tracing: a sink per connection (e.g. obs::qlog_factory(dir) writes <dir>/<odcid>.sqlog).
   TraceFactory trace;
   // Where the application wants qlog files; the core never opens files: the application turns

@@ -22,7 +22,7 @@ std::optional<PnSpaceId> space_of(EncryptionLevel l) {
     case EncryptionLevel::kInitial: return PnSpaceId::kInitial;
     case EncryptionLevel::kHandshake: return PnSpaceId::kHandshake;
     case EncryptionLevel::kApplication: return PnSpaceId::kApp;
-    case EncryptionLevel::kEarly: break;  // 0-RTT lands with the resumption issue
+    case EncryptionLevel::kEarly: break;  // 0-RTT keys: conn_zerortt.cc
   }
   return std::nullopt;
 }
@@ -97,12 +97,16 @@ TransportParameters Connection::local_transport_params() const {
   return tp;
 }
 
-Status Connection::init_tls(std::shared_ptr<const TlsContext> tls, Bytes session_ticket) {
-  auto session = TlsSession::create(std::move(tls));
+Status Connection::init_tls(std::shared_ptr<const TlsContext> tls, const ConnectOptions& options) {
+  const bool early = side_ == Side::kServer ? config_.accept_0rtt : options.zero_rtt;
+  auto session = TlsSession::create(std::move(tls), early);
   if (!session) return std::unexpected(session.error());
   tls_ = std::move(*session);
   // A ticket the TLS layer refuses (expired, garbage) just means a full handshake.
-  if (!session_ticket.empty()) (void)tls_->set_resumption_ticket(session_ticket);
+  if (!options.session_ticket.empty()) (void)tls_->set_resumption_ticket(options.session_ticket);
+  if (side_ == Side::kClient) {
+    if (auto st = zero_rtt_setup(options); !st) return st;
+  }
   std::vector<uint8_t> buf(1024);
   TransportParameters local = local_transport_params();
   if (trace_) trace_->parameters_set(now_, true, local);
@@ -131,6 +135,10 @@ Status Connection::drain_tls() {
     crypto_[static_cast<size_t>(*space)].tx.write(out.data);
   }
   for (auto& ev : tls_->take_secrets()) {
+    if (ev.level == EncryptionLevel::kEarly) {
+      if (auto st = zero_rtt_on_secret(ev); !st) return st;
+      continue;
+    }
     auto space = space_of(ev.level);
     if (!space) continue;
     Secret secret;
@@ -151,7 +159,7 @@ Status Connection::drain_tls() {
   if (side_ == Side::kClient) {
     if (auto ticket = tls_->take_session_ticket(); !ticket.empty()) session_ticket_ = std::move(ticket);
   }
-  if (!peer_params_received_ && tls_->peer_transport_params()) {
+  if (!peer_params_received_ && tls_->peer_transport_params() && !zero_rtt_defers_peer_params()) {
     if (auto st = on_peer_transport_params(); !st) return st;
   }
   return {};
@@ -245,6 +253,10 @@ void Connection::discard_space(PnSpaceId space) {
 
 void Connection::on_handshake_completed(Instant now) {
   handshake_complete_ = true;
+  if (auto st = zero_rtt_on_handshake_complete(now); !st) {
+    close_with_error(now, st.error());
+    return;
+  }
   state_ = State::kEstablished;
   stats_.handshake_time = now - created_at_;
   stats_.resumed = tls_->resumed();

@@ -79,13 +79,17 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     space = PnSpaceId::kInitial;
   } else if (hdr.type == LongType::kHandshake) {
     space = PnSpaceId::kHandshake;
+  } else if (hdr.type == LongType::kZeroRtt) {
+    space = PnSpaceId::kApp;  // RFC 9000 §12.3: 0-RTT and 1-RTT share a number space
   } else {
     trace_drop(pkt.bytes.size(), "unexpected_packet_type");
-    ++stats_.packets_dropped;  // 0-RTT and Retry arrive with the RFC-completion issue
+    ++stats_.packets_dropped;
     return;
   }
+  const bool zero_rtt = hdr.long_header && hdr.type == LongType::kZeroRtt;
   CryptoLevel& level = crypto_[static_cast<size_t>(space)];
-  if (!level.open || !hdr.has_packet_number()) {
+  PacketProtector* open_key = zero_rtt ? zero_rtt_open_key(now) : level.open.get();
+  if (!open_key || !hdr.has_packet_number()) {
     trace_drop(pkt.bytes.size(), "key_unavailable");
     ++stats_.packets_dropped;
     return;
@@ -93,7 +97,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   // Header protection and packet number (RFC 9001 §5.4, RFC 9000 §A.3). The packet's bytes
   // are modified in place: it is ours to decrypt.
   uint8_t* p = datagram.data() + pkt.offset;
-  auto unprotected = level.open->unprotect_header(p, pkt.bytes.size(), hdr.pn_offset);
+  auto unprotected = open_key->unprotect_header(p, pkt.bytes.size(), hdr.pn_offset);
   if (!unprotected) {
     trace_drop(pkt.bytes.size(), "header_decrypt_error");
     ++stats_.packets_dropped;
@@ -122,9 +126,9 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   size_t payload_len = pkt.bytes.size() - header_len;
   // 1-RTT key phase (RFC 9001 §6.3): the other phase bit is either an old packet (previous
   // keys) or the peer's key update (next keys).
-  PacketProtector* key = level.open.get();
+  PacketProtector* key = open_key;
   bool next_phase = false;
-  if (space == PnSpaceId::kApp && ((p[0] & 0x04) != 0) != rx_key_phase_) {
+  if (!hdr.long_header && ((p[0] & 0x04) != 0) != rx_key_phase_) {
     if (prev_open_ && pn < rx_phase_first_pn_) {
       key = prev_open_.get();
     } else {
@@ -193,6 +197,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     return;
   }
   space_rx.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
+  if (space == PnSpaceId::kApp) zero_rtt_on_packet(now, zero_rtt);
   datagram_ack_eliciting |= ack_eliciting;
   idle_deadline_ = now + idle_period();
   if (space == PnSpaceId::kHandshake) {
@@ -366,8 +371,12 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
                  space == PnSpaceId::kInitial)) {
       pto_count_ = 0;
     }
-    // RFC 9001 §4.1.2: an acknowledged 1-RTT packet confirms the handshake for a client.
-    if (space == PnSpaceId::kApp && side_ == Side::kClient) on_handshake_confirmed();
+    // RFC 9001 §4.1.2: an acknowledged 1-RTT packet (not a 0-RTT one) confirms the handshake
+    // for a client.
+    if (space == PnSpaceId::kApp && side_ == Side::kClient && handshake_complete_ &&
+        res.largest_acked >= zero_rtt_.first_1rtt_pn) {
+      on_handshake_confirmed();
+    }
   }
   return {};
 }
@@ -506,7 +515,7 @@ void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& f
 // RFC 9000 §17.2.5.2: a client accepts one Retry, before any server Initial, whose integrity
 // tag checks against its original DCID; it then restarts its Initial flight towards the
 // Retry's SCID, carrying the token, under Initial keys derived from that SCID.
-void Connection::on_retry(Instant, const DatagramPacket& pkt) {
+void Connection::on_retry(Instant now, const DatagramPacket& pkt) {
   if (side_ != Side::kClient || retry_scid_ || peer_cid_confirmed_ || stats_.packets_received > 0) {
     trace_drop(pkt.bytes.size(), "unexpected_retry");
     return;
@@ -523,6 +532,8 @@ void Connection::on_retry(Instant, const DatagramPacket& pkt) {
   peer_cids_[0].set_current(peer_cid_);
   retry_token_.assign(retry->token.begin(), retry->token.end());
   if (!install_initial_keys(peer_cid_)) return;
+  // RFC 9000 §17.2.5.3: 0-RTT sent so far went to the old CID; resend it (new numbers).
+  zero_rtt_requeue_all(now);
   auto& tx = crypto_[0].tx;
   if (tx.sent_offset() > 0) tx.on_lost(0, tx.sent_offset(), false);
   // The Initials sent so far will never be acknowledged; they leave the books silently.

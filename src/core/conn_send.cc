@@ -24,6 +24,9 @@ uint64_t Connection::amplification_room(const Path& path) const {
 
 bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now) const {
   size_t i = static_cast<size_t>(space);
+  if (space == PnSpaceId::kApp && zero_rtt_sending()) {
+    return path.pto_probes > 0 || app_has_data();  // 0-RTT (RFC 9001 §4.6.1)
+  }
   if (discarded_[i] || !crypto_[i].seal) return false;
   if (space != PnSpaceId::kApp) {
     const PnSpace& pns = pn_space(space);
@@ -161,7 +164,13 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   if (out.size() < 64) return 0;
   Writer w(out);
   std::optional<HeaderLayout> layout;
-  if (space == PnSpaceId::kApp) {
+  zero_rtt_.building = space == PnSpaceId::kApp && zero_rtt_sending();
+  PacketProtector* seal = zero_rtt_.building ? zero_rtt_.key.get() : level.seal.get();
+  if (zero_rtt_.building) {
+    // RFC 9000 §17.2.3: 0-RTT shares the 1-RTT packet-number space.
+    layout = write_long_header(w, version_, LongType::kZeroRtt, peer_cid_, initial_scid_, Bytes(),
+                               pn_len, pn);
+  } else if (space == PnSpaceId::kApp) {
     // RFC 9287 §3.1: once the peer advertised grease_quic_bit, the QUIC bit is unpredictable.
     bool fixed_bit = !(peer_params_received_ && peer_params_.grease_quic_bit) || (pn & 1) == 0;
     layout = write_short_header(w, dcid_of(path), key_phase_, false, pn_len, pn, fixed_bit);
@@ -216,6 +225,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   if (trace_) {
     PacketKind kind = space == PnSpaceId::kInitial     ? PacketKind::kInitial
                       : space == PnSpaceId::kHandshake ? PacketKind::kHandshake
+                      : zero_rtt_.building             ? PacketKind::kZeroRtt
                                                        : PacketKind::kOneRtt;
     trace_->packet_sent(now, PacketTrace{kind, pn, total, 0, key_phase_,
                                          Bytes(out.data() + header_len, payload_len)});
@@ -225,10 +235,14 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
     return 0;
   }
   // multipath-21 §2.4: the path ID enters the 1-RTT nonce (path 0 leaves it unchanged).
-  if (!level.seal->seal(pn, app ? static_cast<uint32_t>(path.id) : 0, Bytes(out.data(), header_len),
-                        out.data() + header_len, payload_len) ||
-      !level.seal->protect_header(out.data(), total, layout->pn_offset, pn_len)) {
+  if (!seal->seal(pn, app && !zero_rtt_.building ? static_cast<uint32_t>(path.id) : 0,
+                  Bytes(out.data(), header_len), out.data() + header_len, payload_len) ||
+      !seal->protect_header(out.data(), total, layout->pn_offset, pn_len)) {
     return 0;
+  }
+  if (zero_rtt_.building) {
+    ++stats_.zero_rtt_packets_sent;
+    stats_.zero_rtt_bytes_sent += total;
   }
   pns.next_pn = pn + 1;
   ++stats_.packets_sent;
@@ -296,7 +310,9 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   // ACK first: it is small, never congestion controlled, and keeps the peer's recovery going.
   // Path 0 uses ACK, other paths PATH_ACK (multipath-21 §2.3). Each path's packets are
   // acknowledged on that path (its RTT samples stay its own) unless it cannot carry them.
-  if (pns.acks.has_received() && (pns.acks.ack_needed(now) || may_send_data)) {
+  // RFC 9000 §17.2.3: no ACK in 0-RTT (it could only acknowledge 1-RTT packets).
+  if (pns.acks.has_received() && !zero_rtt_.building &&
+      (pns.acks.ack_needed(now) || may_send_data)) {
     write_ack(now, pns, app ? path.id : 0, app && path.id != 0, w, sent);
   }
   if (app && multipath_) {
@@ -305,7 +321,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
       if (!can_carry_own_acks(*q)) write_ack(now, q->app, q->id, true, w, sent);
     }
   }
-  if (app) write_path_frames(path, w, sent, ack_eliciting);
+  if (app && !zero_rtt_.building) write_path_frames(path, w, sent, ack_eliciting);
   if (!may_send_data) return w.written();
 
   // CRYPTO data (handshake messages; at 1-RTT, session tickets).
@@ -322,8 +338,10 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
     ack_eliciting = true;
   }
   if (!app) return w.written();
-  write_mp_control_frames(w, sent, ack_eliciting);
-  if (new_token_pending_) {
+  // RFC 9000 §12.5 and multipath-21 §4: PATH_RESPONSE, NEW_TOKEN, HANDSHAKE_DONE and the
+  // multipath frames never go in 0-RTT.
+  if (!zero_rtt_.building) write_mp_control_frames(w, sent, ack_eliciting);
+  if (new_token_pending_ && !zero_rtt_.building) {
     NewTokenFrame f{Bytes(new_token_)};
     if (encoded_size(f) <= w.room() && encode_frame(w, f)) {
       sent.push_back({SentFrame::Kind::kNewToken});
@@ -331,7 +349,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
       ack_eliciting = true;
     }
   }
-  if (handshake_done_pending_ && w.room() >= 1) {
+  if (handshake_done_pending_ && !zero_rtt_.building && w.room() >= 1) {
     w.u8(static_cast<uint8_t>(frame_type::kHandshakeDone));
     handshake_done_pending_ = false;
     sent.push_back({SentFrame::Kind::kHandshakeDone});
@@ -344,6 +362,9 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
     DatagramFrame f{Bytes(d.data(), d.size()), true};
     if (encoded_size(f) > w.room()) break;  // stays queued for the next packet
     encode_frame(w, f);
+    if (zero_rtt_.building && zero_rtt_.datagrams_sent.size() < config_.datagram_send_queue) {
+      zero_rtt_.datagrams_sent.push_back(d);  // resent if the server rejects 0-RTT
+    }
     datagrams_out_.pop_front();
     ack_eliciting = true;
   }

@@ -87,7 +87,7 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
   c->now_ = now;
   if (config.trace) c->trace_ = config.trace(c->original_dcid_, false);
   if (auto st = c->install_initial_keys(c->original_dcid_); !st) return std::unexpected(st.error());
-  if (auto st = c->init_tls(std::move(tls), options.session_ticket); !st) {
+  if (auto st = c->init_tls(std::move(tls), options); !st) {
     return std::unexpected(st.error());
   }
   c->idle_deadline_ = now + c->idle_period();
@@ -419,13 +419,15 @@ void Connection::send_new_token(std::vector<uint8_t> token) {
 // --- DATAGRAM (RFC 9221)
 
 size_t Connection::max_datagram_payload() const {
-  if (!peer_params_received_ || !peer_params_.max_datagram_frame_size) return 0;
+  // Before the handshake's parameters arrive, a 0-RTT client uses the remembered ones.
+  const TransportParameters* pp = peer_params_received_ ? &peer_params_ : zero_rtt_limits();
+  if (!pp || !pp->max_datagram_frame_size) return 0;
   // Short header (1 + CID + 4-byte pn) + frame type and length + AEAD tag.
   const Path& path = *paths_.front();
   size_t overhead = 1 + dcid_of(path).len + 4 + 1 + 2 + kAeadTagSize;
   size_t by_mtu = path.mtu > overhead ? path.mtu - overhead : 0;
-  return std::min<size_t>(by_mtu, *peer_params_.max_datagram_frame_size > 3
-                                      ? *peer_params_.max_datagram_frame_size - 3
+  return std::min<size_t>(by_mtu, *pp->max_datagram_frame_size > 3
+                                      ? *pp->max_datagram_frame_size - 3
                                       : 0);
 }
 

@@ -27,6 +27,7 @@
 #include "core/sent_frame.h"
 #include "core/trace.h"
 #include "core/stream_map.h"
+#include "core/zero_rtt.h"
 #include "crypto/packet_protector.h"
 #include "mp/scheduler.h"
 #include "tls/tls_session.h"
@@ -95,6 +96,10 @@ struct ConnectionStats {
   uint64_t reinjected_packets = 0;      // in-flight packets re-sent after a path was suspected
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
+  // 0-RTT (conn_zerortt.cc). Client: attempted = 0-RTT keys installed, accepted = the server
+  // said so; bytes/packets sent in 0-RTT packets. Server: accepted = 0-RTT keys installed.
+  bool zero_rtt_attempted = false, zero_rtt_accepted = false;
+  uint64_t zero_rtt_bytes_sent = 0, zero_rtt_packets_sent = 0, zero_rtt_packets_received = 0;
 };
 
 enum class Side : uint8_t { kClient, kServer };
@@ -103,6 +108,13 @@ enum class Side : uint8_t { kClient, kServer };
 struct ConnectOptions {
   std::vector<uint8_t> token;           // NEW_TOKEN token: skips the server's Retry
   std::vector<uint8_t> session_ticket;  // TLS session ticket: resumption (no certificate)
+  // Send early data in 0-RTT packets when the ticket allows it (RFC 9001 §5.6: only when the
+  // application asks). Stream data and DATAGRAMs written before the handshake completes go
+  // out as 0-RTT; if the server rejects it they are resent in 1-RTT.
+  bool zero_rtt = false;
+  // The server's transport parameters to bound 0-RTT by (RFC 9000 §7.4.1), as returned by
+  // Connection::remembered_params(); empty: those stored inside session_ticket.
+  std::vector<uint8_t> remembered_params;
 };
 
 // What the Endpoint learned about a client Initial before creating its server connection.
@@ -211,6 +223,12 @@ class Connection {
   const std::vector<uint8_t>& new_token() const { return new_token_; }
   // Client: the latest TLS session ticket (empty until the server sent one), for resumption.
   const std::vector<uint8_t>& session_ticket() const { return session_ticket_; }
+  // Client: the server's transport parameters of this connection (encoded), to remember with
+  // session_ticket() for 0-RTT limits (RFC 9000 §7.4.1); the ticket also embeds them.
+  std::vector<uint8_t> remembered_params() const;
+  // Client: 0-RTT keys are live (handshake not complete): stream writes and DATAGRAMs now go
+  // out as 0-RTT, within the remembered limits.
+  bool zero_rtt_active() const;
   // Server: the Endpoint hands over a NEW_TOKEN token once the handshake is confirmed.
   bool wants_new_token() const;
   void send_new_token(std::vector<uint8_t> token);
@@ -233,7 +251,7 @@ class Connection {
   Path& init_path(uint64_t id, const SocketAddress& local, const SocketAddress& remote);
 
   // conn_crypto.cc
-  Status init_tls(std::shared_ptr<const TlsContext> tls, Bytes session_ticket = {});
+  Status init_tls(std::shared_ptr<const TlsContext> tls, const ConnectOptions& options = {});
   Status install_initial_keys(const ConnectionId& dcid);
   Status drain_tls();
   Status on_crypto_frame(PnSpaceId space, const CryptoFrame& f);
@@ -245,6 +263,17 @@ class Connection {
   Status rotate_rx_keys(Instant now, uint64_t pn);
   Status update_tx_keys();
   void maybe_update_keys();
+
+  // conn_zerortt.cc (0-RTT; small hooks in the files above)
+  Status zero_rtt_setup(const ConnectOptions& options);
+  Status zero_rtt_on_secret(const TlsSession::SecretEvent& ev);
+  bool zero_rtt_defers_peer_params() const;
+  bool zero_rtt_sending() const;  // client: the next app-space packet is 0-RTT
+  PacketProtector* zero_rtt_open_key(Instant now);
+  void zero_rtt_on_packet(Instant now, bool zero_rtt_packet);
+  Status zero_rtt_on_handshake_complete(Instant now);
+  void zero_rtt_requeue_all(Instant now);
+  const TransportParameters* zero_rtt_limits() const;
 
   // conn_recv.cc
   void process_packet(Instant now, const SocketAddress& local, const SocketAddress& remote,
@@ -391,6 +420,7 @@ class Connection {
   std::optional<ConnectionId> retry_scid_;  // the Retry's SCID (RFC 9000 §7.3)
   std::vector<uint8_t> new_token_;     // client: received; server: to send
   std::vector<uint8_t> session_ticket_;  // client: latest ticket received
+  ZeroRttState zero_rtt_;
   bool new_token_sent_ = false;      // server: a token was handed over by the Endpoint
   bool new_token_pending_ = false;   // server: NEW_TOKEN to (re)send
 

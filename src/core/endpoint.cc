@@ -94,6 +94,10 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
     ++stats_.datagrams_dropped;
     return;
   }
+  if (is_supported_version(hdr.version) && hdr.type == LongType::kZeroRtt) {
+    buffer_early_zero_rtt(local, remote, ecn, hdr, datagram);
+    return;
+  }
   if (datagram.size() < kMinInitialDatagram) {
     ++stats_.datagrams_dropped;
     return;
@@ -121,6 +125,13 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
     ++(info.address_validated ? stats_.tokens_accepted : stats_.tokens_rejected);
   }
   if (!info.address_validated && retry_required()) {
+    // 0-RTT waiting for this Initial can never be used: the client restarts after the Retry.
+    std::erase_if(early_zero_rtt_, [&](const EarlyZeroRtt& e) {
+      if (e.dcid != hdr.dcid) return false;
+      early_zero_rtt_bytes_ -= e.bytes.size();
+      ++stats_.datagrams_dropped;
+      return true;
+    });
     send_retry(now, local, remote, hdr);
     return;
   }
@@ -142,6 +153,49 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
   by_original_dcid_[hdr.dcid] = h;
   accept_queue_.push_back(h);
   ++stats_.connections_accepted;
+  refresh_routes(h);
+  replay_early_zero_rtt(h, hdr.dcid, remote);
+}
+
+void Endpoint::buffer_early_zero_rtt(const SocketAddress& local,
+                                     const SocketAddress& remote, uint8_t ecn,
+                                     const PacketHeader& hdr, Bytes datagram) {
+  // Only DCIDs a client may have chosen for its first flight (RFC 9000 §7.2).
+  if (hdr.dcid.len < kMinOriginalDcid || datagram.size() > kMaxBufferedZeroRttBytes) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  while (!early_zero_rtt_.empty() &&
+         (early_zero_rtt_.size() >= kMaxBufferedZeroRttDatagrams ||
+          early_zero_rtt_bytes_ + datagram.size() > kMaxBufferedZeroRttBytes)) {
+    early_zero_rtt_bytes_ -= early_zero_rtt_.front().bytes.size();
+    early_zero_rtt_.pop_front();
+    ++stats_.datagrams_dropped;
+  }
+  early_zero_rtt_bytes_ += datagram.size();
+  early_zero_rtt_.push_back(
+      EarlyZeroRtt{hdr.dcid, local, remote, ecn, {datagram.begin(), datagram.end()}});
+  ++stats_.zero_rtt_buffered;
+}
+
+// Hands the new connection the 0-RTT datagrams that overtook its Initial (same DCID and
+// client address), in arrival order.
+void Endpoint::replay_early_zero_rtt(ConnectionHandle h, const ConnectionId& dcid,
+                                     const SocketAddress& remote) {
+  std::vector<EarlyZeroRtt> mine;
+  std::erase_if(early_zero_rtt_, [&](EarlyZeroRtt& e) {
+    if (e.dcid != dcid || e.remote != remote) return false;
+    early_zero_rtt_bytes_ -= e.bytes.size();
+    mine.push_back(std::move(e));
+    return true;
+  });
+  for (EarlyZeroRtt& e : mine) {
+    auto it = conns_.find(h);
+    if (it == conns_.end()) return;
+    // The connection sees the datagram when the Initial got there, not when it arrived.
+    it->second.conn->on_datagram(token_now_, e.local, e.remote, e.ecn, e.bytes);
+    ++stats_.zero_rtt_replayed;
+  }
   refresh_routes(h);
 }
 

@@ -20,6 +20,11 @@ using ConnectionHandle = uint64_t;
 
 // Stateless resets we send are at most this large (and always smaller than their trigger).
 inline constexpr size_t kMaxStatelessResetSize = 43;
+// 0-RTT datagrams that arrive before their connection's Initial (reordering) are buffered
+// (RFC 9000 §5.2.2 allows it) and replayed once the Initial creates the connection; beyond
+// these bounds (per endpoint) the oldest is dropped.
+inline constexpr size_t kMaxBufferedZeroRttDatagrams = 16;
+inline constexpr size_t kMaxBufferedZeroRttBytes = 24 * 1024;
 
 // When a server answers an Initial with Retry to validate the client's address first
 // (RFC 9000 §8.1.2).
@@ -56,6 +61,8 @@ class Endpoint {
 
   // New server connections, in arrival order.
   std::optional<ConnectionHandle> accept();
+  // Server: accept 0-RTT on connections created from now on (ConnectionConfig::accept_0rtt).
+  void set_accept_0rtt(bool on) { config_.connection.accept_0rtt = on; }
   Connection* connection(ConnectionHandle h);
   size_t connection_count() const { return conns_.size(); }
   // Drops closed connections (their handles become invalid).
@@ -65,6 +72,7 @@ class Endpoint {
     uint64_t datagrams_dropped = 0, version_negotiations_sent = 0, connections_accepted = 0;
     uint64_t retries_sent = 0, tokens_accepted = 0, tokens_rejected = 0;
     uint64_t stateless_resets_sent = 0, stateless_resets_received = 0;
+    uint64_t zero_rtt_buffered = 0, zero_rtt_replayed = 0;  // 0-RTT ahead of its Initial
   };
   const Stats& stats() const { return stats_; }
 
@@ -85,6 +93,10 @@ class Endpoint {
                        std::vector<uint8_t> bytes);
   void send_retry(Instant now, const SocketAddress& local, const SocketAddress& remote,
                   const PacketHeader& hdr);
+  void buffer_early_zero_rtt(const SocketAddress& local, const SocketAddress& remote,
+                             uint8_t ecn, const PacketHeader& hdr, Bytes datagram);
+  void replay_early_zero_rtt(ConnectionHandle h, const ConnectionId& dcid,
+                             const SocketAddress& remote);
   void send_version_negotiation(const SocketAddress& local, const SocketAddress& remote,
                                 const PacketHeader& hdr);
 
@@ -100,6 +112,14 @@ class Endpoint {
   std::deque<ConnectionHandle> accept_queue_;
   struct Stateless { SocketAddress local, remote; std::vector<uint8_t> bytes; };
   std::deque<Stateless> stateless_;
+  struct EarlyZeroRtt {
+    ConnectionId dcid;
+    SocketAddress local, remote;
+    uint8_t ecn;
+    std::vector<uint8_t> bytes;
+  };
+  std::deque<EarlyZeroRtt> early_zero_rtt_;
+  size_t early_zero_rtt_bytes_ = 0;
   Stats stats_;
 };
 

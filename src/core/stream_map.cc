@@ -51,6 +51,31 @@ void StreamMap::set_peer_params(const PeerStreamParams& peer) {
   }
 }
 
+bool StreamMap::replace_peer_params(const PeerStreamParams& peer) {
+  peer_ = peer;
+  bool fits = true;
+  const uint64_t used = conn_credit_.used();
+  conn_credit_ = SendCredit(peer.max_data);
+  conn_credit_.consume(used);
+  fits = fits && used <= peer.max_data;
+  const uint64_t max_streams[2] = {peer.max_streams_bidi, peer.max_streams_uni};
+  for (int d = 0; d < 2; ++d) {
+    max_local_streams_[d] = std::min(max_streams[d], kMaxStreamCount);
+    streams_blocked_reported_[d].reset();
+    fits = fits && next_local_[d] <= max_local_streams_[d];
+  }
+  for (auto& [id, e] : streams_) {
+    if (!e.stream.has_send()) continue;
+    const uint64_t limit = params_for(id).send_limit;
+    const uint64_t stream_used = e.stream.credit().used();
+    e.stream.credit() = SendCredit(limit);
+    e.stream.credit().consume(stream_used);
+    fits = fits && stream_used <= limit;
+    enqueue_send(e);
+  }
+  return fits;
+}
+
 // ---------------------------------------------------------------------------------------
 // Stream creation and lookup (RFC 9000 §2.1, §3.2, §4.6)
 

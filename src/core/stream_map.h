@@ -100,6 +100,9 @@ class StreamMap {
   StreamMap(const StreamMapConfig& config, const PeerStreamParams& peer);
   // Later (e.g. remembered 0-RTT parameters replaced by the handshake's): limits only grow.
   void set_peer_params(const PeerStreamParams& peer);
+  // 0-RTT rejected (RFC 9001 §4.6.2): the handshake's limits replace the remembered ones even
+  // where smaller. False when streams already opened or bytes already charged exceed them.
+  bool replace_peer_params(const PeerStreamParams& peer);
 
   // --- application
   // A new locally-initiated stream, or nullopt when the peer's MAX_STREAMS is reached (a

@@ -32,6 +32,22 @@ bool is_client_initial(const sim::Datagram& d, uint32_t version) {
   return type_bits == quic::long_type_bits(version, quic::LongType::kInitial);
 }
 
+// Adds the bytes after the header of every 0-RTT and 1-RTT packet in a datagram.
+void count_app_packets(const std::vector<uint8_t>& d, size_t short_dcid_len, uint64_t& zero_rtt,
+                       uint64_t& one_rtt) {
+  size_t off = 0;
+  while (off < d.size()) {
+    auto h = quic::parse_header(quic::Bytes(d).subspan(off), short_dcid_len);
+    if (!h || h->packet_size == 0) return;
+    if (h->has_packet_number()) {
+      uint64_t n = h->packet_size - h->pn_offset;
+      if (!h->long_header) one_rtt += n;
+      if (h->long_header && h->type == quic::LongType::kZeroRtt) zero_rtt += n;
+    }
+    off += h->packet_size;
+  }
+}
+
 Duration percentile(std::vector<Duration> v, double p) {
   if (v.empty()) return Duration(0);
   size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
@@ -107,8 +123,15 @@ ScenarioResult run_scenario(const Scenario& s) {
     if (first_connection_only && !server_validated()) res.server_bytes_before_validation += d.payload.size();
   };
   uint64_t client_initials = 0;
+  size_t counted_connection = 0;
   client.on_send = [&](const sim::Datagram& d, Instant) {
     if (client_app.records().size() <= 1 && is_client_initial(d, s.client.version)) ++client_initials;
+    if (client_app.records().size() != counted_connection) {
+      counted_connection = client_app.records().size();
+      res.last_client_0rtt_bytes = res.last_client_1rtt_bytes = 0;
+    }
+    count_app_packets(d.payload, s.server.cid_length, res.last_client_0rtt_bytes,
+                      res.last_client_1rtt_bytes);
   };
 
   std::vector<Duration> rtt_samples;
@@ -123,6 +146,9 @@ ScenarioResult run_scenario(const Scenario& s) {
           last_rtt = r;
         }
       }
+    }
+    if (s.server_rejects_0rtt_after_first && client_app.records().size() >= 2) {
+      server.endpoint().set_accept_0rtt(false);
     }
     return client_app.done();
   });
@@ -155,6 +181,7 @@ ScenarioResult run_scenario(const Scenario& s) {
     res.client_key_updates += r.stats.key_updates;
     res.retries_received += r.stats.retry_received ? 1 : 0;
     res.resumed += r.stats.resumed ? 1 : 0;
+    if (r.stats.zero_rtt_attempted) ++(r.stats.zero_rtt_accepted ? res.zero_rtt_accepted : res.zero_rtt_rejected);
   }
   if (!recs.empty()) {
     res.first_handshake = recs.front().handshake_done - recs.front().started;
@@ -168,6 +195,8 @@ ScenarioResult run_scenario(const Scenario& s) {
       res.server_packets_lost += c->stats().packets_lost;
       res.stream_bytes_retransmitted += c->stats().stream_bytes_retransmitted;
       res.server_key_updates += c->stats().key_updates;
+      res.server_0rtt_packets_received += c->stats().zero_rtt_packets_received;
+      if (c->handshake_complete()) ++res.server_handshakes_completed;
       if (h == 1) {
         res.server_version = c->version();
         res.server_ecn_capable = c->stats().ecn_capable;
@@ -190,7 +219,7 @@ std::vector<std::string> scenario_names() {
           "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
           "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
           "keyupdate",           "retry",             "resumption",   "v2",
-          "ecn"};
+          "ecn",                 "zerortt",           "zerortt-reject"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -267,6 +296,18 @@ std::optional<Scenario> named_scenario(std::string_view name) {
     s.plan.connections = 2;
     s.plan.resume = true;
     s.server_retry = quic::RetryPolicy::kAlways;  // the NEW_TOKEN token must spare the second one
+  } else if (name == "zerortt" || name == "zerortt-reject") {
+    s.plan.sizes.assign(40, 32);
+    s.plan.connections = 2;
+    s.plan.resume = true;
+    s.plan.zero_rtt = true;
+    s.server.accept_0rtt = true;
+    if (name == "zerortt") {
+      s.description = "second connection sends its 40 requests as 0-RTT (RFC 9001 §4.6)";
+    } else {
+      s.description = "the server rejects the second connection's 0-RTT: all 40 files still arrive";
+      s.server_rejects_0rtt_after_first = true;
+    }
   } else if (name == "v2") {
     s.description = "QUIC version 2 (RFC 9369) end to end: v2 packet types, salts and labels";
     s.plan.sizes = {1 * kMiB};

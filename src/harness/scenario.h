@@ -30,6 +30,9 @@ struct Scenario {
   bool chacha20_only = false;
   int cert_chain_length = 1;  // >1: leaf + intermediates (amplification-limit case)
   quic::RetryPolicy server_retry = quic::RetryPolicy::kUnderLoad;
+  // The server stops accepting 0-RTT once the client starts its second connection (as if
+  // restarted with 0-RTT off): that connection's ticket allows 0-RTT, the server rejects it.
+  bool server_rejects_0rtt_after_first = false;
   Duration time_limit = std::chrono::seconds(300);
   std::string pcap_path;  // non-empty: write the run as a pcap
 };
@@ -58,7 +61,14 @@ struct ScenarioResult {
   uint64_t server_greased_quic_bit = 0;  // server datagrams sent with the QUIC bit cleared
   uint64_t server_ecn_ce = 0;       // CE marks the client reported on the server's packets
   uint64_t server_retries_sent = 0;
+  // 0-RTT: connections whose 0-RTT the server accepted / rejected (client's view), and the
+  // client's 0-RTT and 1-RTT bytes on the wire (packet bytes after the header) during its
+  // last connection, counted from the datagrams like quic-interop-runner's pcap check.
+  size_t zero_rtt_accepted = 0, zero_rtt_rejected = 0;
+  uint64_t last_client_0rtt_bytes = 0, last_client_1rtt_bytes = 0;
+  uint64_t server_0rtt_packets_received = 0;
   uint64_t server_connections = 0;
+  size_t server_handshakes_completed = 0;  // server connections that completed the handshake
   uint64_t sim_events = 0;
   uint64_t trace_hash = 0;
 };
@@ -67,7 +77,8 @@ ScenarioResult run_scenario(const Scenario& s);
 
 // quic-interop-runner cases: handshake, transfer, multiplexing, longrtt, chacha20,
 // handshakeloss, transferloss, handshakecorruption, transfercorruption, blackhole,
-// amplificationlimit, goodput.
+// amplificationlimit, goodput, keyupdate, retry, resumption, v2, ecn, zerortt (+ the
+// zerortt-reject variant).
 std::optional<Scenario> named_scenario(std::string_view name);
 std::vector<std::string> scenario_names();
 

@@ -62,6 +62,7 @@ void TransferClient::on_activity(quic::Endpoint& endpoint, Instant now) {
     r.alpn = c->alpn();
     next_options_.session_ticket = c->session_ticket();
     next_options_.token = c->new_token();
+    next_options_.zero_rtt = plan_.zero_rtt;
     c->close(0, "done", now);
     if (records_.size() >= plan_.connections) {
       done_ = true;
@@ -92,7 +93,8 @@ void TransferClient::drive(quic::Connection& c, Instant now) {
     auto& err = c.close_error();
     return fail("connection closed: " + (err ? err->reason : std::string("?")));
   }
-  if (!c.handshake_complete()) return;
+  // With 0-RTT the requests leave before the handshake completes (RFC 9001 §4.6.1).
+  if (!c.handshake_complete() && !c.zero_rtt_active()) return;
   // Open requests up to the parallelism limit; the peer's MAX_STREAMS may hold some back.
   while (next_request_ < plan_.sizes.size() &&
          streams_.size() - completed_streams_ < plan_.max_parallel) {

@@ -23,6 +23,7 @@ struct TransferPlan {
   size_t connections = 1;       // run the whole plan this many times, one connection after another
   size_t max_parallel = 1000;   // streams open at once per connection
   bool resume = false;          // later connections use the previous one's ticket and token
+  bool zero_rtt = false;        // with resume: requests go out as 0-RTT when the ticket allows
 };
 
 struct ConnectionRecord {

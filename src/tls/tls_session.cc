@@ -222,15 +222,17 @@ struct TlsCallbacks {
   }
 };
 
-TlsSession::TlsSession(std::shared_ptr<const TlsContext> ctx) : ctx_(std::move(ctx)) {}
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> ctx, bool allow_early_data)
+    : ctx_(std::move(ctx)), allow_early_(allow_early_data) {}
 
 TlsSession::~TlsSession() {
   if (session_) gnutls_deinit(session_);
 }
 
-Result<std::unique_ptr<TlsSession>> TlsSession::create(std::shared_ptr<const TlsContext> ctx) {
+Result<std::unique_ptr<TlsSession>> TlsSession::create(std::shared_ptr<const TlsContext> ctx,
+                                                      bool allow_early_data) {
   if (!ctx) return fail(err::kInternalError, "TlsSession::create without a TlsContext");
-  std::unique_ptr<TlsSession> s(new TlsSession(std::move(ctx)));
+  std::unique_ptr<TlsSession> s(new TlsSession(std::move(ctx), allow_early_data));
   // The client's GnuTLS session waits for start(): whether it may offer 0-RTT depends on the
   // resumption ticket, and that is an init flag.
   if (s->is_server()) {
@@ -246,7 +248,7 @@ bool TlsSession::is_server() const {
 Status TlsSession::init_gnutls() {
   const TlsConfig& c = ctx_->config();
   const bool server = c.server;
-  const bool early = c.enable_early_data && (server || resume_allows_early_);
+  const bool early = c.enable_early_data && allow_early_ && (server || resume_allows_early_);
   unsigned flags = GNUTLS_NO_END_OF_EARLY_DATA;  // RFC 9001 §8.3: no EndOfEarlyData in QUIC
   flags |= server ? (GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET) : GNUTLS_CLIENT;
   if (early) flags |= GNUTLS_ENABLE_EARLY_DATA;
@@ -286,6 +288,9 @@ Status TlsSession::init_gnutls() {
     if (c.enable_early_data) {
       rc = gnutls_session_ticket_enable_server(s, tls_ticket_key());
       if (rc < 0) return fail_with(rc, "session tickets");
+    }
+    if (early) {
+      // RFC 8446 §8: 0-RTT only behind the context's replay cache.
       gnutls_anti_replay_enable(s, ctx_->anti_replay());
       rc = gnutls_record_set_max_early_data_size(s, kQuicMaxEarlyData);  // RFC 9001 §4.6.1
       if (rc < 0) return fail_with(rc, "max_early_data_size");
@@ -342,6 +347,10 @@ Status TlsSession::set_resumption_ticket(Bytes ticket) {
 
 std::optional<std::vector<uint8_t>> TlsSession::resumption_transport_params() const {
   return resume_tp_;
+}
+
+bool TlsSession::will_offer_early_data() const {
+  return !is_server() && ctx_->config().enable_early_data && allow_early_ && resume_allows_early_;
 }
 
 Status TlsSession::start() {

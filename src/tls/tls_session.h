@@ -33,7 +33,11 @@ inline constexpr size_t kMaxResumptionTicketBytes = 65536;
 
 class TlsSession {
  public:
-  static Result<std::unique_ptr<TlsSession>> create(std::shared_ptr<const TlsContext> ctx);
+  // allow_early_data: server: accept 0-RTT (when the context enables tickets); client: offer
+  // 0-RTT when resuming with a ticket that allows it. Off, the session neither offers nor
+  // accepts early data, and a server's tickets then carry no early_data extension.
+  static Result<std::unique_ptr<TlsSession>> create(std::shared_ptr<const TlsContext> ctx,
+                                                    bool allow_early_data = true);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
@@ -49,6 +53,10 @@ class TlsSession {
   // Client: the server transport parameters remembered in that ticket (RFC 9000 §7.4.1), for
   // 0-RTT limits; nullopt without a ticket.
   std::optional<std::vector<uint8_t>> resumption_transport_params() const;
+  // Client: true when start() will offer 0-RTT (the ticket allows it and early data is on).
+  bool will_offer_early_data() const;
+  // Client, before start(): resume without offering 0-RTT (e.g. unusable remembered params).
+  void disable_early_data() { allow_early_ = false; }
 
   Status start();  // client: produces the ClientHello (and the 0-RTT write secret)
 
@@ -80,7 +88,7 @@ class TlsSession {
   Status send_session_ticket();  // server: after handshake completion (NewSessionTicket)
 
  private:
-  explicit TlsSession(std::shared_ptr<const TlsContext> ctx);
+  TlsSession(std::shared_ptr<const TlsContext> ctx, bool allow_early_data);
   Status init_gnutls();
   Status run_handshake();
   Status fail_with(int gnutls_rc, const char* where);
@@ -89,6 +97,7 @@ class TlsSession {
 
   std::shared_ptr<const TlsContext> ctx_;
   gnutls_session_int* session_ = nullptr;
+  bool allow_early_ = true;  // see create()
   bool started_ = false;
   bool complete_ = false;
   std::optional<Error> failed_;  // sticky: once set, every call returns it

@@ -8,3 +8,8 @@ tquic_test(hostile_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_closing_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_multipath_test.cc
   DEPS tquic_core tquic_harness)
+# 0-RTT (resumption with early data), on the same fixture.
+tquic_test(zerortt_tests LABEL unit SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_fixture.cc
+  ${CMAKE_CURRENT_LIST_DIR}/zerortt_test.cc
+  DEPS tquic_core tquic_harness)

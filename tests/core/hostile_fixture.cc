@@ -180,11 +180,14 @@ Pair::Pair(PairOptions options)
       server_addr_(SocketAddress::v4(192, 0, 2, 2, 443)) {
   options.client.aead = AeadBackend::kNull;
   options.server.aead = AeadBackend::kNull;
-  EndpointConfig scfg{true, options.server, test_tls_context(true, options.server_alpn)};
+  EndpointConfig scfg{true, options.server,
+                      options.server_tls ? options.server_tls
+                                         : test_tls_context(true, options.server_alpn)};
   scfg.max_connections = options.max_connections;
   server_ = std::make_unique<Endpoint>(scfg, server_random_);
   auto c = Connection::connect(options.client, test_tls_context(false, options.client_alpn),
-                               client_addr_, server_addr_, now_, client_random_);
+                               client_addr_, server_addr_, now_, client_random_,
+                               options.connect);
   if (c) client_ = std::move(*c);
 }
 
@@ -285,6 +288,11 @@ bool Pair::handshake() {
 
 void Pair::inject(Bytes payload, uint8_t first_byte_or) {
   deliver_to_server(short_packet(server_cid_, inject_pn_++, payload, first_byte_or));
+}
+
+void Pair::inject_zero_rtt(Bytes payload, uint64_t pn) {
+  deliver_to_server(long_packet(client_->version(), LongType::kZeroRtt, client_->original_dcid(),
+                                client_cid_, pn, payload));
 }
 
 void Pair::inject_frames(std::initializer_list<Frame> frames) {

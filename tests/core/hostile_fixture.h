@@ -36,6 +36,10 @@ struct PairOptions {
   std::vector<std::string> client_alpn{"hq-interop"};
   std::vector<std::string> server_alpn{"hq-interop"};
   size_t max_connections = 4096;  // the server Endpoint's cap
+  // 0-RTT tests: a server TLS context shared by several pairs (its anti-replay context only
+  // gives 0-RTT to tickets issued after it was created), and the client's connect options.
+  std::shared_ptr<const TlsContext> server_tls;
+  ConnectOptions connect;
 };
 
 // One packet of a datagram, decoded under null protection.
@@ -104,6 +108,8 @@ class Pair {
   // client used.
   void inject(Bytes payload, uint8_t first_byte_or = 0);
   void inject_frames(std::initializer_list<Frame> frames);
+  // A 0-RTT packet "from the client" (to its original DCID) carrying `payload`.
+  void inject_zero_rtt(Bytes payload, uint64_t pn);
 
   // The server connection's transport error code, if it closed.
   std::optional<uint64_t> server_close_code();

@@ -3,7 +3,10 @@
 // transfer is verified byte for byte by the client application.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "harness/scenario.h"
+#include "wire/packet.h"
 
 namespace harness {
 namespace {
@@ -121,6 +124,60 @@ TEST(InteropCase, Resumption) {
   // The first connection was sent a Retry; the second presented its NEW_TOKEN token instead.
   EXPECT_EQ(r.server_retries_sent, 1u);
   EXPECT_EQ(r.retries_received, 1u);
+}
+
+// quic-interop-runner "zerortt": the second connection sends its requests as 0-RTT; the
+// runner wants 0-RTT payload and little 1-RTT payload from the client.
+TEST(InteropCase, ZeroRtt) {
+  auto r = run("zerortt");
+  EXPECT_EQ(r.bytes, 2u * 40 * 32);
+  EXPECT_EQ(r.handshakes, 2u);
+  EXPECT_EQ(r.resumed, 1u);
+  // (The client has every response before its Finished leaves, and closes at once.)
+  EXPECT_EQ(r.zero_rtt_accepted, 1u);
+  EXPECT_EQ(r.zero_rtt_rejected, 0u);
+  EXPECT_GT(r.last_client_0rtt_bytes, 40u * 8);  // all 40 "GET 32\r\n" requests
+  EXPECT_LE(r.last_client_1rtt_bytes, 5000u);
+  EXPECT_GT(r.server_0rtt_packets_received, 0u);
+}
+
+// The ticket allows 0-RTT but the server has turned it off: the 0-RTT packets are dropped,
+// the client learns of the rejection at handshake completion and resends in 1-RTT.
+TEST(InteropCase, ZeroRttRejectedStillDeliversEverything) {
+  auto r = run("zerortt-reject");
+  EXPECT_EQ(r.bytes, 2u * 40 * 32);
+  EXPECT_EQ(r.resumed, 1u);
+  EXPECT_EQ(r.server_handshakes_completed, 2u);
+  EXPECT_EQ(r.zero_rtt_accepted, 0u);
+  EXPECT_EQ(r.zero_rtt_rejected, 1u);
+  EXPECT_GT(r.last_client_0rtt_bytes, 0u);       // it was attempted...
+  EXPECT_EQ(r.server_0rtt_packets_received, 0u);  // ...and never processed
+  EXPECT_GT(r.last_client_1rtt_bytes, 40u * 8);   // the requests went again in 1-RTT
+}
+
+// Loss of the second connection's first datagram (Initial + all 0-RTT requests): the
+// Initial is resent by PTO and the requests are repaired in 1-RTT once the handshake completes.
+TEST(InteropCase, ZeroRttFirstFlightLost) {
+  auto s = *named_scenario("zerortt");
+  auto first_dcid = std::make_shared<std::optional<quic::ConnectionId>>();
+  auto dropped = std::make_shared<int>(0);
+  s.client_to_server.drop_filter = [first_dcid, dropped](const sim::Datagram& d, uint64_t) {
+    auto h = quic::parse_header(quic::Bytes(d.payload), 8);
+    if (!h || !h->long_header || h->type != quic::LongType::kInitial) return false;
+    if (!*first_dcid) *first_dcid = h->dcid;
+    if (h->dcid == **first_dcid || *dropped > 0) return false;
+    ++*dropped;
+    return true;
+  };
+  auto r = run_scenario(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(*dropped, 1);
+  EXPECT_EQ(r.bytes, 2u * 40 * 32);
+  EXPECT_EQ(r.resumed, 1u);
+  EXPECT_EQ(r.zero_rtt_accepted, 1u);
+  // An ACK of a 0-RTT packet must not confirm the handshake (and drop the Handshake keys)
+  // before the client's Finished is out: the server completes its handshake.
+  EXPECT_EQ(r.server_handshakes_completed, 2u);
 }
 
 TEST(InteropCase, Version2) {
