@@ -159,6 +159,19 @@ TEST(InteropCase, Version2NotOfferedStaysV1) {
   EXPECT_EQ(r.client_version, kVersion1Value);
 }
 
+TEST(InteropCase, Version2AfterRetry) {
+  // RFC 9369 §4: the Retry is in the original version (v1); the switch to v2 follows, and v2
+  // Initial keys derive from the Retry's connection ID on both sides.
+  auto s = *named_scenario("v2");
+  s.server_retry = quic::RetryPolicy::kAlways;
+  auto r = run_scenario(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.server_retries_sent, 1u);
+  EXPECT_EQ(r.retries_received, 1u);
+  EXPECT_EQ(r.client_version, kVersion2Value);
+  EXPECT_EQ(r.server_version, kVersion2Value);
+}
+
 // Incompatible negotiation (RFC 9000 §6, RFC 9368 §2.2): a reserved first version draws one
 // Version Negotiation packet; the client restarts in v1 and the transfer completes.
 TEST(InteropCase, VersionNegotiation) {
