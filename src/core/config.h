@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cc/congestion_controller.h"
 #include "common/address.h"
@@ -14,6 +15,7 @@
 #include "crypto/packet_protector.h"
 #include "crypto/reset_token.h"
 #include "mp/scheduler.h"
+#include "recovery/ecn.h"
 #include "wire/version.h"
 
 namespace quic {
@@ -21,7 +23,15 @@ namespace quic {
 class TlsContext;
 
 struct ConnectionConfig {
+  // Client: the version of the first flight (the Original Version, RFC 9368 §2). A reserved
+  // version (0x?a?a?a?a, RFC 9000 §15) elicits Version Negotiation on purpose.
   uint32_t version = kVersion1;
+  // Versions this endpoint speaks, most preferred first (RFC 9368 §3). Empty: `version` (if v1
+  // or v2) followed by the other one. A client lists them as Available Versions and picks from
+  // a Version Negotiation packet by this order; a server answers unknown versions with them
+  // and, when this list is set, switches a compatible first flight to the first version here
+  // that the client offers (v1 -> v2); left empty, a server follows the client's order.
+  std::vector<uint32_t> versions;
   uint8_t cid_length = 8;  // our source CIDs; 0..20
   // Key of our stateless reset tokens (RFC 9000 §10.3.2). The Endpoint fills it with random
   // bytes when left zero; a server that restarts with the same key can reset old connections.
@@ -79,6 +89,9 @@ struct ConnectionConfig {
 
   CcAlgorithm cc = CcAlgorithm::kCubic;
   bool ecn = true;  // mark ECT(0) and validate the path (RFC 9000 §13.4)
+  // The ECN-capable codepoint we mark: kEcnEct0, or kEcnEct1 for L4S (RFC 9331). Validation
+  // expects the peer's counts to grow in this codepoint (or CE); other values mean ECT(0).
+  uint8_t ecn_codepoint = kEcnEct0;
   AeadBackend aead = AeadBackend::kAuto;  // kNull only for simulations and fuzzing
   // Start a key update after this many packets in one key phase; 0: only when half the AEAD
   // confidentiality limit (RFC 9001 §6.6) is reached.

@@ -39,17 +39,8 @@ CipherSuite suite_of(TlsCipher c) {
 }  // namespace
 
 Status Connection::install_initial_keys(const ConnectionId& dcid) {
-  InitialSecrets s = derive_initial_secrets(version_, dcid.view());
-  const Secret& ours = side_ == Side::kClient ? s.client : s.server;
-  const Secret& theirs = side_ == Side::kClient ? s.server : s.client;
-  AeadBackend backend = config_.aead == AeadBackend::kNull ? AeadBackend::kNull : AeadBackend::kAuto;
-  auto seal = PacketProtector::create(CipherSuite::kAes128Gcm, ours, version_, backend);
-  auto open = PacketProtector::create(CipherSuite::kAes128Gcm, theirs, version_, backend);
-  if (!seal) return std::unexpected(seal.error());
-  if (!open) return std::unexpected(open.error());
-  crypto_[0].seal = std::move(*seal);
-  crypto_[0].open = std::move(*open);
-  return {};
+  vneg_.initial_dcid = dcid;  // conn_version.cc derives another version's keys from it
+  return initial_keys_for(version_, dcid, crypto_[0].seal, crypto_[0].open);
 }
 
 TransportParameters Connection::local_transport_params() const {
@@ -91,13 +82,20 @@ TransportParameters Connection::local_transport_params() const {
   if (config_.max_datagram_frame_size > 0) {
     tp.max_datagram_frame_size = config_.max_datagram_frame_size;
   }
-  tp.version_information = VersionInformation{version_, {kVersion1, kVersion2}};
-  tp.grease_quic_bit = true;
-  if (config_.multipath) tp.initial_max_path_id = local_max_path_id_;  // RFC 9287: we accept packets with the QUIC bit cleared
+  tp.version_information = VersionInformation{version_, advertised_versions()};
+  tp.grease_quic_bit = true;  // RFC 9287: we accept packets with the QUIC bit cleared
+  if (config_.multipath) tp.initial_max_path_id = local_max_path_id_;
   return tp;
 }
 
 Status Connection::init_tls(std::shared_ptr<const TlsContext> tls, const ConnectOptions& options) {
+  if (side_ == Side::kClient) {
+    // Kept for a handshake restarted by Version Negotiation (conn_version.cc).
+    vneg_.tls = tls;
+    if (options.session_ticket.data() != vneg_.session_ticket.data()) {
+      vneg_.session_ticket.assign(options.session_ticket.begin(), options.session_ticket.end());
+    }
+  }
   const bool early = side_ == Side::kServer ? config_.accept_0rtt : options.zero_rtt;
   auto session = TlsSession::create(std::move(tls), early);
   if (!session) return std::unexpected(session.error());
@@ -107,6 +105,17 @@ Status Connection::init_tls(std::shared_ptr<const TlsContext> tls, const Connect
   if (side_ == Side::kClient) {
     if (auto st = zero_rtt_setup(options); !st) return st;
   }
+  if (auto st = set_local_transport_params(); !st) return st;
+  if (side_ == Side::kClient) {
+    if (auto st = tls_->start(); !st) return st;
+    return drain_tls();
+  }
+  return {};
+}
+
+// Encodes our transport parameters into the TLS session; a server calls it again when
+// compatible version negotiation changes the chosen version before TLS sends them.
+Status Connection::set_local_transport_params() {
   std::vector<uint8_t> buf(1024);
   TransportParameters local = local_transport_params();
   if (trace_) trace_->parameters_set(now_, true, local);
@@ -119,10 +128,6 @@ Status Connection::init_tls(std::shared_ptr<const TlsContext> tls, const Connect
   if (!n) return std::unexpected(n.error());
   buf.resize(*n);
   tls_->set_local_transport_params(std::move(buf));
-  if (side_ == Side::kClient) {
-    if (auto st = tls_->start(); !st) return st;
-    return drain_tls();
-  }
   return {};
 }
 
@@ -179,6 +184,11 @@ Status Connection::on_crypto_frame(PnSpaceId space, const CryptoFrame& f) {
   for (;;) {
     size_t n = level.rx.read(chunk);
     if (n == 0) break;
+    if (side_ == Side::kServer && space == PnSpaceId::kInitial && !vneg_.server_decided) {
+      // Compatible version negotiation reads the ClientHello first (conn_version.cc).
+      if (auto st = buffer_client_hello(Bytes(chunk, n)); !st) return st;
+      continue;
+    }
     if (auto st = tls_->provide_data(level_of(space), Bytes(chunk, n)); !st) {
       (void)drain_tls();  // queue the alert-triggered state; the TLS error wins
       return st;
@@ -205,6 +215,7 @@ Status Connection::on_peer_transport_params() {
                               : "retry_source_connection_id without Retry");
     }
   }
+  if (auto st = check_peer_version_information(*tp); !st) return st;  // RFC 9368 §4
   peer_params_ = std::move(*tp);
   peer_params_received_ = true;
   if (peer_params_.stateless_reset_token) {
@@ -246,6 +257,11 @@ void Connection::discard_space(PnSpaceId space) {
   discarded_[i] = true;
   crypto_[i].seal.reset();
   crypto_[i].open.reset();
+  if (space == PnSpaceId::kInitial) {
+    vneg_.original_open.reset();
+    vneg_.candidate_seal.reset();
+    vneg_.candidate_open.reset();
+  }
   // RFC 9002 §6.4: in-flight packets of a discarded space leave bytes_in_flight silently.
   for (const SentPacket& p : handshake_spaces_[i].loss.discard_all()) sent_frames_.erase(p.token);
   pto_count_ = 0;

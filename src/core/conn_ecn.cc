@@ -1,6 +1,7 @@
-// Connection: ECN (RFC 9000 §13.4, RFC 9002 §7.1). Packets are sent ECT(0) while the path is
-// being tested or is known to be capable. Each ACK's ECN counts validate the path: the ECT(0)
-// and CE increase must cover the newly acknowledged marked packets and counts never go down;
+// Connection: ECN (RFC 9000 §13.4, RFC 9002 §7.1). Packets are sent ECT(0) (or ECT(1) when
+// configured, for L4S) while the path is being tested or is known to be capable. Each ACK's ECN
+// counts validate the path: the increase of our codepoint's count and CE must cover the newly
+// acknowledged marked packets, the other ECT count must not move, and counts never go down;
 // otherwise (bleaching, miscounting routers) marking stops for good. If every packet of the
 // testing period is lost, marked packets are being black-holed and marking stops too. A CE
 // increase is a congestion signal for the path's controller.
@@ -19,7 +20,7 @@ uint8_t Connection::ecn_mark_for_send(Path& path) {
     if (path.ecn_testing_sent >= kEcnTestingPackets) return kEcnNotEct;  // await the verdict
     ++path.ecn_testing_sent;
   }
-  return kEcnEct0;
+  return ecn_marking(config_.ecn_codepoint);
 }
 
 void Connection::on_ecn_marked_lost(Path& path, std::span<const SentPacket> lost) {
@@ -40,9 +41,14 @@ void Connection::on_ecn_feedback(Instant now, Path& path, PnSpaceId space, const
     return;
   }
   const EcnCounts& now_counts = *ack.ecn;
-  if (now_counts.ect0 < last.ect0 || now_counts.ect1 < last.ect1 || now_counts.ce < last.ce ||
-      now_counts.ect1 > last.ect1 ||  // we never send ECT(1)
-      (now_counts.ect0 - last.ect0) + (now_counts.ce - last.ce) < newly_marked) {
+  const bool ect1 = ecn_marking(config_.ecn_codepoint) == kEcnEct1;
+  const uint64_t ours_now = ect1 ? now_counts.ect1 : now_counts.ect0;
+  const uint64_t ours_last = ect1 ? last.ect1 : last.ect0;
+  const uint64_t other_now = ect1 ? now_counts.ect0 : now_counts.ect1;
+  const uint64_t other_last = ect1 ? last.ect0 : last.ect1;
+  if (ours_now < ours_last || other_now < other_last || now_counts.ce < last.ce ||
+      other_now > other_last ||  // we never send the other codepoint: remarked on the way
+      (ours_now - ours_last) + (now_counts.ce - last.ce) < newly_marked) {
     path.ecn = Path::EcnState::kFailed;
     return;
   }

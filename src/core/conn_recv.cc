@@ -69,11 +69,17 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     on_retry(now, pkt);
     return;
   }
+  if (hdr.long_header && hdr.version == kVersionNegotiationVersion) {
+    on_version_negotiation(now, pkt);
+    return;
+  }
+  // An Initial of another version may be compatible negotiation (conn_version.cc).
+  PacketProtector* other_version_key = hdr.long_header ? initial_opener(hdr) : nullptr;
   if (!hdr.long_header) {
     space = PnSpaceId::kApp;
-  } else if (hdr.version != version_) {
+  } else if (hdr.version != version_ && other_version_key == nullptr) {
     trace_drop(pkt.bytes.size(), "unsupported_version");
-    ++stats_.packets_dropped;  // Version Negotiation / compatible negotiation: RFC issue
+    ++stats_.packets_dropped;
     return;
   } else if (hdr.type == LongType::kInitial) {
     space = PnSpaceId::kInitial;
@@ -88,8 +94,10 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   }
   const bool zero_rtt = hdr.long_header && hdr.type == LongType::kZeroRtt;
   CryptoLevel& level = crypto_[static_cast<size_t>(space)];
-  PacketProtector* open_key = zero_rtt ? zero_rtt_open_key(now) : level.open.get();
-  if (!open_key || !hdr.has_packet_number()) {
+  PacketProtector* opener = zero_rtt            ? zero_rtt_open_key(now)
+                            : other_version_key ? other_version_key
+                                                : level.open.get();
+  if (!opener || !hdr.has_packet_number()) {
     trace_drop(pkt.bytes.size(), "key_unavailable");
     ++stats_.packets_dropped;
     return;
@@ -97,7 +105,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   // Header protection and packet number (RFC 9001 §5.4, RFC 9000 §A.3). The packet's bytes
   // are modified in place: it is ours to decrypt.
   uint8_t* p = datagram.data() + pkt.offset;
-  auto unprotected = open_key->unprotect_header(p, pkt.bytes.size(), hdr.pn_offset);
+  auto unprotected = opener->unprotect_header(p, pkt.bytes.size(), hdr.pn_offset);
   if (!unprotected) {
     trace_drop(pkt.bytes.size(), "header_decrypt_error");
     ++stats_.packets_dropped;
@@ -126,7 +134,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   size_t payload_len = pkt.bytes.size() - header_len;
   // 1-RTT key phase (RFC 9001 §6.3): the other phase bit is either an old packet (previous
   // keys) or the peer's key update (next keys).
-  PacketProtector* key = open_key;
+  PacketProtector* key = opener;
   bool next_phase = false;
   if (!hdr.long_header && ((p[0] & 0x04) != 0) != rx_key_phase_) {
     if (prev_open_ && pn < rx_phase_first_pn_) {
@@ -143,6 +151,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     ++stats_.packets_dropped;  // RFC 9001 §5.5: authentication failures are dropped silently
     return;
   }
+  if (other_version_key) on_version_authenticated(hdr.version);
   if (next_phase) {
     if (auto st = rotate_rx_keys(now, pn); !st) {
       close_with_error(now, st.error());

@@ -147,6 +147,7 @@ std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutByte
   }
   // The client discards Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
   if (side_ == Side::kClient && handshake_spaces_[1].next_pn > 0) discard_space(PnSpaceId::kInitial);
+  disguise_first_flight(buffer.first(used));  // conn_version.cc: eliciting Version Negotiation
   path.bytes_sent += used;
   stats_.bytes_sent += used;
   return Transmit{path.local, path.remote, datagram_ecn_, used, 0};
@@ -255,7 +256,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   sp.ack_eliciting = ack_eliciting;
   sp.in_flight = ack_eliciting || padded;
   sp.token = next_packet_token_++;
-  sp.ecn_marked = datagram_ecn_ == kEcnEct0;
+  sp.ecn_marked = datagram_ecn_ != kEcnNotEct;  // ECT(0) or ECT(1), conn_ecn.cc
   if (mtu_probe_size_ != 0) {
     sp.is_mtu_probe = true;
     frames.push_back({SentFrame::Kind::kMtuProbe, false, path.id, 0, mtu_probe_size_});

@@ -86,6 +86,7 @@ Result<std::unique_ptr<Connection>> Connection::connect(const ConnectionConfig& 
   c->peer_cids_[0].set_current(c->peer_cid_);
   c->now_ = now;
   if (config.trace) c->trace_ = config.trace(c->original_dcid_, false);
+  if (auto st = c->init_version_negotiation(); !st) return std::unexpected(st.error());
   if (auto st = c->install_initial_keys(c->original_dcid_); !st) return std::unexpected(st.error());
   if (auto st = c->init_tls(std::move(tls), options); !st) {
     return std::unexpected(st.error());
@@ -121,6 +122,7 @@ Result<std::unique_ptr<Connection>> Connection::accept(const ConnectionConfig& c
     c->add_local_cid(0, random_cid(random, config.cid_length));
   }
   if (info.address_validated) c->paths_[0]->validated = true;
+  if (auto st = c->init_version_negotiation(); !st) return std::unexpected(st.error());
   if (auto st = c->install_initial_keys(info.initial_dcid); !st) {
     return std::unexpected(st.error());
   }

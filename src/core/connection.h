@@ -28,6 +28,7 @@
 #include "core/trace.h"
 #include "core/stream_map.h"
 #include "core/zero_rtt.h"
+#include "core/version_negotiation.h"
 #include "crypto/packet_protector.h"
 #include "mp/scheduler.h"
 #include "tls/tls_session.h"
@@ -185,6 +186,10 @@ class Connection {
   bool is_draining_or_closing() const { return state_ == State::kClosing || state_ == State::kDraining; }
   Side side() const { return side_; }
   uint32_t version() const { return version_; }
+  // Version negotiation (RFC 9368): the version of the client's first flight (a reserved one
+  // when it elicited Version Negotiation) and whether a VN packet restarted the handshake.
+  uint32_t original_version() const { return vneg_.original; }
+  bool version_negotiation_received() const { return vneg_.vn_acted; }
   const ConnectionStats& stats() const { return stats_; }
   const Path& path(size_t i = 0) const { return *paths_[i]; }
   size_t path_count() const { return paths_.size(); }
@@ -261,6 +266,7 @@ class Connection {
   void on_handshake_completed(Instant now);
   void on_handshake_confirmed();
   Status rotate_rx_keys(Instant now, uint64_t pn);
+  Status set_local_transport_params();
   Status update_tx_keys();
   void maybe_update_keys();
 
@@ -274,6 +280,19 @@ class Connection {
   Status zero_rtt_on_handshake_complete(Instant now);
   void zero_rtt_requeue_all(Instant now);
   const TransportParameters* zero_rtt_limits() const;
+  // conn_version.cc (RFC 9368, RFC 9369 §4)
+  Status init_version_negotiation();
+  std::vector<uint32_t> advertised_versions() const;
+  Status initial_keys_for(uint32_t version, const ConnectionId& dcid,
+                          std::unique_ptr<PacketProtector>& seal,
+                          std::unique_ptr<PacketProtector>& open) const;
+  void on_version_negotiation(Instant now, const DatagramPacket& pkt);
+  Status restart_handshake(uint32_t version);
+  PacketProtector* initial_opener(const PacketHeader& hdr);
+  void on_version_authenticated(uint32_t version);
+  Status buffer_client_hello(Bytes data);
+  Status check_peer_version_information(const TransportParameters& tp) const;
+  void disguise_first_flight(MutBytes datagram) const;
 
   // conn_recv.cc
   void process_packet(Instant now, const SocketAddress& local, const SocketAddress& remote,
@@ -394,6 +413,7 @@ class Connection {
   Random& random_;
   State state_ = State::kHandshake;
   uint32_t version_;
+  VersionNegotiationState vneg_;
 
   // TLS and keys: levels Initial, Handshake, 1-RTT (0-RTT lands with the resumption issue).
   std::unique_ptr<TlsSession> tls_;

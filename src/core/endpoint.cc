@@ -102,7 +102,9 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
     ++stats_.datagrams_dropped;
     return;
   }
-  if (!is_supported_version(hdr.version)) {
+  // Versions we can parse but do not offer get Version Negotiation too (RFC 9368 §2.2).
+  const auto offered = supported_versions(config_.connection);
+  if (std::find(offered.begin(), offered.end(), hdr.version) == offered.end()) {
     send_version_negotiation(local, remote, hdr);
     return;
   }
@@ -256,7 +258,8 @@ void Endpoint::send_version_negotiation(const SocketAddress& local, const Socket
   random_.fill(MutBytes(&bits, 1));
   // A reserved version (RFC 9000 §15: 0x?a?a?a?a) among ours, so clients cannot assume the list.
   const uint32_t grease_version = 0x0a0a0a0a | (static_cast<uint32_t>(bits & 0xf0) << 24);
-  const uint32_t versions[] = {kVersion1, kVersion2, grease_version};
+  std::vector<uint32_t> versions = supported_versions(config_.connection);
+  versions.push_back(grease_version);
   size_t n = build_version_negotiation(bytes, hdr.scid_raw, hdr.dcid_raw, versions, bits);
   if (n == 0) return;
   bytes.resize(n);

@@ -48,6 +48,13 @@ void count_app_packets(const std::vector<uint8_t>& d, size_t short_dcid_len, uin
   }
 }
 
+// The Version field of a long-header datagram, 0 for short headers.
+uint32_t long_header_version(const sim::Datagram& d) {
+  if (d.payload.size() < 5 || (d.payload[0] & 0x80) == 0) return 0;
+  return uint32_t{d.payload[1]} << 24 | uint32_t{d.payload[2]} << 16 |
+         uint32_t{d.payload[3]} << 8 | d.payload[4];
+}
+
 Duration percentile(std::vector<Duration> v, double p) {
   if (v.empty()) return Duration(0);
   size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
@@ -120,11 +127,15 @@ ScenarioResult run_scenario(const Scenario& s) {
   };
   server.on_send = [&](const sim::Datagram& d, Instant) {
     if (!d.payload.empty() && (d.payload[0] & 0x40) == 0) ++res.server_greased_quic_bit;
+    if (d.ecn == sim::kEct0) ++res.server_datagrams_ect0;
+    if (d.ecn == sim::kEct1) ++res.server_datagrams_ect1;
+    if (res.server_first_version == 0) res.server_first_version = long_header_version(d);
     if (first_connection_only && !server_validated()) res.server_bytes_before_validation += d.payload.size();
   };
   uint64_t client_initials = 0;
   size_t counted_connection = 0;
   client.on_send = [&](const sim::Datagram& d, Instant) {
+    if (res.client_first_version == 0) res.client_first_version = long_header_version(d);
     if (client_app.records().size() <= 1 && is_client_initial(d, s.client.version)) ++client_initials;
     if (client_app.records().size() != counted_connection) {
       counted_connection = client_app.records().size();
@@ -140,6 +151,10 @@ ScenarioResult run_scenario(const Scenario& s) {
   net.run(start + s.time_limit, [&]() {
     if (auto* c = client_app.current(client.endpoint())) {
       if (c->handshake_complete()) {
+        if (client_app.records().size() <= 1 && res.client_version == 0) {
+          res.client_version = c->version();
+          res.client_version_negotiated = c->version_negotiation_received();
+        }
         Duration r = c->path().rtt.latest();
         if (r != last_rtt && rtt_samples.size() < kMaxRttSamples) {
           rtt_samples.push_back(r);
@@ -160,6 +175,7 @@ ScenarioResult run_scenario(const Scenario& s) {
   res.server_connections = server.endpoint().stats().connections_accepted;
   res.server_validated_client = server_validated();
   res.server_retries_sent = server.endpoint().stats().retries_sent;
+  res.server_version_negotiations = server.endpoint().stats().version_negotiations_sent;
   res.link_rate_bps = s.server_to_client.rate_bps;
   res.client_initial_datagrams = client_initials;
   if (client_app.failed()) {
@@ -219,7 +235,8 @@ std::vector<std::string> scenario_names() {
           "chacha20",            "handshakeloss",     "transferloss", "handshakecorruption",
           "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
           "keyupdate",           "retry",             "resumption",   "v2",
-          "ecn",                 "zerortt",           "zerortt-reject"};
+          "versionnegotiation",  "ecn",               "ecnect1",
+          "zerortt",             "zerortt-reject"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -309,13 +326,24 @@ std::optional<Scenario> named_scenario(std::string_view name) {
       s.server_rejects_0rtt_after_first = true;
     }
   } else if (name == "v2") {
-    s.description = "QUIC version 2 (RFC 9369) end to end: v2 packet types, salts and labels";
+    s.description = "compatible version negotiation (RFC 9368): the client's v1 Initial offers "
+                    "v2, the server switches, the transfer runs in QUIC v2 (RFC 9369)";
     s.plan.sizes = {1 * kMiB};
-    s.client.version = s.server.version = quic::kVersion2;
+    s.server.versions = {quic::kVersion2, quic::kVersion1};
+  } else if (name == "versionnegotiation") {
+    s.description = "the client starts with a reserved version, acts on the server's Version "
+                    "Negotiation packet and completes in v1";
+    s.plan.sizes = {1 * kKiB};
+    s.client.version = 0x1a2a3a4a;  // RFC 9000 §15: reserved, never spoken by anyone
   } else if (name == "ecn") {
     s.description = "ECT(0) marking, ACK_ECN counts and path validation; 1% of packets CE-marked";
     s.plan.sizes = {2 * kMiB};
     s.server_to_client.ce_mark = 0.01;
+  } else if (name == "ecnect1") {
+    s.description = "ECT(1) marking (the L4S codepoint) validated against ECT(1) counts; 1% CE";
+    s.plan.sizes = {2 * kMiB};
+    s.server_to_client.ce_mark = 0.01;
+    s.client.ecn_codepoint = s.server.ecn_codepoint = quic::kEcnEct1;
   } else if (name == "goodput") {
     s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
     s.plan.sizes = {10 * kMiB};

@@ -57,6 +57,13 @@ struct ScenarioResult {
   size_t retries_received = 0;  // connections of the client that followed a Retry
   size_t resumed = 0;           // connections whose TLS handshake resumed a session
   uint32_t server_version = 0;  // the version of the server's (first) connection
+  // Version negotiation (RFC 9368), first connection: the Version field of the first long
+  // header each side sent, the client's version once its handshake completed, whether it
+  // restarted after a Version Negotiation packet, and how many VN packets the server sent.
+  uint32_t client_first_version = 0, server_first_version = 0, client_version = 0;
+  bool client_version_negotiated = false;
+  uint64_t server_version_negotiations = 0;
+  uint64_t server_datagrams_ect0 = 0, server_datagrams_ect1 = 0;  // server's ECN marks
   bool server_ecn_capable = false;  // the server's path passed ECN validation
   uint64_t server_greased_quic_bit = 0;  // server datagrams sent with the QUIC bit cleared
   uint64_t server_ecn_ce = 0;       // CE marks the client reported on the server's packets
@@ -77,8 +84,8 @@ ScenarioResult run_scenario(const Scenario& s);
 
 // quic-interop-runner cases: handshake, transfer, multiplexing, longrtt, chacha20,
 // handshakeloss, transferloss, handshakecorruption, transfercorruption, blackhole,
-// amplificationlimit, goodput, keyupdate, retry, resumption, v2, ecn, zerortt (+ the
-// zerortt-reject variant).
+// amplificationlimit, goodput, keyupdate, retry, resumption, v2, versionnegotiation, ecn,
+// ecnect1 (our L4S-codepoint variant), zerortt (+ the zerortt-reject variant).
 std::optional<Scenario> named_scenario(std::string_view name);
 std::vector<std::string> scenario_names();
 

@@ -12,6 +12,12 @@ inline constexpr uint8_t kEcnEct1 = 1;
 inline constexpr uint8_t kEcnEct0 = 2;
 inline constexpr uint8_t kEcnCe = 3;
 
+// The ECT codepoint a sender marks: ECT(1) when asked for (L4S, RFC 9331), else ECT(0)
+// (RFC 9000 §13.4); anything else, CE included, is never a sender's choice.
+constexpr uint8_t ecn_marking(uint8_t configured) {
+  return configured == kEcnEct1 ? kEcnEct1 : kEcnEct0;
+}
+
 struct EcnCounters {
   uint64_t ect0 = 0;
   uint64_t ect1 = 0;

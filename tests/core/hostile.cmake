@@ -6,6 +6,8 @@ tquic_test(hostile_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_handshake_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_streams_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_closing_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_version_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/hostile_ecn_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/hostile_multipath_test.cc
   DEPS tquic_core tquic_harness)
 # 0-RTT (resumption with early data), on the same fixture.

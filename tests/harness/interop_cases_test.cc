@@ -12,6 +12,7 @@ namespace harness {
 namespace {
 
 using namespace std::chrono_literals;
+constexpr uint32_t kVersion1Value = 0x00000001;  // RFC 9000
 constexpr uint32_t kVersion2Value = 0x6b3343cf;  // RFC 9369 §3.1
 
 ScenarioResult run(const std::string& name) {
@@ -180,9 +181,75 @@ TEST(InteropCase, ZeroRttFirstFlightLost) {
   EXPECT_EQ(r.server_handshakes_completed, 2u);
 }
 
+// The quic-interop-runner's v2 criterion: the client's first Initial is v1 (carrying
+// version_information that offers v2), the server answers in v2 and the transfer completes
+// in v2 (RFC 9368 §2.3, RFC 9369 §4).
 TEST(InteropCase, Version2) {
   auto r = run("v2");
   EXPECT_EQ(r.bytes, 1024u * 1024);
+  EXPECT_EQ(r.client_first_version, kVersion1Value);
+  EXPECT_EQ(r.server_first_version, kVersion2Value);
+  EXPECT_EQ(r.server_version, kVersion2Value);
+  EXPECT_EQ(r.client_version, kVersion2Value);
+  EXPECT_FALSE(r.client_version_negotiated);  // no extra round trip
+  EXPECT_EQ(r.server_version_negotiations, 0u);
+}
+
+TEST(InteropCase, Version2FromTheFirstFlight) {
+  auto s = *named_scenario("v2");
+  s.client.version = kVersion2Value;  // a client that starts in v2 stays there
+  s.server.versions.clear();
+  auto r = run_scenario(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.client_first_version, kVersion2Value);
+  EXPECT_EQ(r.server_first_version, kVersion2Value);
+  EXPECT_EQ(r.server_version, kVersion2Value);
+}
+
+TEST(InteropCase, Version2NotOfferedStaysV1) {
+  auto s = *named_scenario("v2");
+  s.client.versions = {kVersion1Value};  // the client offers only v1: the server must not switch
+  auto r = run_scenario(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.server_first_version, kVersion1Value);
+  EXPECT_EQ(r.server_version, kVersion1Value);
+  EXPECT_EQ(r.client_version, kVersion1Value);
+}
+
+TEST(InteropCase, Version2AfterRetry) {
+  // RFC 9369 §4: the Retry is in the original version (v1); the switch to v2 follows, and v2
+  // Initial keys derive from the Retry's connection ID on both sides.
+  auto s = *named_scenario("v2");
+  s.server_retry = quic::RetryPolicy::kAlways;
+  auto r = run_scenario(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.server_retries_sent, 1u);
+  EXPECT_EQ(r.retries_received, 1u);
+  EXPECT_EQ(r.client_version, kVersion2Value);
+  EXPECT_EQ(r.server_version, kVersion2Value);
+}
+
+// Incompatible negotiation (RFC 9000 §6, RFC 9368 §2.2): a reserved first version draws one
+// Version Negotiation packet; the client restarts in v1 and the transfer completes.
+TEST(InteropCase, VersionNegotiation) {
+  auto r = run("versionnegotiation");
+  EXPECT_EQ(r.bytes, 1024u);
+  EXPECT_EQ(r.client_first_version, 0x1a2a3a4au);
+  EXPECT_EQ(r.server_version_negotiations, 1u);
+  EXPECT_TRUE(r.client_version_negotiated);
+  EXPECT_EQ(r.client_version, kVersion1Value);
+  EXPECT_EQ(r.server_version, kVersion1Value);
+  EXPECT_EQ(r.server_connections, 1u);  // the first flight created no server state
+}
+
+TEST(InteropCase, VersionNegotiationThenCompatibleV2) {
+  // RFC 9368 §2.3's combined example: VN first, then the server switches the new flight to v2.
+  auto s = *named_scenario("versionnegotiation");
+  s.server.versions = {kVersion2Value, kVersion1Value};
+  auto r = run_scenario(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.client_version_negotiated);
+  EXPECT_EQ(r.client_version, kVersion2Value);
   EXPECT_EQ(r.server_version, kVersion2Value);
 }
 
@@ -191,6 +258,21 @@ TEST(InteropCase, Ecn) {
   EXPECT_EQ(r.bytes, 2u * 1024 * 1024);
   EXPECT_TRUE(r.server_ecn_capable);  // ACK_ECN counts covered every marked packet
   EXPECT_GT(r.server_ecn_ce, 0u);     // CE marks travelled back as ACK_ECN counts
+}
+
+TEST(InteropCase, EcnEct1) {
+  auto r = run("ecnect1");
+  EXPECT_EQ(r.bytes, 2u * 1024 * 1024);
+  EXPECT_TRUE(r.server_ecn_capable);  // validated against the ECT(1) counts
+  EXPECT_GT(r.server_ecn_ce, 0u);
+  EXPECT_GT(r.server_datagrams_ect1, 100u);
+  EXPECT_EQ(r.server_datagrams_ect0, 0u);
+}
+
+TEST(InteropCase, EcnDefaultMarksEct0) {
+  auto r = run("ecn");
+  EXPECT_GT(r.server_datagrams_ect0, 100u);
+  EXPECT_EQ(r.server_datagrams_ect1, 0u);
 }
 
 TEST(InteropCase, EcnBleachingDisablesMarking) {
