@@ -26,7 +26,9 @@ void CoupledGroup::join(const CoupledPathState* state) {
   }
 }
 
-void CoupledGroup::leave(const CoupledPathState* state) { std::erase(members_, state); }
+void CoupledGroup::leave(const CoupledPathState* state) {
+  std::erase(members_, state);
+}
 
 bool CoupledGroup::counts(const CoupledPathState& member, const CoupledPathState& self,
                           Instant now) const {
@@ -65,8 +67,8 @@ bool CoupledGroup::olia_in_best(const CoupledPathState& member, const CoupledPat
   return olia_quality(member) >= best;
 }
 
-bool CoupledGroup::olia_in_max_window(const CoupledPathState& member,
-                                      const CoupledPathState& self, Instant now) const {
+bool CoupledGroup::olia_in_max_window(const CoupledPathState& member, const CoupledPathState& self,
+                                      Instant now) const {
   uint64_t largest = self.cwnd;
   for (const CoupledPathState* m : members_) {
     if (counts(*m, self, now)) largest = std::max(largest, m->cwnd);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <string>
 
 #include "harness/mp_scenario.h"
 
@@ -32,33 +33,39 @@ MpResult run(const char* name, quic::CcAlgorithm cc) {
 
 class CoupledScenario : public ::testing::TestWithParam<quic::CcAlgorithm> {};
 
+// BALIA's loss response keeps only a quarter of the slower path's window (alpha_r >= 1.5),
+// and the window then grows back at a coupled NewReno pace: it leaves more of the second link
+// unused than LIA and OLIA do (docs/cc.md has the figures).
 TEST_P(CoupledScenario, AggregationTwoLinksCompletesUsingBoth) {
   MpResult r = run("aggregation-a", GetParam());
   ASSERT_EQ(r.paths.size(), 2u);
   for (const auto& p : r.paths) EXPECT_GT(p.stream_bytes, 8u << 20) << "path " << p.id;
-  EXPECT_GE(r.share, 0.80);
+  EXPECT_GE(r.share, GetParam() == quic::CcAlgorithm::kBalia ? 0.75 : 0.90);
 }
 
 TEST_P(CoupledScenario, FailoverCompletesByteExact) {
   MpResult r = run("failover", GetParam());
   ASSERT_EQ(r.paths.size(), 2u);
   EXPECT_TRUE(r.paths[0].failed);
-  EXPECT_LE(r.stall, 500ms);
+  EXPECT_GT(r.reinjected_packets, 0u);
+  EXPECT_LE(r.stall, GetParam() == quic::CcAlgorithm::kBalia ? 700ms : 200ms);
+}
+
+std::string cc_label(const ::testing::TestParamInfo<quic::CcAlgorithm>& p) {
+  switch (p.param) {
+    case quic::CcAlgorithm::kOlia:
+      return "Olia";
+    case quic::CcAlgorithm::kBalia:
+      return "Balia";
+    default:
+      return "Lia";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Coupled, CoupledScenario,
                          ::testing::Values(quic::CcAlgorithm::kLia, quic::CcAlgorithm::kOlia,
                                            quic::CcAlgorithm::kBalia),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case quic::CcAlgorithm::kOlia:
-                               return std::string("Olia");
-                             case quic::CcAlgorithm::kBalia:
-                               return std::string("Balia");
-                             default:
-                               return std::string("Lia");
-                           }
-                         });
+                         cc_label);
 
 }  // namespace
 }  // namespace harness
