@@ -31,6 +31,7 @@ nlohmann::json to_json(const Run& run) {
   }
   return {{"scenario", run.s.name},
           {"scheduler", std::string(quic::scheduler_name(run.s.scheduler))},
+          {"cc", quic::make_congestion_controller(run.s.cc, quic::kMinMaxDatagramSize)->name()},
           {"ok", run.r.ok},
           {"error", run.r.error},
           {"bytes", run.r.bytes},
@@ -68,12 +69,19 @@ void print(const std::vector<Run>& runs, bool json) {
 
 bool is_mp_scenario(std::string_view name) { return harness::named_mp_scenario(name).has_value(); }
 
-int run_mp_sim(const std::string& name, const std::string& scheduler, bool json) {
+int run_mp_sim(const std::string& name, const std::string& scheduler, const std::string& cc,
+               bool json) {
   auto base = harness::named_mp_scenario(name);
   if (!base) {
     std::fprintf(stderr, "tquic sim: unknown multipath scenario '%s'\n", name.c_str());
     return 2;
   }
+  auto algorithm = quic::parse_cc_name(cc);
+  if (!algorithm) {
+    std::fprintf(stderr, "tquic sim: unknown congestion controller '%s'\n", cc.c_str());
+    return 2;
+  }
+  base->cc = *algorithm;
   std::vector<quic::SchedulerKind> kinds;
   if (scheduler == "all") {
     kinds = {quic::SchedulerKind::kMinRtt, quic::SchedulerKind::kRoundRobin,

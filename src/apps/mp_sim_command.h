@@ -8,8 +8,10 @@
 namespace apps {
 
 bool is_mp_scenario(std::string_view name);
-// scheduler: a scheduler name, or "all" for one row per scheduler. Returns the exit code.
-int run_mp_sim(const std::string& name, const std::string& scheduler, bool json);
+// scheduler: a scheduler name, or "all" for one row per scheduler; cc: a congestion controller
+// name (parse_cc_name). Returns the exit code.
+int run_mp_sim(const std::string& name, const std::string& scheduler, const std::string& cc,
+               bool json);
 // Every multipath scenario with the default scheduler, as a table; false if one failed.
 bool run_mp_demo(bool json);
 

@@ -68,11 +68,19 @@ class CongestionController {
   virtual void reset() = 0;
 };
 
-enum class CcAlgorithm { kNewReno, kCubic };
+// kLia, kOlia, kBalia: coupled multipath algorithms (cc/coupled_controller.h), whose per-path
+// controllers share one CoupledGroup per connection.
+enum class CcAlgorithm { kNewReno, kCubic, kLia, kOlia, kBalia };
 
+class CoupledGroup;
+
+// group: the connection's group for the coupled algorithms (cc/coupled.h), ignored by the
+// others; null makes a coupled algorithm behave like NewReno. The group must outlive the
+// controller (the controller leaves it in its destructor).
 std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
-                                                                 uint32_t max_datagram_size);
-// "newreno" / "reno", "cubic" (case-insensitive); nullopt for anything else.
+                                                                 uint32_t max_datagram_size,
+                                                                 CoupledGroup* group = nullptr);
+// "newreno" / "reno", "cubic", "lia", "olia", "balia" (case-insensitive); nullopt otherwise.
 std::optional<CcAlgorithm> parse_cc_name(std::string_view name);
 
 }  // namespace quic

@@ -3,18 +3,24 @@
 #include <string>
 
 #include "cc/congestion_controller.h"
+#include "cc/coupled_controller.h"
 #include "cc/cubic.h"
 #include "cc/new_reno.h"
 
 namespace quic {
 
 std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
-                                                                 uint32_t max_datagram_size) {
+                                                                 uint32_t max_datagram_size,
+                                                                 CoupledGroup* group) {
   switch (algorithm) {
     case CcAlgorithm::kNewReno:
       return std::make_unique<NewReno>(max_datagram_size);
     case CcAlgorithm::kCubic:
       return std::make_unique<Cubic>(max_datagram_size);
+    case CcAlgorithm::kLia:
+    case CcAlgorithm::kOlia:
+    case CcAlgorithm::kBalia:
+      return std::make_unique<CoupledController>(algorithm, max_datagram_size, group);
   }
   return std::make_unique<NewReno>(max_datagram_size);
 }
@@ -25,6 +31,9 @@ std::optional<CcAlgorithm> parse_cc_name(std::string_view name) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (lower == "newreno" || lower == "reno") return CcAlgorithm::kNewReno;
   if (lower == "cubic") return CcAlgorithm::kCubic;
+  if (lower == "lia") return CcAlgorithm::kLia;
+  if (lower == "olia") return CcAlgorithm::kOlia;
+  if (lower == "balia") return CcAlgorithm::kBalia;
   return std::nullopt;
 }
 

@@ -99,7 +99,7 @@ void Connection::on_peer_address_change(Instant now, Path& path, const SocketAdd
   path.remote = remote;
   ++stats_.migrations;
   if (!port_only) {
-    path.cc = make_congestion_controller(config_.cc, config_.initial_mtu);
+    path.cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get());
     path.rtt = RttEstimator{};
     path.pacer = Pacer{};
     path.mtu = config_.initial_mtu;
@@ -132,7 +132,7 @@ Status Connection::migrate(const SocketAddress& new_local) {
   if (!peer_cids_[0].rotate(retire)) return fail(err::kInternalError, "no spare connection ID");
   for (uint64_t seq : retire) pending_retire_cids_.push_back({0, seq});
   path->local = new_local;
-  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu);
+  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get());
   path->rtt = RttEstimator{};
   path->pacer = Pacer{};
   path->mtu = config_.initial_mtu;

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cc/coupled.h"
 #include "common/address.h"
 #include "common/error.h"
 #include "core/cid_sets.h"
@@ -456,6 +457,9 @@ class Connection {
   std::vector<CidRef> pending_retire_cids_;  // (PATH_)RETIRE_CONNECTION_ID to send
   std::vector<CidRef> pending_new_cids_;     // (PATH_)NEW_CONNECTION_ID to (re)send
 
+  // Shared by the paths' coupled congestion controllers (LIA/OLIA/BALIA, null otherwise);
+  // declared before paths_ so it outlives them.
+  std::unique_ptr<CoupledGroup> cc_group_ = make_coupled_group_if_needed(config_.cc);
   // Paths: path 0 exists from the first packet (multipath from day one). Multipath is on when
   // both sides sent initial_max_path_id (multipath-21 §2).
   std::vector<std::unique_ptr<Path>> paths_;
