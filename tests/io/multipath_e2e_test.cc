@@ -136,9 +136,11 @@ TEST(MultipathLoopback, TransferSurvivesLosingOnePathAndBothPathsCarriedData) {
   ASSERT_TRUE(std::regex_search(o.out, m, kill_line)) << o.out;
   EXPECT_GE(std::stoull(m[1]), bytes / 2);
   EXPECT_LT(std::stoull(m[1]), bytes);  // the kill happened mid-way, not at the end
-  // 32 MiB is ~28,000 full datagrams: a thousand on each socket means each path carried data.
-  EXPECT_GT(std::stoull(m[2]), 1000u) << o.out;
-  EXPECT_GT(std::stoull(m[3]), 1000u) << o.out;
+  // Path validation and ACKs are a handful of datagrams; a hundred full ones (~140 KB) on a
+  // socket means its path carried stream data. (On loopback path 0 takes most: it has a head
+  // start of the handshake and its congestion window.)
+  EXPECT_GT(std::stoull(m[2]), 100u) << o.out;
+  EXPECT_GT(std::stoull(m[3]), 100u) << o.out;
   // The second path was validated and used (it has an ID other than 0 in the figures).
   EXPECT_NE(o.out.find("path 1 127.0.0.2:"), std::string::npos) << o.out;
   EXPECT_EQ(server.stop(), 0);
