@@ -237,11 +237,15 @@ quic::Result<bool> EndpointDriver::run_until(const std::function<bool()>& done,
     if (more_input) continue;
 
     quic::Instant wake = std::min(endpoint_.next_timeout(), deadline);
-    if (wake <= now) continue;
-    arm_timer(wake);
+    // An overdue deadline (the core still has something due right after on_timeout, e.g. a
+    // pacer release) must not starve input: poll the sockets' readiness without sleeping
+    // rather than looping straight back, or datagrams wait until the deadline moves.
+    bool overdue = wake <= now;
+    if (!overdue) arm_timer(wake);
     epoll_event events[8];
-    int n = epoll_wait(epoll_fd_, events, 8, -1);
-    ++stats_.wakeups;
+    int n = epoll_wait(epoll_fd_, events, 8, overdue ? 0 : -1);
+    if (!overdue) ++stats_.wakeups;
+    if (overdue) ++stats_.overdue_polls;
     if (n < 0) {
       if (errno == EINTR) continue;
       return quic::fail(0, std::string("epoll_wait: ") + std::strerror(errno));

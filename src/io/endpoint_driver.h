@@ -17,6 +17,7 @@ struct DriverStats {
   uint64_t iterations = 0, wakeups = 0, timer_fires = 0;
   uint64_t transmits = 0, messages = 0, blocked = 0;
   uint64_t blackholed_sent = 0, blackholed_received = 0;  // datagrams dropped by set_blackhole
+  uint64_t overdue_polls = 0;  // loops where next_timeout() was still due after on_timeout
 };
 
 class EndpointDriver {
