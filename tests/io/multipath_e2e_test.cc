@@ -148,6 +148,36 @@ TEST(MultipathLoopback, TransferSurvivesLosingOnePathAndBothPathsCarriedData) {
       << server.log;
 }
 
+// Three two-path clients at once against one server: the server's loop must keep reading its
+// socket while the core always has a send deadline due (it used to spin past the sockets and
+// every connection stalled after its handshake).
+TEST(MultipathLoopback, ConcurrentTwoPathClientsAllComplete) {
+  Server server;
+  ASSERT_NO_FATAL_FAILURE(
+      server.start({TQUIC_BINARY, "perf", "server", "--listen", "127.0.0.1:0", "--multipath"}));
+  const uint64_t bytes = 16ull << 20;
+  std::vector<Outcome> outcomes(3);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    clients.emplace_back([&, i] {
+      outcomes[i] = run({TQUIC_BINARY, "perf", "client", "https://127.0.0.1:" + server.port(),
+                         "--size", std::to_string(bytes), "--pin", server.sha256, "--multipath",
+                         "--path", "127.0.0." + std::to_string(3 + i)},
+                        std::chrono::seconds(120));
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (const Outcome& o : outcomes) {
+    EXPECT_EQ(o.rc, 0) << o.out;
+    EXPECT_NE(o.out.find("downloaded " + std::to_string(bytes) + " bytes"), std::string::npos)
+        << o.out;
+    EXPECT_NE(o.out.find("path 1 127.0.0."), std::string::npos) << o.out;
+  }
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_NE(server.log.find(std::to_string(3 * bytes) + " bytes sent"), std::string::npos)
+      << server.log;
+}
+
 TEST(MultipathLoopback, PathOptionErrorsExitTwo) {
   const std::string url = "https://127.0.0.1:9/";
   // --path without --multipath.
