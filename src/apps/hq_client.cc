@@ -39,6 +39,10 @@ HqClientApp::~HqClientApp() {
   }
 }
 
+quic::Connection* HqClientApp::connection(quic::Endpoint& endpoint) const {
+  return handle_ ? endpoint.connection(*handle_) : nullptr;
+}
+
 bool HqClientApp::failed() const {
   if (!conn_error_.empty()) return true;
   for (const auto& r : requests_) {
@@ -54,6 +58,7 @@ void HqClientApp::finish(quic::Connection* c, quic::Instant now, std::string err
   conn_error_ = std::move(error);
   if (c != nullptr) {
     stats_ = c->stats();
+    paths_ = apps::path_figures(*c);
     ticket_ = c->session_ticket();
     token_ = c->new_token();
     if (!c->is_closed() && !c->is_draining_or_closing()) c->close(0, "done", now);
@@ -67,6 +72,13 @@ void HqClientApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     auto h = endpoint.connect(local_, remote_, now, connect_options_);
     if (!h) return finish(nullptr, now, "connect: " + h.error().reason);
     handle_ = *h;
+    if (quic::Connection* c = endpoint.connection(*handle_)) {
+      for (const PathRequest& p : path_requests_) {
+        if (auto st = c->add_path(p.local, remote_, p.backup); !st) {
+          return finish(c, now, "add_path " + p.local.to_string() + ": " + st.error().reason);
+        }
+      }
+    }
   }
   quic::Connection* c = endpoint.connection(*handle_);
   if (c == nullptr) return finish(nullptr, now, "connection vanished");
@@ -92,6 +104,17 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
           }
         }
         break;
+      case quic::EventKind::kPathValidated:
+      case quic::EventKind::kPathFailed:
+      case quic::EventKind::kPathRecovered:
+      case quic::EventKind::kPathClosed: {
+        static const char* const kNames[] = {"validated", "failed", "recovered", "closed"};
+        size_t k = static_cast<size_t>(e->kind) - static_cast<size_t>(quic::EventKind::kPathValidated);
+        const quic::Path* p = c.find_path(e->stream_id);
+        log_at(1, "path %llu %s%s%s", static_cast<unsigned long long>(e->stream_id), kNames[k],
+               p ? " from " : "", p ? p->local.to_string().c_str() : "");
+        break;
+      }
       case quic::EventKind::kClosed:
         if (completed_count_ < requests_.size()) {
           return finish(&c, now,
@@ -350,6 +373,7 @@ void add_client_options(CLI::App& cmd, ClientOptions& o) {
       ->check(CLI::Range(uint64_t{1}, HqClientApp::kMaxKeyUpdatePackets));
   add_trust_options(cmd, o.trust);
   add_net_options(cmd, o.net);
+  add_path_options(cmd, o.paths);
 }
 
 namespace {
@@ -390,7 +414,9 @@ int run_client(const ClientOptions& o) {
   net.datagrams = o.datagrams > 0;
   auto setup = make_client(urls[0], net, o.trust, rc);
   if (!setup) return rc;
-  io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
+  auto extra = open_extra_paths(o.paths, net, setup->remote, rc);
+  if (!extra) return rc;
+  io::EndpointDriver driver(*setup->endpoint, all_sockets(setup->socket.get(), *extra));
   if (!driver.ok()) return kExitFailure;
   // --resume: the second connection shares the endpoint and socket with the first, whose
   // CONNECTION_CLOSE is still flushed and whose closing state the endpoint reaps on its own.
@@ -405,6 +431,7 @@ int run_client(const ClientOptions& o) {
     app->set_key_update_every(o.key_update);
     app->set_connect_options(next);
     app->set_wait_for_ticket(n + 1 < connections);
+    app->set_paths(path_requests(*extra));
     driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app->on_activity(ep, now); });
     // Short slices so the app sees time pass even when the connection is quiet (the datagram
     // and ticket grace periods have no timer of their own).
@@ -425,6 +452,9 @@ int run_client(const ClientOptions& o) {
       std::fprintf(stderr, "tquic: %s\n", app->connection_error().c_str());
     }
     failed = app->failed();
+    if (o.net.multipath) {
+      std::fputs(format_path_figures(app->path_figures(), false).c_str(), stderr);
+    }
     const auto& st = app->stats();
     if (o.resume || o.zero_rtt || o.key_update > 0) {
       // One parseable line per connection, like the interop peers' "client-conn N:" lines.

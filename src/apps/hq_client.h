@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/mp_paths.h"
 #include "apps/net_options.h"
 #include "core/endpoint.h"
 #include "io/os_random.h"
@@ -66,6 +67,14 @@ class HqClientApp {
   void set_key_update_every(uint64_t packets) { ku_every_ = packets; }
   uint64_t key_updates_initiated() const { return ku_initiated_; }
 
+  // Multipath: paths to ask for right after connect (the core opens them once the handshake
+  // is confirmed). Path events are logged at -v.
+  void set_paths(std::vector<PathRequest> paths) { path_requests_ = std::move(paths); }
+  // The per-path figures, captured when the connection finishes.
+  const std::vector<PathFigures>& path_figures() const { return paths_; }
+  // The live connection (nullptr before connect or once reaped).
+  quic::Connection* connection(quic::Endpoint& endpoint) const;
+
   // Every request finished (or the connection failed) and CONNECTION_CLOSE was queued.
   bool finished() const { return finished_; }
   bool failed() const;
@@ -110,6 +119,8 @@ class HqClientApp {
   std::vector<uint8_t> ticket_, token_;
   quic::Instant all_done_{};
   uint64_t ku_every_ = 0, ku_initiated_ = 0, ku_last_rx_ = 0;
+  std::vector<PathRequest> path_requests_;
+  std::vector<PathFigures> paths_;
 };
 
 // Trust settings of a client (exactly one of them, or none for the system store).
@@ -144,6 +155,7 @@ struct ClientOptions {
   uint64_t key_update = 0;  // initiate a key update every N received packets (0: never)
   TrustOptions trust;
   NetOptions net;
+  PathOptions paths;
 };
 void add_client_options(CLI::App& cmd, ClientOptions& o);
 int run_client(const ClientOptions& o);

@@ -398,6 +398,9 @@ int run_server(const HqServerOptions& o) {
     return kExitFailure;
   }
   const ServerCounters& k = app.counters();
+  log_at(1, "driver: %llu iterations, %llu wakeups, %llu overdue polls",
+         (unsigned long long)driver.stats().iterations, (unsigned long long)driver.stats().wakeups,
+         (unsigned long long)driver.stats().overdue_polls);
   io::SocketStats ss;  // summed over the sockets
   for (auto* s : raw) {
     const io::SocketStats& one = s->stats();

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/connection.h"
+#include "mp/scheduler.h"
 #include "obs/qlog_writer.h"
 
 namespace apps {
@@ -27,6 +29,13 @@ void add_net_options(CLI::App& cmd, NetOptions& o) {
   cmd.add_flag("--no-gso", o.no_gso, "do not use UDP GSO (UDP_SEGMENT) for sending");
   cmd.add_flag("--no-gro", o.no_gro, "do not use UDP GRO for receiving");
   cmd.add_flag("-v,--verbose", o.verbose, "more logging (repeat for debug)");
+  cmd.add_flag("--multipath", o.multipath, "offer multipath QUIC (draft-ietf-quic-multipath-21)");
+  cmd.add_option("--max-paths", o.max_paths, "multipath: paths allowed at once")
+      ->check(CLI::Range(uint32_t{1}, static_cast<uint32_t>(quic::kMaxPathsLimit)))
+      ->capture_default_str();
+  cmd.add_option("--scheduler", o.scheduler,
+                 "multipath packet scheduler: minrtt | roundrobin | weighted | ecf | blest")
+      ->capture_default_str();
 }
 
 quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfig& c) {
@@ -44,6 +53,11 @@ quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfi
   } else {
     return quic::fail(0, "--version: expected v1 or v2, got '" + o.version + "'");
   }
+  auto sched = quic::parse_scheduler(o.scheduler);
+  if (!sched) return quic::fail(0, "--scheduler: unknown scheduler '" + o.scheduler + "'");
+  c.multipath = o.multipath;
+  c.max_paths = o.max_paths;
+  c.scheduler = *sched;
   c.qlog_dir = o.qlog_dir;
   if (o.datagrams) c.max_datagram_frame_size = 65535;
   if (!o.qlog_dir.empty()) c.trace = obs::qlog_factory(o.qlog_dir);

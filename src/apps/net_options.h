@@ -32,6 +32,10 @@ struct NetOptions {
   bool no_gso = false, no_gro = false;
   int verbose = 0;
   bool datagrams = false;  // offer DATAGRAM frames (RFC 9221); set by --datagram(s)
+  // Multipath (draft-ietf-quic-multipath-21): offer it, how many paths, which scheduler.
+  bool multipath = false;
+  uint32_t max_paths = 4;
+  std::string scheduler = "minrtt";
 };
 
 void add_net_options(CLI::App& cmd, NetOptions& o);

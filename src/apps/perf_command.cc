@@ -26,6 +26,10 @@ void add_perf_client_options(CLI::App& cmd, PerfClientOptions& o) {
   cmd.add_flag("--json", o.json, "print the figures as JSON");
   add_trust_options(cmd, o.trust);
   add_net_options(cmd, o.net);
+  add_path_options(cmd, o.paths);
+  cmd.add_option("--kill-first-path-after", o.kill_first_path_after,
+                 "test hook: blackhole the first --path socket after N bytes")
+      ->group("");
 }
 
 int run_perf_client(const PerfClientOptions& o) {
@@ -42,13 +46,41 @@ int run_perf_client(const PerfClientOptions& o) {
   int rc = 0;
   auto setup = make_client(*url, o.net, trust, rc);
   if (!setup) return rc;
-  io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
+  auto extra = open_extra_paths(o.paths, o.net, setup->remote, rc);
+  if (!extra) return rc;
+  if (o.kill_first_path_after > 0 && extra->empty()) {
+    std::fprintf(stderr, "tquic: --kill-first-path-after needs a --path\n");
+    return kExitUsage;
+  }
+  std::vector<io::UdpSocket*> sockets = all_sockets(setup->socket.get(), *extra);
+  io::EndpointDriver driver(*setup->endpoint, sockets);
   if (!driver.ok()) return kExitFailure;
+  bool killed = false;
+  // Blackholes the first extra path once enough bytes arrived; records what each socket had
+  // received by then, which shows whether both paths carried data before the failure.
+  auto maybe_kill = [&](HqClientApp& app, quic::Endpoint& ep) {
+    if (killed || o.kill_first_path_after == 0) return;
+    uint64_t got = 0;
+    for (const auto& r : app.requests()) got += r.received;
+    if (got < o.kill_first_path_after) return;
+    killed = true;
+    driver.set_blackhole(sockets[1], true);
+    std::string line = "at kill: " + std::to_string(got) + " bytes;";
+    for (io::UdpSocket* s : sockets) {
+      line += " socket " + s->local_address().to_string() + " received " +
+              std::to_string(s->stats().datagrams_received) + ";";
+    }
+    std::printf("%s\n", line.c_str());
+    if (quic::Connection* c = app.connection(ep)) {
+      std::printf("%s", format_path_figures(path_figures(*c), false).c_str());
+    }
+  };
 
   double cpu0 = process_cpu_seconds();
   quic::Instant t0 = io::monotonic_now();
   double handshake_total = 0, transfer_total = 0;
   uint64_t bytes = 0, lost = 0, sent_packets = 0;
+  std::vector<PathFigures> last_paths;  // of the last connection
   for (int k = 0; k < o.connections; ++k) {
     std::vector<HqRequest> reqs;
     uint64_t per = *size / static_cast<uint64_t>(o.streams);
@@ -66,7 +98,11 @@ int run_perf_client(const PerfClientOptions& o) {
       reqs.push_back(std::move(r));
     }
     HqClientApp app(setup->local, setup->remote, std::move(reqs));
-    driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
+    app.set_paths(path_requests(*extra));
+    driver.set_app([&](quic::Endpoint& ep, quic::Instant now) {
+      app.on_activity(ep, now);
+      maybe_kill(app, ep);
+    });
     auto r = driver.run_until([&] { return app.finished(); });
     if (!r) {
       std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
@@ -90,6 +126,7 @@ int run_perf_client(const PerfClientOptions& o) {
     handshake_total += seconds(app.handshake_done() - app.started());
     transfer_total += seconds(app.completed() - app.handshake_done());
     bytes += *size;
+    last_paths = app.path_figures();
     lost += app.stats().packets_lost;
     sent_packets += app.stats().packets_sent;
   }
@@ -107,13 +144,15 @@ int run_perf_client(const PerfClientOptions& o) {
         "\"handshake_ms\": %.3f, \"handshakes_per_second\": %.1f, \"cpu_seconds\": %.3f, "
         "\"bytes_per_cpu_second\": %.0f, \"packets_sent\": %llu, \"packets_lost\": %llu, "
         "\"datagrams_sent\": %llu, \"datagrams_received\": %llu, \"gso\": %s, \"gro\": %s, "
-        "\"gso_messages\": %llu, \"gro_buffers\": %llu}\n",
+        "\"gso_messages\": %llu, \"gro_buffers\": %llu, \"paths\": %s}\n",
         o.upload ? "upload" : "download", (unsigned long long)bytes, o.connections, o.streams, wall,
         transfer_total, goodput, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
         (unsigned long long)lost, (unsigned long long)ss.datagrams_sent,
         (unsigned long long)ss.datagrams_received, setup->socket->gso_enabled() ? "true" : "false",
         setup->socket->gro_enabled() ? "true" : "false", (unsigned long long)ss.gso_messages,
-        (unsigned long long)ss.gro_buffers);
+        (unsigned long long)ss.gro_buffers,
+        format_path_figures(o.net.multipath ? last_paths : std::vector<PathFigures>{}, true)
+            .c_str());
   } else {
     std::printf(
         "%s %llu bytes over %d connection(s) x %d stream(s): goodput %.1f Mbit/s "
@@ -123,6 +162,7 @@ int run_perf_client(const PerfClientOptions& o) {
         goodput, transfer_total, wall, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
         (unsigned long long)lost, setup->socket->gso_enabled() ? "on" : "off",
         setup->socket->gro_enabled() ? "on" : "off");
+    if (o.net.multipath) std::printf("%s", format_path_figures(last_paths, false).c_str());
   }
   return kExitOk;
 }

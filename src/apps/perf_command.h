@@ -2,7 +2,8 @@
 // is `tquic server` with the /perf routes; the client asks for --size bytes ("GET /perf/<N>") or
 // uploads them (--upload, "POST /perf"), checks every byte, and reports goodput, handshake time,
 // CPU seconds (getrusage) and bytes per CPU-second; --connections K runs K connections one after
-// another for handshakes per second.
+// another for handshakes per second. With --multipath and --path ADDR... it opens extra paths
+// from those local addresses and prints per-path figures.
 #pragma once
 
 #include <string>
@@ -21,6 +22,11 @@ struct PerfClientOptions {
   bool json = false;
   TrustOptions trust;
   NetOptions net;
+  PathOptions paths;
+  // Test hook (hidden option --kill-first-path-after BYTES): once BYTES have arrived, the
+  // socket of the first --path is blackholed (io::EndpointDriver::set_blackhole), as if its link
+  // died. The per-socket datagram counts at that moment are printed ("at kill: ...").
+  uint64_t kill_first_path_after = 0;
 };
 
 void add_perf_client_options(CLI::App& cmd, PerfClientOptions& o);

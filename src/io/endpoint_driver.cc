@@ -26,6 +26,7 @@ EndpointDriver::EndpointDriver(quic::Endpoint& endpoint, std::vector<UdpSocket*>
     : endpoint_(endpoint),
       sockets_(std::move(sockets)),
       readable_(sockets_.size(), true),
+      blackhole_(sockets_.size(), false),
       arena_(kSendArena) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -49,12 +50,32 @@ EndpointDriver::~EndpointDriver() {
 
 UdpSocket* EndpointDriver::socket_for(const quic::SocketAddress& local) {
   UdpSocket* family_match = nullptr;
+  UdpSocket* port_match = nullptr;
   for (UdpSocket* s : sockets_) {
-    if (s->local_address().v6 != local.v6) continue;
-    if (s->local_address().port == local.port) return s;
+    const quic::SocketAddress& a = s->local_address();
+    if (a.v6 != local.v6) continue;
+    if (a.port == local.port) {
+      if (a.same_ip(local)) return s;
+      // A wildcard-bound socket sends from any of its family's IPs (IP_PKTINFO source).
+      if (port_match == nullptr || a.ip == quic::SocketAddress{}.ip) port_match = s;
+    }
     if (family_match == nullptr) family_match = s;
   }
+  if (port_match != nullptr) return port_match;
   return family_match ? family_match : sockets_.front();
+}
+
+void EndpointDriver::set_blackhole(const UdpSocket* socket, bool on) {
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    if (sockets_[i] == socket) blackhole_[i] = on;
+  }
+}
+
+bool EndpointDriver::blackholed(const UdpSocket* socket) const {
+  for (size_t i = 0; i < sockets_.size(); ++i) {
+    if (sockets_[i] == socket) return blackhole_[i];
+  }
+  return false;
 }
 
 void EndpointDriver::arm_timer(quic::Instant deadline) {
@@ -84,6 +105,13 @@ quic::Status EndpointDriver::receive(UdpSocket& s, quic::Instant now, bool& more
   auto st = s.recv(rx_);
   more = rx_.size() == kRecvBatch;  // a full batch: more is probably queued
   if (!st) return st;               // not EAGAIN or an ICMP report: the socket is unusable
+  if (blackholed(&s)) {
+    for (const RecvDatagram& d : rx_) {
+      size_t seg = d.segment_size == 0 ? d.data.size() : d.segment_size;
+      stats_.blackholed_received += seg == 0 ? 0 : (d.data.size() + seg - 1) / seg;
+    }
+    return {};
+  }
   for (RecvDatagram& d : rx_) {
     // A GRO buffer holds datagrams of segment_size bytes back to back (the last may be shorter).
     size_t seg = d.segment_size == 0 ? d.data.size() : d.segment_size;
@@ -138,6 +166,11 @@ quic::Result<bool> EndpointDriver::flush(quic::Instant now) {
       }
       ++stats_.transmits;
       UdpSocket* s = socket_for(t->local);
+      if (blackholed(s)) {
+        size_t seg = t->segment_size == 0 ? t->size : t->segment_size;
+        stats_.blackholed_sent += (t->size + seg - 1) / seg;
+        continue;  // the arena slot is reused by the next transmit
+      }
       quic::Bytes data(arena_.data() + used, t->size);
       used += t->size;
       if (!pending_.empty() && s->gso_enabled() && t->segment_size == 0) {
@@ -204,11 +237,15 @@ quic::Result<bool> EndpointDriver::run_until(const std::function<bool()>& done,
     if (more_input) continue;
 
     quic::Instant wake = std::min(endpoint_.next_timeout(), deadline);
-    if (wake <= now) continue;
-    arm_timer(wake);
+    // An overdue deadline (the core still has something due right after on_timeout, e.g. a
+    // pacer release) must not starve input: poll the sockets' readiness without sleeping
+    // rather than looping straight back, or datagrams wait until the deadline moves.
+    bool overdue = wake <= now;
+    if (!overdue) arm_timer(wake);
     epoll_event events[8];
-    int n = epoll_wait(epoll_fd_, events, 8, -1);
-    ++stats_.wakeups;
+    int n = epoll_wait(epoll_fd_, events, 8, overdue ? 0 : -1);
+    if (!overdue) ++stats_.wakeups;
+    if (overdue) ++stats_.overdue_polls;
     if (n < 0) {
       if (errno == EINTR) continue;
       return quic::fail(0, std::string("epoll_wait: ") + std::strerror(errno));

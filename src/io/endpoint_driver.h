@@ -16,6 +16,8 @@ namespace io {
 struct DriverStats {
   uint64_t iterations = 0, wakeups = 0, timer_fires = 0;
   uint64_t transmits = 0, messages = 0, blocked = 0;
+  uint64_t blackholed_sent = 0, blackholed_received = 0;  // datagrams dropped by set_blackhole
+  uint64_t overdue_polls = 0;  // loops where next_timeout() was still due after on_timeout
 };
 
 class EndpointDriver {
@@ -24,8 +26,10 @@ class EndpointDriver {
   // writes streams before the driver polls transmits.
   using AppHook = std::function<void(quic::Endpoint&, quic::Instant now)>;
 
-  // The sockets must outlive the driver. A transmit goes out on the socket whose family and
-  // port match its local address (the first socket of the family otherwise).
+  // The sockets must outlive the driver. A transmit goes out on the socket bound to its local
+  // address (IP and port; a wildcard-bound socket matches any IP of its family and port), else
+  // the first socket of its family. A multipath client opens one socket per local address, so
+  // each path leaves from the address the core recorded for it.
   EndpointDriver(quic::Endpoint& endpoint, std::vector<UdpSocket*> sockets);
   ~EndpointDriver();
   EndpointDriver(const EndpointDriver&) = delete;
@@ -45,6 +49,12 @@ class EndpointDriver {
 
   const DriverStats& stats() const { return stats_; }
 
+  // Test hook for path failures over real sockets: while on, everything the socket receives
+  // is read and discarded and every transmit routed to it is dropped, as if its link had died
+  // (the kernel still accepts and delivers; only the endpoint stops seeing the traffic).
+  void set_blackhole(const UdpSocket* socket, bool on);
+  bool blackholed(const UdpSocket* socket) const;
+
  private:
   struct Pending {
     UdpSocket* socket;
@@ -62,6 +72,7 @@ class EndpointDriver {
   quic::Endpoint& endpoint_;
   std::vector<UdpSocket*> sockets_;
   std::vector<bool> readable_;
+  std::vector<bool> blackhole_;
   AppHook app_;
   bool reap_ = true;
   int epoll_fd_ = -1, timer_fd_ = -1;
