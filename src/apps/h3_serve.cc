@@ -185,9 +185,9 @@ void H3ServeApp::log_summary(const Conn& conn) {
                "server-conn %s: resumed=%s key_updates=%llu migrations=%llu "
                "path_challenges_sent=%llu path_challenges_received=%llu "
                "path_responses_sent=%llu bytes_sent=%llu\n",
-               conn.peer.c_str(), k.resumed ? "true" : "false", u(k.key_updates),
-               u(k.migrations), u(k.path_challenges_sent), u(k.path_challenges_received),
-               u(k.path_responses_sent), u(k.bytes_sent));
+               conn.peer.c_str(), k.resumed ? "true" : "false", u(k.key_updates), u(k.migrations),
+               u(k.path_challenges_sent), u(k.path_challenges_received), u(k.path_responses_sent),
+               u(k.bytes_sent));
 }
 
 void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
