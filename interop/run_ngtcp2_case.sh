@@ -240,4 +240,7 @@ else
       ;;
   esac
 fi
+# tquic's own stderr (server.err for serve, client.err for get) must hold no sanitizer report.
+own=$work/server.err; [ "$dir" = tquic-client ] && own=$work/client.err
+! grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$own" || fail "sanitizer report"
 echo "PASS: $case_"
