@@ -164,6 +164,7 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   for (auto it = conns_.begin(); it != conns_.end();) {
     quic::Connection* c = endpoint.connection(it->first);
     if (c == nullptr) {  // reaped: the session must not touch it any more
+      log_summary(it->second);
       for (auto& [id, r] : it->second.responses) {
         if (r.fd >= 0) close(r.fd);
       }
@@ -171,8 +172,22 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
       continue;
     }
     drive(*c, it->second, now);
+    it->second.last = c->stats();
     ++it;
   }
+}
+
+// One line per finished connection, for scripts (interop/run_ngtcp2_case.sh asserts on it).
+void H3ServeApp::log_summary(const Conn& conn) {
+  const quic::ConnectionStats& k = conn.last;
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::fprintf(stderr,
+               "server-conn %s: resumed=%s key_updates=%llu migrations=%llu "
+               "path_challenges_sent=%llu path_challenges_received=%llu "
+               "path_responses_sent=%llu bytes_sent=%llu\n",
+               conn.peer.c_str(), k.resumed ? "true" : "false", u(k.key_updates), u(k.migrations),
+               u(k.path_challenges_sent), u(k.path_challenges_received), u(k.path_responses_sent),
+               u(k.bytes_sent));
 }
 
 void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
@@ -331,6 +346,7 @@ void add_serve_options(CLI::App& cmd, ServeOptions& o) {
                  "ADDR:PORT to bind, repeatable (default 0.0.0.0:4433; [::]:4433 with --ipv6)");
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
+  cmd.add_flag("--retry", o.retry, "send a Retry to every new client (address validation)");
   add_net_options(cmd, o.net);
 }
 
@@ -338,6 +354,7 @@ int run_serve(const ServeOptions& o) {
   set_log_level(o.net.verbose);
   quic::EndpointConfig ec;
   ec.server = true;
+  if (o.retry) ec.retry = quic::RetryPolicy::kAlways;
   if (auto st = apply_connection_options(o.net, ec.connection); !st) {
     std::fprintf(stderr, "tquic: %s\n", st.error().reason.c_str());
     return kExitUsage;
@@ -425,6 +442,7 @@ int run_serve(const ServeOptions& o) {
     std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
     return kExitFailure;
   }
+  app.log_open_connections();
   const ServeCounters& k = app.counters();
   std::printf("serve: %llu connections, %llu requests, %llu body bytes sent\n",
               static_cast<unsigned long long>(k.connections),

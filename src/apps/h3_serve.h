@@ -28,6 +28,7 @@ struct ServeOptions {
   std::string dir;
   std::vector<std::string> listen;  // ADDR:PORT each; empty: 0.0.0.0:4433 ([::]:4433 with --ipv6)
   std::string cert, key;
+  bool retry = false;  // Retry every new client (RFC 9000 §8.1.2), not only under load
   NetOptions net;
 };
 void add_serve_options(CLI::App& cmd, ServeOptions& o);
@@ -57,6 +58,10 @@ class H3ServeApp {
   ~H3ServeApp();
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
   const ServeCounters& counters() const { return counters_; }
+  // "server-conn PEER: ..." on stderr for each connection still open (at shutdown).
+  void log_open_connections() const {
+    for (const auto& [h, conn] : conns_) log_summary(conn);
+  }
 
  private:
   struct Response {
@@ -67,8 +72,10 @@ class H3ServeApp {
     std::unique_ptr<h3::Session> session;
     std::map<uint64_t, Response> responses;
     std::string peer;
+    quic::ConnectionStats last;  // the connection's figures at its last activity
   };
   void drive(quic::Connection& c, Conn& conn, quic::Instant now);
+  static void log_summary(const Conn& conn);
   void on_request(Conn& conn, uint64_t id, const std::vector<h3::Field>& fields);
   void respond(Conn& conn, uint64_t id, const std::string& method, const std::string& path,
                uint16_t status, std::string_view body, std::vector<h3::Field> extra = {});
