@@ -103,6 +103,7 @@ if [ "$dir" = tquic-server ]; then
   command -v gtlsclient >/dev/null || fail "gtlsclient missing (apt-get install ngtcp2-client)"
   serve_args=()
   [ "$case_" = retry ] && serve_args+=(--retry)
+  [ "$case_" = zerortt ] && serve_args+=(--0rtt)
   "$tquic" serve "$work/www" --listen 127.0.0.1:0 --keylog "$work/keys.log" "${serve_args[@]}" \
     >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!

@@ -347,6 +347,8 @@ void add_serve_options(CLI::App& cmd, ServeOptions& o) {
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
   cmd.add_flag("--retry", o.retry, "send a Retry to every new client (address validation)");
+  cmd.add_flag("--0rtt", o.zero_rtt,
+               "accept 0-RTT requests from resuming clients (behind a replay cache)");
   add_net_options(cmd, o.net);
 }
 
@@ -359,6 +361,7 @@ int run_serve(const ServeOptions& o) {
     std::fprintf(stderr, "tquic: %s\n", st.error().reason.c_str());
     return kExitUsage;
   }
+  ec.connection.accept_0rtt = o.zero_rtt;
   char real[PATH_MAX];
   struct stat dst {};
   if (realpath(o.dir.c_str(), real) == nullptr || stat(real, &dst) != 0 || !S_ISDIR(dst.st_mode)) {

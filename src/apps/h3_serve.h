@@ -29,6 +29,7 @@ struct ServeOptions {
   std::vector<std::string> listen;  // ADDR:PORT each; empty: 0.0.0.0:4433 ([::]:4433 with --ipv6)
   std::string cert, key;
   bool retry = false;  // Retry every new client (RFC 9000 §8.1.2), not only under load
+  bool zero_rtt = false;  // accept 0-RTT requests (replayable: only for idempotent content)
   NetOptions net;
 };
 void add_serve_options(CLI::App& cmd, ServeOptions& o);

@@ -17,9 +17,8 @@ set(_ng_cases
   retry:tquic-client loss:tquic-client preferredaddr:tquic-client)
 # Known failures (reasons in docs/interop.md), registered only with
 # -DTQUIC_INTEROP_KNOWN_FAILURES=ON.
-set(_ng_known_failures
-  zerortt:tquic-server         # 0-RTT not in the core yet: tickets allow no early data
-  preferredaddr:tquic-client)  # the client ignores preferred_address (RFC 9000 §9.6)
+# (Empty since 0-RTT and the client's move to preferred_address landed.)
+set(_ng_known_failures)
 
 foreach(_entry IN LISTS _ng_cases)
   if(_entry IN_LIST _ng_known_failures AND NOT TQUIC_INTEROP_KNOWN_FAILURES)
