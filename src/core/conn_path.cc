@@ -556,8 +556,10 @@ Instant Connection::path_deadline() const {
     if (p->challenge && !p->challenge_pending) {
       t = std::min({t, p->challenge_deadline, p->validation_expiry});
     }
+    // (The same condition as in path_timers: a deadline it would not act on must not be
+    // reported, or the owner would be woken in a loop.)
     if (multipath_ && p->usable() && !p->suspect && p->app.loss.has_ack_eliciting_in_flight() &&
-        p->last_progress != kNever) {
+        p->last_progress != kNever && has_other_data_path(*p)) {
       t = std::min(t, p->last_progress + suspect_after(*p));
     }
     t = std::min(t, keepalive_at(*p));

@@ -90,8 +90,8 @@ struct MpResult {
 
 MpResult run_mp_scenario(const MpScenario& s);
 
-// aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, mp-rebind, abandon,
-// and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
+// aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, mp-rebind,
+// abandon, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
 std::optional<MpScenario> named_mp_scenario(std::string_view name);
 std::vector<std::string> mp_scenario_names();
 

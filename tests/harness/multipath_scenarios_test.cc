@@ -185,3 +185,17 @@ TEST(MultipathScenario, AbandonedPathIsRemovedAndTheTransferGoesOn) {
 
 }  // namespace
 }  // namespace harness
+
+namespace harness {
+namespace {
+
+// Both links die; when one returns, the connection (idle timeout 30 s) carries on over it.
+TEST(MultipathScenario, BothPathsDieAndOneReturns) {
+  MpResult r = run(named("both-die"));
+  ASSERT_EQ(r.paths.size(), 2u);
+  EXPECT_GT(r.elapsed, std::chrono::seconds(4));  // nothing could finish before the return
+  EXPECT_GE(r.paths_failed, 1u);
+}
+
+}  // namespace
+}  // namespace harness
