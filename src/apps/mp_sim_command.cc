@@ -86,7 +86,7 @@ int run_mp_sim(const std::string& name, const std::string& scheduler, const std:
   if (scheduler == "all") {
     kinds = {quic::SchedulerKind::kMinRtt, quic::SchedulerKind::kRoundRobin,
              quic::SchedulerKind::kWeighted, quic::SchedulerKind::kEcf,
-             quic::SchedulerKind::kBlest};
+             quic::SchedulerKind::kBlest, quic::SchedulerKind::kRedundant};
   } else if (auto k = quic::parse_scheduler(scheduler)) {
     kinds = {*k};
   } else {

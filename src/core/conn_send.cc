@@ -35,6 +35,7 @@ bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now
   }
   if (path_has_urgent(path, now)) return true;
   if (crypto_[i].tx.has_data_to_send(UINT64_MAX)) return true;
+  if (!dup_queue_.empty() && dup_pending_for(path) && is_data_path(path)) return true;
   if (multipath_ && can_carry_own_acks(path) && orphan_acks_due(now)) return true;
   if (!handshake_complete_ && side_ == Side::kClient) return false;  // no 0-RTT yet
   return app_has_data() || mp_control_pending();
@@ -78,6 +79,13 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
     if (!carrier && !path_has_urgent(p, now)) continue;
     orphan_acks &= !carrier;
     if (auto t = transmit_on(now, p, buffer, is_data_path(p))) return t;
+  }
+  // Redundant scheduling: copies owed to a path go out as its window allows.
+  if (!dup_queue_.empty()) {
+    for (auto& p : paths_) {
+      if (!is_data_path(*p) || !dup_pending_for(*p) || !peer_cids_[p->id].has_current()) continue;
+      if (auto t = transmit_on(now, *p, buffer, true)) return t;
+    }
   }
   // New data and control frames: wherever the scheduler puts them.
   if (app_has_data() || mp_control_pending() || crypto_[2].tx.has_data_to_send(UINT64_MAX)) {
@@ -369,7 +377,10 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
     datagrams_out_.pop_front();
     ack_eliciting = true;
   }
+  if (!dup_queue_.empty() && is_data_path(path)) write_dup_frames(path, w, sent, ack_eliciting);
+  if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) dup_origin_ = path.id;
   write_stream_frames(w, sent, ack_eliciting);
+  dup_origin_.reset();
   return w.written();
 }
 

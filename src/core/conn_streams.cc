@@ -74,6 +74,60 @@ void Connection::write_stream_frames(Writer& w, std::vector<SentFrame>& sent,
                   c->chunk.length};
     sent.push_back(rec);
     ack_eliciting = true;
+    if (dup_origin_ && !c->chunk.retransmission) {
+      // Redundant scheduling: the other paths owe a copy (bounded; the oldest copies go).
+      if (dup_queue_.size() >= kMaxDuplicateChunks) dup_queue_.pop_front();
+      dup_queue_.push_back(DupChunk{c->stream_id, c->chunk.offset, c->chunk.length,
+                                    c->chunk.fin, uint64_t{1} << (*dup_origin_ & 63)});
+    }
+  }
+}
+
+bool Connection::dup_pending_for(const Path& path) const {
+  uint64_t bit = uint64_t{1} << (path.id & 63);
+  return std::any_of(dup_queue_.begin(), dup_queue_.end(),
+                     [&](const DupChunk& d) { return (d.served & bit) == 0; });
+}
+
+void Connection::write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
+                                  bool& ack_eliciting) {
+  uint64_t bit = uint64_t{1} << (path.id & 63);
+  uint64_t all = 0;
+  for (const auto& p : paths_) {
+    if (is_data_path(*p)) all |= uint64_t{1} << (p->id & 63);
+  }
+  for (auto it = dup_queue_.begin(); it != dup_queue_.end();) {
+    Stream* s = streams_.find(it->stream_id);
+    Bytes data = s ? s->view(it->offset, it->length) : Bytes();
+    if (s == nullptr || (it->length > 0 && data.size() != it->length) || (it->served & all) == all) {
+      it = dup_queue_.erase(it);  // acknowledged already, stream gone, or every path has it
+      continue;
+    }
+    if ((it->served & bit) != 0) {
+      ++it;
+      continue;
+    }
+    // A chunk cut for a larger MTU is split: the part that fits goes now, the rest stays owed
+    // (to this path, and to any other path that had not carried the whole chunk).
+    size_t overhead = stream_frame_overhead(it->stream_id, it->offset, data.size(), true);
+    if (w.room() <= overhead) return;
+    uint64_t n = std::min<uint64_t>(it->length, w.room() - overhead);
+    if (n == 0 && !(it->length == 0 && it->fin)) return;
+    bool fin = it->fin && n == it->length;
+    StreamFrame f{it->stream_id, it->offset, data.first(n), fin, true};
+    if (!encode_frame(w, f)) return;
+    sent.push_back({SentFrame::Kind::kStream, fin, it->stream_id, it->offset, n});
+    ack_eliciting = true;
+    if (n < it->length) {
+      DupChunk rest{it->stream_id, it->offset + n, it->length - n, it->fin, it->served};
+      it->length = n;
+      it->fin = false;
+      it->served |= bit;
+      it = dup_queue_.insert(std::next(it), rest);
+      return;  // the packet is full
+    }
+    it->served |= bit;
+    ++it;
   }
 }
 

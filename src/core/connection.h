@@ -46,6 +46,9 @@ inline constexpr size_t kMaxPendingPathResponses = 256;  // per path
 // multipath-21 §2.1 allows (it is part of the AEAD nonce).
 inline constexpr size_t kMaxPathsLimit = 16;
 inline constexpr uint64_t kMaxPathId = 0xffffffffull;
+// Copies of new STREAM data the redundant scheduler keeps owed to other paths (about 300 KB):
+// a slower path drops the oldest copies rather than fall seconds behind.
+inline constexpr size_t kMaxDuplicateChunks = 256;
 inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
 inline constexpr size_t kMaxRetiredCidsPending = 64;
 // RFC 9000 §10.3: a stateless reset is at least 21 bytes (5 unpredictable + 16-byte token).
@@ -333,6 +336,9 @@ class Connection {
   void write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
                             bool& ack_eliciting);
   void write_stream_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  bool dup_pending_for(const Path& path) const;
+  void write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
+                        bool& ack_eliciting);
   void pump_stream_events();
 
   // conn_path.cc (path validation, migration, multipath path management, failure detection)
@@ -472,6 +478,14 @@ class Connection {
   std::set<uint64_t> closed_path_ids_;  // never reused (the path ID is in the nonce)
   bool max_path_id_pending_ = false;
   bool datagram_is_probe_ = false;
+  // Redundant scheduling: new STREAM data sent on one path, owed as a copy to the others.
+  struct DupChunk {
+    uint64_t stream_id, offset, length;
+    bool fin;
+    uint64_t served;  // bit (path ID mod 64) per path that has carried it
+  };
+  std::deque<DupChunk> dup_queue_;
+  std::optional<uint64_t> dup_origin_;  // set while new data is written on a duplicating path
   Path* rx_path_ = nullptr;  // the path of the packet being processed  // the datagram being built carries PATH_CHALLENGE/RESPONSE
   struct WantedPath {
     SocketAddress local, remote;

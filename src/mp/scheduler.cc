@@ -128,12 +128,25 @@ class Blest final : public PathScheduler {
   }
 };
 
-constexpr std::array<std::pair<SchedulerKind, std::string_view>, 5> kNames{{
+// Redundant: the first copy goes like minRTT; the connection sends a copy of every new
+// STREAM frame on each other usable path as its window allows, so the earliest arrival wins and
+// a path failure costs nothing that another path did not already carry.
+class Redundant final : public PathScheduler {
+ public:
+  SchedulerKind kind() const override { return SchedulerKind::kRedundant; }
+  std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t) override {
+    return fastest(paths, true);
+  }
+  bool duplicates() const override { return true; }
+};
+
+constexpr std::array<std::pair<SchedulerKind, std::string_view>, 6> kNames{{
     {SchedulerKind::kMinRtt, "minrtt"},
     {SchedulerKind::kRoundRobin, "roundrobin"},
     {SchedulerKind::kWeighted, "weighted"},
     {SchedulerKind::kEcf, "ecf"},
     {SchedulerKind::kBlest, "blest"},
+    {SchedulerKind::kRedundant, "redundant"},
 }};
 
 }  // namespace
@@ -145,6 +158,7 @@ std::unique_ptr<PathScheduler> make_scheduler(SchedulerKind kind) {
     case SchedulerKind::kWeighted: return std::make_unique<Weighted>();
     case SchedulerKind::kEcf: return std::make_unique<Ecf>();
     case SchedulerKind::kBlest: return std::make_unique<Blest>();
+    case SchedulerKind::kRedundant: return std::make_unique<Redundant>();
   }
   return std::make_unique<MinRtt>();
 }

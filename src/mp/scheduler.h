@@ -20,6 +20,7 @@ enum class SchedulerKind : uint8_t {
   kWeighted,    // bytes in proportion to cwnd/RTT times a user weight, each path at least 5 %
   kEcf,         // Earliest Completion First: wait for the fast path when it finishes sooner
   kBlest,       // BLocking ESTimation: skip a slow path whose data would block the fast one
+  kRedundant,   // new data on the fastest path with room, and a copy on every other path
 };
 
 struct PathCandidate {
@@ -41,6 +42,8 @@ class PathScheduler {
                                        uint64_t backlog) = 0;
   // A packet of `bytes` left on path `id` (schedulers that count bytes use it).
   virtual void on_sent(uint64_t /*id*/, size_t /*bytes*/) {}
+  // Whether new stream data is also copied onto every other usable path.
+  virtual bool duplicates() const { return false; }
 };
 
 std::unique_ptr<PathScheduler> make_scheduler(SchedulerKind kind);

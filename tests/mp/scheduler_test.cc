@@ -90,7 +90,7 @@ TEST(BlestScheduler, SkipsSlowPathWhoseDataWouldBlockTheFastOne) {
 
 TEST(SchedulerNames, RoundTrip) {
   for (auto k : {SchedulerKind::kMinRtt, SchedulerKind::kRoundRobin, SchedulerKind::kWeighted,
-                 SchedulerKind::kEcf, SchedulerKind::kBlest}) {
+                 SchedulerKind::kEcf, SchedulerKind::kBlest, SchedulerKind::kRedundant}) {
     EXPECT_EQ(parse_scheduler(scheduler_name(k)), k);
     EXPECT_EQ(make_scheduler(k)->kind(), k);
   }
