@@ -177,7 +177,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
     if (s.preferred_address) {
       net.add_link(addrs[i], server_preferred, s.links[i].up, s.links[i].down);
     }
-    res.sum_rate_bps += s.links[i].down.rate_bps;
+    // Single-path runs use link 0; the others only offer addresses to migrate to.
+    if (s.multipath || i == 0) res.sum_rate_bps += s.links[i].down.rate_bps;
   }
   Instant start = net.now();
   for (size_t k = 0; k < s.rebinds.size(); ++k) {
