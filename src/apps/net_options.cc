@@ -20,7 +20,9 @@ int g_log_level = 0;
 }
 
 void add_net_options(CLI::App& cmd, NetOptions& o) {
-  cmd.add_option("--cc", o.cc, "congestion controller: cubic | newreno")->capture_default_str();
+  cmd.add_option("--cc", o.cc,
+                 "congestion controller: cubic | newreno | lia | olia | balia (coupled)")
+      ->capture_default_str();
   cmd.add_option("--version", o.version, "QUIC version: v1 | v2")->capture_default_str();
   cmd.add_option("--keylog", o.keylog, "write TLS secrets (NSS key log format) to FILE");
   cmd.add_option("--qlog-dir", o.qlog_dir, "write a qlog (JSON-SEQ) per connection into DIR");
@@ -39,13 +41,9 @@ void add_net_options(CLI::App& cmd, NetOptions& o) {
 }
 
 quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfig& c) {
-  if (o.cc == "cubic") {
-    c.cc = quic::CcAlgorithm::kCubic;
-  } else if (o.cc == "newreno") {
-    c.cc = quic::CcAlgorithm::kNewReno;
-  } else {
-    return quic::fail(0, "--cc: unknown congestion controller '" + o.cc + "'");
-  }
+  auto cc = quic::parse_cc_name(o.cc);
+  if (!cc) return quic::fail(0, "--cc: unknown congestion controller '" + o.cc + "'");
+  c.cc = *cc;
   if (o.version == "v1") {
     c.version = quic::kVersion1;
   } else if (o.version == "v2") {
