@@ -375,6 +375,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
       zero_rtt_.datagrams_sent.push_back(d);  // resent if the server rejects 0-RTT
     }
     datagrams_out_.pop_front();
+    ++path.datagrams_sent;
     ack_eliciting = true;
   }
   if (!dup_queue_.empty() && is_data_path(path)) write_dup_frames(path, w, sent, ack_eliciting);

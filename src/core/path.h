@@ -88,7 +88,7 @@ struct Path {
   uint32_t recover_acks = 0;  // ACK frames with progress since it was suspected
 
   // Per-path counters (tquic sim --json, stats).
-  uint64_t packets_sent = 0, packets_lost = 0, stream_bytes_sent = 0;
+  uint64_t packets_sent = 0, packets_lost = 0, stream_bytes_sent = 0, datagrams_sent = 0;
 
   // ECN (RFC 9000 §13.4): mark while testing or capable; a path that bleaches or black-holes
   // marked packets, or miscounts them, falls back to Not-ECT for good.

@@ -53,12 +53,15 @@ struct MpScenario {
   std::optional<Duration> migrate_at;  // client: active migration of path 0 to link 1's address
   bool preferred_address = false;      // server offers a second address; the client moves there
   std::optional<Duration> abandon_at;  // client: abandons path 1 (PATH_ABANDON)
+  // DATAGRAM frames (RFC 9221) the server sends during the transfer, one per millisecond.
+  uint64_t datagrams = 0;
   Duration time_limit = std::chrono::seconds(120);
 };
 
 struct MpPathFigures {
   uint64_t id = 0;
   uint64_t stream_bytes = 0;  // STREAM payload the server sent on it
+  uint64_t datagrams = 0;     // DATAGRAM frames the server sent on it
   uint64_t packets_sent = 0, packets_lost = 0;
   Duration srtt{0};
   bool failed = false;
@@ -77,6 +80,7 @@ struct MpResult {
   double backup_share_before_failure = 0;  // backup paths' stream bytes / all, before failure
   uint64_t reinjected_packets = 0, paths_failed = 0, paths_validated = 0, paths_abandoned = 0;
   size_t server_paths_at_end = 0;
+  uint64_t datagrams_received = 0;  // by the client, checked byte for byte
   // Migration checks (quic-interop-runner rebind/connectionmigration criteria): every datagram
   // that is the first between a new pair of addresses after the handshake carries a
   // PATH_CHALLENGE, and every challenge is answered.
@@ -90,8 +94,8 @@ struct MpResult {
 
 MpResult run_mp_scenario(const MpScenario& s);
 
-// aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, mp-rebind,
-// abandon, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
+// aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, datagrams,
+// mp-rebind, abandon, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
 std::optional<MpScenario> named_mp_scenario(std::string_view name);
 std::vector<std::string> mp_scenario_names();
 

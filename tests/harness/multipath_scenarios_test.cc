@@ -21,6 +21,7 @@ void print(const MpScenario& s, const MpResult& r) {
               std::chrono::duration<double, std::milli>(r.stall).count(),
               static_cast<unsigned long>(r.reinjected_packets),
               100 * r.backup_share_before_failure);
+  std::printf("  datagrams received %lu\n", static_cast<unsigned long>(r.datagrams_received));
   std::printf("  tuples=%lu without-challenge=%lu challenges=%lu responses=%lu migrations=%lu\n",
               static_cast<unsigned long>(r.new_tuples),
               static_cast<unsigned long>(r.new_tuples_without_challenge),
@@ -28,8 +29,9 @@ void print(const MpScenario& s, const MpResult& r) {
               static_cast<unsigned long>(r.responses_sent),
               static_cast<unsigned long>(r.server_migrations));
   for (const auto& p : r.paths) {
-    std::printf("  path %lu: stream %lu bytes, %lu packets, %lu lost, srtt %.1f ms%s\n",
+    std::printf("  path %lu: stream %lu bytes, %lu datagrams, %lu packets, %lu lost, srtt %.1f ms%s\n",
                 static_cast<unsigned long>(p.id), static_cast<unsigned long>(p.stream_bytes),
+                static_cast<unsigned long>(p.datagrams),
                 static_cast<unsigned long>(p.packets_sent), static_cast<unsigned long>(p.packets_lost),
                 std::chrono::duration<double, std::milli>(p.srtt).count(), p.failed ? " failed" : "");
   }
@@ -216,6 +218,24 @@ TEST(MultipathScenario, RedundantCopiesDataOnBothPaths) {
   EXPECT_GT(carried, s.bytes * 5 / 4);  // well above one copy of everything
   MpResult min = run(s, quic::SchedulerKind::kMinRtt);
   EXPECT_LT(min.paths[0].stream_bytes + min.paths[1].stream_bytes, s.bytes * 9 / 8);
+}
+
+}  // namespace
+}  // namespace harness
+
+namespace harness {
+namespace {
+
+// RFC 9221 DATAGRAM frames over multipath: they ride on whichever path the scheduler picks,
+// so both paths carry some, and (unreliable by design) nearly all arrive intact.
+TEST(MultipathScenario, DatagramsUseEveryPath) {
+  MpScenario s = named("datagrams");
+  MpResult r = run(s);
+  ASSERT_EQ(r.paths.size(), 2u);
+  EXPECT_GT(r.paths[0].datagrams, 0u);
+  EXPECT_GT(r.paths[1].datagrams, 0u);
+  EXPECT_GE(r.datagrams_received, s.datagrams * 9 / 10);
+  EXPECT_LE(r.datagrams_received, s.datagrams);
 }
 
 }  // namespace
