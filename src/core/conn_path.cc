@@ -239,7 +239,6 @@ void Connection::open_wanted_paths(Instant now) {
     path.state = PathState::kValidating;
     path.local_backup = w.backup;
     next_path_id_ = id + 1;
-    highest_path_id_seen_ = std::max(highest_path_id_seen_, id);
     w.path_id = id;
     ++stats_.paths_opened;
     start_validation(now, path);
@@ -258,7 +257,6 @@ Path* Connection::accept_new_path(Instant now, uint64_t id, const SocketAddress&
   path.state = PathState::kValidating;
   path.validated = false;
   peer_cids_[id].take_first();
-  highest_path_id_seen_ = std::max(highest_path_id_seen_, id);
   ++stats_.paths_opened;
   start_validation(now, path);
   return &path;
@@ -409,7 +407,6 @@ void Connection::write_path_frames(Path& path, Writer& w, std::vector<SentFrame>
     path.responses.pop_front();
     ++stats_.path_responses_sent;
     ack_eliciting = true;
-    datagram_is_probe_ = true;
   }
   if (path.challenge_pending && path.challenge && w.room() >= 9) {
     encode_frame(w, PathChallengeFrame{*path.challenge});
@@ -417,7 +414,6 @@ void Connection::write_path_frames(Path& path, Writer& w, std::vector<SentFrame>
     ++path.challenge_tries;
     ++stats_.path_challenges_sent;
     ack_eliciting = true;
-    datagram_is_probe_ = true;
     // Repeat after a PTO of the path (at most a second) until validated or expired.
     Duration interval = std::min<Duration>(
         pto_duration(path.rtt, peer_max_ack_delay(), true, path.challenge_tries - 1),
@@ -506,7 +502,9 @@ Path* Connection::choose_path(Instant now) {
     cands.push_back(c);
   }
   if (cands.empty()) return nullptr;
-  auto pick = scheduler_->select(cands, streams_.send_backlog());
+  // The backlog walks every sending stream: only the schedulers that weigh it pay for it.
+  uint64_t backlog = scheduler_->needs_backlog() ? streams_.send_backlog() : 0;
+  auto pick = scheduler_->select(cands, backlog);
   if (!pick) {
     pacing_wakeup_ = std::min(pacing_wakeup_, wake);
     return nullptr;

@@ -472,12 +472,10 @@ class Connection {
   bool multipath_ = false;
   uint64_t local_max_path_id_ = 0, peer_max_path_id_ = 0;
   uint64_t next_path_id_ = 1;        // client: the next path ID to open
-  uint64_t highest_path_id_seen_ = 0;
   std::unique_ptr<PathScheduler> scheduler_;
   std::vector<PathCandidate> candidates_scratch_;
   std::set<uint64_t> closed_path_ids_;  // never reused (the path ID is in the nonce)
   bool max_path_id_pending_ = false;
-  bool datagram_is_probe_ = false;
   // Redundant scheduling: new STREAM data sent on one path, owed as a copy to the others.
   struct DupChunk {
     uint64_t stream_id, offset, length;

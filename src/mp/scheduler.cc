@@ -91,6 +91,7 @@ class Ecf final : public PathScheduler {
  public:
   static constexpr double kDelta = 0.25;
   SchedulerKind kind() const override { return SchedulerKind::kEcf; }
+  bool needs_backlog() const override { return true; }
   std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t backlog) override {
     auto f = fastest(paths, false);
     if (!f) return std::nullopt;
@@ -114,6 +115,7 @@ class Blest final : public PathScheduler {
  public:
   static constexpr double kLambda = 1.0;
   SchedulerKind kind() const override { return SchedulerKind::kBlest; }
+  bool needs_backlog() const override { return true; }
   std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t backlog) override {
     auto f = fastest(paths, false);
     if (!f) return std::nullopt;

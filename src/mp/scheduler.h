@@ -44,6 +44,8 @@ class PathScheduler {
   virtual void on_sent(uint64_t /*id*/, size_t /*bytes*/) {}
   // Whether new stream data is also copied onto every other usable path.
   virtual bool duplicates() const { return false; }
+  // Whether select() reads `backlog` (it costs a walk over the sending streams).
+  virtual bool needs_backlog() const { return false; }
 };
 
 std::unique_ptr<PathScheduler> make_scheduler(SchedulerKind kind);
