@@ -24,6 +24,7 @@ nlohmann::json to_json(const Run& run) {
   for (const auto& p : run.r.paths) {
     paths.push_back({{"id", p.id},
                      {"stream_bytes", p.stream_bytes},
+                     {"datagrams", p.datagrams},
                      {"packets_sent", p.packets_sent},
                      {"packets_lost", p.packets_lost},
                      {"srtt_ms", ms(p.srtt)},
@@ -43,6 +44,12 @@ nlohmann::json to_json(const Run& run) {
           {"backup_share_before_failure", run.r.backup_share_before_failure},
           {"reinjected_packets", run.r.reinjected_packets},
           {"paths_failed", run.r.paths_failed},
+          {"datagrams_received", run.r.datagrams_received},
+          {"client_dcids_per_link", run.r.client_dcids},
+          {"server_dcids_per_link", run.r.server_dcids},
+          {"client_cids_retired", run.r.client_cids_retired},
+          {"server_cids_retired", run.r.server_cids_retired},
+          {"stateless_resets_sent", run.r.stateless_resets_sent},
           {"paths", paths},
           {"sim_events", run.r.sim_events}};
 }

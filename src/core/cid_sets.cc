@@ -83,6 +83,12 @@ const IssuedCid& LocalCids::add(const ConnectionId& cid, const ResetToken& token
   return active_.back();
 }
 
+size_t LocalCids::live() const {
+  return static_cast<size_t>(std::count_if(active_.begin(), active_.end(), [&](const IssuedCid& c) {
+    return c.seq >= retire_prior_to_;
+  }));
+}
+
 Result<bool> LocalCids::retire(uint64_t seq) {
   if (seq >= next_seq_) {
     return std::unexpected(

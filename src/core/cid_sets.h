@@ -59,7 +59,13 @@ class PeerCids {
 class LocalCids {
  public:
   const std::vector<IssuedCid>& active() const { return active_; }
+  // Active CIDs not asked to be retired (sequence >= retire_prior_to).
+  size_t live() const;
   uint64_t next_seq() const { return next_seq_; }
+  // Sent in every (PATH_)NEW_CONNECTION_ID for this set; raising it asks the peer to retire
+  // every CID issued before (RFC 9000 §19.15). Never lowered.
+  uint64_t retire_prior_to() const { return retire_prior_to_; }
+  void retire_all_issued() { retire_prior_to_ = next_seq_; }
   const IssuedCid& add(const ConnectionId& cid, const ResetToken& token);
   // RETIRE_CONNECTION_ID: PROTOCOL_VIOLATION for a sequence never issued (RFC 9000 §19.16).
   // Returns whether a CID was actually removed.
@@ -70,6 +76,7 @@ class LocalCids {
  private:
   std::vector<IssuedCid> active_;
   uint64_t next_seq_ = 0;
+  uint64_t retire_prior_to_ = 0;
 };
 
 }  // namespace quic

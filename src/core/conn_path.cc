@@ -130,7 +130,7 @@ Status Connection::migrate(const SocketAddress& new_local) {
   // §9.5: a new local address needs a CID the server has not seen on the old one.
   std::vector<uint64_t> retire;
   if (!peer_cids_[0].rotate(retire)) return fail(err::kInternalError, "no spare connection ID");
-  for (uint64_t seq : retire) pending_retire_cids_.push_back({0, seq});
+  retire_peer_cids(0, retire);
   path->local = new_local;
   path->cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get());
   path->rtt = RttEstimator{};
@@ -185,7 +185,7 @@ void Connection::migrate_to_preferred_address() {
   if (path == nullptr || path->state != PathState::kActive) return;
   std::vector<uint64_t> retire;
   if (!peer_cids_[0].rotate(retire)) return;
-  for (uint64_t seq : retire) pending_retire_cids_.push_back({0, seq});
+  retire_peer_cids(0, retire);
   path->fallback_remote = path->remote;
   path->remote = *peer_preferred_;
   peer_preferred_.reset();
@@ -603,7 +603,7 @@ void Connection::path_timers(Instant now) {
         p.fallback_remote.reset();
         std::vector<uint64_t> retire;
         if (peer_cids_[p.id].rotate(retire)) {
-          for (uint64_t seq : retire) pending_retire_cids_.push_back({p.id, seq});
+          retire_peer_cids(p.id, retire);
         }
       }
       continue;
@@ -631,7 +631,7 @@ void Connection::issue_path_cids() {
   for (uint64_t id = 1; id <= limit; ++id) {
     if (closed_path_ids_.count(id) > 0) continue;
     LocalCids& set = local_cids_[id];
-    while (set.active().size() < want) {
+    while (set.live() < want) {
       ConnectionId cid;
       cid.len = config_.cid_length;
       random_.fill(MutBytes(cid.bytes.data(), cid.len));
@@ -639,6 +639,35 @@ void Connection::issue_path_cids() {
       pending_new_cids_.push_back({id, local_cids_[id].active().back().seq});
     }
   }
+}
+
+void Connection::retire_peer_cids(uint64_t path_id, const std::vector<uint64_t>& seqs) {
+  for (uint64_t seq : seqs) pending_retire_cids_.push_back({path_id, seq});
+  stats_.peer_cids_retired += seqs.size();
+}
+
+Status Connection::rotate_peer_cid(uint64_t path_id) {
+  const Path* p = find_path(path_id);
+  if (!handshake_confirmed_ || p == nullptr || p->state == PathState::kAbandoned) {
+    return fail(err::kInternalError, "no open path to rotate the connection ID of");
+  }
+  std::vector<uint64_t> retire;
+  if (!peer_cids_[path_id].rotate(retire)) return fail(err::kInternalError, "no spare connection ID");
+  retire_peer_cids(path_id, retire);
+  return {};
+}
+
+Status Connection::retire_local_cids(uint64_t path_id) {
+  const Path* p = find_path(path_id);
+  if (!handshake_confirmed_ || p == nullptr || p->state == PathState::kAbandoned ||
+      config_.cid_length == 0) {
+    return fail(err::kInternalError, "no open path to retire connection IDs on");
+  }
+  auto it = local_cids_.find(path_id);
+  if (it == local_cids_.end()) return fail(err::kInternalError, "no connection IDs issued");
+  it->second.retire_all_issued();
+  issue_local_cids();  // the replacements carry the new retire_prior_to
+  return {};
 }
 
 }  // namespace quic

@@ -25,6 +25,7 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
                              uint8_t ecn, MutBytes datagram) {
   if (state_ == State::kClosed || state_ == State::kDraining) return;
   now_ = now;
+  expire_retired_routes(now);
   stats_.bytes_received += datagram.size();
   rx_path_ = paths_.front().get();
   CoalescedPackets packets(datagram, config_.cid_length);
@@ -57,7 +58,10 @@ uint64_t Connection::path_id_for_dcid(const ConnectionId& dcid) const {
       if (c.cid == dcid) return id;
     }
   }
-  return 0;  // a retired CID still routed to us, or zero-length CIDs: the handshake path
+  for (const RetiredRoute& r : retired_routes_) {
+    if (r.cid == dcid) return r.path_id;
+  }
+  return 0;  // zero-length CIDs: the handshake path
 }
 
 void Connection::process_packet(Instant now, const SocketAddress& local,
@@ -561,7 +565,7 @@ Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
   auto st = peer_cids_[path_id].on_new(f.sequence, ConnectionId::from(f.cid), f.reset_token,
                                        f.retire_prior_to, config_.active_connection_id_limit,
                                        retire);
-  for (uint64_t seq : retire) pending_retire_cids_.push_back({path_id, seq});
+  retire_peer_cids(path_id, retire);
   if (!st) return st;
   // A CID must never be forgotten unretired (RFC 9000 §5.1.2), so unbounded retiring closes.
   if (pending_retire_cids_.size() > kMaxRetiredCidsPending) {

@@ -397,7 +397,7 @@ void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool&
       f.path_id = ref.path;
       f.path_frame = ref.path != 0;
       f.sequence = ref.seq;
-      f.retire_prior_to = 0;
+      f.retire_prior_to = set->second.retire_prior_to();
       f.cid = c->cid.view();
       f.reset_token = c->token;
       if (encoded_size(f) > w.room()) return;

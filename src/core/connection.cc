@@ -23,6 +23,7 @@ constexpr uint8_t kPtoProbeDatagrams = 2;
 constexpr size_t kPtoRetransmitPackets = 2;
 // Local connection IDs we keep issued at once (bounded by the peer's limit too).
 constexpr uint64_t kMaxLocalCids = 8;
+constexpr size_t kMaxRetiredRoutes = 32;
 
 }  // namespace
 
@@ -63,7 +64,15 @@ void Connection::rebuild_local_cid_list() {
   for (const auto& [id, set] : local_cids_) {
     for (const IssuedCid& c : set.active()) local_cid_list_.push_back(c.cid);
   }
+  for (const RetiredRoute& r : retired_routes_) local_cid_list_.push_back(r.cid);
   ++cid_generation_;
+}
+
+void Connection::expire_retired_routes(Instant now) {
+  if (retired_routes_.empty()) return;
+  if (std::erase_if(retired_routes_, [&](const RetiredRoute& r) { return now >= r.until; }) > 0) {
+    rebuild_local_cid_list();
+  }
 }
 
 void Connection::set_scheduler(SchedulerKind kind) { scheduler_ = make_scheduler(kind); }
@@ -244,6 +253,7 @@ Instant Connection::next_timeout() const {
 void Connection::on_timeout(Instant now) {
   if (state_ == State::kClosed) return;
   now_ = now;
+  expire_retired_routes(now);
   if (state_ == State::kClosing || state_ == State::kDraining) {
     if (now >= close_deadline_) {
       state_ = State::kClosed;
@@ -368,9 +378,17 @@ Status Connection::on_retire_connection_id(uint64_t path_id, uint64_t seq) {
     if (closed_path_ids_.count(path_id) > 0) return {};  // abandoned: silently ignored
     return fail(err::kProtocolViolation, "RETIRE_CONNECTION_ID for an unissued sequence");
   }
+  const IssuedCid* issued = it->second.find(seq);
+  std::optional<ConnectionId> cid;
+  if (issued != nullptr) cid = issued->cid;
   auto removed = it->second.retire(seq);
   if (!removed) return std::unexpected(removed.error());
   if (!*removed) return {};  // already retired
+  ++stats_.local_cids_retired;
+  // Bounded: at most kMaxLocalCids per path can be retired within one grace period, and a peer
+  // retiring faster than that only shortens the grace of the oldest.
+  if (retired_routes_.size() >= kMaxRetiredRoutes) retired_routes_.erase(retired_routes_.begin());
+  retired_routes_.push_back({*cid, path_id, now_ + 3 * pto_period()});
   rebuild_local_cid_list();
   issue_local_cids();
   return {};
@@ -381,7 +399,7 @@ void Connection::issue_local_cids() {
   uint64_t want = std::min<uint64_t>(peer_params_.active_connection_id_limit, kMaxLocalCids);
   LocalCids& set = local_cids_[0];
   if (closed_path_ids_.count(0) == 0) {
-    while (set.active().size() < want) {
+    while (set.live() < want) {
       add_local_cid(0, random_cid(random_, config_.cid_length));
       pending_new_cids_.push_back({0, set.active().back().seq});
     }

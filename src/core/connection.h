@@ -99,6 +99,8 @@ struct ConnectionStats {
   uint64_t path_challenges_sent = 0, path_challenges_received = 0;
   uint64_t path_responses_sent = 0;
   uint64_t reinjected_packets = 0;      // in-flight packets re-sent after a path was suspected
+  // CIDs retired: ours by the peer's (PATH_)RETIRE_CONNECTION_ID, the peer's by ours.
+  uint64_t local_cids_retired = 0, peer_cids_retired = 0;
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
   // 0-RTT (conn_zerortt.cc). Client: attempted = 0-RTT keys installed, accepted = the server
@@ -214,6 +216,14 @@ class Connection {
   // Client: active migration of path 0 to a new local address (RFC 9000 §9.2): a fresh DCID,
   // path validation, and congestion state reset.
   Status migrate(const SocketAddress& new_local);
+  // Connection-ID rotation on one path (RFC 9000 §5.1.2, multipath-21 §3.2), e.g. so an observer
+  // cannot link the path's packets across the change. rotate_peer_cid: we switch to a spare CID
+  // the peer issued for the path and retire the old one. retire_local_cids: we issue a fresh set
+  // with retire_prior_to above every CID issued so far, so the peer must move to a new one and
+  // retire the old (they stay routable until it does). Both need a confirmed handshake and the
+  // path open; rotate_peer_cid also needs a spare.
+  Status rotate_peer_cid(uint64_t path_id);
+  Status retire_local_cids(uint64_t path_id);
   void set_scheduler(SchedulerKind kind);
   SchedulerKind scheduler_kind() const { return scheduler_->kind(); }
   std::string alpn() const;
@@ -376,6 +386,8 @@ class Connection {
   Status on_preferred_address(const PreferredAddress& pa);
   void migrate_to_preferred_address();
   void issue_path_cids();
+  // Queues (PATH_)RETIRE_CONNECTION_ID for CIDs the peer issued for a path.
+  void retire_peer_cids(uint64_t path_id, const std::vector<uint64_t>& seqs);
   const ConnectionId& dcid_of(const Path& path) const;
   bool path_ack_mode() const { return multipath_ && handshake_confirmed_; }
 
@@ -460,6 +472,15 @@ class Connection {
   std::map<uint64_t, LocalCids> local_cids_;  // by path ID: CIDs we issued
   std::vector<ConnectionId> local_cid_list_;
   uint64_t cid_generation_ = 0;
+  // CIDs the peer retired, still routed to us until `until` (3 PTO): packets it sent with them
+  // before its RETIRE_CONNECTION_ID may still be on the way, possibly on a slower path.
+  struct RetiredRoute {
+    ConnectionId cid;
+    uint64_t path_id = 0;
+    Instant until{};
+  };
+  std::vector<RetiredRoute> retired_routes_;
+  void expire_retired_routes(Instant now);
   std::vector<CidRef> pending_retire_cids_;  // (PATH_)RETIRE_CONNECTION_ID to send
   std::vector<CidRef> pending_new_cids_;     // (PATH_)NEW_CONNECTION_ID to (re)send
 

@@ -1,6 +1,7 @@
 #include "harness/mp_scenario.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "harness/sim_endpoint.h"
@@ -68,16 +69,27 @@ bool has_path_challenge(const std::vector<uint8_t>& d) {
   return false;
 }
 
+// Whether a short-header packet is a real packet (the null AEAD's tag is all zeros), not a
+// stateless reset (random bytes and a token) that only looks like one.
+bool null_aead_tag(const quic::DatagramPacket& p) {
+  return p.bytes.size() >= quic::kAeadTagSize &&
+         std::all_of(p.bytes.end() - quic::kAeadTagSize, p.bytes.end(),
+                     [](uint8_t b) { return b == 0; });
+}
+
 // Watches one side's datagrams: the first 4-tuple is the handshake's; every later new one
-// must open with a PATH_CHALLENGE.
+// must open with a PATH_CHALLENGE. Also collects the DCIDs used per client address.
 struct TupleWatch {
+  bool client = false;
   std::set<std::pair<quic::SocketAddress, quic::SocketAddress>> seen;
   uint64_t new_tuples = 0, without_challenge = 0, same_dcid = 0;
   std::vector<uint8_t> first_dcid;  // of the first short-header datagram
+  std::map<quic::SocketAddress, std::set<std::vector<uint8_t>>> dcids;
   void on_send(const sim::Datagram& d) {
     auto p = short_packet(d.payload);
     std::vector<uint8_t> dcid;
     if (p) dcid.assign(p->header.dcid.bytes.begin(), p->header.dcid.bytes.begin() + kCidLen);
+    if (p && null_aead_tag(*p)) dcids[client ? d.src : d.dst].insert(dcid);
     bool is_new = seen.insert({d.src, d.dst}).second;
     if (seen.size() == 1) {
       if (first_dcid.empty() && p) first_dcid = dcid;  // the handshake tuple's DCID
@@ -188,7 +200,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
     net.schedule_rebind(addrs[std::min(s.rebinds[k].link, addrs.size() - 1)], rebind_targets[k],
                         start + s.rebinds[k].at);
   }
-  TupleWatch client_watch, server_watch;
+  TupleWatch client_watch{true}, server_watch{false};
   client.on_send = [&](const sim::Datagram& d, Instant) { client_watch.on_send(d); };
   server.on_send = [&](const sim::Datagram& d, Instant) { server_watch.on_send(d); };
   if (s.abandon_at) {
@@ -199,6 +211,15 @@ MpResult run_mp_scenario(const MpScenario& s) {
   if (s.migrate_at && addrs.size() > 1) {
     net.schedule_call(start + *s.migrate_at, [&](Instant) {
       if (auto* c = client_app.current(client.endpoint())) (void)c->migrate(addrs[1]);
+    });
+  }
+  for (const MpCidAction& a : s.cid_actions) {
+    net.schedule_call(start + a.at, [&, a](Instant) {
+      quic::Connection* c = a.server ? server.endpoint().connection(1)
+                                     : client_app.current(client.endpoint());
+      if (c == nullptr) return;
+      auto st = a.rotate ? c->rotate_peer_cid(a.path) : c->retire_local_cids(a.path);
+      if (!st) res.error = "CID action: " + st.error().reason;
     });
   }
   for (const MpLinkEvent& e : s.events) {
@@ -284,11 +305,15 @@ MpResult run_mp_scenario(const MpScenario& s) {
     return client_app.done() || spinning;
   });
   res.sim_events = net.events_processed();
+  res.stateless_resets_sent = client.endpoint().stats().stateless_resets_sent +
+                              server.endpoint().stats().stateless_resets_sent;
   res.bytes = client_app.bytes_received();
   if (spinning) {
     res.error = "a timer stayed due without action (event loop spinning at one instant)";
   } else if (client_app.failed()) {
     res.error = client_app.error();
+  } else if (!res.error.empty()) {
+    // a scenario action failed
   } else if (!client_app.done()) {
     res.error = "time limit reached after " + std::to_string(res.bytes) + " bytes";
   } else {
@@ -312,10 +337,16 @@ MpResult run_mp_scenario(const MpScenario& s) {
     res.client_used_preferred_address |= r.stats.preferred_address_used;
   }
   res.client_dcid_changed = client_watch.new_tuples > 0 && client_watch.same_dcid == 0;
+  for (const auto& a : addrs) {
+    res.client_dcids.push_back(client_watch.dcids[a].size());
+    res.server_dcids.push_back(server_watch.dcids[a].size());
+  }
+  for (const auto& r : recs) res.client_cids_retired += r.stats.local_cids_retired;
   if (const quic::Connection* c = server_conn()) {
     res.challenges_sent += c->stats().path_challenges_sent;
     res.responses_sent += c->stats().path_responses_sent;
     res.server_migrations = c->stats().migrations;
+    res.server_cids_retired = c->stats().local_cids_retired;
     for (size_t i = 0; i < c->path_count(); ++i) {
       const quic::Path& p = c->path(i);
       res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.datagrams_sent,
@@ -364,7 +395,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
 std::vector<std::string> mp_scenario_names() {
   return {"aggregation-a", "aggregation-b", "aggregation-c", "failover", "backup", "flapping",
           "both-die",      "datagrams",     "mp-rebind",     "abandon",     "rebind-port",
-          "rebind-addr",   "migration",     "connectionmigration"};
+          "cid-retire",    "rebind-addr",   "migration",   "connectionmigration"};
 }
 
 std::optional<MpScenario> named_mp_scenario(std::string_view name) {
@@ -419,6 +450,15 @@ std::optional<MpScenario> named_mp_scenario(std::string_view name) {
     s.description = "aggregation-a; the client abandons the slower path at 2 s";
     s.links = {both(50, 20ms), both(30, 60ms)};
     s.abandon_at = 2s;
+    s.bytes = 48ull << 20;
+  } else if (name == "cid-retire") {
+    s.description = "aggregation-a; both sides rotate and retire CIDs on both paths at 1-3 s";
+    s.links = {both(50, 20ms), both(30, 60ms)};
+    s.cid_actions = {{1s, false, 1, true},
+                     {1500ms, false, 0, true},
+                     {2s, true, 1, false},
+                     {2500ms, false, 0, false},
+                     {3s, true, 1, true}};
     s.bytes = 48ull << 20;
   } else if (name == "rebind-port" || name == "rebind-addr") {
     s.description = name == "rebind-port" ? "single path; the client's NAT port changes at 1 s"

@@ -37,6 +37,16 @@ struct MpRebind {
   bool new_address = false;
 };
 
+// Connection-ID rotation on one path (RFC 9000 §5.1.2): `rotate` switches the acting side to a
+// spare CID of the peer's; otherwise it retires every CID it issued for the path
+// (retire_prior_to), forcing the peer onto a new one.
+struct MpCidAction {
+  Duration at{0};
+  bool server = false;
+  uint64_t path = 0;
+  bool rotate = true;
+};
+
 struct MpScenario {
   std::string name = "custom";
   std::string description;
@@ -55,6 +65,7 @@ struct MpScenario {
   std::optional<Duration> abandon_at;  // client: abandons path 1 (PATH_ABANDON)
   // DATAGRAM frames (RFC 9221) the server sends during the transfer, one per millisecond.
   uint64_t datagrams = 0;
+  std::vector<MpCidAction> cid_actions;
   Duration time_limit = std::chrono::seconds(120);
 };
 
@@ -89,13 +100,18 @@ struct MpResult {
   uint64_t server_migrations = 0;
   bool client_used_preferred_address = false;
   bool client_dcid_changed = false;  // the client's DCID after the move differs from before
+  // Distinct DCIDs in the 1-RTT packets each side sent over each link (index = link).
+  std::vector<size_t> client_dcids, server_dcids;
+  // CIDs each side issued that the peer retired.
+  uint64_t client_cids_retired = 0, server_cids_retired = 0;
+  uint64_t stateless_resets_sent = 0;  // by both endpoints (a retired CID still in use)
   uint64_t sim_events = 0;
 };
 
 MpResult run_mp_scenario(const MpScenario& s);
 
 // aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, datagrams,
-// mp-rebind, abandon, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
+// mp-rebind, abandon, cid-retire, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
 std::optional<MpScenario> named_mp_scenario(std::string_view name);
 std::vector<std::string> mp_scenario_names();
 

@@ -104,3 +104,33 @@ TEST(HostileNoMultipath, PathFramesWithoutNegotiationAreProtocolViolation) {
 
 }  // namespace
 }  // namespace quic::hostile
+
+namespace quic::hostile {
+namespace {
+
+// A peer retiring every CID we issue as fast as we issue them: each retired CID stays routed
+// for 3 PTO (packets sent with it may still be in flight), but that list is bounded.
+TEST_F(HostileMultipath, RetireFloodKeepsRetiredRoutesBounded) {
+  // From sequence 1: the injected packets use the handshake CID (sequence 0).
+  for (uint64_t seq = 1; seq <= 200; ++seq) {
+    pair.inject_frames({RetireConnectionIdFrame{0, false, seq}});
+    ASSERT_FALSE(pair.server_close_code().has_value())
+        << seq << ": " << pair.server()->close_error()->reason;
+  }
+  EXPECT_EQ(pair.server()->stats().local_cids_retired, 200u);
+  EXPECT_LE(pair.server()->local_cids().size(), 8u + 32u + 16u);
+}
+
+// Rotation is refused, not improvised, when it cannot be done.
+TEST_F(HostileMultipath, CidRotationNeedsASpareAndAnOpenPath) {
+  EXPECT_FALSE(pair.client().rotate_peer_cid(5).has_value());   // no such path
+  EXPECT_FALSE(pair.client().retire_local_cids(5).has_value());
+  ASSERT_TRUE(pair.client().rotate_peer_cid(0).has_value());    // the server issued spares
+  ASSERT_TRUE(pair.client().retire_local_cids(0).has_value());
+  pair.run();
+  EXPECT_GE(pair.client().stats().local_cids_retired, 1u);      // the server moved off them
+  EXPECT_EQ(pair.server()->stats().local_cids_retired, 1u);
+}
+
+}  // namespace
+}  // namespace quic::hostile

@@ -180,6 +180,22 @@ TEST(MultipathScenario, NatRebindingOnOnePath) {
   ASSERT_EQ(r.paths.size(), 2u);
 }
 
+// Both sides move to new CIDs on both paths mid-transfer, voluntarily (rotate) and when the peer
+// retires every CID it issued (retire_prior_to). The wire shows each change; packets sent with
+// a CID just retired still arrive (no stateless reset answers them) and no byte is lost.
+TEST(MultipathScenario, CidRotationAndRetirementOnEachPath) {
+  MpResult r = run(named("cid-retire"));
+  ASSERT_TRUE(r.ok) << r.error;
+  // Client -> server: path 0 rotated once; path 1 rotated, then forced by retire_prior_to.
+  EXPECT_EQ(r.client_dcids, (std::vector<size_t>{2, 3}));
+  // Server -> client: path 0 forced by the client's retire_prior_to, path 1 rotated.
+  EXPECT_EQ(r.server_dcids, (std::vector<size_t>{2, 2}));
+  EXPECT_EQ(r.server_cids_retired, 4u);  // 1 + 1 rotations, 2 by retire_prior_to on path 1
+  EXPECT_GE(r.client_cids_retired, 2u);  // path 0's whole set, and 1 rotation on path 1
+  EXPECT_EQ(r.stateless_resets_sent, 0u);
+  EXPECT_GE(r.share, 0.9);
+}
+
 TEST(MultipathScenario, AbandonedPathIsRemovedAndTheTransferGoesOn) {
   MpResult r = run(named("abandon"));
   EXPECT_EQ(r.paths_abandoned, 1u);
