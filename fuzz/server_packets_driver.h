@@ -2,7 +2,8 @@
 // server_packets fuzz target and its seed generator. Everything is in memory and in virtual time.
 //
 // Input format (see docs/fuzz-server-packets.md):
-//   byte 0        mode: 0 fresh server, 1 server mid-handshake, 2 established connection
+//   byte 0        mode: 0 fresh server, 1 server mid-handshake, 2 established connection,
+//                 3 established connection with multipath negotiated (draft-ietf-quic-multipath-21)
 //   records       u8 ctl | u16 big-endian length | length bytes (truncated at the end)
 //                 ctl bits 0-6: milliseconds the clock advances before delivery,
 //                 ctl bit 7: the datagram comes from a second client port (migration/rebinding)
@@ -28,8 +29,8 @@
 
 namespace fuzz_server_packets {
 
-enum class Mode : uint8_t { kFresh = 0, kHandshake = 1, kEstablished = 2 };
-inline constexpr uint8_t kModes = 3;
+enum class Mode : uint8_t { kFresh = 0, kHandshake = 1, kEstablished = 2, kMultipath = 3 };
+inline constexpr uint8_t kModes = 4;
 
 // Bounds that keep one input fast and guarantee termination.
 inline constexpr size_t kMaxDatagrams = 64;            // records used per input
@@ -74,8 +75,9 @@ inline const Tls& tls() {
   return t;
 }
 
-inline quic::ConnectionConfig connection_config() {
+inline quic::ConnectionConfig connection_config(bool multipath) {
   quic::ConnectionConfig c;
+  c.multipath = multipath;
   c.aead = quic::AeadBackend::kNull;
   c.max_datagram_frame_size = 1200;  // DATAGRAM frames are then legal input too
   c.idle_timeout = std::chrono::seconds(5);
@@ -89,10 +91,13 @@ class Session {
   // Called with every datagram the client sends towards the server (the seed generator records).
   std::function<void(std::span<const uint8_t>)> on_client_datagram;
 
-  Session()
-      : server_rand_(kServerSeed),
+  // The mode fixes whether both sides offer multipath.
+  explicit Session(Mode mode = Mode::kFresh)
+      : multipath_(mode == Mode::kMultipath),
+        server_rand_(kServerSeed),
         client_rand_(kClientSeed),
-        server_(quic::EndpointConfig{true, connection_config(), tls().server}, server_rand_) {}
+        server_(quic::EndpointConfig{true, connection_config(multipath_), tls().server},
+                server_rand_) {}
 
   quic::Instant now() const { return now_; }
   quic::Endpoint& server() { return server_; }
@@ -103,7 +108,7 @@ class Session {
   bool prefix(Mode mode) {
     if (mode == Mode::kFresh) return true;
     client_ = std::make_unique<quic::Endpoint>(
-        quic::EndpointConfig{false, connection_config(), tls().client}, client_rand_);
+        quic::EndpointConfig{false, connection_config(multipath_), tls().client}, client_rand_);
     auto h = client_->connect(kClientAddr, kServerAddr, now_);
     if (!h) return false;
     client_handle_ = *h;
@@ -123,7 +128,7 @@ class Session {
       if (cc != nullptr && cc->handshake_complete() && server_conn() != nullptr &&
           server_conn()->handshake_complete() && i >= 2) {
         client_to_server();  // the client's ACK of HANDSHAKE_DONE
-        return true;
+        return server_conn()->multipath() == multipath_;
       }
     }
     return false;
@@ -224,6 +229,7 @@ class Session {
     }
   }
 
+  bool multipath_;
   quic::SeededRandom server_rand_, client_rand_;
   quic::Endpoint server_;
   std::unique_ptr<quic::Endpoint> client_;
@@ -236,8 +242,8 @@ class Session {
 // Parses and runs one fuzz input.
 inline void run_input(const uint8_t* data, size_t size) {
   if (size == 0) return;
-  Session s;
   auto mode = static_cast<Mode>(data[0] % kModes);
+  Session s(mode);
   if (!s.prefix(mode)) return;
   size_t pos = 1;
   std::vector<uint8_t> dgram;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "server_packets_driver.h"
+#include "wire/frame.h"
 #include "wire/packet.h"
 
 namespace {
@@ -42,7 +43,7 @@ struct Recorder {
   Session s;
   std::vector<Record> got;
   bool recording = false;
-  Recorder() {
+  explicit Recorder(Mode mode = Mode::kFresh) : s(mode) {
     s.on_client_datagram = [this](std::span<const uint8_t> d) {
       if (recording) got.push_back({1, Bytes8(d.begin(), d.end())});
     };
@@ -113,9 +114,10 @@ struct F {
 };
 
 // Replays a mode-2 seed's datagrams and checks the server connection counted them as received.
-void check_established(const std::string& name, const std::vector<Record>& records) {
-  Session s;
-  if (!s.prefix(Mode::kEstablished)) die("established prefix failed");
+void check_established(const std::string& name, const std::vector<Record>& records,
+                       Mode mode = Mode::kEstablished) {
+  Session s(mode);
+  if (!s.prefix(mode)) die("established prefix failed");
   auto* c = s.server_conn();
   uint64_t before = c->stats().packets_received, dropped = c->stats().packets_dropped;
   s.deliver(records[0].ctl, std::span<uint8_t>(const_cast<uint8_t*>(records[0].bytes.data()),
@@ -311,6 +313,50 @@ int main(int argc, char** argv) {
     }
     write_seed("established-40-stream-over-time", Mode::kEstablished, r);
   }
+
+  // --- mode 3: multipath negotiated. A recorded second path (PATH_CHALLENGE from the second
+  // client port on path ID 1), then one crafted 1-RTT packet per multipath frame type
+  // (draft-ietf-quic-multipath-21 §4) on path 0.
+  Recorder mp(Mode::kMultipath);
+  if (!mp.s.prefix(Mode::kMultipath)) die("multipath prefix failed");
+  mp.recording = true;
+  if (!mp.client()->add_path(kClientAddr2, kServerAddr)) die("add_path");
+  for (int i = 0; i < 4 && mp.got.empty(); ++i) {
+    mp.s.advance(std::chrono::milliseconds(5));
+    mp.s.client_to_server();
+  }
+  if (mp.got.empty()) die("no datagram on the second path");
+  for (auto& r : mp.got) r.ctl |= 0x80;
+  write_seed("multipath-01-open-second-path", Mode::kMultipath, mp.got);
+  const quic::ConnectionId mp_dcid = dcid;  // the fixed-seed CIDs match mode 2's
+  auto mpone = [&](const std::string& name, const Bytes8& frames) {
+    std::vector<Record> r{{1, short_packet(mp_dcid, pn++, frames)}};
+    write_seed("multipath-" + name, Mode::kMultipath, r);
+    check_established(name, r, Mode::kMultipath);
+  };
+  namespace ft = quic::frame_type;
+  mpone("10-path-ack-ecn", F{}.v(ft::kPathAckEcn).v(0).v(2).v(0).v(0).v(2).v(1).v(0).v(0).b);
+  mpone("11-path-abandon", F{}.v(ft::kPathAbandon).v(1).v(0).v(ft::kPathAbandon).v(0).v(9).b);
+  mpone("12-path-status", F{}.v(ft::kPathStatusBackup).v(0).v(1).v(ft::kPathStatusAvailable)
+                              .v(0).v(1).v(ft::kPathStatusBackup).v(3).v(5).b);
+  {
+    F f;
+    f.v(ft::kPathNewConnectionId).v(1).v(2).v(1).raw({8}).n(8, 0xc1).n(16, 0xd1);
+    f.v(ft::kPathNewConnectionId).v(9).v(0).v(0).raw({8}).n(8, 0xc2).n(16, 0xd2);
+    mpone("13-path-new-connection-id", f.b);
+  }
+  mpone("14-path-retire-connection-id",
+        F{}.v(ft::kPathRetireConnectionId).v(1).v(0).v(ft::kPathRetireConnectionId).v(2).v(7).b);
+  mpone("15-max-path-id-and-blocked", F{}.v(ft::kMaxPathId)
+                                          .v(12)
+                                          .v(ft::kPathsBlocked)
+                                          .v(7)
+                                          .v(ft::kPathCidsBlocked)
+                                          .v(1)
+                                          .v(2)
+                                          .v(ft::kMaxPathId)
+                                          .v(3)
+                                          .b);
   if (g_failures != 0) {
     std::fprintf(stderr, "%d seed(s) failed their check\n", g_failures);
     return 1;
