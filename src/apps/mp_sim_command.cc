@@ -50,6 +50,8 @@ nlohmann::json to_json(const Run& run) {
           {"client_cids_retired", run.r.client_cids_retired},
           {"server_cids_retired", run.r.server_cids_retired},
           {"stateless_resets_sent", run.r.stateless_resets_sent},
+          {"competitor_goodput_mbps", run.r.competitor_goodput_bps / 1e6},
+          {"fairness", run.r.fairness},
           {"paths", paths},
           {"sim_events", run.r.sim_events}};
 }
@@ -68,6 +70,10 @@ void print(const std::vector<Run>& runs, bool json) {
                 std::string(quic::scheduler_name(s.scheduler)).c_str(), r.ok ? "yes" : "NO",
                 r.goodput_bps / 1e6, 100 * r.share, ms(r.stall),
                 100 * r.backup_share_before_failure, s.description.c_str());
+    if (r.competitor_goodput_bps > 0) {
+      std::printf("    single-path competitor %.1f Mbit/s; multipath / competitor = %.2f\n",
+                  r.competitor_goodput_bps / 1e6, r.fairness);
+    }
     if (!r.ok) std::printf("    error: %s\n", r.error.c_str());
   }
 }

@@ -186,12 +186,19 @@ MpResult run_mp_scenario(const MpScenario& s) {
   net.add_node(&server, server_addrs);
   std::vector<int> link_ids;
   for (size_t i = 0; i < s.links.size(); ++i) {
+    if (s.shared_bottleneck && i > 0) {
+      net.share_link(addrs[i], server_addr, link_ids[0]);
+      link_ids.push_back(link_ids[0]);
+      continue;
+    }
     link_ids.push_back(net.add_link(addrs[i], server_addr, s.links[i].up, s.links[i].down));
     if (s.preferred_address) {
       net.add_link(addrs[i], server_preferred, s.links[i].up, s.links[i].down);
     }
     // Single-path runs use link 0; the others only offer addresses to migrate to.
-    if (s.multipath || i == 0) res.sum_rate_bps += s.links[i].down.rate_bps;
+    if ((s.multipath && !s.shared_bottleneck) || i == 0) {
+      res.sum_rate_bps += s.links[i].down.rate_bps;
+    }
   }
   Instant start = net.now();
   for (size_t k = 0; k < s.rebinds.size(); ++k) {
@@ -212,6 +219,22 @@ MpResult run_mp_scenario(const MpScenario& s) {
     net.schedule_call(start + *s.migrate_at, [&](Instant) {
       if (auto* c = client_app.current(client.endpoint())) (void)c->migrate(addrs[1]);
     });
+  }
+  // The competitor: plain QUIC with its own controller over link 0, from 10 ms on.
+  std::unique_ptr<SimEndpoint> rival;
+  std::unique_ptr<TransferClient> rival_app;
+  const auto rival_addr = quic::SocketAddress::v4(10, 0, 250, 2, 40000);
+  if (s.competitor) {
+    quic::ConnectionConfig rconn = conn;
+    rconn.multipath = false;
+    rconn.cc = *s.competitor;
+    rival = std::make_unique<SimEndpoint>(quic::EndpointConfig{false, rconn, *ctls}, s.seed * 2 + 3);
+    TransferPlan rplan;
+    rplan.sizes = {kMaxResponseBytes};
+    rival_app = std::make_unique<TransferClient>(rival_addr, server_addr, rplan);
+    net.add_node(rival.get(), {rival_addr});
+    net.share_link(rival_addr, server_addr, link_ids[0]);
+    net.schedule_call(start + 10ms, [&](Instant) { rival->set_app(rival_app.get()); });
   }
   for (const MpCidAction& a : s.cid_actions) {
     net.schedule_call(start + a.at, [&, a](Instant) {
@@ -327,6 +350,16 @@ MpResult run_mp_scenario(const MpScenario& s) {
   double secs = std::chrono::duration<double>(res.elapsed).count();
   if (secs > 0) res.goodput_bps = static_cast<double>(res.bytes) * 8.0 / secs;
   if (res.sum_rate_bps > 0) res.share = res.goodput_bps / res.sum_rate_bps;
+  if (rival_app && !rival_app->records().empty()) {
+    // Over the same interval: from the rival's start to the end of the multipath transfer.
+    double rsecs =
+        std::chrono::duration<double>(start + res.elapsed - rival_app->records().front().started)
+            .count();
+    if (rsecs > 0) {
+      res.competitor_goodput_bps = static_cast<double>(rival_app->bytes_received()) * 8.0 / rsecs;
+    }
+    if (res.competitor_goodput_bps > 0) res.fairness = res.goodput_bps / res.competitor_goodput_bps;
+  }
 
   res.new_tuples = client_watch.new_tuples + server_watch.new_tuples;
   res.new_tuples_without_challenge =
@@ -395,7 +428,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
 std::vector<std::string> mp_scenario_names() {
   return {"aggregation-a", "aggregation-b", "aggregation-c", "failover", "backup", "flapping",
           "both-die",      "datagrams",     "mp-rebind",     "abandon",     "rebind-port",
-          "cid-retire",    "rebind-addr",   "migration",   "connectionmigration"};
+          "cid-retire",    "shared-bottleneck", "rebind-addr", "migration", "connectionmigration"};
 }
 
 std::optional<MpScenario> named_mp_scenario(std::string_view name) {
@@ -460,6 +493,13 @@ std::optional<MpScenario> named_mp_scenario(std::string_view name) {
                      {2500ms, false, 0, false},
                      {3s, true, 1, true}};
     s.bytes = 48ull << 20;
+  } else if (name == "shared-bottleneck") {
+    s.description = "two paths through one 50 Mbit/s 40 ms bottleneck beside a NewReno flow";
+    s.links = {both(50, 40ms), both(50, 40ms)};
+    s.shared_bottleneck = true;
+    s.competitor = quic::CcAlgorithm::kNewReno;
+    s.cc = quic::CcAlgorithm::kNewReno;
+    s.bytes = 160ull << 20;
   } else if (name == "rebind-port" || name == "rebind-addr") {
     s.description = name == "rebind-port" ? "single path; the client's NAT port changes at 1 s"
                                           : "single path; the client's NAT address changes at 1 s";

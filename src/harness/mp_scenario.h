@@ -5,6 +5,7 @@
 // worked, and the bytes delivered (a run only passes if every byte arrives intact).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,12 @@ struct MpScenario {
   // DATAGRAM frames (RFC 9221) the server sends during the transfer, one per millisecond.
   uint64_t datagrams = 0;
   std::vector<MpCidAction> cid_actions;
+  // Every client address reaches the server over link 0 (one shared bottleneck; the other
+  // links' configurations are unused), as when two uplinks share one congested upstream.
+  bool shared_bottleneck = false;
+  // A single-path client with this controller downloads through link 0 at the same time
+  // (it starts 10 ms after the multipath client), to measure fairness at the bottleneck.
+  std::optional<quic::CcAlgorithm> competitor;
   Duration time_limit = std::chrono::seconds(120);
 };
 
@@ -105,6 +112,9 @@ struct MpResult {
   // CIDs each side issued that the peer retired.
   uint64_t client_cids_retired = 0, server_cids_retired = 0;
   uint64_t stateless_resets_sent = 0;  // by both endpoints (a retired CID still in use)
+  // With a competitor: its goodput while the multipath transfer ran, and the multipath
+  // connection's goodput divided by it (RFC 6356 §2 goal: about 1 at a shared bottleneck).
+  double competitor_goodput_bps = 0, fairness = 0;
   uint64_t sim_events = 0;
 };
 

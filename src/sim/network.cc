@@ -67,6 +67,17 @@ int Network::add_link(SocketAddress a, SocketAddress b, LinkConfig a_to_b, LinkC
   return static_cast<int>(id);
 }
 
+bool Network::share_link(SocketAddress a, SocketAddress b, int link) {
+  if (a.same_ip(b) || a.v6 != b.v6 || link < 0 || static_cast<size_t>(link) >= links_.size()) {
+    return false;
+  }
+  if (routes_.contains(ip_key(a, b)) || routes_.contains(ip_key(b, a))) return false;
+  const auto id = static_cast<uint32_t>(link);
+  routes_.emplace(ip_key(a, b), id * 2);
+  routes_.emplace(ip_key(b, a), id * 2 + 1);
+  return true;
+}
+
 void Network::schedule_down(int link, Instant at) {
   check(link >= 0 && static_cast<size_t>(link) < links_.size(), "schedule_down: bad link");
   push(at, EventKind::kDown, static_cast<uint32_t>(link));

@@ -38,6 +38,10 @@ class Network {
   // A bidirectional link between a's IP and b's IP (ports are ignored for routing); returns its
   // id, or -1 if the IPs are equal or an existing link already joins them.
   int add_link(SocketAddress a, SocketAddress b, LinkConfig a_to_b, LinkConfig b_to_a);
+  // Routes another pair of IPs over an existing link (a shared bottleneck): datagrams from a to
+  // b take the link's a->b direction, queueing behind everything else on it. False if the IPs
+  // are equal, of different families, already routed, or the link does not exist.
+  bool share_link(SocketAddress a, SocketAddress b, int link);
 
   // Scheduled changes at absolute virtual times (times in the past mean "now").
   // Down: both directions drop everything; queued and in-flight packets are lost.

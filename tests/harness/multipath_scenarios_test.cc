@@ -196,6 +196,26 @@ TEST(MultipathScenario, CidRotationAndRetirementOnEachPath) {
   EXPECT_GE(r.share, 0.9);
 }
 
+// RFC 6356 §2: at a bottleneck its paths share, a multipath connection should take no more
+// than a single-path flow would. Two paths and a NewReno flow through one drop-tail queue:
+// uncoupled NewReno takes about 1.5 times the competitor's rate, BALIA about the same.
+TEST(MultipathScenario, SharedBottleneckCoupledBaliaIsFairUncoupledIsNot) {
+  MpScenario s = named("shared-bottleneck");
+  s.cc = quic::CcAlgorithm::kBalia;
+  MpResult balia = run(s);
+  ASSERT_TRUE(balia.ok) << balia.error;
+  EXPECT_NEAR(balia.fairness, 1.0, 0.15);
+  s.cc = quic::CcAlgorithm::kNewReno;
+  MpResult uncoupled = run(s);
+  ASSERT_TRUE(uncoupled.ok) << uncoupled.error;
+  EXPECT_GT(uncoupled.fairness, 1.3);
+  // Both paths carried data in both runs (the bottleneck is shared, not one path idle).
+  for (const MpResult* r : {&balia, &uncoupled}) {
+    ASSERT_EQ(r->paths.size(), 2u);
+    EXPECT_GT(r->paths[1].stream_bytes, 5'000'000u);
+  }
+}
+
 TEST(MultipathScenario, AbandonedPathIsRemovedAndTheTransferGoesOn) {
   MpResult r = run(named("abandon"));
   EXPECT_EQ(r.paths_abandoned, 1u);
