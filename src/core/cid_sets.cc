@@ -57,6 +57,23 @@ bool PeerCids::take_first() {
   return true;
 }
 
+std::optional<IssuedCid> PeerCids::take_spare() {
+  if (spares_.empty()) return std::nullopt;
+  auto it = std::min_element(spares_.begin(), spares_.end(),
+                             [](const IssuedCid& a, const IssuedCid& b) { return a.seq < b.seq; });
+  IssuedCid c = *it;
+  spares_.erase(it);
+  return c;
+}
+
+void PeerCids::exchange_current(IssuedCid& other) {
+  IssuedCid mine{current_seq_, current_, current_token_.value_or(ResetToken{})};
+  current_ = other.cid;
+  current_seq_ = other.seq;
+  current_token_ = other.token;
+  other = mine;
+}
+
 bool PeerCids::rotate(std::vector<uint64_t>& retire) {
   if (spares_.empty()) return false;
   if (has_current_) retire.push_back(current_seq_);

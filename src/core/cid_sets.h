@@ -42,6 +42,10 @@ class PeerCids {
   bool rotate(std::vector<uint64_t>& retire);
   // A new path takes its first CID: true if one is available.
   bool take_first();
+  // Takes the lowest spare out of the set (for a probe to another address); nullopt if none.
+  std::optional<IssuedCid> take_spare();
+  // Swaps the CID in use with `other` (sending one packet with another CID, or adopting it).
+  void exchange_current(IssuedCid& other);
   // PATH_ABANDON (multipath-21 §3.4): every CID of the path is retired at once.
   void retire_all(std::vector<uint64_t>& retire);
   // Whether `tail` (the last 16 bytes of a datagram) is one of this path's reset tokens.

@@ -90,6 +90,95 @@ void Connection::on_path_validated(Instant now, Path& path) {
 
 // --- migration (RFC 9000 §9)
 
+void Connection::on_new_peer_address(Instant now, Path& path, const SocketAddress& local,
+                                     const SocketAddress& remote, uint64_t pn, bool non_probing,
+                                     size_t new_responses, size_t datagram_size) {
+  new_responses = std::min(new_responses, path.responses.size());
+  if (non_probing) {
+    // §9.3: only the highest-numbered non-probing packet moves the path (a reordered older
+    // one from the old address must not move it back).
+    if (path.largest_non_probing_pn && pn < *path.largest_non_probing_pn) return;
+    path.largest_non_probing_pn = pn;
+    if (path.probe && path.probe->local == local && path.probe->remote == remote) {
+      // The peer moved to the address it probed: adopt the CID used there (§9.5).
+      std::vector<uint64_t> old{peer_cids_[path.id].current_seq()};
+      peer_cids_[path.id].exchange_current(path.probe->cid);
+      retire_peer_cids(path.id, old);
+      for (auto& r : path.probe->responses) path.responses.push_back(r);
+      path.probe.reset();
+    } else {
+      drop_probe(path);
+    }
+    on_peer_address_change(now, path, local, remote);
+    return;
+  }
+  // §9.1: a probing packet does not move the path; its challenges are answered from where they
+  // came, with a CID not used towards any other address (§9.5).
+  if (!path.probe || path.probe->local != local || path.probe->remote != remote) {
+    drop_probe(path);
+    auto cid = peer_cids_[path.id].has_current() ? peer_cids_[path.id].take_spare() : std::nullopt;
+    if (!cid) {
+      // No CID to answer with (§9.5): the challenges stay unanswered.
+      path.responses.erase(path.responses.end() - static_cast<std::ptrdiff_t>(new_responses),
+                           path.responses.end());
+      rx_path_ = nullptr;
+      return;
+    }
+    path.probe = Path::ProbeTuple{local, remote, *cid, {}, 0, 0};
+  }
+  Path::ProbeTuple& probe = *path.probe;
+  for (auto it = path.responses.end() - static_cast<std::ptrdiff_t>(new_responses);
+       it != path.responses.end(); ++it) {
+    if (probe.responses.size() >= kMaxPendingPathResponses) probe.responses.pop_front();
+    probe.responses.push_back(*it);
+  }
+  path.responses.erase(path.responses.end() - static_cast<std::ptrdiff_t>(new_responses),
+                       path.responses.end());
+  probe.bytes_received += datagram_size;
+  rx_path_ = nullptr;  // the datagram counts towards the probing address's budget only
+}
+
+void Connection::drop_probe(Path& path) {
+  if (!path.probe) return;
+  retire_peer_cids(path.id, {path.probe->cid.seq});
+  path.probe.reset();
+}
+
+std::optional<Transmit> Connection::transmit_probe_responses(Instant now, MutBytes buffer) {
+  for (auto& pp : paths_) {
+    Path& p = *pp;
+    if (!p.probe || p.probe->responses.empty()) continue;
+    // The path's own state stands aside for one datagram to the probing address: its
+    // address, CID, responses and anti-amplification budget (§8.1: 3x what came from there).
+    Path::ProbeTuple& pr = *p.probe;
+    auto swap_in = [&] {
+      std::swap(p.local, pr.local);
+      std::swap(p.remote, pr.remote);
+      std::swap(p.responses, pr.responses);
+      std::swap(p.bytes_received, pr.bytes_received);
+      std::swap(p.bytes_sent, pr.bytes_sent);
+      peer_cids_[p.id].exchange_current(pr.cid);
+    };
+    swap_in();
+    const bool validated = std::exchange(p.validated, false);
+    const bool challenge = std::exchange(p.challenge_pending, false);
+    const uint8_t probes = std::exchange(p.pto_probes, 0);
+    probe_response_packet_ = true;
+    auto t = transmit_on(now, p, buffer, false);
+    probe_response_packet_ = false;
+    p.validated = validated;
+    p.challenge_pending = challenge;
+    p.pto_probes = probes;
+    swap_in();  // swapping again restores both
+    if (!t) {
+      pr.responses.clear();  // amplification-blocked: the peer repeats its challenge
+      continue;
+    }
+    return t;
+  }
+  return std::nullopt;
+}
+
 void Connection::on_peer_address_change(Instant now, Path& path, const SocketAddress& local,
                                         const SocketAddress& remote) {
   // §9.4: a change of port only (typical NAT rebinding) keeps the congestion state; a new

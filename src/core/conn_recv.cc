@@ -66,7 +66,8 @@ uint64_t Connection::path_id_for_dcid(const ConnectionId& dcid) const {
 
 void Connection::process_packet(Instant now, const SocketAddress& local,
                                 const SocketAddress& remote, uint8_t ecn, DatagramPacket& pkt,
-                                MutBytes datagram, size_t, bool& datagram_ack_eliciting) {
+                                MutBytes datagram, size_t datagram_size,
+                                bool& datagram_ack_eliciting) {
   const PacketHeader& hdr = pkt.header;
   PnSpaceId space;
   if (hdr.long_header && hdr.version == version_ && hdr.type == LongType::kRetry) {
@@ -177,14 +178,12 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     return;
   }
   rx_path_ = path;
-  // RFC 9000 §9.3: a packet from a new address that is the newest so far moves the path
-  // there (NAT rebinding or the client's migration); the new address gets validated. Only
-  // clients migrate (§9), so a client ignores where the server's packets come from.
-  bool newest = !space_rx.acks.has_received() || pn > space_rx.acks.largest_received();
-  if (side_ == Side::kServer && space == PnSpaceId::kApp && handshake_confirmed_ && newest &&
-      (path->remote != remote || path->local != local) && path->state != PathState::kAbandoned) {
-    on_peer_address_change(now, *path, local, remote);
-  }
+  // Only clients migrate (RFC 9000 §9), so a client ignores where the server's packets come
+  // from; the server decides after reading the frames (on_new_peer_address).
+  const bool other_address = side_ == Side::kServer && space == PnSpaceId::kApp &&
+                             handshake_confirmed_ && path->state != PathState::kAbandoned &&
+                             (path->remote != remote || path->local != local);
+  const uint64_t challenges_before = stats_.path_challenges_received;
   ++stats_.packets_received;
   // Reserved bits must be zero after successful decryption (RFC 9000 §17.2, §17.3.1).
   uint8_t reserved = hdr.long_header ? (p[0] & 0x0c) : (p[0] & 0x18);
@@ -208,6 +207,13 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
       !st) {
     close_with_error(now, st.error());
     return;
+  }
+  if (other_address) {
+    on_new_peer_address(now, *path, local, remote, pn, non_probing,
+                        stats_.path_challenges_received - challenges_before, datagram_size);
+  } else if (space == PnSpaceId::kApp && non_probing &&
+             (!path->largest_non_probing_pn || pn > *path->largest_non_probing_pn)) {
+    path->largest_non_probing_pn = pn;
   }
   space_rx.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
   if (space == PnSpaceId::kApp) zero_rtt_on_packet(now, zero_rtt);

@@ -62,6 +62,9 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   maybe_update_keys();
   pacing_wakeup_ = kNever;
+  if (side_ == Side::kServer) {
+    if (auto t = transmit_probe_responses(now, buffer)) return t;
+  }
   if (!multipath_ || !handshake_confirmed_) {
     Path& path = *paths_.front();
     if (auto t = transmit_on(now, path, buffer, true)) return t;
@@ -257,6 +260,9 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   ++stats_.packets_sent;
   ++path.packets_sent;
   if (app) ++packets_in_phase_;
+  // A packet to a probing address (transmit_probe_responses) is kept out of the path's
+  // congestion control and loss recovery: only its PN is recorded, so its ACK is legal.
+  if (probe_response_packet_) ack_eliciting = padded = false;
   SentPacket sp;
   sp.pn = pn;
   sp.time_sent = now;

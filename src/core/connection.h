@@ -375,6 +375,15 @@ class Connection {
   Status on_max_path_id(uint64_t max);
   Path* accept_new_path(Instant now, uint64_t id, const SocketAddress& local,
                         const SocketAddress& remote);
+  // Server: a packet of `path` came from another 4-tuple (RFC 9000 §9.1-9.3). A non-probing one
+  // that is the newest moves the path; a probing one is answered there (its challenges,
+  // `new_responses` at the end of path.responses, move to the path's probe tuple).
+  void on_new_peer_address(Instant now, Path& path, const SocketAddress& local,
+                           const SocketAddress& remote, uint64_t pn, bool non_probing,
+                           size_t new_responses, size_t datagram_size);
+  void drop_probe(Path& path);
+  // One datagram with the PATH_RESPONSEs owed to a probing address, if any.
+  std::optional<Transmit> transmit_probe_responses(Instant now, MutBytes buffer);
   void on_peer_address_change(Instant now, Path& path, const SocketAddress& local,
                               const SocketAddress& remote);
   void close_path(Instant now, Path& path, uint64_t error_code, bool send_abandon);
@@ -505,6 +514,7 @@ class Connection {
   };
   std::deque<DupChunk> dup_queue_;
   std::optional<uint64_t> dup_origin_;  // set while new data is written on a duplicating path
+  bool probe_response_packet_ = false;  // building a datagram for transmit_probe_responses
   Path* rx_path_ = nullptr;  // the path of the packet being processed  // the datagram being built carries PATH_CHALLENGE/RESPONSE
   struct WantedPath {
     SocketAddress local, remote;

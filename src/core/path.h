@@ -14,6 +14,7 @@
 #include "cc/pacer.h"
 #include "common/address.h"
 #include "common/time.h"
+#include "core/cid_sets.h"
 #include "recovery/ack_tracker.h"
 #include "recovery/loss_detector.h"
 #include "recovery/rtt.h"
@@ -64,6 +65,18 @@ struct Path {
   std::optional<SocketAddress> fallback_remote;  // back here if validation fails (§9.6.2)
   uint8_t challenge_tries = 0;
   std::deque<PathChallengeData> responses;
+  // A probing packet from another address (RFC 9000 §9.1) does not move the path; its
+  // challenges are answered there, under that address's own anti-amplification budget.
+  // RFC 9000 §9.5: a peer CID of its own, never the one the path uses.
+  struct ProbeTuple {
+    SocketAddress local, remote;
+    IssuedCid cid;
+    std::deque<PathChallengeData> responses;
+    uint64_t bytes_received = 0, bytes_sent = 0;
+  };
+  std::optional<ProbeTuple> probe;
+  // §9.3: only the highest-numbered non-probing packet moves the path.
+  std::optional<uint64_t> largest_non_probing_pn;
 
   // Recovery: PTO backoff and probes owed, per path (RFC 9002 §6.2; multipath-21 §5.6).
   uint32_t pto_count = 0;

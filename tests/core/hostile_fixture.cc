@@ -295,6 +295,24 @@ void Pair::inject_zero_rtt(Bytes payload, uint64_t pn) {
                                 client_cid_, pn, payload));
 }
 
+void Pair::inject_frames_from(const SocketAddress& from, std::initializer_list<Frame> frames,
+                              uint64_t pn) {
+  auto payload = encode_frames(frames);
+  auto d = short_packet(server_cid_, pn != 0 ? pn : inject_pn_++, payload);
+  server_->on_datagram(now_, server_addr_, from, 0, d);
+}
+
+std::vector<std::pair<SocketAddress, Datagram>> Pair::poll_server_addressed() {
+  std::vector<std::pair<SocketAddress, Datagram>> out;
+  Datagram buf(kBufSize);
+  while (auto t = server_->poll_transmit(now_, buf)) {
+    Datagram d(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(t->size));
+    record_server_datagram(d);
+    out.emplace_back(t->remote, std::move(d));
+  }
+  return out;
+}
+
 void Pair::inject_frames(std::initializer_list<Frame> frames) {
   auto payload = encode_frames(frames);
   inject(payload);

@@ -108,6 +108,12 @@ class Pair {
   // client used.
   void inject(Bytes payload, uint8_t first_byte_or = 0);
   void inject_frames(std::initializer_list<Frame> frames);
+  // inject_frames, but from another client address (probing, migration); `pn` 0 = the next.
+  void inject_frames_from(const SocketAddress& from, std::initializer_list<Frame> frames,
+                          uint64_t pn = 0);
+  // poll_server with each datagram's destination.
+  std::vector<std::pair<SocketAddress, Datagram>> poll_server_addressed();
+  const SocketAddress& client_addr() const { return client_addr_; }
   // A 0-RTT packet "from the client" (to its original DCID) carrying `payload`.
   void inject_zero_rtt(Bytes payload, uint64_t pn);
 
