@@ -21,7 +21,7 @@ int g_log_level = 0;
 
 void add_net_options(CLI::App& cmd, NetOptions& o) {
   cmd.add_option("--cc", o.cc,
-                 "congestion controller: cubic | newreno | lia | olia | balia (coupled)")
+                 "congestion controller: cubic | newreno | bbr | lia | olia | balia (coupled)")
       ->capture_default_str();
   cmd.add_option("--version", o.version, "QUIC version: v1 | v2")->capture_default_str();
   cmd.add_option("--keylog", o.keylog, "write TLS secrets (NSS key log format) to FILE");

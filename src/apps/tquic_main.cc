@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   sim->add_option("--queue", so.queue_packets, "drop-tail queue, packets (custom link)");
   sim->add_option("--size", so.size_mib, "bytes to download, MiB (custom link)");
   sim->add_option("--streams", so.streams, "parallel streams sharing --size (custom link)");
-  sim->add_option("--cc", so.cc, "congestion controller: cubic | newreno | lia | olia | balia");
+  sim->add_option("--cc", so.cc, "congestion controller: cubic | newreno | lia | olia | balia | bbr");
   sim->add_option("--seed", so.seed, "simulator seed (same seed, same result)");
   sim->add_flag("--null-crypto", so.null_crypto, "skip AEAD work (very large simulations)");
   sim->add_option("--pcap", so.pcap, "write the simulated traffic to a pcap file");

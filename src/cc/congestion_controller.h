@@ -56,6 +56,10 @@ class CongestionController {
   virtual void on_ecn_ce(Instant now, Instant sent_time_of_largest) = 0;
   // The path's maximum datagram size changed (PMTU discovery).
   virtual void on_mtu_changed(uint32_t mtu) = 0;
+  // The sender ran out of data while the window had room (draft-cheng-iccrg-delivery-rate-
+  // estimation §3.4); model-based controllers mark their rate samples app-limited until the
+  // data in flight now has been delivered. bytes_in_flight: in flight at that moment.
+  virtual void on_app_limited(uint64_t /*bytes_in_flight*/) {}
 
   virtual uint64_t cwnd() const = 0;
   virtual uint64_t ssthresh() const = 0;                                // UINT64_MAX while unset
@@ -69,8 +73,8 @@ class CongestionController {
 };
 
 // kLia, kOlia, kBalia: coupled multipath algorithms (cc/coupled_controller.h), whose per-path
-// controllers share one CoupledGroup per connection.
-enum class CcAlgorithm { kNewReno, kCubic, kLia, kOlia, kBalia };
+// controllers share one CoupledGroup per connection. kBbr: BBRv3 (cc/bbr.h), uncoupled.
+enum class CcAlgorithm { kNewReno, kCubic, kLia, kOlia, kBalia, kBbr };
 
 class CoupledGroup;
 
@@ -80,7 +84,8 @@ class CoupledGroup;
 std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
                                                                  uint32_t max_datagram_size,
                                                                  CoupledGroup* group = nullptr);
-// "newreno" / "reno", "cubic", "lia", "olia", "balia" (case-insensitive); nullopt otherwise.
+// "newreno" / "reno", "cubic", "lia", "olia", "balia", "bbr" (case-insensitive); nullopt
+// otherwise.
 std::optional<CcAlgorithm> parse_cc_name(std::string_view name);
 
 }  // namespace quic

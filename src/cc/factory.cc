@@ -2,6 +2,7 @@
 #include <cctype>
 #include <string>
 
+#include "cc/bbr.h"
 #include "cc/congestion_controller.h"
 #include "cc/coupled_controller.h"
 #include "cc/cubic.h"
@@ -21,6 +22,8 @@ std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm alg
     case CcAlgorithm::kOlia:
     case CcAlgorithm::kBalia:
       return std::make_unique<CoupledController>(algorithm, max_datagram_size, group);
+    case CcAlgorithm::kBbr:
+      return std::make_unique<Bbr>(max_datagram_size);
   }
   return std::make_unique<NewReno>(max_datagram_size);
 }
@@ -34,6 +37,7 @@ std::optional<CcAlgorithm> parse_cc_name(std::string_view name) {
   if (lower == "lia") return CcAlgorithm::kLia;
   if (lower == "olia") return CcAlgorithm::kOlia;
   if (lower == "balia") return CcAlgorithm::kBalia;
+  if (lower == "bbr") return CcAlgorithm::kBbr;
   return std::nullopt;
 }
 

@@ -68,7 +68,9 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   if (!multipath_ || !handshake_confirmed_) {
     Path& path = *paths_.front();
     if (auto t = transmit_on(now, path, buffer, true)) return t;
-    return maybe_send_mtu_probe(now, path, buffer);
+    if (auto t = maybe_send_mtu_probe(now, path, buffer)) return t;
+    note_app_limited(path);
+    return std::nullopt;
   }
   open_wanted_paths(now);
   // What must leave on one particular path: responses, challenges, its ACKs, its probes.
@@ -103,7 +105,19 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
     if (!p->usable()) continue;
     if (auto t = maybe_send_mtu_probe(now, *p, buffer)) return t;
   }
+  for (auto& p : paths_) {
+    if (p->usable()) note_app_limited(*p);
+  }
   return std::nullopt;
+}
+
+// Nothing left to send: a path whose window still had room is application-limited, which
+// rate-sampling controllers (BBR) need to know (draft-cheng-iccrg-delivery-rate-estimation §3.4).
+// An idle backup path is, whatever the application has: its keepalives say nothing about rate.
+void Connection::note_app_limited(Path& path) {
+  if (app_has_data() && is_data_path(path)) return;
+  uint64_t in_flight = bytes_in_flight(path);
+  if (in_flight + path.mtu <= path.cc->cwnd()) path.cc->on_app_limited(in_flight);
 }
 
 std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutBytes buffer,

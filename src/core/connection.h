@@ -339,6 +339,7 @@ class Connection {
   uint64_t amplification_room(const Path& path) const;
   std::optional<Transmit> transmit_on(Instant now, Path& path, MutBytes buffer,
                                       bool data_allowed);
+  void note_app_limited(Path& path);
 
   // conn_streams.cc
   static StreamMapConfig stream_config_from(Side side, const ConnectionConfig& config);

@@ -151,7 +151,8 @@ TEST(NewReno, ResetReturnsToInitialState) {
 TEST(CongestionControllerFactory, ParsesNamesAndBuildsControllers) {
   EXPECT_EQ(parse_cc_name("newreno"), CcAlgorithm::kNewReno);
   EXPECT_EQ(parse_cc_name("CUBIC"), CcAlgorithm::kCubic);
-  EXPECT_FALSE(parse_cc_name("bbr").has_value());
+  EXPECT_EQ(parse_cc_name("bbr"), CcAlgorithm::kBbr);
+  EXPECT_FALSE(parse_cc_name("bbr2").has_value());
   EXPECT_FALSE(parse_cc_name("").has_value());
   EXPECT_STREQ(make_congestion_controller(CcAlgorithm::kCubic, kMds)->name(), "cubic");
   EXPECT_STREQ(make_congestion_controller(CcAlgorithm::kNewReno, kMds)->name(), "newreno");
