@@ -33,34 +33,72 @@ void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connectio
     put64(d.data(), sent_);
     put64(d.data() + 8, static_cast<uint64_t>(now.time_since_epoch().count()));
     for (size_t i = kHeader; i < d.size(); ++i) d[i] = filler(sent_, i);
-    std::optional<Instant> deadline;
-    if (s_.datagram_deadline) deadline = now + *s_.datagram_deadline;
-    if (server->send_datagram(d, deadline)) ++sent_;
+    if (send(now, *server, d)) ++sent_;
     next_ = now + s_.datagram_interval;
   }
   if (client == nullptr) return;
-  while (auto d = client->recv_datagram()) {
-    if (d->size() < kHeader) {
-      ++corrupt_;
-      continue;
-    }
-    uint64_t seq = get64(d->data());
-    Instant sent_at = quic::instant_from_ns(static_cast<int64_t>(get64(d->data() + 8)));
-    bool intact = seq < seen_.size() && d->size() == std::max(s_.datagram_size, kHeader);
-    for (size_t i = kHeader; intact && i < d->size(); ++i) intact = (*d)[i] == filler(seq, i);
-    if (!intact) {
-      ++corrupt_;
-      continue;
-    }
-    if (seen_[seq]++ > 0) {
-      ++duplicates_;
-      continue;
-    }
-    ++received_;
-    Duration latency = now - sent_at;
-    worst_latency_ = std::max(worst_latency_, latency);
-    if (!s_.datagram_deadline || latency <= *s_.datagram_deadline) ++on_time_;
+  if (s_.datagrams_as_streams) {
+    read_streams(now, *client);
+    return;
   }
+  while (auto d = client->recv_datagram()) receive(now, *d);
+}
+
+bool MpDatagramFlow::send(Instant now, quic::Connection& server,
+                          const std::vector<uint8_t>& item) {
+  std::optional<Instant> deadline;
+  if (s_.datagram_deadline) deadline = now + *s_.datagram_deadline;
+  if (!s_.datagrams_as_streams) return server.send_datagram(item, deadline).has_value();
+  auto id = server.open_stream(false);
+  if (!id) return false;
+  auto n = server.stream_write(*id, item, true);
+  if (!n || *n != item.size()) return false;
+  if (deadline && !server.set_stream_deadline(*id, deadline)) return false;
+  return true;
+}
+
+void MpDatagramFlow::read_streams(Instant now, quic::Connection& client) {
+  // Server-initiated unidirectional streams are 3, 7, 11, ... (RFC 9000 §2.1), one per item.
+  while (next_stream_seq_ < sent_) reading_[next_stream_seq_++ * 4 + 3];
+  std::vector<uint8_t> buf(2048);
+  for (auto it = reading_.begin(); it != reading_.end();) {
+    bool fin = false;
+    auto n = client.stream_read(it->first, buf, &fin);
+    if (!n) {  // not opened on this side yet
+      ++it;
+      continue;
+    }
+    it->second.insert(it->second.end(), buf.begin(), buf.begin() + static_cast<long>(*n));
+    if (!fin) {
+      if (*n == 0) ++it;
+      continue;
+    }
+    receive(now, it->second);
+    it = reading_.erase(it);
+  }
+}
+
+void MpDatagramFlow::receive(Instant now, const std::vector<uint8_t>& d) {
+  if (d.size() < kHeader) {
+    ++corrupt_;
+    return;
+  }
+  uint64_t seq = get64(d.data());
+  Instant sent_at = quic::instant_from_ns(static_cast<int64_t>(get64(d.data() + 8)));
+  bool intact = seq < seen_.size() && d.size() == std::max(s_.datagram_size, kHeader);
+  for (size_t i = kHeader; intact && i < d.size(); ++i) intact = d[i] == filler(seq, i);
+  if (!intact) {
+    ++corrupt_;
+    return;
+  }
+  if (seen_[seq]++ > 0) {
+    ++duplicates_;
+    return;
+  }
+  ++received_;
+  Duration latency = now - sent_at;
+  worst_latency_ = std::max(worst_latency_, latency);
+  if (!s_.datagram_deadline || latency <= *s_.datagram_deadline) ++on_time_;
 }
 
 void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server) const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "core/connection.h"
@@ -24,12 +25,19 @@ class MpDatagramFlow {
   void finish(MpResult& r, const quic::Connection* server) const;
 
  private:
+  bool send(Instant now, quic::Connection& server, const std::vector<uint8_t>& item);
+  void receive(Instant now, const std::vector<uint8_t>& d);
+  void read_streams(Instant now, quic::Connection& client);
+
   const MpScenario& s_;
   Instant next_;
   uint64_t sent_ = 0;
   std::vector<uint8_t> seen_;  // per sequence number: copies received
   uint64_t received_ = 0, on_time_ = 0, duplicates_ = 0, corrupt_ = 0;
   Duration worst_latency_{0};
+  // Stream mode: items still being read, by stream ID, and their bytes so far.
+  std::map<uint64_t, std::vector<uint8_t>> reading_;
+  uint64_t next_stream_seq_ = 0;  // the next server-initiated uni stream the client expects
 };
 
 }  // namespace harness

@@ -3,6 +3,7 @@
 // - deadline: a bonded LTE + satellite pair (20 Mbit/s 40 ms + 50 Mbit/s 600 ms RTT) carries
 //   a bulk download and a real-time flow (1000 bytes every 20 ms, 150 ms deadline: video or
 //   VoIP). The satellite's one-way delay alone (300 ms) misses the deadline.
+// - deadline-streams: the same with one stream per real-time item (stream deadlines).
 // - datagrams-redundant: aggregation-a's links with 1 datagram per ms; the faster link becomes
 //   a blackhole at 2 s. Datagrams already sent on it are lost unless a copy went elsewhere.
 #include "harness/mp_scenario.h"
@@ -35,6 +36,14 @@ std::optional<MpScenario> deadline_mp_scenario(std::string_view name) {
     s.datagrams = 250;
     s.datagram_interval = 20ms;
     s.datagram_deadline = 150ms;
+  } else if (name == "deadline-streams") {
+    s.description = "deadline, with each real-time item on its own stream with a deadline";
+    s.links = {symmetric(20, 40ms), symmetric(50, 600ms)};
+    s.bytes = 48ull << 20;
+    s.datagrams = 250;
+    s.datagram_interval = 20ms;
+    s.datagram_deadline = 150ms;
+    s.datagrams_as_streams = true;
   } else if (name == "datagrams-redundant") {
     s.description = "aggregation-a, 1 datagram per ms; the faster link blackholes at 2 s";
     s.links = {symmetric(50, 20ms), symmetric(30, 60ms)};

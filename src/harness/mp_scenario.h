@@ -72,6 +72,9 @@ struct MpScenario {
   Duration datagram_start = std::chrono::seconds(1);
   size_t datagram_size = 1000;
   std::optional<Duration> datagram_deadline;
+  // The same flow as one unidirectional stream per item (FIN after it) whose stream deadline
+  // is the item's (Connection::set_stream_deadline); the datagram figures count the items.
+  bool datagrams_as_streams = false;
   std::vector<MpCidAction> cid_actions;
   // Every client address reaches the server over link 0 (one shared bottleneck; the other
   // links' configurations are unused), as when two uplinks share one congested upstream.
@@ -133,7 +136,7 @@ MpResult run_mp_scenario(const MpScenario& s);
 // aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, datagrams,
 // mp-rebind, abandon, cid-retire, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
 std::optional<MpScenario> named_mp_scenario(std::string_view name);
-// deadline, datagrams-redundant (mp_deadline_scenarios.cc; named_mp_scenario finds them too).
+// deadline, deadline-streams, datagrams-redundant (mp_deadline_scenarios.cc; named_mp_scenario finds them too).
 std::optional<MpScenario> deadline_mp_scenario(std::string_view name);
 std::vector<std::string> mp_scenario_names();
 

@@ -58,6 +58,20 @@ TEST(DeadlineScenario, DeadlineSchedulerMeetsEveryDeadlineOthersMissSome) {
   EXPECT_GT(dl.paths[1].stream_bytes, dl.paths[0].stream_bytes);  // the satellite still works
 }
 
+// The same flow with one stream per item and a stream deadline: stream data cannot be
+// dropped, so the only lever is the path; the deadline scheduler still meets every deadline.
+TEST(DeadlineScenario, StreamDeadlinesAreMetToo) {
+  MpResult dl = run("deadline-streams", quic::SchedulerKind::kDeadline);
+  MpResult minrtt = run("deadline-streams", quic::SchedulerKind::kMinRtt);
+  ASSERT_EQ(dl.datagrams_sent, 250u);
+  EXPECT_EQ(dl.datagrams_received, dl.datagrams_sent);
+  EXPECT_EQ(dl.datagrams_on_time, dl.datagrams_sent);
+  EXPECT_LT(dl.datagram_worst_latency, std::chrono::milliseconds(150));
+  EXPECT_EQ(minrtt.datagrams_received, minrtt.datagrams_sent);
+  EXPECT_LT(minrtt.datagrams_on_time, minrtt.datagrams_sent * 95 / 100);
+  EXPECT_GE(dl.goodput_bps, 0.97 * minrtt.goodput_bps);
+}
+
 // With the faster link blackholed mid-flow, datagrams already sent on it are gone, except
 // under the redundant scheduler, which sent a copy of each on the other path. Copies are
 // counted per path and the receiver sees them as duplicates (RFC 9221 gives no identifier).
