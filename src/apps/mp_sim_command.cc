@@ -53,6 +53,14 @@ nlohmann::json to_json(const Run& run) {
           {"competitor_goodput_mbps", run.r.competitor_goodput_bps / 1e6},
           {"fairness", run.r.fairness},
           {"paths", paths},
+          {"datagrams",
+           {{"sent", run.r.datagrams_sent},
+            {"received", run.r.datagrams_received},
+            {"on_time", run.r.datagrams_on_time},
+            {"duplicates", run.r.datagram_duplicates},
+            {"expired", run.r.datagrams_expired},
+            {"copies_sent", run.r.datagram_copies_sent},
+            {"worst_latency_ms", ms(run.r.datagram_worst_latency)}}},
           {"sim_events", run.r.sim_events}};
 }
 
@@ -73,6 +81,18 @@ void print(const std::vector<Run>& runs, bool json) {
     if (r.competitor_goodput_bps > 0) {
       std::printf("    single-path competitor %.1f Mbit/s; multipath / competitor = %.2f\n",
                   r.competitor_goodput_bps / 1e6, r.fairness);
+    }
+    if (r.datagrams_sent > 0) {
+      std::printf("    datagrams: %llu sent, %llu received, %llu on time (%.1f%%), %llu extra "
+                  "copies, %llu expired unsent, worst latency %.0f ms\n",
+                  static_cast<unsigned long long>(r.datagrams_sent),
+                  static_cast<unsigned long long>(r.datagrams_received),
+                  static_cast<unsigned long long>(r.datagrams_on_time),
+                  100.0 * static_cast<double>(r.datagrams_on_time) /
+                      static_cast<double>(r.datagrams_sent),
+                  static_cast<unsigned long long>(r.datagram_duplicates),
+                  static_cast<unsigned long long>(r.datagrams_expired),
+                  ms(r.datagram_worst_latency));
     }
     if (!r.ok) std::printf("    error: %s\n", r.error.c_str());
   }
@@ -99,7 +119,8 @@ int run_mp_sim(const std::string& name, const std::string& scheduler, const std:
   if (scheduler == "all") {
     kinds = {quic::SchedulerKind::kMinRtt, quic::SchedulerKind::kRoundRobin,
              quic::SchedulerKind::kWeighted, quic::SchedulerKind::kEcf,
-             quic::SchedulerKind::kBlest, quic::SchedulerKind::kRedundant};
+             quic::SchedulerKind::kBlest, quic::SchedulerKind::kRedundant,
+             quic::SchedulerKind::kDeadline};
   } else if (auto k = quic::parse_scheduler(scheduler)) {
     kinds = {*k};
   } else {

@@ -36,7 +36,7 @@ void add_net_options(CLI::App& cmd, NetOptions& o) {
       ->check(CLI::Range(uint32_t{1}, static_cast<uint32_t>(quic::kMaxPathsLimit)))
       ->capture_default_str();
   cmd.add_option("--scheduler", o.scheduler,
-                 "multipath packet scheduler: minrtt | roundrobin | weighted | ecf | blest | redundant")
+                 "multipath packet scheduler: minrtt | roundrobin | weighted | ecf | blest | redundant | deadline")
       ->capture_default_str();
 }
 

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   sim->add_flag("--json", so.json, "print figures as JSON");
   std::string scheduler = "minrtt";
   sim->add_option("--scheduler", scheduler,
-                  "multipath scenarios: minrtt | roundrobin | weighted | ecf | blest | redundant | all");
+                  "multipath scenarios: minrtt | roundrobin | weighted | ecf | blest | redundant | deadline | all");
 
   apps::NetCommands net(app);
 

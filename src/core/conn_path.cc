@@ -583,6 +583,8 @@ Path* Connection::choose_path(Instant now) {
     c.cwnd = p->cc->cwnd();
     c.in_flight = bytes_in_flight(*p);
     c.mtu = p->mtu;
+    c.min_rtt = p->rtt.min_rtt();
+    c.rttvar = p->rtt.rttvar();
     bool window_ok = c.in_flight + p->mtu <= c.cwnd;
     Instant at = p->pacer.next_send_time(now, p->mtu, p->cc->pacing_rate_bps(p->rtt), c.cwnd,
                                          p->mtu);
@@ -591,6 +593,9 @@ Path* Connection::choose_path(Instant now) {
     cands.push_back(c);
   }
   if (cands.empty()) return nullptr;
+  if (lane_ == DeadlineLane::kHold) {
+    if (Path* p = choose_deadline_path(now, cands, wake)) return p;  // conn_deadline.cc
+  }
   // The backlog walks every sending stream: only the schedulers that weigh it pay for it.
   uint64_t backlog = scheduler_->needs_backlog() ? streams_.send_backlog() : 0;
   auto pick = scheduler_->select(cands, backlog);

@@ -35,7 +35,7 @@ bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now
   }
   if (path_has_urgent(path, now)) return true;
   if (crypto_[i].tx.has_data_to_send(UINT64_MAX)) return true;
-  if (!dup_queue_.empty() && dup_pending_for(path) && is_data_path(path)) return true;
+  if (dups_queued() && dup_pending_for(path) && is_data_path(path)) return true;
   if (multipath_ && can_carry_own_acks(path) && orphan_acks_due(now)) return true;
   if (!handshake_complete_ && side_ == Side::kClient) return false;  // no 0-RTT yet
   return app_has_data() || mp_control_pending();
@@ -62,6 +62,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   maybe_update_keys();
   pacing_wakeup_ = kNever;
+  lane_ = DeadlineLane::kAny;
   if (side_ == Side::kServer) {
     if (auto t = transmit_probe_responses(now, buffer)) return t;
   }
@@ -73,6 +74,8 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
     return std::nullopt;
   }
   open_wanted_paths(now);
+  // Deadline scheduling: deadline data only goes where choose_path() sends it (conn_deadline.cc).
+  if (scheduler_->deadline_aware()) lane_ = DeadlineLane::kHold;
   // What must leave on one particular path: responses, challenges, its ACKs, its probes.
   // ACKs owed for a path that cannot carry them (abandoned, failed) ride on the first path
   // that can.
@@ -86,7 +89,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
     if (auto t = transmit_on(now, p, buffer, is_data_path(p))) return t;
   }
   // Redundant scheduling: copies owed to a path go out as its window allows.
-  if (!dup_queue_.empty()) {
+  if (dups_queued()) {
     for (auto& p : paths_) {
       if (!is_data_path(*p) || !dup_pending_for(*p) || !peer_cids_[p->id].has_current()) continue;
       if (auto t = transmit_on(now, *p, buffer, true)) return t;
@@ -386,19 +389,8 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   }
   write_cid_frames(w, sent, ack_eliciting);
   write_control_frames(now, w, sent, ack_eliciting);
-  while (!datagrams_out_.empty()) {
-    const auto& d = datagrams_out_.front();
-    DatagramFrame f{Bytes(d.data(), d.size()), true};
-    if (encoded_size(f) > w.room()) break;  // stays queued for the next packet
-    encode_frame(w, f);
-    if (zero_rtt_.building && zero_rtt_.datagrams_sent.size() < config_.datagram_send_queue) {
-      zero_rtt_.datagrams_sent.push_back(d);  // resent if the server rejects 0-RTT
-    }
-    datagrams_out_.pop_front();
-    ++path.datagrams_sent;
-    ack_eliciting = true;
-  }
-  if (!dup_queue_.empty() && is_data_path(path)) write_dup_frames(path, w, sent, ack_eliciting);
+  write_datagram_frames(now, path, w, ack_eliciting);
+  if (dups_queued() && is_data_path(path)) write_dup_frames(path, w, sent, ack_eliciting);
   if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) dup_origin_ = path.id;
   write_stream_frames(w, sent, ack_eliciting);
   dup_origin_.reset();

@@ -63,7 +63,7 @@ void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFr
 void Connection::write_stream_frames(Writer& w, std::vector<SentFrame>& sent,
                                      bool& ack_eliciting) {
   while (w.room() > kMaxStreamHeader + 1) {
-    auto c = streams_.next_stream_chunk(w.room() - kMaxStreamHeader);
+    auto c = next_chunk_for_packet(w.room() - kMaxStreamHeader);
     if (!c) return;
     Stream* s = streams_.find(c->stream_id);
     if (s == nullptr) return;
@@ -85,12 +85,13 @@ void Connection::write_stream_frames(Writer& w, std::vector<SentFrame>& sent,
 
 bool Connection::dup_pending_for(const Path& path) const {
   uint64_t bit = uint64_t{1} << (path.id & 63);
-  return std::any_of(dup_queue_.begin(), dup_queue_.end(),
+  return dup_datagram_pending_for(path) || std::any_of(dup_queue_.begin(), dup_queue_.end(),
                      [&](const DupChunk& d) { return (d.served & bit) == 0; });
 }
 
 void Connection::write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
                                   bool& ack_eliciting) {
+  write_dup_datagrams(now_, path, w, ack_eliciting);
   uint64_t bit = uint64_t{1} << (path.id & 63);
   uint64_t all = 0;
   for (const auto& p : paths_) {

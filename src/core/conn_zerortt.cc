@@ -160,7 +160,8 @@ void Connection::zero_rtt_requeue_all(Instant) {
   }
   // DATAGRAMs go back in front of newer ones, in their original order.
   while (!zero_rtt_.datagrams_sent.empty()) {
-    datagrams_out_.push_front(std::move(zero_rtt_.datagrams_sent.back()));
+    // (Their deadlines are not remembered: after a rejection they go out without one.)
+    datagrams_out_.push_front(OutDatagram{std::move(zero_rtt_.datagrams_sent.back())});
     zero_rtt_.datagrams_sent.pop_back();
   }
   while (datagrams_out_.size() > config_.datagram_send_queue) datagrams_out_.pop_back();
@@ -192,7 +193,7 @@ Status Connection::zero_rtt_on_handshake_complete(Instant now) {
                 "written; reconnect without 0-RTT");
   }
   size_t max_dgram = max_datagram_payload();
-  std::erase_if(datagrams_out_, [&](const auto& d) { return d.size() > max_dgram; });
+  std::erase_if(datagrams_out_, [&](const auto& d) { return d.data.size() > max_dgram; });
   return {};
 }
 

@@ -451,13 +451,17 @@ size_t Connection::max_datagram_payload() const {
                                       : 0);
 }
 
-Status Connection::send_datagram(Bytes data) {
+Status Connection::send_datagram(Bytes data, std::optional<Instant> deadline) {
   if (data.size() > max_datagram_payload()) {
     return fail(err::kProtocolViolation, "datagram larger than the peer accepts");
   }
   // RFC 9221 §5: unreliable; a full queue drops the oldest rather than blocking.
-  if (datagrams_out_.size() >= config_.datagram_send_queue) datagrams_out_.pop_front();
-  datagrams_out_.emplace_back(data.begin(), data.end());
+  if (datagrams_out_.size() >= config_.datagram_send_queue) {
+    datagrams_out_.pop_front();
+    ++stats_.datagrams_queue_dropped;
+  }
+  datagrams_out_.push_back(
+      OutDatagram{std::vector<uint8_t>(data.begin(), data.end()), deadline.value_or(kNever)});
   return {};
 }
 

@@ -49,6 +49,10 @@ inline constexpr uint64_t kMaxPathId = 0xffffffffull;
 // Copies of new STREAM data the redundant scheduler keeps owed to other paths (about 300 KB):
 // a slower path drops the oldest copies rather than fall seconds behind.
 inline constexpr size_t kMaxDuplicateChunks = 256;
+// DATAGRAM copies the redundant scheduler keeps owed to other paths (each at most a packet).
+inline constexpr size_t kMaxDuplicateDatagrams = 256;
+// Streams with a deadline at once (set_stream_deadline); entries of freed streams are pruned.
+inline constexpr size_t kMaxDeadlineStreams = 256;
 inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
 inline constexpr size_t kMaxRetiredCidsPending = 64;
 // RFC 9000 §10.3: a stateless reset is at least 21 bytes (5 unpredictable + 16-byte token).
@@ -101,6 +105,9 @@ struct ConnectionStats {
   uint64_t reinjected_packets = 0;      // in-flight packets re-sent after a path was suspected
   // CIDs retired: ours by the peer's (PATH_)RETIRE_CONNECTION_ID, the peer's by ours.
   uint64_t local_cids_retired = 0, peer_cids_retired = 0;
+  // DATAGRAMs dropped unsent: their deadline passed in the queue (expired), or the queue was
+  // full (the oldest goes); copies the redundant scheduler sent on extra paths.
+  uint64_t datagrams_expired = 0, datagrams_queue_dropped = 0, datagram_copies_sent = 0;
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
   // 0-RTT (conn_zerortt.cc). Client: attempted = 0-RTT keys installed, accepted = the server
@@ -174,8 +181,17 @@ class Connection {
   // round robin, others go one at a time by stream ID); default u=3, incremental.
   Status set_stream_priority(uint64_t id, uint8_t urgency, bool incremental);
 
+  // Deadline of everything the stream has still to send (docs/multipath.md "Deadline
+  // scheduler"): under the deadline scheduler its packets go on a path that can deliver them
+  // by then; stream data is never dropped for being late. nullopt clears it. At most
+  // kMaxDeadlineStreams streams have one at a time.
+  Status set_stream_deadline(uint64_t id, std::optional<Instant> deadline);
+  std::optional<Instant> stream_deadline(uint64_t id) const;
+
   // --- DATAGRAM frames (RFC 9221), unreliable, bounded queues both ways
-  Status send_datagram(Bytes data);
+  // With a deadline: dropped (stats().datagrams_expired) if still queued at or after it, and
+  // under the deadline scheduler sent on a path that can deliver it by then.
+  Status send_datagram(Bytes data, std::optional<Instant> deadline = std::nullopt);
   std::optional<std::vector<uint8_t>> recv_datagram();
   size_t max_datagram_payload() const;
 
@@ -351,6 +367,22 @@ class Connection {
   void write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
                         bool& ack_eliciting);
   void pump_stream_events();
+  std::optional<StreamChunk> next_chunk_for_packet(uint64_t max_len);
+
+  // conn_datagrams.cc (DATAGRAM frames into packets; redundant copies)
+  void write_datagram_frames(Instant now, Path& path, Writer& w, bool& ack_eliciting);
+  bool dup_datagram_pending_for(const Path& path) const;
+  void write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting);
+  bool dups_queued() const { return !dup_queue_.empty() || !dup_datagrams_.empty(); }
+
+  // conn_deadline.cc (deadline-aware scheduling)
+  struct DeadlineItem {
+    Instant at;
+    uint64_t bytes;
+  };
+  std::optional<DeadlineItem> earliest_deadline(Instant now);
+  Path* choose_deadline_path(Instant now, std::span<const PathCandidate> cands, Instant wake);
+  bool held_for_deadline(uint64_t stream_id) const;
 
   // conn_path.cc (path validation, migration, multipath path management, failure detection)
   Path* path_by_id(uint64_t id);
@@ -516,6 +548,18 @@ class Connection {
   std::deque<DupChunk> dup_queue_;
   std::optional<uint64_t> dup_origin_;  // set while new data is written on a duplicating path
   bool probe_response_packet_ = false;  // building a datagram for transmit_probe_responses
+  struct DupDatagram {
+    std::vector<uint8_t> data;
+    Instant deadline;
+    uint64_t served;  // as DupChunk::served
+  };
+  std::deque<DupDatagram> dup_datagrams_;
+  // Deadline scheduling: deadline per stream; and what the packet being built may carry:
+  // kFirst: it goes on the path chosen for deadline data, which is served first; kHold: it goes
+  // elsewhere, deadline data stays queued; kAny: no deadline scheduling.
+  std::map<uint64_t, Instant> stream_deadlines_;
+  enum class DeadlineLane : uint8_t { kAny, kFirst, kHold };
+  DeadlineLane lane_ = DeadlineLane::kAny;
   Path* rx_path_ = nullptr;  // the path of the packet being processed  // the datagram being built carries PATH_CHALLENGE/RESPONSE
   struct WantedPath {
     SocketAddress local, remote;
@@ -540,7 +584,12 @@ class Connection {
   std::array<EcnCounts, 2> peer_ecn_{};  // the peer's latest ECN counts: Initial, Handshake
 
   // DATAGRAM queues.
-  std::deque<std::vector<uint8_t>> datagrams_out_, datagrams_in_;
+  struct OutDatagram {
+    std::vector<uint8_t> data;
+    Instant deadline = kNever;
+  };
+  std::deque<OutDatagram> datagrams_out_;
+  std::deque<std::vector<uint8_t>> datagrams_in_;
 
   // Timers and closing.
   Instant idle_deadline_ = kNever;

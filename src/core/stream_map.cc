@@ -437,17 +437,22 @@ void StreamMap::note_blocked(Entry& e) {
   }
 }
 
-std::optional<StreamChunk> StreamMap::next_retransmission(uint64_t max_len) {
+std::optional<StreamChunk> StreamMap::next_retransmission(
+    uint64_t max_len, const std::function<bool(uint64_t)>& hold) {
   // Lost bytes first, whatever the stream's priority: the receiver holds everything after a
   // hole, and they were already charged to flow control (RFC 9000 §13.3).
-  while (!retx_queue_.empty()) {
-    uint64_t id = retx_queue_.front();
-    auto it = streams_.find(id);
-    if (it == streams_.end()) {  // freed since the loss
-      retx_queue_.pop_front();
+  for (auto it = retx_queue_.begin(); it != retx_queue_.end();) {
+    uint64_t id = *it;
+    auto sit = streams_.find(id);
+    if (sit == streams_.end()) {  // freed since the loss
+      it = retx_queue_.erase(it);
       continue;
     }
-    Entry& e = it->second;
+    if (hold && hold(id)) {
+      ++it;
+      continue;
+    }
+    Entry& e = sit->second;
     std::optional<SendChunk> chunk;
     if (e.stream.has_retransmission()) {
       chunk = e.stream.next_chunk(max_len, conn_credit_.available());
@@ -455,7 +460,7 @@ std::optional<StreamChunk> StreamMap::next_retransmission(uint64_t max_len) {
     if (chunk && !chunk->retransmission) conn_credit_.consume(chunk->length);
     if (!chunk || !e.stream.has_retransmission()) {
       e.retx_queued = false;
-      retx_queue_.pop_front();
+      it = retx_queue_.erase(it);
     }
     enqueue_send(e);  // in (or out of) the scheduler for its new data
     if (chunk) return StreamChunk{id, *chunk};
@@ -463,20 +468,40 @@ std::optional<StreamChunk> StreamMap::next_retransmission(uint64_t max_len) {
   return std::nullopt;
 }
 
-std::optional<StreamChunk> StreamMap::next_stream_chunk(uint64_t max_len) {
-  if (auto c = next_retransmission(max_len)) return c;
-  for (size_t attempts = scheduler_.size(); attempts > 0; --attempts) {
+std::optional<StreamChunk> StreamMap::next_stream_chunk(uint64_t max_len,
+                                                        const std::function<bool(uint64_t)>& hold) {
+  if (auto c = next_retransmission(max_len, hold)) return c;
+  std::optional<StreamChunk> out;
+  std::vector<uint64_t> held;
+  for (size_t attempts = scheduler_.size(); attempts > 0 && !out; --attempts) {
     auto id = scheduler_.pop();
     if (!id) break;
     auto it = streams_.find(*id);
     if (it == streams_.end()) continue;
     Entry& e = it->second;
+    if (hold && hold(*id)) {
+      held.push_back(*id);
+      continue;
+    }
     auto chunk = e.stream.next_chunk(max_len, conn_credit_.available());
     if (chunk && !chunk->retransmission) conn_credit_.consume(chunk->length);
     enqueue_send(e);  // an incremental stream goes to the back, a blocked one stays out
-    if (chunk) return StreamChunk{*id, *chunk};
+    if (chunk) out = StreamChunk{*id, *chunk};
   }
-  return std::nullopt;
+  for (uint64_t id : held) enqueue_send(streams_.at(id));
+  return out;
+}
+
+std::optional<StreamChunk> StreamMap::next_chunk_of(uint64_t id, uint64_t max_len) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return std::nullopt;
+  Entry& e = it->second;
+  // Its entry in retx_queue_, if any, goes stale and is dropped when next reached.
+  auto chunk = e.stream.next_chunk(max_len, conn_credit_.available());
+  if (chunk && !chunk->retransmission) conn_credit_.consume(chunk->length);
+  enqueue_send(e);
+  if (!chunk) return std::nullopt;
+  return StreamChunk{id, *chunk};
 }
 
 uint64_t StreamMap::send_backlog() const {

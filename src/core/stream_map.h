@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -133,7 +134,12 @@ class StreamMap {
 
   // The next STREAM frame payload (max_len data bytes at most): lost data of any stream first
   // (oldest loss first), then new data of the stream the scheduler picks.
-  std::optional<StreamChunk> next_stream_chunk(uint64_t max_len);
+  // Streams for which `hold` returns true are passed over (they keep their place): the
+  // deadline scheduler keeps deadline data off paths that would deliver it late.
+  std::optional<StreamChunk> next_stream_chunk(uint64_t max_len,
+                                               const std::function<bool(uint64_t)>& hold = {});
+  // The next chunk of one stream (lost data first, then new data), whatever the priorities.
+  std::optional<StreamChunk> next_chunk_of(uint64_t id, uint64_t max_len);
   bool has_stream_data() const;
   // Bytes written by the application and not yet sent once (multipath schedulers weigh it).
   uint64_t send_backlog() const;
@@ -179,7 +185,8 @@ class StreamMap {
   // Into the scheduler when the stream can send now; otherwise out of it (and BLOCKED noted).
   void enqueue_send(Entry& e);
   // Serves the front of retx_queue_; nullopt when no stream there has lost data left.
-  std::optional<StreamChunk> next_retransmission(uint64_t max_len);
+  std::optional<StreamChunk> next_retransmission(uint64_t max_len,
+                                                 const std::function<bool(uint64_t)>& hold);
   void note_blocked(Entry& e);
   void queue_control(ControlKind kind, uint64_t id = 0, bool bidi = false);
   std::optional<ControlFrame> build_control(const ControlKey& key) const;

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "harness/mp_datagram_flow.h"
 #include "harness/sim_endpoint.h"
 #include "harness/transfer_app.h"
 #include "sim/network.h"
@@ -280,8 +281,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
   }
 
   bool paths_added = false;
-  uint64_t datagrams_sent = 0;
-  Instant next_datagram = start + std::chrono::seconds(1);
+  MpDatagramFlow datagram_flow(s, start);
   // A timer reported as due that the connection does not act on makes the owner spin at one
   // instant; in virtual time that shows as endless events without time moving. Fail instead.
   Instant spin_at{};
@@ -304,23 +304,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
       spin_at = net.now();
       spin_events = 0;
     }
-    if (s.datagrams > 0) {
-      // Server side: one numbered datagram per millisecond once the transfer runs.
-      if (auto* sc = server_conn(); sc && sc->handshake_complete() &&
-                                     datagrams_sent < s.datagrams && net.now() >= next_datagram) {
-        std::vector<uint8_t> d(1000, static_cast<uint8_t>(datagrams_sent));
-        if (sc->send_datagram(d)) ++datagrams_sent;
-        next_datagram = net.now() + std::chrono::milliseconds(1);
-      }
-      if (c != nullptr) {
-        while (auto d = c->recv_datagram()) {
-          if (d->size() == 1000 && std::all_of(d->begin(), d->end(),
-                                               [&](uint8_t b) { return b == (*d)[0]; })) {
-            ++res.datagrams_received;
-          }
-        }
-      }
-    }
+    datagram_flow.tick(net.now(), server_conn(), c);
     if (net.now() >= next_sample) {
       samples.emplace_back(net.now(), client_app.bytes_received());
       next_sample = net.now() + kSampleEvery;
@@ -393,6 +377,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
     res.server_paths_at_end = c->path_count();
     if (!failure_at) snapshot_backup();
   }
+  datagram_flow.finish(res, server_conn());
   if (before_total > 0) {
     res.backup_share_before_failure =
         static_cast<double>(before_backup) / static_cast<double>(before_total);
@@ -428,7 +413,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
 std::vector<std::string> mp_scenario_names() {
   return {"aggregation-a", "aggregation-b", "aggregation-c", "failover", "backup", "flapping",
           "both-die",      "datagrams",     "mp-rebind",     "abandon",     "rebind-port",
-          "cid-retire",    "shared-bottleneck", "rebind-addr", "migration", "connectionmigration"};
+          "cid-retire",    "shared-bottleneck", "rebind-addr", "migration", "connectionmigration",
+          "deadline",      "deadline-streams", "datagrams-redundant"};
 }
 
 std::optional<MpScenario> named_mp_scenario(std::string_view name) {
@@ -520,7 +506,7 @@ std::optional<MpScenario> named_mp_scenario(std::string_view name) {
     s.preferred_address = true;
     s.bytes = 5ull << 20;
   } else {
-    return std::nullopt;
+    return deadline_mp_scenario(name);
   }
   return s;
 }

@@ -64,8 +64,17 @@ struct MpScenario {
   std::optional<Duration> migrate_at;  // client: active migration of path 0 to link 1's address
   bool preferred_address = false;      // server offers a second address; the client moves there
   std::optional<Duration> abandon_at;  // client: abandons path 1 (PATH_ABANDON)
-  // DATAGRAM frames (RFC 9221) the server sends during the transfer, one per millisecond.
+  // DATAGRAM frames (RFC 9221) the server sends during the transfer (mp_datagram_flow.h): one
+  // every datagram_interval from datagram_start on, each with a deadline of its send time plus
+  // datagram_deadline when that is set (a real-time flow).
   uint64_t datagrams = 0;
+  Duration datagram_interval = std::chrono::milliseconds(1);
+  Duration datagram_start = std::chrono::seconds(1);
+  size_t datagram_size = 1000;
+  std::optional<Duration> datagram_deadline;
+  // The same flow as one unidirectional stream per item (FIN after it) whose stream deadline
+  // is the item's (Connection::set_stream_deadline); the datagram figures count the items.
+  bool datagrams_as_streams = false;
   std::vector<MpCidAction> cid_actions;
   // Every client address reaches the server over link 0 (one shared bottleneck; the other
   // links' configurations are unused), as when two uplinks share one congested upstream.
@@ -98,7 +107,11 @@ struct MpResult {
   double backup_share_before_failure = 0;  // backup paths' stream bytes / all, before failure
   uint64_t reinjected_packets = 0, paths_failed = 0, paths_validated = 0, paths_abandoned = 0;
   size_t server_paths_at_end = 0;
-  uint64_t datagrams_received = 0;  // by the client, checked byte for byte
+  uint64_t datagrams_received = 0;  // by the client, checked byte for byte (first copies)
+  uint64_t datagrams_sent = 0, datagrams_on_time = 0;  // on time: within datagram_deadline
+  uint64_t datagram_duplicates = 0, datagrams_corrupt = 0;  // extra copies; damaged ones
+  uint64_t datagrams_expired = 0, datagram_copies_sent = 0;  // server stats
+  Duration datagram_worst_latency{0};
   // Migration checks (quic-interop-runner rebind/connectionmigration criteria): every datagram
   // that is the first between a new pair of addresses after the handshake carries a
   // PATH_CHALLENGE, and every challenge is answered.
@@ -123,6 +136,8 @@ MpResult run_mp_scenario(const MpScenario& s);
 // aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, datagrams,
 // mp-rebind, abandon, cid-retire, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
 std::optional<MpScenario> named_mp_scenario(std::string_view name);
+// deadline, deadline-streams, datagrams-redundant (mp_deadline_scenarios.cc; named_mp_scenario finds them too).
+std::optional<MpScenario> deadline_mp_scenario(std::string_view name);
 std::vector<std::string> mp_scenario_names();
 
 }  // namespace harness

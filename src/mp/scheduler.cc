@@ -130,9 +130,9 @@ class Blest final : public PathScheduler {
   }
 };
 
-// Redundant: the first copy goes like minRTT; the connection sends a copy of every new
-// STREAM frame on each other usable path as its window allows, so the earliest arrival wins and
-// a path failure costs nothing that another path did not already carry.
+// Redundant: the first copy goes like minRTT; the connection sends a copy of every new STREAM
+// frame and every DATAGRAM frame on each other usable path as its window allows, so the
+// earliest arrival wins and a path failure costs nothing that another path did not carry.
 class Redundant final : public PathScheduler {
  public:
   SchedulerKind kind() const override { return SchedulerKind::kRedundant; }
@@ -142,16 +142,73 @@ class Redundant final : public PathScheduler {
   bool duplicates() const override { return true; }
 };
 
-constexpr std::array<std::pair<SchedulerKind, std::string_view>, 6> kNames{{
+// Deadline-aware (issue #6): a packet with deadline data goes on a path whose estimated
+// arrival (estimated_arrival) plus a margin of one rttvar meets the deadline. Among those it
+// prefers one that can send now (nothing waits), then the one with the most spare window:
+// the deadline is a constraint, not something to minimise, so the data should cost the path
+// it lands on the least (no queueing behind its own window, nothing pushed back), and the
+// fastest path is not drained of room for bulk data that merely prefers it. When no path
+// meets the deadline, the earliest estimated arrival wins, even if that path must be waited
+// for (late data is still worth the least lateness). Data without a deadline goes like minRTT.
+class Deadline final : public PathScheduler {
+ public:
+  SchedulerKind kind() const override { return SchedulerKind::kDeadline; }
+  std::optional<size_t> select(std::span<const PathCandidate> paths, uint64_t) override {
+    return fastest(paths, true);
+  }
+  bool deadline_aware() const override { return true; }
+  std::optional<size_t> select_deadline(std::span<const PathCandidate> paths,
+                                        const DeadlineDemand& demand) override {
+    std::optional<size_t> best_meeting, earliest;
+    Duration earliest_at{0};
+    for (size_t i = 0; i < paths.size(); ++i) {
+      const PathCandidate& p = paths[i];
+      Duration at = estimated_arrival(p, demand.bytes);
+      if (!earliest || at < earliest_at) {
+        earliest = i;
+        earliest_at = at;
+      }
+      if (at + p.rttvar > demand.time_left) continue;
+      if (!best_meeting || better(p, paths[*best_meeting], demand.bytes)) best_meeting = i;
+    }
+    return best_meeting ? best_meeting : earliest;
+  }
+
+ private:
+  static uint64_t spare(const PathCandidate& p) {
+    return p.cwnd > p.in_flight ? p.cwnd - p.in_flight : 0;
+  }
+  static bool better(const PathCandidate& a, const PathCandidate& b, uint64_t bytes) {
+    if (a.can_send != b.can_send) return a.can_send;
+    if (spare(a) != spare(b)) return spare(a) > spare(b);
+    return estimated_arrival(a, bytes) < estimated_arrival(b, bytes);
+  }
+};
+
+constexpr std::array<std::pair<SchedulerKind, std::string_view>, 7> kNames{{
     {SchedulerKind::kMinRtt, "minrtt"},
     {SchedulerKind::kRoundRobin, "roundrobin"},
     {SchedulerKind::kWeighted, "weighted"},
     {SchedulerKind::kEcf, "ecf"},
     {SchedulerKind::kBlest, "blest"},
     {SchedulerKind::kRedundant, "redundant"},
+    {SchedulerKind::kDeadline, "deadline"},
 }};
 
 }  // namespace
+
+Duration estimated_arrival(const PathCandidate& p, uint64_t bytes) {
+  using Secs = std::chrono::duration<double>;
+  double srtt = std::max(Secs(p.srtt).count(), 1e-3);
+  double rate = std::max<double>(static_cast<double>(p.cwnd), p.mtu) / srtt;  // bytes/s
+  uint64_t end = p.in_flight + bytes;
+  double wait = end > p.cwnd ? static_cast<double>(end - p.cwnd) / rate : 0;
+  double serialise = static_cast<double>(bytes) / rate;
+  double min_rtt = Secs(p.min_rtt).count();
+  if (min_rtt <= 0 || min_rtt > srtt) min_rtt = srtt;
+  double one_way = srtt - min_rtt / 2;
+  return std::chrono::duration_cast<Duration>(Secs(wait + serialise + one_way));
+}
 
 std::unique_ptr<PathScheduler> make_scheduler(SchedulerKind kind) {
   switch (kind) {
@@ -161,6 +218,7 @@ std::unique_ptr<PathScheduler> make_scheduler(SchedulerKind kind) {
     case SchedulerKind::kEcf: return std::make_unique<Ecf>();
     case SchedulerKind::kBlest: return std::make_unique<Blest>();
     case SchedulerKind::kRedundant: return std::make_unique<Redundant>();
+    case SchedulerKind::kDeadline: return std::make_unique<Deadline>();
   }
   return std::make_unique<MinRtt>();
 }

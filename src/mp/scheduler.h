@@ -21,6 +21,7 @@ enum class SchedulerKind : uint8_t {
   kEcf,         // Earliest Completion First: wait for the fast path when it finishes sooner
   kBlest,       // BLocking ESTimation: skip a slow path whose data would block the fast one
   kRedundant,   // new data on the fastest path with room, and a copy on every other path
+  kDeadline,    // data with a deadline on a path that meets it; other data like minRTT
 };
 
 struct PathCandidate {
@@ -28,9 +29,25 @@ struct PathCandidate {
   Duration srtt{0};
   uint64_t cwnd = 0, in_flight = 0;
   uint16_t mtu = 1200;
+  Duration min_rtt{0}, rttvar{0};  // kDeadline: one-way delay estimate and its safety margin
   bool can_send = false;  // room in the window and not held back by the pacer
   double weight = 1.0;    // user weight (kWeighted)
 };
+
+// What the next packet's most urgent deadline data needs (kDeadline): the time left until its
+// deadline (negative once it passed) and how many bytes are due by then.
+struct DeadlineDemand {
+  Duration time_left{0};
+  uint64_t bytes = 0;
+};
+
+// When `bytes` handed to path `p` now would arrive: the wait for room in its congestion
+// window (the excess over cwnd drains at cwnd/srtt), their serialisation at that rate, and the
+// one-way delay. The one-way delay is srtt minus half of min_rtt: the data direction carries
+// the standing queue (the bulk transfer's), the ACK direction is assumed empty, so srtt/2
+// would understate it. Bytes already in flight are not counted again: the queue they form is
+// what srtt measures.
+Duration estimated_arrival(const PathCandidate& p, uint64_t bytes);
 
 class PathScheduler {
  public:
@@ -42,10 +59,19 @@ class PathScheduler {
                                        uint64_t backlog) = 0;
   // A packet of `bytes` left on path `id` (schedulers that count bytes use it).
   virtual void on_sent(uint64_t /*id*/, size_t /*bytes*/) {}
-  // Whether new stream data is also copied onto every other usable path.
+  // Whether new STREAM data and DATAGRAM frames are also copied onto every other usable path.
   virtual bool duplicates() const { return false; }
   // Whether select() reads `backlog` (it costs a walk over the sending streams).
   virtual bool needs_backlog() const { return false; }
+  // Whether the connection should ask select_deadline() for packets with deadline data.
+  virtual bool deadline_aware() const { return false; }
+  // The path deadline data should go on (index into `paths`). It may be unable to send now:
+  // then the deadline data waits for it while other data may use other paths. nullopt: no
+  // opinion (select() decides for every packet).
+  virtual std::optional<size_t> select_deadline(std::span<const PathCandidate> /*paths*/,
+                                                const DeadlineDemand& /*demand*/) {
+    return std::nullopt;
+  }
 };
 
 std::unique_ptr<PathScheduler> make_scheduler(SchedulerKind kind);

@@ -289,6 +289,61 @@ TEST(StreamMap, StreamsShareSendingRoundRobin) {
   EXPECT_EQ(order, want);
 }
 
+// The deadline scheduler's hooks: held streams are passed over (new and lost data alike) and
+// keep their turn; next_chunk_of serves one stream whatever the priorities, lost data first.
+TEST(StreamMap, HeldStreamsArePassedOverAndKeepTheirPlace) {
+  StreamMap client(config(false), peer(100, 100000, 100000));
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(*client.open(true));
+    client.write(ids.back(), bytes(200));
+  }
+  auto held = [](uint64_t id) { return id == 4; };
+  std::vector<uint64_t> order;
+  while (auto c = client.next_stream_chunk(100, held)) order.push_back(c->stream_id);
+  EXPECT_EQ(order, (std::vector<uint64_t>{0, 8, 0, 8}));
+  EXPECT_TRUE(client.has_stream_data());  // stream 4 still waits
+  // Released, it sends.
+  order.clear();
+  while (auto c = client.next_stream_chunk(100)) order.push_back(c->stream_id);
+  EXPECT_EQ(order, (std::vector<uint64_t>{4, 4}));
+  // Lost data of the held stream (lost first) waits too; stream 0's is resent.
+  client.on_stream_chunk_lost(4, 0, 100, false);
+  client.on_stream_chunk_lost(0, 0, 100, false);
+  auto r = client.next_stream_chunk(100, held);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->stream_id, 0u);
+  EXPECT_TRUE(r->chunk.retransmission);
+  EXPECT_FALSE(client.next_stream_chunk(100, held).has_value());
+  r = client.next_stream_chunk(100);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->stream_id, 4u);
+  EXPECT_TRUE(r->chunk.retransmission);
+}
+
+TEST(StreamMap, NextChunkOfServesOneStreamLostDataFirst) {
+  StreamMap client(config(false), peer(100, 100000, 100000));
+  auto a = *client.open(true);
+  auto b = *client.open(true);
+  client.write(a, bytes(300));
+  client.write(b, bytes(300));
+  ASSERT_TRUE(client.set_priority(a, StreamPriority{0, false}));  // a would always go first
+  auto c1 = client.next_chunk_of(b, 100);
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(c1->stream_id, b);
+  EXPECT_EQ(c1->chunk, (SendChunk{0, 100, false, false}));
+  client.on_stream_chunk_lost(b, 0, 100, false);
+  auto c2 = client.next_chunk_of(b, 100);
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(c2->chunk, (SendChunk{0, 100, false, true}));  // the loss first
+  EXPECT_EQ(client.connection_credit().used(), 100u);       // charged once
+  // The stale retransmission entry does not disturb normal scheduling.
+  auto c3 = client.next_stream_chunk(100);
+  ASSERT_TRUE(c3);
+  EXPECT_EQ(c3->stream_id, a);
+  EXPECT_FALSE(client.next_chunk_of(999, 100).has_value());
+}
+
 TEST(StreamMap, StopSendingFromPeerQueuesResetStreamWithItsCode) {
   StreamMap client(config(false), peer());
   auto id = *client.open(true);

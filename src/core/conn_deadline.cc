@@ -1,0 +1,119 @@
+// Connection: deadline-aware scheduling (docs/multipath.md "Deadline scheduler"). The
+// application gives streams and DATAGRAMs a deadline; under the deadline scheduler every packet
+// is built for one of two lanes. The path the scheduler picks for the most urgent deadline data
+// (mp/scheduler.cc, Deadline) carries it first whenever it can send; every other packet, on
+// any path, leaves deadline data queued (DeadlineLane::kHold), so bulk data can still use a
+// path that would deliver the deadline data too late.
+#include <algorithm>
+
+#include "core/connection.h"
+
+namespace quic {
+
+namespace {
+// The serialisation term of a stream's deadline data counts at most this much of its backlog
+// (a larger backlog cannot meet a tight deadline on any path anyway).
+constexpr uint64_t kMaxDeadlineBytes = 64 * 1024;
+}  // namespace
+
+Status Connection::set_stream_deadline(uint64_t id, std::optional<Instant> deadline) {
+  Stream* s = streams_.find(id);
+  if (s == nullptr || !s->has_send()) {
+    return fail(err::kStreamStateError, "no such stream with a sending part");
+  }
+  if (!deadline) {
+    stream_deadlines_.erase(id);
+    return {};
+  }
+  if (!stream_deadlines_.contains(id) && stream_deadlines_.size() >= kMaxDeadlineStreams) {
+    std::erase_if(stream_deadlines_,
+                  [&](const auto& e) { return streams_.find(e.first) == nullptr; });
+    if (stream_deadlines_.size() >= kMaxDeadlineStreams) {
+      return fail(err::kInternalError, "too many streams with a deadline");
+    }
+  }
+  stream_deadlines_[id] = *deadline;
+  return {};
+}
+
+std::optional<Instant> Connection::stream_deadline(uint64_t id) const {
+  auto it = stream_deadlines_.find(id);
+  if (it == stream_deadlines_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool Connection::held_for_deadline(uint64_t stream_id) const {
+  return stream_deadlines_.contains(stream_id);
+}
+
+std::optional<Connection::DeadlineItem> Connection::earliest_deadline(Instant now) {
+  std::optional<DeadlineItem> best;
+  auto consider = [&](Instant at, uint64_t bytes) {
+    if (!best || at < best->at) best = DeadlineItem{at, bytes};
+  };
+  for (auto it = datagrams_out_.begin(); it != datagrams_out_.end();) {
+    if (it->deadline <= now) {  // it cannot arrive in time any more: sending it wastes room
+      it = datagrams_out_.erase(it);
+      ++stats_.datagrams_expired;
+      continue;
+    }
+    if (it->deadline != kNever) consider(it->deadline, it->data.size());
+    ++it;
+  }
+  const uint64_t credit = streams_.connection_credit().available();
+  for (auto it = stream_deadlines_.begin(); it != stream_deadlines_.end();) {
+    Stream* s = streams_.find(it->first);
+    if (s == nullptr) {  // freed: nothing left to schedule
+      it = stream_deadlines_.erase(it);
+      continue;
+    }
+    if (s->has_data_to_send(credit)) {
+      const SendBuffer& b = s->send_buffer();
+      uint64_t unsent = b.write_offset() - std::min(b.write_offset(), b.sent_offset());
+      consider(it->second, std::clamp<uint64_t>(unsent, 1, kMaxDeadlineBytes));
+    }
+    ++it;
+  }
+  return best;
+}
+
+Path* Connection::choose_deadline_path(Instant now, std::span<const PathCandidate> cands,
+                                       Instant wake) {
+  auto item = earliest_deadline(now);
+  if (!item) return nullptr;
+  auto pick = scheduler_->select_deadline(cands, DeadlineDemand{item->at - now, item->bytes});
+  if (!pick) return nullptr;
+  const PathCandidate& c = cands[*pick];
+  if (c.can_send) {
+    lane_ = DeadlineLane::kFirst;
+    return path_by_id(c.id);
+  }
+  // The deadline data waits for this path: for an ACK opening its window, or for its pacer.
+  if (c.in_flight + c.mtu <= c.cwnd) pacing_wakeup_ = std::min(pacing_wakeup_, wake);
+  return nullptr;
+}
+
+std::optional<StreamChunk> Connection::next_chunk_for_packet(uint64_t max_len) {
+  if (lane_ == DeadlineLane::kAny || stream_deadlines_.empty()) {
+    return streams_.next_stream_chunk(max_len);
+  }
+  if (lane_ == DeadlineLane::kHold) {
+    return streams_.next_stream_chunk(max_len,
+                                      [this](uint64_t id) { return held_for_deadline(id); });
+  }
+  // kFirst: the deadline streams first, the earliest deadline first.
+  const uint64_t credit = streams_.connection_credit().available();
+  std::optional<std::pair<Instant, uint64_t>> first;
+  for (const auto& [id, at] : stream_deadlines_) {
+    Stream* s = streams_.find(id);
+    if (s != nullptr && s->has_data_to_send(credit) && (!first || at < first->first)) {
+      first = std::pair{at, id};
+    }
+  }
+  if (first) {
+    if (auto c = streams_.next_chunk_of(first->second, max_len)) return c;
+  }
+  return streams_.next_stream_chunk(max_len);
+}
+
+}  // namespace quic

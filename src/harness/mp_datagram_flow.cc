@@ -1,0 +1,117 @@
+#include "harness/mp_datagram_flow.h"
+
+#include <algorithm>
+
+namespace harness {
+
+namespace {
+
+// Payload: 8-byte sequence number, 8-byte send time (ns), then a filler derived from both.
+constexpr size_t kHeader = 16;
+
+void put64(uint8_t* p, uint64_t v) {
+  for (int i = 7; i >= 0; --i, v >>= 8) p[i] = static_cast<uint8_t>(v);
+}
+uint64_t get64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+uint8_t filler(uint64_t seq, size_t i) { return static_cast<uint8_t>(seq * 31 + i); }
+
+}  // namespace
+
+MpDatagramFlow::MpDatagramFlow(const MpScenario& s, Instant start)
+    : s_(s), next_(start + s.datagram_start) {
+  seen_.resize(s.datagrams, 0);
+}
+
+void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connection* client) {
+  if (s_.datagrams == 0) return;
+  if (server != nullptr && server->handshake_complete() && sent_ < s_.datagrams && now >= next_) {
+    std::vector<uint8_t> d(std::max(s_.datagram_size, kHeader));
+    put64(d.data(), sent_);
+    put64(d.data() + 8, static_cast<uint64_t>(now.time_since_epoch().count()));
+    for (size_t i = kHeader; i < d.size(); ++i) d[i] = filler(sent_, i);
+    if (send(now, *server, d)) ++sent_;
+    next_ = now + s_.datagram_interval;
+  }
+  if (client == nullptr) return;
+  if (s_.datagrams_as_streams) {
+    read_streams(now, *client);
+    return;
+  }
+  while (auto d = client->recv_datagram()) receive(now, *d);
+}
+
+bool MpDatagramFlow::send(Instant now, quic::Connection& server,
+                          const std::vector<uint8_t>& item) {
+  std::optional<Instant> deadline;
+  if (s_.datagram_deadline) deadline = now + *s_.datagram_deadline;
+  if (!s_.datagrams_as_streams) return server.send_datagram(item, deadline).has_value();
+  auto id = server.open_stream(false);
+  if (!id) return false;
+  auto n = server.stream_write(*id, item, true);
+  if (!n || *n != item.size()) return false;
+  if (deadline && !server.set_stream_deadline(*id, deadline)) return false;
+  return true;
+}
+
+void MpDatagramFlow::read_streams(Instant now, quic::Connection& client) {
+  // Server-initiated unidirectional streams are 3, 7, 11, ... (RFC 9000 §2.1), one per item.
+  while (next_stream_seq_ < sent_) reading_[next_stream_seq_++ * 4 + 3];
+  std::vector<uint8_t> buf(2048);
+  for (auto it = reading_.begin(); it != reading_.end();) {
+    bool fin = false;
+    auto n = client.stream_read(it->first, buf, &fin);
+    if (!n) {  // not opened on this side yet
+      ++it;
+      continue;
+    }
+    it->second.insert(it->second.end(), buf.begin(), buf.begin() + static_cast<long>(*n));
+    if (!fin) {
+      if (*n == 0) ++it;
+      continue;
+    }
+    receive(now, it->second);
+    it = reading_.erase(it);
+  }
+}
+
+void MpDatagramFlow::receive(Instant now, const std::vector<uint8_t>& d) {
+  if (d.size() < kHeader) {
+    ++corrupt_;
+    return;
+  }
+  uint64_t seq = get64(d.data());
+  Instant sent_at = quic::instant_from_ns(static_cast<int64_t>(get64(d.data() + 8)));
+  bool intact = seq < seen_.size() && d.size() == std::max(s_.datagram_size, kHeader);
+  for (size_t i = kHeader; intact && i < d.size(); ++i) intact = d[i] == filler(seq, i);
+  if (!intact) {
+    ++corrupt_;
+    return;
+  }
+  if (seen_[seq]++ > 0) {
+    ++duplicates_;
+    return;
+  }
+  ++received_;
+  Duration latency = now - sent_at;
+  worst_latency_ = std::max(worst_latency_, latency);
+  if (!s_.datagram_deadline || latency <= *s_.datagram_deadline) ++on_time_;
+}
+
+void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server) const {
+  r.datagrams_sent = sent_;
+  r.datagrams_received = received_;
+  r.datagrams_on_time = on_time_;
+  r.datagram_duplicates = duplicates_;
+  r.datagrams_corrupt = corrupt_;
+  r.datagram_worst_latency = worst_latency_;
+  if (server != nullptr) {
+    r.datagrams_expired = server->stats().datagrams_expired;
+    r.datagram_copies_sent = server->stats().datagram_copies_sent;
+  }
+}
+
+}  // namespace harness

@@ -1,0 +1,43 @@
+// The DATAGRAM flow of a multipath scenario (mp_scenario.h): the server sends numbered,
+// timestamped datagrams at a fixed interval beside the bulk download, each optionally with a
+// deadline; the client checks every one byte for byte, counts copies (the redundant scheduler
+// sends one per path, and RFC 9221 datagrams are not de-duplicated) and whether each first
+// copy arrived by its deadline.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "core/connection.h"
+#include "harness/mp_scenario.h"
+
+namespace harness {
+
+using quic::Instant;
+
+class MpDatagramFlow {
+ public:
+  MpDatagramFlow(const MpScenario& s, Instant start);
+  // Called after every simulator event: sends what is due on `server`, drains `client`.
+  void tick(Instant now, quic::Connection* server, quic::Connection* client);
+  // Fills the datagram figures of `r` (server: the sender's drop counters).
+  void finish(MpResult& r, const quic::Connection* server) const;
+
+ private:
+  bool send(Instant now, quic::Connection& server, const std::vector<uint8_t>& item);
+  void receive(Instant now, const std::vector<uint8_t>& d);
+  void read_streams(Instant now, quic::Connection& client);
+
+  const MpScenario& s_;
+  Instant next_;
+  uint64_t sent_ = 0;
+  std::vector<uint8_t> seen_;  // per sequence number: copies received
+  uint64_t received_ = 0, on_time_ = 0, duplicates_ = 0, corrupt_ = 0;
+  Duration worst_latency_{0};
+  // Stream mode: items still being read, by stream ID, and their bytes so far.
+  std::map<uint64_t, std::vector<uint8_t>> reading_;
+  uint64_t next_stream_seq_ = 0;  // the next server-initiated uni stream the client expects
+};
+
+}  // namespace harness
