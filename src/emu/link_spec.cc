@@ -135,7 +135,7 @@ Parsed<double> parse_rate(std::string_view v) {
   return *x * mult;
 }
 
-Parsed<Duration> parse_duration(std::string_view v) {
+Parsed<Duration> parse_duration(std::string_view v, Duration max) {
   std::string unit;
   auto x = number_prefix(v, unit);
   double ns_per = 0;
@@ -148,8 +148,9 @@ Parsed<Duration> parse_duration(std::string_view v) {
     return std::unexpected("bad duration " + quoted(v) + " (a number with ns, us, ms or s)");
   }
   double ns = *x * ns_per;
-  if (ns > static_cast<double>(kMaxDelay.count())) {
-    return std::unexpected("duration " + quoted(v) + " above 60s");
+  if (ns > static_cast<double>(max.count())) {
+    return std::unexpected("duration " + quoted(v) + " above " +
+                           std::to_string(max.count() / 1000000000) + "s");
   }
   return Duration(static_cast<int64_t>(std::llround(ns)));
 }
@@ -248,9 +249,9 @@ Parsed<DownArg> parse_down_arg(std::string_view text) {
   if (dash == std::string_view::npos) {
     return std::unexpected("expected START-END after '@', got " + quoted(window));
   }
-  auto start = parse_duration(window.substr(0, dash));
+  auto start = parse_duration(window.substr(0, dash), kMaxScheduleTime);
   if (!start) return std::unexpected(start.error());
-  auto end = parse_duration(window.substr(dash + 1));
+  auto end = parse_duration(window.substr(dash + 1), kMaxScheduleTime);
   if (!end) return std::unexpected(end.error());
   if (*end <= *start) return std::unexpected("window " + quoted(window) + " ends before it starts");
   return DownArg{*ip, *start, *end};

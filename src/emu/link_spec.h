@@ -28,7 +28,8 @@ inline constexpr size_t kMaxQueueBytes = size_t{256} << 20;     // per direction
 inline constexpr size_t kMaxHeaderBytes = 1024;
 inline constexpr int kMaxBurst = 1000;
 inline constexpr size_t kMaxSpecLength = 4096;
-inline constexpr size_t kMaxBlackholeWindows = 64;  // per link (--down windows)
+inline constexpr size_t kMaxBlackholeWindows = 64;  // --down windows in all
+inline constexpr quic::Duration kMaxScheduleTime = std::chrono::hours(24);  // --down END
 
 // A profile for both directions. up = client to server, down = server to client.
 struct LinkProfile {
@@ -59,7 +60,8 @@ Parsed<DownArg> parse_down_arg(std::string_view text);
 
 // Value parsers (exposed for tests): "50mbit", "10ms", "64k" / "40p", "0.01" / "1%".
 Parsed<double> parse_rate(std::string_view v);
-Parsed<quic::Duration> parse_duration(std::string_view v);
+// At most `max` (kMaxDelay for link delays, kMaxScheduleTime for --down windows).
+Parsed<quic::Duration> parse_duration(std::string_view v, quic::Duration max = kMaxDelay);
 Parsed<size_t> parse_bytes(std::string_view v);
 Parsed<double> parse_probability(std::string_view v);
 // An IP without port: "127.0.0.2", "::1", "[::1]".

@@ -122,6 +122,8 @@ TEST(LinkSpec, LinkAndDownArguments) {
   EXPECT_EQ(d->start, 5s);
   EXPECT_EQ(d->end, 8s);
   EXPECT_TRUE(parse_down_arg("::1@0-500ms"));
+  EXPECT_TRUE(parse_down_arg("127.0.0.2@90s-100s"));  // windows may lie beyond kMaxDelay
+  EXPECT_FALSE(parse_down_arg("127.0.0.2@0s-90000s"));  // but not beyond kMaxScheduleTime
   EXPECT_FALSE(parse_down_arg("127.0.0.2@8s-5s"));
   EXPECT_FALSE(parse_down_arg("127.0.0.2@5s"));
   EXPECT_FALSE(parse_down_arg("127.0.0.2"));
