@@ -1,5 +1,6 @@
 #include "apps/net_commands.h"
 
+#include "apps/emu_command.h"
 #include "apps/h3_get.h"
 #include "apps/h3_serve.h"
 #include "apps/hq_client.h"
@@ -16,6 +17,8 @@ struct NetCommands::State {
   UdpPerfOptions udp;
   ServeOptions serve;
   GetOptions get;
+  EmuOptions emu;
+  CLI::App* emu_cmd;
   CLI::App *serve_cmd, *get_cmd;
   CLI::App *server_cmd, *client_cmd, *perf_cmd, *perf_server_cmd, *perf_client_cmd, *udp_cmd;
 };
@@ -43,6 +46,8 @@ NetCommands::NetCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   add_serve_options(*s_->serve_cmd, s_->serve);
   s_->get_cmd = app.add_subcommand("get", "fetch HTTP/3 URLs over one connection (curl-like)");
   add_get_options(*s_->get_cmd, s_->get);
+  s_->emu_cmd = app.add_subcommand("emu", "UDP link emulator relay: per-path rate/delay/loss");
+  add_emu_options(*s_->emu_cmd, s_->emu);
 }
 
 NetCommands::~NetCommands() = default;
@@ -55,6 +60,7 @@ std::optional<int> NetCommands::dispatch() const {
   if (*s_->udp_cmd) return run_udp_perf(s_->udp);
   if (*s_->serve_cmd) return run_serve(s_->serve);
   if (*s_->get_cmd) return run_get(s_->get);
+  if (*s_->emu_cmd) return run_emu(s_->emu);
   return std::nullopt;
 }
 

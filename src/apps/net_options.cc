@@ -38,6 +38,9 @@ void add_net_options(CLI::App& cmd, NetOptions& o) {
   cmd.add_option("--scheduler", o.scheduler,
                  "multipath packet scheduler: minrtt | roundrobin | weighted | ecf | blest | redundant | deadline")
       ->capture_default_str();
+  cmd.add_option("--window", o.window,
+                 "receive window ceiling and stream send buffer, bytes (K/M/G; default: 24M "
+                 "connection, 16M stream and send buffer)");
 }
 
 quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfig& c) {
@@ -57,6 +60,14 @@ quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfi
   c.max_paths = o.max_paths;
   c.scheduler = *sched;
   c.qlog_dir = o.qlog_dir;
+  if (!o.window.empty()) {
+    auto w = parse_size(o.window);
+    if (!w || *w < (64u << 10) || *w > kMaxWindowOption) {
+      return quic::fail(0, "--window: expected 64K..1G, got '" + o.window + "'");
+    }
+    c.max_connection_window = c.max_stream_window = *w;
+    c.stream_send_buffer = static_cast<size_t>(*w);
+  }
   if (o.datagrams) c.max_datagram_frame_size = 65535;
   if (!o.qlog_dir.empty()) c.trace = obs::qlog_factory(o.qlog_dir);
   return {};

@@ -36,7 +36,13 @@ struct NetOptions {
   bool multipath = false;
   uint32_t max_paths = 4;
   std::string scheduler = "minrtt";
+  // --window BYTES: ceiling of the auto-tuned receive windows (connection and stream) and the
+  // stream send buffer; empty keeps the core's defaults (24 MiB / 16 MiB / 16 MiB). Paths with
+  // very different RTTs need more (docs/BENCHMARKS.md, multipath over the link emulator).
+  std::string window;
 };
+// Upper bound of --window.
+inline constexpr uint64_t kMaxWindowOption = uint64_t{1} << 30;
 
 void add_net_options(CLI::App& cmd, NetOptions& o);
 

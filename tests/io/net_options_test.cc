@@ -58,6 +58,22 @@ TEST(Size, SuffixesAndOverflow) {
   EXPECT_FALSE(parse_size("99999999999999G"));
 }
 
+TEST(NetOptions, WindowSetsReceiveWindowsAndSendBufferWithinBounds) {
+  NetOptions o;
+  quic::ConnectionConfig defaults, c;
+  ASSERT_TRUE(apply_connection_options(o, c));
+  EXPECT_EQ(c.max_connection_window, defaults.max_connection_window);  // unset: untouched
+  o.window = "64M";
+  ASSERT_TRUE(apply_connection_options(o, c));
+  EXPECT_EQ(c.max_connection_window, 64u << 20);
+  EXPECT_EQ(c.max_stream_window, 64u << 20);
+  EXPECT_EQ(c.stream_send_buffer, size_t{64} << 20);
+  for (const char* bad : {"2G", "1K", "lots"}) {
+    o.window = bad;
+    EXPECT_FALSE(apply_connection_options(o, c)) << bad;
+  }
+}
+
 TEST(Pin, HexWithOrWithoutColons) {
   std::string hex(64, 'a');
   auto p = parse_sha256_hex(hex);
