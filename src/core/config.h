@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cc/congestion_controller.h"
+#include "core/flow_control.h"
 #include "common/address.h"
 #include "common/time.h"
 #include "core/trace.h"
@@ -51,12 +52,13 @@ struct ConnectionConfig {
 
   // Bytes a stream buffers for sending (unsent + unacknowledged) before writes come up short.
   // It caps one stream's rate at about this much per round trip, so it must exceed the path's
-  // bandwidth-delay product (25 MB at 1 Gbit/s and 200 ms).
-  size_t stream_send_buffer = 16 << 20;
+  // bandwidth-delay product (25 MB at 1 Gbit/s and 200 ms); with multipath, the fastest path's
+  // rate times the slowest path's RTT plus its loss recovery (docs/multipath.md, "Windows").
+  size_t stream_send_buffer = 32 << 20;
 
   // Auto-tuned receive windows grow up to these (flow_control.h).
-  uint64_t max_connection_window = 24 << 20;
-  uint64_t max_stream_window = 16 << 20;
+  uint64_t max_connection_window = kMaxConnectionWindow;
+  uint64_t max_stream_window = kMaxStreamWindow;
 
   // Path MTU: start at 1200 (RFC 9000 §14.1); DPLPMTUD probes up to max_mtu.
   uint16_t initial_mtu = 1200;

@@ -35,8 +35,14 @@ bool Connection::app_has_data() const {
 
 void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
                                       bool& ack_eliciting) {
-  const Path& path = *paths_.front();
-  while (auto c = streams_.peek_control(now, path.rtt.smoothed())) {
+  // Receive-window auto-tuning compares how fast a window is used up with a round trip; with
+  // several paths the data of the slowest one decides when the window frees (head-of-line), so
+  // its RTT is the one that counts.
+  Duration rtt = paths_.front()->rtt.smoothed();
+  for (const auto& p : paths_) {
+    if (p->usable()) rtt = std::max(rtt, p->rtt.smoothed());
+  }
+  while (auto c = streams_.peek_control(now, rtt)) {
     Frame f;
     switch (c->kind) {
       case ControlKind::kMaxData: f = MaxDataFrame{c->value}; break;

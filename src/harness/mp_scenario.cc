@@ -142,13 +142,15 @@ MpResult run_mp_scenario(const MpScenario& s) {
   conn.cc = s.cc;
   conn.aead = quic::AeadBackend::kNull;  // the wire is simulated; crypto cost is not measured
   // Room for the reordering that paths of different RTTs cause at the receiver.
-  conn.initial_max_data = 64 << 20;
-  conn.initial_max_stream_data = 64 << 20;
-  conn.max_connection_window = 64 << 20;
-  conn.max_stream_window = 64 << 20;
-  // Unacknowledged data waits longer than on one path (the slowest path's RTT plus its loss
-  // recovery), so the send buffer must hold more than the sum of the BDPs.
-  conn.stream_send_buffer = 64 << 20;
+  if (!s.default_windows) {
+    conn.initial_max_data = 64 << 20;
+    conn.initial_max_stream_data = 64 << 20;
+    conn.max_connection_window = 64 << 20;
+    conn.max_stream_window = 64 << 20;
+    // Unacknowledged data waits longer than on one path (the slowest path's RTT plus its loss
+    // recovery), so the send buffer must hold more than the sum of the BDPs.
+    conn.stream_send_buffer = 64 << 20;
+  }
   if (s.datagrams > 0) conn.max_datagram_frame_size = 1200;
   const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
   const auto server_preferred = quic::SocketAddress::v4(10, 0, 0, 2, 4433);

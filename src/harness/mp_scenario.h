@@ -82,6 +82,9 @@ struct MpScenario {
   // A single-path client with this controller downloads through link 0 at the same time
   // (it starts 10 ms after the multipath client), to measure fairness at the bottleneck.
   std::optional<quic::CcAlgorithm> competitor;
+  // false: 64 MiB windows and send buffers from the start (the scenario figures); true: the
+  // ConnectionConfig defaults, auto-tuned.
+  bool default_windows = false;
   Duration time_limit = std::chrono::seconds(120);
 };
 

@@ -216,6 +216,19 @@ TEST(MultipathScenario, SharedBottleneckCoupledBaliaIsFairUncoupledIsNot) {
   }
 }
 
+// The goals hold with the default, auto-tuned windows too (initial 1 MiB / 256 KiB): tuning
+// compares against the slowest path's RTT, and the caps cover (b)'s satellite path.
+TEST(MultipathScenario, DefaultWindowsReachTheGoals) {
+  MpScenario a = named("aggregation-a");
+  a.default_windows = true;
+  EXPECT_GE(run(a).share, 0.90);
+  MpScenario b = named("aggregation-b");
+  b.default_windows = true;
+  MpResult rb = run(b);
+  ASSERT_TRUE(rb.ok) << rb.error;
+  EXPECT_GE(rb.share, 0.80);
+}
+
 TEST(MultipathScenario, AbandonedPathIsRemovedAndTheTransferGoesOn) {
   MpResult r = run(named("abandon"));
   EXPECT_EQ(r.paths_abandoned, 1u);
