@@ -7,7 +7,7 @@
 #   bench/emu_aggregation.sh [path/to/tquic]
 #   env: SIZE (default 64M), SCENARIOS ("a b"), SCHEDULERS ("minrtt ecf blest roundrobin
 #        weighted redundant"), CC (cubic), WINDOW (e.g. 64M: --window for server and client;
-#        empty: the core's 24M/16M defaults)
+#        empty: the core's defaults, 48M connection / 32M stream)
 set -euo pipefail
 
 TQUIC=${1:-build/release/src/apps/tquic}
