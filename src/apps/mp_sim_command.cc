@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -71,10 +73,10 @@ void print(const std::vector<Run>& runs, bool json) {
     std::printf("%s\n", (runs.size() == 1 ? out[0] : out).dump(2).c_str());
     return;
   }
-  std::printf("%-14s %-10s %-4s %9s %7s %8s %8s  %s\n", "scenario", "scheduler", "ok", "goodput",
+  std::printf("%-19s %-10s %-4s %9s %7s %8s %8s  %s\n", "scenario", "scheduler", "ok", "goodput",
               "of sum", "stall", "backup", "description");
   for (const auto& [s, r] : runs) {
-    std::printf("%-14s %-10s %-4s %6.1f Mb %6.1f%% %6.0fms %7.2f%%  %s\n", s.name.c_str(),
+    std::printf("%-19s %-10s %-4s %6.1f Mb %6.1f%% %6.0fms %7.2f%%  %s\n", s.name.c_str(),
                 std::string(quic::scheduler_name(s.scheduler)).c_str(), r.ok ? "yes" : "NO",
                 r.goodput_bps / 1e6, 100 * r.share, ms(r.stall),
                 100 * r.backup_share_before_failure, s.description.c_str());
@@ -150,6 +152,30 @@ bool run_mp_demo(bool json) {
   bool ok = true;
   for (const auto& name : harness::mp_scenario_names()) {
     auto s = *harness::named_mp_scenario(name);
+    auto r = harness::run_mp_scenario(s);
+    ok &= r.ok;
+    runs.push_back({std::move(s), std::move(r)});
+  }
+  // The same scenarios with what suits them better than the defaults: BBR on the lossy links
+  // of (c), the deadline scheduler for real-time items, redundant copies through a blackhole,
+  // coupled BALIA at a shared bottleneck.
+  struct Showcase {
+    const char* name;
+    std::optional<quic::CcAlgorithm> cc;
+    std::optional<quic::SchedulerKind> scheduler;
+  };
+  for (const Showcase& c : {Showcase{"aggregation-c", quic::CcAlgorithm::kBbr, std::nullopt},
+                            Showcase{"deadline", std::nullopt, quic::SchedulerKind::kDeadline},
+                            Showcase{"datagrams-redundant", std::nullopt,
+                                     quic::SchedulerKind::kRedundant},
+                            Showcase{"shared-bottleneck", quic::CcAlgorithm::kBalia, std::nullopt}}) {
+    auto s = *harness::named_mp_scenario(c.name);
+    if (c.cc) {
+      s.cc = *c.cc;
+      s.description += " [--cc " + std::string(
+          quic::make_congestion_controller(*c.cc, quic::kMinMaxDatagramSize)->name()) + "]";
+    }
+    if (c.scheduler) s.scheduler = *c.scheduler;
     auto r = harness::run_mp_scenario(s);
     ok &= r.ok;
     runs.push_back({std::move(s), std::move(r)});

@@ -413,10 +413,13 @@ MpResult run_mp_scenario(const MpScenario& s) {
 }
 
 std::vector<std::string> mp_scenario_names() {
-  return {"aggregation-a", "aggregation-b", "aggregation-c", "failover", "backup", "flapping",
-          "both-die",      "datagrams",     "mp-rebind",     "abandon",     "rebind-port",
-          "cid-retire",    "shared-bottleneck", "rebind-addr", "migration", "connectionmigration",
-          "deadline",      "deadline-streams", "datagrams-redundant"};
+  return {"aggregation-a",    "aggregation-b",     "aggregation-c",
+          "failover",         "backup",            "flapping",
+          "both-die",         "datagrams",         "datagrams-redundant",
+          "deadline",         "deadline-streams",  "mp-rebind",
+          "abandon",          "cid-retire",        "shared-bottleneck",
+          "rebind-port",      "rebind-addr",       "migration",
+          "connectionmigration"};
 }
 
 std::optional<MpScenario> named_mp_scenario(std::string_view name) {
