@@ -2,70 +2,30 @@
 // (parallel requests on one connection, into -o DIR and to stdout), 404 -> exit 1, Range (206
 // and 416), HEAD, content types, index.html for directories, no escape from the root, usage
 // errors -> exit 2.
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "support/child_process.h"
+
 namespace {
 
-struct Proc {
-  int rc = -1;
-  std::string out;
-};
+using namespace test_support;
+using Proc = Outcome;
 
 // Runs argv with stdout captured; stderr passes through. Killed after `timeout`.
 Proc run(const std::vector<std::string>& args,
          std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  Proc r;
-  auto end = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  char buf[65536];
-  for (;;) {
-    ssize_t n;
-    while ((n = read(fds[0], buf, sizeof(buf))) > 0) r.out.append(buf, static_cast<size_t>(n));
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) {
-      while ((n = read(fds[0], buf, sizeof(buf))) > 0) r.out.append(buf, static_cast<size_t>(n));
-      r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      break;
-    }
-    if (std::chrono::steady_clock::now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  close(fds[0]);
-  return r;
+  return test_support::run(args, timeout);
 }
 
 std::string slurp(const std::string& path) {
@@ -102,45 +62,15 @@ class H3Tools : public ::testing::Test {
     write_file(www_ + "/sub/index.html", "<h1>sub</h1>\n");
     write_file(root_ + "/secret.txt", "outside the root\n");
 
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    server_ = fork();
-    if (server_ == 0) {
-      dup2(fds[1], 1);
-      close(fds[0]);
-      close(fds[1]);
-      execl(TQUIC_BINARY, TQUIC_BINARY, "serve", www_.c_str(), "--listen", "127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    // "listening on 127.0.0.1:PORT", then "certificate sha256 HEX".
-    std::string seen, line;
-    char ch;
-    while (read(fds[0], &ch, 1) == 1) {
-      if (ch != '\n') {
-        line += ch;
-        continue;
-      }
-      seen += line + "\n";
-      if (line.rfind("listening on ", 0) == 0) port_ = line.substr(line.rfind(':') + 1);
-      if (line.rfind("certificate sha256 ", 0) == 0) {
-        pin_ = line.substr(19);
-        break;
-      }
-      line.clear();
-    }
-    server_out_ = fds[0];
-    ASSERT_FALSE(port_.empty()) << seen;
-    ASSERT_EQ(pin_.size(), 64u) << seen;
+    server_ = std::make_unique<Server>();
+    ASSERT_TRUE(server_->start_server({TQUIC_BINARY, "serve", www_, "--listen", "127.0.0.1:0"}))
+        << server_->log;
+    port_ = server_->port();
+    pin_ = server_->sha256;
+    ASSERT_EQ(pin_.size(), 64u) << server_->log;
   }
   static void TearDownTestSuite() {
-    if (server_ > 0) {
-      kill(server_, SIGTERM);
-      int status = 0;
-      waitpid(server_, &status, 0);
-    }
-    if (server_out_ >= 0) close(server_out_);
+    server_.reset();  // SIGTERM, then waits
     std::string cmd = "rm -rf " + root_;
     (void)std::system(cmd.c_str());
   }
@@ -153,8 +83,7 @@ class H3Tools : public ::testing::Test {
   }
 
   static inline std::string root_, www_, port_, pin_;
-  static inline pid_t server_ = -1;
-  static inline int server_out_ = -1;
+  static inline std::unique_ptr<Server> server_;
 };
 
 TEST_F(H3Tools, ParallelFilesIntoDirAreByteExact) {

@@ -2,9 +2,6 @@
 // separate processes move 200 MiB (20 MiB under ASan; TQUIC_E2E_BYTES overrides) over 127.0.0.1
 // and ::1 with GSO on and off, checking every byte (the client verifies the pattern and the
 // exact length); `tquic server`/`tquic client` copy a random file byte for byte; exit codes.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -15,6 +12,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "support/child_process.h"
 
 namespace {
 
@@ -27,110 +26,7 @@ uint64_t transfer_bytes() {
 #endif
 }
 
-struct Child {
-  pid_t pid = -1;
-  int out = -1;  // the child's stdout
-};
-
-Child spawn(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  return Child{pid, fds[0]};
-}
-
-std::string read_all(int fd) {
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) s.append(buf, static_cast<size_t>(n));
-  return s;
-}
-
-// Reads the child's stdout up to the line starting with `prefix`; returns the rest of it.
-std::string read_line_with(int fd, const std::string& prefix, std::string& seen) {
-  char ch;
-  std::string line;
-  while (read(fd, &ch, 1) == 1) {
-    seen += ch;
-    if (ch != '\n') {
-      line += ch;
-      continue;
-    }
-    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
-    line.clear();
-  }
-  return "";
-}
-
-// Waits for the child; kills it after `timeout`. Returns the exit code (-1: killed/crashed).
-int wait_for(pid_t pid, std::chrono::seconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (std::chrono::steady_clock::now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-struct Server {
-  Child child;
-  std::string address, sha256, log;
-  ~Server() { stop(); }
-  int stop() {
-    if (child.pid < 0) return 0;
-    kill(child.pid, SIGTERM);
-    int rc = wait_for(child.pid, std::chrono::seconds(10));
-    log += read_all(child.out);
-    close(child.out);
-    child.pid = -1;
-    return rc;
-  }
-};
-
-void start(Server& s, std::vector<std::string> args) {
-  s.child = spawn(args);
-  ASSERT_GT(s.child.pid, 0);
-  s.address = read_line_with(s.child.out, "listening on ", s.log);
-  s.sha256 = read_line_with(s.child.out, "certificate sha256 ", s.log);
-  ASSERT_FALSE(s.address.empty()) << s.log;
-}
-
-std::string port_of(const std::string& address) {
-  return address.substr(address.rfind(':') + 1);
-}
-
-struct Outcome {
-  int rc;
-  std::string out;
-};
-
-Outcome run_client(const std::vector<std::string>& args, std::chrono::seconds timeout) {
-  Child c = spawn(args);
-  std::string out;
-  std::thread reader([&] { out = read_all(c.out); });
-  int rc = wait_for(c.pid, timeout);
-  reader.join();
-  close(c.out);
-  return {rc, out};
-}
+using namespace test_support;
 
 struct Case {
   bool v6;
@@ -147,15 +43,15 @@ TEST_P(PerfTransfer, DownloadIsByteExact) {
   std::vector<std::string> sargs = {TQUIC_BINARY, "perf", "server", "--listen", host + ":0"};
   sargs.insert(sargs.end(), extra.begin(), extra.end());
   Server server;
-  ASSERT_NO_FATAL_FAILURE(start(server, sargs));
+  ASSERT_TRUE(server.start_server(sargs)) << server.log;
   uint64_t bytes = transfer_bytes();
   std::vector<std::string> cargs = {TQUIC_BINARY, "perf",
-                                    "client",     "https://" + host + ":" + port_of(server.address),
+                                    "client",     "https://" + host + ":" + server.port(),
                                     "--size",     std::to_string(bytes),
                                     "--pin",      server.sha256,
                                     "--json"};
   cargs.insert(cargs.end(), extra.begin(), extra.end());
-  Outcome o = run_client(cargs, std::chrono::seconds(600));
+  Outcome o = run(cargs, std::chrono::seconds(600));
   EXPECT_EQ(o.rc, 0) << o.out;
   EXPECT_NE(o.out.find("\"bytes\": " + std::to_string(bytes) + ","), std::string::npos) << o.out;
   EXPECT_NE(o.out.find(c.gso ? "\"gso\": true" : "\"gso\": false"), std::string::npos) << o.out;
@@ -191,45 +87,44 @@ class FileTransfer : public ::testing::Test {
 
 TEST_F(FileTransfer, ClientFetchesFilesByteExactAndExitCodesTellFailures) {
   Server server;
-  ASSERT_NO_FATAL_FAILURE(
-      start(server, {TQUIC_BINARY, "server", "--listen", "127.0.0.1:0", "--root", dir_ + "/root"}));
-  std::string base = "https://127.0.0.1:" + port_of(server.address);
-  Outcome ok = run_client({TQUIC_BINARY, "client", "--pin", server.sha256, "-o", dir_ + "/out",
-                           base + "/data.bin", base + "/small.txt"},
-                          std::chrono::seconds(60));
+  ASSERT_TRUE(server.start_server(
+      {TQUIC_BINARY, "server", "--listen", "127.0.0.1:0", "--root", dir_ + "/root"}))
+      << server.log;
+  std::string base = "https://127.0.0.1:" + server.port();
+  Outcome ok = run({TQUIC_BINARY, "client", "--pin", server.sha256, "-o", dir_ + "/out",
+                    base + "/data.bin", base + "/small.txt"},
+                   std::chrono::seconds(60));
   EXPECT_EQ(ok.rc, 0);
   std::ifstream in(dir_ + "/out/data.bin", std::ios::binary);
   std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(got == content_) << "got " << got.size() << " bytes of " << content_.size();
 
-  Outcome to_stdout =
-      run_client({TQUIC_BINARY, "client", "--pin", server.sha256, base + "/small.txt"},
-                 std::chrono::seconds(30));
+  Outcome to_stdout = run({TQUIC_BINARY, "client", "--pin", server.sha256, base + "/small.txt"},
+                          std::chrono::seconds(30));
   EXPECT_EQ(to_stdout.rc, 0);
   EXPECT_EQ(to_stdout.out, "hello\n");
 
-  Outcome missing = run_client({TQUIC_BINARY, "client", "--pin", server.sha256, base + "/nope"},
-                               std::chrono::seconds(30));
+  Outcome missing = run({TQUIC_BINARY, "client", "--pin", server.sha256, base + "/nope"},
+                        std::chrono::seconds(30));
   EXPECT_EQ(missing.rc, 1);
   Outcome wrong_pin =
-      run_client({TQUIC_BINARY, "client", "--pin", std::string(64, '0'), base + "/small.txt"},
-                 std::chrono::seconds(30));
+      run({TQUIC_BINARY, "client", "--pin", std::string(64, '0'), base + "/small.txt"},
+          std::chrono::seconds(30));
   EXPECT_EQ(wrong_pin.rc, 1);
   Outcome bad_url =
-      run_client({TQUIC_BINARY, "client", "--insecure", "ftp://x/y"}, std::chrono::seconds(30));
+      run({TQUIC_BINARY, "client", "--insecure", "ftp://x/y"}, std::chrono::seconds(30));
   EXPECT_EQ(bad_url.rc, 2);
   Outcome bad_option =
-      run_client({TQUIC_BINARY, "client", "--cc", "bbr9", "--insecure", base + "/small.txt"},
-                 std::chrono::seconds(30));
+      run({TQUIC_BINARY, "client", "--cc", "bbr9", "--insecure", base + "/small.txt"},
+          std::chrono::seconds(30));
   EXPECT_EQ(bad_option.rc, 2);
   EXPECT_EQ(server.stop(), 0);
 }
 
 TEST(Cli, ServerWithUnusableListenAddressExitsTwo) {
-  Outcome o =
-      run_client({TQUIC_BINARY, "server", "--listen", "not-an-address"}, std::chrono::seconds(10));
+  Outcome o = run({TQUIC_BINARY, "server", "--listen", "not-an-address"}, std::chrono::seconds(10));
   EXPECT_EQ(o.rc, 2);
-  Outcome h = run_client({TQUIC_BINARY, "perf", "client", "--help"}, std::chrono::seconds(10));
+  Outcome h = run({TQUIC_BINARY, "perf", "client", "--help"}, std::chrono::seconds(10));
   EXPECT_EQ(h.rc, 0);
   EXPECT_NE(h.out.find("--connections"), std::string::npos);
 }

@@ -4,9 +4,6 @@
 // download the client's second socket is blackholed (the hidden --kill-first-path-after hook);
 // the transfer must still complete byte for byte (the client checks the pattern and the length),
 // and both sockets must have carried data before the kill.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <regex>
@@ -16,117 +13,23 @@
 
 #include <gtest/gtest.h>
 
+#include "support/child_process.h"
+
 namespace {
 
-struct Child {
-  pid_t pid = -1;
-  int out = -1;  // the child's stdout
-};
-
-Child spawn(const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe(fds) != 0) return {};
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  return Child{pid, fds[0]};
-}
-
-std::string read_all(int fd) {
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) s.append(buf, static_cast<size_t>(n));
-  return s;
-}
-
-std::string read_line_with(int fd, const std::string& prefix, std::string& seen) {
-  char ch;
-  std::string line;
-  while (read(fd, &ch, 1) == 1) {
-    seen += ch;
-    if (ch != '\n') {
-      line += ch;
-      continue;
-    }
-    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
-    line.clear();
-  }
-  return "";
-}
-
-int wait_for(pid_t pid, std::chrono::seconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (std::chrono::steady_clock::now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-struct Outcome {
-  int rc;
-  std::string out;
-};
-
-Outcome run(const std::vector<std::string>& args, std::chrono::seconds timeout) {
-  Child c = spawn(args);
-  std::string out;
-  std::thread reader([&] { out = read_all(c.out); });
-  int rc = wait_for(c.pid, timeout);
-  reader.join();
-  close(c.out);
-  return {rc, out};
-}
-
-struct Server {
-  Child child;
-  std::string address, sha256, log;
-  void start(std::vector<std::string> args) {
-    child = spawn(args);
-    ASSERT_GT(child.pid, 0);
-    address = read_line_with(child.out, "listening on ", log);
-    sha256 = read_line_with(child.out, "certificate sha256 ", log);
-    ASSERT_FALSE(address.empty()) << log;
-  }
-  std::string port() const { return address.substr(address.rfind(':') + 1); }
-  int stop() {
-    if (child.pid < 0) return 0;
-    kill(child.pid, SIGTERM);
-    int rc = wait_for(child.pid, std::chrono::seconds(10));
-    log += read_all(child.out);
-    close(child.out);
-    child.pid = -1;
-    return rc;
-  }
-  ~Server() { stop(); }
-};
+using namespace test_support;
 
 TEST(MultipathLoopback, TransferSurvivesLosingOnePathAndBothPathsCarriedData) {
   Server server;
-  ASSERT_NO_FATAL_FAILURE(
-      server.start({TQUIC_BINARY, "perf", "server", "--listen", "127.0.0.1:0", "--multipath"}));
+  ASSERT_TRUE(server.start_server(
+      {TQUIC_BINARY, "perf", "server", "--listen", "127.0.0.1:0", "--multipath"}))
+      << server.log;
   const uint64_t bytes = 64ull << 20;
-  Outcome o = run({TQUIC_BINARY, "perf", "client", "https://127.0.0.1:" + server.port(),
-                   "--size", std::to_string(bytes), "--pin", server.sha256, "--multipath",
-                   "--path", "127.0.0.2", "--scheduler", "roundrobin",
-                   "--kill-first-path-after", std::to_string(bytes / 2), "--json"},
-                  std::chrono::seconds(300));
+  Outcome o = run(
+      {TQUIC_BINARY, "perf", "client", "https://127.0.0.1:" + server.port(), "--size",
+       std::to_string(bytes), "--pin", server.sha256, "--multipath", "--path", "127.0.0.2",
+       "--scheduler", "roundrobin", "--kill-first-path-after", std::to_string(bytes / 2), "--json"},
+      std::chrono::seconds(300));
   ASSERT_EQ(o.rc, 0) << o.out;
   EXPECT_NE(o.out.find("\"bytes\": " + std::to_string(bytes) + ","), std::string::npos) << o.out;
   // "at kill: N bytes; socket 127.0.0.1:P received A; socket 127.0.0.2:Q received B;"
@@ -153,8 +56,9 @@ TEST(MultipathLoopback, TransferSurvivesLosingOnePathAndBothPathsCarriedData) {
 // every connection stalled after its handshake).
 TEST(MultipathLoopback, ConcurrentTwoPathClientsAllComplete) {
   Server server;
-  ASSERT_NO_FATAL_FAILURE(
-      server.start({TQUIC_BINARY, "perf", "server", "--listen", "127.0.0.1:0", "--multipath"}));
+  ASSERT_TRUE(server.start_server(
+      {TQUIC_BINARY, "perf", "server", "--listen", "127.0.0.1:0", "--multipath"}))
+      << server.log;
   const uint64_t bytes = 16ull << 20;
   std::vector<Outcome> outcomes(3);
   std::vector<std::thread> clients;
@@ -181,21 +85,26 @@ TEST(MultipathLoopback, ConcurrentTwoPathClientsAllComplete) {
 TEST(MultipathLoopback, PathOptionErrorsExitTwo) {
   const std::string url = "https://127.0.0.1:9/";
   // --path without --multipath.
-  EXPECT_EQ(run({TQUIC_BINARY, "perf", "client", url, "--path", "127.0.0.2"},
-                std::chrono::seconds(10)).rc,
-            2);
+  EXPECT_EQ(
+      run({TQUIC_BINARY, "perf", "client", url, "--path", "127.0.0.2"}, std::chrono::seconds(10))
+          .rc,
+      2);
   // Not an address; another family than the server's; an address this host does not have.
   EXPECT_EQ(run({TQUIC_BINARY, "perf", "client", url, "--multipath", "--path", "nonsense"},
-                std::chrono::seconds(10)).rc,
+                std::chrono::seconds(10))
+                .rc,
             2);
   EXPECT_EQ(run({TQUIC_BINARY, "perf", "client", url, "--multipath", "--path", "::1"},
-                std::chrono::seconds(10)).rc,
+                std::chrono::seconds(10))
+                .rc,
             2);
   EXPECT_EQ(run({TQUIC_BINARY, "perf", "client", url, "--multipath", "--path", "192.0.2.1"},
-                std::chrono::seconds(10)).rc,
+                std::chrono::seconds(10))
+                .rc,
             2);
   EXPECT_EQ(run({TQUIC_BINARY, "perf", "client", url, "--multipath", "--scheduler", "fastest"},
-                std::chrono::seconds(10)).rc,
+                std::chrono::seconds(10))
+                .rc,
             2);
 }
 

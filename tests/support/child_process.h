@@ -18,12 +18,14 @@ struct Child {
   int out = -1;  // the child's stdout
 };
 
-inline Child spawn(const std::vector<std::string>& args) {
+// merge_stderr: the child's stderr goes to the same pipe as its stdout.
+inline Child spawn(const std::vector<std::string>& args, bool merge_stderr = false) {
   int fds[2];
   if (pipe(fds) != 0) return {};
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
+    if (merge_stderr) dup2(fds[1], 2);
     close(fds[0]);
     close(fds[1]);
     std::vector<char*> argv;
@@ -82,8 +84,9 @@ struct Outcome {
   std::string out;
 };
 
-inline Outcome run(const std::vector<std::string>& args, std::chrono::seconds timeout) {
-  Child c = spawn(args);
+inline Outcome run(const std::vector<std::string>& args, std::chrono::seconds timeout,
+                   bool merge_stderr = false) {
+  Child c = spawn(args, merge_stderr);
   std::string out;
   std::thread reader([&] { out = read_all(c.out); });
   int rc = wait_for(c.pid, timeout);
@@ -102,7 +105,9 @@ struct Daemon {
     if (child.pid < 0) return "";
     return read_line_with(child.out, ready_prefix, log);
   }
-  std::string wait_line(const std::string& prefix) { return read_line_with(child.out, prefix, log); }
+  std::string wait_line(const std::string& prefix) {
+    return read_line_with(child.out, prefix, log);
+  }
   int stop() {
     if (child.pid < 0) return 0;
     kill(child.pid, SIGTERM);
@@ -113,6 +118,18 @@ struct Daemon {
     return rc;
   }
   ~Daemon() { stop(); }
+};
+
+// A `tquic server` / `tquic perf server` child, ready once it printed its address and its
+// certificate's hash.
+struct Server : Daemon {
+  std::string address, sha256;
+  bool start_server(const std::vector<std::string>& args) {
+    address = start(args, "listening on ");
+    sha256 = wait_line("certificate sha256 ");
+    return !address.empty();
+  }
+  std::string port() const { return address.substr(address.rfind(':') + 1); }
 };
 
 }  // namespace test_support
