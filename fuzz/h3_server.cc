@@ -17,16 +17,15 @@
 #include <vector>
 
 #include "core/endpoint.h"
+#include "fuzz_tls.h"
 #include "h3/session.h"
-#include "tls/test_certs.h"
-#include "tls/tls_config.h"
 
 namespace {
 
 constexpr size_t kMaxRecords = 64;
-constexpr int kMaxRounds = 16;            // datagram exchanges after each write
-constexpr size_t kMaxTransmits = 256;     // per side per round
-constexpr size_t kMaxEvents = 1024;       // per drain
+constexpr int kMaxRounds = 16;         // datagram exchanges after each write
+constexpr size_t kMaxTransmits = 256;  // per side per round
+constexpr size_t kMaxEvents = 1024;    // per drain
 
 const quic::SocketAddress kClient = quic::SocketAddress::v4(192, 0, 2, 1, 50000);
 const quic::SocketAddress kServer = quic::SocketAddress::v4(192, 0, 2, 2, 443);
@@ -36,29 +35,8 @@ const quic::SocketAddress kServer = quic::SocketAddress::v4(192, 0, 2, 2, 443);
   std::abort();
 }
 
-struct Tls {
-  std::shared_ptr<const quic::TlsContext> server, client;
-};
-
-const Tls& tls() {
-  static const Tls t = [] {
-    auto cert = quic::make_self_signed("localhost");
-    if (!cert) die("certificate");
-    quic::TlsConfig s;
-    s.server = true;
-    s.alpn = {"h3"};
-    s.cert_pem = cert->cert_pem;
-    s.key_pem = cert->key_pem;
-    quic::TlsConfig c;
-    c.alpn = {"h3"};
-    c.ca_pem = cert->ca_pem;
-    c.server_name = "localhost";
-    auto sc = quic::make_tls_context(s);
-    auto cc = quic::make_tls_context(c);
-    if (!sc || !cc) die("tls context");
-    return Tls{*sc, *cc};
-  }();
-  return t;
+const quic::TestTlsPair& tls() {
+  return fuzz_support::test_tls("h3");
 }
 
 quic::ConnectionConfig config() {
@@ -71,7 +49,8 @@ quic::ConnectionConfig config() {
 class Run {
  public:
   Run()
-      : crand_(1), srand_(2),
+      : crand_(1),
+        srand_(2),
         client_(quic::EndpointConfig{false, config(), tls().client}, crand_),
         server_(quic::EndpointConfig{true, config(), tls().server}, srand_) {}
 
@@ -161,8 +140,8 @@ class Run {
         (void)session_->send_response(e->stream_id, status, quic::Bytes(body, sizeof(body)));
       } else if (e->kind == h3::EventKind::kData || e->kind == h3::EventKind::kFinished) {
         bool fin = false;
-        while (session_->read_body(e->stream_id, quic::MutBytes(buf_.data(), buf_.size()),
-                                   &fin) > 0) {
+        while (session_->read_body(e->stream_id, quic::MutBytes(buf_.data(), buf_.size()), &fin) >
+               0) {
         }
       }
     }

@@ -24,8 +24,7 @@
 #include <vector>
 
 #include "core/endpoint.h"
-#include "tls/test_certs.h"
-#include "tls/tls_config.h"
+#include "fuzz_tls.h"
 
 namespace fuzz_server_packets {
 
@@ -49,30 +48,8 @@ inline constexpr uint64_t kServerSeed = 0x5e12e7, kClientSeed = 0xc11e47;
   std::abort();
 }
 
-struct Tls {
-  std::shared_ptr<const quic::TlsContext> server, client;
-};
-
-// Certificate generation and credential loading cost milliseconds: do them once per process.
-inline const Tls& tls() {
-  static const Tls t = [] {
-    auto cert = quic::make_self_signed("localhost");
-    if (!cert) die("certificate");
-    quic::TlsConfig s;
-    s.server = true;
-    s.alpn = {"hq-interop"};
-    s.cert_pem = cert->cert_pem;
-    s.key_pem = cert->key_pem;
-    quic::TlsConfig c;
-    c.alpn = {"hq-interop"};
-    c.ca_pem = cert->ca_pem;
-    c.server_name = "localhost";
-    auto sc = quic::make_tls_context(s);
-    auto cc = quic::make_tls_context(c);
-    if (!sc || !cc) die("tls context");
-    return Tls{*sc, *cc};
-  }();
-  return t;
+inline const quic::TestTlsPair& tls() {
+  return fuzz_support::test_tls("hq-interop");
 }
 
 inline quic::ConnectionConfig connection_config(bool multipath) {

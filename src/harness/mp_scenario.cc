@@ -107,26 +107,13 @@ struct TupleWatch {
 
 MpResult run_mp_scenario(const MpScenario& s) {
   MpResult res;
-  auto cert = quic::make_self_signed("localhost");
-  if (!cert) {
-    res.error = "certificate: " + cert.error().reason;
+  auto tls = quic::make_test_tls_pair({"hq-interop"});
+  if (!tls) {
+    res.error = "tls: " + tls.error().reason;
     return res;
   }
-  quic::TlsConfig server_tls;
-  server_tls.server = true;
-  server_tls.alpn = {"hq-interop"};
-  server_tls.cert_pem = cert->cert_pem;
-  server_tls.key_pem = cert->key_pem;
-  quic::TlsConfig client_tls;
-  client_tls.alpn = {"hq-interop"};
-  client_tls.ca_pem = cert->ca_pem;
-  client_tls.server_name = "localhost";
-  auto stls = quic::make_tls_context(server_tls);
-  auto ctls = quic::make_tls_context(client_tls);
-  if (!stls || !ctls) {
-    res.error = "tls: " + (stls ? ctls.error().reason : stls.error().reason);
-    return res;
-  }
+  const auto& stls = tls->server;
+  const auto& ctls = tls->client;
   if (s.links.empty()) {
     res.error = "no links";
     return res;
@@ -154,10 +141,10 @@ MpResult run_mp_scenario(const MpScenario& s) {
   if (s.datagrams > 0) conn.max_datagram_frame_size = 1200;
   const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
   const auto server_preferred = quic::SocketAddress::v4(10, 0, 0, 2, 4433);
-  quic::EndpointConfig ccfg{false, conn, *ctls};
+  quic::EndpointConfig ccfg{false, conn, ctls};
   quic::ConnectionConfig sconn = conn;
   if (s.preferred_address) sconn.preferred_address_v4 = server_preferred;
-  quic::EndpointConfig scfg{true, sconn, *stls};
+  quic::EndpointConfig scfg{true, sconn, stls};
   scfg.retry = quic::RetryPolicy::kDisabled;
   SimEndpoint client(ccfg, s.seed * 2 + 1);
   SimEndpoint server(scfg, s.seed * 2 + 2);
@@ -231,7 +218,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
     quic::ConnectionConfig rconn = conn;
     rconn.multipath = false;
     rconn.cc = *s.competitor;
-    rival = std::make_unique<SimEndpoint>(quic::EndpointConfig{false, rconn, *ctls}, s.seed * 2 + 3);
+    rival = std::make_unique<SimEndpoint>(quic::EndpointConfig{false, rconn, ctls}, s.seed * 2 + 3);
     TransferPlan rplan;
     rplan.sizes = {kMaxResponseBytes};
     rival_app = std::make_unique<TransferClient>(rival_addr, server_addr, rplan);
@@ -241,8 +228,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
   }
   for (const MpCidAction& a : s.cid_actions) {
     net.schedule_call(start + a.at, [&, a](Instant) {
-      quic::Connection* c = a.server ? server.endpoint().connection(1)
-                                     : client_app.current(client.endpoint());
+      quic::Connection* c =
+          a.server ? server.endpoint().connection(1) : client_app.current(client.endpoint());
       if (c == nullptr) return;
       auto st = a.rotate ? c->rotate_peer_cid(a.path) : c->retire_local_cids(a.path);
       if (!st) res.error = "CID action: " + st.error().reason;
@@ -368,9 +355,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
     res.server_cids_retired = c->stats().local_cids_retired;
     for (size_t i = 0; i < c->path_count(); ++i) {
       const quic::Path& p = c->path(i);
-      res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.datagrams_sent,
-                                        p.packets_sent, p.packets_lost, p.rtt.smoothed(),
-                                        p.failed});
+      res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.datagrams_sent, p.packets_sent,
+                                        p.packets_lost, p.rtt.smoothed(), p.failed});
     }
     res.reinjected_packets = c->stats().reinjected_packets;
     res.paths_failed = c->stats().paths_failed;
@@ -413,12 +399,24 @@ MpResult run_mp_scenario(const MpScenario& s) {
 }
 
 std::vector<std::string> mp_scenario_names() {
-  return {"aggregation-a",    "aggregation-b",     "aggregation-c",
-          "failover",         "backup",            "flapping",
-          "both-die",         "datagrams",         "datagrams-redundant",
-          "deadline",         "deadline-streams",  "mp-rebind",
-          "abandon",          "cid-retire",        "shared-bottleneck",
-          "rebind-port",      "rebind-addr",       "migration",
+  return {"aggregation-a",
+          "aggregation-b",
+          "aggregation-c",
+          "failover",
+          "backup",
+          "flapping",
+          "both-die",
+          "datagrams",
+          "datagrams-redundant",
+          "deadline",
+          "deadline-streams",
+          "mp-rebind",
+          "abandon",
+          "cid-retire",
+          "shared-bottleneck",
+          "rebind-port",
+          "rebind-addr",
+          "migration",
           "connectionmigration"};
 }
 

@@ -129,4 +129,23 @@ Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length) {
   return out;
 }
 
+Result<TestTlsPair> make_test_tls_pair(const std::vector<std::string>& alpn) {
+  auto cert = make_self_signed("localhost");
+  if (!cert) return std::unexpected(cert.error());
+  TlsConfig s;
+  s.server = true;
+  s.alpn = alpn;
+  s.cert_pem = cert->cert_pem;
+  s.key_pem = cert->key_pem;
+  TlsConfig c;
+  c.alpn = alpn;
+  c.ca_pem = cert->ca_pem;
+  c.server_name = "localhost";
+  auto sc = make_tls_context(s);
+  if (!sc) return std::unexpected(sc.error());
+  auto cc = make_tls_context(c);
+  if (!cc) return std::unexpected(cc.error());
+  return TestTlsPair{*sc, *cc};
+}
+
 }  // namespace quic

@@ -1,9 +1,12 @@
 // Test and demo certificates generated in memory with GnuTLS (never for production use).
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
+#include "tls/tls_config.h"
 
 namespace quic {
 
@@ -21,5 +24,12 @@ Result<PemCertKey> make_self_signed(const std::string& host);
 // chain_length 1 is the self-signed case. Used to make the server's first flight large.
 inline constexpr int kMaxTestChainLength = 16;
 Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length);
+
+// A server context presenting a fresh self-signed certificate for "localhost" and a client
+// context trusting it, both offering `alpn`: the simulator scenarios and fuzz drivers.
+struct TestTlsPair {
+  std::shared_ptr<const TlsContext> server, client;
+};
+Result<TestTlsPair> make_test_tls_pair(const std::vector<std::string>& alpn);
 
 }  // namespace quic
