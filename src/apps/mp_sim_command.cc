@@ -14,7 +14,9 @@ namespace apps {
 
 namespace {
 
-double ms(quic::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(quic::Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 struct Run {
   harness::MpScenario s;
@@ -85,16 +87,15 @@ void print(const std::vector<Run>& runs, bool json) {
                   r.competitor_goodput_bps / 1e6, r.fairness);
     }
     if (r.datagrams_sent > 0) {
-      std::printf("    datagrams: %llu sent, %llu received, %llu on time (%.1f%%), %llu extra "
-                  "copies, %llu expired unsent, worst latency %.0f ms\n",
-                  static_cast<unsigned long long>(r.datagrams_sent),
-                  static_cast<unsigned long long>(r.datagrams_received),
-                  static_cast<unsigned long long>(r.datagrams_on_time),
-                  100.0 * static_cast<double>(r.datagrams_on_time) /
-                      static_cast<double>(r.datagrams_sent),
-                  static_cast<unsigned long long>(r.datagram_duplicates),
-                  static_cast<unsigned long long>(r.datagrams_expired),
-                  ms(r.datagram_worst_latency));
+      std::printf(
+          "    datagrams: %llu sent, %llu received, %llu on time (%.1f%%), %llu extra "
+          "copies, %llu expired unsent, worst latency %.0f ms\n",
+          static_cast<unsigned long long>(r.datagrams_sent),
+          static_cast<unsigned long long>(r.datagrams_received),
+          static_cast<unsigned long long>(r.datagrams_on_time),
+          100.0 * static_cast<double>(r.datagrams_on_time) / static_cast<double>(r.datagrams_sent),
+          static_cast<unsigned long long>(r.datagram_duplicates),
+          static_cast<unsigned long long>(r.datagrams_expired), ms(r.datagram_worst_latency));
     }
     if (!r.ok) std::printf("    error: %s\n", r.error.c_str());
   }
@@ -102,7 +103,9 @@ void print(const std::vector<Run>& runs, bool json) {
 
 }  // namespace
 
-bool is_mp_scenario(std::string_view name) { return harness::named_mp_scenario(name).has_value(); }
+bool is_mp_scenario(std::string_view name) {
+  return harness::named_mp_scenario(name).has_value();
+}
 
 int run_mp_sim(const std::string& name, const std::string& scheduler, const std::string& cc,
                bool json) {
@@ -119,9 +122,9 @@ int run_mp_sim(const std::string& name, const std::string& scheduler, const std:
   base->cc = *algorithm;
   std::vector<quic::SchedulerKind> kinds;
   if (scheduler == "all") {
-    kinds = {quic::SchedulerKind::kMinRtt, quic::SchedulerKind::kRoundRobin,
+    kinds = {quic::SchedulerKind::kMinRtt,   quic::SchedulerKind::kRoundRobin,
              quic::SchedulerKind::kWeighted, quic::SchedulerKind::kEcf,
-             quic::SchedulerKind::kBlest, quic::SchedulerKind::kRedundant,
+             quic::SchedulerKind::kBlest,    quic::SchedulerKind::kRedundant,
              quic::SchedulerKind::kDeadline};
   } else if (auto k = quic::parse_scheduler(scheduler)) {
     kinds = {*k};
@@ -158,22 +161,25 @@ bool run_mp_demo(bool json) {
   }
   // The same scenarios with what suits them better than the defaults: BBR on the lossy links
   // of (c), the deadline scheduler for real-time items, redundant copies through a blackhole,
-  // coupled BALIA at a shared bottleneck.
+  // coupled BALIA at a drop-tail shared bottleneck, LIA at one with random loss.
   struct Showcase {
     const char* name;
     std::optional<quic::CcAlgorithm> cc;
     std::optional<quic::SchedulerKind> scheduler;
   };
-  for (const Showcase& c : {Showcase{"aggregation-c", quic::CcAlgorithm::kBbr, std::nullopt},
-                            Showcase{"deadline", std::nullopt, quic::SchedulerKind::kDeadline},
-                            Showcase{"datagrams-redundant", std::nullopt,
-                                     quic::SchedulerKind::kRedundant},
-                            Showcase{"shared-bottleneck", quic::CcAlgorithm::kBalia, std::nullopt}}) {
+  for (const Showcase& c :
+       {Showcase{"aggregation-c", quic::CcAlgorithm::kBbr, std::nullopt},
+        Showcase{"deadline", std::nullopt, quic::SchedulerKind::kDeadline},
+        Showcase{"datagrams-redundant", std::nullopt, quic::SchedulerKind::kRedundant},
+        Showcase{"shared-bottleneck", quic::CcAlgorithm::kBalia, std::nullopt},
+        Showcase{"shared-lossy", quic::CcAlgorithm::kLia, std::nullopt}}) {
     auto s = *harness::named_mp_scenario(c.name);
     if (c.cc) {
       s.cc = *c.cc;
-      s.description += " [--cc " + std::string(
-          quic::make_congestion_controller(*c.cc, quic::kMinMaxDatagramSize)->name()) + "]";
+      s.description +=
+          " [--cc " +
+          std::string(quic::make_congestion_controller(*c.cc, quic::kMinMaxDatagramSize)->name()) +
+          "]";
     }
     if (c.scheduler) s.scheduler = *c.scheduler;
     auto r = harness::run_mp_scenario(s);

@@ -414,6 +414,7 @@ std::vector<std::string> mp_scenario_names() {
           "abandon",
           "cid-retire",
           "shared-bottleneck",
+          "shared-lossy",
           "rebind-port",
           "rebind-addr",
           "migration",
@@ -489,6 +490,13 @@ std::optional<MpScenario> named_mp_scenario(std::string_view name) {
     s.competitor = quic::CcAlgorithm::kNewReno;
     s.cc = quic::CcAlgorithm::kNewReno;
     s.bytes = 160ull << 20;
+  } else if (name == "shared-lossy") {
+    s.description = "shared-bottleneck with 0.2% random loss on the shared link";
+    s.links = {both(50, 40ms, 0.002), both(50, 40ms, 0.002)};
+    s.shared_bottleneck = true;
+    s.competitor = quic::CcAlgorithm::kNewReno;
+    s.cc = quic::CcAlgorithm::kNewReno;
+    s.bytes = 48ull << 20;
   } else if (name == "rebind-port" || name == "rebind-addr") {
     s.description = name == "rebind-port" ? "single path; the client's NAT port changes at 1 s"
                                           : "single path; the client's NAT address changes at 1 s";
