@@ -100,13 +100,20 @@ TEST(MultipathScenario, FlappingLinkIsReusedAfterEachReturn) {
   EXPECT_GE(r.paths_failed, 3u);
 }
 
-// Every scheduler delivers every byte in every scenario.
+// Every scheduler delivers every byte in every scenario. Under AddressSanitizer (about ten
+// times slower) the transfers are shorter: the link events then mostly fall after the end, and
+// the failure paths are covered there by the dedicated scenario tests above.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kEverySchedulerBytes = 8u << 20;
+#else
+constexpr uint64_t kEverySchedulerBytes = 24u << 20;
+#endif
 class EveryScheduler : public testing::TestWithParam<quic::SchedulerKind> {};
 
 TEST_P(EveryScheduler, DeliversEveryByteInEveryScenario) {
   for (const auto& name : mp_scenario_names()) {
     MpScenario s = named(name.c_str());
-    s.bytes = std::min<uint64_t>(s.bytes, 24u << 20);
+    s.bytes = std::min<uint64_t>(s.bytes, kEverySchedulerBytes);
     MpResult r = run(s, GetParam());
     EXPECT_TRUE(r.ok) << name;
   }
