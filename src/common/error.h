@@ -1,4 +1,4 @@
-// Error model shared by every protocol layer (../shared/STYLE.md "Our conventions").
+// Error model shared by every protocol layer (docs/style.md "Our conventions").
 //
 // A TransportError closes the connection with an RFC error code; "done / blocked" outcomes are
 // statuses of the calling API, never errors; broken invariants use TQUIC_BUG.

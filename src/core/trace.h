@@ -1,4 +1,4 @@
-// The connection's tracing hook (../shared/DESIGN.md plug-in `TraceSink`). The core reports
+// The connection's tracing hook (docs/design.md plug-in `TraceSink`). The core reports
 // what happens; a sink turns it into qlog (obs/qlog_writer.h), metrics or logs. Sinks must not
 // call back into the connection. Tracing costs nothing when no sink is installed.
 #pragma once

@@ -1,4 +1,4 @@
-// Offline interop (../shared/qifs): decode what f5, ls-qpack and nghttp3 encoded, and round-trip
+// Offline interop (tests/data/qifs): decode what f5, ls-qpack and nghttp3 encoded, and round-trip
 // every header list through our own encoder and decoder.
 #include <gtest/gtest.h>
 
