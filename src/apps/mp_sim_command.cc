@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/mp_scenario.h"
+#include "harness/spread.h"
 
 namespace apps {
 
@@ -44,7 +45,12 @@ nlohmann::json to_json(const Run& run) {
           {"goodput_mbps", run.r.goodput_bps / 1e6},
           {"sum_of_rates_mbps", run.r.sum_rate_bps / 1e6},
           {"share_of_sum", run.r.share},
+          {"seed", run.s.seed},
           {"stall_ms", ms(run.r.stall)},
+          {"longest_gap_ms", ms(run.r.longest_gap)},
+          {"datagram_longest_gap_ms", ms(run.r.datagram_longest_gap)},
+          {"failure_happened", run.r.failure_happened},
+          {"surviving_srtt_ms", ms(run.r.surviving_srtt)},
           {"backup_share_before_failure", run.r.backup_share_before_failure},
           {"reinjected_packets", run.r.reinjected_packets},
           {"paths_failed", run.r.paths_failed},
@@ -75,12 +81,12 @@ void print(const std::vector<Run>& runs, bool json) {
     std::printf("%s\n", (runs.size() == 1 ? out[0] : out).dump(2).c_str());
     return;
   }
-  std::printf("%-19s %-10s %-4s %9s %7s %8s %8s  %s\n", "scenario", "scheduler", "ok", "goodput",
-              "of sum", "stall", "backup", "description");
+  std::printf("%-19s %-10s %-4s %9s %7s %8s %8s %8s  %s\n", "scenario", "scheduler", "ok",
+              "goodput", "of sum", "lag", "max gap", "backup", "description");
   for (const auto& [s, r] : runs) {
-    std::printf("%-19s %-10s %-4s %6.1f Mb %6.1f%% %6.0fms %7.2f%%  %s\n", s.name.c_str(),
+    std::printf("%-19s %-10s %-4s %6.1f Mb %6.1f%% %6.0fms %6.0fms %7.2f%%  %s\n", s.name.c_str(),
                 std::string(quic::scheduler_name(s.scheduler)).c_str(), r.ok ? "yes" : "NO",
-                r.goodput_bps / 1e6, 100 * r.share, ms(r.stall),
+                r.goodput_bps / 1e6, 100 * r.share, ms(r.stall), ms(r.longest_gap),
                 100 * r.backup_share_before_failure, s.description.c_str());
     if (r.competitor_goodput_bps > 0) {
       std::printf("    single-path competitor %.1f Mbit/s; multipath / competitor = %.2f\n",
@@ -89,16 +95,95 @@ void print(const std::vector<Run>& runs, bool json) {
     if (r.datagrams_sent > 0) {
       std::printf(
           "    datagrams: %llu sent, %llu received, %llu on time (%.1f%%), %llu extra "
-          "copies, %llu expired unsent, worst latency %.0f ms\n",
+          "copies, %llu expired unsent, worst latency %.0f ms, longest gap %.0f ms\n",
           static_cast<unsigned long long>(r.datagrams_sent),
           static_cast<unsigned long long>(r.datagrams_received),
           static_cast<unsigned long long>(r.datagrams_on_time),
           100.0 * static_cast<double>(r.datagrams_on_time) / static_cast<double>(r.datagrams_sent),
           static_cast<unsigned long long>(r.datagram_duplicates),
-          static_cast<unsigned long long>(r.datagrams_expired), ms(r.datagram_worst_latency));
+          static_cast<unsigned long long>(r.datagrams_expired), ms(r.datagram_worst_latency),
+          ms(r.datagram_longest_gap));
     }
     if (!r.ok) std::printf("    error: %s\n", r.error.c_str());
   }
+}
+
+// The figures summarised over seeds (min / median / max).
+struct Figure {
+  const char* name;
+  double (*get)(const harness::MpResult&);
+};
+constexpr Figure kSeedFigures[] = {
+    {"share_of_sum", [](const harness::MpResult& r) { return r.share; }},
+    {"goodput_mbps", [](const harness::MpResult& r) { return r.goodput_bps / 1e6; }},
+    {"longest_gap_ms", [](const harness::MpResult& r) { return ms(r.longest_gap); }},
+    {"stall_ms", [](const harness::MpResult& r) { return ms(r.stall); }},
+    {"backup_share_before_failure",
+     [](const harness::MpResult& r) { return r.backup_share_before_failure; }},
+    {"fairness", [](const harness::MpResult& r) { return r.fairness; }},
+    {"datagram_longest_gap_ms",
+     [](const harness::MpResult& r) { return ms(r.datagram_longest_gap); }},
+    {"datagrams_on_time_share",
+     [](const harness::MpResult& r) {
+       return r.datagrams_sent == 0 ? 0.0
+                                    : static_cast<double>(r.datagrams_on_time) /
+                                          static_cast<double>(r.datagrams_sent);
+     }},
+};
+
+harness::Spread spread(const std::vector<Run>& runs, const Figure& f) {
+  std::vector<double> v;
+  for (const auto& run : runs) v.push_back(f.get(run.r));
+  return harness::spread_of(std::move(v));
+}
+
+// One scenario and scheduler over several seeds: a summary row (JSON: every run too).
+void print_seeds(const std::vector<std::vector<Run>>& groups, bool json) {
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& runs : groups) {
+      nlohmann::json g{{"scenario", runs.front().s.name},
+                       {"scheduler", std::string(quic::scheduler_name(runs.front().s.scheduler))},
+                       {"seeds", runs.size()}};
+      size_t ok = 0;
+      for (const auto& run : runs) ok += run.r.ok ? 1 : 0;
+      g["ok_runs"] = ok;
+      for (const Figure& f : kSeedFigures) {
+        const auto sp = spread(runs, f);
+        g[f.name] = {{"min", sp.min}, {"median", sp.median}, {"max", sp.max}};
+      }
+      g["runs"] = nlohmann::json::array();
+      for (const auto& run : runs) g["runs"].push_back(to_json(run));
+      out.push_back(std::move(g));
+    }
+    std::printf("%s\n", (groups.size() == 1 ? out[0] : out).dump(2).c_str());
+    return;
+  }
+  std::printf("%-19s %-10s %5s  %-20s  %-20s  %s\n", "scenario", "scheduler", "ok",
+              "of sum min/med/max", "max gap ms min/med/max", "description");
+  for (const auto& runs : groups) {
+    size_t ok = 0;
+    for (const auto& run : runs) ok += run.r.ok ? 1 : 0;
+    const auto share = spread(runs, kSeedFigures[0]);
+    const auto gap = spread(runs, kSeedFigures[2]);
+    std::printf("%-19s %-10s %2zu/%-2zu  %5.1f/%5.1f/%5.1f%%  %6.0f/%6.0f/%6.0f  %s\n",
+                runs.front().s.name.c_str(),
+                std::string(quic::scheduler_name(runs.front().s.scheduler)).c_str(), ok,
+                runs.size(), 100 * share.min, 100 * share.median, 100 * share.max, gap.min,
+                gap.median, gap.max, runs.front().s.description.c_str());
+  }
+}
+
+// Runs `s` with seeds first, first + 1, ... (count of them).
+std::vector<Run> run_seeds(const harness::MpScenario& s, uint64_t first, int count) {
+  std::vector<Run> runs;
+  for (int i = 0; i < count; ++i) {
+    harness::MpScenario one = s;
+    one.seed = first + static_cast<uint64_t>(i);
+    auto r = harness::run_mp_scenario(one);
+    runs.push_back({std::move(one), std::move(r)});
+  }
+  return runs;
 }
 
 }  // namespace
@@ -108,7 +193,7 @@ bool is_mp_scenario(std::string_view name) {
 }
 
 int run_mp_sim(const std::string& name, const std::string& scheduler, const std::string& cc,
-               bool json) {
+               uint64_t seed, int seeds, bool json) {
   auto base = harness::named_mp_scenario(name);
   if (!base) {
     std::fprintf(stderr, "tquic sim: unknown multipath scenario '%s'\n", name.c_str());
@@ -132,16 +217,25 @@ int run_mp_sim(const std::string& name, const std::string& scheduler, const std:
     std::fprintf(stderr, "tquic sim: unknown scheduler '%s'\n", scheduler.c_str());
     return 2;
   }
-  std::vector<Run> runs;
+  if (seeds < 1) {
+    std::fprintf(stderr, "tquic sim: --seeds must be at least 1\n");
+    return 2;
+  }
+  std::vector<std::vector<Run>> groups;
   bool ok = true;
   for (auto k : kinds) {
     harness::MpScenario s = *base;
     s.scheduler = k;
-    auto r = harness::run_mp_scenario(s);
-    ok &= r.ok;
-    runs.push_back({std::move(s), std::move(r)});
+    groups.push_back(run_seeds(s, seed, seeds));
+    for (const auto& run : groups.back()) ok &= run.r.ok;
   }
-  print(runs, json);
+  if (seeds > 1) {
+    print_seeds(groups, json);
+  } else {
+    std::vector<Run> runs;
+    for (auto& g : groups) runs.push_back(std::move(g.front()));
+    print(runs, json);
+  }
   return ok ? 0 : 1;
 }
 

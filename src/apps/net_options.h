@@ -35,7 +35,7 @@ struct NetOptions {
   // Multipath (draft-ietf-quic-multipath-21): offer it, how many paths, which scheduler.
   bool multipath = false;
   uint32_t max_paths = 4;
-  std::string scheduler = "minrtt";
+  std::string scheduler = "ecf";
   // --window BYTES: ceiling of the auto-tuned receive windows (connection and stream) and the
   // stream send buffer; empty keeps the core's defaults (24 MiB / 16 MiB / 16 MiB). Paths with
   // very different RTTs need more (docs/BENCHMARKS.md, multipath over the link emulator).

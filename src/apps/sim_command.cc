@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/mp_sim_command.h"
+#include "harness/spread.h"
 #include "obs/qlog_writer.h"
 
 namespace apps {
@@ -16,6 +17,7 @@ double ms(quic::Duration d) { return std::chrono::duration<double, std::milli>(d
 nlohmann::json to_json(const harness::Scenario& s, const harness::ScenarioResult& r) {
   return {
       {"scenario", s.name},
+      {"seed", s.seed},
       {"ok", r.ok},
       {"error", r.error},
       {"bytes", r.bytes},
@@ -111,9 +113,42 @@ int run_sim(const SimOptions& o) {
     std::fprintf(stderr, "tquic sim: %s\n", s.error().reason.c_str());
     return 2;
   }
-  auto r = harness::run_scenario(*s);
-  print_results({{*s, r}}, o.json);
-  return r.ok ? 0 : 1;
+  if (o.seeds <= 1) {
+    auto r = harness::run_scenario(*s);
+    print_results({{*s, r}}, o.json);
+    return r.ok ? 0 : 1;
+  }
+  // Several seeds: every run, then min / median / max of the share of the link and goodput.
+  std::vector<std::pair<harness::Scenario, harness::ScenarioResult>> runs;
+  std::vector<double> share, goodput;
+  bool ok = true;
+  for (int i = 0; i < o.seeds; ++i) {
+    harness::Scenario one = *s;
+    one.seed = o.seed + static_cast<uint64_t>(i);
+    auto r = harness::run_scenario(one);
+    ok &= r.ok;
+    share.push_back(r.capacity_share);
+    goodput.push_back(r.goodput_bps / 1e6);
+    runs.emplace_back(std::move(one), std::move(r));
+  }
+  const auto sh = harness::spread_of(share), gp = harness::spread_of(goodput);
+  if (o.json) {
+    nlohmann::json runs_json = nlohmann::json::array();
+    for (const auto& [sc, r] : runs) runs_json.push_back(to_json(sc, r));
+    nlohmann::json out{{"scenario", s->name},
+                       {"seeds", o.seeds},
+                       {"capacity_share", {{"min", sh.min}, {"median", sh.median}, {"max", sh.max}}},
+                       {"goodput_mbps", {{"min", gp.min}, {"median", gp.median}, {"max", gp.max}}},
+                       {"runs", runs_json}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    print_results(runs, false);
+    std::printf("%d seeds from %llu: share of link min %.1f%% median %.1f%% max %.1f%%; "
+                "goodput median %.2f Mbit/s\n",
+                o.seeds, static_cast<unsigned long long>(o.seed), 100 * sh.min,
+                100 * sh.median, 100 * sh.max, gp.median);
+  }
+  return ok ? 0 : 1;
 }
 
 int run_demo(bool json) {

@@ -16,6 +16,7 @@ struct SimOptions {
   int streams = 1;
   std::string cc = "cubic";
   uint64_t seed = 1;
+  int seeds = 1;  // > 1: that many seeds from `seed` on, summarised as min / median / max
   bool null_crypto = false;
   bool json = false;
   std::string pcap;

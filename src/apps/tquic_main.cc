@@ -30,11 +30,14 @@ int main(int argc, char** argv) {
   sim->add_option("--streams", so.streams, "parallel streams sharing --size (custom link)");
   sim->add_option("--cc", so.cc, "congestion controller: cubic | newreno | lia | olia | balia | bbr");
   sim->add_option("--seed", so.seed, "simulator seed (same seed, same result)");
+  sim->add_option("--seeds", so.seeds,
+                  "run N seeds (--seed, --seed + 1, ...) and print min / median / max")
+      ->check(CLI::Range(1, 1000));
   sim->add_flag("--null-crypto", so.null_crypto, "skip AEAD work (very large simulations)");
   sim->add_option("--pcap", so.pcap, "write the simulated traffic to a pcap file");
   sim->add_option("--qlog-dir", so.qlog_dir, "write a qlog (JSON-SEQ) per connection into DIR");
   sim->add_flag("--json", so.json, "print figures as JSON");
-  std::string scheduler = "minrtt";
+  std::string scheduler = "ecf";
   sim->add_option("--scheduler", scheduler,
                   "multipath scenarios: minrtt | roundrobin | weighted | ecf | blest | redundant | deadline | all");
 
@@ -61,7 +64,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (apps::is_mp_scenario(so.scenario)) {
-      return apps::run_mp_sim(so.scenario, scheduler, so.cc, so.json);
+      return apps::run_mp_sim(so.scenario, scheduler, so.cc, so.seed, so.seeds, so.json);
     }
     return apps::run_sim(so);
   }

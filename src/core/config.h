@@ -68,7 +68,7 @@ struct ConnectionConfig {
   // Multipath (draft-ietf-quic-multipath-21): offered with initial_max_path_id = max_paths - 1.
   bool multipath = false;
   uint32_t max_paths = 8;  // path IDs we allow at once (kMaxPathsLimit at most)
-  SchedulerKind scheduler = SchedulerKind::kMinRtt;
+  SchedulerKind scheduler = SchedulerKind::kEcf;
   // Failure detection (docs/multipath.md): a path with data outstanding and no ACK for
   // max(path_suspect_rtts x SRTT, path_suspect_min) is suspected (its packets in flight are
   // re-sent elsewhere); after path_fail_ptos consecutive PTOs it is failed until

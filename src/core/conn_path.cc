@@ -622,7 +622,9 @@ void Connection::on_path_progress(Instant now, Path& path) {
   path.last_progress = now;
   path.suspect = false;
   if (!path.failed) return;
-  if (++path.recover_acks >= config_.path_recover_acks) {
+  // The hysteresis only pays while another path carries the data: a failed path that answers
+  // when no other works is taken back at once (both-die: the first link to return).
+  if (++path.recover_acks >= config_.path_recover_acks || !has_other_data_path(path)) {
     path.failed = false;
     path.recover_acks = 0;
     path.pto_count = 0;

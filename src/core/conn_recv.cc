@@ -360,7 +360,14 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   if (res.acked_unsent) {
     return fail(err::kProtocolViolation, "ACK for a packet never sent", frame_type::kAck);
   }
-  if (res.rtt_sample) {
+  // An ACK that came over another path and acknowledges only packets sent before the path's
+  // latest progress (a repeated ACK of a silent path, conn_send.cc) says nothing about whether
+  // the path works now, and its delay is the other path's: no RTT sample, no progress.
+  const bool stale_copy =
+      rx_path_ != nullptr && rx_path_ != &path && path.last_progress != kNever &&
+      std::none_of(res.acked.begin(), res.acked.end(),
+                   [&](const SentPacket& p) { return p.time_sent > path.last_progress; });
+  if (res.rtt_sample && !stale_copy) {
     path.rtt.update(*res.rtt_sample, ack_delay, handshake_confirmed_, peer_max_ack_delay(), now);
   }
   // Losses first (RFC 9002 §A.7): packets acked now that were sent before a new recovery
@@ -384,8 +391,10 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
     // RFC 9002 §6.2.1: the PTO backoff resets on progress, except for a client that has not
     // yet seen the server's handshake progress.
     if (app) {
-      path.pto_count = 0;
-      on_path_progress(now, path);
+      if (!stale_copy) {  // a stale copy leaves the path's backoff and failure state alone
+        path.pto_count = 0;
+        on_path_progress(now, path);
+      }
     } else if (!(side_ == Side::kClient && !handshake_confirmed_ &&
                  space == PnSpaceId::kInitial)) {
       pto_count_ = 0;

@@ -349,8 +349,13 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   }
   if (app && multipath_) {
     for (auto& q : paths_) {
-      if (q.get() == &path || !q->app.acks.has_received() || !q->app.acks.ack_needed(now)) continue;
-      if (!can_carry_own_acks(*q)) write_ack(now, q->app, q->id, true, w, sent);
+      if (q.get() == &path || !q->app.acks.has_received()) continue;
+      if (!can_carry_own_acks(*q)) {
+        if (q->app.acks.ack_needed(now)) write_ack(now, q->app, q->id, true, w, sent);
+      } else if (silent_ack_copy_due(*q, path, now)) {
+        q->ack_copied_largest = q->app.acks.largest_received();
+        write_ack(now, q->app, q->id, true, w, sent);
+      }
     }
   }
   if (app && !zero_rtt_.building) write_path_frames(path, w, sent, ack_eliciting);
@@ -395,6 +400,20 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   write_stream_frames(w, sent, ack_eliciting);
   dup_origin_.reset();
   return w.written();
+}
+
+// A path from which nothing has arrived for two of its RTTs while `carrier` still receives may
+// have lost its return direction with it (a dead link): its ACKs sent on it are then lost too,
+// and the peer would re-send everything that was in flight there, including what arrived. So
+// its latest ACK state is repeated once on a path that works (multipath-21 §3.1 lets an ACK for
+// any path travel on any path); on failover the peer then re-sends only what was really lost.
+bool Connection::silent_ack_copy_due(const Path& q, const Path& carrier, Instant now) const {
+  const Instant last_rx = q.app.acks.largest_received_time();
+  if (q.ack_copied_largest == q.app.acks.largest_received()) return false;
+  if (!carrier.app.acks.has_received() || carrier.app.acks.largest_received_time() <= last_rx) {
+    return false;
+  }
+  return now - last_rx > 2 * q.rtt.smoothed();
 }
 
 void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting) {

@@ -350,6 +350,7 @@ class Connection {
                       std::vector<SentFrame>& sent, bool& ack_eliciting, bool may_send_data);
   bool write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
                  std::vector<SentFrame>& sent);
+  bool silent_ack_copy_due(const Path& q, const Path& carrier, Instant now) const;
   void write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
   size_t build_close_datagram(Path& path, MutBytes buffer);
   uint64_t amplification_room(const Path& path) const;

@@ -99,6 +99,9 @@ struct Path {
   Instant last_progress = kNever;  // latest ACK of this path's packets (or path start)
   bool suspect = false, failed = false;
   uint32_t recover_acks = 0;  // ACK frames with progress since it was suspected
+  // The largest packet number of this path whose ACK was last repeated on another path
+  // because this one went silent (conn_send.cc, silent_ack_copy_due).
+  uint64_t ack_copied_largest = UINT64_MAX;
 
   // Per-path counters (tquic sim --json, stats).
   uint64_t packets_sent = 0, packets_lost = 0, stream_bytes_sent = 0, datagrams_sent = 0;

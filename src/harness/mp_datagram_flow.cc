@@ -24,6 +24,7 @@ uint8_t filler(uint64_t seq, size_t i) { return static_cast<uint8_t>(seq * 31 + 
 MpDatagramFlow::MpDatagramFlow(const MpScenario& s, Instant start)
     : s_(s), next_(start + s.datagram_start) {
   seen_.resize(s.datagrams, 0);
+  configure_gap_meter(arrivals_, s, start);
 }
 
 void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connection* client) {
@@ -96,6 +97,7 @@ void MpDatagramFlow::receive(Instant now, const std::vector<uint8_t>& d) {
     return;
   }
   ++received_;
+  arrivals_.on_delivery(now);
   Duration latency = now - sent_at;
   worst_latency_ = std::max(worst_latency_, latency);
   if (!s_.datagram_deadline || latency <= *s_.datagram_deadline) ++on_time_;
@@ -108,6 +110,7 @@ void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server) const {
   r.datagram_duplicates = duplicates_;
   r.datagrams_corrupt = corrupt_;
   r.datagram_worst_latency = worst_latency_;
+  r.datagram_longest_gap = arrivals_.longest();
   if (server != nullptr) {
     r.datagrams_expired = server->stats().datagrams_expired;
     r.datagram_copies_sent = server->stats().datagram_copies_sent;

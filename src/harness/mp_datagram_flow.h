@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/connection.h"
+#include "harness/gap_meter.h"
 #include "harness/mp_scenario.h"
 
 namespace harness {
@@ -35,6 +36,7 @@ class MpDatagramFlow {
   std::vector<uint8_t> seen_;  // per sequence number: copies received
   uint64_t received_ = 0, on_time_ = 0, duplicates_ = 0, corrupt_ = 0;
   Duration worst_latency_{0};
+  GapMeter arrivals_;  // gaps between first copies, from the first link failure on
   // Stream mode: items still being read, by stream ID, and their bytes so far.
   std::map<uint64_t, std::vector<uint8_t>> reading_;
   uint64_t next_stream_seq_ = 0;  // the next server-initiated uni stream the client expects

@@ -10,35 +10,21 @@
 
 namespace harness {
 
-namespace {
-
 using namespace std::chrono_literals;
-
-MpLink symmetric(double mbps, Duration rtt) {
-  sim::LinkConfig l;
-  l.rate_bps = mbps * 1e6;
-  l.delay = rtt / 2;
-  // A bandwidth-delay product of queue (at least 25 packets), as in mp_scenario.cc.
-  l.queue_bytes = std::max<size_t>(
-      25 * 1500, static_cast<size_t>(mbps * 1e6 / 8 * std::chrono::duration<double>(rtt).count()));
-  return MpLink{l, l, false};
-}
-
-}  // namespace
 
 std::optional<MpScenario> deadline_mp_scenario(std::string_view name) {
   MpScenario s;
   s.name = std::string(name);
   if (name == "deadline") {
     s.description = "LTE 20 Mbit/s 40 ms + satellite 50 Mbit/s 600 ms; 1000 B every 20 ms, 150 ms deadline";
-    s.links = {symmetric(20, 40ms), symmetric(50, 600ms)};
+    s.links = {mp_link(20, 40ms), mp_link(50, 600ms)};
     s.bytes = 48ull << 20;
     s.datagrams = 250;
     s.datagram_interval = 20ms;
     s.datagram_deadline = 150ms;
   } else if (name == "deadline-streams") {
     s.description = "deadline, with each real-time item on its own stream with a deadline";
-    s.links = {symmetric(20, 40ms), symmetric(50, 600ms)};
+    s.links = {mp_link(20, 40ms), mp_link(50, 600ms)};
     s.bytes = 48ull << 20;
     s.datagrams = 250;
     s.datagram_interval = 20ms;
@@ -46,7 +32,7 @@ std::optional<MpScenario> deadline_mp_scenario(std::string_view name) {
     s.datagrams_as_streams = true;
   } else if (name == "datagrams-redundant") {
     s.description = "aggregation-a, 1 datagram per ms; the faster link blackholes at 2 s";
-    s.links = {symmetric(50, 20ms), symmetric(30, 60ms)};
+    s.links = {mp_link(50, 20ms), mp_link(30, 60ms)};
     s.events = {{2s, 0, false}};
     s.failure_event = 0;
     s.datagrams = 2000;

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "harness/gap_meter.h"
 #include "harness/mp_datagram_flow.h"
 #include "harness/sim_endpoint.h"
 #include "harness/transfer_app.h"
@@ -25,6 +26,7 @@ constexpr uint64_t kMaxEventsAtOneInstant = 100000;
 sim::LinkConfig link(double mbps, Duration rtt, double loss = 0) {
   sim::LinkConfig l;
   l.rate_bps = mbps * 1e6;
+  l.header_bytes = sim::kIpv4UdpHeaderBytes;  // the rate is the link's, headers included
   l.delay = rtt / 2;
   // A bandwidth-delay product of queue (at least 25 packets), as a sized router buffer.
   l.queue_bytes = std::max<size_t>(
@@ -33,9 +35,17 @@ sim::LinkConfig link(double mbps, Duration rtt, double loss = 0) {
   return l;
 }
 
-MpLink both(double mbps, Duration rtt, double loss = 0, bool backup = false) {
+}  // namespace
+
+MpLink mp_link(double mbps, Duration rtt, double loss, bool backup) {
   // The uplink carries ACKs only; it gets the same delay at the same rate.
   return MpLink{link(mbps, rtt, loss), link(mbps, rtt, loss), backup};
+}
+
+namespace {
+
+MpLink both(double mbps, Duration rtt, double loss = 0, bool backup = false) {
+  return mp_link(mbps, rtt, loss, backup);
 }
 
 quic::SocketAddress client_addr(size_t i) {
@@ -103,7 +113,41 @@ struct TupleWatch {
   }
 };
 
+// The first link-down event, if any.
+std::optional<size_t> first_failure(const MpScenario& s) {
+  std::optional<size_t> first;
+  for (size_t k = 0; k < s.events.size(); ++k) {
+    if (!s.events[k].up && (!first || s.events[k].at < s.events[*first].at)) first = k;
+  }
+  return first;
+}
+
 }  // namespace
+
+void configure_gap_meter(GapMeter& m, const MpScenario& s, quic::Instant start) {
+  auto first = first_failure(s);
+  if (!first) return;
+  m.set_from(start + s.events[*first].at);
+  std::vector<const MpLinkEvent*> events;
+  for (const auto& e : s.events) events.push_back(&e);
+  std::stable_sort(events.begin(), events.end(),
+                   [](const MpLinkEvent* a, const MpLinkEvent* b) { return a->at < b->at; });
+  std::vector<bool> up(s.links.size(), true);
+  std::vector<std::pair<Instant, Instant>> dead;
+  Instant dead_since = quic::kNever;  // kNever: some link is up
+  for (const MpLinkEvent* e : events) {
+    if (e->link >= up.size()) continue;
+    up[e->link] = e->up;
+    const bool all_down = std::none_of(up.begin(), up.end(), [](bool u) { return u; });
+    if (all_down && dead_since == quic::kNever) dead_since = start + e->at;
+    if (!all_down && dead_since != quic::kNever) {
+      dead.emplace_back(dead_since, start + e->at);
+      dead_since = quic::kNever;
+    }
+  }
+  if (dead_since != quic::kNever) dead.emplace_back(dead_since, quic::kNever);
+  m.set_dead_windows(std::move(dead));
+}
 
 MpResult run_mp_scenario(const MpScenario& s) {
   MpResult res;
@@ -278,6 +322,9 @@ MpResult run_mp_scenario(const MpScenario& s) {
   bool spinning = false;
   std::vector<std::pair<Instant, uint64_t>> samples;  // in-order bytes over time
   Instant next_sample = start;
+  GapMeter stream_gaps;
+  configure_gap_meter(stream_gaps, s, start);
+  uint64_t delivered = 0;
   net.run(start + s.time_limit, [&]() {
     quic::Connection* c = client_app.current(client.endpoint());
     if (c != nullptr && s.multipath && !paths_added) {
@@ -294,6 +341,10 @@ MpResult run_mp_scenario(const MpScenario& s) {
       spin_events = 0;
     }
     datagram_flow.tick(net.now(), server_conn(), c);
+    if (client_app.bytes_received() > delivered) {
+      delivered = client_app.bytes_received();
+      stream_gaps.on_delivery(net.now());
+    }
     if (net.now() >= next_sample) {
       samples.emplace_back(net.now(), client_app.bytes_received());
       next_sample = net.now() + kSampleEvery;
@@ -366,6 +417,23 @@ MpResult run_mp_scenario(const MpScenario& s) {
     if (!failure_at) snapshot_backup();
   }
   datagram_flow.finish(res, server_conn());
+  res.longest_gap = stream_gaps.longest();
+  if (auto first = first_failure(s); first && s.events[*first].link < link_ids.size()) {
+    const int failed = link_ids[s.events[*first].link];
+    res.failure_happened = net.stats(failed, true).dropped_blackhole +
+                               net.stats(failed, false).dropped_blackhole > 0;
+    // The survivor: the first link not down right after the failure.
+    std::vector<bool> up(s.links.size(), true);
+    for (const MpLinkEvent& e : s.events) {
+      if (e.at <= s.events[*first].at && e.link < up.size()) up[e.link] = e.up;
+    }
+    for (const auto& p : res.paths) {
+      if (p.id < up.size() && up[p.id]) {
+        res.surviving_srtt = p.srtt;
+        break;
+      }
+    }
+  }
   if (before_total > 0) {
     res.backup_share_before_failure =
         static_cast<double>(before_backup) / static_cast<double>(before_total);

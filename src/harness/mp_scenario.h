@@ -24,6 +24,11 @@ struct MpLink {
   bool backup = false;       // the client marks this path backup (PATH_STATUS_BACKUP)
 };
 
+// Both directions of a link of `mbps` (IPv4 and UDP headers charged, sim::kIpv4UdpHeaderBytes) with
+// round-trip time `rtt`, random loss, and a bandwidth-delay product of queue (at least 25
+// packets), as a sized router buffer.
+MpLink mp_link(double mbps, Duration rtt, double loss = 0, bool backup = false);
+
 struct MpLinkEvent {
   Duration at{0};
   size_t link = 0;
@@ -54,7 +59,7 @@ struct MpScenario {
   uint64_t seed = 1;
   std::vector<MpLink> links;  // link 0 carries the handshake
   uint64_t bytes = 64ull << 20;
-  quic::SchedulerKind scheduler = quic::SchedulerKind::kMinRtt;
+  quic::SchedulerKind scheduler = quic::SchedulerKind::kEcf;  // the connection default
   quic::CcAlgorithm cc = quic::CcAlgorithm::kCubic;
   std::vector<MpLinkEvent> events;
   // Failover figures are measured from this event (index into events), if any.
@@ -107,6 +112,14 @@ struct MpResult {
   // Failover: how long delivery effectively stopped after the failure event (the largest lag
   // behind 80% of the surviving links' rate over the following two seconds).
   Duration stall{0};
+  // What a user feels (gap_meter.h), from the first link failure on: the longest time between
+  // two in-order stream deliveries to the application, and between two DATAGRAM arrivals
+  // (first copies), time with every link down left out. failure_happened: the failing link
+  // really dropped packets; surviving_srtt: the server's SRTT at the end on the first link
+  // still up after the first failure (the goal is longest_gap <= surviving_srtt + 100 ms).
+  Duration longest_gap{0}, datagram_longest_gap{0};
+  bool failure_happened = false;
+  Duration surviving_srtt{0};
   double backup_share_before_failure = 0;  // backup paths' stream bytes / all, before failure
   uint64_t reinjected_packets = 0, paths_failed = 0, paths_validated = 0, paths_abandoned = 0;
   size_t server_paths_at_end = 0;
@@ -135,6 +148,11 @@ struct MpResult {
 };
 
 MpResult run_mp_scenario(const MpScenario& s);
+
+class GapMeter;
+// Sets `m` to count gaps from the scenario's first link failure (start + its time) and to leave
+// out the windows when every link is down. No link failure: nothing is counted.
+void configure_gap_meter(GapMeter& m, const MpScenario& s, quic::Instant start);
 
 // aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, datagrams,
 // mp-rebind, abandon, cid-retire, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.

@@ -69,6 +69,7 @@ sim::LinkConfig default_link() {
   l.rate_bps = 10e6;
   l.delay = 15ms;
   l.queue_bytes = 25 * 1500;
+  l.header_bytes = sim::kIpv4UdpHeaderBytes;  // the rate is the link's, headers included
   return l;
 }
 
@@ -168,6 +169,12 @@ ScenarioResult run_scenario(const Scenario& s) {
     return client_app.done();
   });
 
+  for (bool a_to_b : {true, false}) {
+    const auto st = net.stats(0, a_to_b);
+    res.link_dropped_loss += st.dropped_loss;
+    res.link_corrupted += st.corrupted;
+    res.link_dropped_blackhole += st.dropped_blackhole;
+  }
   res.sim_events = net.events_processed();
   res.trace_hash = net.trace_hash();
   res.bytes = client_app.bytes_received();

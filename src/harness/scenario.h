@@ -76,6 +76,8 @@ struct ScenarioResult {
   uint64_t server_0rtt_packets_received = 0;
   uint64_t server_connections = 0;
   size_t server_handshakes_completed = 0;  // server connections that completed the handshake
+  // What the link really did, both directions: the impairment cases assert it happened.
+  uint64_t link_dropped_loss = 0, link_corrupted = 0, link_dropped_blackhole = 0;
   uint64_t sim_events = 0;
   uint64_t trace_hash = 0;
 };

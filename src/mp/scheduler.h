@@ -15,10 +15,11 @@
 namespace quic {
 
 enum class SchedulerKind : uint8_t {
-  kMinRtt,      // lowest smoothed RTT with room in its congestion window; spill over (default)
+  kMinRtt,      // lowest smoothed RTT with room in its congestion window; spill over
   kRoundRobin,  // every path with room in turn
   kWeighted,    // bytes in proportion to cwnd/RTT times a user weight, each path at least 5 %
   kEcf,         // Earliest Completion First: wait for the fast path when it finishes sooner
+                // (default: it keeps a slow path such as a satellite link off the tail)
   kBlest,       // BLocking ESTimation: skip a slow path whose data would block the fast one
   kRedundant,   // new data on the fastest path with room, and a copy on every other path
   kDeadline,    // data with a deadline on a path that meets it; other data like minRTT

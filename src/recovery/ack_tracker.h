@@ -54,6 +54,7 @@ class AckTracker {
   void on_ack_of_ack(uint64_t largest_acked_in_our_ack);
 
   uint64_t largest_received() const { return largest_; }
+  Instant largest_received_time() const { return largest_rx_time_; }
   bool has_received() const { return has_received_; }
   // How many ranges are remembered (bounded by kMaxTrackedRanges).
   size_t tracked_range_count() const { return received_.range_count(); }

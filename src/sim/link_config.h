@@ -18,6 +18,10 @@ namespace sim {
 
 using namespace std::chrono_literals;
 
+// IP and UDP header bytes a link carries per datagram beside the UDP payload.
+inline constexpr size_t kIpv4UdpHeaderBytes = 20 + 8;
+inline constexpr size_t kIpv6UdpHeaderBytes = 40 + 8;
+
 struct LinkConfig {
   // Serialisation: a packet of n bytes (UDP payload + header_bytes) occupies the link for
   // n*8/rate_bps seconds, rounded up to whole nanoseconds. rate_bps <= 0 means infinitely fast.

@@ -62,28 +62,33 @@ TEST(InteropCase, HandshakeLoss) {
   auto r = run("handshakeloss");
   EXPECT_EQ(r.handshakes, 50u);
   EXPECT_EQ(r.bytes, 50u * 1024);
+  EXPECT_GT(r.link_dropped_loss, 10u);  // the impairment really happened
 }
 
 TEST(InteropCase, TransferLoss) {
   auto r = run("transferloss");
   EXPECT_EQ(r.bytes, 2u * 1024 * 1024);
   EXPECT_GT(r.server_packets_lost, 0u);  // the loss really happened and was repaired
+  EXPECT_GT(r.link_dropped_loss, 10u);
 }
 
 TEST(InteropCase, HandshakeCorruption) {
   auto r = run("handshakecorruption");
   EXPECT_EQ(r.handshakes, 50u);
   EXPECT_EQ(r.bytes, 50u * 1024);
+  EXPECT_GT(r.link_corrupted, 10u);  // the impairment really happened
 }
 
 TEST(InteropCase, TransferCorruption) {
   auto r = run("transfercorruption");
   EXPECT_EQ(r.bytes, 2u * 1024 * 1024);
+  EXPECT_GT(r.link_corrupted, 10u);  // the impairment really happened
 }
 
 TEST(InteropCase, Blackhole) {
   auto r = run("blackhole");
   EXPECT_EQ(r.bytes, 10u * 1024 * 1024);
+  EXPECT_GT(r.link_dropped_blackhole, 10u);  // the impairment really happened
 }
 
 TEST(InteropCase, AmplificationLimit) {

@@ -8,7 +8,7 @@ find_program(TQUIC_GTLSCLIENT gtlsclient)
 if(TQUIC_GTLSSERVER AND TQUIC_GTLSCLIENT)
   list(APPEND _h3_peers ngtcp2)
 else()
-  message(STATUS "interop: ngtcp2-client/ngtcp2-server not installed; http3 ngtcp2 cases skipped")
+  tquic_interop_missing("ngtcp2-client/ngtcp2-server (gtlsclient, gtlsserver) are not installed")
 endif()
 # "http3:<peer>:<direction>" entries known to fail (reasons in docs/http3-tools.md).
 set(_h3_known_failures)

@@ -5,7 +5,7 @@
 find_program(TQUIC_GTLSSERVER gtlsserver)
 find_program(TQUIC_GTLSCLIENT gtlsclient)
 if(NOT TQUIC_GTLSSERVER OR NOT TQUIC_GTLSCLIENT)
-  message(STATUS "interop: ngtcp2-client/ngtcp2-server not installed; ngtcp2 matrix skipped")
+  tquic_interop_missing("ngtcp2-client/ngtcp2-server (gtlsclient, gtlsserver) are not installed")
   return()
 endif()
 
