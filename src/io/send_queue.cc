@@ -107,9 +107,9 @@ uint64_t SendQueue::drop(const UdpSocket* s) {
     dropped += datagram_count(p.msg.data.size(), p.msg.segment_size);
     return true;
   });
+  // The arena is not compacted: a later transmit lands past the gap, so it cannot extend a
+  // run across it (extend_run requires adjacency).
   pending_.erase(keep, pending_.end());
-  // A later transmit must not extend a run across the gap (extend_run checks adjacency too).
-  if (!pending_.empty()) pending_.back().closed = true;
   if (empty()) reset();
   stats_.dropped_removed += dropped;
   return dropped;
