@@ -239,13 +239,21 @@ quic::Status EndpointDriver::receive(SocketEntry& e, quic::Instant now, bool& mo
 }
 
 quic::Status EndpointDriver::receive_all(quic::Instant now, bool& more_input) {
+  std::vector<std::pair<UdpSocket*, quic::Error>> failed;
   // on_datagram calls nothing of the application's, so sockets_ is stable in this loop.
   for (SocketEntry& e : sockets_) {
     if (!e.readable) continue;
     bool more = false;
-    if (auto st = receive(e, now, more); !st) return st;
+    if (auto st = receive(e, now, more); !st) {
+      if (!socket_error_) return st;
+      failed.emplace_back(e.socket, st.error());
+    }
     e.readable = more;
     more_input |= more;
+  }
+  for (auto& [socket, error] : failed) {
+    remove_socket(socket);
+    socket_error_(*socket, error);
   }
   return {};
 }

@@ -43,6 +43,9 @@ class EndpointDriver {
   // Called with the readiness (kReadable | kWritable | kError | kHangup) of a registered fd.
   using FdHandler = std::function<void(int fd, uint32_t ready)>;
   using TimerHandler = std::function<void(quic::Instant now)>;
+  // Told that a socket failed (a receive error that is not EAGAIN or an ICMP report); the
+  // socket has already been removed from the loop and may be destroyed by the handler.
+  using SocketErrorHandler = std::function<void(UdpSocket& socket, const quic::Error& error)>;
   using TimerId = uint64_t;
 
   // The sockets must outlive the driver or their remove_socket(). A transmit goes out on the
@@ -62,9 +65,13 @@ class EndpointDriver {
   // Closed connections are reaped after the hook has seen them closed (default on).
   void set_reap_closed(bool on) { reap_ = on; }
 
+  // Without a handler a failed socket stops the loop (run_until returns the error); with one,
+  // the loop drops that socket, tells the handler and goes on (one link failing, not all).
+  void set_socket_error_handler(SocketErrorHandler h) { socket_error_ = std::move(h); }
+
   // Runs the loop until `done()` holds (checked after every batch; also after EINTR, so a
   // signal handler can set a flag) or `deadline` passes. Returns whether done() held; an
-  // unrecoverable socket error stops the loop and is returned as an error.
+  // unrecoverable socket error with no error handler stops the loop and is returned.
   quic::Result<bool> run_until(const std::function<bool()>& done,
                                quic::Instant deadline = quic::kNever);
 
@@ -144,6 +151,7 @@ class EndpointDriver {
   std::vector<std::function<void()>> deferred_;
   uint64_t next_id_ = 1;
   AppHook app_;
+  SocketErrorHandler socket_error_;
   bool reap_ = true;
   bool ok_ = false;
   int epoll_fd_ = -1, timer_fd_ = -1, wake_fd_ = -1;

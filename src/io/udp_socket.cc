@@ -225,7 +225,7 @@ quic::Status UdpSocket::recv(std::vector<RecvDatagram>& out) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
     // ICMP errors queued on the socket surface here; they concern one earlier datagram.
     if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) return {};
-    return quic::fail(0, errno_text("recvmmsg"));
+    return quic::fail(0, errno_text("recvmmsg on " + local_.to_string()));
   }
   for (int i = 0; i < n; ++i) {
     msghdr& h = msgs[i].msg_hdr;

@@ -293,6 +293,40 @@ TEST(EventLoop, SocketAddedWhileRunningCarriesTrafficAndRemovedOneStops) {
   EXPECT_EQ((*a)->stats().datagrams_received, 0u);
 }
 
+// A socket whose receive fails (its fd now names a pipe: ENOTSOCK) stops the loop with that
+// error, or, with an error handler, is dropped from the loop while the loop goes on.
+TEST(EventLoop, FailedSocketStopsTheLoopOrIsDroppedByTheHandler) {
+  for (bool with_handler : {false, true}) {
+    Loop loop;
+    auto extra = UdpSocket::open(*quic::SocketAddress::parse("127.0.0.1:0"));
+    ASSERT_TRUE(extra);
+    ASSERT_TRUE(loop.driver->add_socket(extra->get()));
+    Pipe p;
+    ASSERT_EQ(dup2(p.rd, (*extra)->fd()), (*extra)->fd());
+    std::vector<std::string> errors;
+    if (with_handler) {
+      loop.driver->set_socket_error_handler([&](UdpSocket& s, const quic::Error& e) {
+        EXPECT_EQ(&s, extra->get());
+        errors.push_back(e.reason);
+      });
+    }
+    auto r = loop.driver->run_until([] { return false; }, monotonic_now() + 30ms);
+    const std::string name = "recvmmsg on " + (*extra)->local_address().to_string();
+    if (!with_handler) {
+      ASSERT_FALSE(r);
+      EXPECT_NE(r.error().reason.find(name), std::string::npos) << r.error().reason;
+      EXPECT_NE(r.error().reason.find("ENOTSOCK"), std::string::npos) << r.error().reason;
+      EXPECT_EQ(loop.driver->socket_count(), 2u);
+    } else {
+      ASSERT_TRUE(r) << r.error().reason;
+      EXPECT_FALSE(*r);
+      ASSERT_EQ(errors.size(), 1u);
+      EXPECT_NE(errors[0].find(name), std::string::npos) << errors[0];
+      EXPECT_EQ(loop.driver->socket_count(), 1u);
+    }
+  }
+}
+
 // Transmits whose local address no socket has are dropped and counted, even with no socket.
 TEST(EventLoop, TransmitsWithoutASocketAreCountedAndDropped) {
   for (bool with_socket : {true, false}) {
