@@ -253,7 +253,8 @@ quic::Status EndpointDriver::receive_all(quic::Instant now, bool& more_input) {
   }
   for (auto& [socket, error] : failed) {
     remove_socket(socket);
-    socket_error_(*socket, error);
+    SocketErrorHandler handler = socket_error_;  // it may replace (or clear) itself
+    if (handler) handler(*socket, error);
   }
   return {};
 }
