@@ -178,7 +178,9 @@ std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutByte
   disguise_first_flight(buffer.first(used));  // conn_version.cc: eliciting Version Negotiation
   path.bytes_sent += used;
   stats_.bytes_sent += used;
-  return Transmit{path.local, path.remote, datagram_ecn_, used, 0};
+  // Paced data is only written once the pacer releases it (send_at <= now); a paced-out
+  // datagram carries only ACKs and probes, which are not paced.
+  return Transmit{path.local, path.remote, datagram_ecn_, used, 0, paced_out ? now : send_at};
 }
 
 size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out,

@@ -88,6 +88,9 @@ struct Transmit {
   uint8_t ecn = 0;
   size_t size = 0;          // bytes written into the caller's buffer
   size_t segment_size = 0;  // for GSO: every datagram but the last has this size
+  // Earliest time the datagram may leave (pacing, RFC 9002 §7.7); at or before the `now` it was
+  // polled with: at once. The caller must not send it earlier.
+  Instant send_at{};
 };
 
 struct ConnectionStats {

@@ -1,81 +1,201 @@
 #include "io/endpoint_driver.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include "io/clock.h"
+#include "io/sockaddr.h"
 
 namespace io {
 
 namespace {
 
-// The send arena holds one sendmmsg batch; every transmit gets at least a full datagram's room.
-constexpr size_t kSendArena = 1 << 20;
-constexpr size_t kSlot = 1500;  // the core never builds datagrams above its max_mtu (< 1500)
-// epoll user data: sockets are 0..n-1, the timer this value.
-constexpr uint64_t kTimerTag = ~0ull;
+// epoll user data: a unique id (never reused, so an event collected for a descriptor that was
+// unregistered meanwhile finds nothing) shifted left, and what it is in the low two bits.
+enum Kind : uint64_t { kTimerFd = 0, kWakeFd = 1, kSocket = 2, kWatch = 3 };
+constexpr uint64_t tag_of(uint64_t id, Kind kind) { return (id << 2) | kind; }
+// Events taken from one epoll_wait; more stay queued in the kernel for the next.
+constexpr int kEventBatch = 32;
+
+uint32_t epoll_interest(uint32_t interest) {
+  return ((interest & kReadable) ? EPOLLIN : 0u) | ((interest & kWritable) ? EPOLLOUT : 0u);
+}
+
+uint32_t readiness(uint32_t events) {
+  return ((events & EPOLLIN) ? kReadable : 0u) | ((events & EPOLLOUT) ? kWritable : 0u) |
+         ((events & EPOLLERR) ? kError : 0u) | ((events & (EPOLLHUP | EPOLLRDHUP)) ? kHangup : 0u);
+}
 
 }  // namespace
 
 EndpointDriver::EndpointDriver(quic::Endpoint& endpoint, std::vector<UdpSocket*> sockets)
-    : endpoint_(endpoint),
-      sockets_(std::move(sockets)),
-      readable_(sockets_.size(), true),
-      blackhole_(sockets_.size(), false),
-      arena_(kSendArena) {
+    : endpoint_(endpoint) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (!ok()) return;
-  for (size_t i = 0; i < sockets_.size(); ++i) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = i;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, sockets_[i]->fd(), &ev);
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kTimerTag;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || timer_fd_ < 0 || wake_fd_ < 0) return;
+  ok_ = epoll_set(EPOLL_CTL_ADD, timer_fd_, EPOLLIN, tag_of(0, kTimerFd)) &&
+        epoll_set(EPOLL_CTL_ADD, wake_fd_, EPOLLIN, tag_of(0, kWakeFd));
+  for (UdpSocket* s : sockets) ok_ = ok_ && add_socket(s).has_value();
 }
 
 EndpointDriver::~EndpointDriver() {
-  if (epoll_fd_ >= 0) close(epoll_fd_);
-  if (timer_fd_ >= 0) close(timer_fd_);
+  for (int fd : {epoll_fd_, timer_fd_, wake_fd_}) {
+    if (fd >= 0) close(fd);
+  }
 }
 
-UdpSocket* EndpointDriver::socket_for(const quic::SocketAddress& local) {
-  UdpSocket* family_match = nullptr;
-  UdpSocket* port_match = nullptr;
-  for (UdpSocket* s : sockets_) {
-    const quic::SocketAddress& a = s->local_address();
-    if (a.v6 != local.v6) continue;
-    if (a.port == local.port) {
-      if (a.same_ip(local)) return s;
-      // A wildcard-bound socket sends from any of its family's IPs (IP_PKTINFO source).
-      if (port_match == nullptr || a.ip == quic::SocketAddress{}.ip) port_match = s;
-    }
-    if (family_match == nullptr) family_match = s;
+bool EndpointDriver::epoll_set(int op, int fd, uint32_t events, uint64_t tag) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag;
+  return epoll_ctl(epoll_fd_, op, fd, &ev) == 0;
+}
+
+quic::Status EndpointDriver::add_socket(UdpSocket* socket) {
+  if (socket == nullptr || find(socket) != nullptr) {
+    return quic::fail(0, "add_socket: null or already added");
   }
-  if (port_match != nullptr) return port_match;
-  return family_match ? family_match : sockets_.front();
+  uint64_t id = next_id_++;
+  uint32_t events = writable_armed_ ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
+  if (!epoll_set(EPOLL_CTL_ADD, socket->fd(), events, tag_of(id, kSocket))) {
+    return quic::fail(0, errno_message("add_socket " + socket->local_address().to_string() +
+                                           ": epoll_ctl",
+                                       errno));
+  }
+  // Readable at first: datagrams queued before the socket joined are drained at once.
+  sockets_.push_back(SocketEntry{socket, id});
+  return {};
+}
+
+void EndpointDriver::remove_socket(const UdpSocket* socket) {
+  auto it = std::find_if(sockets_.begin(), sockets_.end(),
+                         [&](const SocketEntry& e) { return e.socket == socket; });
+  if (it == sockets_.end()) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, socket->fd(), nullptr);
+  queue_.drop(socket);
+  sockets_.erase(it);
+}
+
+EndpointDriver::SocketEntry* EndpointDriver::find(const UdpSocket* socket) {
+  for (SocketEntry& e : sockets_) {
+    if (e.socket == socket) return &e;
+  }
+  return nullptr;
+}
+
+EndpointDriver::SocketEntry* EndpointDriver::route(const quic::SocketAddress& local) {
+  SocketEntry* wildcard = nullptr;
+  for (SocketEntry& e : sockets_) {
+    const quic::SocketAddress& a = e.socket->local_address();
+    if (a.v6 != local.v6 || a.port != local.port) continue;
+    if (a.same_ip(local)) return &e;
+    // A wildcard-bound socket sends from any of its family's IPs (IP_PKTINFO source).
+    if (wildcard == nullptr && is_unspecified(a)) wildcard = &e;
+  }
+  return wildcard;
 }
 
 void EndpointDriver::set_blackhole(const UdpSocket* socket, bool on) {
-  for (size_t i = 0; i < sockets_.size(); ++i) {
-    if (sockets_[i] == socket) blackhole_[i] = on;
-  }
+  if (SocketEntry* e = find(socket)) e->blackhole = on;
 }
 
 bool EndpointDriver::blackholed(const UdpSocket* socket) const {
-  for (size_t i = 0; i < sockets_.size(); ++i) {
-    if (sockets_[i] == socket) return blackhole_[i];
+  for (const SocketEntry& e : sockets_) {
+    if (e.socket == socket) return e.blackhole;
   }
   return false;
+}
+
+quic::Status EndpointDriver::register_fd(int fd, uint32_t interest, FdHandler handler) {
+  if (fd < 0 || !handler) return quic::fail(0, "register_fd: bad fd or empty handler");
+  if (watch_tags_.contains(fd)) {
+    return quic::fail(0, "register_fd " + std::to_string(fd) + ": already registered");
+  }
+  uint64_t tag = tag_of(next_id_++, kWatch);
+  if (!epoll_set(EPOLL_CTL_ADD, fd, epoll_interest(interest), tag)) {
+    return quic::fail(0, errno_message("register_fd " + std::to_string(fd) + ": epoll_ctl", errno));
+  }
+  watches_.emplace(tag, Watch{fd, std::make_shared<FdHandler>(std::move(handler))});
+  watch_tags_.emplace(fd, tag);
+  return {};
+}
+
+quic::Status EndpointDriver::modify_fd(int fd, uint32_t interest) {
+  auto it = watch_tags_.find(fd);
+  if (it == watch_tags_.end()) {
+    return quic::fail(0, "modify_fd " + std::to_string(fd) + ": not registered");
+  }
+  if (!epoll_set(EPOLL_CTL_MOD, fd, epoll_interest(interest), it->second)) {
+    return quic::fail(0, errno_message("modify_fd " + std::to_string(fd) + ": epoll_ctl", errno));
+  }
+  return {};
+}
+
+bool EndpointDriver::unregister_fd(int fd) {
+  auto it = watch_tags_.find(fd);
+  if (it == watch_tags_.end()) return false;
+  // Fails harmlessly when the fd was already closed (epoll dropped it then).
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  watches_.erase(it->second);  // a running handler survives: dispatch holds its own reference
+  watch_tags_.erase(it);
+  return true;
+}
+
+EndpointDriver::TimerId EndpointDriver::add_timer(quic::Instant at, TimerHandler handler) {
+  TimerId id = next_id_++;
+  timers_.emplace(id, Timer{at, std::make_shared<TimerHandler>(std::move(handler))});
+  timer_order_.emplace(at, id);
+  return id;
+}
+
+bool EndpointDriver::cancel_timer(TimerId id) {
+  auto it = timers_.find(id);
+  if (it == timers_.end()) return false;
+  timer_order_.erase({it->second.at, id});
+  timers_.erase(it);
+  return true;
+}
+
+void EndpointDriver::defer(std::function<void()> fn) {
+  deferred_.push_back(std::move(fn));
+}
+
+void EndpointDriver::wake() {
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));  // EAGAIN: the counter is full, a wake is pending
+}
+
+void EndpointDriver::run_timers(quic::Instant now) {
+  // Only timers that existed on entry: a handler re-arming itself for `now` waits one loop.
+  const TimerId last = next_id_;
+  for (auto it = timer_order_.begin(); it != timer_order_.end() && it->first <= now;) {
+    TimerId id = it->second;
+    if (id >= last) {
+      ++it;
+      continue;
+    }
+    timer_order_.erase(it);
+    auto node = timers_.extract(id);  // fired: cancel_timer(id) now returns false
+    ++stats_.app_timers_fired;
+    (*node.mapped().handler)(now);
+    it = timer_order_.begin();  // the handler may have added or cancelled timers
+  }
+}
+
+void EndpointDriver::run_deferred() {
+  // Callbacks deferred while these run go to the next iteration (which does not sleep).
+  std::vector<std::function<void()>> batch;
+  batch.swap(deferred_);
+  for (auto& fn : batch) {
+    ++stats_.deferred_run;
+    fn();
+  }
 }
 
 void EndpointDriver::arm_timer(quic::Instant deadline) {
@@ -93,26 +213,21 @@ void EndpointDriver::arm_timer(quic::Instant deadline) {
 void EndpointDriver::want_writable(bool on) {
   if (on == writable_armed_) return;
   writable_armed_ = on;
-  for (size_t i = 0; i < sockets_.size(); ++i) {
-    epoll_event ev{};
-    ev.events = on ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
-    ev.data.u64 = i;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, sockets_[i]->fd(), &ev);
+  for (const SocketEntry& e : sockets_) {
+    epoll_set(EPOLL_CTL_MOD, e.socket->fd(), on ? (EPOLLIN | EPOLLOUT) : EPOLLIN,
+              tag_of(e.id, kSocket));
   }
 }
 
-quic::Status EndpointDriver::receive(UdpSocket& s, quic::Instant now, bool& more) {
-  auto st = s.recv(rx_);
+quic::Status EndpointDriver::receive(SocketEntry& e, quic::Instant now, bool& more) {
+  auto st = e.socket->recv(rx_);
   more = rx_.size() == kRecvBatch;  // a full batch: more is probably queued
   if (!st) return st;               // not EAGAIN or an ICMP report: the socket is unusable
-  if (blackholed(&s)) {
-    for (const RecvDatagram& d : rx_) {
-      size_t seg = d.segment_size == 0 ? d.data.size() : d.segment_size;
-      stats_.blackholed_received += seg == 0 ? 0 : (d.data.size() + seg - 1) / seg;
-    }
-    return {};
-  }
   for (RecvDatagram& d : rx_) {
+    if (e.blackhole) {
+      stats_.blackholed_received += datagram_count(d.data.size(), d.segment_size);
+      continue;
+    }
     // A GRO buffer holds datagrams of segment_size bytes back to back (the last may be shorter).
     size_t seg = d.segment_size == 0 ? d.data.size() : d.segment_size;
     for (size_t off = 0; off < d.data.size(); off += seg) {
@@ -123,143 +238,144 @@ quic::Status EndpointDriver::receive(UdpSocket& s, quic::Instant now, bool& more
   return {};
 }
 
-quic::Result<bool> EndpointDriver::send_pending() {
-  while (pending_head_ < pending_.size()) {
-    UdpSocket* s = pending_[pending_head_].socket;
-    size_t end = pending_head_;
-    while (end < pending_.size() && pending_[end].socket == s) ++end;
-    std::vector<SendMessage> msgs;  // small: at most one batch
-    msgs.reserve(end - pending_head_);
-    for (size_t i = pending_head_; i < end; ++i) msgs.push_back(pending_[i].msg);
-    auto n = s->send(msgs);
-    if (!n) return std::unexpected(n.error());
-    stats_.messages += *n;
-    pending_head_ += *n;
-    if (*n < msgs.size()) {
-      ++stats_.blocked;
-      want_writable(true);
-      return false;
+quic::Status EndpointDriver::receive_all(quic::Instant now, bool& more_input) {
+  std::vector<std::pair<UdpSocket*, quic::Error>> failed;
+  // on_datagram calls nothing of the application's, so sockets_ is stable in this loop.
+  for (SocketEntry& e : sockets_) {
+    if (!e.readable) continue;
+    bool more = false;
+    if (auto st = receive(e, now, more); !st) {
+      if (!socket_error_) return st;
+      failed.emplace_back(e.socket, st.error());
     }
+    e.readable = more;
+    more_input |= more;
   }
-  pending_.clear();
-  pending_head_ = 0;
-  want_writable(false);
-  return true;
+  for (auto& [socket, error] : failed) {
+    remove_socket(socket);
+    SocketErrorHandler handler = socket_error_;  // it may replace (or clear) itself
+    if (handler) handler(*socket, error);
+  }
+  return {};
 }
 
-quic::Result<bool> EndpointDriver::flush(quic::Instant now) {
-  if (pending_head_ < pending_.size()) {
-    auto r = send_pending();
-    if (!r || !*r) return r;
-  }
+// Polls transmits into the queue until the batch is full (false), the endpoint has nothing more
+// or queued a transmit to be held until its send time (true: poll no more this round).
+bool EndpointDriver::fill(quic::Instant now) {
   for (;;) {
-    pending_.clear();
-    pending_head_ = 0;
-    size_t used = 0;
-    bool exhausted = false;
-    while (pending_.size() < kSendBatch && arena_.size() - used >= kSlot) {
-      quic::MutBytes slot(arena_.data() + used, std::min(arena_.size() - used, kMaxUdpPayload));
-      auto t = endpoint_.poll_transmit(now, slot);
-      if (!t) {
-        exhausted = true;
-        break;
-      }
-      ++stats_.transmits;
-      UdpSocket* s = socket_for(t->local);
-      if (blackholed(s)) {
-        size_t seg = t->segment_size == 0 ? t->size : t->segment_size;
-        stats_.blackholed_sent += (t->size + seg - 1) / seg;
-        continue;  // the arena slot is reused by the next transmit
-      }
-      quic::Bytes data(arena_.data() + used, t->size);
-      used += t->size;
-      if (!pending_.empty() && s->gso_enabled() && t->segment_size == 0) {
-        Pending& last = pending_.back();
-        size_t seg = last.msg.segment_size == 0 ? last.msg.data.size() : last.msg.segment_size;
-        // The datagram extends the last message when it continues a run of equal-size
-        // datagrams to the same peer with the same ECN mark; a shorter one ends the run.
-        if (!last.closed && last.socket == s && last.msg.remote == t->remote &&
-            last.msg.local == t->local && last.msg.ecn == t->ecn && t->size <= seg &&
-            last.msg.data.data() + last.msg.data.size() == data.data() &&
-            last.msg.data.size() + t->size <= kMaxUdpPayload &&
-            last.msg.data.size() / seg + 1 <= kMaxGsoSegments) {
-          last.msg.data = quic::Bytes(last.msg.data.data(), last.msg.data.size() + t->size);
-          last.msg.segment_size = seg;
-          last.closed = t->size < seg;
-          continue;
-        }
-      }
-      Pending p{s, SendMessage{t->local, t->remote, t->ecn, data, t->segment_size}, false};
-      if (t->segment_size != 0 && t->segment_size < t->size && !s->gso_enabled()) {
-        // The core built a GSO run itself but GSO is off here: one message per datagram.
-        for (size_t off = 0; off < t->size; off += t->segment_size) {
-          p.msg.data = data.subspan(off, std::min(t->segment_size, t->size - off));
-          p.msg.segment_size = 0;
-          pending_.push_back(p);
-        }
-        continue;
-      }
-      p.closed = t->segment_size != 0;
-      pending_.push_back(p);
+    quic::MutBytes slot = queue_.slot();
+    if (slot.empty()) return false;
+    auto t = endpoint_.poll_transmit(now, slot);
+    if (!t) return true;
+    ++stats_.transmits;
+    SocketEntry* e = route(t->local);
+    if (e == nullptr || e->blackhole) {
+      // The slot is reused by the next transmit. No socket: its link went away; the core's
+      // loss recovery and path management deal with it like any loss.
+      (e == nullptr ? stats_.unrouted : stats_.blackholed_sent) +=
+          datagram_count(t->size, t->segment_size);
+      continue;
     }
-    if (pending_.empty()) return true;
-    auto r = send_pending();
-    if (!r || !*r) return r;
-    if (exhausted) return true;
+    queue_.push(e->socket, *t, now);
+    if (t->send_at > now) return true;
   }
+}
+
+quic::Status EndpointDriver::flush(quic::Instant now) {
+  bool exhausted = false;
+  for (;;) {
+    auto r = queue_.send(now);
+    if (!r) return std::unexpected(r.error());
+    want_writable(*r == SendQueue::State::kBlocked);
+    if (*r != SendQueue::State::kDrained || exhausted) return {};
+    exhausted = fill(now);
+    if (queue_.empty()) return {};
+  }
+}
+
+quic::Instant EndpointDriver::next_wake(quic::Instant deadline) const {
+  quic::Instant wake = std::min(endpoint_.next_timeout(), deadline);
+  if (!timer_order_.empty()) wake = std::min(wake, timer_order_.begin()->first);
+  // Held (not blocked): the head waits for its send time, not for EPOLLOUT.
+  if (!queue_.empty() && !writable_armed_) wake = std::min(wake, queue_.held_until());
+  return wake;
+}
+
+void EndpointDriver::dispatch(uint64_t tag, uint32_t events) {
+  switch (static_cast<Kind>(tag & 3)) {
+    case kTimerFd: {
+      uint64_t expirations;
+      (void)!read(timer_fd_, &expirations, sizeof(expirations));
+      armed_ = quic::kNever;
+      return;
+    }
+    case kWakeFd: {
+      uint64_t count;
+      (void)!read(wake_fd_, &count, sizeof(count));
+      return;
+    }
+    case kSocket:
+      for (SocketEntry& e : sockets_) {
+        if (tag_of(e.id, kSocket) == tag && (events & (EPOLLIN | EPOLLERR))) e.readable = true;
+      }
+      return;
+    case kWatch: {
+      auto it = watches_.find(tag);
+      if (it == watches_.end()) return;  // unregistered by an earlier handler of this batch
+      int fd = it->second.fd;
+      std::shared_ptr<FdHandler> handler = it->second.handler;
+      ++stats_.fd_events;
+      (*handler)(fd, readiness(events));
+      return;
+    }
+  }
+}
+
+quic::Status EndpointDriver::wait(quic::Instant wake, bool poll_only) {
+  if (!poll_only) arm_timer(wake);
+  epoll_event events[kEventBatch];
+  int n = epoll_wait(epoll_fd_, events, kEventBatch, poll_only ? 0 : -1);
+  if (n < 0) {
+    if (errno == EINTR) return {};
+    return quic::fail(0, errno_message("epoll_wait", errno));
+  }
+  for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
+  return {};
 }
 
 quic::Result<bool> EndpointDriver::run_until(const std::function<bool()>& done,
                                              quic::Instant deadline) {
-  std::fill(readable_.begin(), readable_.end(), true);
+  for (SocketEntry& e : sockets_) e.readable = true;
   for (;;) {
     ++stats_.iterations;
     quic::Instant now = monotonic_now();
     bool more_input = false;
-    for (size_t i = 0; i < sockets_.size(); ++i) {
-      if (!readable_[i]) continue;
-      bool more = false;
-      if (auto st = receive(*sockets_[i], now, more); !st) return std::unexpected(st.error());
-      readable_[i] = more;
-      more_input |= more;
-    }
+    if (auto st = receive_all(now, more_input); !st) return std::unexpected(st.error());
     if (endpoint_.next_timeout() <= now) {
       endpoint_.on_timeout(now);
       ++stats_.timer_fires;
     }
+    run_timers(now);
+    run_deferred();
     if (app_) app_(endpoint_, now);
-    auto f = flush(now);
-    if (!f) return std::unexpected(f.error());
+    if (auto st = flush(now); !st) return std::unexpected(st.error());
     if (reap_) endpoint_.reap_closed();
     if (done()) return true;
     now = monotonic_now();
     if (now >= deadline) return false;
-    if (more_input) continue;
 
-    quic::Instant wake = std::min(endpoint_.next_timeout(), deadline);
+    // Busy sockets or deferred work: go round again without sleeping, but still collect the
+    // registered descriptors' events so a busy QUIC socket cannot starve them.
+    bool busy = more_input || !deferred_.empty();
+    if (busy && watches_.empty()) continue;
+    quic::Instant wake = next_wake(deadline);
     // An overdue deadline (the core still has something due right after on_timeout, e.g. a
-    // pacer release) must not starve input: poll the sockets' readiness without sleeping
-    // rather than looping straight back, or datagrams wait until the deadline moves.
+    // pacer release) must not starve input: poll readiness without sleeping rather than
+    // looping straight back, or datagrams wait until the deadline moves.
     bool overdue = wake <= now;
-    if (!overdue) arm_timer(wake);
-    epoll_event events[8];
-    int n = epoll_wait(epoll_fd_, events, 8, overdue ? 0 : -1);
-    if (!overdue) ++stats_.wakeups;
-    if (overdue) ++stats_.overdue_polls;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return quic::fail(0, std::string("epoll_wait: ") + std::strerror(errno));
-    }
-    for (int i = 0; i < n; ++i) {
-      uint64_t tag = events[i].data.u64;
-      if (tag == kTimerTag) {
-        uint64_t expirations;
-        (void)!read(timer_fd_, &expirations, sizeof(expirations));
-        armed_ = quic::kNever;
-      } else if (tag < sockets_.size()) {
-        if (events[i].events & (EPOLLIN | EPOLLERR)) readable_[tag] = true;
-      }
-    }
+    if (overdue && !busy) ++stats_.overdue_polls;
+    if (!overdue && !busy) ++stats_.wakeups;
+    if (auto st = wait(wake, busy || overdue); !st) return std::unexpected(st.error());
   }
 }
 

@@ -26,8 +26,8 @@ namespace {
 
 constexpr size_t kCmsgSpace = 128;  // pktinfo (v6: 20) + tos/tclass + segment size, aligned
 
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
+std::string errno_text(const std::string& what) {
+  return errno_message(what, errno);
 }
 
 bool set_int(int fd, int level, int name, int value) {
@@ -104,7 +104,37 @@ bool is_gso(const SendMessage& m) {
   return m.segment_size > 0 && m.segment_size < m.data.size();
 }
 
+// The options that change where datagrams go; asked for explicitly, so failing them is an error.
+quic::Status apply_routing_options(int fd, const SocketOptions& o) {
+  if (!o.bind_device.empty()) {
+    const std::string what = "SO_BINDTODEVICE \"" + o.bind_device + "\"";
+    if (o.bind_device.size() > kMaxInterfaceName || o.bind_device.find('\0') != std::string::npos) {
+      return quic::fail(0, what + ": not an interface name (at most " +
+                               std::to_string(kMaxInterfaceName) + " bytes, no NUL)");
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o.bind_device.c_str(),
+                   static_cast<socklen_t>(o.bind_device.size() + 1)) != 0) {
+      return quic::fail(0, errno_text(what));
+    }
+  }
+  if (o.mark) {
+    int err = set_int(fd, SOL_SOCKET, SO_MARK, static_cast<int>(*o.mark)) ? 0 : errno;
+    if (err != 0) {
+      std::string what = "SO_MARK " + std::to_string(*o.mark);
+      if (err == EPERM) what += " (needs CAP_NET_ADMIN)";
+      return quic::fail(0, errno_message(what, err));
+    }
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string errno_message(const std::string& what, int err) {
+  const char* name = strerrorname_np(err);
+  return what + ": " + std::strerror(err) + " (" +
+         (name != nullptr ? std::string(name) : "errno " + std::to_string(err)) + ")";
+}
 
 quic::Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const quic::SocketAddress& bind_addr,
                                                          const SocketOptions& options) {
@@ -115,10 +145,11 @@ quic::Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const quic::SocketAddre
     return quic::fail(0, errno_text("IPV6_V6ONLY"));
   }
   if (auto st = s->configure(options); !st) return std::unexpected(st.error());
+  if (auto st = apply_routing_options(s->fd_, options); !st) return std::unexpected(st.error());
   sockaddr_storage ss;
   socklen_t len = to_sockaddr(bind_addr, ss);
   if (bind(s->fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    return quic::fail(0, errno_text(("bind " + bind_addr.to_string()).c_str()));
+    return quic::fail(0, errno_text("bind " + bind_addr.to_string()));
   }
   sockaddr_storage bound{};
   socklen_t blen = sizeof(bound);
@@ -194,7 +225,7 @@ quic::Status UdpSocket::recv(std::vector<RecvDatagram>& out) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
     // ICMP errors queued on the socket surface here; they concern one earlier datagram.
     if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) return {};
-    return quic::fail(0, errno_text("recvmmsg"));
+    return quic::fail(0, errno_text("recvmmsg on " + local_.to_string()));
   }
   for (int i = 0; i < n; ++i) {
     msghdr& h = msgs[i].msg_hdr;

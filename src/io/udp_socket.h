@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,11 +26,23 @@ inline constexpr size_t kMaxGsoSegments = 64;
 inline constexpr size_t kRecvBatch = 32;
 inline constexpr size_t kSendBatch = 64;
 
+// Longest interface name SO_BINDTODEVICE takes (IFNAMSIZ - 1 in include/uapi/linux/if.h).
+inline constexpr size_t kMaxInterfaceName = 15;
+
 struct SocketOptions {
   bool gso = true;             // use UDP_SEGMENT when the kernel accepts it
   bool gro = true;             // enable UDP_GRO when the kernel accepts it
   int buffer_bytes = 4 << 20;  // SO_RCVBUF / SO_SNDBUF request
+  // SO_BINDTODEVICE: send and receive only through this interface (a WAN link's device), set
+  // before bind. Empty: any interface.
+  std::string bind_device;
+  // SO_MARK: the fwmark every datagram carries, for policy routing (`ip rule fwmark`). Needs
+  // CAP_NET_ADMIN (or CAP_NET_RAW); without it open() fails with EPERM.
+  std::optional<uint32_t> mark;
 };
+
+// "what: <strerror> (ENAME)", the form of every system-call error io reports.
+std::string errno_message(const std::string& what, int err);
 
 // One buffer as received. With GRO it holds several datagrams of segment_size bytes each (the
 // last may be shorter); without, segment_size == data.size().
@@ -61,7 +74,8 @@ struct SocketStats {
 
 class UdpSocket {
  public:
-  // Binds to `bind` (port 0: ephemeral). IPv6 sockets are IPv6-only.
+  // Binds to `bind` (port 0: ephemeral). IPv6 sockets are IPv6-only. Fails when an explicit
+  // option (bind_device, mark) cannot be applied; GSO, GRO and buffer sizes only warn.
   static quic::Result<std::unique_ptr<UdpSocket>> open(const quic::SocketAddress& bind,
                                                        const SocketOptions& options = {});
   ~UdpSocket();

@@ -12,30 +12,14 @@
 #include "io/clock.h"
 #include "io/os_random.h"
 #include "io/sockaddr.h"
-#include "tls/test_certs.h"
+#include "test_endpoint_config.h"
 
 namespace io {
 namespace {
 
 using namespace std::chrono_literals;
 
-quic::EndpointConfig endpoint_config(bool server) {
-  static auto cert = quic::make_self_signed("localhost");
-  quic::TlsConfig tc;
-  tc.server = server;
-  tc.alpn = {"hq-interop"};
-  if (server) {
-    tc.cert_pem = cert->cert_pem;
-    tc.key_pem = cert->key_pem;
-  } else {
-    tc.ca_pem = cert->ca_pem;
-    tc.server_name = "localhost";
-  }
-  quic::EndpointConfig ec;
-  ec.server = server;
-  ec.tls = *quic::make_tls_context(tc);
-  return ec;
-}
+using test::endpoint_config;
 
 TEST(EndpointDriver, IdleLoopReturnsAtDeadline) {
   auto sock = UdpSocket::open(*quic::SocketAddress::parse("127.0.0.1:0"));
@@ -112,6 +96,7 @@ namespace io {
 namespace {
 
 using namespace std::chrono_literals;
+using test::endpoint_config;
 
 // One server endpoint on an IPv4 and an IPv6 socket: each client's replies must leave through
 // the socket of its own family (the transmit's local address picks it).
