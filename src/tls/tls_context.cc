@@ -1,6 +1,7 @@
 #include "tls/tls_context.h"
 
 #include <dlfcn.h>
+#include <gnutls/crypto.h>
 
 #include <chrono>
 #include <ctime>
@@ -199,6 +200,27 @@ TlsClockScope::~TlsClockScope() {
   t_clock = prev_;
 }
 
+Status TlsContext::init_ticket_key() {
+  const TlsConfig& c = config_;
+  // An own key: from injected randomness (reproducible simulations; tickets resume only at
+  // contexts built from the same bytes), or for client authentication, so that a ticket issued
+  // by a context that never checked a client certificate cannot skip the check here.
+  if (c.random || c.client_auth != ClientAuth::kNone) {
+    MutBytes key(own_ticket_key_);
+    if (c.random) {
+      c.random(key);
+    } else if (gnutls_rnd(GNUTLS_RND_KEY, key.data(), key.size()) < 0) {
+      return fail(err::kInternalError, "cannot generate the session ticket key");
+    }
+    own_ticket_datum_ = {key.data(), static_cast<unsigned>(key.size())};
+    ticket_key_ = &own_ticket_datum_;
+    return {};
+  }
+  ticket_key_ = tls_ticket_key();
+  if (!ticket_key_) return fail(err::kInternalError, "cannot generate the session ticket key");
+  return {};
+}
+
 Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& config) {
   auto ctx = std::make_shared<TlsContext>();
   ctx->config_ = config;
@@ -230,17 +252,7 @@ Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& conf
     return fail(err::kInternalError, "client needs server_name to verify the certificate");
   }
   if (c.server && c.enable_early_data) {
-    if (c.random) {
-      // Own key from the injected randomness: reproducible simulations, and tickets resume
-      // only at contexts built from the same randomness.
-      c.random(MutBytes(ctx->own_ticket_key_));
-      ctx->own_ticket_datum_ = {ctx->own_ticket_key_.data(),
-                                static_cast<unsigned>(ctx->own_ticket_key_.size())};
-      ctx->ticket_key_ = &ctx->own_ticket_datum_;
-    } else {
-      ctx->ticket_key_ = tls_ticket_key();
-    }
-    if (!ctx->ticket_key_) return fail(err::kInternalError, "cannot generate the session ticket key");
+    if (auto st = ctx->init_ticket_key(); !st) return std::unexpected(st.error());
   }
 
   const char* err_pos = nullptr;

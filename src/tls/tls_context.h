@@ -51,6 +51,7 @@ class TlsContext {
 
  private:
   friend Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& config);
+  Status init_ticket_key();  // server with tickets: process-wide or own key (ticket_key())
 
   TlsConfig config_;
   gnutls_certificate_credentials_t creds_ = nullptr;

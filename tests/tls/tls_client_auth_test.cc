@@ -202,6 +202,47 @@ TEST(TlsClientAuth, SubjectLongerThanTheLimitIsCut) {
   EXPECT_EQ(x.server->peer_certificate_sha256(), leaf_sha256(big.cert_pem));
 }
 
+// A resumed session has no Certificate messages (RFC 8446 §4.3.2: no CertificateRequest with
+// a PSK); the identity comes from the ticket, which only an authenticated client received.
+TEST(TlsClientAuth, ResumedSessionKeepsTheClientIdentity) {
+  const PemCertKey alice = client_cert();
+  auto cctx = context(client_with_cert(alice));
+  auto sctx = context(server_requiring(alice));
+  auto c = session(cctx, kTp), s = session(sctx, kTp);
+  ASSERT_TRUE(handshake(*c, *s).ok());
+  ASSERT_TRUE(s->send_session_ticket());
+  for (auto& o : s->take_handshake_data()) ASSERT_TRUE(c->provide_data(o.level, o.data));
+  const std::vector<uint8_t> ticket = c->take_session_ticket();
+  ASSERT_FALSE(ticket.empty());
+  auto c2 = session(cctx, kTp), s2 = session(sctx, kTp);
+  ASSERT_TRUE(c2->set_resumption_ticket(ticket));
+  Exchange r = handshake(*c2, *s2);
+  ASSERT_TRUE(r.ok()) << reason(r);
+  ASSERT_TRUE(s2->resumed());
+  EXPECT_EQ(s2->peer_certificate_sha256(), leaf_sha256(alice.cert_pem));
+  EXPECT_EQ(c2->peer_certificate_sha256(), leaf_sha256(localhost_cert().cert_pem));
+}
+
+// Server contexts without client authentication share the process's ticket key; one that
+// checks client certificates has its own, so a ticket from elsewhere cannot skip the check.
+TEST(TlsClientAuth, TicketFromAContextWithoutClientAuthDoesNotResume) {
+  const PemCertKey alice = client_cert();
+  auto cctx = context(client_with_cert(alice));
+  auto open = context(server_config());
+  auto c = session(cctx, kTp), s = session(open, kTp);
+  ASSERT_TRUE(handshake(*c, *s).ok());
+  ASSERT_TRUE(s->send_session_ticket());
+  for (auto& o : s->take_handshake_data()) ASSERT_TRUE(c->provide_data(o.level, o.data));
+  const std::vector<uint8_t> ticket = c->take_session_ticket();
+  ASSERT_FALSE(ticket.empty());
+  auto c2 = session(cctx, kTp), s2 = session(context(server_requiring(alice)), kTp);
+  ASSERT_TRUE(c2->set_resumption_ticket(ticket));
+  Exchange r = handshake(*c2, *s2);
+  ASSERT_TRUE(r.ok()) << reason(r);
+  EXPECT_FALSE(s2->resumed());
+  EXPECT_EQ(s2->peer_certificate_sha256(), leaf_sha256(alice.cert_pem));  // checked afresh
+}
+
 // ---- the per-context clock decides certificate validity ----
 
 using std::chrono::system_clock;
