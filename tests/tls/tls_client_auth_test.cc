@@ -55,6 +55,18 @@ Outcome run(const TlsConfig& cc, const TlsConfig& sc) {
   return out;
 }
 
+// A full handshake, then the server's NewSessionTicket; the client's stored ticket (empty on
+// failure).
+std::vector<uint8_t> first_ticket(std::shared_ptr<const TlsContext> client,
+                                  std::shared_ptr<const TlsContext> server) {
+  auto c = session(std::move(client), kTp), s = session(std::move(server), kTp);
+  if (!handshake(*c, *s).ok() || !s->send_session_ticket()) return {};
+  for (auto& o : s->take_handshake_data()) {
+    if (!c->provide_data(o.level, o.data)) return {};
+  }
+  return c->take_session_ticket();
+}
+
 std::string reason(const Exchange& r) {
   if (!r.client) return "client: " + r.client.error().reason;
   if (!r.server) return "server: " + r.server.error().reason;
@@ -208,11 +220,7 @@ TEST(TlsClientAuth, ResumedSessionKeepsTheClientIdentity) {
   const PemCertKey alice = client_cert();
   auto cctx = context(client_with_cert(alice));
   auto sctx = context(server_requiring(alice));
-  auto c = session(cctx, kTp), s = session(sctx, kTp);
-  ASSERT_TRUE(handshake(*c, *s).ok());
-  ASSERT_TRUE(s->send_session_ticket());
-  for (auto& o : s->take_handshake_data()) ASSERT_TRUE(c->provide_data(o.level, o.data));
-  const std::vector<uint8_t> ticket = c->take_session_ticket();
+  const std::vector<uint8_t> ticket = first_ticket(cctx, sctx);
   ASSERT_FALSE(ticket.empty());
   auto c2 = session(cctx, kTp), s2 = session(sctx, kTp);
   ASSERT_TRUE(c2->set_resumption_ticket(ticket));
@@ -229,11 +237,7 @@ TEST(TlsClientAuth, TicketFromAContextWithoutClientAuthDoesNotResume) {
   const PemCertKey alice = client_cert();
   auto cctx = context(client_with_cert(alice));
   auto open = context(server_config());
-  auto c = session(cctx, kTp), s = session(open, kTp);
-  ASSERT_TRUE(handshake(*c, *s).ok());
-  ASSERT_TRUE(s->send_session_ticket());
-  for (auto& o : s->take_handshake_data()) ASSERT_TRUE(c->provide_data(o.level, o.data));
-  const std::vector<uint8_t> ticket = c->take_session_ticket();
+  const std::vector<uint8_t> ticket = first_ticket(cctx, open);
   ASSERT_FALSE(ticket.empty());
   auto c2 = session(cctx, kTp), s2 = session(context(server_requiring(alice)), kTp);
   ASSERT_TRUE(c2->set_resumption_ticket(ticket));
@@ -319,12 +323,7 @@ TEST(TlsRandom, InjectedRandomnessDecidesTheTicketKey) {
     return context(s);
   };
   auto client = context(client_config());
-  auto first = server_with(7);
-  auto c = session(client, kTp), s = session(first, kTp);
-  ASSERT_TRUE(handshake(*c, *s).ok());
-  ASSERT_TRUE(s->send_session_ticket());
-  for (auto& o : s->take_handshake_data()) ASSERT_TRUE(c->provide_data(o.level, o.data));
-  const std::vector<uint8_t> ticket = c->take_session_ticket();
+  const std::vector<uint8_t> ticket = first_ticket(client, server_with(7));
   ASSERT_FALSE(ticket.empty());
   for (auto [v, expect_resumed] : {std::pair{uint8_t{7}, true}, std::pair{uint8_t{8}, false}}) {
     auto c2 = session(client, kTp), s2 = session(server_with(v), kTp);
