@@ -240,7 +240,7 @@ Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& conf
                 "this GnuTLS build cannot take an injected clock (no "
                 "_gnutls_global_set_gettime_function)");
   }
-  TlsClockScope clock(*ctx);  // anti-replay start time below
+  TlsClockScope ctx_time(*ctx);  // anti-replay start time below
 
   int rc = gnutls_certificate_allocate_credentials(&ctx->creds_);
   if (rc < 0) return fail(err::kInternalError, gnutls_reason("credentials", rc));

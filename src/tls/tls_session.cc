@@ -234,7 +234,7 @@ bool TlsSession::is_server() const {
 }
 
 Status TlsSession::init_gnutls() {
-  TlsClockScope clock(*ctx_);  // gnutls_init stamps the session; set_data checks expiry
+  TlsClockScope ctx_time(*ctx_);  // gnutls_init stamps the session; set_data checks expiry
   const TlsConfig& c = ctx_->config();
   const bool server = c.server;
   const bool early = c.enable_early_data && allow_early_ && (server || resume_allows_early_);
@@ -384,7 +384,7 @@ Status TlsSession::provide_data(EncryptionLevel level, Bytes data) {
                     "handshake message exceeds kMaxHandshakeMessageBytes"};
     return std::unexpected(*failed_);
   }
-  TlsClockScope clock(*ctx_);
+  TlsClockScope ctx_time(*ctx_);
   int rc = gnutls_handshake_write(session_, static_cast<gnutls_record_encryption_level_t>(level),
                                   data.data(), data.size());
   if (rc < 0 && gnutls_error_is_fatal(rc)) return fail_with(rc, "handshake data");
@@ -412,7 +412,7 @@ bool TlsSession::MessageScanner::feed(Bytes data) {
 }
 
 Status TlsSession::run_handshake() {
-  TlsClockScope clock(*ctx_);
+  TlsClockScope ctx_time(*ctx_);
   int rc = gnutls_handshake(session_);
   if (rc == 0) {
     complete_ = true;
@@ -574,7 +574,7 @@ Status TlsSession::send_session_ticket() {
     return fail(err::kInternalError, "send_session_ticket: server only, after the handshake");
   }
   if (!ctx_->config().enable_early_data) return {};  // tickets disabled
-  TlsClockScope clock(*ctx_);
+  TlsClockScope ctx_time(*ctx_);
   int rc = gnutls_session_ticket_send(session_, 1, 0);
   if (rc < 0) return fail_with(rc, "NewSessionTicket");
   return {};
