@@ -55,7 +55,7 @@ struct TlsConfig {  // shared by many sessions; build once
   // Accept only this leaf (DER SHA-256). Alone it replaces chain verification; with ca_* both
   // must pass.
   std::optional<std::array<uint8_t, 32>> pinned_sha256;
-  std::string server_name;                   // SNI + verification name (client)
+  std::string server_name;                     // SNI + verification name (client)
   ClientAuth client_auth = ClientAuth::kNone;  // server
   bool chacha20_only = false;     // offer/accept only TLS_CHACHA20_POLY1305_SHA256
   bool enable_early_data = true;  // 0-RTT and session tickets

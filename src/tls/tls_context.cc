@@ -93,10 +93,11 @@ Result<bool> load_peer_trust(gnutls_certificate_credentials_t creds, const TlsCo
 thread_local const TlsClock* t_clock = nullptr;
 
 time_t scoped_time(time_t* out) {
-  time_t now = t_clock ? static_cast<time_t>(std::chrono::floor<std::chrono::seconds>(
-                                                 (*t_clock)().time_since_epoch())
-                                                 .count())
-                       : std::time(nullptr);
+  time_t now =
+      t_clock
+          ? static_cast<time_t>(
+                std::chrono::floor<std::chrono::seconds>((*t_clock)().time_since_epoch()).count())
+          : std::time(nullptr);
   if (out) *out = now;
   return now;
 }

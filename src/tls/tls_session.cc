@@ -479,7 +479,8 @@ const gnutls_datum_t* peer_leaf(gnutls_session_t s) {
 }  // namespace
 
 int TlsSession::refuse_peer(uint8_t alert, std::string reason) {
-  callback_error_ = Error{err::kCryptoErrorBase + alert, 0, "peer certificate: " + std::move(reason)};
+  callback_error_ =
+      Error{err::kCryptoErrorBase + alert, 0, "peer certificate: " + std::move(reason)};
   return GNUTLS_E_CERTIFICATE_ERROR;
 }
 

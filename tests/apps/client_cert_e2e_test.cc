@@ -53,17 +53,17 @@ TEST(ClientCertTools, ServeRequiresAndLogsTheClientCertificate) {
 
   // stderr (where the per-connection line goes) joins stdout, which the Daemon reads.
   Server server;
-  ASSERT_TRUE(server.start_server({"/bin/sh", "-c",
-                                   std::string("exec ") + TQUIC_BINARY + " serve " + dir +
-                                       " --listen 127.0.0.1:0 --client-ca " + dir +
-                                       "/ca.pem 2>&1"}))
+  ASSERT_TRUE(
+      server.start_server({"/bin/sh", "-c",
+                           std::string("exec ") + TQUIC_BINARY + " serve " + dir +
+                               " --listen 127.0.0.1:0 --client-ca " + dir + "/ca.pem 2>&1"}))
       << server.log;
   const std::string url = "https://127.0.0.1:" + server.port() + "/hello.txt";
   const std::vector<std::string> get{TQUIC_BINARY, "get", "--pin", server.sha256};
 
   std::vector<std::string> with_cert = get;
-  with_cert.insert(with_cert.end(), {"--client-cert", dir + "/alice.pem", "--client-key",
-                                     dir + "/alice.key", url});
+  with_cert.insert(with_cert.end(),
+                   {"--client-cert", dir + "/alice.pem", "--client-key", dir + "/alice.key", url});
   Outcome ok = run(with_cert, std::chrono::seconds(30));
   EXPECT_EQ(ok.rc, 0);
   EXPECT_EQ(ok.out, "hello, alice\n");

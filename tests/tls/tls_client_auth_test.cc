@@ -118,8 +118,8 @@ TEST(TlsClientAuth, RequestedAndPresentedIsVerified) {
   ASSERT_TRUE(ok.r.ok()) << reason(ok.r);
   EXPECT_EQ(ok.server->peer_certificate_sha256(), leaf_sha256(alice.cert_pem));
   // Optional does not mean unchecked: an untrusted certificate still fails.
-  Outcome bad = run(client_with_cert(client_cert("mallory")),
-                server_requiring(alice, ClientAuth::kRequest));
+  Outcome bad =
+      run(client_with_cert(client_cert("mallory")), server_requiring(alice, ClientAuth::kRequest));
   ASSERT_FALSE(bad.r.server);
   EXPECT_EQ(bad.r.server.error().code, kUnknownCa) << bad.r.server.error().reason;
 }
@@ -306,9 +306,11 @@ TEST(TlsClock, FutureCertificateIsValidOnlyWhereTheClockHasReachedIt) {
 // The server's clock decides a client certificate's validity.
 TEST(TlsClock, ServerClockDecidesClientCertificateValidity) {
   const PemCertKey old = cert_valid_between(at(2000), at(2002), true);
-  Outcome ok = run(client_with_cert(old), with_clock(server_requiring(old), [] { return at(2001); }));
+  Outcome ok =
+      run(client_with_cert(old), with_clock(server_requiring(old), [] { return at(2001); }));
   EXPECT_TRUE(ok.r.ok()) << reason(ok.r);
-  Outcome late = run(client_with_cert(old), with_clock(server_requiring(old), [] { return at(2003); }));
+  Outcome late =
+      run(client_with_cert(old), with_clock(server_requiring(old), [] { return at(2003); }));
   ASSERT_FALSE(late.r.server);
   EXPECT_EQ(late.r.server.error().code, kCertificateExpired);
 }
