@@ -73,6 +73,11 @@ TEST(ClientCertTools, ServeRequiresAndLogsTheClientCertificate) {
   EXPECT_EQ(refused.rc, 1);
   EXPECT_NE(refused.out.find("0x174"), std::string::npos) << refused.out;  // 0x100 + 116
 
+  // Half a client certificate is a usage error (exit 2), caught before any connection.
+  std::vector<std::string> half = get;
+  half.insert(half.end(), {"--client-cert", dir + "/alice.pem", url});
+  EXPECT_EQ(run(half, std::chrono::seconds(30)).rc, 2);
+
   // A connection's line appears when it is reaped, at the latest when the server stops.
   server.stop();
   EXPECT_NE(server.log.find("client_cert=" + leaf_sha256_hex(alice->cert_pem) + "\n"),
