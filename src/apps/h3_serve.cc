@@ -173,6 +173,7 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     }
     drive(*c, it->second, now);
     it->second.last = c->stats();
+    if (it->second.client_cert == "none") it->second.client_cert = peer_certificate_hex(*c);
     ++it;
   }
 }
@@ -184,10 +185,10 @@ void H3ServeApp::log_summary(const Conn& conn) {
   std::fprintf(stderr,
                "server-conn %s: resumed=%s key_updates=%llu migrations=%llu "
                "path_challenges_sent=%llu path_challenges_received=%llu "
-               "path_responses_sent=%llu bytes_sent=%llu\n",
+               "path_responses_sent=%llu bytes_sent=%llu client_cert=%s\n",
                conn.peer.c_str(), k.resumed ? "true" : "false", u(k.key_updates), u(k.migrations),
                u(k.path_challenges_sent), u(k.path_challenges_received), u(k.path_responses_sent),
-               u(k.bytes_sent));
+               u(k.bytes_sent), conn.client_cert.c_str());
 }
 
 void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
@@ -346,6 +347,7 @@ void add_serve_options(CLI::App& cmd, ServeOptions& o) {
                  "ADDR:PORT to bind, repeatable (default 0.0.0.0:4433; [::]:4433 with --ipv6)");
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
+  add_client_ca_option(cmd, o.client_ca);
   cmd.add_flag("--retry", o.retry, "send a Retry to every new client (address validation)");
   cmd.add_flag("--0rtt", o.zero_rtt,
                "accept 0-RTT requests from resuming clients (behind a replay cache)");
@@ -371,6 +373,7 @@ int run_serve(const ServeOptions& o) {
   quic::TlsConfig tc;
   tc.server = true;
   apply_tls_options(o.net, tc);
+  apply_client_ca(o.client_ca, tc);
   tc.alpn = {kH3Alpn};
   std::string cert_pem;
   if (!o.cert.empty() || !o.key.empty()) {

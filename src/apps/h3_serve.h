@@ -28,6 +28,7 @@ struct ServeOptions {
   std::string dir;
   std::vector<std::string> listen;  // ADDR:PORT each; empty: 0.0.0.0:4433 ([::]:4433 with --ipv6)
   std::string cert, key;
+  std::string client_ca;  // --client-ca: require client certificates under these CAs
   bool retry = false;  // Retry every new client (RFC 9000 §8.1.2), not only under load
   bool zero_rtt = false;  // accept 0-RTT requests (replayable: only for idempotent content)
   NetOptions net;
@@ -73,6 +74,7 @@ class H3ServeApp {
     std::unique_ptr<h3::Session> session;
     std::map<uint64_t, Response> responses;
     std::string peer;
+    std::string client_cert = "none";  // SHA-256 hex of the client's certificate
     quic::ConnectionStats last;  // the connection's figures at its last activity
   };
   void drive(quic::Connection& c, Conn& conn, quic::Instant now);

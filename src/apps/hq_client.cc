@@ -90,9 +90,9 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
     switch (e->kind) {
       case quic::EventKind::kHandshakeCompleted:
         handshake_done_ = now;
-        log_at(1, "handshake complete (%s), %.3f ms%s", c.alpn().c_str(),
+        log_at(1, "handshake complete (%s), %.3f ms%s, server_cert=%s", c.alpn().c_str(),
                static_cast<double>((now - started_).count()) / 1e6,
-               c.stats().retry_received ? ", after a Retry" : "");
+               c.stats().retry_received ? ", after a Retry" : "", peer_certificate_hex(c).c_str());
         break;
       case quic::EventKind::kStreamReset:
         for (auto& [id, a] : active_) {
@@ -295,6 +295,11 @@ void add_trust_options(CLI::App& cmd, TrustOptions& o) {
   insecure->excludes(ca)->excludes(pin);
   ca->excludes(pin);
   cmd.add_option("--server-name", o.server_name, "SNI and verification name (default: URL host)");
+  auto* cert = cmd.add_option("--client-cert", o.client_cert,
+                              "client certificate chain (PEM), presented when the server asks");
+  auto* key = cmd.add_option("--client-key", o.client_key, "private key (PEM) for --client-cert");
+  cert->needs(key);
+  key->needs(cert);
 }
 
 std::optional<ClientSetup> make_client(const Url& url, const NetOptions& net,
@@ -312,6 +317,8 @@ std::optional<ClientSetup> make_client(const Url& url, const NetOptions& net,
   tc.server_name = trust.server_name.empty() ? url.host : trust.server_name;
   tc.insecure_skip_verify = trust.insecure;
   tc.ca_file = trust.ca_file;
+  tc.cert_file = trust.client_cert;
+  tc.key_file = trust.client_key;
   if (!trust.pin.empty()) {
     auto pin = parse_sha256_hex(trust.pin);
     if (!pin) {

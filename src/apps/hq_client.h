@@ -129,6 +129,7 @@ struct TrustOptions {
   std::string ca_file;
   std::string pin;          // SHA-256 hex of the server's leaf certificate
   std::string server_name;  // overrides the URL host for SNI and verification
+  std::string client_cert, client_key;  // PEM files presented when the server asks
 };
 void add_trust_options(CLI::App& cmd, TrustOptions& o);
 

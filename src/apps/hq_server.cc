@@ -109,10 +109,15 @@ void HqServerApp::finish(Stream& s) {
 void HqServerApp::drive(quic::Connection& c, Conn& conn) {
   while (auto e = c.poll_event()) {
     switch (e->kind) {
-      case quic::EventKind::kHandshakeCompleted:
+      case quic::EventKind::kHandshakeCompleted: {
         conn.handshake_done = true;
         ++counters_.handshakes;
+        // Always shown when a client certificate authenticated the connection.
+        const std::string cert = peer_certificate_hex(c);
+        log_at(cert == "none" ? 1 : 0, "connection from %s: handshake complete, client_cert=%s",
+               c.path(0).remote.to_string().c_str(), cert.c_str());
         break;
+      }
       case quic::EventKind::kStreamOpened:
       case quic::EventKind::kStreamReadable:
         // Requests arrive on client-initiated bidirectional streams only (RFC 9000 §2.1).
@@ -275,6 +280,7 @@ void add_server_options(CLI::App& cmd, HqServerOptions& o) {
                  "ADDR:PORT to bind, repeatable (default 0.0.0.0:4433; [::]:4433 with --ipv6)");
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
+  add_client_ca_option(cmd, o.client_ca);
   cmd.add_flag("--retry", o.retry, "send a Retry to every new client (address validation)");
   cmd.add_flag("--datagram", o.datagram, "offer DATAGRAM frames (RFC 9221) and echo each one");
   cmd.add_flag("--0rtt", o.zero_rtt,
@@ -311,6 +317,7 @@ int run_server(const HqServerOptions& o) {
   quic::TlsConfig tc;
   tc.server = true;
   apply_tls_options(o.net, tc);
+  apply_client_ca(o.client_ca, tc);
   std::string cert_pem;
   if (!o.cert.empty() || !o.key.empty()) {
     if (o.cert.empty() || o.key.empty()) {

@@ -45,6 +45,7 @@ struct HqServerOptions {
   std::string root;                 // directory served; empty: no files
   bool perf = false;                // enable the /perf routes
   std::string cert, key;
+  std::string client_ca;  // --client-ca: require client certificates under these CAs
   bool json = false;      // perf server: final statistics as JSON
   bool datagram = false;  // offer DATAGRAM and echo every datagram received
   bool retry = false;     // answer every Initial without a valid token with Retry

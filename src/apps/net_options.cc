@@ -79,6 +79,23 @@ void apply_tls_options(const NetOptions& o, quic::TlsConfig& t) {
   t.chacha20_only = o.chacha20;
 }
 
+void add_client_ca_option(CLI::App& cmd, std::string& file) {
+  cmd.add_option("--client-ca", file,
+                 "require a client certificate issued under these CAs (PEM); the log shows its "
+                 "SHA-256");
+}
+
+void apply_client_ca(const std::string& file, quic::TlsConfig& t) {
+  if (file.empty()) return;
+  t.client_auth = quic::ClientAuth::kRequire;
+  t.ca_file = file;
+}
+
+std::string peer_certificate_hex(const quic::Connection& c) {
+  auto fp = c.peer_certificate_sha256();
+  return fp ? to_hex(fp->data(), fp->size()) : "none";
+}
+
 io::SocketOptions socket_options(const NetOptions& o) {
   io::SocketOptions s;
   s.gso = !o.no_gso;

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/config.h"
+#include "core/connection.h"
 #include "io/udp_socket.h"
 #include "tls/tls_config.h"
 
@@ -55,6 +56,13 @@ io::SocketOptions socket_options(const NetOptions& o);
 void set_log_level(int level);
 int log_level();
 void log_at(int level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// Server side of client certificates: --client-ca FILE requires every client to present a
+// certificate that chains to FILE's CAs (TLS alert certificate_required / unknown_ca otherwise).
+void add_client_ca_option(CLI::App& cmd, std::string& file);
+void apply_client_ca(const std::string& file, quic::TlsConfig& t);
+// For per-connection log lines: the SHA-256 (hex) of the peer's leaf certificate, or "none".
+std::string peer_certificate_hex(const quic::Connection& c);
 
 // SHA-256 of the DER encoding of the first certificate in `pem` (what --pin compares).
 quic::Result<std::array<uint8_t, 32>> leaf_sha256(const std::string& pem);

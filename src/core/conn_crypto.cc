@@ -347,4 +347,12 @@ void Connection::maybe_update_keys() {
 
 std::string Connection::alpn() const { return tls_ ? tls_->alpn() : std::string(); }
 
+std::optional<std::array<uint8_t, 32>> Connection::peer_certificate_sha256() const {
+  return tls_ ? tls_->peer_certificate_sha256() : std::nullopt;
+}
+
+std::string Connection::peer_certificate_subject() const {
+  return tls_ ? tls_->peer_certificate_subject() : std::string();
+}
+
 }  // namespace quic

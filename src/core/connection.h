@@ -246,6 +246,10 @@ class Connection {
   void set_scheduler(SchedulerKind kind);
   SchedulerKind scheduler_kind() const { return scheduler_->kind(); }
   std::string alpn() const;
+  // The peer's leaf certificate: SHA-256 of its DER encoding and its subject DN (TlsSession).
+  // A server sees a client's only when it asked for one (TlsConfig::client_auth).
+  std::optional<std::array<uint8_t, 32>> peer_certificate_sha256() const;
+  std::string peer_certificate_subject() const;
   const std::optional<Error>& close_error() const { return close_error_; }
   bool closed_by_peer() const { return closed_by_peer_; }
   // Source CIDs the endpoint must route to this connection (issued and not retired), and a

@@ -20,11 +20,6 @@ struct KeyDeleter {
 using Crt = std::unique_ptr<gnutls_x509_crt_int, CrtDeleter>;
 using Key = std::unique_ptr<gnutls_x509_privkey_int, KeyDeleter>;
 
-// Validity never depends on a clock read: from the epoch to "no well-defined expiration"
-// (RFC 5280 §4.1.2.5, 99991231235959Z), so virtual-time simulations verify too.
-constexpr time_t kNotBefore = 0;
-constexpr time_t kNoExpiration = static_cast<time_t>(-1);
-
 Result<Key> new_key() {
   gnutls_x509_privkey_t k = nullptr;
   if (gnutls_x509_privkey_init(&k) < 0) return fail(err::kInternalError, "privkey_init");
@@ -44,7 +39,7 @@ std::string export_pem(gnutls_x509_crt_t crt) {
 }
 
 // Builds one certificate for `key`, signed by issuer (self-signed when issuer is null).
-Result<Crt> new_cert(const std::string& cn, const std::string& host, bool ca,
+Result<Crt> new_cert(const std::string& cn, const TestCertOptions& o, bool ca,
                      gnutls_x509_privkey_t key, gnutls_x509_crt_t issuer,
                      gnutls_x509_privkey_t issuer_key) {
   gnutls_x509_crt_t c = nullptr;
@@ -60,8 +55,8 @@ Result<Crt> new_cert(const std::string& cn, const std::string& host, bool ca,
   };
   step(gnutls_x509_crt_set_version(c, 3));
   step(gnutls_x509_crt_set_serial(c, serial.data(), serial.size()));
-  step(gnutls_x509_crt_set_activation_time(c, kNotBefore));
-  step(gnutls_x509_crt_set_expiration_time(c, kNoExpiration));
+  step(gnutls_x509_crt_set_activation_time(c, o.not_before));
+  step(gnutls_x509_crt_set_expiration_time(c, o.not_after));
   step(gnutls_x509_crt_set_dn_by_oid(c, GNUTLS_OID_X520_COMMON_NAME, 0, cn.data(),
                                      static_cast<unsigned>(cn.size())));
   step(gnutls_x509_crt_set_key(c, key));
@@ -69,11 +64,15 @@ Result<Crt> new_cert(const std::string& cn, const std::string& host, bool ca,
   if (ca) {
     step(gnutls_x509_crt_set_key_usage(
         c, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE));
+  } else if (o.client) {
+    step(gnutls_x509_crt_set_key_usage(c, GNUTLS_KEY_DIGITAL_SIGNATURE));
+    step(gnutls_x509_crt_set_key_purpose_oid(c, GNUTLS_KP_TLS_WWW_CLIENT, 0));
   } else {
     step(gnutls_x509_crt_set_key_usage(c, GNUTLS_KEY_DIGITAL_SIGNATURE));
     step(gnutls_x509_crt_set_key_purpose_oid(c, GNUTLS_KP_TLS_WWW_SERVER, 0));
-    step(gnutls_x509_crt_set_subject_alt_name(c, GNUTLS_SAN_DNSNAME, host.data(),
-                                              static_cast<unsigned>(host.size()), GNUTLS_FSAN_SET));
+    step(gnutls_x509_crt_set_subject_alt_name(c, GNUTLS_SAN_DNSNAME, o.name.data(),
+                                              static_cast<unsigned>(o.name.size()),
+                                              GNUTLS_FSAN_SET));
   }
   std::array<uint8_t, 64> kid{};
   size_t kid_len = kid.size();
@@ -93,8 +92,26 @@ Result<PemCertKey> make_self_signed(const std::string& host) {
 }
 
 Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length) {
-  if (host.empty() || chain_length < 1 || chain_length > kMaxTestChainLength) {
-    return fail(err::kInternalError, "make_cert_chain: need a host and 1..16 certificates");
+  TestCertOptions o;
+  o.name = host;
+  o.chain_length = chain_length;
+  return make_test_cert(o);
+}
+
+Result<PemCertKey> make_test_cert(const TestCertOptions& o) {
+  const int chain_length = o.chain_length;
+  if (o.name.empty() || chain_length < 1 || chain_length > kMaxTestChainLength) {
+    return fail(err::kInternalError, "make_test_cert: need a name and 1..16 certificates");
+  }
+  // CA names differ between calls, as real CAs' do: a chain under another test CA then fails
+  // with "signer not found" (unknown_ca) rather than with a signature mismatch against a
+  // same-named anchor (bad_certificate).
+  std::array<uint8_t, 4> tag_bytes{};
+  gnutls_rnd(GNUTLS_RND_NONCE, tag_bytes.data(), tag_bytes.size());
+  std::string tag;
+  for (uint8_t b : tag_bytes) {
+    tag += "0123456789abcdef"[b >> 4];
+    tag += "0123456789abcdef"[b & 15];
   }
   // Index 0 is the root; the last one is the leaf.
   std::vector<Key> keys;
@@ -104,9 +121,10 @@ Result<PemCertKey> make_cert_chain(const std::string& host, int chain_length) {
     if (!key) return std::unexpected(key.error());
     const bool leaf = i == chain_length - 1;
     std::string cn =
-        leaf ? host : (i == 0 ? "TQUIC test root CA" : "TQUIC test CA " + std::to_string(i));
+        leaf ? o.name
+             : (i == 0 ? "TQUIC test root CA " : "TQUIC test CA " + std::to_string(i) + " ") + tag;
     // A single certificate is both leaf and anchor: self-signed, end-entity.
-    auto crt = new_cert(cn, host, !leaf, key->get(), i == 0 ? nullptr : crts.back().get(),
+    auto crt = new_cert(cn, o, !leaf, key->get(), i == 0 ? nullptr : crts.back().get(),
                         i == 0 ? nullptr : keys.back().get());
     if (!crt) return std::unexpected(crt.error());
     keys.push_back(std::move(*key));

@@ -1,6 +1,7 @@
 // Test and demo certificates generated in memory with GnuTLS (never for production use).
 #pragma once
 
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,19 @@ struct PemCertKey {
   std::string key_pem;   // the leaf's private key
   std::string ca_pem;    // the trust anchor a client needs
 };
+
+// What make_test_cert builds: a chain of `chain_length` ECDSA P-256 certificates, root CA ->
+// intermediates -> leaf (chain_length 1: a self-signed end-entity certificate, its own anchor).
+struct TestCertOptions {
+  std::string name = "localhost";  // leaf CN; a server leaf also gets it as SAN dNSName
+  bool client = false;             // leaf purpose clientAuth (else serverAuth)
+  int chain_length = 1;
+  // Validity of every certificate. The default never depends on a clock: from the epoch to
+  // "no well-defined expiration" (RFC 5280 §4.1.2.5), so virtual-time simulations verify too.
+  time_t not_before = 0;
+  time_t not_after = static_cast<time_t>(-1);
+};
+Result<PemCertKey> make_test_cert(const TestCertOptions& o);
 
 // A self-signed ECDSA P-256 certificate for `host` (SAN dNSName); it is its own trust anchor.
 Result<PemCertKey> make_self_signed(const std::string& host);

@@ -1,8 +1,9 @@
 #include "tls/tls_context.h"
 
 #include <dlfcn.h>
+#include <gnutls/crypto.h>
 
-#include <atomic>
+#include <chrono>
 #include <ctime>
 #include <mutex>
 #include <string_view>
@@ -25,19 +26,25 @@ constexpr const char* kPriorityChaCha =
     "NORMAL:%DISABLE_TLS13_COMPAT_MODE:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305:"
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1";
 
-Status load_server_credentials(gnutls_certificate_credentials_t creds, const TlsConfig& c) {
+gnutls_datum_t datum_of(const std::string& s) {
+  return gnutls_datum_t{reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())),
+                        static_cast<unsigned>(s.size())};
+}
+
+// Our own chain and key: mandatory for a server, optional for a client (client certificate).
+Status load_own_credentials(gnutls_certificate_credentials_t creds, const TlsConfig& c) {
   int rc;
   if (!c.cert_pem.empty() || !c.key_pem.empty()) {
-    gnutls_datum_t cert{reinterpret_cast<unsigned char*>(const_cast<char*>(c.cert_pem.data())),
-                        static_cast<unsigned>(c.cert_pem.size())};
-    gnutls_datum_t key{reinterpret_cast<unsigned char*>(const_cast<char*>(c.key_pem.data())),
-                       static_cast<unsigned>(c.key_pem.size())};
+    gnutls_datum_t cert = datum_of(c.cert_pem), key = datum_of(c.key_pem);
     rc = gnutls_certificate_set_x509_key_mem2(creds, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
     if (rc < 0) return fail(err::kInternalError, gnutls_reason("bad in-memory cert/key PEM", rc));
     return {};
   }
+  if (!c.server && c.cert_file.empty() && c.key_file.empty()) return {};  // no client cert
   if (c.cert_file.empty() || c.key_file.empty()) {
-    return fail(err::kInternalError, "server needs cert_file+key_file or cert_pem+key_pem");
+    return fail(err::kInternalError, c.server
+                                         ? "server needs cert_file+key_file or cert_pem+key_pem"
+                                         : "client certificate needs both cert_file and key_file");
   }
   rc = gnutls_certificate_set_x509_key_file2(creds, c.cert_file.c_str(), c.key_file.c_str(),
                                              GNUTLS_X509_FMT_PEM, nullptr, 0);
@@ -48,27 +55,81 @@ Status load_server_credentials(gnutls_certificate_credentials_t creds, const Tls
   return {};
 }
 
-Status load_client_trust(gnutls_certificate_credentials_t creds, const TlsConfig& c) {
-  // Pinning and insecure mode replace chain verification, so no trust store is needed.
-  if (c.insecure_skip_verify || c.pinned_sha256) return {};
+// Trust anchors for the peer's certificate. Returns whether sessions must verify a chain.
+Result<bool> load_peer_trust(gnutls_certificate_credentials_t creds, const TlsConfig& c) {
+  if (c.insecure_skip_verify) return false;
   int rc;
   if (!c.ca_pem.empty()) {
-    gnutls_datum_t ca{reinterpret_cast<unsigned char*>(const_cast<char*>(c.ca_pem.data())),
-                      static_cast<unsigned>(c.ca_pem.size())};
+    gnutls_datum_t ca = datum_of(c.ca_pem);
     rc = gnutls_certificate_set_x509_trust_mem(creds, &ca, GNUTLS_X509_FMT_PEM);
     if (rc <= 0) return fail(err::kInternalError, gnutls_reason("bad ca_pem", rc < 0 ? rc : -1));
-  } else if (!c.ca_file.empty()) {
+    return true;
+  }
+  if (!c.ca_file.empty()) {
     rc = gnutls_certificate_set_x509_trust_file(creds, c.ca_file.c_str(), GNUTLS_X509_FMT_PEM);
     if (rc <= 0) {
       return fail(err::kInternalError, rc < 0
                                            ? gnutls_reason("cannot load CA file " + c.ca_file, rc)
                                            : "CA file " + c.ca_file + " holds no certificate");
     }
-  } else {
-    rc = gnutls_certificate_set_x509_system_trust(creds);  // count loaded; only <0 is an error
-    if (rc < 0) return fail(err::kInternalError, gnutls_reason("cannot load system trust", rc));
+    return true;
   }
-  return {};
+  if (c.pinned_sha256) return false;  // the pin alone decides
+  if (c.server) {
+    // The public web PKI says nothing about who may connect: client certificates need an
+    // explicit anchor.
+    if (c.client_auth != ClientAuth::kNone) {
+      return fail(err::kInternalError,
+                  "client_auth needs ca_file, ca_pem, pinned_sha256 or insecure_skip_verify");
+    }
+    return false;
+  }
+  rc = gnutls_certificate_set_x509_system_trust(creds);  // count loaded; only <0 is an error
+  if (rc < 0) return fail(err::kInternalError, gnutls_reason("cannot load system trust", rc));
+  return true;
+}
+
+// The clock of the scope active on this thread (see TlsClockScope); null = system clock.
+thread_local const TlsClock* t_clock = nullptr;
+
+time_t scoped_time(time_t* out) {
+  time_t now =
+      t_clock
+          ? static_cast<time_t>(
+                std::chrono::floor<std::chrono::seconds>((*t_clock)().time_since_epoch()).count())
+          : std::time(nullptr);
+  if (out) *out = now;
+  return now;
+}
+
+void scoped_gettime(struct timespec* ts) {
+  if (!t_clock) {
+    clock_gettime(CLOCK_REALTIME, ts);  // GnuTLS's own default
+    return;
+  }
+  auto since = (*t_clock)().time_since_epoch();
+  auto sec = std::chrono::floor<std::chrono::seconds>(since);
+  ts->tv_sec = static_cast<time_t>(sec.count());
+  ts->tv_nsec = static_cast<long>(std::chrono::nanoseconds(since - sec).count());
+}
+
+// GnuTLS 3.7.9 reads two clocks: gnutls_time (seconds; certificate validity, session expiry,
+// ticket key rotation) and gnutls_gettime (CLOCK_REALTIME; ticket creation and age,
+// anti-replay), and compares them with each other, so both must follow the injected clock.
+// Only the first has a public setter; the second is settable through a private but exported
+// symbol, looked up at run time. Installed once, never removed: outside a scope the hooks
+// answer exactly what GnuTLS's defaults would.
+bool install_clock_hooks() {
+  using SetGettime = void (*)(void (*)(struct timespec*));
+  static const bool installed = [] {
+    auto set_gettime =
+        reinterpret_cast<SetGettime>(dlsym(RTLD_DEFAULT, "_gnutls_global_set_gettime_function"));
+    if (!set_gettime) return false;
+    gnutls_global_set_time_function(&scoped_time);
+    set_gettime(&scoped_gettime);
+    return true;
+  }();
+  return installed;
 }
 
 }  // namespace
@@ -132,32 +193,33 @@ const gnutls_datum_t* tls_ticket_key() {
   return key.data ? &key : nullptr;
 }
 
-namespace {
-std::atomic<time_t (*)(time_t*)> g_time_fn{nullptr};
-
-// GnuTLS 3.7.9 reads two clocks: gnutls_time (seconds; certificate validity, session expiry)
-// and gnutls_gettime (CLOCK_REALTIME in ms; ticket creation and age, anti-replay), and compares
-// them with each other. Only the first has a public setter; the second is settable through a
-// private but exported symbol, looked up at run time so a build without it still works.
-void gettime_from_time_fn(struct timespec* ts) {
-  if (auto fn = g_time_fn.load(std::memory_order_relaxed)) {
-    ts->tv_sec = fn(nullptr);
-    ts->tv_nsec = 0;
-  } else {
-    clock_gettime(CLOCK_REALTIME, ts);  // GnuTLS's own default
-  }
+TlsClockScope::TlsClockScope(const TlsContext& ctx) : prev_(t_clock) {
+  t_clock = ctx.config().clock ? &ctx.config().clock : nullptr;
 }
-using SetGettime = void (*)(void (*)(struct timespec*));
-}  // namespace
 
-bool tls_set_time_function(time_t (*fn)(time_t*)) {
-  g_time_fn.store(fn, std::memory_order_relaxed);
-  gnutls_global_set_time_function(fn ? fn : &std::time);
-  static auto set_gettime =
-      reinterpret_cast<SetGettime>(dlsym(RTLD_DEFAULT, "_gnutls_global_set_gettime_function"));
-  if (!set_gettime) return false;
-  set_gettime(&gettime_from_time_fn);
-  return true;
+TlsClockScope::~TlsClockScope() {
+  t_clock = prev_;
+}
+
+Status TlsContext::init_ticket_key() {
+  const TlsConfig& c = config_;
+  // An own key: from injected randomness (reproducible simulations; tickets resume only at
+  // contexts built from the same bytes), or for client authentication, so that a ticket issued
+  // by a context that never checked a client certificate cannot skip the check here.
+  if (c.random || c.client_auth != ClientAuth::kNone) {
+    MutBytes key(own_ticket_key_);
+    if (c.random) {
+      c.random(key);
+    } else if (gnutls_rnd(GNUTLS_RND_KEY, key.data(), key.size()) < 0) {
+      return fail(err::kInternalError, "cannot generate the session ticket key");
+    }
+    own_ticket_datum_ = {key.data(), static_cast<unsigned>(key.size())};
+    ticket_key_ = &own_ticket_datum_;
+    return {};
+  }
+  ticket_key_ = tls_ticket_key();
+  if (!ticket_key_) return fail(err::kInternalError, "cannot generate the session ticket key");
+  return {};
 }
 
 Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& config) {
@@ -172,23 +234,26 @@ Result<std::shared_ptr<const TlsContext>> make_tls_context(const TlsConfig& conf
     if (a.empty() || a.size() > 255) {
       return fail(err::kInternalError, "ALPN protocol names must be 1..255 bytes");
     }
-    ctx->alpn_datums_.push_back(
-        gnutls_datum_t{reinterpret_cast<unsigned char*>(const_cast<char*>(a.data())),
-                       static_cast<unsigned>(a.size())});
+    ctx->alpn_datums_.push_back(datum_of(a));
   }
-  if (!c.server && c.server_name.empty() && !c.insecure_skip_verify && !c.pinned_sha256) {
-    return fail(err::kInternalError, "client needs server_name to verify the certificate");
+  if (c.clock && !install_clock_hooks()) {
+    return fail(err::kInternalError,
+                "this GnuTLS build cannot take an injected clock (no "
+                "_gnutls_global_set_gettime_function)");
   }
+  TlsClockScope ctx_time(*ctx);  // anti-replay start time below
 
   int rc = gnutls_certificate_allocate_credentials(&ctx->creds_);
   if (rc < 0) return fail(err::kInternalError, gnutls_reason("credentials", rc));
-  if (c.server) {
-    if (auto s = load_server_credentials(ctx->creds_, c); !s) return std::unexpected(s.error());
-    if (c.enable_early_data && !tls_ticket_key()) {
-      return fail(err::kInternalError, "cannot generate the session ticket key");
-    }
-  } else {
-    if (auto s = load_client_trust(ctx->creds_, c); !s) return std::unexpected(s.error());
+  if (auto s = load_own_credentials(ctx->creds_, c); !s) return std::unexpected(s.error());
+  auto chain = load_peer_trust(ctx->creds_, c);
+  if (!chain) return std::unexpected(chain.error());
+  ctx->verifies_chain_ = *chain;
+  if (!c.server && c.server_name.empty() && ctx->verifies_chain_) {
+    return fail(err::kInternalError, "client needs server_name to verify the certificate");
+  }
+  if (c.server && c.enable_early_data) {
+    if (auto st = ctx->init_ticket_key(); !st) return std::unexpected(st.error());
   }
 
   const char* err_pos = nullptr;

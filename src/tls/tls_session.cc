@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include <algorithm>
 #include <cstring>
@@ -198,20 +199,7 @@ struct TlsCallbacks {
     return 0;
   }
 
-  static int on_verify(gnutls_session_t s) {
-    const TlsConfig& c = self_of(s)->ctx_->config();
-    if (c.pinned_sha256) {
-      unsigned n = 0;
-      const gnutls_datum_t* peers = gnutls_certificate_get_peers(s, &n);
-      if (!peers || n == 0) return GNUTLS_E_CERTIFICATE_ERROR;
-      std::array<uint8_t, 32> digest{};
-      if (gnutls_hash_fast(GNUTLS_DIG_SHA256, peers[0].data, peers[0].size, digest.data()) < 0) {
-        return GNUTLS_E_CERTIFICATE_ERROR;
-      }
-      return digest == *c.pinned_sha256 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
-    }
-    return 0;  // insecure_skip_verify: the only other case this callback is installed for
-  }
+  static int on_verify(gnutls_session_t s) { return self_of(s)->verify_peer(); }
 
   static int on_keylog(gnutls_session_t s, const char* label, const gnutls_datum_t* secret) {
     gnutls_datum_t client_random{}, server_random{};
@@ -246,6 +234,7 @@ bool TlsSession::is_server() const {
 }
 
 Status TlsSession::init_gnutls() {
+  TlsClockScope ctx_time(*ctx_);  // gnutls_init stamps the session; set_data checks expiry
   const TlsConfig& c = ctx_->config();
   const bool server = c.server;
   const bool early = c.enable_early_data && allow_early_ && (server || resume_allows_early_);
@@ -286,8 +275,17 @@ Status TlsSession::init_gnutls() {
 
   if (server) {
     if (c.enable_early_data) {
-      rc = gnutls_session_ticket_enable_server(s, tls_ticket_key());
+      rc = gnutls_session_ticket_enable_server(s, ctx_->ticket_key());
       if (rc < 0) return fail_with(rc, "session tickets");
+    }
+    if (c.client_auth != ClientAuth::kNone) {
+      gnutls_certificate_server_set_request(
+          s, c.client_auth == ClientAuth::kRequire ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+      // No certificate_authorities list (RFC 8446 §4.2.4): a client holding one certificate
+      // must send it even when its issuer is not trusted, so the refusal names the reason
+      // (unknown_ca) instead of a misleading certificate_required.
+      gnutls_certificate_send_x509_rdn_sequence(s, 1);
+      gnutls_session_set_verify_function(s, &TlsCallbacks::on_verify);
     }
     if (early) {
       // RFC 8446 §8: 0-RTT only behind the context's replay cache.
@@ -303,12 +301,7 @@ Status TlsSession::init_gnutls() {
     rc = gnutls_server_name_set(s, GNUTLS_NAME_DNS, c.server_name.data(), c.server_name.size());
     if (rc < 0) return fail_with(rc, "server name");
   }
-  if (c.insecure_skip_verify || c.pinned_sha256) {
-    gnutls_session_set_verify_function(s, &TlsCallbacks::on_verify);
-  } else {
-    // Keeps the pointer: the string lives in the context this session holds.
-    gnutls_session_set_verify_cert(s, c.server_name.empty() ? nullptr : c.server_name.c_str(), 0);
-  }
+  gnutls_session_set_verify_function(s, &TlsCallbacks::on_verify);
   if (!resume_data_.empty()) {
     rc = gnutls_session_set_data(s, resume_data_.data(), resume_data_.size());
     if (rc < 0) return fail_with(rc, "resumption ticket");
@@ -391,6 +384,7 @@ Status TlsSession::provide_data(EncryptionLevel level, Bytes data) {
                     "handshake message exceeds kMaxHandshakeMessageBytes"};
     return std::unexpected(*failed_);
   }
+  TlsClockScope ctx_time(*ctx_);
   int rc = gnutls_handshake_write(session_, static_cast<gnutls_record_encryption_level_t>(level),
                                   data.data(), data.size());
   if (rc < 0 && gnutls_error_is_fatal(rc)) return fail_with(rc, "handshake data");
@@ -418,6 +412,7 @@ bool TlsSession::MessageScanner::feed(Bytes data) {
 }
 
 Status TlsSession::run_handshake() {
+  TlsClockScope ctx_time(*ctx_);
   int rc = gnutls_handshake(session_);
   if (rc == 0) {
     complete_ = true;
@@ -441,16 +436,106 @@ Status TlsSession::fail_with(int rc, const char* where) {
     alert = static_cast<uint8_t>(a);
   }
   std::string reason = std::string(where) + ": " + gnutls_strerror(rc);
-  if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && session_) {
-    gnutls_datum_t text{};
-    unsigned status = gnutls_session_get_verify_cert_status(session_);
-    if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) >= 0) {
-      reason += std::string(" (") + reinterpret_cast<const char*>(text.data) + ")";
-      gnutls_free(text.data);
-    }
-  }
   failed_ = Error{err::kCryptoErrorBase + alert, 0, std::move(reason)};
   return std::unexpected(*failed_);
+}
+
+namespace {
+
+// The alert for a chain GnuTLS did not accept (RFC 8446 §6.2).
+uint8_t alert_for_status(unsigned status) {
+  if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) return GNUTLS_A_UNKNOWN_CA;
+  if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) {
+    return GNUTLS_A_CERTIFICATE_EXPIRED;  // "expired or is not currently valid"
+  }
+  if (status & GNUTLS_CERT_REVOKED) return GNUTLS_A_CERTIFICATE_REVOKED;
+  return GNUTLS_A_BAD_CERTIFICATE;
+}
+
+std::string status_text(unsigned status) {
+  gnutls_datum_t text{};
+  if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) < 0) {
+    return "certificate not accepted";
+  }
+  std::string out(reinterpret_cast<const char*>(text.data), text.size);
+  gnutls_free(text.data);
+  return out;
+}
+
+std::optional<std::array<uint8_t, 32>> sha256_of(const gnutls_datum_t& der) {
+  std::array<uint8_t, 32> digest{};
+  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, digest.data()) < 0) {
+    return std::nullopt;
+  }
+  return digest;
+}
+
+const gnutls_datum_t* peer_leaf(gnutls_session_t s) {
+  unsigned n = 0;
+  const gnutls_datum_t* certs = s ? gnutls_certificate_get_peers(s, &n) : nullptr;
+  return certs && n > 0 ? &certs[0] : nullptr;
+}
+
+}  // namespace
+
+int TlsSession::refuse_peer(uint8_t alert, std::string reason) {
+  callback_error_ =
+      Error{err::kCryptoErrorBase + alert, 0, "peer certificate: " + std::move(reason)};
+  return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+// GnuTLS calls this once the peer's Certificate and CertificateVerify are checked (RFC 8446
+// §4.4.2-3), on a client always, on a server only when it asked for a certificate. GnuTLS's
+// own time checks read the context's clock (TlsClockScope is active in every call into it).
+int TlsSession::verify_peer() {
+  const TlsConfig& c = ctx_->config();
+  const gnutls_datum_t* leaf = peer_leaf(session_);
+  if (!leaf) {
+    // GnuTLS fails an empty client Certificate itself under kRequire (certificate_required).
+    if (c.server && c.client_auth == ClientAuth::kRequest) return 0;
+    return refuse_peer(GNUTLS_A_BAD_CERTIFICATE, "none sent");
+  }
+  if (c.insecure_skip_verify) return 0;
+  if (c.pinned_sha256 && sha256_of(*leaf) != c.pinned_sha256) {
+    return refuse_peer(GNUTLS_A_BAD_CERTIFICATE, "leaf does not match the pinned SHA-256");
+  }
+  if (!ctx_->verifies_chain()) return 0;
+  // Purpose (RFC 5280 §4.2.1.12): a server certificate cannot log a client in, and vice versa.
+  std::vector<gnutls_typed_vdata_st> data;
+  auto purpose = const_cast<char*>(c.server ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER);
+  data.push_back({GNUTLS_DT_KEY_PURPOSE_OID, reinterpret_cast<unsigned char*>(purpose), 0});
+  if (!c.server && !c.server_name.empty()) {
+    // The string lives in the context this session holds.
+    auto host = const_cast<char*>(c.server_name.c_str());
+    data.push_back({GNUTLS_DT_DNS_HOSTNAME, reinterpret_cast<unsigned char*>(host), 0});
+  }
+  unsigned status = 0;
+  int rc = gnutls_certificate_verify_peers(session_, data.data(),
+                                           static_cast<unsigned>(data.size()), &status);
+  if (rc < 0) return refuse_peer(GNUTLS_A_BAD_CERTIFICATE, gnutls_strerror(rc));
+  if (status != 0) return refuse_peer(alert_for_status(status), status_text(status));
+  return 0;
+}
+
+std::optional<std::array<uint8_t, 32>> TlsSession::peer_certificate_sha256() const {
+  const gnutls_datum_t* leaf = peer_leaf(session_);
+  return leaf ? sha256_of(*leaf) : std::nullopt;
+}
+
+std::string TlsSession::peer_certificate_subject() const {
+  const gnutls_datum_t* leaf = peer_leaf(session_);
+  gnutls_x509_crt_t crt = nullptr;
+  if (!leaf || gnutls_x509_crt_init(&crt) < 0) return {};
+  std::string out;
+  gnutls_datum_t dn{};
+  if (gnutls_x509_crt_import(crt, leaf, GNUTLS_X509_FMT_DER) >= 0 &&
+      gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+    out.assign(reinterpret_cast<const char*>(dn.data),
+               std::min<size_t>(dn.size, kMaxPeerSubjectBytes));
+    gnutls_free(dn.data);
+  }
+  gnutls_x509_crt_deinit(crt);
+  return out;
 }
 
 std::vector<TlsSession::Output> TlsSession::take_handshake_data() {
@@ -490,6 +575,7 @@ Status TlsSession::send_session_ticket() {
     return fail(err::kInternalError, "send_session_ticket: server only, after the handshake");
   }
   if (!ctx_->config().enable_early_data) return {};  // tickets disabled
+  TlsClockScope ctx_time(*ctx_);
   int rc = gnutls_session_ticket_send(session_, 1, 0);
   if (rc < 0) return fail_with(rc, "NewSessionTicket");
   return {};

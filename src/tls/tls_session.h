@@ -7,6 +7,7 @@
 // CRYPTO data at the wrong level, TRANSPORT_PARAMETER_ERROR for an oversized extension).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -28,6 +29,8 @@ inline constexpr size_t kMaxPeerTransportParamsBytes = 16384;
 // checks its size, so an announced 16 MiB would be buffered: the adapter reads the message
 // headers itself. A 9-certificate chain is under 8 KiB; 64 KiB leaves room for RSA chains.
 inline constexpr size_t kMaxHandshakeMessageBytes = 65536;
+// The peer certificate's subject DN handed to the application (a longer one is cut).
+inline constexpr size_t kMaxPeerSubjectBytes = 1024;
 // A stored resumption ticket handed back by the application (local, but parsed defensively).
 inline constexpr size_t kMaxResumptionTicketBytes = 65536;
 
@@ -82,6 +85,12 @@ class TlsSession {
   std::string alpn() const;
   bool resumed() const;
   bool early_data_accepted() const;  // server: 0-RTT accepted; client: server accepted it
+  // The peer's leaf certificate once its Certificate message has arrived (on a resumed
+  // session, what GnuTLS kept from the original one): SHA-256 of the DER encoding, and the
+  // subject DN (RFC 4514 string, at most kMaxPeerSubjectBytes). nullopt / "" when the peer
+  // sent none, e.g. a client that was not asked. Verified only if the handshake completed.
+  std::optional<std::array<uint8_t, 32>> peer_certificate_sha256() const;
+  std::string peer_certificate_subject() const;
 
   // Client: the latest ticket (with the server's transport parameters); empty if none new.
   std::vector<uint8_t> take_session_ticket();
@@ -92,6 +101,8 @@ class TlsSession {
   Status init_gnutls();
   Status run_handshake();
   Status fail_with(int gnutls_rc, const char* where);
+  int verify_peer();  // the GnuTLS verify callback's decision
+  int refuse_peer(uint8_t alert, std::string reason);
 
   friend struct TlsCallbacks;  // GnuTLS callbacks, defined in tls_session.cc
 

@@ -185,9 +185,10 @@ Pair::Pair(PairOptions options)
                                          : test_tls_context(true, options.server_alpn)};
   scfg.max_connections = options.max_connections;
   server_ = std::make_unique<Endpoint>(scfg, server_random_);
-  auto c = Connection::connect(options.client, test_tls_context(false, options.client_alpn),
-                               client_addr_, server_addr_, now_, client_random_,
-                               options.connect);
+  auto c = Connection::connect(
+      options.client,
+      options.client_tls ? options.client_tls : test_tls_context(false, options.client_alpn),
+      client_addr_, server_addr_, now_, client_random_, options.connect);
   if (c) client_ = std::move(*c);
 }
 

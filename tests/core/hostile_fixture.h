@@ -39,6 +39,7 @@ struct PairOptions {
   // 0-RTT tests: a server TLS context shared by several pairs (its anti-replay context only
   // gives 0-RTT to tickets issued after it was created), and the client's connect options.
   std::shared_ptr<const TlsContext> server_tls;
+  std::shared_ptr<const TlsContext> client_tls;  // e.g. with a client certificate
   ConnectOptions connect;
 };
 

@@ -1,5 +1,5 @@
 // Session tickets, PSK resumption and 0-RTT (RFC 9001 §4.5, §4.6), anti-replay, and the
-// simulator's clock hook.
+// per-context clock.
 #include "tls_test_util.h"
 
 namespace quic::test {
@@ -9,8 +9,10 @@ const std::vector<uint8_t> kClientTp = {0x04, 0x02, 0x40, 0x00};
 const std::vector<uint8_t> kServerTp = {0x03, 0x02, 0x45, 0xc0, 0x04, 0x02, 0x50, 0x00};
 
 struct Endpoints {
-  std::shared_ptr<const TlsContext> client = context(client_config());
-  std::shared_ptr<const TlsContext> server = context(server_config());
+  explicit Endpoints(const TlsClock& clock = {})
+      : client(context(with_clock(client_config(), clock))),
+        server(context(with_clock(server_config(), clock))) {}
+  std::shared_ptr<const TlsContext> client, server;
 };
 
 // A full handshake followed by one NewSessionTicket; returns the client's stored ticket.
@@ -145,30 +147,33 @@ TEST(TlsResumption, ServerSessionRefusesTicketCalls) {
   EXPECT_FALSE(s->set_resumption_ticket(std::vector<uint8_t>{1, 2, 3}));
 }
 
-time_t g_fake_now = 0;
-time_t fake_time(time_t* t) {
-  if (t) *t = g_fake_now;
-  return g_fake_now;
-}
-
-// The simulator's clock drives ticket lifetime: a ticket older than its lifetime (GnuTLS's
-// default 6 hours) is not used, one well inside it is.
-TEST(TlsResumption, VirtualClockControlsTicketLifetime) {
-  g_fake_now = 1'700'000'000;
-  ASSERT_TRUE(tls_set_time_function(&fake_time));
-  for (auto [advance, expect_resumed] : {std::pair{3600, true}, std::pair{7 * 3600, false}}) {
-    Endpoints e;
-    auto ticket = get_ticket(e);
-    g_fake_now += advance;
-    auto c = session(e.client, kClientTp);
-    auto s = session(e.server, kServerTp);
-    ASSERT_TRUE(c->set_resumption_ticket(ticket));
-    Exchange r = handshake(*c, *s);
-    ASSERT_TRUE(r.ok()) << (r.client ? r.server.error().reason : r.client.error().reason);
-    EXPECT_EQ(c->resumed(), expect_resumed) << "after " << advance << " s";
-    EXPECT_EQ(s->resumed(), expect_resumed);
-  }
-  tls_set_time_function(nullptr);
+// Each context's clock drives ticket lifetime (GnuTLS's default 6 hours): two endpoint pairs
+// in one process, one advanced well inside the lifetime, one past it, decide independently.
+TEST(TlsResumption, PerContextClocksDecideTicketLifetime) {
+  using namespace std::chrono;
+  system_clock::time_point now_a{seconds(1'700'000'000)};
+  system_clock::time_point now_b = now_a;
+  Endpoints a([&] { return now_a; });
+  Endpoints b([&] { return now_b; });
+  auto ticket_a = get_ticket(a);
+  auto ticket_b = get_ticket(b);
+  now_a += hours(1);
+  now_b += hours(7);
+  auto ca = session(a.client, kClientTp), sa = session(a.server, kServerTp);
+  auto cb = session(b.client, kClientTp), sb = session(b.server, kServerTp);
+  ASSERT_TRUE(ca->set_resumption_ticket(ticket_a));
+  ASSERT_TRUE(cb->set_resumption_ticket(ticket_b));
+  // Interleaved: b's ClientHello is built between a's and the rest of a's handshake.
+  ASSERT_TRUE(ca->start());
+  Exchange rb = handshake(*cb, *sb);
+  Exchange ra;
+  pump(*ca, *sa, ra);
+  ASSERT_TRUE(ra.ok()) << (ra.client ? ra.server.error().reason : ra.client.error().reason);
+  ASSERT_TRUE(rb.ok()) << (rb.client ? rb.server.error().reason : rb.client.error().reason);
+  EXPECT_TRUE(ca->resumed());
+  EXPECT_TRUE(sa->resumed());
+  EXPECT_FALSE(cb->resumed());
+  EXPECT_FALSE(sb->resumed());
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // level are fed to the other side at the same level, as a connection would after reassembly.
 #pragma once
 
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -32,6 +34,27 @@ inline TlsConfig client_config(const PemCertKey& pem = localhost_cert()) {
   c.alpn = {"h3"};
   c.ca_pem = pem.ca_pem;
   c.server_name = "localhost";
+  return c;
+}
+
+// SHA-256 of the DER encoding of the first certificate in `pem` (the leaf).
+inline std::array<uint8_t, 32> leaf_sha256(const std::string& pem) {
+  gnutls_x509_crt_t crt = nullptr;
+  gnutls_x509_crt_init(&crt);
+  gnutls_datum_t in{reinterpret_cast<unsigned char*>(const_cast<char*>(pem.data())),
+                    static_cast<unsigned>(pem.size())};
+  EXPECT_GE(gnutls_x509_crt_import(crt, &in, GNUTLS_X509_FMT_PEM), 0);  // first = leaf
+  gnutls_datum_t der{};
+  EXPECT_GE(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der), 0);
+  std::array<uint8_t, 32> out{};
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, out.data());
+  gnutls_free(der.data);
+  gnutls_x509_crt_deinit(crt);
+  return out;
+}
+
+inline TlsConfig with_clock(TlsConfig c, TlsClock clock) {
+  c.clock = std::move(clock);
   return c;
 }
 
