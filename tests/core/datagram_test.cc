@@ -216,6 +216,34 @@ TEST(DatagramQueues, PayloadLimitIsAnnounced) {
   EXPECT_EQ(got->size(), *told);
 }
 
+// A datagram queued under a larger limit that no usable path can carry any more (path 0
+// migrated and starts again at 1200 bytes, RFC 9000 §14.1) is dropped and counted, not left
+// blocking the queue; the event announces the smaller limit.
+TEST(DatagramQueues, QueuedDatagramTooLargeAfterTheLimitShrankIsDropped) {
+  PairOptions o;
+  o.client.max_datagram_frame_size = o.server.max_datagram_frame_size = 65535;
+  Pair p(o);
+  ASSERT_TRUE(p.handshake());
+  Connection& c = p.client();
+  for (int i = 0; i < 100 && c.max_datagram_payload() < 1300; ++i) {  // DPLPMTUD raises it
+    p.advance(100ms);
+    p.run();
+  }
+  ASSERT_GE(c.max_datagram_payload(), 1300u);
+  (void)count_events(c, EventKind::kDatagramPayloadChanged);
+  ASSERT_TRUE(c.send_datagram(numbered(1, 1300)));
+  ASSERT_TRUE(c.send_datagram(numbered(2, 500)));
+  ASSERT_TRUE(c.migrate(SocketAddress::v4(192, 0, 2, 77, 5555)));
+  EXPECT_LT(c.max_datagram_payload(), 1300u);
+  EXPECT_EQ(count_events(c, EventKind::kDatagramPayloadChanged), 1u);
+  p.run();
+  EXPECT_EQ(c.stats().datagrams_too_large, 1u);
+  auto got = p.server()->recv_datagram();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(number_of(*got), 2u);
+  EXPECT_FALSE(p.server()->recv_datagram());
+}
+
 // Without DATAGRAM negotiated the limit stays 0 and no event is raised.
 TEST(DatagramQueues, NoEventWithoutDatagramSupport) {
   Pair p;
