@@ -70,6 +70,11 @@ nlohmann::json to_json(const Run& run) {
             {"duplicates", run.r.datagram_duplicates},
             {"expired", run.r.datagrams_expired},
             {"copies_sent", run.r.datagram_copies_sent},
+            {"refused", run.r.datagrams_refused},
+            {"too_large", run.r.datagrams_too_large},
+            {"resent", run.r.datagrams_resent},
+            {"resend_exhausted", run.r.datagrams_resend_exhausted},
+            {"recv_dropped", run.r.datagrams_recv_dropped},
             {"worst_latency_ms", ms(run.r.datagram_worst_latency)}}},
           {"sim_events", run.r.sim_events}};
 }

@@ -99,9 +99,20 @@ struct ConnectionConfig {
   // confidentiality limit (RFC 9001 §6.6) is reached.
   uint64_t key_update_interval = 0;
 
-  // Bounded queue of outgoing DATAGRAM frames (RFC 9221 §5: unreliable, may be dropped).
-  size_t datagram_send_queue = 64;
-  size_t datagram_recv_queue = 64;
+  // DATAGRAM (RFC 9221) queues, bounded in bytes and in entries (docs/datagrams.md). The
+  // defaults hold about 33 ms of 1 Gbit/s each way. A full send queue refuses send_datagram
+  // (would block) and raises kDatagramsWritable once it drained to datagram_send_low_water
+  // bytes (0: half of datagram_send_buffer); a full receive queue drops what arrives.
+  size_t datagram_send_buffer = 4 << 20;
+  size_t datagram_recv_buffer = 4 << 20;
+  size_t datagram_send_queue = 32768;  // entries
+  size_t datagram_recv_queue = 32768;  // entries
+  size_t datagram_send_low_water = 0;
+  // Multipath: keep copies of DATAGRAMs in flight (up to datagram_resend_buffer bytes) and send
+  // them again on another path when their path is suspected, failed, abandoned or migrated.
+  // The receiver may then see a datagram twice (a tunnel drops duplicates by its own numbers).
+  bool datagram_resend_on_path_failure = false;
+  size_t datagram_resend_buffer = 4 << 20;
 
   // Server: accept 0-RTT (RFC 9001 §4.6) from clients resuming with a ticket that allows it.
   // Off (the default: 0-RTT data can be replayed, so the application opts in), tickets are

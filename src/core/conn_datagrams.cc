@@ -1,77 +1,279 @@
-// Connection: DATAGRAM frames (RFC 9221) into packets. Queued datagrams whose deadline passed
-// are dropped (stats().datagrams_expired); under the deadline scheduler a packet that is not
+// Connection: DATAGRAM frames (RFC 9221), docs/datagrams.md. Payloads wait in byte rings
+// (datagram_queue.h) bounded in bytes: a full send queue refuses more (would block) and says
+// when it drained (kDatagramsWritable); a full receive queue drops. Queued datagrams whose
+// deadline passed are dropped (stats().datagrams_expired), and so are those no usable path's
+// MTU fits any more (datagrams_too_large); under the deadline scheduler a packet that is not
 // meant for deadline data leaves those queued (conn_deadline.cc); under the redundant
-// scheduler every datagram is also owed, as a copy, to each other usable path.
+// scheduler every datagram is also owed, as a copy, to each other usable path. With
+// datagram_resend_on_path_failure, copies of datagrams in flight are kept (bounded) and sent
+// again on another path when reinject() gives up on theirs.
 //
 // RFC 9221 gives a DATAGRAM frame no identifier, so the receiver cannot tell a copy from an
 // application that sent the same bytes twice (silence frames, keepalives): the receiver does
-// not de-duplicate, and an application using the redundant scheduler sees each datagram once
-// per path that delivered it (docs/multipath.md). Applications that care number their
-// datagrams (RTP already does).
+// not de-duplicate, and an application using the redundant scheduler or re-sending sees some
+// datagrams more than once (docs/multipath.md). Applications that care number their datagrams
+// (RTP already does; a tunnel has its own sequence numbers).
 #include <algorithm>
 
 #include "core/connection.h"
 
 namespace quic {
 
-void Connection::write_datagram_frames(Instant now, Path& path, Writer& w, bool& ack_eliciting) {
-  const bool copy = multipath_ && scheduler_->duplicates() && has_other_data_path(path);
-  for (auto it = datagrams_out_.begin(); it != datagrams_out_.end();) {
-    if (it->deadline <= now) {  // too late to arrive in time: sending it wastes capacity
-      it = datagrams_out_.erase(it);
-      ++stats_.datagrams_expired;
-      continue;
+namespace {
+
+// SentFrame::a of a DATAGRAM whose copy was re-sent (or given up on) already.
+constexpr uint64_t kCopyHandled = UINT64_MAX;
+
+// The largest payload p whose DATAGRAM frame (type, varint length, p) fits in `room` bytes.
+size_t payload_within(uint64_t room) {
+  room = std::min<uint64_t>(room, DatagramQueue::kMaxEntryBytes + 16);
+  for (uint64_t len : {1, 2, 4, 8}) {
+    if (room < 1 + len) return 0;
+    uint64_t p = room - 1 - len;
+    if (varint_size(p) <= len) return static_cast<size_t>(p);
+  }
+  return 0;
+}
+
+uint64_t path_bit(const Path& p) { return uint64_t{1} << (p.id & 63); }
+
+}  // namespace
+
+// --- limits
+
+size_t Connection::datagram_payload_on(const Path& path) const {
+  // Short header (1 + CID + 4-byte pn), AEAD tag, and room for an ACK before the frame.
+  size_t overhead = 1 + dcid_of(path).len + 4 + kAeadTagSize + kDatagramAckReserve;
+  return path.mtu > overhead ? payload_within(path.mtu - overhead) : 0;
+}
+
+// The smallest and the largest payload over the usable paths (path 0's before any is usable:
+// 0-RTT, a migrating path 0), within the peer's max_datagram_frame_size (RFC 9221 §3: it
+// bounds the whole frame).
+std::pair<size_t, size_t> Connection::datagram_payload_bounds() const {
+  // Before the handshake's parameters arrive, a 0-RTT client uses the remembered ones.
+  const TransportParameters* pp = peer_params_received_ ? &peer_params_ : zero_rtt_limits();
+  if (!pp || !pp->max_datagram_frame_size || paths_.empty()) return {0, 0};
+  size_t lo = SIZE_MAX, hi = 0;
+  for (const auto& p : paths_) {
+    if (!p->usable()) continue;
+    lo = std::min(lo, datagram_payload_on(*p));
+    hi = std::max(hi, datagram_payload_on(*p));
+  }
+  if (lo == SIZE_MAX) lo = hi = datagram_payload_on(*paths_.front());
+  size_t by_frame = payload_within(*pp->max_datagram_frame_size);
+  return {std::min(lo, by_frame), std::min(hi, by_frame)};
+}
+
+size_t Connection::max_datagram_payload() const { return datagram_payload_bounds().first; }
+
+// --- the application's side
+
+Status Connection::send_datagram(Bytes data, std::optional<Instant> deadline) {
+  if (data.size() > max_datagram_payload()) {
+    return fail(err::kProtocolViolation, "datagram larger than the peer accepts");
+  }
+  if (!datagrams_out_.push(data, deadline.value_or(kNever))) {
+    datagrams_blocked_ = true;
+    ++stats_.datagrams_refused;
+    return fail(kWouldBlock, "queue full");  // short: no allocation for the reason
+  }
+  return {};
+}
+
+std::optional<size_t> Connection::next_datagram_size() const {
+  auto seq = datagrams_in_.front_seq();
+  if (!seq) return std::nullopt;
+  return datagrams_in_.find(*seq)->length;
+}
+
+Result<size_t> Connection::recv_datagram(MutBytes out) {
+  auto seq = datagrams_in_.front_seq();
+  if (!seq) return fail(kWouldBlock, "no datagram");
+  Bytes d = datagrams_in_.data(*datagrams_in_.find(*seq));
+  if (d.size() > out.size()) return fail(err::kInternalError, "short buffer");
+  std::copy(d.begin(), d.end(), out.begin());
+  datagrams_in_.remove(*seq);
+  return d.size();
+}
+
+std::optional<std::vector<uint8_t>> Connection::recv_datagram() {
+  auto n = next_datagram_size();
+  if (!n) return std::nullopt;
+  std::vector<uint8_t> d(*n);
+  if (!recv_datagram(MutBytes(d))) return std::nullopt;
+  return d;
+}
+
+void Connection::on_datagram_frame(Bytes data) {
+  if (!datagrams_in_.push(data)) {
+    ++stats_.datagrams_recv_dropped;  // the peer's input stays bounded
+    return;
+  }
+  ++stats_.datagrams_received;
+  // Edge-triggered (one event until the queue was read empty), so a flood of datagrams does
+  // not also grow the event queue.
+  if (datagrams_in_.size() == 1) push_event({EventKind::kDatagramReceived});
+}
+
+void Connection::pump_datagram_events() {
+  if (datagrams_blocked_) {
+    size_t low = config_.datagram_send_low_water != 0 ? config_.datagram_send_low_water
+                                                       : datagrams_out_.max_bytes() / 2;
+    if (datagrams_out_.bytes() <= low &&
+        datagrams_out_.size() <= datagrams_out_.max_entries() / 2) {
+      datagrams_blocked_ = false;
+      push_event({EventKind::kDatagramsWritable});
     }
-    if (lane_ == DeadlineLane::kHold && it->deadline != kNever) {
-      ++it;  // waits for the path the deadline scheduler picks for it
-      continue;
-    }
-    DatagramFrame f{Bytes(it->data.data(), it->data.size()), true};
-    if (encoded_size(f) > w.room()) break;  // stays queued for the next packet
-    encode_frame(w, f);
-    if (zero_rtt_.building && zero_rtt_.datagrams_sent.size() < config_.datagram_send_queue) {
-      zero_rtt_.datagrams_sent.push_back(it->data);  // resent if the server rejects 0-RTT
-    }
-    if (copy) {
-      if (dup_datagrams_.size() >= kMaxDuplicateDatagrams) dup_datagrams_.pop_front();
-      dup_datagrams_.push_back(
-          DupDatagram{std::move(it->data), it->deadline, uint64_t{1} << (path.id & 63)});
-    }
-    it = datagrams_out_.erase(it);
-    ++path.datagrams_sent;
-    ack_eliciting = true;
+  }
+  size_t max = max_datagram_payload();
+  if (max != datagram_payload_told_) {
+    datagram_payload_told_ = max;
+    push_event({EventKind::kDatagramPayloadChanged, max});
   }
 }
 
+// --- into packets
+
+void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
+                                       std::vector<SentFrame>& sent, bool& ack_eliciting) {
+  if (!datagrams_queued()) return;
+  const size_t widest = datagram_payload_bounds().second;
+  const size_t on_path = std::min(widest, datagram_payload_on(path));
+  // Re-sent ones first: they are older than anything still queued.
+  for (DatagramQueue* q : {&datagrams_resend_, &datagrams_out_}) {
+    for (uint64_t s = q->begin_seq(); s < q->end_seq(); ++s) {
+      const DatagramQueue::Entry* e = q->find(s);
+      if (e == nullptr) continue;
+      if (e->deadline <= now) {  // too late to arrive in time: sending it wastes capacity
+        q->remove(s);
+        ++stats_.datagrams_expired;
+        continue;
+      }
+      if (lane_ == DeadlineLane::kHold && e->deadline != kNever) {
+        continue;  // waits for the path the deadline scheduler picks for it
+      }
+      if (e->length > widest) {  // the limit shrank below it since it was queued
+        q->remove(s);
+        ++stats_.datagrams_too_large;
+        continue;
+      }
+      if (e->length > on_path) continue;  // waits for a path with a larger MTU
+      if (!write_one_datagram(path, w, sent, *q, s)) return;  // the next packet takes it
+      ack_eliciting = true;
+    }
+  }
+}
+
+bool Connection::write_one_datagram(Path& path, Writer& w,
+                                    std::vector<SentFrame>& sent, DatagramQueue& q,
+                                    uint64_t seq) {
+  const DatagramQueue::Entry& e = *q.find(seq);
+  DatagramFrame f{q.data(e), true};
+  if (encoded_size(f) > w.room()) return false;
+  encode_frame(w, f);
+  if (zero_rtt_.building && zero_rtt_.datagrams_sent.size() < config_.datagram_send_queue) {
+    zero_rtt_.datagrams_sent.emplace_back(f.data.begin(), f.data.end());  // 0-RTT rejected
+  }
+  if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) {
+    (void)dup_datagrams_.push_evicting(f.data, e.deadline, path_bit(path));
+  }
+  if (config_.datagram_resend_on_path_failure) {
+    // Kept until the packet is acknowledged or lost; the oldest copies go first when the
+    // budget is spent (counted if their path then fails).
+    if (auto copy = datagram_copies_.push_evicting(f.data, e.deadline)) {
+      sent.push_back({SentFrame::Kind::kDatagram, false, *copy, path.id, f.data.size()});
+    }
+  }
+  q.remove(seq);
+  ++path.datagrams_sent;
+  ++stats_.datagrams_sent;
+  return true;
+}
+
+std::optional<Connection::DeadlineItem> Connection::earliest_datagram_deadline(Instant now) {
+  std::optional<DeadlineItem> best;
+  for (DatagramQueue* q : {&datagrams_resend_, &datagrams_out_}) {
+    for (uint64_t s = q->begin_seq(); s < q->end_seq(); ++s) {
+      const DatagramQueue::Entry* e = q->find(s);
+      if (e == nullptr || e->deadline == kNever) continue;
+      if (e->deadline <= now) {  // it cannot arrive in time any more: sending it wastes room
+        q->remove(s);
+        ++stats_.datagrams_expired;
+        continue;
+      }
+      if (!best || e->deadline < best->at) best = DeadlineItem{e->deadline, e->length};
+    }
+  }
+  return best;
+}
+
+// --- re-sending
+
+// Called by reinject() for each packet in flight on a path given up on (suspected, failed,
+// abandoned, migrated): the datagrams it carried go to the re-send queue, once.
+void Connection::resend_datagrams(std::vector<SentFrame>& frames) {
+  for (SentFrame& f : frames) {
+    if (f.kind != SentFrame::Kind::kDatagram || f.a == kCopyHandled) continue;
+    const uint64_t seq = f.a;
+    f.a = kCopyHandled;
+    const DatagramQueue::Entry* e = datagram_copies_.find(seq);
+    if (e == nullptr) {
+      ++stats_.datagrams_resend_exhausted;  // its copy made room for newer ones
+      continue;
+    }
+    if (e->deadline <= now_) {
+      ++stats_.datagrams_expired;
+    } else if (datagrams_resend_.push(datagram_copies_.data(*e), e->deadline)) {
+      ++stats_.datagrams_resent;
+    } else {
+      ++stats_.datagrams_resend_exhausted;
+    }
+    datagram_copies_.remove(seq);
+  }
+}
+
+// Client, 0-RTT rejected: what went in 0-RTT goes again first, in its original order (without
+// deadlines: they are not remembered).
+void Connection::requeue_zero_rtt_datagrams() {
+  for (const auto& d : zero_rtt_.datagrams_sent) {
+    if (!datagrams_resend_.push(d)) ++stats_.datagrams_resend_exhausted;
+  }
+  zero_rtt_.datagrams_sent.clear();
+}
+
+// --- redundant scheduler copies
+
 bool Connection::dup_datagram_pending_for(const Path& path) const {
-  uint64_t bit = uint64_t{1} << (path.id & 63);
-  return std::any_of(dup_datagrams_.begin(), dup_datagrams_.end(),
-                     [&](const DupDatagram& d) { return (d.served & bit) == 0; });
+  const uint64_t bit = path_bit(path);
+  for (uint64_t s = dup_datagrams_.begin_seq(); s < dup_datagrams_.end_seq(); ++s) {
+    const DatagramQueue::Entry* e = dup_datagrams_.find(s);
+    if (e != nullptr && (e->tag & bit) == 0) return true;
+  }
+  return false;
 }
 
 void Connection::write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting) {
-  uint64_t bit = uint64_t{1} << (path.id & 63);
+  const uint64_t bit = path_bit(path);
   uint64_t all = 0;
   for (const auto& p : paths_) {
-    if (is_data_path(*p)) all |= uint64_t{1} << (p->id & 63);
+    if (is_data_path(*p)) all |= path_bit(*p);
   }
-  for (auto it = dup_datagrams_.begin(); it != dup_datagrams_.end();) {
-    if (it->deadline <= now || (it->served & all) == all) {
-      it = dup_datagrams_.erase(it);  // late, or every usable path has carried it
+  for (uint64_t s = dup_datagrams_.begin_seq(); s < dup_datagrams_.end_seq(); ++s) {
+    DatagramQueue::Entry* e = dup_datagrams_.find(s);
+    if (e == nullptr) continue;
+    if (e->deadline <= now || (e->tag & all) == all) {
+      dup_datagrams_.remove(s);  // late, or every usable path has carried it
       continue;
     }
-    if ((it->served & bit) != 0) {
-      ++it;
-      continue;
-    }
-    DatagramFrame f{Bytes(it->data.data(), it->data.size()), true};
+    if ((e->tag & bit) != 0) continue;
+    DatagramFrame f{dup_datagrams_.data(*e), true};
     if (encoded_size(f) > w.room()) return;
     encode_frame(w, f);
-    it->served |= bit;
+    e->tag |= bit;
     ++path.datagrams_sent;
     ++stats_.datagram_copies_sent;
     ack_eliciting = true;
-    ++it;
   }
 }
 

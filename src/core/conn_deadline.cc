@@ -51,15 +51,7 @@ std::optional<Connection::DeadlineItem> Connection::earliest_deadline(Instant no
   auto consider = [&](Instant at, uint64_t bytes) {
     if (!best || at < best->at) best = DeadlineItem{at, bytes};
   };
-  for (auto it = datagrams_out_.begin(); it != datagrams_out_.end();) {
-    if (it->deadline <= now) {  // it cannot arrive in time any more: sending it wastes room
-      it = datagrams_out_.erase(it);
-      ++stats_.datagrams_expired;
-      continue;
-    }
-    if (it->deadline != kNever) consider(it->deadline, it->data.size());
-    ++it;
-  }
+  if (auto d = earliest_datagram_deadline(now)) consider(d->at, d->bytes);
   const uint64_t credit = streams_.connection_credit().available();
   for (auto it = stream_deadlines_.begin(); it != stream_deadlines_.end();) {
     Stream* s = streams_.find(it->first);

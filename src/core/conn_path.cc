@@ -612,6 +612,7 @@ void Connection::reinject(Path& path) {
   for (const SentPacket& p : path.app.loss.oldest_unacked_ack_eliciting(SIZE_MAX)) {
     if (auto it = sent_frames_.find(p.token); it != sent_frames_.end()) {
       requeue_frames(PnSpaceId::kApp, it->second, false);
+      resend_datagrams(it->second);  // conn_datagrams.cc (opt-in)
       ++stats_.reinjected_packets;
     }
   }

@@ -331,9 +331,7 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
               f.data.size() > config_.max_datagram_frame_size) {
             return fail(err::kProtocolViolation, "DATAGRAM not negotiated or too large");
           }
-          if (datagrams_in_.size() >= config_.datagram_recv_queue) datagrams_in_.pop_front();
-          datagrams_in_.emplace_back(f.data.begin(), f.data.end());
-          push_event({EventKind::kDatagramReceived});
+          on_datagram_frame(f.data);  // conn_datagrams.cc
           return {};
         } else {
           // ACK_FREQUENCY needs min_ack_delay and RESET_STREAM_AT its transport parameter:
@@ -433,6 +431,9 @@ void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> a
           break;
         case SentFrame::Kind::kMtuProbe:
           if (Path* q = path_by_id(f.a)) on_mtu_probe_acked(*q, static_cast<uint16_t>(f.length));
+          break;
+        case SentFrame::Kind::kDatagram:
+          datagram_copies_.remove(f.a);  // delivered: no re-sending needed
           break;
         default:
           break;
@@ -534,8 +535,13 @@ void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& f
           on_mtu_probe_lost(*q, static_cast<uint16_t>(f.length));
         }
         break;
+      case SentFrame::Kind::kDatagram:
+        // RFC 9221 §5: a lost DATAGRAM is not retransmitted. A PTO probe keeps the copy (the
+        // packet may still arrive); reinject() re-sends it if the path fails.
+        if (declared_lost) datagram_copies_.remove(f.a);
+        break;
       default:
-        break;  // ACK, PING, PADDING, DATAGRAM: not retransmitted
+        break;  // ACK, PING, PADDING: not retransmitted
     }
   }
 }

@@ -396,7 +396,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   }
   write_cid_frames(w, sent, ack_eliciting);
   write_control_frames(now, w, sent, ack_eliciting);
-  write_datagram_frames(now, path, w, ack_eliciting);
+  write_datagram_frames(now, path, w, sent, ack_eliciting);
   if (dups_queued() && is_data_path(path)) write_dup_frames(path, w, sent, ack_eliciting);
   if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) dup_origin_ = path.id;
   write_stream_frames(w, sent, ack_eliciting);

@@ -30,7 +30,7 @@ bool Connection::app_has_data() const {
   return streams_.has_stream_data() || streams_.has_pending_control() || handshake_done_pending_ ||
          new_token_pending_ ||
          !pending_new_cids_.empty() ||
-         !pending_retire_cids_.empty() || !datagrams_out_.empty();
+         !pending_retire_cids_.empty() || datagrams_queued();
 }
 
 void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,

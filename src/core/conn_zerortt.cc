@@ -158,13 +158,7 @@ void Connection::zero_rtt_requeue_all(Instant) {
     requeue_frames(PnSpaceId::kApp, it->second, false);
     sent_frames_.erase(it);
   }
-  // DATAGRAMs go back in front of newer ones, in their original order.
-  while (!zero_rtt_.datagrams_sent.empty()) {
-    // (Their deadlines are not remembered: after a rejection they go out without one.)
-    datagrams_out_.push_front(OutDatagram{std::move(zero_rtt_.datagrams_sent.back())});
-    zero_rtt_.datagrams_sent.pop_back();
-  }
-  while (datagrams_out_.size() > config_.datagram_send_queue) datagrams_out_.pop_back();
+  requeue_zero_rtt_datagrams();  // conn_datagrams.cc
 }
 
 Status Connection::zero_rtt_on_handshake_complete(Instant now) {
@@ -192,9 +186,7 @@ Status Connection::zero_rtt_on_handshake_complete(Instant now) {
                 "0-RTT rejected and the server's new limits are below what was already "
                 "written; reconnect without 0-RTT");
   }
-  size_t max_dgram = max_datagram_payload();
-  std::erase_if(datagrams_out_, [&](const auto& d) { return d.data.size() > max_dgram; });
-  return {};
+  return {};  // queued DATAGRAMs above the new limits are dropped when their turn comes
 }
 
 std::vector<uint8_t> Connection::remembered_params() const {

@@ -366,6 +366,7 @@ void Connection::trace_metrics(Instant now) {
 
 std::optional<Event> Connection::poll_event() {
   pump_stream_events();
+  pump_datagram_events();  // conn_datagrams.cc
   if (events_.empty()) return std::nullopt;
   Event e = std::move(events_.front());
   events_.pop_front();
@@ -434,42 +435,6 @@ void Connection::send_new_token(std::vector<uint8_t> token) {
   new_token_ = std::move(token);
   new_token_sent_ = true;
   new_token_pending_ = !new_token_.empty();
-}
-
-// --- DATAGRAM (RFC 9221)
-
-size_t Connection::max_datagram_payload() const {
-  // Before the handshake's parameters arrive, a 0-RTT client uses the remembered ones.
-  const TransportParameters* pp = peer_params_received_ ? &peer_params_ : zero_rtt_limits();
-  if (!pp || !pp->max_datagram_frame_size) return 0;
-  // Short header (1 + CID + 4-byte pn) + frame type and length + AEAD tag.
-  const Path& path = *paths_.front();
-  size_t overhead = 1 + dcid_of(path).len + 4 + 1 + 2 + kAeadTagSize;
-  size_t by_mtu = path.mtu > overhead ? path.mtu - overhead : 0;
-  return std::min<size_t>(by_mtu, *pp->max_datagram_frame_size > 3
-                                      ? *pp->max_datagram_frame_size - 3
-                                      : 0);
-}
-
-Status Connection::send_datagram(Bytes data, std::optional<Instant> deadline) {
-  if (data.size() > max_datagram_payload()) {
-    return fail(err::kProtocolViolation, "datagram larger than the peer accepts");
-  }
-  // RFC 9221 §5: unreliable; a full queue drops the oldest rather than blocking.
-  if (datagrams_out_.size() >= config_.datagram_send_queue) {
-    datagrams_out_.pop_front();
-    ++stats_.datagrams_queue_dropped;
-  }
-  datagrams_out_.push_back(
-      OutDatagram{std::vector<uint8_t>(data.begin(), data.end()), deadline.value_or(kNever)});
-  return {};
-}
-
-std::optional<std::vector<uint8_t>> Connection::recv_datagram() {
-  if (datagrams_in_.empty()) return std::nullopt;
-  auto d = std::move(datagrams_in_.front());
-  datagrams_in_.pop_front();
-  return d;
 }
 
 }  // namespace quic

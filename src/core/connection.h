@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "core/cid_sets.h"
 #include "core/config.h"
+#include "core/datagram_queue.h"
 #include "core/path.h"
 #include "core/random.h"
 #include "core/sent_frame.h"
@@ -51,6 +52,14 @@ inline constexpr uint64_t kMaxPathId = 0xffffffffull;
 inline constexpr size_t kMaxDuplicateChunks = 256;
 // DATAGRAM copies the redundant scheduler keeps owed to other paths (each at most a packet).
 inline constexpr size_t kMaxDuplicateDatagrams = 256;
+// Room a DATAGRAM leaves in a packet for the ACK that precedes it (an ACK_ECN with a few
+// ranges): without it, a datagram of the largest size would never fit a packet that also
+// acknowledges, and every data packet does once the peer sent anything.
+inline constexpr size_t kDatagramAckReserve = 40;
+// Code of the "would block" status (never sent on the wire: above the varint range):
+// send_datagram with a full queue, recv_datagram with an empty one.
+inline constexpr uint64_t kWouldBlock = ~uint64_t{0};
+inline bool would_block(const Error& e) { return e.code == kWouldBlock; }
 // Streams with a deadline at once (set_stream_deadline); entries of freed streams are pruned.
 inline constexpr size_t kMaxDeadlineStreams = 256;
 inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
@@ -68,6 +77,8 @@ enum class EventKind : uint8_t {
   kStreamFinished,   // everything we sent on the stream, FIN included, was acknowledged
   kStreamsAvailable, // the peer raised MAX_STREAMS (stream_id 0: bidi, 2: uni)
   kDatagramReceived,
+  kDatagramsWritable,       // a refused send_datagram would now be queued (low water reached)
+  kDatagramPayloadChanged,  // stream_id = the new max_datagram_payload()
   kPathValidated,    // stream_id = path id: the path passed validation and carries data
   kPathFailed,       // stream_id = path id: failure detection gave up on it (it is probed)
   kPathRecovered,    // stream_id = path id: a failed path answers again
@@ -108,9 +119,16 @@ struct ConnectionStats {
   uint64_t reinjected_packets = 0;      // in-flight packets re-sent after a path was suspected
   // CIDs retired: ours by the peer's (PATH_)RETIRE_CONNECTION_ID, the peer's by ours.
   uint64_t local_cids_retired = 0, peer_cids_retired = 0;
-  // DATAGRAMs dropped unsent: their deadline passed in the queue (expired), or the queue was
-  // full (the oldest goes); copies the redundant scheduler sent on extra paths.
-  uint64_t datagrams_expired = 0, datagrams_queue_dropped = 0, datagram_copies_sent = 0;
+  // DATAGRAMs (docs/datagrams.md): sent (first transmissions) and received; refused by a full
+  // send queue (send_datagram would block); dropped on arrival by a full receive queue; dropped
+  // unsent because their deadline passed (expired) or no usable path's MTU fits them any more
+  // (too_large); sent again after their path failed (resent) or not, for want of a kept copy
+  // or of room (resend_exhausted); copies the redundant scheduler sent on extra paths.
+  uint64_t datagrams_sent = 0, datagrams_received = 0;
+  uint64_t datagrams_refused = 0, datagrams_recv_dropped = 0;
+  uint64_t datagrams_expired = 0, datagrams_too_large = 0;
+  uint64_t datagrams_resent = 0, datagrams_resend_exhausted = 0;
+  uint64_t datagram_copies_sent = 0;
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
   // 0-RTT (conn_zerortt.cc). Client: attempted = 0-RTT keys installed, accepted = the server
@@ -191,12 +209,22 @@ class Connection {
   Status set_stream_deadline(uint64_t id, std::optional<Instant> deadline);
   std::optional<Instant> stream_deadline(uint64_t id) const;
 
-  // --- DATAGRAM frames (RFC 9221), unreliable, bounded queues both ways
-  // With a deadline: dropped (stats().datagrams_expired) if still queued at or after it, and
-  // under the deadline scheduler sent on a path that can deliver it by then.
+  // --- DATAGRAM frames (RFC 9221), unreliable, queues bounded in bytes both ways
+  // (docs/datagrams.md). Queues a copy of `data`; a full queue refuses it with kWouldBlock
+  // (stats().datagrams_refused) until kDatagramsWritable. With a deadline: dropped
+  // (stats().datagrams_expired) if still queued at or after it, and under the deadline
+  // scheduler sent on a path that can deliver it by then.
   Status send_datagram(Bytes data, std::optional<Instant> deadline = std::nullopt);
+  // Moves the oldest received datagram into `out` and returns its size; kWouldBlock when none
+  // is queued. One larger than `out` stays queued (an error; next_datagram_size() tells).
+  Result<size_t> recv_datagram(MutBytes out);
+  std::optional<size_t> next_datagram_size() const;
+  // Convenience for callers that want a vector (allocates): the oldest received datagram.
   std::optional<std::vector<uint8_t>> recv_datagram();
+  // The largest payload send_datagram takes: within the peer's max_datagram_frame_size and
+  // a packet of every usable path's PMTU (kDatagramPayloadChanged when it changes).
   size_t max_datagram_payload() const;
+  size_t datagram_send_queue_bytes() const { return datagrams_out_.bytes(); }
 
   // Starts a 1-RTT key update (RFC 9001 §6). Fails until the handshake is confirmed and the
   // previous update has been acknowledged (§6.1 forbids consecutive updates).
@@ -377,11 +405,21 @@ class Connection {
   void pump_stream_events();
   std::optional<StreamChunk> next_chunk_for_packet(uint64_t max_len);
 
-  // conn_datagrams.cc (DATAGRAM frames into packets; redundant copies)
-  void write_datagram_frames(Instant now, Path& path, Writer& w, bool& ack_eliciting);
+  // conn_datagrams.cc (DATAGRAM frames into packets; redundant copies; re-sending)
+  void write_datagram_frames(Instant now, Path& path, Writer& w, std::vector<SentFrame>& sent,
+                             bool& ack_eliciting);
+  bool write_one_datagram(Path& path, Writer& w, std::vector<SentFrame>& sent,
+                          DatagramQueue& q, uint64_t seq);
   bool dup_datagram_pending_for(const Path& path) const;
   void write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting);
   bool dups_queued() const { return !dup_queue_.empty() || !dup_datagrams_.empty(); }
+  bool datagrams_queued() const { return !datagrams_out_.empty() || !datagrams_resend_.empty(); }
+  size_t datagram_payload_on(const Path& path) const;
+  std::pair<size_t, size_t> datagram_payload_bounds() const;
+  void on_datagram_frame(Bytes data);
+  void resend_datagrams(std::vector<SentFrame>& frames);
+  void requeue_zero_rtt_datagrams();
+  void pump_datagram_events();
 
   // conn_deadline.cc (deadline-aware scheduling)
   struct DeadlineItem {
@@ -389,6 +427,7 @@ class Connection {
     uint64_t bytes;
   };
   std::optional<DeadlineItem> earliest_deadline(Instant now);
+  std::optional<DeadlineItem> earliest_datagram_deadline(Instant now);  // conn_datagrams.cc
   Path* choose_deadline_path(Instant now, std::span<const PathCandidate> cands, Instant wake);
   bool held_for_deadline(uint64_t stream_id) const;
 
@@ -556,12 +595,9 @@ class Connection {
   std::deque<DupChunk> dup_queue_;
   std::optional<uint64_t> dup_origin_;  // set while new data is written on a duplicating path
   bool probe_response_packet_ = false;  // building a datagram for transmit_probe_responses
-  struct DupDatagram {
-    std::vector<uint8_t> data;
-    Instant deadline;
-    uint64_t served;  // as DupChunk::served
-  };
-  std::deque<DupDatagram> dup_datagrams_;
+  // Datagram copies owed to other paths; an entry's tag is as DupChunk::served.
+  DatagramQueue dup_datagrams_{kMaxDuplicateDatagrams * size_t{config_.max_mtu},
+                               kMaxDuplicateDatagrams};
   // Deadline scheduling: deadline per stream; and what the packet being built may carry:
   // kFirst: it goes on the path chosen for deadline data, which is served first; kHold: it goes
   // elsewhere, deadline data stays queued; kAny: no deadline scheduling.
@@ -591,13 +627,15 @@ class Connection {
   std::vector<SentPacket> lost_scratch_;
   std::array<EcnCounts, 2> peer_ecn_{};  // the peer's latest ECN counts: Initial, Handshake
 
-  // DATAGRAM queues.
-  struct OutDatagram {
-    std::vector<uint8_t> data;
-    Instant deadline = kNever;
-  };
-  std::deque<OutDatagram> datagrams_out_;
-  std::deque<std::vector<uint8_t>> datagrams_in_;
+  // DATAGRAM queues (conn_datagrams.cc). Re-sent ones (path failure, 0-RTT rejection) go
+  // before new ones; copies of those in flight are kept for re-sending when it is on
+  // (SentFrame::kDatagram holds the copy's sequence number).
+  DatagramQueue datagrams_out_{config_.datagram_send_buffer, config_.datagram_send_queue};
+  DatagramQueue datagrams_resend_{config_.datagram_resend_buffer, config_.datagram_send_queue};
+  DatagramQueue datagrams_in_{config_.datagram_recv_buffer, config_.datagram_recv_queue};
+  DatagramQueue datagram_copies_{config_.datagram_resend_buffer, config_.datagram_send_queue};
+  bool datagrams_blocked_ = false;     // send_datagram refused one: kDatagramsWritable owed
+  size_t datagram_payload_told_ = 0;   // max_datagram_payload() at the last event
 
   // Timers and closing.
   Instant idle_deadline_ = kNever;

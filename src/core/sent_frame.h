@@ -22,6 +22,7 @@ struct SentFrame {
     kNewConnectionId,     // a: sequence number, offset: path ID
     kRetireConnectionId,  // a: sequence number, offset: path ID
     kMtuProbe,            // length: probed datagram size
+    kDatagram,            // a: sequence number of the kept copy, offset: path ID, length
     kPing,
   };
   Kind kind;

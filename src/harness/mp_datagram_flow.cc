@@ -22,7 +22,8 @@ uint8_t filler(uint64_t seq, size_t i) { return static_cast<uint8_t>(seq * 31 + 
 }  // namespace
 
 MpDatagramFlow::MpDatagramFlow(const MpScenario& s, Instant start)
-    : s_(s), next_(start + s.datagram_start) {
+    : s_(s), next_(start + s.datagram_start), item_(std::max(s.datagram_size, kHeader)),
+      rx_(quic::DatagramQueue::kMaxEntryBytes) {
   seen_.resize(s.datagrams, 0);
   configure_gap_meter(arrivals_, s, start);
 }
@@ -30,11 +31,14 @@ MpDatagramFlow::MpDatagramFlow(const MpScenario& s, Instant start)
 void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connection* client) {
   if (s_.datagrams == 0) return;
   if (server != nullptr && server->handshake_complete() && sent_ < s_.datagrams && now >= next_) {
-    std::vector<uint8_t> d(std::max(s_.datagram_size, kHeader));
-    put64(d.data(), sent_);
-    put64(d.data() + 8, static_cast<uint64_t>(now.time_since_epoch().count()));
-    for (size_t i = kHeader; i < d.size(); ++i) d[i] = filler(sent_, i);
-    if (send(now, *server, d)) ++sent_;
+    for (size_t k = 0; k < s_.datagram_burst && sent_ < s_.datagrams; ++k) {
+      put64(item_.data(), sent_);
+      put64(item_.data() + 8, static_cast<uint64_t>(now.time_since_epoch().count()));
+      for (size_t i = kHeader; i < item_.size(); ++i) item_[i] = filler(sent_, i);
+      if (!send(now, *server, item_)) break;  // the queue is full: again next time
+      ++sent_;
+      last_send_ = now;
+    }
     next_ = now + s_.datagram_interval;
   }
   if (client == nullptr) return;
@@ -42,7 +46,7 @@ void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connectio
     read_streams(now, *client);
     return;
   }
-  while (auto d = client->recv_datagram()) receive(now, *d);
+  while (auto n = client->recv_datagram(rx_)) receive(now, quic::Bytes(rx_.data(), *n));
 }
 
 bool MpDatagramFlow::send(Instant now, quic::Connection& server,
@@ -79,7 +83,7 @@ void MpDatagramFlow::read_streams(Instant now, quic::Connection& client) {
   }
 }
 
-void MpDatagramFlow::receive(Instant now, const std::vector<uint8_t>& d) {
+void MpDatagramFlow::receive(Instant now, quic::Bytes d) {
   if (d.size() < kHeader) {
     ++corrupt_;
     return;
@@ -103,7 +107,8 @@ void MpDatagramFlow::receive(Instant now, const std::vector<uint8_t>& d) {
   if (!s_.datagram_deadline || latency <= *s_.datagram_deadline) ++on_time_;
 }
 
-void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server) const {
+void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server,
+                            const quic::Connection* client) const {
   r.datagrams_sent = sent_;
   r.datagrams_received = received_;
   r.datagrams_on_time = on_time_;
@@ -114,7 +119,13 @@ void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server) const {
   if (server != nullptr) {
     r.datagrams_expired = server->stats().datagrams_expired;
     r.datagram_copies_sent = server->stats().datagram_copies_sent;
+    r.datagrams_refused = server->stats().datagrams_refused;
+    r.datagrams_too_large = server->stats().datagrams_too_large;
+    r.datagrams_resent = server->stats().datagrams_resent;
+    r.datagrams_resend_exhausted = server->stats().datagrams_resend_exhausted;
+    r.datagram_payload_at_end = server->max_datagram_payload();
   }
+  if (client != nullptr) r.datagrams_recv_dropped = client->stats().datagrams_recv_dropped;
 }
 
 }  // namespace harness

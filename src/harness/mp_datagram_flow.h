@@ -23,16 +23,24 @@ class MpDatagramFlow {
   // Called after every simulator event: sends what is due on `server`, drains `client`.
   void tick(Instant now, quic::Connection* server, quic::Connection* client);
   // Fills the datagram figures of `r` (server: the sender's drop counters).
-  void finish(MpResult& r, const quic::Connection* server) const;
+  void finish(MpResult& r, const quic::Connection* server, const quic::Connection* client) const;
+  // Every item was sent.
+  bool all_sent() const { return sent_ == s_.datagrams; }
+  // Every item was sent, and received or given kDrain to arrive.
+  bool done(Instant now) const {
+    return all_sent() && (received_ == sent_ || (s_.datagrams > 0 && now >= last_send_ + kDrain));
+  }
+  static constexpr Duration kDrain = std::chrono::seconds(2);
 
  private:
   bool send(Instant now, quic::Connection& server, const std::vector<uint8_t>& item);
-  void receive(Instant now, const std::vector<uint8_t>& d);
+  void receive(Instant now, quic::Bytes d);
   void read_streams(Instant now, quic::Connection& client);
 
   const MpScenario& s_;
-  Instant next_;
+  Instant next_, last_send_{};
   uint64_t sent_ = 0;
+  std::vector<uint8_t> item_, rx_;  // reused: the item being sent, a received datagram
   std::vector<uint8_t> seen_;  // per sequence number: copies received
   uint64_t received_ = 0, on_time_ = 0, duplicates_ = 0, corrupt_ = 0;
   Duration worst_latency_{0};

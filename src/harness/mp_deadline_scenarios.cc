@@ -6,6 +6,13 @@
 // - deadline-streams: the same with one stream per real-time item (stream deadlines).
 // - datagrams-redundant: aggregation-a's links with 1 datagram per ms; the faster link becomes
 //   a blackhole at 2 s. Datagrams already sent on it are lost unless a copy went elsewhere.
+// - datagrams-failover: a tunnel-like flow (10,000 datagrams of 1000 bytes, one per 500 us)
+//   over aggregation-a's links; the faster link blackholes at 3 s. With re-sending on
+//   (datagram_resend_on_path_failure), those in flight on it go again on the other path.
+// - datagrams-burst: 2,000 datagrams queued at one instant (2 MB, more than the 64 entries the
+//   queue once held) over two 1 Gbit/s links.
+// - datagrams-mtu: link 1 carries at most 1280-byte UDP payloads and blackholes at 4 s; the
+//   peer takes 64 KiB frames, so the path MTUs set the largest datagram payload.
 #include "harness/mp_scenario.h"
 
 namespace harness {
@@ -37,6 +44,30 @@ std::optional<MpScenario> deadline_mp_scenario(std::string_view name) {
     s.failure_event = 0;
     s.datagrams = 2000;
     s.bytes = 32ull << 20;
+  } else if (name == "datagrams-failover") {
+    s.description = "aggregation-a, 10000 datagrams (1 per 500 us); the faster link blackholes at 3 s";
+    s.links = {symmetric(50, 20ms), symmetric(30, 60ms)};
+    s.events = {{3s, 0, false}};
+    s.failure_event = 0;
+    s.datagrams = 10000;
+    s.datagram_interval = 500us;
+    s.datagram_resend = true;
+    s.bytes = 1ull << 20;
+  } else if (name == "datagrams-burst") {
+    s.description = "2 x 1 Gbit/s; 2000 datagrams of 1000 bytes queued at once";
+    s.links = {symmetric(1000, 20ms), symmetric(1000, 30ms)};
+    s.datagrams = 2000;
+    s.datagram_burst = 2000;
+    s.bytes = 1ull << 20;
+  } else if (name == "datagrams-mtu") {
+    s.description = "aggregation-a; link 1 has a 1280-byte MTU and blackholes at 4 s";
+    s.links = {symmetric(50, 20ms), symmetric(30, 60ms)};
+    s.links[1].mtu = 1280;
+    s.events = {{4s, 1, false}};
+    s.failure_event = 0;
+    s.datagrams = 5000;
+    s.max_datagram_frame_size = 65535;
+    s.bytes = 1ull << 20;
   } else {
     return std::nullopt;
   }

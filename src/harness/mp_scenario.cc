@@ -122,6 +122,14 @@ std::optional<size_t> first_failure(const MpScenario& s) {
   return first;
 }
 
+// A link direction that drops UDP payloads above `mtu` (a path with a smaller MTU).
+sim::LinkConfig with_mtu(sim::LinkConfig l, size_t mtu) {
+  if (mtu > 0) {
+    l.drop_filter = [mtu](const sim::Datagram& d, uint64_t) { return d.payload.size() > mtu; };
+  }
+  return l;
+}
+
 }  // namespace
 
 void configure_gap_meter(GapMeter& m, const MpScenario& s, quic::Instant start) {
@@ -182,7 +190,9 @@ MpResult run_mp_scenario(const MpScenario& s) {
     // recovery), so the send buffer must hold more than the sum of the BDPs.
     conn.stream_send_buffer = 64 << 20;
   }
-  if (s.datagrams > 0) conn.max_datagram_frame_size = 1200;
+  if (s.datagrams > 0) conn.max_datagram_frame_size = s.max_datagram_frame_size;
+  conn.datagram_resend_on_path_failure = s.datagram_resend;
+  conn.datagram_resend_buffer = s.datagram_resend_buffer;
   const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
   const auto server_preferred = quic::SocketAddress::v4(10, 0, 0, 2, 4433);
   quic::EndpointConfig ccfg{false, conn, ctls};
@@ -194,6 +204,9 @@ MpResult run_mp_scenario(const MpScenario& s) {
   SimEndpoint server(scfg, s.seed * 2 + 2);
   TransferPlan plan;
   plan.sizes = {s.bytes};
+  std::optional<MpDatagramFlow> flow;  // from the network's start instant on
+  // The connection stays open until the datagram flow is over.
+  plan.linger = [&](Instant now) { return flow && !flow->done(now); };
   TransferClient client_app(client_addr(0), server_addr, plan);
   TransferServer server_app;
   client.set_app(&client_app);
@@ -225,7 +238,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
       link_ids.push_back(link_ids[0]);
       continue;
     }
-    link_ids.push_back(net.add_link(addrs[i], server_addr, s.links[i].up, s.links[i].down));
+    link_ids.push_back(net.add_link(addrs[i], server_addr, with_mtu(s.links[i].up, s.links[i].mtu),
+                                    with_mtu(s.links[i].down, s.links[i].mtu)));
     if (s.preferred_address) {
       net.add_link(addrs[i], server_preferred, s.links[i].up, s.links[i].down);
     }
@@ -235,6 +249,12 @@ MpResult run_mp_scenario(const MpScenario& s) {
     }
   }
   Instant start = net.now();
+  MpDatagramFlow& datagram_flow = flow.emplace(s, start);
+  server_app.on_event = [&](const quic::Event& e, Instant now) {
+    if (e.kind == quic::EventKind::kDatagramPayloadChanged) {
+      res.datagram_payload_events.emplace_back(now - start, static_cast<size_t>(e.stream_id));
+    }
+  };
   for (size_t k = 0; k < s.rebinds.size(); ++k) {
     const MpLink& l = s.links[std::min(s.rebinds[k].link, s.links.size() - 1)];
     if (s.rebinds[k].new_address) net.add_link(rebind_targets[k], server_addr, l.up, l.down);
@@ -314,7 +334,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
   }
 
   bool paths_added = false;
-  MpDatagramFlow datagram_flow(s, start);
+  bool drain_wake = false;
   // A timer reported as due that the connection does not act on makes the owner spin at one
   // instant; in virtual time that shows as endless events without time moving. Fail instead.
   Instant spin_at{};
@@ -345,11 +365,17 @@ MpResult run_mp_scenario(const MpScenario& s) {
       delivered = client_app.bytes_received();
       stream_gaps.on_delivery(net.now());
     }
+    if (datagram_flow.all_sent() && !drain_wake) {
+      // Nothing else may happen by then: an event at the end of the drain time ends the run.
+      drain_wake = true;
+      net.schedule_call(net.now() + MpDatagramFlow::kDrain, [](Instant) {});
+    }
     if (net.now() >= next_sample) {
       samples.emplace_back(net.now(), client_app.bytes_received());
       next_sample = net.now() + kSampleEvery;
     }
-    return client_app.done() || spinning;
+    bool finished = client_app.done() || (client_app.complete() && datagram_flow.done(net.now()));
+    return finished || spinning;
   });
   res.sim_events = net.events_processed();
   res.stateless_resets_sent = client.endpoint().stats().stateless_resets_sent +
@@ -361,7 +387,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
     res.error = client_app.error();
   } else if (!res.error.empty()) {
     // a scenario action failed
-  } else if (!client_app.done()) {
+  } else if (!client_app.done() && !client_app.complete()) {
     res.error = "time limit reached after " + std::to_string(res.bytes) + " bytes";
   } else {
     res.ok = true;
@@ -416,7 +442,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
     res.server_paths_at_end = c->path_count();
     if (!failure_at) snapshot_backup();
   }
-  datagram_flow.finish(res, server_conn());
+  datagram_flow.finish(res, server_conn(), client_app.current(client.endpoint()));
   res.longest_gap = stream_gaps.longest();
   if (auto first = first_failure(s); first && s.events[*first].link < link_ids.size()) {
     const int failed = link_ids[s.events[*first].link];
@@ -476,6 +502,9 @@ std::vector<std::string> mp_scenario_names() {
           "both-die",
           "datagrams",
           "datagrams-redundant",
+          "datagrams-failover",
+          "datagrams-burst",
+          "datagrams-mtu",
           "deadline",
           "deadline-streams",
           "mp-rebind",

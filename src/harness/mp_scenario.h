@@ -22,6 +22,7 @@ using quic::Duration;
 struct MpLink {
   sim::LinkConfig up, down;  // client->server, server->client
   bool backup = false;       // the client marks this path backup (PATH_STATUS_BACKUP)
+  size_t mtu = 0;            // drops UDP payloads larger than this both ways (0: none)
 };
 
 // Both directions of a link of `mbps` (IPv4 and UDP headers charged, sim::kIpv4UdpHeaderBytes) with
@@ -76,7 +77,12 @@ struct MpScenario {
   Duration datagram_interval = std::chrono::milliseconds(1);
   Duration datagram_start = std::chrono::seconds(1);
   size_t datagram_size = 1000;
+  size_t datagram_burst = 1;  // datagrams sent together every datagram_interval
   std::optional<Duration> datagram_deadline;
+  // Both sides' ConnectionConfig: max_datagram_frame_size and datagram_resend_on_path_failure.
+  uint64_t max_datagram_frame_size = 1200;
+  bool datagram_resend = false;
+  size_t datagram_resend_buffer = 4 << 20;
   // The same flow as one unidirectional stream per item (FIN after it) whose stream deadline
   // is the item's (Connection::set_stream_deadline); the datagram figures count the items.
   bool datagrams_as_streams = false;
@@ -127,6 +133,12 @@ struct MpResult {
   uint64_t datagrams_sent = 0, datagrams_on_time = 0;  // on time: within datagram_deadline
   uint64_t datagram_duplicates = 0, datagrams_corrupt = 0;  // extra copies; damaged ones
   uint64_t datagrams_expired = 0, datagram_copies_sent = 0;  // server stats
+  uint64_t datagrams_refused = 0, datagrams_too_large = 0;   // server stats
+  uint64_t datagrams_resent = 0, datagrams_resend_exhausted = 0;  // server stats
+  uint64_t datagrams_recv_dropped = 0;                        // client stats
+  // The server's kDatagramPayloadChanged events: (time since start, new payload limit).
+  std::vector<std::pair<Duration, size_t>> datagram_payload_events;
+  size_t datagram_payload_at_end = 0;  // server's max_datagram_payload()
   Duration datagram_worst_latency{0};
   // Migration checks (quic-interop-runner rebind/connectionmigration criteria): every datagram
   // that is the first between a new pair of addresses after the handshake carries a
@@ -157,7 +169,8 @@ void configure_gap_meter(GapMeter& m, const MpScenario& s, quic::Instant start);
 // aggregation-a, aggregation-b, aggregation-c, failover, backup, flapping, both-die, datagrams,
 // mp-rebind, abandon, cid-retire, and the single-path migration cases rebind-port, rebind-addr, migration, connectionmigration.
 std::optional<MpScenario> named_mp_scenario(std::string_view name);
-// deadline, deadline-streams, datagrams-redundant (mp_deadline_scenarios.cc; named_mp_scenario finds them too).
+// deadline, deadline-streams, datagrams-redundant, datagrams-failover, datagrams-burst,
+// datagrams-mtu (mp_deadline_scenarios.cc; named_mp_scenario finds them too).
 std::optional<MpScenario> deadline_mp_scenario(std::string_view name);
 std::vector<std::string> mp_scenario_names();
 

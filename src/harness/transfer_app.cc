@@ -54,8 +54,9 @@ void TransferClient::on_activity(quic::Endpoint& endpoint, Instant now) {
   quic::Connection* c = current(endpoint);
   if (c == nullptr) return fail("connection vanished");
   drive(*c, now);
-  if (completed_streams_ == plan_.sizes.size() && !records_.back().completed) {
-    ConnectionRecord& r = records_.back();
+  if (completed_streams_ != plan_.sizes.size()) return;
+  ConnectionRecord& r = records_.back();
+  if (!r.completed) {
     r.completed = true;
     r.finished = now;
     r.stats = c->stats();
@@ -63,13 +64,14 @@ void TransferClient::on_activity(quic::Endpoint& endpoint, Instant now) {
     next_options_.session_ticket = c->session_ticket();
     next_options_.token = c->new_token();
     next_options_.zero_rtt = plan_.zero_rtt;
-    c->close(0, "done", now);
-    if (records_.size() >= plan_.connections) {
-      done_ = true;
-    } else {
-      start_connection(endpoint, now);
-      if (auto* n = current(endpoint)) drive(*n, now);
-    }
+  }
+  if (plan_.linger && plan_.linger(now)) return;
+  c->close(0, "done", now);
+  if (records_.size() >= plan_.connections) {
+    done_ = true;
+  } else {
+    start_connection(endpoint, now);
+    if (auto* n = current(endpoint)) drive(*n, now);
   }
 }
 
@@ -130,7 +132,7 @@ void TransferClient::drive(quic::Connection& c, Instant now) {
   }
 }
 
-void TransferServer::on_activity(quic::Endpoint& endpoint, Instant) {
+void TransferServer::on_activity(quic::Endpoint& endpoint, Instant now) {
   while (auto h = endpoint.accept()) conns_[*h];
   for (auto it = conns_.begin(); it != conns_.end();) {
     quic::Connection* c = endpoint.connection(it->first);
@@ -138,13 +140,15 @@ void TransferServer::on_activity(quic::Endpoint& endpoint, Instant) {
       it = conns_.erase(it);
       continue;
     }
-    drive(*c, it->second);
+    drive(*c, it->second, now);
     ++it;
   }
 }
 
-void TransferServer::drive(quic::Connection& c, std::map<uint64_t, Response>& streams) {
+void TransferServer::drive(quic::Connection& c, std::map<uint64_t, Response>& streams,
+                           Instant now) {
   while (auto e = c.poll_event()) {
+    if (on_event) on_event(*e, now);
     if (e->kind == quic::EventKind::kStreamOpened || e->kind == quic::EventKind::kStreamReadable) {
       streams[e->stream_id];
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct TransferPlan {
   size_t max_parallel = 1000;   // streams open at once per connection
   bool resume = false;          // later connections use the previous one's ticket and token
   bool zero_rtt = false;        // with resume: requests go out as 0-RTT when the ticket allows
+  // While it returns true, a connection whose requests completed stays open (the application
+  // still uses it, e.g. for DATAGRAMs); it is asked again at each activity.
+  std::function<bool(Instant)> linger;
 };
 
 struct ConnectionRecord {
@@ -39,6 +43,10 @@ class TransferClient final : public App {
   void on_activity(quic::Endpoint& endpoint, Instant now) override;
 
   bool done() const { return done_ || failed_; }
+  // Every request of the last connection completed (it may still linger open).
+  bool complete() const {
+    return records_.size() >= plan_.connections && !records_.empty() && records_.back().completed;
+  }
   bool failed() const { return failed_; }
   const std::string& error() const { return error_; }
   uint64_t bytes_received() const { return bytes_received_; }
@@ -72,6 +80,8 @@ class TransferClient final : public App {
 class TransferServer final : public App {
  public:
   void on_activity(quic::Endpoint& endpoint, Instant now) override;
+  // Sees every event of every server connection (before the server acts on it).
+  std::function<void(const quic::Event&, Instant)> on_event;
   uint64_t bytes_sent() const { return bytes_sent_; }
   size_t connections_seen() const { return conns_.size(); }
   const std::string& error() const { return error_; }
@@ -83,7 +93,7 @@ class TransferServer final : public App {
     uint64_t size = 0, written = 0;
     bool fin_written = false;
   };
-  void drive(quic::Connection& c, std::map<uint64_t, Response>& streams);
+  void drive(quic::Connection& c, std::map<uint64_t, Response>& streams, Instant now);
 
   std::map<quic::ConnectionHandle, std::map<uint64_t, Response>> conns_;
   uint64_t bytes_sent_ = 0;

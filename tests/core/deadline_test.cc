@@ -94,19 +94,5 @@ TEST(DatagramDeadline, DueNowIsAlreadyTooLate) {
   EXPECT_FALSE(p.server()->recv_datagram());
 }
 
-TEST(DatagramDeadline, FullQueueDropsTheOldestAndCountsIt) {
-  PairOptions o = datagram_options();
-  o.client.datagram_send_queue = 4;
-  Pair p(o);
-  ASSERT_TRUE(p.handshake());
-  Connection& c = p.client();
-  for (uint8_t i = 0; i < 6; ++i) ASSERT_TRUE(c.send_datagram(std::vector<uint8_t>(10, i)));
-  EXPECT_EQ(c.stats().datagrams_queue_dropped, 2u);
-  p.run();
-  auto first = p.server()->recv_datagram();
-  ASSERT_TRUE(first);
-  EXPECT_EQ((*first)[0], 2);  // 0 and 1 were dropped
-}
-
 }  // namespace
 }  // namespace quic

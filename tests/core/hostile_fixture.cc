@@ -12,6 +12,7 @@
 // remembers the size, so live_heap_bytes() is exact for what the core allocates.
 namespace {
 std::atomic<int64_t> g_live_bytes{0};
+std::atomic<uint64_t> g_allocations{0};
 constexpr size_t kHeader = 16;  // keeps the default new alignment
 
 void* counted_alloc(size_t n) {
@@ -19,6 +20,7 @@ void* counted_alloc(size_t n) {
   if (!raw) return nullptr;
   *static_cast<size_t*>(raw) = n;
   g_live_bytes += static_cast<int64_t>(n);
+  ++g_allocations;
   return static_cast<uint8_t*>(raw) + kHeader;
 }
 void counted_free(void* p) {
@@ -49,6 +51,7 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p
 namespace quic::hostile {
 
 int64_t live_heap_bytes() { return g_live_bytes.load(); }
+uint64_t heap_allocations() { return g_allocations.load(); }
 
 namespace {
 

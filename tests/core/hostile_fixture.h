@@ -25,6 +25,8 @@ using Datagram = std::vector<uint8_t>;
 // Live bytes allocated through the global operator new (the fixture replaces it), so tests can
 // assert that a flood does not grow memory without bound.
 int64_t live_heap_bytes();
+// Allocations made through the global operator new so far (for zero-allocation checks).
+uint64_t heap_allocations();
 
 // TLS contexts of the fixture's self-signed "localhost" certificate (server: cert and key;
 // client: trust anchor and SNI).

@@ -1,0 +1,162 @@
+#include "core/datagram_queue.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace quic {
+
+namespace {
+constexpr size_t kFirstRingBytes = 16 * 1024;
+constexpr size_t kFirstSlots = 16;
+}  // namespace
+
+DatagramQueue::DatagramQueue(size_t max_bytes, size_t max_entries)
+    : max_bytes_(max_bytes), max_entries_(std::max<size_t>(max_entries, 1)) {}
+
+bool DatagramQueue::fits(size_t length) const {
+  return length <= kMaxEntryBytes && count_ < max_entries_ && bytes_ + length <= max_bytes_;
+}
+
+std::optional<uint64_t> DatagramQueue::push(Bytes data, Instant deadline, uint64_t tag) {
+  if (!fits(data.size())) return std::nullopt;
+  if (count_ == slots_.size()) grow_slots();
+  const bool was_wrapped = wrapped_;
+  std::optional<uint32_t> at = place(data.size());
+  if (!at) {
+    grow_ring(data.size());
+    at = place(data.size());
+    if (!at) return std::nullopt;  // unreachable: grow_ring leaves room for `data`
+  }
+  Entry& e = slots_[(head_ + count_) % slots_.size()];
+  e = Entry{deadline, tag, *at, static_cast<uint32_t>(data.size()), true,
+            wrapped_ && !was_wrapped};
+  if (!data.empty()) std::memcpy(ring_.get() + *at, data.data(), data.size());
+  ++count_;
+  ++live_;
+  bytes_ += data.size();
+  return first_seq_ + count_ - 1;
+}
+
+std::optional<uint64_t> DatagramQueue::push_evicting(Bytes data, Instant deadline, uint64_t tag) {
+  while (!fits(data.size()) && count_ > 0) evict_oldest();
+  return push(data, deadline, tag);
+}
+
+// Where `length` contiguous bytes go, if the ring has room for them. The held bytes occupy
+// [read_, write_) or, wrapped, [read_, end of the last entry before the wrap) and [0, write_).
+// With a ring of max_bytes_ + kMaxEntryBytes, anything fits() admits has a place: unwrapped, the
+// free bytes (ring - held) exceed length + kMaxEntryBytes, so either the end or the start of
+// the ring has `length` of them; wrapped, less than one entry is lost at the end of the ring.
+std::optional<uint32_t> DatagramQueue::place(size_t length) {
+  if (count_ == 0) {
+    read_ = write_ = 0;
+    wrapped_ = false;
+  }
+  size_t at = 0;
+  if (!wrapped_ && cap_ - write_ >= length) {
+    at = write_;
+  } else if (!wrapped_ && read_ >= length) {
+    wrapped_ = true;  // the rest of the ring's end stays unused until the reader passes it
+  } else if (wrapped_ && read_ - write_ >= length) {
+    at = write_;
+  } else {
+    return std::nullopt;
+  }
+  write_ = at + length;
+  return static_cast<uint32_t>(at);
+}
+
+void DatagramQueue::grow_ring(size_t length) {
+  const size_t limit = max_bytes_ + kMaxEntryBytes;
+  size_t cap = std::min(limit, std::max({cap_ * 2, kFirstRingBytes, bytes_ + length}));
+  auto ring = std::make_unique_for_overwrite<uint8_t[]>(cap);
+  // Copied compactly in order; removed entries give their bytes back.
+  size_t used = 0;
+  for (size_t i = 0; i < count_; ++i) {
+    Entry& e = slots_[(head_ + i) % slots_.size()];
+    if (!e.live) {
+      bytes_ -= e.length;
+      e.length = 0;
+    }
+    if (e.length > 0) std::memcpy(ring.get() + used, ring_.get() + e.offset, e.length);
+    e.offset = static_cast<uint32_t>(used);
+    e.wraps = false;
+    used += e.length;
+  }
+  ring_ = std::move(ring);
+  cap_ = cap;
+  read_ = 0;
+  write_ = used;
+  wrapped_ = false;
+}
+
+void DatagramQueue::grow_slots() {
+  size_t n = std::min(max_entries_, std::max(kFirstSlots, slots_.size() * 2));
+  std::vector<Entry> slots(n);
+  for (size_t i = 0; i < count_; ++i) slots[i] = slots_[(head_ + i) % slots_.size()];
+  slots_ = std::move(slots);
+  head_ = 0;
+}
+
+const DatagramQueue::Entry* DatagramQueue::find(uint64_t seq) const {
+  if (seq < first_seq_ || seq >= end_seq()) return nullptr;
+  const Entry& e = slot(seq);
+  return e.live ? &e : nullptr;
+}
+
+DatagramQueue::Entry* DatagramQueue::find(uint64_t seq) {
+  if (seq < first_seq_ || seq >= end_seq()) return nullptr;
+  Entry& e = slot(seq);
+  return e.live ? &e : nullptr;
+}
+
+std::optional<uint64_t> DatagramQueue::front_seq() const {
+  if (live_ == 0) return std::nullopt;
+  return first_seq_;  // reclaim() keeps a live entry in front
+}
+
+void DatagramQueue::remove(uint64_t seq) {
+  Entry* e = find(seq);
+  if (e == nullptr) return;
+  e->live = false;
+  --live_;
+  reclaim();
+}
+
+void DatagramQueue::evict_oldest() {
+  if (count_ == 0) return;
+  Entry& e = slots_[head_];
+  if (e.live) {
+    e.live = false;
+    --live_;
+  }
+  reclaim();
+}
+
+void DatagramQueue::clear() {
+  while (count_ > 0) evict_oldest();
+}
+
+// Frees removed entries at the front; the oldest entry left defines where the held bytes start.
+void DatagramQueue::reclaim() {
+  while (count_ > 0 && !slots_[head_].live) {
+    if (slots_[head_].wraps) wrapped_ = false;  // the reader passes the end of the ring
+    bytes_ -= slots_[head_].length;
+    head_ = (head_ + 1) % slots_.size();
+    --count_;
+    ++first_seq_;
+  }
+  if (count_ == 0) {
+    read_ = write_ = 0;
+    wrapped_ = false;
+    return;
+  }
+  Entry& front = slots_[head_];
+  if (front.wraps) {
+    front.wraps = false;
+    wrapped_ = false;
+  }
+  read_ = front.offset;
+}
+
+}  // namespace quic

@@ -1,0 +1,120 @@
+// DATAGRAM plane of a multipath connection in virtual time (mp_deadline_scenarios.cc,
+// docs/datagrams.md): a tunnel-like flow through a path failure with and without re-sending,
+// a burst far larger than the old 64-entry queue, and the payload limit following the paths'
+// MTUs. The runs are deterministic; the assertions hold for any seed.
+#include <gtest/gtest.h>
+
+#include "harness/mp_scenario.h"
+
+namespace harness {
+namespace {
+
+using namespace std::chrono_literals;
+
+MpResult run(MpScenario s) {
+  MpResult r = run_mp_scenario(s);
+  std::printf("%s resend=%d: ok=%d sent=%lu received=%lu duplicates=%lu resent=%lu "
+              "exhausted=%lu expired=%lu refused=%lu failed=%lu reinjected=%lu\n",
+              s.name.c_str(), s.datagram_resend, r.ok,
+              static_cast<unsigned long>(r.datagrams_sent),
+              static_cast<unsigned long>(r.datagrams_received),
+              static_cast<unsigned long>(r.datagram_duplicates),
+              static_cast<unsigned long>(r.datagrams_resent),
+              static_cast<unsigned long>(r.datagrams_resend_exhausted),
+              static_cast<unsigned long>(r.datagrams_expired),
+              static_cast<unsigned long>(r.datagrams_refused),
+              static_cast<unsigned long>(r.paths_failed),
+              static_cast<unsigned long>(r.reinjected_packets));
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.bytes, s.bytes);
+  EXPECT_EQ(r.datagrams_corrupt, 0u);
+  return r;
+}
+
+// 10,000 datagrams; the faster link blackholes at 3 s, in the middle of the flow. With
+// re-sending, the datagrams in flight on it go again on the other path and none is lost;
+// without, those are gone. Either way the server really declared the path failed.
+TEST(DatagramScenario, ResendingAfterPathFailureLosesNone) {
+  auto s = named_mp_scenario("datagrams-failover");
+  ASSERT_TRUE(s);
+  MpResult on = run(*s);
+  s->datagram_resend = false;
+  MpResult off = run(*s);
+  for (const MpResult* r : {&on, &off}) {
+    ASSERT_EQ(r->datagrams_sent, 10000u);
+    EXPECT_GE(r->paths_failed, 1u);      // the failure happened and was detected
+    EXPECT_GT(r->reinjected_packets, 0u);
+    ASSERT_FALSE(r->paths.empty());
+    EXPECT_TRUE(r->paths[0].failed);     // path 0 rides the blackholed link
+    EXPECT_GT(r->paths[0].datagrams, 0u);  // and carried part of the flow before
+    EXPECT_EQ(r->datagrams_refused, 0u);
+  }
+  EXPECT_EQ(on.datagrams_received, 10000u);
+  EXPECT_GT(on.datagrams_resent, 0u);
+  EXPECT_EQ(on.datagrams_resend_exhausted, 0u);
+  // Re-sent copies of datagrams that did arrive are duplicates; never more than re-sent.
+  EXPECT_LE(on.datagram_duplicates, on.datagrams_resent);
+  EXPECT_LT(off.datagrams_received, off.datagrams_sent);
+  EXPECT_GT(off.datagrams_sent - off.datagrams_received, 20u);
+  EXPECT_EQ(off.datagrams_resent, 0u);
+  EXPECT_EQ(off.datagram_duplicates, 0u);
+}
+
+// The re-send budget bounds what is kept: with room for only a few copies, the rest of what
+// was in flight is counted as exhausted instead of re-sent.
+TEST(DatagramScenario, ResendBudgetIsBounded) {
+  auto s = named_mp_scenario("datagrams-failover");
+  ASSERT_TRUE(s);
+  s->datagrams = 4000;
+  s->datagram_resend_buffer = 8 * 1000;
+  MpResult r = run(*s);
+  EXPECT_GT(r.datagrams_resend_exhausted, 0u);
+  EXPECT_LE(r.datagrams_resent, 8u);
+  EXPECT_LT(r.datagrams_received, r.datagrams_sent);
+}
+
+// 2,000 datagrams of 1000 bytes queued at one instant (the queue once held 64 and dropped the
+// oldest): every one arrives, once.
+TEST(DatagramScenario, BurstOfTwoThousandArrivesWhole) {
+  auto s = named_mp_scenario("datagrams-burst");
+  ASSERT_TRUE(s);
+  MpResult r = run(*s);
+  EXPECT_EQ(r.datagrams_sent, 2000u);
+  EXPECT_EQ(r.datagrams_received, 2000u);
+  EXPECT_EQ(r.datagrams_refused, 0u);
+  EXPECT_EQ(r.datagram_duplicates, 0u);
+  EXPECT_EQ(r.datagrams_recv_dropped, 0u);
+}
+
+// Link 1 carries at most 1280-byte packets; the peer accepts 64 KiB frames, so the smallest
+// usable path MTU sets the limit: it drops when path 1 becomes usable and rises again when
+// path 1 fails (blackholed at 4 s), each time with kDatagramPayloadChanged.
+TEST(DatagramScenario, PayloadLimitFollowsTheUsablePaths) {
+  auto s = named_mp_scenario("datagrams-mtu");
+  ASSERT_TRUE(s);
+  MpResult r = run(*s);
+  EXPECT_GE(r.paths_failed, 1u);
+  const auto& ev = r.datagram_payload_events;
+  for (const auto& [at, v] : ev) {
+    std::printf("  %.3f s: max payload %zu\n", std::chrono::duration<double>(at).count(), v);
+  }
+  ASSERT_GE(ev.size(), 3u);
+  size_t before_failure_min = SIZE_MAX, before_failure_max = 0;
+  for (const auto& [at, v] : ev) {
+    if (at < 4s) {
+      before_failure_min = std::min(before_failure_min, v);
+      before_failure_max = std::max(before_failure_max, v);
+    }
+  }
+  // Path 0 alone searched its MTU up past 1280; with path 1 usable the limit fits 1280.
+  EXPECT_GT(before_failure_max, 1280u - 69u);
+  EXPECT_LE(before_failure_min, 1280u - 69u);
+  // After the failure the limit is path 0's again, and the last event tells the final value.
+  EXPECT_GE(ev.back().first, 4s);
+  EXPECT_GT(ev.back().second, 1280u - 69u);
+  EXPECT_EQ(ev.back().second, r.datagram_payload_at_end);
+  for (size_t i = 1; i < ev.size(); ++i) EXPECT_NE(ev[i].second, ev[i - 1].second);  // changes only
+}
+
+}  // namespace
+}  // namespace harness
