@@ -1,0 +1,148 @@
+// Echo server over raw QUIC streams and DATAGRAM frames: every stream a client opens gets its
+// bytes back on the same stream (FIN for FIN), every datagram is sent back as is.
+//
+//   echo_server [--listen 127.0.0.1:4433] [--cert-out cert.pem] [--port-file port.txt]
+//               [--max-connections N] [--timeout-s S]
+//
+// It presents a fresh self-signed certificate for "localhost" and writes it to --cert-out so
+// the client can trust it (echo_client --ca cert.pem). With --max-connections it exits after
+// serving that many connections. Written against the public headers only.
+#include <cstdio>
+#include <map>
+#include <vector>
+
+#include "example_util.h"
+#include "tquic/tquic.h"
+
+namespace {
+
+constexpr size_t kMaxPending = 1 << 20;  // bytes read but not yet echoed, per stream
+constexpr char kAlpn[] = "tquic-echo";
+
+struct StreamEcho {
+  std::vector<uint8_t> pending;
+  bool fin_read = false, fin_sent = false;
+};
+
+struct ConnEcho {
+  tquic::Connection conn;
+  std::map<uint64_t, StreamEcho> streams;
+  bool closed = false;
+};
+
+// Reads what the stream has (up to kMaxPending buffered), then echoes what the peer takes.
+void pump(tquic::Connection& c, uint64_t id, StreamEcho& s) {
+  uint8_t buf[16384];
+  while (!s.fin_read && s.pending.size() < kMaxPending) {
+    auto r = c.stream_read(id, buf);
+    if (!r) break;  // would_block, or the stream is over (reset, finished)
+    s.pending.insert(s.pending.end(), buf, buf + r->bytes);
+    s.fin_read = r->fin;
+  }
+  while (!s.fin_sent && (!s.pending.empty() || s.fin_read)) {
+    auto n = c.stream_write(id, s.pending, s.fin_read);
+    if (!n) return;  // would_block: wait for stream_writable; or the peer stopped us
+    s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(*n));
+    s.fin_sent = s.fin_read && s.pending.empty();
+    if (*n == 0 && !s.fin_sent) return;
+  }
+}
+
+void serve(ConnEcho& ce) {
+  while (auto e = ce.conn.poll_event()) {
+    switch (e->kind) {
+      case tquic::EventKind::stream_opened:
+      case tquic::EventKind::stream_readable:
+      case tquic::EventKind::stream_writable:
+        ce.streams.try_emplace(e->stream_id);
+        break;
+      case tquic::EventKind::stream_reset:
+      case tquic::EventKind::stop_sending:
+        ce.streams.erase(e->stream_id);
+        break;
+      case tquic::EventKind::closed:
+        std::printf("connection %llu closed: %s\n", static_cast<unsigned long long>(ce.conn.id()),
+                    tquic::to_string(*e->close).c_str());
+        ce.closed = true;
+        break;
+      default:
+        break;
+    }
+  }
+  while (auto d = ce.conn.recv_datagram()) (void)ce.conn.send_datagram(*d);
+  for (auto it = ce.streams.begin(); it != ce.streams.end();) {
+    pump(ce.conn, it->first, it->second);
+    it = it->second.fin_sent ? ce.streams.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto flags = example::parse_flags(argc, argv);
+  if (!flags) {
+    std::fprintf(stderr, "usage: echo_server [--listen ADDR] [--cert-out FILE] [--port-file FILE] "
+                         "[--max-connections N] [--timeout-s S]\n");
+    return 2;
+  }
+  auto listen = tquic::Address::parse(example::flag(*flags, "listen", "127.0.0.1:4433"));
+  size_t max_conns = std::stoul(example::flag(*flags, "max-connections", "0"));
+  int timeout_s = std::stoi(example::flag(*flags, "timeout-s", "0"));
+  auto cert = tquic::make_self_signed_certificate("localhost");
+  if (!listen || !cert) {
+    std::fprintf(stderr, "bad --listen address or no certificate\n");
+    return 2;
+  }
+  if (auto out = example::flag(*flags, "cert-out", ""); !out.empty() &&
+      !example::write_file(out, cert->cert_pem.data(), cert->cert_pem.size())) {
+    std::fprintf(stderr, "cannot write %s\n", out.c_str());
+    return 1;
+  }
+
+  tquic::EndpointOptions options;
+  options.server = true;
+  options.tls.alpn = {kAlpn};
+  options.tls.cert_pem = cert->cert_pem;
+  options.tls.key_pem = cert->key_pem;
+  options.connection.max_datagram_frame_size = 1200;
+  auto endpoint = tquic::Endpoint::create(options);
+  if (!endpoint) {
+    std::fprintf(stderr, "endpoint: %s\n", tquic::to_string(endpoint.error()).c_str());
+    return 1;
+  }
+  auto socket = tquic::io::UdpSocket::open(*listen);
+  if (!socket) {
+    std::fprintf(stderr, "socket: %s\n", socket.error().what.c_str());
+    return 1;
+  }
+  tquic::Address bound = socket->local_address();
+  std::printf("listening on %s\n", bound.to_string().c_str());
+  std::fflush(stdout);
+  if (auto pf = example::flag(*flags, "port-file", ""); !pf.empty()) {
+    std::string port = std::to_string(bound.port) + "\n";
+    if (!example::write_file(pf, port.data(), port.size())) return 1;
+  }
+
+  auto driver = tquic::io::Driver::create(*endpoint, {&*socket});
+  if (!driver) {
+    std::fprintf(stderr, "driver: %s\n", driver.error().what.c_str());
+    return 1;
+  }
+  std::vector<ConnEcho> conns;
+  size_t served = 0;
+  driver->set_app([&](tquic::Endpoint& ep, tquic::Instant) {
+    while (auto c = ep.accept()) conns.push_back(ConnEcho{*c, {}, false});
+    for (auto& ce : conns) serve(ce);
+    served += static_cast<size_t>(std::erase_if(conns, [](const ConnEcho& c) { return c.closed; }));
+  });
+  tquic::Instant deadline = timeout_s > 0 ? tquic::io::monotonic_now() + std::chrono::seconds(timeout_s)
+                                          : tquic::kNever;
+  auto done = driver->run_until([&] { return max_conns > 0 && served >= max_conns; }, deadline);
+  if (!done) {
+    std::fprintf(stderr, "I/O error: %s (errno %d)\n", done.error().what.c_str(),
+                 done.error().errno_value);
+    return 1;
+  }
+  std::printf("served %zu connection(s)\n", served);
+  return *done || max_conns == 0 ? 0 : 1;
+}
