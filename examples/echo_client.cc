@@ -104,26 +104,15 @@ int main(int argc, char** argv) {
 
   tquic::EndpointOptions options;
   options.tls.alpn = {kAlpn};
-  options.tls.ca_file = example::flag(*flags, "ca", "");
-  options.tls.server_name = "localhost";
   options.connection.max_datagram_frame_size = 1200;
-  auto endpoint = tquic::Endpoint::create(options);
-  if (!endpoint) {
-    std::fprintf(stderr, "endpoint: %s\n", tquic::to_string(endpoint.error()).c_str());
-    return 1;
-  }
-  tquic::Address any = remote->v6 ? *tquic::Address::parse("[::]:0") : tquic::Address::v4(0, 0, 0, 0, 0);
-  auto socket = tquic::io::UdpSocket::open(any);
-  if (!socket) {
-    std::fprintf(stderr, "socket: %s\n", socket.error().what.c_str());
-    return 1;
-  }
-  auto conn = endpoint->connect(socket->local_address(), *remote, tquic::io::monotonic_now());
+  auto client = example::start_client(*flags, *remote, options);
+  if (!client) return 1;
+  auto conn = client->endpoint.connect(client->socket.local_address(), *remote, tquic::io::monotonic_now());
   if (!conn) {
     std::fprintf(stderr, "connect: %s\n", tquic::to_string(conn.error()).c_str());
     return 1;
   }
-  auto driver = tquic::io::Driver::create(*endpoint, {&*socket});
+  auto driver = tquic::io::Driver::create(client->endpoint, {&client->socket});
   if (!driver) {
     std::fprintf(stderr, "driver: %s\n", driver.error().what.c_str());
     return 1;
@@ -142,12 +131,7 @@ int main(int argc, char** argv) {
     return t.echoed >= t.datagrams ||
            tquic::io::monotonic_now() >= t.finished_at + std::chrono::milliseconds(500);
   };
-  auto deadline = tquic::io::monotonic_now() + std::chrono::seconds(timeout_s);
-  auto r = driver->run_until(done, deadline);
-  if (!r) {
-    std::fprintf(stderr, "I/O error: %s (errno %d)\n", r.error().what.c_str(), r.error().errno_value);
-    return 1;
-  }
+  bool finished = example::run(*driver, done, timeout_s);
   if (t.closed) {
     std::fprintf(stderr, "connection closed: %s\n", tquic::to_string(*t.closed).c_str());
     return 1;
@@ -164,6 +148,6 @@ int main(int argc, char** argv) {
       !out.empty() && !example::write_file(out, t.output.data(), t.output.size())) {
     return 1;
   }
-  bool ok = *r && t.output == t.input && (t.datagrams == 0 || t.echoed > 0);
+  bool ok = finished && t.output == t.input && (t.datagrams == 0 || t.echoed > 0);
   return ok ? 0 : 1;
 }

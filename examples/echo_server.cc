@@ -85,45 +85,14 @@ int main(int argc, char** argv) {
                          "[--max-connections N] [--timeout-s S]\n");
     return 2;
   }
-  auto listen = tquic::Address::parse(example::flag(*flags, "listen", "127.0.0.1:4433"));
   size_t max_conns = std::stoul(example::flag(*flags, "max-connections", "0"));
   int timeout_s = std::stoi(example::flag(*flags, "timeout-s", "0"));
-  auto cert = tquic::make_self_signed_certificate("localhost");
-  if (!listen || !cert) {
-    std::fprintf(stderr, "bad --listen address or no certificate\n");
-    return 2;
-  }
-  if (auto out = example::flag(*flags, "cert-out", ""); !out.empty() &&
-      !example::write_file(out, cert->cert_pem.data(), cert->cert_pem.size())) {
-    std::fprintf(stderr, "cannot write %s\n", out.c_str());
-    return 1;
-  }
-
   tquic::EndpointOptions options;
-  options.server = true;
   options.tls.alpn = {kAlpn};
-  options.tls.cert_pem = cert->cert_pem;
-  options.tls.key_pem = cert->key_pem;
   options.connection.max_datagram_frame_size = 1200;
-  auto endpoint = tquic::Endpoint::create(options);
-  if (!endpoint) {
-    std::fprintf(stderr, "endpoint: %s\n", tquic::to_string(endpoint.error()).c_str());
-    return 1;
-  }
-  auto socket = tquic::io::UdpSocket::open(*listen);
-  if (!socket) {
-    std::fprintf(stderr, "socket: %s\n", socket.error().what.c_str());
-    return 1;
-  }
-  tquic::Address bound = socket->local_address();
-  std::printf("listening on %s\n", bound.to_string().c_str());
-  std::fflush(stdout);
-  if (auto pf = example::flag(*flags, "port-file", ""); !pf.empty()) {
-    std::string port = std::to_string(bound.port) + "\n";
-    if (!example::write_file(pf, port.data(), port.size())) return 1;
-  }
-
-  auto driver = tquic::io::Driver::create(*endpoint, {&*socket});
+  auto server = example::start_server(*flags, options);
+  if (!server) return 1;
+  auto driver = tquic::io::Driver::create(server->endpoint, {&server->socket});
   if (!driver) {
     std::fprintf(stderr, "driver: %s\n", driver.error().what.c_str());
     return 1;
@@ -135,14 +104,8 @@ int main(int argc, char** argv) {
     for (auto& ce : conns) serve(ce);
     served += static_cast<size_t>(std::erase_if(conns, [](const ConnEcho& c) { return c.closed; }));
   });
-  tquic::Instant deadline = timeout_s > 0 ? tquic::io::monotonic_now() + std::chrono::seconds(timeout_s)
-                                          : tquic::kNever;
-  auto done = driver->run_until([&] { return max_conns > 0 && served >= max_conns; }, deadline);
-  if (!done) {
-    std::fprintf(stderr, "I/O error: %s (errno %d)\n", done.error().what.c_str(),
-                 done.error().errno_value);
-    return 1;
-  }
+  bool done = example::run(*driver, [&] { return max_conns > 0 && served >= max_conns; },
+                           timeout_s);
   std::printf("served %zu connection(s)\n", served);
-  return *done || max_conns == 0 ? 0 : 1;
+  return done || max_conns == 0 ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the current build into a temporary prefix, builds examples/ against the installed
 # package (find_package(tquic)), runs the echo server and client against each other on
-# 127.0.0.1 (a free port chosen by the kernel) and checks the echo is byte-exact; then compiles
+# 127.0.0.1 (a free port chosen by the kernel) and checks the echo is byte-exact, fetches the
+# same file over HTTP/3 (h3_server / h3_client) and compares it; then compiles
 # and links the client again with nothing but `pkg-config --cflags --libs tquic`.
 #   install_examples.sh <build dir> <source dir> <C++ compiler>
 set -euo pipefail
@@ -51,6 +52,20 @@ if kill -0 "$server_pid" 2>/dev/null; then fail "the server did not finish"; fi
 wait "$server_pid" || fail "the server exited with an error: $(cat "$work/server.log")"
 server_pid=
 grep -q "served 1 connection" "$work/server.log" || fail "server log: $(cat "$work/server.log")"
+
+# HTTP/3: the same file fetched with GET /file.
+"$work/examples/h3_server" --file "$work/input.bin" --listen 127.0.0.1:0 \
+  --cert-out "$work/h3cert.pem" --port-file "$work/h3port" --max-connections 1 --timeout-s 60 \
+  > "$work/h3server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do [[ -s $work/h3port ]] && break; sleep 0.1; done
+[[ -s $work/h3port ]] || fail "the h3 server did not start: $(cat "$work/h3server.log")"
+timeout 60 "$work/examples/h3_client" --connect "127.0.0.1:$(cat "$work/h3port")" \
+  --ca "$work/h3cert.pem" --path /file --output "$work/h3output.bin" \
+  || fail "h3_client failed; server log: $(cat "$work/h3server.log")"
+cmp "$work/input.bin" "$work/h3output.bin" || fail "the HTTP/3 body differs from the file"
+wait "$server_pid" || fail "the h3 server exited with an error: $(cat "$work/h3server.log")"
+server_pid=
 
 # pkg-config: compile and link one example with its flags alone, then run it.
 pcdir=$(dirname "$(find "$prefix" -name tquic.pc | head -1)")
