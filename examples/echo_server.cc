@@ -85,27 +85,17 @@ int main(int argc, char** argv) {
                          "[--max-connections N] [--timeout-s S]\n");
     return 2;
   }
-  size_t max_conns = std::stoul(example::flag(*flags, "max-connections", "0"));
-  int timeout_s = std::stoi(example::flag(*flags, "timeout-s", "0"));
   tquic::EndpointOptions options;
   options.tls.alpn = {kAlpn};
   options.connection.max_datagram_frame_size = 1200;
   auto server = example::start_server(*flags, options);
   if (!server) return 1;
-  auto driver = tquic::io::Driver::create(server->endpoint, {&server->socket});
-  if (!driver) {
-    std::fprintf(stderr, "driver: %s\n", driver.error().what.c_str());
-    return 1;
-  }
   std::vector<ConnEcho> conns;
   size_t served = 0;
-  driver->set_app([&](tquic::Endpoint& ep, tquic::Instant) {
+  auto hook = [&](tquic::Endpoint& ep, tquic::Instant) {
     while (auto c = ep.accept()) conns.push_back(ConnEcho{*c, {}, false});
     for (auto& ce : conns) serve(ce);
     served += static_cast<size_t>(std::erase_if(conns, [](const ConnEcho& c) { return c.closed; }));
-  });
-  bool done = example::run(*driver, [&] { return max_conns > 0 && served >= max_conns; },
-                           timeout_s);
-  std::printf("served %zu connection(s)\n", served);
-  return done || max_conns == 0 ? 0 : 1;
+  };
+  return example::run_server(*server, *flags, hook, [&] { return served; });
 }

@@ -130,4 +130,21 @@ inline bool run(tquic::io::Driver& driver, const std::function<bool()>& done, in
   return *r;
 }
 
+// Serves with `hook` until `served()` connections are done (--max-connections; 0: until the
+// --timeout-s deadline, forever without one). Returns the process exit status.
+inline int run_server(Server& server, const std::map<std::string, std::string>& flags,
+                      tquic::io::Driver::AppHook hook, const std::function<size_t()>& served) {
+  auto driver = tquic::io::Driver::create(server.endpoint, {&server.socket});
+  if (!driver) {
+    std::fprintf(stderr, "driver: %s\n", driver.error().what.c_str());
+    return 1;
+  }
+  driver->set_app(std::move(hook));
+  size_t max_conns = std::stoul(flag(flags, "max-connections", "0"));
+  bool done = run(*driver, [&] { return max_conns > 0 && served() >= max_conns; },
+                  std::stoi(flag(flags, "timeout-s", "0")));
+  std::printf("served %zu connection(s)\n", served());
+  return done || max_conns == 0 ? 0 : 1;
+}
+
 }  // namespace example

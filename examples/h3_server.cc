@@ -82,29 +82,19 @@ int main(int argc, char** argv) {
                          "[--port-file FILE] [--max-connections N] [--timeout-s S]\n");
     return 2;
   }
-  size_t max_conns = std::stoul(example::flag(*flags, "max-connections", "0"));
-  int timeout_s = std::stoi(example::flag(*flags, "timeout-s", "0"));
   tquic::EndpointOptions options;
   options.tls.alpn = {"h3"};
   auto server = example::start_server(*flags, options);
   if (!server) return 1;
-  auto driver = tquic::io::Driver::create(server->endpoint, {&server->socket});
-  if (!driver) {
-    std::fprintf(stderr, "driver: %s\n", driver.error().what.c_str());
-    return 1;
-  }
   std::vector<Http> sessions;
   size_t served = 0;
-  driver->set_app([&](tquic::Endpoint& ep, tquic::Instant now) {
+  auto hook = [&](tquic::Endpoint& ep, tquic::Instant now) {
     while (auto c = ep.accept()) {
       auto s = tquic::h3::Session::create(*c, tquic::h3::Role::server);
       if (s) sessions.push_back(Http{*c, std::move(*s), {}, false});
     }
     for (auto& h : sessions) serve(h, now, *file);
     served += static_cast<size_t>(std::erase_if(sessions, [](const Http& h) { return h.closed; }));
-  });
-  bool done = example::run(*driver, [&] { return max_conns > 0 && served >= max_conns; },
-                           timeout_s);
-  std::printf("served %zu connection(s)\n", served);
-  return done || max_conns == 0 ? 0 : 1;
+  };
+  return example::run_server(*server, *flags, hook, [&] { return served; });
 }
