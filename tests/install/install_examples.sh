@@ -30,7 +30,7 @@ ls "$prefix"/lib*/libtquic.a "$prefix"/lib*/cmake/tquic/tquicConfig.cmake \
    "$prefix"/lib*/cmake/tquic/tquicConfigVersion.cmake >/dev/null
 
 # The examples, as an embedder builds them.
-cmake -S "$src/examples" -B "$work/examples" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+cmake -S "$src/examples" -B "$work/examples" -G Ninja \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/examples" >/dev/null
 
