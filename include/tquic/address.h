@@ -22,7 +22,7 @@ struct Address {
     return s;
   }
   // Parses "1.2.3.4:443" or "[::1]:443"; nullopt on malformed input.
-  static std::optional<Address> parse(std::string_view text);
+  [[nodiscard]] static std::optional<Address> parse(std::string_view text);
   std::string to_string() const;
 
   friend auto operator<=>(const Address&, const Address&) = default;

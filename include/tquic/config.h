@@ -82,6 +82,6 @@ struct SelfSignedCertificate {
 
 // A fresh self-signed ECDSA P-256 certificate for `host` (its subjectAltName), for tests and
 // demos only. Returns nullopt if the TLS library fails to generate it.
-std::optional<SelfSignedCertificate> make_self_signed_certificate(const std::string& host);
+[[nodiscard]] std::optional<SelfSignedCertificate> make_self_signed_certificate(const std::string& host);
 
 }  // namespace tquic

@@ -38,7 +38,7 @@ class Connection {
 
   // The next event, oldest first; nullopt when none is pending. Do not mix with
   // h3::Session::drive(), which consumes this connection's events itself.
-  std::optional<Event> poll_event();
+  [[nodiscard]] std::optional<Event> poll_event();
 
   // --- streams (stream IDs as in RFC 9000 §2.1: bit 0 server-initiated, bit 1 unidirectional)
   // Opens a stream. would_block: the peer's stream limit is reached (wait for
@@ -76,7 +76,7 @@ class Connection {
   [[nodiscard]] Result<void> send_datagram(std::span<const uint8_t> data,
                                            std::optional<Instant> deadline = std::nullopt);
   // The oldest received datagram; nullopt when none is queued.
-  std::optional<std::vector<uint8_t>> recv_datagram();
+  [[nodiscard]] std::optional<std::vector<uint8_t>> recv_datagram();
   // Largest payload send_datagram accepts now (0 before the handshake or without DATAGRAM).
   size_t max_datagram_payload() const;
 

@@ -58,13 +58,13 @@ class Endpoint {
                    std::span<uint8_t> datagram);
   // The next datagram (or GSO batch) to send, written into `buffer` (at least 1500 bytes;
   // larger buffers allow GSO batches); nullopt when nothing is due before next_timeout().
-  std::optional<Transmit> poll_transmit(Instant now, std::span<uint8_t> buffer);
+  [[nodiscard]] std::optional<Transmit> poll_transmit(Instant now, std::span<uint8_t> buffer);
   // When on_timeout must be called (kNever when nothing is scheduled).
   Instant next_timeout() const;
   void on_timeout(Instant now);
 
   // Server: the next connection a client opened, in arrival order.
-  std::optional<Connection> accept();
+  [[nodiscard]] std::optional<Connection> accept();
   size_t connection_count() const;
   // Frees connections that have finished closing; their handles then report
   // connection_closed. Poll a connection's `closed` event before reaping it.

@@ -71,7 +71,7 @@ class Session {
 
   // Feeds the connection's pending transport events to the session and sends what is due.
   void drive(Instant now);
-  std::optional<Event> poll_event();
+  [[nodiscard]] std::optional<Event> poll_event();
 
   // Client: opens a request stream with `headers` (:method, :scheme, :authority, :path) and an
   // optional body; end_stream sends FIN. Errors: would_block (stream limit), invalid_argument

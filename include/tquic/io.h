@@ -51,7 +51,8 @@ class Driver {
   // driver polls transmits: read and write streams, poll events, drive h3 sessions here.
   using AppHook = std::function<void(Endpoint&, Instant now)>;
 
-  // The endpoint and sockets must outlive the driver. A transmit leaves on the socket bound to
+  // The endpoint and sockets must outlive the driver, and the endpoint must stay where it is
+  // (not be moved from) while the driver exists: the hook is handed that object. A transmit leaves on the socket bound to
   // its local address, else the first socket of its family. Errors: epoll/timerfd creation.
   [[nodiscard]] static std::expected<Driver, IoError> create(Endpoint& endpoint,
                                                              std::vector<UdpSocket*> sockets);

@@ -49,7 +49,7 @@ void Pair::flush(tquic::Endpoint& ep, bool to_server) {
   }
 }
 
-bool Pair::step() {
+bool Pair::step(tquic::Instant end) {
   while (!wire_.empty() && wire_.front().at <= now) {
     InFlight d = std::move(wire_.front());
     wire_.pop_front();
@@ -66,16 +66,16 @@ bool Pair::step() {
   flush(server_ep, false);
   tquic::Instant next = std::min(client_ep.next_timeout(), server_ep.next_timeout());
   if (!wire_.empty()) next = std::min(next, wire_.front().at);
-  if (next == tquic::kNever) return false;
-  now = std::max(now + 1us, next);
-  return true;
+  // Never past `end`: a caller running for 30 ms must not sleep through an idle timeout.
+  now = std::max(now + 1us, std::min(next, end));
+  return next != tquic::kNever;
 }
 
 bool Pair::run_until(const std::function<bool()>& done, tquic::Duration limit) {
   tquic::Instant end = now + limit;
   while (now < end) {
     if (done()) return true;
-    if (!step()) return done();
+    if (!step(end)) return done();
   }
   return done();
 }

@@ -49,8 +49,8 @@ class Pair {
     std::vector<uint8_t> bytes;
   };
   // Delivers due datagrams, fires due timers, queues new transmits; then moves time to the next
-  // thing due. False when nothing will ever happen again.
-  bool step();
+  // thing due (at most `end`). False when nothing will ever happen again.
+  bool step(tquic::Instant end);
   void flush(tquic::Endpoint& ep, bool to_server);
   std::deque<InFlight> wire_;
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(64 * 1024);
