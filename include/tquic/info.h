@@ -37,12 +37,18 @@ struct ConnectionInfo {
   uint64_t packets_sent = 0, packets_received = 0, packets_lost = 0, packets_dropped = 0;
   uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
   uint64_t key_updates = 0, ecn_ce_received = 0;
-  bool ecn_capable = false;
+  bool ecn_capable = false;  // path 0 passed ECN validation
   uint64_t paths_opened = 0, paths_validated = 0, paths_failed = 0, paths_abandoned = 0;
-  uint64_t migrations = 0;
-  uint64_t datagrams_expired = 0, datagrams_queue_dropped = 0;
+  uint64_t migrations = 0;              // path 0 moved to a new 4-tuple (either side)
+  bool preferred_address_used = false;  // client: moved to the server's preferred address
+  uint64_t path_challenges_sent = 0, path_challenges_received = 0, path_responses_sent = 0;
+  uint64_t reinjected_packets = 0;  // in-flight packets re-sent after a path was suspected
+  uint64_t local_cids_retired = 0, peer_cids_retired = 0;
+  // DATAGRAMs dropped unsent (deadline passed, queue full) and redundant copies sent.
+  uint64_t datagrams_expired = 0, datagrams_queue_dropped = 0, datagram_copies_sent = 0;
   bool retry_received = false, resumed = false;
   bool zero_rtt_attempted = false, zero_rtt_accepted = false;
+  uint64_t zero_rtt_bytes_sent = 0, zero_rtt_packets_sent = 0, zero_rtt_packets_received = 0;
   Duration handshake_time{0};  // from the first packet to handshake completion
   bool handshake_complete = false;
   bool server = false;

@@ -179,12 +179,23 @@ void fill_stats(const quic::ConnectionStats& s, ConnectionInfo& i) {
   i.paths_failed = s.paths_failed;
   i.paths_abandoned = s.paths_abandoned;
   i.migrations = s.migrations;
+  i.preferred_address_used = s.preferred_address_used;
+  i.path_challenges_sent = s.path_challenges_sent;
+  i.path_challenges_received = s.path_challenges_received;
+  i.path_responses_sent = s.path_responses_sent;
+  i.reinjected_packets = s.reinjected_packets;
+  i.local_cids_retired = s.local_cids_retired;
+  i.peer_cids_retired = s.peer_cids_retired;
   i.datagrams_expired = s.datagrams_expired;
   i.datagrams_queue_dropped = s.datagrams_queue_dropped;
+  i.datagram_copies_sent = s.datagram_copies_sent;
   i.retry_received = s.retry_received;
   i.resumed = s.resumed;
   i.zero_rtt_attempted = s.zero_rtt_attempted;
   i.zero_rtt_accepted = s.zero_rtt_accepted;
+  i.zero_rtt_bytes_sent = s.zero_rtt_bytes_sent;
+  i.zero_rtt_packets_sent = s.zero_rtt_packets_sent;
+  i.zero_rtt_packets_received = s.zero_rtt_packets_received;
   i.handshake_time = s.handshake_time;
 }
 

@@ -43,7 +43,7 @@ void Pair::flush(tquic::Endpoint& ep, bool to_server) {
     for (size_t off = 0; off < t->size; off += seg) {
       size_t n = std::min(seg, t->size - off);
       if (drop && drop(to_server)) continue;
-      wire_.push_back(InFlight{now + 10ms, to_server,
+      wire_.push_back(InFlight{now + 10ms, to_server, t->local, t->remote,
                                std::vector<uint8_t>(buffer_.begin() + off, buffer_.begin() + off + n)});
     }
   }
@@ -53,11 +53,8 @@ bool Pair::step(tquic::Instant end) {
   while (!wire_.empty() && wire_.front().at <= now) {
     InFlight d = std::move(wire_.front());
     wire_.pop_front();
-    if (d.to_server) {
-      server_ep.on_datagram(now, kServerAddr, kClientAddr, 0, d.bytes);
-    } else {
-      client_ep.on_datagram(now, kClientAddr, kServerAddr, 0, d.bytes);
-    }
+    tquic::Endpoint& to = d.to_server ? server_ep : client_ep;
+    to.on_datagram(now, d.to, d.from, 0, d.bytes);
   }
   if (client_ep.next_timeout() <= now) client_ep.on_timeout(now);
   if (server_ep.next_timeout() <= now) server_ep.on_timeout(now);

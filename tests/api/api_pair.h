@@ -1,5 +1,6 @@
 // A client and a server tquic::Endpoint joined by an in-process "wire" with a fixed one-way
-// delay and virtual time: the facade is exercised exactly as an embedder drives it
+// delay and virtual time (every datagram goes from its Transmit's local address to its remote
+// one, so extra client addresses make extra paths): the facade is exercised exactly as an embedder drives it
 // (on_datagram / poll_transmit / next_timeout / on_timeout), through public headers only.
 #pragma once
 
@@ -46,6 +47,7 @@ class Pair {
   struct InFlight {
     tquic::Instant at;
     bool to_server;
+    tquic::Address from, to;
     std::vector<uint8_t> bytes;
   };
   // Delivers due datagrams, fires due timers, queues new transmits; then moves time to the next

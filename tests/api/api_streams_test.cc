@@ -196,5 +196,46 @@ TEST(ApiStreams, DatagramsBothWays) {
   EXPECT_EQ(*back, pattern(99, 9));
 }
 
+TEST(ApiStreams, MultipathPathsInTheSnapshot) {
+  PairOptions o;
+  o.client.connection.multipath = true;
+  o.server.connection.multipath = true;
+  Pair p(o);
+  ASSERT_TRUE(p.handshake());
+  constexpr tquic::Address kSecond = tquic::Address::v4(10, 0, 0, 3, 5001);
+  ASSERT_TRUE(p.client.add_path(kSecond, Pair::kServerAddr).has_value());
+  auto ev = wait_event(p, p.client, EventKind::path_validated);
+  const tquic::Event* validated = nullptr;
+  for (const auto& e : ev) {
+    if (e.kind == EventKind::path_validated) validated = &e;
+  }
+  ASSERT_NE(validated, nullptr);
+  EXPECT_EQ(validated->path_id, 1u);
+  ASSERT_TRUE(p.client.set_path_backup(1, true).has_value());
+  p.run_for(200ms);
+
+  auto info = p.client.info();
+  ASSERT_TRUE(info.has_value());
+  EXPECT_TRUE(info->multipath);
+  ASSERT_EQ(info->paths.size(), 2u);
+  EXPECT_EQ(info->paths[0].state, tquic::PathState::active);
+  EXPECT_EQ(info->paths[1].id, 1u);
+  EXPECT_EQ(info->paths[1].local, kSecond);
+  EXPECT_EQ(info->paths[1].remote, Pair::kServerAddr);
+  EXPECT_EQ(info->paths[1].state, tquic::PathState::backup);
+  EXPECT_GE(info->paths[1].min_rtt, 20ms);
+  EXPECT_GE(info->paths_validated, 1u);
+  auto sinfo = p.server->info();
+  ASSERT_TRUE(sinfo.has_value());
+  ASSERT_EQ(sinfo->paths.size(), 2u);
+  EXPECT_EQ(sinfo->paths[1].remote, kSecond);
+  EXPECT_EQ(sinfo->paths[1].state, tquic::PathState::backup);  // the peer's status counts
+
+  // Misuse of path calls is invalid_argument.
+  auto bad = p.client.abandon_path(7);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, tquic::Errc::invalid_argument);
+}
+
 }  // namespace
 }  // namespace apitest
