@@ -53,15 +53,16 @@ class Connection {
                                             bool fin = false);
   // Reads in-order bytes. Errors: would_block (nothing to read yet), unknown_stream,
   // stream_reset (the peer's code), finished (the end was already read, or we stopped
-  // reading), invalid_argument (a send-only stream), connection_closed.
+  // reading), invalid_argument (a send-only stream, an empty buffer), connection_closed.
   [[nodiscard]] Result<ReadResult> stream_read(uint64_t stream_id, std::span<uint8_t> out);
   // Abandons our sending part (RESET_STREAM with app_code). Errors: unknown_stream, finished
   // (already reset or everything acknowledged), stop_sending, invalid_argument (receive-only),
   // connection_closed.
   [[nodiscard]] Result<void> stream_reset(uint64_t stream_id, uint64_t app_code);
   // Asks the peer to stop sending (STOP_SENDING with app_code); unread data is discarded.
-  // Errors: unknown_stream, finished (the end or a reset already arrived, or already
-  // stopped), stream_reset, invalid_argument (send-only), connection_closed.
+  // Errors: unknown_stream, finished (all data already arrived or was read, or already
+  // stopped), stream_reset (the peer reset it first), invalid_argument (send-only),
+  // connection_closed.
   [[nodiscard]] Result<void> stream_stop_sending(uint64_t stream_id, uint64_t app_code);
   // RFC 9218 priority of our sending part: urgency 0-7 (lower first), incremental streams
   // share round robin. Errors: invalid_argument (urgency > 7, receive-only), unknown_stream,

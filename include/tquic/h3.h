@@ -79,20 +79,22 @@ class Session {
   [[nodiscard]] Result<uint64_t> send_request(std::span<const Header> headers,
                                               std::span<const uint8_t> body = {},
                                               bool end_stream = true);
-  // Server: response head (and optional body) on a request stream. Errors: unknown_stream,
-  // invalid_argument (malformed, client role), connection_closed.
+  // Server: response head (and optional body) on a request stream. Errors: invalid_argument
+  // (no such request, head already sent, malformed, client role), connection_closed.
   [[nodiscard]] Result<void> send_response(uint64_t stream_id, std::span<const Header> headers,
                                            std::span<const uint8_t> body = {},
                                            bool end_stream = true);
   // Body bytes as one DATA frame; returns how many were accepted (writable follows a short
   // count). fin ends the message once all of `data` is accepted. Errors: would_block,
-  // unknown_stream, invalid_argument, connection_closed.
+  // invalid_argument (no such request, head not sent yet, already ended), connection_closed.
   [[nodiscard]] Result<size_t> send_body(uint64_t stream_id, std::span<const uint8_t> data,
                                          bool fin);
-  // Trailers; they end the message. Errors: unknown_stream, invalid_argument, connection_closed.
+  // Trailers; they end the message. Errors: invalid_argument (no such request, not now),
+  // connection_closed.
   [[nodiscard]] Result<void> send_trailers(uint64_t stream_id, std::span<const Header> headers);
-  // Received body bytes. Errors: would_block (nothing buffered yet), finished (the message is
-  // complete and was read), connection_closed.
+  // Received body bytes; fin once the message is complete and fully read (later calls return
+  // 0 bytes with fin again). Errors: would_block (nothing buffered yet; also for a stream
+  // this session does not know), invalid_argument (empty buffer), connection_closed.
   [[nodiscard]] Result<ReadResult> read_body(uint64_t stream_id, std::span<uint8_t> out);
   // Aborts both directions of a request with an HTTP/3 error code (e.g. 0x10c,
   // H3_REQUEST_CANCELLED). Errors: unknown_stream, connection_closed.

@@ -63,6 +63,7 @@ class EndpointCore {
   static Endpoint wrap(std::unique_ptr<EndpointCore> core) { return Endpoint(std::move(core)); }
 
   quic::Endpoint& endpoint() { return *endpoint_; }
+  bool server() const { return server_; }
   const quic::Endpoint& endpoint() const { return *endpoint_; }
   Connection handle(uint64_t id) { return Connection(this, id); }
   static EndpointCore* from(const Connection& c) { return c.core_; }
@@ -81,6 +82,7 @@ class EndpointCore {
   std::unique_ptr<quic::Random> random_;  // outlives endpoint_, which refers to it
   std::unique_ptr<quic::Endpoint> endpoint_;
   std::unordered_map<uint64_t, ConnState> states_;
+  bool server_ = false;
 };
 
 // Core stream ID type and direction helpers.

@@ -180,6 +180,7 @@ Result<std::unique_ptr<EndpointCore>> EndpointCore::create(const EndpointOptions
     core->random_ = std::make_unique<::io::OsRandom>();
   }
   core->endpoint_ = std::make_unique<quic::Endpoint>(std::move(cfg), *core->random_);
+  core->server_ = options.server;
   return core;
 }
 
@@ -231,6 +232,8 @@ Result<Endpoint> Endpoint::create(const EndpointOptions& options) {
 
 Result<Connection> Endpoint::connect(const Address& local, const Address& remote, Instant now,
                                      const ConnectParams& params) {
+  // The server's TLS context cannot act as a client (no trust store, server role).
+  if (core_->server()) return detail::fail(Errc::invalid_argument, "a server endpoint cannot connect");
   quic::ConnectOptions o;
   o.token = params.token;
   o.session_ticket = params.session_ticket;

@@ -245,6 +245,11 @@ TEST(ApiErrors, BadOptionsAreInvalidArgument) {
   ASSERT_FALSE(bad_cert.has_value());
   EXPECT_EQ(bad_cert.error().code, Errc::invalid_argument);
   EXPECT_FALSE(bad_cert.error().detail.empty());
+  // A server endpoint does not make client connections.
+  auto server = tquic::Endpoint::create(PairOptions().server);
+  ASSERT_TRUE(server.has_value());
+  EXPECT_EQ(code_of(server->connect(Pair::kClientAddr, Pair::kServerAddr, tquic::instant_from_ns(1))),
+            Errc::invalid_argument);
   tquic::EndpointOptions c;
   c.tls.alpn = {"x"};
   c.connection.max_paths = 0;
