@@ -196,6 +196,28 @@ TEST(ApiStreams, DatagramsBothWays) {
   EXPECT_EQ(*back, pattern(99, 9));
 }
 
+TEST(ApiStreams, ResumptionWithTheSessionTicket) {
+  Pair p;
+  ASSERT_TRUE(p.handshake());
+  ASSERT_TRUE(p.run_until([&] { return !p.client.session_ticket().empty(); }));
+  auto first = p.client.info();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(first->resumed);
+  tquic::ConnectParams params;
+  params.session_ticket = p.client.session_ticket();
+  params.token = p.client.new_token();
+  constexpr tquic::Address kOtherPort = tquic::Address::v4(10, 0, 0, 1, 5002);
+  auto second = p.client_ep.connect(kOtherPort, Pair::kServerAddr, p.now, params);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_NE(second->id(), p.client.id());
+  ASSERT_TRUE(p.run_until([&] { return second->handshake_complete(); }));
+  auto info = second->info();
+  ASSERT_TRUE(info.has_value());
+  EXPECT_TRUE(info->resumed);
+  EXPECT_EQ(info->paths.at(0).local, kOtherPort);
+  EXPECT_EQ(p.client_ep.connection_count(), 2u);
+}
+
 TEST(ApiStreams, MultipathPathsInTheSnapshot) {
   PairOptions o;
   o.client.connection.multipath = true;
