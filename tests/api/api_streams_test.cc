@@ -174,8 +174,9 @@ TEST(ApiStreams, DatagramsBothWays) {
   EXPECT_EQ(info->max_datagram_payload, max);
 
   // Not max itself: the core's max_datagram_payload() overestimates the room in a packet by a
-  // couple of bytes today (a datagram of exactly `max` never leaves; reported to the core's
-  // owners), and the facade passes the core's figure through unchanged.
+  // couple of bytes today (a datagram of exactly `max` never fits and poll_transmit then emits
+  // packets without end; reported to the core's owners), and the facade passes the core's
+  // figure through unchanged.
   std::vector<std::vector<uint8_t>> sent = {pattern(10, 1), pattern(max - 16, 2), pattern(1, 3)};
   for (const auto& d : sent) ASSERT_TRUE(p.client.send_datagram(d).has_value());
   std::vector<std::vector<uint8_t>> got;
