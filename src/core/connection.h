@@ -201,6 +201,9 @@ class Connection {
   // RFC 9218 priority of our sending part (urgency 0-7, lower first; incremental streams share
   // round robin, others go one at a time by stream ID); default u=3, incremental.
   Status set_stream_priority(uint64_t id, uint8_t urgency, bool incremental);
+  // A stream's state, or null when it was never opened or has been freed. The public API
+  // (src/api) reads its send/receive states to report precise per-call results.
+  const Stream* find_stream(uint64_t id) { return streams_.find(id); }
 
   // Deadline of everything the stream has still to send (docs/multipath.md "Deadline
   // scheduler"): under the deadline scheduler its packets go on a path that can deliver them
