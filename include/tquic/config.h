@@ -39,8 +39,18 @@ struct ConnectionOptions {
   uint64_t max_streams_uni = 100;
   // Largest DATAGRAM frame (RFC 9221) we accept; 0 = DATAGRAM not offered.
   uint64_t max_datagram_frame_size = 0;
-  size_t datagram_send_queue = 64;  // queued outgoing datagrams (the oldest is dropped beyond)
-  size_t datagram_recv_queue = 64;  // received datagrams not yet read (the oldest is dropped)
+  // DATAGRAM queues, bounded in bytes and entries. A full send queue refuses a datagram
+  // (would_block) and raises datagrams_writable once it drained to datagram_send_low_water
+  // bytes (0: half the buffer); a full receive queue drops what arrives (counted).
+  size_t datagram_send_buffer = 4 << 20;
+  size_t datagram_recv_buffer = 4 << 20;
+  size_t datagram_send_queue = 32768;  // entries
+  size_t datagram_recv_queue = 32768;  // entries
+  size_t datagram_send_low_water = 0;
+  // Multipath: DATAGRAMs in flight on a path declared failed are sent once more on another
+  // path (copies kept up to datagram_resend_buffer bytes); the receiver may see duplicates.
+  bool datagram_resend_on_path_failure = false;
+  size_t datagram_resend_buffer = 4 << 20;
   // Bytes one stream buffers for sending before writes come up short; must exceed the path's
   // bandwidth-delay product for full speed.
   size_t stream_send_buffer = 32 << 20;

@@ -70,13 +70,19 @@ class Connection {
   [[nodiscard]] Result<void> set_stream_priority(uint64_t stream_id, uint8_t urgency,
                                                  bool incremental);
 
-  // --- DATAGRAM frames (RFC 9221): unreliable; a full send queue drops the oldest.
-  // With a deadline the datagram is dropped if still queued at that time. Errors:
-  // invalid_argument (larger than max_datagram_payload(), or not negotiated: payload 0),
-  // connection_closed.
+  // --- DATAGRAM frames (RFC 9221): unreliable; queues bounded in bytes (Config).
+  // Queues a copy of `data`. With a deadline the datagram is dropped if still queued at that
+  // time. Errors: would_block (the send queue is full: nothing older is dropped; wait for
+  // datagrams_writable), invalid_argument (larger than max_datagram_payload(), or not
+  // negotiated: payload 0), connection_closed.
   [[nodiscard]] Result<void> send_datagram(std::span<const uint8_t> data,
                                            std::optional<Instant> deadline = std::nullopt);
-  // The oldest received datagram; nullopt when none is queued.
+  // Moves the oldest received datagram into `out` (no allocation) and returns its size.
+  // Errors: would_block (none queued), invalid_argument (`out` is smaller than the datagram,
+  // which stays queued; next_datagram_size() tells its size), connection_closed.
+  [[nodiscard]] Result<size_t> recv_datagram(std::span<uint8_t> out);
+  [[nodiscard]] std::optional<size_t> next_datagram_size() const;
+  // Convenience (allocates): the oldest received datagram; nullopt when none is queued.
   [[nodiscard]] std::optional<std::vector<uint8_t>> recv_datagram();
   // Largest payload send_datagram accepts now (0 before the handshake or without DATAGRAM).
   size_t max_datagram_payload() const;

@@ -18,7 +18,9 @@ enum class EventKind : uint8_t {
   stop_sending,       // stream_id, app_code: the peer asked us to stop; our side was reset
   stream_acked,       // stream_id: everything we sent, FIN included, was acknowledged
   streams_available,  // the peer raised its stream limit (stream_id 0: bidi, 2: uni)
-  datagram_received,  // recv_datagram() has data (one event for any number of datagrams)
+  datagram_received,  // recv_datagram() has data: read until would_block (edge-triggered)
+  datagrams_writable,        // send_datagram has room again after a would_block
+  datagram_payload_changed,  // max_datagram_payload() changed (a path came or went, PMTU)
   path_validated,     // path_id: the path passed validation and carries data
   path_failed,        // path_id: failure detection gave up on it (it keeps being probed)
   path_recovered,     // path_id: a failed path answers again

@@ -44,8 +44,13 @@ struct ConnectionInfo {
   uint64_t path_challenges_sent = 0, path_challenges_received = 0, path_responses_sent = 0;
   uint64_t reinjected_packets = 0;  // in-flight packets re-sent after a path was suspected
   uint64_t local_cids_retired = 0, peer_cids_retired = 0;
-  // DATAGRAMs dropped unsent (deadline passed, queue full) and redundant copies sent.
-  uint64_t datagrams_expired = 0, datagrams_queue_dropped = 0, datagram_copies_sent = 0;
+  // DATAGRAMs: sent and received; refused (send queue full), dropped on receipt (receive queue
+  // full), expired (deadline passed in the queue), too large for the paths left; re-sent after a
+  // path failure, or not for want of copy budget; redundant copies sent.
+  uint64_t datagrams_sent = 0, datagrams_received = 0;
+  uint64_t datagrams_refused = 0, datagrams_recv_dropped = 0;
+  uint64_t datagrams_expired = 0, datagrams_too_large = 0;
+  uint64_t datagrams_resent = 0, datagrams_resend_exhausted = 0, datagram_copies_sent = 0;
   bool retry_received = false, resumed = false;
   bool zero_rtt_attempted = false, zero_rtt_accepted = false;
   uint64_t zero_rtt_bytes_sent = 0, zero_rtt_packets_sent = 0, zero_rtt_packets_received = 0;

@@ -105,6 +105,8 @@ EventKind kind_of(quic::EventKind k) {
     case quic::EventKind::kStreamFinished: return EventKind::stream_acked;
     case quic::EventKind::kStreamsAvailable: return EventKind::streams_available;
     case quic::EventKind::kDatagramReceived: return EventKind::datagram_received;
+    case quic::EventKind::kDatagramsWritable: return EventKind::datagrams_writable;
+    case quic::EventKind::kDatagramPayloadChanged: return EventKind::datagram_payload_changed;
     case quic::EventKind::kPathValidated: return EventKind::path_validated;
     case quic::EventKind::kPathFailed: return EventKind::path_failed;
     case quic::EventKind::kPathRecovered: return EventKind::path_recovered;
@@ -186,8 +188,14 @@ void fill_stats(const quic::ConnectionStats& s, ConnectionInfo& i) {
   i.reinjected_packets = s.reinjected_packets;
   i.local_cids_retired = s.local_cids_retired;
   i.peer_cids_retired = s.peer_cids_retired;
+  i.datagrams_sent = s.datagrams_sent;
+  i.datagrams_received = s.datagrams_received;
+  i.datagrams_refused = s.datagrams_refused;
+  i.datagrams_recv_dropped = s.datagrams_recv_dropped;
   i.datagrams_expired = s.datagrams_expired;
-  i.datagrams_queue_dropped = s.datagrams_queue_dropped;
+  i.datagrams_too_large = s.datagrams_too_large;
+  i.datagrams_resent = s.datagrams_resent;
+  i.datagrams_resend_exhausted = s.datagrams_resend_exhausted;
   i.datagram_copies_sent = s.datagram_copies_sent;
   i.retry_received = s.retry_received;
   i.resumed = s.resumed;
@@ -299,7 +307,23 @@ Result<void> Connection::send_datagram(std::span<const uint8_t> data,
   if (!x) return std::unexpected(x.error());
   std::optional<quic::Instant> d;
   if (deadline) d = detail::to_core(*deadline);
-  return from_status(x->c.send_datagram(data, d));
+  auto st = x->c.send_datagram(data, d);
+  if (!st && quic::would_block(st.error())) return fail(Errc::would_block, "datagram send queue full");
+  return from_status(st);
+}
+
+Result<size_t> Connection::recv_datagram(std::span<uint8_t> out) {
+  auto x = live(core_, id_);
+  if (!x) return std::unexpected(x.error());
+  auto n = x->c.recv_datagram(out);
+  if (n) return *n;
+  if (quic::would_block(n.error())) return fail(Errc::would_block, "no datagram queued");
+  return fail(Errc::invalid_argument, n.error().reason);
+}
+
+std::optional<size_t> Connection::next_datagram_size() const {
+  quic::Connection* c = core_->conn(id_);
+  return c == nullptr ? std::nullopt : c->next_datagram_size();
 }
 
 std::optional<std::vector<uint8_t>> Connection::recv_datagram() {

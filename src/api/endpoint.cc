@@ -107,8 +107,13 @@ Result<quic::ConnectionConfig> connection_config(const ConnectionOptions& o) {
   c.max_streams_bidi = o.max_streams_bidi;
   c.max_streams_uni = o.max_streams_uni;
   c.max_datagram_frame_size = o.max_datagram_frame_size;
+  c.datagram_send_buffer = o.datagram_send_buffer;
+  c.datagram_recv_buffer = o.datagram_recv_buffer;
   c.datagram_send_queue = o.datagram_send_queue;
   c.datagram_recv_queue = o.datagram_recv_queue;
+  c.datagram_send_low_water = o.datagram_send_low_water;
+  c.datagram_resend_on_path_failure = o.datagram_resend_on_path_failure;
+  c.datagram_resend_buffer = o.datagram_resend_buffer;
   c.stream_send_buffer = o.stream_send_buffer;
   c.max_udp_payload_size = o.max_udp_payload_size;
   c.initial_mtu = o.initial_mtu;

@@ -62,6 +62,8 @@ const char* event_name(EventKind kind) {
     case EventKind::stream_acked: return "stream_acked";
     case EventKind::streams_available: return "streams_available";
     case EventKind::datagram_received: return "datagram_received";
+    case EventKind::datagrams_writable: return "datagrams_writable";
+    case EventKind::datagram_payload_changed: return "datagram_payload_changed";
     case EventKind::path_validated: return "path_validated";
     case EventKind::path_failed: return "path_failed";
     case EventKind::path_recovered: return "path_recovered";

@@ -46,7 +46,7 @@ std::optional<MpScenario> deadline_mp_scenario(std::string_view name) {
     s.bytes = 32ull << 20;
   } else if (name == "datagrams-failover") {
     s.description = "aggregation-a, 10000 datagrams (1 per 500 us); the faster link blackholes at 3 s";
-    s.links = {symmetric(50, 20ms), symmetric(30, 60ms)};
+    s.links = {mp_link(50, 20ms), mp_link(30, 60ms)};
     s.events = {{3s, 0, false}};
     s.failure_event = 0;
     s.datagrams = 10000;
@@ -55,13 +55,13 @@ std::optional<MpScenario> deadline_mp_scenario(std::string_view name) {
     s.bytes = 1ull << 20;
   } else if (name == "datagrams-burst") {
     s.description = "2 x 1 Gbit/s; 2000 datagrams of 1000 bytes queued at once";
-    s.links = {symmetric(1000, 20ms), symmetric(1000, 30ms)};
+    s.links = {mp_link(1000, 20ms), mp_link(1000, 30ms)};
     s.datagrams = 2000;
     s.datagram_burst = 2000;
     s.bytes = 1ull << 20;
   } else if (name == "datagrams-mtu") {
     s.description = "aggregation-a; link 1 has a 1280-byte MTU and blackholes at 4 s";
-    s.links = {symmetric(50, 20ms), symmetric(30, 60ms)};
+    s.links = {mp_link(50, 20ms), mp_link(30, 60ms)};
     s.links[1].mtu = 1280;
     s.events = {{4s, 1, false}};
     s.failure_event = 0;
