@@ -97,6 +97,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
       if (id == peer_control_id_ || id == peer_encoder_id_ || id == peer_decoder_id_) {
         return connection_error(err::kClosedCriticalStream, "critical stream reset");
       }
+      bidi_in_.erase(id);  // reset inside its first varints
       if (on_session_stream_event(e)) break;
       if (find(id) != nullptr) {
         decoder_.cancel_stream(id);

@@ -11,15 +11,14 @@ using Bytes = std::vector<uint8_t>;
 
 using Parsed = std::vector<std::pair<uint64_t, Bytes>>;
 
-// Feeds `wire` in `step`-byte pieces; returns the capsules (type, payload) or the error code.
-std::pair<Parsed, uint64_t> parse_all(const Bytes& wire, size_t step,
-                                      std::span<const CapsuleType> table = known_capsule_types(),
-                                      CapsuleReader* reader = nullptr) {
+// Feeds `pieces` in order; returns the capsules (type, payload) or the error code.
+std::pair<Parsed, uint64_t> parse_pieces(const std::vector<quic::Bytes>& pieces,
+                                         std::span<const CapsuleType> table,
+                                         CapsuleReader* reader) {
   CapsuleReader local(table);
   CapsuleReader& r = reader != nullptr ? *reader : local;
   Parsed out;
-  for (size_t at = 0; at < wire.size(); at += step) {
-    quic::Bytes in(wire.data() + at, std::min(step, wire.size() - at));
+  for (quic::Bytes in : pieces) {
     for (;;) {
       auto c = r.next(in);
       if (!c) return {out, c.error().code};
@@ -31,20 +30,21 @@ std::pair<Parsed, uint64_t> parse_all(const Bytes& wire, size_t step,
   return {out, 0};
 }
 
+// Feeds `wire` in `step`-byte pieces.
+std::pair<Parsed, uint64_t> parse_all(const Bytes& wire, size_t step,
+                                      std::span<const CapsuleType> table = known_capsule_types(),
+                                      CapsuleReader* reader = nullptr) {
+  std::vector<quic::Bytes> pieces;
+  for (size_t at = 0; at < wire.size(); at += step) {
+    pieces.push_back(quic::Bytes(wire).subspan(at, std::min(step, wire.size() - at)));
+  }
+  return parse_pieces(pieces, table, reader);
+}
+
 // Feeds `wire` as two pieces split at `cut`.
 std::pair<Parsed, uint64_t> parse_split(const Bytes& wire, size_t cut) {
-  CapsuleReader r;
-  Parsed out;
-  for (auto piece : {quic::Bytes(wire).first(cut), quic::Bytes(wire).subspan(cut)}) {
-    for (;;) {
-      auto c = r.next(piece);
-      if (!c) return {out, c.error().code};
-      if (!*c) break;
-      out.emplace_back((*c)->type, Bytes((*c)->payload.begin(), (*c)->payload.end()));
-    }
-  }
-  if (auto s = r.finish(); !s) return {out, s.error().code};
-  return {out, 0};
+  return parse_pieces({quic::Bytes(wire).first(cut), quic::Bytes(wire).subspan(cut)},
+                      known_capsule_types(), nullptr);
 }
 
 TEST(H3Capsule, DatagramCapsuleIsByteExact) {
