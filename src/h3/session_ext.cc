@@ -283,7 +283,7 @@ void Session::read_datagrams() {
     }
     // Unknown or finished streams: dropped, as RFC 9297 §2.1 allows.
     Request* r = find(h->stream_id);
-    if (r == nullptr || (h->stream_id & 3) != 0) {
+    if (r == nullptr) {
       ++stats_.datagrams_dropped_unknown_stream;
       continue;
     }

@@ -1,5 +1,7 @@
 #include "h3/uri_template.h"
 
+#include <algorithm>
+
 #include "h3/frames.h"
 
 namespace h3 {
@@ -54,6 +56,27 @@ bool valid_varname(std::string_view n) {
 
 [[nodiscard]] std::unexpected<quic::Error> bad(std::string reason) {
   return fail(err::kInternalError, "URI template: " + std::move(reason));
+}
+
+// Splits a varlist "a,b" onto `names` (every variable of the template so far), checking each
+// name (RFC 6570 §2.3), refusing level-4 modifiers and a name used twice (one value, one
+// place: what a server extracts must be what a client expanded).
+quic::Status parse_varlist(std::string_view body, std::vector<std::string>& names) {
+  for (size_t at = 0; at <= body.size();) {
+    size_t comma = std::min(body.find(',', at), body.size());
+    std::string_view name = body.substr(at, comma - at);
+    if (name.find_first_of(":*") != std::string_view::npos) {
+      return bad("prefix and explode modifiers are level 4");
+    }
+    if (!valid_varname(name)) return bad("bad variable name");
+    if (std::find(names.begin(), names.end(), name) != names.end()) {
+      return bad("a variable named twice");
+    }
+    if (names.size() >= kMaxUriTemplateVariables) return bad("too many variables");
+    names.emplace_back(name);
+    at = comma + 1;
+  }
+  return {};
 }
 
 // The length of the run of characters a simple expansion can produce at the front of `in`.
@@ -129,7 +152,8 @@ quic::Result<UriTemplate> UriTemplate::parse(std::string_view text) {
     }
   }
   rest = rest.substr(slash);
-  size_t exprs = 0, vars = 0;
+  size_t exprs = 0;
+  std::vector<std::string> names;  // every variable so far
   while (!rest.empty()) {
     if (rest[0] != '{') {
       if (rest[0] == '%' && !is_triplet(rest, 0)) return bad("'%' outside a %XX triplet");
@@ -153,17 +177,9 @@ quic::Result<UriTemplate> UriTemplate::parse(std::string_view text) {
       return bad(std::string("operator '") + body[0] +
                  "' is not allowed (RFC 9484 §3, RFC 9298 §2)");
     }
-    for (size_t at = 0; at <= body.size();) {
-      size_t comma = std::min(body.find(',', at), body.size());
-      std::string_view name = body.substr(at, comma - at);
-      if (name.find_first_of(":*") != std::string_view::npos) {
-        return bad("prefix and explode modifiers are level 4");
-      }
-      if (!valid_varname(name)) return bad("bad variable name");
-      if (++vars > kMaxUriTemplateVariables) return bad("too many variables");
-      p.vars.emplace_back(name);
-      at = comma + 1;
-    }
+    size_t before = names.size();
+    if (auto st = parse_varlist(body, names); !st) return std::unexpected(st.error());
+    p.vars.assign(names.begin() + static_cast<std::ptrdiff_t>(before), names.end());
     t.parts_.push_back(std::move(p));
   }
   return t;

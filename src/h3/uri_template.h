@@ -8,7 +8,7 @@
 // form-style query "{?a,b}" and continuation "{&a,b}". Values are percent-encoded with only
 // the unreserved set left as is (RFC 6570 §3.2.1), so an IPv6 literal's colons become %3A and a
 // prefix's slash %2F, exactly as RFC 9298 §2 and RFC 9484 §4.6 require. Variables may only
-// appear in the path and query; the template is absolute with a non-empty authority.
+// appear in the path and query, each once; the template is absolute with a non-empty authority.
 //
 // Matching is deterministic and linear: a simple expression takes the longest run of
 // characters an expansion can produce (unreserved, %XX, and "," between several variables),

@@ -203,7 +203,7 @@ TEST(H3Extension, SessionStreamsReachTheirHandlerBothWays) {
   o.client.extra_settings = {{0x2c7cf000, 1}};  // SETTINGS_WT_ENABLED, say
   Pair p(o);
   std::map<uint64_t, std::shared_ptr<Record>> server_made, client_made;
-  std::optional<uint64_t> sid, bidi, uni, server_uni;
+  std::optional<uint64_t> sid, bidi, uni, server_uni, server_bidi;
   p.server.on_event = [&](Peer& s, const Event& e, Instant) {
     if (server_made.empty() && e.kind == EventKind::kSettings) {
       register_recording(*s.session, "webtransport", true, true, server_made);
@@ -215,6 +215,10 @@ TEST(H3Extension, SessionStreamsReachTheirHandlerBothWays) {
     ASSERT_TRUE(id);
     server_uni = *id;
     ASSERT_TRUE(out.write(*id, bytes("from server"), true));
+    auto b = out.open_stream(true);  // server-initiated bidi: the client routes it by 0x41
+    ASSERT_TRUE(b);
+    server_bidi = *b;
+    ASSERT_TRUE(out.write(*b, bytes("server bidi"), true));
   };
   p.client.on_event = [&](Peer& c, const Event& e, Instant) {
     if (e.kind == EventKind::kSettings) {
@@ -233,6 +237,7 @@ TEST(H3Extension, SessionStreamsReachTheirHandlerBothWays) {
     return sid && client_made.contains(*sid) && bidi &&
            client_made[*sid]->fins.contains(*bidi) && server_uni &&
            client_made[*sid]->fins.contains(*server_uni) && server_made.contains(*sid) &&
+           client_made[*sid]->fins.contains(*server_bidi) &&
            uni && server_made[*sid]->fins.contains(*uni);
   };
   ASSERT_TRUE(p.run_until(done));
@@ -243,7 +248,10 @@ TEST(H3Extension, SessionStreamsReachTheirHandlerBothWays) {
   EXPECT_EQ(c.stream_data.at(*bidi), "HELLO");  // the server's answer on the same stream
   EXPECT_EQ(c.stream_data.at(*server_uni), "from server");
   EXPECT_EQ(s.opened, (std::vector<std::pair<uint64_t, bool>>{{*bidi, true}, {*uni, false}}));
-  EXPECT_EQ(c.opened, (std::vector<std::pair<uint64_t, bool>>{{*server_uni, false}}));
+  EXPECT_EQ(c.stream_data.at(*server_bidi), "server bidi");
+  EXPECT_EQ(*server_bidi % 4, 1u);  // server-initiated bidirectional
+  EXPECT_EQ(c.opened.size(), 2u);
+  EXPECT_EQ(p.client.session->stats().session_streams_routed, 2u);
   EXPECT_EQ(p.server.session->stats().session_streams_routed, 2u);
   EXPECT_EQ(p.server.session->active_requests(), 1u);  // the CONNECT only: no request parsed
   EXPECT_EQ(p.server.session->peer_settings()->get(0x2c7cf000), 1u);

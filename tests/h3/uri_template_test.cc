@@ -129,6 +129,8 @@ TEST(H3UriTemplate, RejectsWhatTheMasqueRfcsForbid) {
            "https://h/{target",                         // unterminated
            "https://h/{}",                              // empty name
            "https://h/{a..b}",                          // bad name
+           "https://h/{a,a}",                           // named twice
+           "https://h/{a}/{?a}",                        // named twice
            "https://h/a b",                             // space
            "https://h/caf\xc3\xa9",                     // non-ASCII (RFC 9484 §3)
            "https://h/100%",                            // stray '%'
