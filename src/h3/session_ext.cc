@@ -128,7 +128,8 @@ void Session::on_session_stream(uint64_t id, uint64_t session_id, bool bidi, boo
   }
   Request* r = find(session_id);
   bool gone = (r != nullptr && !(r->handler && r->handler->owns_streams())) ||
-              (r == nullptr && done_requests_.contains(session_id / 4));
+              (r == nullptr && (done_requests_.contains(session_id / 4) ||
+                                session_streams_.contains(session_id)));
   if (gone) return refuse_stream(id, wt::kSessionGone);
   if (r == nullptr) {
     // It may still come (reordering): hold the stream unread, within the bound.
