@@ -78,8 +78,13 @@ void Session::read_uni(uint64_t id) {
       if (!n || *n == 0 || fin) return;
     }
   }
+  // Until a critical stream's type is known, or while a push / session stream still reads
+  // the ID after its type, the header is read a byte at a time.
   auto head = uni_in_.find(id);
-  if ((head == uni_in_.end() || !head->second.type) && !read_uni_header(id)) return;
+  bool ready = head != uni_in_.end() && head->second.type &&
+               *head->second.type != stream_type::kPush &&
+               *head->second.type != wt::kUniStreamType;
+  if (!ready && !read_uni_header(id)) return;
   // A critical stream (control, QPACK) past its type.
   bool critical = id == peer_control_id_ || id == peer_encoder_id_ || id == peer_decoder_id_;
   for (;;) {
@@ -450,7 +455,9 @@ void Session::on_field_section(uint64_t id, Request& r, std::vector<Field> field
   Event e{EventKind::kHeaders, id};
   bool establish_later = false;  // client: after the event, so the app sees the head first
   if (r.recv == Recv::kHead && role_ == Role::kServer) {
-    auto h = validate_request(fields, connect_protocol_enabled());
+    // :protocol is allowed once we sent SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 9220 §3); the
+    // client's SETTINGS may well arrive after its CONNECT (WebTransport draft §3.1).
+    auto h = validate_request(fields, config_.enable_connect_protocol);
     if (!h) return stream_error(id, err::kMessageError);
     r.length = ContentLengthCheck(h->is_connect() ? std::nullopt : h->content_length);
     if (auto p = std::find_if(fields.begin(), fields.end(),

@@ -309,6 +309,47 @@ TEST(H3Extension, StreamsForAnUnknownSessionAreBoundedThenRefused) {
   EXPECT_EQ(p.client.peer_close_code(), h3::err::kIdError);
 }
 
+// Stream headers that arrive a byte at a time (type, then session ID, across packets) still
+// route the stream; here a raw client with a WebTransport session on stream 0.
+TEST(H3Extension, SessionStreamHeaderSplitAcrossPackets) {
+  PairOptions o;
+  o.client_raw = true;
+  o.server.enable_connect_protocol = true;
+  o.server.accept_session_streams = true;
+  Pair p(o);
+  std::map<uint64_t, std::shared_ptr<Record>> made;
+  std::optional<uint64_t> uni;
+  size_t step = 0;
+  const std::vector<uint8_t> header{0x40, 0x54, 0x00};
+  p.client.on_tick = [&](Peer& c, Instant) {
+    if (!c.handshake_done() || step > header.size()) return;
+    if (step == 0) {
+      std::vector<uint8_t> ctl{0x00};
+      h3::Settings st;
+      st.enable_connect_protocol = true;
+      h3::append_settings(ctl, st);
+      raw_uni(*c.conn, ctl);
+      uint64_t sid = *c.conn->open_stream(true);
+      (void)c.conn->stream_write(sid, headers_frame(connect("webtransport", "/wt")), false);
+      uni = *c.conn->open_stream(false);
+    }
+    if (step < header.size()) {
+      (void)c.conn->stream_write(*uni, std::vector<uint8_t>{header[step]}, false);
+    } else {
+      (void)c.conn->stream_write(*uni, bytes_of("ab"), true);
+    }
+    ++step;
+  };
+  p.server.on_session = [&](Peer& s) {
+    register_recording(*s.session, "webtransport", true, false, made);
+  };
+  // Stream 0's CONNECT is read before the control stream (lower stream ID): our own
+  // ENABLE_CONNECT_PROTOCOL is what allows it (RFC 9220 §3).
+  ASSERT_TRUE(p.run_until([&] { return made.contains(0) && made[0]->fins.contains(*uni); }));
+  EXPECT_EQ(made[0]->stream_data.at(*uni), "ab");
+  EXPECT_EQ(made[0]->opened, (std::vector<std::pair<uint64_t, bool>>{{*uni, false}}));
+}
+
 // 2,000 HTTP datagrams in one burst on a CONNECT stream without a handler: all arrive whole
 // and in order when the byte bound holds them; with a small bound the newest are kept and
 // the drops are counted by reason.
