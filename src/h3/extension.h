@@ -9,11 +9,12 @@
 // response), its HTTP datagrams, and, if it owns_streams(), the bidirectional (0x41) and
 // unidirectional (0x54) streams that name its stream ID as their session ID.
 //
-// Handlers are called from inside Session::poll() (and from send_response, which establishes
-// a server stream). They act only through the Outbox they are handed: it queues capsules and
-// stream bytes and hands datagrams to the transport, and never reads, polls or calls another
-// handler, so a handler cannot re-enter the session. The application keeps driving the
-// session as before; ordinary requests are untouched.
+// Handlers are called from inside the session's own entry points (poll(), on_transport_event(),
+// and send_request / send_response, which create and establish them). They act only through
+// the Outbox they are handed and must not call the Session: the Outbox queues capsules and
+// stream bytes (sent by the next poll()) and hands datagrams to the transport; it never reads,
+// polls or calls another handler, so a handler cannot re-enter the session. The application
+// keeps driving the session as before; ordinary requests are untouched.
 #pragma once
 
 #include <cstdint>
