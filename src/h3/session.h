@@ -315,6 +315,7 @@ class Session {
   void read_uni(uint64_t id);
   bool read_uni_header(uint64_t id);
   bool read_bidi_signal(uint64_t id);
+  bool bidi_request(uint64_t id, bool fin);
   void on_uni_type(uint64_t id, uint64_t type);
   void on_uni_bytes(uint64_t id, quic::Bytes b);
   void on_control_frame(const FrameItem& item);

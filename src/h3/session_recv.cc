@@ -26,7 +26,7 @@ void Session::read_stream(uint64_t id) {
 // nothing past the header leaves the transport before the stream has an owner.
 bool Session::read_bidi_signal(uint64_t id) {
   StreamHead& h = bidi_in_[id];
-  while (true) {
+  for (;;) {
     uint8_t byte = 0;
     bool fin = false;
     auto n = conn_.stream_read(id, quic::MutBytes(&byte, 1), &fin);
@@ -34,36 +34,41 @@ bool Session::read_bidi_signal(uint64_t id) {
       bidi_in_.erase(id);
       return false;
     }
-    if (*n == 0) {
-      if (!fin) return false;
-      bidi_in_.erase(id);
-      if (!h.type) return role_ == Role::kServer;  // an empty request: read_request reports it
-      connection_error(err::kFrameError, "stream ended inside its header");
-      return false;
-    }
-    if (!h.type) {
+    if (*n == 0 && !fin) return false;
+    if (*n != 0 && !h.type) {
       h.type = h.type_acc.feed(byte);
-      if (!h.type) continue;
-      if (*h.type == wt::kBidiSignal) continue;
-      // A request: its first bytes go back in front of the frame parser.
-      std::vector<uint8_t> head(h.type_acc.buf, h.type_acc.buf + h.type_acc.len);
-      bidi_in_.erase(id);
-      if (role_ == Role::kClient) {
-        connection_error(err::kStreamCreationError, "server-initiated bidirectional stream");
+      if (h.type && *h.type != wt::kBidiSignal) return bidi_request(id, fin);
+    } else if (*n != 0) {
+      if (auto session_id = h.id_acc.feed(byte)) {
+        bidi_in_.erase(id);
+        on_session_stream(id, *session_id, true, fin);
         return false;
       }
-      Request* r = request_for_read(id);
-      if (r == nullptr) return false;
-      r->leftover.insert(r->leftover.begin(), head.begin(), head.end());
-      if (fin) r->transport_fin = true;
-      return true;
     }
-    auto session_id = h.id_acc.feed(byte);
-    if (!session_id) continue;
+    if (!fin) continue;
+    // The stream ended inside its first varints.
+    if (!h.type) return bidi_request(id, true);  // a truncated request: its parser reports it
     bidi_in_.erase(id);
-    on_session_stream(id, *session_id, true, fin);
+    connection_error(err::kFrameError, "stream ended inside its header");
     return false;
   }
+}
+
+// Not a session stream: a request, whose first bytes go back in front of the frame parser.
+bool Session::bidi_request(uint64_t id, bool fin) {
+  auto it = bidi_in_.find(id);
+  const VarintAcc& acc = it->second.type_acc;
+  std::vector<uint8_t> head(acc.buf, acc.buf + acc.len);
+  bidi_in_.erase(it);
+  if (role_ == Role::kClient) {
+    connection_error(err::kStreamCreationError, "server-initiated bidirectional stream");
+    return false;
+  }
+  Request* r = request_for_read(id);
+  if (r == nullptr) return false;
+  r->leftover.insert(r->leftover.begin(), head.begin(), head.end());
+  if (fin) r->transport_fin = true;
+  return true;
 }
 
 // --- unidirectional streams (§6.2)
@@ -111,42 +116,46 @@ void Session::read_uni(uint64_t id) {
 // Returns true when the stream is a critical stream ready for bulk reading.
 bool Session::read_uni_header(uint64_t id) {
   StreamHead& h = uni_in_[id];
-  while (true) {
+  for (;;) {
     uint8_t byte = 0;
     bool fin = false;
     auto n = conn_.stream_read(id, quic::MutBytes(&byte, 1), &fin);
-    if (!n || (*n == 0 && fin && !h.type)) {
-      uni_in_.erase(id);  // reset or ended before its type: nothing to act on
+    if (!n) {
+      uni_in_.erase(id);  // reset before its header was read: nothing to act on
       return false;
     }
     if (*n == 0 && !fin) return false;
+    std::optional<uint64_t> header_id;
     if (*n != 0 && !h.type) {
       h.type = h.type_acc.feed(byte);
-      if (!h.type) continue;
-      on_uni_type(id, *h.type);
-      if (closed_ || ignored_uni_.contains(id / 4)) return false;
-      bool critical = *h.type != stream_type::kPush && *h.type != wt::kUniStreamType;
-      if (critical && fin) {
-        connection_error(err::kClosedCriticalStream, "critical stream closed");
-        return false;
+      if (h.type) {
+        on_uni_type(id, *h.type);
+        if (closed_ || ignored_uni_.contains(id / 4)) return false;
+        if (*h.type != stream_type::kPush && *h.type != wt::kUniStreamType) {
+          if (!fin) return true;  // a critical stream: bulk reading from here
+          connection_error(err::kClosedCriticalStream, "critical stream closed");
+          return false;
+        }
       }
-      if (critical) return true;
-      if (!fin) continue;
+    } else if (*n != 0) {
+      header_id = h.id_acc.feed(byte);
     }
-    std::optional<uint64_t> v = *n != 0 ? h.id_acc.feed(byte) : std::nullopt;
-    if (!v) {
-      if (!fin) continue;
-      // §4.6 (push ID), draft §4.2 (session ID): the stream ended inside its header.
-      connection_error(err::kFrameError, "stream ended inside its header");
+    if (header_id) {
+      uint64_t type = *h.type;
+      uni_in_.erase(id);
+      if (type == stream_type::kPush) {
+        on_push_stream(id, *header_id, {}, fin);
+      } else {
+        on_session_stream(id, *header_id, false, fin);
+      }
       return false;
     }
-    uint64_t type = *h.type;
+    if (!fin) continue;
+    bool typed = h.type.has_value();
     uni_in_.erase(id);
-    if (type == stream_type::kPush) {
-      on_push_stream(id, *v, {}, fin);
-    } else {
-      on_session_stream(id, *v, false, fin);
-    }
+    // Before its type: nothing to act on. Inside a push ID (§4.6) or session ID (draft §4.2):
+    // a truncated header.
+    if (typed) connection_error(err::kFrameError, "stream ended inside its header");
     return false;
   }
 }
