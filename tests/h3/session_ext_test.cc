@@ -350,6 +350,30 @@ TEST(H3Extension, SessionStreamHeaderSplitAcrossPackets) {
   EXPECT_EQ(made[0]->opened, (std::vector<std::pair<uint64_t, bool>>{{*uni, false}}));
 }
 
+// A bidi stream that ends inside its first varint (a truncated frame header, §7.1) or right
+// after the WT_STREAM signal (no session ID) is H3_FRAME_ERROR, with routing on.
+TEST(H3Extension, BidiStreamEndingInsideItsHeaderIsFrameError) {
+  for (const std::vector<uint8_t>& head : {std::vector<uint8_t>{0x40},
+                                           std::vector<uint8_t>{0x40, 0x41},
+                                           std::vector<uint8_t>{0x40, 0x41, 0x40}}) {
+    PairOptions o;
+    o.client_raw = true;
+    o.server.accept_session_streams = true;
+    Pair p(o);
+    bool sent = false;
+    p.client.on_tick = [&](Peer& c, Instant) {
+      if (sent || !c.handshake_done()) return;
+      sent = true;
+      raw_uni(*c.conn, control_preamble());
+      uint64_t id = *c.conn->open_stream(true);
+      (void)c.conn->stream_write(id, head, true);
+    };
+    ASSERT_TRUE(p.run_until([&] { return p.client.transport_closed.has_value(); }))
+        << head.size();
+    EXPECT_EQ(p.client.peer_close_code(), h3::err::kFrameError) << head.size();
+  }
+}
+
 // 2,000 HTTP datagrams in one burst on a CONNECT stream without a handler: all arrive whole
 // and in order when the byte bound holds them; with a small bound the newest are kept and
 // the drops are counted by reason.
