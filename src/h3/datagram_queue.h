@@ -22,7 +22,7 @@ class DatagramQueue {
   explicit DatagramQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
 
   struct Pushed {
-    bool queued;           // false: larger than the whole bound, dropped
+    bool queued;            // false: larger than the whole bound, dropped
     size_t dropped_oldest;  // older datagrams dropped to make room
   };
   Pushed push(uint64_t stream_id, quic::Bytes payload);

@@ -117,8 +117,14 @@ void append_settings(std::vector<uint8_t>& out, const Settings& s) {
   if (s.qpack_blocked_streams) pair(setting::kQpackBlockedStreams, s.qpack_blocked_streams);
   if (s.enable_connect_protocol) pair(setting::kEnableConnectProtocol, 1);
   if (s.h3_datagram) pair(setting::kH3Datagram, 1);
-  for (const auto& [id, value] : s.extensions) {
-    if (!is_known_setting(id)) pair(id, value);  // a known one is sent once, above
+  // A known ID is sent once, above; an extension ID listed twice once (the first value): a
+  // duplicate would be the peer's H3_SETTINGS_ERROR (§7.2.4).
+  for (size_t i = 0; i < s.extensions.size(); ++i) {
+    const auto& [id, value] = s.extensions[i];
+    bool repeated =
+        std::any_of(s.extensions.begin(), s.extensions.begin() + static_cast<std::ptrdiff_t>(i),
+                    [&](const auto& e) { return e.first == id; });
+    if (!is_known_setting(id) && !repeated) pair(id, value);
   }
   if (s.grease) pair(s.grease->first, s.grease->second);
   append_frame_header(out, frame::kSettings, p.size());

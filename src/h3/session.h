@@ -56,7 +56,7 @@ inline constexpr uint64_t kQpackDecoder = 0x03;
 }  // namespace stream_type
 
 // Per-stream and per-session bounds on what a peer can make us hold.
-inline constexpr size_t kDefaultMaxBufferedBody = 256 * 1024;  // unread DATA per stream
+inline constexpr size_t kDefaultMaxBufferedBody = 256 * 1024;          // unread DATA per stream
 inline constexpr size_t kDefaultMaxQueuedDatagramBytes = 1024 * 1024;  // oldest dropped first
 // Peer streams naming a session (0x41 / 0x54) that does not exist yet, held unread until it
 // does; beyond this they are refused with WT_BUFFERED_STREAM_REJECTED (draft §4.6).
@@ -96,19 +96,19 @@ struct SessionConfig {
 // Counters an operator and the tests read; datagram drops by reason.
 struct SessionStats {
   uint64_t datagrams_sent = 0;
-  uint64_t datagrams_received = 0;               // HTTP datagrams taken from the transport
-  uint64_t datagrams_to_handlers = 0;            // delivered to a StreamHandler
-  uint64_t datagrams_queued = 0;                 // queued for recv_datagram()
+  uint64_t datagrams_received = 0;                // HTTP datagrams taken from the transport
+  uint64_t datagrams_to_handlers = 0;             // delivered to a StreamHandler
+  uint64_t datagrams_queued = 0;                  // queued for recv_datagram()
   uint64_t datagrams_dropped_not_negotiated = 0;  // H3_DATAGRAM not enabled on both sides
   uint64_t datagrams_dropped_unknown_stream = 0;  // no open request stream (RFC 9297 §2.1)
   uint64_t datagrams_dropped_queue_full = 0;      // oldest dropped for the byte bound
   uint64_t datagrams_dropped_too_large = 0;       // larger than the whole byte bound
   uint64_t datagrams_truncated = 0;               // recv_datagram() buffer too small
   uint64_t capsules_delivered = 0;
-  uint64_t capsules_skipped_unknown = 0;      // RFC 9297 §3.2
-  uint64_t capsules_discarded_oversize = 0;   // DATAGRAM capsules above their cap (§3.5)
-  uint64_t session_streams_routed = 0;        // peer 0x41 / 0x54 streams given to a handler
-  uint64_t session_streams_rejected = 0;      // refused: over the pending bound, session gone
+  uint64_t capsules_skipped_unknown = 0;     // RFC 9297 §3.2
+  uint64_t capsules_discarded_oversize = 0;  // DATAGRAM capsules above their cap (§3.5)
+  uint64_t session_streams_routed = 0;       // peer 0x41 / 0x54 streams given to a handler
+  uint64_t session_streams_rejected = 0;     // refused: over the pending bound, session gone
 };
 
 // An HTTP datagram taken with Session::recv_datagram.
@@ -255,7 +255,7 @@ class Session {
     bool want_writable = false;
     SendQueue out;
     Priority priority;
-    bool priority_updated = false;           // PRIORITY_UPDATE wins over the field (RFC 9218 §7)
+    bool priority_updated = false;            // PRIORITY_UPDATE wins over the field (RFC 9218 §7)
     std::optional<uint64_t> push_id;          // this is a push stream
     std::optional<uint64_t> blocked_promise;  // the blocked section is this PUSH_PROMISE's
     std::unique_ptr<StreamHandler> handler;   // extended CONNECT with a registered :protocol
@@ -369,9 +369,9 @@ class Session {
 
   std::optional<uint64_t> peer_control_id_, peer_encoder_id_, peer_decoder_id_;
   FrameReader control_reader_{kMaxSettingsPayload};
-  std::map<uint64_t, StreamHead> uni_in_;  // peer uni streams whose type is read or known
+  std::map<uint64_t, StreamHead> uni_in_;   // peer uni streams whose type is read or known
   std::map<uint64_t, StreamHead> bidi_in_;  // peer bidi streams whose first varint is read
-  quic::RangeSet ignored_uni_;        // peer uni streams (id / 4) we stopped reading
+  quic::RangeSet ignored_uni_;              // peer uni streams (id / 4) we stopped reading
   std::map<uint64_t, Request> requests_;
   quic::RangeSet done_requests_;  // bidi streams (id / 4) finished or aborted
   uint64_t next_peer_bidi_ = 0;   // server: lowest client bidi stream ID not yet seen
@@ -399,7 +399,7 @@ class Session {
   std::map<uint64_t, SessionStream> session_streams_;
   std::map<uint64_t, PendingStream> pending_streams_;  // ≤ max_pending_session_streams
   DatagramQueue datagrams_;
-  bool datagram_signalled_ = false;  // a kDatagram event is outstanding
+  bool datagram_signalled_ = false;    // a kDatagram event is outstanding
   std::vector<uint8_t> datagram_out_;  // reused encoding buffer for send_datagram
   SessionStats stats_;
 };

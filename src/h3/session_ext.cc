@@ -128,8 +128,8 @@ void Session::on_session_stream(uint64_t id, uint64_t session_id, bool bidi, boo
   }
   Request* r = find(session_id);
   bool gone = (r != nullptr && !(r->handler && r->handler->owns_streams())) ||
-              (r == nullptr && (done_requests_.contains(session_id / 4) ||
-                                session_streams_.contains(session_id)));
+              (r == nullptr &&
+               (done_requests_.contains(session_id / 4) || session_streams_.contains(session_id)));
   if (gone) return refuse_stream(id, wt::kSessionGone);
   if (r == nullptr) {
     // It may still come (reordering): hold the stream unread, within the bound.
@@ -316,8 +316,7 @@ quic::Status Outbox::send_capsule(uint64_t type, quic::Bytes value) {
   if (r == nullptr || !r->handler || s_.closed_) return fail(err::kInternalError, "no handler");
   if (r->out.fin) return fail(err::kInternalError, "CONNECT stream already finished");
   std::vector<uint8_t>& buf = r->out.buf;
-  append_data_header(buf, quic::varint_size(type) + quic::varint_size(value.size()) +
-                              value.size());
+  append_data_header(buf, quic::varint_size(type) + quic::varint_size(value.size()) + value.size());
   append_capsule(buf, type, value);
   s_.dirty_.insert(id_);
   return {};

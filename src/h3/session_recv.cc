@@ -87,8 +87,7 @@ void Session::read_uni(uint64_t id) {
   // the ID after its type, the header is read a byte at a time.
   auto head = uni_in_.find(id);
   bool ready = head != uni_in_.end() && head->second.type &&
-               *head->second.type != stream_type::kPush &&
-               *head->second.type != wt::kUniStreamType;
+               *head->second.type != stream_type::kPush && *head->second.type != wt::kUniStreamType;
   if (!ready && !read_uni_header(id)) return;
   // A critical stream (control, QPACK) past its type.
   bool critical = id == peer_control_id_ || id == peer_encoder_id_ || id == peer_decoder_id_;

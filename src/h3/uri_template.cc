@@ -172,8 +172,8 @@ quic::Result<UriTemplate> UriTemplate::parse(std::string_view text) {
     if (!body.empty() && (body[0] == '?' || body[0] == '&')) {
       p.op = body[0];
       body = body.substr(1);
-    } else if (!body.empty() && std::string_view("+#./;=,!@|").find(body[0]) !=
-                                    std::string_view::npos) {
+    } else if (!body.empty() &&
+               std::string_view("+#./;=,!@|").find(body[0]) != std::string_view::npos) {
       return bad(std::string("operator '") + body[0] +
                  "' is not allowed (RFC 9484 §3, RFC 9298 §2)");
     }

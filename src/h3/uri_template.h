@@ -58,8 +58,7 @@ class UriTemplate {
     std::string literal;
     std::vector<std::string> vars;
   };
-  bool match_simple(const Part& p, const Part* next, std::string_view& in,
-                    UriVariables& out) const;
+  bool match_simple(const Part& p, const Part* next, std::string_view& in, UriVariables& out) const;
   bool match_form(const Part& p, std::string_view& in, UriVariables& out) const;
 
   std::string scheme_, authority_;

@@ -104,8 +104,8 @@ TEST(H3Capsule, PerTypeCapsAnswerWithTheRightError) {
   }
   // One byte above it: the table's rule.
   CapsuleReader r;
-  auto [caps, code] = parse_all(one(capsule::kDatagram, kMaxCapsulePayload + 1), 5,
-                                known_capsule_types(), &r);
+  auto [caps, code] =
+      parse_all(one(capsule::kDatagram, kMaxCapsulePayload + 1), 5, known_capsule_types(), &r);
   EXPECT_EQ(code, 0u);  // RFC 9297 §3.5: discarded without buffering
   ASSERT_EQ(caps.size(), 1u);
   EXPECT_EQ(caps[0].second, Bytes{0x42});

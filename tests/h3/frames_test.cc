@@ -287,7 +287,7 @@ TEST(H3Frames, UnknownSettingsAreKeptAndReadableDuplicatesStillAnError) {
   auto got = parse_settings(items[0].payload);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->extensions, s.extensions);  // wire order, reserved ones included
-  EXPECT_EQ(got->get(0x2c7cf000), 1u);        // WT_ENABLED, say
+  EXPECT_EQ(got->get(0x2c7cf000), 1u);       // WT_ENABLED, say
   EXPECT_EQ(got->get(0x2b64), 16u);
   EXPECT_EQ(got->get(0x21 + 0x1f * 9), 77u);
   EXPECT_EQ(got->get(0x4242), std::nullopt);
@@ -300,7 +300,7 @@ TEST(H3Frames, UnknownSettingsAreKeptAndReadableDuplicatesStillAnError) {
   // A known id listed in `extensions` is not sent twice.
   Settings twice;
   twice.qpack_blocked_streams = 3;
-  twice.extensions = {{setting::kQpackBlockedStreams, 9}};
+  twice.extensions = {{setting::kQpackBlockedStreams, 9}, {0x4242, 1}, {0x4242, 2}};
   Bytes w2;
   append_settings(w2, twice);
   auto [items2, code2] = parse_all(w2, w2.size());
@@ -308,6 +308,7 @@ TEST(H3Frames, UnknownSettingsAreKeptAndReadableDuplicatesStillAnError) {
   auto back = parse_settings(items2[0].payload);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->qpack_blocked_streams, 3u);
+  EXPECT_EQ(back->extensions, (std::vector<std::pair<uint64_t, uint64_t>>{{0x4242, 1}}));
 }
 
 }  // namespace

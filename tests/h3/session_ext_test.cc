@@ -82,8 +82,11 @@ void register_recording(h3::Session& s, const std::string& protocol, bool owns, 
 }
 
 Fields connect(const std::string& protocol, const std::string& path) {
-  return {{":method", "CONNECT"}, {":protocol", protocol}, {":scheme", "https"},
-          {":authority", "localhost"}, {":path", path}};
+  return {{":method", "CONNECT"},
+          {":protocol", protocol},
+          {":scheme", "https"},
+          {":authority", "localhost"},
+          {":path", path}};
 }
 
 PairOptions ext_options() {
@@ -123,10 +126,10 @@ TEST(H3Extension, HandlersByProtocolGetTheirCapsulesAndDatagrams) {
       register_recording(*c.session, "connect-udp", false, false, client_made);
       register_recording(*c.session, "connect-ip", false, false, client_made);
       get = *c.session->send_request(get_request("/plain"));
-      udp = *c.session->send_request(connect("connect-udp", "/.well-known/masque/udp/h/1/"),
-                                      {}, false);
-      ip = *c.session->send_request(connect("connect-ip", "/.well-known/masque/ip/*/*/"), {},
+      udp = *c.session->send_request(connect("connect-udp", "/.well-known/masque/udp/h/1/"), {},
                                      false);
+      ip =
+          *c.session->send_request(connect("connect-ip", "/.well-known/masque/ip/*/*/"), {}, false);
       // Optimistic capsules (before the 2xx): the server parses them once it accepts.
       auto out = c.session->outbox(*ip);
       ASSERT_TRUE(out.send_capsule(h3::capsule::kAddressRequest, bytes("areq")));
@@ -154,8 +157,9 @@ TEST(H3Extension, HandlersByProtocolGetTheirCapsulesAndDatagrams) {
   // Datagrams reach only the handler of their stream, in order (one link, no loss).
   EXPECT_EQ(su.datagrams, (std::vector<std::string>{"u1", "u2"}));
   EXPECT_EQ(si.datagrams, (std::vector<std::string>{"via-capsule", "i1", "i2"}));
-  EXPECT_EQ(si.capsules, (std::vector<std::pair<uint64_t, std::string>>{
-                             {h3::capsule::kAddressRequest, "areq"}}));
+  EXPECT_EQ(
+      si.capsules,
+      (std::vector<std::pair<uint64_t, std::string>>{{h3::capsule::kAddressRequest, "areq"}}));
   EXPECT_TRUE(su.capsules.empty());
   EXPECT_EQ(client_made.at(*udp)->datagrams,
             (std::vector<std::string>{"connect-udp:u1", "connect-udp:u2"}));
@@ -234,11 +238,10 @@ TEST(H3Extension, SessionStreamsReachTheirHandlerBothWays) {
     }
   };
   auto done = [&] {
-    return sid && client_made.contains(*sid) && bidi &&
-           client_made[*sid]->fins.contains(*bidi) && server_uni &&
-           client_made[*sid]->fins.contains(*server_uni) && server_made.contains(*sid) &&
-           client_made[*sid]->fins.contains(*server_bidi) &&
-           uni && server_made[*sid]->fins.contains(*uni);
+    return sid && client_made.contains(*sid) && bidi && client_made[*sid]->fins.contains(*bidi) &&
+           server_uni && client_made[*sid]->fins.contains(*server_uni) &&
+           server_made.contains(*sid) && client_made[*sid]->fins.contains(*server_bidi) && uni &&
+           server_made[*sid]->fins.contains(*uni);
   };
   ASSERT_TRUE(p.run_until(done));
   const Record& s = *server_made.at(*sid);
@@ -353,9 +356,9 @@ TEST(H3Extension, SessionStreamHeaderSplitAcrossPackets) {
 // A bidi stream that ends inside its first varint (a truncated frame header, §7.1) or right
 // after the WT_STREAM signal (no session ID) is H3_FRAME_ERROR, with routing on.
 TEST(H3Extension, BidiStreamEndingInsideItsHeaderIsFrameError) {
-  for (const std::vector<uint8_t>& head : {std::vector<uint8_t>{0x40},
-                                           std::vector<uint8_t>{0x40, 0x41},
-                                           std::vector<uint8_t>{0x40, 0x41, 0x40}}) {
+  for (const std::vector<uint8_t>& head :
+       {std::vector<uint8_t>{0x40}, std::vector<uint8_t>{0x40, 0x41},
+        std::vector<uint8_t>{0x40, 0x41, 0x40}}) {
     PairOptions o;
     o.client_raw = true;
     o.server.accept_session_streams = true;
@@ -368,8 +371,7 @@ TEST(H3Extension, BidiStreamEndingInsideItsHeaderIsFrameError) {
       uint64_t id = *c.conn->open_stream(true);
       (void)c.conn->stream_write(id, head, true);
     };
-    ASSERT_TRUE(p.run_until([&] { return p.client.transport_closed.has_value(); }))
-        << head.size();
+    ASSERT_TRUE(p.run_until([&] { return p.client.transport_closed.has_value(); })) << head.size();
     EXPECT_EQ(p.client.peer_close_code(), h3::err::kFrameError) << head.size();
   }
 }
@@ -399,9 +401,8 @@ void datagram_burst(size_t bound, size_t expect_kept) {
     }
   };
   // The application does not read until every datagram was taken from the transport.
-  ASSERT_TRUE(p.run_until([&] {
-    return p.server.session && p.server.session->stats().datagrams_received == kCount;
-  }));
+  ASSERT_TRUE(p.run_until(
+      [&] { return p.server.session && p.server.session->stats().datagrams_received == kCount; }));
   const auto& st = p.server.session->stats();
   EXPECT_EQ(st.datagrams_dropped_queue_full, kCount - expect_kept);
   EXPECT_EQ(p.server.count(EventKind::kDatagram), 1u);  // signalled once until drained

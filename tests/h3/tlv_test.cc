@@ -24,8 +24,9 @@ std::string run(const std::vector<quic::Bytes>& pieces, TlvReader& r) {
       switch (item->kind) {
         case Kind::kHeader:
           log += "H" + std::to_string(item->type) + "/" + std::to_string(item->length) + " ";
-          r.set_mode(item->type == 1 ? Mode::kBuffer
-                                     : item->type == 2 ? Mode::kStream : Mode::kSkip);
+          r.set_mode(item->type == 1   ? Mode::kBuffer
+                     : item->type == 2 ? Mode::kStream
+                                       : Mode::kSkip);
           break;
         case Kind::kWhole:
           log += "W" + std::string(item->payload.begin(), item->payload.end()) + " ";
@@ -56,8 +57,7 @@ TEST(H3Tlv, ModesHoldAtEverySplit) {
   const std::string want = "H1/5 Wwhole H2/8 streamed| H16962/100 H1/0 W H2/0 H1/3 Wend ";
   for (size_t cut = 0; cut <= wire.size(); ++cut) {
     TlvReader r;
-    std::string got =
-        run({quic::Bytes(wire).first(cut), quic::Bytes(wire).subspan(cut)}, r);
+    std::string got = run({quic::Bytes(wire).first(cut), quic::Bytes(wire).subspan(cut)}, r);
     // A streamed value may come in two chunks; the transcript joins them.
     EXPECT_EQ(got, want) << "cut " << cut;
     EXPECT_TRUE(r.at_boundary());

@@ -13,8 +13,9 @@ UriTemplate must_parse(std::string_view text) {
 }
 
 TEST(H3UriTemplate, ConnectUdpDefaultTemplateExpandsAndMatches) {
-  auto t = must_parse("https://proxy.example.org:4443/.well-known/masque/udp/{target_host}/"
-                      "{target_port}/");
+  auto t = must_parse(
+      "https://proxy.example.org:4443/.well-known/masque/udp/{target_host}/"
+      "{target_port}/");
   EXPECT_EQ(t.scheme(), "https");
   EXPECT_EQ(t.authority(), "proxy.example.org:4443");
   EXPECT_EQ(t.variables(), (std::vector<std::string>{"target_host", "target_port"}));
@@ -25,7 +26,7 @@ TEST(H3UriTemplate, ConnectUdpDefaultTemplateExpandsAndMatches) {
   ASSERT_TRUE(m);
   EXPECT_EQ(m->at("target_host"), "192.0.2.6");
   EXPECT_EQ(m->at("target_port"), "443");
-  EXPECT_FALSE(t.match("/.well-known/masque/udp/192.0.2.6/443"));       // trailing '/'
+  EXPECT_FALSE(t.match("/.well-known/masque/udp/192.0.2.6/443"));        // trailing '/'
   EXPECT_FALSE(t.match("/.well-known/masque/udp/192.0.2.6/443/extra"));  // leftover
   EXPECT_FALSE(t.match("/.well-known/masque/ip/192.0.2.6/443/"));
 }
@@ -115,25 +116,25 @@ TEST(H3UriTemplate, PercentEncodingFollowsRfc6570) {
 
 TEST(H3UriTemplate, RejectsWhatTheMasqueRfcsForbid) {
   for (const char* bad : {
-           "/relative/{target}",                        // not absolute
-           "https:///no-authority",                     // empty authority
-           "https://host",                              // no path
-           "https://{host}/x",                          // variable in the authority
-           "https://h/{+target}",                       // reserved expansion
-           "https://h/{#target}",                       // fragment expansion
-           "https://h/x{.target}",                      // label expansion
-           "https://h/x{/target}",                      // path-segment expansion
-           "https://h/x{;target}",                      // path-style parameters
-           "https://h/{target:3}",                      // level 4 prefix
-           "https://h/{target*}",                       // level 4 explode
-           "https://h/{target",                         // unterminated
-           "https://h/{}",                              // empty name
-           "https://h/{a..b}",                          // bad name
-           "https://h/{a,a}",                           // named twice
-           "https://h/{a}/{?a}",                        // named twice
-           "https://h/a b",                             // space
-           "https://h/caf\xc3\xa9",                     // non-ASCII (RFC 9484 §3)
-           "https://h/100%",                            // stray '%'
+           "/relative/{target}",     // not absolute
+           "https:///no-authority",  // empty authority
+           "https://host",           // no path
+           "https://{host}/x",       // variable in the authority
+           "https://h/{+target}",    // reserved expansion
+           "https://h/{#target}",    // fragment expansion
+           "https://h/x{.target}",   // label expansion
+           "https://h/x{/target}",   // path-segment expansion
+           "https://h/x{;target}",   // path-style parameters
+           "https://h/{target:3}",   // level 4 prefix
+           "https://h/{target*}",    // level 4 explode
+           "https://h/{target",      // unterminated
+           "https://h/{}",           // empty name
+           "https://h/{a..b}",       // bad name
+           "https://h/{a,a}",        // named twice
+           "https://h/{a}/{?a}",     // named twice
+           "https://h/a b",          // space
+           "https://h/caf\xc3\xa9",  // non-ASCII (RFC 9484 §3)
+           "https://h/100%",         // stray '%'
            "https://h/{a}{b}{c}{d}{e}{f}{g}{h}{i}{j}{k}{l}{m}{n}{o}{p}{q}",  // > 16
        }) {
     EXPECT_FALSE(UriTemplate::parse(bad)) << bad;
