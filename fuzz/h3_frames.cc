@@ -81,14 +81,16 @@ void run_frames(quic::Bytes data, size_t step, size_t max_payload) {
 }
 
 void run_capsules(quic::Bytes data, size_t step) {
-  h3::CapsuleReader r(1024);
+  h3::CapsuleReader r;
   for (size_t at = 0; at < data.size(); at += step) {
     quic::Bytes in = data.subspan(at, std::min(step, data.size() - at));
     for (;;) {
       auto c = r.next(in);
       if (!c) return;
       if (!*c) break;
-      if ((*c)->payload.size() > 1024) violated("capsule beyond its bound");
+      auto* t = h3::find_capsule_type(h3::known_capsule_types(), (*c)->type);
+      if (t == nullptr) violated("unknown capsule delivered");
+      if ((*c)->payload.size() > t->max_length) violated("capsule beyond its bound");
     }
   }
   (void)r.finish();

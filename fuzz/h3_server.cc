@@ -5,7 +5,9 @@
 //   u8 ctl | u8 length | length bytes (truncated at the end)
 //   ctl bits 0-1: which stream of its kind (4 of each), bit 2: unidirectional, bit 3: FIN,
 //   bits 4-7: milliseconds the clock advances before the write.
-// The server answers every request head with a small response and reads every body. Checks:
+// The server answers every request head with a small response and reads every body; it
+// accepts WebTransport-style session streams and has echoing handlers registered for
+// "webtransport" (owns streams) and "connect-udp" (capsules, datagrams). Checks:
 // no crash, no hang (every loop is bounded), the session only ever closes with an H3/QPACK
 // code.
 #include <array>
@@ -21,6 +23,33 @@
 #include "h3/session.h"
 
 namespace {
+
+// Echoes what it gets through its Outbox, so the extension paths send as well as receive.
+class EchoHandler : public h3::StreamHandler {
+ public:
+  explicit EchoHandler(bool owns) : owns_(owns) {}
+  void on_capsule(h3::Outbox& out, uint64_t type, quic::Bytes v) override {
+    (void)out.send_capsule(type, v);
+  }
+  void on_datagram(h3::Outbox& out, quic::Bytes p) override { (void)out.send_datagram(p); }
+  bool owns_streams() const override { return owns_; }
+  void on_stream_data(h3::Outbox& out, uint64_t id, quic::Bytes d, bool fin) override {
+    if ((id & 2) == 0) (void)out.write(id, d, fin);
+    if (d.size() > 100) (void)out.pause(id);
+    if (fin) (void)out.open_stream(false);
+  }
+
+ private:
+  bool owns_;
+};
+
+h3::SessionConfig server_config() {
+  h3::SessionConfig c;
+  c.enable_connect_protocol = c.enable_datagrams = c.accept_session_streams = true;
+  c.max_pending_session_streams = 2;
+  c.max_queued_datagram_bytes = 4096;
+  return c;
+}
 
 constexpr size_t kMaxRecords = 64;
 constexpr int kMaxRounds = 16;         // datagram exchanges after each write
@@ -124,7 +153,15 @@ class Run {
     if (!sh_) return;
     quic::Connection* c = server_.connection(*sh_);
     if (c == nullptr) return;
-    if (!session_) session_ = std::make_unique<h3::Session>(*c, h3::Role::kServer);
+    if (!session_) {
+      session_ = std::make_unique<h3::Session>(*c, h3::Role::kServer, server_config());
+      for (bool owns : {true, false}) {
+        session_->register_protocol(owns ? "webtransport" : "connect-udp",
+                                    [owns](uint64_t, std::span<const h3::Field>) {
+                                      return std::make_unique<EchoHandler>(owns);
+                                    });
+      }
+    }
     for (size_t n = 0; n < kMaxEvents; ++n) {
       auto e = c->poll_event();
       if (!e) break;
@@ -138,6 +175,9 @@ class Run {
         const std::array<h3::Field, 1> status{h3::Field{":status", "200"}};
         const uint8_t body[] = {'o', 'k'};
         (void)session_->send_response(e->stream_id, status, quic::Bytes(body, sizeof(body)));
+      } else if (e->kind == h3::EventKind::kDatagram) {
+        while (session_->recv_datagram(quic::MutBytes(buf_.data(), 64))) {
+        }
       } else if (e->kind == h3::EventKind::kData || e->kind == h3::EventKind::kFinished) {
         bool fin = false;
         while (session_->read_body(e->stream_id, quic::MutBytes(buf_.data(), buf_.size()), &fin) >

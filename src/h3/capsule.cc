@@ -14,78 +14,61 @@ void append_datagram_capsule(std::vector<uint8_t>& out, Bytes payload) {
   append_capsule(out, capsule::kDatagram, payload);
 }
 
+namespace {
+
+constexpr CapsuleType kKnownCapsules[] = {
+    {capsule::kDatagram, "DATAGRAM", kMaxCapsulePayload, Oversize::kDiscard},
+    {capsule::kAddressAssign, "ADDRESS_ASSIGN", kMaxAddressCapsule, Oversize::kExcessive},
+    {capsule::kAddressRequest, "ADDRESS_REQUEST", kMaxAddressCapsule, Oversize::kExcessive},
+    {capsule::kRouteAdvertisement, "ROUTE_ADVERTISEMENT", kMaxRouteCapsule, Oversize::kExcessive},
+    {capsule::kWtCloseSession, "WT_CLOSE_SESSION", kMaxWtCloseSession, Oversize::kMalformed},
+    {capsule::kWtDrainSession, "WT_DRAIN_SESSION", 0, Oversize::kMalformed},
+};
+
+}  // namespace
+
+std::span<const CapsuleType> known_capsule_types() {
+  return kKnownCapsules;
+}
+
+const CapsuleType* find_capsule_type(std::span<const CapsuleType> table, uint64_t type) {
+  for (const CapsuleType& t : table) {
+    if (t.type == type) return &t;
+  }
+  return nullptr;
+}
+
 quic::Result<std::optional<Capsule>> CapsuleReader::next(Bytes& in) {
-  for (;;) {
-    switch (state_) {
-      case State::kHeader: {
-        // Gather type and length; they may straddle DATA frames (at most 16 bytes).
-        std::optional<uint64_t> type, length;
-        size_t used = 0;
-        if (header_len_ == 0) {
-          quic::Reader r(in);
-          type = r.varint();
-          length = type ? r.varint() : std::nullopt;
-          if (length) used = r.offset();
-        }
-        if (used != 0) {
-          in = in.subspan(used);
-        } else {
-          for (;;) {
-            if (in.empty()) return std::nullopt;
-            header_[header_len_++] = in[0];
-            in = in.subspan(1);
-            quic::Reader r(Bytes(header_, header_len_));
-            type = r.varint();
-            length = type ? r.varint() : std::nullopt;
-            if (length) break;
-          }
-          header_len_ = 0;
-        }
-        type_ = *type;
-        remaining_ = *length;
-        if (type_ != capsule::kDatagram) {
-          state_ = remaining_ == 0 ? State::kHeader : State::kSkip;
-          break;
-        }
-        if (remaining_ > max_payload_) {
-          return fail(err::kGeneralProtocolError, "DATAGRAM capsule exceeds our limit");
-        }
-        if (remaining_ <= in.size()) {
-          Capsule c{type_, in.first(static_cast<size_t>(remaining_))};
-          in = in.subspan(static_cast<size_t>(remaining_));
-          return c;
-        }
-        buf_.assign(in.begin(), in.end());
-        remaining_ -= in.size();
-        in = {};
-        state_ = State::kBuffer;
-        return std::nullopt;
-      }
-      case State::kBuffer: {
-        size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
-        buf_.insert(buf_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(take));
-        in = in.subspan(take);
-        remaining_ -= take;
-        if (remaining_ != 0) return std::nullopt;
-        state_ = State::kHeader;
-        return Capsule{type_, Bytes(buf_)};
-      }
-      case State::kSkip: {
-        if (in.empty()) return std::nullopt;
-        size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
-        in = in.subspan(take);
-        remaining_ -= take;
-        if (remaining_ == 0) state_ = State::kHeader;
-        break;
-      }
+  using Kind = TlvReader::Item::Kind;
+  using Mode = TlvReader::Mode;
+  while (auto item = tlv_.next(in)) {
+    if (item->kind != Kind::kHeader) return Capsule{item->type, item->payload};
+    const CapsuleType* known = find_capsule_type(table_, item->type);
+    if (known == nullptr) {
+      ++skipped_unknown_;  // RFC 9297 §3.2: unknown types are skipped
+      tlv_.set_mode(Mode::kSkip);
+      continue;
+    }
+    if (item->length <= known->max_length) {
+      tlv_.set_mode(Mode::kBuffer);
+      continue;
+    }
+    switch (known->oversize) {
+      case Oversize::kDiscard:
+        ++discarded_oversize_;
+        tlv_.set_mode(Mode::kSkip);
+        continue;
+      case Oversize::kMalformed:
+        return fail(err::kMessageError, std::string(known->name) + " capsule too long");
+      case Oversize::kExcessive:
+        return fail(err::kExcessiveLoad, std::string(known->name) + " capsule above our limit");
     }
   }
+  return std::nullopt;
 }
 
 quic::Status CapsuleReader::finish() const {
-  if (state_ != State::kHeader || header_len_ != 0) {
-    return fail(err::kGeneralProtocolError, "stream ended inside a capsule");
-  }
+  if (!tlv_.at_boundary()) return fail(err::kMessageError, "stream ended inside a capsule");
   return {};
 }
 

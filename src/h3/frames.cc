@@ -11,22 +11,16 @@ bool is_single_varint_frame(uint64_t type) {
   return type == frame::kCancelPush || type == frame::kGoaway || type == frame::kMaxPushId;
 }
 
+bool is_known_setting(uint64_t id) {
+  return id == setting::kQpackMaxTableCapacity || id == setting::kMaxFieldSectionSize ||
+         id == setting::kQpackBlockedStreams || id == setting::kEnableConnectProtocol ||
+         id == setting::kH3Datagram;
+}
+
 bool is_known_buffered_frame(uint64_t type) {
   return type == frame::kHeaders || type == frame::kSettings || type == frame::kPushPromise ||
          type == frame::kPriorityUpdateRequest || type == frame::kPriorityUpdatePush ||
          is_single_varint_frame(type);
-}
-
-// Parses a frame header from the front of b; 0 when b does not hold a whole header yet.
-size_t parse_header(Bytes b, uint64_t& type, uint64_t& length) {
-  quic::Reader r(b);
-  auto t = r.varint();
-  if (!t) return 0;
-  auto l = r.varint();
-  if (!l) return 0;
-  type = *t;
-  length = *l;
-  return r.offset();
 }
 
 }  // namespace
@@ -123,6 +117,15 @@ void append_settings(std::vector<uint8_t>& out, const Settings& s) {
   if (s.qpack_blocked_streams) pair(setting::kQpackBlockedStreams, s.qpack_blocked_streams);
   if (s.enable_connect_protocol) pair(setting::kEnableConnectProtocol, 1);
   if (s.h3_datagram) pair(setting::kH3Datagram, 1);
+  // A known ID is sent once, above; an extension ID listed twice once (the first value): a
+  // duplicate would be the peer's H3_SETTINGS_ERROR (§7.2.4).
+  for (size_t i = 0; i < s.extensions.size(); ++i) {
+    const auto& [id, value] = s.extensions[i];
+    bool repeated =
+        std::any_of(s.extensions.begin(), s.extensions.begin() + static_cast<std::ptrdiff_t>(i),
+                    [&](const auto& e) { return e.first == id; });
+    if (!is_known_setting(id) && !repeated) pair(id, value);
+  }
   if (s.grease) pair(s.grease->first, s.grease->second);
   append_frame_header(out, frame::kSettings, p.size());
   out.insert(out.end(), p.begin(), p.end());
@@ -198,10 +201,33 @@ quic::Result<Settings> parse_settings(Bytes payload) {
       case 0x05:  // HTTP/2 only (§7.2.4.1)
         return fail(err::kSettingsError, "HTTP/2 setting in HTTP/3", frame::kSettings);
       default:
-        break;  // unknown and reserved settings are ignored
+        // Unknown and reserved settings have no effect here (§7.2.4.1), but extensions
+        // read theirs (bounded by kMaxSettingsEntries above).
+        s.extensions.emplace_back(*id, *value);
+        break;
     }
   }
   return s;
+}
+
+std::optional<uint64_t> Settings::get(uint64_t id) const {
+  switch (id) {
+    case setting::kQpackMaxTableCapacity:
+      return qpack_max_table_capacity;
+    case setting::kMaxFieldSectionSize:
+      return max_field_section_size;
+    case setting::kQpackBlockedStreams:
+      return qpack_blocked_streams;
+    case setting::kEnableConnectProtocol:
+      return uint64_t{enable_connect_protocol};
+    case setting::kH3Datagram:
+      return uint64_t{h3_datagram};
+    default:
+      for (const auto& [k, v] : extensions) {
+        if (k == id) return v;
+      }
+      return std::nullopt;
+  }
 }
 
 quic::Result<uint64_t> parse_single_varint(uint64_t type, Bytes payload) {
@@ -245,83 +271,38 @@ quic::Status FrameReader::check_length(uint64_t type, uint64_t length) const {
 
 quic::Result<std::optional<FrameItem>> FrameReader::next(Bytes& in) {
   using Kind = FrameItem::Kind;
-  for (;;) {
-    switch (state_) {
-      case State::kHeader: {
-        uint64_t type = 0, length = 0;
-        size_t used = 0;
-        if (header_len_ == 0) used = parse_header(in, type, length);
-        if (used != 0) {
-          in = in.subspan(used);
-        } else {
-          // The header straddles fragments: gather it byte by byte (at most 16 bytes).
-          for (;;) {
-            if (in.empty()) return std::nullopt;
-            header_[header_len_++] = in[0];
-            in = in.subspan(1);
-            if (parse_header(Bytes(header_, header_len_), type, length) != 0) break;
-          }
-          header_len_ = 0;
-        }
-        ++frames_;
-        type_ = type;
+  using Mode = TlvReader::Mode;
+  while (auto item = tlv_.next(in)) {
+    switch (item->kind) {
+      case TlvReader::Item::Kind::kHeader: {
+        uint64_t type = item->type, length = item->length;
         if (is_http2_only_frame(type)) {
           return fail(err::kFrameUnexpected, "HTTP/2 frame type in HTTP/3", type);
         }
         if (type == frame::kData) {
-          remaining_ = length;
-          state_ = length == 0 ? State::kHeader : State::kData;
+          tlv_.set_mode(Mode::kStream);
           return FrameItem{Kind::kDataBegin, type, length, {}, length == 0};
         }
         if (!is_known_buffered_frame(type)) {
-          remaining_ = length;
-          state_ = length == 0 ? State::kHeader : State::kSkip;
+          tlv_.set_mode(Mode::kSkip);
           return FrameItem{Kind::kUnknownFrame, type, length};
         }
         if (auto s = check_length(type, length); !s) return std::unexpected(s.error());
-        if (length <= in.size()) {
-          FrameItem item{Kind::kFrame, type, length, in.first(static_cast<size_t>(length))};
-          in = in.subspan(static_cast<size_t>(length));
-          return item;
-        }
-        buf_.assign(in.begin(), in.end());
-        remaining_ = length - in.size();
-        in = {};
-        state_ = State::kBuffer;
-        return std::nullopt;
-      }
-      case State::kBuffer: {
-        size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
-        buf_.insert(buf_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(take));
-        in = in.subspan(take);
-        remaining_ -= take;
-        if (remaining_ != 0) return std::nullopt;
-        state_ = State::kHeader;
-        return FrameItem{Kind::kFrame, type_, buf_.size(), Bytes(buf_)};
-      }
-      case State::kData: {
-        if (in.empty()) return std::nullopt;
-        size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
-        Bytes chunk = in.first(take);
-        in = in.subspan(take);
-        remaining_ -= take;
-        if (remaining_ == 0) state_ = State::kHeader;
-        return FrameItem{Kind::kDataChunk, frame::kData, take, chunk, remaining_ == 0};
-      }
-      case State::kSkip: {
-        if (in.empty()) return std::nullopt;
-        size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
-        in = in.subspan(take);
-        remaining_ -= take;
-        if (remaining_ == 0) state_ = State::kHeader;
+        tlv_.set_mode(Mode::kBuffer);
         break;
       }
+      case TlvReader::Item::Kind::kWhole:
+        return FrameItem{Kind::kFrame, item->type, item->length, item->payload};
+      case TlvReader::Item::Kind::kChunk:
+        return FrameItem{Kind::kDataChunk, frame::kData, item->payload.size(), item->payload,
+                         item->last};
     }
   }
+  return std::nullopt;
 }
 
 quic::Status FrameReader::finish() const {
-  if (!at_boundary()) return fail(err::kFrameError, "stream ended inside a frame", type_);
+  if (!at_boundary()) return fail(err::kFrameError, "stream ended inside a frame", tlv_.type());
   return {};
 }
 

@@ -10,9 +10,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
+#include "h3/tlv.h"
 #include "wire/varint.h"
 
 namespace h3 {
@@ -87,17 +89,25 @@ struct Settings {
   uint64_t qpack_blocked_streams = 0;
   bool enable_connect_protocol = false;
   bool h3_datagram = false;
-  // A reserved setting sent to exercise the peer's "ignore unknown" rule (§7.2.4.1);
-  // never reported when parsing.
+  // Every other setting, in wire order: received ones we do not interpret (reserved ones
+  // included; at most kMaxSettingsEntries), or extension settings to send (WebTransport's,
+  // for example). Extensions read theirs with get().
+  std::vector<std::pair<uint64_t, uint64_t>> extensions;
+  // A reserved setting sent to exercise the peer's "ignore unknown" rule (§7.2.4.1); when
+  // parsing, reserved settings land in `extensions` like any other unknown one.
   std::optional<std::pair<uint64_t, uint64_t>> grease;
   bool operator==(const Settings&) const = default;
+
+  // The value of setting `id` as sent (known settings report their parsed value, booleans as
+  // 0/1); nullopt when it was not sent and has no value.
+  std::optional<uint64_t> get(uint64_t id) const;
 };
 
 // Limits on what a peer can make us buffer or process.
 inline constexpr size_t kMaxSettingsPayload = 4096;
 inline constexpr size_t kMaxSettingsEntries = 64;  // after that: H3_EXCESSIVE_LOAD
 inline constexpr size_t kMaxPriorityFieldValue = 1024;
-inline constexpr size_t kMaxFrameHeaderSize = 16;  // two 8-byte varints
+inline constexpr size_t kMaxFrameHeaderSize = kMaxTlvHeaderSize;
 
 // --- encoding: every function appends one whole frame to `out`.
 void append_frame_header(std::vector<uint8_t>& out, uint64_t type, uint64_t length);
@@ -157,20 +167,14 @@ class FrameReader {
   // The stream ended cleanly: H3_FRAME_ERROR if it stopped inside a frame (§7.1).
   quic::Status finish() const;
   // True between frames (nothing partially read).
-  bool at_boundary() const { return state_ == State::kHeader && header_len_ == 0; }
-  uint64_t frames_read() const { return frames_; }
+  bool at_boundary() const { return tlv_.at_boundary(); }
+  uint64_t frames_read() const { return tlv_.items_read(); }
 
  private:
-  enum class State : uint8_t { kHeader, kBuffer, kData, kSkip };
   quic::Status check_length(uint64_t type, uint64_t length) const;
 
   size_t max_payload_;
-  State state_ = State::kHeader;
-  uint8_t header_[kMaxFrameHeaderSize];
-  size_t header_len_ = 0;
-  uint64_t type_ = 0, remaining_ = 0;
-  std::vector<uint8_t> buf_;
-  uint64_t frames_ = 0;
+  TlvReader tlv_;
 };
 
 }  // namespace h3

@@ -33,13 +33,15 @@ Session::Session(quic::Connection& conn, Role role, SessionConfig config)
       encoder_(),
       decoder_(config.qpack_max_table_capacity, config.qpack_blocked_streams,
                config.max_field_section_size),
-      scratch_(kReadChunk) {
+      scratch_(kReadChunk),
+      datagrams_(config.max_queued_datagram_bytes) {
   local_settings_.qpack_max_table_capacity = decoder_.max_table_capacity();
   local_settings_.qpack_blocked_streams =
       std::min<uint64_t>(config.qpack_blocked_streams, qpack::kMaxDecoderBlockedStreams);
   local_settings_.max_field_section_size = config.max_field_section_size;
   local_settings_.enable_connect_protocol = config.enable_connect_protocol;
   local_settings_.h3_datagram = config.enable_datagrams;
+  local_settings_.extensions = config.extra_settings;
   if (config.send_grease) local_settings_.grease = std::make_pair(uint64_t{0x21 + 0x1f * 7}, 42);
 }
 
@@ -80,6 +82,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
       if (e.stream_id == control_id_ || e.stream_id == encoder_id_ || e.stream_id == decoder_id_) {
         break;  // flushed by poll()
       }
+      if (on_session_stream_event(e)) break;
       if (Request* r = find(e.stream_id)) {
         dirty_.insert(e.stream_id);
         if (r->want_writable && r->out.size() < config_.max_pending_send / 2) {
@@ -94,11 +97,13 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
       if (id == peer_control_id_ || id == peer_encoder_id_ || id == peer_decoder_id_) {
         return connection_error(err::kClosedCriticalStream, "critical stream reset");
       }
+      bidi_in_.erase(id);  // reset inside its first varints
+      if (on_session_stream_event(e)) break;
       if (find(id) != nullptr) {
         decoder_.cancel_stream(id);
         (void)conn_.stream_stop_sending(id, err::kNoError);
         push({EventKind::kReset, id, e.error_code});
-        forget_request(id);
+        forget_request(id, e.error_code);
       }
       break;
     }
@@ -107,6 +112,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
       if (critical_opened_ && (id == control_id_ || id == encoder_id_ || id == decoder_id_)) {
         return connection_error(err::kClosedCriticalStream, "STOP_SENDING on a critical stream");
       }
+      if (on_session_stream_event(e)) break;
       if (Request* r = find(id)) {
         r->out = SendQueue{};
         r->out.fin = r->out.fin_sent = true;  // nothing more will be sent
@@ -122,7 +128,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
       }
       if (!closed_) {
         closed_ = true;
-        push({EventKind::kClosed, 0, close_error_->code, {}, {}, {}, close_error_->reason});
+        push({EventKind::kClosed, 0, close_error_->code, {}, {}, close_error_->reason});
       }
       break;
     default:
@@ -161,7 +167,6 @@ std::optional<Event> Session::poll_event() {
   if (events_.empty()) return std::nullopt;
   Event e = std::move(events_.front());
   events_.pop_front();
-  if (e.kind == EventKind::kDatagram) --queued_datagrams_;
   return e;
 }
 
@@ -226,7 +231,14 @@ void Session::flush_all() {
   dirty_.clear();
   for (uint64_t id : ids) {
     Request* r = find(id);
-    if (r == nullptr) continue;
+    if (r == nullptr) {
+      if (SendQueue* q = send_queue(id)) {  // a session stream
+        flush(id, *q);
+        if (!q->idle()) dirty_.insert(id);
+        forget_session_stream(id);
+      }
+      continue;
+    }
     flush(id, r->out);
     if (!r->out.idle()) dirty_.insert(id);
     if (r->want_writable && r->out.size() < config_.max_pending_send / 2) {
@@ -278,6 +290,7 @@ quic::Result<uint64_t> Session::send_request(std::span<const Field> fields, quic
   r.out.buf = std::move(*frame);
   if (!body.empty()) append_data(r.out.buf, body);
   r.out.fin = end_stream;
+  attach_handler(*id, r, fields);
   dirty_.insert(*id);
   flush_all();
   return *id;
@@ -316,6 +329,14 @@ quic::Status Session::send_response(uint64_t stream_id, std::span<const Field> f
   if (!body.empty()) append_data(r->out.buf, body);
   r->out.fin = end_stream;
   dirty_.insert(stream_id);
+  if (r->handler && r->final_head_sent) {
+    // A 2xx establishes the stream (the server's view, RFC 9297 §3.1); anything else ends it.
+    if (head->status / 100 == 2) {
+      establish(stream_id, *r);
+    } else {
+      reject_handler(stream_id, *r);
+    }
+  }
   flush_all();
   return {};
 }
@@ -392,15 +413,8 @@ quic::Status Session::cancel(uint64_t stream_id, uint64_t code) {
   decoder_.cancel_stream(stream_id);
   (void)conn_.stream_reset(stream_id, code);
   (void)conn_.stream_stop_sending(stream_id, code);
-  forget_request(stream_id);
+  forget_request(stream_id, code);
   return {};
-}
-
-quic::Status Session::send_datagram(uint64_t stream_id, quic::Bytes payload) {
-  if (!datagrams_enabled()) return fail(err::kInternalError, "H3_DATAGRAM not negotiated");
-  auto d = encode_http_datagram(stream_id, payload);
-  if (!d) return std::unexpected(d.error());
-  return conn_.send_datagram(*d);
 }
 
 void Session::goaway(quic::Instant now) {
@@ -436,7 +450,7 @@ void Session::close(uint64_t code, std::string reason, quic::Instant now) {
   close_error_ = quic::Error{code, 0, reason, true};
   closed_ = true;
   conn_.close(code, reason, now);
-  push({EventKind::kClosed, 0, code, {}, {}, {}, std::move(reason)});
+  push({EventKind::kClosed, 0, code, {}, {}, std::move(reason)});
 }
 
 void Session::connection_error(const quic::Error& e) {
@@ -453,13 +467,16 @@ void Session::stream_error(uint64_t id, uint64_t code) {
   decoder_.cancel_stream(id);
   (void)conn_.stream_reset(id, code);
   (void)conn_.stream_stop_sending(id, code);
-  if (find(id) != nullptr) push({EventKind::kReset, id, code, {}, {}, {}, "local"});
-  forget_request(id);
+  if (find(id) != nullptr) push({EventKind::kReset, id, code, {}, {}, "local"});
+  forget_request(id, code);
 }
 
-void Session::forget_request(uint64_t id) {
+void Session::forget_request(uint64_t id, uint64_t code) {
   std::optional<uint64_t> push_id;
-  if (Request* r = find(id)) push_id = r->push_id;
+  if (Request* r = find(id)) {
+    push_id = r->push_id;
+    close_handler(id, *r, code);
+  }
   requests_.erase(id);
   dirty_.erase(id);
   readable_.erase(id);

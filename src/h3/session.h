@@ -14,8 +14,14 @@
 // Server push (§4.6) is off unless the client's SessionConfig::enable_push is set: only then
 // does it send MAX_PUSH_ID, and any push beyond it is H3_ID_ERROR.
 //
+// Extensions (extension.h): handlers registered by the :protocol of extended CONNECT own
+// their stream's capsules and HTTP datagrams and, WebTransport-style, the streams that name it
+// as their session. HTTP datagrams of streams without a handler wait in a queue bounded in
+// bytes (SessionConfig::max_queued_datagram_bytes) for recv_datagram().
+//
 // Files: session.cc (API, sending, lifecycle), session_recv.cc (reading streams and frames),
-// session_push.cc (server push, both sides).
+// session_push.cc (server push, both sides), session_ext.cc (handlers, session streams,
+// datagrams).
 #pragma once
 
 #include <deque>
@@ -29,6 +35,8 @@
 
 #include "common/range_set.h"
 #include "core/connection.h"
+#include "h3/datagram_queue.h"
+#include "h3/extension.h"
 #include "h3/fields.h"
 #include "h3/frames.h"
 #include "h3/priority.h"
@@ -48,8 +56,11 @@ inline constexpr uint64_t kQpackDecoder = 0x03;
 }  // namespace stream_type
 
 // Per-stream and per-session bounds on what a peer can make us hold.
-inline constexpr size_t kDefaultMaxBufferedBody = 256 * 1024;  // unread DATA per stream
-inline constexpr size_t kMaxQueuedDatagramEvents = 256;        // older ones are dropped first
+inline constexpr size_t kDefaultMaxBufferedBody = 256 * 1024;          // unread DATA per stream
+inline constexpr size_t kDefaultMaxQueuedDatagramBytes = 1024 * 1024;  // oldest dropped first
+// Peer streams naming a session (0x41 / 0x54) that does not exist yet, held unread until it
+// does; beyond this they are refused with WT_BUFFERED_STREAM_REJECTED (draft §4.6).
+inline constexpr size_t kDefaultMaxPendingSessionStreams = 16;
 inline constexpr size_t kMaxPendingPriorities = 64;  // PRIORITY_UPDATEs for unopened streams
 inline constexpr size_t kReadChunk = 16 * 1024;      // bytes taken from the transport at once
 // Server push: promised pushes not yet finished or cancelled, per session. The client's
@@ -70,6 +81,41 @@ struct SessionConfig {
   // beyond the lowest unfinished one (clamped to kMaxPendingPushes).
   bool enable_push = false;
   uint64_t max_concurrent_pushes = 16;
+  // HTTP datagrams of streams without a handler wait for recv_datagram() up to this many bytes
+  // (payload + kDatagramRecordCost each); the oldest are dropped beyond it.
+  size_t max_queued_datagram_bytes = kDefaultMaxQueuedDatagramBytes;
+  // Route peer streams that start with 0x41 (bidirectional) or have type 0x54 (unidirectional)
+  // to the handler of the session they name (WebTransport); off: such streams are parsed as
+  // requests / ignored as unknown stream types, as RFC 9114 alone says.
+  bool accept_session_streams = false;
+  size_t max_pending_session_streams = kDefaultMaxPendingSessionStreams;
+  // Extension settings to send (e.g. SETTINGS_WT_ENABLED); known IDs here are ignored.
+  std::vector<std::pair<uint64_t, uint64_t>> extra_settings;
+};
+
+// Counters an operator and the tests read; datagram drops by reason.
+struct SessionStats {
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_received = 0;                // HTTP datagrams taken from the transport
+  uint64_t datagrams_to_handlers = 0;             // delivered to a StreamHandler
+  uint64_t datagrams_queued = 0;                  // queued for recv_datagram()
+  uint64_t datagrams_dropped_not_negotiated = 0;  // H3_DATAGRAM not enabled on both sides
+  uint64_t datagrams_dropped_unknown_stream = 0;  // no open request stream (RFC 9297 §2.1)
+  uint64_t datagrams_dropped_queue_full = 0;      // oldest dropped for the byte bound
+  uint64_t datagrams_dropped_too_large = 0;       // larger than the whole byte bound
+  uint64_t datagrams_truncated = 0;               // recv_datagram() buffer too small
+  uint64_t capsules_delivered = 0;
+  uint64_t capsules_skipped_unknown = 0;     // RFC 9297 §3.2
+  uint64_t capsules_discarded_oversize = 0;  // DATAGRAM capsules above their cap (§3.5)
+  uint64_t session_streams_routed = 0;       // peer 0x41 / 0x54 streams given to a handler
+  uint64_t session_streams_rejected = 0;     // refused: over the pending bound, session gone
+};
+
+// An HTTP datagram taken with Session::recv_datagram.
+struct ReceivedDatagram {
+  uint64_t stream_id;
+  size_t length;  // its full length; `copied` is less when the buffer was too small
+  size_t copied;
 };
 
 enum class EventKind : uint8_t {
@@ -82,7 +128,7 @@ enum class EventKind : uint8_t {
   kStopSending,     // the peer no longer wants our data; our side was reset with `code`
   kWritable,        // send_body() has room again after a short count
   kGoaway,          // code = the peer's GOAWAY id
-  kDatagram,        // stream_id, payload (HTTP datagram, RFC 9297)
+  kDatagram,        // HTTP datagrams wait for recv_datagram() (signalled once until drained)
   kPriorityUpdate,  // stream_id, priority (server: from PRIORITY_UPDATE)
   kPushPromise,     // client: stream_id = request stream, code = push ID, fields = its request
   kPushOpened,      // client: stream_id = push stream of push `code`; its response follows on it
@@ -95,7 +141,6 @@ struct Event {
   uint64_t stream_id = 0;
   uint64_t code = 0;
   std::vector<Field> fields;
-  std::vector<uint8_t> payload;
   Priority priority;
   std::string reason;
 };
@@ -151,7 +196,21 @@ class Session {
   size_t read_body(uint64_t stream_id, quic::MutBytes out, bool* fin);
   // Aborts both directions (RESET_STREAM + STOP_SENDING) with `code` (e.g. REQUEST_CANCELLED).
   quic::Status cancel(uint64_t stream_id, uint64_t code);
-  quic::Status send_datagram(uint64_t stream_id, quic::Bytes payload);
+  // An HTTP datagram (RFC 9297 §2.1) for request stream `stream_id`, encoded into a reused
+  // buffer and handed to the transport, which drops it if still queued at `deadline`.
+  quic::Status send_datagram(uint64_t stream_id, quic::Bytes payload,
+                             std::optional<quic::Instant> deadline = std::nullopt);
+  // The oldest queued HTTP datagram of a stream without a handler, copied into `out`.
+  std::optional<ReceivedDatagram> recv_datagram(quic::MutBytes out);
+
+  // --- extensions (extension.h, session_ext.cc)
+  // Streams whose extended CONNECT carries `protocol` get a handler from `factory`.
+  void register_protocol(std::string protocol, HandlerFactory factory);
+  StreamHandler* handler(uint64_t stream_id);
+  // The handler's actions for stream `stream_id`, usable outside handler calls too (the
+  // application's timers). Its operations fail once the stream has no handler.
+  Outbox outbox(uint64_t stream_id) { return Outbox(*this, stream_id); }
+  const SessionStats& stats() const { return stats_; }
   // Graceful shutdown (§5.2): GOAWAY; the connection closes with H3_NO_ERROR once drained.
   void goaway(quic::Instant now);
   void close(uint64_t code, std::string reason, quic::Instant now);
@@ -169,6 +228,7 @@ class Session {
   size_t active_requests() const { return requests_.size(); }
 
  private:
+  friend class Outbox;
   struct SendQueue {
     std::vector<uint8_t> buf;
     size_t off = 0;
@@ -195,9 +255,31 @@ class Session {
     bool want_writable = false;
     SendQueue out;
     Priority priority;
-    bool priority_updated = false;           // PRIORITY_UPDATE wins over the field (RFC 9218 §7)
+    bool priority_updated = false;            // PRIORITY_UPDATE wins over the field (RFC 9218 §7)
     std::optional<uint64_t> push_id;          // this is a push stream
     std::optional<uint64_t> blocked_promise;  // the blocked section is this PUSH_PROMISE's
+    std::unique_ptr<StreamHandler> handler;   // extended CONNECT with a registered :protocol
+    bool established = false;                 // 2xx sent / received: DATA carries capsules
+    std::optional<CapsuleReader> capsules;
+  };
+  // A stream naming a session (0x41 / 0x54 + session ID), owned by that session's handler.
+  struct SessionStream {
+    uint64_t session_id;
+    bool bidi;
+    bool recv_done;  // FIN or reset read, or a stream we opened unidirectionally
+    bool paused = false;
+    SendQueue out;   // bidi, or a uni stream we opened
+    bool send_side;  // we have a sending direction
+  };
+  struct PendingStream {
+    uint64_t session_id;
+    bool bidi;
+  };
+  // Accumulates one varint that may arrive a byte at a time.
+  struct VarintAcc {
+    uint8_t buf[8];
+    size_t len = 0;
+    std::optional<uint64_t> feed(uint8_t b);
   };
   struct Push {
     std::vector<Field> request;  // the promised request (empty: stream seen, promise not yet)
@@ -205,12 +287,11 @@ class Session {
     std::optional<uint64_t> stream;  // its push stream
     Priority priority;
   };
-  struct UniIn {
+  // The header of a peer stream being read: a uni stream's type, then (push, session streams)
+  // an ID; on a bidi stream the first varint (0x41 or a frame type), then the session ID.
+  struct StreamHead {
     std::optional<uint64_t> type;
-    uint8_t type_buf[8];
-    size_t type_len = 0;
-    uint8_t push_buf[8];  // a push stream's push ID, being read
-    size_t push_len = 0;
+    VarintAcc type_acc, id_acc;
   };
 
   // session.cc
@@ -221,7 +302,7 @@ class Session {
   void connection_error(const quic::Error& e);
   void connection_error(uint64_t code, std::string reason);
   void stream_error(uint64_t id, uint64_t code);
-  void forget_request(uint64_t id);
+  void forget_request(uint64_t id, uint64_t code = 0);
   void push(Event e) { events_.push_back(std::move(e)); }
   void check_drained();
   quic::Result<std::vector<uint8_t>> encode_section(uint64_t id, std::span<const Field> fields);
@@ -232,6 +313,9 @@ class Session {
   // session_recv.cc
   void read_stream(uint64_t id);
   void read_uni(uint64_t id);
+  bool read_uni_header(uint64_t id);
+  bool read_bidi_signal(uint64_t id);
+  bool bidi_request(uint64_t id, bool fin);
   void on_uni_type(uint64_t id, uint64_t type);
   void on_uni_bytes(uint64_t id, quic::Bytes b);
   void on_control_frame(const FrameItem& item);
@@ -248,6 +332,20 @@ class Session {
   void on_unblocked();
   void read_datagrams();
 
+  // session_ext.cc
+  void attach_handler(uint64_t id, Request& r, std::span<const Field> fields);
+  void establish(uint64_t id, Request& r);
+  void reject_handler(uint64_t id, Request& r);
+  void close_handler(uint64_t id, Request& r, uint64_t code);
+  bool feed_capsules(uint64_t id, Request& r, quic::Bytes data);
+  void on_session_stream(uint64_t id, uint64_t session_id, bool bidi, bool fin);
+  void refuse_stream(uint64_t id, uint64_t code);  // counted in stats
+  void abort_stream(uint64_t id, uint64_t code);
+  void read_session_stream(uint64_t id);
+  void forget_session_stream(uint64_t id);
+  bool on_session_stream_event(const quic::Event& e);
+  SendQueue* send_queue(uint64_t id);
+  StreamHandler* stream_owner(uint64_t stream_id, uint64_t session_id);
   // session_push.cc
   void send_initial_max_push_id();
   void on_push_promise_frame(uint64_t id, Request& r, quic::Bytes payload, quic::Bytes rest);
@@ -271,8 +369,9 @@ class Session {
 
   std::optional<uint64_t> peer_control_id_, peer_encoder_id_, peer_decoder_id_;
   FrameReader control_reader_{kMaxSettingsPayload};
-  std::map<uint64_t, UniIn> uni_in_;  // peer uni streams whose type is being read or known
-  quic::RangeSet ignored_uni_;        // peer uni streams (id / 4) we stopped reading
+  std::map<uint64_t, StreamHead> uni_in_;   // peer uni streams whose type is read or known
+  std::map<uint64_t, StreamHead> bidi_in_;  // peer bidi streams whose first varint is read
+  quic::RangeSet ignored_uni_;              // peer uni streams (id / 4) we stopped reading
   std::map<uint64_t, Request> requests_;
   quic::RangeSet done_requests_;  // bidi streams (id / 4) finished or aborted
   uint64_t next_peer_bidi_ = 0;   // server: lowest client bidi stream ID not yet seen
@@ -294,8 +393,15 @@ class Session {
   std::optional<quic::Error> close_error_;
   quic::Instant now_{};
   std::deque<Event> events_;
-  size_t queued_datagrams_ = 0;
   std::vector<uint8_t> scratch_;
+
+  std::map<std::string, HandlerFactory, std::less<>> factories_;
+  std::map<uint64_t, SessionStream> session_streams_;
+  std::map<uint64_t, PendingStream> pending_streams_;  // ≤ max_pending_session_streams
+  DatagramQueue datagrams_;
+  bool datagram_signalled_ = false;    // a kDatagram event is outstanding
+  std::vector<uint8_t> datagram_out_;  // reused encoding buffer for send_datagram
+  SessionStats stats_;
 };
 
 }  // namespace h3

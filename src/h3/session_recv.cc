@@ -8,11 +8,67 @@
 namespace h3 {
 
 void Session::read_stream(uint64_t id) {
+  if (session_streams_.contains(id)) return read_session_stream(id);
+  if (pending_streams_.contains(id)) return;  // unread until its session exists
   if ((id & 2) != 0) {
     if (!is_local(id)) read_uni(id);
     return;
   }
+  if (config_.accept_session_streams && !is_local(id) && !requests_.contains(id) &&
+      !done_requests_.contains(id / 4) && !read_bidi_signal(id)) {
+    return;
+  }
   read_request(id);
+}
+
+// A peer bidi stream's first varint: WT_STREAM (0x41) and a session ID make it a session
+// stream; anything else is the first frame type of a request. Read a byte at a time, so that
+// nothing past the header leaves the transport before the stream has an owner.
+bool Session::read_bidi_signal(uint64_t id) {
+  StreamHead& h = bidi_in_[id];
+  for (;;) {
+    uint8_t byte = 0;
+    bool fin = false;
+    auto n = conn_.stream_read(id, quic::MutBytes(&byte, 1), &fin);
+    if (!n) {
+      bidi_in_.erase(id);
+      return false;
+    }
+    if (*n == 0 && !fin) return false;
+    if (*n != 0 && !h.type) {
+      h.type = h.type_acc.feed(byte);
+      if (h.type && *h.type != wt::kBidiSignal) return bidi_request(id, fin);
+    } else if (*n != 0) {
+      if (auto session_id = h.id_acc.feed(byte)) {
+        bidi_in_.erase(id);
+        on_session_stream(id, *session_id, true, fin);
+        return false;
+      }
+    }
+    if (!fin) continue;
+    // The stream ended inside its first varints.
+    if (!h.type) return bidi_request(id, true);  // a truncated request: its parser reports it
+    bidi_in_.erase(id);
+    connection_error(err::kFrameError, "stream ended inside its header");
+    return false;
+  }
+}
+
+// Not a session stream: a request, whose first bytes go back in front of the frame parser.
+bool Session::bidi_request(uint64_t id, bool fin) {
+  auto it = bidi_in_.find(id);
+  const VarintAcc& acc = it->second.type_acc;
+  std::vector<uint8_t> head(acc.buf, acc.buf + acc.len);
+  bidi_in_.erase(it);
+  if (role_ == Role::kClient) {
+    connection_error(err::kStreamCreationError, "server-initiated bidirectional stream");
+    return false;
+  }
+  Request* r = request_for_read(id);
+  if (r == nullptr) return false;
+  r->leftover.insert(r->leftover.begin(), head.begin(), head.end());
+  if (fin) r->transport_fin = true;
+  return true;
 }
 
 // --- unidirectional streams (§6.2)
@@ -27,6 +83,13 @@ void Session::read_uni(uint64_t id) {
       if (!n || *n == 0 || fin) return;
     }
   }
+  // Until a critical stream's type is known, or while a push / session stream still reads
+  // the ID after its type, the header is read a byte at a time.
+  auto head = uni_in_.find(id);
+  bool ready = head != uni_in_.end() && head->second.type &&
+               *head->second.type != stream_type::kPush && *head->second.type != wt::kUniStreamType;
+  if (!ready && !read_uni_header(id)) return;
+  // A critical stream (control, QPACK) past its type.
   bool critical = id == peer_control_id_ || id == peer_encoder_id_ || id == peer_decoder_id_;
   for (;;) {
     bool fin = false;
@@ -36,41 +99,7 @@ void Session::read_uni(uint64_t id) {
       uni_in_.erase(id);
       return;
     }
-    quic::Bytes b(scratch_.data(), *n);
-    auto it = uni_in_.try_emplace(id).first;
-    UniIn& u = it->second;
-    while (!u.type && !b.empty()) {
-      u.type_buf[u.type_len++] = b[0];
-      b = b.subspan(1);
-      size_t need = size_t{1} << (u.type_buf[0] >> 6);
-      if (u.type_len == need) u.type = quic::Reader(quic::Bytes(u.type_buf, need)).varint();
-      if (u.type) {
-        on_uni_type(id, *u.type);
-        if (closed_ || ignored_uni_.contains(id / 4)) return;
-        critical = *u.type != stream_type::kPush;
-      }
-    }
-    if (u.type == stream_type::kPush) {
-      // §4.6: the push ID follows the type; then the stream reads like a response.
-      std::optional<uint64_t> push_id;
-      while (!push_id && !b.empty()) {
-        u.push_buf[u.push_len++] = b[0];
-        b = b.subspan(1);
-        size_t need = size_t{1} << (u.push_buf[0] >> 6);
-        if (u.push_len == need) push_id = quic::Reader(quic::Bytes(u.push_buf, need)).varint();
-      }
-      if (push_id) {
-        std::vector<uint8_t> rest(b.begin(), b.end());
-        uni_in_.erase(id);
-        return on_push_stream(id, *push_id, std::move(rest), fin);
-      }
-      if (fin) {
-        return connection_error(err::kFrameError, "push stream ended inside its push ID");
-      }
-      if (*n == 0) return;
-      continue;
-    }
-    if (!b.empty()) on_uni_bytes(id, b);
+    if (*n > 0) on_uni_bytes(id, quic::Bytes(scratch_.data(), *n));
     if (closed_) return;
     if (fin) {
       // §6.2.1, RFC 9204 §4.2: closing a critical stream is a connection error.
@@ -79,6 +108,54 @@ void Session::read_uni(uint64_t id) {
       return;
     }
     if (*n == 0) return;
+  }
+}
+
+// The stream type and, for push and session streams, the ID after it, a byte at a time.
+// Returns true when the stream is a critical stream ready for bulk reading.
+bool Session::read_uni_header(uint64_t id) {
+  StreamHead& h = uni_in_[id];
+  for (;;) {
+    uint8_t byte = 0;
+    bool fin = false;
+    auto n = conn_.stream_read(id, quic::MutBytes(&byte, 1), &fin);
+    if (!n) {
+      uni_in_.erase(id);  // reset before its header was read: nothing to act on
+      return false;
+    }
+    if (*n == 0 && !fin) return false;
+    std::optional<uint64_t> header_id;
+    if (*n != 0 && !h.type) {
+      h.type = h.type_acc.feed(byte);
+      if (h.type) {
+        on_uni_type(id, *h.type);
+        if (closed_ || ignored_uni_.contains(id / 4)) return false;
+        if (*h.type != stream_type::kPush && *h.type != wt::kUniStreamType) {
+          if (!fin) return true;  // a critical stream: bulk reading from here
+          connection_error(err::kClosedCriticalStream, "critical stream closed");
+          return false;
+        }
+      }
+    } else if (*n != 0) {
+      header_id = h.id_acc.feed(byte);
+    }
+    if (header_id) {
+      uint64_t type = *h.type;
+      uni_in_.erase(id);
+      if (type == stream_type::kPush) {
+        on_push_stream(id, *header_id, {}, fin);
+      } else {
+        on_session_stream(id, *header_id, false, fin);
+      }
+      return false;
+    }
+    if (!fin) continue;
+    bool typed = h.type.has_value();
+    uni_in_.erase(id);
+    // Before its type: nothing to act on. Inside a push ID (§4.6) or session ID (draft §4.2):
+    // a truncated header.
+    if (typed) connection_error(err::kFrameError, "stream ended inside its header");
+    return false;
   }
 }
 
@@ -102,7 +179,10 @@ void Session::on_uni_type(uint64_t id, uint64_t type) {
       if (!max_push_id_sent_) {
         return connection_error(err::kIdError, "push stream without MAX_PUSH_ID");
       }
-      return;  // the push ID follows (read_uni)
+      return;  // the push ID follows (read_uni_header)
+    case wt::kUniStreamType:
+      if (config_.accept_session_streams) return;  // the session ID follows
+      [[fallthrough]];
     default:
       // Unknown and reserved types: abort reading, never a connection error (§6.2).
       (void)conn_.stream_stop_sending(id, err::kStreamCreationError);
@@ -204,8 +284,8 @@ void Session::on_goaway(uint64_t id) {
     decoder_.cancel_stream(sid);
     (void)conn_.stream_reset(sid, err::kRequestCancelled);
     (void)conn_.stream_stop_sending(sid, err::kRequestCancelled);
-    push({EventKind::kReset, sid, err::kRequestRejected, {}, {}, {}, "GOAWAY"});
-    forget_request(sid);
+    push({EventKind::kReset, sid, err::kRequestRejected, {}, {}, "GOAWAY"});
+    forget_request(sid, err::kRequestRejected);
   }
 }
 
@@ -330,6 +410,10 @@ bool Session::parse_request(uint64_t id, Request& r, quic::Bytes in) {
           stream_error(id, err::kMessageError);
           return false;
         }
+        if (r.established) {
+          if (!feed_capsules(id, r, it.payload)) return false;
+          break;
+        }
         r.body.insert(r.body.end(), it.payload.begin(), it.payload.end());
         if (!r.data_signalled && !it.payload.empty()) {
           r.data_signalled = true;
@@ -377,8 +461,11 @@ void Session::on_headers_frame(uint64_t id, Request& r, quic::Bytes payload, qui
 
 void Session::on_field_section(uint64_t id, Request& r, std::vector<Field> fields) {
   Event e{EventKind::kHeaders, id};
+  bool establish_later = false;  // client: after the event, so the app sees the head first
   if (r.recv == Recv::kHead && role_ == Role::kServer) {
-    auto h = validate_request(fields, connect_protocol_enabled());
+    // :protocol is allowed once we sent SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 9220 §3); the
+    // client's SETTINGS may well arrive after its CONNECT (WebTransport draft §3.1).
+    auto h = validate_request(fields, config_.enable_connect_protocol);
     if (!h) return stream_error(id, err::kMessageError);
     r.length = ContentLengthCheck(h->is_connect() ? std::nullopt : h->content_length);
     if (auto p = std::find_if(fields.begin(), fields.end(),
@@ -389,6 +476,7 @@ void Session::on_field_section(uint64_t id, Request& r, std::vector<Field> field
     // The response is scheduled by the request's priority (defaults: u=3, non-incremental).
     apply_priority(id, r.priority);
     r.recv = Recv::kBody;
+    attach_handler(id, r, fields);
   } else if (r.recv == Recv::kHead) {
     auto h = validate_response(fields);
     if (!h) return stream_error(id, err::kMessageError);
@@ -397,6 +485,11 @@ void Session::on_field_section(uint64_t id, Request& r, std::vector<Field> field
       bool no_body = r.head_request || h->status == 204 || h->status == 304;
       r.length = ContentLengthCheck(no_body ? std::nullopt : h->content_length);
       r.recv = Recv::kBody;
+      if (h->status / 100 == 2) {
+        establish_later = r.handler != nullptr;
+      } else if (r.handler) {
+        reject_handler(id, r);
+      }
     }
   } else {
     if (!validate_trailers(fields)) return stream_error(id, err::kMessageError);
@@ -406,6 +499,7 @@ void Session::on_field_section(uint64_t id, Request& r, std::vector<Field> field
   e.fields = std::move(fields);
   e.priority = r.priority;
   push(std::move(e));
+  if (establish_later) establish(id, r);
 }
 
 void Session::on_request_end(uint64_t id, Request& r) {
@@ -415,6 +509,13 @@ void Session::on_request_end(uint64_t id, Request& r) {
     return stream_error(id, role_ == Role::kServer ? err::kRequestIncomplete : err::kMessageError);
   }
   if (!r.length.on_end()) return stream_error(id, err::kMessageError);
+  if (r.capsules) {
+    // A truncated last capsule is a malformed message (RFC 9297 §3.3).
+    if (auto s = r.capsules->finish(); !s) return stream_error(id, s.error().code);
+    // The tunnel or session ends with its CONNECT stream; our side follows what is queued.
+    close_handler(id, r, 0);
+    r.out.fin = true;
+  }
   r.recv = Recv::kDone;
   push({EventKind::kFinished, id});
   dirty_.insert(id);  // flush_all() forgets the request once nothing is left to do
@@ -441,20 +542,6 @@ void Session::on_unblocked() {
     }
     if (closed_) return;
     readable_.insert(u.stream_id);  // parse what followed the section
-  }
-}
-
-void Session::read_datagrams() {
-  while (auto d = conn_.recv_datagram()) {
-    auto h = decode_http_datagram(*d);
-    if (!h) return connection_error(h.error());
-    // Unknown or finished streams: dropped, as RFC 9297 §2.1 allows.
-    if (!datagrams_enabled() || find(h->stream_id) == nullptr) continue;
-    if (queued_datagrams_ >= kMaxQueuedDatagramEvents) continue;
-    Event e{EventKind::kDatagram, h->stream_id};
-    e.payload.assign(h->payload.begin(), h->payload.end());
-    push(std::move(e));
-    ++queued_datagrams_;
   }
 }
 

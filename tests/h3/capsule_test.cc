@@ -2,19 +2,23 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+
 namespace h3 {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// Feeds `wire` in `step`-byte pieces; returns the capsules (type, payload) or the error code.
-std::pair<std::vector<std::pair<uint64_t, Bytes>>, uint64_t> parse_all(const Bytes& wire,
-                                                                       size_t step,
-                                                                       size_t max = 1024) {
-  CapsuleReader r(max);
-  std::vector<std::pair<uint64_t, Bytes>> out;
-  for (size_t at = 0; at < wire.size(); at += step) {
-    quic::Bytes in(wire.data() + at, std::min(step, wire.size() - at));
+using Parsed = std::vector<std::pair<uint64_t, Bytes>>;
+
+// Feeds `pieces` in order; returns the capsules (type, payload) or the error code.
+std::pair<Parsed, uint64_t> parse_pieces(const std::vector<quic::Bytes>& pieces,
+                                         std::span<const CapsuleType> table,
+                                         CapsuleReader* reader) {
+  CapsuleReader local(table);
+  CapsuleReader& r = reader != nullptr ? *reader : local;
+  Parsed out;
+  for (quic::Bytes in : pieces) {
     for (;;) {
       auto c = r.next(in);
       if (!c) return {out, c.error().code};
@@ -26,6 +30,23 @@ std::pair<std::vector<std::pair<uint64_t, Bytes>>, uint64_t> parse_all(const Byt
   return {out, 0};
 }
 
+// Feeds `wire` in `step`-byte pieces.
+std::pair<Parsed, uint64_t> parse_all(const Bytes& wire, size_t step,
+                                      std::span<const CapsuleType> table = known_capsule_types(),
+                                      CapsuleReader* reader = nullptr) {
+  std::vector<quic::Bytes> pieces;
+  for (size_t at = 0; at < wire.size(); at += step) {
+    pieces.push_back(quic::Bytes(wire).subspan(at, std::min(step, wire.size() - at)));
+  }
+  return parse_pieces(pieces, table, reader);
+}
+
+// Feeds `wire` as two pieces split at `cut`.
+std::pair<Parsed, uint64_t> parse_split(const Bytes& wire, size_t cut) {
+  return parse_pieces({quic::Bytes(wire).first(cut), quic::Bytes(wire).subspan(cut)},
+                      known_capsule_types(), nullptr);
+}
+
 TEST(H3Capsule, DatagramCapsuleIsByteExact) {
   Bytes b;
   append_datagram_capsule(b, Bytes{0xde, 0xad});
@@ -35,37 +56,101 @@ TEST(H3Capsule, DatagramCapsuleIsByteExact) {
   EXPECT_EQ(b, (Bytes{0x80, 0x00, 0x40, 0x40, 0x01, 0x01}));
 }
 
-TEST(H3Capsule, RoundTripAcrossAnySplitSkippingUnknownTypes) {
+TEST(H3Capsule, KnownTypesDeliveredUnknownSkippedAtEveryByteBoundary) {
   Bytes wire;
   append_datagram_capsule(wire, Bytes{1, 2, 3});
-  append_capsule(wire, 0x2a, Bytes(300, 7));  // unknown: skipped
+  append_capsule(wire, 0x29 * 3 + 0x17, Bytes(300, 7));  // reserved (RFC 9297 §5.4): skipped
+  append_capsule(wire, capsule::kAddressAssign, Bytes(26, 4));
+  append_capsule(wire, 0x2a, Bytes{});  // unknown, empty
+  append_capsule(wire, capsule::kAddressRequest, Bytes(9, 5));
+  append_capsule(wire, capsule::kRouteAdvertisement, Bytes(34, 6));
+  append_capsule(wire, capsule::kWtCloseSession, Bytes{0, 0, 0, 9, 'b', 'y', 'e'});
+  append_capsule(wire, capsule::kWtDrainSession, Bytes{});
   append_datagram_capsule(wire, Bytes{});
-  append_datagram_capsule(wire, Bytes(200, 9));
-  for (size_t step : {wire.size(), size_t{1}, size_t{5}}) {
-    auto [caps, code] = parse_all(wire, step);
+  const Parsed want = {{capsule::kDatagram, Bytes{1, 2, 3}},
+                       {capsule::kAddressAssign, Bytes(26, 4)},
+                       {capsule::kAddressRequest, Bytes(9, 5)},
+                       {capsule::kRouteAdvertisement, Bytes(34, 6)},
+                       {capsule::kWtCloseSession, Bytes{0, 0, 0, 9, 'b', 'y', 'e'}},
+                       {capsule::kWtDrainSession, Bytes{}},
+                       {capsule::kDatagram, Bytes{}}};
+  for (size_t cut = 0; cut <= wire.size(); ++cut) {
+    auto [caps, code] = parse_split(wire, cut);
+    ASSERT_EQ(code, 0u) << "cut " << cut;
+    ASSERT_EQ(caps, want) << "cut " << cut;
+  }
+  for (size_t step : {size_t{1}, size_t{2}, size_t{7}}) {
+    CapsuleReader r;
+    auto [caps, code] = parse_all(wire, step, known_capsule_types(), &r);
     ASSERT_EQ(code, 0u);
-    ASSERT_EQ(caps.size(), 3u);
-    EXPECT_EQ(caps[0].second, (Bytes{1, 2, 3}));
-    EXPECT_TRUE(caps[1].second.empty());
-    EXPECT_EQ(caps[2].second, Bytes(200, 9));
+    EXPECT_EQ(caps, want);
+    EXPECT_EQ(r.skipped_unknown(), 2u);
   }
 }
 
-TEST(H3Capsule, OversizedDatagramCapsuleIsRejectedUnknownHugeIsSkipped) {
-  Bytes big{0x00, 0x80, 0x01, 0x00, 0x00};  // DATAGRAM capsule of 65536 bytes
-  EXPECT_EQ(parse_all(big, 100, kMaxCapsulePayload).second, err::kGeneralProtocolError);
+TEST(H3Capsule, PerTypeCapsAnswerWithTheRightError) {
+  auto one = [](uint64_t type, size_t len) {
+    Bytes wire;
+    append_capsule(wire, type, Bytes(len, 1));
+    append_datagram_capsule(wire, Bytes{0x42});  // parsing goes on after a discarded one
+    return wire;
+  };
+  // At the cap: delivered.
+  for (const CapsuleType& t : known_capsule_types()) {
+    auto [caps, code] = parse_all(one(t.type, t.max_length), 3);
+    EXPECT_EQ(code, 0u) << t.name;
+    ASSERT_EQ(caps.size(), 2u) << t.name;
+    EXPECT_EQ(caps[0].second.size(), t.max_length);
+  }
+  // One byte above it: the table's rule.
   CapsuleReader r;
-  Bytes unknown{0x17, 0xc0, 0, 0, 0xe8, 0xd4, 0xa5, 0x10, 0x00};  // 10^12 bytes, skipped
-  quic::Bytes in(unknown);
-  auto c = r.next(in);
-  ASSERT_TRUE(c);
-  EXPECT_FALSE(*c);
-  EXPECT_FALSE(r.finish());
+  auto [caps, code] =
+      parse_all(one(capsule::kDatagram, kMaxCapsulePayload + 1), 5, known_capsule_types(), &r);
+  EXPECT_EQ(code, 0u);  // RFC 9297 §3.5: discarded without buffering
+  ASSERT_EQ(caps.size(), 1u);
+  EXPECT_EQ(caps[0].second, Bytes{0x42});
+  EXPECT_EQ(r.discarded_oversize(), 1u);
+  EXPECT_EQ(parse_all(one(capsule::kWtCloseSession, kMaxWtCloseSession + 1), 5).second,
+            err::kMessageError);
+  EXPECT_EQ(parse_all(one(capsule::kWtDrainSession, 1), 1).second, err::kMessageError);
+  EXPECT_EQ(parse_all(one(capsule::kAddressAssign, kMaxAddressCapsule + 1), 9).second,
+            err::kExcessiveLoad);
+  EXPECT_EQ(parse_all(one(capsule::kRouteAdvertisement, kMaxRouteCapsule + 1), 9).second,
+            err::kExcessiveLoad);
+}
+
+TEST(H3Capsule, HugeUnknownAndHugeDatagramAreSkippedWithoutBuffering) {
+  for (uint8_t type : {uint8_t{0x17}, uint8_t{0x00}}) {
+    CapsuleReader r;
+    Bytes head{type, 0xc0, 0, 0, 0xe8, 0xd4, 0xa5, 0x10, 0x00};  // 10^12 bytes announced
+    quic::Bytes in(head);
+    auto c = r.next(in);
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(*c);
+    Bytes chunk(60000, 3);
+    quic::Bytes more(chunk);
+    ASSERT_TRUE(r.next(more));
+    EXPECT_TRUE(more.empty());
+    EXPECT_FALSE(r.finish());  // still inside it
+  }
+}
+
+TEST(H3Capsule, ExtensionTableMakesATypeKnown) {
+  const CapsuleType mine[] = {{0x4040, "MINE", 8, Oversize::kExcessive}};
+  Bytes wire;
+  append_capsule(wire, 0x4040, Bytes{1, 2});
+  append_datagram_capsule(wire, Bytes{3});  // not in this table: skipped
+  auto [caps, code] = parse_all(wire, 1, mine);
+  ASSERT_EQ(code, 0u);
+  ASSERT_EQ(caps.size(), 1u);
+  EXPECT_EQ(caps[0].first, 0x4040u);
+  EXPECT_EQ(parse_all(Bytes{0x80, 0x00, 0x40, 0x40, 9}, 1, mine).second, err::kExcessiveLoad);
 }
 
 TEST(H3Capsule, TruncatedCapsuleIsMalformed) {
-  EXPECT_EQ(parse_all(Bytes{0x00, 0x05, 1, 2}, 1).second, err::kGeneralProtocolError);
-  EXPECT_EQ(parse_all(Bytes{0x40}, 1).second, err::kGeneralProtocolError);
+  EXPECT_EQ(parse_all(Bytes{0x00, 0x05, 1, 2}, 1).second, err::kMessageError);
+  EXPECT_EQ(parse_all(Bytes{0x40}, 1).second, err::kMessageError);
+  EXPECT_EQ(parse_all(Bytes{0x2a, 0x05, 1}, 1).second, err::kMessageError);  // unknown too
 }
 
 TEST(H3Datagram, QuarterStreamIdRoundTrip) {

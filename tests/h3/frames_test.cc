@@ -117,7 +117,8 @@ TEST(H3Frames, EveryFrameRoundTripsWholeAndByteByByte) {
     auto settings = parse_settings(items[3].payload);
     ASSERT_TRUE(settings);
     Settings expect = s;
-    expect.grease.reset();  // reserved settings are ignored on receipt
+    expect.grease.reset();  // a received reserved setting is just another unknown one
+    expect.extensions = {{0x21, 5}};
     EXPECT_EQ(*settings, expect);
     auto pp = parse_push_promise(items[4].payload);
     ASSERT_TRUE(pp);
@@ -271,6 +272,43 @@ TEST(H3Errors, CodesMatchRfc9114Section8_1) {
   EXPECT_TRUE(is_reserved_codepoint(0x21));
   EXPECT_TRUE(is_reserved_codepoint(0x21 + 0x1f * 1000));
   EXPECT_FALSE(is_reserved_codepoint(0x22));
+}
+
+TEST(H3Frames, UnknownSettingsAreKeptAndReadableDuplicatesStillAnError) {
+  Settings s;
+  s.max_field_section_size = 1000;
+  s.h3_datagram = true;
+  s.extensions = {{0x2c7cf000, 1}, {0x2b64, 16}, {0x21 + 0x1f * 9, 77}};
+  Bytes wire;
+  append_settings(wire, s);
+  auto [items, code] = parse_all(wire, 1);
+  ASSERT_EQ(code, 0u);
+  ASSERT_EQ(items.size(), 1u);
+  auto got = parse_settings(items[0].payload);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->extensions, s.extensions);  // wire order, reserved ones included
+  EXPECT_EQ(got->get(0x2c7cf000), 1u);       // WT_ENABLED, say
+  EXPECT_EQ(got->get(0x2b64), 16u);
+  EXPECT_EQ(got->get(0x21 + 0x1f * 9), 77u);
+  EXPECT_EQ(got->get(0x4242), std::nullopt);
+  EXPECT_EQ(got->get(setting::kMaxFieldSectionSize), 1000u);
+  EXPECT_EQ(got->get(setting::kH3Datagram), 1u);
+  EXPECT_EQ(got->get(setting::kEnableConnectProtocol), 0u);
+  // §7.2.4: the same identifier twice is H3_SETTINGS_ERROR, unknown ones included.
+  Bytes dup{0x40, 0x64, 0x01, 0x40, 0x64, 0x02};
+  EXPECT_EQ(parse_settings(dup).error().code, err::kSettingsError);
+  // A known id listed in `extensions` is not sent twice.
+  Settings twice;
+  twice.qpack_blocked_streams = 3;
+  twice.extensions = {{setting::kQpackBlockedStreams, 9}, {0x4242, 1}, {0x4242, 2}};
+  Bytes w2;
+  append_settings(w2, twice);
+  auto [items2, code2] = parse_all(w2, w2.size());
+  ASSERT_EQ(code2, 0u);
+  auto back = parse_settings(items2[0].payload);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->qpack_blocked_streams, 3u);
+  EXPECT_EQ(back->extensions, (std::vector<std::pair<uint64_t, uint64_t>>{{0x4242, 1}}));
 }
 
 }  // namespace

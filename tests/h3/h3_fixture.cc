@@ -18,6 +18,7 @@ void Peer::on_activity(quic::Endpoint& endpoint, Instant now) {
     if (conn != nullptr && !raw) {
       session = std::make_unique<h3::Session>(
           *conn, is_server ? h3::Role::kServer : h3::Role::kClient, config);
+      if (on_session) on_session(*this);
     }
   }
   if (conn == nullptr) return;

@@ -30,6 +30,7 @@ struct Peer : harness::App {
   std::optional<quic::Event> transport_closed;
   std::function<void(Peer&, const h3::Event&, Instant)> on_event;
   std::function<void(Peer&, Instant)> on_tick;
+  std::function<void(Peer&)> on_session;  // right after the Session is made (registrations)
 
   void on_activity(quic::Endpoint& endpoint, Instant now) override;
   bool handshake_done() const { return conn != nullptr && conn->handshake_complete(); }
