@@ -23,6 +23,7 @@ struct SentFrame {
     kRetireConnectionId,  // a: sequence number, offset: path ID
     kMtuProbe,            // length: probed datagram size
     kPing,
+    kAckFrequency,        // a: sequence number, offset: path ID, length: delay (us)
   };
   Kind kind;
   bool fin = false;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ inline uint8_t pattern_byte(uint64_t offset) { return static_cast<uint8_t>(offse
 
 inline constexpr size_t kMaxRequestBytes = 64;        // server side bound on a request
 inline constexpr uint64_t kMaxResponseBytes = 1ull << 34;
+// Application error code of the server's RESET_STREAM_AT ("GET <n> RESET <r>" requests).
+inline constexpr uint64_t kTransferResetCode = 0x5253;
 
 struct TransferPlan {
   std::vector<uint64_t> sizes;  // one request (stream) per entry
@@ -24,6 +27,10 @@ struct TransferPlan {
   size_t max_parallel = 1000;   // streams open at once per connection
   bool resume = false;          // later connections use the previous one's ticket and token
   bool zero_rtt = false;        // with resume: requests go out as 0-RTT when the ticket allows
+  // Set: each response is written whole without FIN, then reset with RESET_STREAM_AT at this
+  // reliable size (draft-ietf-quic-reliable-stream-reset); the client checks that at least
+  // these bytes arrived intact before the reset (kTransferResetCode).
+  std::optional<uint64_t> reset_at;
 };
 
 struct ConnectionRecord {
@@ -43,6 +50,9 @@ class TransferClient final : public App {
   const std::string& error() const { return error_; }
   uint64_t bytes_received() const { return bytes_received_; }
   const std::vector<ConnectionRecord>& records() const { return records_; }
+  // Streams that ended with the server's RESET_STREAM_AT, and the bytes read from them.
+  uint64_t streams_reset() const { return streams_reset_; }
+  uint64_t reset_stream_bytes() const { return reset_stream_bytes_; }
   // The connection in progress (or the last one), for tests that inspect it.
   quic::Connection* current(quic::Endpoint& endpoint) const;
 
@@ -63,6 +73,7 @@ class TransferClient final : public App {
   std::map<uint64_t, StreamState> streams_;
   std::vector<ConnectionRecord> records_;
   uint64_t bytes_received_ = 0;
+  uint64_t streams_reset_ = 0, reset_stream_bytes_ = 0;
   bool done_ = false, failed_ = false;
   std::string error_;
   std::vector<uint8_t> buf_;
@@ -81,6 +92,7 @@ class TransferServer final : public App {
     std::string request;
     bool request_done = false;
     uint64_t size = 0, written = 0;
+    std::optional<uint64_t> reset_at;  // "GET <n> RESET <r>"
     bool fin_written = false;
   };
   void drive(quic::Connection& c, std::map<uint64_t, Response>& streams);
