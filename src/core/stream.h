@@ -117,6 +117,12 @@ class Stream {
   uint64_t reset_error() const { return reset_error_; }
   uint64_t reset_final_size() const { return reset_final_size_; }
   uint64_t reset_reliable_size() const { return reliable_size_; }
+  // The reset frame may go out: every byte below the final size was sent once, so the final
+  // size is within the flow-control credit the peer gave (RFC 9000 §4.5; a RESET_STREAM_AT
+  // waits for its reliable bytes to leave first).
+  bool reset_frame_due() const {
+    return send_state_ == SendState::kResetSent && send_.sent_offset() >= reset_final_size_;
+  }
   uint64_t stop_error() const { return stop_error_; }
   bool stop_sending_pending() const;  // STOP_SENDING still worth (re)sending
 

@@ -184,12 +184,10 @@ bool StreamMap::finish(uint64_t id) {
 bool StreamMap::reset(uint64_t id, uint64_t app_error, uint64_t reliable_size) {
   auto it = streams_.find(id);
   if (it == streams_.end() || !it->second.stream.reset(app_error, reliable_size)) return false;
-  if (reliable_size == 0) {
-    scheduler_.erase(id);
-  } else {
-    enqueue_send(it->second);  // the bytes below the reliable size still go out
-  }
-  queue_control(ControlKind::kResetStream, id);
+  Entry& e = it->second;
+  e.reset_queued = false;
+  if (reliable_size == 0) scheduler_.erase(id);
+  enqueue_send(e);  // queues the frame once due; the bytes below a reliable size still go out
   return true;
 }
 
@@ -359,8 +357,8 @@ Status StreamMap::on_stop_sending(uint64_t id, uint64_t app_error) {
   if (!e) return std::unexpected(e.error());
   if (*e == nullptr) return {};
   if ((*e)->stream.on_stop_sending(app_error)) {
-    scheduler_.erase(id);
-    queue_control(ControlKind::kResetStream, id);
+    (*e)->reset_queued = false;
+    enqueue_send(**e);  // out of the scheduler; the RESET_STREAM queued
     push_event(id, StreamEventKind::kStopSending, app_error);
   }
   after_change(id);
@@ -419,6 +417,10 @@ Status StreamMap::on_streams_blocked(bool bidi, uint64_t max) {
 // Sending stream data
 
 void StreamMap::enqueue_send(Entry& e) {
+  if (!e.reset_queued && e.stream.reset_frame_due()) {
+    e.reset_queued = true;
+    queue_control(ControlKind::kResetStream, e.stream.id());
+  }
   if (!e.stream.has_data_to_send(conn_credit_.available())) {
     scheduler_.erase(e.stream.id());
     note_blocked(e);  // e.g. a write to a stream already at its limit
@@ -636,8 +638,7 @@ bool StreamMap::control_current(const ControlFrame& f) const {
     case ControlKind::kStreamDataBlocked:
       return s && s->credit().blocked_at(f.value) && s->stream_blocked();
     case ControlKind::kResetStream:  // a lowered reliable size supersedes the older frame
-      return s && s->send_state() == SendState::kResetSent &&
-             f.reliable == s->reset_reliable_size();
+      return s && s->reset_frame_due() && f.reliable == s->reset_reliable_size();
     case ControlKind::kStopSending:
       return s && s->stop_sending_pending();
   }

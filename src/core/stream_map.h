@@ -179,6 +179,7 @@ class StreamMap {
     bool retx_queued = false;    // in retx_queue_
     bool want_writable = false;  // a write was short: report kWritable when space frees
     bool finished_reported = false;
+    bool reset_queued = false;  // the (latest) reset frame was queued (reset_frame_due)
   };
   enum class Part : uint8_t { kRecv, kSend };
   using ControlKey = std::tuple<ControlKind, uint64_t, bool>;

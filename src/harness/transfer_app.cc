@@ -74,11 +74,33 @@ void TransferClient::on_activity(quic::Endpoint& endpoint, Instant now) {
   }
 }
 
+// The server's RESET_STREAM_AT (TransferPlan::reset_at): every byte below the reliable size
+// must have been read first. False for any other reset.
+bool TransferClient::on_reset(uint64_t id, uint64_t code) {
+  auto it = streams_.find(id);
+  if (!plan_.reset_at || code != kTransferResetCode || it == streams_.end()) return false;
+  StreamState& s = it->second;
+  if (s.fin) return true;
+  if (s.received < std::min(*plan_.reset_at, s.expected)) {
+    fail("stream " + std::to_string(id) + " reset after " + std::to_string(s.received) +
+         " bytes, below the reliable size");
+    return true;
+  }
+  s.fin = true;
+  ++streams_reset_;
+  reset_stream_bytes_ += s.received;
+  ++completed_streams_;
+  return true;
+}
+
 void TransferClient::drive(quic::Connection& c, Instant now) {
   while (auto e = c.poll_event()) {
     switch (e->kind) {
       case quic::EventKind::kHandshakeCompleted:
         records_.back().handshake_done = now;
+        break;
+      case quic::EventKind::kStreamReset:  // the stream may be freed once this is polled
+        if (!on_reset(e->stream_id, e->error_code)) return fail("unexpected stream reset");
         break;
       case quic::EventKind::kClosed:
         if (completed_streams_ < plan_.sizes.size()) {
@@ -113,18 +135,7 @@ void TransferClient::drive(quic::Connection& c, Instant now) {
     while (!s.fin) {
       bool fin = false;
       auto n = c.stream_read(id, buf_, &fin);
-      if (!n && plan_.reset_at && n.error().code == kTransferResetCode) {
-        // RESET_STREAM_AT: everything below the reliable size must have come first.
-        if (s.received < std::min(*plan_.reset_at, s.expected)) {
-          return fail("stream " + std::to_string(id) + " reset after " +
-                      std::to_string(s.received) + " bytes, below the reliable size");
-        }
-        s.fin = true;
-        ++streams_reset_;
-        reset_stream_bytes_ += s.received;
-        ++completed_streams_;
-        break;
-      }
+      if (!n && on_reset(id, n.error().code)) break;
       if (!n) return fail("stream read: " + n.error().reason);
       if (std::memcmp(buf_.data(), pattern_at(s.received, *n).data(), *n) != 0) {
         return fail("corrupt data after offset " + std::to_string(s.received) + " of stream " +

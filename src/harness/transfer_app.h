@@ -65,6 +65,7 @@ class TransferClient final : public App {
   void fail(std::string why);
   void start_connection(quic::Endpoint& endpoint, Instant now);
   void drive(quic::Connection& c, Instant now);
+  bool on_reset(uint64_t id, uint64_t code);
 
   quic::SocketAddress local_, remote_;
   TransferPlan plan_;
