@@ -38,7 +38,7 @@ struct AckFrequencyChoice {
 
 // The policy's choice for a path with this window, MTU and smoothed RTT, given the peer's
 // min_ack_delay and (advertised) max_ack_delay. Small windows get the default behaviour
-// (threshold 1, the peer's own max_ack_delay).
+// (threshold 1, the peer's own max_ack_delay); the caller passes cwnd 0 in slow start.
 AckFrequencyChoice choose_ack_frequency(uint64_t cwnd, uint16_t mtu, Duration srtt,
                                         Duration peer_min_ack_delay, Duration peer_max_ack_delay);
 // Whether `next` differs enough from what the peer was last asked for to send a new frame:

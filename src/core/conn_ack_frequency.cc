@@ -72,8 +72,10 @@ void Connection::update_ack_frequency(Instant now, Path& path) {
   AckFrequencyState& st = path.ack_freq;
   if (!ack_frequency_sending() || !path.rtt.has_sample() || now < st.next_eval) return;
   st.next_eval = now + path.rtt.smoothed();
+  // §8.1.1: in slow start every ACK grows the window and clocks out data; keep the default.
+  uint64_t cwnd = path.cc->in_slow_start() ? 0 : path.cc->cwnd();
   AckFrequencyChoice next = choose_ack_frequency(
-      path.cc->cwnd(), path.mtu, path.rtt.smoothed(),
+      cwnd, path.mtu, path.rtt.smoothed(),
       std::chrono::microseconds(*peer_params_.min_ack_delay_us), peer_max_ack_delay());
   AckFrequencyChoice current =
       st.sent_any ? st.requested : AckFrequencyChoice{1, peer_max_ack_delay()};
