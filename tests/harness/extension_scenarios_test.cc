@@ -2,7 +2,10 @@
 // are deterministic, so figures are asserted.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "harness/scenario.h"
+#include "wire/frame.h"
 
 namespace harness {
 namespace {
@@ -35,6 +38,62 @@ TEST(ExtensionScenario, AckFrequencyCutsAcksOnAFastPathAtTheSameGoodput) {
   EXPECT_GE(on.goodput_bps, 0.9 * off.goodput_bps)
       << "goodput on " << on.goodput_bps / 1e6 << " Mbit/s, off " << off.goodput_bps / 1e6;
   EXPECT_GE(on.capacity_share, 0.8);
+}
+
+// ACK_FREQUENCY frames in a 1-RTT datagram of the server sent under null protection (the
+// client's CIDs are 8 bytes; the tag is the last 16 bytes).
+std::vector<quic::AckFrequencyFrame> ack_frequency_frames(const sim::Datagram& d) {
+  std::vector<quic::AckFrequencyFrame> out;
+  const auto& b = d.payload;
+  if (b.empty() || (b[0] & 0x80) != 0) return out;  // long header: handshake
+  size_t start = 1 + 8 + static_cast<size_t>(b[0] & 3) + 1;
+  if (b.size() < start + 16) return out;
+  quic::Reader r(quic::Bytes(b.data() + start, b.size() - start - 16));
+  while (!r.empty()) {
+    auto f = quic::decode_frame(r);
+    if (!f) break;
+    if (auto* af = std::get_if<quic::AckFrequencyFrame>(&*f)) out.push_back(*af);
+  }
+  return out;
+}
+
+// The datagram with the server's first ACK_FREQUENCY is dropped: the request is sent again
+// under a higher sequence number, and the transfer still ends with an IMMEDIATE_ACK.
+TEST(ExtensionScenario, LostAckFrequencyIsSentAgainUnderANewSequenceNumber) {
+  auto s = named_scenario("ackfrequency");
+  ASSERT_TRUE(s.has_value());
+  s->client.aead = s->server.aead = quic::AeadBackend::kNull;
+  struct Seen {
+    std::optional<uint64_t> dropped, delivered_after;
+    quic::AckFrequencyFrame dropped_frame, next_frame;
+  };
+  auto seen = std::make_shared<Seen>();
+  s->server_to_client.drop_filter = [seen](const sim::Datagram& d, uint64_t) {
+    for (const auto& f : ack_frequency_frames(d)) {
+      if (!seen->dropped) {
+        seen->dropped = f.sequence;
+        seen->dropped_frame = f;
+        return true;
+      }
+      if (f.sequence > *seen->dropped && !seen->delivered_after) {
+        seen->delivered_after = f.sequence;
+        seen->next_frame = f;
+      }
+    }
+    return false;
+  };
+  ScenarioResult r = run_scenario(*s);
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(seen->dropped.has_value());
+  ASSERT_TRUE(seen->delivered_after.has_value()) << "the lost ACK_FREQUENCY was not replaced";
+  EXPECT_GT(*seen->delivered_after, *seen->dropped);
+  // The loss also shrank the window, so the replacement carries the policy's current
+  // (smaller) choice: still a real request.
+  EXPECT_GT(seen->dropped_frame.ack_eliciting_threshold, 1u);
+  EXPECT_GT(seen->next_frame.ack_eliciting_threshold, 1u);
+  EXPECT_LE(seen->next_frame.ack_eliciting_threshold, seen->dropped_frame.ack_eliciting_threshold);
+  EXPECT_GT(r.server_immediate_acks, 0u);
+  EXPECT_EQ(r.bytes, 16u << 20);
 }
 
 // One side without the extension: nothing is requested, the ACK pattern is the default one.
