@@ -31,6 +31,13 @@ bool ack_frequency_changed(const AckFrequencyChoice& sent, const AckFrequencyCho
                static_cast<uint64_t>(to_us(next.max_ack_delay)));
 }
 
+// §3: never above our max_ack_delay (as advertised, in whole milliseconds).
+Duration Connection::advertised_min_ack_delay() const {
+  return std::min(config_.min_ack_delay,
+                  Duration(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      config_.max_ack_delay)));
+}
+
 bool Connection::ack_frequency_sending() const {
   return config_.ack_frequency && peer_params_received_ && peer_params_.min_ack_delay_us &&
          handshake_confirmed_;
@@ -44,7 +51,7 @@ Status Connection::on_ack_frequency_frame(const AckFrequencyFrame& f) {
   if (f.request_max_ack_delay > kMaxRequestedAckDelayUs) {
     return fail(err::kProtocolViolation, "Requested Max Ack Delay of 2^14 ms or more");
   }
-  if (f.request_max_ack_delay < static_cast<uint64_t>(to_us(config_.min_ack_delay))) {
+  if (f.request_max_ack_delay < static_cast<uint64_t>(to_us(advertised_min_ack_delay()))) {
     return fail(err::kProtocolViolation, "Requested Max Ack Delay below our min_ack_delay");
   }
   // The frame concerns the path it arrived on (its ACK tracker); older requests are ignored.

@@ -443,6 +443,7 @@ class Connection {
 
   // conn_ack_frequency.cc (draft-ietf-quic-ack-frequency)
   bool ack_frequency_sending() const;
+  Duration advertised_min_ack_delay() const;
   Status on_ack_frequency_frame(const AckFrequencyFrame& f);
   Status on_immediate_ack_frame();
   void update_ack_frequency(Instant now, Path& path);

@@ -90,7 +90,7 @@ class Stream {
   std::optional<SendChunk> next_chunk(uint64_t max_len, uint64_t conn_available);
   bool has_data_to_send(uint64_t conn_available) const;
   // Lost data waits to be resent (next_chunk returns it before any new data).
-  bool has_retransmission() const { return send_open() && send_.has_lost(); }
+  bool has_retransmission() const { return sending() && send_.has_lost(); }
   // New bytes are waiting but the stream's own limit stops them.
   bool stream_blocked() const;
   // New bytes are waiting but the connection's limit (not the stream's) stops them.
