@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "harness/mp_scenario.h"
 #include "harness/scenario.h"
 #include "wire/frame.h"
 
@@ -118,6 +119,27 @@ TEST(ExtensionScenario, ResetStreamAtDeliversExactlyTheReliableBytesUnderLoss) {
   EXPECT_EQ(r.reset_stream_bytes, 3u * 600 * 1024);
   EXPECT_EQ(r.bytes, 3u * 600 * 1024);
   EXPECT_GT(r.stream_bytes_retransmitted, 0u);  // the loss did hit the reliable part
+}
+
+// Multipath: the sender's policy runs per path and each path's ACK tracker follows the request
+// made on it (PATH_ACKs included): fewer ACK frames, same bytes and goodput.
+TEST(ExtensionScenario, AckFrequencyWorksPerPathWithMultipath) {
+  auto s = named_mp_scenario("aggregation-a");
+  ASSERT_TRUE(s.has_value());
+  s->bytes = 32ull << 20;
+  MpResult off = run_mp_scenario(*s);
+  s->ack_frequency = true;
+  MpResult on = run_mp_scenario(*s);
+  ASSERT_TRUE(off.ok) << off.error;
+  ASSERT_TRUE(on.ok) << on.error;
+  EXPECT_EQ(on.bytes, off.bytes);
+  EXPECT_EQ(off.server_ack_frequency_frames, 0u);
+  ASSERT_GE(on.paths.size(), 2u);
+  for (const auto& p : on.paths) EXPECT_GT(p.ack_threshold, 1u) << "path " << p.id;
+  EXPECT_LE(on.client_ack_frames * 3, off.client_ack_frames)
+      << "ACK frames on " << on.client_ack_frames << ", off " << off.client_ack_frames;
+  EXPECT_GE(on.goodput_bps, 0.9 * off.goodput_bps)
+      << "goodput on " << on.goodput_bps / 1e6 << " Mbit/s, off " << off.goodput_bps / 1e6;
 }
 
 }  // namespace
