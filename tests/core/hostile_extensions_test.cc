@@ -209,6 +209,48 @@ TEST_F(HostileExtensions, LowerReliableSizeAndThenResetStreamTakeEffect) {
   EXPECT_EQ(r.error().code, 9u);
 }
 
+// --- RESET_STREAM_AT, sending side (Connection::stream_reset_at)
+
+// RESET_STREAM_AT frames in the server's next datagrams.
+std::vector<ResetStreamAtFrame> reset_at_frames(Pair& pair) {
+  std::vector<ResetStreamAtFrame> out;
+  for (const Datagram& d : pair.poll_server()) {
+    for (const PlainPacket& p : decode_datagram(d, 8)) {
+      for (const Frame& f : decode_frames(p.payload)) {
+        if (const auto* r = std::get_if<ResetStreamAtFrame>(&f)) out.push_back(*r);
+      }
+    }
+  }
+  return out;
+}
+
+TEST_F(HostileExtensionsOff, StreamResetAtFailsWithoutThePeersTransportParameter) {
+  auto id = pair.server()->open_stream(false);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(pair.server()->stream_write(*id, data(8), false).has_value());
+  auto st = pair.server()->stream_reset_at(*id, 7, 4);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, err::kStreamStateError);
+  EXPECT_TRUE(pair.server()->stream_reset_at(*id, 7, 0).has_value());  // = RESET_STREAM
+}
+
+TEST_F(HostileExtensions, StreamResetAtSendsTheFrameAndOnlyLowers) {
+  auto id = pair.server()->open_stream(false);
+  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(pair.server()->stream_write(*id, data(8), false).has_value());
+  EXPECT_FALSE(pair.server()->stream_reset_at(*id, 7, 9).has_value());  // beyond the written
+  ASSERT_TRUE(pair.server()->stream_reset_at(*id, 7, 6).has_value());
+  auto sent = reset_at_frames(pair);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0], (ResetStreamAtFrame{*id, 7, 6, 6}));  // nothing above 6 was ever sent
+  EXPECT_FALSE(pair.server()->stream_reset_at(*id, 7, 7).has_value());  // raising
+  ASSERT_TRUE(pair.server()->stream_reset_at(*id, 7, 2).has_value());
+  sent = reset_at_frames(pair);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0], (ResetStreamAtFrame{*id, 7, 6, 2}));  // the final size stays
+  expect_open();
+}
+
 // --- The sender's policy (ack_frequency.h)
 
 TEST(AckFrequencyPolicy, SmallWindowsKeepTheDefault) {
