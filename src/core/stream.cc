@@ -197,8 +197,9 @@ ReadResult Stream::read(MutBytes out) {
   // Under the peer's RESET_STREAM_AT only the bytes below its reliable size are delivered;
   // the reset follows them (reported by the next read).
   if (peer_reliable_size_) {
-    out = out.first(static_cast<size_t>(
-        std::min<uint64_t>(out.size(), *peer_reliable_size_ - recv_.read_offset())));
+    // (After STOP_SENDING the read offset may already be past it: nothing more to read.)
+    uint64_t left = *peer_reliable_size_ - std::min(*peer_reliable_size_, recv_.read_offset());
+    out = out.first(static_cast<size_t>(std::min<uint64_t>(out.size(), left)));
   }
   r.bytes = recv_.read(out);
   if (apply_reliable_reset()) return r;
