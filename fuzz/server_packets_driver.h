@@ -58,6 +58,9 @@ inline quic::ConnectionConfig connection_config(bool multipath) {
   c.aead = quic::AeadBackend::kNull;
   c.max_datagram_frame_size = 1200;  // DATAGRAM frames are then legal input too
   c.idle_timeout = std::chrono::seconds(5);
+  // ACK_FREQUENCY / IMMEDIATE_ACK / RESET_STREAM_AT then reach their handlers too.
+  c.ack_frequency = true;
+  c.reliable_reset = true;
   return c;
 }
 

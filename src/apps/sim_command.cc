@@ -14,6 +14,11 @@ namespace {
 
 double ms(quic::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
+double ack_frames_per_mib(const harness::ScenarioResult& r) {
+  return r.bytes == 0 ? 0 : static_cast<double>(r.client_ack_frames) * (1 << 20) /
+                                static_cast<double>(r.bytes);
+}
+
 nlohmann::json to_json(const harness::Scenario& s, const harness::ScenarioResult& r) {
   return {
       {"scenario", s.name},
@@ -33,6 +38,10 @@ nlohmann::json to_json(const harness::Scenario& s, const harness::ScenarioResult
       {"stream_bytes_retransmitted", r.stream_bytes_retransmitted},
       {"rtt_ms", {{"min", ms(r.min_rtt)}, {"p50", ms(r.rtt_p50)}, {"p90", ms(r.rtt_p90)}, {"p99", ms(r.rtt_p99)}}},
       {"sim_events", r.sim_events},
+      {"client_ack_frames", r.client_ack_frames},
+      {"ack_frames_per_mib", ack_frames_per_mib(r)},
+      {"server_ack_frequency_frames", r.server_ack_frequency_frames},
+      {"server_immediate_acks", r.server_immediate_acks},
   };
 }
 
@@ -81,6 +90,11 @@ quic::Result<harness::Scenario> scenario_from(const SimOptions& o) {
       c->max_connection_window = std::max<uint64_t>(c->max_connection_window, twice_bdp);
     }
   }
+  if (o.ack_frequency == "on" || o.ack_frequency == "off") {
+    s.client.ack_frequency = s.server.ack_frequency = o.ack_frequency == "on";
+  } else if (!o.ack_frequency.empty()) {
+    return quic::fail(quic::err::kInternalError, "--ack-frequency takes on or off");
+  }
   s.seed = o.seed;
   s.pcap_path = o.pcap;
   if (!o.qlog_dir.empty()) s.client.trace = s.server.trace = obs::qlog_factory(o.qlog_dir);
@@ -116,6 +130,13 @@ int run_sim(const SimOptions& o) {
   if (o.seeds <= 1) {
     auto r = harness::run_scenario(*s);
     print_results({{*s, r}}, o.json);
+    if (!o.json) {
+      std::printf("acks: %llu ACK frames from the client (%.1f per MiB); server sent %llu "
+                  "ACK_FREQUENCY, %llu IMMEDIATE_ACK\n",
+                  static_cast<unsigned long long>(r.client_ack_frames), ack_frames_per_mib(r),
+                  static_cast<unsigned long long>(r.server_ack_frequency_frames),
+                  static_cast<unsigned long long>(r.server_immediate_acks));
+    }
     return r.ok ? 0 : 1;
   }
   // Several seeds: every run, then min / median / max of the share of the link and goodput.

@@ -21,6 +21,8 @@ struct SimOptions {
   bool json = false;
   std::string pcap;
   std::string qlog_dir;  // non-empty: a qlog (JSON-SEQ) per connection and side into this dir
+  // "on" / "off": ACK_FREQUENCY on both sides (docs/ack-frequency.md); empty: the scenario's.
+  std::string ack_frequency;
 };
 
 // Builds the scenario the options describe; the error names the bad option.

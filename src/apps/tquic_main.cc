@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   sim->add_option("--pcap", so.pcap, "write the simulated traffic to a pcap file");
   sim->add_option("--qlog-dir", so.qlog_dir, "write a qlog (JSON-SEQ) per connection into DIR");
   sim->add_flag("--json", so.json, "print figures as JSON");
+  sim->add_option("--ack-frequency", so.ack_frequency,
+                  "on | off: ACK_FREQUENCY on both sides (default: the scenario's choice)");
   std::string scheduler = "ecf";
   sim->add_option("--scheduler", scheduler,
                   "multipath scenarios: minrtt | roundrobin | weighted | ecf | blest | redundant | deadline | all");

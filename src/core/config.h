@@ -49,6 +49,15 @@ struct ConnectionConfig {
   uint64_t active_connection_id_limit = 4;
   uint64_t max_datagram_frame_size = 0;  // 0: DATAGRAM (RFC 9221) not offered
   uint16_t max_udp_payload_size = 1472;  // what we accept
+  // ACK_FREQUENCY (draft-ietf-quic-ack-frequency, docs/ack-frequency.md): advertise
+  // min_ack_delay (we honour the peer's ACK_FREQUENCY / IMMEDIATE_ACK) and, when the peer
+  // advertised it too, ask it for fewer ACKs on paths with a large window. min_ack_delay is
+  // the smallest delay we accept being asked for (at most max_ack_delay).
+  bool ack_frequency = false;
+  Duration min_ack_delay = 1ms;
+  // RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset): advertise the reset_stream_at
+  // transport parameter; stream_reset_at() needs the peer's.
+  bool reliable_reset = false;
 
   // Bytes a stream buffers for sending (unsent + unacknowledged) before writes come up short.
   // It caps one stream's rate at about this much per round trip, so it must exceed the path's

@@ -85,6 +85,11 @@ TransportParameters Connection::local_transport_params() const {
   tp.version_information = VersionInformation{version_, advertised_versions()};
   tp.grease_quic_bit = true;  // RFC 9287: we accept packets with the QUIC bit cleared
   if (config_.multipath) tp.initial_max_path_id = local_max_path_id_;
+  // ack-frequency §3: min_ack_delay never above our max_ack_delay (the peer checks).
+  if (config_.ack_frequency) {
+    tp.min_ack_delay_us = static_cast<uint64_t>(to_us(advertised_min_ack_delay()));
+  }
+  tp.reset_stream_at = config_.reliable_reset;
   return tp;
 }
 

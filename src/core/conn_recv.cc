@@ -197,6 +197,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     peer_cid_confirmed_ = true;
   }
   bool ack_eliciting = false, non_probing = false;
+  immediate_ack_received_ = false;
   Bytes payload(p + header_len, payload_len - kAeadTagSize);
   if (trace_) {
     trace_->packet_received(now, PacketTrace{packet_kind(hdr.long_header, hdr.type), pn,
@@ -216,6 +217,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     path->largest_non_probing_pn = pn;
   }
   space_rx.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
+  if (immediate_ack_received_) space_rx.acks.request_immediate_ack();  // ack-frequency §5
   if (space == PnSpaceId::kApp) zero_rtt_on_packet(now, zero_rtt);
   datagram_ack_eliciting |= ack_eliciting;
   idle_deadline_ = now + idle_period();
@@ -333,10 +335,15 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
           }
           on_datagram_frame(f.data);  // conn_datagrams.cc
           return {};
+        } else if constexpr (std::is_same_v<T, AckFrequencyFrame>) {
+          return on_ack_frequency_frame(f);
+        } else if constexpr (std::is_same_v<T, ImmediateAckFrame>) {
+          return on_immediate_ack_frame();
+        } else if constexpr (std::is_same_v<T, ResetStreamAtFrame>) {
+          return on_reset_stream_at_frame(f);
         } else {
-          // ACK_FREQUENCY needs min_ack_delay and RESET_STREAM_AT its transport parameter:
-          // neither is offered yet.
-          return fail(err::kProtocolViolation, "extension frame not negotiated");
+          static_assert(std::is_same_v<T, void>, "a frame type without a handler");
+          return {};
         }
       },
       frame);
@@ -353,8 +360,9 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   for (AckRange r : ack.ranges()) ack_ranges_scratch_.push_back(Range{r.smallest, r.largest});
   uint64_t exponent = space == PnSpaceId::kApp ? peer_params_.ack_delay_exponent : 3;
   Duration ack_delay = std::chrono::microseconds(ack.ack_delay << std::min<uint64_t>(exponent, 20));
+  const Duration max_ack_delay = app ? path_max_ack_delay(path) : peer_max_ack_delay();
   AckResult res = pns.loss.on_ack_received(ack_ranges_scratch_, ack_delay, now, path.rtt,
-                                           peer_max_ack_delay());
+                                           max_ack_delay);
   if (res.acked_unsent) {
     return fail(err::kProtocolViolation, "ACK for a packet never sent", frame_type::kAck);
   }
@@ -366,7 +374,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
       std::none_of(res.acked.begin(), res.acked.end(),
                    [&](const SentPacket& p) { return p.time_sent > path.last_progress; });
   if (res.rtt_sample && !stale_copy) {
-    path.rtt.update(*res.rtt_sample, ack_delay, handshake_confirmed_, peer_max_ack_delay(), now);
+    path.rtt.update(*res.rtt_sample, ack_delay, handshake_confirmed_, max_ack_delay, now);
   }
   // Losses first (RFC 9002 §A.7): packets acked now that were sent before a new recovery
   // period must not grow the window.
@@ -393,6 +401,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
         path.pto_count = 0;
         on_path_progress(now, path);
       }
+      update_ack_frequency(now, path);
     } else if (!(side_ == Side::kClient && !handshake_confirmed_ &&
                  space == PnSpaceId::kInitial)) {
       pto_count_ = 0;
@@ -434,6 +443,9 @@ void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> a
           break;
         case SentFrame::Kind::kDatagram:
           datagram_copies_.remove(f.a);  // delivered: no re-sending needed
+          break;
+        case SentFrame::Kind::kAckFrequency:
+          on_ack_frequency_acked(f);
           break;
         default:
           break;
@@ -540,8 +552,11 @@ void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& f
         // packet may still arrive); reinject() re-sends it if the path fails.
         if (declared_lost) datagram_copies_.remove(f.a);
         break;
+      case SentFrame::Kind::kAckFrequency:
+        on_ack_frequency_lost(f);
+        break;
       default:
-        break;  // ACK, PING, PADDING: not retransmitted
+        break;  // ACK, PING, PADDING, IMMEDIATE_ACK: not retransmitted
     }
   }
 }

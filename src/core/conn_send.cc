@@ -232,6 +232,11 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   bool cc_blocked = bytes_in_flight(path) + path.mtu > path.cc->cwnd();
   bool may_send_data = data_allowed && (probe || (!cc_blocked && !paced_out));
   write_frames(now, space, path, fw, frames, ack_eliciting, may_send_data);
+  if (app && fw.room() >= 1 && immediate_ack_wanted(path, probe, ack_eliciting)) {
+    fw.u8(static_cast<uint8_t>(frame_type::kImmediateAck));  // conn_ack_frequency.cc
+    ++stats_.immediate_acks_sent;
+    ack_eliciting = true;
+  }
   if (probe && !ack_eliciting) {
     fw.u8(static_cast<uint8_t>(frame_type::kPing));  // RFC 9002 §6.2.4: a probe elicits an ACK
     ack_eliciting = true;
@@ -331,6 +336,7 @@ bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool pat
   if (rx.ect0 + rx.ect1 + rx.ce > 0) ecn = EcnCounts{rx.ect0, rx.ect1, rx.ce};
   if (!encode_ack(w, path_id, path_ack, ack_scratch_, delay, ecn)) return false;
   pns.acks.on_ack_sent(now);
+  ++stats_.ack_frames_sent;
   sent.push_back({SentFrame::Kind::kAck, false, ack_scratch_.front().largest, path_id});
   return true;
 }
@@ -394,6 +400,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
     sent.push_back({SentFrame::Kind::kHandshakeDone});
     ack_eliciting = true;
   }
+  if (!zero_rtt_.building) write_ack_frequency(path, w, sent, ack_eliciting);
   write_cid_frames(w, sent, ack_eliciting);
   write_control_frames(now, w, sent, ack_eliciting);
   write_datagram_frames(now, path, w, sent, ack_eliciting);

@@ -52,7 +52,11 @@ void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFr
       case ControlKind::kStreamDataBlocked: f = StreamDataBlockedFrame{c->stream_id, c->value}; break;
       case ControlKind::kStreamsBlocked: f = StreamsBlockedFrame{c->bidi, c->value}; break;
       case ControlKind::kResetStream:
-        f = ResetStreamFrame{c->stream_id, c->error_code, c->value};
+        if (c->reliable > 0) {
+          f = ResetStreamAtFrame{c->stream_id, c->error_code, c->value, c->reliable};
+        } else {
+          f = ResetStreamFrame{c->stream_id, c->error_code, c->value};
+        }
         break;
       case ControlKind::kStopSending: f = StopSendingFrame{c->stream_id, c->error_code}; break;
     }
@@ -193,6 +197,27 @@ Result<size_t> Connection::stream_read(uint64_t id, MutBytes out, bool* fin) {
 Status Connection::stream_reset(uint64_t id, uint64_t app_error) {
   if (!streams_.reset(id, app_error)) return fail(err::kStreamStateError, "cannot reset");
   return {};
+}
+
+Status Connection::stream_reset_at(uint64_t id, uint64_t app_error, uint64_t reliable_size) {
+  // Without the peer's reset_stream_at the reliable part could not be promised: the call
+  // fails rather than silently sending RESET_STREAM (docs/ack-frequency.md).
+  if (reliable_size > 0 && !(peer_params_received_ && peer_params_.reset_stream_at)) {
+    return fail(err::kStreamStateError, "the peer did not offer reset_stream_at");
+  }
+  if (!streams_.reset(id, app_error, reliable_size)) {
+    return fail(err::kStreamStateError, "cannot reset (or raise the reliable size)");
+  }
+  return {};
+}
+
+// draft-ietf-quic-reliable-stream-reset §3: without our transport parameter the frame type is
+// unknown to this connection (RFC 9000 §12.4: FRAME_ENCODING_ERROR).
+Status Connection::on_reset_stream_at_frame(const ResetStreamAtFrame& f) {
+  if (!config_.reliable_reset) {
+    return fail(err::kFrameEncodingError, "RESET_STREAM_AT but we sent no reset_stream_at");
+  }
+  return streams_.on_reset_stream(f.stream_id, f.error_code, f.final_size, f.reliable_size);
 }
 
 Status Connection::stream_stop_sending(uint64_t id, uint64_t app_error) {

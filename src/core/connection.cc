@@ -166,7 +166,7 @@ Duration Connection::peer_max_ack_delay() const {
 Duration Connection::pto_period() const {
   Duration d{0};
   for (const auto& p : paths_) {
-    d = std::max(d, pto_duration(p->rtt, peer_max_ack_delay(), handshake_confirmed_, 0));
+    d = std::max(d, pto_duration(p->rtt, path_max_ack_delay(*p), handshake_confirmed_, 0));
   }
   return d;
 }
@@ -227,7 +227,7 @@ Connection::RecoveryTimer Connection::loss_or_pto_deadline() const {
   if (!handshake_confirmed_ || discarded_[2]) return best;  // §6.2.1: no 1-RTT PTO before
   for (const auto& p : paths_) {
     if (!p->app.loss.has_ack_eliciting_in_flight()) continue;
-    Duration d = pto_duration(p->rtt, peer_max_ack_delay(), true, p->pto_count);
+    Duration d = pto_duration(p->rtt, path_max_ack_delay(*p), true, p->pto_count);
     // A failed path is probed at a bounded interval, so it is noticed soon after it returns.
     if (p->failed) d = std::min(d, config_.path_max_probe_interval);
     Instant t = p->app.loss.time_of_last_ack_eliciting() + d;

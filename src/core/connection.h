@@ -109,6 +109,8 @@ struct ConnectionStats {
   uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
   uint64_t handshakes = 0;
   uint64_t key_updates = 0;
+  // ACK and PATH_ACK frames we sent (all spaces); ACK_FREQUENCY / IMMEDIATE_ACK frames sent.
+  uint64_t ack_frames_sent = 0, ack_frequency_sent = 0, immediate_acks_sent = 0;
   uint64_t ecn_ce_received = 0;  // CE marks the peer reported on our packets
   bool ecn_capable = false;      // path 0 passed ECN validation
   uint64_t paths_opened = 0, paths_validated = 0, paths_failed = 0, paths_abandoned = 0;
@@ -197,6 +199,11 @@ class Connection {
   // Reads in-order bytes; *fin is set once the final byte has been read.
   Result<size_t> stream_read(uint64_t id, MutBytes out, bool* fin);
   Status stream_reset(uint64_t id, uint64_t app_error);
+  // RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset): the peer still receives the first
+  // reliable_size bytes (at most what was written; retransmitted if lost), then the reset.
+  // Needs the peer's reset_stream_at transport parameter (else an error: the application may
+  // fall back to stream_reset). Called again, it may only lower the reliable size.
+  Status stream_reset_at(uint64_t id, uint64_t app_error, uint64_t reliable_size);
   Status stream_stop_sending(uint64_t id, uint64_t app_error);
   // RFC 9218 priority of our sending part (urgency 0-7, lower first; incremental streams share
   // round robin, others go one at a time by stream ID); default u=3, incremental.
@@ -406,6 +413,7 @@ class Connection {
   void write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
                         bool& ack_eliciting);
   void pump_stream_events();
+  Status on_reset_stream_at_frame(const ResetStreamAtFrame& f);
   std::optional<StreamChunk> next_chunk_for_packet(uint64_t max_len);
 
   // conn_datagrams.cc (DATAGRAM frames into packets; redundant copies; re-sending)
@@ -482,6 +490,19 @@ class Connection {
   void retire_peer_cids(uint64_t path_id, const std::vector<uint64_t>& seqs);
   const ConnectionId& dcid_of(const Path& path) const;
   bool path_ack_mode() const { return multipath_ && handshake_confirmed_; }
+
+  // conn_ack_frequency.cc (draft-ietf-quic-ack-frequency)
+  bool ack_frequency_sending() const;
+  Duration advertised_min_ack_delay() const;
+  Status on_ack_frequency_frame(const AckFrequencyFrame& f);
+  Status on_immediate_ack_frame();
+  void update_ack_frequency(Instant now, Path& path);
+  void write_ack_frequency(Path& path, Writer& w, std::vector<SentFrame>& sent,
+                           bool& ack_eliciting);
+  void on_ack_frequency_acked(const SentFrame& f);
+  void on_ack_frequency_lost(const SentFrame& f);
+  Duration path_max_ack_delay(const Path& path) const;
+  bool immediate_ack_wanted(const Path& path, bool probe, bool ack_eliciting) const;
 
   // conn_pmtu.cc (DPLPMTUD, RFC 8899)
   std::optional<Transmit> maybe_send_mtu_probe(Instant now, Path& path, MutBytes buffer);
@@ -625,6 +646,8 @@ class Connection {
   std::unordered_map<uint64_t, std::vector<SentFrame>> sent_frames_;
   uint64_t next_packet_token_ = 1;
   bool handshake_done_pending_ = false;
+  uint64_t ack_freq_next_seq_ = 0;       // ACK_FREQUENCY sequence numbers, all paths
+  bool immediate_ack_received_ = false;  // the packet being processed had IMMEDIATE_ACK
   std::vector<AckRange> ack_scratch_;
   std::vector<Range> ack_ranges_scratch_;
   std::vector<SentPacket> lost_scratch_;

@@ -14,6 +14,7 @@
 #include "cc/pacer.h"
 #include "common/address.h"
 #include "common/time.h"
+#include "core/ack_frequency.h"
 #include "core/cid_sets.h"
 #include "recovery/ack_tracker.h"
 #include "recovery/loss_detector.h"
@@ -112,6 +113,9 @@ struct Path {
   EcnState ecn = EcnState::kTesting;
   uint64_t ecn_testing_sent = 0, ecn_testing_lost = 0;
   EcnCounts peer_ecn;  // the peer's latest counts for this path's 1-RTT space
+
+  // ACK_FREQUENCY (conn_ack_frequency.cc): what we asked the peer, what it asked us.
+  AckFrequencyState ack_freq;
 
   // DPLPMTUD (RFC 8899): the size being searched and the probe in flight.
   uint16_t pmtu_low = 1200, pmtu_high = 1200;

@@ -24,6 +24,7 @@ struct SentFrame {
     kMtuProbe,            // length: probed datagram size
     kDatagram,            // a: sequence number of the kept copy, offset: path ID, length
     kPing,
+    kAckFrequency,        // a: sequence number, offset: path ID, length: delay (us)
   };
   Kind kind;
   bool fin = false;

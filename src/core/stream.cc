@@ -31,16 +31,41 @@ bool Stream::writable() const {
   return send_open() && send_.capacity() > 0;
 }
 
-bool Stream::reset(uint64_t app_error) {
-  if (!send_open()) return false;
+bool Stream::reset(uint64_t app_error, uint64_t reliable_size) {
+  if (send_state_ == SendState::kResetSent && reliable_size < reliable_size_) {
+    // A later reset lowers the reliable size (reliable-stream-reset §4); nothing else changes.
+    reliable_size_ = reliable_size;
+    reset_acked_ = false;
+    if (reliable_size == 0) {
+      send_.discard();
+    } else {
+      send_.limit_reliable(reliable_size);
+    }
+    return true;
+  }
+  if (!send_open() || reliable_size > send_.write_offset()) return false;
   send_state_ = SendState::kResetSent;
   reset_error_ = app_error;
-  send_.discard();  // sent_offset() stays: it is the final size the peer must see
+  reliable_size_ = reliable_size;
+  reset_final_size_ = std::max(send_.sent_offset(), reliable_size);
+  if (reliable_size == 0) {
+    send_.discard();  // sent_offset() stays: it is the final size the peer must see
+  } else {
+    send_.limit_reliable(reliable_size);
+  }
   return true;
 }
 
 void Stream::on_reset_acked() {
-  if (send_state_ == SendState::kResetSent) send_state_ = SendState::kResetRecvd;
+  reset_acked_ = true;
+  maybe_reset_recvd();
+}
+
+void Stream::maybe_reset_recvd() {
+  if (send_state_ == SendState::kResetSent && reset_acked_ &&
+      send_.acked_prefix() >= reliable_size_) {
+    send_state_ = SendState::kResetRecvd;
+  }
 }
 
 uint64_t Stream::flow_limit(uint64_t conn_available) const {
@@ -50,7 +75,7 @@ uint64_t Stream::flow_limit(uint64_t conn_available) const {
 }
 
 std::optional<SendChunk> Stream::next_chunk(uint64_t max_len, uint64_t conn_available) {
-  if (!send_open()) return std::nullopt;
+  if (!sending()) return std::nullopt;
   auto chunk = send_.next_chunk(max_len, flow_limit(conn_available));
   if (!chunk) return std::nullopt;
   if (!chunk->retransmission) credit_.consume(chunk->length);
@@ -60,7 +85,7 @@ std::optional<SendChunk> Stream::next_chunk(uint64_t max_len, uint64_t conn_avai
 }
 
 bool Stream::has_data_to_send(uint64_t conn_available) const {
-  return send_open() && send_.has_data_to_send(flow_limit(conn_available));
+  return sending() && send_.has_data_to_send(flow_limit(conn_available));
 }
 
 bool Stream::stream_blocked() const {
@@ -72,15 +97,16 @@ bool Stream::connection_blocked(uint64_t conn_available) const {
 }
 
 void Stream::on_chunk_acked(uint64_t offset, uint64_t len, bool fin) {
-  if (!send_open()) return;
+  if (!sending()) return;
   send_.on_acked(offset, len, fin);
+  maybe_reset_recvd();
   if (send_state_ == SendState::kDataSent && send_.all_acked()) {
     send_state_ = SendState::kDataRecvd;
   }
 }
 
 void Stream::on_chunk_lost(uint64_t offset, uint64_t len, bool fin) {
-  if (send_open()) send_.on_lost(offset, len, fin);
+  if (sending()) send_.on_lost(offset, len, fin);
 }
 
 bool Stream::on_stop_sending(uint64_t app_error) {
@@ -125,17 +151,34 @@ Status Stream::on_stream_frame(uint64_t offset, Bytes data, bool fin) {
   return {};
 }
 
-Result<bool> Stream::on_reset_stream(uint64_t app_error, uint64_t final_size) {
-  if (recv_state_ != RecvState::kRecv && recv_state_ != RecvState::kSizeKnown) {
+Result<bool> Stream::on_reset_stream(uint64_t app_error, uint64_t final_size,
+                                     uint64_t reliable_size) {
+  // While a RESET_STREAM_AT waits for its reliable bytes to be read, a later frame may still
+  // lower its reliable size even though all data has arrived ("Data Recvd").
+  const bool open = recv_state_ == RecvState::kRecv || recv_state_ == RecvState::kSizeKnown ||
+                    (peer_reliable_size_ && recv_state_ == RecvState::kDataRecvd);
+  if (!open) {
     // All data already arrived or an earlier reset: only check the final size agrees.
     if (recv_.final_size() && *recv_.final_size() != final_size) {
       return fail(err::kFinalSizeError, "RESET_STREAM changes the final size");
     }
     return false;
   }
-  if (auto s = recv_.on_reset(final_size); !s) return std::unexpected(s.error());
-  recv_state_ = RecvState::kResetRecvd;
+  // reliable-stream-reset §4: a reordered older frame may carry a larger reliable size; the
+  // smallest one received is in force. RESET_STREAM counts as reliable size 0.
+  if (peer_reliable_size_) reliable_size = std::min(reliable_size, *peer_reliable_size_);
+  if (auto s = recv_.on_reset_at(final_size); !s) return std::unexpected(s.error());
   peer_reset_error_ = app_error;
+  peer_reliable_size_ = reliable_size;
+  update_recv_state();
+  return apply_reliable_reset();
+}
+
+bool Stream::apply_reliable_reset() {
+  if (!peer_reliable_size_ || recv_.read_offset() < *peer_reliable_size_) return false;
+  if (!recv_.on_reset(*recv_.final_size())) return false;  // checked when the frame came
+  peer_reliable_size_.reset();
+  recv_state_ = RecvState::kResetRecvd;
   return true;
 }
 
@@ -151,7 +194,15 @@ ReadResult Stream::read(MutBytes out) {
     r.fin = !stop_requested_;
     return r;
   }
+  // Under the peer's RESET_STREAM_AT only the bytes below its reliable size are delivered;
+  // the reset follows them (reported by the next read).
+  if (peer_reliable_size_) {
+    // (After STOP_SENDING the read offset may already be past it: nothing more to read.)
+    uint64_t left = *peer_reliable_size_ - std::min(*peer_reliable_size_, recv_.read_offset());
+    out = out.first(static_cast<size_t>(std::min<uint64_t>(out.size(), left)));
+  }
   r.bytes = recv_.read(out);
+  if (apply_reliable_reset()) return r;
   update_recv_state();
   if (recv_state_ == RecvState::kDataRecvd && recv_.finished_reading()) {
     recv_state_ = RecvState::kDataRead;

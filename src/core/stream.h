@@ -70,7 +70,11 @@ class Stream {
   size_t write(Bytes data);
   bool finish();
   // Abandons the sending part (RFC 9000 §3.1 "Reset Sent"); true if a RESET_STREAM is due.
-  bool reset(uint64_t app_error);
+  // reliable_size > 0 (RESET_STREAM_AT, draft-ietf-quic-reliable-stream-reset): the first
+  // reliable_size bytes (at most what was written) are still delivered, retransmitted if
+  // lost; the final size is max(bytes sent, reliable_size). A later reset may only lower the
+  // reliable size (the final size and error code stay).
+  bool reset(uint64_t app_error, uint64_t reliable_size = 0);
   // Asks the peer to stop (RFC 9000 §3.5); true if a STOP_SENDING is due.
   bool stop_sending(uint64_t app_error);
   bool writable() const;
@@ -86,7 +90,7 @@ class Stream {
   std::optional<SendChunk> next_chunk(uint64_t max_len, uint64_t conn_available);
   bool has_data_to_send(uint64_t conn_available) const;
   // Lost data waits to be resent (next_chunk returns it before any new data).
-  bool has_retransmission() const { return send_open() && send_.has_lost(); }
+  bool has_retransmission() const { return sending() && send_.has_lost(); }
   // New bytes are waiting but the stream's own limit stops them.
   bool stream_blocked() const;
   // New bytes are waiting but the connection's limit (not the stream's) stops them.
@@ -111,14 +115,24 @@ class Stream {
   }
 
   uint64_t reset_error() const { return reset_error_; }
-  uint64_t reset_final_size() const { return send_.sent_offset(); }
+  uint64_t reset_final_size() const { return reset_final_size_; }
+  uint64_t reset_reliable_size() const { return reliable_size_; }
+  // The reset frame may go out: every byte below the final size was sent once, so the final
+  // size is within the flow-control credit the peer gave (RFC 9000 §4.5; a RESET_STREAM_AT
+  // waits for its reliable bytes to leave first).
+  bool reset_frame_due() const {
+    return send_state_ == SendState::kResetSent && send_.sent_offset() >= reset_final_size_;
+  }
   uint64_t stop_error() const { return stop_error_; }
   bool stop_sending_pending() const;  // STOP_SENDING still worth (re)sending
 
   // --- frames from the peer (StreamMap has already checked the direction rules)
   [[nodiscard]] Status on_stream_frame(uint64_t offset, Bytes data, bool fin);
   // Returns true when the receiving part entered "Reset Recvd" (the application is told).
-  [[nodiscard]] Result<bool> on_reset_stream(uint64_t app_error, uint64_t final_size);
+  // reliable_size > 0 (RESET_STREAM_AT): that happens only once the application has read the
+  // first reliable_size bytes (read() then enters it); a later frame may only lower it.
+  [[nodiscard]] Result<bool> on_reset_stream(uint64_t app_error, uint64_t final_size,
+                                             uint64_t reliable_size = 0);
   // Returns true when this reset the sending part (RFC 9000 §3.5).
   bool on_stop_sending(uint64_t app_error);
   // Returns true when the send limit grew.
@@ -138,6 +152,14 @@ class Stream {
     return has_send_ && (send_state_ == SendState::kReady || send_state_ == SendState::kSend ||
                          send_state_ == SendState::kDataSent);
   }
+  // Stream data still goes out: open, or reset with a reliable size (RESET_STREAM_AT).
+  bool sending() const {
+    return send_open() || (send_state_ == SendState::kResetSent && reliable_size_ > 0);
+  }
+  // "Reset Recvd" once the reset frame and every byte below the reliable size are acked.
+  void maybe_reset_recvd();
+  // The peer's RESET_STREAM_AT takes effect once the application read up to its reliable size.
+  bool apply_reliable_reset();
 
   uint64_t id_;
   bool has_send_;
@@ -150,8 +172,12 @@ class Stream {
   ReceiveWindow window_;
   bool stop_requested_ = false;
   uint64_t reset_error_ = 0;
+  uint64_t reset_final_size_ = 0;
+  uint64_t reliable_size_ = 0;  // our RESET_STREAM_AT (0: RESET_STREAM)
+  bool reset_acked_ = false;
   uint64_t stop_error_ = 0;
   uint64_t peer_reset_error_ = 0;
+  std::optional<uint64_t> peer_reliable_size_;  // the peer's RESET_STREAM_AT, not yet in force
 };
 
 }  // namespace quic

@@ -88,9 +88,9 @@ void SendBuffer::on_acked(uint64_t offset, uint64_t len, bool fin) {
 
 void SendBuffer::on_lost(uint64_t offset, uint64_t len, bool fin) {
   if (discarded_) return;
-  if (fin && fin_sent_ && !fin_acked_) fin_lost_ = true;
+  if (fin && fin_sent_ && !fin_acked_ && reliable_end_ == UINT64_MAX) fin_lost_ = true;
   uint64_t lo = std::max(offset, acked_prefix_);
-  uint64_t end = std::min(offset + len, sent_end_);
+  uint64_t end = std::min({offset + len, sent_end_, reliable_end_});
   if (len == 0 || lo >= end) return;
   lost_.insert(lo, end - 1);
   // Only the parts not acknowledged since (by another copy) need resending.
@@ -108,6 +108,16 @@ void SendBuffer::discard() {
   lost_.clear();
   acked_.clear();
   fin_lost_ = false;
+}
+
+void SendBuffer::limit_reliable(uint64_t size) {
+  uint64_t end = std::max(std::min(write_end_, size), sent_end_);
+  data_.resize(static_cast<size_t>(end - base_));
+  write_end_ = end;
+  fin_set_ = false;
+  fin_lost_ = false;
+  if (!lost_.empty() && lost_.max() >= size) lost_.erase(size, lost_.max());
+  reliable_end_ = size;
 }
 
 void SendBuffer::compact() {
@@ -186,12 +196,17 @@ void RecvBuffer::store(uint64_t offset, Bytes data) {
 }
 
 Status RecvBuffer::on_reset(uint64_t final_size) {
+  if (auto s = on_reset_at(final_size); !s) return s;
+  read_offset_ = final_size;  // the application will never read it: all credit is released
+  discard_incoming();
+  return {};
+}
+
+Status RecvBuffer::on_reset_at(uint64_t final_size) {
   if (auto s = check_final_size(final_size, true); !s) return s;
   if (final_size > max_offset_) return fail(err::kFlowControlError, "final size beyond flow limit");
   final_size_ = final_size;
-  max_received_ = final_size;
-  read_offset_ = final_size;  // the application will never read it: all credit is released
-  discard_incoming();
+  max_received_ = std::max(max_received_, final_size);
   return {};
 }
 

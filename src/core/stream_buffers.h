@@ -60,6 +60,10 @@ class SendBuffer {
   void on_lost(uint64_t offset, uint64_t len, bool fin);
   // Drops all data (the stream was reset): nothing more is sent or retransmitted.
   void discard();
+  // RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset): only [0, size) is still
+  // delivered; bytes above it are neither sent for the first time nor retransmitted, and no
+  // FIN goes out. A later call may only lower size.
+  void limit_reliable(uint64_t size);
 
   bool fin_set() const { return fin_set_; }
   // Lost bytes (or a lost FIN) wait to be resent.
@@ -90,6 +94,7 @@ class SendBuffer {
   bool fin_acked_ = false;
   bool fin_lost_ = false;
   bool discarded_ = false;
+  uint64_t reliable_end_ = UINT64_MAX;  // limit_reliable()
 };
 
 // A hostile peer sending every other byte would make reassembly gaps cost O(n) each and their
@@ -110,6 +115,9 @@ class RecvBuffer {
   [[nodiscard]] Status insert(uint64_t offset, Bytes data, bool fin);
   // The same final-size and flow-control checks for a RESET_STREAM; drops buffered data.
   [[nodiscard]] Status on_reset(uint64_t final_size);
+  // The same checks for a RESET_STREAM_AT: the final size becomes known, data is kept (the
+  // bytes below the reliable size are still read; on_reset follows once they are).
+  [[nodiscard]] Status on_reset_at(uint64_t final_size);
   // After STOP_SENDING: further data is validated and counted but not stored.
   void discard_incoming();
 

@@ -13,6 +13,7 @@ constexpr uint64_t kFrameMaxStreamData = 0x11;
 constexpr uint64_t kFrameMaxStreamsBidi = 0x12;
 constexpr uint64_t kFrameStreamDataBlocked = 0x15;
 constexpr uint64_t kFrameStreamsBlockedBidi = 0x16;
+constexpr uint64_t kFrameResetStreamAt = 0x24;  // draft-ietf-quic-reliable-stream-reset
 
 constexpr int dir(bool uni) {
   return uni ? 1 : 0;
@@ -180,11 +181,13 @@ bool StreamMap::finish(uint64_t id) {
   return true;
 }
 
-bool StreamMap::reset(uint64_t id, uint64_t app_error) {
+bool StreamMap::reset(uint64_t id, uint64_t app_error, uint64_t reliable_size) {
   auto it = streams_.find(id);
-  if (it == streams_.end() || !it->second.stream.reset(app_error)) return false;
-  scheduler_.erase(id);
-  queue_control(ControlKind::kResetStream, id);
+  if (it == streams_.end() || !it->second.stream.reset(app_error, reliable_size)) return false;
+  Entry& e = it->second;
+  e.reset_queued = false;
+  if (reliable_size == 0) scheduler_.erase(id);
+  enqueue_send(e);  // queues the frame once due; the bytes below a reliable size still go out
   return true;
 }
 
@@ -207,8 +210,13 @@ ReadResult StreamMap::read(uint64_t id, MutBytes out) {
   Entry& e = it->second;
   uint64_t old_high = e.stream.recv_buffer().max_received();
   uint64_t old_read = e.stream.recv_buffer().read_offset();
+  const bool was_reset = e.stream.recv_state() == RecvState::kResetRecvd;
   ReadResult r = e.stream.read(out);
   account_receive(e, old_high, old_read);
+  // The peer's RESET_STREAM_AT took effect now that its reliable bytes were read.
+  if (!was_reset && e.stream.recv_state() == RecvState::kResetRecvd) {
+    push_event(id, StreamEventKind::kReset, e.stream.peer_reset_error());
+  }
   if (r.bytes > 0) window_dirty_.insert(id);
   after_change(id);
   return r;
@@ -318,19 +326,24 @@ Status StreamMap::on_stream_frame(uint64_t id, uint64_t offset, Bytes data, bool
   return {};
 }
 
-Status StreamMap::on_reset_stream(uint64_t id, uint64_t app_error, uint64_t final_size) {
-  auto e = get_or_open(id, Part::kRecv, kFrameResetStream);
+Status StreamMap::on_reset_stream(uint64_t id, uint64_t app_error, uint64_t final_size,
+                                  std::optional<uint64_t> reliable_size) {
+  const uint64_t ft = reliable_size ? kFrameResetStreamAt : kFrameResetStream;
+  auto e = get_or_open(id, Part::kRecv, ft);
   if (!e) return std::unexpected(e.error());
   if (*e == nullptr) return {};
   Entry& entry = **e;
   if (final_size > kMaxVarint) {
-    return fail(err::kFrameEncodingError, "final size exceeds 2^62-1", kFrameResetStream);
+    return fail(err::kFrameEncodingError, "final size exceeds 2^62-1", ft);
   }
-  if (auto s = check_connection_credit(entry, final_size, kFrameResetStream); !s) return s;
+  if (reliable_size > final_size) {  // the codec rejects it already; the layer stands alone
+    return fail(err::kFrameEncodingError, "reliable size above the final size", ft);
+  }
+  if (auto s = check_connection_credit(entry, final_size, ft); !s) return s;
   uint64_t old_high = entry.stream.recv_buffer().max_received();
   uint64_t old_read = entry.stream.recv_buffer().read_offset();
-  auto r = entry.stream.on_reset_stream(app_error, final_size);
-  if (!r) return with_frame(std::unexpected(r.error()), kFrameResetStream);
+  auto r = entry.stream.on_reset_stream(app_error, final_size, reliable_size.value_or(0));
+  if (!r) return with_frame(std::unexpected(r.error()), ft);
   // RFC 9000 §4.5: the final size is charged to the connection (and released, as nobody
   // will read it).
   account_receive(entry, old_high, old_read);
@@ -344,8 +357,8 @@ Status StreamMap::on_stop_sending(uint64_t id, uint64_t app_error) {
   if (!e) return std::unexpected(e.error());
   if (*e == nullptr) return {};
   if ((*e)->stream.on_stop_sending(app_error)) {
-    scheduler_.erase(id);
-    queue_control(ControlKind::kResetStream, id);
+    (*e)->reset_queued = false;
+    enqueue_send(**e);  // out of the scheduler; the RESET_STREAM queued
     push_event(id, StreamEventKind::kStopSending, app_error);
   }
   after_change(id);
@@ -404,6 +417,10 @@ Status StreamMap::on_streams_blocked(bool bidi, uint64_t max) {
 // Sending stream data
 
 void StreamMap::enqueue_send(Entry& e) {
+  if (!e.reset_queued && e.stream.reset_frame_due()) {
+    e.reset_queued = true;
+    queue_control(ControlKind::kResetStream, e.stream.id());
+  }
   if (!e.stream.has_data_to_send(conn_credit_.available())) {
     scheduler_.erase(e.stream.id());
     note_blocked(e);  // e.g. a write to a stream already at its limit
@@ -591,6 +608,7 @@ std::optional<ControlFrame> StreamMap::build_control(const ControlKey& key) cons
       if (!s) return std::nullopt;
       f.value = s->reset_final_size();
       f.error_code = s->reset_error();
+      f.reliable = s->reset_reliable_size();
       break;
     case ControlKind::kStopSending:
       if (!s) return std::nullopt;
@@ -619,8 +637,8 @@ bool StreamMap::control_current(const ControlFrame& f) const {
       return s && s->wants_window_updates() && f.value == s->window().limit();
     case ControlKind::kStreamDataBlocked:
       return s && s->credit().blocked_at(f.value) && s->stream_blocked();
-    case ControlKind::kResetStream:
-      return s && s->send_state() == SendState::kResetSent;
+    case ControlKind::kResetStream:  // a lowered reliable size supersedes the older frame
+      return s && s->reset_frame_due() && f.reliable == s->reset_reliable_size();
     case ControlKind::kStopSending:
       return s && s->stop_sending_pending();
   }
@@ -665,7 +683,7 @@ bool StreamMap::has_pending_control() const {
 void StreamMap::on_control_acked(const ControlFrame& f) {
   if (f.kind != ControlKind::kResetStream) return;
   auto it = streams_.find(f.stream_id);
-  if (it == streams_.end()) return;
+  if (it == streams_.end() || f.reliable != it->second.stream.reset_reliable_size()) return;
   it->second.stream.on_reset_acked();
   after_change(f.stream_id);
 }

@@ -71,6 +71,7 @@ struct ControlFrame {
   uint64_t value = 0;       // the limit / maximum; RESET_STREAM: the final size
   uint64_t error_code = 0;  // RESET_STREAM, STOP_SENDING
   bool bidi = false;        // MAX_STREAMS, STREAMS_BLOCKED
+  uint64_t reliable = 0;    // RESET_STREAM: > 0 sends RESET_STREAM_AT with this reliable size
   friend bool operator==(const ControlFrame&, const ControlFrame&) = default;
 };
 
@@ -112,7 +113,8 @@ class StreamMap {
   Stream* find(uint64_t id);
   size_t write(uint64_t id, Bytes data);
   bool finish(uint64_t id);
-  bool reset(uint64_t id, uint64_t app_error);
+  // reliable_size > 0: RESET_STREAM_AT (Stream::reset); the stream keeps sending below it.
+  bool reset(uint64_t id, uint64_t app_error, uint64_t reliable_size = 0);
   bool stop_sending(uint64_t id, uint64_t app_error);
   ReadResult read(uint64_t id, MutBytes out);
   std::optional<StreamEvent> poll_event();
@@ -149,7 +151,9 @@ class StreamMap {
 
   // --- frames from the peer
   [[nodiscard]] Status on_stream_frame(uint64_t id, uint64_t offset, Bytes data, bool fin);
-  [[nodiscard]] Status on_reset_stream(uint64_t id, uint64_t app_error, uint64_t final_size);
+  // reliable_size set: RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset).
+  [[nodiscard]] Status on_reset_stream(uint64_t id, uint64_t app_error, uint64_t final_size,
+                                       std::optional<uint64_t> reliable_size = std::nullopt);
   [[nodiscard]] Status on_stop_sending(uint64_t id, uint64_t app_error);
   [[nodiscard]] Status on_max_stream_data(uint64_t id, uint64_t max);
   [[nodiscard]] Status on_stream_data_blocked(uint64_t id, uint64_t limit);
@@ -175,6 +179,7 @@ class StreamMap {
     bool retx_queued = false;    // in retx_queue_
     bool want_writable = false;  // a write was short: report kWritable when space frees
     bool finished_reported = false;
+    bool reset_queued = false;  // the (latest) reset frame was queued (reset_frame_due)
   };
   enum class Part : uint8_t { kRecv, kSend };
   using ControlKey = std::tuple<ControlKind, uint64_t, bool>;

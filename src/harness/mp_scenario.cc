@@ -193,6 +193,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
   if (s.datagrams > 0) conn.max_datagram_frame_size = s.max_datagram_frame_size;
   conn.datagram_resend_on_path_failure = s.datagram_resend;
   conn.datagram_resend_buffer = s.datagram_resend_buffer;
+  conn.ack_frequency = s.ack_frequency;
   const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
   const auto server_preferred = quic::SocketAddress::v4(10, 0, 0, 2, 4433);
   quic::EndpointConfig ccfg{false, conn, ctls};
@@ -424,7 +425,10 @@ MpResult run_mp_scenario(const MpScenario& s) {
     res.client_dcids.push_back(client_watch.dcids[a].size());
     res.server_dcids.push_back(server_watch.dcids[a].size());
   }
-  for (const auto& r : recs) res.client_cids_retired += r.stats.local_cids_retired;
+  for (const auto& r : recs) {
+    res.client_cids_retired += r.stats.local_cids_retired;
+    res.client_ack_frames += r.stats.ack_frames_sent;
+  }
   if (const quic::Connection* c = server_conn()) {
     res.challenges_sent += c->stats().path_challenges_sent;
     res.responses_sent += c->stats().path_responses_sent;
@@ -434,7 +438,9 @@ MpResult run_mp_scenario(const MpScenario& s) {
       const quic::Path& p = c->path(i);
       res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.datagrams_sent, p.packets_sent,
                                         p.packets_lost, p.rtt.smoothed(), p.failed});
+      if (p.ack_freq.sent_any) res.paths.back().ack_threshold = p.ack_freq.requested.threshold;
     }
+    res.server_ack_frequency_frames = c->stats().ack_frequency_sent;
     res.reinjected_packets = c->stats().reinjected_packets;
     res.paths_failed = c->stats().paths_failed;
     res.paths_validated = c->stats().paths_validated;

@@ -96,6 +96,7 @@ struct MpScenario {
   // false: 64 MiB windows and send buffers from the start (the scenario figures); true: the
   // ConnectionConfig defaults, auto-tuned.
   bool default_windows = false;
+  bool ack_frequency = false;  // ACK_FREQUENCY on both sides (docs/ack-frequency.md)
   Duration time_limit = std::chrono::seconds(120);
 };
 
@@ -106,6 +107,7 @@ struct MpPathFigures {
   uint64_t packets_sent = 0, packets_lost = 0;
   Duration srtt{0};
   bool failed = false;
+  uint64_t ack_threshold = 1;  // the Ack-Eliciting Threshold last requested for it (ACK_FREQUENCY)
 };
 
 struct MpResult {
@@ -157,6 +159,8 @@ struct MpResult {
   // connection's goodput divided by it (RFC 6356 §2 goal: about 1 at a shared bottleneck).
   double competitor_goodput_bps = 0, fairness = 0;
   uint64_t sim_events = 0;
+  // ACK frames the client sent (all paths); ACK_FREQUENCY frames the server sent.
+  uint64_t client_ack_frames = 0, server_ack_frequency_frames = 0;
 };
 
 MpResult run_mp_scenario(const MpScenario& s);

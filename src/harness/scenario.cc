@@ -192,6 +192,8 @@ ScenarioResult run_scenario(const Scenario& s) {
   } else {
     res.ok = true;
   }
+  res.streams_reset = client_app.streams_reset();
+  res.reset_stream_bytes = client_app.reset_stream_bytes();
   const auto& recs = client_app.records();
   Duration hs_sum{0};
   size_t hs_n = 0;
@@ -201,6 +203,7 @@ ScenarioResult run_scenario(const Scenario& s) {
       ++hs_n;
     }
     res.client_packets_sent += r.stats.packets_sent;
+    res.client_ack_frames += r.stats.ack_frames_sent;
     res.client_key_updates += r.stats.key_updates;
     res.retries_received += r.stats.retry_received ? 1 : 0;
     res.resumed += r.stats.resumed ? 1 : 0;
@@ -219,6 +222,8 @@ ScenarioResult run_scenario(const Scenario& s) {
       res.stream_bytes_retransmitted += c->stats().stream_bytes_retransmitted;
       res.server_key_updates += c->stats().key_updates;
       res.server_0rtt_packets_received += c->stats().zero_rtt_packets_received;
+      res.server_ack_frequency_frames += c->stats().ack_frequency_sent;
+      res.server_immediate_acks += c->stats().immediate_acks_sent;
       if (c->handshake_complete()) ++res.server_handshakes_completed;
       if (h == 1) {
         res.server_version = c->version();
@@ -243,7 +248,7 @@ std::vector<std::string> scenario_names() {
           "transfercorruption",  "blackhole",         "amplificationlimit", "goodput",
           "keyupdate",           "retry",             "resumption",   "v2",
           "versionnegotiation",  "ecn",               "ecnect1",
-          "zerortt",             "zerortt-reject"};
+          "zerortt",             "zerortt-reject",    "ackfrequency", "resetstreamat"};
 }
 
 std::optional<Scenario> named_scenario(std::string_view name) {
@@ -354,6 +359,25 @@ std::optional<Scenario> named_scenario(std::string_view name) {
   } else if (name == "goodput") {
     s.description = "10 MiB download: goodput as a share of the 10 Mbit/s link";
     s.plan.sizes = {10 * kMiB};
+  } else if (name == "ackfrequency") {
+    s.description = "16 MiB over 100 Mbit/s, 20 ms RTT with ACK_FREQUENCY: fewer ACKs per MiB";
+    s.plan.sizes = {16 * kMiB};
+    both([](sim::LinkConfig& l) {
+      l.rate_bps = 100e6;
+      l.delay = 10ms;
+      l.queue_bytes = 250'000;  // one bandwidth-delay product
+    });
+    for (auto* c : {&s.client, &s.server}) {
+      c->ack_frequency = true;
+      c->initial_max_data = 16 * kMiB;
+      c->initial_max_stream_data = 8 * kMiB;
+    }
+  } else if (name == "resetstreamat") {
+    s.description = "3 x 1 MiB responses reset with RESET_STREAM_AT at 600 KiB, 2% loss each way";
+    s.plan.sizes = {1 * kMiB, 1 * kMiB, 1 * kMiB};
+    s.plan.reset_at = 600 * kKiB;
+    both([](sim::LinkConfig& l) { l.loss = 0.02; });
+    s.client.reliable_reset = s.server.reliable_reset = true;
   } else {
     return std::nullopt;
   }

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <string_view>
 
 namespace harness {
 
@@ -75,11 +76,33 @@ void TransferClient::on_activity(quic::Endpoint& endpoint, Instant now) {
   }
 }
 
+// The server's RESET_STREAM_AT (TransferPlan::reset_at): every byte below the reliable size
+// must have been read first. False for any other reset.
+bool TransferClient::on_reset(uint64_t id, uint64_t code) {
+  auto it = streams_.find(id);
+  if (!plan_.reset_at || code != kTransferResetCode || it == streams_.end()) return false;
+  StreamState& s = it->second;
+  if (s.fin) return true;
+  if (s.received < std::min(*plan_.reset_at, s.expected)) {
+    fail("stream " + std::to_string(id) + " reset after " + std::to_string(s.received) +
+         " bytes, below the reliable size");
+    return true;
+  }
+  s.fin = true;
+  ++streams_reset_;
+  reset_stream_bytes_ += s.received;
+  ++completed_streams_;
+  return true;
+}
+
 void TransferClient::drive(quic::Connection& c, Instant now) {
   while (auto e = c.poll_event()) {
     switch (e->kind) {
       case quic::EventKind::kHandshakeCompleted:
         records_.back().handshake_done = now;
+        break;
+      case quic::EventKind::kStreamReset:  // the stream may be freed once this is polled
+        if (!on_reset(e->stream_id, e->error_code)) return fail("unexpected stream reset");
         break;
       case quic::EventKind::kClosed:
         if (completed_streams_ < plan_.sizes.size()) {
@@ -102,7 +125,9 @@ void TransferClient::drive(quic::Connection& c, Instant now) {
          streams_.size() - completed_streams_ < plan_.max_parallel) {
     auto id = c.open_stream(true);
     if (!id) break;
-    std::string req = "GET " + std::to_string(plan_.sizes[next_request_]) + "\r\n";
+    std::string req = "GET " + std::to_string(plan_.sizes[next_request_]);
+    if (plan_.reset_at) req += " RESET " + std::to_string(*plan_.reset_at);
+    req += "\r\n";
     auto n = c.stream_write(*id, quic::Bytes(reinterpret_cast<const uint8_t*>(req.data()), req.size()), true);
     if (!n || *n != req.size()) return fail("request did not fit in the send buffer");
     streams_[*id] = StreamState{plan_.sizes[next_request_]};
@@ -112,6 +137,7 @@ void TransferClient::drive(quic::Connection& c, Instant now) {
     while (!s.fin) {
       bool fin = false;
       auto n = c.stream_read(id, buf_, &fin);
+      if (!n && on_reset(id, n.error().code)) break;
       if (!n) return fail("stream read: " + n.error().reason);
       if (std::memcmp(buf_.data(), pattern_at(s.received, *n).data(), *n) != 0) {
         return fail("corrupt data after offset " + std::to_string(s.received) + " of stream " +
@@ -172,9 +198,16 @@ void TransferServer::drive(quic::Connection& c, std::map<uint64_t, Response>& st
         uint64_t size = 0;
         const char* b = r.request.data();
         const char* e = b + r.request.size();
-        if (r.request.rfind("GET ", 0) == 0 &&
-            std::from_chars(b + 4, e, size).ec == std::errc() && size <= kMaxResponseBytes) {
+        auto parsed = std::from_chars(b + 4, e, size);
+        if (r.request.rfind("GET ", 0) == 0 && parsed.ec == std::errc() &&
+            size <= kMaxResponseBytes) {
           r.size = size;
+          uint64_t reliable = 0;
+          std::string_view rest(parsed.ptr, static_cast<size_t>(e - parsed.ptr));
+          if (rest.rfind(" RESET ", 0) == 0 &&
+              std::from_chars(rest.data() + 7, e, reliable).ec == std::errc()) {
+            r.reset_at = std::min(reliable, size);
+          }
         } else {
           error_ = "bad request";
           (void)c.stream_reset(id, 1);
@@ -186,12 +219,18 @@ void TransferServer::drive(quic::Connection& c, std::map<uint64_t, Response>& st
     while (r.request_done && !r.fin_written) {
       uint64_t left = r.size - r.written;
       size_t len = static_cast<size_t>(std::min<uint64_t>(left, kChunk));
-      bool fin = len == left;
+      bool fin = len == left && !r.reset_at;
       auto n = c.stream_write(id, pattern_at(r.written, len), fin);
       if (!n) break;
       r.written += *n;
       bytes_sent_ += *n;
       if (fin && *n == len) r.fin_written = true;
+      if (r.reset_at && r.written == r.size) {
+        if (auto st = c.stream_reset_at(id, kTransferResetCode, *r.reset_at); !st) {
+          error_ = "stream_reset_at: " + st.error().reason;
+        }
+        r.fin_written = true;
+      }
       if (*n < len || len == 0) break;
     }
     if (r.fin_written) {

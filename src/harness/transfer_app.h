@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ inline uint8_t pattern_byte(uint64_t offset) { return static_cast<uint8_t>(offse
 
 inline constexpr size_t kMaxRequestBytes = 64;        // server side bound on a request
 inline constexpr uint64_t kMaxResponseBytes = 1ull << 34;
+// Application error code of the server's RESET_STREAM_AT ("GET <n> RESET <r>" requests).
+inline constexpr uint64_t kTransferResetCode = 0x5253;
 
 struct TransferPlan {
   std::vector<uint64_t> sizes;  // one request (stream) per entry
@@ -28,6 +31,10 @@ struct TransferPlan {
   // While it returns true, a connection whose requests completed stays open (the application
   // still uses it, e.g. for DATAGRAMs); it is asked again at each activity.
   std::function<bool(Instant)> linger;
+  // Set: each response is written whole without FIN, then reset with RESET_STREAM_AT at this
+  // reliable size (draft-ietf-quic-reliable-stream-reset); the client checks that at least
+  // these bytes arrived intact before the reset (kTransferResetCode).
+  std::optional<uint64_t> reset_at;
 };
 
 struct ConnectionRecord {
@@ -51,6 +58,9 @@ class TransferClient final : public App {
   const std::string& error() const { return error_; }
   uint64_t bytes_received() const { return bytes_received_; }
   const std::vector<ConnectionRecord>& records() const { return records_; }
+  // Streams that ended with the server's RESET_STREAM_AT, and the bytes read from them.
+  uint64_t streams_reset() const { return streams_reset_; }
+  uint64_t reset_stream_bytes() const { return reset_stream_bytes_; }
   // The connection in progress (or the last one), for tests that inspect it.
   quic::Connection* current(quic::Endpoint& endpoint) const;
 
@@ -63,6 +73,7 @@ class TransferClient final : public App {
   void fail(std::string why);
   void start_connection(quic::Endpoint& endpoint, Instant now);
   void drive(quic::Connection& c, Instant now);
+  bool on_reset(uint64_t id, uint64_t code);
 
   quic::SocketAddress local_, remote_;
   TransferPlan plan_;
@@ -71,6 +82,7 @@ class TransferClient final : public App {
   std::map<uint64_t, StreamState> streams_;
   std::vector<ConnectionRecord> records_;
   uint64_t bytes_received_ = 0;
+  uint64_t streams_reset_ = 0, reset_stream_bytes_ = 0;
   bool done_ = false, failed_ = false;
   std::string error_;
   std::vector<uint8_t> buf_;
@@ -91,6 +103,7 @@ class TransferServer final : public App {
     std::string request;
     bool request_done = false;
     uint64_t size = 0, written = 0;
+    std::optional<uint64_t> reset_at;  // "GET <n> RESET <r>"
     bool fin_written = false;
   };
   void drive(quic::Connection& c, std::map<uint64_t, Response>& streams, Instant now);

@@ -202,6 +202,7 @@ void QlogWriter::parameters_set(Instant now, bool local, const TransportParamete
   if (tp.max_datagram_frame_size) j_.field("max_datagram_frame_size", *tp.max_datagram_frame_size);
   if (tp.grease_quic_bit) j_.field_bool("grease_quic_bit", true);
   if (tp.min_ack_delay_us) j_.field("min_ack_delay", *tp.min_ack_delay_us);
+  if (tp.reset_stream_at) j_.field_bool("reset_stream_at", true);
   if (tp.initial_max_path_id) j_.field("initial_max_path_id", *tp.initial_max_path_id);
   if (tp.version_information) {
     j_.key("version_information");

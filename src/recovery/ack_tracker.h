@@ -39,6 +39,18 @@ class AckTracker {
   // An ACK is sent once more than n ack-eliciting packets arrived since the last one
   // (RFC 9000 §13.2.2 default: n = 1, i.e. every second packet).
   void set_ack_eliciting_threshold(uint64_t n) { ack_eliciting_threshold_ = n; }
+  // The peer's ACK_FREQUENCY request (draft-ietf-quic-ack-frequency §4), already validated:
+  // the three values replace the defaults (threshold 1, our max_ack_delay, reordering 1).
+  void apply_ack_frequency(uint64_t ack_eliciting_threshold, Duration max_ack_delay,
+                           uint64_t reordering_threshold);
+  // IMMEDIATE_ACK (§5): the packet just recorded (ack-eliciting by definition) is
+  // acknowledged without delay.
+  void request_immediate_ack() {
+    if (unacked_ack_eliciting_ > 0) immediate_ = true;
+  }
+  uint64_t ack_eliciting_threshold() const { return ack_eliciting_threshold_; }
+  uint64_t reordering_threshold() const { return reordering_threshold_; }
+  Duration max_ack_delay() const { return max_ack_delay_; }
 
   // Ranges to acknowledge in descending order, newest first, at most kMaxAckRangesSent.
   std::vector<Range> ranges() const;
@@ -60,6 +72,10 @@ class AckTracker {
   size_t tracked_range_count() const { return received_.range_count(); }
 
  private:
+  // §6.2: whether ack-eliciting packet pn, just inserted, is outside the peer's reordering
+  // window (or, at threshold 1, out of order at all: RFC 9000 §13.2.1).
+  bool reordering_needs_ack(uint64_t pn, bool had_ack_eliciting, uint64_t prev_largest) const;
+
   RangeSet received_;
   uint64_t forgotten_below_ = 0;  // pns under this are treated as duplicates
   bool has_received_ = false;
@@ -72,6 +88,11 @@ class AckTracker {
   bool immediate_ = false;
   Duration max_ack_delay_ = kDefaultMaxAckDelay;
   uint64_t ack_eliciting_threshold_ = 1;
+  uint64_t reordering_threshold_ = 1;
+  // The Largest Acknowledged of the last ACK we sent (the draft's "Largest Acked").
+  bool has_ack_sent_ = false;
+  uint64_t largest_ack_sent_ = 0;
+  bool last_was_ce_ = false;  // the previous packet received was CE-marked (§6.3)
   EcnCounters ecn_;
 };
 

@@ -19,6 +19,7 @@ int known_index(uint64_t id) {
     case tp::kInitialMaxPathId: return 19;
     case tp::kGreaseQuicBit: return 20;
     case tp::kMinAckDelay: return 21;
+    case tp::kResetStreamAt: return 22;
     default: return -1;
   }
 }
@@ -47,6 +48,7 @@ const char* param_name(uint64_t id) {
     case tp::kInitialMaxPathId: return "initial_max_path_id";
     case tp::kGreaseQuicBit: return "grease_quic_bit";
     case tp::kMinAckDelay: return "min_ack_delay";
+    case tp::kResetStreamAt: return "reset_stream_at";
     default: return "unknown";
   }
 }
@@ -141,8 +143,11 @@ Status apply_param(TransportParameters& p, uint64_t id, Bytes v, Role sender) {
     }
     case tp::kDisableActiveMigration:
     case tp::kGreaseQuicBit:
+    case tp::kResetStreamAt:
       if (!v.empty()) return tp_error(name + ": must be empty");
-      (id == tp::kDisableActiveMigration ? p.disable_active_migration : p.grease_quic_bit) = true;
+      (id == tp::kDisableActiveMigration ? p.disable_active_migration
+       : id == tp::kGreaseQuicBit        ? p.grease_quic_bit
+                                         : p.reset_stream_at) = true;
       return {};
     case tp::kPreferredAddress: {
       auto pa = parse_preferred_address(v);
@@ -313,6 +318,7 @@ Result<size_t> encode_transport_params(const TransportParameters& p, MutBytes ou
   }
   if (p.grease_quic_bit) put_bytes_param(w, tp::kGreaseQuicBit, {});
   if (p.min_ack_delay_us) put_varint_param(w, tp::kMinAckDelay, *p.min_ack_delay_us);
+  if (p.reset_stream_at) put_bytes_param(w, tp::kResetStreamAt, {});
   if (p.initial_max_path_id) put_varint_param(w, tp::kInitialMaxPathId, *p.initial_max_path_id);
   if (grease) {
     // RFC 9000 §18.1: reserved IDs are 31 * N + 27.

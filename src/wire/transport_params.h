@@ -1,7 +1,7 @@
 // QUIC transport parameters (RFC 9000 §7.4 and §18) with the extensions TQUIC speaks:
 // max_datagram_frame_size (RFC 9221), version_information (RFC 9368), grease_quic_bit
-// (RFC 9287), min_ack_delay (draft-ietf-quic-ack-frequency), initial_max_path_id
-// (draft-ietf-quic-multipath-21). The codec validates everything a single blob can show;
+// (RFC 9287), min_ack_delay (draft-ietf-quic-ack-frequency), reset_stream_at
+// (draft-ietf-quic-reliable-stream-reset), initial_max_path_id (draft-ietf-quic-multipath-21). The codec validates everything a single blob can show;
 // checks against the handshake (CIDs matching the Initial packets, whether a Retry happened,
 // the chosen version matching the packet's) belong to the connection.
 #pragma once
@@ -41,6 +41,7 @@ inline constexpr uint64_t kMaxDatagramFrameSize = 0x20;    // RFC 9221 §3
 inline constexpr uint64_t kInitialMaxPathId = 0x3e;        // draft-ietf-quic-multipath-21 §2.1
 inline constexpr uint64_t kGreaseQuicBit = 0x2ab2;         // RFC 9287 §3
 inline constexpr uint64_t kMinAckDelay = 0xff04de1b;       // draft-ietf-quic-ack-frequency §3
+inline constexpr uint64_t kResetStreamAt = 0x17f7586d2cb571;  // reliable-stream-reset §3
 }  // namespace tp
 
 // Limits enforced on peer values (RFC 9000 §18.2 and the extension drafts).
@@ -92,6 +93,7 @@ struct TransportParameters {
   std::optional<VersionInformation> version_information;
   bool grease_quic_bit = false;
   std::optional<uint64_t> min_ack_delay_us;
+  bool reset_stream_at = false;  // empty parameter: RESET_STREAM_AT frames accepted
   std::optional<uint64_t> initial_max_path_id;
 
   friend bool operator==(const TransportParameters&, const TransportParameters&) = default;

@@ -207,5 +207,79 @@ TEST(Stream, UnidirectionalHasOnlyOnePart) {
   EXPECT_FALSE(recv_only.reset(1));
 }
 
+// RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset), sending part: the bytes below the
+// reliable size still go out and are retransmitted; above it, nothing is; no FIN.
+TEST(Stream, ResetAtKeepsDeliveringBelowTheReliableSizeOnly) {
+  Stream s(0, bidi_params());
+  std::vector<uint8_t> data(500, 7);
+  ASSERT_EQ(s.write(data), 500u);
+  ASSERT_TRUE(s.finish());
+  auto c1 = s.next_chunk(300, 1000);  // [0, 300) sent
+  ASSERT_TRUE(c1);
+  EXPECT_FALSE(s.reset(9, 501));  // beyond what was written
+  ASSERT_TRUE(s.reset(9, 400));
+  EXPECT_EQ(s.send_state(), SendState::kResetSent);
+  EXPECT_EQ(s.reset_final_size(), 400u);  // max(sent, reliable)
+  EXPECT_EQ(s.reset_reliable_size(), 400u);
+  auto c2 = s.next_chunk(1000, 1000);  // the rest of the reliable part, no FIN
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(c2->offset, 300u);
+  EXPECT_EQ(c2->length, 100u);
+  EXPECT_FALSE(c2->fin);
+  EXPECT_FALSE(s.next_chunk(1000, 1000));
+  s.on_chunk_lost(0, 300, false);
+  auto re = s.next_chunk(1000, 1000);
+  ASSERT_TRUE(re);
+  EXPECT_EQ(re->offset, 0u);
+  EXPECT_EQ(re->length, 300u);
+  EXPECT_TRUE(re->retransmission);
+  // "Reset Recvd" needs both the frame and every reliable byte acknowledged.
+  s.on_reset_acked();
+  EXPECT_EQ(s.send_state(), SendState::kResetSent);
+  s.on_chunk_acked(0, 300, false);
+  s.on_chunk_acked(300, 100, false);
+  EXPECT_EQ(s.send_state(), SendState::kResetRecvd);
+}
+
+TEST(Stream, ResetAtBelowWhatWasSentDropsTheRestAndALaterResetOnlyLowers) {
+  Stream s(0, bidi_params());
+  std::vector<uint8_t> data(500, 7);
+  ASSERT_EQ(s.write(data), 500u);
+  ASSERT_TRUE(s.next_chunk(500, 1000));
+  ASSERT_TRUE(s.reset(9, 200));
+  EXPECT_EQ(s.reset_final_size(), 500u);
+  s.on_chunk_lost(0, 500, false);  // only [0, 200) comes back
+  auto re = s.next_chunk(1000, 1000);
+  ASSERT_TRUE(re);
+  EXPECT_EQ(re->length, 200u);
+  EXPECT_FALSE(s.next_chunk(1000, 1000));
+  EXPECT_FALSE(s.reset(9, 300));  // raising is refused
+  ASSERT_TRUE(s.reset(9, 100));   // lowering is allowed; the final size stays
+  EXPECT_EQ(s.reset_reliable_size(), 100u);
+  EXPECT_EQ(s.reset_final_size(), 500u);
+  ASSERT_TRUE(s.reset(9, 0));     // and down to a plain RESET_STREAM
+  s.on_chunk_lost(0, 200, false);
+  EXPECT_FALSE(s.next_chunk(1000, 1000));
+}
+
+// Receiving part: the reliable bytes are read, then the reset.
+TEST(Stream, PeerResetAtIsReadUpToTheReliableSizeThenReported) {
+  Stream s(0, bidi_params());
+  std::vector<uint8_t> data(10, 3);
+  ASSERT_TRUE(s.on_stream_frame(0, data, false));
+  auto r = s.on_reset_stream(5, 10, 4);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(*r);  // not yet: 4 bytes are still to be read
+  uint8_t buf[16];
+  ReadResult a = s.read(MutBytes(buf, sizeof buf));
+  EXPECT_EQ(a.bytes, 4u);
+  EXPECT_FALSE(a.reset_error);
+  EXPECT_EQ(s.recv_state(), RecvState::kResetRecvd);
+  ReadResult b = s.read(MutBytes(buf, sizeof buf));
+  EXPECT_EQ(b.bytes, 0u);
+  ASSERT_TRUE(b.reset_error);
+  EXPECT_EQ(*b.reset_error, 5u);
+}
+
 }  // namespace
 }  // namespace quic

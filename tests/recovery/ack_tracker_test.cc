@@ -147,5 +147,92 @@ TEST(AckTracker, HostileEveryOtherPacketKeepsMemoryBounded) {
   EXPECT_EQ(a.ranges().front(), (Range{2 * kPackets - 2, 2 * kPackets - 2}));
 }
 
+
+// draft-ietf-quic-ack-frequency §6.2.1: the two example tables, row by row. ACKs are sent only
+// for reordering (a huge ack-eliciting threshold and delay keep the others out).
+void expect_reordering_table(uint64_t threshold,
+                             std::initializer_list<std::pair<uint64_t, bool>> rows) {
+  AckTracker a;
+  a.apply_ack_frequency(1000, 10s, threshold);
+  for (auto [pn, ack] : rows) {
+    a.on_packet_received(pn, true, t0, 0);
+    EXPECT_EQ(a.ack_needed(t0), ack) << "threshold " << threshold << ", packet " << pn;
+    if (a.ack_needed(t0)) a.on_ack_sent(t0);
+  }
+}
+
+TEST(AckTracker, ReorderingThresholdThreeFollowsTheDraftExample) {
+  expect_reordering_table(3, {{0, false}, {1, false}, {3, false}, {4, false}, {5, true},
+                              {8, false}, {9, true}, {10, true}});
+}
+
+TEST(AckTracker, ReorderingThresholdFiveFollowsTheDraftExample) {
+  expect_reordering_table(5, {{0, false}, {1, false}, {3, false}, {5, false}, {6, false},
+                              {7, true}, {8, false}, {9, true}});
+}
+
+TEST(AckTracker, LatePacketBehindTheReorderingWindowIsAcknowledgedAtOnce) {
+  AckTracker a;
+  a.apply_ack_frequency(1000, 10s, 3);
+  for (uint64_t pn : {0, 1, 3, 4, 5}) a.on_packet_received(pn, true, t0, 0);
+  ASSERT_TRUE(a.ack_needed(t0));
+  a.on_ack_sent(t0);  // Largest Acked 5: the sender may declare 2 lost
+  a.on_packet_received(2, true, t0, 0);
+  EXPECT_TRUE(a.ack_needed(t0));  // 2 <= 5 - 3: report the spurious loss
+}
+
+TEST(AckTracker, ReorderingThresholdZeroNeverAcksForGaps) {
+  AckTracker a;
+  a.apply_ack_frequency(10, 20ms, 0);
+  for (uint64_t pn : {0, 5, 2, 9, 1}) a.on_packet_received(pn, true, t0, 0);
+  EXPECT_FALSE(a.ack_needed(t0));
+  EXPECT_EQ(a.ack_deadline(), t0 + 20ms);  // the requested max_ack_delay
+  EXPECT_TRUE(a.ack_needed(t0 + 20ms));
+}
+
+TEST(AckTracker, AckFrequencyThresholdCountsAckElicitingPacketsOnly) {
+  AckTracker a;
+  a.apply_ack_frequency(4, 25ms, 1);
+  for (uint64_t pn = 0; pn < 4; ++pn) a.on_packet_received(pn, true, t0, 0);
+  a.on_packet_received(4, false, t0, 0);
+  EXPECT_FALSE(a.ack_needed(t0));
+  a.on_packet_received(5, true, t0, 0);  // the fifth ack-eliciting one: more than 4
+  EXPECT_TRUE(a.ack_needed(t0));
+}
+
+TEST(AckTracker, LoweringTheThresholdBelowWhatWaitsAcksAtOnce) {
+  AckTracker a;
+  a.apply_ack_frequency(10, 25ms, 1);
+  for (uint64_t pn = 0; pn < 5; ++pn) a.on_packet_received(pn, true, t0, 0);
+  EXPECT_FALSE(a.ack_needed(t0));
+  a.apply_ack_frequency(2, 25ms, 1);
+  EXPECT_TRUE(a.ack_needed(t0));
+}
+
+TEST(AckTracker, ImmediateAckRequestSkipsTheDelay) {
+  AckTracker a;
+  a.apply_ack_frequency(10, 25ms, 1);
+  a.request_immediate_ack();  // nothing to acknowledge yet: no effect
+  EXPECT_FALSE(a.ack_needed(t0));
+  a.on_packet_received(0, true, t0, 0);
+  EXPECT_FALSE(a.ack_needed(t0));
+  a.request_immediate_ack();
+  EXPECT_TRUE(a.ack_needed(t0));
+}
+
+TEST(AckTracker, AboveThresholdOneOnlyTheFirstCeMarkOfARunIsUrgent) {
+  AckTracker a;
+  a.apply_ack_frequency(10, 25ms, 1);
+  a.on_packet_received(0, true, t0, kEcnEct0);
+  a.on_packet_received(1, true, t0, kEcnCe);  // non-CE -> CE: at once
+  EXPECT_TRUE(a.ack_needed(t0));
+  a.on_ack_sent(t0);
+  a.on_packet_received(2, true, t0, kEcnCe);  // still CE: waits for the threshold
+  EXPECT_FALSE(a.ack_needed(t0));
+  a.on_packet_received(3, true, t0, kEcnEct0);
+  a.on_packet_received(4, true, t0, kEcnCe);  // a new run
+  EXPECT_TRUE(a.ack_needed(t0));
+}
+
 }  // namespace
 }  // namespace quic

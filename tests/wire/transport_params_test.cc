@@ -90,6 +90,7 @@ TransportParameters full_server_set() {
   p.version_information = VersionInformation{kVersion1, {kVersion2, 0x1a2a3a4a}};
   p.grease_quic_bit = true;
   p.min_ack_delay_us = 1000;
+  p.reset_stream_at = true;
   p.initial_max_path_id = kMaxInitialMaxPathId;
   return p;
 }
@@ -316,6 +317,10 @@ TEST(TransportParamsInvalid, VarintValueWithTrailingBytes) {
 TEST(TransportParamsInvalid, FlagParametersMustBeEmpty) {
   expect_tp_error(with(Role::kClient, tp::kDisableActiveMigration, unhex("00")), Role::kClient);
   expect_tp_error(with(Role::kClient, tp::kGreaseQuicBit, unhex("01")), Role::kClient);
+  expect_tp_error(with(Role::kClient, tp::kResetStreamAt, unhex("00")), Role::kClient);
+  auto ok = decode_transport_params(with(Role::kClient, tp::kResetStreamAt, {}), Role::kClient);
+  ASSERT_TRUE(ok) << ok.error().reason;
+  EXPECT_TRUE(ok->reset_stream_at);
 }
 
 TEST(TransportParamsInvalid, ConnectionIdLongerThan20) {
