@@ -46,7 +46,7 @@ enum class EventKind : uint8_t {
   stop_sending,  // stream_id, code: the peer no longer wants our data
   writable,      // stream_id: send_body() has room again after a short count
   goaway,        // code: the peer's GOAWAY id
-  datagram,      // stream_id, payload
+  datagram,      // HTTP datagrams wait: read them with recv_datagram() until would_block
   closed,        // terminal: code, reason
 };
 
@@ -55,8 +55,13 @@ struct Event {
   uint64_t stream_id = 0;
   uint64_t code = 0;
   std::vector<Header> headers;
-  std::vector<uint8_t> payload;
   std::string reason;
+};
+
+// An HTTP datagram read with Session::recv_datagram.
+struct Datagram {
+  uint64_t stream_id = 0;  // the request it belongs to
+  size_t length = 0;       // bytes written into the caller's buffer
 };
 
 class Session {
@@ -99,9 +104,15 @@ class Session {
   // Aborts both directions of a request with an HTTP/3 error code (e.g. 0x10c,
   // H3_REQUEST_CANCELLED). Errors: unknown_stream, connection_closed.
   [[nodiscard]] Result<void> cancel(uint64_t stream_id, uint64_t code);
-  // An HTTP datagram bound to request `stream_id`. Errors: invalid_argument (not negotiated,
-  // too large, unknown request), connection_closed.
-  [[nodiscard]] Result<void> send_datagram(uint64_t stream_id, std::span<const uint8_t> payload);
+  // An HTTP datagram bound to request `stream_id`, dropped by the transport if still queued
+  // at `deadline`. Errors: would_block (the transport's send queue is full), invalid_argument
+  // (not negotiated, too large, unknown request), connection_closed.
+  [[nodiscard]] Result<void> send_datagram(uint64_t stream_id, std::span<const uint8_t> payload,
+                                           std::optional<Instant> deadline = std::nullopt);
+  // The oldest received HTTP datagram, copied into `out` (no allocation). Errors: would_block
+  // (none queued), invalid_argument (`out` too small: the datagram was truncated and is gone),
+  // connection_closed.
+  [[nodiscard]] Result<Datagram> recv_datagram(std::span<uint8_t> out);
   // Graceful shutdown (GOAWAY); the connection closes once requests are done.
   void goaway(Instant now);
   void close(uint64_t code, std::string_view reason, Instant now);

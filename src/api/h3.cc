@@ -102,7 +102,7 @@ std::optional<Event> Session::poll_event() {
   while (auto e = impl_->inner->poll_event()) {
     if (is_push_event(e->kind)) continue;
     return Event{kind_of(e->kind), e->stream_id, e->code, to_headers(e->fields),
-                 std::move(e->payload), std::move(e->reason)};
+                 std::move(e->reason)};
   }
   return std::nullopt;
 }
@@ -170,12 +170,25 @@ Result<void> Session::cancel(uint64_t stream_id, uint64_t code) {
   return {};
 }
 
-Result<void> Session::send_datagram(uint64_t stream_id, std::span<const uint8_t> payload) {
+Result<void> Session::send_datagram(uint64_t stream_id, std::span<const uint8_t> payload,
+                                    std::optional<Instant> deadline) {
   ::h3::Session* s = impl_->usable();
   if (s == nullptr) return fail(Errc::connection_closed, kClosed);
-  auto r = s->send_datagram(stream_id, payload);
+  std::optional<quic::Instant> d;
+  if (deadline) d = detail::to_core(*deadline);
+  auto r = s->send_datagram(stream_id, payload, d);
+  if (!r && quic::would_block(r.error())) return fail(Errc::would_block, r.error().reason);
   if (!r) return std::unexpected(h3_error(r.error()));
   return {};
+}
+
+Result<Datagram> Session::recv_datagram(std::span<uint8_t> out) {
+  ::h3::Session* s = impl_->usable();
+  if (s == nullptr) return fail(Errc::connection_closed, kClosed);
+  auto d = s->recv_datagram(out);
+  if (!d) return fail(Errc::would_block, "no HTTP datagram queued");
+  if (d->copied < d->length) return fail(Errc::invalid_argument, "buffer smaller than the datagram");
+  return Datagram{d->stream_id, d->copied};
 }
 
 void Session::goaway(Instant now) {

@@ -143,9 +143,15 @@ TEST(ApiH3, HttpDatagramsOnARequest) {
   ASSERT_TRUE(t.run_until([&] { return t.find(t.server_events, EventKind::headers) != nullptr; }));
   ASSERT_TRUE(t.client->send_datagram(*id, payload).has_value());
   ASSERT_TRUE(t.run_until([&] { return t.find(t.server_events, EventKind::datagram) != nullptr; }));
-  const auto* d = t.find(t.server_events, EventKind::datagram);
+  std::vector<uint8_t> buf(1500);
+  auto d = t.server->recv_datagram(buf);
+  ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->stream_id, *id);
-  EXPECT_EQ(d->payload, payload);
+  EXPECT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(d->length)),
+            payload);
+  auto none = t.server->recv_datagram(buf);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, tquic::Errc::would_block);
 }
 
 TEST(ApiH3, SessionOnAReapedConnectionReportsClosed) {
