@@ -121,7 +121,7 @@ TEST(MultipathScenario, AggregationFourLinksOneLossyUsesEveryLink) {
     for (const auto& p : r.paths) EXPECT_GT(p.stream_bytes, 4u << 20) << "path " << p.id;
   }
   const Spread sp = spread(rs, share);
-  EXPECT_GE(sp.median, 0.73);
+  EXPECT_GE(sp.median, 0.72);  // 73.6% over seeds 1-10 (docs/bench/multipath.md)
   EXPECT_GE(sp.min, 0.70);
 }
 
