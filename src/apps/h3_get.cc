@@ -110,10 +110,7 @@ void H3GetApp::drive(quic::Connection& c, quic::Instant now) {
       any = true;
       if (e->kind == h3::EventKind::kClosed) {
         if (completed_ < requests_.size()) {
-          char why[96];
-          std::snprintf(why, sizeof(why), "connection closed (0x%llx) ",
-                        static_cast<unsigned long long>(e->code));
-          return finish(now, why + e->reason);
+          return finish(now, "connection closed: " + describe_close_error(session_->close_error()));
         }
         continue;
       }
@@ -124,8 +121,7 @@ void H3GetApp::drive(quic::Connection& c, quic::Instant now) {
   }
   if (c.is_closed() || c.is_draining_or_closing()) {
     if (completed_ < requests_.size()) {
-      const auto& err = c.close_error();
-      return finish(now, "connection closed: " + (err ? err->reason : std::string("?")));
+      return finish(now, "connection closed: " + describe_close_error(c.close_error()));
     }
   }
   if (completed_ == requests_.size()) finish(now, "");

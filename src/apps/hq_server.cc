@@ -139,7 +139,8 @@ void HqServerApp::drive(quic::Connection& c, Conn& conn) {
         }
         break;
       case quic::EventKind::kClosed:
-        log_at(1, "connection closed: %s %s", quic::error_name(e->error_code), e->reason.c_str());
+        log_at(1, "connection closed: %s %s",
+               describe_close_code(e->error_code, e->application).c_str(), e->reason.c_str());
         break;
       default:
         break;

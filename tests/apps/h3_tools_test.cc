@@ -81,5 +81,23 @@ TEST(HeaderArg, NameLowercasedValueTrimmed) {
   EXPECT_FALSE(parse_header_arg(": value"));
 }
 
+TEST(CloseCode, CryptoErrorNamesTheTlsAlert) {
+  EXPECT_EQ(describe_close_code(0x12a, false), "CRYPTO_ERROR 0x12a (bad_certificate)");
+  EXPECT_EQ(describe_close_code(0x174, false), "CRYPTO_ERROR 0x174 (certificate_required)");
+  EXPECT_EQ(describe_close_code(0x178, false), "CRYPTO_ERROR 0x178 (no_application_protocol)");
+  EXPECT_EQ(describe_close_code(0x1ff, false), "CRYPTO_ERROR 0x1ff (unknown TLS alert)");
+  EXPECT_EQ(tls_alert_name(0), std::string("close_notify"));
+  EXPECT_EQ(tls_alert_name(41), nullptr);  // no_certificate_RESERVED is not a TLS 1.3 alert
+}
+
+TEST(CloseCode, TransportAndApplicationCodes) {
+  EXPECT_EQ(describe_close_code(0x0a, false), "PROTOCOL_VIOLATION (0xa)");
+  EXPECT_EQ(describe_close_code(0x200, false), "UNKNOWN (0x200)");
+  EXPECT_EQ(describe_close_code(0x10c, true), "application error 0x10c");
+  EXPECT_EQ(describe_close_error(std::nullopt), "?");
+  EXPECT_EQ(describe_close_error(quic::Error{0x12a, 0, "peer said no", false}),
+            "CRYPTO_ERROR 0x12a (bad_certificate) peer said no");
+}
+
 }  // namespace
 }  // namespace apps
