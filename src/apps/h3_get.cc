@@ -66,9 +66,10 @@ H3GetApp::~H3GetApp() {
   }
 }
 
-void H3GetApp::finish(quic::Instant now, std::string error) {
+void H3GetApp::finish(quic::Connection* c, quic::Instant now, std::string error) {
   if (finished_) return;
   finished_ = true;
+  finished_at_ = now;
   conn_error_ = std::move(error);
   for (auto& [id, a] : active_) {
     GetRequest& r = requests_[a.index];
@@ -80,21 +81,49 @@ void H3GetApp::finish(quic::Instant now, std::string error) {
     a.fd = -1;
   }
   if (session_ && !session_->is_closed()) session_->close(h3::err::kNoError, "", now);
+  if (c == nullptr) return;
+  paths_ = apps::path_figures(*c);
+  if (log_level() >= 1) {
+    std::string paths = format_path_figures(paths_, false);
+    if (!paths.empty() && paths.back() == '\n') paths.pop_back();
+    log_at(1, "%s", paths.c_str());
+    log_at(1, "connection closed by %s: %s", c->closed_by_peer() ? "the server" : "us",
+           describe_close_error(c->close_error()).c_str());
+  }
+}
+
+// -v: what was negotiated. (The core does not expose the TLS cipher suite, so it is not shown.)
+void H3GetApp::log_handshake(const quic::Connection& c, quic::Instant now) {
+  handshake_done_ = now;
+  log_at(1, "handshake complete: QUIC version 0x%08x, ALPN %s, %.3f ms%s%s, server_cert=%s",
+         c.version(), c.alpn().c_str(), static_cast<double>((now - started_).count()) / 1e6,
+         c.stats().retry_received ? ", after a Retry" : "",
+         c.stats().resumed ? ", resumed" : "", peer_certificate_hex(c).c_str());
 }
 
 void H3GetApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   if (finished_) return;
+  now_ = now;
   if (!handle_) {
+    started_ = now;
     auto h = endpoint.connect(local_, remote_, now);
-    if (!h) return finish(now, "connect: " + h.error().reason);
+    if (!h) return finish(nullptr, now, "connect: " + h.error().reason);
     handle_ = *h;
+    if (quic::Connection* c = endpoint.connection(*handle_)) {
+      for (const PathRequest& p : path_requests_) {
+        if (auto st = c->add_path(p.local, remote_, p.backup); !st) {
+          return finish(c, now, "add_path " + p.local.to_string() + ": " + st.error().reason);
+        }
+      }
+    }
   }
   quic::Connection* c = endpoint.connection(*handle_);
   if (c == nullptr) {
     session_.reset();  // never touch a reaped connection
-    return finish(now, "connection vanished");
+    return finish(nullptr, now, "connection vanished");
   }
   if (!session_) session_ = std::make_unique<h3::Session>(*c, h3::Role::kClient);
+  if (handshake_done_ == quic::Instant{} && c->handshake_complete()) log_handshake(*c, now);
   drive(*c, now);
 }
 
@@ -110,7 +139,8 @@ void H3GetApp::drive(quic::Connection& c, quic::Instant now) {
       any = true;
       if (e->kind == h3::EventKind::kClosed) {
         if (completed_ < requests_.size()) {
-          return finish(now, "connection closed: " + describe_close_error(session_->close_error()));
+          return finish(&c, now,
+                        "connection closed: " + describe_close_error(session_->close_error()));
         }
         continue;
       }
@@ -121,10 +151,10 @@ void H3GetApp::drive(quic::Connection& c, quic::Instant now) {
   }
   if (c.is_closed() || c.is_draining_or_closing()) {
     if (completed_ < requests_.size()) {
-      return finish(now, "connection closed: " + describe_close_error(c.close_error()));
+      return finish(&c, now, "connection closed: " + describe_close_error(c.close_error()));
     }
   }
-  if (completed_ == requests_.size()) finish(now, "");
+  if (completed_ == requests_.size()) finish(&c, now, "");
 }
 
 void H3GetApp::open_requests() {
@@ -212,6 +242,8 @@ void H3GetApp::read_body(uint64_t id, Active& a) {
         r.body_received.append(reinterpret_cast<const char*>(buf_.data()), n);
       }
       r.received += n;
+      if (bytes_received_ == 0) first_byte_ = now_;
+      bytes_received_ += n;
     }
     if (fin) return complete(id, r.status == 0, r.status == 0 ? "no response head" : "");
     if (n == 0) return;

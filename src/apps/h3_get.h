@@ -55,6 +55,18 @@ class H3GetApp {
   ~H3GetApp();
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
   bool finished() const { return finished_; }
+  // Multipath: paths to ask for right after connect (as HqClientApp::set_paths).
+  void set_paths(std::vector<PathRequest> paths) { path_requests_ = std::move(paths); }
+  // Captured when the connection finishes (empty when it never existed).
+  const std::vector<PathFigures>& path_figures() const { return paths_; }
+  // Timeline of the transfer: connect, handshake complete, first response body byte (of any
+  // request), everything finished. Zero when it did not happen.
+  quic::Instant started() const { return started_; }
+  quic::Instant handshake_done() const { return handshake_done_; }
+  quic::Instant first_byte() const { return first_byte_; }
+  quic::Instant completed() const { return finished_at_; }
+  // Body bytes received so far over all requests (the progress meter).
+  uint64_t bytes_received() const { return bytes_received_; }
   const std::string& connection_error() const { return conn_error_; }
   std::vector<GetRequest>& requests() { return requests_; }
 
@@ -69,7 +81,8 @@ class H3GetApp {
   void on_event(const h3::Event& e);
   void read_body(uint64_t id, Active& a);
   void complete(uint64_t id, bool failed, std::string why);
-  void finish(quic::Instant now, std::string error);
+  void finish(quic::Connection* c, quic::Instant now, std::string error);
+  void log_handshake(const quic::Connection& c, quic::Instant now);
 
   quic::SocketAddress local_, remote_;
   std::vector<GetRequest> requests_;
@@ -80,6 +93,11 @@ class H3GetApp {
   bool finished_ = false;
   std::string conn_error_;
   std::vector<uint8_t> buf_;
+  std::vector<PathRequest> path_requests_;
+  std::vector<PathFigures> paths_;
+  quic::Instant now_{};  // of the current on_activity call
+  quic::Instant started_{}, handshake_done_{}, first_byte_{}, finished_at_{};
+  uint64_t bytes_received_ = 0;
 };
 
 }  // namespace apps

@@ -164,7 +164,7 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   for (auto it = conns_.begin(); it != conns_.end();) {
     quic::Connection* c = endpoint.connection(it->first);
     if (c == nullptr) {  // reaped: the session must not touch it any more
-      log_summary(it->second);
+      if (!it->second.summary_logged) log_summary(it->second);
       for (auto& [id, r] : it->second.responses) {
         if (r.fd >= 0) close(r.fd);
       }
@@ -174,6 +174,12 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     drive(*c, it->second, now);
     it->second.last = c->stats();
     if (it->second.client_cert == "none") it->second.client_cert = peer_certificate_hex(*c);
+    // The summary as soon as the connection closes (either side's CONNECTION_CLOSE or the idle
+    // timeout), not when the endpoint reaps it, which only a later wake-up notices.
+    if (!it->second.summary_logged && (c->is_closed() || c->is_draining_or_closing())) {
+      log_summary(it->second);
+      it->second.summary_logged = true;
+    }
     ++it;
   }
 }

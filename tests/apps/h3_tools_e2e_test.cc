@@ -4,8 +4,11 @@
 // errors -> exit 2.
 #include <sys/stat.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -186,6 +189,50 @@ TEST_F(H3Tools, WrongPinFailsTheTransfer) {
   Proc r = run({TQUIC_BINARY, "get", "--pin", std::string(64, '0'), url("/small.txt")});
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(H3Tools, VerboseShowsVersionAlpnPathsAndClose) {
+  Proc r = test_support::run({TQUIC_BINARY, "get", "-v", "--pin", pin_, url("/small.txt")},
+               std::chrono::seconds(30), /*merge_stderr=*/true);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("QUIC version 0x00000001, ALPN h3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("path 0 127.0.0.1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" -> 127.0.0.1:" + port_ + ": "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("srtt "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("connection closed by us: application error 0x100"), std::string::npos)
+      << r.out;
+  Proc quiet = test_support::run({TQUIC_BINARY, "get", "--pin", pin_, url("/small.txt")},
+                   std::chrono::seconds(30), /*merge_stderr=*/true);
+  EXPECT_EQ(quiet.out, "hello over HTTP/3\n");  // without -v: the body only
+}
+
+// A finished connection's "server-conn" line leaves when it closes, not when a later
+// connection wakes the server up: read it while the server idles with no other client.
+TEST_F(H3Tools, ServeLogsTheSummaryWhenTheConnectionCloses) {
+  Server server;
+  ASSERT_TRUE(server.start_server({"/bin/sh", "-c",
+                                   std::string("exec ") + TQUIC_BINARY + " serve " + www_ +
+                                       " --listen 127.0.0.1:0 2>&1"}))
+      << server.log;
+  Proc r = run({TQUIC_BINARY, "get", "--pin", server.sha256,
+                "https://127.0.0.1:" + server.port() + "/small.txt"});
+  EXPECT_EQ(r.rc, 0);
+  // Without the line the read would block: a guard kills the server (SIGKILL: no shutdown
+  // summary) after a generous while, which ends the read with "".
+  std::promise<void> seen;
+  std::thread guard([&, f = seen.get_future()] {
+    if (f.wait_for(std::chrono::seconds(20)) == std::future_status::timeout) {
+      kill(server.child.pid, SIGKILL);
+    }
+  });
+  std::string line = server.wait_line("server-conn ");
+  seen.set_value();
+  guard.join();
+  EXPECT_NE(line.find("bytes_sent="), std::string::npos) << server.log;
+  server.stop();
+  // Exactly one line for the one connection (not again at shutdown).
+  size_t first = server.log.find("server-conn ");
+  EXPECT_EQ(server.log.find("server-conn ", first + 1), std::string::npos) << server.log;
 }
 
 }  // namespace
