@@ -206,6 +206,41 @@ TEST_F(H3Tools, VerboseShowsVersionAlpnPathsAndClose) {
   EXPECT_EQ(quiet.out, "hello over HTTP/3\n");  // without -v: the body only
 }
 
+// --multipath --path: a second path from 127.0.0.2 (Linux routes 127/8 to lo); -w prints the
+// timings after the body, in connection order.
+TEST_F(H3Tools, MultipathPathAndWriteOutTimings) {
+  Server server;
+  ASSERT_TRUE(server.start_server(
+      {TQUIC_BINARY, "serve", www_, "--listen", "127.0.0.1:0", "--multipath"}))
+      << server.log;
+  std::string out = root_ + "/mp.bin";
+  Proc r = test_support::run(
+      {TQUIC_BINARY, "get", "https://127.0.0.1:" + server.port() + "/big.bin", "--pin",
+       server.sha256, "-v", "--multipath", "--path", "127.0.0.2", "-o", out, "-w",
+       "W %{http_code} %{size_download} %{num_paths} %{time_handshake} %{time_starttransfer} "
+       "%{time_total}\\n"},
+      std::chrono::seconds(60), /*merge_stderr=*/true);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(slurp(out), slurp(www_ + "/big.bin"));
+  EXPECT_NE(r.out.find("path 1 127.0.0.2:"), std::string::npos) << r.out;
+  size_t w = r.out.find("W ");
+  ASSERT_NE(w, std::string::npos) << r.out;
+  std::istringstream line(r.out.substr(w + 2));
+  unsigned code = 0;
+  uint64_t size = 0, paths = 0;
+  double hs = 0, fb = 0, total = 0;
+  line >> code >> size >> paths >> hs >> fb >> total;
+  EXPECT_EQ(code, 200u);
+  EXPECT_EQ(size, uint64_t{3} << 20);
+  EXPECT_EQ(paths, 2u);
+  EXPECT_GT(hs, 0.0);
+  EXPECT_LE(hs, fb);
+  EXPECT_LE(fb, total);
+  // Piped stderr: no progress meter (no carriage returns).
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+  EXPECT_EQ(get({"-w", "%{nope}", url("/small.txt")}).rc, 2);
+}
+
 // A finished connection's "server-conn" line leaves when it closes, not when a later
 // connection wakes the server up: read it while the server idles with no other client.
 TEST_F(H3Tools, ServeLogsTheSummaryWhenTheConnectionCloses) {

@@ -81,6 +81,31 @@ TEST(HeaderArg, NameLowercasedValueTrimmed) {
   EXPECT_FALSE(parse_header_arg(": value"));
 }
 
+TEST(WriteOut, VariablesEscapesAndText) {
+  WriteOutValues v{0.0125, 0.25, 1.5, 12345, 206, 2};
+  auto s = format_write_out(
+      "hs=%{time_handshake} fb=%{time_starttransfer} total=%{time_total}\\t"
+      "%{size_download} %{http_code} %{num_paths}\\n",
+      v);
+  ASSERT_TRUE(s) << s.error().reason;
+  EXPECT_EQ(*s, "hs=0.012500 fb=0.250000 total=1.500000\t12345 206 2\n");
+  EXPECT_EQ(*format_write_out("", v), "");
+  EXPECT_EQ(*format_write_out("100% \\x", v), "100% \\x");  // only %{...}, \n, \t are special
+}
+
+TEST(WriteOut, UnknownOrUnclosedVariableIsAnError) {
+  auto bad = format_write_out("%{time_connect}", {});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().reason.find("time_connect"), std::string::npos);
+  EXPECT_FALSE(format_write_out("%{time_total", {}));
+}
+
+TEST(Progress, WithAndWithoutATotal) {
+  EXPECT_EQ(format_progress(3 << 20, 12 << 20, 2.0), "     3.0 MiB of 12.0 MiB   25.0%      1.5 MiB/s");
+  EXPECT_EQ(format_progress(1 << 20, 0, 0.5), "     1.0 MiB      2.0 MiB/s");
+  EXPECT_EQ(format_progress(0, 0, 0), "     0.0 MiB      0.0 MiB/s");  // no division by zero
+}
+
 TEST(CloseCode, CryptoErrorNamesTheTlsAlert) {
   EXPECT_EQ(describe_close_code(0x12a, false), "CRYPTO_ERROR 0x12a (bad_certificate)");
   EXPECT_EQ(describe_close_code(0x174, false), "CRYPTO_ERROR 0x174 (certificate_required)");
