@@ -215,10 +215,10 @@ TEST_F(H3Tools, MultipathPathAndWriteOutTimings) {
       << server.log;
   std::string out = root_ + "/mp.bin";
   Proc r = test_support::run(
-      {TQUIC_BINARY, "get", "https://127.0.0.1:" + server.port() + "/big.bin", "--pin",
-       server.sha256, "-v", "--multipath", "--path", "127.0.0.2", "-o", out, "-w",
+      {TQUIC_BINARY, "get", "--pin", server.sha256, "-v", "--multipath", "-o", out, "-w",
        "W %{http_code} %{size_download} %{num_paths} %{time_handshake} %{time_starttransfer} "
-       "%{time_total}\\n"},
+       "%{time_total}\\n",
+       "--path", "127.0.0.2", "https://127.0.0.1:" + server.port() + "/big.bin"},  // one value
       std::chrono::seconds(60), /*merge_stderr=*/true);
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(slurp(out), slurp(www_ + "/big.bin"));
