@@ -205,6 +205,7 @@ void H3GetApp::on_event(const h3::Event& e) {
   GetRequest& r = requests_[it->second.index];
   switch (e.kind) {
     case h3::EventKind::kHeaders: {
+      if (first_byte_ == quic::Instant{}) first_byte_ = now_;  // curl's starttransfer
       uint16_t status = 0;
       for (const auto& f : e.fields) {
         if (f.name == ":status") status = static_cast<uint16_t>(std::atoi(f.value.c_str()));
@@ -253,7 +254,6 @@ void H3GetApp::read_body(uint64_t id, Active& a) {
         r.body_received.append(reinterpret_cast<const char*>(buf_.data()), n);
       }
       r.received += n;
-      if (bytes_received_ == 0) first_byte_ = now_;
       bytes_received_ += n;
     }
     if (fin) return complete(id, r.status == 0, r.status == 0 ? "no response head" : "");

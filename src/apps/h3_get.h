@@ -76,8 +76,8 @@ class H3GetApp {
   void set_paths(std::vector<PathRequest> paths) { path_requests_ = std::move(paths); }
   // Captured when the connection finishes (empty when it never existed).
   const std::vector<PathFigures>& path_figures() const { return paths_; }
-  // Timeline of the transfer: connect, handshake complete, first response body byte (of any
-  // request), everything finished. Zero when it did not happen.
+  // Timeline of the transfer: connect, handshake complete, first response byte (the first
+  // response head of any request), everything finished. Zero when it did not happen.
   quic::Instant started() const { return started_; }
   quic::Instant handshake_done() const { return handshake_done_; }
   quic::Instant first_byte() const { return first_byte_; }
