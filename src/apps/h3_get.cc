@@ -355,7 +355,7 @@ bool transfer(io::EndpointDriver& driver, H3GetApp& app, bool meter) {
   quic::Result<bool> r = false;
   while (r && !*r) {
     r = driver.run_until([&] { return app.finished(); },
-                         meter ? io::monotonic_now() + kMeterEvery : quic::Instant::max());
+                         meter ? io::monotonic_now() + kMeterEvery : quic::kNever);
     if (meter) {
       double secs = std::chrono::duration<double>(io::monotonic_now() - start).count();
       std::fprintf(stderr, "\r%s",

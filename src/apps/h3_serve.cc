@@ -222,8 +222,8 @@ void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
           drop(conn, e->stream_id);
           break;
         case h3::EventKind::kClosed:
-          log_at(1, "%s: session closed (0x%llx %s)", conn.peer.c_str(),
-                 static_cast<unsigned long long>(e->code), e->reason.c_str());
+          log_at(1, "%s: session closed (%s)", conn.peer.c_str(),
+                 describe_close_error(s.close_error()).c_str());
           break;
         default:
           break;
