@@ -241,6 +241,24 @@ TEST_F(H3Tools, MultipathPathAndWriteOutTimings) {
   EXPECT_EQ(get({"-w", "%{nope}", url("/small.txt")}).rc, 2);
 }
 
+// `tquic server` (hq-interop) feeds files 256 KiB per hook call (body_pump.h): a file of many
+// slices, next to a small one on the same connection, arrives whole, each slice woken by the
+// ACKs of the one before.
+TEST_F(H3Tools, HqServerSendsBigFilesInSlices) {
+  Server server;
+  ASSERT_TRUE(server.start_server({TQUIC_BINARY, "server", "--listen", "127.0.0.1:0", "--root",
+                                   www_}))
+      << server.log;
+  std::string out = root_ + "/hq";
+  mkdir(out.c_str(), 0755);
+  const std::string base = "https://127.0.0.1:" + server.port();
+  Proc r = run({TQUIC_BINARY, "client", "--pin", server.sha256, "-o", out, base + "/big.bin",
+                base + "/small.txt"});
+  ASSERT_EQ(r.rc, 0);
+  EXPECT_EQ(slurp(out + "/big.bin"), slurp(www_ + "/big.bin"));  // 3 MiB: 12 slices
+  EXPECT_EQ(slurp(out + "/small.txt"), "hello over HTTP/3\n");
+}
+
 // A finished connection's "server-conn" line leaves when it closes, not when a later
 // connection wakes the server up: read it while the server idles with no other client.
 TEST_F(H3Tools, ServeLogsTheSummaryWhenTheConnectionCloses) {
