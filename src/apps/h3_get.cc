@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 #include "apps/h3_serve.h"
@@ -66,9 +68,10 @@ H3GetApp::~H3GetApp() {
   }
 }
 
-void H3GetApp::finish(quic::Instant now, std::string error) {
+void H3GetApp::finish(quic::Connection* c, quic::Instant now, std::string error) {
   if (finished_) return;
   finished_ = true;
+  finished_at_ = now;
   conn_error_ = std::move(error);
   for (auto& [id, a] : active_) {
     GetRequest& r = requests_[a.index];
@@ -80,21 +83,50 @@ void H3GetApp::finish(quic::Instant now, std::string error) {
     a.fd = -1;
   }
   if (session_ && !session_->is_closed()) session_->close(h3::err::kNoError, "", now);
+  if (c == nullptr) return;
+  paths_ = apps::path_figures(*c);
+  if (log_level() >= 1) {
+    std::string paths = format_path_figures(paths_, false);
+    for (size_t at = 0, nl; (nl = paths.find('\n', at)) != std::string::npos; at = nl + 1) {
+      log_at(1, "%s", paths.substr(at, nl - at).c_str());
+    }
+    log_at(1, "connection closed by %s: %s", c->closed_by_peer() ? "the server" : "us",
+           describe_close_error(c->close_error()).c_str());
+  }
+}
+
+// -v: what was negotiated. (The core does not expose the TLS cipher suite, so it is not shown.)
+void H3GetApp::log_handshake(const quic::Connection& c, quic::Instant now) {
+  handshake_done_ = now;
+  log_at(1, "handshake complete: QUIC version 0x%08x, ALPN %s, %.3f ms%s%s, server_cert=%s",
+         c.version(), c.alpn().c_str(), static_cast<double>((now - started_).count()) / 1e6,
+         c.stats().retry_received ? ", after a Retry" : "",
+         c.stats().resumed ? ", resumed" : "", peer_certificate_hex(c).c_str());
 }
 
 void H3GetApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   if (finished_) return;
+  now_ = now;
   if (!handle_) {
+    started_ = now;
     auto h = endpoint.connect(local_, remote_, now);
-    if (!h) return finish(now, "connect: " + h.error().reason);
+    if (!h) return finish(nullptr, now, "connect: " + h.error().reason);
     handle_ = *h;
+    if (quic::Connection* c = endpoint.connection(*handle_)) {
+      for (const PathRequest& p : path_requests_) {
+        if (auto st = c->add_path(p.local, remote_, p.backup); !st) {
+          return finish(c, now, "add_path " + p.local.to_string() + ": " + st.error().reason);
+        }
+      }
+    }
   }
   quic::Connection* c = endpoint.connection(*handle_);
   if (c == nullptr) {
     session_.reset();  // never touch a reaped connection
-    return finish(now, "connection vanished");
+    return finish(nullptr, now, "connection vanished");
   }
   if (!session_) session_ = std::make_unique<h3::Session>(*c, h3::Role::kClient);
+  if (handshake_done_ == quic::Instant{} && c->handshake_complete()) log_handshake(*c, now);
   drive(*c, now);
 }
 
@@ -110,10 +142,8 @@ void H3GetApp::drive(quic::Connection& c, quic::Instant now) {
       any = true;
       if (e->kind == h3::EventKind::kClosed) {
         if (completed_ < requests_.size()) {
-          char why[96];
-          std::snprintf(why, sizeof(why), "connection closed (0x%llx) ",
-                        static_cast<unsigned long long>(e->code));
-          return finish(now, why + e->reason);
+          return finish(&c, now,
+                        "connection closed: " + describe_close_error(session_->close_error()));
         }
         continue;
       }
@@ -124,11 +154,10 @@ void H3GetApp::drive(quic::Connection& c, quic::Instant now) {
   }
   if (c.is_closed() || c.is_draining_or_closing()) {
     if (completed_ < requests_.size()) {
-      const auto& err = c.close_error();
-      return finish(now, "connection closed: " + (err ? err->reason : std::string("?")));
+      return finish(&c, now, "connection closed: " + describe_close_error(c.close_error()));
     }
   }
-  if (completed_ == requests_.size()) finish(now, "");
+  if (completed_ == requests_.size()) finish(&c, now, "");
 }
 
 void H3GetApp::open_requests() {
@@ -176,6 +205,7 @@ void H3GetApp::on_event(const h3::Event& e) {
   GetRequest& r = requests_[it->second.index];
   switch (e.kind) {
     case h3::EventKind::kHeaders: {
+      if (first_byte_ == quic::Instant{}) first_byte_ = now_;  // curl's starttransfer
       uint16_t status = 0;
       for (const auto& f : e.fields) {
         if (f.name == ":status") status = static_cast<uint16_t>(std::atoi(f.value.c_str()));
@@ -183,6 +213,14 @@ void H3GetApp::on_event(const h3::Event& e) {
       if (status >= 200) {  // 1xx heads are informational; the final one follows
         r.status = status;
         r.response_fields = e.fields;
+        for (const auto& f : e.fields) {
+          uint64_t len = 0;
+          const char* end = f.value.data() + f.value.size();
+          // Only shown by the meter, so a bad value is ignored and the sum saturates.
+          if (f.name == "content-length" && std::from_chars(f.value.data(), end, len).ptr == end) {
+            bytes_expected_ = len > UINT64_MAX - bytes_expected_ ? UINT64_MAX : bytes_expected_ + len;
+          }
+        }
       }
       break;
     }
@@ -216,6 +254,7 @@ void H3GetApp::read_body(uint64_t id, Active& a) {
         r.body_received.append(reinterpret_cast<const char*>(buf_.data()), n);
       }
       r.received += n;
+      bytes_received_ += n;
     }
     if (fin) return complete(id, r.status == 0, r.status == 0 ? "no response head" : "");
     if (n == 0) return;
@@ -246,9 +285,126 @@ void add_get_options(CLI::App& cmd, GetOptions& o) {
   cmd.add_option("--data", o.data, "POST this body; @FILE reads it from FILE");
   cmd.add_option("--priority", o.priority,
                  "RFC 9218 priority of the responses, e.g. 'u=1, i' (urgency 0-7, incremental)");
+  cmd.add_option("-w,--write-out", o.write_out,
+                 "print FORMAT after the transfer: %{time_handshake} %{time_starttransfer} "
+                 "%{time_total} %{size_download} %{http_code} %{num_paths}, \\n");
+  cmd.add_flag("-s,--silent", o.silent, "no progress meter (it shows only on a terminal)");
   add_trust_options(cmd, o.trust);
   add_net_options(cmd, o.net);
+  add_path_options(cmd, o.paths);
 }
+
+quic::Result<std::string> format_write_out(const std::string& fmt, const WriteOutValues& v) {
+  std::string out;
+  char num[64];
+  for (size_t i = 0; i < fmt.size(); ++i) {
+    if (fmt[i] == '\\' && i + 1 < fmt.size() && (fmt[i + 1] == 'n' || fmt[i + 1] == 't')) {
+      out += fmt[++i] == 'n' ? '\n' : '\t';
+      continue;
+    }
+    if (fmt.compare(i, 2, "%{") != 0) {
+      out += fmt[i];
+      continue;
+    }
+    size_t end = fmt.find('}', i);
+    if (end == std::string::npos) return quic::fail(quic::err::kInternalError, "-w: unclosed %{");
+    std::string name = fmt.substr(i + 2, end - i - 2);
+    if (name == "time_handshake" || name == "time_starttransfer" || name == "time_total") {
+      double t = name == "time_handshake"       ? v.time_handshake
+                 : name == "time_starttransfer" ? v.time_starttransfer
+                                                : v.time_total;
+      std::snprintf(num, sizeof(num), "%.6f", t);
+    } else if (name == "size_download") {
+      std::snprintf(num, sizeof(num), "%llu", static_cast<unsigned long long>(v.size_download));
+    } else if (name == "http_code") {
+      std::snprintf(num, sizeof(num), "%03u", v.http_code);
+    } else if (name == "num_paths") {
+      std::snprintf(num, sizeof(num), "%zu", v.num_paths);
+    } else {
+      return quic::fail(quic::err::kInternalError, "-w: unknown variable %{" + name + "}");
+    }
+    out += num;
+    i = end;
+  }
+  return out;
+}
+
+std::string format_progress(uint64_t bytes, uint64_t total, double seconds) {
+  constexpr double kMiB = 1024.0 * 1024.0;
+  double rate = seconds > 0 ? static_cast<double>(bytes) / kMiB / seconds : 0;
+  char line[128];
+  if (total > 0) {
+    std::snprintf(line, sizeof(line), "%8.1f MiB of %.1f MiB %6.1f%% %8.1f MiB/s",
+                  static_cast<double>(bytes) / kMiB, static_cast<double>(total) / kMiB,
+                  100.0 * static_cast<double>(bytes) / static_cast<double>(total), rate);
+  } else {
+    std::snprintf(line, sizeof(line), "%8.1f MiB %8.1f MiB/s", static_cast<double>(bytes) / kMiB,
+                  rate);
+  }
+  return line;
+}
+
+namespace {
+
+// Runs the connection to its end; with `meter`, redraws the progress line on stderr every
+// slice. Then lets the CONNECTION_CLOSE leave (the driver flushes after the hook; a short
+// grace only). False (and the reason on stderr) when the event loop failed.
+bool transfer(io::EndpointDriver& driver, H3GetApp& app, bool meter) {
+  constexpr auto kMeterEvery = 250ms;
+  const auto start = io::monotonic_now();
+  quic::Result<bool> r = false;
+  while (r && !*r) {
+    r = driver.run_until([&] { return app.finished(); },
+                         meter ? io::monotonic_now() + kMeterEvery : quic::kNever);
+    if (meter) {
+      double secs = std::chrono::duration<double>(io::monotonic_now() - start).count();
+      std::fprintf(stderr, "\r%s",
+                   format_progress(app.bytes_received(), app.bytes_expected(), secs).c_str());
+    }
+  }
+  if (meter) std::fputs("\n", stderr);
+  if (!r) {
+    std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
+    return false;
+  }
+  (void)driver.run_until([] { return false; }, io::monotonic_now() + 5ms);
+  return true;
+}
+
+// Heads (-I), bodies kept in memory, -w; false when any request failed or got 4xx/5xx.
+bool print_results(const GetOptions& o, H3GetApp& app) {
+  bool ok = app.connection_error().empty();
+  for (auto& req : app.requests()) {
+    if (o.head) {
+      std::printf("HTTP/3 %u\r\n", req.status);
+      for (const auto& f : req.response_fields) {
+        if (!f.name.empty() && f.name.front() != ':') {
+          std::printf("%s: %s\r\n", f.name.c_str(), f.value.c_str());
+        }
+      }
+      std::printf("\r\n");
+    }
+    if (req.out_path.empty() && req.done && !req.failed) {
+      std::fwrite(req.body_received.data(), 1, req.body_received.size(), stdout);
+    }
+    if (req.failed || !req.done || req.status < 200 || req.status >= 400) ok = false;
+    if (!req.failed && req.status >= 400) {
+      log_at(0, "%s: HTTP %u", req.path.c_str(), req.status);
+    }
+  }
+  if (!o.write_out.empty()) {
+    auto secs = [&](quic::Instant t) {
+      return t == quic::Instant{} ? 0.0 : std::chrono::duration<double>(t - app.started()).count();
+    };
+    WriteOutValues v{secs(app.handshake_done()), secs(app.first_byte()), secs(app.completed()),
+                     app.bytes_received(), app.requests().back().status,
+                     app.path_figures().size()};
+    std::fputs(format_write_out(o.write_out, v)->c_str(), stdout);
+  }
+  return ok;
+}
+
+}  // namespace
 
 int run_get(const GetOptions& o) {
   set_log_level(o.net.verbose);
@@ -312,42 +468,25 @@ int run_get(const GetOptions& o) {
     }
     reqs.push_back(std::move(r));
   }
+  if (auto w = format_write_out(o.write_out, {}); !w) {
+    std::fprintf(stderr, "tquic: %s\n", w.error().reason.c_str());
+    return kExitUsage;
+  }
   int rc = 0;
   auto setup = make_client(urls[0], o.net, o.trust, rc, std::string(kH3Alpn));
   if (!setup) return rc;
+  auto paths = open_extra_paths(o.paths, o.net, setup->remote, rc);
+  if (!paths) return rc;
   H3GetApp app(setup->local, setup->remote, std::move(reqs));
-  io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
+  app.set_paths(path_requests(*paths));
+  io::EndpointDriver driver(*setup->endpoint, all_sockets(setup->socket.get(), *paths));
   if (!driver.ok()) return kExitFailure;
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
-  auto r = driver.run_until([&] { return app.finished(); });
-  if (!r) {
-    std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
-    return kExitFailure;
-  }
-  // Let the CONNECTION_CLOSE leave (the driver flushes after the hook); a short grace only.
-  (void)driver.run_until([] { return false; }, io::monotonic_now() + 5ms);
+  if (!transfer(driver, app, !o.silent && isatty(STDERR_FILENO) == 1)) return kExitFailure;
   if (!app.connection_error().empty()) {
     std::fprintf(stderr, "tquic: %s\n", app.connection_error().c_str());
   }
-  bool ok = app.connection_error().empty();
-  for (auto& req : app.requests()) {
-    if (o.head) {
-      std::printf("HTTP/3 %u\r\n", req.status);
-      for (const auto& f : req.response_fields) {
-        if (!f.name.empty() && f.name.front() != ':') {
-          std::printf("%s: %s\r\n", f.name.c_str(), f.value.c_str());
-        }
-      }
-      std::printf("\r\n");
-    }
-    if (req.out_path.empty() && req.done && !req.failed) {
-      std::fwrite(req.body_received.data(), 1, req.body_received.size(), stdout);
-    }
-    if (req.failed || !req.done || req.status < 200 || req.status >= 400) ok = false;
-    if (!req.failed && req.status >= 400) {
-      log_at(0, "%s: HTTP %u", req.path.c_str(), req.status);
-    }
-  }
+  bool ok = print_results(o, app);
   std::fflush(stdout);
   return ok ? kExitOk : kExitFailure;
 }

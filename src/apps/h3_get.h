@@ -24,11 +24,28 @@ struct GetOptions {
   std::vector<std::string> headers;  // -H 'name: value'
   std::string data;                  // --data string | @file: POST this body
   std::string priority;              // --priority 'u=1, i': RFC 9218 Priority field
+  std::string write_out;             // -w FORMAT: timings after the transfer (format_write_out)
+  bool silent = false;               // -s: no progress meter
   TrustOptions trust;
   NetOptions net;
+  PathOptions paths;                 // --path / --backup-path (with --multipath)
 };
 void add_get_options(CLI::App& cmd, GetOptions& o);
 int run_get(const GetOptions& o);
+
+// -w: what a transfer's timeline and size come to, in seconds from the connect.
+struct WriteOutValues {
+  double time_handshake = 0, time_starttransfer = 0, time_total = 0;
+  uint64_t size_download = 0;
+  unsigned http_code = 0;  // of the last URL
+  size_t num_paths = 0;
+};
+// curl-like: %{time_handshake} %{time_starttransfer} %{time_total} (seconds, 6 decimals),
+// %{size_download}, %{http_code}, %{num_paths}; \n and \t escapes; other text as is. The error
+// names an unknown variable (checked before any connection, so it is a usage error).
+quic::Result<std::string> format_write_out(const std::string& fmt, const WriteOutValues& v);
+// The progress meter's line: "  12.0 MiB of 64.0 MiB  18.7%  5.3 MiB/s" (total 0: unknown).
+std::string format_progress(uint64_t bytes, uint64_t total, double seconds);
 
 // "Name: value" -> {"name", "value"}; nullopt when there is no colon or the name is empty.
 std::optional<h3::Field> parse_header_arg(const std::string& text);
@@ -55,6 +72,21 @@ class H3GetApp {
   ~H3GetApp();
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
   bool finished() const { return finished_; }
+  // Multipath: paths to ask for right after connect (as HqClientApp::set_paths).
+  void set_paths(std::vector<PathRequest> paths) { path_requests_ = std::move(paths); }
+  // Captured when the connection finishes (empty when it never existed).
+  const std::vector<PathFigures>& path_figures() const { return paths_; }
+  // Timeline of the transfer: connect, handshake complete, first response byte (the first
+  // response head of any request), everything finished. Zero when it did not happen.
+  quic::Instant started() const { return started_; }
+  quic::Instant handshake_done() const { return handshake_done_; }
+  quic::Instant first_byte() const { return first_byte_; }
+  quic::Instant completed() const { return finished_at_; }
+  // Body bytes received so far over all requests (the progress meter).
+  uint64_t bytes_received() const { return bytes_received_; }
+  // The sum of the content-length fields of the final response heads so far (the meter's
+  // total; 0 while unknown).
+  uint64_t bytes_expected() const { return bytes_expected_; }
   const std::string& connection_error() const { return conn_error_; }
   std::vector<GetRequest>& requests() { return requests_; }
 
@@ -69,7 +101,8 @@ class H3GetApp {
   void on_event(const h3::Event& e);
   void read_body(uint64_t id, Active& a);
   void complete(uint64_t id, bool failed, std::string why);
-  void finish(quic::Instant now, std::string error);
+  void finish(quic::Connection* c, quic::Instant now, std::string error);
+  void log_handshake(const quic::Connection& c, quic::Instant now);
 
   quic::SocketAddress local_, remote_;
   std::vector<GetRequest> requests_;
@@ -80,6 +113,11 @@ class H3GetApp {
   bool finished_ = false;
   std::string conn_error_;
   std::vector<uint8_t> buf_;
+  std::vector<PathRequest> path_requests_;
+  std::vector<PathFigures> paths_;
+  quic::Instant now_{};  // of the current on_activity call
+  quic::Instant started_{}, handshake_done_{}, first_byte_{}, finished_at_{};
+  uint64_t bytes_received_ = 0, bytes_expected_ = 0;
 };
 
 }  // namespace apps

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "apps/body_pump.h"
 #include "apps/hq_server.h"
 #include "core/path.h"
 #include "io/endpoint_driver.h"
@@ -164,7 +165,7 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   for (auto it = conns_.begin(); it != conns_.end();) {
     quic::Connection* c = endpoint.connection(it->first);
     if (c == nullptr) {  // reaped: the session must not touch it any more
-      log_summary(it->second);
+      if (!it->second.summary_logged) log_summary(it->second);
       for (auto& [id, r] : it->second.responses) {
         if (r.fd >= 0) close(r.fd);
       }
@@ -174,6 +175,12 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     drive(*c, it->second, now);
     it->second.last = c->stats();
     if (it->second.client_cert == "none") it->second.client_cert = peer_certificate_hex(*c);
+    // The summary as soon as the connection closes (either side's CONNECTION_CLOSE or the idle
+    // timeout), not when the endpoint reaps it, which only a later wake-up notices.
+    if (!it->second.summary_logged && (c->is_closed() || c->is_draining_or_closing())) {
+      log_summary(it->second);
+      it->second.summary_logged = true;
+    }
     ++it;
   }
 }
@@ -215,8 +222,8 @@ void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
           drop(conn, e->stream_id);
           break;
         case h3::EventKind::kClosed:
-          log_at(1, "%s: session closed (0x%llx %s)", conn.peer.c_str(),
-                 static_cast<unsigned long long>(e->code), e->reason.c_str());
+          log_at(1, "%s: session closed (%s)", conn.peer.c_str(),
+                 describe_close_error(s.close_error()).c_str());
           break;
         default:
           break;
@@ -321,24 +328,30 @@ void H3ServeApp::on_request(Conn& conn, uint64_t id, const std::vector<h3::Field
   r.end = end;
 }
 
+// Bounded per hook call (body_pump.h): the first flight after the handshake must not wait.
 void H3ServeApp::pump(Conn& conn, uint64_t id, Response& r) {
-  while (r.offset < r.end) {
-    size_t len = static_cast<size_t>(std::min<uint64_t>(r.end - r.offset, kChunk));
-    ssize_t got = pread(r.fd, buf_.data(), len, static_cast<off_t>(r.offset));
-    if (got <= 0) {  // the file shrank or became unreadable since the head went out
+  auto read = [&](uint64_t offset, size_t len) -> std::optional<quic::Bytes> {
+    ssize_t got = pread(r.fd, buf_.data(), len, static_cast<off_t>(offset));
+    if (got <= 0) return std::nullopt;
+    return quic::Bytes(buf_.data(), static_cast<size_t>(got));
+  };
+  auto write = [&](quic::Bytes data, bool fin) -> std::optional<size_t> {
+    auto n = conn.session->send_body(id, data, fin);
+    if (!n) return std::nullopt;
+    counters_.bytes_sent += *n;
+    return *n;
+  };
+  switch (pump_body(r.offset, r.end, kChunk, read, write)) {
+    case PumpStatus::kMore:  // kWritable (or the next activity) continues
+      return;
+    case PumpStatus::kReadError:  // the file shrank or became unreadable since the head went out
       log_at(0, "stream %llu: read error", static_cast<unsigned long long>(id));
       (void)conn.session->cancel(id, h3::err::kInternalError);
       return drop(conn, id);
-    }
-    len = static_cast<size_t>(got);
-    bool fin = r.offset + len == r.end;
-    auto n = conn.session->send_body(id, quic::Bytes(buf_.data(), len), fin);
-    if (!n) return drop(conn, id);
-    r.offset += *n;
-    counters_.bytes_sent += *n;
-    if (*n < len) return;  // kWritable (or the next activity) continues
+    case PumpStatus::kDone:
+    case PumpStatus::kWriteError:
+      return drop(conn, id);
   }
-  drop(conn, id);
 }
 
 void add_serve_options(CLI::App& cmd, ServeOptions& o) {

@@ -60,9 +60,12 @@ class H3ServeApp {
   ~H3ServeApp();
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
   const ServeCounters& counters() const { return counters_; }
-  // "server-conn PEER: ..." on stderr for each connection still open (at shutdown).
+  // "server-conn PEER: ..." on stderr for each connection whose line is not out yet (at
+  // shutdown; a closed connection's line leaves when it closes).
   void log_open_connections() const {
-    for (const auto& [h, conn] : conns_) log_summary(conn);
+    for (const auto& [h, conn] : conns_) {
+      if (!conn.summary_logged) log_summary(conn);
+    }
   }
 
  private:
@@ -76,6 +79,7 @@ class H3ServeApp {
     std::string peer;
     std::string client_cert = "none";  // SHA-256 hex of the client's certificate
     quic::ConnectionStats last;  // the connection's figures at its last activity
+    bool summary_logged = false;  // printed once, when the connection closed
   };
   void drive(quic::Connection& c, Conn& conn, quic::Instant now);
   static void log_summary(const Conn& conn);

@@ -118,8 +118,8 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
       case quic::EventKind::kClosed:
         if (completed_count_ < requests_.size()) {
           return finish(&c, now,
-                        std::string("connection closed: ") + quic::error_name(e->error_code) + " " +
-                            e->reason);
+                        "connection closed: " + describe_close_code(e->error_code, e->application) +
+                            (e->reason.empty() ? "" : " " + e->reason));
         }
         break;
       default:
@@ -127,8 +127,7 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
     }
   }
   if (c.is_closed() || c.is_draining_or_closing()) {
-    const auto& err = c.close_error();
-    return finish(&c, now, "connection closed: " + (err ? err->reason : std::string("?")));
+    return finish(&c, now, "connection closed: " + describe_close_error(c.close_error()));
   }
   // With 0-RTT (ConnectOptions::zero_rtt) the requests leave before the handshake completes.
   if (!c.handshake_complete() && !c.zero_rtt_active()) return;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "apps/body_pump.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
 #include "io/sockaddr.h"
@@ -139,7 +140,8 @@ void HqServerApp::drive(quic::Connection& c, Conn& conn) {
         }
         break;
       case quic::EventKind::kClosed:
-        log_at(1, "connection closed: %s %s", quic::error_name(e->error_code), e->reason.c_str());
+        log_at(1, "connection closed: %s %s",
+               describe_close_code(e->error_code, e->application).c_str(), e->reason.c_str());
         break;
       default:
         break;
@@ -248,30 +250,30 @@ void HqServerApp::write_response(quic::Connection& c, uint64_t id, Stream& s) {
     }
     return;
   }
-  while (s.kind != Kind::kDone) {
-    uint64_t left = s.size - s.offset;
-    size_t len = static_cast<size_t>(std::min<uint64_t>(left, kChunk));
-    const uint8_t* data = nullptr;
-    if (s.kind == Kind::kPerf) {
-      data = perf_pattern(kChunk).data() + s.offset % 251;
-    } else {
-      ssize_t got = len == 0 ? 0 : pread(s.fd, buf_.data(), len, static_cast<off_t>(s.offset));
-      if (got < 0 || (got == 0 && len != 0)) {  // shrank or unreadable since open
-        log_at(0, "stream %llu: read error", static_cast<unsigned long long>(id));
-        (void)c.stream_reset(id, kHqIoError);
-        ++counters_.resets;
-        return finish(s);
-      }
-      len = static_cast<size_t>(got);
-      data = buf_.data();
-    }
-    bool fin = s.offset + len == s.size;
-    auto n = c.stream_write(id, quic::Bytes(data, len), fin);
-    if (!n) return finish(s);  // the peer stopped the stream or the connection is closing
-    s.offset += *n;
+  // Bounded per hook call (body_pump.h): the first flight after the handshake must not wait.
+  auto read = [&](uint64_t offset, size_t len) -> std::optional<quic::Bytes> {
+    if (s.kind == Kind::kPerf) return quic::Bytes(perf_pattern(kChunk).data() + offset % 251, len);
+    ssize_t got = pread(s.fd, buf_.data(), len, static_cast<off_t>(offset));
+    if (got <= 0) return std::nullopt;
+    return quic::Bytes(buf_.data(), static_cast<size_t>(got));
+  };
+  auto write = [&](quic::Bytes data, bool fin) -> std::optional<size_t> {
+    auto n = c.stream_write(id, data, fin);
+    if (!n) return std::nullopt;
     counters_.bytes_sent += *n;
-    if (fin && *n == len) return finish(s);
-    if (*n < len || len == 0) return;  // send buffer full: continue on the next activity
+    return *n;
+  };
+  switch (pump_body(s.offset, s.size, kChunk, read, write)) {
+    case PumpStatus::kMore:
+      return;
+    case PumpStatus::kReadError:  // shrank or unreadable since open
+      log_at(0, "stream %llu: read error", static_cast<unsigned long long>(id));
+      (void)c.stream_reset(id, kHqIoError);
+      ++counters_.resets;
+      return finish(s);
+    case PumpStatus::kDone:
+    case PumpStatus::kWriteError:  // the peer stopped the stream or the connection is closing
+      return finish(s);
   }
 }
 

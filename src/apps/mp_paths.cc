@@ -5,11 +5,14 @@
 namespace apps {
 
 void add_path_options(CLI::App& cmd, PathOptions& o) {
+  // One value per occurrence, so a URL after --path stays a URL.
   cmd.add_option("--path", o.paths,
                  "multipath: also open a path from this local IP[:PORT] (repeatable; needs "
-                 "--multipath)");
+                 "--multipath)")
+      ->allow_extra_args(false);
   cmd.add_option("--backup-path", o.backup_paths,
-                 "multipath: open a backup path from this local IP[:PORT] (repeatable)");
+                 "multipath: open a backup path from this local IP[:PORT] (repeatable)")
+      ->allow_extra_args(false);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "emu/link_spec.h"
 #include "harness/mp_scenario.h"
 #include "harness/spread.h"
 
@@ -204,12 +205,40 @@ int run_mp_sim(const std::string& name, const std::string& scheduler, const std:
     std::fprintf(stderr, "tquic sim: unknown multipath scenario '%s'\n", name.c_str());
     return 2;
   }
+  return run_mp_sim(std::move(*base), scheduler, cc, seed, seeds, json);
+}
+
+quic::Result<harness::MpScenario> custom_mp_scenario(const std::vector<std::string>& links,
+                                                     uint64_t bytes) {
+  auto bad = [](std::string why) { return quic::fail(quic::err::kInternalError, std::move(why)); };
+  if (links.size() > kMaxSimLinks) {
+    return bad("at most " + std::to_string(kMaxSimLinks) + " --link options");
+  }
+  if (bytes == 0) return bad("--size must be positive");
+  harness::MpScenario s;
+  s.name = "custom";
+  for (size_t i = 0; i < links.size(); ++i) {
+    auto p = emu::parse_profile(links[i], emu::transparent_profile());
+    if (!p) return bad("--link " + links[i] + ": " + p.error());
+    if (p->up.rate_bps <= 0 || p->down.rate_bps <= 0) {
+      return bad("--link " + links[i] + ": give the link a rate (rate=50mbit)");
+    }
+    emu::size_default_queues(*p);
+    s.links.push_back(harness::MpLink{p->up, p->down});
+    s.description += (i ? " + " : "") + links[i];
+  }
+  s.bytes = bytes;
+  return s;
+}
+
+int run_mp_sim(harness::MpScenario base, const std::string& scheduler, const std::string& cc,
+               uint64_t seed, int seeds, bool json) {
   auto algorithm = quic::parse_cc_name(cc);
   if (!algorithm) {
     std::fprintf(stderr, "tquic sim: unknown congestion controller '%s'\n", cc.c_str());
     return 2;
   }
-  base->cc = *algorithm;
+  base.cc = *algorithm;
   std::vector<quic::SchedulerKind> kinds;
   if (scheduler == "all") {
     kinds = {quic::SchedulerKind::kMinRtt,   quic::SchedulerKind::kRoundRobin,
@@ -229,7 +258,7 @@ int run_mp_sim(const std::string& name, const std::string& scheduler, const std:
   std::vector<std::vector<Run>> groups;
   bool ok = true;
   for (auto k : kinds) {
-    harness::MpScenario s = *base;
+    harness::MpScenario s = base;
     s.scheduler = k;
     groups.push_back(run_seeds(s, seed, seeds));
     for (const auto& run : groups.back()) ok &= run.r.ok;

@@ -91,6 +91,68 @@ void apply_client_ca(const std::string& file, quic::TlsConfig& t) {
   t.ca_file = file;
 }
 
+const char* tls_alert_name(uint8_t alert) {
+  struct Named {
+    uint8_t code;
+    const char* name;
+  };
+  // RFC 8446 §6 (the AlertDescription enum), in code order.
+  static constexpr Named kAlerts[] = {
+      {0, "close_notify"},
+      {10, "unexpected_message"},
+      {20, "bad_record_mac"},
+      {22, "record_overflow"},
+      {40, "handshake_failure"},
+      {42, "bad_certificate"},
+      {43, "unsupported_certificate"},
+      {44, "certificate_revoked"},
+      {45, "certificate_expired"},
+      {46, "certificate_unknown"},
+      {47, "illegal_parameter"},
+      {48, "unknown_ca"},
+      {49, "access_denied"},
+      {50, "decode_error"},
+      {51, "decrypt_error"},
+      {70, "protocol_version"},
+      {71, "insufficient_security"},
+      {80, "internal_error"},
+      {86, "inappropriate_fallback"},
+      {90, "user_canceled"},
+      {109, "missing_extension"},
+      {110, "unsupported_extension"},
+      {112, "unrecognized_name"},
+      {113, "bad_certificate_status_response"},
+      {115, "unknown_psk_identity"},
+      {116, "certificate_required"},
+      {120, "no_application_protocol"},
+  };
+  for (const Named& a : kAlerts) {
+    if (a.code == alert) return a.name;
+  }
+  return nullptr;
+}
+
+std::string describe_close_code(uint64_t code, bool application) {
+  char s[96];
+  if (application) {
+    std::snprintf(s, sizeof(s), "application error 0x%llx", static_cast<unsigned long long>(code));
+  } else if (code >= quic::err::kCryptoErrorBase && code <= quic::err::kCryptoErrorBase + 0xff) {
+    const char* alert = tls_alert_name(static_cast<uint8_t>(code - quic::err::kCryptoErrorBase));
+    std::snprintf(s, sizeof(s), "CRYPTO_ERROR 0x%llx (%s)", static_cast<unsigned long long>(code),
+                  alert ? alert : "unknown TLS alert");
+  } else {
+    std::snprintf(s, sizeof(s), "%s (0x%llx)", quic::error_name(code),
+                  static_cast<unsigned long long>(code));
+  }
+  return s;
+}
+
+std::string describe_close_error(const std::optional<quic::Error>& e) {
+  if (!e) return "?";
+  std::string s = describe_close_code(e->code, e->application);
+  return e->reason.empty() ? s : s + " " + e->reason;
+}
+
 std::string peer_certificate_hex(const quic::Connection& c) {
   auto fp = c.peer_certificate_sha256();
   return fp ? to_hex(fp->data(), fp->size()) : "none";

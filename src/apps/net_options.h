@@ -64,6 +64,15 @@ void apply_client_ca(const std::string& file, quic::TlsConfig& t);
 // For per-connection log lines: the SHA-256 (hex) of the peer's leaf certificate, or "none".
 std::string peer_certificate_hex(const quic::Connection& c);
 
+// A CONNECTION_CLOSE code for people: "PROTOCOL_VIOLATION (0xa)", "CRYPTO_ERROR 0x12a
+// (bad_certificate)" (RFC 9001 §4.8: 0x100 + the TLS alert, RFC 8446 §6), or for an
+// application close "application error 0x10c".
+std::string describe_close_code(uint64_t code, bool application);
+// describe_close_code and the reason phrase, or "?" when there is no error.
+std::string describe_close_error(const std::optional<quic::Error>& e);
+// The TLS alert's name (RFC 8446 §6, "bad_certificate"), or nullptr when unknown.
+const char* tls_alert_name(uint8_t alert);
+
 // SHA-256 of the DER encoding of the first certificate in `pem` (what --pin compares).
 quic::Result<std::array<uint8_t, 32>> leaf_sha256(const std::string& pem);
 std::string to_hex(const uint8_t* data, size_t len);

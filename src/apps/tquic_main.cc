@@ -43,6 +43,12 @@ int main(int argc, char** argv) {
   sim->add_option("--scheduler", scheduler,
                   "multipath scenarios: minrtt | roundrobin | weighted | ecf | blest | redundant | deadline | all");
 
+  std::vector<std::string> mp_links;
+  sim->add_option("--link", mp_links,
+                  "a link of a custom multipath scenario, as `tquic emu --default-link`: "
+                  "rate=50mbit,delay=10ms,loss=1% (repeatable; --size, --seeds, --scheduler, --cc "
+                  "apply)");
+
   apps::NetCommands net(app);
 
   try {
@@ -64,6 +70,20 @@ int main(int argc, char** argv) {
         std::printf("%-20s %s\n", n.c_str(), harness::named_mp_scenario(n)->description.c_str());
       }
       return 0;
+    }
+    if (!mp_links.empty()) {
+      if (!so.scenario.empty()) {
+        std::fprintf(stderr, "tquic sim: --link builds its own scenario; drop '%s'\n",
+                     so.scenario.c_str());
+        return 2;
+      }
+      auto custom = apps::custom_mp_scenario(
+          mp_links, static_cast<uint64_t>(so.size_mib * static_cast<double>(1 << 20)));
+      if (!custom) {
+        std::fprintf(stderr, "tquic sim: %s\n", custom.error().reason.c_str());
+        return 2;
+      }
+      return apps::run_mp_sim(std::move(*custom), scheduler, so.cc, so.seed, so.seeds, so.json);
     }
     if (apps::is_mp_scenario(so.scenario)) {
       return apps::run_mp_sim(so.scenario, scheduler, so.cc, so.seed, so.seeds, so.json);

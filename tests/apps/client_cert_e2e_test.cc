@@ -71,7 +71,9 @@ TEST(ClientCertTools, ServeRequiresAndLogsTheClientCertificate) {
   without_cert.push_back(url);
   Outcome refused = run(without_cert, std::chrono::seconds(30), /*merge_stderr=*/true);
   EXPECT_EQ(refused.rc, 1);
-  EXPECT_NE(refused.out.find("0x174"), std::string::npos) << refused.out;  // 0x100 + 116
+  // 0x100 + 116, named (RFC 8446 §6).
+  EXPECT_NE(refused.out.find("CRYPTO_ERROR 0x174 (certificate_required)"), std::string::npos)
+      << refused.out;
 
   // Half a client certificate is a usage error (exit 2), caught before any connection.
   std::vector<std::string> half = get;
@@ -84,6 +86,31 @@ TEST(ClientCertTools, ServeRequiresAndLogsTheClientCertificate) {
             std::string::npos)
       << server.log;
   EXPECT_NE(server.log.find("client_cert=none\n"), std::string::npos) << server.log;
+  (void)std::system(("rm -rf " + dir).c_str());
+}
+
+// `tquic client` names the TLS alert of a CRYPTO_ERROR close, not just "CRYPTO_ERROR".
+TEST(ClientCertTools, HqClientNamesTheAlertOfARefusal) {
+  char tmpl[] = "/tmp/tquic_clientcert_XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  quic::TestCertOptions o;
+  o.name = "bob";
+  o.client = true;
+  auto bob = quic::make_test_cert(o);
+  ASSERT_TRUE(bob);
+  std::ofstream(dir + "/ca.pem") << bob->ca_pem;
+  std::ofstream(dir + "/hello.txt") << "hello\n";
+  Server server;
+  ASSERT_TRUE(server.start_server({TQUIC_BINARY, "server", "--listen", "127.0.0.1:0", "--root",
+                                   dir, "--client-ca", dir + "/ca.pem"}))
+      << server.log;
+  Outcome refused = run({TQUIC_BINARY, "client", "--pin", server.sha256,
+                         "https://127.0.0.1:" + server.port() + "/hello.txt"},
+                        std::chrono::seconds(30), /*merge_stderr=*/true);
+  EXPECT_EQ(refused.rc, 1);
+  EXPECT_NE(refused.out.find("CRYPTO_ERROR 0x174 (certificate_required)"), std::string::npos)
+      << refused.out;
+  server.stop();
   (void)std::system(("rm -rf " + dir).c_str());
 }
 

@@ -4,8 +4,11 @@
 // errors -> exit 2.
 #include <sys/stat.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -186,6 +189,103 @@ TEST_F(H3Tools, WrongPinFailsTheTransfer) {
   Proc r = run({TQUIC_BINARY, "get", "--pin", std::string(64, '0'), url("/small.txt")});
   EXPECT_EQ(r.rc, 1);
   EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(H3Tools, VerboseShowsVersionAlpnPathsAndClose) {
+  Proc r = test_support::run({TQUIC_BINARY, "get", "-v", "--pin", pin_, url("/small.txt")},
+               std::chrono::seconds(30), /*merge_stderr=*/true);
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("QUIC version 0x00000001, ALPN h3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("path 0 127.0.0.1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" -> 127.0.0.1:" + port_ + ": "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("srtt "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("connection closed by us: application error 0x100"), std::string::npos)
+      << r.out;
+  Proc quiet = test_support::run({TQUIC_BINARY, "get", "--pin", pin_, url("/small.txt")},
+                   std::chrono::seconds(30), /*merge_stderr=*/true);
+  EXPECT_EQ(quiet.out, "hello over HTTP/3\n");  // without -v: the body only
+}
+
+// --multipath --path: a second path from 127.0.0.2 (Linux routes 127/8 to lo); -w prints the
+// timings after the body, in connection order.
+TEST_F(H3Tools, MultipathPathAndWriteOutTimings) {
+  Server server;
+  ASSERT_TRUE(server.start_server(
+      {TQUIC_BINARY, "serve", www_, "--listen", "127.0.0.1:0", "--multipath"}))
+      << server.log;
+  std::string out = root_ + "/mp.bin";
+  Proc r = test_support::run(
+      {TQUIC_BINARY, "get", "--pin", server.sha256, "-v", "--multipath", "-o", out, "-w",
+       "W %{http_code} %{size_download} %{num_paths} %{time_handshake} %{time_starttransfer} "
+       "%{time_total}\\n",
+       "--path", "127.0.0.2", "https://127.0.0.1:" + server.port() + "/big.bin"},  // one value
+      std::chrono::seconds(60), /*merge_stderr=*/true);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(slurp(out), slurp(www_ + "/big.bin"));
+  EXPECT_NE(r.out.find("path 1 127.0.0.2:"), std::string::npos) << r.out;
+  size_t w = r.out.find("W ");
+  ASSERT_NE(w, std::string::npos) << r.out;
+  std::istringstream line(r.out.substr(w + 2));
+  unsigned code = 0;
+  uint64_t size = 0, paths = 0;
+  double hs = 0, fb = 0, total = 0;
+  line >> code >> size >> paths >> hs >> fb >> total;
+  EXPECT_EQ(code, 200u);
+  EXPECT_EQ(size, uint64_t{3} << 20);
+  EXPECT_EQ(paths, 2u);
+  EXPECT_GT(hs, 0.0);
+  EXPECT_LE(hs, fb);
+  EXPECT_LE(fb, total);
+  // Piped stderr: no progress meter (no carriage returns).
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);
+  EXPECT_EQ(get({"-w", "%{nope}", url("/small.txt")}).rc, 2);
+}
+
+// `tquic server` (hq-interop) feeds files 256 KiB per hook call (body_pump.h): a file of many
+// slices, next to a small one on the same connection, arrives whole, each slice woken by the
+// ACKs of the one before.
+TEST_F(H3Tools, HqServerSendsBigFilesInSlices) {
+  Server server;
+  ASSERT_TRUE(server.start_server({TQUIC_BINARY, "server", "--listen", "127.0.0.1:0", "--root",
+                                   www_}))
+      << server.log;
+  std::string out = root_ + "/hq";
+  mkdir(out.c_str(), 0755);
+  const std::string base = "https://127.0.0.1:" + server.port();
+  Proc r = run({TQUIC_BINARY, "client", "--pin", server.sha256, "-o", out, base + "/big.bin",
+                base + "/small.txt"});
+  ASSERT_EQ(r.rc, 0);
+  EXPECT_EQ(slurp(out + "/big.bin"), slurp(www_ + "/big.bin"));  // 3 MiB: 12 slices
+  EXPECT_EQ(slurp(out + "/small.txt"), "hello over HTTP/3\n");
+}
+
+// A finished connection's "server-conn" line leaves when it closes, not when a later
+// connection wakes the server up: read it while the server idles with no other client.
+TEST_F(H3Tools, ServeLogsTheSummaryWhenTheConnectionCloses) {
+  Server server;
+  ASSERT_TRUE(server.start_server({"/bin/sh", "-c",
+                                   std::string("exec ") + TQUIC_BINARY + " serve " + www_ +
+                                       " --listen 127.0.0.1:0 2>&1"}))
+      << server.log;
+  Proc r = run({TQUIC_BINARY, "get", "--pin", server.sha256,
+                "https://127.0.0.1:" + server.port() + "/small.txt"});
+  EXPECT_EQ(r.rc, 0);
+  // Without the line the read would block: a guard kills the server (SIGKILL: no shutdown
+  // summary) after a generous while, which ends the read with "".
+  std::promise<void> seen;
+  std::thread guard([&, f = seen.get_future()] {
+    if (f.wait_for(std::chrono::seconds(20)) == std::future_status::timeout) {
+      kill(server.child.pid, SIGKILL);
+    }
+  });
+  std::string line = server.wait_line("server-conn ");
+  seen.set_value();
+  guard.join();
+  EXPECT_NE(line.find("bytes_sent="), std::string::npos) << server.log;
+  server.stop();
+  // Exactly one line for the one connection (not again at shutdown).
+  size_t first = server.log.find("server-conn ");
+  EXPECT_EQ(server.log.find("server-conn ", first + 1), std::string::npos) << server.log;
 }
 
 }  // namespace

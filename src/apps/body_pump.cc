@@ -1,0 +1,29 @@
+#include "apps/body_pump.h"
+
+#include <algorithm>
+
+namespace apps {
+
+PumpStatus pump_body(uint64_t& offset, uint64_t end, size_t chunk, const BodyRead& read,
+                     const BodyWrite& write, size_t budget) {
+  size_t used = 0;
+  for (;;) {
+    if (used >= budget && offset < end) return PumpStatus::kMore;
+    size_t len = static_cast<size_t>(std::min<uint64_t>({end - offset, chunk, budget - used}));
+    std::span<const uint8_t> data;
+    if (len > 0) {
+      auto got = read(offset, len);
+      if (!got || got->empty() || got->size() > len) return PumpStatus::kReadError;
+      data = *got;
+    }
+    const bool fin = offset + data.size() == end;
+    auto n = write(data, fin);
+    if (!n) return PumpStatus::kWriteError;
+    offset += std::min(*n, data.size());
+    used += data.size();  // what was read counts, accepted or not: it is the hook's work
+    if (fin && *n == data.size()) return PumpStatus::kDone;
+    if (*n < data.size()) return PumpStatus::kMore;  // send buffer full
+  }
+}
+
+}  // namespace apps

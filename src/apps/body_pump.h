@@ -1,0 +1,38 @@
+// A response body fed into a stream a bounded amount per application-hook call. The servers'
+// hook runs before the driver sends, so a hook that copied a big file up to the stream's send
+// buffer (16 MiB) would hold back everything queued with it — among them HANDSHAKE_DONE, which
+// RFC 9001 §4.1.2 wants sent as soon as the handshake completes — and stall every other
+// connection on the event loop. With at most kMaxBodyBytesPerActivity read per stream per
+// call, what was queued leaves, its ACKs wake the hook, and the next slice follows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+
+namespace apps {
+
+inline constexpr size_t kMaxBodyBytesPerActivity = 256 * 1024;
+
+enum class PumpStatus : uint8_t {
+  kMore,        // send room or the budget ran out: call again on the next activity
+  kDone,        // everything written, FIN included
+  kReadError,   // the source failed or ended early (a file shrank since it was opened)
+  kWriteError,  // the stream refused (reset by the peer, connection closing)
+};
+
+// read(offset, len): the body's next bytes (1..len of them; they may point into a scratch
+// buffer), or nullopt/empty on failure. write(data, fin): bytes accepted (fin counts only when
+// all were), or nullopt when the stream is gone.
+using BodyRead = std::function<std::optional<std::span<const uint8_t>>(uint64_t offset, size_t len)>;
+using BodyWrite = std::function<std::optional<size_t>(std::span<const uint8_t> data, bool fin)>;
+
+// Writes body bytes [offset, end) in reads of at most `chunk`, advancing `offset` by what the
+// stream accepted, until the stream is full, the body is done, or `budget` bytes were read.
+// An empty rest (offset == end) writes the FIN alone.
+PumpStatus pump_body(uint64_t& offset, uint64_t end, size_t chunk, const BodyRead& read,
+                     const BodyWrite& write, size_t budget = kMaxBodyBytesPerActivity);
+
+}  // namespace apps
