@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "core/endpoint.h"
@@ -52,10 +53,11 @@ inline const quic::TestTlsPair& tls() {
   return fuzz_support::test_tls("hq-interop");
 }
 
-inline quic::ConnectionConfig connection_config(bool multipath) {
+inline quic::ConnectionConfig connection_config(
+    bool multipath, quic::AeadBackend aead = quic::AeadBackend::kNull) {
   quic::ConnectionConfig c;
   c.multipath = multipath;
-  c.aead = quic::AeadBackend::kNull;
+  c.aead = aead;
   c.max_datagram_frame_size = 1200;  // DATAGRAM frames are then legal input too
   c.idle_timeout = std::chrono::seconds(5);
   // ACK_FREQUENCY / IMMEDIATE_ACK / RESET_STREAM_AT then reach their handlers too.
@@ -71,12 +73,12 @@ class Session {
   // Called with every datagram the client sends towards the server (the seed generator records).
   std::function<void(std::span<const uint8_t>)> on_client_datagram;
 
-  // The mode fixes whether both sides offer multipath.
-  explicit Session(Mode mode = Mode::kFresh)
+  // The mode fixes whether both sides offer multipath. sealed_packets passes a real AEAD.
+  explicit Session(Mode mode = Mode::kFresh, quic::AeadBackend aead = quic::AeadBackend::kNull)
       : multipath_(mode == Mode::kMultipath),
         server_rand_(kServerSeed),
         client_rand_(kClientSeed),
-        server_(quic::EndpointConfig{true, connection_config(multipath_), tls().server},
+        server_(quic::EndpointConfig{true, connection_config(multipath_, aead), tls().server},
                 server_rand_) {}
 
   quic::Instant now() const { return now_; }
@@ -219,24 +221,31 @@ class Session {
   std::array<uint8_t, 4096> io_{};
 };
 
+// Splits input into at most kMaxDatagrams records "u8 ctl | u16 length | bytes" (the last one
+// truncated) and calls f(ctl, bytes) for each. The bytes are a copy: endpoints decrypt in place,
+// and the fuzzer's buffer is read-only. Shared by the packet-level targets.
+template <class F>
+void for_each_record(const uint8_t* data, size_t size, F&& f) {
+  size_t pos = 0;
+  std::vector<uint8_t> copy;
+  for (size_t n = 0; n < kMaxDatagrams && pos + 3 <= size; ++n) {
+    uint8_t ctl = data[pos];
+    size_t len = (size_t{data[pos + 1]} << 8) | data[pos + 2];
+    pos += 3;
+    len = std::min(len, size - pos);
+    copy.assign(data + pos, data + pos + len);
+    pos += len;
+    f(ctl, std::span<uint8_t>(copy));
+  }
+}
+
 // Parses and runs one fuzz input.
 inline void run_input(const uint8_t* data, size_t size) {
   if (size == 0) return;
   auto mode = static_cast<Mode>(data[0] % kModes);
   Session s(mode);
   if (!s.prefix(mode)) return;
-  size_t pos = 1;
-  std::vector<uint8_t> dgram;
-  for (size_t n = 0; n < kMaxDatagrams && pos + 3 <= size; ++n) {
-    uint8_t ctl = data[pos];
-    size_t len = (size_t{data[pos + 1]} << 8) | data[pos + 2];
-    pos += 3;
-    len = std::min(len, size - pos);
-    // A copy: the endpoint decrypts in place, and the input buffer is read-only.
-    dgram.assign(data + pos, data + pos + len);
-    pos += len;
-    s.deliver(ctl, dgram);
-  }
+  for_each_record(data + 1, size - 1, [&](uint8_t ctl, std::span<uint8_t> d) { s.deliver(ctl, d); });
   s.run_timers();
 }
 
