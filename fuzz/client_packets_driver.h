@@ -167,23 +167,7 @@ class ClientSession {
     }
   }
 
-  // The server application answers each request with a server-initiated stream and an echo.
-  void service_server_app() {
-    while (server_.accept()) {
-    }
-    for (quic::ConnectionHandle h = 1; h < 4; ++h) {
-      quic::Connection* c = server_.connection(h);
-      if (c == nullptr) continue;
-      for (size_t n = 0; n < kMaxEventsPerDrain; ++n) {
-        auto e = c->poll_event();
-        if (!e) break;
-        if (e->kind != quic::EventKind::kStreamReadable) continue;
-        bool fin = false;
-        auto r = c->stream_read(e->stream_id, quic::MutBytes(io_.data(), io_.size()), &fin);
-        if (r && *r > 0) (void)c->stream_write(e->stream_id, quic::Bytes(io_.data(), *r), true);
-      }
-    }
-  }
+  void service_server_app() { fuzz_server_packets::echo_app(server_, io_); }
 
   quic::SeededRandom server_rand_, client_rand_;
   quic::Endpoint server_, client_;

@@ -66,6 +66,27 @@ inline quic::ConnectionConfig connection_config(
   return c;
 }
 
+// An echo application: accepts connections, reads every readable stream and writes the bytes
+// back on bidirectional streams, so stream data reaches the send path too.
+inline void echo_app(quic::Endpoint& ep, std::span<uint8_t> io) {
+  while (ep.accept()) {
+  }
+  for (quic::ConnectionHandle h = 1; h < 4; ++h) {
+    quic::Connection* c = ep.connection(h);
+    if (c == nullptr) continue;
+    for (size_t n = 0; n < kMaxEventsPerDrain; ++n) {
+      auto e = c->poll_event();
+      if (!e) break;
+      if (e->kind != quic::EventKind::kStreamReadable) continue;
+      bool fin = false;
+      auto r = c->stream_read(e->stream_id, quic::MutBytes(io.data(), io.size()), &fin);
+      if (r && (e->stream_id & 2) == 0 && (*r > 0 || fin)) {
+        (void)c->stream_write(e->stream_id, quic::Bytes(io.data(), *r), fin);
+      }
+    }
+  }
+}
+
 // One server endpoint (fresh per input, so inputs reproduce) and optionally the client that
 // performed the handshake prefix.
 class Session {
@@ -73,12 +94,16 @@ class Session {
   // Called with every datagram the client sends towards the server (the seed generator records).
   std::function<void(std::span<const uint8_t>)> on_client_datagram;
 
-  // The mode fixes whether both sides offer multipath. sealed_packets passes a real AEAD.
-  explicit Session(Mode mode = Mode::kFresh, quic::AeadBackend aead = quic::AeadBackend::kNull)
-      : multipath_(mode == Mode::kMultipath),
+  // The mode fixes whether both sides offer multipath. sealed_packets passes a real AEAD and
+  // its own TLS pair (a client that logs its secrets).
+  explicit Session(Mode mode = Mode::kFresh, quic::AeadBackend aead = quic::AeadBackend::kNull,
+                   const quic::TestTlsPair& tls_pair = tls())
+      : tls_(tls_pair),
+        aead_(aead),
+        multipath_(mode == Mode::kMultipath),
         server_rand_(kServerSeed),
         client_rand_(kClientSeed),
-        server_(quic::EndpointConfig{true, connection_config(multipath_, aead), tls().server},
+        server_(quic::EndpointConfig{true, connection_config(multipath_, aead), tls_.server},
                 server_rand_) {}
 
   quic::Instant now() const { return now_; }
@@ -90,7 +115,8 @@ class Session {
   bool prefix(Mode mode) {
     if (mode == Mode::kFresh) return true;
     client_ = std::make_unique<quic::Endpoint>(
-        quic::EndpointConfig{false, connection_config(multipath_), tls().client}, client_rand_);
+        quic::EndpointConfig{false, connection_config(multipath_, aead_), tls_.client},
+        client_rand_);
     auto h = client_->connect(kClientAddr, kServerAddr, now_);
     if (!h) return false;
     client_handle_ = *h;
@@ -190,27 +216,10 @@ class Session {
     service_server_events();
   }
 
-  // An echo application: accepts connections, reads every readable stream and writes the bytes
-  // back on bidirectional streams, so stream data reaches the send path too.
-  void service_server_events() {
-    while (server_.accept()) {
-    }
-    for (quic::ConnectionHandle h = 1; h < 4; ++h) {
-      quic::Connection* c = server_.connection(h);
-      if (c == nullptr) continue;
-      for (size_t n = 0; n < kMaxEventsPerDrain; ++n) {
-        auto e = c->poll_event();
-        if (!e) break;
-        if (e->kind != quic::EventKind::kStreamReadable) continue;
-        bool fin = false;
-        auto r = c->stream_read(e->stream_id, quic::MutBytes(io_.data(), io_.size()), &fin);
-        if (r && (e->stream_id & 2) == 0 && (*r > 0 || fin)) {
-          (void)c->stream_write(e->stream_id, quic::Bytes(io_.data(), *r), fin);
-        }
-      }
-    }
-  }
+  void service_server_events() { echo_app(server_, io_); }
 
+  const quic::TestTlsPair& tls_;
+  quic::AeadBackend aead_;
   bool multipath_;
   quic::SeededRandom server_rand_, client_rand_;
   quic::Endpoint server_;
