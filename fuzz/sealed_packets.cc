@@ -1,5 +1,6 @@
-// Frames sealed with the real Initial AEAD into a server Endpoint (fuzz/sealed_packets_driver.h):
-// the decrypted path of real packet protection, which server_packets (null AEAD) skips.
+// Frames sealed with real packet protection (Initial AES-128-GCM, 1-RTT ChaCha20-Poly1305) into a
+// server Endpoint (fuzz/sealed_packets_driver.h): the decrypted path of the real AEAD, which
+// server_packets (null AEAD) never takes.
 #include <cstddef>
 #include <cstdint>
 
