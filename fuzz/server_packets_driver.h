@@ -53,8 +53,8 @@ inline const quic::TestTlsPair& tls() {
   return fuzz_support::test_tls("hq-interop");
 }
 
-inline quic::ConnectionConfig connection_config(
-    bool multipath, quic::AeadBackend aead = quic::AeadBackend::kNull) {
+inline quic::ConnectionConfig connection_config(bool multipath,
+                                                quic::AeadBackend aead = quic::AeadBackend::kNull) {
   quic::ConnectionConfig c;
   c.multipath = multipath;
   c.aead = aead;
@@ -254,7 +254,8 @@ inline void run_input(const uint8_t* data, size_t size) {
   auto mode = static_cast<Mode>(data[0] % kModes);
   Session s(mode);
   if (!s.prefix(mode)) return;
-  for_each_record(data + 1, size - 1, [&](uint8_t ctl, std::span<uint8_t> d) { s.deliver(ctl, d); });
+  for_each_record(data + 1, size - 1,
+                  [&](uint8_t ctl, std::span<uint8_t> d) { s.deliver(ctl, d); });
   s.run_timers();
 }
 
