@@ -16,14 +16,17 @@ if [ ${#targets[@]} -eq 0 ]; then
   for d in fuzz/corpus/*/; do targets+=("$(basename "$d")"); done
 fi
 
+for t in "${targets[@]}"; do
+  if [ ! -x "$build/fuzz/fuzz_$t" ]; then
+    echo "campaign: $build/fuzz/fuzz_$t missing (build the fuzz preset first)" >&2
+    exit 2
+  fi
+done
+
 summary=()
 failed=0
 for t in "${targets[@]}"; do
   bin=$build/fuzz/fuzz_$t
-  if [ ! -x "$bin" ]; then
-    echo "campaign: $bin missing (build the fuzz preset first)" >&2
-    exit 2
-  fi
   work=$build/fuzz-work/$t
   art=$build/fuzz-artifacts/$t
   log=$build/fuzz-logs/$t.log
