@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "core/endpoint.h"
@@ -52,16 +53,38 @@ inline const quic::TestTlsPair& tls() {
   return fuzz_support::test_tls("hq-interop");
 }
 
-inline quic::ConnectionConfig connection_config(bool multipath) {
+inline quic::ConnectionConfig connection_config(bool multipath,
+                                                quic::AeadBackend aead = quic::AeadBackend::kNull) {
   quic::ConnectionConfig c;
   c.multipath = multipath;
-  c.aead = quic::AeadBackend::kNull;
+  c.aead = aead;
   c.max_datagram_frame_size = 1200;  // DATAGRAM frames are then legal input too
   c.idle_timeout = std::chrono::seconds(5);
   // ACK_FREQUENCY / IMMEDIATE_ACK / RESET_STREAM_AT then reach their handlers too.
   c.ack_frequency = true;
   c.reliable_reset = true;
   return c;
+}
+
+// An echo application: accepts connections, reads every readable stream and writes the bytes
+// back on bidirectional streams, so stream data reaches the send path too.
+inline void echo_app(quic::Endpoint& ep, std::span<uint8_t> io) {
+  while (ep.accept()) {
+  }
+  for (quic::ConnectionHandle h = 1; h < 4; ++h) {
+    quic::Connection* c = ep.connection(h);
+    if (c == nullptr) continue;
+    for (size_t n = 0; n < kMaxEventsPerDrain; ++n) {
+      auto e = c->poll_event();
+      if (!e) break;
+      if (e->kind != quic::EventKind::kStreamReadable) continue;
+      bool fin = false;
+      auto r = c->stream_read(e->stream_id, quic::MutBytes(io.data(), io.size()), &fin);
+      if (r && (e->stream_id & 2) == 0 && (*r > 0 || fin)) {
+        (void)c->stream_write(e->stream_id, quic::Bytes(io.data(), *r), fin);
+      }
+    }
+  }
 }
 
 // One server endpoint (fresh per input, so inputs reproduce) and optionally the client that
@@ -71,12 +94,16 @@ class Session {
   // Called with every datagram the client sends towards the server (the seed generator records).
   std::function<void(std::span<const uint8_t>)> on_client_datagram;
 
-  // The mode fixes whether both sides offer multipath.
-  explicit Session(Mode mode = Mode::kFresh)
-      : multipath_(mode == Mode::kMultipath),
+  // The mode fixes whether both sides offer multipath. sealed_packets passes a real AEAD and
+  // its own TLS pair (a client that logs its secrets).
+  explicit Session(Mode mode = Mode::kFresh, quic::AeadBackend aead = quic::AeadBackend::kNull,
+                   const quic::TestTlsPair& tls_pair = tls())
+      : tls_(tls_pair),
+        aead_(aead),
+        multipath_(mode == Mode::kMultipath),
         server_rand_(kServerSeed),
         client_rand_(kClientSeed),
-        server_(quic::EndpointConfig{true, connection_config(multipath_), tls().server},
+        server_(quic::EndpointConfig{true, connection_config(multipath_, aead), tls_.server},
                 server_rand_) {}
 
   quic::Instant now() const { return now_; }
@@ -88,7 +115,8 @@ class Session {
   bool prefix(Mode mode) {
     if (mode == Mode::kFresh) return true;
     client_ = std::make_unique<quic::Endpoint>(
-        quic::EndpointConfig{false, connection_config(multipath_), tls().client}, client_rand_);
+        quic::EndpointConfig{false, connection_config(multipath_, aead_), tls_.client},
+        client_rand_);
     auto h = client_->connect(kClientAddr, kServerAddr, now_);
     if (!h) return false;
     client_handle_ = *h;
@@ -188,27 +216,10 @@ class Session {
     service_server_events();
   }
 
-  // An echo application: accepts connections, reads every readable stream and writes the bytes
-  // back on bidirectional streams, so stream data reaches the send path too.
-  void service_server_events() {
-    while (server_.accept()) {
-    }
-    for (quic::ConnectionHandle h = 1; h < 4; ++h) {
-      quic::Connection* c = server_.connection(h);
-      if (c == nullptr) continue;
-      for (size_t n = 0; n < kMaxEventsPerDrain; ++n) {
-        auto e = c->poll_event();
-        if (!e) break;
-        if (e->kind != quic::EventKind::kStreamReadable) continue;
-        bool fin = false;
-        auto r = c->stream_read(e->stream_id, quic::MutBytes(io_.data(), io_.size()), &fin);
-        if (r && (e->stream_id & 2) == 0 && (*r > 0 || fin)) {
-          (void)c->stream_write(e->stream_id, quic::Bytes(io_.data(), *r), fin);
-        }
-      }
-    }
-  }
+  void service_server_events() { echo_app(server_, io_); }
 
+  const quic::TestTlsPair& tls_;
+  quic::AeadBackend aead_;
   bool multipath_;
   quic::SeededRandom server_rand_, client_rand_;
   quic::Endpoint server_;
@@ -219,24 +230,32 @@ class Session {
   std::array<uint8_t, 4096> io_{};
 };
 
+// Splits input into at most kMaxDatagrams records "u8 ctl | u16 length | bytes" (the last one
+// truncated) and calls f(ctl, bytes) for each. The bytes are a copy: endpoints decrypt in place,
+// and the fuzzer's buffer is read-only. Shared by the packet-level targets.
+template <class F>
+void for_each_record(const uint8_t* data, size_t size, F&& f) {
+  size_t pos = 0;
+  std::vector<uint8_t> copy;
+  for (size_t n = 0; n < kMaxDatagrams && pos + 3 <= size; ++n) {
+    uint8_t ctl = data[pos];
+    size_t len = (size_t{data[pos + 1]} << 8) | data[pos + 2];
+    pos += 3;
+    len = std::min(len, size - pos);
+    copy.assign(data + pos, data + pos + len);
+    pos += len;
+    f(ctl, std::span<uint8_t>(copy));
+  }
+}
+
 // Parses and runs one fuzz input.
 inline void run_input(const uint8_t* data, size_t size) {
   if (size == 0) return;
   auto mode = static_cast<Mode>(data[0] % kModes);
   Session s(mode);
   if (!s.prefix(mode)) return;
-  size_t pos = 1;
-  std::vector<uint8_t> dgram;
-  for (size_t n = 0; n < kMaxDatagrams && pos + 3 <= size; ++n) {
-    uint8_t ctl = data[pos];
-    size_t len = (size_t{data[pos + 1]} << 8) | data[pos + 2];
-    pos += 3;
-    len = std::min(len, size - pos);
-    // A copy: the endpoint decrypts in place, and the input buffer is read-only.
-    dgram.assign(data + pos, data + pos + len);
-    pos += len;
-    s.deliver(ctl, dgram);
-  }
+  for_each_record(data + 1, size - 1,
+                  [&](uint8_t ctl, std::span<uint8_t> d) { s.deliver(ctl, d); });
   s.run_timers();
 }
 

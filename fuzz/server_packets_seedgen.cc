@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "seed_support.h"
 #include "server_packets_driver.h"
 #include "wire/frame.h"
 #include "wire/packet.h"
@@ -14,28 +15,16 @@
 namespace {
 
 using namespace fuzz_server_packets;
-using Bytes8 = std::vector<uint8_t>;
-
-struct Record {
-  uint8_t ctl = 1;
-  Bytes8 bytes;
-};
+using fuzz_seeds::Bytes8;
+using fuzz_seeds::F;
+using fuzz_seeds::Record;
+using fuzz_seeds::short_packet;
 
 std::string g_dir;
 int g_failures = 0;
 
 void write_seed(const std::string& name, Mode mode, const std::vector<Record>& records) {
-  Bytes8 out{static_cast<uint8_t>(mode)};
-  for (const auto& r : records) {
-    out.push_back(r.ctl);
-    out.push_back(static_cast<uint8_t>(r.bytes.size() >> 8));
-    out.push_back(static_cast<uint8_t>(r.bytes.size()));
-    out.insert(out.end(), r.bytes.begin(), r.bytes.end());
-  }
-  std::ofstream f(g_dir + "/" + name, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
-  std::printf("%-32s mode %d, %zu datagrams, %zu bytes\n", name.c_str(), static_cast<int>(mode),
-              records.size(), out.size());
+  fuzz_seeds::write_records(g_dir, name, {static_cast<uint8_t>(mode)}, records);
 }
 
 // A session whose client datagrams are recorded from the moment `recording` is set.
@@ -57,18 +46,6 @@ quic::PacketHeader header_of(const Bytes8& d) {
   return *h;
 }
 
-// frames -> one protected-by-null packet (zero tag).
-Bytes8 short_packet(const quic::ConnectionId& dcid, uint64_t pn, const Bytes8& frames,
-                    bool key_phase = false) {
-  Bytes8 b(1500);
-  quic::Writer w(quic::MutBytes(b.data(), b.size()));
-  if (!quic::write_short_header(w, dcid, key_phase, false, 4, pn)) die("short header");
-  w.bytes(quic::Bytes(frames.data(), frames.size()));
-  w.zeros(quic::kAeadTagSize);
-  b.resize(w.written());
-  return b;
-}
-
 Bytes8 long_packet(quic::LongType type, const quic::ConnectionId& dcid,
                    const quic::ConnectionId& scid, uint64_t pn, const Bytes8& frames,
                    size_t pad_to = 0) {
@@ -88,30 +65,6 @@ Bytes8 long_packet(quic::LongType type, const quic::ConnectionId& dcid,
   }
   return b;
 }
-
-// Frame byte strings (RFC 9000 §19), written by hand so seeds also cover odd encodings.
-struct F {
-  Bytes8 b;
-  F& v(uint64_t x) {
-    uint8_t t[8];
-    quic::Writer w(quic::MutBytes(t, 8));
-    w.varint(x);
-    b.insert(b.end(), t, t + w.written());
-    return *this;
-  }
-  F& raw(std::initializer_list<uint8_t> x) {
-    b.insert(b.end(), x);
-    return *this;
-  }
-  F& str(const std::string& s) {
-    b.insert(b.end(), s.begin(), s.end());
-    return *this;
-  }
-  F& n(size_t count, uint8_t byte) {
-    b.insert(b.end(), count, byte);
-    return *this;
-  }
-};
 
 // Replays a mode-2 seed's datagrams and checks the server connection counted them as received.
 void check_established(const std::string& name, const std::vector<Record>& records,
