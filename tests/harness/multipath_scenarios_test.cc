@@ -52,10 +52,10 @@ MpResult run(MpScenario s, std::optional<quic::SchedulerKind> k = std::nullopt) 
 }
 
 // The goals rest on several seeds (random loss, CIDs and timings differ per seed): asserted on
-// the median with a floor on the minimum. Under AddressSanitizer (about ten times slower) three
-// seeds; the release suite runs ten.
+// the median with a floor on the minimum over ten seeds in the release suite. Under
+// AddressSanitizer (ten to twenty times slower) one seed: that run checks memory safety.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr int kGoalSeeds = 3;
+constexpr int kGoalSeeds = 1;
 #else
 constexpr int kGoalSeeds = 10;
 #endif
@@ -108,7 +108,9 @@ TEST(MultipathScenario, AggregationWithSatelliteReaches80Percent) {
   const Spread sp = spread(run_seeds(named("aggregation-b")), share);
   EXPECT_GE(sp.median, 0.85);
   EXPECT_GE(sp.min, 0.80);
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_GE(run(named("aggregation-b"), quic::SchedulerKind::kMinRtt).share, 0.77);
+#endif
 }
 
 // Goal (c) is 80%; loss-based congestion control gets about 8 of the lossy link's 25 Mbit/s
@@ -322,6 +324,11 @@ TEST(MultipathScenario, SharedBottleneckCoupledBaliaTakesLessThanUncoupled) {
 // twice. (At the plain drop-tail bottleneck above, synchronised overflow drops favour the
 // multipath connection when they land on its smaller path; docs/cc.md.)
 TEST(MultipathScenario, SharedLossyBottleneckLiaOliaAreFair) {
+#if defined(__SANITIZE_ADDRESS__)
+  // One seed is not a fairness figure (seed 1 alone: LIA 1.19, OLIA 1.37), and thirty runs
+  // under ASan would take most of CI's time; the release suite asserts the medians.
+  GTEST_SKIP() << "medians over ten seeds: release build only";
+#endif
   MpScenario s = named("shared-lossy");
   auto fairness = [](const MpResult& r) { return r.fairness; };
   for (auto cc : {quic::CcAlgorithm::kLia, quic::CcAlgorithm::kOlia}) {
