@@ -107,6 +107,10 @@ struct ConnectionConfig {
   // Start a key update after this many packets in one key phase; 0: only when half the AEAD
   // confidentiality limit (RFC 9001 §6.6) is reached.
   uint64_t key_update_interval = 0;
+  // Optimistic-ACK defence (RFC 9000 §21.4): skip one 1-RTT packet number in about every
+  // skip_pn_period packets of a path (uniformly 0.5x..1.5x apart); an ACK of a skipped number
+  // closes the connection with PROTOCOL_VIOLATION. 0: never skip.
+  uint32_t skip_pn_period = 512;
 
   // DATAGRAM (RFC 9221) queues, bounded in bytes and in entries (docs/datagrams.md). The
   // defaults hold about 33 ms of 1 Gbit/s each way. A full send queue refuses send_datagram

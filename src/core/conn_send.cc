@@ -308,6 +308,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
     if (f.kind == SentFrame::Kind::kStream) path.stream_bytes_sent += f.length;
   }
   pns.loss.on_packet_sent(sp);
+  if (app && !zero_rtt_.building) maybe_skip_packet_number(pns);
   if (sp.in_flight) {
     path.cc->on_packet_sent(now, pn, sp.bytes, bytes_in_flight(path));
     path.pacer.on_packet_sent(now, sp.bytes, path.cc->pacing_rate_bps(path.rtt), path.cc->cwnd(),
@@ -319,6 +320,22 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   }
   if (!frames.empty()) sent_frames_.emplace(sp.token, std::move(frames));
   return total;
+}
+
+// RFC 9000 §21.4: a peer that acknowledges packets it never received (to make us send faster)
+// cannot tell which numbers we skipped, so sooner or later it acknowledges one nobody sent and
+// on_ack_frame closes with PROTOCOL_VIOLATION. The loss detector remembers the last
+// kMaxSkippedPacketNumbers skips and never counts them as sent, lost or RTT samples.
+void Connection::maybe_skip_packet_number(PnSpace& pns) {
+  const uint64_t period = config_.skip_pn_period;
+  if (period == 0) return;
+  auto draw = [&] { return pns.next_pn + period / 2 + random_.uniform(period); };
+  if (pns.skip_pn_at == 0) pns.skip_pn_at = std::max<uint64_t>(draw(), 1);
+  if (pns.next_pn < pns.skip_pn_at) return;
+  pns.loss.skip_packet_number(pns.next_pn);
+  ++pns.next_pn;
+  ++stats_.packet_numbers_skipped;
+  pns.skip_pn_at = draw();
 }
 
 bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,

@@ -109,6 +109,7 @@ struct ConnectionStats {
   uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
   uint64_t handshakes = 0;
   uint64_t key_updates = 0;
+  uint64_t packet_numbers_skipped = 0;  // optimistic-ACK defence (RFC 9000 §21.4)
   // ACK and PATH_ACK frames we sent (all spaces); ACK_FREQUENCY / IMMEDIATE_ACK frames sent.
   uint64_t ack_frames_sent = 0, ack_frequency_sent = 0, immediate_acks_sent = 0;
   uint64_t ecn_ce_received = 0;  // CE marks the peer reported on our packets
@@ -390,6 +391,7 @@ class Connection {
   // conn_send.cc
   size_t build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out, size_t min_size,
                       bool paced_out, bool data_allowed);
+  void maybe_skip_packet_number(PnSpace& pns);
   bool space_wants_send(PnSpaceId space, const Path& path, Instant now) const;
   size_t write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
                       std::vector<SentFrame>& sent, bool& ack_eliciting, bool may_send_data);

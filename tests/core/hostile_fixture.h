@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -128,8 +129,11 @@ class Pair {
   const std::vector<Datagram>& server_sent() const { return server_sent_; }
   // The largest 1-RTT packet number the server has sent (from its short headers).
   std::optional<uint64_t> server_largest_1rtt_pn() const { return server_largest_pn_; }
-  // Acknowledges every 1-RTT packet the server sent so far (one range).
+  // Acknowledges every 1-RTT packet the server sent so far, like an honest client: the
+  // numbers the server skipped (RFC 9000 §21.4) stay unacknowledged.
   void ack_all_server_packets();
+  // The 1-RTT packet numbers the server has sent so far, ascending.
+  const std::set<uint64_t>& server_1rtt_pns() const { return server_pns_; }
 
   uint64_t next_injected_pn() const { return inject_pn_; }
 
@@ -146,6 +150,7 @@ class Pair {
   Datagram client_first_initial_;
   std::vector<Datagram> server_sent_;
   std::optional<uint64_t> server_largest_pn_;
+  std::set<uint64_t> server_pns_;
   uint64_t inject_pn_ = 1'000'000;
   SocketAddress client_addr_, server_addr_;
 };
