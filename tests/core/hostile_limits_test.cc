@@ -100,5 +100,47 @@ TEST(HostileLimits, SkipPeriodZeroNeverSkips) {
   EXPECT_FALSE(first_gap(pair.server_1rtt_pns()).has_value());
 }
 
+// A 1-RTT packet to the server whose AEAD tag is wrong (the null backend wants 16 zero bytes).
+Datagram forged_packet(Pair& pair, uint64_t pn) {
+  const uint8_t ping[] = {0x01, 0x00, 0x00, 0x00};
+  Datagram d = short_packet(pair.server_cid(), pn, ping);
+  d.back() ^= 0x01;
+  return d;
+}
+
+// RFC 9001 §6.6: more forged 1-RTT packets than the integrity limit close the connection with
+// AEAD_LIMIT_REACHED; up to the limit they are dropped silently (§5.5).
+TEST(HostileLimits, ForgedPacketsPastIntegrityLimitAreAeadLimitReached) {
+  constexpr uint64_t kLimit = 10;
+  PairOptions o;
+  o.server.aead_integrity_limit = kLimit;
+  Pair pair(o);
+  ASSERT_TRUE(pair.handshake());
+  const uint64_t dropped_before = pair.server()->stats().packets_dropped;
+  for (uint64_t i = 0; i < kLimit; ++i) pair.deliver_to_server(forged_packet(pair, 2'000'000 + i));
+  EXPECT_EQ(pair.server()->stats().authentication_failures, kLimit);
+  EXPECT_EQ(pair.server()->stats().packets_dropped, dropped_before + kLimit);
+  ASSERT_FALSE(pair.server_close_code().has_value());
+  // A genuine packet in between does not reset the count (it is per connection lifetime).
+  pair.inject_frames({PingFrame{}});
+  ASSERT_FALSE(pair.server_close_code().has_value());
+  pair.deliver_to_server(forged_packet(pair, 2'000'100));
+  auto code = pair.server_close_code();
+  ASSERT_TRUE(code.has_value()) << "forged packet past the integrity limit was ignored";
+  EXPECT_EQ(*code, err::kAeadLimitReached);
+  auto f = pair.server_close_frame();
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->error_code, err::kAeadLimitReached);
+}
+
+// The default limit is the suite's (2^52 for AES-GCM): a handful of forgeries only get dropped.
+TEST(HostileLimits, DefaultIntegrityLimitToleratesSomeForgeries) {
+  Pair pair;
+  ASSERT_TRUE(pair.handshake());
+  for (uint64_t i = 0; i < 100; ++i) pair.deliver_to_server(forged_packet(pair, 2'000'000 + i));
+  EXPECT_EQ(pair.server()->stats().authentication_failures, 100u);
+  EXPECT_FALSE(pair.server_close_code().has_value());
+}
+
 }  // namespace
 }  // namespace quic::hostile
