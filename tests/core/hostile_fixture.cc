@@ -187,6 +187,8 @@ Pair::Pair(PairOptions options)
                       options.server_tls ? options.server_tls
                                          : test_tls_context(true, options.server_alpn)};
   scfg.max_connections = options.max_connections;
+  scfg.retry = options.retry;
+  scfg.retry_half_open_limit = options.retry_half_open_limit;
   server_ = std::make_unique<Endpoint>(scfg, server_random_);
   auto c = Connection::connect(
       options.client,

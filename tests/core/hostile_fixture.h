@@ -39,6 +39,8 @@ struct PairOptions {
   std::vector<std::string> client_alpn{"hq-interop"};
   std::vector<std::string> server_alpn{"hq-interop"};
   size_t max_connections = 4096;  // the server Endpoint's cap
+  RetryPolicy retry = RetryPolicy::kUnderLoad;  // the server Endpoint's Retry policy
+  size_t retry_half_open_limit = 256;
   // 0-RTT tests: a server TLS context shared by several pairs (its anti-replay context only
   // gives 0-RTT to tickets issued after it was created), and the client's connect options.
   std::shared_ptr<const TlsContext> server_tls;
@@ -118,6 +120,7 @@ class Pair {
   // poll_server with each datagram's destination.
   std::vector<std::pair<SocketAddress, Datagram>> poll_server_addressed();
   const SocketAddress& client_addr() const { return client_addr_; }
+  const SocketAddress& server_addr() const { return server_addr_; }
   // A 0-RTT packet "from the client" (to its original DCID) carrying `payload`.
   void inject_zero_rtt(Bytes payload, uint64_t pn);
 
