@@ -393,7 +393,8 @@ class Connection {
   // conn_send.cc
   size_t build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out, size_t min_size,
                       bool paced_out, bool data_allowed);
-  void maybe_skip_packet_number(PnSpace& pns);
+  void maybe_skip_packet_number(Path& path);
+  uint64_t next_skip_pn(const Path& path) const;
   bool space_wants_send(PnSpaceId space, const Path& path, Instant now) const;
   size_t write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
                       std::vector<SentFrame>& sent, bool& ack_eliciting, bool may_send_data);
