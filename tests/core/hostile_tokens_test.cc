@@ -33,7 +33,7 @@ struct OtherClient {
   std::unique_ptr<Connection> conn_;
 };
 
-// Delivers the client's pending datagrams to the server from `from` (by default its own address).
+// Delivers the client's pending datagrams to the server as if sent from `from`.
 void client_to_server(Pair& pair, const SocketAddress& from) {
   for (auto& d : pair.poll_client()) {
     pair.server_endpoint().on_datagram(pair.now(), pair.server_addr(), from, 0, d);
