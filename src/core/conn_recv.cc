@@ -149,11 +149,16 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
       next_phase = true;
     }
   }
-  if (key == nullptr || payload_len < kAeadTagSize ||
-      !key->open(pn, static_cast<uint32_t>(path_id), Bytes(p, header_len), p + header_len,
+  if (key == nullptr || payload_len < kAeadTagSize) {
+    trace_drop(pkt.bytes.size(), "payload_decrypt_error");
+    ++stats_.packets_dropped;
+    return;
+  }
+  if (!key->open(pn, static_cast<uint32_t>(path_id), Bytes(p, header_len), p + header_len,
                  payload_len)) {
     trace_drop(pkt.bytes.size(), "payload_decrypt_error");
     ++stats_.packets_dropped;  // RFC 9001 §5.5: authentication failures are dropped silently
+    if (!hdr.long_header) on_authentication_failure(now, key->suite());
     return;
   }
   if (other_version_key) on_version_authenticated(hdr.version);
@@ -347,6 +352,17 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
         }
       },
       frame);
+}
+
+// RFC 9001 §6.6: every forged 1-RTT packet is a guess at the AEAD key; past the integrity limit
+// (across all key phases, for the connection's lifetime) the guesses are no longer safe.
+void Connection::on_authentication_failure(Instant now, CipherSuite suite) {
+  ++stats_.authentication_failures;
+  const uint64_t limit =
+      config_.aead_integrity_limit != 0 ? config_.aead_integrity_limit : integrity_limit(suite);
+  if (stats_.authentication_failures > limit) {
+    close_with_error(now, Error{err::kAeadLimitReached, 0, "AEAD integrity limit reached"});
+  }
 }
 
 Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack) {

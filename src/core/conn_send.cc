@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/connection.h"
+#include "crypto/reset_token.h"
 #include "wire/frame_rules.h"
 
 namespace quic {
@@ -308,6 +309,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
     if (f.kind == SentFrame::Kind::kStream) path.stream_bytes_sent += f.length;
   }
   pns.loss.on_packet_sent(sp);
+  if (app && !zero_rtt_.building) maybe_skip_packet_number(path);
   if (sp.in_flight) {
     path.cc->on_packet_sent(now, pn, sp.bytes, bytes_in_flight(path));
     path.pacer.on_packet_sent(now, sp.bytes, path.cc->pacing_rate_bps(path.rtt), path.cc->cwnd(),
@@ -319,6 +321,38 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   }
   if (!frames.empty()) sent_frames_.emplace(sp.token, std::move(frames));
   return total;
+}
+
+// RFC 9000 §21.4: a peer that acknowledges packets it never received (to make us send faster)
+// cannot tell which numbers we skipped, so sooner or later it acknowledges one nobody sent and
+// on_ack_frame closes with PROTOCOL_VIOLATION. The loss detector remembers the last
+// kMaxSkippedPacketNumbers skips and never counts them as sent, lost or RTT samples.
+void Connection::maybe_skip_packet_number(Path& path) {
+  PnSpace& pns = path.app;
+  if (config_.skip_pn_period == 0) return;
+  if (pns.skip_pn_at == 0) pns.skip_pn_at = std::max<uint64_t>(next_skip_pn(path), 1);
+  if (pns.next_pn < pns.skip_pn_at) return;
+  pns.loss.skip_packet_number(pns.next_pn);
+  ++pns.next_pn;
+  ++stats_.packet_numbers_skipped;
+  pns.skip_pn_at = next_skip_pn(path);
+}
+
+// Where the next skip goes: 0.5..1.5 periods ahead, from HMAC(reset_key, label | path | next PN
+// | our first CID). Keyed, so the peer cannot predict it; not drawn from random_, so turning the
+// defence on leaves every other random choice (CIDs, challenges) as it was. The input is longer
+// than any CID, so it never equals a stateless-reset-token input under the same key.
+uint64_t Connection::next_skip_pn(const Path& path) const {
+  std::array<uint8_t, 24 + kMaxCidLength> in{'p', 'n', '-', 's', 'k', 'i', 'p', 0};
+  Writer w(MutBytes(in.data() + 8, in.size() - 8));
+  w.u64(path.id);
+  w.u64(path.app.next_pn);
+  w.bytes(initial_scid_.view());
+  auto mac = stateless_reset_token(config_.reset_key, Bytes(in.data(), 8 + w.written()));
+  uint64_t r = 0;
+  for (size_t i = 0; i < 8; ++i) r = (r << 8) | mac[i];
+  const uint64_t period = config_.skip_pn_period;
+  return path.app.next_pn + period / 2 + r % period;
 }
 
 bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,

@@ -109,6 +109,8 @@ struct ConnectionStats {
   uint64_t bytes_sent = 0, bytes_received = 0, stream_bytes_retransmitted = 0;
   uint64_t handshakes = 0;
   uint64_t key_updates = 0;
+  uint64_t packet_numbers_skipped = 0;  // optimistic-ACK defence (RFC 9000 §21.4)
+  uint64_t authentication_failures = 0;  // 1-RTT packets that failed to open (RFC 9001 §6.6)
   // ACK and PATH_ACK frames we sent (all spaces); ACK_FREQUENCY / IMMEDIATE_ACK frames sent.
   uint64_t ack_frames_sent = 0, ack_frequency_sent = 0, immediate_acks_sent = 0;
   uint64_t ecn_ce_received = 0;  // CE marks the peer reported on our packets
@@ -378,6 +380,7 @@ class Connection {
   uint64_t path_id_for_dcid(const ConnectionId& dcid) const;
   Status on_frame(Instant now, PnSpaceId space, const Frame& frame);
   Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack);
+  void on_authentication_failure(Instant now, CipherSuite suite);
   void on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked);
   void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost);
   void on_space_lost(Instant now, PnSpaceId space, Path& path, std::span<const SentPacket> lost);
@@ -390,6 +393,8 @@ class Connection {
   // conn_send.cc
   size_t build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out, size_t min_size,
                       bool paced_out, bool data_allowed);
+  void maybe_skip_packet_number(Path& path);
+  uint64_t next_skip_pn(const Path& path) const;
   bool space_wants_send(PnSpaceId space, const Path& path, Instant now) const;
   size_t write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
                       std::vector<SentFrame>& sent, bool& ack_eliciting, bool may_send_data);

@@ -32,6 +32,9 @@ struct PnSpace {
   uint64_t next_pn = 0;
   uint64_t largest_acked = 0;  // valid when has_largest_acked
   bool has_largest_acked = false;
+  // Optimistic-ACK defence (RFC 9000 §21.4, conn_send.cc): the packet number to skip next;
+  // 0 until the first 1-RTT packet draws it.
+  uint64_t skip_pn_at = 0;
 };
 
 enum class PathState : uint8_t {

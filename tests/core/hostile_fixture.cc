@@ -187,6 +187,8 @@ Pair::Pair(PairOptions options)
                       options.server_tls ? options.server_tls
                                          : test_tls_context(true, options.server_alpn)};
   scfg.max_connections = options.max_connections;
+  scfg.retry = options.retry;
+  scfg.retry_half_open_limit = options.retry_half_open_limit;
   server_ = std::make_unique<Endpoint>(scfg, server_random_);
   auto c = Connection::connect(
       options.client,
@@ -214,6 +216,7 @@ void Pair::record_server_datagram(const Datagram& d) {
     uint64_t base = server_largest_pn_ ? *server_largest_pn_ : kNoPacketNumber;
     uint64_t pn = decode_packet_number(base, p.truncated_pn, p.pn_len);
     server_largest_pn_ = server_largest_pn_ ? std::max(*server_largest_pn_, pn) : pn;
+    server_pns_.insert(pn);
   }
   server_sent_.push_back(d);
 }
@@ -336,10 +339,16 @@ std::optional<CloseSeen> Pair::server_close_frame() {
 }
 
 void Pair::ack_all_server_packets() {
-  if (!server_largest_pn_) return;
-  AckRange r{0, *server_largest_pn_};
-  inject_frames({AckFrame::from_ranges(0, false, std::span<const AckRange>(&r, 1), 0,
-                                       std::nullopt)});
+  std::vector<AckRange> ranges;  // descending, as AckFrame::from_ranges wants
+  for (auto it = server_pns_.rbegin(); it != server_pns_.rend(); ++it) {
+    if (!ranges.empty() && ranges.back().smallest == *it + 1) {
+      ranges.back().smallest = *it;
+    } else {
+      ranges.push_back(AckRange{*it, *it});
+    }
+  }
+  if (ranges.empty()) return;
+  inject_frames({AckFrame::from_ranges(0, false, ranges, 0, std::nullopt)});
 }
 
 }  // namespace quic::hostile

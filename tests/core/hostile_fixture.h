@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct PairOptions {
   std::vector<std::string> client_alpn{"hq-interop"};
   std::vector<std::string> server_alpn{"hq-interop"};
   size_t max_connections = 4096;  // the server Endpoint's cap
+  RetryPolicy retry = RetryPolicy::kUnderLoad;  // the server Endpoint's Retry policy
+  size_t retry_half_open_limit = 256;
   // 0-RTT tests: a server TLS context shared by several pairs (its anti-replay context only
   // gives 0-RTT to tickets issued after it was created), and the client's connect options.
   std::shared_ptr<const TlsContext> server_tls;
@@ -117,6 +120,7 @@ class Pair {
   // poll_server with each datagram's destination.
   std::vector<std::pair<SocketAddress, Datagram>> poll_server_addressed();
   const SocketAddress& client_addr() const { return client_addr_; }
+  const SocketAddress& server_addr() const { return server_addr_; }
   // A 0-RTT packet "from the client" (to its original DCID) carrying `payload`.
   void inject_zero_rtt(Bytes payload, uint64_t pn);
 
@@ -128,8 +132,11 @@ class Pair {
   const std::vector<Datagram>& server_sent() const { return server_sent_; }
   // The largest 1-RTT packet number the server has sent (from its short headers).
   std::optional<uint64_t> server_largest_1rtt_pn() const { return server_largest_pn_; }
-  // Acknowledges every 1-RTT packet the server sent so far (one range).
+  // Acknowledges every 1-RTT packet the server sent so far, like an honest client: the
+  // numbers the server skipped (RFC 9000 §21.4) stay unacknowledged.
   void ack_all_server_packets();
+  // The 1-RTT packet numbers the server has sent so far, ascending.
+  const std::set<uint64_t>& server_1rtt_pns() const { return server_pns_; }
 
   uint64_t next_injected_pn() const { return inject_pn_; }
 
@@ -146,6 +153,7 @@ class Pair {
   Datagram client_first_initial_;
   std::vector<Datagram> server_sent_;
   std::optional<uint64_t> server_largest_pn_;
+  std::set<uint64_t> server_pns_;
   uint64_t inject_pn_ = 1'000'000;
   SocketAddress client_addr_, server_addr_;
 };
