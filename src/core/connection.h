@@ -1,4 +1,4 @@
-// A QUIC connection, sans-I/O (../shared/DESIGN.md "The core contract").
+// A QUIC connection, sans-I/O (docs/design.md "The core contract").
 //
 // The owner hands it datagrams with their addresses and the current time (on_datagram), asks it
 // for datagrams to send (poll_transmit), wakes it at next_timeout() (on_timeout) and drains
@@ -40,7 +40,7 @@
 
 namespace quic {
 
-// Limits on peer-controlled state (../shared/STYLE.md: every one named and tested).
+// Limits on peer-controlled state (docs/style.md: every one named and tested).
 inline constexpr size_t kMaxCryptoReorderBytes = 64 * 1024;  // out-of-order CRYPTO per level
 inline constexpr size_t kMaxPendingPathResponses = 256;  // per path
 // Paths (open or being abandoned) at once, whatever max_paths says; and the largest path ID
