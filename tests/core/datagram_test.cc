@@ -14,11 +14,7 @@ using namespace std::chrono_literals;
 using hostile::Pair;
 using hostile::PairOptions;
 
-PairOptions datagram_options() {
-  PairOptions o;
-  o.client.max_datagram_frame_size = o.server.max_datagram_frame_size = 1200;
-  return o;
-}
+PairOptions datagram_options() { return hostile::with_datagrams(); }
 
 std::vector<uint8_t> numbered(uint32_t n, size_t len) {
   std::vector<uint8_t> d(len, static_cast<uint8_t>(n * 7));

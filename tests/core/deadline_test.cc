@@ -14,8 +14,7 @@ using hostile::Pair;
 using hostile::PairOptions;
 
 PairOptions datagram_options() {
-  PairOptions o;
-  o.client.max_datagram_frame_size = o.server.max_datagram_frame_size = 1200;
+  PairOptions o = hostile::with_datagrams();
   o.server.max_streams_bidi = 1000;
   return o;
 }

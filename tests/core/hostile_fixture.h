@@ -48,6 +48,12 @@ struct PairOptions {
   ConnectOptions connect;
 };
 
+// Both sides offer DATAGRAM frames (RFC 9221) of up to 1200 bytes.
+inline PairOptions with_datagrams(PairOptions o = {}) {
+  o.client.max_datagram_frame_size = o.server.max_datagram_frame_size = 1200;
+  return o;
+}
+
 // One packet of a datagram, decoded under null protection.
 struct PlainPacket {
   bool long_header = false;
