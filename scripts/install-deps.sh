@@ -9,10 +9,16 @@ PKGS=(
   libgnutls28-dev gnutls-bin libssl-dev openssl
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev liburing-dev
-  iproute2 tshark
+  libc-ares-dev libmnl-dev libsystemd-dev  # MASQUE resolver, tquicd rtnetlink and sd_notify
+  iproute2 tshark iperf3 nftables iputils-ping mptcpize   # namespace tests and bench/bond.sh
+  chromium                               # the real browser (WebTransport, dashboard tests)
   golang-go golang-github-lucas-clemente-quic-go-dev   # interop peer (quic-go 0.29), tests/interop
   ngtcp2-client ngtcp2-server            # HTTP/3 interop peers (gtlsclient, gtlsserver), tests/interop
 )
+
+# npm drives chromium through puppeteer-core. A nodejs from elsewhere (NodeSource) bundles npm
+# and conflicts with Debian's npm package, so Debian's is added only when there is no npm.
+if ! command -v npm >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
