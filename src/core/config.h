@@ -73,6 +73,9 @@ struct ConnectionConfig {
   uint16_t initial_mtu = 1200;
   uint16_t max_mtu = 1452;
   bool pmtud = true;
+  // A search that ended below max_mtu starts again after this long (RFC 8899 §5.1.1
+  // PMTU_RAISE_TIMER, 600 s there), so a path whose MTU grew back is used at its size again.
+  Duration pmtu_raise_interval = 600s;
 
   // Multipath (draft-ietf-quic-multipath-21): offered with initial_max_path_id = max_paths - 1.
   bool multipath = false;
@@ -88,6 +91,10 @@ struct ConnectionConfig {
   uint32_t path_recover_acks = 3;
   Duration path_keepalive = 1s;       // PING on an idle path (backup paths, failed paths)
   Duration path_max_probe_interval = 1s;  // cap on the PTO backoff of a failed path
+  // A path failed for this long is abandoned (PATH_ABANDON, PATH_UNSTABLE_OR_POOR; multipath-21
+  // §3.4) instead of being probed for ever; a client's path manager then reopens its 4-tuple
+  // with backoff (at most 30 s between attempts). 0: probe for ever.
+  Duration path_abandon_after = 300s;
   Duration path_validation_timeout = 3s;  // give up and abandon an unvalidated path
   // A PING when nothing ack-eliciting was sent for this long (RFC 9000 §10.1.2); 0: off. Keeps
   // NAT bindings alive and lets a server find a client whose binding changed.

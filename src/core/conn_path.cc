@@ -638,6 +638,15 @@ Duration Connection::suspect_after(const Path& path) const {
                             config_.path_suspect_min);
 }
 
+// multipath-21 §3.4: a path that stayed failed for path_abandon_after is closed explicitly
+// rather than probed for ever.
+Instant Connection::abandon_failed_at(const Path& path) const {
+  if (!path.failed || path.state != PathState::kActive || config_.path_abandon_after.count() == 0) {
+    return kNever;
+  }
+  return path.failed_since + config_.path_abandon_after;
+}
+
 bool Connection::has_other_data_path(const Path& path) const {
   return std::any_of(paths_.begin(), paths_.end(), [&](const auto& p) {
     return p.get() != &path && p->usable() && !p->suspect;
@@ -657,7 +666,7 @@ Instant Connection::path_deadline() const {
         p->last_progress != kNever && has_other_data_path(*p)) {
       t = std::min(t, p->last_progress + suspect_after(*p));
     }
-    t = std::min(t, keepalive_at(*p));
+    t = std::min({t, keepalive_at(*p), abandon_failed_at(*p)});
   }
   for (const auto& w : wanted_paths_) {
     if (w.path_id == UINT64_MAX && handshake_confirmed_) t = std::min(t, w.retry_at);
@@ -707,6 +716,10 @@ void Connection::path_timers(Instant now) {
     }
     if (p.challenge && !p.challenge_pending && now >= p.challenge_deadline) {
       p.challenge_pending = true;
+    }
+    if (now >= abandon_failed_at(p)) {
+      close_path(now, p, err::kPathUnstableOrPoor, true);
+      continue;
     }
     if (multipath_ && p.usable() && !p.suspect && p.app.loss.has_ack_eliciting_in_flight() &&
         p.last_progress != kNever && now >= p.last_progress + suspect_after(p) &&

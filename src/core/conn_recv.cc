@@ -389,6 +389,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
       rx_path_ != nullptr && rx_path_ != &path && path.last_progress != kNever &&
       std::none_of(res.acked.begin(), res.acked.end(),
                    [&](const SentPacket& p) { return p.time_sent > path.last_progress; });
+  if (app) watch_mtu_black_hole(path, res);
   if (res.rtt_sample && !stale_copy) {
     path.rtt.update(*res.rtt_sample, ack_delay, handshake_confirmed_, max_ack_delay, now);
   }
@@ -455,7 +456,9 @@ void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> a
           streams_.on_control_acked(f.control);
           break;
         case SentFrame::Kind::kMtuProbe:
-          if (Path* q = path_by_id(f.a)) on_mtu_probe_acked(*q, static_cast<uint16_t>(f.length));
+          if (Path* q = path_by_id(f.a)) {
+            on_mtu_probe_acked(now_, *q, static_cast<uint16_t>(f.length));
+          }
           break;
         case SentFrame::Kind::kDatagram:
           datagram_copies_.remove(f.a);  // delivered: no re-sending needed
@@ -560,7 +563,7 @@ void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& f
         break;
       case SentFrame::Kind::kMtuProbe:
         if (Path* q = path_by_id(f.a); q && declared_lost) {
-          on_mtu_probe_lost(*q, static_cast<uint16_t>(f.length));
+          on_mtu_probe_lost(now_, *q, static_cast<uint16_t>(f.length));
         }
         break;
       case SentFrame::Kind::kDatagram:

@@ -67,10 +67,15 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   if (side_ == Side::kServer) {
     if (auto t = transmit_probe_responses(now, buffer)) return t;
   }
+  // A PMTU probe (at most one in flight per path) goes ahead of data once the window is large
+  // enough for it not to matter: behind a window-limited transfer it would otherwise wait for
+  // the transfer's end, and a path that lost its MTU (conn_pmtu.cc) would stay at the base
+  // size until then. In a small window (a path just back from an outage) data goes first.
   if (!multipath_ || !handshake_confirmed_) {
     Path& path = *paths_.front();
+    if (auto t = maybe_send_mtu_probe(now, path, buffer, true)) return t;
     if (auto t = transmit_on(now, path, buffer, true)) return t;
-    if (auto t = maybe_send_mtu_probe(now, path, buffer)) return t;
+    if (auto t = maybe_send_mtu_probe(now, path, buffer, false)) return t;
     note_app_limited(path);
     return std::nullopt;
   }
@@ -96,6 +101,12 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
       if (auto t = transmit_on(now, *p, buffer, true)) return t;
     }
   }
+  // With several paths, only a path that fell into a PMTU black hole probes ahead of data (to
+  // climb back from the base size under load); the others probe when the window leaves room.
+  for (auto& p : paths_) {
+    if (!p->usable() || p->pmtu_black_holes == 0) continue;
+    if (auto t = maybe_send_mtu_probe(now, *p, buffer, true)) return t;
+  }
   // New data and control frames: wherever the scheduler puts them.
   if (app_has_data() || mp_control_pending() || crypto_[2].tx.has_data_to_send(UINT64_MAX)) {
     if (Path* p = choose_path(now)) {
@@ -107,7 +118,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   for (auto& p : paths_) {
     if (!p->usable()) continue;
-    if (auto t = maybe_send_mtu_probe(now, *p, buffer)) return t;
+    if (auto t = maybe_send_mtu_probe(now, *p, buffer, false)) return t;
   }
   for (auto& p : paths_) {
     if (p->usable()) note_app_limited(*p);
@@ -382,12 +393,15 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   const bool app = space == PnSpaceId::kApp;
   PnSpace& pns = app ? path.app : pn_space(space);
   // ACK first: it is small, never congestion controlled, and keeps the peer's recovery going.
-  // Path 0 uses ACK, other paths PATH_ACK (multipath-21 §2.3). Each path's packets are
-  // acknowledged on that path (its RTT samples stay its own) unless it cannot carry them.
-  // RFC 9000 §17.2.3: no ACK in 0-RTT (it could only acknowledge 1-RTT packets).
+  // It rides along in a packet that carries data only when a packet arrived since the last
+  // ACK (the same ACK again tells the peer nothing). Once multipath is in use every 1-RTT
+  // space, path 0's included, is acknowledged with PATH_ACK (multipath-21 §2.3 "SHOULD use
+  // PATH_ACK frames instead of ACK frames"); each path's packets are acknowledged on that path
+  // (its RTT samples stay its own) unless it cannot carry them. RFC 9000 §17.2.3: no ACK in
+  // 0-RTT (it could only acknowledge 1-RTT packets).
   if (pns.acks.has_received() && !zero_rtt_.building &&
-      (pns.acks.ack_needed(now) || may_send_data)) {
-    write_ack(now, pns, app ? path.id : 0, app && path.id != 0, w, sent);
+      (pns.acks.ack_needed(now) || (may_send_data && pns.acks.has_news()))) {
+    write_ack(now, pns, app ? path.id : 0, app && uses_path_frames(path.id), w, sent);
   }
   if (app && multipath_) {
     for (auto& q : paths_) {
@@ -460,8 +474,9 @@ bool Connection::silent_ack_copy_due(const Path& q, const Path& carrier, Instant
 }
 
 void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting) {
-  // Path 0 uses the RFC 9000 frames; other paths PATH_NEW_CONNECTION_ID and
-  // PATH_RETIRE_CONNECTION_ID (multipath-21 §3.2).
+  // With multipath, PATH_NEW_CONNECTION_ID and PATH_RETIRE_CONNECTION_ID for every path, path
+  // 0 included (multipath-21 §3.2 "SHOULD also use" them for the initial path); without it,
+  // the RFC 9000 frames.
   while (!pending_new_cids_.empty()) {
     CidRef ref = pending_new_cids_.front();
     auto set = local_cids_.find(ref.path);
@@ -469,7 +484,7 @@ void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool&
     if (c != nullptr) {
       NewConnectionIdFrame f;
       f.path_id = ref.path;
-      f.path_frame = ref.path != 0;
+      f.path_frame = uses_path_frames(ref.path);
       f.sequence = ref.seq;
       f.retire_prior_to = set->second.retire_prior_to();
       f.cid = c->cid.view();
@@ -483,7 +498,7 @@ void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool&
   }
   while (!pending_retire_cids_.empty()) {
     CidRef ref = pending_retire_cids_.front();
-    RetireConnectionIdFrame f{ref.path, ref.path != 0, ref.seq};
+    RetireConnectionIdFrame f{ref.path, uses_path_frames(ref.path), ref.seq};
     if (encoded_size(f) > w.room()) return;
     encode_frame(w, f);
     sent.push_back({SentFrame::Kind::kRetireConnectionId, false, ref.seq, ref.path});

@@ -20,6 +20,8 @@ ConnectionId random_cid(Random& random, size_t len) {
 // RFC 9002 §6.2.4: up to two probe datagrams per PTO, so one lost probe does not cost another
 // (doubled) timeout; their frames come from this many of the oldest unacknowledged packets.
 constexpr uint8_t kPtoProbeDatagrams = 2;
+// Consecutive PTOs on a path above the base size that are taken as a PMTU black hole.
+constexpr uint32_t kPmtuBlackHolePtos = 2;
 constexpr size_t kPtoRetransmitPackets = 2;
 // Local connection IDs we keep issued at once (bounded by the peer's limit too).
 constexpr uint64_t kMaxLocalCids = 8;
@@ -295,11 +297,19 @@ void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
     pto_probe_pending_[static_cast<size_t>(t.space)] = kPtoProbeDatagrams;
   } else {
     ++path.pto_count;
+    // RFC 8899 §4.3: full-size packets that stopped arriving may have met a smaller MTU;
+    // the next probes go out at the base size, which reaches the peer if the path still works.
+    // (With another path to move to, multipath failure detection acts first; the ACKs of
+    // its small probes then show the black hole: watch_mtu_black_hole.)
+    if (path.pto_count == kPmtuBlackHolePtos && !has_other_data_path(path)) {
+      on_mtu_black_hole(path);
+    }
     // A path that keeps timing out while others work is failed: its data moves elsewhere and
     // it is only probed (with a PING) from now on.
     if (multipath_ && !path.failed && path.pto_count >= config_.path_fail_ptos &&
         has_other_data_path(path)) {
       path.failed = true;
+      path.failed_since = now;
       path.recover_acks = 0;
       ++stats_.paths_failed;
       reinject(path);

@@ -463,6 +463,14 @@ class Connection {
   bool mp_control_pending() const;
   bool is_data_path(const Path& path) const;
   bool can_carry_own_acks(const Path& path) const;
+  Instant abandon_failed_at(const Path& path) const;
+  // Path-ID-carrying frames (PATH_ACK, PATH_NEW/RETIRE_CONNECTION_ID) for this path: always
+  // for paths other than 0, and for path 0 once multipath is negotiated (multipath-21 §2.3,
+  // §3.2). A server knows that from the ClientHello; a client's 0-RTT packets go out before it
+  // knows (and may carry no multipath frame), its 1-RTT packets after.
+  bool uses_path_frames(uint64_t path_id) const {
+    return path_id != 0 || (multipath_ && (side_ == Side::kServer || handshake_complete_));
+  }
   bool orphan_acks_due(Instant now) const;
   bool has_other_data_path(const Path& path) const;
   Duration suspect_after(const Path& path) const;
@@ -510,9 +518,14 @@ class Connection {
   bool immediate_ack_wanted(const Path& path, bool probe, bool ack_eliciting) const;
 
   // conn_pmtu.cc (DPLPMTUD, RFC 8899)
-  std::optional<Transmit> maybe_send_mtu_probe(Instant now, Path& path, MutBytes buffer);
-  void on_mtu_probe_acked(Path& path, uint16_t size);
-  void on_mtu_probe_lost(Path& path, uint16_t size);
+  std::optional<Transmit> maybe_send_mtu_probe(Instant now, Path& path, MutBytes buffer,
+                                               bool ahead_of_data);
+  void on_mtu_probe_acked(Instant now, Path& path, uint16_t size);
+  void arm_pmtu_raise(Instant now, Path& path) const;
+  void on_mtu_probe_lost(Instant now, Path& path, uint16_t size);
+  // Suspected PMTU black hole: back to the base size and search again (conn_pmtu.cc).
+  void on_mtu_black_hole(Path& path);
+  void watch_mtu_black_hole(Path& path, const AckResult& res);
   void report_loss_to_cc(Instant now, Path& path, std::span<const SentPacket> lost,
                          bool persistent);
   // conn_ecn.cc (RFC 9000 §13.4)

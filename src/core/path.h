@@ -102,6 +102,7 @@ struct Path {
   // consecutive acknowledged round trips.
   Instant last_progress = kNever;  // latest ACK of this path's packets (or path start)
   bool suspect = false, failed = false;
+  Instant failed_since = kNever;  // when `failed` was last set (the abandon bound counts from it)
   uint32_t recover_acks = 0;  // ACK frames with progress since it was suspected
   // The largest packet number of this path whose ACK was last repeated on another path
   // because this one went silent (conn_send.cc, silent_ack_copy_due).
@@ -120,11 +121,15 @@ struct Path {
   // ACK_FREQUENCY (conn_ack_frequency.cc): what we asked the peer, what it asked us.
   AckFrequencyState ack_freq;
 
-  // DPLPMTUD (RFC 8899): the size being searched and the probe in flight.
+  // DPLPMTUD (RFC 8899): the size being searched and the probe in flight; when the search
+  // ended below max_mtu, the time to search upwards again (PMTU_RAISE_TIMER, §5.1.1).
   uint16_t pmtu_low = 1200, pmtu_high = 1200;
   uint16_t probe_size = 0;
   bool probe_in_flight = false;
   uint8_t probe_failures = 0;
+  Instant pmtu_raise_at = kNever;
+  uint64_t pmtu_black_holes = 0;  // times the path fell back to the base size (§4.3)
+  uint32_t pmtu_large_lost = 0;   // packets above the base size lost since one was acked
 
   bool usable() const { return state == PathState::kActive && validated && !failed; }
 };

@@ -122,11 +122,12 @@ std::optional<size_t> first_failure(const MpScenario& s) {
   return first;
 }
 
-// A link direction that drops UDP payloads above `mtu` (a path with a smaller MTU).
-sim::LinkConfig with_mtu(sim::LinkConfig l, size_t mtu) {
-  if (mtu > 0) {
-    l.drop_filter = [mtu](const sim::Datagram& d, uint64_t) { return d.payload.size() > mtu; };
-  }
+// A link direction that drops UDP payloads above `*mtu` (a path with a smaller MTU; 0: none).
+// The value is shared with the scenario's MTU events, which change it during the run.
+sim::LinkConfig with_mtu(sim::LinkConfig l, std::shared_ptr<const size_t> mtu) {
+  l.drop_filter = [mtu](const sim::Datagram& d, uint64_t) {
+    return *mtu > 0 && d.payload.size() > *mtu;
+  };
   return l;
 }
 
@@ -194,6 +195,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
   conn.datagram_resend_on_path_failure = s.datagram_resend;
   conn.datagram_resend_buffer = s.datagram_resend_buffer;
   conn.ack_frequency = s.ack_frequency;
+  if (s.path_abandon_after) conn.path_abandon_after = *s.path_abandon_after;
+  if (s.pmtu_raise_interval) conn.pmtu_raise_interval = *s.pmtu_raise_interval;
   const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
   const auto server_preferred = quic::SocketAddress::v4(10, 0, 0, 2, 4433);
   quic::EndpointConfig ccfg{false, conn, ctls};
@@ -233,14 +236,16 @@ MpResult run_mp_scenario(const MpScenario& s) {
   if (s.preferred_address) server_addrs.push_back(server_preferred);
   net.add_node(&server, server_addrs);
   std::vector<int> link_ids;
+  std::vector<std::shared_ptr<size_t>> link_mtus;
   for (size_t i = 0; i < s.links.size(); ++i) {
+    link_mtus.push_back(std::make_shared<size_t>(s.links[i].mtu));
     if (s.shared_bottleneck && i > 0) {
       net.share_link(addrs[i], server_addr, link_ids[0]);
       link_ids.push_back(link_ids[0]);
       continue;
     }
-    link_ids.push_back(net.add_link(addrs[i], server_addr, with_mtu(s.links[i].up, s.links[i].mtu),
-                                    with_mtu(s.links[i].down, s.links[i].mtu)));
+    link_ids.push_back(net.add_link(addrs[i], server_addr, with_mtu(s.links[i].up, link_mtus[i]),
+                                    with_mtu(s.links[i].down, link_mtus[i])));
     if (s.preferred_address) {
       net.add_link(addrs[i], server_preferred, s.links[i].up, s.links[i].down);
     }
@@ -265,6 +270,12 @@ MpResult run_mp_scenario(const MpScenario& s) {
   TupleWatch client_watch{true}, server_watch{false};
   client.on_send = [&](const sim::Datagram& d, Instant) { client_watch.on_send(d); };
   server.on_send = [&](const sim::Datagram& d, Instant) { server_watch.on_send(d); };
+  for (const MpMtuEvent& e : s.mtu_events) {
+    if (e.link >= link_mtus.size()) continue;
+    net.schedule_call(start + e.at, [mtu = link_mtus[e.link], value = e.mtu](Instant) {
+      *mtu = value;
+    });
+  }
   if (s.abandon_at) {
     net.schedule_call(start + *s.abandon_at, [&](Instant) {
       if (auto* c = client_app.current(client.endpoint())) (void)c->abandon_path(1);
@@ -351,7 +362,9 @@ MpResult run_mp_scenario(const MpScenario& s) {
     if (c != nullptr && s.multipath && !paths_added) {
       paths_added = true;
       if (s.links[0].backup) (void)c->set_path_backup(0, true);
-      for (size_t i = 1; i < s.links.size(); ++i) {
+      // Every link is a wanted path, the handshake's too: a path abandoned after a long
+      // failure is reopened on the same link (with backoff) when it returns.
+      for (size_t i = 0; i < s.links.size(); ++i) {
         (void)c->add_path(addrs[i], server_addr, s.links[i].backup);
       }
     }
@@ -439,6 +452,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
       res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.datagrams_sent, p.packets_sent,
                                         p.packets_lost, p.rtt.smoothed(), p.failed});
       if (p.ack_freq.sent_any) res.paths.back().ack_threshold = p.ack_freq.requested.threshold;
+      res.paths.back().mtu = p.mtu;
+      res.paths.back().pmtu_black_holes = p.pmtu_black_holes;
     }
     res.server_ack_frequency_frames = c->stats().ack_frequency_sent;
     res.reinjected_packets = c->stats().reinjected_packets;

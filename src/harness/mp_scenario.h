@@ -30,6 +30,13 @@ struct MpLink {
 // packets), as a sized router buffer.
 MpLink mp_link(double mbps, Duration rtt, double loss = 0, bool backup = false);
 
+// The link's MTU (largest UDP payload it carries, both ways; 0: no limit) changes at `at`.
+struct MpMtuEvent {
+  Duration at{0};
+  size_t link = 0;
+  size_t mtu = 0;
+};
+
 struct MpLinkEvent {
   Duration at{0};
   size_t link = 0;
@@ -97,6 +104,9 @@ struct MpScenario {
   // ConnectionConfig defaults, auto-tuned.
   bool default_windows = false;
   bool ack_frequency = false;  // ACK_FREQUENCY on both sides (docs/ack-frequency.md)
+  std::optional<Duration> path_abandon_after;  // both sides' ConnectionConfig (default 300 s)
+  std::optional<Duration> pmtu_raise_interval;  // both sides' ConnectionConfig (default 600 s)
+  std::vector<MpMtuEvent> mtu_events;
   Duration time_limit = std::chrono::seconds(120);
 };
 
@@ -108,6 +118,8 @@ struct MpPathFigures {
   Duration srtt{0};
   bool failed = false;
   uint64_t ack_threshold = 1;  // the Ack-Eliciting Threshold last requested for it (ACK_FREQUENCY)
+  size_t mtu = 0;                 // the server's datagram size on it at the end (DPLPMTUD)
+  uint64_t pmtu_black_holes = 0;  // times it fell back to the base size
 };
 
 struct MpResult {

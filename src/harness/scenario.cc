@@ -218,6 +218,7 @@ ScenarioResult run_scenario(const Scenario& s) {
   for (quic::ConnectionHandle h = 1; h <= res.server_connections; ++h) {
     if (auto* c = server.endpoint().connection(h)) {
       res.server_packets_sent += c->stats().packets_sent;
+      res.server_ack_frames += c->stats().ack_frames_sent;
       res.server_packets_lost += c->stats().packets_lost;
       res.stream_bytes_retransmitted += c->stats().stream_bytes_retransmitted;
       res.server_key_updates += c->stats().key_updates;

@@ -82,7 +82,8 @@ struct ScenarioResult {
   uint64_t trace_hash = 0;
   // ACK_FREQUENCY (docs/ack-frequency.md): ACK frames the client (the data receiver) sent,
   // ACK_FREQUENCY and IMMEDIATE_ACK frames the server sent.
-  uint64_t client_ack_frames = 0, server_ack_frequency_frames = 0, server_immediate_acks = 0;
+  uint64_t client_ack_frames = 0, server_ack_frames = 0;
+  uint64_t server_ack_frequency_frames = 0, server_immediate_acks = 0;
   // TransferPlan::reset_at: streams that ended with RESET_STREAM_AT, bytes read from them.
   uint64_t streams_reset = 0, reset_stream_bytes = 0;
 };

@@ -14,6 +14,7 @@ bool AckTracker::on_packet_received(uint64_t pn, bool ack_eliciting, Instant now
   const bool had_ack_eliciting = has_ack_eliciting_;
   const uint64_t prev_largest = largest_ack_eliciting_;
   received_.insert(pn);
+  news_ = true;
   while (received_.range_count() > kMaxTrackedRanges) {
     forgotten_below_ = received_.ranges().front().hi + 1;
     received_.pop_front();
@@ -124,6 +125,7 @@ void AckTracker::on_ack_sent(Instant /*now*/) {
   unacked_ack_eliciting_ = 0;
   first_unacked_rx_time_ = kNever;
   immediate_ = false;
+  news_ = false;
 }
 
 void AckTracker::on_ack_of_ack(uint64_t largest_acked_in_our_ack) {

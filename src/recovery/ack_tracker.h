@@ -68,6 +68,9 @@ class AckTracker {
   uint64_t largest_received() const { return largest_; }
   Instant largest_received_time() const { return largest_rx_time_; }
   bool has_received() const { return has_received_; }
+  // A packet arrived since the last ACK was sent: an ACK would tell the peer something new.
+  // (Riding along in a packet sent anyway is cheap; repeating the same ACK is not.)
+  bool has_news() const { return news_; }
   // How many ranges are remembered (bounded by kMaxTrackedRanges).
   size_t tracked_range_count() const { return received_.range_count(); }
 
@@ -93,6 +96,7 @@ class AckTracker {
   bool has_ack_sent_ = false;
   uint64_t largest_ack_sent_ = 0;
   bool last_was_ce_ = false;  // the previous packet received was CE-marked (§6.3)
+  bool news_ = false;         // a packet arrived since on_ack_sent
   EcnCounters ecn_;
 };
 

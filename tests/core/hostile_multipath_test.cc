@@ -83,6 +83,54 @@ TEST_F(HostileMultipath, AbandoningTheOnlyPathClosesTheConnection) {
   expect_closed_with(err::kNoError);
 }
 
+// The path-ID-carrying frames of every 1-RTT packet the server sent.
+struct PathFrameUse {
+  size_t path_acks = 0, plain_acks = 0, path_ncids = 0, plain_ncids = 0;
+};
+PathFrameUse server_frame_use(Pair& pair) {
+  PathFrameUse u;
+  for (const Datagram& d : pair.server_sent()) {
+    for (const PlainPacket& p : decode_datagram(d, pair.client_cid().len)) {
+      if (p.long_header) continue;
+      for (const Frame& f : decode_frames(p.payload)) {
+        if (const auto* a = std::get_if<AckFrame>(&f)) ++(a->path_ack ? u.path_acks : u.plain_acks);
+        if (const auto* n = std::get_if<NewConnectionIdFrame>(&f)) {
+          ++(n->path_frame ? u.path_ncids : u.plain_ncids);
+        }
+      }
+    }
+  }
+  return u;
+}
+
+// multipath-21 §2.3 and §3.2: once multipath is negotiated, path 0 too is acknowledged with
+// PATH_ACK and given CIDs with PATH_NEW_CONNECTION_ID ("SHOULD"); plain ACK and
+// NEW_CONNECTION_ID are still accepted (the client below acknowledges with either).
+TEST_F(HostileMultipath, PathZeroUsesPathAckAndPathNewConnectionId) {
+  // (The server's answer is only recorded: it acknowledges a packet number the real client
+  // never used.)
+  pair.inject_frames({PingFrame{}});
+  (void)pair.poll_server();
+  PathFrameUse u = server_frame_use(pair);
+  EXPECT_GT(u.path_acks, 0u);
+  EXPECT_EQ(u.plain_acks, 0u);
+  EXPECT_GT(u.path_ncids, 0u);
+  EXPECT_EQ(u.plain_ncids, 0u);
+  EXPECT_FALSE(pair.server_close_code().has_value()) << pair.server()->close_error()->reason;
+}
+
+TEST(HostileNoMultipath, PathZeroUsesPlainAckAndNewConnectionIdWithoutMultipath) {
+  Pair pair;
+  ASSERT_TRUE(pair.handshake());
+  pair.inject_frames({PingFrame{}});
+  (void)pair.poll_server();
+  PathFrameUse u = server_frame_use(pair);
+  EXPECT_GT(u.plain_acks, 0u);
+  EXPECT_EQ(u.path_acks, 0u);
+  EXPECT_GT(u.plain_ncids, 0u);
+  EXPECT_EQ(u.path_ncids, 0u);
+}
+
 // Without multipath negotiated, every multipath frame is a PROTOCOL_VIOLATION (§2).
 TEST(HostileNoMultipath, PathFramesWithoutNegotiationAreProtocolViolation) {
   for (int which = 0; which < 3; ++which) {

@@ -41,6 +41,18 @@ TEST(ExtensionScenario, AckFrequencyCutsAcksOnAFastPathAtTheSameGoodput) {
   EXPECT_GE(on.capacity_share, 0.8);
 }
 
+// The sender of a download acknowledges the receiver's ACK-only packets by riding along in
+// its data packets, but only when something arrived since its last ACK: an ACK per received
+// packet at most, not one in every data packet (#13: "an ACK rides in every data packet").
+TEST(ExtensionScenario, DataPacketsCarryAnAckOnlyWhenSomethingNewArrived) {
+  ScenarioResult r = run_ack_frequency(false);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_GT(r.server_packets_sent, r.client_packets_sent);
+  EXPECT_LE(r.server_ack_frames, r.client_packets_sent)
+      << "server ACK frames " << r.server_ack_frames << " for " << r.client_packets_sent
+      << " client packets (" << r.server_packets_sent << " server packets)";
+}
+
 // ACK_FREQUENCY frames in a 1-RTT datagram of the server sent under null protection (the
 // client's CIDs are 8 bytes; the tag is the last 16 bytes).
 std::vector<quic::AckFrequencyFrame> ack_frequency_frames(const sim::Datagram& d) {

@@ -160,6 +160,25 @@ TEST(MultipathScenario, FlappingLinkIsReusedAfterEachReturn) {
   expect_gap_goal(r, "flapping");
 }
 
+// A link dark for longer than path_abandon_after: its path is abandoned (PATH_ABANDON with
+// PATH_UNSTABLE_OR_POOR, multipath-21 §3.4) instead of being probed for ever, and when the link
+// returns the client's path manager reopens it under a new path ID, which carries data again.
+TEST(MultipathScenario, LongFailedPathIsAbandonedAndReopenedWhenTheLinkReturns) {
+  MpScenario s = named("failover");
+  s.events = {{3s, 0, false}, {10s, 0, true}};
+  s.path_abandon_after = 2s;
+  s.bytes = 128ull << 20;
+  MpResult r = run(s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_GE(r.paths_failed, 1u);
+  EXPECT_GE(r.paths_abandoned, 1u);
+  uint64_t reopened_bytes = 0;
+  for (const auto& p : r.paths) {
+    if (p.id >= 2) reopened_bytes += p.stream_bytes;
+  }
+  EXPECT_GT(reopened_bytes, 8u << 20) << "the reopened path carried too little";
+}
+
 // The gap goal with every scheduler, in every scenario with a failure.
 class FailureGap : public testing::TestWithParam<quic::SchedulerKind> {};
 

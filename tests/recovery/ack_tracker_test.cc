@@ -31,6 +31,21 @@ TEST(AckTracker, DuplicatesAreRejected) {
   EXPECT_TRUE(a.on_packet_received(6, true, t0, 0));
 }
 
+// has_news: whether an ACK riding along would tell the peer anything; a duplicate is no news,
+// a non-ack-eliciting packet is (it is newly acknowledged), and sending an ACK clears it.
+TEST(AckTracker, NewsUntilAnAckIsSent) {
+  AckTracker a;
+  EXPECT_FALSE(a.has_news());
+  EXPECT_TRUE(a.on_packet_received(3, false, t0, 0));
+  EXPECT_TRUE(a.has_news());
+  a.on_ack_sent(t0);
+  EXPECT_FALSE(a.has_news());
+  EXPECT_FALSE(a.on_packet_received(3, true, t0, 0));
+  EXPECT_FALSE(a.has_news());
+  EXPECT_TRUE(a.on_packet_received(1, true, t0, 0));
+  EXPECT_TRUE(a.has_news());
+}
+
 TEST(AckTracker, SecondAckElicitingPacketTriggersImmediateAck) {
   AckTracker a;
   a.on_packet_received(0, true, t0, 0);
