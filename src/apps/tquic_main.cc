@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/masque_proxy.h"
 #include "apps/net_commands.h"
 #include "apps/mp_sim_command.h"
 #include "apps/sim_command.h"
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
                   "apply)");
 
   apps::NetCommands net(app);
+  apps::MasqueProxyOptions masque_proxy_opts;
+  auto* masque_proxy = app.add_subcommand("masque-proxy", "MASQUE proxy: CONNECT-UDP over HTTP/3");
+  apps::add_masque_proxy_options(*masque_proxy, masque_proxy_opts);
 
   try {
     app.parse(argc, argv);
@@ -59,6 +63,7 @@ int main(int argc, char** argv) {
   }
 
   if (auto rc = net.dispatch()) return *rc;
+  if (*masque_proxy) return apps::run_masque_proxy(masque_proxy_opts);
 
   if (*demo) return apps::run_demo(demo_json);
   if (*sim) {
