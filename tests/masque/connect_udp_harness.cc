@@ -232,8 +232,7 @@ apps::ProxyCounters ProxyThread::counters() {
 
 ClientConn::ClientConn(uint16_t proxy_port, bool h3_datagram)
     : udp_template(*masque::make_udp_template(masque::kDefaultUdpPathTemplate,
-                                              "127.0.0.1:" + std::to_string(proxy_port))),
-      h3_datagram_(h3_datagram) {
+                                              "127.0.0.1:" + std::to_string(proxy_port))) {
   apps::Url url{"127.0.0.1", proxy_port, "/"};
   apps::NetOptions net;
   net.datagrams = h3_datagram;

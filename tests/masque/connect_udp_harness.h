@@ -113,7 +113,6 @@ class ClientConn {
   std::unique_ptr<io::EndpointDriver> driver_;
   std::optional<quic::ConnectionHandle> handle_;
   std::unique_ptr<h3::Session> session_;
-  bool h3_datagram_;
 };
 
 std::vector<uint8_t> bytes(std::string_view s);
