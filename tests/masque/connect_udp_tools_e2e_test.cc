@@ -156,6 +156,16 @@ TEST(ConnectUdpTools, RefusedTargetIsReportedAndNothingForwarded) {
   EXPECT_NE(t.proxy.log.find("1 refused"), std::string::npos) << t.proxy.log;
 }
 
+TEST(ConnectUdpTools, WrongPinExitsOne) {
+  Server proxy;
+  ASSERT_TRUE(proxy.start_server({TQUIC_BINARY, "masque-proxy", "--listen", "127.0.0.1:0"}));
+  auto r = test_support::run({TQUIC_BINARY, "masque-udp", "--proxy",
+                              "https://127.0.0.1:" + proxy.port() + "/", "--pin",
+                              std::string(64, 'a'), "--listen", "127.0.0.1:0", "127.0.0.1:53"},
+                             std::chrono::seconds(20));
+  EXPECT_EQ(r.rc, 1);
+}
+
 TEST(ConnectUdpTools, UsageErrorsExitTwo) {
   using test_support::run;
   auto rc = [](std::vector<std::string> args) {
