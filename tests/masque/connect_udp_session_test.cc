@@ -303,9 +303,15 @@ TEST(ConnectUdpSession, ThousandConcurrentFlowsOnOneConnectionStayBounded) {
   EXPECT_EQ(s.peak_open_sockets, kFlows);
   EXPECT_EQ(s.to_target, kFlows);
   EXPECT_EQ(s.from_target, kFlows);
-  // Client and proxy together (both in this process): well under 64 KiB per flow.
+  // Client and proxy together (both in this process) take about 4 KiB per flow in a release
+  // build; ASan's redzones and its quarantine of freed blocks (up to 256 MiB) inflate that.
   size_t growth = rss_bytes() > rss_before ? rss_bytes() - rss_before : 0;
-  EXPECT_LT(growth, kFlows * 64 * 1024) << growth;
+#ifdef __SANITIZE_ADDRESS__
+  constexpr size_t kPerFlowBound = 512 * 1024;
+#else
+  constexpr size_t kPerFlowBound = 16 * 1024;
+#endif
+  EXPECT_LT(growth, kFlows * kPerFlowBound) << growth;
   // Ending the streams closes every socket on the proxy.
   for (uint64_t id : ids) ASSERT_TRUE(c.session().outbox(id).finish());
   ASSERT_TRUE(c.run_until([&] { return proxy.udp_stats().open_sockets == 0; }, 10000ms));
