@@ -225,6 +225,16 @@ TEST(ConnectUdpSession, NameResolvingToLoopbackIsRefusedWithoutAllowPrivate) {
   EXPECT_NE(ps->details.find("loopback"), std::string::npos);
 }
 
+TEST(ConnectUdpSession, TargetTheKernelWillNotConnectIs502Unroutable) {
+  ProxyThread proxy({});  // --allow-private: the policy lets the broadcast address through
+  ClientConn c(proxy.port());
+  auto id = c.open_target("255.255.255.255", 9);  // connect() fails: EACCES without SO_BROADCAST
+  ASSERT_TRUE(id);
+  EXPECT_EQ(c.status(*id), 502);
+  EXPECT_EQ(error_of(c.flows[*id]), "destination_ip_unroutable") << c.flows[*id].proxy_status;
+  EXPECT_EQ(proxy.udp_stats().open_sockets, 0u);
+}
+
 TEST(ConnectUdpSession, DnsFailureAndTimeoutNeverStallOtherFlows) {
   auto echo = echo_server();
   auto dns = fake_dns_server();
