@@ -23,9 +23,10 @@ using test_support::Server;
 // A blocking UDP socket on 127.0.0.1 with a receive timeout.
 class UdpClient {
  public:
-  UdpClient() {
+  // `timeout_ms`: how long recv() waits (short where the test expects no answer).
+  explicit UdpClient(long timeout_ms = 1000) {
     fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    timeval tv{1, 0};
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   }
   ~UdpClient() { close(fd_); }
@@ -123,16 +124,16 @@ TEST(ConnectUdpTools, CapsuleFallbackCarriesEveryExchange) {
 TEST(ConnectUdpTools, OneFlowPerSourceBoundedAndIdleFlowsClosed) {
   auto echo = echo_server();
   Tools t;
-  ASSERT_TRUE(t.start({"--allow-private"}, {"--max-flows", "2", "--idle-timeout", "0.3"},
+  ASSERT_TRUE(t.start({"--allow-private"}, {"--max-flows", "2", "--idle-timeout", "1"},
                       echo->port()));
-  UdpClient a, b, extra;
+  UdpClient a, b, extra(300);
   EXPECT_EQ(exchange(a, t.local, 20), 20u);
   EXPECT_EQ(exchange(b, t.local, 20, 100), 20u);
   // A third source is over --max-flows: dropped, never forwarded.
   ASSERT_TRUE(extra.send_to(t.local, query(7)));
   EXPECT_FALSE(extra.recv());
   // After the idle timeout both flows are gone; a source then gets a new flow.
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
   EXPECT_EQ(exchange(extra, t.local, 5), 5u);
   t.udp.stop();
   t.proxy.stop();
@@ -146,7 +147,7 @@ TEST(ConnectUdpTools, RefusedTargetIsReportedAndNothingForwarded) {
   auto echo = echo_server();
   Tools t;
   ASSERT_TRUE(t.start({}, {}, echo->port()));  // loopback target without --allow-private
-  UdpClient c;
+  UdpClient c(300);
   ASSERT_TRUE(c.send_to(t.local, query(1)));
   EXPECT_FALSE(c.recv());
   t.udp.stop();
