@@ -214,18 +214,33 @@ void ProxyThread::run(ProxyOptions o) {
 }
 
 void ProxyThread::call(const std::function<void()>& fn) {
-  std::atomic<bool> done{false};
+  // Shared with the queued call, which may outlive this wait if the proxy is stuck; `fn`'s
+  // captures are only touched while we still wait (done is set under the same lock).
+  struct State {
+    std::mutex mu;
+    bool waiting = true, done = false;
+  };
+  auto st = std::make_shared<State>();
   {
     std::lock_guard lock(mu_);
     if (driver_ == nullptr) return;
-    calls_.push_back([&] {
+    calls_.push_back([st, fn] {
+      std::lock_guard l(st->mu);
+      if (!st->waiting) return;
       fn();
-      done = true;
+      st->done = true;
     });
     driver_->wake();
   }
   auto until = std::chrono::steady_clock::now() + 5s;
-  while (!done.load() && std::chrono::steady_clock::now() < until) {
+  for (;;) {
+    {
+      std::lock_guard l(st->mu);
+      if (st->done || std::chrono::steady_clock::now() >= until) {
+        st->waiting = false;
+        return;
+      }
+    }
     std::this_thread::sleep_for(100us);
   }
 }
