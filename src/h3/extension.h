@@ -63,6 +63,9 @@ class Outbox {
   // resume(); the handler's own backpressure.
   quic::Status pause(uint64_t stream_id);
   quic::Status resume(uint64_t stream_id);
+  // Bytes written to one of this handler's streams that the transport has not taken yet (0
+  // for a stream that is not ours): a handler's signal that write() has room again.
+  size_t queued(uint64_t stream_id) const;
 
  private:
   friend class Session;

@@ -162,7 +162,18 @@ void Session::refuse_stream(uint64_t id, uint64_t code) {
 
 void Session::abort_stream(uint64_t id, uint64_t code) {
   (void)conn_.stream_stop_sending(id, code);
-  if ((id & 2) == 0 || is_local(id)) (void)conn_.stream_reset(id, code);
+  if ((id & 2) == 0 || is_local(id)) {
+    // A session stream we opened keeps its header (0x41 / 0x54 + session ID) reliable with
+    // RESET_STREAM_AT, so the peer can tell which session the reset belongs to (WebTransport
+    // draft §4.4); without the peer's reset_stream_at parameter, a plain RESET_STREAM.
+    auto s = session_streams_.find(id);
+    uint64_t header = 0;
+    if (s != session_streams_.end() && is_local(id)) {
+      header = quic::varint_size((id & 2) == 0 ? wt::kBidiSignal : wt::kUniStreamType) +
+               quic::varint_size(s->second.session_id);
+    }
+    if (header == 0 || !conn_.stream_reset_at(id, code, header)) (void)conn_.stream_reset(id, code);
+  }
   session_streams_.erase(id);
   pending_streams_.erase(id);
   dirty_.erase(id);
@@ -367,6 +378,11 @@ quic::Status Outbox::reset(uint64_t stream_id, uint64_t code) {
   if (s_.stream_owner(stream_id, id_) == nullptr) return fail(err::kInternalError, "not ours");
   s_.abort_stream(stream_id, code);
   return {};
+}
+
+size_t Outbox::queued(uint64_t stream_id) const {
+  if (s_.stream_owner(stream_id, id_) == nullptr) return 0;
+  return s_.session_streams_.at(stream_id).out.size();
 }
 
 quic::Status Outbox::pause(uint64_t stream_id) {
