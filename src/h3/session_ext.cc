@@ -171,6 +171,10 @@ void Session::abort_stream(uint64_t id, uint64_t code) {
     if (s != session_streams_.end() && is_local(id)) {
       header = quic::varint_size((id & 2) == 0 ? wt::kBidiSignal : wt::kUniStreamType) +
                quic::varint_size(s->second.session_id);
+      // The header may still wait in our queue: hand it to the transport first (no FIN), or
+      // the reliable size would cover nothing.
+      const SendQueue& q = s->second.out;
+      if (q.size() > 0) (void)conn_.stream_write(id, quic::Bytes(q.buf.data() + q.off, q.size()), false);
     }
     if (header == 0 || !conn_.stream_reset_at(id, code, header)) (void)conn_.stream_reset(id, code);
   }

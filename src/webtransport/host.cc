@@ -208,6 +208,10 @@ bool Host::on_h3_event(const h3::Event& e, quic::Instant now) {
       sessions_.erase(e.stream_id);
     }
   }
+  if (e.kind == h3::EventKind::kReset && s != nullptr && s->state == State::kConnecting) {
+    push({EventKind::kRejected, e.stream_id, 0, 0, false, false, true});  // not answered
+    sessions_.erase(e.stream_id);
+  }
   return true;  // every other event of a CONNECT stream of ours is WebTransport's
 }
 
@@ -377,10 +381,7 @@ void Host::on_handler_closed(uint64_t id, uint64_t code) {
   SessionState* s = find_session(id);
   if (s == nullptr) return;
   if (h3_.role() == h3::Role::kClient && s->state == State::kConnecting) {
-    // A non-2xx response (its status comes with the kHeaders event that follows), or a reset.
-    if (code == h3::err::kRequestRejected) return;
-    push({EventKind::kRejected, id, 0, 0, false, false, true});
-    sessions_.erase(id);
+    // A non-2xx response or a reset: the kHeaders / kReset event that follows says which.
     return;
   }
   bool report = s->state == State::kOpen || s->state == State::kRequested;

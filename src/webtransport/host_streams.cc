@@ -71,7 +71,7 @@ void Host::on_stream_data(uint64_t session_id, uint64_t id, Bytes data, bool fin
     st.paused = true;
     (void)h3_.outbox(session_id).pause(id);
   }
-  if (was_empty && st.announced) push({EventKind::kReadable, session_id, id});
+  if (was_empty && (st.announced || st.local)) push({EventKind::kReadable, session_id, id});
 }
 
 void Host::on_stream_reset(uint64_t id, uint64_t code) {
