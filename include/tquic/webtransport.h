@@ -123,8 +123,7 @@ class WebTransport {
   [[nodiscard]] Result<uint64_t> open_stream(uint64_t session_id, bool bidirectional);
   // A short count (flow control, send queue) is a success; would_block when nothing was
   // taken. Errors: unknown_stream, finished, connection_closed.
-  [[nodiscard]] Result<size_t> write(uint64_t stream_id, std::span<const uint8_t> data,
-                                     bool fin);
+  [[nodiscard]] Result<size_t> write(uint64_t stream_id, std::span<const uint8_t> data, bool fin);
   // Errors: would_block, stream_reset, finished, unknown_stream, invalid_argument (empty
   // buffer, or our own unidirectional stream).
   [[nodiscard]] Result<ReadResult> read(uint64_t stream_id, std::span<uint8_t> out);

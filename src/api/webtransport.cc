@@ -56,19 +56,32 @@ std::vector<::h3::Field> to_fields(std::span<const Header> headers) {
 EventKind kind_of(webtransport::EventKind k) {
   using K = webtransport::EventKind;
   switch (k) {
-    case K::kReady: return EventKind::ready;
-    case K::kRequest: return EventKind::session_request;
-    case K::kEstablished: return EventKind::session_established;
-    case K::kRejected: return EventKind::session_rejected;
-    case K::kStreamOpened: return EventKind::stream_opened;
-    case K::kReadable: return EventKind::stream_readable;
-    case K::kWritable: return EventKind::stream_writable;
-    case K::kStreamReset: return EventKind::stream_reset;
-    case K::kStopSending: return EventKind::stop_sending;
-    case K::kStreamsAvailable: return EventKind::streams_available;
-    case K::kDatagram: return EventKind::datagram;
-    case K::kDraining: return EventKind::session_draining;
-    case K::kClosed: return EventKind::session_closed;
+    case K::kReady:
+      return EventKind::ready;
+    case K::kRequest:
+      return EventKind::session_request;
+    case K::kEstablished:
+      return EventKind::session_established;
+    case K::kRejected:
+      return EventKind::session_rejected;
+    case K::kStreamOpened:
+      return EventKind::stream_opened;
+    case K::kReadable:
+      return EventKind::stream_readable;
+    case K::kWritable:
+      return EventKind::stream_writable;
+    case K::kStreamReset:
+      return EventKind::stream_reset;
+    case K::kStopSending:
+      return EventKind::stop_sending;
+    case K::kStreamsAvailable:
+      return EventKind::streams_available;
+    case K::kDatagram:
+      return EventKind::datagram;
+    case K::kDraining:
+      return EventKind::session_draining;
+    case K::kClosed:
+      return EventKind::session_closed;
   }
   return EventKind::closed;
 }
@@ -77,15 +90,20 @@ EventKind kind_of(webtransport::EventKind k) {
 Error to_error(const quic::Error& e) {
   namespace st = webtransport::status;
   switch (e.code) {
-    case st::kWouldBlock: return detail::make_error(Errc::would_block, e.reason);
-    case st::kUnknown: return detail::make_error(Errc::unknown_stream, e.reason);
-    case st::kFinished: return detail::make_error(Errc::finished, e.reason);
-    case st::kClosed: return detail::make_error(Errc::connection_closed, e.reason);
+    case st::kWouldBlock:
+      return detail::make_error(Errc::would_block, e.reason);
+    case st::kUnknown:
+      return detail::make_error(Errc::unknown_stream, e.reason);
+    case st::kFinished:
+      return detail::make_error(Errc::finished, e.reason);
+    case st::kClosed:
+      return detail::make_error(Errc::connection_closed, e.reason);
     case st::kReset: {
       auto app = webtransport::h3_to_app_error(e.frame_type);
       return detail::make_error(Errc::stream_reset, e.reason, app ? *app : e.frame_type);
     }
-    default: break;
+    default:
+      break;
   }
   return detail::make_error(Errc::invalid_argument, e.reason);
 }
@@ -158,7 +176,7 @@ void WebTransport::drive(Instant now) {
 std::optional<Event> WebTransport::poll_event() {
   if (!impl_->reaped()) impl_->pump();
   if (auto e = impl_->host->poll_event()) {
-    return Event{kind_of(e->kind), e->session_id, e->stream_id, e->code,
+    return Event{kind_of(e->kind), e->session_id, e->stream_id,         e->code,
                  e->app_error,     e->bidi,       std::move(e->reason), to_headers(e->fields)};
   }
   if (impl_->closed.empty()) return std::nullopt;
@@ -184,7 +202,8 @@ Result<uint64_t> WebTransport::connect(std::string_view authority, std::string_v
 Result<void> WebTransport::accept(uint64_t session_id, std::span<const Header> extra) {
   webtransport::Host* h = impl_->usable();
   if (h == nullptr) return fail(Errc::connection_closed, kClosed);
-  if (auto r = h->accept(session_id, to_fields(extra)); !r) return std::unexpected(to_error(r.error()));
+  if (auto r = h->accept(session_id, to_fields(extra)); !r)
+    return std::unexpected(to_error(r.error()));
   impl_->flush();
   return {};
 }
@@ -271,8 +290,12 @@ Result<void> WebTransport::drain_session(uint64_t session_id) {
   return {};
 }
 
-bool WebTransport::is_closed() const { return impl_->usable() == nullptr; }
+bool WebTransport::is_closed() const {
+  return impl_->usable() == nullptr;
+}
 
-Connection WebTransport::connection() const { return impl_->conn; }
+Connection WebTransport::connection() const {
+  return impl_->conn;
+}
 
 }  // namespace tquic::wt

@@ -165,7 +165,9 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     webtransport::Config wt;
     if (!wt_path_.empty()) webtransport::configure_h3(cfg, wt);
     conn.session = std::make_unique<h3::Session>(*c, h3::Role::kServer, cfg);
-    if (!wt_path_.empty()) conn.wt = std::make_unique<WtEcho>(*conn.session, wt, wt_path_, conn.peer);
+    if (!wt_path_.empty()) {
+      conn.wt = std::make_unique<WtEcho>(*conn.session, wt, wt_path_, conn.peer);
+    }
     ++counters_.connections;
   }
   for (auto it = conns_.begin(); it != conns_.end();) {

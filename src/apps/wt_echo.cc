@@ -55,8 +55,8 @@ void WtEcho::on_request(const webtransport::Event& e) {
   std::string_view bare = path.substr(0, path.find('?'));
   bool ok = bare == path_;
   std::fprintf(stderr, "%s \"CONNECT %.*s\" webtransport %s origin=%.*s version=%s\n",
-               peer_.c_str(), static_cast<int>(path.size()), path.data(),
-               ok ? "accepted" : "404", static_cast<int>(origin.size()), origin.data(),
+               peer_.c_str(), static_cast<int>(path.size()), path.data(), ok ? "accepted" : "404",
+               static_cast<int>(origin.size()), origin.data(),
                webtransport::version_name(host_.version()));
   if (ok) {
     (void)host_.accept(e.session_id);

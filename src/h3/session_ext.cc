@@ -174,7 +174,9 @@ void Session::abort_stream(uint64_t id, uint64_t code) {
       // The header may still wait in our queue: hand it to the transport first (no FIN), or
       // the reliable size would cover nothing.
       const SendQueue& q = s->second.out;
-      if (q.size() > 0) (void)conn_.stream_write(id, quic::Bytes(q.buf.data() + q.off, q.size()), false);
+      if (q.size() > 0) {
+        (void)conn_.stream_write(id, quic::Bytes(q.buf.data() + q.off, q.size()), false);
+      }
     }
     if (header == 0 || !conn_.stream_reset_at(id, code, header)) (void)conn_.stream_reset(id, code);
   }

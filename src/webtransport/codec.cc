@@ -9,10 +9,14 @@ namespace webtransport {
 
 const char* version_name(Version v) {
   switch (v) {
-    case Version::kDraft02: return "draft-02";
-    case Version::kDraft07: return "draft-07";
-    case Version::kDraft15: return "draft-15";
-    case Version::kNone: break;
+    case Version::kDraft02:
+      return "draft-02";
+    case Version::kDraft07:
+      return "draft-07";
+    case Version::kDraft15:
+      return "draft-15";
+    case Version::kNone:
+      break;
   }
   return "none";
 }

@@ -28,7 +28,7 @@ enum class Version : uint8_t { kNone = 0, kDraft02 = 2, kDraft07 = 7, kDraft15 =
 const char* version_name(Version v);
 
 namespace setting {
-inline constexpr uint64_t kWtEnabled = 0x2c7cf000;              // draft-15 §3.1 (boolean)
+inline constexpr uint64_t kWtEnabled = 0x2c7cf000;                  // draft-15 §3.1 (boolean)
 inline constexpr uint64_t kEnableWebtransportDraft02 = 0x2b603742;  // draft-02 (boolean)
 inline constexpr uint64_t kMaxSessionsDraft07 = 0xc671706a;         // draft-07 (a count)
 inline constexpr uint64_t kInitialMaxStreamsUni = 0x2b64;           // draft-15 §5.5
@@ -48,10 +48,10 @@ std::string_view upgrade_token(Version v);
 namespace capsule {
 inline constexpr uint64_t kCloseSession = h3::capsule::kWtCloseSession;  // §6
 inline constexpr uint64_t kDrainSession = h3::capsule::kWtDrainSession;  // §4.6
-inline constexpr uint64_t kMaxData = 0x190b4d3d;                        // §5.6.4
-inline constexpr uint64_t kMaxStreamsBidi = 0x190b4d3f;                 // §5.6.2
+inline constexpr uint64_t kMaxData = 0x190b4d3d;                         // §5.6.4
+inline constexpr uint64_t kMaxStreamsBidi = 0x190b4d3f;                  // §5.6.2
 inline constexpr uint64_t kMaxStreamsUni = 0x190b4d40;
-inline constexpr uint64_t kDataBlocked = 0x190b4d41;  // §5.6.5
+inline constexpr uint64_t kDataBlocked = 0x190b4d41;         // §5.6.5
 inline constexpr uint64_t kStreamsBlockedBidi = 0x190b4d43;  // §5.6.3
 inline constexpr uint64_t kStreamsBlockedUni = 0x190b4d44;
 // WT_MAX_STREAM_DATA / WT_STREAM_DATA_BLOCKED of the HTTP/2 mapping: prohibited over HTTP/3,

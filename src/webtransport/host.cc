@@ -24,7 +24,8 @@ void configure_h3(h3::SessionConfig& c, const Config& wt) {
   c.accept_session_streams = true;
   auto& s = c.extra_settings;
   if (wt.draft02) s.emplace_back(setting::kEnableWebtransportDraft02, 1);
-  if (wt.draft07) s.emplace_back(setting::kMaxSessionsDraft07, std::max<uint64_t>(wt.max_sessions, 1));
+  if (wt.draft07)
+    s.emplace_back(setting::kMaxSessionsDraft07, std::max<uint64_t>(wt.max_sessions, 1));
   if (wt.draft15) {
     s.emplace_back(setting::kWtEnabled, 1);
     if (wt.initial_max_streams_uni != 0) {
@@ -63,12 +64,14 @@ bool Host::peer_supports(Version v) const {
   const auto& ps = h3_.peer_settings();
   if (!ps) return false;
   switch (v) {
-    case Version::kDraft15: return config_.draft15 && ps->get(setting::kWtEnabled) == 1;
+    case Version::kDraft15:
+      return config_.draft15 && ps->get(setting::kWtEnabled) == 1;
     case Version::kDraft07:
       return config_.draft07 && ps->get(setting::kMaxSessionsDraft07).value_or(0) > 0;
     case Version::kDraft02:
       return config_.draft02 && ps->get(setting::kEnableWebtransportDraft02) == 1;
-    case Version::kNone: break;
+    case Version::kNone:
+      break;
   }
   return false;
 }
@@ -76,10 +79,11 @@ bool Host::peer_supports(Version v) const {
 uint64_t Host::session_limit() const {
   // Without flow control only one session at a time (draft §5.1); draft-07 advertises a count.
   bool client = h3_.role() == h3::Role::kClient;
-  if (version_ == Version::kDraft15 && flow_control_) return std::max<uint64_t>(config_.max_sessions, 1);
+  if (version_ == Version::kDraft15 && flow_control_)
+    return std::max<uint64_t>(config_.max_sessions, 1);
   if (version_ == Version::kDraft07) {
-    return std::max<uint64_t>(1, client ? std::min(peer_max_sessions_, config_.max_sessions)
-                                        : config_.max_sessions);
+    return std::max<uint64_t>(
+        1, client ? std::min(peer_max_sessions_, config_.max_sessions) : config_.max_sessions);
   }
   return 1;
 }
@@ -230,8 +234,7 @@ Host::SessionState* Host::find_session(uint64_t id) {
 
 Host::SessionState* Host::usable_session(uint64_t id) {
   SessionState* s = find_session(id);
-  if (s == nullptr || s->state == State::kClosing || s->state == State::kHeld ||
-      h3_.is_closed()) {
+  if (s == nullptr || s->state == State::kClosing || s->state == State::kHeld || h3_.is_closed()) {
     return nullptr;
   }
   return s;
@@ -265,9 +268,9 @@ quic::Result<uint64_t> Host::connect(std::string_view authority, std::string_vie
   // The handler is attached inside send_request: make the state first so it finds it.
   auto id = h3_.send_request(fields, {}, false);
   if (!id) {
-    return fail_with(id.error().code == quic::err::kStreamLimitError ? status::kWouldBlock
-                                                                       : status::kInvalid,
-                       id.error().reason);
+    return fail_with(
+        id.error().code == quic::err::kStreamLimitError ? status::kWouldBlock : status::kInvalid,
+        id.error().reason);
   }
   SessionState& s = sessions_[*id];
   s.state = State::kConnecting;

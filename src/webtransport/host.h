@@ -29,8 +29,8 @@
 namespace webtransport {
 
 // Peer-controlled bounds (each has a test driving past it).
-inline constexpr uint64_t kDefaultMaxSessions = 100;          // per connection
-inline constexpr size_t kDefaultMaxStreamBuffer = 256 * 1024;  // unread bytes per stream
+inline constexpr uint64_t kDefaultMaxSessions = 100;            // per connection
+inline constexpr size_t kDefaultMaxStreamBuffer = 256 * 1024;   // unread bytes per stream
 inline constexpr size_t kDefaultMaxDatagramBytes = 256 * 1024;  // queued per session
 inline constexpr size_t kDefaultMaxDatagrams = 1024;            // queued per session
 // CONNECTs held until the client's SETTINGS arrive (draft §3.1 forbids processing earlier);
@@ -127,8 +127,7 @@ class Host {
   // Extended CONNECT for https://authority/path. Errors: not ready (no common version yet),
   // the session limit, GOAWAY.
   quic::Result<uint64_t> connect(std::string_view authority, std::string_view path,
-                                 std::string_view origin,
-                                 std::span<const h3::Field> extra = {});
+                                 std::string_view origin, std::span<const h3::Field> extra = {});
   // --- server
   quic::Status accept(uint64_t session_id, std::span<const h3::Field> extra = {});
   quic::Status reject(uint64_t session_id, uint16_t status);
@@ -163,19 +162,19 @@ class Host {
     bool bidi, local;
     std::vector<uint8_t> buf;
     size_t off = 0;
-    bool fin = false;         // the peer's FIN is buffered
-    bool recv_done = false;   // FIN read, reset, or nothing to receive
-    bool send_done = false;   // FIN written, reset, stopped, or nothing to send
+    bool fin = false;        // the peer's FIN is buffered
+    bool recv_done = false;  // FIN read, reset, or nothing to receive
+    bool send_done = false;  // FIN written, reset, stopped, or nothing to send
     bool paused = false;
-    bool announced = false;   // kStreamOpened given (peer streams)
+    bool announced = false;  // kStreamOpened given (peer streams)
     bool want_writable = false;
     std::optional<uint64_t> reset_code;
   };
   struct Flow {  // draft-15 §5, one direction's counters per session
     uint64_t max_data = 0, data = 0;
     uint64_t max_streams[2] = {0, 0}, streams[2] = {0, 0};  // [0] bidi, [1] uni
-    uint64_t closed[2] = {0, 0};  // receive side: peer streams finished
-    uint64_t consumed = 0;        // receive side: bytes the application read
+    uint64_t closed[2] = {0, 0};                            // receive side: peer streams finished
+    uint64_t consumed = 0;                 // receive side: bytes the application read
     std::optional<uint64_t> blocked_sent;  // send side: limit of our last *_BLOCKED capsule
   };
   struct SessionState {

@@ -7,7 +7,9 @@ namespace webtransport {
 
 namespace {
 
-int dir_of(bool bidi) { return bidi ? 0 : 1; }
+int dir_of(bool bidi) {
+  return bidi ? 0 : 1;
+}
 
 }  // namespace
 
@@ -105,8 +107,9 @@ void Host::on_datagram(uint64_t session_id, Bytes payload) {
     ++datagrams_dropped_;
     return;
   }
-  while (!s->datagrams.empty() && (s->datagrams.size() >= config_.max_datagrams ||
-                                   s->datagram_bytes + payload.size() > config_.max_datagram_bytes)) {
+  while (!s->datagrams.empty() &&
+         (s->datagrams.size() >= config_.max_datagrams ||
+          s->datagram_bytes + payload.size() > config_.max_datagram_bytes)) {
     s->datagram_bytes -= s->datagrams.front().size();
     s->datagrams.pop_front();
     ++datagrams_dropped_;
@@ -172,7 +175,8 @@ void Host::maybe_forget(uint64_t id) {
   // A finished peer stream returns its credit (§5.6.2): raise the limit by half a window.
   ++s->recv.closed[dir];
   uint64_t initial = dir == 0 ? config_.initial_max_streams_bidi : config_.initial_max_streams_uni;
-  if (initial != 0 && s->recv.closed[dir] + initial - s->recv.max_streams[dir] >= (initial + 1) / 2) {
+  if (initial != 0 &&
+      s->recv.closed[dir] + initial - s->recv.max_streams[dir] >= (initial + 1) / 2) {
     s->recv.max_streams[dir] = s->recv.closed[dir] + initial;
     send_flow_capsule(session_id, dir == 0 ? capsule::kMaxStreamsBidi : capsule::kMaxStreamsUni,
                       s->recv.max_streams[dir]);

@@ -57,7 +57,9 @@ struct WtPair {
   }
 };
 
-std::string text(std::span<const uint8_t> b) { return {b.begin(), b.end()}; }
+std::string text(std::span<const uint8_t> b) {
+  return {b.begin(), b.end()};
+}
 std::span<const uint8_t> bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
@@ -109,7 +111,8 @@ TEST(ApiWebTransport, SessionStreamsDatagramsAndClose) {
         (e.stream_id == *s ? echo_fin : hi_fin) |= r->fin;
       }
       if (e.kind == EventKind::datagram) {
-        if (auto n = w.client->recv_datagram(*sid, buf)) dgram = text(std::span<const uint8_t>(buf, *n));
+        if (auto n = w.client->recv_datagram(*sid, buf))
+          dgram = text(std::span<const uint8_t>(buf, *n));
       }
     }
     w.client_events.clear();

@@ -50,10 +50,10 @@ TEST(WtCodec, CloseSessionBodies) {
   auto over = parse_close_session(b(std::string(4, '\0') + std::string(1025, 'x')));
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().code, h3::err::kMessageError);
-  for (std::string bad : {std::string("\x00\x00\x01", 3),           // no room for the code
-                          std::string(4, '\0') + "\xc0\x80",         // overlong NUL
-                          std::string(4, '\0') + "\xed\xa0\x80",     // a surrogate
-                          std::string(4, '\0') + "\xe2\x82",         // truncated character
+  for (std::string bad : {std::string("\x00\x00\x01", 3),             // no room for the code
+                          std::string(4, '\0') + "\xc0\x80",          // overlong NUL
+                          std::string(4, '\0') + "\xed\xa0\x80",      // a surrogate
+                          std::string(4, '\0') + "\xe2\x82",          // truncated character
                           std::string(4, '\0') + "\xf4\x90\x80\x80",  // above U+10FFFF
                           std::string(4, '\0') + "\xff"}) {
     auto r = parse_close_session(b(bad));
@@ -82,7 +82,8 @@ TEST(WtCodec, FlowCapsuleBodies) {
   auto big = parse_flow_capsule(capsule::kMaxStreamsUni, encode_varint_body(kMaxStreamCount + 1));
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code, err::kFlowControlError);
-  auto sb = parse_flow_capsule(capsule::kStreamsBlockedBidi, encode_varint_body(kMaxStreamCount + 1));
+  auto sb =
+      parse_flow_capsule(capsule::kStreamsBlockedBidi, encode_varint_body(kMaxStreamCount + 1));
   ASSERT_FALSE(sb);
   EXPECT_FALSE(parse_flow_capsule(capsule::kMaxData, {}));
   auto trailing = encode_varint_body(5);

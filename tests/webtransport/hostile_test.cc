@@ -12,7 +12,9 @@ namespace {
 namespace cap = webtransport::capsule;
 namespace wterr = webtransport::err;
 
-h3::Outbox raw_outbox(WtPair& p, uint64_t sid) { return p.client.peer->session->outbox(sid); }
+h3::Outbox raw_outbox(WtPair& p, uint64_t sid) {
+  return p.client.peer->session->outbox(sid);
+}
 
 // The server ended the session `sid` with an HTTP/3 code (not an application close).
 void expect_server_ended(WtPair& p, uint64_t sid, uint64_t code) {
@@ -54,9 +56,8 @@ TEST(WebTransportHostile, StreamsForAClosedSessionAreRefusedWithSessionGone) {
   // A uni stream naming the closed session: type 0x54, session ID, data.
   std::vector<uint8_t> bytes{0x40, 0x54, static_cast<uint8_t>(*sid), 'x'};
   uint64_t id = h3test::raw_uni(*p.client.peer->conn, bytes);
-  ASSERT_TRUE(p.run_until([&] {
-    return p.server.peer->session->stats().session_streams_rejected == before + 1;
-  }));
+  ASSERT_TRUE(p.run_until(
+      [&] { return p.server.peer->session->stats().session_streams_rejected == before + 1; }));
   EXPECT_EQ(p.server.find(EventKind::kStreamOpened, id), nullptr);
   EXPECT_EQ(p.server.wt().session_count(), 0u);
 }
@@ -108,7 +109,8 @@ TEST(WebTransportHostile, SessionsBeyondTheLimitAreRejected) {
 
 TEST(WebTransportHostile, WithoutFlowControlOnlyOneSession) {
   WtOptions o;
-  o.client.initial_max_data = o.client.initial_max_streams_bidi = o.client.initial_max_streams_uni = 0;
+  o.client.initial_max_data = o.client.initial_max_streams_bidi = o.client.initial_max_streams_uni =
+      0;
   WtPair p(o);
   ASSERT_TRUE(p.open_session());
   EXPECT_FALSE(p.client.wt().flow_control());
@@ -116,8 +118,11 @@ TEST(WebTransportHostile, WithoutFlowControlOnlyOneSession) {
   ASSERT_FALSE(second);  // the client keeps to one session itself
   EXPECT_EQ(second.error().code, webtransport::status::kWouldBlock);
   // A client that ignores the rule gets H3_REQUEST_REJECTED (draft §5.1).
-  std::vector<h3::Field> f{{":method", "CONNECT"}, {":protocol", "webtransport-h3"},
-                           {":scheme", "https"}, {":authority", "localhost"}, {":path", "/wt"}};
+  std::vector<h3::Field> f{{":method", "CONNECT"},
+                           {":protocol", "webtransport-h3"},
+                           {":scheme", "https"},
+                           {":authority", "localhost"},
+                           {":path", "/wt"}};
   auto id = p.client.peer->session->send_request(f, {}, false);
   ASSERT_TRUE(id);
   ASSERT_TRUE(p.run_until([&] { return p.client.peer->find(h3::EventKind::kReset, *id); }));
@@ -144,8 +149,11 @@ TEST(WebTransportHostile, ClientWithoutH3DatagramGetsItsSessionsTreatedAsMalform
   ASSERT_TRUE(p.ready());
   EXPECT_EQ(p.client.wt().version(), webtransport::Version::kNone);
   EXPECT_FALSE(p.client.wt().connect("localhost", "/wt", ""));
-  std::vector<h3::Field> f{{":method", "CONNECT"}, {":protocol", "webtransport-h3"},
-                           {":scheme", "https"}, {":authority", "localhost"}, {":path", "/wt"}};
+  std::vector<h3::Field> f{{":method", "CONNECT"},
+                           {":protocol", "webtransport-h3"},
+                           {":scheme", "https"},
+                           {":authority", "localhost"},
+                           {":path", "/wt"}};
   auto id = p.client.peer->session->send_request(f, {}, false);
   ASSERT_TRUE(id);
   ASSERT_TRUE(p.run_until([&] { return p.client.peer->find(h3::EventKind::kReset, *id); }));
@@ -192,7 +200,9 @@ TEST(WebTransportHostile, UnreadDatagramsAndStreamsStayWithinTheirBounds) {
   WtOptions o;
   o.server.max_datagrams = 50;
   o.server.max_stream_buffer = 64 * 1024;
-  o.tweak = [](h3test::PairOptions& po) { po.quic_server.keep_alive = std::chrono::milliseconds(50); };
+  o.tweak = [](h3test::PairOptions& po) {
+    po.quic_server.keep_alive = std::chrono::milliseconds(50);
+  };
   WtPair p(o);
   p.server.on_event = nullptr;  // the server application never reads
   auto sid = p.open_session();

@@ -41,8 +41,9 @@ TEST(WebTransport, HandshakeNegotiatesTheHighestCommonDraft) {
     bool c02, c07, c15;
     Version want;
   };
-  for (Case c : {Case{true, true, true, Version::kDraft15}, Case{true, true, false, Version::kDraft07},
-                 Case{true, false, false, Version::kDraft02}}) {
+  for (Case c :
+       {Case{true, true, true, Version::kDraft15}, Case{true, true, false, Version::kDraft07},
+        Case{true, false, false, Version::kDraft02}}) {
     WtOptions o;
     o.client.draft02 = c.c02;
     o.client.draft07 = c.c07;
@@ -180,7 +181,8 @@ TEST(WebTransport, HundredSessionsOnOneConnection) {
     if (e.kind == EventKind::kReadable) fins += drain(w.wt(), e.stream_id, echoed[e.stream_id]);
     if (e.kind == EventKind::kDatagram) {
       uint8_t buf[64];
-      while (auto n = w.wt().recv_datagram(e.session_id, buf)) dgrams[e.session_id].assign(buf, buf + *n);
+      while (auto n = w.wt().recv_datagram(e.session_id, buf))
+        dgrams[e.session_id].assign(buf, buf + *n);
     }
   };
   ASSERT_TRUE(p.run_until([&] { return fins == 100 && dgrams.size() == 100; }));
@@ -199,7 +201,10 @@ TEST(WebTransport, CloseWithCodeAndReasonEndsTheSessionAndItsStreams) {
   ASSERT_TRUE(p.server.wt().write(*s, bytes("partial"), false));
   ASSERT_TRUE(p.run_until([&] { return p.client.count(EventKind::kStreamOpened) == 1; }));
   // "ünïcode": the reason arrives byte-exact.
-  std::string reason = "bye \xc3\xbc" "n\xc3\xaf" "code";
+  std::string reason =
+      "bye \xc3\xbc"
+      "n\xc3\xaf"
+      "code";
   ASSERT_TRUE(p.client.wt().close_session(*sid, 0xdeadbeef, reason));
   EXPECT_FALSE(p.client.wt().open_stream(*sid, true));  // no new streams after close (§6)
   EXPECT_FALSE(p.client.wt().send_datagram(*sid, bytes("x")));
