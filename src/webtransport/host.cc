@@ -198,7 +198,13 @@ bool Host::on_h3_event(const h3::Event& e, quic::Instant now) {
   if (e.kind == h3::EventKind::kHeaders && s != nullptr && h3_.role() == h3::Role::kServer &&
       s->state == State::kHeld) {
     s->request = e.fields;
-    if (settings_seen_) process_request(e.stream_id, *s);
+    if (settings_seen_) {
+      process_request(e.stream_id, *s);
+    } else if (std::count_if(sessions_.begin(), sessions_.end(), [](const auto& kv) {
+                 return kv.second.state == State::kHeld && !kv.second.request.empty();
+               }) > static_cast<std::ptrdiff_t>(kMaxHeldRequests)) {
+      abort_session(e.stream_id, h3::err::kRequestRejected);  // beyond what we hold unprocessed
+    }
   } else if (e.kind == h3::EventKind::kHeaders && h3_.role() == h3::Role::kClient) {
     // The response head: a 2xx established the session already (on_established); anything
     // else was rejected before this event (on_handler_closed kept the record for the status).

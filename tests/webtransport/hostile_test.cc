@@ -259,5 +259,42 @@ TEST(WebTransportHostile, UnreadDatagramsAndStreamsStayWithinTheirBounds) {
   EXPECT_EQ(got, big);
 }
 
+TEST(WebTransportHostile, ConnectsBeforeTheClientsSettingsWaitAndAreBounded) {
+  WtOptions o;
+  o.tweak = [](h3test::PairOptions& po) { po.client_raw = true; };
+  WtPair p(o);
+  ASSERT_TRUE(p.run_until([&] { return p.client.peer->handshake_done(); }));
+  quic::Connection& c = *p.client.peer->conn;
+  std::vector<h3::Field> f{{":method", "CONNECT"}, {":protocol", "webtransport-h3"},
+                           {":scheme", "https"},   {":authority", "localhost"},
+                           {":path", "/wt"}};
+  std::vector<uint64_t> ids;
+  for (size_t i = 0; i <= webtransport::kMaxHeldRequests; ++i) {
+    auto id = c.open_stream(true);
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(c.stream_write(*id, h3test::headers_frame(f), false));
+    ids.push_back(*id);
+  }
+  // Not processed before the client's SETTINGS (draft §3.1); one beyond the bound is refused.
+  auto refused = [&] {
+    for (const auto& e : p.client.peer->raw_events) {
+      if (e.kind == quic::EventKind::kStreamReset && e.stream_id == ids.back()) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(p.run_until(refused));
+  EXPECT_EQ(p.server.count(EventKind::kRequest), 0u);
+  h3::Settings s;
+  s.h3_datagram = true;
+  s.extensions = {{webtransport::setting::kWtEnabled, 1},
+                  {webtransport::setting::kInitialMaxData, 1 << 20}};
+  std::vector<uint8_t> ctl{0x00};
+  h3::append_settings(ctl, s);
+  (void)h3test::raw_uni(c, ctl);
+  ASSERT_TRUE(p.run_until([&] { return p.server.count(EventKind::kRequest) == 64; }));
+  EXPECT_EQ(p.server.wt().version(), webtransport::Version::kDraft15);
+  EXPECT_EQ(p.server.find(EventKind::kRequest, ids.back()), nullptr);
+}
+
 }  // namespace
 }  // namespace wttest

@@ -248,6 +248,16 @@ TEST(WebTransport, FinWithoutCapsuleIsCloseZeroAndDrainIsReported) {
   EXPECT_TRUE(c->reason.empty());
 }
 
+TEST(WebTransport, GoawayAsksSessionsToDrain) {
+  WtPair p;
+  auto sid = p.open_session();
+  ASSERT_TRUE(sid);
+  p.server.peer->session->goaway(p.server.now);
+  ASSERT_TRUE(p.run_until([&] { return p.client.count(EventKind::kDraining) == 1; }));
+  EXPECT_TRUE(p.client.wt().session_open(*sid));
+  EXPECT_FALSE(p.client.wt().connect("localhost", "/wt", ""));  // no new sessions (§4.6)
+}
+
 TEST(WebTransport, FlowControlCreditCarriesATransferFarBeyondTheWindow) {
   WtOptions o;
   o.server.initial_max_data = 4096;  // the client may send 4 KB before WT_MAX_DATA
