@@ -55,9 +55,18 @@ std::unique_ptr<h3::StreamHandler> Host::make_handler(uint64_t id) {
   if (h3_.role() == h3::Role::kServer) {
     // Held until its head is checked and, before that, until the client's SETTINGS arrived
     // (draft §3.1). The QUIC stream limit bounds how many a client can make us hold.
-    sessions_[id].state = State::kHeld;
+    SessionState& s = sessions_[id];
+    s.state = State::kHeld;
+    // Streams may name the session before its request is processed: they count already.
+    init_receive_limits(s);
   }
   return std::make_unique<SessionHandler>(*this, id);
+}
+
+void Host::init_receive_limits(SessionState& s) const {
+  s.recv.max_data = config_.initial_max_data;
+  s.recv.max_streams[0] = config_.initial_max_streams_bidi;
+  s.recv.max_streams[1] = config_.initial_max_streams_uni;
 }
 
 bool Host::peer_supports(Version v) const {
@@ -164,9 +173,6 @@ void Host::process_request(uint64_t id, SessionState& s) {
   s.state = State::kRequested;
   s.draft02_offer = field(s.request, kDraft02OfferHeader) == "1";
   s.send = peer_initial_;
-  s.recv.max_data = config_.initial_max_data;
-  s.recv.max_streams[0] = config_.initial_max_streams_bidi;
-  s.recv.max_streams[1] = config_.initial_max_streams_uni;
   push({EventKind::kRequest, id, 0, 0, false, false, true, {}, s.request});
 }
 
@@ -189,6 +195,7 @@ bool Host::on_h3_event(const h3::Event& e, quic::Instant now) {
       }
       sessions_.clear();
       streams_.clear();
+      want_writable_.clear();
       return false;
     default:
       break;
@@ -215,12 +222,12 @@ bool Host::on_h3_event(const h3::Event& e, quic::Instant now) {
       uint64_t code = 0;
       for (char c : status) code = code * 10 + static_cast<uint64_t>(c - '0');
       push({EventKind::kRejected, e.stream_id, 0, code, false, false, true, {}, e.fields});
-      sessions_.erase(e.stream_id);
+      forget_session(e.stream_id);
     }
   }
   if (e.kind == h3::EventKind::kReset && s != nullptr && s->state == State::kConnecting) {
     push({EventKind::kRejected, e.stream_id, 0, 0, false, false, true});  // not answered
-    sessions_.erase(e.stream_id);
+    forget_session(e.stream_id);
   }
   return true;  // every other event of a CONNECT stream of ours is WebTransport's
 }
@@ -281,9 +288,7 @@ quic::Result<uint64_t> Host::connect(std::string_view authority, std::string_vie
   SessionState& s = sessions_[*id];
   s.state = State::kConnecting;
   s.send = peer_initial_;
-  s.recv.max_data = config_.initial_max_data;
-  s.recv.max_streams[0] = config_.initial_max_streams_bidi;
-  s.recv.max_streams[1] = config_.initial_max_streams_uni;
+  init_receive_limits(s);
   return *id;
 }
 
@@ -317,7 +322,7 @@ quic::Status Host::reject(uint64_t session_id, uint16_t status_code) {
     return fail_with(status::kInvalid, "a rejection is a 3xx-5xx status");
   }
   std::vector<h3::Field> fields{{":status", std::to_string(status_code)}, {"content-length", "0"}};
-  sessions_.erase(session_id);  // the handler's on_closed finds nothing then
+  forget_session(session_id);  // the handler's on_closed finds nothing then
   auto r = h3_.send_response(session_id, fields, {}, true);
   if (!r) return fail_with(status::kInvalid, r.error().reason);
   return {};
@@ -371,10 +376,7 @@ void Host::on_flow_capsule(uint64_t id, SessionState& s, uint64_t type, Bytes va
     s.send.max_data = *v;
     s.send.blocked_sent.reset();
     for (uint64_t sid : s.streams) {
-      if (auto it = streams_.find(sid); it != streams_.end() && it->second.want_writable) {
-        it->second.want_writable = false;
-        push({EventKind::kWritable, id, sid});
-      }
+      if (want_writable_.erase(sid) > 0) push({EventKind::kWritable, id, sid});
     }
   } else if (type == capsule::kMaxStreamsBidi || type == capsule::kMaxStreamsUni) {
     int dir = type == capsule::kMaxStreamsBidi ? 0 : 1;
@@ -397,7 +399,7 @@ void Host::on_handler_closed(uint64_t id, uint64_t code) {
   end_session(id, *s);
   // A clean end of the CONNECT stream is a close with code 0 and no message (§6).
   if (report) push({EventKind::kClosed, id, 0, code, code == 0, false, true});
-  sessions_.erase(id);
+  forget_session(id);
 }
 
 void Host::end_session(uint64_t id, SessionState& s) {
@@ -407,11 +409,22 @@ void Host::end_session(uint64_t id, SessionState& s) {
   for (uint64_t sid : s.streams) {
     (void)out.reset(sid, err::kSessionGone);
     streams_.erase(sid);
+    want_writable_.erase(sid);
   }
   s.streams.clear();
   s.datagrams.clear();
   s.datagram_bytes = 0;
   s.state = State::kClosing;
+}
+
+void Host::forget_session(uint64_t id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  for (uint64_t sid : it->second.streams) {
+    streams_.erase(sid);  // the h3 layer resets them as the handler ends
+    want_writable_.erase(sid);
+  }
+  sessions_.erase(it);
 }
 
 void Host::abort_session(uint64_t id, uint64_t h3_code) {

@@ -167,7 +167,6 @@ class Host {
     bool send_done = false;  // FIN written, reset, stopped, or nothing to send
     bool paused = false;
     bool announced = false;  // kStreamOpened given (peer streams)
-    bool want_writable = false;
     std::optional<uint64_t> reset_code;
   };
   struct Flow {  // draft-15 §5, one direction's counters per session
@@ -191,6 +190,7 @@ class Host {
 
   // host.cc
   std::unique_ptr<h3::StreamHandler> make_handler(uint64_t id);
+  void init_receive_limits(SessionState& s) const;
   void on_settings();
   void process_request(uint64_t id, SessionState& s);
   bool peer_supports(Version v) const;
@@ -202,6 +202,7 @@ class Host {
   void on_handler_closed(uint64_t id, uint64_t code);
   void end_session(uint64_t id, SessionState& s);
   void abort_session(uint64_t id, uint64_t h3_code);
+  void forget_session(uint64_t id);  // with its streams' records
   void push(Event e) { events_.push_back(std::move(e)); }
   SessionState* find_session(uint64_t id);
   SessionState* usable_session(uint64_t id);
@@ -228,7 +229,8 @@ class Host {
   quic::Instant now_{};
   std::map<uint64_t, SessionState> sessions_;
   std::map<uint64_t, Stream> streams_;
-  quic::RangeSet connect_streams_;  // id / 4 of every CONNECT stream of ours (events consumed)
+  std::set<uint64_t> want_writable_;  // streams whose last write came up short
+  quic::RangeSet connect_streams_;    // id / 4 of every CONNECT stream of ours (events consumed)
   std::deque<Event> events_;
   size_t datagrams_dropped_ = 0;
 };

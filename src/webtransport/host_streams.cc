@@ -93,7 +93,7 @@ void Host::on_stop_sending(uint64_t id, uint64_t code) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return;
   it->second.send_done = true;
-  it->second.want_writable = false;
+  want_writable_.erase(id);
   auto app = h3_to_app_error(code);
   push({EventKind::kStopSending, it->second.session_id, id, app ? *app : code, app.has_value()});
   maybe_forget(id);
@@ -168,6 +168,7 @@ void Host::maybe_forget(uint64_t id) {
   bool peer = !st.local;
   int dir = dir_of(st.bidi);
   streams_.erase(it);
+  want_writable_.erase(id);
   SessionState* s = find_session(session_id);
   if (s == nullptr) return;
   s->streams.erase(id);
@@ -239,7 +240,7 @@ quic::Result<size_t> Host::write(uint64_t stream_id, Bytes data, bool fin) {
   auto n = out.write(stream_id, data.first(allowed), fin && allowed == data.size());
   if (!n) return fail_with(status::kFinished, n.error().reason);
   s->send.data += *n;
-  if (*n < data.size()) st.want_writable = true;
+  if (*n < data.size()) want_writable_.insert(stream_id);
   if (fin && *n == data.size()) {
     st.send_done = true;
     maybe_forget(stream_id);
@@ -249,14 +250,21 @@ quic::Result<size_t> Host::write(uint64_t stream_id, Bytes data, bool fin) {
 }
 
 void Host::check_writable() {
-  for (auto& [id, st] : streams_) {
-    if (!st.want_writable) continue;
-    SessionState* s = find_session(st.session_id);
-    if (s == nullptr) continue;
+  for (auto it = want_writable_.begin(); it != want_writable_.end();) {
+    uint64_t id = *it;
+    auto st = streams_.find(id);
+    SessionState* s = st == streams_.end() ? nullptr : find_session(st->second.session_id);
+    if (s == nullptr) {
+      it = want_writable_.erase(it);
+      continue;
+    }
+    uint64_t session_id = st->second.session_id;
     bool credit = !flow_control_ || s->send.data < s->send.max_data;
-    if (credit && h3_.outbox(st.session_id).queued(id) < kDefaultMaxStreamBuffer / 2) {
-      st.want_writable = false;
-      push({EventKind::kWritable, st.session_id, id});
+    if (credit && h3_.outbox(session_id).queued(id) < kDefaultMaxStreamBuffer / 2) {
+      it = want_writable_.erase(it);
+      push({EventKind::kWritable, session_id, id});
+    } else {
+      ++it;
     }
   }
 }
@@ -266,6 +274,7 @@ quic::Status Host::reset_stream(uint64_t stream_id, uint32_t code) {
   if (it == streams_.end()) return fail_with(status::kUnknown, "no such stream");
   uint64_t session_id = it->second.session_id;
   streams_.erase(it);
+  want_writable_.erase(stream_id);
   if (SessionState* s = find_session(session_id)) s->streams.erase(stream_id);
   (void)h3_.outbox(session_id).reset(stream_id, app_error_to_h3(code));
   return {};

@@ -265,8 +265,10 @@ TEST(WebTransportHostile, ConnectsBeforeTheClientsSettingsWaitAndAreBounded) {
   WtPair p(o);
   ASSERT_TRUE(p.run_until([&] { return p.client.peer->handshake_done(); }));
   quic::Connection& c = *p.client.peer->conn;
-  std::vector<h3::Field> f{{":method", "CONNECT"}, {":protocol", "webtransport-h3"},
-                           {":scheme", "https"},   {":authority", "localhost"},
+  std::vector<h3::Field> f{{":method", "CONNECT"},
+                           {":protocol", "webtransport-h3"},
+                           {":scheme", "https"},
+                           {":authority", "localhost"},
                            {":path", "/wt"}};
   std::vector<uint64_t> ids;
   for (size_t i = 0; i <= webtransport::kMaxHeldRequests; ++i) {

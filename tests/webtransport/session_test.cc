@@ -248,6 +248,61 @@ TEST(WebTransport, FinWithoutCapsuleIsCloseZeroAndDrainIsReported) {
   EXPECT_TRUE(c->reason.empty());
 }
 
+TEST(WebTransport, OptimisticStreamAndDatagramWaitForTheServersAccept) {
+  WtPair p;
+  p.server.auto_accept = false;
+  ASSERT_TRUE(p.ready());
+  auto sid = p.client.wt().connect("localhost", "/wt", "");
+  ASSERT_TRUE(sid);
+  // Before the 2xx (draft §4): a stream with data and FIN, and a datagram.
+  auto s = p.client.wt().open_stream(*sid, false);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(p.client.wt().write(*s, bytes("early"), true));
+  ASSERT_TRUE(p.run_until([&] { return p.server.count(EventKind::kRequest) == 1; }));
+  (void)p.client.wt().send_datagram(*sid, bytes("early datagram"));
+  p.run_until([] { return false; }, std::chrono::milliseconds(200));
+  // Nothing is announced for a session the application has not accepted.
+  EXPECT_EQ(p.server.count(EventKind::kStreamOpened), 0u);
+  EXPECT_EQ(p.server.count(EventKind::kDatagram), 0u);
+  ASSERT_TRUE(p.server.wt().accept(*sid));
+  while (auto e = p.server.wt().poll_event()) p.server.events.push_back(*e);
+  EXPECT_NE(p.server.find(EventKind::kStreamOpened, *s), nullptr);
+  EXPECT_NE(p.server.find(EventKind::kDatagram, *sid), nullptr);
+  std::string got;
+  EXPECT_TRUE(drain(p.server.wt(), *s, got));
+  EXPECT_EQ(got, "early");
+  uint8_t buf[64];
+  auto n = p.server.wt().recv_datagram(*sid, buf);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(std::string(buf, buf + *n), "early datagram");
+}
+
+TEST(WebTransport, RejectionsCarryTheirStatus) {
+  WtOptions o;
+  o.server.allowed_origins = {"https://good.test"};
+  WtPair p(o);
+  p.server.auto_accept = false;
+  p.server.on_event = [](WtPeer& w, const Event& e) {
+    if (e.kind != EventKind::kRequest) return;
+    for (const auto& f : e.fields) {
+      if (f.name != ":path") continue;
+      auto r = f.value == "/ok" ? w.wt().accept(e.session_id) : w.wt().reject(e.session_id, 404);
+      ASSERT_TRUE(r);
+    }
+  };
+  ASSERT_TRUE(p.ready());
+  auto bad_origin = p.client.wt().connect("localhost", "/ok", "https://evil.test");
+  auto not_found = p.client.wt().connect("localhost", "/nope", "https://good.test");
+  auto ok = p.client.wt().connect("localhost", "/ok", "https://good.test");
+  ASSERT_TRUE(bad_origin && not_found && ok);
+  ASSERT_TRUE(p.run_until([&] { return p.client.count(EventKind::kRejected) == 2; }));
+  EXPECT_EQ(p.client.find(EventKind::kRejected, *bad_origin)->code, 403u);  // draft §3.2
+  EXPECT_EQ(p.client.find(EventKind::kRejected, *not_found)->code, 404u);
+  ASSERT_TRUE(p.run_until([&] { return p.client.find(EventKind::kEstablished, *ok); }));
+  EXPECT_EQ(p.client.wt().session_count(), 1u);
+  EXPECT_EQ(p.server.wt().session_count(), 1u);
+}
+
 TEST(WebTransport, GoawayAsksSessionsToDrain) {
   WtPair p;
   auto sid = p.open_session();
