@@ -234,7 +234,8 @@ class Run {
         }
       } else if (e->kind == K::kDatagram) {
         while (auto d = host_->recv_datagram(e->session_id, quic::MutBytes(buf_.data(), 64))) {
-          (void)host_->send_datagram(e->session_id, quic::Bytes(buf_.data(), std::min<size_t>(*d, 64)));
+          size_t len = std::min<size_t>(*d, 64);
+          (void)host_->send_datagram(e->session_id, quic::Bytes(buf_.data(), len));
         }
       } else if (e->kind == K::kStreamReset) {
         (void)host_->close_session(e->session_id, 1, "reset");

@@ -305,11 +305,14 @@ quic::Status Host::accept(uint64_t session_id, std::span<const h3::Field> extra)
   fields.insert(fields.end(), extra.begin(), extra.end());
   s->state = State::kOpen;  // before send_response: it calls on_established
   auto r = h3_.send_response(session_id, fields, {}, false);
+  // The 2xx also parses capsules the client sent early, which may have ended the session
+  // already (its session_closed event is queued): look it up again.
+  s = find_session(session_id);
   if (!r) {
-    s->state = State::kRequested;
+    if (s != nullptr) s->state = State::kRequested;
     return fail_with(status::kInvalid, r.error().reason);
   }
-  announce_streams(session_id, *s);
+  if (s != nullptr && s->state == State::kOpen) announce_streams(session_id, *s);
   return {};
 }
 

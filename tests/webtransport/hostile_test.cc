@@ -46,6 +46,31 @@ TEST(WebTransportHostile, DataAfterCloseSessionResetsWithMessageError) {
   EXPECT_EQ(p.server.count(EventKind::kDraining), 0u);
 }
 
+TEST(WebTransportHostile, EarlyCapsulesThatEndTheSessionDuringAccept) {
+  // Found by fuzz_wt_server: capsules sent before the 2xx are parsed inside accept(); a close
+  // followed by more data ends the session right there.
+  WtPair p;
+  p.server.auto_accept = false;
+  ASSERT_TRUE(p.ready());
+  auto sid = p.client.wt().connect("localhost", "/wt", "");
+  ASSERT_TRUE(sid);
+  auto s = p.client.wt().open_stream(*sid, true);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(p.client.wt().write(*s, bytes("early"), false));
+  h3::Outbox out = raw_outbox(p, *sid);
+  ASSERT_TRUE(out.send_capsule(cap::kCloseSession, webtransport::encode_close_session(4, "x")));
+  ASSERT_TRUE(out.send_capsule(cap::kDrainSession, {}));
+  ASSERT_TRUE(p.run_until([&] { return p.server.count(EventKind::kRequest) == 1; }));
+  p.run_until([] { return false; }, std::chrono::milliseconds(100));
+  EXPECT_TRUE(p.server.wt().accept(*sid));
+  while (auto e = p.server.wt().poll_event()) p.server.events.push_back(*e);
+  const Event* c = p.server.find(EventKind::kClosed, *sid);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->code, 4u);  // the close was reported before the data after it ended the stream
+  EXPECT_EQ(p.server.find(EventKind::kStreamOpened, *s), nullptr);
+  EXPECT_EQ(p.server.wt().session_count(), 0u);
+}
+
 TEST(WebTransportHostile, StreamsForAClosedSessionAreRefusedWithSessionGone) {
   WtPair p;
   auto sid = p.open_session();
