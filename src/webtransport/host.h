@@ -33,6 +33,9 @@ inline constexpr uint64_t kDefaultMaxSessions = 100;            // per connectio
 inline constexpr size_t kDefaultMaxStreamBuffer = 256 * 1024;   // unread bytes per stream
 inline constexpr size_t kDefaultMaxDatagramBytes = 256 * 1024;  // queued per session
 inline constexpr size_t kDefaultMaxDatagrams = 1024;            // queued per session
+// A stream whose write() came up short is writable again once fewer bytes than this wait in
+// its h3 send queue (and the session has credit).
+inline constexpr size_t kWritableBelow = 128 * 1024;
 // CONNECTs held until the client's SETTINGS arrive (draft §3.1 forbids processing earlier);
 // beyond it they are refused with H3_REQUEST_REJECTED.
 inline constexpr size_t kMaxHeldRequests = 64;

@@ -260,7 +260,7 @@ void Host::check_writable() {
     }
     uint64_t session_id = st->second.session_id;
     bool credit = !flow_control_ || s->send.data < s->send.max_data;
-    if (credit && h3_.outbox(session_id).queued(id) < kDefaultMaxStreamBuffer / 2) {
+    if (credit && h3_.outbox(session_id).queued(id) < kWritableBelow) {
       it = want_writable_.erase(it);
       push({EventKind::kWritable, session_id, id});
     } else {
