@@ -196,6 +196,8 @@ bool Host::on_h3_event(const h3::Event& e, quic::Instant now) {
       sessions_.clear();
       streams_.clear();
       want_writable_.clear();
+      recent_resets_.clear();
+      reset_order_.clear();
       return false;
     default:
       break;
@@ -415,6 +417,7 @@ void Host::end_session(uint64_t id, SessionState& s) {
     want_writable_.erase(sid);
   }
   s.streams.clear();
+  resume_held_back();
   s.datagrams.clear();
   s.datagram_bytes = 0;
   s.state = State::kClosing;
@@ -428,6 +431,7 @@ void Host::forget_session(uint64_t id) {
     want_writable_.erase(sid);
   }
   sessions_.erase(it);
+  resume_held_back();
 }
 
 void Host::abort_session(uint64_t id, uint64_t h3_code) {

@@ -33,6 +33,12 @@ inline constexpr uint64_t kDefaultMaxSessions = 100;            // per connectio
 inline constexpr size_t kDefaultMaxStreamBuffer = 256 * 1024;   // unread bytes per stream
 inline constexpr size_t kDefaultMaxDatagramBytes = 256 * 1024;  // queued per session
 inline constexpr size_t kDefaultMaxDatagrams = 1024;            // queued per session
+// Peer streams read into our buffers at once (not read to the end by the application yet);
+// further peer streams are paused as they open (their bytes wait in QUIC, whose stream limit
+// holds the peer) until the application drains some.
+inline constexpr size_t kMaxActivePeerStreams = 256;
+// Reset codes of streams already forgotten that read() still reports (oldest dropped).
+inline constexpr size_t kMaxRememberedResets = 256;
 // A stream whose write() came up short is writable again once fewer bytes than this wait in
 // its h3 send queue (and the session has credit).
 inline constexpr size_t kWritableBelow = 128 * 1024;
@@ -169,6 +175,7 @@ class Host {
     bool recv_done = false;  // FIN read, reset, or nothing to receive
     bool send_done = false;  // FIN written, reset, stopped, or nothing to send
     bool paused = false;
+    bool held_back = false;  // paused at open: kMaxActivePeerStreams reached
     bool announced = false;  // kStreamOpened given (peer streams)
     std::optional<uint64_t> reset_code;
   };
@@ -219,6 +226,9 @@ class Host {
   void announce_streams(uint64_t session_id, SessionState& s);
   void maybe_forget(uint64_t id);
   void credit_read(uint64_t session_id, SessionState& s, size_t n);
+  size_t active_peer_streams() const;
+  void resume_held_back();
+  void remember_reset(uint64_t id, uint64_t code);
   void send_flow_capsule(uint64_t session_id, uint64_t type, uint64_t value);
   void check_writable();
 
@@ -232,8 +242,10 @@ class Host {
   quic::Instant now_{};
   std::map<uint64_t, SessionState> sessions_;
   std::map<uint64_t, Stream> streams_;
-  std::set<uint64_t> want_writable_;  // streams whose last write came up short
-  quic::RangeSet connect_streams_;    // id / 4 of every CONNECT stream of ours (events consumed)
+  std::set<uint64_t> want_writable_;            // streams whose last write came up short
+  std::map<uint64_t, uint64_t> recent_resets_;  // stream -> code, ≤ kMaxRememberedResets
+  std::deque<uint64_t> reset_order_;
+  quic::RangeSet connect_streams_;  // id / 4 of every CONNECT stream of ours (events consumed)
   std::deque<Event> events_;
   size_t datagrams_dropped_ = 0;
 };

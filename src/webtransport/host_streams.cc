@@ -30,7 +30,39 @@ void Host::on_stream_opened(uint64_t session_id, uint64_t id, bool bidi) {
   st = Stream{session_id, bidi, false};
   st.send_done = !bidi;
   s->streams.insert(id);
+  if (active_peer_streams() > kMaxActivePeerStreams) {
+    // Nothing of it is read yet: let QUIC hold it until the application drains others.
+    st.held_back = st.paused = true;
+    (void)h3_.outbox(session_id).pause(id);
+  }
   if (s->state == State::kOpen) announce(id, st);
+}
+
+size_t Host::active_peer_streams() const {
+  return static_cast<size_t>(std::count_if(streams_.begin(), streams_.end(), [](const auto& kv) {
+    const Stream& st = kv.second;
+    return !st.local && !st.recv_done && !st.reset_code && !st.held_back;
+  }));
+}
+
+void Host::resume_held_back() {
+  size_t active = active_peer_streams();
+  for (auto& [id, st] : streams_) {
+    if (active >= kMaxActivePeerStreams) break;
+    if (!st.held_back) continue;
+    st.held_back = st.paused = false;
+    ++active;
+    (void)h3_.outbox(st.session_id).resume(id);
+  }
+}
+
+void Host::remember_reset(uint64_t id, uint64_t code) {
+  if (reset_order_.size() >= kMaxRememberedResets) {
+    recent_resets_.erase(reset_order_.front());
+    reset_order_.pop_front();
+  }
+  recent_resets_[id] = code;
+  reset_order_.push_back(id);
 }
 
 void Host::announce(uint64_t id, Stream& st) {
@@ -83,10 +115,17 @@ void Host::on_stream_reset(uint64_t id, uint64_t code) {
   st.reset_code = code;
   st.buf.clear();
   st.off = 0;
+  st.held_back = false;
   auto app = h3_to_app_error(code);
   if (st.announced || st.local) {
     push({EventKind::kStreamReset, st.session_id, id, app ? *app : code, app.has_value()});
   }
+  if (st.send_done) {
+    // Nothing left in either direction: keep only the code (bounded) for read().
+    remember_reset(id, code);
+    maybe_forget(id);
+  }
+  resume_held_back();
 }
 
 void Host::on_stop_sending(uint64_t id, uint64_t code) {
@@ -125,7 +164,12 @@ void Host::on_datagram(uint64_t session_id, Bytes payload) {
 quic::Result<ReadResult> Host::read(uint64_t stream_id, quic::MutBytes out) {
   if (out.empty()) return fail_with(status::kInvalid, "empty buffer");
   auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return fail_with(status::kUnknown, "no such stream");
+  if (it == streams_.end()) {
+    if (auto r = recent_resets_.find(stream_id); r != recent_resets_.end()) {
+      return fail_with(status::kReset, "reset by the peer", r->second);
+    }
+    return fail_with(status::kUnknown, "no such stream");
+  }
   Stream& st = it->second;
   if (st.reset_code) return fail_with(status::kReset, "reset by the peer", *st.reset_code);
   if (st.recv_done) return fail_with(status::kFinished, "end of stream already read");
@@ -138,13 +182,16 @@ quic::Result<ReadResult> Host::read(uint64_t stream_id, quic::MutBytes out) {
   st.off += n;
   bool fin = st.fin && st.off == st.buf.size();
   uint64_t session_id = st.session_id;
-  if (st.paused && st.buf.size() - st.off < config_.max_stream_buffer / 2) {
+  if (st.paused && !st.held_back && st.buf.size() - st.off < config_.max_stream_buffer / 2) {
     st.paused = false;
     (void)h3_.outbox(session_id).resume(stream_id);
   }
   if (fin) st.recv_done = true;
   if (SessionState* s = find_session(session_id)) credit_read(session_id, *s, n);
-  if (fin) maybe_forget(stream_id);
+  if (fin) {
+    maybe_forget(stream_id);
+    resume_held_back();
+  }
   return ReadResult{n, fin};
 }
 

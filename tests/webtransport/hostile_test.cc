@@ -4,6 +4,9 @@
 // through its h3::Session directly (bypassing its own Host's checks).
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "wt_fixture.h"
 
 namespace wttest {
@@ -282,6 +285,56 @@ TEST(WebTransportHostile, UnreadDatagramsAndStreamsStayWithinTheirBounds) {
   EXPECT_LE(*held, 64u * 1024 + h3::kReadChunk);
   EXPECT_LT(*held, big.size());
   EXPECT_EQ(got, big);
+}
+
+TEST(WebTransportHostile, ManyUnreadStreamsWaitInQuicBeyondTheActiveBound) {
+  // No flow control (the server advertises none): only QUIC's stream limit holds the peer, and
+  // streams read to their FIN by h3 return their QUIC credit. The Host reads at most
+  // kMaxActivePeerStreams of them into its buffers while the application reads nothing.
+  WtOptions o;
+  o.server.initial_max_data = o.server.initial_max_streams_bidi = 0;
+  o.server.initial_max_streams_uni = 0;
+  o.tweak = [](h3test::PairOptions& po) {
+    po.quic_server.keep_alive = std::chrono::milliseconds(50);
+    po.quic_server.max_streams_uni = 64;  // credit comes back as h3 finishes streams
+  };
+  WtPair p(o);
+  auto sid = p.open_session();
+  ASSERT_TRUE(sid);
+  ASSERT_FALSE(p.server.wt().flow_control());
+  constexpr size_t kStreams = webtransport::kMaxActivePeerStreams + 100;
+  size_t opened = 0;
+  p.client.on_tick = [&](WtPeer& w) {
+    while (opened < kStreams) {
+      auto s = w.wt().open_stream(*sid, false);
+      if (!s) break;  // QUIC's stream limit: more credit later
+      ASSERT_TRUE(w.wt().write(*s, bytes("stream " + std::to_string(opened)), true));
+      ++opened;
+    }
+  };
+  p.run_until([&] { return false; }, std::chrono::seconds(2));
+  // Everything the peer could open is announced; only the bound's worth is buffered.
+  std::set<uint64_t> done;
+  std::map<uint64_t, std::string> got;
+  auto read_all = [&](WtPeer& w) {
+    for (const auto& e : w.events) {
+      if (e.kind == EventKind::kStreamOpened && !done.contains(e.stream_id) &&
+          drain(w.wt(), e.stream_id, got[e.stream_id])) {
+        done.insert(e.stream_id);
+      }
+    }
+  };
+  read_all(p.server);
+  EXPECT_GT(done.size(), 0u);
+  EXPECT_LE(done.size(), webtransport::kMaxActivePeerStreams);
+  EXPECT_LT(opened, kStreams);  // the peer was held back
+  // Reading on (in the hook) resumes the held streams: all of them arrive, byte-exact.
+  p.server.on_tick = read_all;
+  ASSERT_TRUE(p.run_until([&] { return done.size() == kStreams; }));
+  std::set<std::string> contents;
+  for (const auto& [id, text] : got) contents.insert(text);
+  EXPECT_EQ(contents.size(), kStreams);
+  EXPECT_TRUE(contents.contains("stream " + std::to_string(kStreams - 1)));
 }
 
 TEST(WebTransportHostile, ConnectsBeforeTheClientsSettingsWaitAndAreBounded) {
