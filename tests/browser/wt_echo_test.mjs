@@ -63,7 +63,8 @@ async function main() {
     executablePath: chromium,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--enable-quic', '--origin-to-force-quic-on=' + origin,
-           '--ignore-certificate-errors-spki-list=' + spkiBase64, '--no-first-run'],
+           '--ignore-certificate-errors-spki-list=' + spkiBase64, '--no-first-run',
+           '--disable-dev-shm-usage'],
   });
   const page = await browser.newPage();
   page.on('console', (m) => console.log('page: ' + m.text()));
