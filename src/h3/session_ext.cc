@@ -96,12 +96,20 @@ bool Session::feed_capsules(uint64_t id, Request& r, quic::Bytes data) {
     stats_.capsules_skipped_unknown += reader.skipped_unknown() - skipped;
     stats_.capsules_discarded_oversize += reader.discarded_oversize() - discarded;
   };
+  uint64_t seen_unknown = skipped;
   while (true) {
     auto c = reader.next(data);
     if (!c) {
       count();
       stream_error(id, c.error().code);  // a malformed message (RFC 9297 §3.3)
       return false;
+    }
+    if (reader.skipped_unknown() != seen_unknown) {
+      // Unknown capsules were skipped (before the one returned, if any): tell the handler.
+      seen_unknown = reader.skipped_unknown();
+      Outbox out(*this, id);
+      r.handler->on_skipped_capsules(out);
+      if (closed_ || find(id) != &r || !r.capsules) return false;
     }
     if (!*c) break;
     Outbox out(*this, id);

@@ -368,6 +368,12 @@ void Host::on_capsule(uint64_t id, uint64_t type, Bytes value) {
   on_flow_capsule(id, *s, type, value);
 }
 
+void Host::on_skipped_capsules(uint64_t id) {
+  // Unknown capsules are data too: after WT_CLOSE_SESSION, H3_MESSAGE_ERROR (§6).
+  SessionState* s = find_session(id);
+  if (s != nullptr && s->close_received) abort_session(id, h3::err::kMessageError);
+}
+
 void Host::on_flow_capsule(uint64_t id, SessionState& s, uint64_t type, Bytes value) {
   // Without flow control these capsules are ignored (§5.1).
   if (!flow_control_) return;

@@ -208,6 +208,7 @@ class Host {
   size_t live_sessions() const;
   void on_established(uint64_t id);
   void on_capsule(uint64_t id, uint64_t type, Bytes value);
+  void on_skipped_capsules(uint64_t id);
   void on_flow_capsule(uint64_t id, SessionState& s, uint64_t type, Bytes value);
   void on_handler_closed(uint64_t id, uint64_t code);
   void end_session(uint64_t id, SessionState& s);

@@ -15,6 +15,7 @@ class SessionHandler : public h3::StreamHandler {
   void on_capsule(h3::Outbox&, uint64_t type, quic::Bytes value) override {
     host_.on_capsule(id_, type, value);
   }
+  void on_skipped_capsules(h3::Outbox&) override { host_.on_skipped_capsules(id_); }
   void on_datagram(h3::Outbox&, quic::Bytes payload) override { host_.on_datagram(id_, payload); }
   bool owns_streams() const override { return true; }
   void on_stream_opened(h3::Outbox&, uint64_t id, bool bidi) override {

@@ -29,24 +29,27 @@ void expect_server_ended(WtPair& p, uint64_t sid, uint64_t code) {
 }
 
 TEST(WebTransportHostile, DataAfterCloseSessionResetsWithMessageError) {
-  WtPair p;
-  auto sid = p.open_session();
-  ASSERT_TRUE(sid);
-  h3::Outbox out = raw_outbox(p, *sid);
-  ASSERT_TRUE(out.send_capsule(cap::kCloseSession, webtransport::encode_close_session(5, "x")));
-  ASSERT_TRUE(out.send_capsule(cap::kDrainSession, {}));  // after the close: forbidden (§6)
-  // The server reported the close, then reset the CONNECT stream for the data after it.
-  const h3::Event* aborted = nullptr;
-  ASSERT_TRUE(p.run_until([&] {
-    aborted = p.client.peer->find(h3::EventKind::kReset, *sid);
-    if (aborted == nullptr) aborted = p.client.peer->find(h3::EventKind::kStopSending, *sid);
-    return aborted != nullptr;
-  }));
-  EXPECT_EQ(aborted->code, h3::err::kMessageError);
-  const Event* c = p.server.find(EventKind::kClosed, *sid);
-  ASSERT_NE(c, nullptr);
-  EXPECT_EQ(c->code, 5u);
-  EXPECT_EQ(p.server.count(EventKind::kDraining), 0u);
+  // A known capsule after the close, and one of an unknown type (skipped, but still data).
+  for (uint64_t after : {cap::kDrainSession, uint64_t{0x1234567}}) {
+    WtPair p;
+    auto sid = p.open_session();
+    ASSERT_TRUE(sid);
+    h3::Outbox out = raw_outbox(p, *sid);
+    ASSERT_TRUE(out.send_capsule(cap::kCloseSession, webtransport::encode_close_session(5, "x")));
+    ASSERT_TRUE(out.send_capsule(after, {}));  // after the close: forbidden (§6)
+    // The server reported the close, then reset the CONNECT stream for the data after it.
+    const h3::Event* aborted = nullptr;
+    ASSERT_TRUE(p.run_until([&] {
+      aborted = p.client.peer->find(h3::EventKind::kReset, *sid);
+      if (aborted == nullptr) aborted = p.client.peer->find(h3::EventKind::kStopSending, *sid);
+      return aborted != nullptr;
+    }));
+    EXPECT_EQ(aborted->code, h3::err::kMessageError);
+    const Event* c = p.server.find(EventKind::kClosed, *sid);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->code, 5u);
+    EXPECT_EQ(p.server.count(EventKind::kDraining), 0u);
+  }
 }
 
 TEST(WebTransportHostile, EarlyCapsulesThatEndTheSessionDuringAccept) {
