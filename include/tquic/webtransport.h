@@ -57,6 +57,10 @@ struct Options {
   size_t max_datagrams = 1024;
   // Server: accepted Origin values (others get 403); empty: any.
   std::vector<std::string> allowed_origins;
+  // Client: application protocols offered (WT-Available-Protocols), most preferred first;
+  // require_protocol: a 2xx without a valid WT-Protocol ends the session with WT_ALPN_ERROR.
+  std::vector<std::string> protocols;
+  bool require_protocol = false;
 };
 
 // Sets what the QUIC connection needs for WebTransport (draft §3.1): DATAGRAM frames
@@ -90,6 +94,8 @@ struct Event {
   bool bidirectional = false;
   std::string reason;
   std::vector<Header> headers;
+  // session_request: the client's offered protocols; session_established: the server's pick.
+  std::vector<std::string> protocols;
 };
 
 class WebTransport {
@@ -113,9 +119,11 @@ class WebTransport {
   [[nodiscard]] Result<uint64_t> connect(std::string_view authority, std::string_view path,
                                          std::string_view origin = {},
                                          std::span<const Header> extra = {});
-  // Server: answers a session_request with 200 (plus `extra`), or with a 3xx-5xx status.
-  // Errors: unknown_stream (no pending request), invalid_argument.
-  [[nodiscard]] Result<void> accept(uint64_t session_id, std::span<const Header> extra = {});
+  // Server: answers a session_request with 200 (plus `extra`, and WT-Protocol when `protocol`,
+  // one of the request's protocols, is given), or with a 3xx-5xx status. Errors:
+  // unknown_stream (no pending request), invalid_argument (a protocol the client did not offer).
+  [[nodiscard]] Result<void> accept(uint64_t session_id, std::span<const Header> extra = {},
+                                    std::string_view protocol = {});
   [[nodiscard]] Result<void> reject(uint64_t session_id, uint16_t status);
 
   // Errors: unknown_stream (no usable session), would_block (the session's or QUIC's stream

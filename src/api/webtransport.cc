@@ -153,6 +153,8 @@ Result<WebTransport> WebTransport::create(Connection connection, Role role, cons
   wc.max_datagram_bytes = o.max_datagram_bytes;
   wc.max_datagrams = o.max_datagrams;
   wc.allowed_origins = o.allowed_origins;
+  wc.protocols = o.protocols;
+  wc.require_protocol = o.require_protocol;
   ::h3::SessionConfig hc;
   webtransport::configure_h3(hc, wc);
   impl->h3 = std::make_unique<::h3::Session>(
@@ -176,8 +178,10 @@ void WebTransport::drive(Instant now) {
 std::optional<Event> WebTransport::poll_event() {
   if (!impl_->reaped()) impl_->pump();
   if (auto e = impl_->host->poll_event()) {
-    return Event{kind_of(e->kind), e->session_id, e->stream_id,         e->code,
-                 e->app_error,     e->bidi,       std::move(e->reason), to_headers(e->fields)};
+    Event out{kind_of(e->kind), e->session_id, e->stream_id,         e->code,
+              e->app_error,     e->bidi,       std::move(e->reason), to_headers(e->fields)};
+    out.protocols = std::move(e->protocols);
+    return out;
   }
   if (impl_->closed.empty()) return std::nullopt;
   Event e = std::move(impl_->closed.front());
@@ -199,11 +203,13 @@ Result<uint64_t> WebTransport::connect(std::string_view authority, std::string_v
   return *id;
 }
 
-Result<void> WebTransport::accept(uint64_t session_id, std::span<const Header> extra) {
+Result<void> WebTransport::accept(uint64_t session_id, std::span<const Header> extra,
+                                  std::string_view protocol) {
   webtransport::Host* h = impl_->usable();
   if (h == nullptr) return fail(Errc::connection_closed, kClosed);
-  if (auto r = h->accept(session_id, to_fields(extra)); !r)
+  if (auto r = h->accept(session_id, to_fields(extra), protocol); !r) {
     return std::unexpected(to_error(r.error()));
+  }
   impl_->flush();
   return {};
 }

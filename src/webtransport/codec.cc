@@ -133,6 +133,87 @@ quic::Result<uint64_t> parse_flow_capsule(uint64_t type, Bytes value) {
   return *v;
 }
 
+namespace {
+
+// RFC 9651 §4.2.5 sf-string at the front of `in` (consumed); nullopt when malformed.
+std::optional<std::string> take_sf_string(std::string_view& in) {
+  if (in.empty() || in.front() != '"') return std::nullopt;
+  std::string out;
+  for (size_t i = 1; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '\\') {
+      if (++i == in.size() || (in[i] != '"' && in[i] != '\\')) return std::nullopt;
+      out.push_back(in[i]);
+    } else if (c == '"') {
+      in.remove_prefix(i + 1);
+      return out;
+    } else if (c < 0x20 || c > 0x7e) {
+      return std::nullopt;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return std::nullopt;  // no closing quote
+}
+
+void skip_spaces(std::string_view& in) {
+  while (!in.empty() && (in.front() == ' ' || in.front() == '\t')) in.remove_prefix(1);
+}
+
+// Parameters (";key=value" ...) follow an item; they carry no meaning here (§3.3) and are
+// skipped up to the next member separator. A quoted value may hold a comma.
+bool skip_parameters(std::string_view& in) {
+  while (!in.empty() && in.front() == ';') {
+    size_t end = in.find_first_of(",\"");
+    if (end != std::string_view::npos && in[end] == '"') {
+      in.remove_prefix(end);
+      if (!take_sf_string(in)) return false;
+      continue;
+    }
+    in.remove_prefix(end == std::string_view::npos ? in.size() : end);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> parse_protocol_list(std::string_view field) {
+  std::vector<std::string> out;
+  skip_spaces(field);
+  while (!field.empty()) {
+    auto item = take_sf_string(field);
+    if (!item || !skip_parameters(field) || out.size() == kMaxProtocols) return std::nullopt;
+    out.push_back(std::move(*item));
+    skip_spaces(field);
+    if (field.empty()) break;
+    if (field.front() != ',') return std::nullopt;
+    field.remove_prefix(1);
+    skip_spaces(field);
+    if (field.empty()) return std::nullopt;  // a trailing comma
+  }
+  return out;
+}
+
+std::optional<std::string> parse_protocol_item(std::string_view field) {
+  skip_spaces(field);
+  auto item = take_sf_string(field);
+  if (!item || !skip_parameters(field)) return std::nullopt;
+  skip_spaces(field);
+  if (!field.empty()) return std::nullopt;
+  return item;
+}
+
+std::optional<std::string> format_protocol(std::string_view protocol) {
+  std::string out = "\"";
+  for (char c : protocol) {
+    if (c < 0x20 || c > 0x7e) return std::nullopt;
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 std::vector<uint8_t> encode_varint_body(uint64_t v) {
   std::vector<uint8_t> out;
   h3::append_varint(out, v);

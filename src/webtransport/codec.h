@@ -97,6 +97,17 @@ std::vector<uint8_t> encode_close_session(uint32_t code, std::string_view reason
 std::string_view utf8_prefix(std::string_view s, size_t max);
 bool valid_utf8(Bytes s);
 
+// Application protocol negotiation (§3.3): WT-Available-Protocols is a Structured Field List
+// of Strings (RFC 9651), WT-Protocol an Item. Any member that is not a String makes the whole
+// field ignored (nullopt); parameters are ignored. At most kMaxProtocols members are taken.
+inline constexpr std::string_view kAvailableProtocolsHeader = "wt-available-protocols";
+inline constexpr std::string_view kProtocolHeader = "wt-protocol";
+inline constexpr size_t kMaxProtocols = 32;
+std::optional<std::vector<std::string>> parse_protocol_list(std::string_view field);
+std::optional<std::string> parse_protocol_item(std::string_view field);
+// sf-string serialisation; nullopt for a character outside printable ASCII (0x20-0x7e).
+std::optional<std::string> format_protocol(std::string_view protocol);
+
 // The one-varint body of WT_MAX_DATA, WT_MAX_STREAMS, WT_DATA_BLOCKED, WT_STREAMS_BLOCKED.
 // Errors: H3_MESSAGE_ERROR for a body that is not exactly one varint; WT_FLOW_CONTROL_ERROR
 // for a stream count above 2^60 (the capsule types of §5.6.2-3).

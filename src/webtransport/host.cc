@@ -173,7 +173,10 @@ void Host::process_request(uint64_t id, SessionState& s) {
   s.state = State::kRequested;
   s.draft02_offer = field(s.request, kDraft02OfferHeader) == "1";
   s.send = peer_initial_;
-  push({EventKind::kRequest, id, 0, 0, false, false, true, {}, s.request});
+  // A malformed list is ignored (§3.3): the request goes on without protocols.
+  s.offered = parse_protocol_list(field(s.request, kAvailableProtocolsHeader))
+                  .value_or(std::vector<std::string>{});
+  push({EventKind::kRequest, id, 0, 0, false, false, true, {}, s.request, s.offered});
 }
 
 bool Host::on_h3_event(const h3::Event& e, quic::Instant now) {
@@ -219,7 +222,7 @@ bool Host::on_h3_event(const h3::Event& e, quic::Instant now) {
     // else was rejected before this event (on_handler_closed kept the record for the status).
     std::string_view status = field(e.fields, ":status");
     if (s != nullptr && s->state == State::kOpen) {
-      push({EventKind::kEstablished, e.stream_id, 0, 0, false, false, true, {}, e.fields});
+      on_response(e.stream_id, e.fields);
     } else if (!status.empty() && status[0] != '1' && status[0] != '2') {
       uint64_t code = 0;
       for (char c : status) code = code * 10 + static_cast<uint64_t>(c - '0');
@@ -279,6 +282,15 @@ quic::Result<uint64_t> Host::connect(std::string_view authority, std::string_vie
                                 {":path", std::string(path)}};
   if (!origin.empty()) fields.push_back({"origin", std::string(origin)});
   if (version_ == Version::kDraft02) fields.push_back({std::string(kDraft02OfferHeader), "1"});
+  if (!config_.protocols.empty()) {
+    std::string list;
+    for (const std::string& p : config_.protocols) {
+      auto item = format_protocol(p);
+      if (!item) return fail_with(status::kInvalid, "a protocol outside printable ASCII");
+      list += (list.empty() ? "" : ", ") + *item;
+    }
+    fields.push_back({std::string(kAvailableProtocolsHeader), list});
+  }
   fields.insert(fields.end(), extra.begin(), extra.end());
   // The handler is attached inside send_request: make the state first so it finds it.
   auto id = h3_.send_request(fields, {}, false);
@@ -294,12 +306,21 @@ quic::Result<uint64_t> Host::connect(std::string_view authority, std::string_vie
   return *id;
 }
 
-quic::Status Host::accept(uint64_t session_id, std::span<const h3::Field> extra) {
+quic::Status Host::accept(uint64_t session_id, std::span<const h3::Field> extra,
+                          std::string_view protocol) {
   SessionState* s = find_session(session_id);
   if (s == nullptr || s->state != State::kRequested) {
     return fail_with(status::kUnknown, "no session request with that ID");
   }
   std::vector<h3::Field> fields{{":status", "200"}};
+  if (!protocol.empty()) {
+    // §3.3: the server's choice MUST be one of the client's.
+    auto item = format_protocol(protocol);
+    if (!item || std::find(s->offered.begin(), s->offered.end(), protocol) == s->offered.end()) {
+      return fail_with(status::kInvalid, "not one of the client's WT-Available-Protocols");
+    }
+    fields.push_back({std::string(kProtocolHeader), *item});
+  }
   // Draft-02 clients (Chromium) require the version confirmation header.
   if (version_ == Version::kDraft02 && s->draft02_offer) {
     fields.push_back({std::string(kDraftSelectedHeader), std::string(kDraft02Value)});
@@ -331,6 +352,21 @@ quic::Status Host::reject(uint64_t session_id, uint16_t status_code) {
   auto r = h3_.send_response(session_id, fields, {}, true);
   if (!r) return fail_with(status::kInvalid, r.error().reason);
   return {};
+}
+
+void Host::on_response(uint64_t id, const std::vector<h3::Field>& fields) {
+  std::vector<std::string> chosen;
+  if (!config_.protocols.empty()) {
+    auto p = parse_protocol_item(field(fields, kProtocolHeader));
+    bool offered = p && std::find(config_.protocols.begin(), config_.protocols.end(), *p) !=
+                            config_.protocols.end();
+    // A choice we did not offer, or none when we need one: WT_ALPN_ERROR (§3.3).
+    if ((p && !offered) || (!p && config_.require_protocol)) {
+      return abort_session(id, err::kAlpnError);
+    }
+    if (p) chosen.push_back(std::move(*p));
+  }
+  push({EventKind::kEstablished, id, 0, 0, false, false, true, {}, fields, std::move(chosen)});
 }
 
 void Host::on_established(uint64_t id) {

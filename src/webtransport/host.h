@@ -77,6 +77,10 @@ struct Config {
   size_t max_datagrams = kDefaultMaxDatagrams;
   // Server: Origin values accepted (403 otherwise, draft §3.2); empty: any origin.
   std::vector<std::string> allowed_origins;
+  // Client: application protocols offered in WT-Available-Protocols (§3.3), most preferred
+  // first; require_protocol: a 2xx without a valid WT-Protocol ends the session (WT_ALPN_ERROR).
+  std::vector<std::string> protocols;
+  bool require_protocol = false;
 };
 
 // What an HTTP/3 session and its QUIC connection need for WebTransport: extended CONNECT,
@@ -110,6 +114,8 @@ struct Event {
   bool from_peer = false;
   std::string reason;
   std::vector<h3::Field> fields;
+  // kRequest: the client's WT-Available-Protocols; kEstablished: the server's WT-Protocol.
+  std::vector<std::string> protocols;
 };
 
 struct ReadResult {
@@ -138,7 +144,9 @@ class Host {
   quic::Result<uint64_t> connect(std::string_view authority, std::string_view path,
                                  std::string_view origin, std::span<const h3::Field> extra = {});
   // --- server
-  quic::Status accept(uint64_t session_id, std::span<const h3::Field> extra = {});
+  // `protocol`: one of the request's WT-Available-Protocols, sent as WT-Protocol (§3.3).
+  quic::Status accept(uint64_t session_id, std::span<const h3::Field> extra = {},
+                      std::string_view protocol = {});
   quic::Status reject(uint64_t session_id, uint16_t status);
 
   // --- both
@@ -195,7 +203,8 @@ class Host {
     size_t datagram_bytes = 0;
     bool datagram_signalled = false;
     bool close_received = false;
-    bool draft02_offer = false;  // the client sent sec-webtransport-http3-draft02
+    bool draft02_offer = false;        // the client sent sec-webtransport-http3-draft02
+    std::vector<std::string> offered;  // server: the client's WT-Available-Protocols
   };
 
   // host.cc
@@ -207,6 +216,7 @@ class Host {
   uint64_t session_limit() const;
   size_t live_sessions() const;
   void on_established(uint64_t id);
+  void on_response(uint64_t id, const std::vector<h3::Field>& fields);
   void on_capsule(uint64_t id, uint64_t type, Bytes value);
   void on_skipped_capsules(uint64_t id);
   void on_flow_capsule(uint64_t id, SessionState& s, uint64_t type, Bytes value);

@@ -118,5 +118,27 @@ TEST(WtCodec, CapsuleTableBoundsEveryWebTransportCapsule) {
   EXPECT_EQ(reader.skipped_unknown(), 1u);
 }
 
+TEST(WtCodec, ProtocolListsAreStructuredFieldStrings) {
+  auto l = parse_protocol_list(R"( "chat", "chat-v2";q=1, "a\"b\\c";x="1,2" )");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(*l, (std::vector<std::string>{"chat", "chat-v2", "a\"b\\c"}));
+  EXPECT_EQ(parse_protocol_list("")->size(), 0u);
+  // Any member that is not a String: the whole field is ignored (§3.3).
+  for (std::string_view bad : {"chat", R"("a", b)", R"("a",)", R"("a" "b")", R"("unterminated)",
+                               R"("bad\escape")", "\"tab\tinside\"", R"("a";x="unterminated)"}) {
+    EXPECT_FALSE(parse_protocol_list(bad)) << bad;
+  }
+  std::string many;
+  for (size_t i = 0; i <= kMaxProtocols; ++i)
+    many += (i ? ", \"p" : "\"p") + std::to_string(i) + "\"";
+  EXPECT_FALSE(parse_protocol_list(many));  // beyond the bound: ignored
+  EXPECT_EQ(*parse_protocol_item(R"("chat";v=2)"), "chat");
+  EXPECT_FALSE(parse_protocol_item(R"("a", "b")"));
+  EXPECT_FALSE(parse_protocol_item("token"));
+  EXPECT_EQ(*format_protocol("a\"b"), R"("a\"b")");
+  EXPECT_FALSE(format_protocol("caf\xc3\xa9"));
+  EXPECT_EQ(*parse_protocol_item(*format_protocol(R"(q"\)")), R"(q"\)");
+}
+
 }  // namespace
 }  // namespace webtransport

@@ -303,6 +303,47 @@ TEST(WebTransport, RejectionsCarryTheirStatus) {
   EXPECT_EQ(p.server.wt().session_count(), 1u);
 }
 
+TEST(WebTransport, ApplicationProtocolNegotiation) {
+  WtOptions o;
+  o.client.protocols = {"chat-v2", "chat"};
+  o.client.require_protocol = true;
+  WtPair p(o);
+  p.server.auto_accept = false;
+  p.server.on_event = [](WtPeer& w, const Event& e) {
+    if (e.kind != EventKind::kRequest) return;
+    ASSERT_EQ(e.protocols, (std::vector<std::string>{"chat-v2", "chat"}));
+    EXPECT_FALSE(w.wt().accept(e.session_id, {}, "other"));  // not offered: refused (§3.3)
+    ASSERT_TRUE(w.wt().accept(e.session_id, {}, "chat"));
+  };
+  auto sid = p.open_session();
+  ASSERT_TRUE(sid);
+  EXPECT_EQ(p.client.find(EventKind::kEstablished, *sid)->protocols,
+            (std::vector<std::string>{"chat"}));
+}
+
+TEST(WebTransport, MissingOrForeignProtocolIsAlpnError) {
+  for (bool answer_foreign : {false, true}) {
+    WtOptions o;
+    o.client.protocols = {"chat"};
+    o.client.require_protocol = true;
+    WtPair p(o);
+    p.server.auto_accept = false;
+    // The server answers through its h3 session directly: no WT-Protocol, or one not offered.
+    p.server.on_event = [&](WtPeer& w, const Event& e) {
+      if (e.kind != EventKind::kRequest) return;
+      std::vector<h3::Field> head{{":status", "200"}};
+      if (answer_foreign) head.push_back({"wt-protocol", "\"other\""});
+      ASSERT_TRUE(w.peer->session->send_response(e.session_id, head, {}, false));
+    };
+    ASSERT_TRUE(p.ready());
+    auto sid = p.client.wt().connect("localhost", "/wt", "");
+    ASSERT_TRUE(sid);
+    ASSERT_TRUE(p.run_until([&] { return p.client.find(EventKind::kClosed, *sid) != nullptr; }));
+    EXPECT_EQ(p.client.find(EventKind::kClosed, *sid)->code, webtransport::err::kAlpnError);
+    EXPECT_EQ(p.client.find(EventKind::kEstablished, *sid), nullptr);
+  }
+}
+
 TEST(WebTransport, GoawayAsksSessionsToDrain) {
   WtPair p;
   auto sid = p.open_session();
