@@ -4,7 +4,9 @@
 // goes through its body codec. Checks: no crash; only the table's types are delivered, within
 // their caps; a WT_CLOSE_SESSION that parses has a UTF-8 message of at most 1024 bytes and
 // re-encodes to the same bytes; a flow-control value that parses survives encoding; errors
-// are only the draft's codes; every 8 input bytes taken as an HTTP/3 code map back and forth.
+// are only the draft's codes; every 8 input bytes taken as an HTTP/3 code map back and forth;
+// the input taken as a WT-Available-Protocols / WT-Protocol field parses within its bounds and
+// what parses round-trips.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -61,6 +63,20 @@ void check_codes(quic::Bytes data) {
   }
 }
 
+// The same bytes as a WT-Available-Protocols / WT-Protocol value (§3.3): what parses stays
+// within kMaxProtocols, and each member re-serialises to an item that parses to itself.
+void check_protocols(quic::Bytes data) {
+  std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  auto list = webtransport::parse_protocol_list(text);
+  if (list && list->size() > webtransport::kMaxProtocols) violated("protocol list too long");
+  if (auto item = webtransport::parse_protocol_item(text)) list.emplace({*item});
+  for (const std::string& p : list.value_or(std::vector<std::string>{})) {
+    auto formatted = webtransport::format_protocol(p);
+    if (!formatted) violated("a parsed protocol does not serialise");
+    if (webtransport::parse_protocol_item(*formatted) != p) violated("protocol round trip");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -68,6 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t step = (data[0] & 0x3f) + 1;
   quic::Bytes rest(data + 1, size - 1);
   check_codes(rest);
+  check_protocols(rest);
   h3::CapsuleReader reader(webtransport::capsule_table());
   for (size_t at = 0; at < rest.size(); at += step) {
     quic::Bytes in = rest.subspan(at, std::min(step, rest.size() - at));
