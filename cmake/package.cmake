@@ -5,8 +5,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(_tquic_layers tquic_api tquic_h3 tquic_qpack tquic_io tquic_core tquic_streams tquic_tls
-    tquic_crypto tquic_recovery tquic_cc tquic_mp tquic_wire tquic_common)
+set(_tquic_layers tquic_api tquic_webtransport tquic_h3 tquic_qpack tquic_io tquic_core
+    tquic_streams tquic_tls tquic_crypto tquic_recovery tquic_cc tquic_mp tquic_wire tquic_common)
 set(_tquic_objects)
 foreach(_layer IN LISTS _tquic_layers)
   list(APPEND _tquic_objects $<TARGET_OBJECTS:${_layer}>)

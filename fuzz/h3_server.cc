@@ -10,6 +10,10 @@
 // "webtransport" (owns streams) and "connect-udp" (capsules, datagrams). Checks:
 // no crash, no hang (every loop is bounded), the session only ever closes with an H3/QPACK
 // code.
+// Built with FUZZ_WEBTRANSPORT_HOST (target fuzz_wt_server), the server runs a
+// webtransport::Host instead of the echoing handlers, with small limits: it accepts every
+// session, echoes bidi streams and datagrams, answers uni streams with one of its own, and
+// closes a session whose stream was reset, so every Host path meets hostile input.
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -21,6 +25,9 @@
 #include "core/endpoint.h"
 #include "fuzz_tls.h"
 #include "h3/session.h"
+#ifdef FUZZ_WEBTRANSPORT_HOST
+#include "webtransport/host.h"
+#endif
 
 namespace {
 
@@ -153,6 +160,20 @@ class Run {
     if (!sh_) return;
     quic::Connection* c = server_.connection(*sh_);
     if (c == nullptr) return;
+#ifdef FUZZ_WEBTRANSPORT_HOST
+    if (!session_) {
+      webtransport::Config wc;
+      wc.max_sessions = 4;
+      wc.initial_max_streams_bidi = wc.initial_max_streams_uni = 4;
+      wc.initial_max_data = 4096;
+      wc.max_stream_buffer = 1024;
+      wc.max_datagrams = 8;
+      h3::SessionConfig cfg = server_config();
+      webtransport::configure_h3(cfg, wc);
+      session_ = std::make_unique<h3::Session>(*c, h3::Role::kServer, cfg);
+      host_ = std::make_unique<webtransport::Host>(*session_, wc);
+    }
+#else
     if (!session_) {
       session_ = std::make_unique<h3::Session>(*c, h3::Role::kServer, server_config());
       for (bool owns : {true, false}) {
@@ -162,6 +183,7 @@ class Run {
                                     });
       }
     }
+#endif
     for (size_t n = 0; n < kMaxEvents; ++n) {
       auto e = c->poll_event();
       if (!e) break;
@@ -171,6 +193,9 @@ class Run {
     for (size_t n = 0; n < kMaxEvents; ++n) {
       auto e = session_->poll_event();
       if (!e) break;
+#ifdef FUZZ_WEBTRANSPORT_HOST
+      if (host_->on_h3_event(*e, now_)) continue;
+#endif
       if (e->kind == h3::EventKind::kHeaders) {
         const std::array<h3::Field, 1> status{h3::Field{":status", "200"}};
         const uint8_t body[] = {'o', 'k'};
@@ -185,14 +210,50 @@ class Run {
         }
       }
     }
+#ifdef FUZZ_WEBTRANSPORT_HOST
+    serve_webtransport();
+#endif
   }
 
+#ifdef FUZZ_WEBTRANSPORT_HOST
+  void serve_webtransport() {
+    for (size_t n = 0; n < kMaxEvents; ++n) {
+      auto e = host_->poll_event();
+      if (!e) break;
+      using K = webtransport::EventKind;
+      if (e->kind == K::kRequest) {
+        (void)host_->accept(e->session_id);
+      } else if (e->kind == K::kReadable) {
+        auto r = host_->read(e->stream_id, quic::MutBytes(buf_.data(), 512));
+        if (r && (e->stream_id & 2) == 0) {
+          (void)host_->write(e->stream_id, quic::Bytes(buf_.data(), r->bytes), r->fin);
+        } else if (r && r->fin) {
+          if (auto u = host_->open_stream(e->session_id, false)) {
+            (void)host_->write(*u, quic::Bytes(buf_.data(), r->bytes), true);
+          }
+        }
+      } else if (e->kind == K::kDatagram) {
+        while (auto d = host_->recv_datagram(e->session_id, quic::MutBytes(buf_.data(), 64))) {
+          size_t len = std::min<size_t>(*d, 64);
+          (void)host_->send_datagram(e->session_id, quic::Bytes(buf_.data(), len));
+        }
+      } else if (e->kind == K::kStreamReset) {
+        (void)host_->close_session(e->session_id, 1, "reset");
+      }
+    }
+    session_->poll(now_);
+  }
+
+#endif
   quic::SeededRandom crand_, srand_;
   quic::Endpoint client_, server_;
   quic::Instant now_{};
   quic::ConnectionHandle ch_ = 0;
   std::optional<quic::ConnectionHandle> sh_;
   std::unique_ptr<h3::Session> session_;
+#ifdef FUZZ_WEBTRANSPORT_HOST
+  std::unique_ptr<webtransport::Host> host_;  // after session_: destroyed first
+#endif
   std::vector<uint64_t> bidi_, uni_;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(65536);
 };

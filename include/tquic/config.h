@@ -13,7 +13,7 @@
 namespace tquic {
 
 // Bumped whenever a public option struct gains a field or an enum a value.
-inline constexpr uint32_t kApiVersion = 1;
+inline constexpr uint32_t kApiVersion = 2;
 
 // TLS 1.3 (the handshake runs inside the library, on GnuTLS).
 struct TlsOptions {
@@ -66,6 +66,9 @@ struct ConnectionOptions {
   PathScheduler scheduler = PathScheduler::min_rtt;
   Duration keep_alive{0};  // PING after this long without sending; 0 = off
   bool accept_0rtt = false;  // server: accept 0-RTT data (replayable; opt in)
+  // RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset): advertise the transport parameter
+  // (WebTransport needs it; tquic::wt::configure sets it).
+  bool reliable_reset = false;
 };
 
 enum class RetryPolicy : uint8_t { disabled, always, under_load };

@@ -9,6 +9,7 @@
 #include "tquic/error.h"
 #include "tquic/events.h"
 #include "tquic/h3.h"
+#include "tquic/webtransport.h"
 #include "tquic/info.h"
 #include "tquic/io.h"
 #include "tquic/time.h"

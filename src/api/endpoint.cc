@@ -126,6 +126,7 @@ Result<quic::ConnectionConfig> connection_config(const ConnectionOptions& o) {
   c.scheduler = scheduler_of(o.scheduler);
   c.keep_alive = o.keep_alive;
   c.accept_0rtt = o.accept_0rtt;
+  c.reliable_reset = o.reliable_reset;
   return c;
 }
 

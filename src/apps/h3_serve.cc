@@ -10,12 +10,14 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 #include "apps/body_pump.h"
 #include "apps/hq_server.h"
 #include "core/path.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
+#include "tls/cert_mint.h"
 #include "tls/test_certs.h"
 
 namespace apps {
@@ -158,8 +160,14 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     quic::Connection* c = endpoint.connection(*h);
     if (c == nullptr) continue;
     Conn& conn = conns_[*h];
-    conn.session = std::make_unique<h3::Session>(*c, h3::Role::kServer);
     conn.peer = c->path(0).remote.to_string();
+    h3::SessionConfig cfg;
+    webtransport::Config wt;
+    if (!wt_path_.empty()) webtransport::configure_h3(cfg, wt);
+    conn.session = std::make_unique<h3::Session>(*c, h3::Role::kServer, cfg);
+    if (!wt_path_.empty()) {
+      conn.wt = std::make_unique<WtEcho>(*conn.session, wt, wt_path_, conn.peer);
+    }
     ++counters_.connections;
   }
   for (auto it = conns_.begin(); it != conns_.end();) {
@@ -207,7 +215,11 @@ void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
     bool any = false;
     while (auto e = s.poll_event()) {
       any = true;
+      if (conn.wt && conn.wt->on_h3_event(*e, now)) continue;
       switch (e->kind) {
+        case h3::EventKind::kSettings:
+          log_settings(conn);
+          break;
         case h3::EventKind::kHeaders:
           on_request(conn, e->stream_id, e->fields);
           break;
@@ -229,6 +241,7 @@ void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
           break;
       }
     }
+    if (conn.wt) any = conn.wt->poll() || any;
     for (auto it = conn.responses.begin(); it != conn.responses.end();) {
       uint64_t id = it->first;
       ++it;  // pump may erase the current entry
@@ -237,6 +250,21 @@ void H3ServeApp::drive(quic::Connection&, Conn& conn, quic::Instant now) {
     s.poll(now);
     if (!any) break;
   }
+}
+
+// -v: the client's SETTINGS, extension ones included (which WebTransport drafts it speaks).
+void H3ServeApp::log_settings(const Conn& conn) {
+  const auto& ps = conn.session->peer_settings();
+  if (!ps) return;
+  std::string line = "connect_protocol=" + std::to_string(ps->enable_connect_protocol) +
+                     " h3_datagram=" + std::to_string(ps->h3_datagram);
+  char item[64];
+  for (const auto& [id, value] : ps->extensions) {
+    std::snprintf(item, sizeof item, " 0x%llx=%llu", static_cast<unsigned long long>(id),
+                  static_cast<unsigned long long>(value));
+    line += item;
+  }
+  log_at(1, "%s: peer SETTINGS %s", conn.peer.c_str(), line.c_str());
 }
 
 void H3ServeApp::drop(Conn& conn, uint64_t id) {
@@ -275,6 +303,18 @@ void H3ServeApp::on_request(Conn& conn, uint64_t id, const std::vector<h3::Field
   if (target.size() > kMaxServePath) return respond(conn, id, method, "-", 414, "uri too long\n");
   auto path = decode_request_path(target);
   if (!path) return respond(conn, id, method, target, 400, "bad request\n");
+  if (!wt_path_.empty() && *path == wt_path_) {
+    std::vector<h3::Field> head{{":status", "200"},
+                                {"server", "tquic"},
+                                {"content-type", "text/html; charset=utf-8"},
+                                {"cache-control", "no-store"},
+                                {"content-length", std::to_string(wt_page_.size())}};
+    bool is_head = method == "HEAD";
+    (void)conn.session->send_response(id, head, is_head ? quic::Bytes{} : as_bytes(wt_page_), true);
+    std::fprintf(stderr, "%s \"%s %s\" 200 %zu\n", conn.peer.c_str(), method.c_str(),
+                 target.c_str(), is_head ? size_t{0} : wt_page_.size());
+    return;
+  }
   std::optional<std::string> file;
   if (path->back() != '/') file = resolve_request_path(root_, *path);
   if (!file) {  // a directory: its index.html, never a listing
@@ -361,6 +401,9 @@ void add_serve_options(CLI::App& cmd, ServeOptions& o) {
   cmd.add_option("--cert", o.cert, "certificate chain (PEM); default: in-memory self-signed");
   cmd.add_option("--key", o.key, "private key (PEM) for --cert");
   add_client_ca_option(cmd, o.client_ca);
+  cmd.add_option("--webtransport-echo", o.webtransport_echo,
+                 "PATH: WebTransport echo sessions at PATH and the example page at GET PATH "
+                 "(mints a 10-day certificate unless --cert/--key)");
   cmd.add_flag("--retry", o.retry, "send a Retry to every new client (address validation)");
   cmd.add_flag("--0rtt", o.zero_rtt,
                "accept 0-RTT requests from resuming clients (behind a replay cache)");
@@ -377,6 +420,13 @@ int run_serve(const ServeOptions& o) {
     return kExitUsage;
   }
   ec.connection.accept_0rtt = o.zero_rtt;
+  if (!o.webtransport_echo.empty()) {
+    if (o.webtransport_echo.front() != '/') {
+      std::fprintf(stderr, "tquic: --webtransport-echo: PATH starts with '/'\n");
+      return kExitUsage;
+    }
+    webtransport::configure_transport(ec.connection);
+  }
   char real[PATH_MAX];
   struct stat dst {};
   if (realpath(o.dir.c_str(), real) == nullptr || stat(real, &dst) != 0 || !S_ISDIR(dst.st_mode)) {
@@ -402,6 +452,15 @@ int run_serve(const ServeOptions& o) {
     cert_pem = *pem;
     tc.cert_file = o.cert;
     tc.key_file = o.key;
+  } else if (!o.webtransport_echo.empty()) {
+    // serverCertificateHashes wants ECDSA P-256 valid for at most 14 days: 10 days here.
+    auto cert = quic::mint_hash_certificate("localhost", std::time(nullptr), 10 * 24 * 3600);
+    if (!cert) {
+      std::fprintf(stderr, "tquic: certificate: %s\n", cert.error().reason.c_str());
+      return kExitFailure;
+    }
+    cert_pem = tc.cert_pem = cert->cert_pem;
+    tc.key_pem = cert->key_pem;
   } else {
     auto cert = quic::make_self_signed("localhost");
     if (!cert) {
@@ -446,6 +505,10 @@ int run_serve(const ServeOptions& o) {
     return kExitFailure;
   }
   H3ServeApp app(real);
+  std::string fp_hex = to_hex(fp->data(), fp->size());
+  if (!o.webtransport_echo.empty()) {
+    app.enable_webtransport(o.webtransport_echo, webtransport_echo_page(fp_hex));
+  }
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
 
   struct sigaction sa {};
@@ -453,7 +516,14 @@ int run_serve(const ServeOptions& o) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   for (auto* s : raw) std::printf("listening on %s\n", s->local_address().to_string().c_str());
-  std::printf("certificate sha256 %s\n", to_hex(fp->data(), fp->size()).c_str());
+  std::printf("certificate sha256 %s\n", fp_hex.c_str());
+  if (auto spki = quic::spki_sha256(cert_pem); spki && !o.webtransport_echo.empty()) {
+    std::printf("certificate spki-sha256 %s\n", to_hex(spki->data(), spki->size()).c_str());
+  }
+  if (!o.webtransport_echo.empty()) {
+    std::printf("webtransport echo at %s (example page: GET %s)\n", o.webtransport_echo.c_str(),
+                o.webtransport_echo.c_str());
+  }
   std::fflush(stdout);
 
   auto r = driver.run_until([] { return g_stop != 0; });

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "apps/net_options.h"
+#include "apps/wt_echo.h"
 #include "core/endpoint.h"
 #include "h3/session.h"
 
@@ -31,6 +32,9 @@ struct ServeOptions {
   std::string client_ca;  // --client-ca: require client certificates under these CAs
   bool retry = false;  // Retry every new client (RFC 9000 §8.1.2), not only under load
   bool zero_rtt = false;  // accept 0-RTT requests (replayable: only for idempotent content)
+  // --webtransport-echo PATH: WebTransport sessions to PATH echo streams and datagrams; GET PATH
+  // serves the example page. Without --cert/--key a short-lived certificate is minted.
+  std::string webtransport_echo;
   NetOptions net;
 };
 void add_serve_options(CLI::App& cmd, ServeOptions& o);
@@ -57,6 +61,11 @@ struct ServeCounters {
 class H3ServeApp {
  public:
   explicit H3ServeApp(std::string root_real) : root_(std::move(root_real)) {}
+  // Every connection also runs the WebTransport echo at `path`; `page` is served at GET path.
+  void enable_webtransport(std::string path, std::string page) {
+    wt_path_ = std::move(path);
+    wt_page_ = std::move(page);
+  }
   ~H3ServeApp();
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
   const ServeCounters& counters() const { return counters_; }
@@ -75,6 +84,7 @@ class H3ServeApp {
   };
   struct Conn {
     std::unique_ptr<h3::Session> session;
+    std::unique_ptr<WtEcho> wt;  // after the session: destroyed before it
     std::map<uint64_t, Response> responses;
     std::string peer;
     std::string client_cert = "none";  // SHA-256 hex of the client's certificate
@@ -83,6 +93,7 @@ class H3ServeApp {
   };
   void drive(quic::Connection& c, Conn& conn, quic::Instant now);
   static void log_summary(const Conn& conn);
+  static void log_settings(const Conn& conn);
   void on_request(Conn& conn, uint64_t id, const std::vector<h3::Field>& fields);
   void respond(Conn& conn, uint64_t id, const std::string& method, const std::string& path,
                uint16_t status, std::string_view body, std::vector<h3::Field> extra = {});
@@ -90,6 +101,7 @@ class H3ServeApp {
   void drop(Conn& conn, uint64_t id);
 
   std::string root_;
+  std::string wt_path_, wt_page_;  // empty: no WebTransport
   std::map<quic::ConnectionHandle, Conn> conns_;
   ServeCounters counters_;
   std::vector<uint8_t> buf_;

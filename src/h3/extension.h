@@ -63,6 +63,9 @@ class Outbox {
   // resume(); the handler's own backpressure.
   quic::Status pause(uint64_t stream_id);
   quic::Status resume(uint64_t stream_id);
+  // Bytes written to one of this handler's streams that the transport has not taken yet (0
+  // for a stream that is not ours): a handler's signal that write() has room again.
+  size_t queued(uint64_t stream_id) const;
 
  private:
   friend class Session;
@@ -82,6 +85,10 @@ class StreamHandler {
   // parsing starts here; bytes the peer sent earlier are parsed now (RFC 9297 §3.1).
   virtual void on_established(Outbox&) {}
   virtual void on_capsule(Outbox&, uint64_t /*type*/, quic::Bytes /*value*/) {}
+  // Capsules of types not in capsule_types() were skipped (RFC 9297 §3.2), before the next
+  // on_capsule if one follows: for a protocol that forbids any data at some point
+  // (WebTransport after WT_CLOSE_SESSION).
+  virtual void on_skipped_capsules(Outbox&) {}
   // An HTTP datagram of this stream, from a QUIC DATAGRAM frame or a DATAGRAM capsule. The
   // span is valid during the call only.
   virtual void on_datagram(Outbox&, quic::Bytes /*payload*/) {}

@@ -96,12 +96,20 @@ bool Session::feed_capsules(uint64_t id, Request& r, quic::Bytes data) {
     stats_.capsules_skipped_unknown += reader.skipped_unknown() - skipped;
     stats_.capsules_discarded_oversize += reader.discarded_oversize() - discarded;
   };
+  uint64_t seen_unknown = skipped;
   while (true) {
     auto c = reader.next(data);
     if (!c) {
       count();
       stream_error(id, c.error().code);  // a malformed message (RFC 9297 §3.3)
       return false;
+    }
+    if (reader.skipped_unknown() != seen_unknown) {
+      // Unknown capsules were skipped (before the one returned, if any): tell the handler.
+      seen_unknown = reader.skipped_unknown();
+      Outbox out(*this, id);
+      r.handler->on_skipped_capsules(out);
+      if (closed_ || find(id) != &r || !r.capsules) return false;
     }
     if (!*c) break;
     Outbox out(*this, id);
@@ -162,7 +170,24 @@ void Session::refuse_stream(uint64_t id, uint64_t code) {
 
 void Session::abort_stream(uint64_t id, uint64_t code) {
   (void)conn_.stream_stop_sending(id, code);
-  if ((id & 2) == 0 || is_local(id)) (void)conn_.stream_reset(id, code);
+  if ((id & 2) == 0 || is_local(id)) {
+    // A session stream we opened keeps its header (0x41 / 0x54 + session ID) reliable with
+    // RESET_STREAM_AT, so the peer can tell which session the reset belongs to (WebTransport
+    // draft §4.4); without the peer's reset_stream_at parameter, a plain RESET_STREAM.
+    auto s = session_streams_.find(id);
+    uint64_t header = 0;
+    if (s != session_streams_.end() && is_local(id)) {
+      header = quic::varint_size((id & 2) == 0 ? wt::kBidiSignal : wt::kUniStreamType) +
+               quic::varint_size(s->second.session_id);
+      // The header may still wait in our queue: hand it to the transport first (no FIN), or
+      // the reliable size would cover nothing.
+      const SendQueue& q = s->second.out;
+      if (q.size() > 0) {
+        (void)conn_.stream_write(id, quic::Bytes(q.buf.data() + q.off, q.size()), false);
+      }
+    }
+    if (header == 0 || !conn_.stream_reset_at(id, code, header)) (void)conn_.stream_reset(id, code);
+  }
   session_streams_.erase(id);
   pending_streams_.erase(id);
   dirty_.erase(id);
@@ -367,6 +392,11 @@ quic::Status Outbox::reset(uint64_t stream_id, uint64_t code) {
   if (s_.stream_owner(stream_id, id_) == nullptr) return fail(err::kInternalError, "not ours");
   s_.abort_stream(stream_id, code);
   return {};
+}
+
+size_t Outbox::queued(uint64_t stream_id) const {
+  if (s_.stream_owner(stream_id, id_) == nullptr) return 0;
+  return s_.session_streams_.at(stream_id).out.size();
 }
 
 quic::Status Outbox::pause(uint64_t stream_id) {
