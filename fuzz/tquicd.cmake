@@ -1,0 +1,1 @@
+tquic_fuzz(tquicd_config SOURCES ${CMAKE_CURRENT_LIST_DIR}/tquicd_config.cc DEPS tquic_tquicd_core)
