@@ -247,6 +247,45 @@ void read_role_sections(ConfigReader& r, const toml::table& root, Config& c) {
   }
 }
 
+// toml++ 3.3.0 (Debian bookworm) reaches __builtin_unreachable() -- undefined behaviour --
+// when it tests some non-ASCII characters (e.g. U+00A1..U+0499, U+FB26..U+FEFE) for
+// whitespace between tokens (is_non_ascii_horizontal_whitespace). Found by
+// fuzz/tquicd_config.cc. Comments are safe (read without that test), so outside comments the
+// file must be ASCII; every value tquicd reads is ASCII anyway. Returns the first offending
+// position as "line:column", or empty.
+std::string non_ascii_outside_comments(std::string_view text) {
+  enum { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } state = kCode;
+  size_t line = 1, column = 1;
+  auto at = [&](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
+  for (size_t i = 0; i < text.size(); ++i, ++column) {
+    char c = text[i];
+    if (c == '\n') {
+      ++line, column = 0;
+      if (state != kMultiBasic && state != kMultiLiteral) state = kCode;
+      continue;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80 && state != kComment) {
+      return std::to_string(line) + ":" + std::to_string(column);
+    }
+    bool escape = c == '\\' && (state == kBasic || state == kMultiBasic) && i + 1 < text.size() && text[i + 1] != '\n';
+    if (escape) {
+      ++i, ++column;  // the escaped character cannot end the string
+    } else if (state == kCode && c == '#') {
+      state = kComment;
+    } else if (state == kCode && (c == '"' || c == '\'')) {
+      bool multi = at(i, c == '"' ? "\"\"\"" : "'''");
+      state = c == '"' ? (multi ? kMultiBasic : kBasic) : (multi ? kMultiLiteral : kLiteral);
+      if (multi) i += 2, column += 2;
+    } else if ((state == kBasic && c == '"') || (state == kLiteral && c == '\'')) {
+      state = kCode;
+    } else if ((state == kMultiBasic && at(i, "\"\"\"")) || (state == kMultiLiteral && at(i, "'''"))) {
+      state = kCode;
+      i += 2, column += 2;
+    }
+  }
+  return {};
+}
+
 constexpr std::string_view kSections[] = {"daemon", "tunnel", "server", "client", "link", "reorder",
                                           "ingress", "classifier", "control", "metrics", "log"};
 
@@ -258,6 +297,10 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   if (text.size() > kMaxConfigBytes) {
     return std::unexpected(std::vector<std::string>{std::string(name) + ":1:1: file larger than " +
                                                     std::to_string(kMaxConfigBytes) + " bytes"});
+  }
+  if (std::string where = non_ascii_outside_comments(text); !where.empty()) {
+    return std::unexpected(std::vector<std::string>{std::string(name) + ":" + where +
+                                                    ": non-ASCII character outside a comment"});
   }
   toml::parse_result parsed = toml::parse(text, name);
   if (!parsed) {
