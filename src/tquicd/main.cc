@@ -18,10 +18,14 @@ int print_errors(const std::vector<std::string>& errors) {
   return kExitRefused;
 }
 
-int run_check(const std::string& path, bool quiet) {
+int run_check(const std::string& path, bool quiet, bool print) {
   auto config = bond::load_config(path);
   if (!config) return print_errors(config.error());
-  if (!quiet) {
+  if (print) {
+    for (const auto& [key, value] : config->values) {
+      std::printf("%s = %s (%s)\n", key.c_str(), value.c_str(), bond::key_is_live(key) ? "live" : "restart");
+    }
+  } else if (!quiet) {
     std::printf("%s: ok (role %s, %zu link%s)\n", path.c_str(), bond::to_string(config->role),
                 config->links.size(), config->links.size() == 1 ? "" : "s");
   }
@@ -50,10 +54,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   std::string path(bond::kDefaultConfigPath);
-  bool quiet = false;
+  bool quiet = false, print = false;
   auto* check = app.add_subcommand("check", "validate a configuration file (exit 0, or 2 with the errors)");
   check->add_option("-c,--config", path, "configuration file")->capture_default_str();
   check->add_flag("-q,--quiet", quiet, "print nothing when the file is fine");
+  check->add_flag("--print", print, "print every key's value (defaults included) and whether SIGHUP applies it");
 
   std::string before, after;
   auto* diff = app.add_subcommand("diff", "list the keys that differ and whether SIGHUP applies them");
@@ -65,7 +70,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitRefused;
   }
-  if (*check) return run_check(path, quiet);
+  if (*check) return run_check(path, quiet, print);
   if (*diff) return run_diff(before, after);
   return kExitRefused;
 }

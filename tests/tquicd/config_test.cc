@@ -267,6 +267,19 @@ TEST_F(TquicdConfigFiles, CheckCommandExitCodes) {
   EXPECT_EQ(line, bad + ":9:8: link.rate: bad rate '50mbps'");
   rc = std::system((std::string(TQUICD_BINARY) + " diff " + good + " " + bad + " >/dev/null 2>&1").c_str());
   EXPECT_EQ(WEXITSTATUS(rc), 2);
+  ASSERT_EQ(std::system((cmd + good + " --print >" + out).c_str()), 0);
+  std::ifstream printed(out);
+  std::string all((std::istreambuf_iterator<char>(printed)), std::istreambuf_iterator<char>());
+  EXPECT_NE(all.find("reorder.max_hold = 300ms (live)\n"), std::string::npos) << all;
+  EXPECT_NE(all.find("tunnel.mtu = 1400 (restart)\n"), std::string::npos);
+  EXPECT_NE(all.find("link[fibre].interface = eth1 (live)\n"), std::string::npos);
+  std::string edited = write("edited.toml", std::string(kClientBase) + "rate = \"10mbit\"\n[tunnel]\nmtu = 1300\n", 0644);
+  ASSERT_EQ(std::system((std::string(TQUICD_BINARY) + " diff " + good + " " + edited + " >" + out).c_str()), 0);
+  std::ifstream diffed(out);
+  std::string d((std::istreambuf_iterator<char>(diffed)), std::istreambuf_iterator<char>());
+  EXPECT_NE(d.find("live     link[fibre].rate: '0' -> '10mbit'"), std::string::npos) << d;
+  EXPECT_NE(d.find("restart  tunnel.mtu: '1400' -> '1300'"), std::string::npos) << d;
+  EXPECT_NE(d.find("a restart is needed"), std::string::npos);
 }
 
 }  // namespace
