@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "tquicd/config.h"
 #include "tquicd/units.h"
@@ -231,6 +233,64 @@ TEST(TquicdConfigDiff, SplitsLiveFromRestart) {
   }
   EXPECT_FALSE(key_is_live("client.server_url"));
   EXPECT_FALSE(key_is_live("link[x"));
+}
+
+// docs/tquicd-config.md against the parser: every key the parser knows has a row, every row is
+// a key the parser knows, "live"/"restart" agrees with key_is_live, and the documented default
+// is the value a minimal file gets.
+TEST(TquicdConfigDoc, KeyTableMatchesTheParser) {
+  std::ifstream in(std::string(TQUICD_EXAMPLES_DIR) + "/../tquicd-config.md");
+  ASSERT_TRUE(in);
+  auto client = parse(kClientBase);
+  auto server = parse("[daemon]\nrole = \"server\"\n[server]\ncertificate = \"c\"\nkey = \"k\"\n"
+                      "tokens_file = \"t\"\npools = [\"10.77.0.0/24\"]\n");
+  ASSERT_TRUE(client && server);
+  // Generic key ("link.rate") -> canonical value: [server] keys from the server's file,
+  // everything else from the client's.
+  std::map<std::string, std::string> defaults;
+  for (const auto& [key, value] : client->values) {
+    size_t dot = key.find('.');
+    if (key.rfind("link[", 0) == 0 && dot != std::string::npos) defaults.emplace("link" + key.substr(dot), value);
+    if (key.rfind("link[", 0) != 0) defaults.emplace(key, value);
+  }
+  for (const auto& [key, value] : server->values) {
+    if (key.rfind("server.", 0) == 0) defaults.emplace(key, value);
+  }
+  auto strip = [](std::string s) {
+    if (size_t paren = s.find(" ("); paren != std::string::npos) s.erase(paren);
+    std::erase_if(s, [](char ch) { return ch == '`' || ch == '"' || ch == ' ' || ch == '[' || ch == ']'; });
+    return s == "none" ? std::string() : s;
+  };
+  std::string section, line;
+  std::set<std::string> documented;
+  while (std::getline(in, line)) {
+    if (line.rfind("### `[", 0) == 0) {
+      section = line.substr(5, line.find('`', 5) - 5);
+      std::erase_if(section, [](char ch) { return ch == '[' || ch == ']'; });
+      continue;
+    }
+    if (line.rfind("| `", 0) != 0 || section.empty()) continue;
+    std::vector<std::string> cells;
+    for (size_t at = 1; at < line.size();) {
+      size_t bar = line.find(" | ", at);
+      if (bar == std::string::npos) bar = line.size();
+      cells.push_back(line.substr(at + (line[at] == ' '), bar - at - (line[at] == ' ')));
+      at = bar + 2;
+    }
+    ASSERT_GE(cells.size(), 5u) << line;
+    std::string key = strip(cells[0]);
+    if (key.find('.') == std::string::npos) key = section + "." + key;
+    documented.insert(key);
+    if (key == "link.name") continue;  // identity, no default
+    ASSERT_TRUE(defaults.contains(key)) << "documented but unknown to the parser: " << key;
+    EXPECT_EQ(cells[3] == "live", key_is_live(key)) << key;
+    EXPECT_TRUE(cells[3] == "live" || cells[3] == "restart") << key;
+    if (cells[2] != "required" && key != "link.interface") {  // (the minimal file sets it)
+      EXPECT_EQ(strip(cells[2]), defaults.at(key)) << key;
+    }
+  }
+  for (const auto& [key, value] : defaults) EXPECT_TRUE(documented.contains(key)) << "undocumented key " << key;
+  EXPECT_EQ(documented.size(), defaults.size() + 1);  // + link.name
 }
 
 TEST(TquicdConfigExamples, ShippedExamplesParse) {
