@@ -5,6 +5,9 @@
 
 namespace bond {
 
+std::vector<uint16_t> default_interactive_ports() { return {22, 53, 123, 3478}; }
+std::vector<uint8_t> default_interactive_dscp() { return {46, 34, 36, 38}; }
+
 const char* to_string(FlowClass c) { return c == FlowClass::kInteractive ? "interactive" : "bulk"; }
 
 namespace {
@@ -71,13 +74,23 @@ bool FlowClassifier::interactive_by_marking(const IpPacketInfo& info) const {
 }
 
 Classification FlowClassifier::classify(quic::Instant now, quic::Bytes packet) {
-  ++stats_.packets;
   IpParse parsed = parse_ip_packet(packet);
   if (!parsed.info) {
+    ++stats_.packets;
     ++stats_.malformed[static_cast<size_t>(parsed.error)];
     return {FlowClass::kBulk, true, parsed.error};
   }
-  const IpPacketInfo& info = *parsed.info;
+  return classify_parsed(now, *parsed.info);
+}
+
+bool needs_order(const IpPacketInfo& info, bool udp_unordered) {
+  bool unordered_proto = info.protocol == ipproto::kUdp || info.protocol == ipproto::kIcmp ||
+                         info.protocol == ipproto::kIcmpv6;
+  return !(udp_unordered && unordered_proto);
+}
+
+Classification FlowClassifier::classify_parsed(quic::Instant now, const IpPacketInfo& info) {
+  ++stats_.packets;
   FlowKey key{info.src, info.dst, info.src_port, info.dst_port, info.protocol, info.v6};
   FlowEntry& flow = touch(now, key);
   auto size = static_cast<uint32_t>(info.length);
@@ -90,9 +103,7 @@ Classification FlowClassifier::classify(quic::Instant now, quic::Bytes packet) {
   bool interactive = interactive_by_marking(info) || flow.mean_size <= policy_.small_packet_bytes;
   flow.last_class = interactive ? FlowClass::kInteractive : FlowClass::kBulk;
   ++(interactive ? stats_.interactive : stats_.bulk);
-  bool unordered_proto = info.protocol == ipproto::kUdp || info.protocol == ipproto::kIcmp ||
-                         info.protocol == ipproto::kIcmpv6;
-  return {flow.last_class, !(policy_.udp_unordered && unordered_proto), std::nullopt};
+  return {flow.last_class, needs_order(info, policy_.udp_unordered), std::nullopt};
 }
 
 }  // namespace bond

@@ -26,9 +26,14 @@ inline constexpr uint32_t kFlowSizeGainShift = 3;
 enum class FlowClass : uint8_t { kInteractive, kBulk };
 const char* to_string(FlowClass c);
 
+// (Built by functions: g++ 12 warns "maybe uninitialized" on an initializer_list of uint8_t
+// as a default member initializer.)
+std::vector<uint16_t> default_interactive_ports();  // 22, 53, 123, 3478
+std::vector<uint8_t> default_interactive_dscp();    // EF, AF41, AF42, AF43
+
 struct FlowPolicy {
-  std::vector<uint16_t> interactive_ports{22, 53, 123, 3478};
-  std::vector<uint8_t> interactive_dscp{46, 34, 36, 38};
+  std::vector<uint16_t> interactive_ports = default_interactive_ports();
+  std::vector<uint8_t> interactive_dscp = default_interactive_dscp();
   uint32_t small_packet_bytes = 256;
   size_t max_flows = 65536;
   bool udp_unordered = true;
@@ -56,6 +61,10 @@ struct Classification {
   std::optional<IpError> error;    // set: unparsable, the caller drops it
 };
 
+// Whether a packet's flow needs in-order delivery: TCP and protocols we do not know do; UDP and
+// ICMP do not when `udp_unordered`.
+bool needs_order(const IpPacketInfo& info, bool udp_unordered);
+
 struct ClassifierStats {
   uint64_t packets = 0;
   uint64_t interactive = 0, bulk = 0;
@@ -73,6 +82,8 @@ class FlowClassifier {
   void set_policy(const FlowPolicy& policy);
 
   Classification classify(quic::Instant now, quic::Bytes packet);
+  // The same for a packet the caller has parsed already.
+  Classification classify_parsed(quic::Instant now, const IpPacketInfo& info);
 
   size_t flow_count() const { return lru_.size(); }
   // Flows, most recently seen first (for `tquicctl flows`).

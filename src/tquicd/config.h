@@ -95,7 +95,7 @@ struct IngressConfig {
 
 struct ClassifierConfig {
   std::vector<uint16_t> interactive_ports{22, 53, 123, 3478};
-  std::vector<uint8_t> interactive_dscp{46, 34, 36, 38};  // EF, AF41, AF42, AF43
+  std::vector<uint8_t> interactive_dscp{46, 34, 36, 38};  // EF, AF41, AF42, AF43 (= FlowPolicy's)
   uint32_t small_packet_bytes = 256;
   uint32_t max_flows = 65536;
   bool udp_unordered = true;  // UDP and ICMP bypass the reorder buffer
