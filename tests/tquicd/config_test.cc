@@ -171,6 +171,15 @@ TEST(TquicdConfig, NonAsciiOnlyInComments) {
   EXPECT_NE(only_error("x = \"a\\\"#\u00e9\"\n").find("non-ASCII"), std::string::npos);
 }
 
+TEST(TquicdConfig, ErrorListIsBounded) {
+  std::string text(kClientBase);
+  for (int i = 0; i < 100; ++i) text += "unknown" + std::to_string(i) + " = 1\n";
+  auto c = parse(text);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().size(), kMaxErrors);
+  for (const std::string& e : c.error()) EXPECT_NE(e.find(": unknown key"), std::string::npos) << e;
+}
+
 TEST(TquicdConfig, OversizedFileIsRefusedBeforeParsing) {
   std::string huge(kMaxConfigBytes + 1, '#');
   EXPECT_NE(only_error(huge).find("larger than"), std::string::npos);

@@ -59,6 +59,15 @@ TEST(IngressQueue, BoundedInBytesAndFifo) {
   EXPECT_FALSE(q.dequeue(at(2ms)));
 }
 
+TEST(IngressQueue, BoundedInPacketsWhateverTheirSize) {
+  IngressQueue q({5ms, 100ms, 256 << 20});
+  std::vector<uint8_t> tiny(20, 0);
+  size_t accepted = 0;
+  for (size_t i = 0; i < kIngressMaxPackets + 10; ++i) accepted += q.enqueue(at(0ms), tiny);
+  EXPECT_EQ(accepted, kIngressMaxPackets);
+  EXPECT_EQ(q.stats().tail_drops, 10u);
+}
+
 TEST(IngressQueue, NoDropWhileSojournStaysBelowTargetOrForOnePacket) {
   IngressQueue q({5ms, 100ms, 2 << 20});
   for (int i = 0; i < 1000; ++i) {

@@ -108,6 +108,18 @@ TEST(QuotaLedger, ResetDayRollsThePeriodOver) {
   EXPECT_EQ(drain(l).size(), 2u);                  // fibre's reset, lte's quota
 }
 
+// Nobody polls for 300 months: the event queue keeps the newest kMaxQuotaEvents.
+TEST(QuotaLedger, PendingEventsAreBounded) {
+  QuotaLedger l;
+  l.configure(utc(2000, 1, 1), {{"lte", 0, 1, 0}});
+  year_month m = year{2000} / 2;
+  for (int i = 0; i < 300; ++i, m += months{1}) l.on_bytes(sys_days{m / 1}, "lte", 1);
+  auto events = drain(l);
+  ASSERT_EQ(events.size(), kMaxQuotaEvents);
+  EXPECT_EQ(events.back().kind, QuotaEventKind::kPeriodReset);
+  EXPECT_EQ(l.used("lte"), 1u);
+}
+
 TEST(QuotaLedger, UsageSurvivesARestart) {
   WallTime now = utc(2026, 12, 20);
   std::string state;
