@@ -1,6 +1,10 @@
 // tquicd: the WAN-bonding daemons (docs/tquicd-config.md). So far: `tquicd check` validates a
-// configuration file and `tquicd diff` tells which changes SIGHUP would apply live; the
+// configuration file, `tquicd diff` tells which changes SIGHUP would apply live and
+// `tquicd gen-token` makes a client token; the
 // `server` and `client` daemons are assembled on top of src/tquicd/ later (issue 15).
+#include <sys/random.h>
+
+#include <array>
 #include <cstdio>
 #include <string>
 
@@ -47,6 +51,26 @@ int run_diff(const std::string& before_path, const std::string& after_path) {
   return 0;
 }
 
+// Prints "NAME TOKEN" for server.tokens_file (and TOKEN alone for the client's token_file):
+// 32 random bytes from the kernel, base64url without padding (43 characters).
+int run_gen_token(const std::string& name) {
+  std::array<uint8_t, 32> raw{};
+  if (getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size())) {
+    std::perror("getrandom");
+    return 1;
+  }
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string token;
+  uint32_t bits = 0, nbits = 0;
+  for (uint8_t b : raw) {
+    bits = (bits << 8) | b, nbits += 8;
+    for (; nbits >= 6; nbits -= 6) token += kAlphabet[(bits >> (nbits - 6)) & 63];
+  }
+  if (nbits > 0) token += kAlphabet[(bits << (6 - nbits)) & 63];
+  std::printf("%s %s\n", name.c_str(), token.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +89,10 @@ int main(int argc, char** argv) {
   diff->add_option("old", before, "the running configuration")->required();
   diff->add_option("new", after, "the edited configuration")->required();
 
+  std::string client_name;
+  auto* gen = app.add_subcommand("gen-token", "print 'NAME TOKEN' with a fresh random token for server.tokens_file");
+  gen->add_option("name", client_name, "the client's name")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,5 +100,6 @@ int main(int argc, char** argv) {
   }
   if (*check) return run_check(path, quiet, print);
   if (*diff) return run_diff(before, after);
+  if (*gen) return run_gen_token(client_name);
   return kExitRefused;
 }

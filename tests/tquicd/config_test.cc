@@ -11,6 +11,7 @@
 #include <set>
 
 #include "tquicd/config.h"
+#include "tquicd/tokens.h"
 #include "tquicd/units.h"
 
 namespace bond {
@@ -349,6 +350,16 @@ TEST_F(TquicdConfigFiles, CheckCommandExitCodes) {
   EXPECT_NE(d.find("live     link[fibre].rate: '0' -> '10mbit'"), std::string::npos) << d;
   EXPECT_NE(d.find("restart  tunnel.mtu: '1400' -> '1300'"), std::string::npos) << d;
   EXPECT_NE(d.find("a restart is needed"), std::string::npos);
+  // gen-token: a line the server's tokens file accepts, different every time.
+  std::string tokens = (dir_ / "tokens").string();
+  ASSERT_EQ(std::system((std::string(TQUICD_BINARY) + " gen-token alice >" + tokens).c_str()), 0);
+  ASSERT_EQ(std::system((std::string(TQUICD_BINARY) + " gen-token bob >>" + tokens).c_str()), 0);
+  std::ifstream tin(tokens);
+  std::string lines((std::istreambuf_iterator<char>(tin)), std::istreambuf_iterator<char>());
+  auto store = TokenStore::parse(lines);
+  ASSERT_TRUE(store) << store.error();
+  EXPECT_EQ(store->size(), 2u);
+  EXPECT_EQ(store->authenticate(lines.substr(6, 43)), "alice");
 }
 
 }  // namespace
