@@ -1,6 +1,7 @@
 #include "tquicd/reorder.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "tquicd/tunnel_header.h"
 
@@ -58,39 +59,48 @@ void ReorderBuffer::step() {
   ++next_;
 }
 
-bool ReorderBuffer::release_held_at_next() {
-  auto it = held_.find(next_);
-  if (it == held_.end()) return false;
+void ReorderBuffer::release_held(std::map<uint64_t, Held>::iterator it) {
   held_bytes_ -= it->second.bytes.size();
   ready_.push_back(std::move(it->second.bytes));
   held_.erase(it);
   ++stats_.released_held;
-  return true;
 }
 
-void ReorderBuffer::skip_to(uint64_t s) {
-  while (next_ < s) {
-    if (!release_held_at_next() && !seen(next_)) ++stats_.lost;
-    step();
+// Calls f(word index, mask) for the window slots of sequence numbers [a, b) (b - a < kSlots):
+// whole words at a time, so walking the window costs at most kSlots / 64 steps.
+template <typename F>
+static void for_slot_words(uint64_t a, uint64_t b, F f) {
+  while (a < b) {
+    uint64_t slot = a % kSlots, bit = slot % 64;
+    uint64_t n = std::min<uint64_t>(64 - bit, b - a);
+    f(slot / 64, (n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1) << bit);
+    a += n;
   }
 }
 
-void ReorderBuffer::jump_to(uint64_t s) {
-  if (s - next_ <= kSlots) return skip_to(s);
-  // Too far to walk: release everything held (all below s), forget the window.
-  stats_.lost += s - next_ - held_.size();
-  for (auto& [seq, h] : held_) ready_.push_back(std::move(h.bytes));
-  stats_.released_held += held_.size();
-  held_.clear();
-  held_bytes_ = 0;
-  deadlines_.clear();
-  std::fill(seen_bits_.begin(), seen_bits_.end(), 0);
+void ReorderBuffer::skip_to(uint64_t s) {
+  if (s <= next_) return;
+  // Sequence numbers at or above next_ + W were never marked seen (they were outside the window).
+  uint64_t seen_count = 0;
+  for_slot_words(next_, std::min(s, next_ + kW), [&](size_t word, uint64_t mask) {
+    seen_count += static_cast<uint64_t>(std::popcount(seen_bits_[word] & mask));
+  });
+  stats_.lost += s - next_ - seen_count;
+  // Held packets below s leave in order (those are held ones, not lost ones: seen_count has them).
+  while (!held_.empty() && held_.begin()->first < s) release_held(held_.begin());
+  // The window moves up to [s - W, s + W): the slots of the sequence numbers it leaves behind
+  // now stand for [next_ + W, s + W) and start unseen.
+  if (s - next_ >= kSlots) {
+    std::fill(seen_bits_.begin(), seen_bits_.end(), 0);
+  } else {
+    for_slot_words(next_ + kW, s + kW, [&](size_t word, uint64_t mask) { seen_bits_[word] &= ~mask; });
+  }
   next_ = s;
 }
 
 void ReorderBuffer::release_in_order() {
   while (seen(next_)) {
-    release_held_at_next();
+    if (auto it = held_.find(next_); it != held_.end()) release_held(it);
     step();
   }
 }
@@ -130,7 +140,7 @@ ReorderBuffer::Verdict ReorderBuffer::on_packet(quic::Instant now, uint32_t wire
   }
   if (s >= next_ + kW) {
     ++stats_.resyncs;
-    jump_to(s + 1 - kW);  // keeps s inside the window; the gap below it is given up
+    skip_to(s + 1 - kW);  // keeps s inside the window; the gap below it is given up
   }
   if (seen(s)) {
     ++stats_.duplicates;

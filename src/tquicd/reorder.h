@@ -88,10 +88,9 @@ class ReorderBuffer {
   uint64_t unwrap(uint32_t wire_seq) const;
   bool seen(uint64_t s) const;
   void mark_seen(uint64_t s);
-  bool release_held_at_next();     // moves the packet held at next_, if any, to ready_
+  void release_held(std::map<uint64_t, Held>::iterator it);  // moves it to ready_
   void step();                     // next_ += 1, recycling the window slot it frees
-  void skip_to(uint64_t s);        // gives up every missing packet before s (s - next_ <= 2W)
-  void jump_to(uint64_t s);        // the same for any distance
+  void skip_to(uint64_t s);        // gives up every missing packet before s, in O(W / 64 + held)
   void release_in_order();         // releases held packets from next_ while there is no gap
   void make_room(uint64_t s, size_t bytes, bool& direct, quic::Bytes packet);
   void emit(quic::Bytes packet, bool& direct);

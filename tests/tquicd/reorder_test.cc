@@ -253,6 +253,21 @@ TEST(ReorderBuffer, TooOldAndFarAheadAreBounded) {
   EXPECT_EQ(h.send(at(1s), far + 1), ReorderBuffer::Verdict::kDeliverNow);
 }
 
+// A peer that jumps beyond the window with every packet: each resync costs a walk over the
+// window's words, not over its sequence numbers, and the accounting stays exact.
+TEST(ReorderBuffer, RepeatedResyncsStayCheapAndExact) {
+  Harness h({5ms, 4096, 4 << 20});
+  const uint64_t jump = kReorderSeqWindow + 10;
+  const uint64_t n = 5000;
+  for (uint64_t k = 1; k <= n; ++k) h.send(at(std::chrono::milliseconds(k)), k * jump);
+  h.tick(at(1h));
+  EXPECT_EQ(h.buf.stats().resyncs, n);
+  EXPECT_EQ(h.delivered.size(), n);
+  EXPECT_TRUE(std::is_sorted(h.delivered.begin(), h.delivered.end()));
+  EXPECT_EQ(h.buf.stats().lost, n * jump + 1 - n);  // every sequence number up to the last, but n
+  EXPECT_EQ(h.send(at(1h), n * jump + 1), ReorderBuffer::Verdict::kDeliverNow);
+}
+
 // Two paths (10 ms and 60 ms one way) striped alternately at 1 packet/ms with random loss and
 // duplicates: with the hold adapted from the paths' delays, every surviving packet comes out
 // exactly once and in order.
