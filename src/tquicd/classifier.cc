@@ -5,9 +5,6 @@
 
 namespace bond {
 
-std::vector<uint16_t> default_interactive_ports() { return {22, 53, 123, 3478}; }
-std::vector<uint8_t> default_interactive_dscp() { return {46, 34, 36, 38}; }
-
 const char* to_string(FlowClass c) { return c == FlowClass::kInteractive ? "interactive" : "bulk"; }
 
 namespace {

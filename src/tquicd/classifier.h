@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "tquicd/config.h"  // default_interactive_ports/dscp
 #include "tquicd/ip_header.h"
 
 namespace bond {
@@ -25,11 +26,6 @@ inline constexpr uint32_t kFlowSizeGainShift = 3;
 
 enum class FlowClass : uint8_t { kInteractive, kBulk };
 const char* to_string(FlowClass c);
-
-// (Built by functions: g++ 12 warns "maybe uninitialized" on an initializer_list of uint8_t
-// as a default member initializer.)
-std::vector<uint16_t> default_interactive_ports();  // 22, 53, 123, 3478
-std::vector<uint8_t> default_interactive_dscp();    // EF, AF41, AF42, AF43
 
 struct FlowPolicy {
   std::vector<uint16_t> interactive_ports = default_interactive_ports();

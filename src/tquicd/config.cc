@@ -14,6 +14,9 @@
 
 namespace bond {
 
+std::vector<uint16_t> default_interactive_ports() { return {22, 53, 123, 3478}; }
+std::vector<uint8_t> default_interactive_dscp() { return {46, 34, 36, 38}; }
+
 const char* to_string(DaemonRole r) { return r == DaemonRole::kServer ? "server" : "client"; }
 const char* to_string(LinkRole r) {
   switch (r) {

@@ -93,9 +93,14 @@ struct IngressConfig {
   uint64_t max_bytes = 2 << 20;
 };
 
+// (Built by functions: g++ 12 warns "maybe uninitialized" on an initializer_list of uint8_t
+// as a default member initializer.)
+std::vector<uint16_t> default_interactive_ports();  // 22, 53, 123, 3478
+std::vector<uint8_t> default_interactive_dscp();    // EF, AF41, AF42, AF43
+
 struct ClassifierConfig {
-  std::vector<uint16_t> interactive_ports{22, 53, 123, 3478};
-  std::vector<uint8_t> interactive_dscp{46, 34, 36, 38};  // EF, AF41, AF42, AF43 (= FlowPolicy's)
+  std::vector<uint16_t> interactive_ports = default_interactive_ports();
+  std::vector<uint8_t> interactive_dscp = default_interactive_dscp();
   uint32_t small_packet_bytes = 256;
   uint32_t max_flows = 65536;
   bool udp_unordered = true;  // UDP and ICMP bypass the reorder buffer
