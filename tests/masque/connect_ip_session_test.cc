@@ -1,0 +1,431 @@
+// CONNECT-IP client and server handlers over a real h3::Session pair in the simulator:
+// address request and assignment, routes, packets both ways with the proxy's source check,
+// ICMP too-big, unknown contexts, the `tquic-context` negotiation (and its absence), and
+// hostile capsules resetting the stream with the RFC's code.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "h3/capsule.h"
+#include "h3/h3_fixture.h"
+#include "masque/connect_ip_client.h"
+#include "masque/connect_ip_server.h"
+#include "masque/ip_packet_test_util.h"
+
+namespace masque {
+namespace {
+
+using h3::EventKind;
+using h3test::Peer;
+using quic::Instant;
+using test::make_packet;
+using Wire = std::vector<uint8_t>;
+
+struct VecSink : PacketSink {
+  std::vector<Wire> packets;
+  std::vector<PacketMeta> metas;
+  void deliver(Bytes p, const PacketMeta& m) override {
+    packets.emplace_back(p.begin(), p.end());
+    metas.push_back(m);
+  }
+};
+
+struct RigOptions {
+  std::optional<uint64_t> offer;  // client's seq-context offer
+  bool server_accepts = true;
+  bool request_v6 = false;
+  bool hostile_client = false;  // no ADDRESS_REQUEST on establishment
+};
+
+// Members in this order so the Pair (and its sessions, and the tunnels in them) goes first.
+struct Rig {
+  VecSink client_sink, server_sink;
+  TunnelSet client_tunnels;
+  std::unique_ptr<ConnectIpServer> server;
+  std::unique_ptr<h3test::Pair> pair;
+  std::optional<uint64_t> stream;
+  std::optional<uint64_t> agreed;
+  std::vector<std::function<void(Peer&, Instant)>> client_todo, server_todo;
+  size_t reaped = 0;
+
+  explicit Rig(RigOptions o = {}) {
+    ConnectIpServerConfig cfg;
+    cfg.pool_v4 = IpPrefix::parse("198.18.200.0/24");
+    cfg.pool_v6 = IpPrefix::parse("2001:db8:200::/64");
+    cfg.routes = {*IpPrefix::parse("198.18.0.0/23"), *IpPrefix::parse("2001:db8:1::/48")};
+    cfg.accept_context_offer = o.server_accepts;
+    server = ConnectIpServer::create(cfg, server_sink).value();
+    h3test::PairOptions po;
+    po.client.enable_connect_protocol = po.server.enable_connect_protocol = true;
+    po.client.enable_datagrams = po.server.enable_datagrams = true;
+    po.quic_client.max_datagram_frame_size = po.quic_server.max_datagram_frame_size = 1400;
+    pair = std::make_unique<h3test::Pair>(po);
+    pair->server.on_session = [this](Peer& s) { server->attach(*s.session, "client-1"); };
+    pair->server.on_event = [this](Peer& s, const h3::Event& e, Instant) {
+      if (e.kind == EventKind::kHeaders) {
+        server->set_max_datagram_payload(*s.session, s.conn->max_datagram_payload());
+        EXPECT_TRUE(server->respond(*s.session, e));
+      }
+    };
+    pair->server.on_tick = [this](Peer& s, Instant now) {
+      reaped += server->reap();
+      for (auto& f : server_todo) f(s, now);
+      server_todo.clear();
+    };
+    ClientTunnelConfig ccfg;
+    ccfg.request_v4 = !o.hostile_client;
+    ccfg.request_v6 = o.request_v6 && !o.hostile_client;
+    pair->client.on_event = [this, o, ccfg](Peer& c, const h3::Event& e, Instant) {
+      if (e.kind == EventKind::kSettings && !stream) {
+        c.session->register_protocol(
+            std::string(kConnectIpProtocol), [this, &c, ccfg](uint64_t id, auto) {
+              return std::make_unique<ConnectIpClient>(client_tunnels, *c.session, id,
+                                                       client_sink, ccfg, nullptr);
+            });
+        auto tmpl = h3::UriTemplate::parse(kDefaultIpTemplate).value();
+        stream = c.session->send_request(connect_ip_request(tmpl, {}, o.offer), {}, false).value();
+      }
+      if (e.kind == EventKind::kHeaders && stream && e.stream_id == *stream) {
+        agreed = agreed_context(e.fields, o.offer);
+        if (ConnectIpClient* t = client()) {
+          t->set_sequence_context(agreed);
+          t->set_max_datagram_payload(c.conn->max_datagram_payload());
+        }
+      }
+    };
+    pair->client.on_tick = [this](Peer& c, Instant now) {
+      client_tunnels.reap();
+      for (auto& f : client_todo) f(c, now);
+      client_todo.clear();
+    };
+  }
+
+  ConnectIpClient* client() const {
+    auto& e = client_tunnels.entries();
+    return e.empty() ? nullptr : static_cast<ConnectIpClient*>(e.front().tunnel);
+  }
+  ServerTunnel* server_tunnel() const {
+    return server->tunnels() == 0 ? nullptr : server_tunnels().front();
+  }
+  std::vector<ServerTunnel*> server_tunnels() const;
+  bool ready() const {
+    return client() != nullptr && !client()->addresses().empty() && !client()->routes().empty();
+  }
+  bool run(const std::function<bool()>& done) { return pair->run_until(done); }
+  // Client sends `p` through its tunnel at the next tick.
+  void client_send(Wire p) {
+    client_todo.push_back([this, p](Peer& c, Instant now) {
+      h3::Outbox out = c.session->outbox(*stream);
+      client()->send_packet(out, p, now);
+    });
+  }
+  void client_raw(std::function<void(h3::Outbox&)> f) {
+    client_todo.push_back([this, f](Peer& c, Instant) {
+      h3::Outbox out = c.session->outbox(*stream);
+      f(out);
+    });
+  }
+  // The server's session sends a capsule on the tunnel's stream (a hostile proxy).
+  void server_capsule(uint64_t type, Wire value) {
+    server_todo.push_back([this, type, value](Peer& s, Instant) {
+      ASSERT_TRUE(s.session->outbox(*stream).send_capsule(type, value));
+    });
+  }
+  const h3::Event* client_reset() const { return pair->client.find(EventKind::kReset, *stream); }
+};
+
+std::vector<ServerTunnel*> Rig::server_tunnels() const {
+  // The server's tunnels are its handlers; the test only ever has the one stream.
+  std::vector<ServerTunnel*> out;
+  if (auto* h = pair->server.session ? pair->server.session->handler(*stream) : nullptr) {
+    out.push_back(static_cast<ServerTunnel*>(h));
+  }
+  return out;
+}
+
+std::string client_address(const Rig& r) { return r.client()->addresses().front().prefix.address.to_string(); }
+
+TEST(ConnectIpSession, AddressesRoutesAndPacketsBothWays) {
+  Rig r({.request_v6 = true});
+  ASSERT_TRUE(r.run([&] { return r.ready() && r.client()->addresses().size() == 2; }));
+  ConnectIpClient& c = *r.client();
+  EXPECT_EQ(c.addresses()[0].request_id, 1u);
+  EXPECT_TRUE(IpPrefix::parse("198.18.200.0/24")->contains(c.addresses()[0].prefix.address));
+  EXPECT_EQ(c.addresses()[0].prefix.length, 32);
+  EXPECT_EQ(c.addresses()[1].request_id, 2u);
+  EXPECT_EQ(c.addresses()[1].prefix.length, 128);
+  ASSERT_EQ(c.routes().size(), 2u);
+  EXPECT_EQ(c.routes()[0], IpRange::of(*IpPrefix::parse("198.18.0.0/23")));
+  EXPECT_FALSE(r.agreed);  // nothing offered
+
+  std::string src = client_address(r);
+  Wire up = make_packet({.src = src.c_str(), .dst = "198.18.1.2", .payload = 100});
+  r.client_send(up);
+  ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 1; }));
+  EXPECT_EQ(r.server_sink.packets[0], up);
+  EXPECT_EQ(r.server_sink.metas[0].context_id, 0u);
+  Wire down = make_packet({.src = "198.18.1.2", .dst = src.c_str(), .payload = 200});
+  r.server_todo.push_back([&](Peer&, Instant now) { r.server->from_local(down, now); });
+  ASSERT_TRUE(r.run([&] { return r.client_sink.packets.size() == 1; }));
+  EXPECT_EQ(r.client_sink.packets[0], down);
+  EXPECT_EQ(r.server->stats().packets_in, 1u);
+  EXPECT_EQ(r.server->stats().packets_out, 1u);
+  // A destination nobody holds: counted at the proxy.
+  r.server->from_local(make_packet({.src = "198.18.1.2", .dst = "198.18.200.250"}), Instant{});
+  EXPECT_EQ(r.server->dropped_no_tunnel(), 1u);
+}
+
+TEST(ConnectIpSession, SpoofedSourceAndUnroutedDestinationAreDroppedAndCounted) {
+  Rig r;
+  ASSERT_TRUE(r.run([&] { return r.ready(); }));
+  std::string src = client_address(r);
+  r.client_send(make_packet({.src = "198.18.200.77", .dst = "198.18.1.2"}));
+  // Outside the client's routes: the client answers itself with ICMP, sends nothing.
+  r.client_send(make_packet({.src = src.c_str(), .dst = "203.0.113.9"}));
+  // Then a good one, so we know the earlier ones had their chance to arrive.
+  r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.0.9"}));
+  ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 1; }));
+  EXPECT_EQ(r.server->stats().dropped_spoofed, 1u);
+  EXPECT_EQ(r.client()->stats().dropped_no_route, 1u);
+  ASSERT_EQ(r.client_sink.packets.size(), 1u);  // the ICMP "no route"
+  auto icmp = parse_ip_packet(r.client_sink.packets[0]);
+  ASSERT_TRUE(icmp);
+  EXPECT_EQ(icmp->protocol, ipproto::kIcmp);
+  EXPECT_EQ(r.client_sink.packets[0][20], 3);
+  // The proxy's own route check: a client that ignores its routes is stopped there too.
+  r.client_raw([&](h3::Outbox& out) {
+    Wire d = {0};
+    Wire p = make_packet({.src = src.c_str(), .dst = "203.0.113.9"});
+    d.insert(d.end(), p.begin(), p.end());
+    ASSERT_TRUE(out.send_datagram(d));
+  });
+  ASSERT_TRUE(r.run([&] { return r.server->stats().dropped_no_route == 1; }));
+  EXPECT_EQ(r.server_sink.packets.size(), 1u);
+}
+
+TEST(ConnectIpSession, TooBigPacketsAreAnsweredWithIcmpCarryingTheTunnelMtu) {
+  Rig r;
+  ASSERT_TRUE(r.run([&] { return r.ready(); }));
+  size_t mtu = r.server_tunnel()->mtu();
+  EXPECT_GT(mtu, 1000u);
+  EXPECT_LT(mtu, 1400u);
+  std::string dst = client_address(r);
+  Wire big = make_packet({.src = "198.18.1.2", .dst = dst.c_str(), .payload = mtu});
+  r.server->from_local(big, Instant{});
+  EXPECT_EQ(r.server->stats().dropped_too_big, 1u);
+  ASSERT_EQ(r.server_sink.packets.size(), 1u);
+  const Wire& icmp = r.server_sink.packets[0];
+  auto info = parse_ip_packet(icmp);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->src, *IpAddress::parse("198.18.200.1"));  // the pool's router address
+  EXPECT_EQ(info->dst, *IpAddress::parse("198.18.1.2"));
+  EXPECT_EQ(icmp[20], 3);
+  EXPECT_EQ(icmp[21], 4);
+  EXPECT_EQ(size_t(icmp[26] << 8 | icmp[27]), mtu);
+  // One byte less fits and is delivered.
+  Wire fits = make_packet({.src = "198.18.1.2", .dst = dst.c_str(), .payload = mtu - 20});
+  r.server_todo.push_back([&](Peer&, Instant now) { r.server->from_local(fits, now); });
+  ASSERT_TRUE(r.run([&] { return r.client_sink.packets.size() == 1; }));
+  EXPECT_EQ(r.client_sink.packets[0].size(), mtu);
+}
+
+TEST(ConnectIpSession, UnknownContextsAreDroppedAndCounted) {
+  Rig r;
+  ASSERT_TRUE(r.run([&] { return r.ready(); }));
+  std::string src = client_address(r);
+  Wire p = make_packet({.src = src.c_str(), .dst = "198.18.1.2"});
+  r.client_raw([&](h3::Outbox& out) {
+    for (uint64_t ctx : {2, 4, 1}) {
+      Wire d;
+      h3::append_varint(d, ctx);
+      d.insert(d.end(), p.begin(), p.end());
+      ASSERT_TRUE(out.send_datagram(d));
+    }
+    ASSERT_TRUE(out.send_datagram(Wire{}));  // not even a context ID
+  });
+  r.client_send(p);
+  ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 1; }));
+  EXPECT_EQ(r.server->stats().dropped_unknown_context, 3u);
+  EXPECT_EQ(r.server->stats().dropped_malformed, 1u);
+}
+
+TEST(ConnectIpSession, SequenceContextOnlyWhenBothAgree) {
+  {
+    Rig r({.offer = 2});
+    ASSERT_TRUE(r.run([&] { return r.ready() && r.agreed; }));
+    EXPECT_EQ(*r.agreed, 2u);
+    EXPECT_EQ(r.server_tunnel()->sequence_context(), 2u);
+    std::string src = client_address(r);
+    r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2"}));
+    r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.3"}));
+    ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 2; }));
+    EXPECT_EQ(r.server_sink.metas[0].context_id, 2u);
+    EXPECT_EQ(r.server_sink.metas[0].sequence, 0u);
+    EXPECT_EQ(r.server_sink.metas[1].sequence, 1u);
+    EXPECT_TRUE(r.server_sink.metas[1].send_time_us);
+    EXPECT_EQ(r.server->stats().sequenced_in, 2u);
+    // Plain context 0 is still accepted alongside.
+    r.client_raw([&](h3::Outbox& out) {
+      Wire d = {0};
+      Wire p = make_packet({.src = src.c_str(), .dst = "198.18.1.4"});
+      d.insert(d.end(), p.begin(), p.end());
+      ASSERT_TRUE(out.send_datagram(d));
+    });
+    ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 3; }));
+    EXPECT_EQ(r.server_sink.metas[2].context_id, 0u);
+  }
+  {
+    // A peer that does not know the field never answers it: context 0 only, and a datagram
+    // on the offered context is an unknown context to it.
+    Rig r({.offer = 2, .server_accepts = false});
+    ASSERT_TRUE(r.run([&] { return r.ready(); }));
+    EXPECT_FALSE(r.agreed);
+    EXPECT_FALSE(r.client()->sequence_context());
+    EXPECT_FALSE(r.server_tunnel()->sequence_context());
+    std::string src = client_address(r);
+    Wire p = make_packet({.src = src.c_str(), .dst = "198.18.1.2"});
+    r.client_send(p);
+    r.client_raw([&](h3::Outbox& out) {
+      Wire d = {2, 0, 0};
+      d.insert(d.end(), p.begin(), p.end());
+      ASSERT_TRUE(out.send_datagram(d));
+    });
+    r.client_send(p);
+    ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 2; }));
+    EXPECT_EQ(r.server_sink.metas[0].context_id, 0u);
+    EXPECT_EQ(r.server->stats().dropped_unknown_context, 1u);
+    EXPECT_EQ(r.server->stats().sequenced_in, 0u);
+  }
+}
+
+TEST(ConnectIpSession, ContextOfferParsing) {
+  EXPECT_EQ(parse_context_offer("seq=2"), 2u);
+  EXPECT_FALSE(parse_context_offer("seq=1"));  // odd: proxy-allocated, not the client's
+  EXPECT_FALSE(parse_context_offer("seq=0"));
+  EXPECT_FALSE(parse_context_offer("seq="));
+  EXPECT_FALSE(parse_context_offer("seq=2x"));
+  EXPECT_FALSE(parse_context_offer("seq=99999999999999999999999"));
+  EXPECT_FALSE(parse_context_offer("ctx=2"));
+  std::vector<h3::Field> two = {{"tquic-context", "seq=2"}, {"tquic-context", "seq=4"}};
+  EXPECT_FALSE(find_context_offer(two));
+  EXPECT_FALSE(agreed_context(std::vector<h3::Field>{{"tquic-context", "seq=4"}}, 2));
+  EXPECT_FALSE(agreed_context(std::vector<h3::Field>{{"tquic-context", "seq=2"}}, std::nullopt));
+}
+
+// --- hostile capsules: the stream is reset with the code, the connection lives.
+
+struct Hostile {
+  const char* name;
+  std::function<void(Rig&)> act;
+  uint64_t code;
+};
+
+void expect_reset(const Hostile& h) {
+  SCOPED_TRACE(h.name);
+  Rig r({.hostile_client = true});
+  ASSERT_TRUE(r.run([&] { return r.client() != nullptr && !r.client()->routes().empty(); }));
+  h.act(r);
+  ASSERT_TRUE(r.run([&] { return r.client_reset() != nullptr; }));
+  EXPECT_EQ(r.client_reset()->code, h.code);
+  EXPECT_EQ(r.server->tunnels(), 0u);
+  EXPECT_EQ(r.client(), nullptr);
+  EXPECT_FALSE(r.pair->client.session->is_closed());
+  EXPECT_FALSE(r.pair->server.session->is_closed());
+}
+
+Wire request_entry(uint8_t id, uint8_t len) { return Wire{id, 4, 0, 0, 0, 0, len}; }
+
+TEST(ConnectIpSession, HostileCapsulesFromTheClientResetTheStream) {
+  auto cap = [](uint64_t type, Wire v) {
+    return [type, v](Rig& r) {
+      r.client_raw([type, v](h3::Outbox& out) { ASSERT_TRUE(out.send_capsule(type, v)); });
+    };
+  };
+  Wire dup = request_entry(3, 32);
+  Wire again = request_entry(3, 32);
+  Wire routes = {4, 10, 0, 0, 0, 10, 0, 0, 255, 0, 4, 10, 0, 0, 128, 10, 0, 1, 0, 6};
+  std::vector<Hostile> cases = {
+      {"oversized", cap(h3::capsule::kAddressRequest, Wire(h3::kMaxAddressCapsule + 1, 0)),
+       h3::err::kExcessiveLoad},
+      {"prefix too long", cap(h3::capsule::kAddressRequest, request_entry(1, 33)),
+       h3::err::kMessageError},
+      {"empty request", cap(h3::capsule::kAddressRequest, {}), h3::err::kGeneralProtocolError},
+      {"zero request id", cap(h3::capsule::kAddressRequest, request_entry(0, 32)),
+       h3::err::kMessageError},
+      {"truncated entry", cap(h3::capsule::kAddressRequest, Wire{1, 4, 0, 0}),
+       h3::err::kMessageError},
+      {"duplicate ids in one capsule",
+       cap(h3::capsule::kAddressRequest, [&] { Wire w = dup; w.insert(w.end(), again.begin(), again.end()); return w; }()),
+       h3::err::kGeneralProtocolError},
+      {"reused id across capsules",
+       [&](Rig& r) {
+         cap(h3::capsule::kAddressRequest, dup)(r);
+         cap(h3::capsule::kAddressRequest, again)(r);
+       },
+       h3::err::kGeneralProtocolError},
+      {"overlapping routes", cap(h3::capsule::kRouteAdvertisement, routes),
+       h3::err::kGeneralProtocolError},
+      {"assign naming no request", cap(h3::capsule::kAddressAssign, Wire{9, 4, 1, 2, 3, 4, 32}),
+       h3::err::kGeneralProtocolError},
+      {"truncated at FIN",
+       [](Rig& r) {
+         r.client_todo.push_back([&r](Peer& c, Instant) {
+           Wire part = {0x02, 0x07, 1, 4, 0};  // ADDRESS_REQUEST of 7 bytes, 3 sent
+           ASSERT_TRUE(c.session->send_body(*r.stream, part, true));
+         });
+       },
+       h3::err::kMessageError},
+  };
+  for (const Hostile& h : cases) expect_reset(h);
+}
+
+TEST(ConnectIpSession, UnknownCapsulesAreSkippedAndTheTunnelLives) {
+  Rig r;
+  ASSERT_TRUE(r.run([&] { return r.ready(); }));
+  r.client_raw([](h3::Outbox& out) {
+    ASSERT_TRUE(out.send_capsule(0x4242, Wire(100, 1)));
+    ASSERT_TRUE(out.send_capsule(0x29 * 7 + 0x17, Wire{}));  // reserved (RFC 9297 §5.4)
+  });
+  std::string src = client_address(r);
+  r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2"}));
+  ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 1; }));
+  EXPECT_EQ(r.pair->server.session->stats().capsules_skipped_unknown, 2u);
+  EXPECT_EQ(r.server->tunnels(), 1u);
+}
+
+TEST(ConnectIpSession, HostileProxyCapsulesResetTheClientStream) {
+  struct Case {
+    const char* name;
+    uint64_t type;
+    Wire value;
+    uint64_t code;
+  };
+  std::vector<Case> cases = {
+      {"assign for an unsent request", h3::capsule::kAddressAssign, {7, 4, 198, 18, 200, 9, 32},
+       h3::err::kGeneralProtocolError},
+      {"assign v6 for a v4 request", h3::capsule::kAddressAssign,
+       [] { Wire w = {1, 6}; w.insert(w.end(), 16, 0); w.push_back(128); return w; }(),
+       h3::err::kGeneralProtocolError},
+      {"routes out of order", h3::capsule::kRouteAdvertisement,
+       {4, 10, 0, 0, 9, 10, 0, 0, 10, 0, 4, 10, 0, 0, 1, 10, 0, 0, 2, 0},
+       h3::err::kGeneralProtocolError},
+      {"route start after end", h3::capsule::kRouteAdvertisement, {4, 10, 0, 0, 9, 10, 0, 0, 1, 0},
+       h3::err::kMessageError},
+      {"host bits set", h3::capsule::kAddressAssign, {0, 4, 198, 18, 200, 9, 24},
+       h3::err::kMessageError},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Rig r;
+    ASSERT_TRUE(r.run([&] { return r.ready(); }));
+    r.server_capsule(c.type, c.value);
+    // The client cancels its stream with the code; the proxy sees the reset.
+    ASSERT_TRUE(r.run([&] { return r.client() == nullptr && r.server->tunnels() == 0; }));
+    const h3::Event* reset = r.pair->server.find(EventKind::kReset, *r.stream);
+    ASSERT_NE(reset, nullptr);
+    EXPECT_EQ(reset->code, c.code);
+  }
+}
+
+}  // namespace
+}  // namespace masque
