@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/masque_ip.h"
 #include "apps/net_commands.h"
 #include "apps/mp_sim_command.h"
 #include "apps/sim_command.h"
@@ -50,6 +51,9 @@ int main(int argc, char** argv) {
                   "apply)");
 
   apps::NetCommands net(app);
+  apps::MasqueIpOptions masque_ip_opts;
+  auto* masque_ip = app.add_subcommand("masque-ip", "CONNECT-IP client: a TUN device through a MASQUE proxy");
+  apps::add_masque_ip_options(*masque_ip, masque_ip_opts);
 
   try {
     app.parse(argc, argv);
@@ -59,6 +63,7 @@ int main(int argc, char** argv) {
   }
 
   if (auto rc = net.dispatch()) return *rc;
+  if (*masque_ip) return apps::run_masque_ip(masque_ip_opts);
 
   if (*demo) return apps::run_demo(demo_json);
   if (*sim) {
