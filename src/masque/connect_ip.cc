@@ -114,6 +114,7 @@ void ConnectIpTunnel::abort(CapsuleError e) {
   if (abort_code_) return;
   abort_reason_ = e;
   abort_code_ = capsule_error_code(e);
+  aborted();
 }
 
 void ConnectIpTunnel::on_capsule(h3::Outbox& out, uint64_t type, Bytes value) {
@@ -179,7 +180,11 @@ void ConnectIpTunnel::send_packet(h3::Outbox& out, Bytes packet, quic::Instant n
   if (!accept_from_local(packet, *info)) return;
   if (packet.size() > config_.mtu) {
     ++stats_.dropped_too_big;
-    return answer_icmp(IcmpKind::kPacketTooBig, packet, *info);
+    // An IPv4 packet without DF could be fragmented; we do not fragment, and an ICMP
+    // "fragmentation needed" about a packet that allowed fragmentation would be wrong
+    // (RFC 1191 §3): dropped, counted. IPv6 is never fragmented en route (RFC 8200 §5).
+    if (info->version == 6 || info->dont_fragment) answer_icmp(IcmpKind::kPacketTooBig, packet, *info);
+    return;
   }
   out_buf_.clear();
   if (config_.sequence_context) {

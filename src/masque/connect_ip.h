@@ -161,6 +161,8 @@ class ConnectIpTunnel : public h3::StreamHandler {
   // The address ICMP errors about local packets come from (same version as the packet).
   virtual std::optional<IpAddress> icmp_source(uint8_t version) const = 0;
 
+  // A capsule broke a rule: the owner should reap() soon (from outside the session).
+  virtual void aborted() {}
   // An ICMP error about `packet` back into the sink (never about an ICMP error).
   void answer_icmp(IcmpKind kind, Bytes packet, const IpPacketInfo& info);
   ConnectIpStats stats_;

@@ -52,15 +52,16 @@ AddressPool* ConnectIpServer::pool_for(uint8_t version) {
   return p ? &*p : nullptr;
 }
 
-void ConnectIpServer::attach(h3::Session& session, std::string client_key) {
-  session.register_protocol(
-      std::string(kConnectIpProtocol),
-      [this, &session, key = std::move(client_key)](uint64_t id, std::span<const h3::Field> f) {
-        return make(session, key, id, f);
-      });
+h3::HandlerFactory ConnectIpServer::factory(h3::Session& session, std::string client_key,
+                                            PayloadFn payload) {
+  return [this, &session, key = std::move(client_key), payload = std::move(payload)](
+             uint64_t id, std::span<const h3::Field> f) { return make(session, key, payload, id, f); };
 }
 
-void ConnectIpServer::detach(h3::Session& session) { datagram_payload_.erase(&session); }
+void ConnectIpServer::attach(h3::Session& session, std::string client_key, PayloadFn payload) {
+  session.register_protocol(std::string(kConnectIpProtocol),
+                            factory(session, std::move(client_key), std::move(payload)));
+}
 
 // The routes a request may use (§4.6 scope), or the HTTP status refusing it.
 static std::expected<std::vector<IpRange>, int> scoped_routes(
@@ -99,16 +100,14 @@ static std::expected<std::vector<IpRange>, int> scoped_routes(
 }
 
 std::unique_ptr<h3::StreamHandler> ConnectIpServer::make(h3::Session& s, const std::string& key,
-                                                         uint64_t id,
+                                                         const PayloadFn& payload, uint64_t id,
                                                          std::span<const h3::Field> fields) {
   auto routes = scoped_routes(template_, routes_, fields);
-  if (!routes) return nullptr;  // respond() refuses it
   TunnelConfig cfg;
-  if (config_.accept_context_offer) cfg.sequence_context = find_context_offer(fields);
-  auto t = std::make_unique<ServerTunnel>(*this, s, id, key, std::move(*routes), cfg);
-  if (auto it = datagram_payload_.find(&s); it != datagram_payload_.end()) {
-    t->set_max_datagram_payload(it->second);
-  }
+  if (routes && config_.accept_context_offer) cfg.sequence_context = find_context_offer(fields);
+  auto t = std::make_unique<ServerTunnel>(*this, s, id, key, routes.value_or(std::vector<IpRange>{}),
+                                          cfg, payload, routes ? 0 : routes.error());
+  t->refresh_mtu();
   return t;
 }
 
@@ -117,31 +116,16 @@ bool ConnectIpServer::respond(h3::Session& session, const h3::Event& headers) {
       field(headers.fields, ":protocol") != kConnectIpProtocol) {
     return false;
   }
-  ConnectIpTunnel* tunnel = nullptr;
+  ServerTunnel* tunnel = nullptr;
   for (const TunnelSet::Entry& e : tunnels_.entries()) {
-    if (e.session == &session && e.tunnel->stream_id() == headers.stream_id) tunnel = e.tunnel;
+    if (e.session == &session && e.tunnel->stream_id() == headers.stream_id) {
+      tunnel = static_cast<ServerTunnel*>(e.tunnel);
+    }
   }
-  std::vector<h3::Field> answer;
-  if (tunnel == nullptr) {
-    auto refused = scoped_routes(template_, routes_, headers.fields);
-    int status = refused ? 500 : refused.error();
-    answer = {{":status", std::to_string(status)}};
-    (void)session.send_response(headers.stream_id, answer, {}, true);
-    return true;
-  }
-  answer = {{":status", "200"}, {"capsule-protocol", "?1"}};
-  if (auto ctx = tunnel->sequence_context()) {
-    answer.push_back({std::string(kContextHeader), context_offer(*ctx)});
-  }
-  (void)session.send_response(headers.stream_id, answer, {}, false);
+  if (tunnel == nullptr) return false;  // attach() was not called for this session
+  bool refused = tunnel->refused();
+  (void)session.send_response(headers.stream_id, tunnel->response(), {}, refused);
   return true;
-}
-
-void ConnectIpServer::set_max_datagram_payload(h3::Session& session, size_t payload) {
-  datagram_payload_[&session] = payload;
-  for (const TunnelSet::Entry& e : tunnels_.entries()) {
-    if (e.session == &session) e.tunnel->set_max_datagram_payload(payload);
-  }
 }
 
 void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
@@ -153,6 +137,7 @@ void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
   }
   for (const TunnelSet::Entry& e : tunnels_.entries()) {
     if (e.tunnel != it->second) continue;
+    it->second->refresh_mtu();
     h3::Outbox out = e.session->outbox(e.tunnel->stream_id());
     return e.tunnel->send_packet(out, packet, now);
   }
@@ -161,11 +146,29 @@ void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
 // --- ServerTunnel
 
 ServerTunnel::ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id,
-                           std::string key, std::vector<IpRange> routes, TunnelConfig config)
+                           std::string key, std::vector<IpRange> routes, TunnelConfig config,
+                           ConnectIpServer::PayloadFn payload, int refusal)
     : ConnectIpTunnel(server.tunnels_, session, stream_id, server.sink_, config),
       server_(server),
+      payload_(std::move(payload)),
+      refusal_(refusal),
       key_(std::move(key)),
       routes_(std::move(routes)) {}
+
+std::vector<h3::Field> ServerTunnel::response() const {
+  if (refusal_ != 0) return {{":status", std::to_string(refusal_)}, {"content-length", "0"}};
+  std::vector<h3::Field> f = {{":status", "200"}, {"capsule-protocol", "?1"}};
+  if (auto ctx = sequence_context()) f.push_back({std::string(kContextHeader), context_offer(*ctx)});
+  return f;
+}
+
+void ServerTunnel::refresh_mtu() {
+  if (!payload_) return;
+  size_t now = payload_();
+  if (now == payload_seen_) return;
+  payload_seen_ = now;
+  set_max_datagram_payload(now);
+}
 
 ServerTunnel::~ServerTunnel() {
   for (const AddressEntry& a : assigned_) {
@@ -177,6 +180,7 @@ ServerTunnel::~ServerTunnel() {
 }
 
 void ServerTunnel::established(h3::Outbox& out) {
+  if (refusal_ != 0) return;
   if (auto v = encode_route_advertisement(routes_)) {
     (void)out.send_capsule(h3::capsule::kRouteAdvertisement, *v);
   }
@@ -245,6 +249,10 @@ bool ServerTunnel::accept_from_peer(const IpPacketInfo& info) {
 }
 
 bool ServerTunnel::accept_from_local(Bytes, const IpPacketInfo&) { return true; }
+
+void ServerTunnel::aborted() {
+  if (server_.on_abort_) server_.on_abort_();
+}
 
 std::optional<IpAddress> ServerTunnel::icmp_source(uint8_t version) const {
   const AddressPool* p = server_.pool(version);

@@ -1,16 +1,17 @@
 // The CONNECT-IP proxy side (RFC 9484): one ConnectIpServer owns the address pools, the routes
 // to advertise and the packet sink (the proxy's TUN device), across every HTTP/3 session.
 //
-// Per request: the factory attach() registers matches :path against the URI template and
-// checks the scope (§4.6); respond() answers the application's kHeaders event (200 with
-// `capsule-protocol` and, when offered, the seq-context answer; 400 for a malformed scope; 403
-// for a target outside our routes). Per tunnel: ADDRESS_REQUEST is answered from the pools
+// Per request: the factory matches :path against the URI template and checks the scope (§4.6);
+// the tunnel's response() is 200 with `capsule-protocol` and, when offered, the seq-context
+// answer; 404 when the path does not match; 400 for a malformed scope (the request is
+// malformed, §4.1); 403 for a target outside our routes. Per tunnel: ADDRESS_REQUEST is answered from the pools
 // (§4.7.2, at most kMaxAddressesPerTunnel held, the rest rejected), ROUTE_ADVERTISEMENT is
 // sent on establishment (the configured routes narrowed to the scope), and packets from the
 // client must come from an address it was assigned (else dropped and counted as spoofed)
 // and go to an advertised route.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -40,16 +41,21 @@ class ConnectIpServer {
   static quic::Result<std::unique_ptr<ConnectIpServer>> create(ConnectIpServerConfig config,
                                                                PacketSink& sink);
 
-  // Registers the connect-ip handler factory on a session; `client_key` names the client for
-  // stable addresses (the tools use its IP address).
-  void attach(h3::Session& session, std::string client_key);
-  // Before a session is destroyed.
-  void detach(h3::Session& session);
-  // The answer to a kHeaders event: true when the stream was a CONNECT-IP request (answered),
-  // false when it is the application's.
+  // The transport's largest DATAGRAM payload now (quic::Connection::max_datagram_payload());
+  // tunnels read it before sending, so their MTU follows the path.
+  using PayloadFn = std::function<size_t()>;
+  // The connect-ip handler factory for one session; `client_key` names the client for stable
+  // addresses (the tools use its IP address). Every request gets a ServerTunnel, also one
+  // that is refused (its response() is then 4xx, and a non-2xx ends it).
+  h3::HandlerFactory factory(h3::Session& session, std::string client_key, PayloadFn payload);
+  // factory() registered on `session` for ":protocol connect-ip".
+  void attach(h3::Session& session, std::string client_key, PayloadFn payload);
+  // The answer to a kHeaders event, sent on the session: true when the stream was a
+  // CONNECT-IP request, false when it is the application's.
   bool respond(h3::Session& session, const h3::Event& headers);
-  // The transport's largest DATAGRAM payload for a session changed (and at start).
-  void set_max_datagram_payload(h3::Session& session, size_t payload);
+  // Called (from inside a handler call) when a tunnel aborted: the owner schedules reap()
+  // outside the session, e.g. with io::EndpointDriver::defer.
+  void set_on_abort(std::function<void()> fn) { on_abort_ = std::move(fn); }
 
   // A packet from the local side (TUN): to the tunnel holding its destination address.
   void from_local(Bytes packet, quic::Instant now);
@@ -66,7 +72,8 @@ class ConnectIpServer {
   friend class ServerTunnel;
   ConnectIpServer(ConnectIpServerConfig config, PacketSink& sink, h3::UriTemplate tmpl)
       : config_(std::move(config)), sink_(sink), template_(std::move(tmpl)) {}
-  std::unique_ptr<h3::StreamHandler> make(h3::Session& s, const std::string& key, uint64_t id,
+  std::unique_ptr<h3::StreamHandler> make(h3::Session& s, const std::string& key,
+                                          const PayloadFn& payload, uint64_t id,
                                           std::span<const h3::Field> fields);
   AddressPool* pool_for(uint8_t version);
 
@@ -77,16 +84,24 @@ class ConnectIpServer {
   std::vector<IpRange> routes_;
   TunnelSet tunnels_;
   std::map<IpAddress, ServerTunnel*> by_address_;
-  std::map<const h3::Session*, size_t> datagram_payload_;
+  std::function<void()> on_abort_;
   uint64_t dropped_no_tunnel_ = 0;
 };
 
 // One proxied tunnel; made by ConnectIpServer's factory.
 class ServerTunnel : public ConnectIpTunnel {
  public:
+  // `refusal`: the HTTP status this request gets instead of 200 (§4.6 scope checks).
   ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id,
-               std::string key, std::vector<IpRange> routes, TunnelConfig config);
+               std::string key, std::vector<IpRange> routes, TunnelConfig config,
+               ConnectIpServer::PayloadFn payload, int refusal);
   ~ServerTunnel() override;
+  // The response fields: 200 with capsule-protocol (and the seq-context answer when agreed),
+  // or the refusal status.
+  std::vector<h3::Field> response() const;
+  bool refused() const { return refusal_ != 0; }
+  // Follows the transport's datagram payload (PayloadFn) into the tunnel MTU.
+  void refresh_mtu();
   const std::vector<AddressEntry>& assigned() const { return assigned_; }
   const std::vector<IpRange>& advertised() const { return routes_; }
 
@@ -97,12 +112,16 @@ class ServerTunnel : public ConnectIpTunnel {
   bool accept_from_peer(const IpPacketInfo& info) override;
   bool accept_from_local(Bytes packet, const IpPacketInfo& info) override;
   std::optional<IpAddress> icmp_source(uint8_t version) const override;
+  void aborted() override;
 
  private:
   std::expected<void, CapsuleError> on_request(h3::Outbox& out, Bytes value);
   std::optional<AddressEntry> grant(const AddressEntry& request);
 
   ConnectIpServer& server_;
+  ConnectIpServer::PayloadFn payload_;
+  size_t payload_seen_ = 0;
+  int refusal_;
   std::string key_;
   std::vector<IpRange> routes_;
   RequestIds ids_;

@@ -35,6 +35,8 @@ struct RigOptions {
   bool server_accepts = true;
   bool request_v6 = false;
   bool hostile_client = false;  // no ADDRESS_REQUEST on establishment
+  IpScope scope;
+  std::optional<std::string> path;  // replaces the expanded :path
 };
 
 // Members in this order so the Pair (and its sessions, and the tunnels in them) goes first.
@@ -60,10 +62,11 @@ struct Rig {
     po.client.enable_datagrams = po.server.enable_datagrams = true;
     po.quic_client.max_datagram_frame_size = po.quic_server.max_datagram_frame_size = 1400;
     pair = std::make_unique<h3test::Pair>(po);
-    pair->server.on_session = [this](Peer& s) { server->attach(*s.session, "client-1"); };
+    pair->server.on_session = [this](Peer& s) {
+      server->attach(*s.session, "client-1", [&s] { return s.conn->max_datagram_payload(); });
+    };
     pair->server.on_event = [this](Peer& s, const h3::Event& e, Instant) {
       if (e.kind == EventKind::kHeaders) {
-        server->set_max_datagram_payload(*s.session, s.conn->max_datagram_payload());
         EXPECT_TRUE(server->respond(*s.session, e));
       }
     };
@@ -83,7 +86,11 @@ struct Rig {
                                                        client_sink, ccfg, nullptr);
             });
         auto tmpl = h3::UriTemplate::parse(kDefaultIpTemplate).value();
-        stream = c.session->send_request(connect_ip_request(tmpl, {}, o.offer), {}, false).value();
+        auto fields = connect_ip_request(tmpl, o.scope, o.offer);
+        for (auto& f : fields) {
+          if (f.name == ":path" && o.path) f.value = *o.path;
+        }
+        stream = c.session->send_request(fields, {}, false).value();
       }
       if (e.kind == EventKind::kHeaders && stream && e.stream_id == *stream) {
         agreed = agreed_context(e.fields, o.offer);
@@ -206,6 +213,7 @@ TEST(ConnectIpSession, SpoofedSourceAndUnroutedDestinationAreDroppedAndCounted) 
 TEST(ConnectIpSession, TooBigPacketsAreAnsweredWithIcmpCarryingTheTunnelMtu) {
   Rig r;
   ASSERT_TRUE(r.run([&] { return r.ready(); }));
+  r.server_tunnel()->refresh_mtu();  // from_local does this too: the path's current payload
   size_t mtu = r.server_tunnel()->mtu();
   EXPECT_GT(mtu, 1000u);
   EXPECT_LT(mtu, 1400u);
@@ -222,6 +230,12 @@ TEST(ConnectIpSession, TooBigPacketsAreAnsweredWithIcmpCarryingTheTunnelMtu) {
   EXPECT_EQ(icmp[20], 3);
   EXPECT_EQ(icmp[21], 4);
   EXPECT_EQ(size_t(icmp[26] << 8 | icmp[27]), mtu);
+  // Without DF it could have been fragmented: dropped and counted, but no "fragmentation
+  // needed" (RFC 1191 §3).
+  r.server->from_local(make_packet({.src = "198.18.1.2", .dst = dst.c_str(), .payload = mtu, .df = false}),
+                       Instant{});
+  EXPECT_EQ(r.server->stats().dropped_too_big, 2u);
+  EXPECT_EQ(r.server_sink.packets.size(), 1u);
   // One byte less fits and is delivered.
   Wire fits = make_packet({.src = "198.18.1.2", .dst = dst.c_str(), .payload = mtu - 20});
   r.server_todo.push_back([&](Peer&, Instant now) { r.server->from_local(fits, now); });
@@ -296,6 +310,66 @@ TEST(ConnectIpSession, SequenceContextOnlyWhenBothAgree) {
     EXPECT_EQ(r.server->stats().dropped_unknown_context, 1u);
     EXPECT_EQ(r.server->stats().sequenced_in, 0u);
   }
+}
+
+std::string status_of(const Rig& r) {
+  const h3::Event* h = r.pair->client.find(EventKind::kHeaders, *r.stream);
+  if (h == nullptr) return "";
+  for (const auto& f : h->fields) {
+    if (f.name == ":status") return f.value;
+  }
+  return "";
+}
+
+TEST(ConnectIpSession, ScopeNarrowsRoutesOrRefusesTheRequest) {
+  {
+    Rig r({.scope = {IpPrefix::parse("198.18.1.0/24"), ipproto::kTcp}});
+    ASSERT_TRUE(r.run([&] { return r.ready(); }));
+    EXPECT_EQ(status_of(r), "200");
+    ASSERT_EQ(r.client()->routes().size(), 1u);
+    EXPECT_EQ(r.client()->routes()[0], IpRange::of(*IpPrefix::parse("198.18.1.0/24"), 6));
+    // UDP is outside the scope; ICMP is always allowed (§4.6).
+    std::string src = client_address(r);
+    r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2"}));
+    r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2", .protocol = ipproto::kTcp}));
+    r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2", .protocol = ipproto::kIcmp}));
+    ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 2; }));
+    EXPECT_EQ(r.client()->stats().dropped_no_route, 1u);
+  }
+  struct Case {
+    std::optional<std::string> path;
+    IpScope scope;
+    const char* status;
+  };
+  std::vector<Case> cases = {
+      {std::nullopt, {IpPrefix::parse("203.0.113.0/24"), std::nullopt}, "403"},
+      {"/.well-known/masque/ip/*/300/", {}, "400"},
+      {"/.well-known/masque/ip/198.18.0.1%2F24/*/", {}, "400"},  // host bits set
+      {"/.well-known/masque/ip/example.org/*/", {}, "400"},      // DNS names unsupported
+      {"/somewhere/else", {}, "404"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.status);
+    Rig r({.scope = c.scope, .path = c.path});
+    ASSERT_TRUE(r.run([&] { return !status_of(r).empty(); }));
+    EXPECT_EQ(status_of(r), c.status);
+    ASSERT_TRUE(r.run([&] { return r.server->tunnels() == 0 && r.client() == nullptr; }));
+  }
+  // The RFC's literal "*" (§4.2) is accepted as well as the template's %2A.
+  Rig star({.path = "/.well-known/masque/ip/*/*/"});
+  ASSERT_TRUE(star.run([&] { return star.ready(); }));
+  EXPECT_EQ(status_of(star), "200");
+}
+
+TEST(ConnectIpSession, AbortNotifiesTheOwner) {
+  Rig r({.hostile_client = true});
+  int told = 0;
+  r.server->set_on_abort([&] { ++told; });
+  ASSERT_TRUE(r.run([&] { return r.client() != nullptr && !r.client()->routes().empty(); }));
+  r.client_raw([](h3::Outbox& out) { ASSERT_TRUE(out.send_capsule(h3::capsule::kAddressRequest, {})); });
+  ASSERT_TRUE(r.run([&] { return r.client_reset() != nullptr; }));
+  EXPECT_EQ(told, 1);
+  EXPECT_EQ(r.reaped, 1u);
 }
 
 TEST(ConnectIpSession, ContextOfferParsing) {
