@@ -10,6 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev liburing-dev
   iproute2 tshark
+  libc-ares-dev                          # MASQUE proxy name resolution (src/masque/resolver.cc)
   golang-go golang-github-lucas-clemente-quic-go-dev   # interop peer (quic-go 0.29), tests/interop
   ngtcp2-client ngtcp2-server            # HTTP/3 interop peers (gtlsclient, gtlsserver), tests/interop
 )

@@ -12,6 +12,7 @@
 #include "core/connection.h"
 #include "mp/scheduler.h"
 #include "obs/qlog_writer.h"
+#include "tls/test_certs.h"
 
 namespace apps {
 
@@ -302,6 +303,69 @@ quic::Result<std::string> read_file(const std::string& path) {
   std::ostringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+std::optional<ListenSockets> open_listen_sockets(const std::vector<std::string>& listen,
+                                                 const NetOptions& net) {
+  std::vector<std::string> addrs = listen;
+  if (addrs.empty()) addrs.push_back(net.ipv6 ? "[::]:4433" : "0.0.0.0:4433");
+  ListenSockets out;
+  for (const auto& text : addrs) {
+    auto addr = quic::SocketAddress::parse(text);
+    if (!addr) {
+      std::fprintf(stderr, "tquic: --listen: expected ADDR:PORT, got '%s'\n", text.c_str());
+      return std::nullopt;
+    }
+    auto sock = io::UdpSocket::open(*addr, socket_options(net));
+    if (!sock) {
+      std::fprintf(stderr, "tquic: %s\n", sock.error().reason.c_str());
+      return std::nullopt;
+    }
+    out.raw.push_back(sock->get());
+    out.owned.push_back(std::move(*sock));
+  }
+  return out;
+}
+
+std::optional<ServerIdentity> server_identity(const std::string& cert_file,
+                                             const std::string& key_file, const NetOptions& net,
+                                             const std::string& alpn, int& rc) {
+  quic::TlsConfig tc;
+  tc.server = true;
+  apply_tls_options(net, tc);
+  tc.alpn = {alpn};
+  rc = kExitUsage;
+  std::string cert_pem;
+  if (cert_file.empty() != key_file.empty()) {
+    std::fprintf(stderr, "tquic: --cert and --key go together\n");
+    return std::nullopt;
+  }
+  if (!cert_file.empty()) {
+    auto pem = read_file(cert_file);
+    if (!pem) {
+      std::fprintf(stderr, "tquic: %s\n", pem.error().reason.c_str());
+      return std::nullopt;
+    }
+    cert_pem = *pem;
+    tc.cert_file = cert_file;
+    tc.key_file = key_file;
+  } else {
+    auto cert = quic::make_self_signed("localhost");
+    if (!cert) {
+      std::fprintf(stderr, "tquic: self-signed certificate: %s\n", cert.error().reason.c_str());
+      rc = kExitFailure;
+      return std::nullopt;
+    }
+    cert_pem = tc.cert_pem = cert->cert_pem;
+    tc.key_pem = cert->key_pem;
+  }
+  auto fp = leaf_sha256(cert_pem);
+  auto tls = quic::make_tls_context(tc);
+  if (!fp || !tls) {
+    std::fprintf(stderr, "tquic: TLS: %s\n", (!fp ? fp.error() : tls.error()).reason.c_str());
+    return std::nullopt;
+  }
+  return ServerIdentity{*tls, to_hex(fp->data(), fp->size())};
 }
 
 }  // namespace apps

@@ -5,7 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -94,5 +96,25 @@ double process_cpu_seconds();
 
 // Reads a whole file; error names the path.
 quic::Result<std::string> read_file(const std::string& path);
+
+// Server sockets for --listen values (default 0.0.0.0:4433, [::]:4433 with --ipv6); a bad
+// address or a failed bind is printed and gives nullopt (exit code kExitUsage).
+struct ListenSockets {
+  std::vector<std::unique_ptr<io::UdpSocket>> owned;
+  std::vector<io::UdpSocket*> raw;
+};
+std::optional<ListenSockets> open_listen_sockets(const std::vector<std::string>& listen,
+                                                 const NetOptions& net);
+
+// A server's TLS context for `alpn` with --cert/--key, or without them an in-memory self-signed
+// certificate for "localhost", plus its SHA-256 (what clients --pin). Errors are printed and
+// `rc` is the exit code to use.
+struct ServerIdentity {
+  std::shared_ptr<const quic::TlsContext> tls;
+  std::string fingerprint_hex;
+};
+std::optional<ServerIdentity> server_identity(const std::string& cert_file,
+                                             const std::string& key_file, const NetOptions& net,
+                                             const std::string& alpn, int& rc);
 
 }  // namespace apps

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/masque_ip.h"
+#include "apps/masque_proxy.h"
 #include "apps/net_commands.h"
 #include "apps/mp_sim_command.h"
 #include "apps/sim_command.h"
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
   apps::MasqueIpOptions masque_ip_opts;
   auto* masque_ip = app.add_subcommand("masque-ip", "CONNECT-IP client: a TUN device through a MASQUE proxy");
   apps::add_masque_ip_options(*masque_ip, masque_ip_opts);
+  apps::MasqueProxyOptions masque_proxy_opts;
+  auto* masque_proxy = app.add_subcommand("masque-proxy", "MASQUE proxy: CONNECT-UDP over HTTP/3");
+  apps::add_masque_proxy_options(*masque_proxy, masque_proxy_opts);
 
   try {
     app.parse(argc, argv);
@@ -64,6 +68,7 @@ int main(int argc, char** argv) {
 
   if (auto rc = net.dispatch()) return *rc;
   if (*masque_ip) return apps::run_masque_ip(masque_ip_opts);
+  if (*masque_proxy) return apps::run_masque_proxy(masque_proxy_opts);
 
   if (*demo) return apps::run_demo(demo_json);
   if (*sim) {

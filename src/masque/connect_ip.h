@@ -33,6 +33,7 @@
 #include "h3/extension.h"
 #include "masque/connect_ip_capsules.h"
 #include "masque/icmp.h"
+#include "masque/proxy_handler.h"
 
 namespace masque {
 
@@ -117,7 +118,9 @@ class TunnelSet {
   std::unique_ptr<ConnectIpStats> ended_ = std::make_unique<ConnectIpStats>();
 };
 
-class ConnectIpTunnel : public h3::StreamHandler {
+// A ProxyHandler so that a MASQUE proxy application asks the server tunnel for its response
+// (masque/proxy_handler.h); the client tunnel is never asked.
+class ConnectIpTunnel : public ProxyHandler {
  public:
   ConnectIpTunnel(TunnelSet& set, h3::Session& session, uint64_t stream_id, PacketSink& sink,
                   TunnelConfig config);
@@ -145,6 +148,8 @@ class ConnectIpTunnel : public h3::StreamHandler {
   // Client: what the 2xx agreed to (agreed_context()); the server sets it at creation.
   void set_sequence_context(std::optional<uint64_t> id) { config_.sequence_context = id; }
 
+  // ProxyHandler: the client side is never asked; ServerTunnel answers.
+  std::optional<ConnectResponse> on_request(Respond) override { return std::nullopt; }
   // h3::StreamHandler
   void on_established(h3::Outbox& out) override;
   void on_capsule(h3::Outbox& out, uint64_t type, Bytes value) override;

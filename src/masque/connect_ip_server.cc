@@ -162,6 +162,11 @@ std::vector<h3::Field> ServerTunnel::response() const {
   return f;
 }
 
+std::optional<ConnectResponse> ServerTunnel::on_request(Respond) {
+  refresh_mtu();
+  return ConnectResponse{static_cast<uint16_t>(refusal_ != 0 ? refusal_ : 200), response()};
+}
+
 void ServerTunnel::refresh_mtu() {
   if (!payload_) return;
   size_t now = payload_();

@@ -100,6 +100,8 @@ class ServerTunnel : public ConnectIpTunnel {
   // or the refusal status.
   std::vector<h3::Field> response() const;
   bool refused() const { return refusal_ != 0; }
+  // ProxyHandler: the response now (a MASQUE proxy application's way to ask).
+  std::optional<ConnectResponse> on_request(Respond) override;
   // Follows the transport's datagram payload (PayloadFn) into the tunnel MTU.
   void refresh_mtu();
   const std::vector<AddressEntry>& assigned() const { return assigned_; }
