@@ -57,13 +57,13 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(
   px->tun_ = std::move(*tun);
   px->sink_.tun = px->tun_.get();
   if (auto s = px->tun_->set_mtu(o.tun_mtu); !s) return std::unexpected(s.error());
-  // The router address with the pool's length: the kernel's connected route sends every
-  // pool address into the device.
+  // A route for each pool into the device, and no address on it: the pool's router address
+  // (the source of our ICMP errors) must not be local to this host, or the kernel would drop
+  // those errors as martians when they come out of the device.
   for (uint8_t v : {4, 6}) {
     const masque::AddressPool* pool = px->server_->pool(v);
     if (pool == nullptr) continue;
-    masque::IpPrefix on_link{pool->router(), pool->prefix().length};
-    if (auto s = px->tun_->add_address(on_link); !s) return std::unexpected(s.error());
+    if (auto s = px->tun_->add_route(pool->prefix()); !s) return std::unexpected(s.error());
   }
   ConnectIpProxy* self = px.get();
   // An aborted tunnel is cancelled right after the handler call that found the violation.

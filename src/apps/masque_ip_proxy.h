@@ -1,6 +1,6 @@
 // The CONNECT-IP part of `tquic masque-proxy` (RFC 9484): `--ip-pool CIDR [--ip-pool CIDR6]
-// --tun NAME [--route CIDR]...`. It owns the proxy's TUN device (the pools' first addresses
-// on it, so the kernel routes every pool address into the device), the address pools and the
+// --tun NAME [--route CIDR]...`. It owns the proxy's TUN device (a route for each pool through
+// it, so the kernel sends every client address into the device), the address pools and the
 // tunnels (masque::ConnectIpServer), and registers the device on the proxy's event loop. The
 // proxy application registers factory() for ":protocol connect-ip". docs/connect-ip.md.
 #pragma once
