@@ -249,6 +249,9 @@ int run_masque_ip(const MasqueIpOptions& o) {
     std::fprintf(stderr, "tquic: %s\n", s.error().reason.c_str());
     return kExitFailure;
   }
+  if (!o.ipv6) {
+    if (auto s = (*tun)->disable_ipv6(); !s) log_at(0, "warning: %s", s.error().reason.c_str());
+  }
   MasqueIpClientApp app(setup->local, setup->remote, *tmpl, **tun, o);
   io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
   if (!driver.ok()) return kExitFailure;

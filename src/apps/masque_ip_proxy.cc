@@ -57,6 +57,11 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(
   px->tun_ = std::move(*tun);
   px->sink_.tun = px->tun_.get();
   if (auto s = px->tun_->set_mtu(o.tun_mtu); !s) return std::unexpected(s.error());
+  if (px->server_->pool(6) == nullptr) {
+    if (auto s = px->tun_->disable_ipv6(); !s) {
+      log_at(0, "warning: %s", s.error().reason.c_str());
+    }
+  }
   // A route for each pool into the device, and no address on it: the pool's router address
   // (the source of our ICMP errors) must not be local to this host, or the kernel would drop
   // those errors as martians when they come out of the device.

@@ -81,7 +81,7 @@ size_t TunnelSet::reap() {
 }
 
 ConnectIpStats TunnelSet::total() const {
-  ConnectIpStats s = *ended_;
+  ConnectIpStats s = ended_;
   for (const Entry& e : entries_) s.add(e.tunnel->stats());
   return s;
 }
@@ -95,13 +95,15 @@ ConnectIpTunnel::ConnectIpTunnel(TunnelSet& set, h3::Session& session, uint64_t 
 }
 
 ConnectIpTunnel::~ConnectIpTunnel() {
-  set_.ended_->add(stats_);
+  set_.ended_.add(stats_);
   std::erase_if(set_.entries_, [this](const TunnelSet::Entry& e) { return e.tunnel == this; });
 }
 
 void ConnectIpTunnel::set_max_datagram_payload(size_t payload) {
   size_t overhead = quic::varint_size(stream_id_ / 4) + 1;
-  if (config_.sequence_context) overhead = overhead - 1 + quic::varint_size(*config_.sequence_context) + 16;
+  if (config_.sequence_context) {
+    overhead += quic::varint_size(*config_.sequence_context) - 1 + 16;  // two 8-byte varints
+  }
   config_.mtu = payload > overhead ? payload - overhead : 0;
 }
 

@@ -115,7 +115,7 @@ class TunnelSet {
  private:
   friend class ConnectIpTunnel;
   std::vector<Entry> entries_;
-  std::unique_ptr<ConnectIpStats> ended_ = std::make_unique<ConnectIpStats>();
+  ConnectIpStats ended_;
 };
 
 // A ProxyHandler so that a MASQUE proxy application asks the server tunnel for its response

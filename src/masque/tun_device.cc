@@ -108,6 +108,17 @@ quic::Status TunDevice::set_mtu(size_t mtu) {
   return {};
 }
 
+quic::Status TunDevice::disable_ipv6() {
+  std::string path = "/proc/sys/net/ipv6/conf/" + name_ + "/disable_ipv6";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return sys_fail("open " + path);
+  bool ok = ::write(fd, "1\n", 2) == 2;
+  int err = errno;
+  close(fd);
+  if (!ok) return sys_fail("write " + path, err);
+  return {};
+}
+
 // One RTM_{NEW,DEL}{ADDR,ROUTE} request, waiting for its acknowledgement.
 quic::Status TunDevice::netlink(uint16_t type, uint16_t flags, const IpPrefix& p, bool route) {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);

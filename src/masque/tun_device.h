@@ -35,6 +35,9 @@ class TunDevice {
   int ifindex() const { return ifindex_; }
 
   quic::Status set_mtu(size_t mtu);
+  // Turns IPv6 off on the device (net.ipv6.conf.NAME.disable_ipv6), so a tunnel without IPv6
+  // addresses does not carry the kernel's own IPv6 chatter (router solicitations, MLD).
+  quic::Status disable_ipv6();
   // Adds an address with its prefix length (e.g. 198.18.200.1/24, or /32 for a host).
   quic::Status add_address(const IpPrefix& address);
   quic::Status remove_address(const IpPrefix& address);

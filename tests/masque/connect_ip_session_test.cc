@@ -111,10 +111,11 @@ struct Rig {
     auto& e = client_tunnels.entries();
     return e.empty() ? nullptr : static_cast<ConnectIpClient*>(e.front().tunnel);
   }
+  // The server's handler of the test's one stream.
   ServerTunnel* server_tunnel() const {
-    return server->tunnels() == 0 ? nullptr : server_tunnels().front();
+    auto* h = pair->server.session ? pair->server.session->handler(*stream) : nullptr;
+    return static_cast<ServerTunnel*>(h);
   }
-  std::vector<ServerTunnel*> server_tunnels() const;
   bool ready() const {
     return client() != nullptr && !client()->addresses().empty() && !client()->routes().empty();
   }
@@ -140,15 +141,6 @@ struct Rig {
   }
   const h3::Event* client_reset() const { return pair->client.find(EventKind::kReset, *stream); }
 };
-
-std::vector<ServerTunnel*> Rig::server_tunnels() const {
-  // The server's tunnels are its handlers; the test only ever has the one stream.
-  std::vector<ServerTunnel*> out;
-  if (auto* h = pair->server.session ? pair->server.session->handler(*stream) : nullptr) {
-    out.push_back(static_cast<ServerTunnel*>(h));
-  }
-  return out;
-}
 
 std::string client_address(const Rig& r) { return r.client()->addresses().front().prefix.address.to_string(); }
 

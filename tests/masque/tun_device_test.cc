@@ -44,6 +44,8 @@ TEST(TunDevice, AddsAndRemovesWhatItMadeAndMovesPackets) {
     ASSERT_TRUE(t) << t.error().reason;
     TunDevice& tun = **t;
     ASSERT_TRUE(tun.set_mtu(1300));
+    ASSERT_TRUE(tun.disable_ipv6());
+    EXPECT_EQ(run("cat /proc/sys/net/ipv6/conf/tqtest0/disable_ipv6"), "1\n");
     ASSERT_TRUE(tun.add_address(pfx("198.18.50.1/32")));
     ASSERT_TRUE(tun.add_route(pfx("198.18.60.0/24")));
     ASSERT_TRUE(tun.sync_routes({pfx("198.18.60.0/24"), pfx("198.18.61.0/24")}));
