@@ -44,9 +44,10 @@ void print_udp_stats(const masque::ConnectUdpStats& s) {
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   std::printf(
       "connect-udp: %llu requests, %llu established, %llu refused, %llu datagrams to targets, "
-      "%llu from targets, drops: %llu unknown context, %llu oversize, %llu not connected, "
-      "%llu send errors, %llu queue full, %llu backlog\n",
+      "%llu from targets (%llu as capsules), drops: %llu unknown context, %llu oversize, "
+      "%llu not connected, %llu send errors, %llu queue full, %llu backlog\n",
       u(s.requests), u(s.established), u(s.refused), u(s.to_target), u(s.from_target),
+      u(s.as_capsules),
       u(s.dropped_unknown_context), u(s.dropped_oversize), u(s.dropped_not_connected),
       u(s.dropped_send_error), u(s.dropped_queue_full), u(s.dropped_backlog));
 }

@@ -5,6 +5,7 @@
 
 #include "apps/masque_ip.h"
 #include "apps/masque_proxy.h"
+#include "apps/masque_udp.h"
 #include "apps/net_commands.h"
 #include "apps/mp_sim_command.h"
 #include "apps/sim_command.h"
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
   apps::MasqueProxyOptions masque_proxy_opts;
   auto* masque_proxy = app.add_subcommand("masque-proxy", "MASQUE proxy: CONNECT-UDP over HTTP/3");
   apps::add_masque_proxy_options(*masque_proxy, masque_proxy_opts);
+  apps::MasqueUdpOptions masque_udp_opts;
+  auto* masque_udp = app.add_subcommand("masque-udp", "forward a local UDP port through a MASQUE proxy");
+  apps::add_masque_udp_options(*masque_udp, masque_udp_opts);
 
   try {
     app.parse(argc, argv);
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
   if (auto rc = net.dispatch()) return *rc;
   if (*masque_ip) return apps::run_masque_ip(masque_ip_opts);
   if (*masque_proxy) return apps::run_masque_proxy(masque_proxy_opts);
+  if (*masque_udp) return apps::run_masque_udp(masque_udp_opts);
 
   if (*demo) return apps::run_demo(demo_json);
   if (*sim) {

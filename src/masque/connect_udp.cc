@@ -28,11 +28,11 @@ SendOutcome send_udp_payload(h3::Outbox& out, const h3::Session& session, quic::
   if (payload.size() > kMaxUdpPayload) return SendOutcome::kTooLarge;
   scratch.clear();
   h3::append_context_payload(scratch, 0, payload);
-  if (session.datagrams_enabled()) {
-    // Quarter stream ID + context ID + payload must fit one QUIC DATAGRAM frame.
-    if (quic::varint_size(out.stream_id() / 4) + scratch.size() > conn.max_datagram_payload()) {
-      return SendOutcome::kTooLarge;
-    }
+  // Quarter stream ID + context ID + payload must fit one QUIC DATAGRAM frame; a larger UDP
+  // payload goes as a DATAGRAM capsule, which RFC 9297 §3.5 allows at any time, rather than
+  // being lost (a 1,500-byte DNS answer over a 1,200-byte path MTU).
+  if (session.datagrams_enabled() &&
+      quic::varint_size(out.stream_id() / 4) + scratch.size() <= conn.max_datagram_payload()) {
     auto st = out.send_datagram(scratch);
     if (st) return SendOutcome::kDatagram;
     return quic::would_block(st.error()) ? SendOutcome::kQueueFull : SendOutcome::kFailed;
@@ -229,8 +229,9 @@ void ProxyFlow::on_readable() {
       case SendOutcome::kBacklog:
         ++p_.stats_.dropped_backlog;
         break;
-      case SendOutcome::kFailed:
-        return;
+      case SendOutcome::kFailed:  // the connection is closing: consume and drop, never spin
+        ++p_.stats_.dropped_closed;
+        break;
     }
   }
 }

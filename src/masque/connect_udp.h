@@ -48,13 +48,14 @@ inline constexpr size_t kMaxPendingBytes = 64 * 1024;
 enum class SendOutcome : uint8_t {
   kDatagram,         // as an HTTP datagram
   kCapsule,          // as a DATAGRAM capsule (no H3_DATAGRAM)
-  kTooLarge,         // above what a QUIC DATAGRAM frame can carry, or above kMaxUdpPayload
+  kTooLarge,         // above kMaxUdpPayload
   kQueueFull,        // the transport's datagram queue refused it
   kBacklog,          // capsule fallback over kMaxCapsuleBacklog
   kFailed,           // the stream is gone
 };
-// Sends `payload` as context 0 on `out`'s stream, choosing datagram or capsule. `scratch` is
-// a reused encoding buffer.
+// Sends `payload` as context 0 on `out`'s stream: an HTTP datagram when both sides negotiated
+// them and it fits a QUIC DATAGRAM frame, else a DATAGRAM capsule. `scratch` is a reused
+// encoding buffer.
 SendOutcome send_udp_payload(h3::Outbox& out, const h3::Session& session, quic::Connection& conn,
                              std::vector<uint8_t>& scratch, quic::Bytes payload);
 
@@ -64,16 +65,17 @@ struct ConnectUdpStats {
   uint64_t peak_open_sockets = 0;
   uint64_t to_target = 0, from_target = 0;              // datagrams
   uint64_t bytes_to_target = 0, bytes_from_target = 0;  // UDP payload bytes
-  uint64_t as_capsules = 0;                             // sent by the fallback
+  uint64_t as_capsules = 0;  // sent as DATAGRAM capsules (no H3_DATAGRAM, or too large)
   // Drops, by reason.
   uint64_t dropped_unknown_context = 0;  // RFC 9298 §4
   uint64_t dropped_malformed = 0;        // no context ID
-  uint64_t dropped_oversize = 0;         // payload above kMaxUdpPayload / datagram frame size
+  uint64_t dropped_oversize = 0;         // payload above kMaxUdpPayload
   uint64_t dropped_not_connected = 0;    // before the 2xx (RFC 9298 §5 allows dropping)
   uint64_t dropped_send_error = 0;       // socket send: EAGAIN/ENOBUFS/ICMP errors
   uint64_t dropped_queue_full = 0;       // transport datagram queue full
   uint64_t dropped_backlog = 0;          // capsule fallback over its bound
   uint64_t dropped_truncated = 0;        // target datagram larger than our buffer
+  uint64_t dropped_closed = 0;           // target datagram while the stream is going away
 };
 
 struct ConnectUdpConfig {

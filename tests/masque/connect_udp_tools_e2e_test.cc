@@ -1,0 +1,178 @@
+// `tquic masque-proxy` and `tquic masque-udp` as real processes on loopback: 10,000 DNS-like
+// request/answer exchanges through the forwarded port with none lost and no retries, the
+// DATAGRAM-capsule fallback, one flow per local source with the flow bound, idle flows closed,
+// refusals (403 destination_ip_prohibited) reported, and usage errors exiting 2.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "connect_udp_harness.h"
+#include "io/sockaddr.h"
+#include "support/child_process.h"
+
+namespace masque_test {
+namespace {
+
+using test_support::Daemon;
+using test_support::Server;
+
+// A blocking UDP socket on 127.0.0.1 with a receive timeout.
+class UdpClient {
+ public:
+  UdpClient() {
+    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    timeval tv{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~UdpClient() { close(fd_); }
+  bool send_to(const std::string& addr, const std::vector<uint8_t>& b) {
+    sockaddr_storage ss{};
+    socklen_t len = io::to_sockaddr(*quic::SocketAddress::parse(addr), ss);
+    return sendto(fd_, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) ==
+           static_cast<ssize_t>(b.size());
+  }
+  std::optional<std::vector<uint8_t>> recv() {
+    std::vector<uint8_t> b(70000);
+    ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
+    if (n < 0) return std::nullopt;
+    b.resize(static_cast<size_t>(n));
+    return b;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A DNS-like query: 2-byte ID, flags, one question; the echo server answers with the same bytes.
+std::vector<uint8_t> query(uint32_t i) {
+  std::vector<uint8_t> q{static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), 0x01, 0x00, 0, 1,
+                         0, 0, 0, 0, 0, 0};
+  std::string name = "host" + std::to_string(i) + ".example";
+  q.push_back(static_cast<uint8_t>(name.size()));
+  q.insert(q.end(), name.begin(), name.end());
+  for (uint8_t b : {0, 0, 1, 0, 1}) q.push_back(b);
+  return q;
+}
+
+struct Tools {
+  Server proxy;
+  Daemon udp;
+  std::string local;  // the forwarded port
+  bool start(const std::vector<std::string>& proxy_args, const std::vector<std::string>& udp_args,
+             uint16_t target_port) {
+    std::vector<std::string> p{TQUIC_BINARY, "masque-proxy", "--listen", "127.0.0.1:0"};
+    p.insert(p.end(), proxy_args.begin(), proxy_args.end());
+    if (!proxy.start_server(p) || proxy.sha256.size() != 64) return false;
+    std::vector<std::string> u{TQUIC_BINARY, "masque-udp", "--proxy",
+                               "https://127.0.0.1:" + proxy.port() + "/", "--pin", proxy.sha256,
+                               "--listen", "127.0.0.1:0"};
+    u.insert(u.end(), udp_args.begin(), udp_args.end());
+    u.push_back("127.0.0.1:" + std::to_string(target_port));
+    local = udp.start(u, "listening on ");
+    return !local.empty();
+  }
+};
+
+// Sends `n` queries one at a time; returns how many answers came back equal (no retries).
+size_t exchange(UdpClient& c, const std::string& to, uint32_t n, uint32_t first = 0) {
+  size_t ok = 0;
+  for (uint32_t i = first; i < first + n; ++i) {
+    auto q = query(i);
+    if (!c.send_to(to, q)) continue;
+    auto a = c.recv();
+    ok += a && *a == q;
+  }
+  return ok;
+}
+
+TEST(ConnectUdpTools, TenThousandExchangesNoneLost) {
+  auto echo = echo_server();
+  Tools t;
+  ASSERT_TRUE(t.start({"--allow", "127.0.0.1/32"}, {}, echo->port())) << t.proxy.log << t.udp.log;
+  UdpClient c;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(exchange(c, t.local, 10000), 10000u);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(echo->received(), 10000u);  // every query reached the target exactly once
+  EXPECT_EQ(t.udp.stop(), 0);
+  EXPECT_EQ(t.proxy.stop(), 0);
+  EXPECT_NE(t.udp.log.find("masque-udp: 1 flows"), std::string::npos) << t.udp.log;
+  EXPECT_NE(t.udp.log.find("10000 datagrams in, 10000 out"), std::string::npos) << t.udp.log;
+  EXPECT_NE(t.proxy.log.find("10000 datagrams to targets, 10000 from targets (0 as capsules)"),
+            std::string::npos)
+      << t.proxy.log;
+  std::printf("10000 exchanges in %.2f s\n", std::chrono::duration<double>(took).count());
+}
+
+TEST(ConnectUdpTools, CapsuleFallbackCarriesEveryExchange) {
+  auto echo = echo_server();
+  Tools t;
+  ASSERT_TRUE(t.start({"--allow-private"}, {"--no-h3-datagram"}, echo->port()));
+  UdpClient c;
+  EXPECT_EQ(exchange(c, t.local, 500), 500u);
+  t.udp.stop();
+  t.proxy.stop();
+  EXPECT_NE(t.proxy.log.find("500 from targets (500 as capsules)"), std::string::npos)
+      << t.proxy.log;
+}
+
+TEST(ConnectUdpTools, OneFlowPerSourceBoundedAndIdleFlowsClosed) {
+  auto echo = echo_server();
+  Tools t;
+  ASSERT_TRUE(t.start({"--allow-private"}, {"--max-flows", "2", "--idle-timeout", "0.3"},
+                      echo->port()));
+  UdpClient a, b, extra;
+  EXPECT_EQ(exchange(a, t.local, 20), 20u);
+  EXPECT_EQ(exchange(b, t.local, 20, 100), 20u);
+  // A third source is over --max-flows: dropped, never forwarded.
+  ASSERT_TRUE(extra.send_to(t.local, query(7)));
+  EXPECT_FALSE(extra.recv());
+  // After the idle timeout both flows are gone; a source then gets a new flow.
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(exchange(extra, t.local, 5), 5u);
+  t.udp.stop();
+  t.proxy.stop();
+  EXPECT_NE(t.udp.log.find("masque-udp: 3 flows (0 refused, 2 idle-closed)"), std::string::npos)
+      << t.udp.log;
+  EXPECT_NE(t.udp.log.find("1 flow limit"), std::string::npos) << t.udp.log;
+  EXPECT_NE(t.proxy.log.find("3 established"), std::string::npos) << t.proxy.log;
+}
+
+TEST(ConnectUdpTools, RefusedTargetIsReportedAndNothingForwarded) {
+  auto echo = echo_server();
+  Tools t;
+  ASSERT_TRUE(t.start({}, {}, echo->port()));  // loopback target without --allow-private
+  UdpClient c;
+  ASSERT_TRUE(c.send_to(t.local, query(1)));
+  EXPECT_FALSE(c.recv());
+  t.udp.stop();
+  t.proxy.stop();
+  EXPECT_EQ(echo->received(), 0u);
+  EXPECT_NE(t.udp.log.find("(1 refused"), std::string::npos) << t.udp.log;
+  EXPECT_NE(t.proxy.log.find("1 refused"), std::string::npos) << t.proxy.log;
+}
+
+TEST(ConnectUdpTools, UsageErrorsExitTwo) {
+  using test_support::run;
+  auto rc = [](std::vector<std::string> args) {
+    args.insert(args.begin(), TQUIC_BINARY);
+    return run(args, std::chrono::seconds(10)).rc;
+  };
+  EXPECT_EQ(rc({"masque-proxy", "--listen", "127.0.0.1:0", "--allow", "10.0.0.0/33"}), 2);
+  EXPECT_EQ(rc({"masque-proxy", "--listen", "127.0.0.1:0", "--udp-template", "/x/{target_host}/"}), 2);
+  EXPECT_EQ(rc({"masque-proxy", "--listen", "nonsense"}), 2);
+  EXPECT_EQ(rc({"masque-udp", "--proxy", "https://127.0.0.1:1/", "--listen", "127.0.0.1:0",
+                "bad target:53"}), 2);
+  EXPECT_EQ(rc({"masque-udp", "--proxy", "ftp://x", "--listen", "127.0.0.1:0", "a.example:53"}), 2);
+  EXPECT_EQ(rc({"masque-udp", "--proxy", "https://127.0.0.1:1/", "--listen", "127.0.0.1:0",
+                "a.example:0"}), 2);
+  EXPECT_EQ(rc({"masque-udp", "--proxy", "https://127.0.0.1:1/", "127.0.0.1:53"}), 2);  // --listen
+  EXPECT_EQ(rc({"masque-proxy", "--help"}), 0);
+}
+
+}  // namespace
+}  // namespace masque_test
