@@ -45,12 +45,18 @@ ConnectIpClient::ConnectIpClient(TunnelSet& set, h3::Session& session, uint64_t 
 
 void ConnectIpClient::established(h3::Outbox& out) {
   // §4.7.1: an endpoint that needs an address MUST ask; all-zero means "any" (§4.7.2).
+  std::vector<IpPrefix> want;
+  if (config_.request_v4) want.push_back(IpPrefix{IpAddress{4, {}}, 32});
+  if (config_.request_v6) want.push_back(IpPrefix{IpAddress{6, {}}, 128});
+  if (!want.empty()) request_addresses(out, want);
+}
+
+bool ConnectIpClient::request_addresses(h3::Outbox& out, std::span<const IpPrefix> wanted) {
   std::vector<AddressEntry> req;
-  if (config_.request_v4) req.push_back({ids_.next_ours(), IpPrefix{IpAddress{4, {}}, 32}});
-  if (config_.request_v6) req.push_back({ids_.next_ours(), IpPrefix{IpAddress{6, {}}, 128}});
-  if (req.empty()) return;
+  for (const IpPrefix& p : wanted) req.push_back({ids_.next_ours(), p});
   auto value = encode_address_request(req);
-  if (value && ids_.sent(req)) (void)out.send_capsule(h3::capsule::kAddressRequest, *value);
+  if (!value || !ids_.sent(req)) return false;
+  return out.send_capsule(h3::capsule::kAddressRequest, *value).has_value();
 }
 
 std::expected<void, CapsuleError> ConnectIpClient::capsule(h3::Outbox& out, uint64_t type,

@@ -29,6 +29,9 @@ class ConnectIpClient : public ConnectIpTunnel {
   ConnectIpClient(TunnelSet& set, h3::Session& session, uint64_t stream_id, PacketSink& sink,
                   ClientTunnelConfig config, OnChange on_change);
 
+  // Asks for more addresses (each prefix a preference; all-zero: any of that family), with
+  // fresh request IDs. False when the list is invalid or over the request-ID bound.
+  bool request_addresses(h3::Outbox& out, std::span<const IpPrefix> wanted);
   // Addresses assigned to us (rejections left out) and the proxy's routes.
   const std::vector<AddressEntry>& addresses() const { return addresses_; }
   const std::vector<IpRange>& routes() const { return routes_; }

@@ -174,6 +174,28 @@ TEST(ConnectIpSession, AddressesRoutesAndPacketsBothWays) {
   EXPECT_EQ(r.server->dropped_no_tunnel(), 1u);
 }
 
+TEST(ConnectIpSession, OneTunnelHoldsAtMostTheBoundTheRestIsRejected) {
+  Rig r({.hostile_client = true});  // asks for nothing by itself
+  ASSERT_TRUE(r.run([&] { return r.client() != nullptr && !r.client()->routes().empty(); }));
+  r.client_raw([&](h3::Outbox& out) {
+    std::vector<IpPrefix> any(kMaxAddressesPerTunnel + 1, IpPrefix{IpAddress{4, {}}, 32});
+    ASSERT_TRUE(r.client()->request_addresses(out, any));
+  });
+  ASSERT_TRUE(r.run([&] { return r.client()->rejected() == 1; }));
+  EXPECT_EQ(r.client()->addresses().size(), kMaxAddressesPerTunnel);
+  EXPECT_EQ(r.server_tunnel()->assigned().size(), kMaxAddressesPerTunnel);
+  // A later request is answered with the full list again (§4.7.1), the new one rejected.
+  r.client_raw([&](h3::Outbox& out) {
+    std::vector<IpPrefix> one = {*IpPrefix::parse("198.18.200.9/32")};
+    ASSERT_TRUE(r.client()->request_addresses(out, one));
+  });
+  ASSERT_TRUE(r.run([&] {
+    return r.client()->rejected() == 1 && r.pair->client.session->stats().capsules_delivered >= 3;
+  }));
+  EXPECT_EQ(r.client()->addresses().size(), kMaxAddressesPerTunnel);
+  EXPECT_EQ(r.server->pool(4)->in_use(), kMaxAddressesPerTunnel);
+}
+
 TEST(ConnectIpSession, SpoofedSourceAndUnroutedDestinationAreDroppedAndCounted) {
   Rig r;
   ASSERT_TRUE(r.run([&] { return r.ready(); }));
