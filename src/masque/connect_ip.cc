@@ -90,7 +90,7 @@ ConnectIpStats TunnelSet::total() const {
 
 ConnectIpTunnel::ConnectIpTunnel(TunnelSet& set, h3::Session& session, uint64_t stream_id,
                                  PacketSink& sink, TunnelConfig config)
-    : sink_(sink), set_(set), stream_id_(stream_id), config_(config) {
+    : sink_(sink), set_(set), session_(session), stream_id_(stream_id), config_(config) {
   set_.entries_.push_back({this, &session});
 }
 

@@ -134,6 +134,8 @@ class ConnectIpTunnel : public ProxyHandler {
   void send_packet(h3::Outbox& out, Bytes packet, quic::Instant now);
 
   uint64_t stream_id() const { return stream_id_; }
+  // The session the tunnel's stream is on (for its owner's use outside handler calls).
+  h3::Session& session() const { return session_; }
   bool established() const { return established_; }
   const ConnectIpStats& stats() const { return stats_; }
   std::optional<uint64_t> abort_code() const { return abort_code_; }
@@ -178,6 +180,7 @@ class ConnectIpTunnel : public ProxyHandler {
   void abort(CapsuleError e);
 
   TunnelSet& set_;
+  h3::Session& session_;
   uint64_t stream_id_;
   TunnelConfig config_;
   bool established_ = false;

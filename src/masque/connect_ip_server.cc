@@ -135,12 +135,10 @@ void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
     ++dropped_no_tunnel_;
     return;
   }
-  for (const TunnelSet::Entry& e : tunnels_.entries()) {
-    if (e.tunnel != it->second) continue;
-    it->second->refresh_mtu();
-    h3::Outbox out = e.session->outbox(e.tunnel->stream_id());
-    return e.tunnel->send_packet(out, packet, now);
-  }
+  ServerTunnel& t = *it->second;
+  t.refresh_mtu();
+  h3::Outbox out = t.session().outbox(t.stream_id());
+  t.send_packet(out, packet, now);
 }
 
 // --- ServerTunnel
@@ -242,6 +240,10 @@ std::expected<void, CapsuleError> ServerTunnel::capsule(h3::Outbox& out, uint64_
 }
 
 bool ServerTunnel::accept_from_peer(const IpPacketInfo& info) {
+  if (assigned_.empty()) {
+    ++stats_.dropped_not_ready;  // nothing assigned yet: no source can be right
+    return false;
+  }
   bool ours = false;
   for (const AddressEntry& a : assigned_) ours |= a.prefix.contains(info.src);
   if (!ours) {
