@@ -61,6 +61,8 @@ struct Rig {
     po.client.enable_connect_protocol = po.server.enable_connect_protocol = true;
     po.client.enable_datagrams = po.server.enable_datagrams = true;
     po.quic_client.max_datagram_frame_size = po.quic_server.max_datagram_frame_size = 1400;
+    // Queued actions run from on_tick, which needs activity: PINGs keep both ends waking.
+    po.quic_client.keep_alive = po.quic_server.keep_alive = std::chrono::milliseconds(50);
     pair = std::make_unique<h3test::Pair>(po);
     pair->server.on_session = [this](Peer& s) {
       server->attach(*s.session, "client-1", [&s] { return s.conn->max_datagram_payload(); });
@@ -169,6 +171,16 @@ TEST(ConnectIpSession, AddressesRoutesAndPacketsBothWays) {
   EXPECT_EQ(r.client_sink.packets[0], down);
   EXPECT_EQ(r.server->stats().packets_in, 1u);
   EXPECT_EQ(r.server->stats().packets_out, 1u);
+  // IPv6 the same way, from the assigned /128 to the advertised 2001:db8:1::/48.
+  std::string src6 = c.addresses()[1].prefix.address.to_string();
+  Wire up6 = make_packet({.src = src6.c_str(), .dst = "2001:db8:1::2", .payload = 64});
+  r.client_send(up6);
+  ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 2; }));
+  EXPECT_EQ(r.server_sink.packets[1], up6);
+  Wire down6 = make_packet({.src = "2001:db8:1::2", .dst = src6.c_str(), .payload = 64});
+  r.server_todo.push_back([&](Peer&, Instant now) { r.server->from_local(down6, now); });
+  ASSERT_TRUE(r.run([&] { return r.client_sink.packets.size() == 2; }));
+  EXPECT_EQ(r.client_sink.packets[1], down6);
   // A destination nobody holds: counted at the proxy.
   r.server->from_local(make_packet({.src = "198.18.1.2", .dst = "198.18.200.250"}), Instant{});
   EXPECT_EQ(r.server->dropped_no_tunnel(), 1u);
