@@ -132,6 +132,7 @@ void MasqueIpClientApp::drive(quic::Connection& c, quic::Instant now) {
     return fail("connection closed: " + describe_close_error(c.close_error()));
   }
   masque::ConnectIpClient* t = tunnel();
+  if (up_ && t == nullptr) return fail("the proxy closed the tunnel");
   if (t != nullptr && up_ && c.max_datagram_payload() != payload_) {
     payload_ = c.max_datagram_payload();
     t->set_max_datagram_payload(payload_);
