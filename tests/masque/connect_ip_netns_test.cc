@@ -2,7 +2,7 @@
 // removed on exit even when an assertion fails):
 //   client (tquic masque-ip, TUN) --veth 198.18.0.0/30-- proxy (tquic masque-proxy --ip-pool,
 //   TUN, ip_forward) --veth 198.18.1.0/24-- target (ping / iperf3 peer)
-// Asserts: ping through the tunnel; a short iperf3 TCP flow (CUBIC) with nonzero goodput; a
+// Asserts: ping through the tunnel (on the agreed seq context); a short iperf3 TCP flow (CUBIC) with nonzero goodput; a
 // packet with a spoofed source written into the client's TUN is dropped and counted by the
 // proxy; a DF packet larger than the tunnel MTU is answered with ICMP "fragmentation needed"
 // carrying the tunnel MTU; and the client removes its addresses and routes when signalled.
@@ -165,7 +165,7 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
       << slurp(net.dir + "/proxy.log");
   Proc client(net.c,
               {tquic, "masque-ip", "--proxy", "https://198.18.0.2:4433", "--tun", "tqip0",
-               "--insecure"},
+               "--insecure", "--offer-context"},
               net.dir + "/client.log");
   std::string addr;
   ASSERT_TRUE(wait_for(
@@ -182,6 +182,10 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
   // 1. ping through the tunnel.
   std::string ping = capture("ip netns exec " + net.c + " ping -c 3 -i 0.2 -W 2 198.18.1.2");
   EXPECT_NE(ping.find(" 0% packet loss"), std::string::npos) << ping;
+  // The client offered the seq context and the proxy agreed: its packets carry it.
+  EXPECT_TRUE(wait_for([&] { return last_counter(slurp(net.dir + "/proxy.log"), "sequenced_in") >= 3; },
+                       std::chrono::seconds(2)))
+      << slurp(net.dir + "/proxy.log");
 
   // 2. One short TCP flow, CUBIC pinned on the sender.
   Proc server(net.t, {"iperf3", "-s", "-1"}, net.dir + "/iperf-server.log");
