@@ -36,19 +36,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   quic::Bytes value(data + 1, size - 1);
   switch (data[0] % 3) {
     case 0:
-      round_trip(value, masque::decode_address_assign,
-                 [](const auto& v) { return masque::encode_address_assign(v); },
-                 masque::kMaxAddressesPerCapsule);
+      round_trip(
+          value, masque::decode_address_assign,
+          [](const auto& v) { return masque::encode_address_assign(v); },
+          masque::kMaxAddressesPerCapsule);
       break;
     case 1:
-      round_trip(value, masque::decode_address_request,
-                 [](const auto& v) { return masque::encode_address_request(v); },
-                 masque::kMaxAddressesPerCapsule);
+      round_trip(
+          value, masque::decode_address_request,
+          [](const auto& v) { return masque::encode_address_request(v); },
+          masque::kMaxAddressesPerCapsule);
       break;
     default:
-      round_trip(value, masque::decode_route_advertisement,
-                 [](const auto& v) { return masque::encode_route_advertisement(v); },
-                 masque::kMaxRoutesPerCapsule);
+      round_trip(
+          value, masque::decode_route_advertisement,
+          [](const auto& v) { return masque::encode_route_advertisement(v); },
+          masque::kMaxRoutesPerCapsule);
       break;
   }
   return 0;

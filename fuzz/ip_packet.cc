@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       size_t header = info->version == 4 ? 28 : 48;
       size_t quoted = out.size() - header;
       if (!std::equal(out.begin() + static_cast<std::ptrdiff_t>(header), out.end(),
-                      packet.begin()) || quoted > size) {
+                      packet.begin()) ||
+          quoted > size) {
         violated("quote");
       }
     }

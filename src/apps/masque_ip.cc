@@ -21,7 +21,9 @@ constexpr uint64_t kOfferedContext = 2;
 constexpr size_t kInitialTunMtu = 1280;
 
 volatile sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 }  // namespace
 
@@ -80,11 +82,13 @@ MasqueIpClientApp::MasqueIpClientApp(quic::SocketAddress local, quic::SocketAddr
   buf_.resize(65536);
 }
 
-MasqueIpClientApp::~MasqueIpClientApp() { session_.reset(); }
+MasqueIpClientApp::~MasqueIpClientApp() {
+  session_.reset();
+}
 
 masque::ConnectIpClient* MasqueIpClientApp::tunnel() const {
   const auto& e = tunnels_.entries();
-  return e.empty() ? nullptr : static_cast<masque::ConnectIpClient*>(e.front().tunnel);
+  return e.empty() ? nullptr : static_cast<masque::ConnectIpClient*>(e.front());
 }
 
 void MasqueIpClientApp::fail(std::string why) {
@@ -149,16 +153,15 @@ void MasqueIpClientApp::on_event(const h3::Event& e) {
     masque::ClientTunnelConfig cfg;
     cfg.request_v4 = opts_.ipv4;
     cfg.request_v6 = opts_.ipv6;
-    session_->register_protocol(
-        std::string(masque::kConnectIpProtocol),
-        [this, cfg](uint64_t id, std::span<const h3::Field>) {
-          return std::make_unique<masque::ConnectIpClient>(
-              tunnels_, *session_, id, sink_, cfg,
-              [this](const masque::ConnectIpClient& t) { apply(t); });
-        });
+    session_->register_protocol(std::string(masque::kConnectIpProtocol),
+                                [this, cfg](uint64_t id, std::span<const h3::Field>) {
+                                  return std::make_unique<masque::ConnectIpClient>(
+                                      tunnels_, *session_, id, sink_, cfg,
+                                      [this](const masque::ConnectIpClient& t) { apply(t); });
+                                });
     if (opts_.offer_context) offered_ = kOfferedContext;
-    auto id = session_->send_request(masque::connect_ip_request(template_, {}, offered_), {},
-                                     false);
+    auto id =
+        session_->send_request(masque::connect_ip_request(template_, {}, offered_), {}, false);
     if (!id) return fail("request: " + id.error().reason);
     stream_ = *id;
     return;
@@ -190,8 +193,10 @@ void MasqueIpClientApp::apply(const masque::ConnectIpClient& t) {
   size_t skipped = 0;
   auto routes = routes_to_install(t.routes(), proxy, skipped);
   if (skipped > 0) {
-    log_at(0, "warning: %zu advertised route prefixes not installed (they hold the proxy's "
-              "address, or more than %zu)", skipped, kMaxInstalledRoutes);
+    log_at(0,
+           "warning: %zu advertised route prefixes not installed (they hold the proxy's "
+           "address, or more than %zu)",
+           skipped, kMaxInstalledRoutes);
   }
   if (auto s = tun_.sync_routes(routes); !s) log_at(0, "warning: %s", s.error().reason.c_str());
   std::string text;
@@ -227,7 +232,8 @@ int run_masque_ip(const MasqueIpOptions& o) {
     return kExitUsage;
   }
   bool v6 = url->host.find(':') != std::string::npos;
-  std::string authority = (v6 ? "[" + url->host + "]" : url->host) + ":" + std::to_string(url->port);
+  std::string authority =
+      (v6 ? "[" + url->host + "]" : url->host) + ":" + std::to_string(url->port);
   std::string text = url->path.find('{') != std::string::npos
                          ? "https://" + authority + url->path
                          : "https://" + authority + "/.well-known/masque/ip/{target}/{ipproto}/";
@@ -276,7 +282,8 @@ int run_masque_ip(const MasqueIpOptions& o) {
   bool signalled = g_stop != 0;
   if (signalled) {
     app.shutdown(io::monotonic_now());
-    (void)driver.run_until([] { return false; }, io::monotonic_now() + std::chrono::milliseconds(200));
+    (void)driver.run_until([] { return false; },
+                           io::monotonic_now() + std::chrono::milliseconds(200));
   }
   driver.unregister_fd((*tun)->fd());
   std::fprintf(stderr, "tquic masque-ip: stats %s tun_write_failed=%" PRIu64 "\n",

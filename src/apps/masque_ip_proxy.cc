@@ -33,8 +33,8 @@ std::string client_key_of(const std::string& peer) {
   return ip;
 }
 
-quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(
-    const MasqueIpProxyOptions& o, io::EndpointDriver& driver) {
+quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const MasqueIpProxyOptions& o,
+                                                                     io::EndpointDriver& driver) {
   masque::ConnectIpServerConfig cfg;
   for (const std::string& text : o.pools) {
     auto p = masque::IpPrefix::parse(text);
@@ -87,8 +87,8 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(
     return std::unexpected(s.error());
   }
   if (o.stats_interval > 0) {
-    auto every = std::chrono::duration_cast<quic::Duration>(
-        std::chrono::duration<double>(o.stats_interval));
+    auto every =
+        std::chrono::duration_cast<quic::Duration>(std::chrono::duration<double>(o.stats_interval));
     px->tick_ = [self, every](quic::Instant now) {
       std::fprintf(stderr, "tquic masque-proxy: %s\n", self->stats_line().c_str());
       self->stats_timer_ = self->driver_.add_timer(now + every, self->tick_);

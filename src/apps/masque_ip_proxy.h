@@ -32,7 +32,7 @@ class ConnectIpProxy {
   // Opens and configures the TUN device and registers it on `driver` (which must outlive
   // this object); the error says what failed (a bad CIDR, no CAP_NET_ADMIN, ...).
   static quic::Result<std::unique_ptr<ConnectIpProxy>> create(const MasqueIpProxyOptions& o,
-                                                               io::EndpointDriver& driver);
+                                                              io::EndpointDriver& driver);
   ~ConnectIpProxy();
   ConnectIpProxy(const ConnectIpProxy&) = delete;
   ConnectIpProxy& operator=(const ConnectIpProxy&) = delete;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 #include "h3/capsule.h"
 #include "h3/session.h"
@@ -55,7 +56,9 @@ std::optional<uint64_t> parse_context_offer(std::string_view value) {
   return id;
 }
 
-std::string context_offer(uint64_t context_id) { return "seq=" + std::to_string(context_id); }
+std::string context_offer(uint64_t context_id) {
+  return "seq=" + std::to_string(context_id);
+}
 
 std::optional<uint64_t> find_context_offer(std::span<const h3::Field> fields) {
   std::optional<uint64_t> found;
@@ -71,18 +74,18 @@ std::optional<uint64_t> find_context_offer(std::span<const h3::Field> fields) {
 // --- TunnelSet
 
 size_t TunnelSet::reap() {
-  std::vector<Entry> doomed;
-  for (const Entry& e : entries_) {
-    if (e.tunnel->abort_code()) doomed.push_back(e);
+  // Cancelling destroys the handler (and so removes it from entries_): collect first.
+  std::vector<std::tuple<h3::Session*, uint64_t, uint64_t>> doomed;
+  for (ConnectIpTunnel* t : entries_) {
+    if (t->abort_code()) doomed.emplace_back(&t->session(), t->stream_id(), *t->abort_code());
   }
-  // Cancelling destroys the handler (and so removes it from entries_): copy first.
-  for (const Entry& e : doomed) (void)e.session->cancel(e.tunnel->stream_id(), *e.tunnel->abort_code());
+  for (auto [session, id, code] : doomed) (void)session->cancel(id, code);
   return doomed.size();
 }
 
 ConnectIpStats TunnelSet::total() const {
   ConnectIpStats s = ended_;
-  for (const Entry& e : entries_) s.add(e.tunnel->stats());
+  for (const ConnectIpTunnel* t : entries_) s.add(t->stats());
   return s;
 }
 
@@ -91,12 +94,12 @@ ConnectIpStats TunnelSet::total() const {
 ConnectIpTunnel::ConnectIpTunnel(TunnelSet& set, h3::Session& session, uint64_t stream_id,
                                  PacketSink& sink, TunnelConfig config)
     : sink_(sink), set_(set), session_(session), stream_id_(stream_id), config_(config) {
-  set_.entries_.push_back({this, &session});
+  set_.entries_.push_back(this);
 }
 
 ConnectIpTunnel::~ConnectIpTunnel() {
   set_.ended_.add(stats_);
-  std::erase_if(set_.entries_, [this](const TunnelSet::Entry& e) { return e.tunnel == this; });
+  std::erase(set_.entries_, this);
 }
 
 void ConnectIpTunnel::set_max_datagram_payload(size_t payload) {
@@ -161,8 +164,8 @@ void ConnectIpTunnel::on_datagram(h3::Outbox&, Bytes payload) {
 
 void ConnectIpTunnel::answer_icmp(IcmpKind kind, Bytes packet, const IpPacketInfo& info) {
   auto from = icmp_source(info.version);
-  if (!from || !build_icmp_error(kind, packet, info, *from, static_cast<uint32_t>(config_.mtu),
-                                 icmp_buf_)) {
+  if (!from ||
+      !build_icmp_error(kind, packet, info, *from, static_cast<uint32_t>(config_.mtu), icmp_buf_)) {
     return;
   }
   ++stats_.icmp_sent;
@@ -185,14 +188,16 @@ void ConnectIpTunnel::send_packet(h3::Outbox& out, Bytes packet, quic::Instant n
     // An IPv4 packet without DF could be fragmented; we do not fragment, and an ICMP
     // "fragmentation needed" about a packet that allowed fragmentation would be wrong
     // (RFC 1191 §3): dropped, counted. IPv6 is never fragmented en route (RFC 8200 §5).
-    if (info->version == 6 || info->dont_fragment) answer_icmp(IcmpKind::kPacketTooBig, packet, *info);
+    if (info->version == 6 || info->dont_fragment)
+      answer_icmp(IcmpKind::kPacketTooBig, packet, *info);
     return;
   }
   out_buf_.clear();
   if (config_.sequence_context) {
     h3::append_varint(out_buf_, *config_.sequence_context);
     h3::append_varint(out_buf_, next_sequence_++);
-    h3::append_varint(out_buf_, static_cast<uint64_t>(std::max<int64_t>(0, quic::to_ns(now) / 1000)));
+    h3::append_varint(out_buf_,
+                      static_cast<uint64_t>(std::max<int64_t>(0, quic::to_ns(now) / 1000)));
     ++stats_.sequenced_out;
   } else {
     out_buf_.push_back(0);  // context 0 (§6)

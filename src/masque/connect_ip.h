@@ -45,7 +45,7 @@ inline constexpr std::string_view kContextHeader = "tquic-context";
 // Where a tunnel puts the packets its peer sent, already checked.
 struct PacketMeta {
   uint64_t context_id = 0;
-  std::optional<uint64_t> sequence;      // the seq context's fields, when it carried the packet
+  std::optional<uint64_t> sequence;  // the seq context's fields, when it carried the packet
   std::optional<uint64_t> send_time_us;
 };
 class PacketSink {
@@ -55,18 +55,18 @@ class PacketSink {
 };
 
 struct ConnectIpStats {
-  uint64_t packets_in = 0, bytes_in = 0;    // from the peer, delivered to the sink
-  uint64_t packets_out = 0, bytes_out = 0;  // sent to the peer
+  uint64_t packets_in = 0, bytes_in = 0;         // from the peer, delivered to the sink
+  uint64_t packets_out = 0, bytes_out = 0;       // sent to the peer
   uint64_t sequenced_in = 0, sequenced_out = 0;  // of those, on the negotiated seq context
-  uint64_t dropped_malformed = 0;        // not a valid IP packet (either direction)
-  uint64_t dropped_spoofed = 0;          // server: source not assigned to this client
-  uint64_t dropped_no_route = 0;         // destination outside the advertised routes
-  uint64_t dropped_not_ours = 0;         // client: destination not an assigned address
-  uint64_t dropped_unknown_context = 0;  // a context ID not agreed (§6)
-  uint64_t dropped_too_big = 0;          // above the tunnel MTU (answered with ICMP)
-  uint64_t dropped_send_failed = 0;      // the transport refused the datagram
-  uint64_t dropped_not_ready = 0;        // no address / tunnel not established yet
-  uint64_t icmp_sent = 0;                // ICMP errors generated
+  uint64_t dropped_malformed = 0;                // not a valid IP packet (either direction)
+  uint64_t dropped_spoofed = 0;                  // server: source not assigned to this client
+  uint64_t dropped_no_route = 0;                 // destination outside the advertised routes
+  uint64_t dropped_not_ours = 0;                 // client: destination not an assigned address
+  uint64_t dropped_unknown_context = 0;          // a context ID not agreed (§6)
+  uint64_t dropped_too_big = 0;                  // above the tunnel MTU (answered with ICMP)
+  uint64_t dropped_send_failed = 0;              // the transport refused the datagram
+  uint64_t dropped_not_ready = 0;                // no address / tunnel not established yet
+  uint64_t icmp_sent = 0;                        // ICMP errors generated
   void add(const ConnectIpStats& o);
 };
 
@@ -96,16 +96,12 @@ struct TunnelConfig {
 
 class ConnectIpTunnel;
 
-// The live tunnels of an owner (a client, or a proxy across its sessions), with the session
-// each is on. Tunnels join at construction and leave in their destructor, so the set must be
-// made before, and outlive, every Session whose tunnels join it.
+// The live tunnels of an owner (a client, or a proxy across its sessions). Tunnels join at
+// construction and leave in their destructor, so the set must be made before, and outlive,
+// every Session whose tunnels join it.
 class TunnelSet {
  public:
-  struct Entry {
-    ConnectIpTunnel* tunnel;
-    h3::Session* session;
-  };
-  const std::vector<Entry>& entries() const { return entries_; }
+  const std::vector<ConnectIpTunnel*>& entries() const { return entries_; }
   // Cancels the streams of tunnels that met a protocol violation (see the file comment).
   // Returns how many.
   size_t reap();
@@ -114,7 +110,7 @@ class TunnelSet {
 
  private:
   friend class ConnectIpTunnel;
-  std::vector<Entry> entries_;
+  std::vector<ConnectIpTunnel*> entries_;
   ConnectIpStats ended_;
 };
 

@@ -9,20 +9,34 @@ namespace masque {
 
 const char* capsule_error_name(CapsuleError e) {
   switch (e) {
-    case CapsuleError::kTruncated: return "truncated entry";
-    case CapsuleError::kBadIpVersion: return "IP version not 4 or 6";
-    case CapsuleError::kPrefixTooLong: return "prefix length too long";
-    case CapsuleError::kHostBitsSet: return "bits past the prefix length set";
-    case CapsuleError::kZeroRequestId: return "request ID zero in ADDRESS_REQUEST";
-    case CapsuleError::kEmptyRequest: return "empty ADDRESS_REQUEST";
-    case CapsuleError::kDuplicateRequestId: return "duplicate request ID in one capsule";
-    case CapsuleError::kReusedRequestId: return "request ID reused";
-    case CapsuleError::kUnknownRequestId: return "ADDRESS_ASSIGN names a request never sent";
-    case CapsuleError::kVersionMismatch: return "ADDRESS_ASSIGN version differs from request";
-    case CapsuleError::kRangeStartAfterEnd: return "route start after end";
-    case CapsuleError::kRangesOutOfOrder: return "routes out of order";
-    case CapsuleError::kRangesOverlap: return "protocol-0 route overlaps another";
-    case CapsuleError::kTooManyEntries: return "too many entries";
+    case CapsuleError::kTruncated:
+      return "truncated entry";
+    case CapsuleError::kBadIpVersion:
+      return "IP version not 4 or 6";
+    case CapsuleError::kPrefixTooLong:
+      return "prefix length too long";
+    case CapsuleError::kHostBitsSet:
+      return "bits past the prefix length set";
+    case CapsuleError::kZeroRequestId:
+      return "request ID zero in ADDRESS_REQUEST";
+    case CapsuleError::kEmptyRequest:
+      return "empty ADDRESS_REQUEST";
+    case CapsuleError::kDuplicateRequestId:
+      return "duplicate request ID in one capsule";
+    case CapsuleError::kReusedRequestId:
+      return "request ID reused";
+    case CapsuleError::kUnknownRequestId:
+      return "ADDRESS_ASSIGN names a request never sent";
+    case CapsuleError::kVersionMismatch:
+      return "ADDRESS_ASSIGN version differs from request";
+    case CapsuleError::kRangeStartAfterEnd:
+      return "route start after end";
+    case CapsuleError::kRangesOutOfOrder:
+      return "routes out of order";
+    case CapsuleError::kRangesOverlap:
+      return "protocol-0 route overlaps another";
+    case CapsuleError::kTooManyEntries:
+      return "too many entries";
   }
   return "?";
 }
@@ -45,7 +59,9 @@ uint64_t capsule_error_code(CapsuleError e) {
 
 namespace {
 
-std::unexpected<CapsuleError> bad(CapsuleError e) { return std::unexpected(e); }
+std::unexpected<CapsuleError> bad(CapsuleError e) {
+  return std::unexpected(e);
+}
 
 CapsuleResult<IpAddress> read_address(quic::Reader& r, uint8_t version) {
   auto b = r.bytes(version == 4 ? 4 : 16);
@@ -128,7 +144,9 @@ void write_entries(std::vector<uint8_t>& out, std::span<const AddressEntry> entr
   }
 }
 
-auto route_key(const IpRange& r) { return std::tie(r.start.version, r.protocol, r.start); }
+auto route_key(const IpRange& r) {
+  return std::tie(r.start.version, r.protocol, r.start);
+}
 
 }  // namespace
 
@@ -238,7 +256,9 @@ bool is_rejection(const AddressEntry& e) {
   return e.prefix.address.is_zero() && e.prefix.length == e.prefix.address.bits();
 }
 
-uint64_t RequestIds::next_ours() { return next_++; }
+uint64_t RequestIds::next_ours() {
+  return next_++;
+}
 
 std::expected<void, CapsuleError> RequestIds::sent(std::span<const AddressEntry> requests) {
   if (ours_.size() + requests.size() > kMaxRequestIds) return bad(CapsuleError::kTooManyEntries);

@@ -28,20 +28,20 @@ inline constexpr size_t kMaxRoutesPerCapsule = 256;
 inline constexpr size_t kMaxRequestIds = 1024;
 
 enum class CapsuleError : uint8_t {
-  kTruncated,            // an entry cut short
-  kBadIpVersion,         // IP Version not 4 or 6
-  kPrefixTooLong,        // prefix length above 32 / 128
-  kHostBitsSet,          // bits past the prefix length not zero
-  kZeroRequestId,        // ADDRESS_REQUEST with Request ID 0 (§4.7.2 "MUST NOT be zero")
-  kEmptyRequest,         // ADDRESS_REQUEST with no entries (§4.7.2: abort)
-  kDuplicateRequestId,   // the same Request ID twice in one capsule
-  kReusedRequestId,      // a Request ID the peer already used (§4.7.2 "MUST NOT be reused")
-  kUnknownRequestId,     // ADDRESS_ASSIGN naming a Request ID we never sent (§4.7.1)
-  kVersionMismatch,      // ADDRESS_ASSIGN answering a v4 request with v6 or the reverse
-  kRangeStartAfterEnd,   // ROUTE_ADVERTISEMENT start > end (§4.7.3)
-  kRangesOutOfOrder,     // version / protocol order, or end of A not below start of B
-  kRangesOverlap,        // protocol-0 range overlapping a same-version non-zero one
-  kTooManyEntries,       // above kMaxAddressesPerCapsule / kMaxRoutesPerCapsule / kMaxRequestIds
+  kTruncated,           // an entry cut short
+  kBadIpVersion,        // IP Version not 4 or 6
+  kPrefixTooLong,       // prefix length above 32 / 128
+  kHostBitsSet,         // bits past the prefix length not zero
+  kZeroRequestId,       // ADDRESS_REQUEST with Request ID 0 (§4.7.2 "MUST NOT be zero")
+  kEmptyRequest,        // ADDRESS_REQUEST with no entries (§4.7.2: abort)
+  kDuplicateRequestId,  // the same Request ID twice in one capsule
+  kReusedRequestId,     // a Request ID the peer already used (§4.7.2 "MUST NOT be reused")
+  kUnknownRequestId,    // ADDRESS_ASSIGN naming a Request ID we never sent (§4.7.1)
+  kVersionMismatch,     // ADDRESS_ASSIGN answering a v4 request with v6 or the reverse
+  kRangeStartAfterEnd,  // ROUTE_ADVERTISEMENT start > end (§4.7.3)
+  kRangesOutOfOrder,    // version / protocol order, or end of A not below start of B
+  kRangesOverlap,       // protocol-0 range overlapping a same-version non-zero one
+  kTooManyEntries,      // above kMaxAddressesPerCapsule / kMaxRoutesPerCapsule / kMaxRequestIds
 };
 const char* capsule_error_name(CapsuleError e);
 // The HTTP/3 error code the CONNECT stream is reset with.

@@ -15,17 +15,15 @@ bool route_allows(std::span<const IpRange> routes, const IpAddress& dst, uint8_t
 std::vector<h3::Field> connect_ip_request(const h3::UriTemplate& tmpl, const IpScope& scope,
                                           std::optional<uint64_t> offer_context) {
   h3::UriVariables vars;
-  vars["target"] = scope.target ? scope.target->address.to_string() + "/" +
-                                      std::to_string(scope.target->length)
-                                : "*";
+  vars["target"] =
+      scope.target ? scope.target->address.to_string() + "/" + std::to_string(scope.target->length)
+                   : "*";
   vars["ipproto"] = scope.protocol ? std::to_string(*scope.protocol) : "*";
   auto t = tmpl.expand(vars);
-  std::vector<h3::Field> f = {{":method", "CONNECT"},
-                              {":protocol", std::string(kConnectIpProtocol)},
-                              {":scheme", t.scheme},
-                              {":authority", t.authority},
-                              {":path", t.path},
-                              {"capsule-protocol", "?1"}};  // RFC 9297 §3.4
+  std::vector<h3::Field> f = {
+      {":method", "CONNECT"}, {":protocol", std::string(kConnectIpProtocol)},
+      {":scheme", t.scheme},  {":authority", t.authority},
+      {":path", t.path},      {"capsule-protocol", "?1"}};  // RFC 9297 §3.4
   if (offer_context) f.push_back({std::string(kContextHeader), context_offer(*offer_context)});
   return f;
 }

@@ -40,8 +40,7 @@ class ConnectIpClient : public ConnectIpTunnel {
 
  protected:
   void established(h3::Outbox& out) override;
-  std::expected<void, CapsuleError> capsule(h3::Outbox& out, uint64_t type,
-                                            Bytes value) override;
+  std::expected<void, CapsuleError> capsule(h3::Outbox& out, uint64_t type, Bytes value) override;
   bool accept_from_peer(const IpPacketInfo& info) override;
   bool accept_from_local(Bytes packet, const IpPacketInfo& info) override;
   std::optional<IpAddress> icmp_source(uint8_t version) const override;

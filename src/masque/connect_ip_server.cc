@@ -16,15 +16,16 @@ std::string_view field(std::span<const h3::Field> fields, std::string_view name)
 
 }  // namespace
 
-quic::Result<std::unique_ptr<ConnectIpServer>> ConnectIpServer::create(
-    ConnectIpServerConfig config, PacketSink& sink) {
+quic::Result<std::unique_ptr<ConnectIpServer>> ConnectIpServer::create(ConnectIpServerConfig config,
+                                                                       PacketSink& sink) {
   auto tmpl = h3::UriTemplate::parse(config.uri_template);
   if (!tmpl) return std::unexpected(tmpl.error());
   std::unique_ptr<ConnectIpServer> s(new ConnectIpServer(std::move(config), sink, *tmpl));
   for (const auto& pool : {s->config_.pool_v4, s->config_.pool_v6}) {
     if (!pool) continue;
     auto p = AddressPool::create(*pool);
-    if (!p) return h3::fail(h3::err::kInternalError, "address pool too small: " + pool->to_string());
+    if (!p)
+      return h3::fail(h3::err::kInternalError, "address pool too small: " + pool->to_string());
     (pool->address.version == 4 ? s->v4_ : s->v6_) = std::move(p);
   }
   if (!s->v4_ && !s->v6_) return h3::fail(h3::err::kInternalError, "no address pool");
@@ -54,8 +55,9 @@ AddressPool* ConnectIpServer::pool_for(uint8_t version) {
 
 h3::HandlerFactory ConnectIpServer::factory(h3::Session& session, std::string client_key,
                                             PayloadFn payload) {
-  return [this, &session, key = std::move(client_key), payload = std::move(payload)](
-             uint64_t id, std::span<const h3::Field> f) { return make(session, key, payload, id, f); };
+  return
+      [this, &session, key = std::move(client_key), payload = std::move(payload)](
+          uint64_t id, std::span<const h3::Field> f) { return make(session, key, payload, id, f); };
 }
 
 void ConnectIpServer::attach(h3::Session& session, std::string client_key, PayloadFn payload) {
@@ -64,9 +66,9 @@ void ConnectIpServer::attach(h3::Session& session, std::string client_key, Paylo
 }
 
 // The routes a request may use (§4.6 scope), or the HTTP status refusing it.
-static std::expected<std::vector<IpRange>, int> scoped_routes(
-    const h3::UriTemplate& tmpl, const std::vector<IpRange>& routes,
-    std::span<const h3::Field> fields) {
+static std::expected<std::vector<IpRange>, int> scoped_routes(const h3::UriTemplate& tmpl,
+                                                              const std::vector<IpRange>& routes,
+                                                              std::span<const h3::Field> fields) {
   std::string path(field(fields, ":path"));
   auto vars = tmpl.match(path);
   if (!vars) {
@@ -105,8 +107,9 @@ std::unique_ptr<h3::StreamHandler> ConnectIpServer::make(h3::Session& s, const s
   auto routes = scoped_routes(template_, routes_, fields);
   TunnelConfig cfg;
   if (routes && config_.accept_context_offer) cfg.sequence_context = find_context_offer(fields);
-  auto t = std::make_unique<ServerTunnel>(*this, s, id, key, routes.value_or(std::vector<IpRange>{}),
-                                          cfg, payload, routes ? 0 : routes.error());
+  auto t =
+      std::make_unique<ServerTunnel>(*this, s, id, key, routes.value_or(std::vector<IpRange>{}),
+                                     cfg, payload, routes ? 0 : routes.error());
   t->refresh_mtu();
   return t;
 }
@@ -117,9 +120,9 @@ bool ConnectIpServer::respond(h3::Session& session, const h3::Event& headers) {
     return false;
   }
   ServerTunnel* tunnel = nullptr;
-  for (const TunnelSet::Entry& e : tunnels_.entries()) {
-    if (e.session == &session && e.tunnel->stream_id() == headers.stream_id) {
-      tunnel = static_cast<ServerTunnel*>(e.tunnel);
+  for (ConnectIpTunnel* t : tunnels_.entries()) {
+    if (&t->session() == &session && t->stream_id() == headers.stream_id) {
+      tunnel = static_cast<ServerTunnel*>(t);
     }
   }
   if (tunnel == nullptr) return false;  // attach() was not called for this session
@@ -156,7 +159,8 @@ ServerTunnel::ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64
 std::vector<h3::Field> ServerTunnel::response() const {
   if (refusal_ != 0) return {{":status", std::to_string(refusal_)}, {"content-length", "0"}};
   std::vector<h3::Field> f = {{":status", "200"}, {"capsule-protocol", "?1"}};
-  if (auto ctx = sequence_context()) f.push_back({std::string(kContextHeader), context_offer(*ctx)});
+  if (auto ctx = sequence_context())
+    f.push_back({std::string(kContextHeader), context_offer(*ctx)});
   return f;
 }
 
@@ -255,7 +259,9 @@ bool ServerTunnel::accept_from_peer(const IpPacketInfo& info) {
   return false;
 }
 
-bool ServerTunnel::accept_from_local(Bytes, const IpPacketInfo&) { return true; }
+bool ServerTunnel::accept_from_local(Bytes, const IpPacketInfo&) {
+  return true;
+}
 
 void ServerTunnel::aborted() {
   if (server_.on_abort_) server_.on_abort_();

@@ -4,11 +4,11 @@
 // Per request: the factory matches :path against the URI template and checks the scope (§4.6);
 // the tunnel's response() is 200 with `capsule-protocol` and, when offered, the seq-context
 // answer; 404 when the path does not match; 400 for a malformed scope (the request is
-// malformed, §4.1); 403 for a target outside our routes. Per tunnel: ADDRESS_REQUEST is answered from the pools
-// (§4.7.2, at most kMaxAddressesPerTunnel held, the rest rejected), ROUTE_ADVERTISEMENT is
-// sent on establishment (the configured routes narrowed to the scope), and packets from the
-// client must come from an address it was assigned (else dropped and counted as spoofed)
-// and go to an advertised route.
+// malformed, §4.1); 403 for a target outside our routes. Per tunnel: ADDRESS_REQUEST is answered
+// from the pools (§4.7.2, at most kMaxAddressesPerTunnel held, the rest rejected),
+// ROUTE_ADVERTISEMENT is sent on establishment (the configured routes narrowed to the scope), and
+// packets from the client must come from an address it was assigned (else dropped and counted as
+// spoofed) and go to an advertised route.
 #pragma once
 
 #include <functional>
@@ -92,9 +92,9 @@ class ConnectIpServer {
 class ServerTunnel : public ConnectIpTunnel {
  public:
   // `refusal`: the HTTP status this request gets instead of 200 (§4.6 scope checks).
-  ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id,
-               std::string key, std::vector<IpRange> routes, TunnelConfig config,
-               ConnectIpServer::PayloadFn payload, int refusal);
+  ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id, std::string key,
+               std::vector<IpRange> routes, TunnelConfig config, ConnectIpServer::PayloadFn payload,
+               int refusal);
   ~ServerTunnel() override;
   // The response fields: 200 with capsule-protocol (and the seq-context answer when agreed),
   // or the refusal status.
@@ -109,8 +109,7 @@ class ServerTunnel : public ConnectIpTunnel {
 
  protected:
   void established(h3::Outbox& out) override;
-  std::expected<void, CapsuleError> capsule(h3::Outbox& out, uint64_t type,
-                                            Bytes value) override;
+  std::expected<void, CapsuleError> capsule(h3::Outbox& out, uint64_t type, Bytes value) override;
   bool accept_from_peer(const IpPacketInfo& info) override;
   bool accept_from_local(Bytes packet, const IpPacketInfo& info) override;
   std::optional<IpAddress> icmp_source(uint8_t version) const override;

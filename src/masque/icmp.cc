@@ -28,8 +28,8 @@ std::pair<uint8_t, uint8_t> type_code(uint8_t version, IcmpKind kind) {
 
 }  // namespace
 
-bool build_icmp_error(IcmpKind kind, Bytes packet, const IpPacketInfo& info,
-                      const IpAddress& from, uint32_t mtu, std::vector<uint8_t>& out) {
+bool build_icmp_error(IcmpKind kind, Bytes packet, const IpPacketInfo& info, const IpAddress& from,
+                      uint32_t mtu, std::vector<uint8_t>& out) {
   out.clear();
   if (info.no_icmp_reply || from.version != info.version) return false;
   bool v4 = info.version == 4;
@@ -76,7 +76,11 @@ bool build_icmp_error(IcmpKind kind, Bytes packet, const IpPacketInfo& info,
     uint8_t tail[8] = {static_cast<uint8_t>(icmp.size() >> 24),
                        static_cast<uint8_t>(icmp.size() >> 16),
                        static_cast<uint8_t>(icmp.size() >> 8),
-                       static_cast<uint8_t>(icmp.size()), 0, 0, 0, ipproto::kIcmpv6};
+                       static_cast<uint8_t>(icmp.size()),
+                       0,
+                       0,
+                       0,
+                       ipproto::kIcmpv6};
     sum = checksum_add(sum, Bytes(tail, sizeof tail));
   }
   put16(out, ip_header + 2, checksum_fold(checksum_add(sum, icmp)));

@@ -30,7 +30,7 @@ enum class IcmpKind : uint8_t {
 // Writes the whole ICMP error packet (IP header included) answering `packet` into `out`
 // (replaced), sent from `from` (the answering router's address, same version as the packet)
 // to the packet's source. False, with `out` empty, when no answer may be sent.
-bool build_icmp_error(IcmpKind kind, Bytes packet, const IpPacketInfo& info,
-                      const IpAddress& from, uint32_t mtu, std::vector<uint8_t>& out);
+bool build_icmp_error(IcmpKind kind, Bytes packet, const IpPacketInfo& info, const IpAddress& from,
+                      uint32_t mtu, std::vector<uint8_t>& out);
 
 }  // namespace masque

@@ -36,7 +36,9 @@ std::string IpAddress::to_string() const {
   return buf;
 }
 
-bool address_bit(const IpAddress& a, size_t i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; }
+bool address_bit(const IpAddress& a, size_t i) {
+  return (a.bytes[i / 8] >> (7 - i % 8)) & 1;
+}
 
 bool IpPrefix::valid() const {
   if (address.version != 4 && address.version != 6) return false;
@@ -57,7 +59,8 @@ bool IpPrefix::contains(const IpAddress& a) const {
 
 IpAddress IpPrefix::last() const {
   IpAddress a = address;
-  for (size_t i = length; i < a.bits(); ++i) a.bytes[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
+  for (size_t i = length; i < a.bits(); ++i)
+    a.bytes[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
   return a;
 }
 
@@ -86,14 +89,22 @@ std::string IpPrefix::to_string() const {
 
 const char* packet_error_name(PacketError e) {
   switch (e) {
-    case PacketError::kEmpty: return "empty";
-    case PacketError::kBadVersion: return "bad IP version";
-    case PacketError::kTruncatedHeader: return "truncated header";
-    case PacketError::kBadHeaderLength: return "bad header length";
-    case PacketError::kBadTotalLength: return "total length disagrees with the buffer";
-    case PacketError::kBadChecksum: return "bad IPv4 header checksum";
-    case PacketError::kTooManyExtensions: return "too many IPv6 extension headers";
-    case PacketError::kTruncatedExtension: return "truncated IPv6 extension header";
+    case PacketError::kEmpty:
+      return "empty";
+    case PacketError::kBadVersion:
+      return "bad IP version";
+    case PacketError::kTruncatedHeader:
+      return "truncated header";
+    case PacketError::kBadHeaderLength:
+      return "bad header length";
+    case PacketError::kBadTotalLength:
+      return "total length disagrees with the buffer";
+    case PacketError::kBadChecksum:
+      return "bad IPv4 header checksum";
+    case PacketError::kTooManyExtensions:
+      return "too many IPv6 extension headers";
+    case PacketError::kTruncatedExtension:
+      return "truncated IPv6 extension header";
   }
   return "?";
 }
@@ -113,7 +124,9 @@ uint16_t checksum_fold(uint32_t sum) {
 
 namespace {
 
-uint16_t be16(Bytes b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
+uint16_t be16(Bytes b, size_t at) {
+  return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
+}
 
 bool is_multicast(const IpAddress& a) {
   return a.version == 4 ? (a.bytes[0] & 0xf0) == 0xe0 : a.bytes[0] == 0xff;
@@ -134,8 +147,8 @@ void classify(Bytes packet, IpPacketInfo& info) {
                    icmp_error_type(info.version, packet[info.transport_offset]);
   }
   bool bad_source = info.src.is_zero() || is_multicast(info.src);
-  bool v4_group = info.version == 4 && (is_multicast(info.dst) ||
-                                        info.dst == IpAddress{4, {255, 255, 255, 255}});
+  bool v4_group = info.version == 4 &&
+                  (is_multicast(info.dst) || info.dst == IpAddress{4, {255, 255, 255, 255}});
   info.no_icmp_reply = unknown_kind || bad_source || v4_group;
 }
 

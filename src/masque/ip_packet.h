@@ -83,13 +83,13 @@ inline constexpr size_t kIpv6Header = 40;
 
 enum class PacketError : uint8_t {
   kEmpty,
-  kBadVersion,           // neither 4 nor 6 in the first nibble
-  kTruncatedHeader,      // fewer bytes than the fixed header
-  kBadHeaderLength,      // IPv4 IHL < 5 or past the total length
-  kBadTotalLength,       // total / payload length disagrees with the buffer
-  kBadChecksum,          // IPv4 header checksum
-  kTooManyExtensions,    // IPv6 chain longer than kMaxExtensionHeaders
-  kTruncatedExtension,   // an IPv6 extension header runs past the packet
+  kBadVersion,          // neither 4 nor 6 in the first nibble
+  kTruncatedHeader,     // fewer bytes than the fixed header
+  kBadHeaderLength,     // IPv4 IHL < 5 or past the total length
+  kBadTotalLength,      // total / payload length disagrees with the buffer
+  kBadChecksum,         // IPv4 header checksum
+  kTooManyExtensions,   // IPv6 chain longer than kMaxExtensionHeaders
+  kTruncatedExtension,  // an IPv6 extension header runs past the packet
 };
 const char* packet_error_name(PacketError e);
 

@@ -1,12 +1,12 @@
 #include "masque/tun_device.h"
 
 #include <arpa/inet.h>
-#include <net/if.h>  // glibc's IFF_* before the linux/ headers
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>  // glibc's IFF_* before the linux/ headers
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -209,13 +209,15 @@ quic::Status sync(std::vector<IpPrefix> have, const std::vector<IpPrefix>& want,
 }  // namespace
 
 quic::Status TunDevice::sync_addresses(const std::vector<IpPrefix>& want) {
-  return sync(addresses_, want, [this](const IpPrefix& p) { return remove_address(p); },
-              [this](const IpPrefix& p) { return add_address(p); });
+  return sync(
+      addresses_, want, [this](const IpPrefix& p) { return remove_address(p); },
+      [this](const IpPrefix& p) { return add_address(p); });
 }
 
 quic::Status TunDevice::sync_routes(const std::vector<IpPrefix>& want) {
-  return sync(routes_, want, [this](const IpPrefix& p) { return remove_route(p); },
-              [this](const IpPrefix& p) { return add_route(p); });
+  return sync(
+      routes_, want, [this](const IpPrefix& p) { return remove_route(p); },
+      [this](const IpPrefix& p) { return add_route(p); });
 }
 
 quic::Result<size_t> TunDevice::read(quic::MutBytes buf) {

@@ -8,8 +8,12 @@
 namespace masque {
 namespace {
 
-IpAddress ip(const char* s) { return IpAddress::parse(s).value(); }
-AddressPool pool(const char* cidr) { return AddressPool::create(*IpPrefix::parse(cidr)).value(); }
+IpAddress ip(const char* s) {
+  return IpAddress::parse(s).value();
+}
+AddressPool pool(const char* cidr) {
+  return AddressPool::create(*IpPrefix::parse(cidr)).value();
+}
 
 TEST(AddressPool, V4HandsOutEveryHostButRouterNetworkAndBroadcast) {
   AddressPool p = pool("198.18.200.0/29");  // 8 addresses: .0 network, .1 router, .7 broadcast
@@ -23,9 +27,8 @@ TEST(AddressPool, V4HandsOutEveryHostButRouterNetworkAndBroadcast) {
     got.insert(*a);
     of_client.push_back(*a);
   }
-  EXPECT_EQ(got, (std::set<IpAddress>{ip("198.18.200.2"), ip("198.18.200.3"),
-                                      ip("198.18.200.4"), ip("198.18.200.5"),
-                                      ip("198.18.200.6")}));
+  EXPECT_EQ(got, (std::set<IpAddress>{ip("198.18.200.2"), ip("198.18.200.3"), ip("198.18.200.4"),
+                                      ip("198.18.200.5"), ip("198.18.200.6")}));
   // Exhausted: an answer, not a failure; a release makes room again.
   EXPECT_FALSE(p.assign("late"));
   p.release("client0", of_client[3]);  // not client0's: nothing happens

@@ -16,11 +16,19 @@ IpPrefix pfx(const char* s) {
   EXPECT_TRUE(p) << s;
   return p.value_or(IpPrefix{});
 }
-IpAddress ip(const char* s) { return IpAddress::parse(s).value(); }
+IpAddress ip(const char* s) {
+  return IpAddress::parse(s).value();
+}
 
-CapsuleError assign_error(const Wire& w) { return decode_address_assign(w).error(); }
-CapsuleError request_error(const Wire& w) { return decode_address_request(w).error(); }
-CapsuleError route_error(const Wire& w) { return decode_route_advertisement(w).error(); }
+CapsuleError assign_error(const Wire& w) {
+  return decode_address_assign(w).error();
+}
+CapsuleError request_error(const Wire& w) {
+  return decode_address_request(w).error();
+}
+CapsuleError route_error(const Wire& w) {
+  return decode_route_advertisement(w).error();
+}
 
 // One v4 route entry on the wire.
 Wire v4_range(uint8_t s3, uint8_t e3, uint8_t proto) {
@@ -106,8 +114,8 @@ TEST(ConnectIpCapsules, MalformedAddressFieldsAreMessageErrors) {
 
 TEST(ConnectIpCapsules, RequestRulesAbortTheStream) {
   EXPECT_EQ(request_error({}), CapsuleError::kEmptyRequest);
-  EXPECT_EQ(request_error({7, 4, 0, 0, 0, 0, 32, 7, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                           0, 0, 0, 128}),
+  EXPECT_EQ(request_error(
+                {7, 4, 0, 0, 0, 0, 32, 7, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128}),
             CapsuleError::kDuplicateRequestId);
   // Two assignments answering the same request in one capsule.
   EXPECT_EQ(assign_error({3, 4, 198, 18, 0, 7, 32, 3, 4, 198, 18, 0, 8, 32}),

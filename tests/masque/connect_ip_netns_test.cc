@@ -2,10 +2,11 @@
 // removed on exit even when an assertion fails):
 //   client (tquic masque-ip, TUN) --veth 198.18.0.0/30-- proxy (tquic masque-proxy --ip-pool,
 //   TUN, ip_forward) --veth 198.18.1.0/24-- target (ping / iperf3 peer)
-// Asserts: ping through the tunnel (on the agreed seq context); a short iperf3 TCP flow (CUBIC) with nonzero goodput; a
-// packet with a spoofed source written into the client's TUN is dropped and counted by the
-// proxy; a DF packet larger than the tunnel MTU is answered with ICMP "fragmentation needed"
-// carrying the tunnel MTU; and the client removes its addresses and routes when signalled.
+// Asserts: ping through the tunnel (on the agreed seq context); a short iperf3 TCP flow
+// (CUBIC) with nonzero goodput; a packet with a spoofed source written into the client's TUN
+// is dropped and counted by the proxy; a DF packet larger than the tunnel MTU is answered with ICMP
+// "fragmentation needed" carrying the tunnel MTU; and the client removes its addresses and routes
+// when signalled.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -33,7 +34,9 @@ std::string capture(const std::string& cmd) {
   pclose(f);
   return out;
 }
-int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+int sh(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -89,6 +92,7 @@ class Proc {
     pid_ = 0;
     return status_ = -1;
   }
+
  private:
   pid_t pid_ = -1;
   int status_ = -1;
@@ -104,16 +108,20 @@ struct Topology {
     if (sh("ip netns add " + c) != 0) return false;
     made = true;
     std::vector<std::string> cmds = {
-        "ip netns add " + p, "ip netns add " + t,
+        "ip netns add " + p,
+        "ip netns add " + t,
         "ip link add c0 netns " + c + " type veth peer name p0 netns " + p,
         "ip link add p1 netns " + p + " type veth peer name t0 netns " + t,
         "ip -n " + c + " addr add 198.18.0.1/30 dev c0",
         "ip -n " + p + " addr add 198.18.0.2/30 dev p0",
         "ip -n " + p + " addr add 198.18.1.1/24 dev p1",
         "ip -n " + t + " addr add 198.18.1.2/24 dev t0",
-        "ip -n " + c + " link set lo up", "ip -n " + p + " link set lo up",
-        "ip -n " + t + " link set lo up", "ip -n " + c + " link set c0 up",
-        "ip -n " + p + " link set p0 up", "ip -n " + p + " link set p1 up",
+        "ip -n " + c + " link set lo up",
+        "ip -n " + p + " link set lo up",
+        "ip -n " + t + " link set lo up",
+        "ip -n " + c + " link set c0 up",
+        "ip -n " + p + " link set p0 up",
+        "ip -n " + p + " link set p1 up",
         "ip -n " + t + " link set t0 up",
         "ip netns exec " + p + " sysctl -qw net.ipv4.ip_forward=1",
         "ip -n " + t + " route add 198.18.200.0/24 via 198.18.1.1",
@@ -151,7 +159,8 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
   ASSERT_EQ(sh("command -v ping"), 0) << "ping missing (scripts/install-deps.sh)";
   Topology net(std::to_string(getpid()));
   if (!net.create()) {
-    if (!net.made) GTEST_SKIP() << "cannot create network namespaces (needs root): ip netns add failed";
+    if (!net.made)
+      GTEST_SKIP() << "cannot create network namespaces (needs root): ip netns add failed";
     FAIL() << "topology setup failed";
   }
   const std::string tquic = TQUIC_BINARY;
@@ -160,8 +169,9 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
               "--tun", "tqipp0", "--route", "198.18.1.0/24", "--tun-mtu", "1500",
               "--ip-stats-interval", "0.2"},
              net.dir + "/proxy.log");
-  ASSERT_TRUE(wait_for([&] { return slurp(net.dir + "/proxy.log").find("listening") != std::string::npos; },
-                       std::chrono::seconds(3)))
+  ASSERT_TRUE(
+      wait_for([&] { return slurp(net.dir + "/proxy.log").find("listening") != std::string::npos; },
+               std::chrono::seconds(3)))
       << slurp(net.dir + "/proxy.log");
   Proc client(net.c,
               {tquic, "masque-ip", "--proxy", "https://198.18.0.2:4433", "--tun", "tqip0",
@@ -174,7 +184,8 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
         std::string a = capture("ip -n " + net.c + " -o -4 addr show dev tqip0");
         if (!std::regex_search(a, m, std::regex("198\\.18\\.200\\.[0-9]+"))) return false;
         addr = m[0];
-        return capture("ip -n " + net.c + " route").find("198.18.1.0/24 dev tqip0") != std::string::npos;
+        return capture("ip -n " + net.c + " route").find("198.18.1.0/24 dev tqip0") !=
+               std::string::npos;
       },
       std::chrono::seconds(5)))
       << slurp(net.dir + "/client.log");
@@ -183,14 +194,16 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
   std::string ping = capture("ip netns exec " + net.c + " ping -c 3 -i 0.2 -W 2 198.18.1.2");
   EXPECT_NE(ping.find(" 0% packet loss"), std::string::npos) << ping;
   // The client offered the seq context and the proxy agreed: its packets carry it.
-  EXPECT_TRUE(wait_for([&] { return last_counter(slurp(net.dir + "/proxy.log"), "sequenced_in") >= 3; },
-                       std::chrono::seconds(2)))
+  EXPECT_TRUE(
+      wait_for([&] { return last_counter(slurp(net.dir + "/proxy.log"), "sequenced_in") >= 3; },
+               std::chrono::seconds(2)))
       << slurp(net.dir + "/proxy.log");
 
   // 2. One short TCP flow, CUBIC pinned on the sender.
   Proc server(net.t, {"iperf3", "-s", "-1"}, net.dir + "/iperf-server.log");
-  ASSERT_TRUE(wait_for([&] { return sh("ip netns exec " + net.t + " ss -ltn | grep -q :5201") == 0; },
-                       std::chrono::seconds(3)));
+  ASSERT_TRUE(
+      wait_for([&] { return sh("ip netns exec " + net.t + " ss -ltn | grep -q :5201") == 0; },
+               std::chrono::seconds(3)));
   std::string iperf =
       capture("ip netns exec " + net.c + " timeout 10 iperf3 -c 198.18.1.2 -t 2 -C cubic -J");
   std::smatch m;
@@ -214,15 +227,15 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
 
   // 4. DF and larger than the tunnel MTU, from the target towards the client: the proxy
   // answers with ICMP "fragmentation needed" carrying the tunnel MTU.
-  std::string big =
-      capture("ip netns exec " + net.t + " ping -c 1 -W 2 -M do -s 1472 " + addr);
+  std::string big = capture("ip netns exec " + net.t + " ping -c 1 -W 2 -M do -s 1472 " + addr);
   ASSERT_TRUE(std::regex_search(big, m, std::regex("From 198\\.18\\.200\\.1 .*mtu = ([0-9]+)")))
       << big;
   int mtu = std::stoi(m[1]);
   EXPECT_GE(mtu, 1200);
   EXPECT_LT(mtu, 1500);
-  EXPECT_TRUE(wait_for([&] { return last_counter(slurp(net.dir + "/proxy.log"), "icmp_sent") >= 1; },
-                       std::chrono::seconds(2)));
+  EXPECT_TRUE(
+      wait_for([&] { return last_counter(slurp(net.dir + "/proxy.log"), "icmp_sent") >= 1; },
+               std::chrono::seconds(2)));
 
   // 5. Signalled, the client exits cleanly and takes its device, address and route along.
   EXPECT_EQ(client.stop(), 0) << slurp(net.dir + "/client.log");

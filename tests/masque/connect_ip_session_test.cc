@@ -84,8 +84,8 @@ struct Rig {
       if (e.kind == EventKind::kSettings && !stream) {
         c.session->register_protocol(
             std::string(kConnectIpProtocol), [this, &c, ccfg](uint64_t id, auto) {
-              return std::make_unique<ConnectIpClient>(client_tunnels, *c.session, id,
-                                                       client_sink, ccfg, nullptr);
+              return std::make_unique<ConnectIpClient>(client_tunnels, *c.session, id, client_sink,
+                                                       ccfg, nullptr);
             });
         auto tmpl = h3::UriTemplate::parse(kDefaultIpTemplate).value();
         auto fields = connect_ip_request(tmpl, o.scope, o.offer);
@@ -111,7 +111,7 @@ struct Rig {
 
   ConnectIpClient* client() const {
     auto& e = client_tunnels.entries();
-    return e.empty() ? nullptr : static_cast<ConnectIpClient*>(e.front().tunnel);
+    return e.empty() ? nullptr : static_cast<ConnectIpClient*>(e.front());
   }
   // The server's handler of the test's one stream.
   ServerTunnel* server_tunnel() const {
@@ -144,7 +144,9 @@ struct Rig {
   const h3::Event* client_reset() const { return pair->client.find(EventKind::kReset, *stream); }
 };
 
-std::string client_address(const Rig& r) { return r.client()->addresses().front().prefix.address.to_string(); }
+std::string client_address(const Rig& r) {
+  return r.client()->addresses().front().prefix.address.to_string();
+}
 
 TEST(ConnectIpSession, AddressesRoutesAndPacketsBothWays) {
   Rig r({.request_v6 = true});
@@ -258,8 +260,9 @@ TEST(ConnectIpSession, TooBigPacketsAreAnsweredWithIcmpCarryingTheTunnelMtu) {
   EXPECT_EQ(size_t(icmp[26] << 8 | icmp[27]), mtu);
   // Without DF it could have been fragmented: dropped and counted, but no "fragmentation
   // needed" (RFC 1191 §3).
-  r.server->from_local(make_packet({.src = "198.18.1.2", .dst = dst.c_str(), .payload = mtu, .df = false}),
-                       Instant{});
+  r.server->from_local(
+      make_packet({.src = "198.18.1.2", .dst = dst.c_str(), .payload = mtu, .df = false}),
+      Instant{});
   EXPECT_EQ(r.server->stats().dropped_too_big, 2u);
   EXPECT_EQ(r.server_sink.packets.size(), 1u);
   // One byte less fits and is delivered.
@@ -357,8 +360,10 @@ TEST(ConnectIpSession, ScopeNarrowsRoutesOrRefusesTheRequest) {
     // UDP is outside the scope; ICMP is always allowed (§4.6).
     std::string src = client_address(r);
     r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2"}));
-    r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2", .protocol = ipproto::kTcp}));
-    r.client_send(make_packet({.src = src.c_str(), .dst = "198.18.1.2", .protocol = ipproto::kIcmp}));
+    r.client_send(
+        make_packet({.src = src.c_str(), .dst = "198.18.1.2", .protocol = ipproto::kTcp}));
+    r.client_send(
+        make_packet({.src = src.c_str(), .dst = "198.18.1.2", .protocol = ipproto::kIcmp}));
     ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 2; }));
     EXPECT_EQ(r.client()->stats().dropped_no_route, 1u);
   }
@@ -392,7 +397,8 @@ TEST(ConnectIpSession, AbortNotifiesTheOwner) {
   int told = 0;
   r.server->set_on_abort([&] { ++told; });
   ASSERT_TRUE(r.run([&] { return r.client() != nullptr && !r.client()->routes().empty(); }));
-  r.client_raw([](h3::Outbox& out) { ASSERT_TRUE(out.send_capsule(h3::capsule::kAddressRequest, {})); });
+  r.client_raw(
+      [](h3::Outbox& out) { ASSERT_TRUE(out.send_capsule(h3::capsule::kAddressRequest, {})); });
   ASSERT_TRUE(r.run([&] { return r.client_reset() != nullptr; }));
   EXPECT_EQ(told, 1);
   EXPECT_EQ(r.reaped, 1u);
@@ -433,7 +439,9 @@ void expect_reset(const Hostile& h) {
   EXPECT_FALSE(r.pair->server.session->is_closed());
 }
 
-Wire request_entry(uint8_t id, uint8_t len) { return Wire{id, 4, 0, 0, 0, 0, len}; }
+Wire request_entry(uint8_t id, uint8_t len) {
+  return Wire{id, 4, 0, 0, 0, 0, len};
+}
 
 TEST(ConnectIpSession, HostileCapsulesFromTheClientResetTheStream) {
   auto cap = [](uint64_t type, Wire v) {
@@ -455,7 +463,12 @@ TEST(ConnectIpSession, HostileCapsulesFromTheClientResetTheStream) {
       {"truncated entry", cap(h3::capsule::kAddressRequest, Wire{1, 4, 0, 0}),
        h3::err::kMessageError},
       {"duplicate ids in one capsule",
-       cap(h3::capsule::kAddressRequest, [&] { Wire w = dup; w.insert(w.end(), again.begin(), again.end()); return w; }()),
+       cap(h3::capsule::kAddressRequest,
+           [&] {
+             Wire w = dup;
+             w.insert(w.end(), again.begin(), again.end());
+             return w;
+           }()),
        h3::err::kGeneralProtocolError},
       {"reused id across capsules",
        [&](Rig& r) {
@@ -501,17 +514,29 @@ TEST(ConnectIpSession, HostileProxyCapsulesResetTheClientStream) {
     uint64_t code;
   };
   std::vector<Case> cases = {
-      {"assign for an unsent request", h3::capsule::kAddressAssign, {7, 4, 198, 18, 200, 9, 32},
+      {"assign for an unsent request",
+       h3::capsule::kAddressAssign,
+       {7, 4, 198, 18, 200, 9, 32},
        h3::err::kGeneralProtocolError},
       {"assign v6 for a v4 request", h3::capsule::kAddressAssign,
-       [] { Wire w = {1, 6}; w.insert(w.end(), 16, 0); w.push_back(128); return w; }(),
+       [] {
+         Wire w = {1, 6};
+         w.insert(w.end(), 16, 0);
+         w.push_back(128);
+         return w;
+       }(),
        h3::err::kGeneralProtocolError},
-      {"routes out of order", h3::capsule::kRouteAdvertisement,
+      {"routes out of order",
+       h3::capsule::kRouteAdvertisement,
        {4, 10, 0, 0, 9, 10, 0, 0, 10, 0, 4, 10, 0, 0, 1, 10, 0, 0, 2, 0},
        h3::err::kGeneralProtocolError},
-      {"route start after end", h3::capsule::kRouteAdvertisement, {4, 10, 0, 0, 9, 10, 0, 0, 1, 0},
+      {"route start after end",
+       h3::capsule::kRouteAdvertisement,
+       {4, 10, 0, 0, 9, 10, 0, 0, 1, 0},
        h3::err::kMessageError},
-      {"host bits set", h3::capsule::kAddressAssign, {0, 4, 198, 18, 200, 9, 24},
+      {"host bits set",
+       h3::capsule::kAddressAssign,
+       {0, 4, 198, 18, 200, 9, 24},
        h3::err::kMessageError},
   };
   for (const Case& c : cases) {

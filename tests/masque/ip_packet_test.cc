@@ -16,7 +16,9 @@ using test::PacketSpec;
 uint16_t be16(const std::vector<uint8_t>& b, size_t at) {
   return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
 }
-IpAddress ip(const char* s) { return IpAddress::parse(s).value(); }
+IpAddress ip(const char* s) {
+  return IpAddress::parse(s).value();
+}
 
 TEST(IpPacket, AddressesAndPrefixes) {
   EXPECT_EQ(ip("198.18.0.1").to_string(), "198.18.0.1");
@@ -89,8 +91,8 @@ TEST(IpPacket, MalformedPacketsAreNamed) {
 
 // An IPv6 packet whose payload is `n` chained extension headers (8 bytes each), then UDP.
 std::vector<uint8_t> v6_with_extensions(size_t n, uint8_t ext = ipproto::kDestOptions) {
-  auto p = make_packet({.src = "2001:db8::2", .dst = "2001:db8::3", .protocol = ext,
-                        .payload = n * 8 + 8});
+  auto p = make_packet(
+      {.src = "2001:db8::2", .dst = "2001:db8::3", .protocol = ext, .payload = n * 8 + 8});
   for (size_t i = 0; i < n; ++i) {
     size_t at = kIpv6Header + i * 8;
     p[at] = i + 1 == n ? ipproto::kUdp : ext;
@@ -129,15 +131,15 @@ TEST(IpPacket, IcmpErrorsAreNeverAnswered) {
     err[20] = type;
     EXPECT_TRUE(parse_ip_packet(err)->no_icmp_reply) << int(type);
   }
-  auto v6 = make_packet({.src = "2001:db8::2", .dst = "2001:db8::3",
-                         .protocol = ipproto::kIcmpv6, .payload = 8});
+  auto v6 = make_packet(
+      {.src = "2001:db8::2", .dst = "2001:db8::3", .protocol = ipproto::kIcmpv6, .payload = 8});
   v6[40] = 128;  // echo request
   EXPECT_FALSE(parse_ip_packet(v6)->no_icmp_reply);
   v6[40] = 2;  // packet too big
   EXPECT_TRUE(parse_ip_packet(v6)->no_icmp_reply);
   // ICMP with its type byte missing: kind unknown, no answer.
-  EXPECT_TRUE(parse_ip_packet(make_packet({.protocol = ipproto::kIcmp, .payload = 0}))
-                  ->no_icmp_reply);
+  EXPECT_TRUE(
+      parse_ip_packet(make_packet({.protocol = ipproto::kIcmp, .payload = 0}))->no_icmp_reply);
   // Unspecified or multicast sources, IPv4 multicast or broadcast destinations.
   EXPECT_TRUE(parse_ip_packet(make_packet({.src = "0.0.0.0"}))->no_icmp_reply);
   EXPECT_TRUE(parse_ip_packet(make_packet({.src = "224.0.0.1"}))->no_icmp_reply);
@@ -153,8 +155,8 @@ TEST(IpPacket, IcmpErrorsAreNeverAnswered) {
   // And the builder refuses them.
   auto info = *parse_ip_packet(frag);
   std::vector<uint8_t> out{1, 2, 3};
-  EXPECT_FALSE(build_icmp_error(IcmpKind::kPacketTooBig, frag, info, ip("198.18.200.1"), 1280,
-                                out));
+  EXPECT_FALSE(
+      build_icmp_error(IcmpKind::kPacketTooBig, frag, info, ip("198.18.200.1"), 1280, out));
   EXPECT_TRUE(out.empty());
 }
 
@@ -162,8 +164,7 @@ TEST(Icmp, V4FragmentationNeededIsByteExact) {
   auto pkt = make_packet({.payload = 1408});  // 1428 bytes, DF
   auto info = *parse_ip_packet(pkt);
   std::vector<uint8_t> out;
-  ASSERT_TRUE(build_icmp_error(IcmpKind::kPacketTooBig, pkt, info, ip("198.18.200.1"), 1280,
-                               out));
+  ASSERT_TRUE(build_icmp_error(IcmpKind::kPacketTooBig, pkt, info, ip("198.18.200.1"), 1280, out));
   ASSERT_EQ(out.size(), kIcmpv4MaxError);  // RFC 1812: as much as fits 576 bytes
   EXPECT_EQ(be16(out, 2), 576);
   EXPECT_EQ(out[8], 64);
@@ -173,7 +174,7 @@ TEST(Icmp, V4FragmentationNeededIsByteExact) {
   EXPECT_EQ(out[21], 4);             // fragmentation needed and DF set
   EXPECT_EQ(be16(out, 22), 0x3f3c);  // ICMP checksum, computed independently
   EXPECT_EQ(be16(out, 24), 0);
-  EXPECT_EQ(be16(out, 26), 1280);    // next-hop MTU (RFC 1191 §4)
+  EXPECT_EQ(be16(out, 26), 1280);  // next-hop MTU (RFC 1191 §4)
   EXPECT_TRUE(std::equal(out.begin() + 28, out.end(), pkt.begin()));
   auto back = parse_ip_packet(out);
   ASSERT_TRUE(back);
@@ -186,8 +187,8 @@ TEST(Icmp, V6PacketTooBigIsByteExactWithPseudoHeaderChecksum) {
   auto pkt = make_packet({.src = "2001:db8::2", .dst = "2001:db8:1::2", .payload = 1408});
   auto info = *parse_ip_packet(pkt);
   std::vector<uint8_t> out;
-  ASSERT_TRUE(build_icmp_error(IcmpKind::kPacketTooBig, pkt, info, ip("2001:db8:ffff::1"), 1280,
-                               out));
+  ASSERT_TRUE(
+      build_icmp_error(IcmpKind::kPacketTooBig, pkt, info, ip("2001:db8:ffff::1"), 1280, out));
   ASSERT_EQ(out.size(), kIcmpv6MaxError);  // RFC 4443 §2.4 (c): within the minimum MTU
   EXPECT_EQ(be16(out, 4), 1240);
   EXPECT_EQ(out[6], ipproto::kIcmpv6);
@@ -198,8 +199,8 @@ TEST(Icmp, V6PacketTooBigIsByteExactWithPseudoHeaderChecksum) {
   EXPECT_EQ(be16(out, 46), 1280);
   EXPECT_TRUE(std::equal(out.begin() + 48, out.end(), pkt.begin()));
   // A smaller tunnel MTU bounds the answer too.
-  ASSERT_TRUE(build_icmp_error(IcmpKind::kPacketTooBig, pkt, info, ip("2001:db8:ffff::1"), 1200,
-                               out));
+  ASSERT_TRUE(
+      build_icmp_error(IcmpKind::kPacketTooBig, pkt, info, ip("2001:db8:ffff::1"), 1200, out));
   EXPECT_EQ(out.size(), 1200u);
   EXPECT_EQ(be16(out, 42), 0x5a4b);
   EXPECT_EQ(be16(out, 46), 1200);

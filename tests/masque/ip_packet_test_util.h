@@ -13,8 +13,8 @@ struct PacketSpec {
   const char* src = "198.18.0.2";
   const char* dst = "198.18.1.2";
   uint8_t protocol = ipproto::kUdp;
-  size_t payload = 8;   // bytes after the IP header (a UDP header counts as payload here)
-  bool df = true;       // IPv4 only
+  size_t payload = 8;  // bytes after the IP header (a UDP header counts as payload here)
+  bool df = true;      // IPv4 only
   uint8_t ttl = 63;
   uint16_t id = 0x1234;
 };
@@ -25,17 +25,32 @@ inline std::vector<uint8_t> make_packet(const PacketSpec& s) {
   std::vector<uint8_t> p;
   if (src.version == 4) {
     size_t total = kIpv4MinHeader + s.payload;
-    p = {0x45, 0, static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total),
-         static_cast<uint8_t>(s.id >> 8), static_cast<uint8_t>(s.id),
-         static_cast<uint8_t>(s.df ? 0x40 : 0), 0, s.ttl, s.protocol, 0, 0};
+    p = {0x45,
+         0,
+         static_cast<uint8_t>(total >> 8),
+         static_cast<uint8_t>(total),
+         static_cast<uint8_t>(s.id >> 8),
+         static_cast<uint8_t>(s.id),
+         static_cast<uint8_t>(s.df ? 0x40 : 0),
+         0,
+         s.ttl,
+         s.protocol,
+         0,
+         0};
     p.insert(p.end(), src.bytes.begin(), src.bytes.begin() + 4);
     p.insert(p.end(), dst.bytes.begin(), dst.bytes.begin() + 4);
     uint16_t c = checksum_fold(checksum_add(0, p));
     p[10] = static_cast<uint8_t>(c >> 8);
     p[11] = static_cast<uint8_t>(c);
   } else {
-    p = {0x60, 0, 0, 0, static_cast<uint8_t>(s.payload >> 8), static_cast<uint8_t>(s.payload),
-         s.protocol, s.ttl};
+    p = {0x60,
+         0,
+         0,
+         0,
+         static_cast<uint8_t>(s.payload >> 8),
+         static_cast<uint8_t>(s.payload),
+         s.protocol,
+         s.ttl};
     p.insert(p.end(), src.bytes.begin(), src.bytes.end());
     p.insert(p.end(), dst.bytes.begin(), dst.bytes.end());
   }

@@ -4,10 +4,10 @@
 // kernel).
 #include "masque/tun_device.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <poll.h>
-#include <arpa/inet.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,7 +21,9 @@
 namespace masque {
 namespace {
 
-IpPrefix pfx(const char* s) { return IpPrefix::parse(s).value(); }
+IpPrefix pfx(const char* s) {
+  return IpPrefix::parse(s).value();
+}
 
 std::string run(const std::string& cmd) {
   std::string out;
@@ -91,8 +93,8 @@ TEST(TunDevice, AddsAndRemovesWhatItMadeAndMovesPackets) {
       if (*more == 0) break;
     }
     // An echo request written to the device reaches the kernel, whose reply comes back out.
-    auto echo = test::make_packet({.src = "198.18.61.9", .dst = "198.18.50.1",
-                                   .protocol = ipproto::kIcmp, .payload = 16});
+    auto echo = test::make_packet(
+        {.src = "198.18.61.9", .dst = "198.18.50.1", .protocol = ipproto::kIcmp, .payload = 16});
     std::fill(echo.begin() + 20, echo.end(), 0);
     echo[20] = 8;  // echo request; ICMP checksum over the 16 bytes
     uint16_t c = checksum_fold(checksum_add(0, quic::Bytes(echo).subspan(20)));

@@ -11,7 +11,8 @@ namespace {
 TEST(TunRanges, RangesBecomeMinimalPrefixes) {
   auto p = [](const char* a, const char* b) {
     std::vector<std::string> out;
-    for (const IpPrefix& x : range_to_prefixes(IpRange{*IpAddress::parse(a), *IpAddress::parse(b), 0})) {
+    for (const IpPrefix& x :
+         range_to_prefixes(IpRange{*IpAddress::parse(a), *IpAddress::parse(b), 0})) {
       out.push_back(x.to_string());
     }
     return out;
@@ -23,7 +24,8 @@ TEST(TunRanges, RangesBecomeMinimalPrefixes) {
   EXPECT_EQ(p("10.0.0.7", "10.0.0.7"), std::vector<std::string>{"10.0.0.7/32"});
   EXPECT_EQ(p("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), std::vector<std::string>{"::/0"});
   EXPECT_EQ(p("2001:db8::1", "2001:db8::ffff:ffff:ffff:ffff").size(), 64u);
-  EXPECT_EQ(p("255.255.255.254", "255.255.255.255"), std::vector<std::string>{"255.255.255.254/31"});
+  EXPECT_EQ(p("255.255.255.254", "255.255.255.255"),
+            std::vector<std::string>{"255.255.255.254/31"});
 }
 
 }  // namespace
