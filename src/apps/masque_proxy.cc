@@ -1,6 +1,7 @@
 #include "apps/masque_proxy.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 
@@ -38,6 +39,16 @@ std::optional<masque::AccessPolicy> access_policy(const MasqueProxyOptions& o) {
     rules.push_back(*r);
   }
   return masque::AccessPolicy(std::move(rules), o.allow_private);
+}
+
+// Every flow is a socket: lift the soft descriptor limit (often 1,024) to the hard one, so the
+// flow limits, not EMFILE, decide.
+void raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &r);
+  }
 }
 
 void print_udp_stats(const masque::ConnectUdpStats& s) {
@@ -188,6 +199,7 @@ int run_masque_proxy(const MasqueProxyOptions& o) {
       std::max<uint64_t>(ec.connection.max_streams_bidi, o.max_flows_per_conn + kExtraStreams);
   auto policy = access_policy(o);
   if (!policy) return kExitUsage;
+  raise_fd_limit();
   int rc = 0;
   auto id = server_identity(o.cert, o.key, o.net, "h3", rc);
   if (!id) return rc;

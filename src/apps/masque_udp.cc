@@ -54,7 +54,9 @@ MasqueUdpApp::MasqueUdpApp(io::EndpointDriver& loop, quic::Endpoint& endpoint, i
     : loop_(loop), fd_(local_fd), config_(std::move(config)), endpoint_(endpoint) {
   buf_.resize(masque::kMaxUdpPayload + 1);
   (void)loop_.register_fd(fd_, io::kReadable, [this](int, uint32_t) { on_local_readable(); });
-  sweep(io::monotonic_now());
+  quic::Instant now = io::monotonic_now();
+  sweep(now);
+  connect(now);  // at once, so a wrong proxy or pin shows before any traffic
 }
 
 MasqueUdpApp::~MasqueUdpApp() {

@@ -1,7 +1,8 @@
 // `tquic masque-udp --proxy URL --listen ADDR:PORT TARGET_HOST:PORT`: a local UDP port forwarded
 // through a MASQUE proxy with CONNECT-UDP (RFC 9298). Each local source address:port is a flow
-// with its own CONNECT-UDP stream; all flows share one QUIC connection, opened on the first
-// datagram and opened again on the next one after it closed (idle timeout, proxy restart). Flows
+// with its own CONNECT-UDP stream; all flows share one QUIC connection, opened at start and
+// opened again on the next datagram after it closed (idle timeout, proxy restart). A first
+// connection that fails (no proxy, wrong --pin) ends the command with exit code 1. Flows
 // are bounded in number (--max-flows: further sources are dropped and counted) and closed after
 // --idle-timeout seconds without traffic either way. docs/masque-udp.md has the usage.
 #pragma once

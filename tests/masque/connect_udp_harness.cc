@@ -18,6 +18,20 @@ std::vector<uint8_t> bytes(std::string_view s) {
   return {s.begin(), s.end()};
 }
 
+bool run_loop_until(io::EndpointDriver& loop, const std::function<bool()>& pred,
+                    std::chrono::milliseconds timeout) {
+  bool running = true;
+  io::EndpointDriver::TimerId tick_id = 0;
+  std::function<void(quic::Instant)> tick = [&](quic::Instant now) {
+    if (running) tick_id = loop.add_timer(now + 5ms, tick);
+  };
+  tick_id = loop.add_timer(io::monotonic_now() + 5ms, tick);
+  (void)loop.run_until(pred, io::monotonic_now() + timeout);
+  running = false;
+  loop.cancel_timer(tick_id);
+  return pred();
+}
+
 size_t rss_bytes() {
   std::ifstream f("/proc/self/statm");
   size_t pages = 0, resident = 0;
@@ -200,18 +214,33 @@ void ProxyThread::run(ProxyOptions o) {
 }
 
 void ProxyThread::call(const std::function<void()>& fn) {
-  std::atomic<bool> done{false};
+  // Shared with the queued call, which may outlive this wait if the proxy is stuck; `fn`'s
+  // captures are only touched while we still wait (done is set under the same lock).
+  struct State {
+    std::mutex mu;
+    bool waiting = true, done = false;
+  };
+  auto st = std::make_shared<State>();
   {
     std::lock_guard lock(mu_);
     if (driver_ == nullptr) return;
-    calls_.push_back([&] {
+    calls_.push_back([st, fn] {
+      std::lock_guard l(st->mu);
+      if (!st->waiting) return;
       fn();
-      done = true;
+      st->done = true;
     });
     driver_->wake();
   }
   auto until = std::chrono::steady_clock::now() + 5s;
-  while (!done.load() && std::chrono::steady_clock::now() < until) {
+  for (;;) {
+    {
+      std::lock_guard l(st->mu);
+      if (st->done || std::chrono::steady_clock::now() >= until) {
+        st->waiting = false;
+        return;
+      }
+    }
     std::this_thread::sleep_for(100us);
   }
 }
@@ -296,10 +325,7 @@ void ClientConn::on_activity(quic::Endpoint& ep, quic::Instant now) {
 }
 
 bool ClientConn::run_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  if (!driver_) return false;
-  quic::Instant deadline = io::monotonic_now() + timeout;
-  (void)driver_->run_until(pred, deadline);
-  return pred();
+  return driver_ && run_loop_until(*driver_, pred, timeout);
 }
 
 bool ClientConn::ready() const {

@@ -116,6 +116,10 @@ class ClientConn {
 };
 
 std::vector<uint8_t> bytes(std::string_view s);
+// Runs `loop` until pred() or `timeout`, with a 5 ms tick so that predicates on other threads'
+// state (the proxy's counters, a server thread) are seen although this loop has no event.
+bool run_loop_until(io::EndpointDriver& loop, const std::function<bool()>& pred,
+                    std::chrono::milliseconds timeout);
 // Resident set size of this process, bytes (/proc/self/statm).
 size_t rss_bytes();
 

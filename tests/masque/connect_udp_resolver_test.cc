@@ -28,15 +28,14 @@ struct Loop {
     return ec;
   }
   bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds t = 3000ms) {
-    (void)driver.run_until(pred, io::monotonic_now() + t);
-    return pred();
+    return run_loop_until(driver, pred, t);
   }
 };
 
 std::unique_ptr<masque::AresResolver> resolver(Loop& l, uint16_t dns_port, size_t max_pending = 8) {
   masque::AresConfig c;
   c.servers = "127.0.0.1:" + std::to_string(dns_port);
-  c.timeout = 400ms;
+  c.timeout = 1000ms;
   c.tries = 1;
   c.max_pending = max_pending;
   auto r = masque::AresResolver::create(l.driver, c);
@@ -65,10 +64,8 @@ TEST(ConnectUdpResolver, AnswersFailuresAndASilentServerDoNotBlockTheLoop) {
     l.driver.add_timer(now + 10ms, tick);
   };
   l.driver.add_timer(io::monotonic_now() + 10ms, tick);
-  auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(l.run_until([&] { return ok && nx; }));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);
-  EXPECT_FALSE(slow);
+  EXPECT_FALSE(slow);  // the answers came while slow.test was still waiting
   EXPECT_EQ(ok->status, ResolveResult::Status::kOk);
   ASSERT_EQ(ok->addresses.size(), 1u);
   EXPECT_EQ(ok->addresses[0].to_string(), "127.0.0.1:0");
@@ -76,7 +73,7 @@ TEST(ConnectUdpResolver, AnswersFailuresAndASilentServerDoNotBlockTheLoop) {
   EXPECT_EQ(nx->rcode, "NXDOMAIN");
   ASSERT_TRUE(l.run_until([&] { return slow.has_value(); }));
   EXPECT_EQ(slow->status, ResolveResult::Status::kTimeout);
-  EXPECT_GE(ticks, 20);  // ~40 timer periods passed during the wait
+  EXPECT_GE(ticks, 20);  // ~100 timer periods passed during the wait
   EXPECT_EQ(r->pending(), 0u);
 }
 
@@ -117,11 +114,13 @@ TEST(ConnectUdpResolver, DestroyedWithLookupsInFlight) {
     // The questions are out (c-ares's socket is registered on the loop); then it goes away.
     ASSERT_TRUE(l.run_until([&] { return dns->received() >= 2; }, 1000ms));
   }
-  // Its descriptors and timer left the loop with it: nothing fires, nothing is called.
-  uint64_t fired = l.driver.stats().app_timers_fired;
-  l.run_until([] { return false; }, 600ms);
+  // Its descriptors and timer left the loop with it: nothing is called, and the loop sleeps
+  // through the time its timeout would have fired (no timer of its is left to wake it).
+  uint64_t wakeups = l.driver.stats().wakeups, fired = l.driver.stats().app_timers_fired;
+  (void)l.driver.run_until([] { return false; }, io::monotonic_now() + 1200ms);
   EXPECT_EQ(called, 0);
   EXPECT_EQ(l.driver.stats().app_timers_fired, fired);
+  EXPECT_LE(l.driver.stats().wakeups, wakeups + 1);
 }
 
 TEST(ConnectUdpResolver, BadServerListIsAConfigurationError) {
