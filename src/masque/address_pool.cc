@@ -56,11 +56,15 @@ std::optional<IpAddress> AddressPool::assign(const std::string& key,
   auto take = [&](const IpAddress& a) -> std::optional<IpAddress> {
     if (!usable(a) || holder_.contains(a)) return std::nullopt;
     holder_.emplace(a, key);
+    ++held_[key];
     remember(key, a);
     return a;
   };
+  if (preferred && !preferred->is_zero() && held_by(*preferred, key)) return preferred;
+  if (auto it = held_.find(key); it != held_.end() && it->second >= kMaxAddressesPerKey) {
+    return std::nullopt;
+  }
   if (preferred && !preferred->is_zero()) {
-    if (held_by(*preferred, key)) return preferred;
     if (auto a = take(*preferred)) return a;
   }
   if (auto it = last_.find(key); it != last_.end()) {
@@ -75,7 +79,9 @@ std::optional<IpAddress> AddressPool::assign(const std::string& key,
 }
 
 void AddressPool::release(const std::string& key, const IpAddress& a) {
-  if (held_by(a, key)) holder_.erase(a);
+  if (!held_by(a, key)) return;
+  holder_.erase(a);
+  if (auto it = held_.find(key); it != held_.end() && --it->second == 0) held_.erase(it);
 }
 
 void AddressPool::remember(const std::string& key, const IpAddress& a) {

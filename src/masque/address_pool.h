@@ -23,6 +23,9 @@ namespace masque {
 inline constexpr size_t kMaxPoolProbes = 65536;
 // Keys remembered for stable reassignment after release; the oldest are forgotten beyond.
 inline constexpr size_t kMaxRememberedKeys = 65536;
+// Addresses one client key may hold at once, over all its tunnels and connections: a client
+// opening many CONNECT-IP streams cannot drain the pool.
+inline constexpr size_t kMaxAddressesPerKey = 8;
 
 class AddressPool {
  public:
@@ -38,6 +41,7 @@ class AddressPool {
   size_t in_use() const { return holder_.size(); }
 
   // An address for `key`; `preferred` (inside the pool, free or already the key's) first.
+  // nullopt when the pool is exhausted or the key holds kMaxAddressesPerKey already.
   std::optional<IpAddress> assign(const std::string& key,
                                   std::optional<IpAddress> preferred = std::nullopt);
   // Gives an address back; a no-op when `key` does not hold it.
@@ -53,6 +57,7 @@ class AddressPool {
   IpAddress router_;
   uint64_t capacity_ = 0;
   std::map<IpAddress, std::string> holder_;
+  std::unordered_map<std::string, size_t> held_;  // addresses per key
   struct Remembered {
     IpAddress address;
     uint64_t seq;

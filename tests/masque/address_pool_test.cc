@@ -61,6 +61,23 @@ TEST(AddressPool, StablePerKeyAndPreferredHonoured) {
   EXPECT_TRUE(p.held_by(*b, "bob"));
 }
 
+TEST(AddressPool, OneKeyHoldsAtMostTheBound) {
+  AddressPool p = pool("198.18.200.0/24");
+  std::vector<IpAddress> got;
+  for (size_t i = 0; i < kMaxAddressesPerKey; ++i) {
+    auto a = p.assign("greedy");
+    ASSERT_TRUE(a) << i;
+    got.push_back(*a);
+  }
+  EXPECT_FALSE(p.assign("greedy"));
+  EXPECT_FALSE(p.assign("greedy", ip("198.18.200.77")));
+  EXPECT_EQ(p.assign("greedy", got[0]), got[0]);  // what it holds is still its own
+  EXPECT_TRUE(p.assign("modest"));                // others are not affected
+  p.release("greedy", got[0]);
+  EXPECT_TRUE(p.assign("greedy"));
+  EXPECT_FALSE(p.assign("greedy"));
+}
+
 TEST(AddressPool, V6AndTinyPools) {
   AddressPool p = pool("2001:db8:1::/64");
   EXPECT_EQ(p.router(), ip("2001:db8:1::1"));
@@ -81,7 +98,7 @@ TEST(AddressPool, V6PoolFillsCompletelyThenRefuses) {
   AddressPool p = pool("2001:db8::/120");  // ::1 router, ::0 never: 254 clients
   std::set<IpAddress> got;
   for (size_t i = 0; i < 254; ++i) {
-    auto a = p.assign("k" + std::to_string(i));
+    auto a = p.assign("k" + std::to_string(i));  // one per key, well within the per-key bound
     ASSERT_TRUE(a) << i;
     got.insert(*a);
   }
