@@ -65,10 +65,10 @@ void ConnectIpServer::attach(h3::Session& session, std::string client_key, Paylo
                             factory(session, std::move(client_key), std::move(payload)));
 }
 
-// The routes a request may use (§4.6 scope), or the HTTP status refusing it.
-static std::expected<std::vector<IpRange>, int> scoped_routes(const h3::UriTemplate& tmpl,
-                                                              const std::vector<IpRange>& routes,
-                                                              std::span<const h3::Field> fields) {
+// The routes a request may use (§4.6 scope), or the refusal (status and Proxy-Status).
+static std::expected<std::vector<IpRange>, Refusal> scoped_routes(
+    const h3::UriTemplate& tmpl, const std::vector<IpRange>& routes,
+    std::span<const h3::Field> fields) {
   std::string path(field(fields, ":path"));
   auto vars = tmpl.match(path);
   if (!vars) {
@@ -77,19 +77,27 @@ static std::expected<std::vector<IpRange>, int> scoped_routes(const h3::UriTempl
     for (size_t at; (at = path.find('*')) != std::string::npos;) path.replace(at, 1, "%2A");
     vars = tmpl.match(path);
   }
-  if (!vars) return std::unexpected(404);
+  if (!vars) {
+    return std::unexpected(
+        Refusal{404, {ProxyError::kHttpRequestError, "path does not match the template", {}}});
+  }
   auto get = [&](const char* k) {
     auto it = vars->find(k);
     return it == vars->end() ? std::string_view{} : std::string_view(it->second);
   };
   auto scope = parse_scope(get("target"), get("ipproto"));
-  if (!scope) return std::unexpected(400);  // malformed (§4.1)
+  if (!scope) {  // malformed (§4.1); DNS names are not supported either
+    return std::unexpected(refuse(ProxyError::kHttpRequestError, "bad target or ipproto"));
+  }
   std::vector<IpRange> out;
   if (scope->target) {
     IpRange want = IpRange::of(*scope->target);
     bool inside = false;
     for (const IpRange& r : routes) inside |= r.contains(want.start) && r.contains(want.end);
-    if (!inside) return std::unexpected(403);
+    if (!inside) {
+      return std::unexpected(
+          refuse(ProxyError::kDestinationIpProhibited, "target outside the advertised routes"));
+    }
     out.push_back(want);
   } else {
     out = routes;
@@ -107,9 +115,9 @@ std::unique_ptr<h3::StreamHandler> ConnectIpServer::make(h3::Session& s, const s
   auto routes = scoped_routes(template_, routes_, fields);
   TunnelConfig cfg;
   if (routes && config_.accept_context_offer) cfg.sequence_context = find_context_offer(fields);
-  auto t =
-      std::make_unique<ServerTunnel>(*this, s, id, key, routes.value_or(std::vector<IpRange>{}),
-                                     cfg, payload, routes ? 0 : routes.error());
+  auto t = std::make_unique<ServerTunnel>(*this, s, id, key,
+                                          routes.value_or(std::vector<IpRange>{}), cfg, payload,
+                                          routes ? std::nullopt : std::optional(routes.error()));
   t->refresh_mtu();
   return t;
 }
@@ -148,16 +156,20 @@ void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
 
 ServerTunnel::ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id,
                            std::string key, std::vector<IpRange> routes, TunnelConfig config,
-                           ConnectIpServer::PayloadFn payload, int refusal)
+                           ConnectIpServer::PayloadFn payload, std::optional<Refusal> refusal)
     : ConnectIpTunnel(server.tunnels_, session, stream_id, server.sink_, config),
       server_(server),
       payload_(std::move(payload)),
-      refusal_(refusal),
+      refusal_(std::move(refusal)),
       key_(std::move(key)),
       routes_(std::move(routes)) {}
 
 std::vector<h3::Field> ServerTunnel::response() const {
-  if (refusal_ != 0) return {{":status", std::to_string(refusal_)}, {"content-length", "0"}};
+  if (refusal_) {
+    return {{":status", std::to_string(refusal_->status)},
+            {"proxy-status", format_proxy_status(kProxyName, refusal_->proxy_status)},
+            {"content-length", "0"}};
+  }
   std::vector<h3::Field> f = {{":status", "200"}, {"capsule-protocol", "?1"}};
   if (auto ctx = sequence_context())
     f.push_back({std::string(kContextHeader), context_offer(*ctx)});
@@ -166,7 +178,7 @@ std::vector<h3::Field> ServerTunnel::response() const {
 
 std::optional<ConnectResponse> ServerTunnel::on_request(Respond) {
   refresh_mtu();
-  return ConnectResponse{static_cast<uint16_t>(refusal_ != 0 ? refusal_ : 200), response()};
+  return ConnectResponse{refusal_ ? refusal_->status : uint16_t{200}, response()};
 }
 
 void ServerTunnel::refresh_mtu() {
@@ -187,7 +199,7 @@ ServerTunnel::~ServerTunnel() {
 }
 
 void ServerTunnel::established(h3::Outbox& out) {
-  if (refusal_ != 0) return;
+  if (refusal_) return;
   if (auto v = encode_route_advertisement(routes_)) {
     (void)out.send_capsule(h3::capsule::kRouteAdvertisement, *v);
   }

@@ -19,9 +19,12 @@
 #include "h3/uri_template.h"
 #include "masque/address_pool.h"
 #include "masque/connect_ip.h"
+#include "masque/proxy_status.h"
 
 namespace masque {
 
+// The proxy name in Proxy-Status fields of refusals (RFC 9209 §2).
+inline constexpr std::string_view kProxyName = "tquic";
 // Addresses one tunnel may hold at a time; further requests are rejected (§4.7.2 rejection
 // entries), so one client cannot drain the pool.
 inline constexpr size_t kMaxAddressesPerTunnel = 2;
@@ -91,15 +94,15 @@ class ConnectIpServer {
 // One proxied tunnel; made by ConnectIpServer's factory.
 class ServerTunnel : public ConnectIpTunnel {
  public:
-  // `refusal`: the HTTP status this request gets instead of 200 (§4.6 scope checks).
+  // `refusal`: what this request gets instead of 200 (§4.6 scope checks).
   ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id, std::string key,
                std::vector<IpRange> routes, TunnelConfig config, ConnectIpServer::PayloadFn payload,
-               int refusal);
+               std::optional<Refusal> refusal);
   ~ServerTunnel() override;
   // The response fields: 200 with capsule-protocol (and the seq-context answer when agreed),
-  // or the refusal status.
+  // or the refusal's status with a Proxy-Status field (RFC 9209) naming kProxyName.
   std::vector<h3::Field> response() const;
-  bool refused() const { return refusal_ != 0; }
+  bool refused() const { return refusal_.has_value(); }
   // ProxyHandler: the response now (a MASQUE proxy application's way to ask).
   std::optional<ConnectResponse> on_request(Respond) override;
   // Follows the transport's datagram payload (PayloadFn) into the tunnel MTU.
@@ -122,7 +125,7 @@ class ServerTunnel : public ConnectIpTunnel {
   ConnectIpServer& server_;
   ConnectIpServer::PayloadFn payload_;
   size_t payload_seen_ = 0;
-  int refusal_;
+  std::optional<Refusal> refusal_;
   std::string key_;
   std::vector<IpRange> routes_;
   RequestIds ids_;

@@ -4,6 +4,7 @@
 // hostile capsules resetting the stream with the RFC's code.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "h3/capsule.h"
@@ -384,6 +385,15 @@ TEST(ConnectIpSession, ScopeNarrowsRoutesOrRefusesTheRequest) {
     Rig r({.scope = c.scope, .path = c.path});
     ASSERT_TRUE(r.run([&] { return !status_of(r).empty(); }));
     EXPECT_EQ(status_of(r), c.status);
+    const h3::Event* h = r.pair->client.find(EventKind::kHeaders, *r.stream);
+    auto ps = std::find_if(h->fields.begin(), h->fields.end(),
+                           [](const h3::Field& f) { return f.name == "proxy-status"; });
+    ASSERT_NE(ps, h->fields.end());
+    auto parsed = parse_proxy_status(ps->value);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->proxy, "tquic");
+    EXPECT_EQ(parsed->error,
+              std::string(c.status) == "403" ? "destination_ip_prohibited" : "http_request_error");
     ASSERT_TRUE(r.run([&] { return r.server->tunnels() == 0 && r.client() == nullptr; }));
   }
   // The RFC's literal "*" (§4.2) is accepted as well as the template's %2A.
