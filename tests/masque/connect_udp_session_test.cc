@@ -3,7 +3,12 @@
 // oversized payloads, malformed targets, requests without capsule-protocol), refusals with
 // Proxy-Status (policy, DNS failure and timeout, flow limits), name resolution that never
 // stalls other flows, and 1,000 concurrent flows with bounded proxy state.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include "connect_udp_harness.h"
 #include "h3/capsule.h"
@@ -80,6 +85,51 @@ TEST(ConnectUdpSession, CapsuleFallbackWithoutH3Datagram) {
   EXPECT_EQ(s.as_capsules, 42u);
   EXPECT_EQ(s.from_target, 42u);
   EXPECT_EQ(c.session().stats().datagrams_sent, 0u);
+}
+
+TEST(ConnectUdpSession, CapsuleBacklogIsBoundedWhileTheClientDoesNotRead) {
+  // A target that answers one datagram with a burst of 1,000 x 1,000 bytes.
+  constexpr size_t kBurst = 1000, kSize = 1000;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(sin);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sin), len), 0);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  std::thread blaster([fd] {
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    uint8_t b[64];
+    sockaddr_storage from{};
+    socklen_t flen = sizeof(from);
+    if (recvfrom(fd, b, sizeof(b), 0, reinterpret_cast<sockaddr*>(&from), &flen) < 0) return;
+    std::vector<uint8_t> big(kSize, 0x42);
+    for (size_t i = 0; i < kBurst; ++i) {
+      sendto(fd, big.data(), big.size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
+      if (i % 32 == 31) std::this_thread::sleep_for(200us);  // let the proxy read, not the kernel drop
+    }
+  });
+  ProxyThread proxy({});
+  ClientConn c(proxy.port(), /*h3_datagram=*/false);
+  auto id = c.open_target("127.0.0.1", ntohs(sin.sin_port));
+  ASSERT_TRUE(id);
+  ASSERT_EQ(c.status(*id), 200);
+  ASSERT_EQ(c.send(*id, bytes("go")), SendOutcome::kCapsule);
+  ASSERT_TRUE(c.run_until([&] { return proxy.udp_stats().to_target == 1; }));
+  // The client stops reading and acknowledging: the proxy's CONNECT stream backs up.
+  blaster.join();
+  std::this_thread::sleep_for(100ms);
+  auto s = proxy.udp_stats();
+  EXPECT_GT(s.dropped_backlog, 0u);
+  // What was queued stays within the bound (plus the one capsule that crossed it).
+  EXPECT_LE(s.as_capsules * (kSize + 4), masque::kMaxCapsuleBacklog + kSize + 4 + 64 * 1024)
+      << s.as_capsules;
+  // Reading again, the client gets exactly what the proxy queued: the stream is reliable.
+  EXPECT_TRUE(c.run_until([&] { return c.flows[*id].payloads.size() == s.as_capsules; }));
+  c.run_until([] { return false; }, 50ms);
+  EXPECT_EQ(c.flows[*id].payloads.size(), proxy.udp_stats().as_capsules);
+  close(fd);
 }
 
 TEST(ConnectUdpSession, UnknownContextIdsAndOversizedPayloadsAreDroppedAndCounted) {
