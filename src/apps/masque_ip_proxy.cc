@@ -113,7 +113,13 @@ void ConnectIpProxy::on_tun_readable() {
   quic::Instant now = io::monotonic_now();
   for (int i = 0; i < kTunBatch; ++i) {
     auto n = tun_->read(buf_);
-    if (!n || *n == 0) return;
+    if (!n) {
+      // The device failed (removed under us): stop watching it rather than spin on the error.
+      log_at(0, "connect-ip: %s; the TUN device is no longer read", n.error().reason.c_str());
+      driver_.unregister_fd(tun_->fd());
+      return;
+    }
+    if (*n == 0) return;
     server_->from_local(quic::Bytes(buf_.data(), *n), now);
   }
 }
