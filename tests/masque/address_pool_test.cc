@@ -78,6 +78,39 @@ TEST(AddressPool, OneKeyHoldsAtMostTheBound) {
   EXPECT_FALSE(p.assign("greedy"));
 }
 
+TEST(AddressPool, ProbingStopsAtTheBoundEvenWithAFreeAddressLeft) {
+  // /111: 131070 client addresses, about twice kMaxPoolProbes. Hold all but one (by
+  // preference, one per key); a key whose probe window misses the free one is refused after
+  // kMaxPoolProbes candidates rather than walking the whole pool.
+  AddressPool p = pool("2001:db8::/111");
+  ASSERT_EQ(p.capacity(), 131070u);
+  IpAddress free_one = *IpAddress::parse("2001:db8::1:0");
+  IpAddress a = *IpAddress::parse("2001:db8::2");
+  for (uint64_t i = 0; i < p.capacity(); ++i) {
+    if (a != free_one) {
+      ASSERT_EQ(p.assign("h" + std::to_string(i), a), a);
+    }
+    size_t b = 16;
+    while (b-- > 0 && ++a.bytes[b] == 0) {  // a + 1
+    }
+  }
+  ASSERT_EQ(p.in_use(), p.capacity() - 1);
+  size_t refused = 0, found = 0;
+  for (int k = 0; k < 16 && (refused == 0 || found == 0); ++k) {
+    std::string key = "probe" + std::to_string(k);
+    auto got = p.assign(key);
+    if (!got) {
+      ++refused;
+      continue;
+    }
+    EXPECT_EQ(*got, free_one);
+    ++found;
+    p.release(key, *got);
+  }
+  EXPECT_GT(refused, 0u);  // bounded: some windows miss it
+  EXPECT_GT(found, 0u);    // and it is found when a window covers it
+}
+
 TEST(AddressPool, V6AndTinyPools) {
   AddressPool p = pool("2001:db8:1::/64");
   EXPECT_EQ(p.router(), ip("2001:db8:1::1"));
