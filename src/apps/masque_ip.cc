@@ -19,6 +19,7 @@ constexpr int kTunBatch = 64;
 // The seq context this client offers (client-allocated: even, RFC 9484 §5).
 constexpr uint64_t kOfferedContext = 2;
 constexpr size_t kInitialTunMtu = 1280;
+constexpr size_t kIpv6MinMtu = 1280;  // RFC 8200 §5
 
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) {
@@ -141,7 +142,11 @@ void MasqueIpClientApp::drive(quic::Connection& c, quic::Instant now) {
     payload_ = c.max_datagram_payload();
     t->set_max_datagram_payload(payload_);
     log_at(1, "tunnel MTU %zu (datagram payload %zu)", t->mtu(), payload_);
-    if (auto s = tun_.set_mtu(t->mtu()); !s) log_at(0, "warning: %s", s.error().reason.c_str());
+    // Linux takes IPv6 (addresses, routes) off a device whose MTU drops below 1280: with
+    // IPv6 the device stays at 1280 at least, and the tunnel answers the packets it cannot
+    // carry yet with "packet too big" until path MTU discovery raises its MTU (RFC 9484 §8.2).
+    size_t mtu = opts_.ipv6 ? std::max(t->mtu(), kIpv6MinMtu) : t->mtu();
+    if (auto s = tun_.set_mtu(mtu); !s) log_at(0, "warning: %s", s.error().reason.c_str());
   }
 }
 

@@ -98,7 +98,8 @@ class Proc {
   int status_ = -1;
 };
 
-// The three namespaces and their links; the destructor removes them (processes first).
+// The three namespaces and their links (IPv4 198.18.0.0/15, IPv6 2001:db8::/32); the
+// destructor removes them (processes first).
 struct Topology {
   std::string c, p, t, dir;
   bool made = false;
@@ -125,6 +126,10 @@ struct Topology {
         "ip -n " + t + " link set t0 up",
         "ip netns exec " + p + " sysctl -qw net.ipv4.ip_forward=1",
         "ip -n " + t + " route add 198.18.200.0/24 via 198.18.1.1",
+        "ip -n " + p + " addr add 2001:db8:1::1/64 dev p1 nodad",
+        "ip -n " + t + " addr add 2001:db8:1::2/64 dev t0 nodad",
+        "ip netns exec " + p + " sysctl -qw net.ipv6.conf.all.forwarding=1",
+        "ip -n " + t + " -6 route add 2001:db8:200::/64 via 2001:db8:1::1",
         "mkdir -p " + dir};
     for (const auto& cmd : cmds) {
       if (sh(cmd) != 0) {
@@ -154,41 +159,76 @@ long long last_counter(const std::string& log, const std::string& key) {
   return v;
 }
 
-TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
-  ASSERT_EQ(sh("command -v iperf3"), 0) << "iperf3 missing (scripts/install-deps.sh)";
-  ASSERT_EQ(sh("command -v ping"), 0) << "ping missing (scripts/install-deps.sh)";
-  Topology net(std::to_string(getpid()));
-  if (!net.create()) {
-    if (!net.made)
-      GTEST_SKIP() << "cannot create network namespaces (needs root): ip netns add failed";
-    FAIL() << "topology setup failed";
-  }
-  const std::string tquic = TQUIC_BINARY;
-  Proc proxy(net.p,
-             {tquic, "masque-proxy", "--listen", "198.18.0.2:4433", "--ip-pool", "198.18.200.0/24",
-              "--tun", "tqipp0", "--route", "198.18.1.0/24", "--tun-mtu", "1500",
-              "--ip-stats-interval", "0.2"},
-             net.dir + "/proxy.log");
-  ASSERT_TRUE(
-      wait_for([&] { return slurp(net.dir + "/proxy.log").find("listening") != std::string::npos; },
-               std::chrono::seconds(3)))
-      << slurp(net.dir + "/proxy.log");
-  Proc client(net.c,
-              {tquic, "masque-ip", "--proxy", "https://198.18.0.2:4433", "--tun", "tqip0",
-               "--insecure", "--offer-context"},
-              net.dir + "/client.log");
+// The client's tunnel address of one family once it and the route to the target are on its
+// device; "" when that does not happen within 5 s.
+std::string tunnel_address(const Topology& net, bool v6) {
   std::string addr;
-  ASSERT_TRUE(wait_for(
+  std::regex re(v6 ? "2001:db8:200:[0-9a-f:]+" : "198\\.18\\.200\\.[0-9]+");
+  std::string route = v6 ? "2001:db8:1::/64 dev tqip0" : "198.18.1.0/24 dev tqip0";
+  wait_for(
       [&] {
         std::smatch m;
-        std::string a = capture("ip -n " + net.c + " -o -4 addr show dev tqip0");
-        if (!std::regex_search(a, m, std::regex("198\\.18\\.200\\.[0-9]+"))) return false;
+        std::string a = capture("ip -n " + net.c + (v6 ? " -o -6" : " -o -4") +
+                                " addr show dev tqip0 scope global");
+        if (!std::regex_search(a, m, re)) return false;
         addr = m[0];
-        return capture("ip -n " + net.c + " route").find("198.18.1.0/24 dev tqip0") !=
+        return capture("ip -n " + net.c + (v6 ? " -6" : "") + " route").find(route) !=
                std::string::npos;
       },
-      std::chrono::seconds(5)))
-      << slurp(net.dir + "/client.log");
+      std::chrono::seconds(5));
+  return capture("ip -n " + net.c + (v6 ? " -6" : "") + " route").find(route) == std::string::npos
+             ? ""
+             : addr;
+}
+
+// The proxy (pools and routes of both families) once it listens, or nullptr.
+std::unique_ptr<Proc> start_proxy(const Topology& net) {
+  auto proxy = std::make_unique<Proc>(
+      net.p,
+      std::vector<std::string>{TQUIC_BINARY, "masque-proxy", "--listen", "198.18.0.2:4433",
+                               "--ip-pool", "198.18.200.0/24", "--ip-pool", "2001:db8:200::/64",
+                               "--tun", "tqipp0", "--route", "198.18.1.0/24", "--route",
+                               "2001:db8:1::/64", "--tun-mtu", "1500", "--ip-stats-interval",
+                               "0.2"},
+      net.dir + "/proxy.log");
+  bool up =
+      wait_for([&] { return slurp(net.dir + "/proxy.log").find("listening") != std::string::npos; },
+               std::chrono::seconds(3));
+  return up ? std::move(proxy) : nullptr;
+}
+
+std::unique_ptr<Proc> start_client(const Topology& net, std::vector<std::string> extra) {
+  std::vector<std::string> args = {
+      TQUIC_BINARY, "masque-ip", "--proxy",   "https://198.18.0.2:4433",
+      "--tun",      "tqip0",     "--insecure"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<Proc>(net.c, args, net.dir + "/client.log");
+}
+
+// Each test gets its own namespaces (the PID differs per test process under ctest).
+class ConnectIpNetns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!net.create()) {
+      if (!net.made) {
+        GTEST_SKIP() << "cannot create network namespaces (needs root): ip netns add failed";
+      }
+      FAIL() << "topology setup failed";
+    }
+  }
+  Topology net{std::to_string(getpid())};
+};
+
+TEST_F(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
+  ASSERT_EQ(sh("command -v iperf3"), 0) << "iperf3 missing (scripts/install-deps.sh)";
+  ASSERT_EQ(sh("command -v ping"), 0) << "ping missing (scripts/install-deps.sh)";
+  auto proxy_p = start_proxy(net);
+  ASSERT_TRUE(proxy_p) << slurp(net.dir + "/proxy.log");
+  Proc& proxy = *proxy_p;
+  auto client_p = start_client(net, {"--offer-context"});
+  Proc& client = *client_p;
+  std::string addr = tunnel_address(net, false);
+  ASSERT_FALSE(addr.empty()) << slurp(net.dir + "/client.log");
 
   // 1. ping through the tunnel.
   std::string ping = capture("ip netns exec " + net.c + " ping -c 3 -i 0.2 -W 2 198.18.1.2");
@@ -243,6 +283,26 @@ TEST(ConnectIpNetns, PingIperfSpoofAndTooBigThroughTheTunnel) {
   EXPECT_EQ(capture("ip -n " + net.c + " -o link").find("tqip0"), std::string::npos);
   EXPECT_EQ(proxy.stop(), 0) << slurp(net.dir + "/proxy.log");
   EXPECT_NE(slurp(net.dir + "/proxy.log").find("masque-proxy: connect-ip"), std::string::npos);
+}
+
+TEST_F(ConnectIpNetns, Ipv6PingAndPacketTooBig) {
+  auto proxy = start_proxy(net);
+  ASSERT_TRUE(proxy) << slurp(net.dir + "/proxy.log");
+  auto client = start_client(net, {"--request-ipv6"});
+  std::string addr = tunnel_address(net, true);
+  ASSERT_FALSE(addr.empty()) << slurp(net.dir + "/client.log");
+  // The device keeps IPv6 (its MTU never drops below 1280, RFC 8200 §5).
+  std::string ping = capture("ip netns exec " + net.c + " ping -6 -c 2 -i 0.2 -W 2 2001:db8:1::2");
+  EXPECT_NE(ping.find(" 0% packet loss"), std::string::npos) << ping;
+  // Larger than the tunnel MTU towards the client: ICMPv6 Packet Too Big from the router.
+  std::string big = capture("ip netns exec " + net.t + " ping -6 -c 1 -W 2 -M do -s 1452 " + addr);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(big, m, std::regex("From 2001:db8:200::1 .*mtu=([0-9]+)"))) << big;
+  int mtu = std::stoi(m[1]);  // the tunnel's: below 1280 only before path MTU discovery grew
+  EXPECT_GE(mtu, 1200);
+  EXPECT_LT(mtu, 1500);
+  EXPECT_EQ(client->stop(), 0) << slurp(net.dir + "/client.log");
+  EXPECT_EQ(capture("ip -n " + net.c + " -6 route").find("tqip0"), std::string::npos);
 }
 
 }  // namespace
