@@ -181,6 +181,7 @@ void add_masque_proxy_options(CLI::App& cmd, MasqueProxyOptions& o) {
   cmd.add_option("--max-flows", o.max_flows_per_conn,
                  "CONNECT-UDP flows per connection (default 1024)")
       ->check(CLI::Range(1, 65536));
+  add_masque_ip_proxy_options(cmd, o.ip);
   add_net_options(cmd, o.net);
 }
 
@@ -232,11 +233,25 @@ int run_masque_proxy(const MasqueProxyOptions& o) {
     std::fprintf(stderr, "tquic: --udp-template: %s\n", udp.error().reason.c_str());
     return kExitUsage;
   }
+  std::unique_ptr<ConnectIpProxy> ip;
+  if (o.ip.enabled()) {
+    auto made = ConnectIpProxy::create(o.ip, driver);
+    if (!made) {
+      std::fprintf(stderr, "tquic: connect-ip: %s\n", made.error().reason.c_str());
+      return kExitFailure;
+    }
+    ip = std::move(*made);
+  }
   // Declared after the services it calls into, so its sessions (and their handlers) go first.
   MasqueProxyApp app;
   app.register_protocol(std::string(masque::kConnectUdpProtocol), [&udp](ProxySession& ps) {
     return (*udp)->factory(ps.session, ps.connection);
   });
+  if (ip) {
+    app.register_protocol(std::string(masque::kConnectIpProtocol), [&ip](ProxySession& ps) {
+      return ip->factory(ps.session, ps.connection, ps.peer);
+    });
+  }
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
 
   struct sigaction sa {};
@@ -259,6 +274,7 @@ int run_masque_proxy(const MasqueProxyOptions& o) {
               static_cast<unsigned long long>(k.tunnels),
               static_cast<unsigned long long>(k.refused));
   print_udp_stats((*udp)->stats());
+  if (ip) std::printf("masque-proxy: %s\n", ip->stats_line().c_str());
   std::fflush(stdout);
   return kExitOk;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/masque_ip_proxy.h"
 #include "apps/net_options.h"
 #include "core/endpoint.h"
 #include "h3/session.h"
@@ -31,6 +32,7 @@ struct MasqueProxyOptions {
   uint32_t dns_timeout_ms = 2000;
   uint32_t max_flows_per_conn = 1024;
   NetOptions net;
+  MasqueIpProxyOptions ip;  // CONNECT-IP, with --ip-pool (apps/masque_ip_proxy.h)
 };
 void add_masque_proxy_options(CLI::App& cmd, MasqueProxyOptions& o);
 int run_masque_proxy(const MasqueProxyOptions& o);

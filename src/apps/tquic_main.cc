@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/masque_ip.h"
 #include "apps/masque_proxy.h"
 #include "apps/masque_udp.h"
 #include "apps/net_commands.h"
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
                   "apply)");
 
   apps::NetCommands net(app);
+  apps::MasqueIpOptions masque_ip_opts;
+  auto* masque_ip = app.add_subcommand("masque-ip", "CONNECT-IP client: a TUN device through a MASQUE proxy");
+  apps::add_masque_ip_options(*masque_ip, masque_ip_opts);
   apps::MasqueProxyOptions masque_proxy_opts;
   auto* masque_proxy = app.add_subcommand("masque-proxy", "MASQUE proxy: CONNECT-UDP over HTTP/3");
   apps::add_masque_proxy_options(*masque_proxy, masque_proxy_opts);
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   }
 
   if (auto rc = net.dispatch()) return *rc;
+  if (*masque_ip) return apps::run_masque_ip(masque_ip_opts);
   if (*masque_proxy) return apps::run_masque_proxy(masque_proxy_opts);
   if (*masque_udp) return apps::run_masque_udp(masque_udp_opts);
 

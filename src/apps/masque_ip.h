@@ -1,0 +1,92 @@
+// `tquic masque-ip --proxy URL --tun NAME`: a CONNECT-IP client (RFC 9484) that carries the
+// IP traffic of a TUN device through a MASQUE proxy over HTTP/3 datagrams. It requests an
+// address, puts what ADDRESS_ASSIGN gives on the device and installs ROUTE_ADVERTISEMENT's
+// ranges as routes through it, runs until SIGINT/SIGTERM, and then removes every address and
+// route it added (the device goes with it). Needs CAP_NET_ADMIN. docs/connect-ip.md.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/hq_client.h"
+#include "apps/net_options.h"
+#include "core/endpoint.h"
+#include "h3/session.h"
+#include "masque/connect_ip_client.h"
+#include "masque/tun_device.h"
+
+namespace apps {
+
+struct MasqueIpOptions {
+  std::string proxy;  // https://host:port[/template with {target} and {ipproto}]
+  std::string tun = "tqip0";
+  bool ipv4 = true, ipv6 = false;  // which address families to request
+  bool offer_context = false;      // offer `tquic-context: seq=2` (docs/connect-ip.md)
+  double stats_interval = 0;       // seconds between stats lines on stderr (0: at exit only)
+  TrustOptions trust;
+  NetOptions net;
+};
+void add_masque_ip_options(CLI::App& cmd, MasqueIpOptions& o);
+int run_masque_ip(const MasqueIpOptions& o);
+
+// Routes from the proxy that the device gets: every range as prefixes, minus any that would
+// send the tunnel's own QUIC packets into the tunnel (the prefix holds the proxy's address),
+// at most kMaxInstalledRoutes. `skipped` counts what was left out.
+inline constexpr size_t kMaxInstalledRoutes = 1024;
+std::vector<masque::IpPrefix> routes_to_install(std::span<const masque::IpRange> routes,
+                                                const masque::IpAddress& proxy, size_t& skipped);
+
+// One line of counters ("packets_in=.. dropped_spoofed=.."), for logs and tests.
+std::string format_ip_stats(const masque::ConnectIpStats& s);
+
+// Writes delivered packets to the TUN device, counting the ones it refused.
+struct TunSink : masque::PacketSink {
+  masque::TunDevice* tun = nullptr;
+  uint64_t write_failed = 0;
+  void deliver(quic::Bytes packet, const masque::PacketMeta&) override {
+    if (tun == nullptr || !tun->write(packet)) ++write_failed;
+  }
+};
+
+class MasqueIpClientApp {
+ public:
+  MasqueIpClientApp(quic::SocketAddress local, quic::SocketAddress remote, h3::UriTemplate tmpl,
+                    masque::TunDevice& tun, const MasqueIpOptions& o);
+  ~MasqueIpClientApp();
+  void on_activity(quic::Endpoint& endpoint, quic::Instant now);
+  // The TUN device is readable: its packets go into the tunnel (bounded per call).
+  void on_tun_readable(quic::Instant now);
+  // Ends the tunnel and the connection (on a signal).
+  void shutdown(quic::Instant now);
+  bool finished() const { return finished_; }
+  const std::string& error() const { return error_; }
+  masque::ConnectIpStats stats() const { return tunnels_.total(); }
+  uint64_t tun_write_failed() const { return sink_.write_failed; }
+
+ private:
+  void drive(quic::Connection& c, quic::Instant now);
+  void on_event(const h3::Event& e);
+  void apply(const masque::ConnectIpClient& t);
+  masque::ConnectIpClient* tunnel() const;
+  void fail(std::string why);
+
+  quic::SocketAddress local_, remote_;
+  h3::UriTemplate template_;
+  masque::TunDevice& tun_;
+  MasqueIpOptions opts_;
+  TunSink sink_;
+  masque::TunnelSet tunnels_;  // before session_: tunnels leave it when the session goes
+  std::optional<quic::ConnectionHandle> handle_;
+  quic::Connection* conn_ = nullptr;
+  std::unique_ptr<h3::Session> session_;
+  std::optional<uint64_t> stream_;
+  std::optional<uint64_t> offered_;
+  size_t payload_ = 0;  // max_datagram_payload() last applied
+  bool finished_ = false, up_ = false;
+  std::string error_;
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace apps
