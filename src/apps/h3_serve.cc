@@ -478,24 +478,9 @@ int run_serve(const ServeOptions& o) {
   }
   ec.tls = *tls;
 
-  std::vector<std::string> listen = o.listen;
-  if (listen.empty()) listen.push_back(o.net.ipv6 ? "[::]:4433" : "0.0.0.0:4433");
-  std::vector<std::unique_ptr<io::UdpSocket>> sockets;
-  std::vector<io::UdpSocket*> raw;
-  for (const auto& text : listen) {
-    auto addr = quic::SocketAddress::parse(text);
-    if (!addr) {
-      std::fprintf(stderr, "tquic: --listen: expected ADDR:PORT, got '%s'\n", text.c_str());
-      return kExitUsage;
-    }
-    auto sock = io::UdpSocket::open(*addr, socket_options(o.net));
-    if (!sock) {
-      std::fprintf(stderr, "tquic: %s\n", sock.error().reason.c_str());
-      return kExitUsage;
-    }
-    raw.push_back(sock->get());
-    sockets.push_back(std::move(*sock));
-  }
+  auto sockets = open_listen_sockets(o.listen, o.net);
+  if (!sockets) return kExitUsage;
+  const std::vector<io::UdpSocket*>& raw = sockets->raw;
 
   io::OsRandom random;
   quic::Endpoint endpoint(ec, random);

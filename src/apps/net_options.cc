@@ -321,6 +321,9 @@ std::optional<ListenSockets> open_listen_sockets(const std::vector<std::string>&
       std::fprintf(stderr, "tquic: %s\n", sock.error().reason.c_str());
       return std::nullopt;
     }
+    for (const auto& w : (*sock)->warnings()) {
+      log_at(net.no_gso ? 1 : 0, "warning: %s", w.c_str());
+    }
     out.raw.push_back(sock->get());
     out.owned.push_back(std::move(*sock));
   }
