@@ -109,7 +109,7 @@ void ControlSession::on_input(std::string_view bytes) {
 }
 
 void ControlSession::on_eof() {
-  if (!monitor_) closing_ = true;
+  closing_ = true;
   in_.clear();
 }
 

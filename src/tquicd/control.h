@@ -64,7 +64,7 @@ class ControlSession {
   void on_input(std::string_view bytes);
   // Appends events logged since the last pump to a monitor's output (no-op otherwise).
   void pump_events();
-  // The client closed its sending side: a session that is not monitoring ends after flushing.
+  // The client closed its sending side: the session ends once its replies are flushed.
   void on_eof();
 
   std::string_view output() const { return out_; }
