@@ -22,6 +22,7 @@
 
 namespace bond {
 
+inline constexpr const char* kDefaultControlSocket = "/run/tquicd/control.sock";  // control.socket
 inline constexpr size_t kMaxControlLine = 4096;          // request line, '\n' included
 inline constexpr size_t kMaxControlOutput = 1 << 20;     // unsent reply/monitor bytes per client
 inline constexpr size_t kMaxControlEventsPerPoll = 256;  // events appended per pump
