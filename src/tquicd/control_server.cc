@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "io/clock.h"
+
 namespace bond {
 namespace {
 
@@ -15,7 +17,9 @@ constexpr int kListenBacklog = 16;
 constexpr size_t kAcceptsPerWakeup = 16;  // a connect flood cannot starve the data path
 constexpr size_t kReadChunk = 4096;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + strerror(errno);
+}
 
 // Best-effort one-line answer to a refused peer; it is closed right after.
 void send_refusal(int fd, std::string_view line) {
@@ -100,7 +104,23 @@ void ControlServer::admit(int fd) {
     return;
   }
   ++accepted_;
+  arm_idle(*c);
   clients_.emplace(fd, std::move(c));
+}
+
+void ControlServer::arm_idle(Client& c) {
+  if (c.idle_timer) loop_.cancel_timer(c.idle_timer);
+  c.idle_timer = 0;
+  if (c.session.monitoring()) return;
+  int fd = c.fd;
+  c.idle_timer =
+      loop_.add_timer(io::monotonic_now() + options_.idle_timeout, [this, fd](quic::Instant) {
+        auto it = clients_.find(fd);
+        if (it == clients_.end()) return;
+        it->second->idle_timer = 0;
+        ++timed_out_;
+        drop(fd);
+      });
 }
 
 void ControlServer::on_client(int fd, uint32_t ready) {
@@ -112,6 +132,7 @@ void ControlServer::on_client(int fd, uint32_t ready) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n > 0) {
       c.session.on_input(std::string_view(buf, static_cast<size_t>(n)));
+      arm_idle(c);
     } else if (n == 0) {
       c.session.on_eof();
     } else if (errno != EAGAIN && errno != EINTR) {
@@ -155,6 +176,8 @@ void ControlServer::notify_events() {
 }
 
 void ControlServer::drop(int fd) {
+  auto it = clients_.find(fd);
+  if (it != clients_.end() && it->second->idle_timer) loop_.cancel_timer(it->second->idle_timer);
   loop_.unregister_fd(fd);
   close(fd);
   clients_.erase(fd);

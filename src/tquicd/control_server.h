@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <map>
@@ -19,11 +20,15 @@ namespace bond {
 
 inline constexpr size_t kMaxControlClients = 8;
 inline constexpr size_t kMaxUnixPathLength = 107;  // sizeof(sockaddr_un::sun_path) - 1
+// A client that sends nothing for this long is closed (monitors are exempt), so an idle or
+// stuck client cannot hold one of the few slots forever.
+inline constexpr quic::Duration kControlIdleTimeout = std::chrono::seconds(60);
 
 struct ControlServerOptions {
   std::string path;
   uid_t daemon_uid = 0;          // served besides root
   size_t max_clients = kMaxControlClients;
+  quic::Duration idle_timeout = kControlIdleTimeout;
 };
 
 class ControlServer {
@@ -41,12 +46,14 @@ class ControlServer {
 
   uint64_t refused() const { return refused_; }
   uint64_t accepted() const { return accepted_; }
+  uint64_t timed_out() const { return timed_out_; }
   size_t clients() const { return clients_.size(); }
 
  private:
   struct Client {
     int fd;
     ControlSession session;
+    io::EndpointDriver::TimerId idle_timer = 0;
   };
   ControlServer(io::EndpointDriver& loop, ControlBackend& backend, ControlServerOptions options,
                 int fd);
@@ -54,6 +61,7 @@ class ControlServer {
   void admit(int fd);
   void on_client(int fd, uint32_t ready);
   void flush(Client& c);
+  void arm_idle(Client& c);
   void drop(int fd);
 
   io::EndpointDriver& loop_;
@@ -61,7 +69,7 @@ class ControlServer {
   ControlServerOptions options_;
   int listen_fd_;
   std::map<int, std::unique_ptr<Client>> clients_;
-  uint64_t refused_ = 0, accepted_ = 0;
+  uint64_t refused_ = 0, accepted_ = 0, timed_out_ = 0;
 };
 
 }  // namespace bond

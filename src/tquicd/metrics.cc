@@ -53,7 +53,9 @@ void per_link(std::string& out, const Status& s, const char* name, const char* t
   for (const auto& l : s.links) sample(out, name, "link=\"" + label(l.name) + "\"", value(l));
 }
 
-double d(uint64_t v) { return static_cast<double>(v); }
+double d(uint64_t v) {
+  return static_cast<double>(v);
+}
 
 void link_metrics(std::string& out, const Status& s) {
   header(out, "tquicd_link_state", "gauge", "1 for the link's current state (up, down, failed).");
@@ -86,7 +88,8 @@ void link_metrics(std::string& out, const Status& s) {
 std::string format_metrics(const Status& s, uint64_t events_total) {
   std::string out;
   header(out, "tquicd_bond_state", "gauge", "1 for the bond's current state.");
-  for (BondState b : {BondState::kSingle, BondState::kBonded, BondState::kDegraded, BondState::kDown})
+  for (BondState b :
+       {BondState::kSingle, BondState::kBonded, BondState::kDegraded, BondState::kDown})
     sample(out, "tquicd_bond_state", std::string("state=\"") + to_string(b) + "\"",
            s.bond == b ? 1 : 0);
   header(out, "tquicd_uptime_seconds", "gauge", "Seconds since the daemon started.");

@@ -23,6 +23,8 @@
 namespace bond {
 namespace {
 
+using namespace std::chrono_literals;
+
 struct ControlFixture : ::testing::Test {
   test::TestLoop loop;
   test::FakeBackend backend;
@@ -250,6 +252,27 @@ TEST_F(ControlFixture, OtherUidRefused) {
   EXPECT_EQ(server->accepted(), 0u);
   // Root is still served.
   EXPECT_EQ(raw("status\n").substr(0, 3), "ok ");
+}
+
+TEST_F(ControlFixture, IdleClientClosedMonitorKept) {
+  server.reset();
+  auto s = ControlServer::open(*loop.driver, backend, {path, geteuid(), 3, 200ms});
+  ASSERT_TRUE(s) << s.error();
+  server = std::move(*s);
+  int idle = connect_unix(path);
+  int monitor = connect_unix(path);
+  ASSERT_EQ(send(monitor, "monitor\n", 8, MSG_NOSIGNAL), 8);
+  loop.run([&] { return server->clients() == 2; }, 5);
+  auto start = std::chrono::steady_clock::now();
+  loop.run([&] { return server->timed_out() == 1; }, 5);
+  EXPECT_EQ(server->timed_out(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  loop.run([] { return false; }, 0.4);  // the monitor outlives the idle timeout
+  EXPECT_EQ(server->clients(), 1u);
+  char c;
+  EXPECT_EQ(read(idle, &c, 1), 0);  // closed
+  close(idle);
+  close(monitor);
 }
 
 TEST(ControlServerOpen, RefusesNonSocketPathAndLongPath) {

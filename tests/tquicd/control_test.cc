@@ -44,9 +44,13 @@ TEST(ControlParse, EveryCommand) {
 }
 
 TEST(ControlParse, BadLines) {
-  for (std::string_view bad : std::initializer_list<std::string_view>{"", "   ", "bogus", "status --xml", "status --json extra", "set onlykey",
-        "set a b c", "link sideways lte", "link up", "monitor now", "a b c d e",
-        std::string_view("status\0", 7), "st\x01" "atus", "status \xff", "\x7f"}) {
+  for (std::string_view bad : std::initializer_list<std::string_view>{
+           "", "   ", "bogus", "status --xml", "status --json extra", "set onlykey", "set a b c",
+           "link sideways lte", "link up", "monitor now", "a b c d e",
+           std::string_view("status\0", 7),
+           "st\x01"
+           "atus",
+           "status \xff", "\x7f"}) {
     auto r = parse_control_line(bad);
     EXPECT_FALSE(r) << "accepted: " << bad;
   }
@@ -154,8 +158,9 @@ TEST(ControlSession, MonitorJson) {
   s.consume(s.output().size());
   b.log.add({0, 7, EventKind::kQuotaReached, "lte", "5000000 bytes"});
   s.pump_events();
-  EXPECT_EQ(s.output(), "{\"seq\":1,\"time_ms\":7,\"event\":\"quota_reached\",\"link\":\"lte\","
-                        "\"detail\":\"5000000 bytes\"}\n");
+  EXPECT_EQ(s.output(),
+            "{\"seq\":1,\"time_ms\":7,\"event\":\"quota_reached\",\"link\":\"lte\","
+            "\"detail\":\"5000000 bytes\"}\n");
 }
 
 TEST(ControlSession, SlowMonitorCutOff) {

@@ -20,7 +20,9 @@ int main() {
   o.listen = quic::SocketAddress::v4(127, 0, 0, 1, 0);
   auto server = bond::MetricsServer::open(
       *loop.driver,
-      [&](const bond::HttpRequest& r) { return bond::dashboard_route(r, backend.state, backend.log); },
+      [&](const bond::HttpRequest& r) {
+        return bond::dashboard_route(r, backend.state, backend.log);
+      },
       o);
   if (!server) {
     fprintf(stderr, "%s\n", server.error().c_str());

@@ -42,13 +42,15 @@ TEST(HttpParse, IncompleteUntilTheEmptyLine) {
 }
 
 TEST(HttpParse, Refusals) {
-  for (std::string_view bad : std::initializer_list<std::string_view>{std::string_view("\x16\x03\x01\x00\xa5\x01\n", 7), "GET\r\n\r\n", "GET /\r\n\r\n", "GET / HTTP/2.0\r\n\r\n",
-        "GET  / HTTP/1.1\r\n\r\n", "GET http://x/ HTTP/1.1\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
-        "GET /a\x01 HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-        "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
-        "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "GET / HTTP/1.1\r\nA: \x7f\r\n\r\n",
-        "\r\nGET / HTTP/1.1\r\n\r\n"})
+  for (std::string_view bad : std::initializer_list<std::string_view>{
+           std::string_view("\x16\x03\x01\x00\xa5\x01\n", 7), "GET\r\n\r\n", "GET /\r\n\r\n",
+           "GET / HTTP/2.0\r\n\r\n", "GET  / HTTP/1.1\r\n\r\n", "GET http://x/ HTTP/1.1\r\n\r\n",
+           "G(T / HTTP/1.1\r\n\r\n", "GET /a\x01 HTTP/1.1\r\n\r\n",
+           "GET / HTTP/1.1\r\nNoColon\r\n\r\n", "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+           "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
+           "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+           "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+           "GET / HTTP/1.1\r\nA: \x7f\r\n\r\n", "\r\nGET / HTTP/1.1\r\n\r\n"})
     EXPECT_EQ(parse_http_request(bad).state, HttpParseState::kBad) << bad;
   EXPECT_EQ(parse_http_request("POST /metrics HTTP/1.1\r\n\r\n").state,
             HttpParseState::kNotAllowed);
@@ -82,8 +84,7 @@ struct MetricsFixture : ::testing::Test {
     o.request_timeout = 300ms;
     auto s = MetricsServer::open(
         *loop.driver,
-        [this](const HttpRequest& r) { return dashboard_route(r, backend.state, backend.log); },
-        o);
+        [this](const HttpRequest& r) { return dashboard_route(r, backend.state, backend.log); }, o);
     ASSERT_TRUE(s) << s.error();
     server = std::move(*s);
   }
@@ -161,14 +162,14 @@ TEST_F(MetricsFixture, ScrapeAndApi) {
 }
 
 TEST_F(MetricsFixture, BadRequestsAnsweredAndClosed) {
-  EXPECT_EQ(exchange({std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\r\n\r\n", 13)}).rfind("HTTP/1.1 400 ", 0),
+  EXPECT_EQ(exchange({std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\r\n\r\n", 13)})
+                .rfind("HTTP/1.1 400 ", 0),
             0u);
   EXPECT_EQ(exchange({"hello there\n"}).rfind("HTTP/1.1 400 ", 0), 0u);
   // Garbage followed by more bytes than we read still gets its 400 (half-close, drain).
   EXPECT_EQ(exchange({"BAD\r\n", std::string(100'000, 'x')}).rfind("HTTP/1.1 400 ", 0), 0u);
-  EXPECT_EQ(exchange({"GET / HTTP/1.1\r\nX: " + std::string(20'000, 'a')}).rfind(
-                "HTTP/1.1 431 ", 0),
-            0u);
+  EXPECT_EQ(
+      exchange({"GET / HTTP/1.1\r\nX: " + std::string(20'000, 'a')}).rfind("HTTP/1.1 431 ", 0), 0u);
   std::string post = exchange({"POST /metrics HTTP/1.1\r\n\r\n"});
   EXPECT_EQ(post.rfind("HTTP/1.1 405 ", 0), 0u);
   EXPECT_NE(post.find("Allow: GET, HEAD\r\n"), std::string::npos);

@@ -10,26 +10,43 @@ Status fake_status(uint64_t n, bool server) {
   s.role = server ? DaemonRole::kServer : DaemonRole::kClient;
   s.uptime_ms = n * 200;
   s.tunnel_interface = "tquic0";
-  LinkStatus fibre{"fibre", "eth1", LinkRole::kPrimary, LinkState::kUp, false,
-                   20'000 + (n % 7) * 500, 0.001 * static_cast<double>(n % 3),
-                   n * 1'000'000, n * 800'000, 30'000'000 + (n % 5) * 2'000'000,
-                   25'000'000 + (n % 4) * 1'000'000, 0, 0};
-  LinkStatus lte{"lte", "wwan0", LinkRole::kSecondary,
-                 n % 10 == 9 ? LinkState::kFailed : LinkState::kUp, false,
-                 50'000 + (n % 11) * 2'000, 0.01, n * 400'000, n * 300'000,
-                 15'000'000 + (n % 3) * 1'000'000, 10'000'000, 5'000'000'000, n * 10'000'000};
+  LinkStatus fibre{"fibre",
+                   "eth1",
+                   LinkRole::kPrimary,
+                   LinkState::kUp,
+                   false,
+                   20'000 + (n % 7) * 500,
+                   0.001 * static_cast<double>(n % 3),
+                   n * 1'000'000,
+                   n * 800'000,
+                   30'000'000 + (n % 5) * 2'000'000,
+                   25'000'000 + (n % 4) * 1'000'000,
+                   0,
+                   0};
+  LinkStatus lte{"lte",
+                 "wwan0",
+                 LinkRole::kSecondary,
+                 n % 10 == 9 ? LinkState::kFailed : LinkState::kUp,
+                 false,
+                 50'000 + (n % 11) * 2'000,
+                 0.01,
+                 n * 400'000,
+                 n * 300'000,
+                 15'000'000 + (n % 3) * 1'000'000,
+                 10'000'000,
+                 5'000'000'000,
+                 n * 10'000'000};
   s.links = {fibre, lte};
   if (!server) {
-    s.links.push_back({"sat", "", LinkRole::kBackup, LinkState::kUp, false, 300'000, 0, 1000,
-                       1000, 0, 0, 0, 0});
+    s.links.push_back(
+        {"sat", "", LinkRole::kBackup, LinkState::kUp, false, 300'000, 0, 1000, 1000, 0, 0, 0, 0});
   }
   s.bond = derive_bond_state(s.links);
-  s.paths = {{0, "fibre", "198.18.1.2:4000", "198.19.0.1:443", true, false, 20'000, 1'000,
-              120'000, 1000 * n, n},
+  s.paths = {{0, "fibre", "198.18.1.2:4000", "198.19.0.1:443", true, false, 20'000, 1'000, 120'000,
+              1000 * n, n},
              {1, "lte", "198.18.2.2:4001", "198.19.0.1:443", n % 10 != 9, false, 50'000, 5'000,
               60'000, 400 * n, 2 * n}};
-  if (server)
-    s.conns = {{"site-a", "10.8.0.2", "198.18.1.2:4000", 2, n * 100, n * 200, n * 200}};
+  if (server) s.conns = {{"site-a", "10.8.0.2", "198.18.1.2:4000", 2, n * 100, n * 200, n * 200}};
   s.flows = {{"tcp", "10.8.0.2:5201", "10.9.0.1:40000", "bulk", n * 1'000'000, n * 700},
              {"udp", "10.8.0.2:5353", "10.9.0.1:53", "interactive", 64 * n, n}};
   s.tx_bytes = n * 1'400'000;
@@ -67,13 +84,13 @@ TestLoop::TestLoop() {
   endpoint = std::make_unique<quic::Endpoint>(ec, random);
   auto s = io::UdpSocket::open(*quic::SocketAddress::parse("127.0.0.1:0"));
   if (s) socket = std::move(*s);
-  driver = std::make_unique<io::EndpointDriver>(*endpoint,
-                                                std::vector<io::UdpSocket*>{socket.get()});
+  driver =
+      std::make_unique<io::EndpointDriver>(*endpoint, std::vector<io::UdpSocket*>{socket.get()});
 }
 
 bool TestLoop::run(const std::function<bool()>& done, double seconds) {
-  auto deadline = io::monotonic_now() +
-                  std::chrono::duration_cast<quic::Duration>(std::chrono::duration<double>(seconds));
+  auto deadline = io::monotonic_now() + std::chrono::duration_cast<quic::Duration>(
+                                            std::chrono::duration<double>(seconds));
   // A 10 ms tick re-checks `done` when nothing else wakes the loop (a child exiting, a flag
   // set by a client thread).
   io::EndpointDriver::TimerId id = 0;  // the pending tick, cancelled on return
