@@ -1,6 +1,7 @@
 #include "tquicd/status.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace bond {
 
@@ -69,6 +70,23 @@ BondState derive_bond_state(const std::vector<LinkStatus>& links) {
   if (up == 0) return BondState::kDown;
   if (up_active < wanted) return BondState::kDegraded;  // a working link failed
   return up_active >= 2 ? BondState::kBonded : BondState::kSingle;
+}
+
+void RateMeter::update(quic::Instant now, uint64_t counter) {
+  if (!last_time_ || counter < last_counter_ || now < *last_time_) {
+    last_time_ = now;
+    last_counter_ = counter;
+    rate_bps_ = 0;
+    return;
+  }
+  double dt = std::chrono::duration<double>(now - *last_time_).count();
+  if (dt <= 0) return;  // same instant: wait for time to pass rather than divide by zero
+  double sample = static_cast<double>(counter - last_counter_) * 8 / dt;
+  // Weight 1 - e^(-dt/window): a sample spanning the whole window counts ~63%.
+  double w = 1 - std::exp(-dt / std::chrono::duration<double>(window_).count());
+  rate_bps_ += w * (sample - rate_bps_);
+  last_time_ = now;
+  last_counter_ = counter;
 }
 
 }  // namespace bond

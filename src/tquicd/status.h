@@ -5,6 +5,7 @@
 // times are passed in as quic::Instant.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -120,5 +121,23 @@ struct Status {
 
 // The bond state that follows from the links: what a daemon without a better view reports.
 BondState derive_bond_state(const std::vector<LinkStatus>& links);
+
+// The recent rate of a byte counter the daemon samples now and then (for LinkStatus's
+// tx_rate_bps/rx_rate_bps): each sample's rate over the time since the previous one, smoothed
+// with a weight that follows the elapsed time, so irregular sampling gives the same average.
+class RateMeter {
+ public:
+  static constexpr quic::Duration kDefaultWindow = std::chrono::seconds(2);
+  explicit RateMeter(quic::Duration window = kDefaultWindow) : window_(window) {}
+  // A counter that went backwards (a restart, a reset) restarts the meter from it.
+  void update(quic::Instant now, uint64_t counter);
+  uint64_t bits_per_second() const { return static_cast<uint64_t>(rate_bps_ + 0.5); }
+
+ private:
+  quic::Duration window_;
+  std::optional<quic::Instant> last_time_;
+  uint64_t last_counter_ = 0;
+  double rate_bps_ = 0;
+};
 
 }  // namespace bond

@@ -59,6 +59,34 @@ TEST(BondState, DerivedFromLinks) {
             BondState::kDown);
 }
 
+TEST(RateMeter, ConvergesAndRestarts) {
+  using namespace std::chrono_literals;
+  RateMeter m(1s);
+  quic::Instant t = quic::instant_from_ns(1'000'000'000);
+  uint64_t bytes = 0;
+  m.update(t, bytes);
+  EXPECT_EQ(m.bits_per_second(), 0u);
+  // 1,250,000 bytes/s = 10 Mbit/s, sampled every 100 ms for 10 s.
+  for (int i = 0; i < 100; ++i) {
+    t += 100ms;
+    bytes += 125'000;
+    m.update(t, bytes);
+  }
+  EXPECT_NEAR(static_cast<double>(m.bits_per_second()), 10e6, 10e6 * 0.001);
+  m.update(t, bytes);  // same instant: ignored
+  EXPECT_NEAR(static_cast<double>(m.bits_per_second()), 10e6, 10e6 * 0.001);
+  // Irregular sampling of a 20 Mbit/s rate converges the same way.
+  for (int i = 0; i < 40; ++i) {
+    auto dt = (i % 2) ? 50ms : 450ms;
+    t += dt;
+    bytes += static_cast<uint64_t>(2.5e6 * std::chrono::duration<double>(dt).count());
+    m.update(t, bytes);
+  }
+  EXPECT_NEAR(static_cast<double>(m.bits_per_second()), 20e6, 20e6 * 0.01);
+  m.update(t + 1s, 10);  // counter reset
+  EXPECT_EQ(m.bits_per_second(), 0u);
+}
+
 TEST(StatusFormat, TextShowsBondAndEveryLink) {
   Status s = test::fake_status(3);
   std::string t = format_text(s, StatusView::kStatus);
