@@ -28,6 +28,8 @@ svg{width:100%;height:160px}
 <table id="links"><thead><tr><th>link</th><th>interface</th><th>role</th><th>state</th>
 <th>RTT ms</th><th>loss %</th><th>tx bit/s</th><th>rx bit/s</th><th>quota</th></tr></thead>
 <tbody></tbody></table>
+<table id="conns" hidden><thead><tr><th>client</th><th>address</th><th>remote</th><th>paths</th>
+<th>tx</th><th>rx</th><th>age s</th></tr></thead><tbody></tbody></table>
 <div class="legend" id="legend"></div>
 <div class="charts">
 <div class="chart"><h2>throughput (tx+rx, bit/s)</h2><svg id="chart-throughput"></svg></div>
@@ -74,6 +76,22 @@ function renderTable(s) {
     cell(tr, (l.loss * 100).toFixed(2));
     cell(tr, human(l.tx_rate_bps)); cell(tr, human(l.rx_rate_bps));
     cell(tr, l.quota_bytes ? human(l.quota_used_bytes) + "B / " + human(l.quota_bytes) + "B" : "-");
+    body.appendChild(tr);
+  }
+}
+
+// The server's clients, shown when there are any.
+function renderConns(s) {
+  const table = document.getElementById("conns");
+  table.hidden = s.conns.length === 0;
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  for (const c of s.conns) {
+    const tr = document.createElement("tr");
+    tr.dataset.client = c.client;
+    cell(tr, c.client); cell(tr, c.inner_address); cell(tr, c.remote); cell(tr, c.paths);
+    cell(tr, human(c.tx_bytes) + "B"); cell(tr, human(c.rx_bytes) + "B");
+    cell(tr, Math.round(c.age_ms / 1000));
     body.appendChild(tr);
   }
 }
@@ -161,6 +179,7 @@ async function tick() {
     const s = await r.json();
     record(s, performance.now() / 1000);
     renderTable(s);
+    renderConns(s);
     legend();
     draw("chart-throughput", "thr"); draw("chart-rtt", "rtt");
     draw("chart-loss", "loss"); draw("chart-quota", "quota");

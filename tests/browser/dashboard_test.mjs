@@ -10,6 +10,7 @@ import puppeteer from 'puppeteer-core';
 const [serverBinary, chromium = '/usr/bin/chromium'] = process.argv.slice(2);
 const deadline = setTimeout(() => fail('test took longer than 45 s'), 45000);
 let server, browser, serverLog = '';
+const extraServers = [];
 
 function fail(msg) {
   console.error('FAIL: ' + msg);
@@ -21,20 +22,24 @@ function fail(msg) {
 function cleanup() {
   clearTimeout(deadline);
   if (browser) browser.process()?.kill('SIGKILL');
-  if (server && server.exitCode === null) server.kill('SIGTERM');
+  for (const s of [server, ...extraServers])
+    if (s && s.exitCode === null) s.kill('SIGTERM');
 }
 
-function startServer() {
+function startServer(args = []) {
   return new Promise((resolve, reject) => {
     // stdin is a pipe we keep open: the server ends when it closes.
-    server = spawn(serverBinary, [], {stdio: ['pipe', 'pipe', 'pipe']});
-    server.stdout.on('data', (d) => {
+    const child = spawn(serverBinary, args, {stdio: ['pipe', 'pipe', 'pipe']});
+    if (server) extraServers.push(child); else server = child;
+    let log = '';
+    child.stdout.on('data', (d) => {
+      log += d;
       serverLog += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(serverLog);
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
       if (m) resolve(m[1]);
     });
-    server.stderr.on('data', (d) => { serverLog += d; });
-    server.on('exit', (code) => reject(new Error('server exited with ' + code)));
+    child.stderr.on('data', (d) => { serverLog += d; });
+    child.on('exit', (code) => reject(new Error('server exited with ' + code)));
   });
 }
 
@@ -97,7 +102,19 @@ async function main() {
   // Events appear in the log (the fake server logs a failover every tenth step).
   await page.waitForFunction(() => document.querySelector('#events').textContent
                                        .includes('failover lte: to fibre'), {timeout: 10000});
+  assert.ok(await page.$eval('#conns', (t) => t.hidden), 'no clients table on the client side');
   assert.deepEqual(foreign, [], 'requests only to the server');
+  assert.deepEqual(errors, [], 'no script errors');
+
+  // The server's view: its clients in a table of their own.
+  const serverPort = await startServer(['--server']);
+  const serverPage = await browser.newPage();
+  serverPage.on('pageerror', (e) => errors.push(String(e)));
+  await serverPage.goto('http://127.0.0.1:' + serverPort + '/?interval=200', {timeout: 15000});
+  await serverPage.waitForFunction(() => window.tquicdSamples >= 2, {timeout: 20000});
+  const clients = await serverPage.$$eval('#conns:not([hidden]) tbody tr',
+                                          (trs) => trs.map((tr) => tr.children[1].textContent));
+  assert.deepEqual(clients, ['10.8.0.2'], 'the client connection with its inner address');
   assert.deepEqual(errors, [], 'no script errors');
   console.log(`PASS: dashboard rows ${rows.map((r) => r.link + '=' + r.state).join(' ')}, ` +
               `bond ${bond}, ${charts['chart-throughput'].fibre.points} points per line`);

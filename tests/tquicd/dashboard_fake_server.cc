@@ -1,17 +1,20 @@
 // Serves the dashboard over a changing fake status for the browser test
 // (tests/browser/dashboard_test.mjs): the metrics server on 127.0.0.1:0, "listening on
 // 127.0.0.1:PORT" on stdout, the fake status stepped every 100 ms and an event logged every
-// tenth step. Ends when stdin closes (its parent went away) or after 60 s.
+// tenth step; "--server" gives the server's view. Ends when stdin closes (its parent went away) or after 60 s.
 #include <unistd.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "io/clock.h"
 #include "status_fake.h"
 #include "tquicd/dashboard.h"
 #include "tquicd/metrics_server.h"
 
-int main() {
+int main(int argc, char** argv) {
+  // "--server": the server's view (two links, one client connection).
+  bool server_role = argc > 1 && std::string_view(argv[1]) == "--server";
   using namespace std::chrono_literals;
   bond::test::TestLoop loop;
   bond::test::FakeBackend backend;
@@ -32,7 +35,7 @@ int main() {
   fflush(stdout);
   uint64_t step = 0;
   std::function<void(quic::Instant)> advance = [&](quic::Instant now) {
-    backend.state = bond::test::fake_status(++step);
+    backend.state = bond::test::fake_status(++step, server_role);
     if (step % 10 == 9)
       backend.log.add({0, step * 100, bond::EventKind::kFailover, "lte", "to fibre"});
     loop.driver->add_timer(now + 100ms, advance);
