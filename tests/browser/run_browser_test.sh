@@ -1,11 +1,13 @@
 #!/bin/bash
 # ctest entry of the browser test (label `browser`): installs the pinned puppeteer-core from
-# package-lock.json into NODE_DIR (once; `npm ci`), then runs wt_echo_test.mjs against TQUIC.
-# usage: run_browser_test.sh TQUIC_BINARY NODE_DIR
+# package-lock.json into NODE_DIR (once; `npm ci`), then runs SCRIPT (default wt_echo_test.mjs)
+# against BINARY.
+# usage: run_browser_test.sh BINARY NODE_DIR [SCRIPT]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tquic=$1
 node_dir=$2
+script=${3:-wt_echo_test.mjs}
 chromium=${CHROMIUM:-/usr/bin/chromium}
 if [[ ! -x $chromium ]]; then
   echo "FAIL: $chromium not found (scripts/install-deps.sh installs Debian's chromium)" >&2
@@ -18,5 +20,5 @@ if ! cmp -s "$here/package-lock.json" "$node_dir/package-lock.json" ||
   # --ignore-scripts: puppeteer-core downloads nothing; chromium is Debian's.
   (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
-cp "$here/wt_echo_test.mjs" "$node_dir/"
-exec node "$node_dir/wt_echo_test.mjs" "$tquic" "$chromium"
+cp "$here/$script" "$node_dir/"
+exec node "$node_dir/$script" "$tquic" "$chromium"

@@ -1,0 +1,143 @@
+// tquicd's observable state as a plain model (docs/tquicd-control.md). The daemon fills a
+// Status snapshot (or updates one in place) and hands it to the control socket, the metrics
+// endpoint and the dashboard, which only read it; events go into an EventLog, a bounded ring
+// with sequence numbers that `tquicctl monitor` and the dashboard follow. No I/O, no clock:
+// times are passed in as quic::Instant.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/time.h"
+#include "tquicd/config.h"
+
+namespace bond {
+
+// single: one usable path; bonded: two or more usable paths carry traffic; degraded: fewer
+// usable links than configured non-backup links (a primary/secondary failed, or a backup carries
+// traffic); down: no usable path.
+enum class BondState { kSingle, kBonded, kDegraded, kDown };
+enum class LinkState { kUp, kDown, kFailed };
+
+const char* to_string(BondState s);
+const char* to_string(LinkState s);
+
+struct LinkStatus {
+  std::string name;
+  std::string interface;  // empty when the link is given by source address only
+  LinkRole role = LinkRole::kPrimary;
+  LinkState state = LinkState::kDown;
+  bool admin_down = false;     // taken down by `link down NAME`
+  uint64_t rtt_us = 0;         // smoothed RTT of the link's path, 0 when unknown
+  double loss = 0;             // fraction of packets lost, 0..1
+  uint64_t tx_bytes = 0, rx_bytes = 0;
+  uint64_t tx_rate_bps = 0, rx_rate_bps = 0;  // bits per second, recent
+  uint64_t quota_bytes = 0;    // 0: the link is not metered
+  uint64_t quota_used_bytes = 0;
+};
+
+struct PathStatus {
+  uint64_t path_id = 0;
+  std::string link;            // name of the link the path uses
+  std::string local, remote;   // "addr:port"
+  bool active = false;         // validated and usable for sending
+  bool standby = false;        // PATH_STATUS standby (backup role)
+  uint64_t rtt_us = 0, rtt_var_us = 0;
+  uint64_t cwnd_bytes = 0;
+  uint64_t packets_sent = 0, packets_lost = 0;
+};
+
+// A connected client on the server side.
+struct ConnStatus {
+  std::string client;          // the client's token or certificate name
+  std::string inner_address;   // address assigned from the pool
+  std::string remote;          // the current main path's peer "addr:port"
+  size_t paths = 0;
+  uint64_t tx_bytes = 0, rx_bytes = 0;
+  uint64_t age_ms = 0;
+};
+
+struct FlowStatus {
+  std::string protocol;        // "tcp", "udp", "icmp", or the number
+  std::string src, dst;        // "addr:port"
+  std::string klass;           // "interactive" or "bulk"
+  uint64_t bytes = 0, packets = 0;
+};
+
+enum class EventKind { kPathUp, kPathDown, kFailover, kQuotaReached, kLinkUp, kLinkDown,
+                       kBondState, kClientUp, kClientDown };
+const char* to_string(EventKind k);
+
+struct Event {
+  uint64_t seq = 0;            // 1, 2, ... in the order logged; never reused
+  uint64_t time_ms = 0;        // milliseconds since the daemon started
+  EventKind kind = EventKind::kPathUp;
+  std::string link;            // link concerned, may be empty
+  std::string detail;          // free text ("to lte", "5000000 bytes", ...)
+};
+
+// Bounded ring of the most recent events. Readers remember the last seq they saw and ask for
+// what followed; a reader that fell behind by more than the capacity learns how many it missed.
+class EventLog {
+ public:
+  static constexpr size_t kDefaultCapacity = 1024;
+  explicit EventLog(size_t capacity = kDefaultCapacity);
+
+  // Assigns the next sequence number and returns it; the oldest event is dropped when full.
+  uint64_t add(Event e);
+  // Events with seq > after, oldest first, at most `max`. `missed` (when given) is set to the
+  // number of events after `after` that have already been dropped from the ring.
+  std::vector<Event> since(uint64_t after, size_t max = SIZE_MAX,
+                           uint64_t* missed = nullptr) const;
+  uint64_t last_seq() const { return next_seq_ - 1; }
+  size_t size() const { return events_.size(); }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  size_t capacity_;
+  uint64_t next_seq_ = 1;
+  std::deque<Event> events_;
+};
+
+struct Status {
+  DaemonRole role = DaemonRole::kClient;
+  BondState bond = BondState::kDown;
+  uint64_t uptime_ms = 0;
+  std::string tunnel_interface;  // TUN device name
+  std::vector<LinkStatus> links;
+  std::vector<PathStatus> paths;
+  std::vector<ConnStatus> conns;  // server side only
+  std::vector<FlowStatus> flows;  // top flows by bytes, at most kMaxFlows
+  uint64_t control_refused = 0;   // control clients refused (peer credentials, limit)
+  uint64_t tx_bytes = 0, rx_bytes = 0;  // tunnel totals
+
+  static constexpr size_t kMaxFlows = 32;
+};
+
+// The bond state that follows from the links: what a daemon without a better view reports.
+BondState derive_bond_state(const std::vector<LinkStatus>& links);
+
+// The recent rate of a byte counter the daemon samples now and then (for LinkStatus's
+// tx_rate_bps/rx_rate_bps): each sample's rate over the time since the previous one, smoothed
+// with a weight that follows the elapsed time, so irregular sampling gives the same average.
+class RateMeter {
+ public:
+  static constexpr quic::Duration kDefaultWindow = std::chrono::seconds(2);
+  explicit RateMeter(quic::Duration window = kDefaultWindow) : window_(window) {}
+  // A counter that went backwards (a restart, a reset) restarts the meter from it.
+  void update(quic::Instant now, uint64_t counter);
+  uint64_t bits_per_second() const { return static_cast<uint64_t>(rate_bps_ + 0.5); }
+
+ private:
+  quic::Duration window_;
+  std::optional<quic::Instant> last_time_;
+  uint64_t last_counter_ = 0;
+  double rate_bps_ = 0;
+};
+
+}  // namespace bond

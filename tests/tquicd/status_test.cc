@@ -1,0 +1,176 @@
+// The status model, its renderings and the Prometheus text: the event ring's bounds and
+// sequence numbers, the bond state derived from links, and a scrape parsed back line by line.
+#include "tquicd/status.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "status_fake.h"
+#include "tquicd/metrics.h"
+#include "tquicd/status_format.h"
+
+namespace bond {
+namespace {
+
+Event ev(EventKind k, std::string link) { return Event{0, 5250, k, std::move(link), "x"}; }
+
+TEST(EventLog, SequenceNumbersAndBoundedRing) {
+  EventLog log(4);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(log.add(ev(EventKind::kPathUp, "a")), uint64_t(i + 1));
+  EXPECT_EQ(log.size(), 4u);
+  EXPECT_EQ(log.last_seq(), 10u);
+  uint64_t missed = 0;
+  auto all = log.since(0, SIZE_MAX, &missed);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all.front().seq, 7u);
+  EXPECT_EQ(missed, 6u);  // 1..6 dropped
+  auto tail = log.since(8, SIZE_MAX, &missed);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0].seq, 9u);
+  EXPECT_EQ(missed, 0u);
+  EXPECT_TRUE(log.since(10).empty());
+  EXPECT_TRUE(log.since(1000).empty());
+  EXPECT_EQ(log.since(0, 1).size(), 1u);
+}
+
+TEST(BondState, DerivedFromLinks) {
+  auto link = [](LinkRole r, LinkState s) {
+    LinkStatus l;
+    l.role = r;
+    l.state = s;
+    return l;
+  };
+  using R = LinkRole;
+  using S = LinkState;
+  EXPECT_EQ(derive_bond_state({}), BondState::kDown);
+  EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kUp)}), BondState::kSingle);
+  EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kUp), link(R::kSecondary, S::kUp)}),
+            BondState::kBonded);
+  EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kUp), link(R::kSecondary, S::kFailed)}),
+            BondState::kDegraded);
+  EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kDown), link(R::kBackup, S::kUp)}),
+            BondState::kDegraded);
+  EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kUp), link(R::kBackup, S::kUp)}),
+            BondState::kSingle);
+  EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kFailed), link(R::kBackup, S::kDown)}),
+            BondState::kDown);
+}
+
+TEST(RateMeter, ConvergesAndRestarts) {
+  using namespace std::chrono_literals;
+  RateMeter m(1s);
+  quic::Instant t = quic::instant_from_ns(1'000'000'000);
+  uint64_t bytes = 0;
+  m.update(t, bytes);
+  EXPECT_EQ(m.bits_per_second(), 0u);
+  // 1,250,000 bytes/s = 10 Mbit/s, sampled every 100 ms for 10 s.
+  for (int i = 0; i < 100; ++i) {
+    t += 100ms;
+    bytes += 125'000;
+    m.update(t, bytes);
+  }
+  EXPECT_NEAR(static_cast<double>(m.bits_per_second()), 10e6, 10e6 * 0.001);
+  m.update(t, bytes);  // same instant: ignored
+  EXPECT_NEAR(static_cast<double>(m.bits_per_second()), 10e6, 10e6 * 0.001);
+  // Irregular sampling of a 20 Mbit/s rate converges the same way.
+  for (int i = 0; i < 40; ++i) {
+    auto dt = (i % 2) ? 50ms : 450ms;
+    t += dt;
+    bytes += static_cast<uint64_t>(2.5e6 * std::chrono::duration<double>(dt).count());
+    m.update(t, bytes);
+  }
+  EXPECT_NEAR(static_cast<double>(m.bits_per_second()), 20e6, 20e6 * 0.01);
+  m.update(t + 1s, 10);  // counter reset
+  EXPECT_EQ(m.bits_per_second(), 0u);
+}
+
+TEST(StatusFormat, TextShowsBondAndEveryLink) {
+  Status s = test::fake_status(3);
+  std::string t = format_text(s, StatusView::kStatus);
+  EXPECT_EQ(t.rfind("bond: bonded", 0), 0u) << t;
+  for (const char* name : {"fibre", "lte", "sat", "198.19.0.1:443"})
+    EXPECT_NE(t.find(name), std::string::npos) << name;
+  EXPECT_NE(t.find("28.61MiB/4.66GiB (1%)"), std::string::npos) << t;  // quota column
+  std::string flows = format_text(s, StatusView::kFlows);
+  EXPECT_EQ(flows.rfind("bond: bonded", 0), 0u);
+  EXPECT_NE(flows.find("interactive"), std::string::npos);
+  EXPECT_EQ(flows.find("fibre"), std::string::npos);  // only the flows table
+  s.links[0].admin_down = true;
+  EXPECT_NE(format_text(s, StatusView::kLinks).find("down*"), std::string::npos);
+}
+
+TEST(StatusFormat, JsonHasViewArraysAndEscapes) {
+  Status s = test::fake_status(9);  // lte failed: degraded
+  s.links[0].name = "q\"b\\\n";
+  std::string j = format_json(s, StatusView::kLinks);
+  EXPECT_EQ(j.rfind("{\"bond\":\"degraded\"", 0), 0u) << j;
+  EXPECT_NE(j.find("\"links\":["), std::string::npos);
+  EXPECT_EQ(j.find("\"paths\""), std::string::npos);
+  EXPECT_NE(j.find(R"("name":"q\"b\\\u000a")"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"state\":\"failed\""), std::string::npos);
+  std::string all = format_json(s, StatusView::kStatus);
+  for (const char* k : {"\"links\":[", "\"paths\":[", "\"conns\":[", "\"flows\":["})
+    EXPECT_NE(all.find(k), std::string::npos) << k;
+}
+
+TEST(StatusFormat, Events) {
+  Event e{12, 5250, EventKind::kFailover, "lte", "to fibre"};
+  EXPECT_EQ(format_event_text(e), "#12 +5.250s failover lte: to fibre");
+  EXPECT_EQ(format_event_json(e),
+            R"({"seq":12,"time_ms":5250,"event":"failover","link":"lte","detail":"to fibre"})");
+  EXPECT_STREQ(to_string(EventKind::kQuotaReached), "quota_reached");
+}
+
+// Parses exposition text back: every line a comment or `name{labels} value`, every sample's
+// family declared by # TYPE first.
+std::map<std::string, double> parse_scrape(const std::string& text) {
+  static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$)");
+  static const std::regex type(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter)$)");
+  std::map<std::string, double> out;
+  std::set<std::string> declared;
+  std::istringstream in(text);
+  std::string line;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, type)) {
+      declared.insert(m[1]);
+      continue;
+    }
+    if (line.starts_with("# HELP ")) continue;
+    EXPECT_TRUE(std::regex_match(line, m, sample)) << "bad line: " << line;
+    if (m.empty()) continue;
+    EXPECT_TRUE(declared.count(m[1])) << "undeclared " << m[1];
+    out[std::string(m[1]) + std::string(m[2])] = std::stod(m[3]);
+  }
+  return out;
+}
+
+TEST(Metrics, ScrapeParsesBack) {
+  Status s = test::fake_status(9);
+  auto m = parse_scrape(format_metrics(s, 42));
+  EXPECT_EQ(m.at("tquicd_bond_state{state=\"degraded\"}"), 1);
+  EXPECT_EQ(m.at("tquicd_bond_state{state=\"bonded\"}"), 0);
+  EXPECT_EQ(m.at("tquicd_link_state{link=\"lte\",role=\"secondary\",state=\"failed\"}"), 1);
+  EXPECT_EQ(m.at("tquicd_link_state{link=\"lte\",role=\"secondary\",state=\"up\"}"), 0);
+  EXPECT_DOUBLE_EQ(m.at("tquicd_link_rtt_seconds{link=\"fibre\"}"), 0.021);
+  EXPECT_DOUBLE_EQ(m.at("tquicd_link_tx_bytes_total{link=\"fibre\"}"), 9e6);
+  EXPECT_DOUBLE_EQ(m.at("tquicd_link_quota_bytes{link=\"lte\"}"), 5e9);
+  EXPECT_DOUBLE_EQ(m.at("tquicd_link_quota_used_bytes{link=\"lte\"}"), 9e7);
+  EXPECT_DOUBLE_EQ(m.at("tquicd_link_loss_ratio{link=\"lte\"}"), 0.01);
+  EXPECT_EQ(m.at("tquicd_events_total"), 42);
+  EXPECT_EQ(m.at("tquicd_paths_active"), 1);
+}
+
+TEST(Metrics, LabelValuesEscaped) {
+  Status s;
+  s.links.resize(1);
+  s.links[0].name = "a\"b\\c\nd";
+  auto m = parse_scrape(format_metrics(s, 0));
+  EXPECT_TRUE(m.count(R"(tquicd_link_rtt_seconds{link="a\"b\\c\nd"})"));
+}
+
+}  // namespace
+}  // namespace bond
