@@ -494,6 +494,7 @@ void Session::on_peer_reset(uint64_t id, uint64_t code) {
   if (r == nullptr) {
     // Reset before the session read anything of it: the application never heard of it.
     done_requests_.insert(id / 4);
+    next_peer_bidi_ = std::max(next_peer_bidi_, id + 4);
     readable_.erase(id);
     return;
   }
