@@ -196,15 +196,21 @@ TEST(HostileTokens, RetryTokenFromAnotherAddressIsRefused) {
   EXPECT_EQ(stats(pair).connections_accepted, 1u);
 }
 
+// The client's second flight (its Initial with the Retry token), held until the token expired.
+std::vector<Datagram> flight_with_expired_retry_token(Pair& pair) {
+  answer_first_flight_with_retry(pair);
+  auto flight = pair.poll_client();
+  pair.advance(kRetryTokenLifetime + std::chrono::seconds(1));
+  return flight;
+}
+
 // A Retry token older than kRetryTokenLifetime is refused: no connection.
 TEST(HostileTokens, ExpiredRetryTokenIsRefused) {
   PairOptions o;
   o.retry = RetryPolicy::kAlways;
   Pair pair(o);
-  answer_first_flight_with_retry(pair);
-  auto second_flight = pair.poll_client();
+  auto second_flight = flight_with_expired_retry_token(pair);
   ASSERT_FALSE(second_flight.empty());
-  pair.advance(kRetryTokenLifetime + std::chrono::seconds(1));
   for (auto& d : second_flight) pair.deliver_to_server(d);
   EXPECT_EQ(stats(pair).tokens_rejected, 1u);
   EXPECT_EQ(stats(pair).tokens_accepted, 0u);
@@ -248,10 +254,8 @@ TEST(HostileTokens, InvalidRetryTokenFloodIsBounded) {
   PairOptions o;
   o.retry = RetryPolicy::kAlways;
   Pair pair(o);
-  answer_first_flight_with_retry(pair);
-  auto second_flight = pair.poll_client();
+  auto second_flight = flight_with_expired_retry_token(pair);
   ASSERT_FALSE(second_flight.empty());
-  pair.advance(kRetryTokenLifetime + std::chrono::seconds(1));
   const int64_t base = live_heap_bytes();
   const EndpointConfig defaults;
   for (size_t i = 0; i < 4 * defaults.max_stateless_queue; ++i) {
