@@ -6,6 +6,7 @@
 #include "crypto/packet_protector.h"
 #include "crypto/reset_token.h"
 #include "crypto/retry.h"
+#include "wire/packet_number.h"
 
 namespace quic {
 
@@ -125,7 +126,11 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
       // follow (it accepts one Retry per connection, §17.2.5.2) nor a connection.
       ++stats_.tokens_rejected;
       drop_early_zero_rtt(hdr.dcid);
-      send_invalid_token_close(local, remote, hdr);
+      if (initial_opens(hdr, datagram)) {
+        send_invalid_token_close(local, remote, hdr);
+      } else {
+        ++stats_.datagrams_dropped;
+      }
       return;
     }
     if (token && token->type == TokenType::kRetry) {
@@ -307,6 +312,27 @@ void Endpoint::send_retry(Instant now, const SocketAddress& local, const SocketA
   bytes.resize(n + kRetryTagLength);
   queue_stateless(local, remote, std::move(bytes));
   ++stats_.retries_sent;
+}
+
+// RFC 9000 §8.1.3 closes an Initial whose Retry token is invalid "but is otherwise valid": its
+// first packet must open under the Initial keys of its DCID, so that garbage carrying our
+// marker gets nothing back. Works on a copy; the datagram is left as it came.
+bool Endpoint::initial_opens(const PacketHeader& hdr, Bytes datagram) const {
+  if (!hdr.has_packet_number() || hdr.packet_size > datagram.size()) return false;
+  auto opener = PacketProtector::create(
+      CipherSuite::kAes128Gcm, derive_initial_secrets(hdr.version, hdr.dcid.view()).client,
+      hdr.version, config_.connection.aead);
+  if (!opener) return false;
+  std::vector<uint8_t> pkt(datagram.begin(),
+                           datagram.begin() + static_cast<std::ptrdiff_t>(hdr.packet_size));
+  auto unprotected = (*opener)->unprotect_header(pkt.data(), pkt.size(), hdr.pn_offset);
+  if (!unprotected) return false;
+  auto [pn_len, truncated] = *unprotected;
+  const size_t header_len = hdr.pn_offset + pn_len;
+  if (pkt.size() < header_len + kAeadTagSize) return false;
+  return (*opener)->open(decode_packet_number(0, truncated, pn_len), 0,
+                         Bytes(pkt.data(), header_len), pkt.data() + header_len,
+                         pkt.size() - header_len);
 }
 
 // RFC 9000 §8.1.3, §10.2.3: CONNECTION_CLOSE(INVALID_TOKEN) in a server Initial under the

@@ -94,6 +94,7 @@ class Endpoint {
                        std::vector<uint8_t> bytes);
   void send_retry(Instant now, const SocketAddress& local, const SocketAddress& remote,
                   const PacketHeader& hdr);
+  bool initial_opens(const PacketHeader& hdr, Bytes datagram) const;
   void send_invalid_token_close(const SocketAddress& local, const SocketAddress& remote,
                                 const PacketHeader& hdr);
   void drop_early_zero_rtt(const ConnectionId& dcid);

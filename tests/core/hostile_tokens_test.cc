@@ -86,14 +86,20 @@ TEST(HostileTokens, ForgedNewTokenIsTreatedAsNoToken) {
   EXPECT_EQ(stats(pair).tokens_accepted, 1u);  // the Retry token
 }
 
+// A client presenting a forged token: our marker of `kind`, garbage behind it.
+PairOptions forged_marked_token(TokenType kind, RetryPolicy policy) {
+  PairOptions o;
+  o.retry = policy;
+  o.connect.token.assign(97, 0x5a);
+  o.connect.token[0] = kTokenMarkerPrefix;
+  o.connect.token[1] = static_cast<uint8_t>(kind);
+  return o;
+}
+
 // The same with a forged token that carries our NEW_TOKEN marker: still no token (§8.1.3
 // closes only for Retry tokens), so a Retry, not INVALID_TOKEN.
 TEST(HostileTokens, ForgedTokenMarkedNewTokenIsTreatedAsNoToken) {
-  PairOptions o;
-  o.retry = RetryPolicy::kAlways;
-  o.connect.token.assign(97, 0x5a);
-  o.connect.token[0] = kTokenMarkerPrefix;
-  o.connect.token[1] = static_cast<uint8_t>(TokenType::kNewToken);
+  PairOptions o = forged_marked_token(TokenType::kNewToken, RetryPolicy::kAlways);
   Pair pair(o);
   client_to_server(pair, pair.client_addr());
   EXPECT_EQ(stats(pair).tokens_rejected, 1u);
@@ -133,17 +139,34 @@ void expect_invalid_token_close(Pair& pair, bool client_accepts_it = true) {
 // follow (it has seen none) nor an unvalidated connection.
 TEST(HostileTokens, ForgedTokenMarkedRetryIsClosedWithInvalidToken) {
   for (RetryPolicy policy : {RetryPolicy::kAlways, RetryPolicy::kDisabled}) {
-    PairOptions o;
-    o.retry = policy;
-    o.connect.token.assign(97, 0x5a);
-    o.connect.token[0] = kTokenMarkerPrefix;
-    o.connect.token[1] = static_cast<uint8_t>(TokenType::kRetry);
+    PairOptions o = forged_marked_token(TokenType::kRetry, policy);
     Pair pair(o);
     client_to_server(pair, pair.client_addr());
     EXPECT_EQ(stats(pair).tokens_rejected, 1u);
     EXPECT_EQ(stats(pair).retries_sent, 0u);
     expect_invalid_token_close(pair);
   }
+}
+
+// "Otherwise valid" (§8.1.3): an Initial carrying a Retry-marked token whose packet does not
+// open under its Initial keys (here: a wrong AEAD tag) gets nothing back at all.
+TEST(HostileTokens, RetryMarkedTokenOnAnInitialThatDoesNotOpenIsDropped) {
+  PairOptions o = forged_marked_token(TokenType::kRetry, RetryPolicy::kAlways);
+  Pair pair(o);
+  auto flight = pair.poll_client();
+  ASSERT_FALSE(flight.empty());
+  auto hdr = parse_header(flight[0], 8);
+  ASSERT_TRUE(hdr.has_value());
+  ASSERT_LE(hdr->packet_size, flight[0].size());
+  flight[0][hdr->packet_size - 1] ^= 0x01;  // the last byte of the first packet's tag
+  const uint64_t dropped = stats(pair).datagrams_dropped;
+  pair.server_endpoint().on_datagram(pair.now(), pair.server_addr(), pair.client_addr(), 0,
+                                     flight[0]);
+  EXPECT_EQ(stats(pair).tokens_rejected, 1u);
+  EXPECT_EQ(stats(pair).invalid_token_closes, 0u);
+  EXPECT_EQ(stats(pair).datagrams_dropped, dropped + 1);
+  EXPECT_TRUE(pair.poll_server().empty());
+  EXPECT_EQ(pair.server_endpoint().connection_count(), 0u);
 }
 
 // Without Retry, a forged token still does not validate the address: the connection is
