@@ -3,17 +3,26 @@
 # the same run: TQUIC (tquic server / tquic client, hq-interop), quic-go 0.29 (the interop
 # peers qgserver / qgclient, hq-interop) and ngtcp2 (Debian's gtlsserver / gtlsclient,
 # HTTP/3). Per pair and round: goodput, client and server CPU seconds (user + sys), bytes per
-# CPU-second of both processes together. Medians with min-max over the rounds go to
-# docs/bench/loopback.json and docs/bench/loopback.md (the table docs/BENCHMARKS.md points at).
-#   bench/loopback.sh [ROUNDS] [SIZE]      defaults: 5 rounds, 1G (any `head -c` size)
+# CPU-second of both processes together, and the server's CPU per full handshake: HANDSHAKES
+# short connections (a fresh client process each, fetching a 1-byte file, no resumption)
+# against one server, whose CPU seconds over them divided by HANDSHAKES. Medians with min-max
+# over the rounds go to docs/bench/loopback.json and docs/bench/loopback.md (the table
+# docs/BENCHMARKS.md points at).
+#   bench/loopback.sh [ROUNDS] [SIZE] [HANDSHAKES]   defaults: 5 rounds, 1G, 200 handshakes
+# Environment: LOOPBACK_OUT (default docs/bench) for a smoke run that must not replace the
+# published figures; TQUIC_BUILD (default build/release) to use binaries built elsewhere.
 # Run it on a quiet machine: goodput is wall-clock; CPU seconds are the steadier figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 size=${2:-1G}
-tquic=build/release/src/apps/tquic
-qg=build/release/tests/interop/quic-go
+handshakes=${3:-200}
+out=${LOOPBACK_OUT:-docs/bench}
+build=${TQUIC_BUILD:-build/release}
+tquic=$build/src/apps/tquic
+qg=$build/tests/interop/quic-go
 [ -x "$tquic" ] && [ -x "$qg/qgserver" ] || ./run build release >/dev/null
+mkdir -p "$out"
 command -v gtlsserver >/dev/null || { echo "gtlsserver missing: scripts/install-deps.sh" >&2; exit 2; }
 
 base=/dev/shm
@@ -22,6 +31,7 @@ work=$(mktemp -d "$base/tquic-loopback.XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/www"
 head -c "$size" /dev/urandom >"$work/www/big"
+printf x >"$work/www/small"
 bytes=$(stat -c %s "$work/www/big")
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -31,12 +41,11 @@ port=24460
 # CPU seconds (user + sys) of a running process, from /proc.
 proc_cpu() { awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 
-# run_pair NAME: starts the server, times the client, prints "wall client_cpu server_cpu".
-run_pair() {
-  local name=$1 dl=$work/dl srv log=$work/server.log
-  rm -rf "$dl" && mkdir -p "$dl"
+# start_server NAME: starts NAME's server on a fresh port; sets srv (its PID).
+start_server() {
+  local log=$work/server.log
   port=$((port + 1))
-  case "$name" in
+  case "$1" in
     tquic) "$tquic" server --listen 127.0.0.1:$port --root "$work/www" >"$log" 2>&1 & ;;
     quic-go) "$qg/qgserver" -listen 127.0.0.1:$port -root "$work/www" -cert-out "$work/qg.pem" \
                >"$log" 2>&1 & ;;
@@ -45,24 +54,58 @@ run_pair() {
   esac
   srv=$!
   sleep 0.5
-  local start end
-  start=$(date +%s.%N)
+}
+
+stop_server() {
+  kill "$srv" 2>/dev/null || true
+  wait "$srv" 2>/dev/null || true
+}
+
+# fetch NAME FILE DIR: one client connection of NAME downloading /FILE into DIR, timed into
+# $work/client.time.
+fetch() {
+  local name=$1 file=$2 dl=$3
   case "$name" in
     tquic) /usr/bin/time -f "%U %S" -o "$work/client.time" \
-             "$tquic" client -o "$dl" --insecure "https://127.0.0.1:$port/big" >/dev/null 2>&1 ;;
+             "$tquic" client -o "$dl" --insecure "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
     quic-go) /usr/bin/time -f "%U %S" -o "$work/client.time" \
-               "$qg/qgclient" -addr 127.0.0.1:$port -out "$dl" /big >/dev/null 2>&1 ;;
+               "$qg/qgclient" -addr 127.0.0.1:$port -out "$dl" "/$file" >/dev/null 2>&1 ;;
     ngtcp2) /usr/bin/time -f "%U %S" -o "$work/client.time" \
               gtlsclient -q --no-quic-dump --no-http-dump --exit-on-all-streams-close \
-              --download "$dl" 127.0.0.1 $port "https://127.0.0.1:$port/big" >/dev/null 2>&1 ;;
+              --download "$dl" 127.0.0.1 $port "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
   esac
+}
+
+# run_pair NAME: starts the server, times the client, prints "wall client_cpu server_cpu".
+run_pair() {
+  local name=$1 dl=$work/dl
+  rm -rf "$dl" && mkdir -p "$dl"
+  start_server "$name"
+  local start end
+  start=$(date +%s.%N)
+  fetch "$name" big "$dl"
   end=$(date +%s.%N)
   local scpu
   scpu=$(proc_cpu "$srv")
-  kill "$srv" 2>/dev/null || true
-  wait "$srv" 2>/dev/null || true
+  stop_server
   cmp -s "$dl/big" "$work/www/big" || { echo "$name: download differs" >&2; return 1; }
   echo "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }') $(awk '{ print $1 + $2 }' "$work/client.time") $scpu"
+}
+
+# run_handshakes NAME: HANDSHAKES one-request connections against one server; prints the
+# server's CPU seconds per connection (its start-up excluded). Every fetch must succeed.
+run_handshakes() {
+  local name=$1 dl=$work/hs i cpu0 cpu1
+  start_server "$name"
+  cpu0=$(proc_cpu "$srv")
+  for i in $(seq 1 "$handshakes"); do
+    rm -rf "$dl" && mkdir -p "$dl"
+    fetch "$name" small "$dl" || true
+    cmp -s "$dl/small" "$work/www/small" || { stop_server; echo "$name: handshake $i failed" >&2; return 1; }
+  done
+  cpu1=$(proc_cpu "$srv")
+  stop_server
+  awk -v a="$cpu0" -v b="$cpu1" -v n="$handshakes" 'BEGIN { print (b - a) / n }'
 }
 
 results=$work/results.txt
@@ -70,41 +113,48 @@ results=$work/results.txt
 for r in $(seq 1 "$rounds"); do
   for name in tquic quic-go ngtcp2; do
     line=$(run_pair "$name")
-    echo "round $r $name: wall/client cpu/server cpu = $line" >&2
-    echo "$name $line" >>"$results"
+    hs=$(run_handshakes "$name")
+    echo "round $r $name: wall/client cpu/server cpu = $line, server cpu per handshake = $hs" >&2
+    echo "$name $line $hs" >>"$results"
   done
 done
 
 commit=$(git rev-parse --short HEAD)
 cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 python3 - "$results" "$bytes" "$rounds" "$commit" "$cpu" "$(nproc)" "$(uname -r)" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%Y-%m-%dT%H:%MZ)" <<'PY'
+  "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$handshakes" "$out" <<'PY'
 import json, statistics, sys
-path, size, rounds, commit, cpu, ncpu, kernel, load, date = sys.argv[1:]
+path, size, rounds, commit, cpu, ncpu, kernel, load, date, handshakes, outdir = sys.argv[1:]
 size = int(size)
 runs = {}
 for line in open(path):
-    name, wall, ccpu, scpu = line.split()
-    runs.setdefault(name, []).append((float(wall), float(ccpu), float(scpu)))
+    name, wall, ccpu, scpu, hs = line.split()
+    runs.setdefault(name, []).append((float(wall), float(ccpu), float(scpu), float(hs)))
 def spread(v):
     return {"min": min(v), "median": statistics.median(v), "max": max(v)}
 out = {"commit": commit, "date": date, "cpu": cpu, "cpus": int(ncpu), "kernel": kernel,
-       "load_average_at_end": load, "bytes": size, "rounds": int(rounds), "pairs": {}}
+       "load_average_at_end": load, "bytes": size, "rounds": int(rounds),
+       "handshakes_per_round": int(handshakes), "pairs": {}}
 for name, rs in runs.items():
     out["pairs"][name] = {
-        "goodput_mbps": spread([size * 8 / w / 1e6 for w, _, _ in rs]),
-        "client_cpu_s": spread([c for _, c, _ in rs]),
-        "server_cpu_s": spread([s for _, _, s in rs]),
-        "bytes_per_cpu_s": spread([size / (c + s) for _, c, s in rs]),
+        "goodput_mbps": spread([size * 8 / w / 1e6 for w, _, _, _ in rs]),
+        "client_cpu_s": spread([c for _, c, _, _ in rs]),
+        "server_cpu_s": spread([s for _, _, s, _ in rs]),
+        "bytes_per_cpu_s": spread([size / max(c + s, 1e-9) for _, c, s, _ in rs]),
+        "server_cpu_ms_per_handshake": spread([h * 1e3 for _, _, _, h in rs]),
     }
-json.dump(out, open("docs/bench/loopback.json", "w"), indent=2)
-with open("docs/bench/loopback.md", "w") as f:
+json.dump(out, open(f"{outdir}/loopback.json", "w"), indent=2)
+with open(f"{outdir}/loopback.md", "w") as f:
     f.write("<!-- generated by bench/loopback.sh from docs/bench/loopback.json; do not edit -->\n")
     f.write(f"Commit {commit}, {date}, {cpu} ({ncpu} CPUs), Linux {kernel}, load average at the "
             f"end {load}. One connection, {size / 2**20:.0f} MiB over 127.0.0.1, {rounds} "
-            "interleaved rounds; median (min-max). CPU = user + sys of each process.\n\n")
-    f.write("| pair | goodput Mbit/s | client CPU s | server CPU s | bytes per CPU-second (both) |\n")
-    f.write("|---|---|---|---|---|\n")
+            "interleaved rounds; median (min-max). CPU = user + sys of each process. Server CPU "
+            f"per handshake: {handshakes} one-request connections (fresh client process each, "
+            "full handshake, 1-byte file) against one server, its CPU over them / "
+            f"{handshakes}.\n\n")
+    f.write("| pair | goodput Mbit/s | client CPU s | server CPU s | bytes per CPU-second (both) "
+            "| server CPU ms per handshake |\n")
+    f.write("|---|---|---|---|---|---|\n")
     def cell(s, fmt):
         return f"{fmt(s['median'])} ({fmt(s['min'])}-{fmt(s['max'])})"
     label = {"tquic": "TQUIC ↔ TQUIC (hq-interop)", "quic-go": "quic-go 0.29 ↔ quic-go (hq-interop)",
@@ -113,6 +163,7 @@ with open("docs/bench/loopback.md", "w") as f:
         f.write(f"| {label.get(name, name)} | {cell(p['goodput_mbps'], lambda v: f'{v:.0f}')} | "
                 f"{cell(p['client_cpu_s'], lambda v: f'{v:.2f}')} | "
                 f"{cell(p['server_cpu_s'], lambda v: f'{v:.2f}')} | "
-                f"{cell(p['bytes_per_cpu_s'], lambda v: f'{v / 1e6:.0f} MB')} |\n")
+                f"{cell(p['bytes_per_cpu_s'], lambda v: f'{v / 1e6:.0f} MB')} | "
+                f"{cell(p['server_cpu_ms_per_handshake'], lambda v: f'{v:.2f}')} |\n")
 PY
-echo "wrote docs/bench/loopback.json and docs/bench/loopback.md" >&2
+echo "wrote $out/loopback.json and $out/loopback.md" >&2

@@ -95,11 +95,15 @@ void H3GetApp::finish(quic::Connection* c, quic::Instant now, std::string error)
   }
 }
 
-// -v: what was negotiated. (The core does not expose the TLS cipher suite, so it is not shown.)
+// -v: what was negotiated.
 void H3GetApp::log_handshake(const quic::Connection& c, quic::Instant now) {
   handshake_done_ = now;
-  log_at(1, "handshake complete: QUIC version 0x%08x, ALPN %s, %.3f ms%s%s, server_cert=%s",
-         c.version(), c.alpn().c_str(), static_cast<double>((now - started_).count()) / 1e6,
+  auto suite = c.tls_cipher_suite();
+  log_at(1,
+         "handshake complete: QUIC version 0x%08x, ALPN %s, cipher %s, %.3f ms%s%s, "
+         "server_cert=%s",
+         c.version(), c.alpn().c_str(), suite ? tls_cipher_suite_name(*suite) : "none",
+         static_cast<double>((now - started_).count()) / 1e6,
          c.stats().retry_received ? ", after a Retry" : "",
          c.stats().resumed ? ", resumed" : "", peer_certificate_hex(c).c_str());
 }

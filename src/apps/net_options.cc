@@ -154,6 +154,15 @@ std::string describe_close_error(const std::optional<quic::Error>& e) {
   return e->reason.empty() ? s : s + " " + e->reason;
 }
 
+const char* tls_cipher_suite_name(quic::CipherSuite suite) {
+  switch (suite) {
+    case quic::CipherSuite::kAes128Gcm: return "TLS_AES_128_GCM_SHA256";
+    case quic::CipherSuite::kAes256Gcm: return "TLS_AES_256_GCM_SHA384";
+    case quic::CipherSuite::kChaCha20Poly1305: return "TLS_CHACHA20_POLY1305_SHA256";
+  }
+  return "?";
+}
+
 std::string peer_certificate_hex(const quic::Connection& c) {
   auto fp = c.peer_certificate_sha256();
   return fp ? to_hex(fp->data(), fp->size()) : "none";

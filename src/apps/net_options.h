@@ -72,6 +72,8 @@ std::string peer_certificate_hex(const quic::Connection& c);
 std::string describe_close_code(uint64_t code, bool application);
 // describe_close_code and the reason phrase, or "?" when there is no error.
 std::string describe_close_error(const std::optional<quic::Error>& e);
+// The IANA name of a TLS 1.3 cipher suite (RFC 8446 §B.4), e.g. TLS_AES_128_GCM_SHA256.
+const char* tls_cipher_suite_name(quic::CipherSuite suite);
 // The TLS alert's name (RFC 8446 §6, "bad_certificate"), or nullptr when unknown.
 const char* tls_alert_name(uint8_t alert);
 

@@ -352,6 +352,12 @@ void Connection::maybe_update_keys() {
 
 std::string Connection::alpn() const { return tls_ ? tls_->alpn() : std::string(); }
 
+std::optional<CipherSuite> Connection::tls_cipher_suite() const {
+  const CryptoLevel& app = crypto_[static_cast<size_t>(PnSpaceId::kApp)];
+  if (!app.seal) return std::nullopt;
+  return app.seal->suite();
+}
+
 std::optional<std::array<uint8_t, 32>> Connection::peer_certificate_sha256() const {
   return tls_ ? tls_->peer_certificate_sha256() : std::nullopt;
 }

@@ -286,6 +286,8 @@ class Connection {
   void set_scheduler(SchedulerKind kind);
   SchedulerKind scheduler_kind() const { return scheduler_->kind(); }
   std::string alpn() const;
+  // The TLS cipher suite protecting 1-RTT packets; nullopt until those keys are installed.
+  std::optional<CipherSuite> tls_cipher_suite() const;
   // The peer's leaf certificate: SHA-256 of its DER encoding and its subject DN (TlsSession).
   // A server sees a client's only when it asked for one (TlsConfig::client_auth).
   std::optional<std::array<uint8_t, 32>> peer_certificate_sha256() const;

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "crypto/packet_protector.h"
 #include "crypto/reset_token.h"
 #include "crypto/retry.h"
+#include "wire/packet_number.h"
 
 namespace quic {
 
@@ -117,7 +119,21 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
   AcceptInfo info{hdr.dcid, hdr.dcid, hdr.scid, hdr.version, std::nullopt, false};
   if (!hdr.token.empty()) {
     auto token = token_key_.validate(hdr.token, remote, now);
-    if (token && token->type == TokenType::kRetry && token->retry_scid == hdr.dcid) {
+    if (TokenKey::marked_type(hdr.token) == TokenType::kRetry &&
+        !(token && token->retry_scid == hdr.dcid)) {
+      // RFC 9000 §8.1.3: an invalid Retry token (expired, from another address, for other
+      // connection IDs, forged) gets INVALID_TOKEN, not another Retry the client could not
+      // follow (it accepts one Retry per connection, §17.2.5.2) nor a connection.
+      ++stats_.tokens_rejected;
+      drop_early_zero_rtt(hdr.dcid);
+      if (initial_opens(hdr, datagram)) {
+        send_invalid_token_close(local, remote, hdr);
+      } else {
+        ++stats_.datagrams_dropped;
+      }
+      return;
+    }
+    if (token && token->type == TokenType::kRetry) {
       info.original_dcid = token->original_dcid;
       info.retry_scid = token->retry_scid;
       info.address_validated = true;
@@ -128,12 +144,7 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
   }
   if (!info.address_validated && retry_required()) {
     // 0-RTT waiting for this Initial can never be used: the client restarts after the Retry.
-    std::erase_if(early_zero_rtt_, [&](const EarlyZeroRtt& e) {
-      if (e.dcid != hdr.dcid) return false;
-      early_zero_rtt_bytes_ -= e.bytes.size();
-      ++stats_.datagrams_dropped;
-      return true;
-    });
+    drop_early_zero_rtt(hdr.dcid);
     send_retry(now, local, remote, hdr);
     return;
   }
@@ -157,6 +168,15 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
   ++stats_.connections_accepted;
   refresh_routes(h);
   replay_early_zero_rtt(h, hdr.dcid, remote);
+}
+
+void Endpoint::drop_early_zero_rtt(const ConnectionId& dcid) {
+  std::erase_if(early_zero_rtt_, [&](const EarlyZeroRtt& e) {
+    if (e.dcid != dcid) return false;
+    early_zero_rtt_bytes_ -= e.bytes.size();
+    ++stats_.datagrams_dropped;
+    return true;
+  });
 }
 
 void Endpoint::buffer_early_zero_rtt(const SocketAddress& local,
@@ -292,6 +312,70 @@ void Endpoint::send_retry(Instant now, const SocketAddress& local, const SocketA
   bytes.resize(n + kRetryTagLength);
   queue_stateless(local, remote, std::move(bytes));
   ++stats_.retries_sent;
+}
+
+// RFC 9000 §8.1.3 closes an Initial whose Retry token is invalid "but is otherwise valid": its
+// first packet must open under the Initial keys of its DCID, so that garbage carrying our
+// marker gets nothing back. Works on a copy; the datagram is left as it came.
+bool Endpoint::initial_opens(const PacketHeader& hdr, Bytes datagram) const {
+  if (!hdr.has_packet_number() || hdr.packet_size > datagram.size()) return false;
+  auto opener = PacketProtector::create(
+      CipherSuite::kAes128Gcm, derive_initial_secrets(hdr.version, hdr.dcid.view()).client,
+      hdr.version, config_.connection.aead);
+  if (!opener) return false;
+  std::vector<uint8_t> pkt(datagram.begin(),
+                           datagram.begin() + static_cast<std::ptrdiff_t>(hdr.packet_size));
+  auto unprotected = (*opener)->unprotect_header(pkt.data(), pkt.size(), hdr.pn_offset);
+  if (!unprotected) return false;
+  auto [pn_len, truncated] = *unprotected;
+  const size_t header_len = hdr.pn_offset + pn_len;
+  if (pkt.size() < header_len + kAeadTagSize) return false;
+  return (*opener)->open(decode_packet_number(0, truncated, pn_len), 0,
+                         Bytes(pkt.data(), header_len), pkt.data() + header_len,
+                         pkt.size() - header_len);
+}
+
+// RFC 9000 §8.1.3, §10.2.3: CONNECTION_CLOSE(INVALID_TOKEN) in a server Initial under the
+// Initial keys of the client's DCID, built without creating a connection. It is far smaller
+// than the 1200-byte Initial that triggered it, so it cannot amplify, and the stateless queue
+// bounds how many wait.
+void Endpoint::send_invalid_token_close(const SocketAddress& local, const SocketAddress& remote,
+                                        const PacketHeader& hdr) {
+  if (stateless_.size() >= config_.max_stateless_queue) {
+    ++stats_.datagrams_dropped;
+    return;
+  }
+  auto protector = PacketProtector::create(
+      CipherSuite::kAes128Gcm, derive_initial_secrets(hdr.version, hdr.dcid.view()).server,
+      hdr.version, config_.connection.aead);
+  if (!protector) return;
+  ConnectionId scid;
+  scid.len = std::max<uint8_t>(config_.connection.cid_length, 8);
+  random_.fill(MutBytes(scid.bytes.data(), scid.len));
+  constexpr size_t kPnLen = 4;
+  std::vector<uint8_t> bytes(128 + 2 * kMaxCidLength);
+  Writer w(bytes);
+  auto layout = write_long_header(w, hdr.version, LongType::kInitial, hdr.scid, scid, {}, kPnLen,
+                                  0);
+  if (!layout) return;
+  const size_t header_len = w.written();
+  Writer fw(MutBytes(bytes.data() + header_len, bytes.size() - header_len - kAeadTagSize));
+  static constexpr std::string_view kReason = "invalid Retry token";
+  ConnectionCloseFrame f;
+  f.error_code = err::kInvalidToken;
+  f.reason = Bytes(reinterpret_cast<const uint8_t*>(kReason.data()), kReason.size());
+  if (!encode_frame(fw, f)) return;
+  const size_t payload_len = fw.written();  // > 4 bytes: enough for the header sample
+  const size_t total = header_len + payload_len + kAeadTagSize;
+  if (!patch_length(bytes, *layout, kPnLen + payload_len + kAeadTagSize) ||
+      !(*protector)->seal(0, 0, Bytes(bytes.data(), header_len), bytes.data() + header_len,
+                          payload_len) ||
+      !(*protector)->protect_header(bytes.data(), total, layout->pn_offset, kPnLen)) {
+    return;
+  }
+  bytes.resize(total);
+  queue_stateless(local, remote, std::move(bytes));
+  ++stats_.invalid_token_closes;
 }
 
 std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer) {

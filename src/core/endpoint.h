@@ -71,6 +71,7 @@ class Endpoint {
   struct Stats {
     uint64_t datagrams_dropped = 0, version_negotiations_sent = 0, connections_accepted = 0;
     uint64_t retries_sent = 0, tokens_accepted = 0, tokens_rejected = 0;
+    uint64_t invalid_token_closes = 0;  // stateless INVALID_TOKEN closes (bad Retry tokens)
     uint64_t stateless_resets_sent = 0, stateless_resets_received = 0;
     uint64_t zero_rtt_buffered = 0, zero_rtt_replayed = 0;  // 0-RTT ahead of its Initial
   };
@@ -93,6 +94,10 @@ class Endpoint {
                        std::vector<uint8_t> bytes);
   void send_retry(Instant now, const SocketAddress& local, const SocketAddress& remote,
                   const PacketHeader& hdr);
+  bool initial_opens(const PacketHeader& hdr, Bytes datagram) const;
+  void send_invalid_token_close(const SocketAddress& local, const SocketAddress& remote,
+                                const PacketHeader& hdr);
+  void drop_early_zero_rtt(const ConnectionId& dcid);
   void buffer_early_zero_rtt(const SocketAddress& local, const SocketAddress& remote,
                              uint8_t ecn, const PacketHeader& hdr, Bytes datagram);
   void replay_early_zero_rtt(ConnectionHandle h, const ConnectionId& dcid,

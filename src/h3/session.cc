@@ -99,12 +99,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
       }
       bidi_in_.erase(id);  // reset inside its first varints
       if (on_session_stream_event(e)) break;
-      if (find(id) != nullptr) {
-        decoder_.cancel_stream(id);
-        (void)conn_.stream_stop_sending(id, err::kNoError);
-        push({EventKind::kReset, id, e.error_code});
-        forget_request(id, e.error_code);
-      }
+      on_peer_reset(id, e.error_code);
       break;
     }
     case quic::EventKind::kStopSending: {
@@ -113,13 +108,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
         return connection_error(err::kClosedCriticalStream, "STOP_SENDING on a critical stream");
       }
       if (on_session_stream_event(e)) break;
-      if (Request* r = find(id)) {
-        r->out = SendQueue{};
-        r->out.fin = r->out.fin_sent = true;  // nothing more will be sent
-        (void)conn_.stream_reset(id, e.error_code);
-        push({EventKind::kStopSending, id, e.error_code});
-        dirty_.insert(id);  // forgotten by flush_all once its receiving side is done too
-      }
+      on_peer_stop_sending(id, e.error_code);
       break;
     }
     case quic::EventKind::kClosed:
@@ -488,6 +477,61 @@ void Session::forget_request(uint64_t id, uint64_t code) {
     if (!is_local(id)) ignored_uni_.insert(id / 4);
   }
   if (push_id) push_done(*push_id);
+}
+
+// The peer reset its sending part of a request (or push) stream.
+void Session::on_peer_reset(uint64_t id, uint64_t code) {
+  Request* r = find(id);
+  bool peer_request = role_ == Role::kServer && (id & 3) == 0 && !done_requests_.contains(id / 4);
+  if (r == nullptr && !peer_request) return;
+  // Read the reset, so the transport can free the stream and give the peer its credit back,
+  // and abort a response that can no longer be sent (the request is forgotten below).
+  bool fin = false;
+  (void)conn_.stream_read(id, scratch_, &fin);
+  if (r == nullptr || !r->out.finished()) (void)conn_.stream_reset(id, err::kRequestCancelled);
+  if (peer_request && (r == nullptr || !r->cancel_counted)) count_early_cancel();
+  if (closed_) return;
+  if (r == nullptr) {
+    // Reset before the session read anything of it: the application never heard of it.
+    done_requests_.insert(id / 4);
+    next_peer_bidi_ = std::max(next_peer_bidi_, id + 4);
+    readable_.erase(id);
+    return;
+  }
+  decoder_.cancel_stream(id);
+  (void)conn_.stream_stop_sending(id, err::kNoError);
+  push({EventKind::kReset, id, code});
+  forget_request(id, code);
+}
+
+// The peer no longer wants the response; the transport reset our sending part.
+void Session::on_peer_stop_sending(uint64_t id, uint64_t code) {
+  Request* r = find(id);
+  if (r == nullptr) return;
+  if (role_ == Role::kServer && !is_local(id) && !r->out.finished() && !r->cancel_counted) {
+    r->cancel_counted = true;
+    count_early_cancel();
+    if (closed_) return;
+  }
+  r->out = SendQueue{};
+  r->out.fin = r->out.fin_sent = true;  // nothing more will be sent
+  (void)conn_.stream_reset(id, code);
+  push({EventKind::kStopSending, id, code});
+  dirty_.insert(id);  // forgotten by flush_all once its receiving side is done too
+}
+
+// Rapid reset (kDefaultMaxEarlyCancels): a sliding window of the cancel times, never longer
+// than the limit plus the one that crosses it.
+void Session::count_early_cancel() {
+  ++stats_.requests_cancelled_early;
+  while (!early_cancels_.empty() && now_ - early_cancels_.front() > config_.early_cancel_window) {
+    early_cancels_.pop_front();
+  }
+  early_cancels_.push_back(now_);
+  if (early_cancels_.size() > config_.max_early_cancels) {
+    early_cancels_.clear();
+    connection_error(err::kExcessiveLoad, "too many requests cancelled early (rapid reset)");
+  }
 }
 
 void Session::apply_priority(uint64_t id, const Priority& p) {

@@ -67,6 +67,13 @@ inline constexpr size_t kReadChunk = 16 * 1024;      // bytes taken from the tra
 // MAX_PUSH_ID window (SessionConfig::max_concurrent_pushes) is clamped to it, so a server
 // cannot make a client hold more; a server's promise_push() fails beyond it.
 inline constexpr size_t kMaxPendingPushes = 64;
+// Rapid reset (CVE-2023-44487, RFC 9114 §10.5): QUIC stream limits bound how many requests
+// are open at once, not how fast a client opens and cancels them. A server counts the requests
+// the client aborted (RESET_STREAM or STOP_SENDING) before the response was complete; more than
+// this many inside the window closes the connection with H3_EXCESSIVE_LOAD. A browser
+// navigating away cancels a page's worth of requests at once, far below it.
+inline constexpr size_t kDefaultMaxEarlyCancels = 200;
+inline constexpr quic::Duration kDefaultEarlyCancelWindow = std::chrono::seconds(10);
 
 struct SessionConfig {
   uint64_t qpack_max_table_capacity = 4096;
@@ -91,6 +98,9 @@ struct SessionConfig {
   size_t max_pending_session_streams = kDefaultMaxPendingSessionStreams;
   // Extension settings to send (e.g. SETTINGS_WT_ENABLED); known IDs here are ignored.
   std::vector<std::pair<uint64_t, uint64_t>> extra_settings;
+  // Server: the rapid-reset bound (see kDefaultMaxEarlyCancels).
+  size_t max_early_cancels = kDefaultMaxEarlyCancels;
+  quic::Duration early_cancel_window = kDefaultEarlyCancelWindow;
 };
 
 // Counters an operator and the tests read; datagram drops by reason.
@@ -109,6 +119,7 @@ struct SessionStats {
   uint64_t capsules_discarded_oversize = 0;  // DATAGRAM capsules above their cap (§3.5)
   uint64_t session_streams_routed = 0;       // peer 0x41 / 0x54 streams given to a handler
   uint64_t session_streams_rejected = 0;     // refused: over the pending bound, session gone
+  uint64_t requests_cancelled_early = 0;     // server: aborted by the client before the response ended
 };
 
 // An HTTP datagram taken with Session::recv_datagram.
@@ -261,6 +272,7 @@ class Session {
     std::unique_ptr<StreamHandler> handler;   // extended CONNECT with a registered :protocol
     bool established = false;                 // 2xx sent / received: DATA carries capsules
     std::optional<CapsuleReader> capsules;
+    bool cancel_counted = false;              // server: counted in early_cancels_
   };
   // A stream naming a session (0x41 / 0x54 + session ID), owned by that session's handler.
   struct SessionStream {
@@ -309,6 +321,9 @@ class Session {
   Request* find(uint64_t id);
   bool is_local(uint64_t id) const { return ((id & 1) != 0) == (role_ == Role::kServer); }
   void apply_priority(uint64_t id, const Priority& p);
+  void on_peer_reset(uint64_t id, uint64_t code);
+  void on_peer_stop_sending(uint64_t id, uint64_t code);
+  void count_early_cancel();
 
   // session_recv.cc
   void read_stream(uint64_t id);
@@ -378,6 +393,7 @@ class Session {
   std::set<uint64_t> readable_;
   std::set<uint64_t> dirty_;  // request streams with queued bytes
   std::map<uint64_t, Priority> pending_priorities_;
+  std::deque<quic::Instant> early_cancels_;  // server: ≤ max_early_cancels + 1, oldest first
 
   std::optional<uint64_t> goaway_sent_, goaway_received_;
   std::optional<uint64_t> peer_max_push_id_;  // server: the client's MAX_PUSH_ID

@@ -191,11 +191,16 @@ TEST_F(H3Tools, WrongPinFailsTheTransfer) {
   EXPECT_TRUE(r.out.empty());
 }
 
-TEST_F(H3Tools, VerboseShowsVersionAlpnPathsAndClose) {
+TEST_F(H3Tools, VerboseShowsVersionAlpnCipherPathsAndClose) {
   Proc r = test_support::run({TQUIC_BINARY, "get", "-v", "--pin", pin_, url("/small.txt")},
                std::chrono::seconds(30), /*merge_stderr=*/true);
   EXPECT_EQ(r.rc, 0);
-  EXPECT_NE(r.out.find("QUIC version 0x00000001, ALPN h3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("QUIC version 0x00000001, ALPN h3, cipher TLS_"), std::string::npos)
+      << r.out;
+  EXPECT_TRUE(r.out.find("cipher TLS_AES_128_GCM_SHA256,") != std::string::npos ||
+              r.out.find("cipher TLS_AES_256_GCM_SHA384,") != std::string::npos ||
+              r.out.find("cipher TLS_CHACHA20_POLY1305_SHA256,") != std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("path 0 127.0.0.1:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(" -> 127.0.0.1:" + port_ + ": "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("srtt "), std::string::npos) << r.out;

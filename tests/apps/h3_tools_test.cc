@@ -194,5 +194,13 @@ TEST(CloseCode, TransportAndApplicationCodes) {
             "CRYPTO_ERROR 0x12a (bad_certificate) peer said no");
 }
 
+// tquic get -v names the negotiated suite as TLS registers it (RFC 8446 §B.4).
+TEST(CipherSuiteName, IanaNames) {
+  EXPECT_STREQ(tls_cipher_suite_name(quic::CipherSuite::kAes128Gcm), "TLS_AES_128_GCM_SHA256");
+  EXPECT_STREQ(tls_cipher_suite_name(quic::CipherSuite::kAes256Gcm), "TLS_AES_256_GCM_SHA384");
+  EXPECT_STREQ(tls_cipher_suite_name(quic::CipherSuite::kChaCha20Poly1305),
+               "TLS_CHACHA20_POLY1305_SHA256");
+}
+
 }  // namespace
 }  // namespace apps

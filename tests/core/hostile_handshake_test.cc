@@ -70,6 +70,18 @@ void expect_dropped_without_state(Pair& pair, uint64_t dropped_before) {
 
 // Control: a hand-rebuilt, correctly sized Initial is accepted, so the drops below are caused
 // by the one field each test breaks.
+// Connection::tls_cipher_suite (what `tquic get -v` prints): unknown before the 1-RTT keys,
+// then the suite both sides negotiated.
+TEST(HostileHandshake, TlsCipherSuiteIsKnownOnceTheHandshakeCompletes) {
+  Pair pair;
+  EXPECT_FALSE(pair.client().tls_cipher_suite().has_value());
+  ASSERT_TRUE(pair.handshake());
+  ASSERT_NE(pair.server(), nullptr);
+  auto suite = pair.client().tls_cipher_suite();
+  ASSERT_TRUE(suite.has_value());
+  EXPECT_EQ(pair.server()->tls_cipher_suite(), suite);
+}
+
 TEST(HostileHandshake, RebuiltInitialOf1200BytesCreatesAConnection) {
   InitialParts p;
   take_initial(p);

@@ -65,6 +65,22 @@ TEST_F(Tokens, ForgedAndAlteredTokensAreRefused) {
 }
 
 // Another endpoint's key (e.g. a restarted server) does not accept our tokens.
+// The kind is readable without the key (RFC 9000 §8.1.3 needs it for tokens that do not
+// validate), and relabelling a token makes it fail: the marker is authenticated.
+TEST_F(Tokens, MarkerTellsTheKindAndIsAuthenticated) {
+  auto retry = key_.mint(retry_data(), random_);
+  auto nt = key_.mint(new_token_data(), random_);
+  EXPECT_EQ(TokenKey::marked_type(retry), TokenType::kRetry);
+  EXPECT_EQ(TokenKey::marked_type(nt), TokenType::kNewToken);
+  std::vector<uint8_t> foreign(retry.size(), 0x01);
+  EXPECT_FALSE(TokenKey::marked_type(foreign).has_value());
+  EXPECT_FALSE(TokenKey::marked_type({}).has_value());
+  auto relabelled = retry;
+  relabelled[1] = static_cast<uint8_t>(TokenType::kNewToken);
+  EXPECT_EQ(TokenKey::marked_type(relabelled), TokenType::kNewToken);
+  EXPECT_FALSE(key_.validate(relabelled, client_, t0_).has_value());
+}
+
 TEST_F(Tokens, TokenFromAnotherKeyIsRefused) {
   SeededRandom other_random{8};
   TokenKey other{other_random};
