@@ -51,7 +51,7 @@ apps::MasqueIpProxyOptions ip_options(const Config& cfg) {
 }
 
 struct ServerParts {
-  io::OsRandom random;
+  std::unique_ptr<io::OsRandom> random;  // on the heap: the endpoint keeps a reference
   std::unique_ptr<quic::Endpoint> endpoint;
   std::optional<apps::ListenSockets> sockets;
 };
@@ -62,6 +62,8 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   net.multipath = true;
   net.max_paths = kMaxLinks;
   quic::EndpointConfig ec;
+  ec.server = true;
+  ec.max_connections = cfg.server.max_clients;
   if (auto st = apps::apply_connection_options(net, ec.connection); !st) {
     return std::unexpected(st.error());
   }
@@ -72,7 +74,8 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   ServerParts p;
   p.sockets = apps::open_listen_sockets({cfg.server.listen.to_string()}, net);
   if (!p.sockets) return quic::fail(quic::err::kInternalError, "cannot bind server.listen");
-  p.endpoint = std::make_unique<quic::Endpoint>(ec, p.random);
+  p.random = std::make_unique<io::OsRandom>();
+  p.endpoint = std::make_unique<quic::Endpoint>(ec, *p.random);
   return p;
 }
 
