@@ -204,6 +204,13 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
                static_cast<unsigned long long>(rs.late),
                static_cast<unsigned long long>(rs.gap_timeouts + rs.overflows),
                static_cast<unsigned long long>(rs.duplicates));
+  for (const LinkState& l : run.state.links) {
+    std::fprintf(stderr, "tquicd: link %s %s: path %s%s sent=%llu received=%llu srtt=%.1fms\n",
+                 l.name.c_str(), l.local.to_string().c_str(), l.path_open ? "open" : "none",
+                 l.failed ? " (failed)" : "", static_cast<unsigned long long>(l.bytes_sent),
+                 static_cast<unsigned long long>(l.bytes_received),
+                 std::chrono::duration<double, std::milli>(l.srtt).count());
+  }
   if (!app.error().empty() && !signalled) {
     std::fprintf(stderr, "tquicd: %s\n", app.error().c_str());
     return apps::kExitFailure;
@@ -244,6 +251,9 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   o.request_fields.push_back({std::string(kAuthField), std::string(kBearerPrefix) + *token});
   o.net.datagrams = true;
   o.net.multipath = cfg.links.size() > 1;
+  // A tunnel is window-limited inner traffic: ECF (the default) keeps waiting for the fastest
+  // path, minrtt spills over to the next as soon as its window is full (docs/tquicd.md).
+  o.net.scheduler = "minrtt";
   o.net.max_paths = static_cast<uint32_t>(std::max<size_t>(cfg.links.size(), 2));
   if (!cfg.client.pinned_cert.empty()) {
     auto pem = apps::read_file(cfg.client.pinned_cert);

@@ -61,6 +61,7 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   net.datagrams = true;
   net.multipath = true;
   net.max_paths = kMaxLinks;
+  net.scheduler = "minrtt";  // as the client (daemon_client.cc)
   quic::EndpointConfig ec;
   ec.server = true;
   ec.max_connections = cfg.server.max_clients;

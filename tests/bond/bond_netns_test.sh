@@ -13,7 +13,13 @@ C=tqbc$TAG S=tqbs$TAG
 DIR=/tmp/tquicd-bond.$TAG
 mkdir -p "$DIR"
 PIDS=()
-fail() { echo "FAIL: $*"; for f in "$DIR"/*.log; do echo "--- $f"; tail -n 20 "$f"; done; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  # Let a running client print its per-link figures into its log first.
+  [ -n "${CLIENT_PID:-}" ] && kill -TERM "$CLIENT_PID" 2>/dev/null && sleep 0.5
+  for f in "$DIR"/*.log; do echo "--- $f"; tail -n 20 "$f"; done
+  exit 1
+}
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   sleep 0.3
