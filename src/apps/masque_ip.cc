@@ -229,11 +229,15 @@ void MasqueIpClientApp::on_tun_readable(quic::Instant now) {
     auto n = tun_.read(buf_);
     if (!n) return fail(n.error().reason);
     if (*n == 0) return;
-    masque::ConnectIpClient* t = tunnel();
-    if (t == nullptr || !up_ || !session_) continue;  // not yet: like a link that is down
-    h3::Outbox out = session_->outbox(*stream_);
-    t->send_packet(out, quic::Bytes(buf_.data(), *n), now);
+    send_to_tunnel(quic::Bytes(buf_.data(), *n), now);
   }
+}
+
+void MasqueIpClientApp::send_to_tunnel(quic::Bytes packet, quic::Instant now) {
+  masque::ConnectIpClient* t = tunnel();
+  if (t == nullptr || !up_ || !session_) return;  // not yet: like a link that is down
+  h3::Outbox out = session_->outbox(*stream_);
+  t->send_packet(out, packet, now);
 }
 
 void MasqueIpClientApp::shutdown(quic::Instant now) {

@@ -89,7 +89,8 @@ void install_signal_handlers();
 bool stop_requested();
 bool take_reload();
 // The live keys a running daemon applies on SIGHUP (the others wait for a restart).
-bool daemon_applies(std::string_view key);
+// (The client's ingress queue is live; the server has none yet, docs/tquicd.md "Limits".)
+bool daemon_applies(DaemonRole role, std::string_view key);
 // Reloads `path` and logs each changed key: applied live (returned true) or needing restart.
 // Returns the new configuration when it parsed, nullopt (errors logged) otherwise.
 std::optional<Config> reload_config(const std::string& path, const Config& running);

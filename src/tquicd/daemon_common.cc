@@ -78,9 +78,9 @@ bool take_reload() {
   return true;
 }
 
-bool daemon_applies(std::string_view key) {
-  return key.starts_with("reorder.") || key == "classifier.udp_unordered" ||
-         key == "server.tokens_file";
+bool daemon_applies(DaemonRole role, std::string_view key) {
+  if (key.starts_with("reorder.") || key == "classifier.udp_unordered") return true;
+  return role == DaemonRole::kClient ? key.starts_with("ingress.") : key == "server.tokens_file";
 }
 
 std::optional<Config> reload_config(const std::string& path, const Config& running) {
@@ -93,7 +93,7 @@ std::optional<Config> reload_config(const std::string& path, const Config& runni
   }
   for (const ConfigChange& c : diff_configs(running, *next)) {
     const char* what = !c.live                 ? "needs a restart, not applied"
-                       : daemon_applies(c.key) ? "applied"
+                       : daemon_applies(running.role, c.key) ? "applied"
                                                : "live in the file format, but this version "
                                                  "applies it only on restart";
     std::fprintf(stderr, "tquicd: reload: %s '%s' -> '%s': %s\n", c.key.c_str(),

@@ -123,5 +123,13 @@ TEST(PresentedToken, TakesExactlyOneBearerField) {
   EXPECT_EQ(presented_token(twice), "");
 }
 
+TEST(DaemonApplies, NamesTheLiveKeysEachDaemonApplies) {
+  EXPECT_TRUE(daemon_applies(DaemonRole::kClient, "reorder.max_hold"));
+  EXPECT_TRUE(daemon_applies(DaemonRole::kClient, "ingress.target"));
+  EXPECT_FALSE(daemon_applies(DaemonRole::kServer, "ingress.target"));
+  EXPECT_TRUE(daemon_applies(DaemonRole::kServer, "server.tokens_file"));
+  EXPECT_FALSE(daemon_applies(DaemonRole::kClient, "link[a].rate"));
+}
+
 }  // namespace
 }  // namespace bond
