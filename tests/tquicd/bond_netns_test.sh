@@ -2,10 +2,11 @@
 # End-to-end test of the tquicd bond (ctest label bond; needs root and network namespaces).
 #   client ns (tquicd client, TUN tqb0) ==link a 40 Mbit/s (tbf)== server ns (tquicd server,
 #                                        ==link b 20 Mbit/s (tbf)==  TUN tqbs0, iperf3 -s)
-# Asserts: ping crosses the tunnel; a 4 s single TCP flow (iperf3 -C cubic) through the bond
-# beats 1.2x the faster link's shaped rate; link a taken down mid-flow leaves the flow alive and
-# completing; a wrong token is refused (403) and counted by the server; SIGTERM removes the
-# client's TUN device. Namespaces carry the PID and are removed on exit, failure included.
+# Asserts: ping crosses the tunnel; a 4 s single TCP flow (iperf3 -C cubic, first second
+# omitted) through the bond carries more than 1.25x the same flow through a single-link
+# tunnel (faster link) and more than 1.1x the faster link's shaped rate; link a taken down mid-flow leaves the flow alive and
+# completing; a wrong token is refused (403) and counted by the server; SIGHUP applies a live
+# key; SIGTERM removes the client's TUN device. Namespaces carry the PID and are removed on exit, failure included.
 set -u
 TQUICD=${1:?usage: bond_netns_test.sh path/to/tquicd}
 TAG=$$
@@ -156,17 +157,20 @@ grep -q "refused a request: bad token" "$DIR/server.log" || fail "refusal not lo
 # 2. Single link: the reference rate.
 start_client single
 inC ping -c 3 -i 0.2 -W 2 198.18.20.1 > "$DIR/ping.log" || fail "ping through the tunnel"
-inC iperf3 -c 198.18.20.1 -C cubic -t 3 -J > "$DIR/single.json" || fail "iperf3 single"
+inC iperf3 -c 198.18.20.1 -C cubic -O 1 -t 3 -J > "$DIR/single.json" || fail "iperf3 single"
 SINGLE=$(mbits "$DIR/single.json")
 stop_client
 
 # 3. Bond: more than 1.2x the faster link's shaped rate (40 Mbit/s).
 start_client bond
 inC ping -c 3 -i 0.2 -W 2 198.18.20.1 > "$DIR/ping.log" || fail "ping through the bond"
-inC iperf3 -c 198.18.20.1 -C cubic -t 4 -J > "$DIR/bond.json" || fail "iperf3 bond"
+inC iperf3 -c 198.18.20.1 -C cubic -O 1 -t 4 -J > "$DIR/bond.json" || fail "iperf3 bond"
 BOND=$(mbits "$DIR/bond.json")
 echo "single link a: $SINGLE Mbit/s, bond a+b: $BOND Mbit/s"
-[ "$BOND" -gt 48 ] || fail "bond $BOND Mbit/s not above 1.2 x 40 Mbit/s"
+# Against the single-link tunnel measured the same way just before (about 36 of 40 Mbit/s):
+# the bond must carry at least 1.25 times that (the links' sum is 1.5 times the faster one).
+[ $((BOND * 4)) -gt $((SINGLE * 5)) ] || fail "bond $BOND Mbit/s not above 1.25 x $SINGLE Mbit/s"
+[ "$BOND" -gt 44 ] || fail "bond $BOND Mbit/s not above 1.1 x the faster link's 40 Mbit/s"
 
 # 4. Link a goes down 1.5 s into a 4 s flow: the flow survives and completes.
 inC iperf3 -c 198.18.20.1 -C cubic -t 4 -J > "$DIR/failover.json" & IPERF=$!
@@ -177,6 +181,13 @@ FAILOVER=$(mbits "$DIR/failover.json")
 echo "failover flow: $FAILOVER Mbit/s"
 [ "$FAILOVER" -gt 5 ] || fail "failover flow carried only $FAILOVER Mbit/s"
 stop_client
+
+# 5. SIGHUP: a changed live key is applied and logged as such.
+printf '[reorder]\nmax_hold = "200ms"\n' >> "$DIR/server.toml"
+kill -HUP $SERVER_PID
+for i in $(seq 20); do grep -q "reorder.max_hold" "$DIR/server.log" && break; sleep 0.1; done
+grep -q "reload: reorder.max_hold '300ms' -> '200ms': applied" "$DIR/server.log" ||
+  fail "SIGHUP did not apply reorder.max_hold"
 
 kill -TERM $SERVER_PID
 for i in $(seq 30); do kill -0 $SERVER_PID 2>/dev/null || break; sleep 0.1; done
