@@ -165,11 +165,11 @@ void MasqueIpClientApp::on_event(const h3::Event& e) {
     masque::ClientTunnelConfig cfg;
     cfg.request_v4 = opts_.ipv4;
     cfg.request_v6 = opts_.ipv6;
-    masque::PacketSink& sink = sink_override_ != nullptr ? *sink_override_ : sink_;
+    masque::PacketSink* sink = sink_override_ != nullptr ? sink_override_ : &sink_;
     session_->register_protocol(std::string(masque::kConnectIpProtocol),
-                                [this, cfg, &sink](uint64_t id, std::span<const h3::Field>) {
+                                [this, cfg, sink](uint64_t id, std::span<const h3::Field>) {
                                   return std::make_unique<masque::ConnectIpClient>(
-                                      tunnels_, *session_, id, sink, cfg,
+                                      tunnels_, *session_, id, *sink, cfg,
                                       [this](const masque::ConnectIpClient& t) { apply(t); });
                                 });
     if (opts_.offer_context) offered_ = kOfferedContext;
