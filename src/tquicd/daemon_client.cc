@@ -305,6 +305,7 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   // A tunnel is window-limited inner traffic: ECF (the default) keeps waiting for the fastest
   // path, minrtt spills over to the next as soon as its window is full (docs/tquicd.md).
   o.net.scheduler = "minrtt";
+  o.net.datagram_resend_on_path_failure = true;
   o.net.max_paths = static_cast<uint32_t>(std::max<size_t>(cfg.links.size(), 2));
   if (!cfg.client.pinned_cert.empty()) {
     auto pem = apps::read_file(cfg.client.pinned_cert);

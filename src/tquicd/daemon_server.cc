@@ -62,6 +62,7 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   net.multipath = true;
   net.max_paths = kMaxLinks;
   net.scheduler = "minrtt";  // as the client (daemon_client.cc)
+  net.datagram_resend_on_path_failure = true;
   quic::EndpointConfig ec;
   ec.server = true;
   ec.max_connections = cfg.server.max_clients;
