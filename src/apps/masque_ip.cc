@@ -103,6 +103,13 @@ void MasqueIpClientApp::on_activity(quic::Endpoint& endpoint, quic::Instant now)
     auto h = endpoint.connect(local_, remote_, now);
     if (!h) return fail("connect: " + h.error().reason);
     handle_ = *h;
+    if (quic::Connection* c = endpoint.connection(*handle_)) {
+      for (const PathRequest& p : paths_) {
+        if (auto st = c->add_path(p.local, remote_, p.backup); !st) {
+          return fail("add_path " + p.local.to_string() + ": " + st.error().reason);
+        }
+      }
+    }
   }
   conn_ = endpoint.connection(*handle_);
   if (conn_ == nullptr) {
@@ -158,15 +165,17 @@ void MasqueIpClientApp::on_event(const h3::Event& e) {
     masque::ClientTunnelConfig cfg;
     cfg.request_v4 = opts_.ipv4;
     cfg.request_v6 = opts_.ipv6;
+    masque::PacketSink* sink = sink_override_ != nullptr ? sink_override_ : &sink_;
     session_->register_protocol(std::string(masque::kConnectIpProtocol),
-                                [this, cfg](uint64_t id, std::span<const h3::Field>) {
+                                [this, cfg, sink](uint64_t id, std::span<const h3::Field>) {
                                   return std::make_unique<masque::ConnectIpClient>(
-                                      tunnels_, *session_, id, sink_, cfg,
+                                      tunnels_, *session_, id, *sink, cfg,
                                       [this](const masque::ConnectIpClient& t) { apply(t); });
                                 });
     if (opts_.offer_context) offered_ = kOfferedContext;
-    auto id =
-        session_->send_request(masque::connect_ip_request(template_, {}, offered_), {}, false);
+    auto fields = masque::connect_ip_request(template_, {}, offered_);
+    fields.insert(fields.end(), opts_.request_fields.begin(), opts_.request_fields.end());
+    auto id = session_->send_request(fields, {}, false);
     if (!id) return fail("request: " + id.error().reason);
     stream_ = *id;
     return;
@@ -193,7 +202,11 @@ void MasqueIpClientApp::on_event(const h3::Event& e) {
 void MasqueIpClientApp::apply(const masque::ConnectIpClient& t) {
   std::vector<masque::IpPrefix> addrs;
   for (const auto& a : t.addresses()) addrs.push_back(a.prefix);
-  if (auto s = tun_.sync_addresses(addrs); !s) log_at(0, "warning: %s", s.error().reason.c_str());
+  if (auto s = tun_.sync_addresses(addrs); !s) {
+    log_at(0, "warning: %s", s.error().reason.c_str());
+  } else {
+    addressed_ = !addrs.empty();
+  }
   masque::IpAddress proxy = masque::IpAddress::from(remote_.v6 ? 6 : 4, remote_.ip);
   size_t skipped = 0;
   auto routes = routes_to_install(t.routes(), proxy, skipped);
@@ -216,16 +229,29 @@ void MasqueIpClientApp::on_tun_readable(quic::Instant now) {
     auto n = tun_.read(buf_);
     if (!n) return fail(n.error().reason);
     if (*n == 0) return;
-    masque::ConnectIpClient* t = tunnel();
-    if (t == nullptr || !up_ || !session_) continue;  // not yet: like a link that is down
-    h3::Outbox out = session_->outbox(*stream_);
-    t->send_packet(out, quic::Bytes(buf_.data(), *n), now);
+    send_to_tunnel(quic::Bytes(buf_.data(), *n), now);
   }
+}
+
+void MasqueIpClientApp::send_to_tunnel(quic::Bytes packet, quic::Instant now) {
+  masque::ConnectIpClient* t = tunnel();
+  if (t == nullptr || !up_ || !session_) return;  // not yet: like a link that is down
+  h3::Outbox out = session_->outbox(*stream_);
+  t->send_packet(out, packet, now);
 }
 
 void MasqueIpClientApp::shutdown(quic::Instant now) {
   if (session_ && !session_->is_closed()) session_->close(h3::err::kNoError, "shutting down", now);
   finished_ = true;
+}
+
+quic::Result<h3::UriTemplate> ip_template_for(const Url& url) {
+  bool v6 = url.host.find(':') != std::string::npos;
+  std::string authority = (v6 ? "[" + url.host + "]" : url.host) + ":" + std::to_string(url.port);
+  std::string text = url.path.find('{') != std::string::npos
+                         ? "https://" + authority + url.path
+                         : "https://" + authority + "/.well-known/masque/ip/{target}/{ipproto}/";
+  return h3::UriTemplate::parse(text);
 }
 
 int run_masque_ip(const MasqueIpOptions& o) {
@@ -236,13 +262,7 @@ int run_masque_ip(const MasqueIpOptions& o) {
                  o.proxy.c_str());
     return kExitUsage;
   }
-  bool v6 = url->host.find(':') != std::string::npos;
-  std::string authority =
-      (v6 ? "[" + url->host + "]" : url->host) + ":" + std::to_string(url->port);
-  std::string text = url->path.find('{') != std::string::npos
-                         ? "https://" + authority + url->path
-                         : "https://" + authority + "/.well-known/masque/ip/{target}/{ipproto}/";
-  auto tmpl = h3::UriTemplate::parse(text);
+  auto tmpl = ip_template_for(*url);
   if (!tmpl) {
     std::fprintf(stderr, "tquic: --proxy template: %s\n", tmpl.error().reason.c_str());
     return kExitUsage;

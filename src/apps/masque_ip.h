@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "apps/hq_client.h"
+#include "apps/mp_paths.h"
 #include "apps/net_options.h"
 #include "core/endpoint.h"
 #include "h3/session.h"
@@ -25,11 +26,15 @@ struct MasqueIpOptions {
   bool ipv4 = true, ipv6 = false;  // which address families to request
   bool offer_context = false;      // offer `tquic-context: seq=2` (docs/connect-ip.md)
   double stats_interval = 0;       // seconds between stats lines on stderr (0: at exit only)
+  std::vector<h3::Field> request_fields;  // added to the request (tquicd: the client token)
   TrustOptions trust;
   NetOptions net;
 };
 void add_masque_ip_options(CLI::App& cmd, MasqueIpOptions& o);
 int run_masque_ip(const MasqueIpOptions& o);
+// The CONNECT-IP URI template for a proxy URL: its path when that holds a template
+// variable, else the well-known default path on its authority.
+quic::Result<h3::UriTemplate> ip_template_for(const Url& url);
 
 // Routes from the proxy that the device gets: every range as prefixes, minus any that would
 // send the tunnel's own QUIC packets into the tunnel (the prefix holds the proxy's address),
@@ -58,9 +63,20 @@ class MasqueIpClientApp {
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
   // The TUN device is readable: its packets go into the tunnel (bounded per call).
   void on_tun_readable(quic::Instant now);
+  // One packet from the local side into the tunnel (dropped, like on a link that is down,
+  // until the tunnel is up). For owners that read the device themselves (tquicd's queue).
+  void send_to_tunnel(quic::Bytes packet, quic::Instant now);
   // Ends the tunnel and the connection (on a signal).
   void shutdown(quic::Instant now);
   bool finished() const { return finished_; }
+  // Extra paths (tquicd's links) asked of the connection right after connect().
+  void set_paths(std::vector<PathRequest> paths) { paths_ = std::move(paths); }
+  // Where the proxy's packets go instead of the TUN device (tquicd: its reorder buffer, which
+  // writes to the device). Set before the first on_activity().
+  void set_sink(masque::PacketSink& sink) { sink_override_ = &sink; }
+  // The tunnel is up and holds at least one address from ADDRESS_ASSIGN on the device.
+  bool ready() const { return up_ && addressed_; }
+  quic::Connection* connection() const { return conn_; }
   const std::string& error() const { return error_; }
   masque::ConnectIpStats stats() const { return tunnels_.total(); }
   uint64_t tun_write_failed() const { return sink_.write_failed; }
@@ -77,6 +93,8 @@ class MasqueIpClientApp {
   masque::TunDevice& tun_;
   MasqueIpOptions opts_;
   TunSink sink_;
+  masque::PacketSink* sink_override_ = nullptr;
+  std::vector<PathRequest> paths_;
   masque::TunnelSet tunnels_;  // before session_: tunnels leave it when the session goes
   std::optional<quic::ConnectionHandle> handle_;
   quic::Connection* conn_ = nullptr;
@@ -84,7 +102,7 @@ class MasqueIpClientApp {
   std::optional<uint64_t> stream_;
   std::optional<uint64_t> offered_;
   size_t payload_ = 0;  // max_datagram_payload() last applied
-  bool finished_ = false, up_ = false;
+  bool finished_ = false, up_ = false, addressed_ = false;
   std::string error_;
   std::vector<uint8_t> buf_;
 };

@@ -34,7 +34,8 @@ std::string client_key_of(const std::string& peer) {
 }
 
 quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const MasqueIpProxyOptions& o,
-                                                                     io::EndpointDriver& driver) {
+                                                                     io::EndpointDriver& driver,
+                                                                     const SinkWrap& wrap) {
   masque::ConnectIpServerConfig cfg;
   for (const std::string& text : o.pools) {
     auto p = masque::IpPrefix::parse(text);
@@ -49,7 +50,8 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
     cfg.routes.push_back(*p);
   }
   std::unique_ptr<ConnectIpProxy> px(new ConnectIpProxy(driver));
-  auto server = masque::ConnectIpServer::create(cfg, px->sink_);
+  if (wrap) px->front_ = wrap(px->sink_);
+  auto server = masque::ConnectIpServer::create(cfg, px->front_ ? *px->front_ : px->sink_);
   if (!server) return std::unexpected(server.error());
   px->server_ = std::move(*server);
   auto tun = masque::TunDevice::open(o.tun);
@@ -105,7 +107,12 @@ ConnectIpProxy::~ConnectIpProxy() {
 
 h3::HandlerFactory ConnectIpProxy::factory(h3::Session& session, quic::Connection& connection,
                                            const std::string& peer) {
-  return server_->factory(session, client_key_of(peer),
+  return factory_for(session, connection, client_key_of(peer));
+}
+
+h3::HandlerFactory ConnectIpProxy::factory_for(h3::Session& session, quic::Connection& connection,
+                                               std::string client_key) {
+  return server_->factory(session, std::move(client_key),
                           [&connection] { return connection.max_datagram_payload(); });
 }
 

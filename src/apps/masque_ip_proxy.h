@@ -31,8 +31,12 @@ class ConnectIpProxy {
  public:
   // Opens and configures the TUN device and registers it on `driver` (which must outlive
   // this object); the error says what failed (a bad CIDR, no CAP_NET_ADMIN, ...).
+  // `wrap`, when set, puts a sink in front of the TUN device's (tquicd: its reorder buffer);
+  // it gets the device's sink, which outlives it.
+  using SinkWrap = std::function<std::unique_ptr<masque::PacketSink>(masque::PacketSink& tun)>;
   static quic::Result<std::unique_ptr<ConnectIpProxy>> create(const MasqueIpProxyOptions& o,
-                                                              io::EndpointDriver& driver);
+                                                              io::EndpointDriver& driver,
+                                                              const SinkWrap& wrap = {});
   ~ConnectIpProxy();
   ConnectIpProxy(const ConnectIpProxy&) = delete;
   ConnectIpProxy& operator=(const ConnectIpProxy&) = delete;
@@ -41,6 +45,9 @@ class ConnectIpProxy {
   // for stable addresses, by its IP).
   h3::HandlerFactory factory(h3::Session& session, quic::Connection& connection,
                              const std::string& peer);
+  // The same with the stable-address key given (tquicd: the authenticated client's name).
+  h3::HandlerFactory factory_for(h3::Session& session, quic::Connection& connection,
+                                 std::string client_key);
   // "connect-ip tunnels=.. no_tunnel=.. tun_write_failed=.. packets_in=.. ...".
   std::string stats_line() const;
   const masque::ConnectIpServer& server() const { return *server_; }
@@ -52,6 +59,7 @@ class ConnectIpProxy {
   io::EndpointDriver& driver_;
   std::unique_ptr<masque::TunDevice> tun_;
   TunSink sink_;
+  std::unique_ptr<masque::PacketSink> front_;  // the wrapper in front of sink_, if any
   std::unique_ptr<masque::ConnectIpServer> server_;
   std::vector<uint8_t> buf_;
   std::optional<io::EndpointDriver::TimerId> stats_timer_;

@@ -58,6 +58,7 @@ quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfi
   auto sched = quic::parse_scheduler(o.scheduler);
   if (!sched) return quic::fail(0, "--scheduler: unknown scheduler '" + o.scheduler + "'");
   c.multipath = o.multipath;
+  c.datagram_resend_on_path_failure = o.datagram_resend_on_path_failure;
   c.max_paths = o.max_paths;
   c.scheduler = *sched;
   c.qlog_dir = o.qlog_dir;

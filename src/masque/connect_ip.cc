@@ -93,7 +93,12 @@ ConnectIpStats TunnelSet::total() const {
 
 ConnectIpTunnel::ConnectIpTunnel(TunnelSet& set, h3::Session& session, uint64_t stream_id,
                                  PacketSink& sink, TunnelConfig config)
-    : sink_(sink), set_(set), session_(session), stream_id_(stream_id), config_(config) {
+    : sink_(sink),
+      set_(set),
+      session_(session),
+      stream_id_(stream_id),
+      config_(config),
+      serial_(set.next_serial_++) {
   set_.entries_.push_back(this);
 }
 
@@ -147,7 +152,7 @@ void ConnectIpTunnel::on_datagram(h3::Outbox&, Bytes payload) {
     ++stats_.dropped_malformed;
     return;
   }
-  if (p->context_id == 0) return deliver(p->payload, PacketMeta{});
+  if (p->context_id == 0) return deliver(p->payload, PacketMeta{.tunnel = serial_});
   if (p->context_id != config_.sequence_context) {
     ++stats_.dropped_unknown_context;
     return;
@@ -159,7 +164,7 @@ void ConnectIpTunnel::on_datagram(h3::Outbox&, Bytes payload) {
     ++stats_.dropped_malformed;
     return;
   }
-  deliver(r.rest(), PacketMeta{p->context_id, seq, sent});
+  deliver(r.rest(), PacketMeta{p->context_id, seq, sent, serial_});
 }
 
 void ConnectIpTunnel::answer_icmp(IcmpKind kind, Bytes packet, const IpPacketInfo& info) {

@@ -47,6 +47,9 @@ struct PacketMeta {
   uint64_t context_id = 0;
   std::optional<uint64_t> sequence;  // the seq context's fields, when it carried the packet
   std::optional<uint64_t> send_time_us;
+  // Which tunnel (and so which sequence space) carried it: unique within its TunnelSet for the
+  // set's lifetime, so a receiver keeps one reorder buffer per tunnel. 0 for ICMP we made.
+  uint64_t tunnel = 0;
 };
 class PacketSink {
  public:
@@ -112,6 +115,7 @@ class TunnelSet {
   friend class ConnectIpTunnel;
   std::vector<ConnectIpTunnel*> entries_;
   ConnectIpStats ended_;
+  uint64_t next_serial_ = 1;
 };
 
 // A ProxyHandler so that a MASQUE proxy application asks the server tunnel for its response
@@ -183,6 +187,7 @@ class ConnectIpTunnel : public ProxyHandler {
   std::optional<uint64_t> abort_code_;
   std::optional<CapsuleError> abort_reason_;
   uint64_t next_sequence_ = 0;
+  uint64_t serial_;  // PacketMeta::tunnel
   std::vector<uint8_t> out_buf_, icmp_buf_;
 };
 

@@ -1,7 +1,7 @@
-// tquicd: the WAN-bonding daemons (docs/tquicd-config.md). So far: `tquicd check` validates a
-// configuration file, `tquicd diff` tells which changes SIGHUP would apply live and
-// `tquicd gen-token` makes a client token; the
-// `server` and `client` daemons are assembled on top of src/tquicd/ later (issue 15).
+// tquicd: the WAN-bonding daemons (docs/tquicd.md, docs/tquicd-config.md). `tquicd server` and
+// `tquicd client` run the daemons (daemon.h); `tquicd check` validates a configuration file,
+// `tquicd diff` tells which changes SIGHUP would apply live and `tquicd gen-token` makes a
+// client token.
 #include <sys/random.h>
 
 #include <array>
@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tquicd/config.h"
+#include "tquicd/daemon.h"
 
 namespace {
 
@@ -93,6 +94,12 @@ int main(int argc, char** argv) {
   auto* gen = app.add_subcommand("gen-token", "print 'NAME TOKEN' with a fresh random token for server.tokens_file");
   gen->add_option("name", client_name, "the client's name")->required();
 
+  std::string daemon_path(bond::kDefaultConfigPath);
+  auto* server = app.add_subcommand("server", "run the bonding server (until SIGTERM)");
+  server->add_option("-c,--config", daemon_path, "configuration file")->capture_default_str();
+  auto* client = app.add_subcommand("client", "run the bonding client (until SIGTERM)");
+  client->add_option("-c,--config", daemon_path, "configuration file")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -101,5 +108,7 @@ int main(int argc, char** argv) {
   if (*check) return run_check(path, quiet, print);
   if (*diff) return run_diff(before, after);
   if (*gen) return run_gen_token(client_name);
+  if (*server) return bond::run_server_daemon(daemon_path, {});
+  if (*client) return bond::run_client_daemon(daemon_path, {});
   return kExitRefused;
 }

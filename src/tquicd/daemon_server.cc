@@ -1,0 +1,212 @@
+// `tquicd server`: docs/tquicd.md. The MASQUE proxy application (apps::MasqueProxyApp) with
+// only connect-ip registered, behind a token check: a request without a valid
+// `authorization: Bearer TOKEN` gets 403 from a handler that holds no tunnel state (no
+// address, no TUN route, no reorder buffer) and is counted; a valid one gets the
+// CONNECT-IP server tunnel keyed by the client's name, so its addresses are stable across
+// reconnects. A reorder buffer per tunnel sits in front of the TUN device.
+#include <cstdio>
+
+#include "apps/h3_serve.h"
+#include "apps/hq_client.h"
+#include "apps/masque_ip_proxy.h"
+#include "apps/masque_proxy.h"
+#include "io/clock.h"
+#include "masque/proxy_handler.h"
+#include "tquicd/daemon.h"
+#include "tquicd/settings.h"
+#include "tquicd/tokens.h"
+
+namespace bond {
+
+namespace {
+
+using apps::log_at;
+
+// Answers 403 and holds nothing else.
+class RefusedRequest : public masque::ProxyHandler {
+ public:
+  std::optional<masque::ConnectResponse> on_request(Respond) override {
+    return masque::refusal_response(
+        "tquicd", masque::refuse(masque::ProxyError::kHttpRequestDenied, "bad or missing token"));
+  }
+};
+
+quic::Result<TokenStore> load_tokens(const std::string& path) {
+  auto text = apps::read_file(path);
+  if (!text) return std::unexpected(text.error());
+  if (text->size() > kMaxTokensFileBytes) {
+    return quic::fail(quic::err::kInternalError, path + ": larger than the token file limit");
+  }
+  auto store = TokenStore::parse(*text);
+  if (!store) return quic::fail(quic::err::kInternalError, path + ": " + store.error());
+  return std::move(*store);
+}
+
+apps::MasqueIpProxyOptions ip_options(const Config& cfg) {
+  apps::MasqueIpProxyOptions o;
+  for (const IpPrefix& p : cfg.server.pools) o.pools.push_back(p.to_string());
+  o.tun = cfg.tunnel.name;
+  o.tun_mtu = cfg.tunnel.mtu;
+  return o;
+}
+
+struct ServerParts {
+  std::unique_ptr<io::OsRandom> random;  // on the heap: the endpoint keeps a reference
+  std::unique_ptr<quic::Endpoint> endpoint;
+  std::optional<apps::ListenSockets> sockets;
+};
+
+quic::Result<ServerParts> make_server_parts(const Config& cfg) {
+  apps::NetOptions net;
+  net.datagrams = true;
+  net.multipath = true;
+  net.max_paths = kMaxLinks;
+  net.scheduler = "minrtt";  // as the client (daemon_client.cc)
+  net.datagram_resend_on_path_failure = true;
+  quic::EndpointConfig ec;
+  ec.server = true;
+  ec.max_connections = cfg.server.max_clients;
+  if (auto st = apps::apply_connection_options(net, ec.connection); !st) {
+    return std::unexpected(st.error());
+  }
+  int rc = 0;
+  auto id = apps::server_identity(cfg.server.certificate, cfg.server.key, net, apps::kH3Alpn, rc);
+  if (!id) return quic::fail(quic::err::kInternalError, "server.certificate/key refused");
+  ec.tls = id->tls;
+  ServerParts p;
+  p.sockets = apps::open_listen_sockets({cfg.server.listen.to_string()}, net);
+  if (!p.sockets) return quic::fail(quic::err::kInternalError, "cannot bind server.listen");
+  p.random = std::make_unique<io::OsRandom>();
+  p.endpoint = std::make_unique<quic::Endpoint>(ec, *p.random);
+  return p;
+}
+
+
+struct ServerRun {
+  Config cfg;
+  std::string path;
+  io::EndpointDriver& driver;
+  apps::MasqueProxyApp& app;
+  apps::ConnectIpProxy& ip;
+  ReorderSink& reorder;
+  TokenStore& tokens;
+  DaemonState& state;
+
+  void reload() {
+    auto next = reload_config(path, cfg);
+    if (!next) return;
+    reorder.set_policy(reorder_limits(*next), next->classifier.udp_unordered);
+    cfg.reorder = next->reorder;
+    cfg.classifier.udp_unordered = next->classifier.udp_unordered;
+    // The tokens file is read again even when its name is unchanged: its content is what
+    // an operator edits to add or revoke a client (open tunnels stay).
+    if (auto t = load_tokens(next->server.tokens_file)) {
+      tokens = std::move(*t);
+      cfg.server.tokens_file = next->server.tokens_file;
+      log_at(0, "tquicd: reload: %zu client tokens", tokens.size());
+    } else {
+      log_at(0, "tquicd: reload: tokens kept: %s", t.error().reason.c_str());
+    }
+    ++state.reloads;
+  }
+
+  void refresh() {
+    state.ready = true;
+    state.clients = ip.server().tunnels();
+    state.tunnel = ip.server().stats();
+    state.reorder = reorder.stats();
+    state.reorder_hold = reorder.hold_time();
+  }
+
+  int run(const StateObserver& observe) {
+    install_signal_handlers();
+    announce_ready("server listen=" + cfg.server.listen.to_string() + " tun=" + cfg.tunnel.name +
+                   " clients_known=" + std::to_string(tokens.size()));
+    quic::Instant next_state = io::monotonic_now();
+    while (!stop_requested()) {
+      auto r = driver.run_until([] { return stop_requested(); },
+                                io::monotonic_now() + kStateInterval / 4);
+      if (!r) {
+        std::fprintf(stderr, "tquicd: %s\n", r.error().reason.c_str());
+        return apps::kExitFailure;
+      }
+      if (take_reload()) reload();
+      if (quic::Instant now = io::monotonic_now(); now >= next_state) {
+        next_state = now + kStateInterval;
+        refresh();
+        if (observe) observe(state);
+      }
+    }
+    refresh();
+    std::fprintf(stderr, "tquicd: stopping: clients=%llu auth_refused=%llu %s\n",
+                 static_cast<unsigned long long>(state.clients),
+                 static_cast<unsigned long long>(state.auth_refused), ip.stats_line().c_str());
+    return apps::kExitOk;
+  }
+};
+
+}  // namespace
+
+int run_server_daemon(const std::string& config_path, const StateObserver& observe) {
+  auto loaded = load_config(config_path);
+  if (!loaded) {
+    for (const std::string& e : loaded.error()) std::fprintf(stderr, "%s\n", e.c_str());
+    return apps::kExitUsage;
+  }
+  Config cfg = std::move(*loaded);
+  if (cfg.role != DaemonRole::kServer) {
+    std::fprintf(stderr, "tquicd: %s configures a client (daemon.role)\n", config_path.c_str());
+    return apps::kExitUsage;
+  }
+  apps::set_log_level(cfg.log.level >= LogLevel::kDebug ? 2 : 1);
+  auto tokens = load_tokens(cfg.server.tokens_file);
+  if (!tokens) {
+    std::fprintf(stderr, "tquicd: %s\n", tokens.error().reason.c_str());
+    return apps::kExitUsage;
+  }
+  auto parts = make_server_parts(cfg);
+  if (!parts) {
+    std::fprintf(stderr, "tquicd: %s\n", parts.error().reason.c_str());
+    return apps::kExitUsage;
+  }
+  io::EndpointDriver driver(*parts->endpoint, parts->sockets->raw);
+  if (!driver.ok()) return apps::kExitFailure;
+  ReorderSink* reorder = nullptr;
+  auto wrap = [&](masque::PacketSink& tun) {
+    auto r = std::make_unique<ReorderSink>(tun, reorder_limits(cfg), cfg.classifier.udp_unordered,
+                                           [] { return io::monotonic_now(); });
+    reorder = r.get();
+    return r;
+  };
+  auto ip = apps::ConnectIpProxy::create(ip_options(cfg), driver, wrap);
+  if (!ip) {
+    std::fprintf(stderr, "tquicd: %s\n", ip.error().reason.c_str());
+    return apps::kExitFailure;
+  }
+  DaemonState state;
+  state.role = DaemonRole::kServer;
+  state.tun = cfg.tunnel.name;
+  ReorderTimer reorder_timer(driver, *reorder);
+  apps::MasqueProxyApp app("tquicd");
+  app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
+    return [&, &ps_session = ps.session, &ps_conn = ps.connection](
+               uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
+      auto name = tokens->authenticate(presented_token(fields));
+      if (!name || (*ip)->server().tunnels() >= cfg.server.max_clients) {
+        ++state.auth_refused;
+        log_at(0, "tquicd: refused a request: %s", name ? "max_clients reached" : "bad token");
+        return std::make_unique<RefusedRequest>();
+      }
+      log_at(0, "tquicd: client %s authenticated", name->c_str());
+      return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
+    };
+  });
+  driver.set_app([&](quic::Endpoint& ep, quic::Instant now) {
+    app.on_activity(ep, now);
+    reorder_timer.rearm();
+  });
+  ServerRun run{cfg, config_path, driver, app, **ip, *reorder, *tokens, state};
+  return run.run(observe);
+}
+
+}  // namespace bond
