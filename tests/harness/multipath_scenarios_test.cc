@@ -319,6 +319,11 @@ TEST(MultipathScenario, CidRotationAndRetirementOnEachPath) {
 // drop-tail overflow drops are synchronised and land on the flows unevenly, docs/cc.md; with
 // random loss, below, the coupled controllers are fair).
 TEST(MultipathScenario, SharedBottleneckCoupledBaliaTakesLessThanUncoupled) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Two 50 Mbit/s runs beside a competitor: over three minutes under ASan. BALIA's code runs
+  // under ASan in CoupledSim.* (tests/cc) and in the shared-bottleneck demo case.
+  GTEST_SKIP() << "release build only (a figure, and slow under ASan)";
+#endif
   MpScenario s = named("shared-bottleneck");
   s.cc = quic::CcAlgorithm::kBalia;
   MpResult balia = run(s);
