@@ -321,7 +321,7 @@ TEST(MultipathScenario, CidRotationAndRetirementOnEachPath) {
 TEST(MultipathScenario, SharedBottleneckCoupledBaliaTakesLessThanUncoupled) {
 #if defined(__SANITIZE_ADDRESS__)
   // Two 50 Mbit/s runs beside a competitor: over three minutes under ASan. BALIA's code runs
-  // under ASan in CoupledSim.* (tests/cc) and in the shared-bottleneck demo case.
+  // under ASan in Coupled/CoupledScenario.* (tests/cc/coupled_sim_test.cc).
   GTEST_SKIP() << "release build only (a figure, and slow under ASan)";
 #endif
   MpScenario s = named("shared-bottleneck");
