@@ -48,7 +48,7 @@ struct Rig {
   std::unique_ptr<h3test::Pair> pair;
   std::optional<uint64_t> stream;
   std::optional<uint64_t> agreed;
-  std::vector<std::function<void(Peer&, Instant)>> client_todo, server_todo;
+  std::vector<std::function<void(Peer&, Instant)>> client_actions, server_actions;
   size_t reaped = 0;
 
   explicit Rig(RigOptions o = {}) {
@@ -75,8 +75,8 @@ struct Rig {
     };
     pair->server.on_tick = [this](Peer& s, Instant now) {
       reaped += server->reap();
-      for (auto& f : server_todo) f(s, now);
-      server_todo.clear();
+      for (auto& f : server_actions) f(s, now);
+      server_actions.clear();
     };
     ClientTunnelConfig ccfg;
     ccfg.request_v4 = !o.hostile_client;
@@ -105,8 +105,8 @@ struct Rig {
     };
     pair->client.on_tick = [this](Peer& c, Instant now) {
       client_tunnels.reap();
-      for (auto& f : client_todo) f(c, now);
-      client_todo.clear();
+      for (auto& f : client_actions) f(c, now);
+      client_actions.clear();
     };
   }
 
@@ -125,20 +125,20 @@ struct Rig {
   bool run(const std::function<bool()>& done) { return pair->run_until(done); }
   // Client sends `p` through its tunnel at the next tick.
   void client_send(Wire p) {
-    client_todo.push_back([this, p](Peer& c, Instant now) {
+    client_actions.push_back([this, p](Peer& c, Instant now) {
       h3::Outbox out = c.session->outbox(*stream);
       client()->send_packet(out, p, now);
     });
   }
   void client_raw(std::function<void(h3::Outbox&)> f) {
-    client_todo.push_back([this, f](Peer& c, Instant) {
+    client_actions.push_back([this, f](Peer& c, Instant) {
       h3::Outbox out = c.session->outbox(*stream);
       f(out);
     });
   }
   // The server's session sends a capsule on the tunnel's stream (a hostile proxy).
   void server_capsule(uint64_t type, Wire value) {
-    server_todo.push_back([this, type, value](Peer& s, Instant) {
+    server_actions.push_back([this, type, value](Peer& s, Instant) {
       ASSERT_TRUE(s.session->outbox(*stream).send_capsule(type, value));
     });
   }
@@ -169,7 +169,7 @@ TEST(ConnectIpSession, AddressesRoutesAndPacketsBothWays) {
   EXPECT_EQ(r.server_sink.packets[0], up);
   EXPECT_EQ(r.server_sink.metas[0].context_id, 0u);
   Wire down = make_packet({.src = "198.18.1.2", .dst = src.c_str(), .payload = 200});
-  r.server_todo.push_back([&](Peer&, Instant now) { r.server->from_local(down, now); });
+  r.server_actions.push_back([&](Peer&, Instant now) { r.server->from_local(down, now); });
   ASSERT_TRUE(r.run([&] { return r.client_sink.packets.size() == 1; }));
   EXPECT_EQ(r.client_sink.packets[0], down);
   EXPECT_EQ(r.server->stats().packets_in, 1u);
@@ -181,7 +181,7 @@ TEST(ConnectIpSession, AddressesRoutesAndPacketsBothWays) {
   ASSERT_TRUE(r.run([&] { return r.server_sink.packets.size() == 2; }));
   EXPECT_EQ(r.server_sink.packets[1], up6);
   Wire down6 = make_packet({.src = "2001:db8:1::2", .dst = src6.c_str(), .payload = 64});
-  r.server_todo.push_back([&](Peer&, Instant now) { r.server->from_local(down6, now); });
+  r.server_actions.push_back([&](Peer&, Instant now) { r.server->from_local(down6, now); });
   ASSERT_TRUE(r.run([&] { return r.client_sink.packets.size() == 2; }));
   EXPECT_EQ(r.client_sink.packets[1], down6);
   // A destination nobody holds: counted at the proxy.
@@ -268,7 +268,7 @@ TEST(ConnectIpSession, TooBigPacketsAreAnsweredWithIcmpCarryingTheTunnelMtu) {
   EXPECT_EQ(r.server_sink.packets.size(), 1u);
   // One byte less fits and is delivered.
   Wire fits = make_packet({.src = "198.18.1.2", .dst = dst.c_str(), .payload = mtu - 20});
-  r.server_todo.push_back([&](Peer&, Instant now) { r.server->from_local(fits, now); });
+  r.server_actions.push_back([&](Peer&, Instant now) { r.server->from_local(fits, now); });
   ASSERT_TRUE(r.run([&] { return r.client_sink.packets.size() == 1; }));
   EXPECT_EQ(r.client_sink.packets[0].size(), mtu);
 }
@@ -492,7 +492,7 @@ TEST(ConnectIpSession, HostileCapsulesFromTheClientResetTheStream) {
        h3::err::kGeneralProtocolError},
       {"truncated at FIN",
        [](Rig& r) {
-         r.client_todo.push_back([&r](Peer& c, Instant) {
+         r.client_actions.push_back([&r](Peer& c, Instant) {
            Wire part = {0x02, 0x07, 1, 4, 0};  // ADDRESS_REQUEST of 7 bytes, 3 sent
            ASSERT_TRUE(c.session->send_body(*r.stream, part, true));
          });
