@@ -307,7 +307,7 @@ def text_report(s):
 
 class Chart:
     """An SVG line/point chart: x in seconds, one y axis, optional shaded window."""
-    W, H, L, R, T, B = 760, 240, 52, 12, 12, 32
+    W, H, L, R, T, B = 760, 250, 52, 12, 22, 32
 
     def __init__(self, chart_id, x_max, y_max, y_label):
         self.id, self.x_max, self.y_max = chart_id, max(x_max, 1e-3), nice_ceiling(y_max)
@@ -360,7 +360,7 @@ class Chart:
                         f'text-anchor="middle">{t:g}</text>')
             t += step
         axes.append(f'<text x="{self.W - self.R}" y="{self.H - 4}" text-anchor="end">s</text>'
-                    f'<text x="4" y="{self.T + 4}">{html.escape(self.y_label)}</text>')
+                    f'<text x="4" y="12">{html.escape(self.y_label)}</text>')
         return (f'<svg id="{self.id}" viewBox="0 0 {self.W} {self.H}" '
                 f'xmlns="http://www.w3.org/2000/svg" font-size="11">'
                 + "".join(axes + self.parts) + "</svg>")
@@ -472,7 +472,8 @@ def html_report(d, s):
 <style>body{{font:14px system-ui,sans-serif;margin:1.5em;max-width:820px;color:#222}}
 h1{{font-size:1.4em}}h2{{font-size:1.05em;margin-top:1.5em}}svg{{width:100%;height:auto;
 background:#fff;border:1px solid #ddd}}table{{border-collapse:collapse}}th,td{{padding:.2em .7em;
-border-bottom:1px solid #eee;text-align:left}}.legend span{{margin-right:1em}}</style></head>
+border-bottom:1px solid #eee;text-align:left}}.legend span{{margin-right:1em}}
+pre{{white-space:pre-wrap}}</style></head>
 <body><h1>tquicd bond demo</h1>
 <p>One TCP flow ({html.escape(str(s['cc']))}) from the LAN through the bond, the fastest link
 taken down mid-way and brought back. Times are seconds after the flow started.</p>
