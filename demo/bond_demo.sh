@@ -72,9 +72,18 @@ bb_init "$TQUICD" "$TQUIC"
 BB_LAN=tqbdl$BB_TAG BB_CLI=tqbdc$BB_TAG BB_WAN=tqbdw$BB_TAG BB_SRV=tqbds$BB_TAG BB_NET=tqbdi$BB_TAG
 CONTROL_SOCK=$BB_DIR/control.sock
 rm -rf "$OUT" && mkdir -p "$OUT" || { echo "bond demo: cannot create $OUT" >&2; exit 1; }
+# The server stops first, on its own (SIGTERM): its exit status is part of the demo.
 finish() {
+  local rc=$?
+  if [ -n "$BB_SERVER_PID" ] && kill -TERM "$BB_SERVER_PID" 2>/dev/null; then
+    timeout 5 tail --pid="$BB_SERVER_PID" -f /dev/null
+    wait "$BB_SERVER_PID"; local src=$?
+    [ $src = 0 ] || { echo "bond demo: tquicd server exited with status $src on SIGTERM" >&2; rc=1; }
+    BB_SERVER_PID=''
+  fi
   cp "$BB_DIR"/*.log "$OUT"/ 2>/dev/null
   bb_cleanup
+  exit $rc
 }
 trap finish EXIT
 
@@ -95,8 +104,6 @@ echo "== tquicd bond demo: links $(for l in $(bb_link_names); do printf '%s %s M
 bb_setup; rc=$?
 [ $rc = 77 ] && cannot "cannot create network namespaces"
 [ $rc = 0 ] || bb_die "topology setup"
-inNET iperf3 -s -J -i 0.1 -B "$BB_NET_ADDR" -p $IPERF_PORT -D --logfile "$BB_DIR/iperf3-server.log" ||
-  bb_die "iperf3 -s"
 bb_server_start || bb_die "server not ready"
 
 CONTROL_TOML="[control]
@@ -109,19 +116,40 @@ sample() {
     --socket "$CONTROL_SOCK" --t0 "$4" &
   SAMPLER=$!
 }
+# iperf3_server: a one-off receiver (-1) reporting every 100 ms (the report's delivery gaps);
+# one per flow, since a long-lived `iperf3 -s -J` (3.12) crashed here between two tests.
+iperf3_server() {
+  local i
+  ip netns exec "$BB_NET" iperf3 -s -1 -J -i 0.1 -B "$BB_NET_ADDR" -p $IPERF_PORT \
+    > "$BB_DIR/iperf3-server.log" 2>&1 &
+  for i in $(seq 50); do
+    ip netns exec "$BB_NET" ss -Htln "sport = :$IPERF_PORT" | grep -q . && return 0
+    sleep 0.1
+  done
+  return 1
+}
 # flow SECONDS FILE: one TCP flow LAN -> internet, CUBIC pinned (the host default is BBR).
 flow() {
   inLAN iperf3 -c "$BB_NET_ADDR" -p $IPERF_PORT -C cubic -t "$1" -J --get-server-output > "$2"
+}
+# stop_client: SIGTERM; a client that does not exit 0 fails the demo (after the report).
+DAEMON_FAILED=''
+stop_client() {
+  local pid=$BB_CLIENT_PID rc
+  bb_client_stop
+  wait "$pid"; rc=$?
+  [ $rc = 0 ] || { echo "bond demo: tquicd client exited with status $rc on SIGTERM" >&2; DAEMON_FAILED=1; }
 }
 
 echo
 echo "-- 1. the best single link alone: $FAST, ${T_SINGLE} s of one TCP flow (CUBIC)"
 bb_client_start single "$FAST" emu "$CONTROL_TOML" || bb_die "client (single link) not ready"
+iperf3_server || bb_die "iperf3 -s"
 t0=$(now)
 sample "$FAST" "$T_SINGLE" "$BB_DIR/single-links.tsv" "$t0"
 flow "$T_SINGLE" "$OUT/single.json" || bb_die "iperf3 through the single link failed"
 wait $SAMPLER
-bb_client_stop
+stop_client
 
 echo
 echo "-- 2. the bond: one TCP flow for ${T_BOND} s, $FAST down at ${T_DOWN} s and back at ${T_UP} s, ping every 100 ms"
@@ -129,6 +157,7 @@ echo "-- 2. the bond: one TCP flow for ${T_BOND} s, $FAST down at ${T_DOWN} s an
 bb_client_start bond "$(bb_link_names | tr '\n' ' ')" emu "$CONTROL_TOML" || bb_die "client (bond) not ready"
 ip netns exec "$BB_LAN" ping -D -O -n -i 0.1 "$BB_NET_ADDR" > "$OUT/ping.txt" 2>&1 &
 PING=$!
+iperf3_server || bb_die "iperf3 -s"
 sleep $IDLE_PING
 t0=$(now)
 sample "$(bb_link_names | tr '\n' ' ')" "$T_BOND" "$OUT/links.tsv" "$t0"
@@ -142,7 +171,7 @@ bb_link_up "$FAST" "$FAIL" || bb_die "bringing $FAST back"
 wait $FLOW; FLOW_RC=$?
 wait $SAMPLER
 kill -INT $PING; wait $PING
-bb_client_stop
+stop_client
 
 cat > "$OUT/meta.json" <<EOT
 {"t0": $t0, "single_link": "$FAST", "warmup": $WARMUP, "cc": "cubic", "direction": "up",
@@ -150,6 +179,7 @@ cat > "$OUT/meta.json" <<EOT
 EOT
 echo
 python3 "$HERE/report.py" "$OUT" --html "$OUT/report.html" || bb_die "report"
+[ -z "$DAEMON_FAILED" ] || exit 1
 [ $FLOW_RC = 0 ] || { echo "bond demo: the TCP flow through the bond failed (iperf3 exit $FLOW_RC)" >&2; exit 1; }
 python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["flow_survived"] else 1)' \
   "$OUT/summary.json" || { echo "bond demo: the flow did not survive the link going down" >&2; exit 1; }
