@@ -62,7 +62,7 @@ if [ -n "$QUICK" ]; then
 else
   T_SINGLE=10 T_BOND=30 T_DOWN=12 T_UP=20 WARMUP=2
 fi
-IDLE_PING=1.5
+IDLE_PING=1
 IPERF_PORT=5201
 
 . "$ROOT/bench/bond/lib.sh"
@@ -71,7 +71,13 @@ bb_init "$TQUICD" "$TQUIC"
 # This demo's own namespace names (bond-common: prefix tqbd), so it never meets a bench run.
 BB_LAN=tqbdl$BB_TAG BB_CLI=tqbdc$BB_TAG BB_WAN=tqbdw$BB_TAG BB_SRV=tqbds$BB_TAG BB_NET=tqbdi$BB_TAG
 CONTROL_SOCK=$BB_DIR/control.sock
-rm -rf "$OUT" && mkdir -p "$OUT" || { echo "bond demo: cannot create $OUT" >&2; exit 1; }
+# The output directory is emptied first, so only one this demo made (or an empty one) is used.
+if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ] && [ ! -e "$OUT/.bond-demo" ]; then
+  echo "bond demo: $OUT is not empty and not a previous demo's output; name another with --out" >&2
+  exit 2
+fi
+rm -rf "$OUT" && mkdir -p "$OUT" && touch "$OUT/.bond-demo" ||
+  { echo "bond demo: cannot create $OUT" >&2; exit 1; }
 # The server stops first, on its own (SIGTERM): its exit status is part of the demo.
 finish() {
   local rc=$?
