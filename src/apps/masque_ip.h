@@ -76,6 +76,7 @@ class MasqueIpClientApp {
   void set_sink(masque::PacketSink& sink) { sink_override_ = &sink; }
   // The tunnel is up and holds at least one address from ADDRESS_ASSIGN on the device.
   bool ready() const { return up_ && addressed_; }
+  // Null once the connection has closed (it is reaped right after the hook that sees it).
   quic::Connection* connection() const { return conn_; }
   const std::string& error() const { return error_; }
   masque::ConnectIpStats stats() const { return tunnels_.total(); }
@@ -87,6 +88,7 @@ class MasqueIpClientApp {
   void apply(const masque::ConnectIpClient& t);
   masque::ConnectIpClient* tunnel() const;
   void fail(std::string why);
+  void forget_if_closed();
 
   quic::SocketAddress local_, remote_;
   h3::UriTemplate template_;
