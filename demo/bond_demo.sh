@@ -128,6 +128,7 @@ iperf3_server() {
   local i
   ip netns exec "$BB_NET" iperf3 -s -1 -J -i 0.1 -B "$BB_NET_ADDR" -p $IPERF_PORT \
     > "$BB_DIR/iperf3-server.log" 2>&1 &
+  disown $!  # it exits after its one test; bb_cleanup kills what is left in the namespace
   for i in $(seq 50); do
     ip netns exec "$BB_NET" ss -Htln "sport = :$IPERF_PORT" | grep -q . && return 0
     sleep 0.1

@@ -333,9 +333,21 @@ class Chart:
             self.parts.append(f'<g data-series="{html.escape(name)}" data-points="{len(pts)}" '
                               f'fill="{color}">{dots}</g>')
             return
-        coords = " ".join(f"{self.x(t):.1f},{self.y(v):.1f}" for t, v in pts)
-        self.parts.append(f'<polyline data-series="{html.escape(name)}" data-points="{len(pts)}" '
-                          f'fill="none" stroke="{color}" stroke-width="1.6" points="{coords}"/>')
+        # An unknown value (None: no RTT while a link is down) breaks the line, so the chart
+        # does not draw a value across a time nothing was measured.
+        segments, current = [], []
+        for t, v in pts:
+            if v is None:
+                segments, current = segments + [current], []
+            else:
+                current.append((t, v))
+        for seg in segments + [current]:
+            if not seg:
+                continue
+            coords = " ".join(f"{self.x(t):.1f},{self.y(v):.1f}" for t, v in seg)
+            self.parts.append(f'<polyline data-series="{html.escape(name)}" '
+                              f'data-points="{len(seg)}" fill="none" stroke="{color}" '
+                              f'stroke-width="1.6" points="{coords}"/>')
 
     def ticks(self, marks, color, label):
         for t in marks:
@@ -417,15 +429,15 @@ def ping_chart(d, s):
 
 
 def rtt_chart(d, s):
-    series = {n: [(t, r) for t, _, _, r in v if r is not None] for n, v in d["links"].items()}
-    if not any(series.values()):
+    series = {n: [(t, r) for t, _, _, r in v] for n, v in d["links"].items()}
+    known = [r for v in series.values() for _, r in v if r is not None]
+    if not known:
         return None
-    peak = max(r for v in series.values() for _, r in v)
+    peak = max(known)
     c = Chart("chart-link-rtt", s["duration_s"], peak * 1.05, "path RTT ms")
     shade_down(c, s)
     for i, (name, pts) in enumerate(sorted(series.items())):
-        if pts:
-            c.line(name, pts, COLORS[i % len(COLORS)])
+        c.line(name, pts, COLORS[i % len(COLORS)])
     return c.svg()
 
 

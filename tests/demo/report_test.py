@@ -53,7 +53,8 @@ def link_rows():
     rows, fibre, lte = [], 0, 0
     for sec in range(0, 21):
         down = 10 < sec <= 15
-        rows.append(f"{T0 + sec:.3f} fibre {'down' if down else 'up'} {fibre} 1000 20.5")
+        rtt = "-" if down else "20.5"  # no RTT while the link is down
+        rows.append(f"{T0 + sec:.3f} fibre {'down' if down else 'up'} {fibre} 1000 {rtt}")
         rows.append(f"{T0 + sec:.3f} lte up {lte} 1000 -")
         fibre += 0 if 10 <= sec < 15 else 36_000_000 // 8
         lte += 18_000_000 // 8
@@ -154,6 +155,12 @@ class ReportTest(unittest.TestCase):
         self.assertIn('<td data-fig="link-down window">fibre: 10.0 s - 15.0 s</td>', page)
         self.assertRegex(page, r'data-bar="bonded" x="130" y="\d+" width="[1-9]')
         # Self-contained: no script, no external resource.
+        # The fibre's RTT line breaks where it was unknown (11-15 s): 0-10 s and 16-20 s;
+        # the LTE link never had one, so it has no line.
+        rtt = page[page.index('<svg id="chart-link-rtt"'):]
+        rtt = rtt[:rtt.index("</svg>")]
+        self.assertEqual(re.findall(r'data-series="(\w+)" data-points="(\d+)"', rtt),
+                         [("fibre", "11"), ("fibre", "5")])
         self.assertNotIn("<script", page)
         self.assertIsNone(re.search(r'(src|href)=', page))
 
