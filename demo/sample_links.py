@@ -79,7 +79,7 @@ def live_line(t, prev, rows, upload):
         mbit = max(0, (tx2 - tx1) if upload else (rx2 - rx1)) * 8 / dt / 1e6
         total += mbit
         rtt_text = "   -  " if rtt is None else f"{rtt:4.0f} ms"
-        parts.append(f"{name} {state:<5} {mbit:5.1f} Mbit/s rtt {rtt_text}")
+        parts.append(f"{name} {state:<6} {mbit:5.1f} Mbit/s rtt {rtt_text}")
     return f"  {t:5.1f} s  " + " | ".join(parts) + f" | sum {total:5.1f} Mbit/s"
 
 

@@ -4,7 +4,8 @@
 # the user; the demo exits 77 = skip when neither works and says why). Asserts: the demo exits
 # 0; its HTML report exists, holds the four charts and no script; summary.json says the TCP
 # flow survived the fastest link going down (iperf3 exit 0, bytes delivered after the cut),
-# the bonded goodput beat the best single link's, pings crossed the tunnel; the daemons exited
+# the bonded goodput beat the best single link's, pings crossed the tunnel, every link's live
+# samples show bytes and an RTT from the client's control socket; the daemons exited
 # 0 on SIGTERM (the demo fails otherwise). How soon the link carries traffic again after its
 # return is reported, not asserted: with 3 s left in --quick mode, one run in about eight saw
 # the returned path's RTT estimate at ~1 s and no traffic on it (bench/bond.sh measures it).
@@ -29,7 +30,7 @@ rc=$?
 [ $rc = 0 ] || { echo "FAIL: the demo exited $rc"; exit 1; }
 page=$OUT/report/report.html
 [ -s "$page" ] || { echo "FAIL: no report at $page"; exit 1; }
-for chart in chart-bars chart-throughput chart-ping; do
+for chart in chart-bars chart-throughput chart-ping chart-link-rtt; do
   grep -q "<svg id=\"$chart\"" "$page" || { echo "FAIL: $chart missing from the report"; exit 1; }
 done
 ! grep -q "<script" "$page" || { echo "FAIL: the report carries a script"; exit 1; }
@@ -42,6 +43,10 @@ checks = [
      s["bond_beats_single"]),
     (f"pings crossed the tunnel ({s['ping_lost']} of {s['ping_sent']} lost)",
      s["ping_sent"] > 0 and s["ping_lost"] < s["ping_sent"] / 2),
+    # The live samples: bytes on both links' devices, RTT from the daemon's control socket.
+    ("every link carried bytes while bonded and has an RTT from the daemon",
+     all(f["bonded_mbit"] and f["bonded_mbit"] > 0 and f["rtt_p50_ms"]
+         for f in s["per_link"].values()) and len(s["per_link"]) == 2),
 ]
 failed = [what for what, ok in checks if not ok]
 for what, ok in checks:

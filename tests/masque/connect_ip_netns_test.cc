@@ -5,8 +5,8 @@
 // Asserts: ping through the tunnel (on the agreed seq context); a short iperf3 TCP flow
 // (CUBIC) with nonzero goodput; a packet with a spoofed source written into the client's TUN
 // is dropped and counted by the proxy; a DF packet larger than the tunnel MTU is answered with ICMP
-// "fragmentation needed" carrying the tunnel MTU; and the client removes its addresses and routes
-// when signalled.
+// "fragmentation needed" carrying the tunnel MTU; the client removes its addresses and routes
+// when signalled; packets for a client that has left are dropped and counted, the proxy lives.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -303,6 +303,27 @@ TEST_F(ConnectIpNetns, Ipv6PingAndPacketTooBig) {
   EXPECT_LT(mtu, 1500);
   EXPECT_EQ(client->stop(), 0) << slurp(net.dir + "/client.log");
   EXPECT_EQ(capture("ip -n " + net.c + " -6 route").find("tqip0"), std::string::npos);
+}
+
+// Packets keep arriving for a client that has left: the proxy must drop them (no tunnel), not
+// hand them to the departed client's tunnel. The driver reaps the closed connection after the
+// application hook, and the TUN device's readiness is dispatched before the next hook: the
+// tunnel used to be reached there with its connection freed (SIGSEGV in refresh_mtu).
+TEST_F(ConnectIpNetns, PacketsForAClientThatLeftAreDroppedNotACrash) {
+  auto proxy = start_proxy(net);
+  ASSERT_TRUE(proxy) << slurp(net.dir + "/proxy.log");
+  auto client = start_client(net, {});
+  std::string addr = tunnel_address(net, false);
+  ASSERT_FALSE(addr.empty()) << slurp(net.dir + "/client.log");
+  // 100 pings a second towards the client for 3 s: before, while and after it leaves.
+  Proc pings(net.t, {"ping", "-q", "-i", "0.01", "-w", "3", addr}, net.dir + "/ping.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(client->stop(), 0) << slurp(net.dir + "/client.log");
+  EXPECT_TRUE(wait_for(
+      [&] { return last_counter(slurp(net.dir + "/proxy.log"), "no_tunnel") >= 20; },
+      std::chrono::seconds(4)))
+      << slurp(net.dir + "/proxy.log");
+  EXPECT_EQ(proxy->stop(), 0) << slurp(net.dir + "/proxy.log");
 }
 
 }  // namespace
