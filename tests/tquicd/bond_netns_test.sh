@@ -6,7 +6,7 @@
 # omitted) through the bond carries more than 1.25x the same flow through a single-link
 # tunnel (faster link) and more than 1.1x the faster link's shaped rate; link a taken down mid-flow leaves the flow alive and
 # completing; a wrong token is refused (403) and counted by the server; SIGHUP applies a live
-# key; SIGTERM removes the client's TUN device. Namespaces carry the PID and are removed on exit, failure included.
+# key; SIGTERM removes the client's TUN device and the client exits 0. Namespaces carry the PID and are removed on exit, failure included.
 set -u
 TQUICD=${1:?usage: bond_netns_test.sh path/to/tquicd [low]}
 # "low": links of 8 and 4 Mbit/s instead of 40 and 20, for sanitizer builds (same assertions,
@@ -151,6 +151,8 @@ stop_client() {
   kill -TERM "$CLIENT_PID"
   for i in $(seq 30); do kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.1; done
   ! kill -0 "$CLIENT_PID" 2>/dev/null || fail "client did not exit on SIGTERM"
+  wait "$CLIENT_PID"; local rc=$?
+  [ $rc = 0 ] || fail "client exited with status $rc on SIGTERM"
   ! ip -n "$C" link show tqb0 >/dev/null 2>&1 || fail "tqb0 still there after SIGTERM"
 }
 # Tenths of Mbit/s (an integer, for the shell's comparisons) shown as Mbit/s.
