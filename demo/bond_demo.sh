@@ -63,7 +63,6 @@ else
   T_SINGLE=10 T_BOND=30 T_DOWN=12 T_UP=20 WARMUP=2
 fi
 IDLE_PING=1
-IPERF_PORT=5201
 
 . "$ROOT/bench/bond/lib.sh"
 BB_LINKS=$LINKS
@@ -122,22 +121,24 @@ sample() {
     --socket "$CONTROL_SOCK" --t0 "$4" &
   SAMPLER=$!
 }
-# iperf3_server: a one-off receiver (-1) reporting every 100 ms (the report's delivery gaps);
-# one per flow, since a long-lived `iperf3 -s -J` (3.12) crashed here between two tests.
+# iperf3_server PORT: a one-off receiver (-1) reporting every 100 ms (the report's delivery
+# gaps); one per flow, each on its own port: a long-lived `iperf3 -s -J` (3.12) crashed here
+# between two tests, and a one-off one can linger after its test (seen: "unable to receive
+# control message") and keep the port.
 iperf3_server() {
   local i
-  ip netns exec "$BB_NET" iperf3 -s -1 -J -i 0.1 -B "$BB_NET_ADDR" -p $IPERF_PORT \
-    > "$BB_DIR/iperf3-server.log" 2>&1 &
+  ip netns exec "$BB_NET" iperf3 -s -1 -J -i 0.1 -B "$BB_NET_ADDR" -p "$1" \
+    > "$BB_DIR/iperf3-server-$1.log" 2>&1 &
   disown $!  # it exits after its one test; bb_cleanup kills what is left in the namespace
   for i in $(seq 50); do
-    ip netns exec "$BB_NET" ss -Htln "sport = :$IPERF_PORT" | grep -q . && return 0
+    ip netns exec "$BB_NET" ss -Htln "sport = :$1" | grep -q . && return 0
     sleep 0.1
   done
   return 1
 }
-# flow SECONDS FILE: one TCP flow LAN -> internet, CUBIC pinned (the host default is BBR).
+# flow PORT SECONDS FILE: one TCP flow LAN -> internet, CUBIC pinned (the host default is BBR).
 flow() {
-  inLAN iperf3 -c "$BB_NET_ADDR" -p $IPERF_PORT -C cubic -t "$1" -J --get-server-output > "$2"
+  inLAN iperf3 -c "$BB_NET_ADDR" -p "$1" -C cubic -t "$2" -J --get-server-output > "$3"
 }
 # stop_client: SIGTERM; a client that does not exit 0 fails the demo (after the report).
 DAEMON_FAILED=''
@@ -151,10 +152,10 @@ stop_client() {
 echo
 echo "-- 1. the best single link alone: $FAST, ${T_SINGLE} s of one TCP flow (CUBIC)"
 bb_client_start single "$FAST" emu "$CONTROL_TOML" || bb_die "client (single link) not ready"
-iperf3_server || bb_die "iperf3 -s"
+iperf3_server 5201 || bb_die "iperf3 -s"
 t0=$(now)
 sample "$FAST" "$T_SINGLE" "$BB_DIR/single-links.tsv" "$t0"
-flow "$T_SINGLE" "$OUT/single.json" || bb_die "iperf3 through the single link failed"
+flow 5201 "$T_SINGLE" "$OUT/single.json" || bb_die "iperf3 through the single link failed"
 wait $SAMPLER
 stop_client
 
@@ -164,11 +165,11 @@ echo "-- 2. the bond: one TCP flow for ${T_BOND} s, $FAST down at ${T_DOWN} s an
 bb_client_start bond "$(bb_link_names | tr '\n' ' ')" emu "$CONTROL_TOML" || bb_die "client (bond) not ready"
 ip netns exec "$BB_LAN" ping -D -O -n -i 0.1 "$BB_NET_ADDR" > "$OUT/ping.txt" 2>&1 &
 PING=$!
-iperf3_server || bb_die "iperf3 -s"
+iperf3_server 5202 || bb_die "iperf3 -s"
 sleep $IDLE_PING
 t0=$(now)
 sample "$(bb_link_names | tr '\n' ' ')" "$T_BOND" "$OUT/links.tsv" "$t0"
-flow "$T_BOND" "$OUT/bond.json" & FLOW=$!
+flow 5202 "$T_BOND" "$OUT/bond.json" & FLOW=$!
 sleep_until "$t0" "$T_DOWN"
 event link_down "$FAST"
 bb_link_down "$FAST" "$FAIL" || bb_die "taking $FAST down"
