@@ -20,7 +20,11 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 QUICK='' OUT='' FAIL=carrier LINKS="fibre:40:10 lte:20:40"
-usage() { echo "usage: $0 [--quick] [--out DIR] [--links SPEC] [--fail carrier|blackhole] TQUICD TQUIC" >&2; exit 2; }
+usage() {
+  echo "usage: $0 [--quick] [--out DIR] [--links SPEC] [--fail carrier|blackhole] TQUICD TQUIC" >&2
+  [ -z "${1:-}" ] || echo "bond demo: $1" >&2
+  exit 2
+}
 ARGS=("$@")
 while [ $# -gt 0 ]; do
   case $1 in
@@ -34,6 +38,15 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ $# = 2 ] || usage
+# Two or three links (up to 4 accepted), each name:Mbit/s:one-way ms; the name ends up in
+# device names (tqbbl<name>, 15 bytes at most) and nftables table names.
+n=0
+for l in $LINKS; do
+  [[ $l =~ ^[a-z][a-z0-9]{0,9}:[1-9][0-9]{0,3}:[0-9]{1,4}$ ]] ||
+    usage "--links: '$l' is not name:Mbit/s:ms (name: a-z0-9, at most 10; whole numbers)"
+  n=$((n + 1))
+done
+[ $n -ge 2 ] && [ $n -le 4 ] || usage "--links: 2 to 4 links, not $n"
 TQUICD=$(realpath "$1") TQUIC=$(realpath "$2")
 OUT=$(realpath -m "${OUT:-${TMPDIR:-/tmp}/tquic-bond-demo}")
 
@@ -42,16 +55,23 @@ cannot() { echo "bond demo: cannot run here: $*" >&2; exit 77; }
 if [ "$(id -u)" != 0 ]; then
   [ -z "${TQBD_IN_USERNS:-}" ] || cannot "still not root inside the user namespace"
   unshare --user --map-root-user true 2>/dev/null ||
-    cannot "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone or user.max_user_namespaces); run as root"
+    cannot "unprivileged user namespaces are disabled (sysctl" \
+      "kernel.unprivileged_userns_clone or user.max_user_namespaces); run as root"
   [ -r /dev/net/tun ] && [ -w /dev/net/tun ] ||
-    cannot "/dev/net/tun is not readable and writable by $(id -un) ($(stat -c %A /dev/net/tun 2>/dev/null || echo missing)); TUN devices in a user namespace need it world-accessible (Debian's default is crw-rw-rw-); run as root"
-  echo "bond demo: not root: running in a user namespace (unshare --user --map-root-user --net --mount)"
+    cannot "/dev/net/tun is not readable and writable by $(id -un)" \
+      "($(stat -c %A /dev/net/tun 2>/dev/null || echo missing)); TUN devices in a user namespace" \
+      "need it world-accessible (Debian's default is crw-rw-rw-); run as root"
+  echo "bond demo: not root: running in a user namespace" \
+    "(unshare --user --map-root-user --net --mount)"
   exec env TQBD_IN_USERNS=1 unshare --user --map-root-user --net --mount "$0" "${ARGS[@]}"
 fi
 if [ -n "${TQBD_IN_USERNS:-}" ]; then
   # `ip netns add` binds namespaces under /run/netns: a private one in this mount namespace.
-  if [ -d /run/netns ]; then mount -t tmpfs tqbd /run/netns; else mount -t tmpfs tqbd /run && mkdir /run/netns; fi ||
-    cannot "no private /run/netns in the user namespace"
+  if [ -d /run/netns ]; then
+    mount -t tmpfs tqbd /run/netns
+  else
+    mount -t tmpfs tqbd /run && mkdir /run/netns
+  fi || cannot "no private /run/netns in the user namespace"
 fi
 for tool in ip tc nft iperf3 ping openssl python3; do
   command -v $tool >/dev/null || cannot "$tool is missing (scripts/install-deps.sh installs it)"
@@ -68,7 +88,8 @@ IDLE_PING=1
 BB_LINKS=$LINKS
 bb_init "$TQUICD" "$TQUIC"
 # This demo's own namespace names (bond-common: prefix tqbd), so it never meets a bench run.
-BB_LAN=tqbdl$BB_TAG BB_CLI=tqbdc$BB_TAG BB_WAN=tqbdw$BB_TAG BB_SRV=tqbds$BB_TAG BB_NET=tqbdi$BB_TAG
+BB_LAN=tqbdl$BB_TAG BB_CLI=tqbdc$BB_TAG BB_WAN=tqbdw$BB_TAG BB_SRV=tqbds$BB_TAG
+BB_NET=tqbdi$BB_TAG
 CONTROL_SOCK=$BB_DIR/control.sock
 # The output directory is emptied first, so only one this demo made (or an empty one) is used.
 if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ] && [ ! -e "$OUT/.bond-demo" ]; then
@@ -103,9 +124,19 @@ now() { date +%s.%N; }
 # event KIND LINK: logged with the time it is taken, before the action (docs/demo.md).
 event() { echo "$(now) $1 $2" >> "$OUT/events.tsv"; echo "  >>> $1 $2 ($FAIL)"; }
 # sleep_until T0 SECONDS: awk, not python3, whose start-up (a pyenv shim) can take 0.3 s.
-sleep_until() { sleep "$(awk -v t="$1" -v d="$2" -v n="$(now)" 'BEGIN { s = t + d - n; print (s > 0 ? s : 0) }')"; }
+sleep_until() {
+  sleep "$(awk -v t="$1" -v d="$2" -v n="$(now)" 'BEGIN { s = t + d - n; print (s > 0 ? s : 0) }')"
+}
+# links_as FORMAT SEPARATOR: each link's name, rate and delay through printf.
+links_as() {
+  local l out=''
+  for l in $(bb_link_names); do
+    out+=$(printf "$1" "$l" "$(bb_link_field "$l" rate)" "$(bb_link_field "$l" delay)")$2
+  done
+  echo "${out%"$2"}"
+}
 
-echo "== tquicd bond demo: links $(for l in $(bb_link_names); do printf '%s %s Mbit/s %s ms, ' "$l" "$(bb_link_field "$l" rate)" "$(bb_link_field "$l" delay)"; done | sed 's/, $//') =="
+echo "== tquicd bond demo: links $(links_as '%s %s Mbit/s %s ms' ', ') =="
 bb_setup; rc=$?
 [ $rc = 77 ] && cannot "cannot create network namespaces"
 [ $rc = 0 ] || bb_die "topology setup"
@@ -146,7 +177,8 @@ stop_client() {
   local pid=$BB_CLIENT_PID rc
   bb_client_stop
   wait "$pid"; rc=$?
-  [ $rc = 0 ] || { echo "bond demo: tquicd client exited with status $rc on SIGTERM" >&2; DAEMON_FAILED=1; }
+  [ $rc = 0 ] ||
+    { echo "bond demo: tquicd client exited with status $rc on SIGTERM" >&2; DAEMON_FAILED=1; }
 }
 
 echo
@@ -160,15 +192,17 @@ wait $SAMPLER
 stop_client
 
 echo
-echo "-- 2. the bond: one TCP flow for ${T_BOND} s, $FAST down at ${T_DOWN} s and back at ${T_UP} s, ping every 100 ms"
+echo "-- 2. the bond: one TCP flow for ${T_BOND} s, $FAST down at ${T_DOWN} s and back at" \
+  "${T_UP} s, ping every 100 ms"
 : > "$OUT/links.tsv"; : > "$OUT/events.tsv"
-bb_client_start bond "$(bb_link_names | tr '\n' ' ')" emu "$CONTROL_TOML" || bb_die "client (bond) not ready"
+ALL=$(bb_link_names | tr '\n' ' ')
+bb_client_start bond "$ALL" emu "$CONTROL_TOML" || bb_die "client (bond) not ready"
 ip netns exec "$BB_LAN" ping -D -O -n -i 0.1 "$BB_NET_ADDR" > "$OUT/ping.txt" 2>&1 &
 PING=$!
 iperf3_server 5202 || bb_die "iperf3 -s"
 sleep $IDLE_PING
 t0=$(now)
-sample "$(bb_link_names | tr '\n' ' ')" "$T_BOND" "$OUT/links.tsv" "$t0"
+sample "$ALL" "$T_BOND" "$OUT/links.tsv" "$t0"
 flow 5202 "$T_BOND" "$OUT/bond.json" & FLOW=$!
 sleep_until "$t0" "$T_DOWN"
 event link_down "$FAST"
@@ -183,12 +217,21 @@ stop_client
 
 cat > "$OUT/meta.json" <<EOT
 {"t0": $t0, "single_link": "$FAST", "warmup": $WARMUP, "cc": "cubic", "direction": "up",
- "failure": "$FAIL", "links": [$(for l in $(bb_link_names); do printf '{"name": "%s", "rate_mbit": %s, "delay_ms": %s},' "$l" "$(bb_link_field "$l" rate)" "$(bb_link_field "$l" delay)"; done | sed 's/,$//')]}
+ "failure": "$FAIL",
+ "links": [$(links_as '{"name": "%s", "rate_mbit": %s, "delay_ms": %s}' ', ')]}
 EOT
 echo
-python3 "$HERE/report.py" "$OUT" --html "$OUT/report.html" || bb_die "report"
+flow_failed() {
+  echo "bond demo: the TCP flow through the bond failed (iperf3 exit $FLOW_RC; $OUT/bond.json)" >&2
+  exit 1
+}
+if ! python3 "$HERE/report.py" "$OUT" --html "$OUT/report.html"; then
+  [ $FLOW_RC = 0 ] || flow_failed
+  bb_die "report"
+fi
 [ -z "$DAEMON_FAILED" ] || exit 1
-[ $FLOW_RC = 0 ] || { echo "bond demo: the TCP flow through the bond failed (iperf3 exit $FLOW_RC)" >&2; exit 1; }
+[ $FLOW_RC = 0 ] || flow_failed
 python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["flow_survived"] else 1)' \
-  "$OUT/summary.json" || { echo "bond demo: the flow did not survive the link going down" >&2; exit 1; }
+  "$OUT/summary.json" ||
+  { echo "bond demo: the flow did not survive the link going down" >&2; exit 1; }
 exit 0

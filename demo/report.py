@@ -212,7 +212,8 @@ def summarize(d):
         s["back_after_s"] = link_back_after(d["links"].get(window[0], []), up_at)
     gap, gap_at = longest_zero_run(bond, min(warmup, down_at))
     s["gap_s"], s["gap_at"] = round(gap, 3), gap_at
-    s["ratio"] = (s["bond_mbit"] / s["single_mbit"]) if s["bond_mbit"] and s["single_mbit"] else None
+    both = s["bond_mbit"] and s["single_mbit"]
+    s["ratio"] = s["bond_mbit"] / s["single_mbit"] if both else None
     s["bond_beats_single"] = bool(s["ratio"] and s["ratio"] > 1.0)
     s["flow_survived"] = d["bond_ok"] and (not window or s["bytes_after_down"] > 0)
     s.update(ping_figures(d["ping"], down_at))
@@ -283,7 +284,7 @@ def text_report(s):
                  f"{fmt(s['single_mbit'], ' Mbit/s')}")
     ratio = "" if s["ratio"] is None else f", {s['ratio']:.2f}x the best link"
     share = 100 * s["bond_mbit"] / s["shaped_sum_mbit"] if s["bond_mbit"] else None
-    lines.append(f"bonded, all links up: {fmt(s['bond_mbit'], ' Mbit/s')}{ratio}, "
+    lines.append(f"bonded, all links up before the cut: {fmt(s['bond_mbit'], ' Mbit/s')}{ratio}, "
                  f"{fmt(share, '%', 0)} of the shaped sum")
     if "down" in s:
         d = s["down"]
@@ -449,10 +450,12 @@ def shade_down(chart, s):
 
 
 def bar_chart(s):
-    bars = [("best single link", s["single_mbit"], "#888"), ("bonded", s["bond_mbit"], "#2ca02c"),
-            ("shaped sum", s["shaped_sum_mbit"], "#ccc")]
+    bars = [("best single link", s["single_mbit"], "#888"), ("bonded", s["bond_mbit"], "#2ca02c")]
+    if s.get("after_up_mbit") is not None:
+        bars.append(("bonded after the return", s["after_up_mbit"], "#8fd18f"))
+    bars.append(("shaped sum", s["shaped_sum_mbit"], "#ccc"))
     peak = nice_ceiling(max([b[1] or 0 for b in bars] + [1.0]))
-    w, h, left = 760, 30 * len(bars) + 10, 130
+    w, h, left = 760, 30 * len(bars) + 10, 170
     parts = []
     for i, (name, v, color) in enumerate(bars):
         width = (v or 0) / peak * (w - left - 90)
@@ -506,8 +509,10 @@ def figure_rows(s):
             ("bonded / best single", "-" if s["ratio"] is None else f"{s['ratio']:.2f}x")]
     if "down" in s:
         d = s["down"]
-        rows.append(("link-down window", f"{d['link']}: {d['start']:.1f} s - {fmt(d['end'], ' s')}"))
+        window = f"{d['link']}: {d['start']:.1f} s - {fmt(d['end'], ' s')}"
+        rows.append(("link-down window", window))
         rows.append(("while down", fmt(s["during_down_mbit"], " Mbit/s")))
+        rows.append(("bonded after the return", fmt(s["after_up_mbit"], " Mbit/s")))
         rows.append(("carrying again after", fmt(s["back_after_s"], " s", 2)))
     rows += [("flow survived", "yes" if s["flow_survived"] else "no"),
              ("longest delivery gap", f"{s['gap_s'] * 1000:.0f} ms"),

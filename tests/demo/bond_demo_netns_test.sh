@@ -21,7 +21,11 @@ TQUICD=${1:?usage: bond_demo_netns_test.sh TQUICD TQUIC [low]} TQUIC=${2:?}
 # 10 s (docs/demo.md, "Limits"). Move this to the default links once the data path aggregates
 # there; the emu still adds a delay and a spread here, and every other step is the demo's own.
 LINKS="fibre:40:2 lte:20:6"
-[ "${3:-}" = low ] && LINKS="fibre:8:2 lte:4:6"
+# Sanitizer builds ("low"): links of a fifth the rate, and, as in bond_netns_test.sh, function
+# rather than aggregation (the bonded flow at least 90% of the single link's): ASan's CPU cost
+# makes a few-second bonded figure there swing by +-15%.
+GAIN=1.0
+[ "${3:-}" = low ] && LINKS="fibre:8:2 lte:4:6" GAIN=0.9
 OUT=$(mktemp -d /tmp/tqbd-test.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 "$DEMO" --quick --out "$OUT/report" --links "$LINKS" "$TQUICD" "$TQUIC"
@@ -34,13 +38,14 @@ for chart in chart-bars chart-throughput chart-ping chart-link-rtt; do
   grep -q "<svg id=\"$chart\"" "$page" || { echo "FAIL: $chart missing from the report"; exit 1; }
 done
 ! grep -q "<script" "$page" || { echo "FAIL: the report carries a script"; exit 1; }
-python3 - "$OUT/report/summary.json" <<'PY'
+python3 - "$OUT/report/summary.json" "$GAIN" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
+gain = float(sys.argv[2])
 checks = [
     ("the flow survived the link going down", s["flow_survived"] and s["bytes_after_down"] > 0),
-    (f"bonded {s['bond_mbit']:.1f} Mbit/s beats the best single link {s['single_mbit']:.1f}",
-     s["bond_beats_single"]),
+    (f"bonded {s['bond_mbit']:.1f} Mbit/s above {gain}x the best single link "
+     f"{s['single_mbit']:.1f}", s["bond_mbit"] > gain * s["single_mbit"]),
     (f"pings crossed the tunnel ({s['ping_lost']} of {s['ping_sent']} lost)",
      s["ping_sent"] > 0 and s["ping_lost"] < s["ping_sent"] / 2),
     # The live samples: bytes on both links' devices, RTT from the daemon's control socket.

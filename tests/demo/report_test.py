@@ -125,8 +125,8 @@ class ReportTest(unittest.TestCase):
         write_recording(self.dir)
         out, _, _ = self.report()
         self.assertIn("best single link (fibre) through the tunnel: 36.0 Mbit/s", out)
-        self.assertIn("bonded, all links up: 54.0 Mbit/s, 1.50x the best link, 90% of the "
-                      "shaped sum", out)
+        self.assertIn("bonded, all links up before the cut: 54.0 Mbit/s, 1.50x the best link, "
+                      "90% of the shaped sum", out)
         self.assertIn("link fibre down at 10.0 s, back at 15.0 s", out)
         self.assertIn("flow survived the link going down: yes", out)
         self.assertIn("longest delivery gap (100 ms receiver intervals with nothing): 300 ms "
@@ -153,7 +153,9 @@ class ReportTest(unittest.TestCase):
         self.assertIn('<td data-fig="bonded / best single">1.50x</td>', page)
         self.assertIn('<td data-fig="longest delivery gap">300 ms</td>', page)
         self.assertIn('<td data-fig="link-down window">fibre: 10.0 s - 15.0 s</td>', page)
-        self.assertRegex(page, r'data-bar="bonded" x="130" y="\d+" width="[1-9]')
+        self.assertRegex(page, r'data-bar="bonded" x="170" y="\d+" width="[1-9]')
+        self.assertRegex(page, r'data-bar="bonded after the return" x="170" y="\d+" width="[1-9]')
+        self.assertIn('<td data-fig="bonded after the return">54.0 Mbit/s</td>', page)
         # Self-contained: no script, no external resource.
         # The fibre's RTT line breaks where it was unknown (11-15 s): 0-10 s and 16-20 s;
         # the LTE link never had one, so it has no line.
