@@ -10,9 +10,9 @@
 # leaves the bond degraded and moves the traffic to b (a's counter stops); `link up a` brings a
 # path back (path_up, bonded); `set` applies a live key (config_reloaded) and refuses a bad
 # value and a restart-only key with the key named; the server's `conns` shows the client with
-# its inner address; the dashboard page and /api/status load, garbage HTTP gets 400; another
-# uid cannot use the socket; a qlog file is written (log.qlog_dir). Namespaces carry the PID
-# and are removed on exit, failure included.
+# its inner address; the dashboard page and /api/status load, garbage HTTP gets 400; garbage
+# on the control socket gets an error and a close; another uid cannot use the socket; a qlog
+# file is written (log.qlog_dir). Namespaces carry the PID and are removed on exit.
 set -u
 TQUICD=${1:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
 CTL=${2:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
@@ -210,7 +210,19 @@ import socket; s = socket.create_connection(("127.0.0.1", 9477), 2); s.sendall(b
 print(s.recv(100).decode(errors="replace").split("\r\n")[0])')
 [ "${REPLY:0:12}" = "HTTP/1.1 400" ] || fail "garbage HTTP answered '$REPLY'"
 
-# 8. Another uid cannot talk to the socket (mode 0600).
+# 8. Garbage on the daemon's control socket: an error reply and the connection closed; the
+# daemon goes on answering. Another uid cannot talk to the socket (mode 0600).
+REPLY=$(python3 -c '
+import socket, sys; s = socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect(sys.argv[1])
+s.sendall(b"\x00\xffstatus\n"); out = b""
+while True:
+    d = s.recv(4096)
+    if not d: break
+    out += d
+print(out.decode(errors="replace").strip())' "$DIR/client.sock") || fail "garbage: the daemon did not close"
+[ "${REPLY:0:6}" = "error " ] || fail "garbage control line answered '$REPLY'"
+ctl status > /dev/null || fail "the daemon stopped answering after garbage"
+
 setpriv --reuid 65534 --regid 65534 --clear-groups "$CTL" -s "$DIR/client.sock" status > /dev/null 2>&1 &&
   fail "uid 65534 got an answer from the control socket"
 
