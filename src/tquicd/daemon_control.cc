@@ -55,7 +55,7 @@ std::unique_ptr<DaemonControl> DaemonControl::open(
     auto http = MetricsServer::open(
         loop,
         [self](const HttpRequest& r) {
-          return dashboard_route(r, self->status(), self->events());
+          return dashboard_route(r, self->status(), self->events(), &self->history_);
         },
         {*cfg.metrics_listen});
     if (http) {
@@ -81,6 +81,7 @@ void DaemonControl::refresh(quic::Instant now) {
                                                    .count())
                                          : 0;
   status_.control_refused = ctl_ ? ctl_->refused() : 0;
+  history_.record(status_);
   refreshed_ = now;
   ever_refreshed_ = true;
 }

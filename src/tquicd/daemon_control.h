@@ -21,6 +21,7 @@
 #include "tquicd/control.h"
 #include "tquicd/control_server.h"
 #include "tquicd/events.h"
+#include "tquicd/history.h"
 #include "tquicd/metrics_server.h"
 #include "tquicd/status.h"
 
@@ -72,6 +73,7 @@ class DaemonControl final : public ControlBackend {
   ControlHooks hooks_;
   EventBus bus_;
   Status status_;
+  StatusHistory history_;
   std::vector<KeyValue> overrides_;
   quic::Instant refreshed_{};
   bool ever_refreshed_ = false;

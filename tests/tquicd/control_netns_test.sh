@@ -10,9 +10,10 @@
 # leaves the bond degraded and moves the traffic to b (a's counter stops); `link up a` brings a
 # path back (path_up, bonded); `set` applies a live key (config_reloaded) and refuses a bad
 # value and a restart-only key with the key named; the server's `conns` shows the client with
-# its inner address; the dashboard page and /api/status load, garbage HTTP gets 400; garbage
-# on the control socket gets an error and a close; another uid cannot use the socket; a qlog
-# file is written (log.qlog_dir). Namespaces carry the PID and are removed on exit.
+# its inner address; the dashboard page, /api/status and /api/history (the transfer's samples)
+# load, garbage HTTP gets 400; garbage on the control socket gets an error and a close; another
+# uid cannot use the socket; a qlog file is written (log.qlog_dir). Namespaces carry the PID
+# and are removed on exit.
 set -u
 TQUICD=${1:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
 CTL=${2:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
@@ -205,6 +206,9 @@ grep -q "event .*client_up site1" "$DIR/server.log" || fail "server did not log 
 inS curl -s -m 2 http://127.0.0.1:9477/ | grep -q "<svg\|tquicd" || fail "dashboard page"
 inC curl -s -m 2 http://127.0.0.1:9477/api/status > "$DIR/api.json" || fail "/api/status"
 py "j['bond']=='bonded' and len(j['links'])==2" "$DIR/api.json" || fail "/api/status: $(cat "$DIR/api.json")"
+inC curl -s -m 2 http://127.0.0.1:9477/api/history > "$DIR/history.json" || fail "/api/history"
+py "len(j)>=3 and any(l['name']=='a' and l['thr']>1000000 for x in j for l in x['links'])" "$DIR/history.json" ||
+  fail "/api/history has no samples of the transfer: $(head -c 600 "$DIR/history.json")"
 REPLY=$(inC python3 -c '
 import socket; s = socket.create_connection(("127.0.0.1", 9477), 2); s.sendall(b"\x16\x03\x01garbage\r\n\r\n")
 print(s.recv(100).decode(errors="replace").split("\r\n")[0])')
