@@ -79,6 +79,9 @@ class DaemonControl final : public ControlBackend {
   bool ever_refreshed_ = false;
   std::unique_ptr<ControlServer> ctl_;
   std::unique_ptr<MetricsServer> http_;
+  bool notify_pending_ = false;
+  // Expires with this object: a deferred notification queued on the loop checks it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace bond
