@@ -275,12 +275,12 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
     }
   }
   bool signalled = stop_requested();
+  run.refresh();  // the links' last figures, while the connection is there to read
   if (signalled) {
     app.shutdown(io::monotonic_now());
     (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
   }
   driver.unregister_fd(tun.fd());
-  run.refresh();
   const IngressStats& is = ingress.queue().stats();
   std::fprintf(stderr, "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu\n",
                static_cast<unsigned long long>(is.enqueued),
@@ -348,7 +348,10 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   // path, minrtt spills over to the next as soon as its window is full (docs/tquicd.md).
   o.net.scheduler = "minrtt";
   o.net.datagram_resend_on_path_failure = true;
-  o.net.max_paths = static_cast<uint32_t>(std::max<size_t>(cfg.links.size(), 2));
+  // One ID of headroom for `tquicctl link down/up`: the core replaces every abandoned path's ID
+  // but the handshake path's (0), so the link that carried the handshake reopens on a new one.
+  o.net.max_paths = static_cast<uint32_t>(
+      std::min(std::max<size_t>(cfg.links.size(), 2) + 1, quic::kMaxPathsLimit));
   if (!cfg.client.pinned_cert.empty()) {
     auto pem = apps::read_file(cfg.client.pinned_cert);
     auto pin = pem ? apps::leaf_sha256(*pem) : quic::fail(quic::err::kInternalError, "");

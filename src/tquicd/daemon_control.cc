@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "io/clock.h"
 #include "tquicd/daemon.h"
@@ -55,7 +56,7 @@ std::unique_ptr<DaemonControl> DaemonControl::open(
     auto http = MetricsServer::open(
         loop,
         [self](const HttpRequest& r) {
-          return dashboard_route(r, self->status(), self->events());
+          return dashboard_route(r, self->status(), self->events(), &self->history_);
         },
         {*cfg.metrics_listen});
     if (http) {
@@ -65,10 +66,18 @@ std::unique_ptr<DaemonControl> DaemonControl::open(
                    cfg.metrics_listen->to_string().c_str(), http.error().c_str());
     }
   }
-  // Monitors hear of an event as it is logged; the daemon's log gets a line too.
-  d->bus_.subscribe([self = d.get()](const Event& e) {
+  // The daemon's log gets a line per event, and monitors hear of it on the loop's next turn:
+  // events are pushed from inside control requests (a `monitor` request refreshes the status),
+  // and flushing a session from inside its own request could drop it under its feet.
+  d->bus_.subscribe([self = d.get(), &loop, alive = std::weak_ptr<bool>(d->alive_)](const Event& e) {
     std::fprintf(stderr, "tquicd: event %s\n", format_event_text(e).c_str());
-    if (self->ctl_) self->ctl_->notify_events();
+    if (self->notify_pending_ || !self->ctl_) return;
+    self->notify_pending_ = true;
+    loop.defer([self, alive] {
+      if (alive.expired()) return;
+      self->notify_pending_ = false;
+      self->ctl_->notify_events();
+    });
   });
   return d;
 }
@@ -81,6 +90,7 @@ void DaemonControl::refresh(quic::Instant now) {
                                                    .count())
                                          : 0;
   status_.control_refused = ctl_ ? ctl_->refused() : 0;
+  history_.record(status_);
   refreshed_ = now;
   ever_refreshed_ = true;
 }

@@ -21,6 +21,7 @@
 #include "tquicd/control.h"
 #include "tquicd/control_server.h"
 #include "tquicd/events.h"
+#include "tquicd/history.h"
 #include "tquicd/metrics_server.h"
 #include "tquicd/status.h"
 
@@ -72,11 +73,15 @@ class DaemonControl final : public ControlBackend {
   ControlHooks hooks_;
   EventBus bus_;
   Status status_;
+  StatusHistory history_;
   std::vector<KeyValue> overrides_;
   quic::Instant refreshed_{};
   bool ever_refreshed_ = false;
   std::unique_ptr<ControlServer> ctl_;
   std::unique_ptr<MetricsServer> http_;
+  bool notify_pending_ = false;
+  // Expires with this object: a deferred notification queued on the loop checks it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace bond

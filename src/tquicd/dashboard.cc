@@ -45,13 +45,14 @@ std::string events_json(const EventLog& log, uint64_t after) {
 }  // namespace
 
 HttpResponse dashboard_route(const HttpRequest& request, const Status& status,
-                             const EventLog& events) {
+                             const EventLog& events, const StatusHistory* history) {
   if (request.path == "/") return {200, "text/html; charset=utf-8", std::string(kDashboardPage)};
   if (request.path == "/metrics")
     return {200, kMetricsContentType, format_metrics(status, events.last_seq())};
   if (request.path == "/api/status") return {200, kJson, format_json(status, StatusView::kStatus)};
   if (request.path == "/api/events")
     return {200, kJson, events_json(events, after_param(request.query))};
+  if (request.path == "/api/history") return {200, kJson, history ? history->json() : "[]"};
   return {404, "text/plain; charset=utf-8", "Not Found\n"};
 }
 

@@ -177,7 +177,7 @@ async function tick() {
   try {
     const r = await fetch("/api/status", {cache: "no-store"});
     const s = await r.json();
-    record(s, performance.now() / 1000);
+    record(s, s.uptime_ms / 1000);  // the daemon's clock, as /api/history's samples
     renderTable(s);
     renderConns(s);
     legend();
@@ -191,7 +191,22 @@ async function tick() {
   }
   setTimeout(tick, interval);
 }
-tick();
+// The daemon's own history first, so a page opened now shows the last minutes at once.
+async function loadHistory() {
+  try {
+    const r = await fetch("/api/history", {cache: "no-store"});
+    for (const sample of await r.json()) {
+      for (const l of sample.links) {
+        if (!history.has(l.name)) history.set(l.name, []);
+        history.get(l.name).push({t: sample.t, thr: l.thr, rtt: l.rtt, loss: l.loss, quota: l.quota});
+      }
+    }
+    for (const h of history.values()) h.splice(0, Math.max(0, h.length - maxSamples));
+  } catch (err) {
+    history.clear();
+  }
+}
+loadHistory().then(tick);
 </script></body></html>
 )html";
 

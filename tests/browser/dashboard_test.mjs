@@ -103,6 +103,16 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('#events').textContent
                                        .includes('failover lte: to fibre'), {timeout: 10000});
   assert.ok(await page.$eval('#conns', (t) => t.hidden), 'no clients table on the client side');
+  // A page opened later starts with the daemon's history (/api/history), not empty: its
+  // lines hold the earlier samples before it has polled more than once.
+  const later = await browser.newPage();
+  later.on('pageerror', (e) => errors.push(String(e)));
+  await later.goto(origin + '/?interval=5000', {timeout: 15000});
+  await later.waitForFunction(() => window.tquicdSamples >= 1, {timeout: 10000});
+  const early = (await later.evaluate(chartState))['chart-throughput'];
+  assert.ok(early.fibre && early.fibre.points >= 8 && early.fibre.finite,
+            'history drawn at once: ' + JSON.stringify(early));
+  await later.close();
   assert.deepEqual(foreign, [], 'requests only to the server');
   assert.deepEqual(errors, [], 'no script errors');
 

@@ -18,13 +18,14 @@ int main(int argc, char** argv) {
   using namespace std::chrono_literals;
   bond::test::TestLoop loop;
   bond::test::FakeBackend backend;
+  bond::StatusHistory history;
   if (!loop.driver || !loop.driver->ok()) return 1;
   bond::MetricsServerOptions o;
   o.listen = quic::SocketAddress::v4(127, 0, 0, 1, 0);
   auto server = bond::MetricsServer::open(
       *loop.driver,
       [&](const bond::HttpRequest& r) {
-        return bond::dashboard_route(r, backend.state, backend.log);
+        return bond::dashboard_route(r, backend.state, backend.log, &history);
       },
       o);
   if (!server) {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   uint64_t step = 0;
   std::function<void(quic::Instant)> advance = [&](quic::Instant now) {
     backend.state = bond::test::fake_status(++step, server_role);
+    history.record(backend.state);
     if (step % 10 == 9)
       backend.log.add({0, step * 100, bond::EventKind::kFailover, "lte", "to fibre"});
     loop.driver->add_timer(now + 100ms, advance);

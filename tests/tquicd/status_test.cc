@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "status_fake.h"
+#include "tquicd/dashboard.h"
+#include "tquicd/history.h"
 #include "tquicd/metrics.h"
 #include "tquicd/status_format.h"
 
@@ -83,6 +85,34 @@ TEST(EventBus, BoundsTextListenersAndReentry) {
   for (int i = 0; i < 10; ++i) bus.push(t0, EventKind::kLinkUp, "a");
   EXPECT_EQ(bus.log().size(), 4u);  // the ring stays bounded
   EXPECT_EQ(bus.count(EventKind::kLinkUp), 10u);
+}
+
+TEST(StatusHistory, OneSamplePerIntervalBoundedAndServed) {
+  StatusHistory h(3);
+  Status s;
+  LinkStatus l;
+  l.name = "a\"b";
+  l.tx_rate_bps = 1000;
+  l.rx_rate_bps = 500;
+  l.rtt_us = 21500;
+  l.loss = 0.25;
+  l.quota_bytes = 200;
+  l.quota_used_bytes = 50;
+  s.links = {l};
+  for (uint64_t ms : {0, 400, 999, 1000, 2500, 3600, 4700}) {
+    s.uptime_ms = ms;
+    h.record(s);
+  }
+  EXPECT_EQ(h.size(), 3u);  // 0, 1000, 2500, 3600, 4700 taken; the ring keeps the last three
+  std::string j = h.json();
+  EXPECT_EQ(j.rfind("[{\"t\":2.500,", 0), 0u) << j;
+  EXPECT_NE(j.find(R"({"name":"a\"b","thr":1500,"rtt":21.500,"loss":25.000,"quota":25.000})"),
+            std::string::npos) << j;
+  EXPECT_EQ(StatusHistory().json(), "[]");
+  HttpRequest req;
+  req.path = "/api/history";
+  EXPECT_EQ(dashboard_route(req, s, EventLog(), &h).body, j);
+  EXPECT_EQ(dashboard_route(req, s, EventLog()).body, "[]");
 }
 
 TEST(BondState, DerivedFromLinks) {
