@@ -76,7 +76,9 @@ class MasqueIpClientApp {
   void set_sink(masque::PacketSink& sink) { sink_override_ = &sink; }
   // The tunnel is up and holds at least one address from ADDRESS_ASSIGN on the device.
   bool ready() const { return up_ && addressed_; }
-  quic::Connection* connection() const { return conn_; }
+  // The live connection; nullptr before connect and once finished (the endpoint may have
+  // reaped it since the last on_activity).
+  quic::Connection* connection() const { return finished_ ? nullptr : conn_; }
   const std::string& error() const { return error_; }
   masque::ConnectIpStats stats() const { return tunnels_.total(); }
   uint64_t tun_write_failed() const { return sink_.write_failed; }

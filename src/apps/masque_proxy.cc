@@ -84,7 +84,7 @@ void MasqueProxyApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     Conn& conn = conns_[*h];
     conn.session = std::make_unique<h3::Session>(*c, h3::Role::kServer, session_config());
     conn.peer = c->path(0).remote.to_string();
-    ProxySession ps{*c, *conn.session, conn.peer};
+    ProxySession ps{*c, *conn.session, conn.peer, *h};
     for (const auto& [name, make] : protocols_) conn.session->register_protocol(name, make(ps));
     ++counters_.connections;
   }

@@ -42,6 +42,7 @@ struct ProxySession {
   quic::Connection& connection;
   h3::Session& session;
   std::string peer;
+  quic::ConnectionHandle handle = 0;  // the endpoint's: valid while the connection lives
 };
 // Makes the handler factory of one :protocol for one new connection's session.
 using ProtocolFactory = std::function<h3::HandlerFactory(ProxySession&)>;

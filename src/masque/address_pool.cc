@@ -51,6 +51,13 @@ bool AddressPool::held_by(const IpAddress& a, const std::string& key) const {
   return it != holder_.end() && it->second == key;
 }
 
+std::optional<IpAddress> AddressPool::address_of(std::string_view key) const {
+  for (const auto& [address, holder] : holder_) {
+    if (holder == key) return address;
+  }
+  return std::nullopt;
+}
+
 std::optional<IpAddress> AddressPool::assign(const std::string& key,
                                              std::optional<IpAddress> preferred) {
   auto take = [&](const IpAddress& a) -> std::optional<IpAddress> {

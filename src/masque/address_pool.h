@@ -47,6 +47,8 @@ class AddressPool {
   // Gives an address back; a no-op when `key` does not hold it.
   void release(const std::string& key, const IpAddress& a);
   bool held_by(const IpAddress& a, const std::string& key) const;
+  // The lowest address `key` holds (tquicd's `conns` view); a scan of the addresses in use.
+  std::optional<IpAddress> address_of(std::string_view key) const;
 
  private:
   IpAddress nth(uint64_t index) const;  // host number `index` (0 = the router)

@@ -330,16 +330,25 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
   return c;
 }
 
-std::expected<Config, std::vector<std::string>> load_config(const std::string& path) {
+std::expected<std::string, std::string> read_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected(std::vector<std::string>{path + ": " + std::strerror(errno)});
+  if (!in) return std::unexpected(path + ": " + std::strerror(errno));
   std::string text;
   text.resize(kMaxConfigBytes + 1);
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+std::string config_base_dir(const std::string& path) {
   size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-  return parse_config(text, path, dir, check_file_on_disk);
+  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+}
+
+std::expected<Config, std::vector<std::string>> load_config(const std::string& path) {
+  auto text = read_config_file(path);
+  if (!text) return std::unexpected(std::vector<std::string>{text.error()});
+  return parse_config(*text, path, config_base_dir(path), check_file_on_disk);
 }
 
 }  // namespace bond

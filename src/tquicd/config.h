@@ -143,6 +143,11 @@ std::expected<Config, std::vector<std::string>> parse_config(std::string_view te
                                                              std::string_view name,
                                                              const std::string& base_dir,
                                                              const FileCheck& check_file);
+// The file's text (at most kMaxConfigBytes + 1 bytes are read, so an over-long file is refused
+// by parse_config), or "path: reason".
+std::expected<std::string, std::string> read_config_file(const std::string& path);
+// The directory relative paths in `path` are taken from.
+std::string config_base_dir(const std::string& path);
 // Reads and parses `path` (check_file_on_disk for referenced files).
 std::expected<Config, std::vector<std::string>> load_config(const std::string& path);
 

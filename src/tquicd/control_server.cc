@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "io/clock.h"
 
@@ -26,19 +28,36 @@ void send_refusal(int fd, std::string_view line) {
   (void)!send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+sockaddr_un unix_address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.data(), std::min(path.size(), sizeof addr.sun_path - 1));
+  return addr;
+}
+
+// A socket file some process still accepts on (a second daemon with the same control.socket
+// must not take it over, nor remove it on exit).
+bool socket_is_live(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr = unix_address(path);
+  bool live = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return live;
+}
+
 std::expected<int, std::string> bind_socket(const std::string& path) {
   if (path.empty() || path.size() > kMaxUnixPathLength)
     return std::unexpected("control socket path empty or longer than 107 bytes");
   struct stat st;
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return std::unexpected(path + ": exists and is not a socket");
+    if (socket_is_live(path)) return std::unexpected(path + ": another daemon listens on it");
     unlink(path.c_str());  // stale socket of an earlier run
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::unexpected(errno_text("socket"));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  memcpy(addr.sun_path, path.data(), path.size());
+  sockaddr_un addr = unix_address(path);
   // The umask makes the socket 0600 from its creation; chmod repeats it for clarity.
   mode_t old = umask(0177);
   int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
@@ -65,13 +84,20 @@ std::expected<std::unique_ptr<ControlServer>, std::string> ControlServer::open(
 
 ControlServer::ControlServer(io::EndpointDriver& loop, ControlBackend& backend,
                              ControlServerOptions options, int fd)
-    : loop_(loop), backend_(backend), options_(std::move(options)), listen_fd_(fd) {}
+    : loop_(loop), backend_(backend), options_(std::move(options)), listen_fd_(fd) {
+  struct stat st;
+  if (lstat(options_.path.c_str(), &st) == 0) bound_ = {st.st_dev, st.st_ino};
+}
 
 ControlServer::~ControlServer() {
   while (!clients_.empty()) drop(clients_.begin()->first);
   loop_.unregister_fd(listen_fd_);
   close(listen_fd_);
-  unlink(options_.path.c_str());
+  // Only our own socket file: another daemon may have replaced it since.
+  struct stat st;
+  if (lstat(options_.path.c_str(), &st) == 0 && std::pair{st.st_dev, st.st_ino} == bound_) {
+    unlink(options_.path.c_str());
+  }
 }
 
 void ControlServer::on_accept() {

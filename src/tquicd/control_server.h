@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "io/endpoint_driver.h"
 #include "tquicd/control.h"
@@ -70,6 +71,7 @@ class ControlServer {
   int listen_fd_;
   std::map<int, std::unique_ptr<Client>> clients_;
   uint64_t refused_ = 0, accepted_ = 0, timed_out_ = 0;
+  std::pair<dev_t, ino_t> bound_{};  // the socket file we made (unlinked on exit if still ours)
 };
 
 }  // namespace bond

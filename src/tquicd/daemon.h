@@ -94,5 +94,7 @@ bool daemon_applies(DaemonRole role, std::string_view key);
 // Reloads `path` and logs each changed key: applied live (returned true) or needing restart.
 // Returns the new configuration when it parsed, nullopt (errors logged) otherwise.
 std::optional<Config> reload_config(const std::string& path, const Config& running);
+// The keys that differ between two configurations (for the config_reloaded event).
+std::vector<std::string> changed_keys(const Config& before, const Config& after);
 
 }  // namespace bond

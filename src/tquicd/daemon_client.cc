@@ -13,6 +13,8 @@
 #include "io/endpoint_driver.h"
 #include "io/sockaddr.h"
 #include "tquicd/daemon.h"
+#include "tquicd/daemon_control.h"
+#include "tquicd/daemon_status.h"
 #include "tquicd/ingress_queue.h"
 #include "tquicd/settings.h"
 
@@ -163,6 +165,40 @@ class IngressPump {
   std::vector<uint8_t> buf_;
 };
 
+// The control plane of a client: its links tracked from the connection's paths, `link
+// up|down` acting on them (daemon_control.h).
+std::unique_ptr<DaemonControl> open_client_control(
+    io::EndpointDriver& driver, const Config& cfg, const std::string& path, ClientRun& run,
+    const quic::SocketAddress& remote, std::function<void(const Config&)> apply) {
+  std::vector<LinkTracker::Link> tracked;
+  for (const LinkSocket& l : run.links) tracked.push_back({*l.link, l.socket->local_address()});
+  auto tracker = std::make_shared<LinkTracker>(std::move(tracked));
+  ControlHooks hooks;
+  hooks.refresh = [&run, tracker](quic::Instant now, Status& s, EventBus& bus) {
+    run.refresh();
+    std::vector<PathSample> paths;
+    if (quic::Connection* c = run.app->connection()) paths = sample_paths(*c);
+    tracker->update(paths, now, bus, s);
+    s.tx_bytes = run.state.tunnel.bytes_out;
+    s.rx_bytes = run.state.tunnel.bytes_in;
+  };
+  hooks.apply = std::move(apply);
+  hooks.link_admin = [&run, tracker, remote](std::string_view name, bool up, quic::Instant now,
+                                             EventBus& bus)
+      -> std::expected<std::string, std::string> {
+    const LinkTracker::Link* l = tracker->find(name);
+    if (l == nullptr) return std::unexpected("no link named '" + std::string(name) + "'");
+    quic::Connection* c = run.app->connection();
+    if (c == nullptr || !run.app->ready()) return std::unexpected("the tunnel is not up");
+    if (up && !l->admin_down) return std::string(name) + " is already up";
+    if (!up && l->admin_down) return std::string(name) + " is already down";
+    auto r = set_link_path(*c, l->local, remote, l->config.role == LinkRole::kBackup, up);
+    if (r) tracker->set_admin_down(name, !up, now, bus);
+    return r;
+  };
+  return DaemonControl::open(driver, cfg, path, io::monotonic_now(), std::move(hooks));
+}
+
 int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOptions& o,
                     const h3::UriTemplate& tmpl, apps::ClientSetup& setup,
                     std::vector<LinkSocket> links, masque::TunDevice& tun,
@@ -199,6 +235,14 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
   install_signal_handlers();
   ClientRun run{&cfg, std::move(links), &app, &reorder, {}};
   run.state.tun = cfg.tunnel.name;
+  auto apply = [&](const Config& next) {
+    reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
+    ingress.queue().set_limits(ingress_limits(next));
+    cfg.ingress = next.ingress;
+    cfg.reorder = next.reorder;
+    cfg.classifier.udp_unordered = next.classifier.udp_unordered;
+  };
+  auto control = open_client_control(driver, cfg, path, run, setup.remote, apply);
   bool announced = false;
   quic::Instant next_state = io::monotonic_now();
   while (!stop_requested() && !app.finished()) {
@@ -218,27 +262,25 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
     }
     if (take_reload()) {
       if (auto next = reload_config(path, cfg)) {
-        reorder.set_policy(reorder_limits(*next), next->classifier.udp_unordered);
-        ingress.queue().set_limits(ingress_limits(*next));
-        cfg.ingress = next->ingress;
-        cfg.reorder = next->reorder;
-        cfg.classifier.udp_unordered = next->classifier.udp_unordered;
+        std::vector<std::string> keys = changed_keys(cfg, *next);
+        apply(*next);
         ++run.state.reloads;
+        control->on_reloaded(*next, keys, io::monotonic_now());
       }
     }
     if (quic::Instant now = io::monotonic_now(); now >= next_state) {
       next_state = now + kStateInterval;
-      run.refresh();
+      control->refresh(now);  // refreshes run.state too
       if (observe) observe(run.state);
     }
   }
   bool signalled = stop_requested();
+  run.refresh();  // the links' last figures, while the connection is there to read
   if (signalled) {
     app.shutdown(io::monotonic_now());
     (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
   }
   driver.unregister_fd(tun.fd());
-  run.refresh();
   const IngressStats& is = ingress.queue().stats();
   std::fprintf(stderr, "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu\n",
                static_cast<unsigned long long>(is.enqueued),
@@ -306,7 +348,10 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   // path, minrtt spills over to the next as soon as its window is full (docs/tquicd.md).
   o.net.scheduler = "minrtt";
   o.net.datagram_resend_on_path_failure = true;
-  o.net.max_paths = static_cast<uint32_t>(std::max<size_t>(cfg.links.size(), 2));
+  // One ID of headroom for `tquicctl link down/up`: the core replaces every abandoned path's ID
+  // but the handshake path's (0), so the link that carried the handshake reopens on a new one.
+  o.net.max_paths = static_cast<uint32_t>(
+      std::min(std::max<size_t>(cfg.links.size(), 2) + 1, quic::kMaxPathsLimit));
   if (!cfg.client.pinned_cert.empty()) {
     auto pem = apps::read_file(cfg.client.pinned_cert);
     auto pin = pem ? apps::leaf_sha256(*pem) : quic::fail(quic::err::kInternalError, "");
@@ -317,6 +362,7 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
     }
     o.trust.pin = apps::to_hex(pin->data(), pin->size());
   }
+  o.net.qlog_dir = cfg.log.qlog_dir;
   apps::set_log_level(cfg.log.level >= LogLevel::kDebug ? 1 : 0);
   int rc = 0;
   auto setup = apps::make_client(*url, o.net, o.trust, rc, apps::kH3Alpn);

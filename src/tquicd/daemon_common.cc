@@ -102,4 +102,10 @@ std::optional<Config> reload_config(const std::string& path, const Config& runni
   return std::move(*next);
 }
 
+std::vector<std::string> changed_keys(const Config& before, const Config& after) {
+  std::vector<std::string> keys;
+  for (const ConfigChange& c : diff_configs(before, after)) keys.push_back(c.key);
+  return keys;
+}
+
 }  // namespace bond

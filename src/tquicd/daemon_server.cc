@@ -13,6 +13,8 @@
 #include "io/clock.h"
 #include "masque/proxy_handler.h"
 #include "tquicd/daemon.h"
+#include "tquicd/daemon_control.h"
+#include "tquicd/daemon_status.h"
 #include "tquicd/settings.h"
 #include "tquicd/tokens.h"
 
@@ -63,6 +65,7 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   net.max_paths = kMaxLinks;
   net.scheduler = "minrtt";  // as the client (daemon_client.cc)
   net.datagram_resend_on_path_failure = true;
+  net.qlog_dir = cfg.log.qlog_dir;
   quic::EndpointConfig ec;
   ec.server = true;
   ec.max_connections = cfg.server.max_clients;
@@ -92,22 +95,30 @@ struct ServerRun {
   TokenStore& tokens;
   DaemonState& state;
 
-  void reload() {
-    auto next = reload_config(path, cfg);
-    if (!next) return;
-    reorder.set_policy(reorder_limits(*next), next->classifier.udp_unordered);
-    cfg.reorder = next->reorder;
-    cfg.classifier.udp_unordered = next->classifier.udp_unordered;
+  DaemonControl* control = nullptr;
+
+  void apply(const Config& next) {
+    reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
+    cfg.reorder = next.reorder;
+    cfg.classifier.udp_unordered = next.classifier.udp_unordered;
     // The tokens file is read again even when its name is unchanged: its content is what
     // an operator edits to add or revoke a client (open tunnels stay).
-    if (auto t = load_tokens(next->server.tokens_file)) {
+    if (auto t = load_tokens(next.server.tokens_file)) {
       tokens = std::move(*t);
-      cfg.server.tokens_file = next->server.tokens_file;
+      cfg.server.tokens_file = next.server.tokens_file;
       log_at(0, "tquicd: reload: %zu client tokens", tokens.size());
     } else {
       log_at(0, "tquicd: reload: tokens kept: %s", t.error().reason.c_str());
     }
+  }
+
+  void reload() {
+    auto next = reload_config(path, cfg);
+    if (!next) return;
+    std::vector<std::string> keys = changed_keys(cfg, *next);
+    apply(*next);
     ++state.reloads;
+    control->on_reloaded(*next, keys, io::monotonic_now());
   }
 
   void refresh() {
@@ -133,7 +144,7 @@ struct ServerRun {
       if (take_reload()) reload();
       if (quic::Instant now = io::monotonic_now(); now >= next_state) {
         next_state = now + kStateInterval;
-        refresh();
+        control->refresh(now);  // refreshes `state` too
         if (observe) observe(state);
       }
     }
@@ -187,9 +198,17 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   state.role = DaemonRole::kServer;
   state.tun = cfg.tunnel.name;
   ReorderTimer reorder_timer(driver, *reorder);
+  DaemonControl* control = nullptr;
+  ClientTracker clients([&](const std::string& client) -> std::string {
+    for (uint8_t v : {4, 6}) {
+      const masque::AddressPool* pool = (*ip)->server().pool(v);
+      if (auto a = pool ? pool->address_of(client) : std::nullopt) return a->to_string();
+    }
+    return "";
+  });
   apps::MasqueProxyApp app("tquicd");
   app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
-    return [&, &ps_session = ps.session, &ps_conn = ps.connection](
+    return [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
                uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
       auto name = tokens->authenticate(presented_token(fields));
       if (!name || (*ip)->server().tunnels() >= cfg.server.max_clients) {
@@ -198,6 +217,7 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
         return std::make_unique<RefusedRequest>();
       }
       log_at(0, "tquicd: client %s authenticated", name->c_str());
+      if (control) clients.on_authenticated(ps_handle, *name, io::monotonic_now(), control->bus());
       return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
     };
   });
@@ -206,6 +226,17 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder_timer.rearm();
   });
   ServerRun run{cfg, config_path, driver, app, **ip, *reorder, *tokens, state};
+  ControlHooks hooks;
+  hooks.refresh = [&](quic::Instant now, Status& s, EventBus& bus) {
+    run.refresh();
+    clients.update(*parts->endpoint, now, bus, s);
+    s.tx_bytes = state.tunnel.bytes_out;
+    s.rx_bytes = state.tunnel.bytes_in;
+  };
+  hooks.apply = [&](const Config& next) { run.apply(next); };
+  auto opened = DaemonControl::open(driver, cfg, config_path, io::monotonic_now(), std::move(hooks));
+  control = opened.get();
+  run.control = control;
   return run.run(observe);
 }
 

@@ -60,7 +60,7 @@ double d(uint64_t v) {
 void link_metrics(std::string& out, const Status& s) {
   header(out, "tquicd_link_state", "gauge", "1 for the link's current state (up, down, failed).");
   for (const auto& l : s.links)
-    for (LinkState st : {LinkState::kUp, LinkState::kDown, LinkState::kFailed})
+    for (LinkHealth st : {LinkHealth::kUp, LinkHealth::kDown, LinkHealth::kFailed})
       sample(out, "tquicd_link_state",
              "link=\"" + label(l.name) + "\",role=\"" + to_string(l.role) + "\",state=\"" +
                  to_string(st) + "\"",

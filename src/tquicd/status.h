@@ -1,20 +1,20 @@
 // tquicd's observable state as a plain model (docs/tquicd-control.md). The daemon fills a
 // Status snapshot (or updates one in place) and hands it to the control socket, the metrics
-// endpoint and the dashboard, which only read it; events go into an EventLog, a bounded ring
-// with sequence numbers that `tquicctl monitor` and the dashboard follow. No I/O, no clock:
-// times are passed in as quic::Instant.
+// endpoint and the dashboard, which only read it; events (events.h) go into an EventLog, a
+// bounded ring with sequence numbers that `tquicctl monitor` and the dashboard follow. No I/O,
+// no clock: times are passed in as quic::Instant.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/time.h"
 #include "tquicd/config.h"
+#include "tquicd/events.h"
 
 namespace bond {
 
@@ -22,16 +22,16 @@ namespace bond {
 // usable links than configured non-backup links (a primary/secondary failed, or a backup carries
 // traffic); down: no usable path.
 enum class BondState { kSingle, kBonded, kDegraded, kDown };
-enum class LinkState { kUp, kDown, kFailed };
+enum class LinkHealth { kUp, kDown, kFailed };
 
 const char* to_string(BondState s);
-const char* to_string(LinkState s);
+const char* to_string(LinkHealth s);
 
 struct LinkStatus {
   std::string name;
   std::string interface;  // empty when the link is given by source address only
   LinkRole role = LinkRole::kPrimary;
-  LinkState state = LinkState::kDown;
+  LinkHealth state = LinkHealth::kDown;
   bool admin_down = false;     // taken down by `link down NAME`
   uint64_t rtt_us = 0;         // smoothed RTT of the link's path, 0 when unknown
   double loss = 0;             // fraction of packets lost, 0..1
@@ -67,41 +67,6 @@ struct FlowStatus {
   std::string src, dst;        // "addr:port"
   std::string klass;           // "interactive" or "bulk"
   uint64_t bytes = 0, packets = 0;
-};
-
-enum class EventKind { kPathUp, kPathDown, kFailover, kQuotaReached, kLinkUp, kLinkDown,
-                       kBondState, kClientUp, kClientDown };
-const char* to_string(EventKind k);
-
-struct Event {
-  uint64_t seq = 0;            // 1, 2, ... in the order logged; never reused
-  uint64_t time_ms = 0;        // milliseconds since the daemon started
-  EventKind kind = EventKind::kPathUp;
-  std::string link;            // link concerned, may be empty
-  std::string detail;          // free text ("to lte", "5000000 bytes", ...)
-};
-
-// Bounded ring of the most recent events. Readers remember the last seq they saw and ask for
-// what followed; a reader that fell behind by more than the capacity learns how many it missed.
-class EventLog {
- public:
-  static constexpr size_t kDefaultCapacity = 1024;
-  explicit EventLog(size_t capacity = kDefaultCapacity);
-
-  // Assigns the next sequence number and returns it; the oldest event is dropped when full.
-  uint64_t add(Event e);
-  // Events with seq > after, oldest first, at most `max`. `missed` (when given) is set to the
-  // number of events after `after` that have already been dropped from the ring.
-  std::vector<Event> since(uint64_t after, size_t max = SIZE_MAX,
-                           uint64_t* missed = nullptr) const;
-  uint64_t last_seq() const { return next_seq_ - 1; }
-  size_t size() const { return events_.size(); }
-  size_t capacity() const { return capacity_; }
-
- private:
-  size_t capacity_;
-  uint64_t next_seq_ = 1;
-  std::deque<Event> events_;
 };
 
 struct Status {

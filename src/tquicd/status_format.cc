@@ -189,7 +189,7 @@ void append_json_string(std::string& out, std::string_view text) {
 std::string format_text(const Status& s, StatusView view) {
   std::string out = sf("bond: %s  role: %s  links up: ", to_string(s.bond), to_string(s.role));
   size_t up = 0;
-  for (const auto& l : s.links) up += l.state == LinkState::kUp;
+  for (const auto& l : s.links) up += l.state == LinkHealth::kUp;
   out += sf("%zu/%zu  uptime: %" PRIu64 "s  tunnel: %s  tx: %s  rx: %s\n", up, s.links.size(),
             s.uptime_ms / 1000, s.tunnel_interface.empty() ? "-" : s.tunnel_interface.c_str(),
             bytes(s.tx_bytes).c_str(), bytes(s.rx_bytes).c_str());

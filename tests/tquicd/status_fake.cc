@@ -13,7 +13,7 @@ Status fake_status(uint64_t n, bool server) {
   LinkStatus fibre{"fibre",
                    "eth1",
                    LinkRole::kPrimary,
-                   LinkState::kUp,
+                   LinkHealth::kUp,
                    false,
                    20'000 + (n % 7) * 500,
                    0.001 * static_cast<double>(n % 3),
@@ -26,7 +26,7 @@ Status fake_status(uint64_t n, bool server) {
   LinkStatus lte{"lte",
                  "wwan0",
                  LinkRole::kSecondary,
-                 n % 10 == 9 ? LinkState::kFailed : LinkState::kUp,
+                 n % 10 == 9 ? LinkHealth::kFailed : LinkHealth::kUp,
                  false,
                  50'000 + (n % 11) * 2'000,
                  0.01,
@@ -39,7 +39,7 @@ Status fake_status(uint64_t n, bool server) {
   s.links = {fibre, lte};
   if (!server) {
     s.links.push_back(
-        {"sat", "", LinkRole::kBackup, LinkState::kUp, false, 300'000, 0, 1000, 1000, 0, 0, 0, 0});
+        {"sat", "", LinkRole::kBackup, LinkHealth::kUp, false, 300'000, 0, 1000, 1000, 0, 0, 0, 0});
   }
   s.bond = derive_bond_state(s.links);
   s.paths = {{0, "fibre", "198.18.1.2:4000", "198.19.0.1:443", true, false, 20'000, 1'000, 120'000,

@@ -36,15 +36,64 @@ TEST(EventLog, SequenceNumbersAndBoundedRing) {
   EXPECT_EQ(log.since(0, 1).size(), 1u);
 }
 
+TEST(EventBus, StampsLogsAndFansOut) {
+  quic::Instant t0{std::chrono::seconds(100)};
+  EventBus bus(t0, 8);
+  std::vector<Event> a, b;
+  size_t ida = bus.subscribe([&](const Event& e) { a.push_back(e); });
+  size_t idb = bus.subscribe([&](const Event& e) { b.push_back(e); });
+  ASSERT_NE(ida, 0u);
+  ASSERT_NE(idb, ida);
+  EXPECT_EQ(bus.push(t0 + std::chrono::milliseconds(1250), EventKind::kLinkAdded, "lte", "x"), 1u);
+  EXPECT_EQ(bus.push(t0 - std::chrono::seconds(1), EventKind::kConfigReloaded, ""), 2u);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].seq, 1u);
+  EXPECT_EQ(a[0].time_ms, 1250u);
+  EXPECT_EQ(a[0].link, "lte");
+  EXPECT_EQ(a[1].time_ms, 0u);  // before the start: clamped, not wrapped
+  EXPECT_EQ(b.size(), 2u);
+  bus.unsubscribe(idb);
+  bus.push(t0, EventKind::kQuotaReset, "lte");
+  EXPECT_EQ(a.size(), 3u);
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_EQ(bus.count(EventKind::kQuotaReset), 1u);
+  EXPECT_EQ(bus.log().last_seq(), 3u);
+  EXPECT_STREQ(to_string(EventKind::kLinkRemoved), "link_removed");
+  EXPECT_STREQ(to_string(EventKind::kConfigReloaded), "config_reloaded");
+}
+
+TEST(EventBus, BoundsTextListenersAndReentry) {
+  quic::Instant t0{};
+  EventBus bus(t0, 4);
+  int calls = 0;
+  // A subscriber that pushes: its event is logged but not fanned out again (no recursion).
+  bus.subscribe([&](const Event& e) {
+    ++calls;
+    if (e.kind == EventKind::kPathDown) bus.push(t0, EventKind::kFailover, "b");
+  });
+  bus.push(t0, EventKind::kPathDown, std::string(1000, 'l'), std::string(5000, 'd'));
+  EXPECT_EQ(calls, 1);
+  auto all = bus.log().since(0);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].link.size(), kMaxEventLink);
+  EXPECT_EQ(all[0].detail.size(), kMaxEventDetail);
+  EXPECT_EQ(all[1].kind, EventKind::kFailover);
+  for (size_t i = 1; i < EventBus::kMaxListeners; ++i) EXPECT_NE(bus.subscribe([](const Event&) {}), 0u);
+  EXPECT_EQ(bus.subscribe([](const Event&) {}), 0u);  // over kMaxListeners: refused
+  for (int i = 0; i < 10; ++i) bus.push(t0, EventKind::kLinkUp, "a");
+  EXPECT_EQ(bus.log().size(), 4u);  // the ring stays bounded
+  EXPECT_EQ(bus.count(EventKind::kLinkUp), 10u);
+}
+
 TEST(BondState, DerivedFromLinks) {
-  auto link = [](LinkRole r, LinkState s) {
+  auto link = [](LinkRole r, LinkHealth s) {
     LinkStatus l;
     l.role = r;
     l.state = s;
     return l;
   };
   using R = LinkRole;
-  using S = LinkState;
+  using S = LinkHealth;
   EXPECT_EQ(derive_bond_state({}), BondState::kDown);
   EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kUp)}), BondState::kSingle);
   EXPECT_EQ(derive_bond_state({link(R::kPrimary, S::kUp), link(R::kSecondary, S::kUp)}),
