@@ -233,12 +233,13 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
     }
   }
   bool signalled = stop_requested();
+  // The figures are taken before the shutdown: the connection may be gone after the flush.
+  run.refresh();
   if (signalled) {
     app.shutdown(io::monotonic_now());
     (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
   }
   driver.unregister_fd(tun.fd());
-  run.refresh();
   const IngressStats& is = ingress.queue().stats();
   std::fprintf(stderr, "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu\n",
                static_cast<unsigned long long>(is.enqueued),
