@@ -62,7 +62,7 @@ EOT
 }
 iperf_lan() {  # iperf_lan OUTFILE ARGS...: LAN host to the internet host through the tunnel
   local out=$1; shift
-  inLAN timeout $((SECS + 30)) iperf3 -c $BB_NET_ADDR -O 1 -t "$SECS" -J "$@" > "$out" 2>&1
+  inLAN timeout $((SECS + 30)) iperf3 -c $BB_NET_ADDR -O 1 -t "$SECS" -J "$@" > "$out" 2> "$out.err"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
