@@ -103,6 +103,7 @@ void MasqueIpClientApp::on_activity(quic::Endpoint& endpoint, quic::Instant now)
     auto h = endpoint.connect(local_, remote_, now);
     if (!h) return fail("connect: " + h.error().reason);
     handle_ = *h;
+    endpoint_ = &endpoint;
     if (quic::Connection* c = endpoint.connection(*handle_)) {
       for (const PathRequest& p : paths_) {
         if (auto st = c->add_path(p.local, remote_, p.backup); !st) {
