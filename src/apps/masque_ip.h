@@ -91,6 +91,7 @@ class MasqueIpClientApp {
   void apply(const masque::ConnectIpClient& t);
   masque::ConnectIpClient* tunnel() const;
   void fail(std::string why);
+  void forget_if_closed();
 
   quic::SocketAddress local_, remote_;
   h3::UriTemplate template_;

@@ -103,6 +103,14 @@ void MasqueProxyApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
       continue;
     }
     drive(it->second, it->first, now);
+    // The driver reaps a closed connection right after this hook returns; its session and
+    // handlers go now, while it still exists, or a TUN packet dispatched before the next hook
+    // would reach a CONNECT-IP tunnel of a freed connection (seen as a crash in
+    // ServerTunnel::refresh_mtu when a client reconnected).
+    if (endpoint.connection(it->first)->is_closed()) {
+      it = conns_.erase(it);
+      continue;
+    }
     ++it;
   }
 }
