@@ -97,12 +97,23 @@ void MasqueIpClientApp::fail(std::string why) {
   finished_ = true;
 }
 
+void MasqueIpClientApp::forget_if_closed() {
+  // The driver reaps a closed connection right after this hook returns: the session (and its
+  // tunnel) go now and connection() answers null from here on, or an owner reading it later
+  // (tquicd's per-link figures at SIGTERM) would reach a freed connection.
+  if (conn_ != nullptr && conn_->is_closed()) {
+    session_.reset();
+    conn_ = nullptr;
+  }
+}
+
 void MasqueIpClientApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
-  if (finished_) return;
+  if (finished_) return forget_if_closed();
   if (!handle_) {
     auto h = endpoint.connect(local_, remote_, now);
     if (!h) return fail("connect: " + h.error().reason);
     handle_ = *h;
+    endpoint_ = &endpoint;
     if (quic::Connection* c = endpoint.connection(*handle_)) {
       for (const PathRequest& p : paths_) {
         if (auto st = c->add_path(p.local, remote_, p.backup); !st) {
@@ -123,6 +134,7 @@ void MasqueIpClientApp::on_activity(quic::Endpoint& endpoint, quic::Instant now)
     session_ = std::make_unique<h3::Session>(*conn_, h3::Role::kClient, cfg);
   }
   drive(*conn_, now);
+  forget_if_closed();
 }
 
 void MasqueIpClientApp::drive(quic::Connection& c, quic::Instant now) {

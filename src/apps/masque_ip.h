@@ -76,9 +76,11 @@ class MasqueIpClientApp {
   void set_sink(masque::PacketSink& sink) { sink_override_ = &sink; }
   // The tunnel is up and holds at least one address from ADDRESS_ASSIGN on the device.
   bool ready() const { return up_ && addressed_; }
-  // The live connection; nullptr before connect and once finished (the endpoint may have
-  // reaped it since the last on_activity).
-  quic::Connection* connection() const { return finished_ ? nullptr : conn_; }
+  // Looked up by handle on each call: the endpoint frees a connection once it has closed
+  // (after shutdown() that can happen within the flush window), so a kept pointer would dangle.
+  quic::Connection* connection() const {
+    return endpoint_ != nullptr && handle_ ? endpoint_->connection(*handle_) : nullptr;
+  }
   const std::string& error() const { return error_; }
   masque::ConnectIpStats stats() const { return tunnels_.total(); }
   uint64_t tun_write_failed() const { return sink_.write_failed; }
@@ -89,6 +91,7 @@ class MasqueIpClientApp {
   void apply(const masque::ConnectIpClient& t);
   masque::ConnectIpClient* tunnel() const;
   void fail(std::string why);
+  void forget_if_closed();
 
   quic::SocketAddress local_, remote_;
   h3::UriTemplate template_;
@@ -98,8 +101,9 @@ class MasqueIpClientApp {
   masque::PacketSink* sink_override_ = nullptr;
   std::vector<PathRequest> paths_;
   masque::TunnelSet tunnels_;  // before session_: tunnels leave it when the session goes
+  quic::Endpoint* endpoint_ = nullptr;
   std::optional<quic::ConnectionHandle> handle_;
-  quic::Connection* conn_ = nullptr;
+  quic::Connection* conn_ = nullptr;  // valid during on_activity() only
   std::unique_ptr<h3::Session> session_;
   std::optional<uint64_t> stream_;
   std::optional<uint64_t> offered_;

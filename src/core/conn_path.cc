@@ -597,7 +597,11 @@ Path* Connection::choose_path(Instant now) {
     if (Path* p = choose_deadline_path(now, cands, wake)) return p;  // conn_deadline.cc
   }
   // The backlog walks every sending stream: only the schedulers that weigh it pay for it.
-  uint64_t backlog = scheduler_->needs_backlog() ? streams_.send_backlog() : 0;
+  // Queued DATAGRAM frames are backlog too: without them a datagram-only sender (a tunnel)
+  // always looked idle to ECF and BLEST, which then kept waiting for the fastest path and
+  // left the others nearly unused (DatagramScenario.EcfStripesADatagramOnlyLoad).
+  uint64_t backlog =
+      scheduler_->needs_backlog() ? streams_.send_backlog() + datagrams_out_.bytes() : 0;
   auto pick = scheduler_->select(cands, backlog);
   if (!pick) {
     pacing_wakeup_ = std::min(pacing_wakeup_, wake);

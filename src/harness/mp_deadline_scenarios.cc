@@ -53,6 +53,12 @@ std::optional<MpScenario> deadline_mp_scenario(std::string_view name) {
     s.datagram_interval = 500us;
     s.datagram_resend = true;
     s.bytes = 1ull << 20;
+  } else if (name == "datagrams-aggregate") {
+    s.description = "aggregation-a, datagrams only at 64 Mbit/s (8 x 1000 bytes per ms) for 2 s";
+    s.links = {mp_link(50, 20ms), mp_link(30, 60ms)};
+    s.datagrams = 16000;
+    s.datagram_burst = 8;
+    s.bytes = 64ull << 10;
   } else if (name == "datagrams-burst") {
     s.description = "2 x 1 Gbit/s; 2000 datagrams of 1000 bytes queued at once";
     s.links = {mp_link(1000, 20ms), mp_link(1000, 30ms)};

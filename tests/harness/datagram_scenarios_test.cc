@@ -73,6 +73,30 @@ TEST(DatagramScenario, ResendBudgetIsBounded) {
   EXPECT_LT(r.datagrams_received, r.datagrams_sent);
 }
 
+// Datagrams only (a tunnel's load), offered above the faster link's rate: ECF and BLEST must
+// stripe them over both paths. They used to weigh only the streams' backlog, saw none, kept
+// waiting for the fast path and left the slow one nearly idle (path 1 carried 6 of 16,000 with
+// ECF and with BLEST),
+// so tquicd ran minrtt.
+TEST(DatagramScenario, EcfStripesADatagramOnlyLoad) {
+  for (auto kind : {quic::SchedulerKind::kEcf, quic::SchedulerKind::kBlest,
+                    quic::SchedulerKind::kMinRtt}) {
+    auto s = named_mp_scenario("datagrams-aggregate");
+    ASSERT_TRUE(s);
+    s->scheduler = kind;
+    MpResult r = run(*s);
+    ASSERT_EQ(r.paths.size(), 2u);
+    ASSERT_EQ(r.datagrams_sent, 16000u);
+    std::printf("  path 0: %lu datagrams, path 1: %lu\n",
+                static_cast<unsigned long>(r.paths[0].datagrams),
+                static_cast<unsigned long>(r.paths[1].datagrams));
+    // 64 Mbit/s offered (68 with the headers), 50 + 30 Mbit/s of links: path 1 must carry at
+    // least a sixth (measured: ECF 20.0 %, BLEST 22.4 %, minrtt 23.7 %).
+    EXPECT_GE(r.paths[1].datagrams * 6, r.datagrams_sent) << static_cast<int>(kind);
+    EXPECT_GE(r.datagrams_received * 100, r.datagrams_sent * 95) << static_cast<int>(kind);
+  }
+}
+
 // 2,000 datagrams of 1000 bytes queued at one instant (the queue once held 64 and dropped the
 // oldest): every one arrives, once.
 TEST(DatagramScenario, BurstOfTwoThousandArrivesWhole) {

@@ -94,10 +94,10 @@ TEST(DeadlineScenario, RedundantDeliversEveryDatagramThroughABlackhole) {
 
 // The deadline scheduler delivers every byte in every multipath scenario (the others are
 // checked in multipath_scenarios_test.cc).
-// Under AddressSanitizer (ten to twenty times slower) each transfer is cut to 8 MiB, as
+// Under AddressSanitizer (ten to twenty times slower) each transfer is cut to 4 MiB, as
 // EveryScheduler does in multipath_scenarios_test.cc.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kEveryScenarioBytes = 8u << 20;
+constexpr uint64_t kEveryScenarioBytes = 4u << 20;
 #else
 constexpr uint64_t kEveryScenarioBytes = 24u << 20;
 #endif

@@ -212,9 +212,10 @@ INSTANTIATE_TEST_SUITE_P(MultipathScenario, FailureGap,
 
 // Every scheduler delivers every byte in every scenario. Under AddressSanitizer (about ten
 // times slower) the transfers are shorter: the link events then mostly fall after the end, and
-// the failure paths are covered there by the dedicated scenario tests above.
+// the failure paths are covered there by the dedicated scenario tests above; 4 MiB still takes
+// every scheduler through slow start, both paths and flow-control updates.
 #if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kEverySchedulerBytes = 8u << 20;
+constexpr uint64_t kEverySchedulerBytes = 4u << 20;
 #else
 constexpr uint64_t kEverySchedulerBytes = 24u << 20;
 #endif
@@ -363,6 +364,12 @@ TEST(MultipathScenario, SharedLossyBottleneckLiaOliaAreFair) {
 }
 
 TEST(MultipathScenario, DefaultWindowsReachTheGoals) {
+#if defined(__SANITIZE_ADDRESS__)
+  // A figure over two long transfers (two minutes under ASan). It differs from the other
+  // scenarios only in five window sizes: the same flow-control and autotuning code runs under
+  // ASan there and in the core's own window tests.
+  GTEST_SKIP() << "release build only (a figure, and slow under ASan)";
+#endif
   MpScenario a = named("aggregation-a");
   a.default_windows = true;
   EXPECT_GE(spread(run_seeds(a), share).median, 0.90);
