@@ -9,7 +9,7 @@
 # directory, figures in summary.json).
 #
 #   demo/bond_demo.sh [--quick] [--out DIR] [--links "fibre:40:10 lte:20:40"]
-#                     [--fail carrier|blackhole] TQUICD TQUIC
+#                     [--fail carrier|blackhole] [--cc cubic|bbr|reno] TQUICD TQUIC
 #
 # --links: name:rate Mbit/s:one-way delay ms per link (default fibre 40/10 + LTE 20/40; add
 # e.g. sat:10:300 for a satellite). --quick: short flows (~25 s in all, for the ctest).
@@ -19,9 +19,10 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-QUICK='' OUT='' FAIL=carrier LINKS="fibre:40:10 lte:20:40"
+QUICK='' OUT='' FAIL=carrier LINKS="fibre:40:10 lte:20:40" CC=cubic
 usage() {
-  echo "usage: $0 [--quick] [--out DIR] [--links SPEC] [--fail carrier|blackhole] TQUICD TQUIC" >&2
+  echo "usage: $0 [--quick] [--out DIR] [--links SPEC] [--fail carrier|blackhole]" \
+    "[--cc cubic|bbr|reno] TQUICD TQUIC" >&2
   [ -z "${1:-}" ] || echo "bond demo: $1" >&2
   exit 2
 }
@@ -32,6 +33,8 @@ while [ $# -gt 0 ]; do
     --out) OUT=${2:?}; shift ;;
     --links) LINKS=${2:?}; shift ;;
     --fail) FAIL=${2:?}; shift; case $FAIL in carrier|blackhole) ;; *) usage ;; esac ;;
+    --cc) CC=${2:?}; shift
+      case $CC in cubic|bbr|reno) ;; *) usage "--cc: cubic, bbr or reno" ;; esac ;;
     -*) usage ;;
     *) break ;;
   esac
@@ -104,7 +107,8 @@ finish() {
   if [ -n "$BB_SERVER_PID" ] && kill -TERM "$BB_SERVER_PID" 2>/dev/null; then
     timeout 5 tail --pid="$BB_SERVER_PID" -f /dev/null
     wait "$BB_SERVER_PID"; local src=$?
-    [ $src = 0 ] || { echo "bond demo: tquicd server exited with status $src on SIGTERM" >&2; rc=1; }
+    [ $src = 0 ] ||
+      { echo "bond demo: tquicd server exited with status $src on SIGTERM" >&2; rc=1; }
     BB_SERVER_PID=''
   fi
   cp "$BB_DIR"/*.log "$OUT"/ 2>/dev/null
@@ -137,6 +141,7 @@ links_as() {
 }
 
 echo "== tquicd bond demo: links $(links_as '%s %s Mbit/s %s ms' ', ') =="
+echo "   ~$((T_SINGLE + T_BOND + 10)) s; the report goes to $OUT/report.html"
 bb_setup; rc=$?
 [ $rc = 77 ] && cannot "cannot create network namespaces"
 [ $rc = 0 ] || bb_die "topology setup"
@@ -167,9 +172,10 @@ iperf3_server() {
   done
   return 1
 }
-# flow PORT SECONDS FILE: one TCP flow LAN -> internet, CUBIC pinned (the host default is BBR).
+# flow PORT SECONDS FILE: one TCP flow LAN -> internet, its congestion control pinned (--cc;
+# the host's default is BBR).
 flow() {
-  inLAN iperf3 -c "$BB_NET_ADDR" -p "$1" -C cubic -t "$2" -J --get-server-output > "$3"
+  inLAN iperf3 -c "$BB_NET_ADDR" -p "$1" -C "$CC" -t "$2" -J --get-server-output > "$3"
 }
 # stop_client: SIGTERM; a client that does not exit 0 fails the demo (after the report).
 DAEMON_FAILED=''
@@ -182,7 +188,7 @@ stop_client() {
 }
 
 echo
-echo "-- 1. the best single link alone: $FAST, ${T_SINGLE} s of one TCP flow (CUBIC)"
+echo "-- 1. the best single link alone: $FAST, ${T_SINGLE} s of one TCP flow ($CC)"
 bb_client_start single "$FAST" emu "$CONTROL_TOML" || bb_die "client (single link) not ready"
 iperf3_server 5201 || bb_die "iperf3 -s"
 t0=$(now)
@@ -216,7 +222,7 @@ kill -INT $PING; wait $PING
 stop_client
 
 cat > "$OUT/meta.json" <<EOT
-{"t0": $t0, "single_link": "$FAST", "warmup": $WARMUP, "cc": "cubic", "direction": "up",
+{"t0": $t0, "single_link": "$FAST", "warmup": $WARMUP, "cc": "$CC", "direction": "up",
  "failure": "$FAIL",
  "links": [$(links_as '{"name": "%s", "rate_mbit": %s, "delay_ms": %s}' ', ')]}
 EOT
