@@ -174,8 +174,10 @@ iperf3_server() {
 }
 # flow PORT SECONDS FILE: one TCP flow LAN -> internet, its congestion control pinned (--cc;
 # the host's default is BBR).
+# Bounded: a tunnel that died for good would otherwise leave iperf3 waiting for its results.
 flow() {
-  inLAN iperf3 -c "$BB_NET_ADDR" -p "$1" -C "$CC" -t "$2" -J --get-server-output > "$3"
+  inLAN timeout $(($2 + 20)) iperf3 -c "$BB_NET_ADDR" -p "$1" -C "$CC" -t "$2" -J \
+    --get-server-output > "$3"
 }
 # stop_client: SIGTERM; a client that does not exit 0 fails the demo (after the report).
 DAEMON_FAILED=''
