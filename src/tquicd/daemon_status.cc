@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/connection.h"
-#include "core/endpoint.h"
 
 namespace bond {
 
@@ -221,17 +220,19 @@ void ClientTracker::on_authenticated(uint64_t handle, const std::string& client,
   auto it = clients_.find(handle);
   if (it != clients_.end() && it->second.name == client) return;  // another request, same client
   if (it == clients_.end() && clients_.size() >= kMaxTrackedClients) return;
+  // A connection that authenticates as another client stops being the first one.
+  if (it != clients_.end()) bus.push(now, EventKind::kClientDown, it->second.name);
   clients_[handle] = Client{client, now};
   bus.push(now, EventKind::kClientUp, client);
 }
 
-void ClientTracker::update(quic::Endpoint& endpoint, quic::Instant now, EventBus& bus,
+void ClientTracker::update(const Lookup& lookup, quic::Instant now, EventBus& bus,
                            Status& out) {
   out.conns.clear();
   out.paths.clear();
   size_t best = 0;
   for (auto it = clients_.begin(); it != clients_.end();) {
-    quic::Connection* c = endpoint.connection(it->first);
+    quic::Connection* c = lookup(it->first);
     if (c == nullptr || c->is_closed() || c->is_draining_or_closing()) {
       bus.push(now, EventKind::kClientDown, it->second.name);
       it = clients_.erase(it);

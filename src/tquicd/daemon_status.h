@@ -20,7 +20,6 @@
 
 namespace quic {
 class Connection;
-class Endpoint;
 }
 
 namespace bond {
@@ -107,10 +106,12 @@ class ClientTracker {
   explicit ClientTracker(InnerAddress inner) : inner_(std::move(inner)) {}
   void on_authenticated(uint64_t handle, const std::string& client, quic::Instant now,
                         EventBus& bus);
-  // Drops the connections the endpoint no longer has (client_down) and fills out.conns,
+  // The live connection behind a handle, nullptr once gone (the endpoint's connection()).
+  using Lookup = std::function<quic::Connection*(uint64_t handle)>;
+  // Drops the connections that are gone or closing (client_down) and fills out.conns,
   // out.paths (link = client name) and out.bond (the best client's: bonded when one has two
   // usable paths).
-  void update(quic::Endpoint& endpoint, quic::Instant now, EventBus& bus, Status& out);
+  void update(const Lookup& lookup, quic::Instant now, EventBus& bus, Status& out);
   size_t size() const { return clients_.size(); }
 
  private:

@@ -161,5 +161,26 @@ TEST(LinkTracker, BackupLinksAndQuota) {
   EXPECT_EQ(s.bond, BondState::kDegraded);  // only the backup carries traffic
 }
 
+TEST(ClientTracker, EventsOnceAndBounded) {
+  quic::Instant t{};
+  EventBus bus(t, 16);
+  ClientTracker clients([](const std::string& name) { return "10.0.0." + name.substr(1, 1); });
+  clients.on_authenticated(1, "c1", t, bus);
+  clients.on_authenticated(1, "c1", t, bus);  // a second request on the same connection
+  EXPECT_EQ(bus.count(EventKind::kClientUp), 1u);
+  clients.on_authenticated(1, "c2", t, bus);  // the connection now speaks for another client
+  EXPECT_EQ(bus.count(EventKind::kClientDown), 1u);
+  EXPECT_EQ(bus.count(EventKind::kClientUp), 2u);
+  for (uint64_t h = 2; h < kMaxTrackedClients + 100; ++h) clients.on_authenticated(h, "c3", t, bus);
+  EXPECT_EQ(clients.size(), kMaxTrackedClients);  // beyond the bound: not followed
+  Status s;
+  // Every connection gone: each tracked one reported down once, none left.
+  clients.update([](uint64_t) -> quic::Connection* { return nullptr; }, t + 1s, bus, s);
+  EXPECT_EQ(clients.size(), 0u);
+  EXPECT_EQ(bus.count(EventKind::kClientDown), 1u + kMaxTrackedClients);
+  EXPECT_TRUE(s.conns.empty());
+  EXPECT_EQ(s.bond, BondState::kDown);
+}
+
 }  // namespace
 }  // namespace bond
