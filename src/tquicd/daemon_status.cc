@@ -114,6 +114,12 @@ bool LinkTracker::set_admin_down(std::string_view name, bool down, quic::Instant
   return false;
 }
 
+void LinkTracker::set_local(std::string_view name, const quic::SocketAddress& local) {
+  for (Track& t : tracks_) {
+    if (t.link.config.name == name) t.link.local = local;
+  }
+}
+
 void LinkTracker::set_quota(std::string_view name, uint64_t quota_bytes, uint64_t used_bytes) {
   for (Track& t : tracks_) {
     if (t.link.config.name == name) t.quota_bytes = quota_bytes, t.quota_used = used_bytes;

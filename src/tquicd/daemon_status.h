@@ -66,6 +66,9 @@ class LinkTracker {
   // `tquicctl link up|down`: recorded (shown as down*) and reported as link_up/link_down.
   bool set_admin_down(std::string_view name, bool down, quic::Instant now, EventBus& bus);
   const Link* find(std::string_view name) const;
+  // The link's socket moved to another address (a link manager reopened it): its paths are
+  // those from `local` from now on; its counters carry on.
+  void set_local(std::string_view name, const quic::SocketAddress& local);
   // Quota figures the quota ledger (when the daemon runs one) hands in.
   void set_quota(std::string_view name, uint64_t quota_bytes, uint64_t used_bytes);
 

@@ -115,6 +115,20 @@ TEST(LinkTracker, CountersSurviveANewPathAndLossIsRecent) {
   EXPECT_EQ(f.s.links[0].tx_bytes, 7900u);
 }
 
+TEST(LinkTracker, ALinkReopenedOnAnotherAddressKeepsCounting) {
+  Fixture f;
+  f.step({path(0, kA, true, 1000), path(1, kB, true, 10)});
+  const quic::SocketAddress moved = quic::SocketAddress::v4(198, 18, 150, 2, 40100);
+  f.tracker.set_local("a", moved);
+  // Its old path is no longer the link's; the new one from the new address is.
+  EXPECT_EQ(f.step({path(0, kA, true, 1000), path(1, kB, true, 10)}),
+            (std::vector<std::string>{"path_down a: closed", "failover a: to b",
+                                      "bond_state: bonded -> degraded"}));
+  EXPECT_EQ(f.step({path(1, kB, true, 10), path(3, moved, true, 500)}),
+            (std::vector<std::string>{"path_up a", "bond_state: degraded -> bonded"}));
+  EXPECT_EQ(f.s.links[0].tx_bytes, 1500u);
+}
+
 TEST(LinkTracker, PathHistoryIsBounded) {
   Fixture f;
   uint64_t total = 0;
