@@ -9,6 +9,12 @@ namespace bond {
 
 namespace {
 
+// What a control line may carry (and toml++ parses without surprises): printable ASCII.
+bool printable(std::string_view s) {
+  return s.size() <= kMaxConfigBytes &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
 // VALUE as a TOML value: `v = VALUE` parsed; what does not parse (a bare word such as 300ms)
 // is taken as a string.
 toml::node_view<toml::node> parse_value(toml::table& holder, std::string_view value) {
@@ -62,8 +68,21 @@ std::expected<Config, std::string> parse_config_with(std::string_view text, std:
                                                      const std::string& base_dir,
                                                      const FileCheck& check,
                                                      const std::vector<KeyValue>& overrides) {
+  // The file as it is first: its own errors keep their positions, and toml++ only ever sees
+  // text that parse_config's checks (ASCII outside comments, size) let through.
+  if (auto plain = parse_config(text, name, base_dir, check); !plain) {
+    return std::unexpected(plain.error().front());
+  }
+  for (const KeyValue& kv : overrides) {
+    if (!printable(kv.key) || !printable(kv.value)) {
+      return std::unexpected(printable(kv.key) ? kv.key + ": the value must be printable ASCII"
+                                               : std::string("a key must be printable ASCII"));
+    }
+  }
   toml::parse_result parsed = toml::parse(text, name);
-  if (!parsed) return std::unexpected(std::string(name) + ": " + std::string(parsed.error().description()));
+  if (!parsed) {
+    return std::unexpected(std::string(name) + ": " + std::string(parsed.error().description()));
+  }
   toml::table root = std::move(parsed.table());
   for (const KeyValue& kv : overrides) {
     size_t dot = kv.key.rfind('.');

@@ -165,35 +165,39 @@ class IngressPump {
   std::vector<uint8_t> buf_;
 };
 
-// The control plane of a client: its links tracked from the connection's paths, `link
-// up|down` acting on them (daemon_control.h).
-std::unique_ptr<DaemonControl> open_client_control(
-    io::EndpointDriver& driver, const Config& cfg, const std::string& path, ClientRun& run,
-    const quic::SocketAddress& remote, std::function<void(const Config&)> apply) {
+std::vector<LinkTracker::Link> tracked_links(const ClientRun& run) {
   std::vector<LinkTracker::Link> tracked;
   for (const LinkSocket& l : run.links) tracked.push_back({*l.link, l.socket->local_address()});
-  auto tracker = std::make_shared<LinkTracker>(std::move(tracked));
+  return tracked;
+}
+
+// The control plane of a client: its links tracked from the connection's paths, `link
+// up|down` acting on them (daemon_control.h). `run` and `tracker` must outlive it.
+std::unique_ptr<DaemonControl> open_client_control(
+    io::EndpointDriver& driver, const Config& cfg, const std::string& path, ClientRun& run,
+    LinkTracker& tracker, const quic::SocketAddress& remote,
+    std::function<void(const Config&)> apply) {
   ControlHooks hooks;
-  hooks.refresh = [&run, tracker](quic::Instant now, Status& s, EventBus& bus) {
+  hooks.refresh = [&run, &tracker](quic::Instant now, Status& s, EventBus& bus) {
     run.refresh();
     std::vector<PathSample> paths;
     if (quic::Connection* c = run.app->connection()) paths = sample_paths(*c);
-    tracker->update(paths, now, bus, s);
+    tracker.update(paths, now, bus, s);
     s.tx_bytes = run.state.tunnel.bytes_out;
     s.rx_bytes = run.state.tunnel.bytes_in;
   };
   hooks.apply = std::move(apply);
-  hooks.link_admin = [&run, tracker, remote](std::string_view name, bool up, quic::Instant now,
-                                             EventBus& bus)
+  hooks.link_admin = [&run, &tracker, remote](std::string_view name, bool up, quic::Instant now,
+                                              EventBus& bus)
       -> std::expected<std::string, std::string> {
-    const LinkTracker::Link* l = tracker->find(name);
+    const LinkTracker::Link* l = tracker.find(name);
     if (l == nullptr) return std::unexpected("no link named '" + std::string(name) + "'");
     quic::Connection* c = run.app->connection();
     if (c == nullptr || !run.app->ready()) return std::unexpected("the tunnel is not up");
     if (up && !l->admin_down) return std::string(name) + " is already up";
     if (!up && l->admin_down) return std::string(name) + " is already down";
     auto r = set_link_path(*c, l->local, remote, l->config.role == LinkRole::kBackup, up);
-    if (r) tracker->set_admin_down(name, !up, now, bus);
+    if (r) tracker.set_admin_down(name, !up, now, bus);
     return r;
   };
   return DaemonControl::open(driver, cfg, path, io::monotonic_now(), std::move(hooks));
@@ -242,7 +246,8 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
     cfg.reorder = next.reorder;
     cfg.classifier.udp_unordered = next.classifier.udp_unordered;
   };
-  auto control = open_client_control(driver, cfg, path, run, setup.remote, apply);
+  LinkTracker tracker(tracked_links(run));  // quota figures go in with tracker.set_quota
+  auto control = open_client_control(driver, cfg, path, run, tracker, setup.remote, apply);
   bool announced = false;
   quic::Instant next_state = io::monotonic_now();
   while (!stop_requested() && !app.finished()) {

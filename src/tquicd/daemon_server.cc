@@ -229,7 +229,7 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   ControlHooks hooks;
   hooks.refresh = [&](quic::Instant now, Status& s, EventBus& bus) {
     run.refresh();
-    clients.update(*parts->endpoint, now, bus, s);
+    clients.update([&](uint64_t h) { return parts->endpoint->connection(h); }, now, bus, s);
     s.tx_bytes = state.tunnel.bytes_out;
     s.rx_bytes = state.tunnel.bytes_in;
   };

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/connection.h"
-#include "core/endpoint.h"
 
 namespace bond {
 
@@ -115,6 +114,12 @@ bool LinkTracker::set_admin_down(std::string_view name, bool down, quic::Instant
   return false;
 }
 
+void LinkTracker::set_local(std::string_view name, const quic::SocketAddress& local) {
+  for (Track& t : tracks_) {
+    if (t.link.config.name == name) t.link.local = local;
+  }
+}
+
 void LinkTracker::set_quota(std::string_view name, uint64_t quota_bytes, uint64_t used_bytes) {
   for (Track& t : tracks_) {
     if (t.link.config.name == name) t.quota_bytes = quota_bytes, t.quota_used = used_bytes;
@@ -221,17 +226,19 @@ void ClientTracker::on_authenticated(uint64_t handle, const std::string& client,
   auto it = clients_.find(handle);
   if (it != clients_.end() && it->second.name == client) return;  // another request, same client
   if (it == clients_.end() && clients_.size() >= kMaxTrackedClients) return;
+  // A connection that authenticates as another client stops being the first one.
+  if (it != clients_.end()) bus.push(now, EventKind::kClientDown, it->second.name);
   clients_[handle] = Client{client, now};
   bus.push(now, EventKind::kClientUp, client);
 }
 
-void ClientTracker::update(quic::Endpoint& endpoint, quic::Instant now, EventBus& bus,
+void ClientTracker::update(const Lookup& lookup, quic::Instant now, EventBus& bus,
                            Status& out) {
   out.conns.clear();
   out.paths.clear();
   size_t best = 0;
   for (auto it = clients_.begin(); it != clients_.end();) {
-    quic::Connection* c = endpoint.connection(it->first);
+    quic::Connection* c = lookup(it->first);
     if (c == nullptr || c->is_closed() || c->is_draining_or_closing()) {
       bus.push(now, EventKind::kClientDown, it->second.name);
       it = clients_.erase(it);

@@ -20,7 +20,6 @@
 
 namespace quic {
 class Connection;
-class Endpoint;
 }
 
 namespace bond {
@@ -67,6 +66,9 @@ class LinkTracker {
   // `tquicctl link up|down`: recorded (shown as down*) and reported as link_up/link_down.
   bool set_admin_down(std::string_view name, bool down, quic::Instant now, EventBus& bus);
   const Link* find(std::string_view name) const;
+  // The link's socket moved to another address (a link manager reopened it): its paths are
+  // those from `local` from now on; its counters carry on.
+  void set_local(std::string_view name, const quic::SocketAddress& local);
   // Quota figures the quota ledger (when the daemon runs one) hands in.
   void set_quota(std::string_view name, uint64_t quota_bytes, uint64_t used_bytes);
 
@@ -107,10 +109,12 @@ class ClientTracker {
   explicit ClientTracker(InnerAddress inner) : inner_(std::move(inner)) {}
   void on_authenticated(uint64_t handle, const std::string& client, quic::Instant now,
                         EventBus& bus);
-  // Drops the connections the endpoint no longer has (client_down) and fills out.conns,
+  // The live connection behind a handle, nullptr once gone (the endpoint's connection()).
+  using Lookup = std::function<quic::Connection*(uint64_t handle)>;
+  // Drops the connections that are gone or closing (client_down) and fills out.conns,
   // out.paths (link = client name) and out.bond (the best client's: bonded when one has two
   // usable paths).
-  void update(quic::Endpoint& endpoint, quic::Instant now, EventBus& bus, Status& out);
+  void update(const Lookup& lookup, quic::Instant now, EventBus& bus, Status& out);
   size_t size() const { return clients_.size(); }
 
  private:

@@ -15,6 +15,17 @@ AddressPool pool(const char* cidr) {
   return AddressPool::create(*IpPrefix::parse(cidr)).value();
 }
 
+TEST(AddressPool, AddressOfNamesWhatAKeyHolds) {
+  AddressPool p = pool("198.18.200.0/29");
+  EXPECT_FALSE(p.address_of("site1"));
+  auto a = p.assign("site1");
+  ASSERT_TRUE(a);
+  p.assign("site2");
+  EXPECT_EQ(p.address_of("site1"), a);
+  p.release("site1", *a);
+  EXPECT_FALSE(p.address_of("site1"));  // released: no longer its
+}
+
 TEST(AddressPool, V4HandsOutEveryHostButRouterNetworkAndBroadcast) {
   AddressPool p = pool("198.18.200.0/29");  // 8 addresses: .0 network, .1 router, .7 broadcast
   EXPECT_EQ(p.router(), ip("198.18.200.1"));

@@ -62,6 +62,15 @@ TEST(ConfigSet, ErrorsNameTheKeyWithoutFilePositions) {
   EXPECT_NE(with({{"link[lte.rate", "1"}}).error().find("not a key"), std::string::npos);
   EXPECT_NE(with({{"client.server_url", "[1,"}}).error().find("client.server_url"),
             std::string::npos);  // unparsable TOML is a string, which the URL check refuses
+  // Bytes a control line cannot carry are refused before the TOML parser sees them (the
+  // fuzzer found toml++ reaching an unreachable point on UTF-8 here).
+  EXPECT_EQ(with({{"reorder.max_hold", "15\xd0\x8d"}}).error(),
+            "reorder.max_hold: the value must be printable ASCII");
+  EXPECT_EQ(with({{"reorder.max_hold\n", "1"}}).error(), "a key must be printable ASCII");
+  // A broken file is reported as the file's error, with its real position.
+  auto broken = parse_config_with("[daemon]\nrole = \"cl\xc3\xa9\"\n", "t.toml", "/", any_file, {});
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().rfind("t.toml:2:", 0), 0u) << broken.error();
 }
 
 class ConfigSetFile : public ::testing::Test {

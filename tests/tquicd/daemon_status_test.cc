@@ -115,6 +115,20 @@ TEST(LinkTracker, CountersSurviveANewPathAndLossIsRecent) {
   EXPECT_EQ(f.s.links[0].tx_bytes, 7900u);
 }
 
+TEST(LinkTracker, ALinkReopenedOnAnotherAddressKeepsCounting) {
+  Fixture f;
+  f.step({path(0, kA, true, 1000), path(1, kB, true, 10)});
+  const quic::SocketAddress moved = quic::SocketAddress::v4(198, 18, 150, 2, 40100);
+  f.tracker.set_local("a", moved);
+  // Its old path is no longer the link's; the new one from the new address is.
+  EXPECT_EQ(f.step({path(0, kA, true, 1000), path(1, kB, true, 10)}),
+            (std::vector<std::string>{"path_down a: closed", "failover a: to b",
+                                      "bond_state: bonded -> degraded"}));
+  EXPECT_EQ(f.step({path(1, kB, true, 10), path(3, moved, true, 500)}),
+            (std::vector<std::string>{"path_up a", "bond_state: degraded -> bonded"}));
+  EXPECT_EQ(f.s.links[0].tx_bytes, 1500u);
+}
+
 TEST(LinkTracker, PathHistoryIsBounded) {
   Fixture f;
   uint64_t total = 0;
@@ -159,6 +173,27 @@ TEST(LinkTracker, BackupLinksAndQuota) {
   EXPECT_EQ(s.links[1].quota_used_bytes, 1'000'000u);
   tracker.update({path(1, kB, true, 1)}, t + 1s, bus, s);
   EXPECT_EQ(s.bond, BondState::kDegraded);  // only the backup carries traffic
+}
+
+TEST(ClientTracker, EventsOnceAndBounded) {
+  quic::Instant t{};
+  EventBus bus(t, 16);
+  ClientTracker clients([](const std::string& name) { return "10.0.0." + name.substr(1, 1); });
+  clients.on_authenticated(1, "c1", t, bus);
+  clients.on_authenticated(1, "c1", t, bus);  // a second request on the same connection
+  EXPECT_EQ(bus.count(EventKind::kClientUp), 1u);
+  clients.on_authenticated(1, "c2", t, bus);  // the connection now speaks for another client
+  EXPECT_EQ(bus.count(EventKind::kClientDown), 1u);
+  EXPECT_EQ(bus.count(EventKind::kClientUp), 2u);
+  for (uint64_t h = 2; h < kMaxTrackedClients + 100; ++h) clients.on_authenticated(h, "c3", t, bus);
+  EXPECT_EQ(clients.size(), kMaxTrackedClients);  // beyond the bound: not followed
+  Status s;
+  // Every connection gone: each tracked one reported down once, none left.
+  clients.update([](uint64_t) -> quic::Connection* { return nullptr; }, t + 1s, bus, s);
+  EXPECT_EQ(clients.size(), 0u);
+  EXPECT_EQ(bus.count(EventKind::kClientDown), 1u + kMaxTrackedClients);
+  EXPECT_TRUE(s.conns.empty());
+  EXPECT_EQ(s.bond, BondState::kDown);
 }
 
 }  // namespace
