@@ -141,7 +141,8 @@ failover_case() {
   sleep 0.3
   inLAN python3 "$PROBE" echo-clients $BB_NET_ADDR 7000 64 $((SECS + 1)) > "$BB_DIR/echo.json" &
   echo=$!
-  inLAN python3 "$PROBE" udp-send $BB_NET_ADDR 7001 $((SECS + 1)) > /dev/null &
+  inLAN python3 "$PROBE" udp-send $BB_NET_ADDR 7001 $((SECS + 1)) > "$BB_DIR/probe-send.json" &
+  local sender=$!
   inLAN timeout $((SECS + 30)) iperf3 -c $BB_NET_ADDR -C cubic -t "$SECS" -J > "$BB_DIR/fo.json" 2>&1 &
   bulk=$!
   t_down=$(python3 -c "print($SECS / 3)")
@@ -164,9 +165,11 @@ failover_case() {
   put "failover_${name}_bulk_completed" "$([ $rc = 0 ] && echo 1 || echo 0)"
   put "failover_${name}_bulk_mbps" "$(goodput "$BB_DIR/fo.json")"
   wait $probe
+  wait $sender
   wait $echo
   kill $server 2>/dev/null
   put "failover_${name}_longest_gap_ms" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["longest_gap_ms"])' "$BB_DIR/probe.json")"
+  put "failover_${name}_probe_send_pause_ms" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["longest_send_gap_ms"])' "$BB_DIR/probe-send.json")"
   put "failover_${name}_echo_answered" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answered"])' "$BB_DIR/echo.json")"
   bb_client_stop
 }

@@ -83,6 +83,8 @@ def row_defs(meta):
         rows += [
             (f"{text}: longest delivery gap", "ms", f"<= {goal:g} ms",
              lambda r, c=case: r.get(f"failover_{c}_longest_gap_ms"), lambda v, g=goal: v <= g),
+            ("  the probe sender's own longest pause (machine load)", "ms", "",
+             lambda r, c=case: r.get(f"failover_{c}_probe_send_pause_ms"), None),
             ("  long-lived inner TCP connections still answering", "of 64", "64",
              lambda r, c=case: r.get(f"failover_{c}_echo_answered"), lambda v: v >= 64),
             ("  bulk flow completed (runs)", "fraction", "1",
