@@ -30,6 +30,8 @@ RAW=$BB_DIR/raw.jsonl
 RUN=0
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 START_DATE=$(date -u +%FT%TZ)
+# The commit of the binaries: taken now, as sources edited during a run do not change them.
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src include || echo +dirty)
 
 # put KEY VALUE: one measurement of this run.
 put() {
@@ -258,7 +260,7 @@ mkdir -p "$OUT"
 python3 "$ROOT/bench/bond/report.py" --raw "$RAW" --out "$OUT" --benchmarks \
   "$([ -z "${BOND_OUT:-}" ] && echo "$ROOT/docs/BENCHMARKS.md")" \
   --meta "runs=$RUNS" "secs=$SECS" "links=$BB_LINKS" "date=$START_DATE" \
-  "commit=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src include || echo +dirty)" \
+  "commit=$COMMIT" \
   "load_before=$LOAD_BEFORE" "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" \
   "machine=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)" \
   "command=${BOND_CMD:-bench/bond.sh} (BOND_RUNS=$RUNS BOND_SECS=$SECS)"
