@@ -30,6 +30,8 @@ RAW=$BB_DIR/raw.jsonl
 RUN=0
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 START_DATE=$(date -u +%FT%TZ)
+# The commit of the binaries: taken now, as sources edited during a run do not change them.
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src include || echo +dirty)
 
 # put KEY VALUE: one measurement of this run.
 put() {
@@ -141,7 +143,8 @@ failover_case() {
   sleep 0.3
   inLAN python3 "$PROBE" echo-clients $BB_NET_ADDR 7000 64 $((SECS + 1)) > "$BB_DIR/echo.json" &
   echo=$!
-  inLAN python3 "$PROBE" udp-send $BB_NET_ADDR 7001 $((SECS + 1)) > /dev/null &
+  inLAN python3 "$PROBE" udp-send $BB_NET_ADDR 7001 $((SECS + 1)) > "$BB_DIR/probe-send.json" &
+  local sender=$!
   inLAN timeout $((SECS + 30)) iperf3 -c $BB_NET_ADDR -C cubic -t "$SECS" -J > "$BB_DIR/fo.json" 2>&1 &
   bulk=$!
   t_down=$(python3 -c "print($SECS / 3)")
@@ -164,9 +167,11 @@ failover_case() {
   put "failover_${name}_bulk_completed" "$([ $rc = 0 ] && echo 1 || echo 0)"
   put "failover_${name}_bulk_mbps" "$(goodput "$BB_DIR/fo.json")"
   wait $probe
+  wait $sender
   wait $echo
   kill $server 2>/dev/null
   put "failover_${name}_longest_gap_ms" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["longest_gap_ms"])' "$BB_DIR/probe.json")"
+  put "failover_${name}_probe_send_pause_ms" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["longest_send_gap_ms"])' "$BB_DIR/probe-send.json")"
   put "failover_${name}_echo_answered" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["answered"])' "$BB_DIR/echo.json")"
   bb_client_stop
 }
@@ -255,7 +260,7 @@ mkdir -p "$OUT"
 python3 "$ROOT/bench/bond/report.py" --raw "$RAW" --out "$OUT" --benchmarks \
   "$([ -z "${BOND_OUT:-}" ] && echo "$ROOT/docs/BENCHMARKS.md")" \
   --meta "runs=$RUNS" "secs=$SECS" "links=$BB_LINKS" "date=$START_DATE" \
-  "commit=$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src include || echo +dirty)" \
+  "commit=$COMMIT" \
   "load_before=$LOAD_BEFORE" "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" \
   "machine=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)" \
   "command=${BOND_CMD:-bench/bond.sh} (BOND_RUNS=$RUNS BOND_SECS=$SECS)"

@@ -10,7 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev liburing-dev
   libc-ares-dev libmnl-dev libsystemd-dev  # MASQUE resolver, tquicd rtnetlink and sd_notify
-  iproute2 tshark iperf3 nftables iputils-ping mptcpize jq   # namespace tests, bench scripts
+  iproute2 tshark iperf3 nftables iputils-ping mptcpize jq python3   # namespace tests, bench scripts
   chromium                               # the real browser (WebTransport, dashboard tests)
   golang-go golang-github-lucas-clemente-quic-go-dev   # interop peer (quic-go 0.29), tests/interop
   ngtcp2-client ngtcp2-server            # HTTP/3 interop peers (gtlsclient, gtlsserver), tests/interop

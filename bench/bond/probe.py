@@ -25,10 +25,14 @@ def udp_send(addr, port, seconds, interval_ms=1.0):
     interval = interval_ms / 1000.0
     start = time.monotonic()
     seq = 0
+    last = start
+    longest = 0.0  # the sender's own longest pause (a loaded machine can stall it)
     while True:
         now = time.monotonic()
         if now - start >= seconds:
             break
+        longest = max(longest, now - last)
+        last = now
         # 64-byte payload: small enough to stay interactive, numbered.
         try:
             s.sendto(struct.pack("!Qd", seq, now) + bytes(48), (addr, port))
@@ -39,7 +43,7 @@ def udp_send(addr, port, seconds, interval_ms=1.0):
         delay = start + seq * interval - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-    print(json.dumps({"sent": seq}))
+    print(json.dumps({"sent": seq, "longest_send_gap_ms": round(longest * 1000, 1)}))
 
 
 def udp_recv(addr, port, seconds):

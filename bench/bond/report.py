@@ -46,11 +46,14 @@ def sum_keys(r, keys):
 
 
 def row_defs(meta):
-    """(what, unit, goal text, per-run function, goal predicate or None)."""
+    """(what, unit, goal text, per-run function, goal predicate or None) per row."""
     ls = links(meta)
+    return throughput_rows(ls) + failover_rows(ls) + latency_rows(ls) + mptcp_rows(ls)
+
+
+def throughput_rows(ls):
     names = [n for n, _, _ in ls]
     shaped = sum(rate for _, rate, _ in ls)
-    slow_rtt = 2 * ls[1][2] if len(ls) > 1 else 0
     rows = []
     for cc in ("cubic", "bbr"):
         single = [f"single_{n}_{cc}_mbps" for n in names]
@@ -75,6 +78,13 @@ def row_defs(meta):
         (f"UDP at 95 % of {shaped:g} Mbit/s: delivered", "%", ">= 90 %",
          lambda r: r.get("udp_delivered_pct"), lambda v: v >= 90),
     ]
+    return rows
+
+
+def failover_rows(ls):
+    # The goal: the surviving (second) link's RTT + 100 ms.
+    slow_rtt = 2 * ls[1][2] if len(ls) > 1 else 0
+    rows = []
     for case, text in (("fast_blackhole", "fastest link blackholed (not the handshake link)"),
                        ("fast_carrier", "fastest link carrier down (not the handshake link)"),
                        ("master_blackhole", "handshake link (fastest) blackholed"),
@@ -83,6 +93,8 @@ def row_defs(meta):
         rows += [
             (f"{text}: longest delivery gap", "ms", f"<= {goal:g} ms",
              lambda r, c=case: r.get(f"failover_{c}_longest_gap_ms"), lambda v, g=goal: v <= g),
+            ("  the probe sender's own longest pause (machine load)", "ms", "",
+             lambda r, c=case: r.get(f"failover_{c}_probe_send_pause_ms"), None),
             ("  long-lived inner TCP connections still answering", "of 64", "64",
              lambda r, c=case: r.get(f"failover_{c}_echo_answered"), lambda v: v >= 64),
             ("  bulk flow completed (runs)", "fraction", "1",
@@ -90,8 +102,12 @@ def row_defs(meta):
             ("  link back: carrying traffic after", "ms", "<= 2000 ms",
              lambda r, c=case: r.get(f"failover_{c}_return_ms"), lambda v: v <= 2000),
         ]
+    return rows
+
+
+def latency_rows(ls):
     first_delay = ls[0][2]
-    rows += [
+    return [
         ("idle tunnel ping p50", "ms", "", lambda r: r.get("idle_tunnel_ping_p50_ms"), None),
         (f"  added over the link RTT (2 x {first_delay:g} ms + bare path p50)", "ms", "<= 1 ms",
          lambda r: None if r.get("idle_tunnel_ping_p50_ms") is None or
@@ -109,9 +125,13 @@ def row_defs(meta):
         ("  server daemon CPU per GB", "s/GB", "recorded",
          lambda r: r.get("unshaped_server_cpu_s_per_gb"), None),
     ]
+
+
+def mptcp_rows(ls):
+    names = [n for n, _, _ in ls]
     tcp = [f"tcp_direct_{n}_mbps" for n in names]
     tq = [f"tquicd_direct_{n}_mbps" for n in names]
-    rows += [
+    return [
         ("kernel MPTCP, one flow, shaped links without delay", "Mbit/s", "",
          lambda r: r.get("mptcp_bond_mbps"), None),
         ("  MPTCP efficiency (÷ sum of plain TCP per link)", "%", "",
@@ -128,7 +148,6 @@ def row_defs(meta):
         ("  tunnel overhead: tquicd single links ÷ plain TCP single links", "%", "reported",
          lambda r: pct(sum_keys(r, tq), sum_keys(r, tcp)), None),
     ]
-    return rows
 
 
 def evaluate(runs, meta):
