@@ -3,7 +3,7 @@
 # rate {10,100,1000} Mbit/s x RTT {10,50,200} ms x loss {0,1,5} % for NewReno and CUBIC, in
 # virtual time with real TLS and real packet protection. Prints a markdown table.
 #
-#   bench/sim_grid.sh [path/to/tquic]        (default: build/h-fuzzgrid/src/apps/tquic)
+#   bench/sim_grid.sh [path/to/tquic]        (default: build/release/src/apps/tquic)
 #   SIM_GRID_EXTRA="--null-crypto" bench/sim_grid.sh ...   extra flags for every run
 #
 # Sizes: lossless points move >= 10 s of link time at 10 and 100 Mbit/s (16 and 128 MiB) and
@@ -11,7 +11,7 @@
 # 16 MiB (hundreds of loss events) to stay inside the simulator's 3600 s virtual time limit.
 # The Mathis column is the classic Reno loss bound 1.22 * MSS / (RTT * sqrt(p)), MSS = 1400 B.
 set -eu
-TQUIC=${1:-build/h-fuzzgrid/src/apps/tquic}
+TQUIC=${1:-build/release/src/apps/tquic}
 EXTRA=${SIM_GRID_EXTRA:-}
 command -v jq >/dev/null || { echo "sim_grid.sh needs jq" >&2; exit 2; }
 [ -x "$TQUIC" ] || { echo "no tquic binary at $TQUIC" >&2; exit 2; }

@@ -118,10 +118,9 @@ struct ConnectionConfig {
   // (RFC 9001 §6.6); 0: the cipher suite's integrity limit (2^52 AES-GCM, 2^36 ChaCha20).
   uint64_t aead_integrity_limit = 0;
   // Optimistic-ACK defence (RFC 9000 §21.4): skip one 1-RTT packet number in about every
-  // skip_pn_period packets of a path (uniformly 0.5x..1.5x apart); an ACK of a skipped number
-  // closes the connection with PROTOCOL_VIOLATION. 0: never skip. Off by default for now: with
-  // 512, two multipath simulator goals move out of their tolerance (docs/hostile.md).
-  uint32_t skip_pn_period = 0;
+  // skip_pn_period packets of a path (uniformly 0.5x..1.5x apart, so 256..767 by default); an
+  // ACK of a skipped number closes the connection with PROTOCOL_VIOLATION. 0: never skip.
+  uint32_t skip_pn_period = 512;
 
   // DATAGRAM (RFC 9221) queues, bounded in bytes and in entries (docs/datagrams.md). The
   // defaults hold about 33 ms of 1 Gbit/s each way. A full send queue refuses send_datagram

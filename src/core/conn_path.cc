@@ -18,6 +18,8 @@ constexpr Duration kMaxReopenBackoff = std::chrono::seconds(30);
 constexpr Duration kMinReopenBackoff = std::chrono::milliseconds(250);
 // CIDs we issue per additional path (path 0 gets up to the peer's active_connection_id_limit).
 constexpr uint64_t kCidsPerExtraPath = 2;
+// Probe interval cap in an outage (in_outage below).
+constexpr Duration kOutageMaxProbeInterval = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -471,7 +473,8 @@ bool Connection::keepalive_due(const Path& path, Instant now) const {
 }
 
 // A failed path is probed every SRTT, backing off with each unanswered probe up to
-// path_max_probe_interval, so its return is seen soon and confirmed by consecutive ACKs.
+// path_max_probe_interval (kOutageMaxProbeInterval in an outage), so its return is seen soon
+// and confirmed by consecutive ACKs.
 Instant Connection::keepalive_at(const Path& path) const {
   if (path.state != PathState::kActive || path.last_ack_eliciting_sent == kNever ||
       !handshake_confirmed_) {
@@ -485,7 +488,7 @@ Instant Connection::keepalive_at(const Path& path) const {
   if (!path.failed) return path.last_ack_eliciting_sent + config_.path_keepalive;
   Duration base = std::max<Duration>(path.rtt.smoothed(), std::chrono::milliseconds(10));
   Duration interval = std::min<Duration>(base * (1u << std::min<uint32_t>(path.pto_count, 10)),
-                                         config_.path_max_probe_interval);
+                                         max_probe_interval());
   return path.last_ack_eliciting_sent + interval;
 }
 
@@ -610,6 +613,22 @@ Path* Connection::choose_path(Instant now) {
   return path_by_id(cands[*pick].id);
 }
 
+// A packet that must leave on this path (its ACKs, a PATH_RESPONSE, a keepalive) takes new
+// data only where the scheduler would put it now. Otherwise an ACK owed on a slow path drags
+// data onto it behind ECF's or BLEST's back, and a 600 ms path then holds bytes the fast path
+// delivered long before: aggregation-b ended 200-250 ms late whenever the timing put such an
+// ACK near the end of the transfer (found when skipped packet numbers shifted that timing).
+// Probes (a PTO's, a keepalive's) keep their data (RFC 9002 §6.2.4): after an outage the
+// first probe to get through then also resumes delivery.
+bool Connection::urgent_packet_takes_data(Instant now, Path& path) {
+  if (!is_data_path(path)) return false;
+  if (path.pto_probes > 0 || keepalive_due(path, now)) return true;
+  const DeadlineLane lane = lane_;
+  if (choose_path(now) == &path) return true;  // with the lane choose_path picked for it
+  lane_ = lane;
+  return false;
+}
+
 // --- failure detection, timers
 
 void Connection::reinject(Path& path) {
@@ -649,6 +668,25 @@ Instant Connection::abandon_failed_at(const Path& path) const {
     return kNever;
   }
   return path.failed_since + config_.path_abandon_after;
+}
+
+// An outage: every path of a multipath connection has failed or timed out path_fail_ptos
+// times in a row (one that still validates carries nothing either). Only probes can then see
+// a link return, and the time from its return to the next probe is time the application waits
+// too: both-die asserts delivery resumes within the surviving path's SRTT + 100 ms.
+bool Connection::in_outage() const {
+  if (!multipath_ || paths_.size() < 2) return false;
+  return std::all_of(paths_.begin(), paths_.end(), [&](const auto& p) {
+    return p->state != PathState::kActive || p->failed || p->pto_count >= config_.path_fail_ptos;
+  });
+}
+
+// The longest a failed path (or, in an outage, any path) waits between probes. In an outage
+// each path sends a probe (one datagram, on_loss_timer) at least every 100 ms: about 12 kB/s
+// per path while it lasts, until a path returns, the idle timeout or path_abandon_after.
+Duration Connection::max_probe_interval() const {
+  return in_outage() ? std::min(config_.path_max_probe_interval, kOutageMaxProbeInterval)
+                     : config_.path_max_probe_interval;
 }
 
 bool Connection::has_other_data_path(const Path& path) const {

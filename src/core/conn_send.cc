@@ -92,7 +92,11 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
     bool carrier = orphan_acks && can_carry_own_acks(p);
     if (!carrier && !path_has_urgent(p, now)) continue;
     orphan_acks &= !carrier;
-    if (auto t = transmit_on(now, p, buffer, is_data_path(p))) return t;
+    const bool data = urgent_packet_takes_data(now, p);
+    if (auto t = transmit_on(now, p, buffer, data)) {
+      if (data) scheduler_->on_sent(p.id, t->size);
+      return t;
+    }
   }
   // Redundant scheduling: copies owed to a path go out as its window allows.
   if (dups_queued()) {

@@ -227,11 +227,13 @@ Connection::RecoveryTimer Connection::loss_or_pto_deadline() const {
     if (t < best.at) best = {t, s, p0, false};
   }
   if (!handshake_confirmed_ || discarded_[2]) return best;  // §6.2.1: no 1-RTT PTO before
+  const bool outage = in_outage();
   for (const auto& p : paths_) {
     if (!p->app.loss.has_ack_eliciting_in_flight()) continue;
     Duration d = pto_duration(p->rtt, path_max_ack_delay(*p), true, p->pto_count);
-    // A failed path is probed at a bounded interval, so it is noticed soon after it returns.
-    if (p->failed) d = std::min(d, config_.path_max_probe_interval);
+    // A failed path is probed at a bounded interval, so it is noticed soon after it returns;
+    // in an outage (conn_path.cc) every path is, at a shorter one.
+    if (p->failed || outage) d = std::min(d, max_probe_interval());
     Instant t = p->app.loss.time_of_last_ack_eliciting() + d;
     if (t < best.at) best = {t, PnSpaceId::kApp, p.get(), false};
   }
@@ -315,7 +317,7 @@ void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
       reinject(path);
       push_event({EventKind::kPathFailed, path.id});
     }
-    path.pto_probes = path.failed || path.suspect ? 1 : kPtoProbeDatagrams;
+    path.pto_probes = path.failed || path.suspect || in_outage() ? 1 : kPtoProbeDatagrams;
     if (path.failed || path.suspect) {
       last_sent_time_ = now;
       return;

@@ -452,6 +452,7 @@ class Connection {
   // conn_path.cc (path validation, migration, multipath path management, failure detection)
   Path* path_by_id(uint64_t id);
   Path* choose_path(Instant now);
+  bool urgent_packet_takes_data(Instant now, Path& path);
   bool path_has_urgent(const Path& path, Instant now) const;
   bool keepalive_due(const Path& path, Instant now) const;
   Instant keepalive_at(const Path& path) const;
@@ -475,6 +476,8 @@ class Connection {
   }
   bool orphan_acks_due(Instant now) const;
   bool has_other_data_path(const Path& path) const;
+  bool in_outage() const;
+  Duration max_probe_interval() const;
   Duration suspect_after(const Path& path) const;
   Status on_path_abandon(Instant now, const PathAbandonFrame& f);
   Status on_path_status(const PathStatusFrame& f);

@@ -197,6 +197,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
   conn.ack_frequency = s.ack_frequency;
   if (s.path_abandon_after) conn.path_abandon_after = *s.path_abandon_after;
   if (s.pmtu_raise_interval) conn.pmtu_raise_interval = *s.pmtu_raise_interval;
+  if (s.skip_pn_period) conn.skip_pn_period = *s.skip_pn_period;
   const auto server_addr = quic::SocketAddress::v4(10, 0, 0, 1, 443);
   const auto server_preferred = quic::SocketAddress::v4(10, 0, 0, 2, 4433);
   quic::EndpointConfig ccfg{false, conn, ctls};
@@ -456,6 +457,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
       res.paths.back().pmtu_black_holes = p.pmtu_black_holes;
     }
     res.server_ack_frequency_frames = c->stats().ack_frequency_sent;
+    res.server_pns_skipped = c->stats().packet_numbers_skipped;
     res.reinjected_packets = c->stats().reinjected_packets;
     res.paths_failed = c->stats().paths_failed;
     res.paths_validated = c->stats().paths_validated;

@@ -106,6 +106,9 @@ struct MpScenario {
   bool ack_frequency = false;  // ACK_FREQUENCY on both sides (docs/ack-frequency.md)
   std::optional<Duration> path_abandon_after;  // both sides' ConnectionConfig (default 300 s)
   std::optional<Duration> pmtu_raise_interval;  // both sides' ConnectionConfig (default 600 s)
+  // Both sides' optimistic-ACK defence period (ConnectionConfig::skip_pn_period); unset: the
+  // default. For tests comparing a run with and without skipped packet numbers.
+  std::optional<uint32_t> skip_pn_period;
   std::vector<MpMtuEvent> mtu_events;
   Duration time_limit = std::chrono::seconds(120);
 };
@@ -173,6 +176,7 @@ struct MpResult {
   uint64_t sim_events = 0;
   // ACK frames the client sent (all paths); ACK_FREQUENCY frames the server sent.
   uint64_t client_ack_frames = 0, server_ack_frequency_frames = 0;
+  uint64_t server_pns_skipped = 0;  // packet numbers the server skipped (RFC 9000 §21.4)
 };
 
 MpResult run_mp_scenario(const MpScenario& s);

@@ -37,10 +37,10 @@ class RoundRobin final : public PathScheduler {
       if (!first || paths[i].id < paths[*first].id) first = i;
       if (paths[i].id > last_ && (!after || paths[i].id < paths[*after].id)) after = i;
     }
-    auto pick = after ? after : first;
-    if (pick) last_ = paths[*pick].id;
-    return pick;
+    return after ? after : first;
   }
+  // The turn passes when a packet really left (select() may be asked without a send).
+  void on_sent(uint64_t id, size_t) override { last_ = id; }
 
  private:
   uint64_t last_ = UINT64_MAX;

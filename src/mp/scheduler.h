@@ -55,7 +55,9 @@ class PathScheduler {
   virtual ~PathScheduler() = default;
   virtual SchedulerKind kind() const = 0;
   // The index (into `paths`) of the path for the next packet with new data, or nullopt to
-  // send nothing now. `backlog` is the number of bytes waiting to be sent.
+  // send nothing now. `backlog` is the number of bytes waiting to be sent. Asking changes no
+  // state (the connection also asks whether a packet bound for one path may take data);
+  // on_sent() reports what really left.
   virtual std::optional<size_t> select(std::span<const PathCandidate> paths,
                                        uint64_t backlog) = 0;
   // A packet of `bytes` left on path `id` (schedulers that count bytes use it).

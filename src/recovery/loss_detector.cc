@@ -5,6 +5,17 @@
 #include "recovery/pto.h"
 
 namespace quic {
+namespace {
+
+// How many of the (ascending) skipped packet numbers lie in (lo, hi].
+uint64_t skipped_in(const std::vector<uint64_t>& skipped, uint64_t lo, uint64_t hi) {
+  if (skipped.empty() || lo >= hi) return 0;
+  auto first = std::upper_bound(skipped.begin(), skipped.end(), lo);
+  auto last = std::upper_bound(first, skipped.end(), hi);
+  return static_cast<uint64_t>(last - first);
+}
+
+}  // namespace
 
 void LossDetector::on_packet_sent(const SentPacket& packet) {
   if (!has_sent_ || packet.pn > largest_sent_) largest_sent_ = packet.pn;
@@ -120,10 +131,14 @@ std::vector<SentPacket> LossDetector::detect_and_remove_lost(Instant now, const 
   Instant lost_send_time = now - loss_delay;
 
   // Only packets at or below the largest acked can be lost, and each of them is either lost
-  // now or sets the timer: the walk costs the packets it judges.
+  // now or sets the timer: the walk costs the packets it judges. The packet threshold counts
+  // packets sent after p: a number skipped on purpose (RFC 9000 §21.4) was never sent, so it
+  // must not make p look lost sooner than three real packets overtaking it would.
   for (auto it = sent_.begin(); it != sent_.end() && it->first <= largest_acked_;) {
     const SentPacket& p = it->second;
-    if (p.time_sent <= lost_send_time || largest_acked_ >= p.pn + kPacketThreshold) {
+    const uint64_t overtaken_by =
+        largest_acked_ - p.pn - skipped_in(skipped_, p.pn, largest_acked_);
+    if (p.time_sent <= lost_send_time || overtaken_by >= kPacketThreshold) {
       forget(p);
       lost.push_back(p);
       it = sent_.erase(it);

@@ -10,11 +10,10 @@
 namespace quic::hostile {
 namespace {
 
-constexpr uint32_t kSkipPeriod = 512;
-
+// The server runs with the default ConnectionConfig::skip_pn_period: the defence is on by
+// default, and these tests are of the default.
 PairOptions big_client_windows() {
   PairOptions o;
-  o.server.skip_pn_period = kSkipPeriod;
   o.client.initial_max_data = 1ull << 30;
   o.client.initial_max_stream_data = 1ull << 30;
   o.client.max_connection_window = 1ull << 30;
@@ -49,8 +48,12 @@ std::optional<uint64_t> first_gap(const std::set<uint64_t>& pns) {
   return std::nullopt;
 }
 
-// RFC 9000 §21.4: with a period of 512 the server skips a packet number within its first
-// ~800 1-RTT packets. An honest client that acknowledges exactly what it received keeps the
+TEST(HostileLimits, OptimisticAckDefenceIsOnByDefault) {
+  EXPECT_EQ(ConnectionConfig{}.skip_pn_period, 512u);
+}
+
+// RFC 9000 §21.4: with the default period of 512 the server skips a packet number within its
+// first ~800 1-RTT packets. An honest client that acknowledges exactly what it received keeps the
 // connection, and the skipped number is neither a loss nor an RTT sample.
 TEST(HostileLimits, SkippedPacketNumberIsNotLostAndHonestAcksPass) {
   Pair pair(big_client_windows());
@@ -82,8 +85,7 @@ TEST(HostileLimits, OptimisticAckOfSkippedPacketNumberIsProtocolViolation) {
   EXPECT_EQ(f->error_code, err::kProtocolViolation);
 }
 
-// The period is configurable; 0 (the default today) turns skipping off, and an optimistic
-// ACK then goes unseen.
+// The period is configurable; 0 turns skipping off, and an optimistic ACK then goes unseen.
 TEST(HostileLimits, SkipPeriodZeroNeverSkips) {
   PairOptions o = big_client_windows();
   o.server.skip_pn_period = 0;

@@ -34,12 +34,20 @@ TEST(RoundRobinScheduler, CyclesThroughPathsWithRoom) {
   auto s = make_scheduler(SchedulerKind::kRoundRobin);
   std::vector<PathCandidate> p{cand(0, 10ms, 1e5, true), cand(1, 10ms, 1e5, true),
                                cand(2, 10ms, 1e5, true)};
+  // The turn passes with a packet sent (on_sent), not with a question (select).
+  auto next = [&] {
+    uint64_t id = p[*s->select(p, 0)].id;
+    s->on_sent(id, 1200);
+    return id;
+  };
   std::vector<uint64_t> order;
-  for (int i = 0; i < 6; ++i) order.push_back(p[*s->select(p, 0)].id);
+  for (int i = 0; i < 6; ++i) order.push_back(next());
   EXPECT_EQ(order, (std::vector<uint64_t>{0, 1, 2, 0, 1, 2}));
-  p[1].can_send = false;
   EXPECT_EQ(p[*s->select(p, 0)].id, 0u);
-  EXPECT_EQ(p[*s->select(p, 0)].id, 2u);
+  EXPECT_EQ(p[*s->select(p, 0)].id, 0u);  // asking twice without sending: the same answer
+  p[1].can_send = false;
+  EXPECT_EQ(next(), 0u);
+  EXPECT_EQ(next(), 2u);
 }
 
 TEST(WeightedScheduler, SplitsBytesByRateTimesWeight) {

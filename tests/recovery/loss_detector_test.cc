@@ -149,6 +149,30 @@ TEST(LossDetector, AckCoveringSkippedPacketNumberIsFlagged) {
   EXPECT_EQ(r.acked.size(), 3u);
 }
 
+// RFC 9002 §6.1.1 counts packets sent after the lost one; a number skipped against optimistic
+// ACKs (RFC 9000 §21.4) was never sent and must not bring a loss verdict forward.
+TEST(LossDetector, SkippedPacketNumbersDoNotCountTowardThePacketThreshold) {
+  LossDetector ld;
+  RttEstimator rtt;
+  ld.on_packet_sent(packet(0, t0));
+  ld.skip_packet_number(1);
+  ld.skip_packet_number(3);
+  for (uint64_t pn : {2, 4, 5, 6}) ld.on_packet_sent(packet(pn, t0));
+  // 4 is three numbers above 0 but only two packets (2, 4) were sent after it.
+  AckResult r = ack(ld, {{4, 4}, {2, 2}}, t0 + 10ms, rtt);
+  ASSERT_FALSE(r.acked_unsent);
+  EXPECT_TRUE(r.lost.empty());
+  EXPECT_NE(ld.loss_time(), kNever);  // 0 waits for the time threshold instead
+  // 5 is the third packet sent after 0.
+  r = ack(ld, {{5, 5}}, t0 + 10ms, rtt);
+  EXPECT_EQ(pns(r.lost), (std::vector<uint64_t>{0}));
+  // With no skip in between the threshold is the RFC's three: 10 is the fourth packet after 6
+  // and the third after 7, only the second after 8.
+  for (uint64_t pn = 7; pn <= 10; ++pn) ld.on_packet_sent(packet(pn, t0));
+  r = ack(ld, {{10, 10}}, t0 + 10ms, rtt);
+  EXPECT_EQ(pns(r.lost), (std::vector<uint64_t>{6, 7}));
+}
+
 TEST(LossDetector, MisorderedRangesAreIgnoredNotTrusted) {
   LossDetector ld;
   RttEstimator rtt;

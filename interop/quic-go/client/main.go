@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -146,7 +147,11 @@ func connection(ctx context.Context, o options, tlsConf *tls.Config, conf *quic.
 	var err error
 	if early {
 		var ec quic.EarlyConnection
-		ec, err = quic.DialAddrEarlyContext(ctx, o.addr, tlsConf, conf)
+		var held *heldConn
+		ec, held, err = dialEarlyHeld(ctx, o.addr, tlsConf, conf, stats, n)
+		if held != nil {
+			defer held.Close()
+		}
 		conn = ec
 	} else {
 		conn, err = quic.DialAddrContext(ctx, o.addr, tlsConf, conf)
@@ -315,6 +320,64 @@ func datagramEcho(ctx context.Context, conn quic.Connection, count, size int) (i
 	mu.Lock()
 	defer mu.Unlock()
 	return echoed, fmt.Errorf("%d of %d datagrams echoed", echoed, count)
+}
+
+// heldConn is the 0-RTT connection's UDP socket: nothing it receives is read until the
+// connection has sent a 0-RTT packet (or maxEarlyHold passed). Over loopback the server's
+// handshake reply comes back within a millisecond or so; on a loaded machine the goroutines
+// writing the requests can run later than that, the client then already has its 1-RTT keys,
+// the requests leave in 1-RTT packets and the zerortt case fails with zero_rtt_sent=0 although
+// both sides did everything right. Holding the reply is what a longer round trip would do.
+type heldConn struct {
+	net.PacketConn
+	open chan struct{}
+	once sync.Once
+}
+
+// maxEarlyHold bounds the hold: without a 0-RTT packet by then the case fails on its check.
+const maxEarlyHold = 2 * time.Second
+
+func (c *heldConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	<-c.open
+	return c.PacketConn.ReadFrom(b)
+}
+
+func (c *heldConn) release() { c.once.Do(func() { close(c.open) }) }
+
+func (c *heldConn) Close() error {
+	c.release()
+	return c.PacketConn.Close()
+}
+
+// dialEarlyHeld dials connection n over a heldConn, released once the tracer saw connection
+// n send a 0-RTT packet.
+func dialEarlyHeld(ctx context.Context, addr string, tlsConf *tls.Config, conf *quic.Config,
+	stats *common.StatsTracer, n int) (quic.EarlyConnection, *heldConn, error) {
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4zero, Port: 0})
+	if err != nil {
+		return nil, nil, err
+	}
+	held := &heldConn{PacketConn: udp, open: make(chan struct{})}
+	go func() {
+		deadline := time.Now().Add(maxEarlyHold)
+		for time.Now().Before(deadline) {
+			if s := stats.Conn(n); s != nil && s.ZeroRTTSent.Load() > 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		held.release()
+	}()
+	ec, err := quic.DialEarlyContext(ctx, held, raddr, tlsConf.ServerName, tlsConf, conf)
+	if err != nil {
+		held.Close()
+		return nil, nil, err
+	}
+	return ec, held, nil
 }
 
 // ticketCache remembers session tickets and tells when one has arrived.
