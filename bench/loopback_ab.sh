@@ -63,7 +63,7 @@ proc_cpu() { awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 bytes=$(numfmt --from=iec "$size")
 if [ -n "${NGTCP2_DIR:-}" ]; then
   mkdir -p "$work/www"
-  head -c "$bytes" /dev/zero >"$work/www/big"  # ngtcp2 serves a file; content is irrelevant
+  head -c "$bytes" /dev/zero >"$work/www/big"  # ngtcp2 serves a file; only its size is checked
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 fi
@@ -96,17 +96,27 @@ run_one() {
   wait_listening "$log" "$srv"
   cpu0=$(proc_cpu "$srv")
   start=$(date +%s.%N)
+  local rc=0
   case "$v" in
     base|current)
+      # The perf client checks every byte itself and fails on a short or corrupt transfer.
       timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" \
-        "$bin" perf client "https://127.0.0.1:$port" --size "$size" >/dev/null ;;
+        "$bin" perf client "https://127.0.0.1:$port" --size "$size" >/dev/null || rc=$? ;;
     ngtcp2)
-      # No --download: like `tquic perf`, the client consumes the body without writing it.
+      rm -rf "$work/dl" && mkdir -p "$work/dl"
       timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" \
         "$NGTCP2_DIR/gtlsclient" -q --no-quic-dump --no-http-dump --exit-on-all-streams-close \
-        127.0.0.1 $port "https://127.0.0.1:$port/big" >/dev/null 2>&1 ;;
+        --download "$work/dl" 127.0.0.1 $port "https://127.0.0.1:$port/big" >/dev/null 2>&1 ||
+        rc=$?
+      # A 404 page is a successful exchange too: only the full body counts.
+      [ "$(stat -c %s "$work/dl/big" 2>/dev/null || echo 0)" = "$bytes" ] || [ "$rc" != 0 ] || rc=1 ;;
   esac
   end=$(date +%s.%N)
+  if [ "$rc" != 0 ]; then
+    kill "$srv" 2>/dev/null || true
+    echo "$v: the transfer failed (client exit $rc); server log: $(tail -3 "$log")" >&2
+    return 1
+  fi
   cpu1=$(proc_cpu "$srv")
   kill -TERM "$srv"
   wait "$srv" 2>/dev/null || true
@@ -123,7 +133,7 @@ results=$work/results.txt
 : >"$results"
 for r in $(seq 1 "$rounds"); do
   for v in $variants; do
-    line=$(run_one "$v")
+    line=$(run_one "$v") || exit 1
     echo "round $r $v: wall client_cpu server_cpu per_gso per_ack = $line" >&2
     echo "$v $line" >>"$results"
   done
