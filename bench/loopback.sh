@@ -9,11 +9,24 @@
 # over the rounds go to docs/bench/loopback.json and docs/bench/loopback.md (the table
 # docs/BENCHMARKS.md points at).
 #   bench/loopback.sh [ROUNDS] [SIZE] [HANDSHAKES]   defaults: 5 rounds, 1G, 200 handshakes
+#   bench/loopback.sh --ab BASE_COMMIT [ROUNDS] [SIZE]   defaults: 3 rounds, 1G
+# --ab: builds BASE_COMMIT's `tquic` in a temporary git worktree beside this checkout
+# (../ab-<sha>; with ccache and CCACHE_BASEDIR covering both trees the build is mostly cache
+# hits), then runs `tquic perf` (server and client, 1 connection, SIZE bytes) of the base and of
+# this tree interleaved, ROUNDS times each, and prints medians (min-max) and the ratio to the
+# base; with NGTCP2_DIR also that ngtcp2's gtlsserver/gtlsclient in the same rounds. Writes
+# $LOOPBACK_OUT/ab.json. AB_KEEP=1 keeps the base worktree (and its build) for the next run.
 # Environment: LOOPBACK_OUT (default docs/bench) for a smoke run that must not replace the
-# published figures; TQUIC_BUILD (default build/release) to use binaries built elsewhere.
+# published figures; TQUIC_BUILD (default build/release) to use binaries built elsewhere;
+# NGTCP2_DIR, a directory holding a newer ngtcp2's gtlsserver and gtlsclient (examples/ of its
+# build; its client needs HAVE_NETINET_UDP_H for GRO), run as a fourth pair beside Debian's.
 # Run it on a quiet machine: goodput is wall-clock; CPU seconds are the steadier figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --ab ]; then
+  shift
+  exec bash bench/loopback_ab.sh "$@"
+fi
 rounds=${1:-5}
 size=${2:-1G}
 handshakes=${3:-200}
@@ -41,6 +54,15 @@ port=24460
 # CPU seconds (user + sys) of a running process, from /proc.
 proc_cpu() { awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 
+# ngtcp2_bin PAIR PROGRAM: Debian's program, or NGTCP2_DIR's for the ngtcp2-new pair.
+ngtcp2_bin() { if [ "$1" = ngtcp2-new ]; then echo "$NGTCP2_DIR/$2"; else command -v "$2"; fi; }
+pairs="tquic quic-go ngtcp2"
+if [ -n "${NGTCP2_DIR:-}" ]; then
+  [ -x "$NGTCP2_DIR/gtlsserver" ] && [ -x "$NGTCP2_DIR/gtlsclient" ] ||
+    { echo "NGTCP2_DIR=$NGTCP2_DIR has no gtlsserver/gtlsclient" >&2; exit 2; }
+  pairs="$pairs ngtcp2-new"
+fi
+
 # start_server NAME: starts NAME's server on a fresh port; sets srv (its PID).
 start_server() {
   local log=$work/server.log
@@ -49,8 +71,9 @@ start_server() {
     tquic) "$tquic" server --listen 127.0.0.1:$port --root "$work/www" >"$log" 2>&1 & ;;
     quic-go) "$qg/qgserver" -listen 127.0.0.1:$port -root "$work/www" -cert-out "$work/qg.pem" \
                >"$log" 2>&1 & ;;
-    ngtcp2) gtlsserver -q --no-quic-dump --no-http-dump -d "$work/www" 127.0.0.1 $port \
-              "$work/key.pem" "$work/cert.pem" >"$log" 2>&1 & ;;
+    ngtcp2|ngtcp2-new)
+      "$(ngtcp2_bin "$1" gtlsserver)" -q --no-quic-dump --no-http-dump -d "$work/www" 127.0.0.1 \
+        $port "$work/key.pem" "$work/cert.pem" >"$log" 2>&1 & ;;
   esac
   srv=$!
   sleep 0.5
@@ -70,8 +93,8 @@ fetch() {
              "$tquic" client -o "$dl" --insecure "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
     quic-go) /usr/bin/time -f "%U %S" -o "$work/client.time" \
                "$qg/qgclient" -addr 127.0.0.1:$port -out "$dl" "/$file" >/dev/null 2>&1 ;;
-    ngtcp2) /usr/bin/time -f "%U %S" -o "$work/client.time" \
-              gtlsclient -q --no-quic-dump --no-http-dump --exit-on-all-streams-close \
+    ngtcp2|ngtcp2-new) /usr/bin/time -f "%U %S" -o "$work/client.time" \
+              "$(ngtcp2_bin "$name" gtlsclient)" -q --no-quic-dump --no-http-dump --exit-on-all-streams-close \
               --download "$dl" 127.0.0.1 $port "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
   esac
 }
@@ -111,7 +134,7 @@ run_handshakes() {
 results=$work/results.txt
 : >"$results"
 for r in $(seq 1 "$rounds"); do
-  for name in tquic quic-go ngtcp2; do
+  for name in $pairs; do
     line=$(run_pair "$name")
     hs=$(run_handshakes "$name")
     echo "round $r $name: wall/client cpu/server cpu = $line, server cpu per handshake = $hs" >&2
@@ -158,7 +181,8 @@ with open(f"{outdir}/loopback.md", "w") as f:
     def cell(s, fmt):
         return f"{fmt(s['median'])} ({fmt(s['min'])}-{fmt(s['max'])})"
     label = {"tquic": "TQUIC ↔ TQUIC (hq-interop)", "quic-go": "quic-go 0.29 ↔ quic-go (hq-interop)",
-             "ngtcp2": "ngtcp2 (Debian gtlsserver ↔ gtlsclient, HTTP/3)"}
+             "ngtcp2": "ngtcp2 (Debian gtlsserver ↔ gtlsclient, HTTP/3)",
+             "ngtcp2-new": "ngtcp2 from NGTCP2_DIR (gtlsserver ↔ gtlsclient, HTTP/3)"}
     for name, p in out["pairs"].items():
         f.write(f"| {label.get(name, name)} | {cell(p['goodput_mbps'], lambda v: f'{v:.0f}')} | "
                 f"{cell(p['client_cpu_s'], lambda v: f'{v:.2f}')} | "

@@ -1,14 +1,14 @@
 #include "core/stream_buffers.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace quic {
 
 namespace {
-// Reclaiming the acknowledged prefix moves the live bytes; doing it only once the dead part
-// is at least this big and at least half the buffer keeps the cost amortised O(1) per byte.
-constexpr uint64_t kCompactMinBytes = 4096;
+// The smallest ring a stream that sends anything gets; small streams stay small.
+constexpr size_t kMinRingBytes = 1024;
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -19,9 +19,30 @@ size_t SendBuffer::write(Bytes data) {
   // RFC 9000 §4.5: a stream's final size can never exceed 2^62-1.
   uint64_t room = std::min<uint64_t>(capacity(), kMaxVarint - write_end_);
   size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), room));
-  data_.insert(data_.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(n));
+  if (n == 0) return 0;
+  reserve(buffered() + n);
+  size_t mask = ring_.size() - 1;
+  size_t at = static_cast<size_t>(write_end_ & mask);
+  size_t first = std::min(n, ring_.size() - at);
+  std::memcpy(ring_.data() + at, data.data(), first);
+  if (first < n) std::memcpy(ring_.data(), data.data() + first, n - first);
   write_end_ += n;
   return n;
+}
+
+void SendBuffer::reserve(size_t bytes) {
+  if (bytes <= ring_.size()) return;
+  std::vector<uint8_t> grown(std::bit_ceil(std::max(bytes, kMinRingBytes)));
+  // Re-place the live bytes by offset under the new mask (rare: growth is geometric).
+  size_t old_mask = ring_.size() - 1, new_mask = grown.size() - 1;
+  for (uint64_t o = base_; o < write_end_;) {
+    size_t from = static_cast<size_t>(o & old_mask), to = static_cast<size_t>(o & new_mask);
+    size_t n = static_cast<size_t>(std::min<uint64_t>(
+        {write_end_ - o, ring_.size() - from, grown.size() - to}));
+    std::memcpy(grown.data() + to, ring_.data() + from, n);
+    o += n;
+  }
+  ring_.swap(grown);
 }
 
 bool SendBuffer::has_data_to_send(uint64_t flow_limit_offset) const {
@@ -36,7 +57,7 @@ std::optional<SendChunk> SendBuffer::next_chunk(uint64_t max_len, uint64_t flow_
   // Retransmissions first: the receiver is waiting on these holes to deliver in order.
   if (!lost_.empty() && max_len > 0) {
     Range r = lost_.ranges().front();
-    uint64_t len = std::min(r.length(), max_len);
+    uint64_t len = std::min({r.length(), max_len, contiguous_at(r.lo)});
     lost_.erase(r.lo, r.lo + len - 1);
     bool fin = fin_sent_ && !fin_acked_ && r.lo + len == write_end_;
     if (fin) fin_lost_ = false;
@@ -47,7 +68,7 @@ std::optional<SendChunk> SendBuffer::next_chunk(uint64_t max_len, uint64_t flow_
     return SendChunk{write_end_, 0, true, true};
   }
   uint64_t limit = std::min(write_end_, std::max(flow_limit_offset, sent_end_));
-  uint64_t len = std::min(limit - sent_end_, max_len);
+  uint64_t len = std::min({limit - sent_end_, max_len, contiguous_at(sent_end_)});
   bool fin = fin_set_ && !fin_sent_ && sent_end_ + len == write_end_;
   if (len == 0 && !fin) return std::nullopt;
   SendChunk chunk{sent_end_, len, fin, false};
@@ -58,14 +79,18 @@ std::optional<SendChunk> SendBuffer::next_chunk(uint64_t max_len, uint64_t flow_
 
 Bytes SendBuffer::view(uint64_t offset, uint64_t len) const {
   if (offset < base_ || offset > write_end_ || len > write_end_ - offset) return {};
-  return Bytes(data_.data() + (offset - base_), static_cast<size_t>(len));
+  if (len == 0) return {};
+  if (len > contiguous_at(offset)) return {};
+  return Bytes(ring_.data() + (offset & (ring_.size() - 1)), static_cast<size_t>(len));
 }
 
 bool SendBuffer::copy_out(uint64_t offset, uint64_t len, uint8_t* dst) const {
   if (len == 0) return true;
-  Bytes b = view(offset, len);
-  if (b.size() != len) return false;
-  std::memcpy(dst, b.data(), b.size());
+  if (offset < base_ || offset > write_end_ || len > write_end_ - offset) return false;
+  size_t at = static_cast<size_t>(offset & (ring_.size() - 1));
+  size_t first = static_cast<size_t>(std::min<uint64_t>(len, ring_.size() - at));
+  std::memcpy(dst, ring_.data() + at, first);
+  if (first < len) std::memcpy(dst + first, ring_.data(), static_cast<size_t>(len) - first);
   return true;
 }
 
@@ -83,7 +108,7 @@ void SendBuffer::on_acked(uint64_t offset, uint64_t len, bool fin) {
     acked_prefix_ = acked_.ranges().front().hi + 1;
     acked_.pop_front();
   }
-  compact();
+  base_ = std::max(base_, acked_prefix_);  // the ring slots below are free for writes
 }
 
 void SendBuffer::on_lost(uint64_t offset, uint64_t len, bool fin) {
@@ -102,8 +127,8 @@ void SendBuffer::on_lost(uint64_t offset, uint64_t len, bool fin) {
 
 void SendBuffer::discard() {
   discarded_ = true;
-  data_.clear();
-  data_.shrink_to_fit();
+  ring_.clear();
+  ring_.shrink_to_fit();
   base_ = write_end_;
   lost_.clear();
   acked_.clear();
@@ -112,20 +137,11 @@ void SendBuffer::discard() {
 
 void SendBuffer::limit_reliable(uint64_t size) {
   uint64_t end = std::max(std::min(write_end_, size), sent_end_);
-  data_.resize(static_cast<size_t>(end - base_));
-  write_end_ = end;
+  write_end_ = end;  // the ring keeps the dropped bytes' slots; they are never read
   fin_set_ = false;
   fin_lost_ = false;
   if (!lost_.empty() && lost_.max() >= size) lost_.erase(size, lost_.max());
   reliable_end_ = size;
-}
-
-void SendBuffer::compact() {
-  uint64_t dead = acked_prefix_ - base_;
-  if (dead == data_.size() || (dead >= kCompactMinBytes && dead * 2 >= data_.size())) {
-    data_.erase(data_.begin(), data_.begin() + static_cast<ptrdiff_t>(dead));
-    base_ = acked_prefix_;
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -168,6 +184,7 @@ Status RecvBuffer::insert(uint64_t offset, Bytes data, bool fin) {
     return {};
   }
   if (store_it) store(lo, data.subspan(static_cast<size_t>(lo - offset)));
+  if (finished_reading()) release_blocks();  // a bare FIN after the last read: free the blocks
   return {};
 }
 
@@ -182,9 +199,15 @@ void RecvBuffer::store(uint64_t offset, Bytes data) {
     size_t in_block = static_cast<size_t>(pos % kRecvBlockSize);
     size_t n = std::min(kRecvBlockSize - in_block, data.size() - src);
     if (b.size() < in_block + n) {
-      // Small streams keep small blocks; growth doubles so copying stays amortised O(1).
+      if (b.capacity() == 0 && block > 0 && !spare_.empty()) {
+        b.swap(spare_.back());  // a consumed block of this stream, reused without allocating
+        spare_.pop_back();
+      }
+      // Small streams keep small blocks (growth doubles, so copying stays amortised O(1)); past
+      // the first block a stream is a bulk stream and each block is allocated once, whole.
       if (b.capacity() < in_block + n) {
-        b.reserve(std::min(kRecvBlockSize, std::max(in_block + n, 2 * b.capacity())));
+        b.reserve(block > 0 ? kRecvBlockSize
+                            : std::min(kRecvBlockSize, std::max(in_block + n, 2 * b.capacity())));
       }
       b.resize(in_block + n);
     }
@@ -215,6 +238,7 @@ void RecvBuffer::discard_incoming() {
   read_offset_ = std::max(read_offset_, max_received_);
   received_.clear();
   blocks_.clear();
+  spare_.clear();
   first_block_ = read_offset_ / kRecvBlockSize;
 }
 
@@ -252,15 +276,24 @@ void RecvBuffer::release_blocks() {
   uint64_t keep_from = read_offset_ / kRecvBlockSize;
   if (keep_from > first_block_) {
     size_t drop = static_cast<size_t>(std::min<uint64_t>(keep_from - first_block_, blocks_.size()));
+    for (size_t i = 0; i < drop && spare_.size() < kMaxSpareRecvBlocks; ++i) {
+      if (blocks_[i].capacity() != kRecvBlockSize) continue;
+      blocks_[i].clear();
+      spare_.push_back(std::move(blocks_[i]));
+    }
     blocks_.erase(blocks_.begin(), blocks_.begin() + static_cast<ptrdiff_t>(drop));
     first_block_ = keep_from;
   }
-  if (finished_reading()) blocks_.clear();
+  if (finished_reading()) {
+    blocks_.clear();
+    spare_.clear();
+  }
 }
 
 size_t RecvBuffer::allocated_bytes() const {
   size_t n = 0;
   for (const auto& b : blocks_) n += b.capacity();
+  for (const auto& b : spare_) n += b.capacity();
   return n;
 }
 

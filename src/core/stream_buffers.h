@@ -51,7 +51,8 @@ class SendBuffer {
   }
 
   // The bytes [offset, offset+len) of a chunk returned by next_chunk: a view while the chunk
-  // is unacknowledged. Empty if the range is not (or no longer) held.
+  // is unacknowledged. Empty if the range is not (or no longer) held, or no longer contiguous
+  // (the ring grew since next_chunk cut it at the ring's end).
   Bytes view(uint64_t offset, uint64_t len) const;
   // Copies those bytes straight into a packet; false if the range is not held.
   bool copy_out(uint64_t offset, uint64_t len, uint8_t* dst) const;
@@ -79,11 +80,20 @@ class SendBuffer {
   size_t capacity() const { return fin_set_ ? 0 : cap_ - buffered(); }
 
  private:
-  void compact();
+  // Makes the ring hold at least `bytes` live bytes (a power of two, kept in place by offset).
+  void reserve(size_t bytes);
+  // Bytes from `offset` to the end of the ring's storage: a chunk never wraps, so its bytes
+  // are one span (STREAM and CRYPTO frames take a view).
+  uint64_t contiguous_at(uint64_t offset) const {
+    return ring_.empty() ? UINT64_MAX : ring_.size() - (offset & (ring_.size() - 1));
+  }
 
   size_t cap_;
-  std::vector<uint8_t> data_;  // bytes from base_ to write_end_
-  uint64_t base_ = 0;          // stream offset of data_[0]
+  // A ring: the byte at stream offset o lives at ring_[o & (size - 1)], so acknowledging the
+  // front frees room without moving the live bytes (a vector erased at the front copied every
+  // live byte once more, on the bulk sender's hottest path). Holds [base_, write_end_).
+  std::vector<uint8_t> ring_;
+  uint64_t base_ = 0;  // lowest offset held: the acknowledged prefix (write_end_ once discarded)
   uint64_t write_end_ = 0;
   uint64_t sent_end_ = 0;      // new data below this has been sent once
   uint64_t acked_prefix_ = 0;  // everything below is acknowledged
@@ -104,6 +114,9 @@ inline constexpr size_t kMaxReassemblyRanges = 4096;
 // and grow geometrically up to this size, so a stream holds at most about twice its highest
 // received offset above the first unread block, and never more than its window plus a block.
 inline constexpr size_t kRecvBlockSize = 4096;
+// Consumed full blocks a stream keeps for reuse, so a bulk receiver allocates no block per
+// packet in steady state (bounded: at most this many idle blocks per stream, freed at EOF).
+inline constexpr size_t kMaxSpareRecvBlocks = 16;
 
 class RecvBuffer {
  public:
@@ -154,6 +167,7 @@ class RecvBuffer {
   // blocks_[i] holds offsets [(first_block_ + i) * kRecvBlockSize, ...); null until written.
   // A vector, not a deque: an idle stream then costs no allocation at all.
   std::vector<std::vector<uint8_t>> blocks_;
+  std::vector<std::vector<uint8_t>> spare_;  // consumed kRecvBlockSize blocks kept for reuse
   uint64_t first_block_ = 0;
 };
 

@@ -80,5 +80,41 @@ TEST(Pacer, FollowsControllerRate) {
   EXPECT_EQ(now - t0, 80ms);
 }
 
+TEST(Pacer, FastPathReleasesWholeBurstsAtTheSameAverageRate) {
+  // 4 Gbit/s: 1 ms of sending is 500 kB, so the bucket holds kPacerMaxBurstPackets packets and,
+  // once drained, refills whole before the next release (one GSO batch, not one datagram).
+  constexpr uint32_t kMtu = 1452;
+  constexpr uint64_t kRate = 4'000'000'000;
+  constexpr uint64_t kCwnd = 2000 * kMtu;
+  Pacer pacer;
+  Instant now = t0;
+  std::vector<Instant> sent;
+  for (uint32_t i = 0; i < 4 * kPacerMaxBurstPackets; ++i) {
+    now = pacer.next_send_time(now, kMtu, kRate, kCwnd, kMtu);
+    pacer.on_packet_sent(now, kMtu, kRate, kCwnd, kMtu);
+    sent.push_back(now);
+  }
+  // One burst's worth of time at the rate: 64 * 1452 B * 8 / 4e9 = 185.856 us.
+  constexpr uint32_t kBurst = kPacerMaxBurstPackets;
+  const Duration burst_time(int64_t{kBurst} * kMtu * 8 * 1'000'000'000 / kRate);
+  for (uint32_t b = 0; b < 4; ++b) {
+    for (uint32_t i = 0; i < kBurst; ++i) {
+      EXPECT_EQ(sent[b * kBurst + i], sent[b * kBurst]) << b << " " << i;
+    }
+    if (b > 0) {
+      Duration gap = sent[b * kBurst] - sent[(b - 1) * kBurst];
+      EXPECT_NEAR(static_cast<double>(gap.count()), static_cast<double>(burst_time.count()), 2.0);
+    }
+  }
+  // A window smaller than the burst still caps it.
+  Pacer small;
+  int immediate = 0;
+  while (small.next_send_time(t0, kMtu, kRate, 20 * kMtu, kMtu) == t0 && immediate < 1000) {
+    small.on_packet_sent(t0, kMtu, kRate, 20 * kMtu, kMtu);
+    ++immediate;
+  }
+  EXPECT_EQ(immediate, 20);
+}
+
 }  // namespace
 }  // namespace quic
