@@ -51,6 +51,10 @@ struct ConnectionOptions {
   // path (copies kept up to datagram_resend_buffer bytes); the receiver may see duplicates.
   bool datagram_resend_on_path_failure = false;
   size_t datagram_resend_buffer = 4 << 20;
+  // DATAGRAMs declared lost are sent again until datagram_resend_window after the first loss
+  // (a tunnel hiding its links' drops from the traffic inside; docs/datagrams.md).
+  bool datagram_resend_on_loss = false;
+  std::chrono::milliseconds datagram_resend_window{250};
   // Bytes one stream buffers for sending before writes come up short; must exceed the path's
   // bandwidth-delay product for full speed.
   size_t stream_send_buffer = 32 << 20;

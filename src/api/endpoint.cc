@@ -114,6 +114,8 @@ Result<quic::ConnectionConfig> connection_config(const ConnectionOptions& o) {
   c.datagram_send_low_water = o.datagram_send_low_water;
   c.datagram_resend_on_path_failure = o.datagram_resend_on_path_failure;
   c.datagram_resend_buffer = o.datagram_resend_buffer;
+  c.datagram_resend_on_loss = o.datagram_resend_on_loss;
+  c.datagram_resend_window = o.datagram_resend_window;
   c.stream_send_buffer = o.stream_send_buffer;
   c.max_udp_payload_size = o.max_udp_payload_size;
   c.initial_mtu = o.initial_mtu;

@@ -42,6 +42,8 @@ struct NetOptions {
   // Re-send DATAGRAMs in flight on a path that fails on another (docs/datagrams.md); set by
   // tunnels (tquicd), not a command-line option.
   bool datagram_resend_on_path_failure = false;
+  // Re-send DATAGRAMs declared lost (within the core's window); set by tunnels.
+  bool datagram_resend_on_loss = false;
   // --window BYTES: ceiling of the auto-tuned receive windows (connection and stream) and the
   // stream send buffer; empty keeps the core's defaults (24 MiB / 16 MiB / 16 MiB). Paths with
   // very different RTTs need more (docs/BENCHMARKS.md, multipath over the link emulator).

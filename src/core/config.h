@@ -136,6 +136,14 @@ struct ConnectionConfig {
   // The receiver may then see a datagram twice (a tunnel drops duplicates by its own numbers).
   bool datagram_resend_on_path_failure = false;
   size_t datagram_resend_buffer = 4 << 20;
+  // A DATAGRAM declared lost (RFC 9002 §6.1) is sent again, on whatever path the scheduler
+  // picks, until datagram_resend_window after its first loss (copies share
+  // datagram_resend_buffer). RFC 9221 §5 leaves re-sending to the application: a tunnel asks
+  // for it so that its links' congestion drops do not reach the connections inside it, whose
+  // congestion signal is the tunnel's own ingress queue (docs/datagrams.md). The receiver may
+  // see a datagram twice (a spurious loss); a tunnel drops duplicates by its own numbers.
+  bool datagram_resend_on_loss = false;
+  Duration datagram_resend_window = std::chrono::milliseconds(250);
 
   // Server: accept 0-RTT (RFC 9001 §4.6) from clients resuming with a ticket that allows it.
   // Off (the default: 0-RTT data can be replayed, so the application opts in), tickets are

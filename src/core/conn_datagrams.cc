@@ -178,7 +178,7 @@ bool Connection::write_one_datagram(Path& path, Writer& w,
   if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) {
     (void)dup_datagrams_.push_evicting(f.data, e.deadline, path_bit(path));
   }
-  if (config_.datagram_resend_on_path_failure) {
+  if (config_.datagram_resend_on_path_failure || config_.datagram_resend_on_loss) {
     // Kept until the packet is acknowledged or lost; the oldest copies go first when the
     // budget is spent (counted if their path then fails).
     if (auto copy = datagram_copies_.push_evicting(f.data, e.deadline)) {
@@ -211,8 +211,11 @@ std::optional<Connection::DeadlineItem> Connection::earliest_datagram_deadline(I
 // --- re-sending
 
 // Called by reinject() for each packet in flight on a path given up on (suspected, failed,
-// abandoned, migrated): the datagrams it carried go to the re-send queue, once.
-void Connection::resend_datagrams(std::vector<SentFrame>& frames) {
+// abandoned, migrated), and with datagram_resend_on_loss for each packet declared lost: the
+// datagrams it carried go to the re-send queue, once per sending. `limit` becomes their
+// deadline: a datagram re-sent after a loss expires datagram_resend_window after that first
+// loss, however often its copies are lost again.
+void Connection::resend_datagrams(std::vector<SentFrame>& frames, Instant limit) {
   for (SentFrame& f : frames) {
     if (f.kind != SentFrame::Kind::kDatagram || f.a == kCopyHandled) continue;
     const uint64_t seq = f.a;
@@ -224,7 +227,7 @@ void Connection::resend_datagrams(std::vector<SentFrame>& frames) {
     }
     if (e->deadline <= now_) {
       ++stats_.datagrams_expired;
-    } else if (datagrams_resend_.push(datagram_copies_.data(*e), e->deadline)) {
+    } else if (datagrams_resend_.push(datagram_copies_.data(*e), std::min(e->deadline, limit))) {
       ++stats_.datagrams_resent;
     } else {
       ++stats_.datagrams_resend_exhausted;

@@ -505,6 +505,9 @@ void Connection::on_packets_lost(Instant now, PnSpaceId space, std::span<const S
     }
     auto it = sent_frames_.find(p.token);
     if (it == sent_frames_.end()) continue;
+    if (config_.datagram_resend_on_loss && space == PnSpaceId::kApp) {
+      resend_datagrams(it->second, now + config_.datagram_resend_window);  // conn_datagrams.cc
+    }
     requeue_frames(space, it->second, true);
     sent_frames_.erase(it);
   }

@@ -435,7 +435,7 @@ class Connection {
   size_t datagram_payload_on(const Path& path) const;
   std::pair<size_t, size_t> datagram_payload_bounds() const;
   void on_datagram_frame(Bytes data);
-  void resend_datagrams(std::vector<SentFrame>& frames);
+  void resend_datagrams(std::vector<SentFrame>& frames, Instant limit = kNever);
   void requeue_zero_rtt_datagrams();
   void pump_datagram_events();
 

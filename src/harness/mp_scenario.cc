@@ -193,6 +193,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
   }
   if (s.datagrams > 0) conn.max_datagram_frame_size = s.max_datagram_frame_size;
   conn.datagram_resend_on_path_failure = s.datagram_resend;
+  conn.datagram_resend_on_loss = s.datagram_resend_on_loss;
   conn.datagram_resend_buffer = s.datagram_resend_buffer;
   conn.ack_frequency = s.ack_frequency;
   if (s.path_abandon_after) conn.path_abandon_after = *s.path_abandon_after;

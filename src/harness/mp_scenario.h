@@ -89,6 +89,7 @@ struct MpScenario {
   // Both sides' ConnectionConfig: max_datagram_frame_size and datagram_resend_on_path_failure.
   uint64_t max_datagram_frame_size = 1200;
   bool datagram_resend = false;
+  bool datagram_resend_on_loss = false;  // ConnectionConfig::datagram_resend_on_loss, both sides
   size_t datagram_resend_buffer = 4 << 20;
   // The same flow as one unidirectional stream per item (FIN after it) whose stream deadline
   // is the item's (Connection::set_stream_deadline); the datagram figures count the items.

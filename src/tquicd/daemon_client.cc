@@ -353,6 +353,10 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   // path, minrtt spills over to the next as soon as its window is full (docs/tquicd.md).
   o.net.scheduler = "minrtt";
   o.net.datagram_resend_on_path_failure = true;
+  // The links' congestion drops are repaired inside the tunnel (within 250 ms, which the
+  // receiver's reorder hold covers as it follows the delay spread): the inner TCP then sees
+  // one wide pipe and backs off only at the ingress queue (docs/tquicd.md).
+  o.net.datagram_resend_on_loss = true;
   // One ID of headroom for `tquicctl link down/up`: the core replaces every abandoned path's ID
   // but the handshake path's (0), so the link that carried the handshake reopens on a new one.
   o.net.max_paths = static_cast<uint32_t>(

@@ -65,6 +65,7 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   net.max_paths = kMaxLinks;
   net.scheduler = "minrtt";  // as the client (daemon_client.cc)
   net.datagram_resend_on_path_failure = true;
+  net.datagram_resend_on_loss = true;  // as the client (daemon_client.cc)
   net.qlog_dir = cfg.log.qlog_dir;
   quic::EndpointConfig ec;
   ec.server = true;

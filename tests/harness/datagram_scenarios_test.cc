@@ -13,9 +13,9 @@ using namespace std::chrono_literals;
 
 MpResult run(MpScenario s) {
   MpResult r = run_mp_scenario(s);
-  std::printf("%s resend=%d: ok=%d sent=%lu received=%lu duplicates=%lu resent=%lu "
+  std::printf("%s resend=%d on_loss=%d: ok=%d sent=%lu received=%lu duplicates=%lu resent=%lu "
               "exhausted=%lu expired=%lu refused=%lu failed=%lu reinjected=%lu\n",
-              s.name.c_str(), s.datagram_resend, r.ok,
+              s.name.c_str(), s.datagram_resend, s.datagram_resend_on_loss, r.ok,
               static_cast<unsigned long>(r.datagrams_sent),
               static_cast<unsigned long>(r.datagrams_received),
               static_cast<unsigned long>(r.datagram_duplicates),
@@ -58,6 +58,28 @@ TEST(DatagramScenario, ResendingAfterPathFailureLosesNone) {
   EXPECT_GT(off.datagrams_sent - off.datagrams_received, 20u);
   EXPECT_EQ(off.datagrams_resent, 0u);
   EXPECT_EQ(off.datagram_duplicates, 0u);
+}
+
+// A tunnel (16 Mbit/s of datagrams, within what the links carry) over links that drop 0.5 %
+// at random: with re-sending on loss every datagram arrives (a copy lost again goes again
+// within the window); without, about 0.5 % are gone.
+TEST(DatagramScenario, ResendingOnLossRepairsTheLinksDrops) {
+  auto s = named_mp_scenario("datagrams-aggregate");
+  ASSERT_TRUE(s);
+  s->links = {mp_link(50, 20ms, 0.005), mp_link(30, 60ms, 0.005)};
+  s->datagram_burst = 2;
+  s->datagram_resend_on_loss = true;
+  MpResult on = run(*s);
+  s->datagram_resend_on_loss = false;
+  MpResult off = run(*s);
+  ASSERT_EQ(on.datagrams_sent, 16000u);
+  EXPECT_EQ(on.datagrams_received, on.datagrams_sent);
+  EXPECT_EQ(on.datagrams_refused, 0u);
+  EXPECT_GT(on.datagrams_resent, 40u);  // about 0.5 % of 16,000 were lost and went again
+  EXPECT_LE(on.datagram_duplicates, on.datagrams_resent);
+  EXPECT_EQ(on.datagrams_resend_exhausted, 0u);
+  EXPECT_LT(off.datagrams_received + 40, off.datagrams_sent);
+  EXPECT_EQ(off.datagrams_resent, 0u);
 }
 
 // The re-send budget bounds what is kept: with room for only a few copies, the rest of what
