@@ -60,6 +60,27 @@ std::string format_ip_stats(const masque::ConnectIpStats& s) {
   return buf;
 }
 
+void TunSink::write(quic::Bytes packet, const masque::GsoInfo& gso) {
+  if (tun == nullptr || !tun->write(packet, gso)) ++write_failed;
+}
+
+void TunSink::deliver(quic::Bytes packet, const masque::PacketMeta&) {
+  if (!gro_) return write(packet, {});
+  bool idle = gro_->empty();
+  gro_->add(packet);
+  if (idle && !gro_->empty() && schedule_) schedule_();
+}
+
+void TunSink::enable_gro(std::function<void()> schedule) {
+  schedule_ = std::move(schedule);
+  gro_ = std::make_unique<masque::TcpCoalescer>(
+      [this](quic::Bytes p, const masque::GsoInfo& gso) { write(p, gso); });
+}
+
+void TunSink::flush() {
+  if (gro_) gro_->flush();
+}
+
 void add_masque_ip_options(CLI::App& cmd, MasqueIpOptions& o) {
   cmd.add_option("--proxy", o.proxy,
                  "proxy URL: https://host:port, or a URI template with {target} and {ipproto}")

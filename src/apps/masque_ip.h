@@ -46,13 +46,22 @@ std::vector<masque::IpPrefix> routes_to_install(std::span<const masque::IpRange>
 // One line of counters ("packets_in=.. dropped_spoofed=.."), for logs and tests.
 std::string format_ip_stats(const masque::ConnectIpStats& s);
 
-// Writes delivered packets to the TUN device, counting the ones it refused.
+// Writes delivered packets to the TUN device, counting the ones it refused. With
+// enable_gro() (a device opened with vnet_hdr), runs of one TCP flow's segments are joined into
+// super-packets (masque/tcp_coalescer.h); `schedule` is called when a burst starts being held
+// and must arrange a flush() before the loop sleeps (EndpointDriver::defer).
 struct TunSink : masque::PacketSink {
   masque::TunDevice* tun = nullptr;
   uint64_t write_failed = 0;
-  void deliver(quic::Bytes packet, const masque::PacketMeta&) override {
-    if (tun == nullptr || !tun->write(packet)) ++write_failed;
-  }
+  void deliver(quic::Bytes packet, const masque::PacketMeta&) override;
+  void enable_gro(std::function<void()> schedule);
+  void flush();
+  uint64_t gro_joined() const { return gro_ ? gro_->joined() : 0; }
+
+ private:
+  void write(quic::Bytes packet, const masque::GsoInfo& gso);
+  std::unique_ptr<masque::TcpCoalescer> gro_;
+  std::function<void()> schedule_;
 };
 
 class MasqueIpClientApp {

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "masque/connect_ip_capsules.h"
+#include "masque/tcp_coalescer.h"
 
 struct mnl_socket;  // libmnl
 
@@ -25,7 +26,11 @@ std::vector<IpPrefix> range_to_prefixes(const IpRange& range);
 class TunDevice {
  public:
   // Creates (or attaches to) the device `name` (at most IFNAMSIZ-1 bytes) and brings it up.
-  static quic::Result<std::unique_ptr<TunDevice>> open(const std::string& name);
+  // `vnet_hdr`: every packet carries a virtio-net header (IFF_VNET_HDR), which lets write()
+  // hand the kernel TCP super-packets (tcp_coalescer.h); reads still return plain packets (no
+  // receive offloads are enabled, and a checksum left partial is completed here).
+  static quic::Result<std::unique_ptr<TunDevice>> open(const std::string& name,
+                                                       bool vnet_hdr = false);
   ~TunDevice();
   TunDevice(const TunDevice&) = delete;
   TunDevice& operator=(const TunDevice&) = delete;
@@ -53,7 +58,9 @@ class TunDevice {
   // One packet into `buf`; 0 when none is waiting (EAGAIN); an error otherwise.
   quic::Result<size_t> read(quic::MutBytes buf);
   // One packet out; false when the device would block or refused it (counted by the caller).
-  bool write(Bytes packet);
+  // A `gso` with gso_size set (only with vnet_hdr) makes it a TCP/IPv4 super-packet.
+  bool write(Bytes packet, const GsoInfo& gso = {});
+  bool vnet_hdr() const { return vnet_hdr_; }
 
  private:
   TunDevice() = default;
@@ -61,6 +68,7 @@ class TunDevice {
 
   int fd_ = -1;
   int ifindex_ = 0;
+  bool vnet_hdr_ = false;
   std::string name_;
   ::mnl_socket* nl_ = nullptr;
   uint32_t seq_ = 1;
