@@ -2,7 +2,7 @@
 // tunnel peer, each prefixed by a 2-byte big-endian length. Checks: no crash; every packet
 // comes out exactly once (a super-packet counts as its segments); no output exceeds the IPv4
 // length or the segment bound; a super-packet's IPv4 header parses and its partial TCP
-// checksum completes to a valid one.
+// checksum completes to a valid one; segment_tcp() splits it back into as many valid packets.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -40,6 +40,14 @@ void check_super_packet(quic::Bytes p, const masque::GsoInfo& g, size_t& segment
   if (masque::checksum_fold(masque::checksum_add(pseudo, quic::Bytes(q).subspan(20))) != 0) {
     violated("TCP checksum");
   }
+  // The reverse (TSO reads) splits it into as many segments, each a valid packet.
+  std::vector<uint8_t> scratch;
+  size_t back = 0;
+  bool ok = masque::segment_tcp(p, g, scratch, [&](quic::Bytes s) {
+    if (!masque::parse_ip_packet(s)) violated("segment does not parse");
+    ++back;
+  });
+  if (!ok || back != n) violated("segment_tcp disagrees");
 }
 
 }  // namespace

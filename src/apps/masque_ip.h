@@ -26,6 +26,7 @@ struct MasqueIpOptions {
   bool ipv4 = true, ipv6 = false;  // which address families to request
   bool offer_context = false;      // offer `tquic-context: seq=2` (docs/connect-ip.md)
   double stats_interval = 0;       // seconds between stats lines on stderr (0: at exit only)
+  bool tun_offload = true;         // !--no-tun-offload: TCP segmentation offload on TUN reads
   std::vector<h3::Field> request_fields;  // added to the request (tquicd: the client token)
   TrustOptions trust;
   NetOptions net;
@@ -93,6 +94,7 @@ class MasqueIpClientApp {
   const std::string& error() const { return error_; }
   masque::ConnectIpStats stats() const { return tunnels_.total(); }
   uint64_t tun_write_failed() const { return sink_.write_failed; }
+  uint64_t tun_gso_dropped() const { return tun_gso_dropped_; }
 
  private:
   void drive(quic::Connection& c, quic::Instant now);
@@ -120,6 +122,8 @@ class MasqueIpClientApp {
   bool finished_ = false, up_ = false, addressed_ = false;
   std::string error_;
   std::vector<uint8_t> buf_;
+  std::vector<uint8_t> segment_;  // one segment of a TUN super-packet
+  uint64_t tun_gso_dropped_ = 0;  // super-packets segment_tcp() refused
 };
 
 }  // namespace apps

@@ -56,7 +56,8 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
   auto server = masque::ConnectIpServer::create(cfg, px->front_ ? *px->front_ : px->sink_);
   if (!server) return std::unexpected(server.error());
   px->server_ = std::move(*server);
-  auto tun = masque::TunDevice::open(o.tun, o.tun_offload);
+  auto tun = masque::TunDevice::open(
+      o.tun, o.tun_offload ? masque::TunDevice::Offload::kWrites : masque::TunDevice::Offload::kNone);
   if (!tun) return std::unexpected(tun.error());
   px->tun_ = std::move(*tun);
   px->sink_.tun = px->tun_.get();

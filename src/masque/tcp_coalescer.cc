@@ -1,5 +1,6 @@
 #include "masque/tcp_coalescer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "masque/ip_packet.h"
@@ -114,6 +115,48 @@ void TcpCoalescer::flush() {
   size_t n = used_;
   used_ = 0;
   emit_(quic::Bytes(h, n), gso);
+}
+
+bool segment_tcp(quic::Bytes p, const GsoInfo& gso, std::vector<uint8_t>& scratch,
+                 const std::function<void(quic::Bytes)>& out) {
+  size_t hl = gso.header_len;
+  if (gso.gso_size == 0 || p.size() < kIpv4Header + kTcpMinHeader || p[0] != 0x45 ||
+      p[9] != ipproto::kTcp || kIpv4Header + static_cast<size_t>(p[kIpv4Header + 12] >> 4) * 4 != hl ||
+      hl >= p.size()) {
+    return false;
+  }
+  size_t payload = p.size() - hl;
+  size_t count = (payload + gso.gso_size - 1) / gso.gso_size;
+  if (count > kMaxSegmentsPerSuperPacket) return false;
+  uint16_t id = be16(&p[4]);
+  uint32_t seq = be32(&p[kIpv4Header + 4]);
+  uint8_t flags = p[kIpv4Header + 13];
+  constexpr uint8_t kFin = 0x01, kCwr = 0x80;
+  for (size_t i = 0, at = hl; i < count; ++i, at += gso.gso_size) {
+    size_t len = std::min<size_t>(gso.gso_size, p.size() - at);
+    scratch.assign(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(hl));
+    scratch.insert(scratch.end(), p.begin() + static_cast<std::ptrdiff_t>(at),
+                   p.begin() + static_cast<std::ptrdiff_t>(at + len));
+    uint8_t* h = scratch.data();
+    uint8_t* t = h + kIpv4Header;
+    put16(h + 2, static_cast<uint16_t>(scratch.size()));
+    put16(h + 4, static_cast<uint16_t>(id + i));
+    put16(h + 10, 0);
+    put16(h + 10, checksum_fold(checksum_add(0, quic::Bytes(h, kIpv4Header))));
+    uint32_t s = seq + static_cast<uint32_t>(i * gso.gso_size);
+    for (int b = 0; b < 4; ++b) t[4 + b] = static_cast<uint8_t>(s >> (24 - 8 * b));
+    uint8_t f = flags;
+    if (i + 1 < count) f = static_cast<uint8_t>(f & ~(kFin | kTcpPsh));
+    if (i > 0) f = static_cast<uint8_t>(f & ~kCwr);
+    t[13] = f;
+    put16(t + kTcpChecksumAt, 0);
+    uint32_t sum = checksum_add(0, quic::Bytes(h + 12, 8)) + ipproto::kTcp +
+                   static_cast<uint32_t>(scratch.size() - kIpv4Header);
+    put16(t + kTcpChecksumAt,
+          checksum_fold(checksum_add(sum, quic::Bytes(t, scratch.size() - kIpv4Header))));
+    out(scratch);
+  }
+  return true;
 }
 
 }  // namespace masque

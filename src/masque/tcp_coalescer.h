@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "wire/varint.h"  // quic::Bytes
 
@@ -32,6 +33,16 @@ struct GsoInfo {
   uint16_t csum_start = 0;    // the TCP header's offset; its checksum holds the pseudo-header sum
   uint16_t csum_offset = 0;   // the checksum field within the TCP header
 };
+
+// The reverse, for reads from a device with TCP segmentation offload (TUN_F_TSO4): splits an
+// IPv4 TCP super-packet into segments of gso.gso_size payload bytes, each with its own IPv4
+// length, ID (incremented), header checksum, sequence number, flags (FIN and PSH on the last
+// only, CWR on the first only) and full TCP checksum, and hands each to `out`. False (nothing
+// handed over) when the packet is not an option-less IPv4 TCP packet whose headers match
+// gso.header_len, or gso_size is 0, or more than kMaxSegmentsPerSuperPacket would result.
+inline constexpr size_t kMaxSegmentsPerSuperPacket = 1024;
+bool segment_tcp(quic::Bytes super, const GsoInfo& gso, std::vector<uint8_t>& scratch,
+                 const std::function<void(quic::Bytes)>& out);
 
 class TcpCoalescer {
  public:

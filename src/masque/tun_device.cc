@@ -71,7 +71,8 @@ std::vector<IpPrefix> range_to_prefixes(const IpRange& range) {
 }
 
 quic::Result<std::unique_ptr<TunDevice>> TunDevice::open(const std::string& name,
-                                                         bool vnet_hdr) {
+                                                         Offload offload) {
+  bool vnet_hdr = offload != Offload::kNone;
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return quic::fail(quic::err::kInternalError, "bad TUN device name: " + name);
   }
@@ -83,11 +84,14 @@ quic::Result<std::unique_ptr<TunDevice>> TunDevice::open(const std::string& name
   std::memcpy(ifr.ifr_name, name.data(), name.size());
   if (ioctl(t->fd_, TUNSETIFF, &ifr) < 0) return sys_fail("TUNSETIFF " + name);
   if (vnet_hdr) {
-    // No receive offloads: the kernel segments and checksums what it hands us, as without the
-    // header. Writes may still carry GSO super-packets.
+    // kWrites: no receive offloads, the kernel segments and checksums what it hands us as
+    // without the header; writes may carry GSO super-packets either way.
     int size = sizeof(VnetHeader);
     if (ioctl(t->fd_, TUNSETVNETHDRSZ, &size) < 0) return sys_fail("TUNSETVNETHDRSZ " + name);
-    if (ioctl(t->fd_, TUNSETOFFLOAD, 0) < 0) return sys_fail("TUNSETOFFLOAD " + name);
+    unsigned long features =
+        offload == Offload::kReadsAndWrites ? (TUN_F_CSUM | TUN_F_TSO4) : 0;
+    if (ioctl(t->fd_, TUNSETOFFLOAD, features) < 0) return sys_fail("TUNSETOFFLOAD " + name);
+    t->tso_ = offload == Offload::kReadsAndWrites;
     t->vnet_hdr_ = true;
   }
   t->name_ = ifr.ifr_name;
@@ -244,7 +248,8 @@ quic::Status TunDevice::sync_routes(const std::vector<IpPrefix>& want) {
       [this](const IpPrefix& p) { return add_route(p); });
 }
 
-quic::Result<size_t> TunDevice::read(quic::MutBytes buf) {
+quic::Result<size_t> TunDevice::read(quic::MutBytes buf, GsoInfo* gso) {
+  if (gso != nullptr) *gso = {};
   VnetHeader h{};
   iovec iov[2] = {{&h, sizeof(h)}, {buf.data(), buf.size()}};
   ssize_t n = vnet_hdr_ ? ::readv(fd_, iov, 2) : ::read(fd_, buf.data(), buf.size());
@@ -255,6 +260,14 @@ quic::Result<size_t> TunDevice::read(quic::MutBytes buf) {
   if (!vnet_hdr_) return static_cast<size_t>(n);
   if (static_cast<size_t>(n) < sizeof(h)) return sys_fail("read " + name_ + ": short header", EIO);
   size_t len = static_cast<size_t>(n) - sizeof(h);
+  if (h.gso_type != 0) {
+    // Only what TUNSETOFFLOAD enabled can come; the TCP checksum is redone per segment.
+    if (h.gso_type != kVnetGsoTcpV4 || !tso_ || gso == nullptr || h.gso_size == 0) {
+      return sys_fail("read " + name_ + ": unexpected GSO packet", EIO);
+    }
+    *gso = {h.hdr_len, h.gso_size, h.csum_start, h.csum_offset};
+    return len;
+  }
   if ((h.flags & kVnetNeedsCsum) != 0) {
     // A checksum left to the device: the field holds the pseudo-header sum; the sum from
     // csum_start on, complemented, goes in its place.

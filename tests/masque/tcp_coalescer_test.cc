@@ -16,6 +16,7 @@ using masque::TcpCoalescer;
 
 struct Seg {
   uint32_t seq = 1000;
+  uint16_t id = 0;
   uint32_t ack = 77;
   uint8_t flags = 0x10;  // ACK
   uint8_t tos = 0;
@@ -32,6 +33,8 @@ std::vector<uint8_t> make(const Seg& s) {
   p[1] = s.tos;
   p[2] = static_cast<uint8_t>(p.size() >> 8);
   p[3] = static_cast<uint8_t>(p.size());
+  p[4] = static_cast<uint8_t>(s.id >> 8);
+  p[5] = static_cast<uint8_t>(s.id);
   p[6] = 0x40;  // DF
   p[8] = 64;
   p[9] = s.proto;
@@ -49,6 +52,11 @@ std::vector<uint8_t> make(const Seg& s) {
   t[14] = 0x01;  // window
   t[20] = 1; t[21] = 1; t[22] = 8; t[23] = 10; t[24 + 3] = s.ts;
   for (size_t i = 0; i < s.payload; ++i) p[20 + tcp + i] = static_cast<uint8_t>(s.fill + i);
+  uint32_t pseudo = masque::checksum_add(0, quic::Bytes(p.data() + 12, 8)) + s.proto +
+                    static_cast<uint32_t>(p.size() - 20);
+  uint16_t tc = masque::checksum_fold(masque::checksum_add(pseudo, quic::Bytes(p).subspan(20)));
+  t[16] = static_cast<uint8_t>(tc >> 8);
+  t[17] = static_cast<uint8_t>(tc);
   return p;
 }
 
@@ -181,6 +189,45 @@ TEST(TcpCoalescer, MalformedPacketsPassThroughWithoutJoining) {
   r.c.flush();
   ASSERT_EQ(r.out.size(), bad.size() + 1);
   for (size_t i = 0; i < bad.size(); ++i) EXPECT_EQ(r.out[i + 1].bytes, bad[i]) << i;
+}
+
+TEST(SegmentTcp, SplitsASuperPacketBackIntoTheSegmentsItWasJoinedFrom) {
+  Rig r;
+  std::vector<std::vector<uint8_t>> in;
+  for (int i = 0; i < 20; ++i) {
+    in.push_back(make({.seq = static_cast<uint32_t>(5000 + 1000 * i), .id = static_cast<uint16_t>(7 + i),
+                       .fill = static_cast<uint8_t>(i)}));
+  }
+  in.push_back(make({.seq = 25000, .id = 27, .flags = 0x18, .payload = 333}));  // PSH, short
+  for (const auto& p : in) r.add(p);
+  r.c.flush();
+  ASSERT_EQ(r.out.size(), 1u);
+  std::vector<std::vector<uint8_t>> back;
+  std::vector<uint8_t> scratch;
+  ASSERT_TRUE(masque::segment_tcp(r.out[0].bytes, r.out[0].gso, scratch,
+                                  [&](quic::Bytes s) { back.emplace_back(s.begin(), s.end()); }));
+  EXPECT_EQ(back, in);  // lengths, IDs, checksums, sequence numbers and flags all restored
+}
+
+TEST(SegmentTcp, RefusesWhatIsNotAnIpv4TcpSuperPacket) {
+  auto p = make({.payload = 3000});
+  std::vector<uint8_t> scratch;
+  int calls = 0;
+  auto count = [&](quic::Bytes) { ++calls; };
+  EXPECT_FALSE(masque::segment_tcp(p, {52, 0, 20, 16}, scratch, count));     // no segment size
+  EXPECT_FALSE(masque::segment_tcp(p, {40, 1000, 20, 16}, scratch, count));  // wrong header length
+  auto udp = make({.payload = 3000, .proto = 17});
+  EXPECT_FALSE(masque::segment_tcp(udp, {52, 1000, 20, 16}, scratch, count));
+  EXPECT_FALSE(masque::segment_tcp(quic::Bytes(p).first(52), {52, 1000, 20, 16}, scratch, count));
+  auto big = make({.payload = 60000});
+  EXPECT_FALSE(masque::segment_tcp(big, {52, 1, 20, 16}, scratch, count));  // too many segments
+  EXPECT_EQ(calls, 0);
+  // FIN and CWR: FIN only on the last segment, CWR only on the first.
+  auto fin = make({.flags = 0x91, .payload = 2500});
+  std::vector<uint8_t> flags;
+  ASSERT_TRUE(masque::segment_tcp(fin, {52, 1000, 20, 16}, scratch,
+                                  [&](quic::Bytes s) { flags.push_back(s[33]); }));
+  EXPECT_EQ(flags, (std::vector<uint8_t>{0x90, 0x10, 0x11}));
 }
 
 }  // namespace
