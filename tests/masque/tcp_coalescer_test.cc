@@ -230,4 +230,25 @@ TEST(SegmentTcp, RefusesWhatIsNotAnIpv4TcpSuperPacket) {
   EXPECT_EQ(flags, (std::vector<uint8_t>{0x90, 0x10, 0x11}));
 }
 
+// checksum_add sums in native-order words: it must agree with RFC 1071's big-endian 16-bit
+// definition for every length, alignment and starting sum.
+TEST(Checksum, WordAtATimeSumMatchesTheRfc1071Definition) {
+  std::vector<uint8_t> data(300);
+  uint32_t x = 12345;
+  for (auto& b : data) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
+  for (size_t off = 0; off < 8; ++off) {
+    for (size_t len = 0; off + len <= data.size(); len += 7) {
+      for (uint32_t start : {0u, 1u, 0xfffeu, 0x1fffeu}) {
+        uint32_t ref = start;
+        for (size_t i = 0; i < len; i += 2) {
+          ref += static_cast<uint32_t>(data[off + i] << 8 | (i + 1 < len ? data[off + i + 1] : 0));
+        }
+        quic::Bytes b(data.data() + off, len);
+        ASSERT_EQ(masque::checksum_fold(masque::checksum_add(start, b)), masque::checksum_fold(ref))
+            << off << " " << len << " " << start;
+      }
+    }
+  }
+}
+
 }  // namespace
