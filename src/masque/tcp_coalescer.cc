@@ -119,12 +119,14 @@ void TcpCoalescer::flush() {
 
 bool segment_tcp(quic::Bytes p, const GsoInfo& gso, std::vector<uint8_t>& scratch,
                  const std::function<void(quic::Bytes)>& out) {
-  size_t hl = gso.header_len;
+  // The header length comes from the packet: the device's hdr_len is the length of the skb's
+  // linear part (virtio_net_hdr_from_skb), which may hold payload too.
   if (gso.gso_size == 0 || p.size() < kIpv4Header + kTcpMinHeader || p[0] != 0x45 ||
-      p[9] != ipproto::kTcp || kIpv4Header + static_cast<size_t>(p[kIpv4Header + 12] >> 4) * 4 != hl ||
-      hl >= p.size()) {
+      p[9] != ipproto::kTcp) {
     return false;
   }
+  size_t hl = kIpv4Header + static_cast<size_t>(p[kIpv4Header + 12] >> 4) * 4;
+  if (hl < kIpv4Header + kTcpMinHeader || hl >= p.size()) return false;
   size_t payload = p.size() - hl;
   size_t count = (payload + gso.gso_size - 1) / gso.gso_size;
   if (count > kMaxSegmentsPerSuperPacket) return false;

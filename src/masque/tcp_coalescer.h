@@ -37,9 +37,10 @@ struct GsoInfo {
 // The reverse, for reads from a device with TCP segmentation offload (TUN_F_TSO4): splits an
 // IPv4 TCP super-packet into segments of gso.gso_size payload bytes, each with its own IPv4
 // length, ID (incremented), header checksum, sequence number, flags (FIN and PSH on the last
-// only, CWR on the first only) and full TCP checksum, and hands each to `out`. False (nothing
-// handed over) when the packet is not an option-less IPv4 TCP packet whose headers match
-// gso.header_len, or gso_size is 0, or more than kMaxSegmentsPerSuperPacket would result.
+// only, CWR on the first only) and full TCP checksum, and hands each to `out`. Only gso_size
+// is used (headers are read from the packet). False (nothing handed over) when the packet is
+// not an option-less IPv4 TCP packet with payload, or gso_size is 0, or more than
+// kMaxSegmentsPerSuperPacket would result.
 inline constexpr size_t kMaxSegmentsPerSuperPacket = 1024;
 bool segment_tcp(quic::Bytes super, const GsoInfo& gso, std::vector<uint8_t>& scratch,
                  const std::function<void(quic::Bytes)>& out);

@@ -207,6 +207,13 @@ TEST(SegmentTcp, SplitsASuperPacketBackIntoTheSegmentsItWasJoinedFrom) {
   ASSERT_TRUE(masque::segment_tcp(r.out[0].bytes, r.out[0].gso, scratch,
                                   [&](quic::Bytes s) { back.emplace_back(s.begin(), s.end()); }));
   EXPECT_EQ(back, in);  // lengths, IDs, checksums, sequence numbers and flags all restored
+  // The device's hdr_len is its linear part's length and may include payload: ignored.
+  std::vector<std::vector<uint8_t>> again;
+  masque::GsoInfo linear = r.out[0].gso;
+  linear.header_len = 300;
+  ASSERT_TRUE(masque::segment_tcp(r.out[0].bytes, linear, scratch,
+                                  [&](quic::Bytes s) { again.emplace_back(s.begin(), s.end()); }));
+  EXPECT_EQ(again, in);
 }
 
 TEST(SegmentTcp, RefusesWhatIsNotAnIpv4TcpSuperPacket) {
@@ -215,7 +222,9 @@ TEST(SegmentTcp, RefusesWhatIsNotAnIpv4TcpSuperPacket) {
   int calls = 0;
   auto count = [&](quic::Bytes) { ++calls; };
   EXPECT_FALSE(masque::segment_tcp(p, {52, 0, 20, 16}, scratch, count));     // no segment size
-  EXPECT_FALSE(masque::segment_tcp(p, {40, 1000, 20, 16}, scratch, count));  // wrong header length
+  auto bad_offset = p;
+  bad_offset[32] = 0x40;  // TCP data offset 16 bytes: below the minimum
+  EXPECT_FALSE(masque::segment_tcp(bad_offset, {52, 1000, 20, 16}, scratch, count));
   auto udp = make({.payload = 3000, .proto = 17});
   EXPECT_FALSE(masque::segment_tcp(udp, {52, 1000, 20, 16}, scratch, count));
   EXPECT_FALSE(masque::segment_tcp(quic::Bytes(p).first(52), {52, 1000, 20, 16}, scratch, count));
