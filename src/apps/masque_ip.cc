@@ -333,6 +333,8 @@ int run_masque_ip(const MasqueIpOptions& o) {
   io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
   if (!driver.ok()) return kExitFailure;
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
+  // The driver is destroyed before the app: no deferred flush outlives it.
+  if (o.tun_offload) app.enable_tun_gro(driver);
   if (!driver.register_fd((*tun)->fd(), io::kReadable,
                           [&](int, uint32_t) { app.on_tun_readable(io::monotonic_now()); })) {
     return kExitFailure;

@@ -15,6 +15,7 @@
 #include "apps/net_options.h"
 #include "core/endpoint.h"
 #include "h3/session.h"
+#include "io/endpoint_driver.h"
 #include "masque/connect_ip_client.h"
 #include "masque/tun_device.h"
 
@@ -84,6 +85,11 @@ class MasqueIpClientApp {
   // Where the proxy's packets go instead of the TUN device (tquicd: its reorder buffer, which
   // writes to the device). Set before the first on_activity().
   void set_sink(masque::PacketSink& sink) { sink_override_ = &sink; }
+  // Joins TCP segments written to the device into super-packets (a device opened with an
+  // offload); `loop` runs the flush at its next turn and must not outlive this object.
+  void enable_tun_gro(io::EndpointDriver& loop) {
+    sink_.enable_gro([this, &loop] { loop.defer([this] { sink_.flush(); }); });
+  }
   // The tunnel is up and holds at least one address from ADDRESS_ASSIGN on the device.
   bool ready() const { return up_ && addressed_; }
   // Looked up by handle on each call: the endpoint frees a connection once it has closed

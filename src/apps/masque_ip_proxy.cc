@@ -56,8 +56,9 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
   auto server = masque::ConnectIpServer::create(cfg, px->front_ ? *px->front_ : px->sink_);
   if (!server) return std::unexpected(server.error());
   px->server_ = std::move(*server);
-  auto tun = masque::TunDevice::open(
-      o.tun, o.tun_offload ? masque::TunDevice::Offload::kWrites : masque::TunDevice::Offload::kNone);
+  auto tun = masque::TunDevice::open(o.tun, o.tun_offload
+                                                ? masque::TunDevice::Offload::kReadsAndWrites
+                                                : masque::TunDevice::Offload::kNone);
   if (!tun) return std::unexpected(tun.error());
   px->tun_ = std::move(*tun);
   px->sink_.tun = px->tun_.get();
@@ -131,7 +132,8 @@ h3::HandlerFactory ConnectIpProxy::factory_for(h3::Session& session, quic::Conne
 void ConnectIpProxy::on_tun_readable() {
   quic::Instant now = io::monotonic_now();
   for (int i = 0; i < kTunBatch; ++i) {
-    auto n = tun_->read(buf_);
+    masque::GsoInfo gso;
+    auto n = tun_->read(buf_, &gso);
     if (!n) {
       // The device failed (removed under us): stop watching it rather than spin on the error.
       log_at(0, "connect-ip: %s; the TUN device is no longer read", n.error().reason.c_str());
@@ -139,17 +141,25 @@ void ConnectIpProxy::on_tun_readable() {
       return;
     }
     if (*n == 0) return;
-    server_->from_local(quic::Bytes(buf_.data(), *n), now);
+    quic::Bytes packet(buf_.data(), *n);
+    if (gso.gso_size == 0) {
+      server_->from_local(packet, now);
+    } else if (!masque::segment_tcp(packet, gso, segment_,
+                                    [&](quic::Bytes s) { server_->from_local(s, now); })) {
+      ++tun_gso_dropped_;
+    }
   }
 }
 
 std::string ConnectIpProxy::stats_line() const {
-  char head[160];
+  char head[256];
   std::snprintf(head, sizeof head,
-                "connect-ip tunnels=%zu no_tunnel=%llu tun_write_failed=%llu tun_gro_joined=%llu ",
+                "connect-ip tunnels=%zu no_tunnel=%llu tun_write_failed=%llu tun_gro_joined=%llu "
+                "tun_gso_dropped=%llu ",
                 server_->tunnels(), static_cast<unsigned long long>(server_->dropped_no_tunnel()),
                 static_cast<unsigned long long>(sink_.write_failed),
-                static_cast<unsigned long long>(sink_.gro_joined()));
+                static_cast<unsigned long long>(sink_.gro_joined()),
+                static_cast<unsigned long long>(tun_gso_dropped_));
   return head + format_ip_stats(server_->stats());
 }
 

@@ -23,7 +23,7 @@ struct MasqueIpProxyOptions {
   std::vector<std::string> routes;  // --route CIDR; none: 0.0.0.0/0 (and ::/0) per pool family
   size_t tun_mtu = 1500;            // --tun-mtu: what the kernel may hand us (larger: ICMP)
   double stats_interval = 0;        // --ip-stats-interval seconds (0: at exit only)
-  bool tun_offload = true;          // !--no-tun-offload: TCP super-packets into the device
+  bool tun_offload = true;          // !--no-tun-offload: TCP super-packets in and out (TSO/GRO)
   bool enabled() const { return !pools.empty(); }
 };
 void add_masque_ip_proxy_options(CLI::App& cmd, MasqueIpProxyOptions& o);
@@ -63,6 +63,8 @@ class ConnectIpProxy {
   std::unique_ptr<masque::PacketSink> front_;  // the wrapper in front of sink_, if any
   std::unique_ptr<masque::ConnectIpServer> server_;
   std::vector<uint8_t> buf_;
+  std::vector<uint8_t> segment_;  // one segment of a TUN super-packet (TSO reads)
+  uint64_t tun_gso_dropped_ = 0;  // super-packets segment_tcp() refused
   std::optional<io::EndpointDriver::TimerId> stats_timer_;
   std::function<void(quic::Instant)> tick_;
   bool reap_queued_ = false;
