@@ -5,7 +5,8 @@
 # the client and the proxy (utime + stime from /proc/PID/stat over the flow). Needs root.
 #
 #   sudo bench/connect_ip.sh [path/to/tquic]
-#   env: DURATION (default 10), CC (inner TCP, default cubic), QUIC_CC (outer, default cubic)
+#   env: DURATION (default 10), CC (inner TCP, default cubic), QUIC_CC (outer, default cubic),
+#        REVERSE=1 (iperf3 -R: the target sends, through the proxy to the client)
 set -euo pipefail
 
 TQUIC=$(realpath "${1:-build/release/src/apps/tquic}")
@@ -55,7 +56,7 @@ for _ in $(seq 50); do ip netns exec $T ss -ltn | grep -q :5201 && break; sleep 
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 c0=$(cpu $client) p0=$(cpu $proxy)
-ip netns exec $C iperf3 -c 198.18.1.2 -t "$DURATION" -C "$CC" -J >"$work/iperf.json"
+ip netns exec $C iperf3 -c 198.18.1.2 -t "$DURATION" -C "$CC" ${REVERSE:+-R} -J >"$work/iperf.json"
 c1=$(cpu $client) p1=$(cpu $proxy)
 
 python3 - "$work/iperf.json" "$c0" "$c1" "$p0" "$p1" "$hz" "$DURATION" "$CC" "$QUIC_CC" <<'PY'

@@ -3,7 +3,8 @@
 # `tquic perf` goodput on the same machine:
 #   1. UDP upload throughput through the tunnel: one local source blasts SIZE-byte datagrams
 #      for SECONDS into the forwarded port, a sink behind the proxy counts what arrives
-#      (delivered Mbit/s and the share lost on the way: UDP, nothing is retried);
+#      (delivered Mbit/s and the share lost on the way: UDP, nothing is retried), and the CPU
+#      seconds per delivered GB of masque-udp and of the proxy (utime + stime, /proc/PID/stat);
 #   2. tquic perf client -> perf server goodput (reliable QUIC streams) for scale;
 #   3. request/answer latency p50/p99 through the proxy to a UDP echo server, and direct.
 #   bench/masque_udp.sh [SECONDS] [SIZE]     defaults: 3 s, 1200-byte datagrams
@@ -55,7 +56,9 @@ forward() {  # forward TARGET_PORT: masque-udp on fwd_port (restarted per target
 }
 
 # 1. throughput
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 forward "$sink_port"
+c0=$(cpu "$fwd") p0=$(cpu "$proxy")
 sent=$(python3 - "$fwd_port" "$secs" "$size" <<'PY'
 import socket, sys, time
 port, secs, size = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
@@ -74,12 +77,16 @@ print(n)
 PY
 )
 sleep 0.5
+c1=$(cpu "$fwd") p1=$(cpu "$proxy")
 kill "$sink"; wait "$sink" 2>/dev/null || true
 read -r got got_bytes <"$work/sink"
 got=$((got - 1)); got_bytes=$((got_bytes - size))
 kill "$fwd"; wait "$fwd" 2>/dev/null || true
 tunnel_mbit=$(python3 -c "print(f'{$got_bytes * 8 / $secs / 1e6:.1f}')")
 lost=$(python3 -c "print(f'{100 * (1 - $got / max($sent, 1)):.1f}')")
+hz=$(getconf CLK_TCK)
+cpu_line=$(python3 -c "gb = max($got_bytes, 1) / 1e9; c = ($c1 - $c0) / $hz; p = ($p1 - $p0) / $hz
+print(f'masque-udp CPU {c:.2f} s = {c / gb:.2f} s/GB; proxy CPU {p:.2f} s = {p / gb:.2f} s/GB')")
 
 # 2. tquic perf goodput
 "$tquic" perf server --listen 127.0.0.1:$perf_port >"$work/perf-server.log" 2>&1 &
@@ -112,5 +119,6 @@ read -r p50 p99 lat_lost < <(lat "$fwd_port")
 read -r d50 d99 _ < <(lat "$echo_port")
 
 echo "CONNECT-UDP upload, ${size}-byte datagrams for ${secs} s: $tunnel_mbit Mbit/s delivered ($got of $sent datagrams, $lost % lost)"
+echo "$cpu_line"
 echo "tquic perf goodput (200 MiB download, one stream): $perf Mbit/s"
 echo "request/answer through the proxy: p50 ${p50} us, p99 ${p99} us ($lat_lost of 5000 lost); direct: p50 ${d50} us, p99 ${d99} us"

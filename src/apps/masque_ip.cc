@@ -60,6 +60,27 @@ std::string format_ip_stats(const masque::ConnectIpStats& s) {
   return buf;
 }
 
+void TunSink::write(quic::Bytes packet, const masque::GsoInfo& gso) {
+  if (tun == nullptr || !tun->write(packet, gso)) ++write_failed;
+}
+
+void TunSink::deliver(quic::Bytes packet, const masque::PacketMeta&) {
+  if (!gro_) return write(packet, {});
+  bool idle = gro_->empty();
+  gro_->add(packet);
+  if (idle && !gro_->empty() && schedule_) schedule_();
+}
+
+void TunSink::enable_gro(std::function<void()> schedule) {
+  schedule_ = std::move(schedule);
+  gro_ = std::make_unique<masque::TcpCoalescer>(
+      [this](quic::Bytes p, const masque::GsoInfo& gso) { write(p, gso); });
+}
+
+void TunSink::flush() {
+  if (gro_) gro_->flush();
+}
+
 void add_masque_ip_options(CLI::App& cmd, MasqueIpOptions& o) {
   cmd.add_option("--proxy", o.proxy,
                  "proxy URL: https://host:port, or a URI template with {target} and {ipproto}")
@@ -69,6 +90,8 @@ void add_masque_ip_options(CLI::App& cmd, MasqueIpOptions& o) {
   cmd.add_flag("--request-ipv6", o.ipv6, "also request an IPv6 address");
   cmd.add_flag("--offer-context", o.offer_context,
                "offer the tquic-context seq extension (used only if the proxy agrees)");
+  cmd.add_flag("!--no-tun-offload", o.tun_offload,
+               "read one packet per segment from the TUN device (no TCP segmentation offload)");
   cmd.add_option("--stats-interval", o.stats_interval,
                  "seconds between counter lines on stderr (0: only at exit)");
   add_trust_options(cmd, o.trust);
@@ -238,10 +261,17 @@ void MasqueIpClientApp::apply(const masque::ConnectIpClient& t) {
 
 void MasqueIpClientApp::on_tun_readable(quic::Instant now) {
   for (int i = 0; i < kTunBatch; ++i) {
-    auto n = tun_.read(buf_);
+    masque::GsoInfo gso;
+    auto n = tun_.read(buf_, &gso);
     if (!n) return fail(n.error().reason);
     if (*n == 0) return;
-    send_to_tunnel(quic::Bytes(buf_.data(), *n), now);
+    quic::Bytes packet(buf_.data(), *n);
+    if (gso.gso_size == 0) {
+      send_to_tunnel(packet, now);
+    } else if (!masque::segment_tcp(packet, gso, segment_,
+                                    [&](quic::Bytes s) { send_to_tunnel(s, now); })) {
+      ++tun_gso_dropped_;
+    }
   }
 }
 
@@ -284,7 +314,10 @@ int run_masque_ip(const MasqueIpOptions& o) {
   int rc = 0;
   auto setup = make_client(*url, net, o.trust, rc, kH3Alpn);
   if (!setup) return rc;
-  auto tun = masque::TunDevice::open(o.tun);
+  // TSO on reads: one read() per TCP super-packet instead of one per segment.
+  auto tun = masque::TunDevice::open(o.tun, o.tun_offload
+                                                ? masque::TunDevice::Offload::kReadsAndWrites
+                                                : masque::TunDevice::Offload::kNone);
   if (!tun) {
     std::fprintf(stderr, "tquic: %s\n", tun.error().reason.c_str());
     return kExitFailure;
@@ -300,6 +333,8 @@ int run_masque_ip(const MasqueIpOptions& o) {
   io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
   if (!driver.ok()) return kExitFailure;
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
+  // The driver is destroyed before the app: no deferred flush outlives it.
+  if (o.tun_offload) app.enable_tun_gro(driver);
   if (!driver.register_fd((*tun)->fd(), io::kReadable,
                           [&](int, uint32_t) { app.on_tun_readable(io::monotonic_now()); })) {
     return kExitFailure;
@@ -323,8 +358,11 @@ int run_masque_ip(const MasqueIpOptions& o) {
                            io::monotonic_now() + std::chrono::milliseconds(200));
   }
   driver.unregister_fd((*tun)->fd());
-  std::fprintf(stderr, "tquic masque-ip: stats %s tun_write_failed=%" PRIu64 "\n",
-               format_ip_stats(app.stats()).c_str(), app.tun_write_failed());
+  std::fprintf(stderr,
+               "tquic masque-ip: stats %s tun_write_failed=%" PRIu64 " tun_gso_dropped=%" PRIu64
+               "\n",
+               format_ip_stats(app.stats()).c_str(), app.tun_write_failed(),
+               app.tun_gso_dropped());
   if (!r) {
     std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
     return kExitFailure;

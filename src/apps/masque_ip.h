@@ -15,6 +15,7 @@
 #include "apps/net_options.h"
 #include "core/endpoint.h"
 #include "h3/session.h"
+#include "io/endpoint_driver.h"
 #include "masque/connect_ip_client.h"
 #include "masque/tun_device.h"
 
@@ -26,6 +27,7 @@ struct MasqueIpOptions {
   bool ipv4 = true, ipv6 = false;  // which address families to request
   bool offer_context = false;      // offer `tquic-context: seq=2` (docs/connect-ip.md)
   double stats_interval = 0;       // seconds between stats lines on stderr (0: at exit only)
+  bool tun_offload = true;         // !--no-tun-offload: TCP segmentation offload on TUN reads
   std::vector<h3::Field> request_fields;  // added to the request (tquicd: the client token)
   TrustOptions trust;
   NetOptions net;
@@ -46,13 +48,22 @@ std::vector<masque::IpPrefix> routes_to_install(std::span<const masque::IpRange>
 // One line of counters ("packets_in=.. dropped_spoofed=.."), for logs and tests.
 std::string format_ip_stats(const masque::ConnectIpStats& s);
 
-// Writes delivered packets to the TUN device, counting the ones it refused.
+// Writes delivered packets to the TUN device, counting the ones it refused. With
+// enable_gro() (a device opened with vnet_hdr), runs of one TCP flow's segments are joined into
+// super-packets (masque/tcp_coalescer.h); `schedule` is called when a burst starts being held
+// and must arrange a flush() before the loop sleeps (EndpointDriver::defer).
 struct TunSink : masque::PacketSink {
   masque::TunDevice* tun = nullptr;
   uint64_t write_failed = 0;
-  void deliver(quic::Bytes packet, const masque::PacketMeta&) override {
-    if (tun == nullptr || !tun->write(packet)) ++write_failed;
-  }
+  void deliver(quic::Bytes packet, const masque::PacketMeta&) override;
+  void enable_gro(std::function<void()> schedule);
+  void flush();
+  uint64_t gro_joined() const { return gro_ ? gro_->joined() : 0; }
+
+ private:
+  void write(quic::Bytes packet, const masque::GsoInfo& gso);
+  std::unique_ptr<masque::TcpCoalescer> gro_;
+  std::function<void()> schedule_;
 };
 
 class MasqueIpClientApp {
@@ -74,6 +85,11 @@ class MasqueIpClientApp {
   // Where the proxy's packets go instead of the TUN device (tquicd: its reorder buffer, which
   // writes to the device). Set before the first on_activity().
   void set_sink(masque::PacketSink& sink) { sink_override_ = &sink; }
+  // Joins TCP segments written to the device into super-packets (a device opened with an
+  // offload); `loop` runs the flush at its next turn and must not outlive this object.
+  void enable_tun_gro(io::EndpointDriver& loop) {
+    sink_.enable_gro([this, &loop] { loop.defer([this] { sink_.flush(); }); });
+  }
   // The tunnel is up and holds at least one address from ADDRESS_ASSIGN on the device.
   bool ready() const { return up_ && addressed_; }
   // Looked up by handle on each call: the endpoint frees a connection once it has closed
@@ -84,6 +100,7 @@ class MasqueIpClientApp {
   const std::string& error() const { return error_; }
   masque::ConnectIpStats stats() const { return tunnels_.total(); }
   uint64_t tun_write_failed() const { return sink_.write_failed; }
+  uint64_t tun_gso_dropped() const { return tun_gso_dropped_; }
 
  private:
   void drive(quic::Connection& c, quic::Instant now);
@@ -111,6 +128,8 @@ class MasqueIpClientApp {
   bool finished_ = false, up_ = false, addressed_ = false;
   std::string error_;
   std::vector<uint8_t> buf_;
+  std::vector<uint8_t> segment_;  // one segment of a TUN super-packet
+  uint64_t tun_gso_dropped_ = 0;  // super-packets segment_tcp() refused
 };
 
 }  // namespace apps

@@ -24,6 +24,8 @@ void add_masque_ip_proxy_options(CLI::App& cmd, MasqueIpProxyOptions& o) {
       ->check(CLI::Range(576, 65535));
   cmd.add_option("--ip-stats-interval", o.stats_interval,
                  "CONNECT-IP: seconds between counter lines on stderr (0: only at exit)");
+  cmd.add_flag("!--no-tun-offload", o.tun_offload,
+               "CONNECT-IP: write each packet alone (no TCP super-packets into the device)");
 }
 
 std::string client_key_of(const std::string& peer) {
@@ -54,10 +56,21 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
   auto server = masque::ConnectIpServer::create(cfg, px->front_ ? *px->front_ : px->sink_);
   if (!server) return std::unexpected(server.error());
   px->server_ = std::move(*server);
-  auto tun = masque::TunDevice::open(o.tun);
+  auto tun = masque::TunDevice::open(o.tun, o.tun_offload
+                                                ? masque::TunDevice::Offload::kReadsAndWrites
+                                                : masque::TunDevice::Offload::kNone);
   if (!tun) return std::unexpected(tun.error());
   px->tun_ = std::move(*tun);
   px->sink_.tun = px->tun_.get();
+  ConnectIpProxy* self = px.get();
+  if (o.tun_offload) {
+    // Packets delivered during one loop turn are joined, then written at the next turn.
+    px->sink_.enable_gro([self, alive = std::weak_ptr<int>(px->alive_)] {
+      self->driver_.defer([self, alive] {
+        if (!alive.expired()) self->sink_.flush();
+      });
+    });
+  }
   if (auto s = px->tun_->set_mtu(o.tun_mtu); !s) return std::unexpected(s.error());
   if (px->server_->pool(6) == nullptr) {
     if (auto s = px->tun_->disable_ipv6(); !s) {
@@ -72,7 +85,6 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
     if (pool == nullptr) continue;
     if (auto s = px->tun_->add_route(pool->prefix()); !s) return std::unexpected(s.error());
   }
-  ConnectIpProxy* self = px.get();
   // An aborted tunnel is cancelled right after the handler call that found the violation.
   px->server_->set_on_abort([self] {
     if (self->reap_queued_) return;
@@ -101,6 +113,7 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
 }
 
 ConnectIpProxy::~ConnectIpProxy() {
+  sink_.flush();
   if (stats_timer_) driver_.cancel_timer(*stats_timer_);
   if (tun_) driver_.unregister_fd(tun_->fd());
 }
@@ -119,7 +132,8 @@ h3::HandlerFactory ConnectIpProxy::factory_for(h3::Session& session, quic::Conne
 void ConnectIpProxy::on_tun_readable() {
   quic::Instant now = io::monotonic_now();
   for (int i = 0; i < kTunBatch; ++i) {
-    auto n = tun_->read(buf_);
+    masque::GsoInfo gso;
+    auto n = tun_->read(buf_, &gso);
     if (!n) {
       // The device failed (removed under us): stop watching it rather than spin on the error.
       log_at(0, "connect-ip: %s; the TUN device is no longer read", n.error().reason.c_str());
@@ -127,15 +141,25 @@ void ConnectIpProxy::on_tun_readable() {
       return;
     }
     if (*n == 0) return;
-    server_->from_local(quic::Bytes(buf_.data(), *n), now);
+    quic::Bytes packet(buf_.data(), *n);
+    if (gso.gso_size == 0) {
+      server_->from_local(packet, now);
+    } else if (!masque::segment_tcp(packet, gso, segment_,
+                                    [&](quic::Bytes s) { server_->from_local(s, now); })) {
+      ++tun_gso_dropped_;
+    }
   }
 }
 
 std::string ConnectIpProxy::stats_line() const {
-  char head[160];
-  std::snprintf(head, sizeof head, "connect-ip tunnels=%zu no_tunnel=%llu tun_write_failed=%llu ",
+  char head[256];
+  std::snprintf(head, sizeof head,
+                "connect-ip tunnels=%zu no_tunnel=%llu tun_write_failed=%llu tun_gro_joined=%llu "
+                "tun_gso_dropped=%llu ",
                 server_->tunnels(), static_cast<unsigned long long>(server_->dropped_no_tunnel()),
-                static_cast<unsigned long long>(sink_.write_failed));
+                static_cast<unsigned long long>(sink_.write_failed),
+                static_cast<unsigned long long>(sink_.gro_joined()),
+                static_cast<unsigned long long>(tun_gso_dropped_));
   return head + format_ip_stats(server_->stats());
 }
 

@@ -23,6 +23,7 @@ struct MasqueIpProxyOptions {
   std::vector<std::string> routes;  // --route CIDR; none: 0.0.0.0/0 (and ::/0) per pool family
   size_t tun_mtu = 1500;            // --tun-mtu: what the kernel may hand us (larger: ICMP)
   double stats_interval = 0;        // --ip-stats-interval seconds (0: at exit only)
+  bool tun_offload = true;          // !--no-tun-offload: TCP super-packets in and out (TSO/GRO)
   bool enabled() const { return !pools.empty(); }
 };
 void add_masque_ip_proxy_options(CLI::App& cmd, MasqueIpProxyOptions& o);
@@ -62,9 +63,12 @@ class ConnectIpProxy {
   std::unique_ptr<masque::PacketSink> front_;  // the wrapper in front of sink_, if any
   std::unique_ptr<masque::ConnectIpServer> server_;
   std::vector<uint8_t> buf_;
+  std::vector<uint8_t> segment_;  // one segment of a TUN super-packet (TSO reads)
+  uint64_t tun_gso_dropped_ = 0;  // super-packets segment_tcp() refused
   std::optional<io::EndpointDriver::TimerId> stats_timer_;
   std::function<void(quic::Instant)> tick_;
   bool reap_queued_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // deferred TUN flushes check it
 };
 
 // The client-key part of "ip:port" / "[v6]:port": the IP.

@@ -52,7 +52,6 @@ std::optional<std::pair<std::string, uint16_t>> split_host_port(const std::strin
 MasqueUdpApp::MasqueUdpApp(io::EndpointDriver& loop, quic::Endpoint& endpoint, int local_fd,
                            Config config)
     : loop_(loop), fd_(local_fd), config_(std::move(config)), endpoint_(endpoint) {
-  buf_.resize(masque::kMaxUdpPayload + 1);
   (void)loop_.register_fd(fd_, io::kReadable, [this](int, uint32_t) { on_local_readable(); });
   quic::Instant now = io::monotonic_now();
   sweep(now);
@@ -65,21 +64,21 @@ MasqueUdpApp::~MasqueUdpApp() {
 }
 
 void MasqueUdpApp::on_local_readable() {
-  quic::Instant now = io::monotonic_now();
-  for (size_t i = 0; i < kMaxLocalReadsPerWakeup; ++i) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    ssize_t n = recvfrom(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT | MSG_TRUNC,
-                         reinterpret_cast<sockaddr*>(&ss), &len);
-    if (n < 0) return;
-    auto from = io::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);
-    ++counters_.local_received;
-    if (!from || static_cast<size_t>(n) > masque::kMaxUdpPayload) {
-      ++counters_.dropped_send;
-      continue;
+  now_ = io::monotonic_now();
+  for (size_t done = 0; done < kMaxLocalReadsPerWakeup;) {
+    int n = rx_.recv(fd_, kMaxLocalReadsPerWakeup - done);
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+      const masque::UdpRecvBatch::Datagram& d = rx_[i];
+      auto from = io::from_sockaddr(reinterpret_cast<const sockaddr*>(&d.from), d.from_len);
+      ++counters_.local_received;
+      if (!from || d.truncated || d.data.size() > masque::kMaxUdpPayload) {
+        ++counters_.dropped_send;
+        continue;
+      }
+      on_local_datagram(*from, d.data);
     }
-    now_ = now;
-    on_local_datagram(*from, quic::Bytes(buf_.data(), static_cast<size_t>(n)));
   }
 }
 

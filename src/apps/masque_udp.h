@@ -31,6 +31,8 @@ inline constexpr uint32_t kDefaultMasqueUdpFlows = 256;
 inline constexpr uint32_t kMaxMasqueUdpFlows = 4096;
 // Local datagrams read per readiness event (the rest wait in the socket buffer).
 inline constexpr size_t kMaxLocalReadsPerWakeup = 64;
+// Datagrams taken from the local socket per recvmmsg call (docs/performance-datagrams.md).
+inline constexpr size_t kLocalRecvSlots = 16;
 
 struct MasqueUdpOptions {
   std::string proxy;   // https://host:port[/]
@@ -113,7 +115,7 @@ class MasqueUdpApp {
   std::optional<quic::SocketAddress> opening_;  // the flow send_request is opening
   std::optional<uint64_t> sweep_timer_;
   quic::Instant now_{};
-  std::vector<uint8_t> buf_;
+  masque::UdpRecvBatch rx_{kLocalRecvSlots, masque::kMaxUdpPayload + 1};
   std::string fatal_;
   MasqueUdpCounters counters_;
 };

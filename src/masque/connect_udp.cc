@@ -69,6 +69,7 @@ class ProxyFlow final : public ProxyHandler {
   ConnectResponse connect_first_allowed(const std::vector<quic::SocketAddress>& addrs);
   std::optional<Refusal> open_socket(const quic::SocketAddress& target);
   void on_readable();
+  void forward(h3::Outbox& out, const UdpRecvBatch::Datagram& d);
   void release();
 
   ConnectUdpProxy& p_;
@@ -187,52 +188,53 @@ void ProxyFlow::on_datagram(h3::Outbox&, quic::Bytes payload) {
     ++p_.stats_.dropped_not_connected;
     return;
   }
-  // A connected non-blocking socket: a full send buffer drops the datagram, as UDP would.
-  if (send(fd_, cp->payload.data(), cp->payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-    ++p_.stats_.dropped_send_error;
-    return;
-  }
-  ++p_.stats_.to_target;
-  p_.stats_.bytes_to_target += cp->payload.size();
+  // A connected non-blocking socket: a full send buffer drops the datagram, as UDP would
+  // (counted when the batch is sent).
+  p_.send_to_target(fd_, cp->payload);
 }
 
 void ProxyFlow::on_readable() {
-  std::vector<uint8_t>& buf = p_.rx_;
-  if (buf.size() < kMaxUdpPayload + 1) buf.resize(kMaxUdpPayload + 1);
+  if (!p_.rx_) p_.rx_ = std::make_unique<UdpRecvBatch>(kTargetRecvSlots, kMaxUdpPayload + 1);
+  UdpRecvBatch& rx = *p_.rx_;
   h3::Outbox out = session_.outbox(id_);
-  for (size_t i = 0; i < kMaxReadsPerWakeup && fd_ >= 0; ++i) {
-    ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
+  for (size_t done = 0; done < kMaxReadsPerWakeup && fd_ >= 0;) {
+    int n = rx.recv(fd_, kMaxReadsPerWakeup - done);
+    if (n == 0) return;
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       ++p_.stats_.dropped_send_error;  // an ICMP error reported on the connected socket
+      ++done;
       continue;
     }
-    if (static_cast<size_t>(n) > kMaxUdpPayload) {
-      ++p_.stats_.dropped_truncated;
-      continue;
-    }
-    quic::Bytes data(buf.data(), static_cast<size_t>(n));
-    switch (send_udp_payload(out, session_, conn_, p_.scratch_, data)) {
-      case SendOutcome::kCapsule:
-        ++p_.stats_.as_capsules;
-        [[fallthrough]];
-      case SendOutcome::kDatagram:
-        ++p_.stats_.from_target;
-        p_.stats_.bytes_from_target += data.size();
-        break;
-      case SendOutcome::kTooLarge:
-        ++p_.stats_.dropped_oversize;
-        break;
-      case SendOutcome::kQueueFull:
-        ++p_.stats_.dropped_queue_full;
-        break;
-      case SendOutcome::kBacklog:
-        ++p_.stats_.dropped_backlog;
-        break;
-      case SendOutcome::kFailed:  // the connection is closing: consume and drop, never spin
-        ++p_.stats_.dropped_closed;
-        break;
-    }
+    done += static_cast<size_t>(n);
+    for (size_t i = 0; i < static_cast<size_t>(n) && fd_ >= 0; ++i) forward(out, rx[i]);
+  }
+}
+
+void ProxyFlow::forward(h3::Outbox& out, const UdpRecvBatch::Datagram& d) {
+  if (d.truncated || d.data.size() > kMaxUdpPayload) {
+    ++p_.stats_.dropped_truncated;
+    return;
+  }
+  switch (send_udp_payload(out, session_, conn_, p_.scratch_, d.data)) {
+    case SendOutcome::kCapsule:
+      ++p_.stats_.as_capsules;
+      [[fallthrough]];
+    case SendOutcome::kDatagram:
+      ++p_.stats_.from_target;
+      p_.stats_.bytes_from_target += d.data.size();
+      break;
+    case SendOutcome::kTooLarge:
+      ++p_.stats_.dropped_oversize;
+      break;
+    case SendOutcome::kQueueFull:
+      ++p_.stats_.dropped_queue_full;
+      break;
+    case SendOutcome::kBacklog:
+      ++p_.stats_.dropped_backlog;
+      break;
+    case SendOutcome::kFailed:  // the connection is closing: consume and drop, never spin
+      ++p_.stats_.dropped_closed;
+      break;
   }
 }
 
@@ -243,6 +245,7 @@ void ProxyFlow::release() {
   }
   respond_ = nullptr;
   if (fd_ >= 0) {
+    p_.flush_targets();  // nothing queued may outlive the descriptor (it could be reused)
     if (reading_) p_.loop_.unregister_fd(fd_);
     close(fd_);
     fd_ = -1;
@@ -269,6 +272,32 @@ quic::Result<std::unique_ptr<ConnectUdpProxy>> ConnectUdpProxy::create(io::Endpo
   }
   return std::unique_ptr<ConnectUdpProxy>(
       new ConnectUdpProxy(loop, resolver, std::move(config), std::move(*tmpl)));
+}
+
+void ConnectUdpProxy::send_to_target(int fd, quic::Bytes payload) {
+  tx_.add(fd, payload);
+  if (!tx_.empty() && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    loop_.defer([this, alive = std::weak_ptr<int>(alive_)] {
+      if (alive.expired()) return;  // the proxy went first
+      flush_scheduled_ = false;
+      flush_targets();
+    });
+  }
+  sync_tx_stats();
+}
+
+void ConnectUdpProxy::sync_tx_stats() {
+  const UdpSendBatch::Totals& t = tx_.totals();
+  stats_.to_target = t.sent;
+  stats_.bytes_to_target = t.sent_bytes;
+  stats_.dropped_send_error += t.failed - tx_failed_seen_;
+  tx_failed_seen_ = t.failed;
+}
+
+void ConnectUdpProxy::flush_targets() {
+  tx_.flush();
+  sync_tx_stats();
 }
 
 h3::HandlerFactory ConnectUdpProxy::factory(h3::Session& session, quic::Connection& conn) {

@@ -24,6 +24,7 @@
 #include "masque/connect_udp_request.h"
 #include "masque/proxy_handler.h"
 #include "masque/resolver.h"
+#include "masque/udp_batch.h"
 
 namespace io {
 class EndpointDriver;
@@ -37,6 +38,9 @@ inline constexpr size_t kDefaultMaxFlowsPerSession = 1024;
 // UDP datagrams taken from one flow socket per readiness event (fairness between flows; the
 // kernel's socket buffer holds the rest, bounded by SO_RCVBUF).
 inline constexpr size_t kMaxReadsPerWakeup = 32;
+// Datagrams read from a target socket per recvmmsg call (the shared buffer holds this many of
+// kMaxUdpPayload + 1 bytes; the pages of unused slots are never touched).
+inline constexpr size_t kTargetRecvSlots = 16;
 // Capsule fallback: while this many bytes of the CONNECT stream are unacknowledged, further
 // payloads are dropped rather than queued behind them.
 inline constexpr size_t kMaxCapsuleBacklog = 256 * 1024;
@@ -103,13 +107,22 @@ class ConnectUdpProxy {
   ConnectUdpProxy(io::EndpointDriver& loop, Resolver& resolver, ConnectUdpConfig config,
                   h3::UriTemplate tmpl)
       : loop_(loop), resolver_(resolver), config_(std::move(config)), template_(std::move(tmpl)) {}
+  // Queues a payload for a target socket; the batch goes out when full or at the loop's next
+  // turn (a deferred flush), so datagrams of one receive burst share system calls.
+  void send_to_target(int fd, quic::Bytes payload);
+  void flush_targets();
+  void sync_tx_stats();  // the batch's totals into stats_
   io::EndpointDriver& loop_;
   Resolver& resolver_;
   ConnectUdpConfig config_;
   h3::UriTemplate template_;
   ConnectUdpStats stats_;
-  std::vector<uint8_t> rx_;       // one receive buffer shared by every flow
-  std::vector<uint8_t> scratch_;  // one encoding buffer
+  UdpSendBatch tx_;
+  uint64_t tx_failed_seen_ = 0;  // tx_.totals().failed already in stats_.dropped_send_error
+  bool flush_scheduled_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // the deferred flush checks it
+  std::unique_ptr<UdpRecvBatch> rx_;  // one receive buffer shared by every flow, on first use
+  std::vector<uint8_t> scratch_;      // one encoding buffer
 };
 
 struct ClientFlowStats {

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
+#include <cstring>
 
 namespace masque {
 
@@ -110,11 +112,35 @@ const char* packet_error_name(PacketError e) {
 }
 
 uint32_t checksum_add(uint32_t sum, Bytes data) {
-  size_t i = 0;
-  for (; i + 1 < data.size(); i += 2) sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
-  if (i < data.size()) sum += static_cast<uint32_t>(data[i] << 8);
-  // Fold now and then so a long buffer cannot overflow 32 bits.
-  return (sum & 0xffff) + (sum >> 16);
+  // The one's-complement sum does not depend on byte order (RFC 1071 §2(B)): add the buffer
+  // in native-order 32-bit words (the hot path: every segment the client splits from a TSO
+  // read is summed whole), fold, and swap the 16-bit result into network order at the end.
+  const uint8_t* p = data.data();
+  size_t n = data.size();
+  uint64_t acc = 0;  // each step adds < 2^33: no overflow below 2^31 words (8 GiB)
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc += (w & 0xffffffffu) + (w >> 32);
+  }
+  for (; n >= 2; p += 2, n -= 2) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    acc += h;
+  }
+  if (n == 1) {
+    uint8_t last[2] = {*p, 0};  // an odd byte is the high byte of a zero-padded word
+    uint16_t h;
+    std::memcpy(&h, last, 2);
+    acc += h;
+  }
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  auto s16 = static_cast<uint16_t>(acc);
+  if constexpr (std::endian::native == std::endian::little) {
+    s16 = static_cast<uint16_t>(s16 >> 8 | s16 << 8);
+  }
+  uint64_t total = static_cast<uint64_t>(sum) + s16;
+  return static_cast<uint32_t>((total & 0xffff) + (total >> 16));
 }
 
 uint16_t checksum_fold(uint32_t sum) {

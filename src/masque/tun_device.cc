@@ -9,15 +9,30 @@
 #include <net/if.h>  // glibc's IFF_* before the linux/ headers
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "masque/ip_packet.h"
+
 namespace masque {
 
 namespace {
+
+// struct virtio_net_hdr and its constants (Linux UAPI, linux/virtio_net.h, which C++ cannot
+// include: it has a member named `class`). Host byte order: the legacy virtio convention that
+// TUN follows unless TUNSETVNETLE/BE says otherwise.
+struct VnetHeader {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+static_assert(sizeof(VnetHeader) == 10);
+constexpr uint8_t kVnetNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr uint8_t kVnetGsoTcpV4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
 
 std::unexpected<quic::Error> sys_fail(const std::string& what, int err = errno) {
   return quic::fail(quic::err::kInternalError, what + ": " + std::strerror(err));
@@ -55,7 +70,9 @@ std::vector<IpPrefix> range_to_prefixes(const IpRange& range) {
   return out;
 }
 
-quic::Result<std::unique_ptr<TunDevice>> TunDevice::open(const std::string& name) {
+quic::Result<std::unique_ptr<TunDevice>> TunDevice::open(const std::string& name,
+                                                         Offload offload) {
+  bool vnet_hdr = offload != Offload::kNone;
   if (name.empty() || name.size() >= IFNAMSIZ) {
     return quic::fail(quic::err::kInternalError, "bad TUN device name: " + name);
   }
@@ -63,9 +80,20 @@ quic::Result<std::unique_ptr<TunDevice>> TunDevice::open(const std::string& name
   t->fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (t->fd_ < 0) return sys_fail("open /dev/net/tun");
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0));
   std::memcpy(ifr.ifr_name, name.data(), name.size());
   if (ioctl(t->fd_, TUNSETIFF, &ifr) < 0) return sys_fail("TUNSETIFF " + name);
+  if (vnet_hdr) {
+    // kWrites: no receive offloads, the kernel segments and checksums what it hands us as
+    // without the header; writes may carry GSO super-packets either way.
+    int size = sizeof(VnetHeader);
+    if (ioctl(t->fd_, TUNSETVNETHDRSZ, &size) < 0) return sys_fail("TUNSETVNETHDRSZ " + name);
+    unsigned long features =
+        offload == Offload::kReadsAndWrites ? (TUN_F_CSUM | TUN_F_TSO4) : 0;
+    if (ioctl(t->fd_, TUNSETOFFLOAD, features) < 0) return sys_fail("TUNSETOFFLOAD " + name);
+    t->tso_ = offload == Offload::kReadsAndWrites;
+    t->vnet_hdr_ = true;
+  }
   t->name_ = ifr.ifr_name;
   t->ifindex_ = static_cast<int>(if_nametoindex(t->name_.c_str()));
   if (t->ifindex_ == 0) return sys_fail("if_nametoindex " + t->name_);
@@ -220,15 +248,54 @@ quic::Status TunDevice::sync_routes(const std::vector<IpPrefix>& want) {
       [this](const IpPrefix& p) { return add_route(p); });
 }
 
-quic::Result<size_t> TunDevice::read(quic::MutBytes buf) {
-  ssize_t n = ::read(fd_, buf.data(), buf.size());
-  if (n >= 0) return static_cast<size_t>(n);
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return size_t{0};
-  return sys_fail("read " + name_);
+quic::Result<size_t> TunDevice::read(quic::MutBytes buf, GsoInfo* gso) {
+  if (gso != nullptr) *gso = {};
+  VnetHeader h{};
+  iovec iov[2] = {{&h, sizeof(h)}, {buf.data(), buf.size()}};
+  ssize_t n = vnet_hdr_ ? ::readv(fd_, iov, 2) : ::read(fd_, buf.data(), buf.size());
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return size_t{0};
+    return sys_fail("read " + name_);
+  }
+  if (!vnet_hdr_) return static_cast<size_t>(n);
+  if (static_cast<size_t>(n) < sizeof(h)) return sys_fail("read " + name_ + ": short header", EIO);
+  size_t len = static_cast<size_t>(n) - sizeof(h);
+  if (h.gso_type != 0) {
+    // Only what TUNSETOFFLOAD enabled can come; the TCP checksum is redone per segment.
+    if (h.gso_type != kVnetGsoTcpV4 || !tso_ || gso == nullptr || h.gso_size == 0) {
+      return sys_fail("read " + name_ + ": unexpected GSO packet", EIO);
+    }
+    *gso = {h.hdr_len, h.gso_size, h.csum_start, h.csum_offset};
+    return len;
+  }
+  if ((h.flags & kVnetNeedsCsum) != 0) {
+    // A checksum left to the device: the field holds the pseudo-header sum; the sum from
+    // csum_start on, complemented, goes in its place.
+    size_t start = h.csum_start, at = start + h.csum_offset;
+    if (at + 2 > len) return sys_fail("read " + name_ + ": bad checksum offsets", EIO);
+    uint16_t sum = checksum_fold(checksum_add(0, quic::Bytes(buf.data() + start, len - start)));
+    buf[at] = static_cast<uint8_t>(sum >> 8);
+    buf[at + 1] = static_cast<uint8_t>(sum);
+  }
+  return len;
 }
 
-bool TunDevice::write(Bytes packet) {
-  return ::write(fd_, packet.data(), packet.size()) == static_cast<ssize_t>(packet.size());
+bool TunDevice::write(Bytes packet, const GsoInfo& gso) {
+  if (!vnet_hdr_) {
+    return gso.gso_size == 0 &&
+           ::write(fd_, packet.data(), packet.size()) == static_cast<ssize_t>(packet.size());
+  }
+  VnetHeader h{};
+  if (gso.gso_size != 0) {
+    h.flags = kVnetNeedsCsum;
+    h.gso_type = kVnetGsoTcpV4;
+    h.hdr_len = gso.header_len;
+    h.gso_size = gso.gso_size;
+    h.csum_start = gso.csum_start;
+    h.csum_offset = gso.csum_offset;
+  }
+  iovec iov[2] = {{&h, sizeof(h)}, {const_cast<uint8_t*>(packet.data()), packet.size()}};
+  return ::writev(fd_, iov, 2) == static_cast<ssize_t>(sizeof(h) + packet.size());
 }
 
 }  // namespace masque

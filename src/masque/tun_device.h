@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "masque/connect_ip_capsules.h"
+#include "masque/tcp_coalescer.h"
 
 struct mnl_socket;  // libmnl
 
@@ -25,7 +26,14 @@ std::vector<IpPrefix> range_to_prefixes(const IpRange& range);
 class TunDevice {
  public:
   // Creates (or attaches to) the device `name` (at most IFNAMSIZ-1 bytes) and brings it up.
-  static quic::Result<std::unique_ptr<TunDevice>> open(const std::string& name);
+  // With an offload, every packet carries a virtio-net header (IFF_VNET_HDR): kWrites lets
+  // write() hand the kernel TCP super-packets (tcp_coalescer.h); kReadsAndWrites also enables
+  // TCP segmentation offload (TUN_F_CSUM | TUN_F_TSO4), so read() may return IPv4 TCP
+  // super-packets described by its `gso` (segment_tcp() splits them). A checksum the kernel
+  // left partial on a plain packet is completed in read().
+  enum class Offload : uint8_t { kNone, kWrites, kReadsAndWrites };
+  static quic::Result<std::unique_ptr<TunDevice>> open(const std::string& name,
+                                                       Offload offload = Offload::kNone);
   ~TunDevice();
   TunDevice(const TunDevice&) = delete;
   TunDevice& operator=(const TunDevice&) = delete;
@@ -50,10 +58,13 @@ class TunDevice {
   const std::vector<IpPrefix>& addresses() const { return addresses_; }
   const std::vector<IpPrefix>& routes() const { return routes_; }
 
-  // One packet into `buf`; 0 when none is waiting (EAGAIN); an error otherwise.
-  quic::Result<size_t> read(quic::MutBytes buf);
+  // One packet into `buf`; 0 when none is waiting (EAGAIN); an error otherwise. With
+  // kReadsAndWrites, `gso` (required then) says whether it is a TCP super-packet.
+  quic::Result<size_t> read(quic::MutBytes buf, GsoInfo* gso = nullptr);
   // One packet out; false when the device would block or refused it (counted by the caller).
-  bool write(Bytes packet);
+  // A `gso` with gso_size set (only with vnet_hdr) makes it a TCP/IPv4 super-packet.
+  bool write(Bytes packet, const GsoInfo& gso = {});
+  bool vnet_hdr() const { return vnet_hdr_; }
 
  private:
   TunDevice() = default;
@@ -61,6 +72,8 @@ class TunDevice {
 
   int fd_ = -1;
   int ifindex_ = 0;
+  bool vnet_hdr_ = false;
+  bool tso_ = false;  // TUN_F_TSO4 enabled: read() may return super-packets
   std::string name_;
   ::mnl_socket* nl_ = nullptr;
   uint32_t seq_ = 1;
