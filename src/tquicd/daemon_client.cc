@@ -249,9 +249,11 @@ struct ClientRun {
   InterfaceFeed& interfaces;
   DaemonState state;
 
+  // The tunnel's connection; null before the race is won and once the app has finished (the
+  // endpoint may have reaped the connection by then, and the app's pointer is stale).
   quic::Connection* connection() const {
     apps::MasqueIpClientApp* w = race.winner();
-    return w != nullptr ? w->connection() : nullptr;
+    return w != nullptr && !w->finished() ? w->connection() : nullptr;
   }
   void refresh() {
     state.role = DaemonRole::kClient;
