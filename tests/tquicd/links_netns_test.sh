@@ -9,8 +9,9 @@
 #     (rtnetlink, not a timeout; the kernel itself reports a lost carrier about 0.5 s late, its
 #     linkwatch delay); carrier back: a's path is up again within 2 s and carries traffic;
 #  3. a backup link carries only keepalives (under 64 KB on the wire) while the primary carries
-#     a flow, and carries the traffic once the primary's carrier is gone;
-#  4. a link with a 3 MB quota stops within 1 % over it (and not below 80 %), reports
+#     a flow, and carries the traffic once the primary's carrier is gone; SIGHUP making it a
+#     primary (a live key) is logged as applied and it then carries part of a flow;
+#  4. a link with a 3 MB quota (1.2 MB in low mode) stops within 1 % over it (and not below 80 %), reports
 #     quota_reached, keeps its usage across a client restart and stays stopped;
 #  5. the server keeps each client's address across its restart (the state file is read: an
 #     address edited into it is the one the client gets), and its nftables table (NAT, MSS
@@ -18,33 +19,11 @@
 # Namespaces and links carry the PID (prefix tqbl) and are removed on exit, failure included.
 set -u
 TQUICD=${1:?usage: links_netns_test.sh path/to/tquicd [low]}
-RATE=20
-[ "${2:-}" = low ] && RATE=8
-TAG=$$
-C=tqblc$TAG S=tqbls$TAG
-DIR=/tmp/tquicd-links.$TAG
-mkdir -p "$DIR"
-PIDS=()
-fail() {
-  echo "FAIL: $*"
-  [ -n "${CLIENT_PID:-}" ] && kill -TERM "$CLIENT_PID" 2>/dev/null && sleep 0.5
-  for f in "$DIR"/*.log; do echo "--- $f"; tail -n 25 "$f"; done
-  exit 1
-}
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$C" 2>/dev/null; ip netns del "$S" 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-ip netns add "$C" || { echo "SKIP: cannot create network namespaces"; exit 77; }
-ip netns add "$S" || fail "netns add"
-inC() { ip netns exec "$C" "$@"; }
-inS() { ip netns exec "$S" "$@"; }
+# "low" (sanitizer builds): slower links, and a quota the flow reaches as soon.
+RATE=20 QUOTA=3000000
+[ "${2:-}" = low ] && RATE=8 QUOTA=1200000
+. "$(dirname "$0")/netns_lib.sh"
+netns_begin tqbl
 SERVER_IP=198.19.160.1
 TARGET=198.18.162.1
 setup() {
@@ -114,12 +93,17 @@ EOT
 }
 client_toml race a:primary b:primary
 client_toml backup a:primary b:backup
-client_toml quota a:primary:3MB b:primary
+client_toml quota a:primary:${QUOTA}B b:primary
 for f in server race backup quota; do "$TQUICD" check -q -c "$DIR/$f.toml" || fail "$f config refused"; done
 
 ms() { date +%s%3N; }
 # Waits up to $2 twentieths of a second for pattern $3 in file $1.
-wait_for() { for _ in $(seq "$2"); do grep -q -- "$3" "$1" && return 0; sleep 0.05; done; grep -q -- "$3" "$1"; }
+wait_for() { for _ in $(seq "$2"); do grep -qs -- "$3" "$1" && return 0; sleep 0.05; done; grep -qs -- "$3" "$1"; }
+# The same until pattern $3 has appeared more than $4 times.
+wait_more() {
+  for _ in $(seq "$2"); do [ "$(grep -c -- "$3" "$1")" -gt "$4" ] && return 0; sleep 0.05; done
+  return 1
+}
 start_server() {
   ip netns exec "$S" "$TQUICD" server -c "$DIR/server.toml" >> "$DIR/server.log" 2>&1 &
   SERVER_PID=$!
@@ -181,7 +165,7 @@ inC ping -c 2 -i 0.2 -W 2 $TARGET > /dev/null || fail "ping through b after a lo
 UPS=$(grep -c "event path_up link=a" "$DIR/client-race.log")
 T0=$(ms)
 ip -n "$S" link set las up
-for _ in $(seq 30); do [ "$(grep -c "event path_up link=a" "$DIR/client-race.log")" -gt "$UPS" ] && break; sleep 0.1; done
+wait_more "$DIR/client-race.log" 60 "event path_up link=a" "$UPS"
 UP_MS=$(($(ms) - T0))
 echo "carrier back on a: path up after $UP_MS ms"
 [ "$UP_MS" -le 2000 ] || fail "link a's path back only after $UP_MS ms (goal 2000)"
@@ -205,18 +189,30 @@ udp_flow 1 $((RATE / 2)) || fail "UDP flow on the backup"
 B2=$(tx_bytes lb)
 echo "backup link b after a lost carrier: $((B2 - B1)) bytes"
 [ $((B2 - B1)) -gt $((RATE * 125000 / 4)) ] || fail "backup link b did not take over"
+UPS=$(grep -c "event path_up link=a" "$DIR/client-backup.log")
 ip -n "$S" link set las up
+# SIGHUP: b becomes a primary (a live key): it carries part of a flow larger than a's rate.
+sed -i 's/role = "backup"/role = "primary"/' "$DIR/backup.toml"
+kill -HUP "$CLIENT_PID"
+wait_for "$DIR/client-backup.log" 40 "link\[b\].role 'backup' -> 'primary': applied" ||
+  fail "SIGHUP did not apply link[b].role"
+wait_more "$DIR/client-backup.log" 60 "event path_up link=a" "$UPS" || fail "link a not back"
+B3=$(tx_bytes lb)
+udp_flow 1 $((RATE * 3 / 2)) || fail "UDP flow after b became primary"
+B4=$(tx_bytes lb)
+echo "link b made primary by SIGHUP: $((B4 - B3)) bytes of a 1 s flow at 1.5x a's rate"
+[ $((B4 - B3)) -gt $((RATE * 125000 / 4)) ] || fail "link b carries nothing after SIGHUP made it primary"
 stop "$CLIENT_PID"
 
-# 4. Quota: link a stops within 1 % over 3 MB, reports it, and stays stopped after a restart.
+# 4. Quota: link a stops within 1 % over its quota, reports it, and stays stopped after a restart.
 start_client quota
 inC iperf3 -c $TARGET -C cubic -t 3 > /dev/null 2>&1 || fail "TCP flow with a metered link"
 wait_for "$DIR/client-quota.log" 40 "event quota_reached link=a" || fail "no quota_reached for a"
 stop "$CLIENT_PID"
 USED=$(sed -n 's/^tquicd: link a .*quota_used=\([0-9]*\).*/\1/p' "$DIR/client-quota.log")
-echo "link a with a 3 MB quota stopped at $USED bytes"
-[ -n "$USED" ] && [ "$USED" -le 3030000 ] && [ "$USED" -ge 2400000 ] ||
-  fail "link a used '$USED' bytes of a 3000000-byte quota"
+echo "link a with a quota of $QUOTA bytes stopped at $USED bytes"
+[ -n "$USED" ] && [ "$USED" -le $((QUOTA * 101 / 100)) ] && [ "$USED" -ge $((QUOTA * 8 / 10)) ] ||
+  fail "link a used '$USED' bytes of a $QUOTA-byte quota"
 grep -q "^link a .* $USED 0 1$" "$DIR/client-state-quota/quota.state" || fail "usage not in quota.state"
 mv "$DIR/client-quota.log" "$DIR/client-quota-1.log"
 start_client quota
