@@ -272,6 +272,11 @@ class Connection {
   // Marks a path backup (only keepalives while an available path works) or available, and
   // tells the peer (PATH_STATUS_BACKUP / PATH_STATUS_AVAILABLE).
   Status set_path_backup(uint64_t id, bool backup);
+  // Local sending policy of one open path (nothing is signalled to the peer): its weight under
+  // the weighted scheduler (kMinPathWeight..kMaxPathWeight) and a cap on its send rate in
+  // bit/s (0: none), e.g. a link's contracted rate, so its queue stays in our pacer.
+  Status set_path_weight(uint64_t id, double weight);
+  Status set_path_rate_cap(uint64_t id, uint64_t bps);
   // Client: active migration of path 0 to a new local address (RFC 9000 §9.2): a fresh DCID,
   // path validation, and congestion state reset.
   Status migrate(const SocketAddress& new_local);

@@ -4,7 +4,11 @@
 // address, no TUN route, no reorder buffer) and is counted; a valid one gets the
 // CONNECT-IP server tunnel keyed by the client's name, so its addresses are stable across
 // reconnects. A reorder buffer per tunnel sits in front of the TUN device.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "apps/h3_serve.h"
 #include "apps/hq_client.h"
@@ -12,9 +16,12 @@
 #include "apps/masque_proxy.h"
 #include "io/clock.h"
 #include "masque/proxy_handler.h"
+#include "tquicd/address_store.h"
 #include "tquicd/daemon.h"
 #include "tquicd/daemon_control.h"
 #include "tquicd/daemon_status.h"
+#include "tquicd/nft.h"
+#include "tquicd/quota_file.h"
 #include "tquicd/settings.h"
 #include "tquicd/tokens.h"
 
@@ -44,12 +51,72 @@ quic::Result<TokenStore> load_tokens(const std::string& path) {
   return std::move(*store);
 }
 
-apps::MasqueIpProxyOptions ip_options(const Config& cfg) {
+// The clients' addresses from before a restart (address_store.h); a missing file is a first
+// start, a bad one is logged and ignored (addresses then come from the pools' hashing).
+std::vector<StoredAddress> load_addresses(const Config& cfg) {
+  std::string path = address_state_path(cfg.state_dir);
+  auto text = read_state_file(path);
+  if (!text || !*text) {
+    if (!text) log_at(0, "tquicd: warning: %s", text.error().c_str());
+    return {};
+  }
+  auto parsed = parse_address_state(**text);
+  if (!parsed) {
+    log_at(0, "tquicd: warning: %s: %s (ignored)", path.c_str(), parsed.error().c_str());
+    return {};
+  }
+  return std::move(*parsed);
+}
+
+apps::MasqueIpProxyOptions ip_options(const Config& cfg, const std::vector<StoredAddress>& kept) {
   apps::MasqueIpProxyOptions o;
   for (const IpPrefix& p : cfg.server.pools) o.pools.push_back(p.to_string());
   o.tun = cfg.tunnel.name;
   o.tun_mtu = cfg.tunnel.mtu;
+  for (const StoredAddress& a : kept) {
+    if (auto ip = masque::IpAddress::parse(a.address)) o.remembered.emplace_back(a.client, *ip);
+  }
   return o;
+}
+
+// The pools' remembered addresses, as the state file holds them.
+std::vector<StoredAddress> current_addresses(const masque::ConnectIpServer& server) {
+  std::vector<StoredAddress> out;
+  for (uint8_t v : {4, 6}) {
+    if (const masque::AddressPool* p = server.pool(v)) {
+      for (const auto& [key, a] : p->remembered()) out.push_back({key, a.to_string()});
+    }
+  }
+  return out;
+}
+
+// NAT and MSS clamping (nft.h) as server.nft says; returns false when applying failed.
+bool setup_nft(const Config& cfg) {
+  if (cfg.server.nft == NftMode::kOff) return true;
+  auto rules = nft_ruleset(cfg.server.pools, cfg.tunnel.name, cfg.server.uplink);
+  if (!rules) {
+    std::fprintf(stderr, "tquicd: nftables: %s\n", rules.error().c_str());
+    return false;
+  }
+  if (cfg.server.nft == NftMode::kPrint) {
+    std::printf("tquicd: nftables rules to apply (server.nft = \"print\"):\n%s", rules->c_str());
+    std::fflush(stdout);
+    return true;
+  }
+  if (auto r = nft_apply(*rules); !r) {
+    std::fprintf(stderr, "tquicd: nftables: %s (server.nft = \"print\" shows the rules)\n",
+                 r.error().c_str());
+    return false;
+  }
+  log_at(0, "tquicd: nftables table %s applied", std::string(kNftTable).c_str());
+  return true;
+}
+
+void teardown_nft(const Config& cfg) {
+  if (cfg.server.nft != NftMode::kApply) return;
+  if (auto r = nft_apply(nft_teardown()); !r) {
+    std::fprintf(stderr, "tquicd: nftables: %s\n", r.error().c_str());
+  }
 }
 
 struct ServerParts {
@@ -84,7 +151,6 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   return p;
 }
 
-
 struct ServerRun {
   Config cfg;
   std::string path;
@@ -94,6 +160,7 @@ struct ServerRun {
   ReorderSink& reorder;
   TokenStore& tokens;
   DaemonState& state;
+  std::vector<StoredAddress> saved;  // what the address file holds
 
   DaemonControl* control = nullptr;
 
@@ -121,7 +188,20 @@ struct ServerRun {
     control->on_reloaded(*next, keys, io::monotonic_now());
   }
 
+  // Writes the clients' addresses when they changed (a new client, a moved one).
+  void save_addresses() {
+    auto now = current_addresses(ip.server());
+    if (now == saved) return;
+    if (auto r = write_state_file(address_state_path(cfg.state_dir), format_address_state(now));
+        !r) {
+      log_at(0, "tquicd: warning: client addresses not saved: %s", r.error().c_str());
+      return;
+    }
+    saved = std::move(now);
+  }
+
   void refresh() {
+    save_addresses();
     state.ready = true;
     state.clients = ip.server().tunnels();
     state.tunnel = ip.server().stats();
@@ -189,7 +269,12 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder = r.get();
     return r;
   };
-  auto ip = apps::ConnectIpProxy::create(ip_options(cfg), driver, wrap);
+  // The state directory is ours: made (owner only) when missing.
+  if (::mkdir(cfg.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    log_at(0, "tquicd: warning: %s: %s", cfg.state_dir.c_str(), std::strerror(errno));
+  }
+  std::vector<StoredAddress> kept = load_addresses(cfg);
+  auto ip = apps::ConnectIpProxy::create(ip_options(cfg, kept), driver, wrap);
   if (!ip) {
     std::fprintf(stderr, "tquicd: %s\n", ip.error().reason.c_str());
     return apps::kExitFailure;
@@ -208,24 +293,27 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   });
   apps::MasqueProxyApp app("tquicd");
   app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
-    return [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
-               uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
-      auto name = tokens->authenticate(presented_token(fields));
-      if (!name || (*ip)->server().tunnels() >= cfg.server.max_clients) {
-        ++state.auth_refused;
-        log_at(0, "tquicd: refused a request: %s", name ? "max_clients reached" : "bad token");
-        return std::make_unique<RefusedRequest>();
-      }
-      log_at(0, "tquicd: client %s authenticated", name->c_str());
-      if (control) clients.on_authenticated(ps_handle, *name, io::monotonic_now(), control->bus());
-      return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
-    };
+    return
+        [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
+            uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
+          auto name = tokens->authenticate(presented_token(fields));
+          if (!name || (*ip)->server().tunnels() >= cfg.server.max_clients) {
+            ++state.auth_refused;
+            log_at(0, "tquicd: refused a request: %s", name ? "max_clients reached" : "bad token");
+            return std::make_unique<RefusedRequest>();
+          }
+          log_at(0, "tquicd: client %s authenticated", name->c_str());
+          if (control)
+            clients.on_authenticated(ps_handle, *name, io::monotonic_now(), control->bus());
+          return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
+        };
   });
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) {
     app.on_activity(ep, now);
     reorder_timer.rearm();
   });
-  ServerRun run{cfg, config_path, driver, app, **ip, *reorder, *tokens, state};
+  if (!setup_nft(cfg)) return apps::kExitFailure;
+  ServerRun run{cfg, config_path, driver, app, **ip, *reorder, *tokens, state, std::move(kept)};
   ControlHooks hooks;
   hooks.refresh = [&](quic::Instant now, Status& s, EventBus& bus) {
     run.refresh();
@@ -234,10 +322,13 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     s.rx_bytes = state.tunnel.bytes_in;
   };
   hooks.apply = [&](const Config& next) { run.apply(next); };
-  auto opened = DaemonControl::open(driver, cfg, config_path, io::monotonic_now(), std::move(hooks));
+  auto opened =
+      DaemonControl::open(driver, cfg, config_path, io::monotonic_now(), std::move(hooks));
   control = opened.get();
   run.control = control;
-  return run.run(observe);
+  int rc = run.run(observe);
+  teardown_nft(cfg);
+  return rc;
 }
 
 }  // namespace bond
