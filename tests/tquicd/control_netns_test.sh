@@ -7,7 +7,8 @@
 # status/links/paths show the bond "bonded", both links up with a measured RTT, two active
 # paths with a congestion window; traffic makes the links' byte counters and /metrics grow;
 # `link down a` is answered, logged as link_down/path_down/failover on a `monitor --json`,
-# leaves the bond degraded and moves the traffic to b (a's counter stops); `link up a` brings a
+# leaves the bond degraded and moves the traffic to b (a's counter stops), `link down b` is then
+# refused (the last link) and a carrier flap on a's interface does not reopen it; `link up a` brings a
 # path back (path_up, bonded); `set` applies a live key (config_reloaded) and refuses a bad
 # value and a restart-only key with the key named; the server's `conns` shows the client with
 # its inner address; the dashboard page, /api/status and /api/history (the transfer's samples)
@@ -180,6 +181,19 @@ done
 grep -q '"event":"bond_state".*bonded -> degraded' "$DIR/monitor.out" || fail "no bond_state event"
 ctl link down zz 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "no link named" "$DIR/err.txt" ||
   fail "link down of an unknown link: $(cat "$DIR/err.txt")"
+# The last usable link is not taken down; an interface event (carrier lost and back, route
+# restored) does not reopen a link the operator took down.
+ctl link down b 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "would end the tunnel" "$DIR/err.txt" ||
+  fail "link down of the last link: $(cat "$DIR/err.txt")"
+ip -n "$C" link set la down && sleep 0.3 && ip -n "$C" link set la up &&
+  ip -n "$C" route replace $SERVER_IP/32 via 198.18.140.1 dev la || fail "carrier flap on la"
+sleep 1.5
+ctl links --json > "$DIR/links.json"
+py "$(link a)['state']=='down' and $(link a)['admin_down']" "$DIR/links.json" ||
+  fail "link a reopened by an interface event: $(cat "$DIR/links.json")"
+ctl paths --json > "$DIR/paths.json"
+py "not [p for p in j['paths'] if p['link']=='a' and p['active']]" "$DIR/paths.json" ||
+  fail "a path from link a after an interface event: $(cat "$DIR/paths.json")"
 
 # 4. link up a: a path again, bonded again.
 ctl link up a > /dev/null || fail "link up a refused"

@@ -67,6 +67,8 @@ pools = ["198.18.170.0/24"]
 uplink = "las"
 [metrics]
 listen = ""
+[control]
+socket = "$DIR/server.sock"
 EOT
 client_toml() {  # name, then one "link-name:role[:quota]" per link
   local name=$1; shift
@@ -83,6 +85,8 @@ token_file = "$DIR/client.token"
 pinned_cert = "$DIR/cert.pem"
 [metrics]
 listen = ""
+[control]
+socket = "$DIR/$name.sock"
 EOT
   local spec l role quota
   for spec in "$@"; do
