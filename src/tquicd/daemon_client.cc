@@ -285,12 +285,7 @@ struct ClientRun {
     links.sync(interfaces.table, connection(), io::monotonic_now());
   }
   void reload() {
-    auto next = reload_config(path, cfg);
-    if (!next) return;
-    std::vector<std::string> keys = changed_keys(cfg, *next);
-    apply(*next);
-    ++state.reloads;
-    control->on_reloaded(*next, keys, io::monotonic_now());
+    if (control->reload(cfg, io::monotonic_now())) ++state.reloads;
   }
   // The control plane's view: the links' sockets and quota figures, then the paths.
   void refresh_status(quic::Instant now, Status& s, EventBus& bus) {

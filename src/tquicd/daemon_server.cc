@@ -180,12 +180,7 @@ struct ServerRun {
   }
 
   void reload() {
-    auto next = reload_config(path, cfg);
-    if (!next) return;
-    std::vector<std::string> keys = changed_keys(cfg, *next);
-    apply(*next);
-    ++state.reloads;
-    control->on_reloaded(*next, keys, io::monotonic_now());
+    if (control->reload(cfg, io::monotonic_now())) ++state.reloads;
   }
 
   // Writes the clients' addresses when they changed (a new client, a moved one).
@@ -236,6 +231,35 @@ struct ServerRun {
   }
 };
 
+// The clients' connections for the control plane, each named with its pool address.
+ClientTracker client_tracker(apps::ConnectIpProxy& ip) {
+  return ClientTracker([&ip](const std::string& client) -> std::string {
+    for (uint8_t v : {4, 6}) {
+      const masque::AddressPool* pool = ip.server().pool(v);
+      if (auto a = pool ? pool->address_of(client) : std::nullopt) return a->to_string();
+    }
+    return "";
+  });
+}
+
+// The control plane of a server (daemon_control.h): status from the run and its clients'
+// connections, `set` through ServerRun::apply (the SIGHUP code).
+std::unique_ptr<DaemonControl> open_server_control(ServerRun& run, ClientTracker& clients,
+                                                   quic::Endpoint& endpoint) {
+  ControlHooks hooks;
+  hooks.refresh = [&run, &clients, &endpoint](quic::Instant now, Status& s, EventBus& bus) {
+    run.refresh();
+    clients.update([&endpoint](uint64_t h) { return endpoint.connection(h); }, now, bus, s);
+    s.tx_bytes = run.state.tunnel.bytes_out;
+    s.rx_bytes = run.state.tunnel.bytes_in;
+  };
+  hooks.apply = [&run](const Config& next) { run.apply(next); };
+  auto control =
+      DaemonControl::open(run.driver, run.cfg, run.path, io::monotonic_now(), std::move(hooks));
+  run.control = control.get();
+  return control;
+}
+
 }  // namespace
 
 int run_server_daemon(const std::string& config_path, const StateObserver& observe) {
@@ -284,29 +308,21 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   state.tun = cfg.tunnel.name;
   ReorderTimer reorder_timer(driver, *reorder);
   DaemonControl* control = nullptr;
-  ClientTracker clients([&](const std::string& client) -> std::string {
-    for (uint8_t v : {4, 6}) {
-      const masque::AddressPool* pool = (*ip)->server().pool(v);
-      if (auto a = pool ? pool->address_of(client) : std::nullopt) return a->to_string();
-    }
-    return "";
-  });
+  ClientTracker clients = client_tracker(**ip);
   apps::MasqueProxyApp app("tquicd");
   app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
-    return
-        [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
-            uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
-          auto name = tokens->authenticate(presented_token(fields));
-          if (!name || (*ip)->server().tunnels() >= cfg.server.max_clients) {
-            ++state.auth_refused;
-            log_at(0, "tquicd: refused a request: %s", name ? "max_clients reached" : "bad token");
-            return std::make_unique<RefusedRequest>();
-          }
-          log_at(0, "tquicd: client %s authenticated", name->c_str());
-          if (control)
-            clients.on_authenticated(ps_handle, *name, io::monotonic_now(), control->bus());
-          return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
-        };
+    return [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
+               uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
+      auto name = tokens->authenticate(presented_token(fields));
+      if (!name || (*ip)->server().tunnels() >= cfg.server.max_clients) {
+        ++state.auth_refused;
+        log_at(0, "tquicd: refused a request: %s", name ? "max_clients reached" : "bad token");
+        return std::make_unique<RefusedRequest>();
+      }
+      log_at(0, "tquicd: client %s authenticated", name->c_str());
+      if (control) clients.on_authenticated(ps_handle, *name, io::monotonic_now(), control->bus());
+      return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
+    };
   });
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) {
     app.on_activity(ep, now);
@@ -314,18 +330,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   });
   if (!setup_nft(cfg)) return apps::kExitFailure;
   ServerRun run{cfg, config_path, driver, app, **ip, *reorder, *tokens, state, std::move(kept)};
-  ControlHooks hooks;
-  hooks.refresh = [&](quic::Instant now, Status& s, EventBus& bus) {
-    run.refresh();
-    clients.update([&](uint64_t h) { return parts->endpoint->connection(h); }, now, bus, s);
-    s.tx_bytes = state.tunnel.bytes_out;
-    s.rx_bytes = state.tunnel.bytes_in;
-  };
-  hooks.apply = [&](const Config& next) { run.apply(next); };
-  auto opened =
-      DaemonControl::open(driver, cfg, config_path, io::monotonic_now(), std::move(hooks));
+  auto opened = open_server_control(run, clients, *parts->endpoint);
   control = opened.get();
-  run.control = control;
   int rc = run.run(observe);
   teardown_nft(cfg);
   return rc;
