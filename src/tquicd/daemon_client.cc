@@ -60,8 +60,10 @@ class IngressPump {
     pump(now);
   }
   void pump(quic::Instant now) {
-    quic::Connection* c = app_ != nullptr ? app_->connection() : nullptr;
-    if (c == nullptr || !app_->ready()) return;
+    // A finished app's connection may have been reaped already (its pointer is stale).
+    if (app_ == nullptr || app_->finished() || !app_->ready()) return;
+    quic::Connection* c = app_->connection();
+    if (c == nullptr) return;
     while (c->datagram_send_queue_bytes() < kDatagramBacklog) {
       auto p = queue_.dequeue(now);
       if (!p) break;
