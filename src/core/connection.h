@@ -277,6 +277,10 @@ class Connection {
   // bit/s (0: none), e.g. a link's contracted rate, so its queue stays in our pacer.
   Status set_path_weight(uint64_t id, double weight);
   Status set_path_rate_cap(uint64_t id, uint64_t bps);
+  // A cap on the whole connection's send rate over all its paths, in bit/s (0: none), e.g. a
+  // server's per-client rate limit: a connection-wide pacer in front of the paths' own.
+  void set_send_rate_cap(uint64_t bps) { send_rate_cap_bps_ = bps; }
+  uint64_t send_rate_cap() const { return send_rate_cap_bps_; }
   // Client: active migration of path 0 to a new local address (RFC 9000 §9.2): a fresh DCID,
   // path validation, and congestion state reset.
   Status migrate(const SocketAddress& new_local);
@@ -633,6 +637,10 @@ class Connection {
   uint64_t next_path_id_ = 1;        // client: the next path ID to open
   std::unique_ptr<PathScheduler> scheduler_;
   std::vector<PathCandidate> candidates_scratch_;
+  // set_send_rate_cap: the connection-wide pacer (bursts of kPacerBurstPackets packets).
+  uint64_t send_rate_cap_bps_ = 0;
+  Pacer cap_pacer_;
+  Instant cap_send_time(Instant now, const Path& path) const;
   std::set<uint64_t> closed_path_ids_;  // never reused (the path ID is in the nonce)
   bool max_path_id_pending_ = false;
   // Redundant scheduling: new STREAM data sent on one path, owed as a copy to the others.

@@ -386,7 +386,10 @@ MpResult run_mp_scenario(const MpScenario& s) {
       spin_events = 0;
     }
     datagram_flow.tick(net.now(), server_conn(), c);
-    if (quic::Connection* sc = server_conn()) apply_path_policy(*sc, s.links);
+    if (quic::Connection* sc = server_conn()) {
+      apply_path_policy(*sc, s.links);
+      sc->set_send_rate_cap(s.server_rate_cap_bps);
+    }
     if (client_app.bytes_received() > delivered) {
       delivered = client_app.bytes_received();
       stream_gaps.on_delivery(net.now());

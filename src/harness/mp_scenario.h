@@ -112,6 +112,8 @@ struct MpScenario {
   std::optional<Duration> pmtu_raise_interval;  // both sides' ConnectionConfig (default 600 s)
   std::vector<MpMtuEvent> mtu_events;
   Duration time_limit = std::chrono::seconds(120);
+  // The server's cap on its connection's send rate over all paths (0: none).
+  uint64_t server_rate_cap_bps = 0;
 };
 
 struct MpPathFigures {

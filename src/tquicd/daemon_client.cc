@@ -65,8 +65,10 @@ class IngressPump {
     pump(now);
   }
   void pump(quic::Instant now) {
-    quic::Connection* c = app_ != nullptr ? app_->connection() : nullptr;
-    if (c == nullptr || !app_->ready()) return;
+    // A finished app's connection may have been reaped already (its pointer is stale).
+    if (app_ == nullptr || app_->finished() || !app_->ready()) return;
+    quic::Connection* c = app_->connection();
+    if (c == nullptr) return;
     while (c->datagram_send_queue_bytes() < kDatagramBacklog) {
       auto p = queue_.dequeue(now);
       if (!p) break;
@@ -348,7 +350,7 @@ int ClientRun::run(const StateObserver& observe, const std::string& server) {
 }
 
 // The LinkManager's events: logged, and pushed into the control plane's bus but for those the
-// LinkTracker reports itself from the sampled paths (path_up/path_down, with failover), and
+// LinkTracker reports itself from the sampled paths (path_up, path_down, failover), and
 // the link_up/link_down of a `tquicctl link` request (the tracker reports it as such).
 struct EventForward {
   DaemonControl* control = nullptr;
@@ -357,7 +359,9 @@ struct EventForward {
   void operator()(EventKind kind, std::string_view link, std::string_view detail) const {
     log_at(0, "tquicd: event %s link=%.*s %.*s", to_string(kind), static_cast<int>(link.size()),
            link.data(), static_cast<int>(detail.size()), detail.data());
-    if (control == nullptr || kind == EventKind::kPathUp || kind == EventKind::kPathDown) return;
+    bool tracked = kind == EventKind::kPathUp || kind == EventKind::kPathDown ||
+                   kind == EventKind::kFailover;
+    if (control == nullptr || tracked) return;
     bool link_event = kind == EventKind::kLinkUp || kind == EventKind::kLinkDown;
     if (link_event && admin_request) return;
     control->bus().push(io::monotonic_now(), kind, link, detail);

@@ -160,6 +160,7 @@ struct ServerRun {
   ReorderSink& reorder;
   TokenStore& tokens;
   DaemonState& state;
+  uint64_t& client_rate;  // server.client_rate as clients connecting now get it
   std::vector<StoredAddress> saved;  // what the address file holds
 
   DaemonControl* control = nullptr;
@@ -168,6 +169,7 @@ struct ServerRun {
     reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
     cfg.reorder = next.reorder;
     cfg.classifier.udp_unordered = next.classifier.udp_unordered;
+    client_rate = cfg.server.client_rate_bps = next.server.client_rate_bps;
     // The tokens file is read again even when its name is unchanged: its content is what
     // an operator edits to add or revoke a client (open tunnels stay).
     if (auto t = load_tokens(next.server.tokens_file)) {
@@ -309,6 +311,7 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   ReorderTimer reorder_timer(driver, *reorder);
   DaemonControl* control = nullptr;
   ClientTracker clients = client_tracker(**ip);
+  uint64_t client_rate = cfg.server.client_rate_bps;
   apps::MasqueProxyApp app("tquicd");
   app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
     return [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
@@ -321,6 +324,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
       }
       log_at(0, "tquicd: client %s authenticated", name->c_str());
       if (control) clients.on_authenticated(ps_handle, *name, io::monotonic_now(), control->bus());
+      // server.client_rate: a cap on everything the server sends this client, all paths.
+      ps_conn.set_send_rate_cap(client_rate);
       return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
     };
   });
@@ -329,7 +334,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder_timer.rearm();
   });
   if (!setup_nft(cfg)) return apps::kExitFailure;
-  ServerRun run{cfg, config_path, driver, app, **ip, *reorder, *tokens, state, std::move(kept)};
+  ServerRun run{cfg,   config_path, driver, app, **ip, *reorder, *tokens, state, client_rate,
+                std::move(kept)};
   auto opened = open_server_control(run, clients, *parts->endpoint);
   control = opened.get();
   int rc = run.run(observe);

@@ -90,7 +90,10 @@ void LinkManager::close_link(Link& l, quic::Connection* c, std::string_view why)
       log_at(0, "tquicd: link %s: abandon: %s", l.cfg.name.c_str(), st.error().reason.c_str());
     }
   }
-  if (l.usable) emit_(EventKind::kPathDown, l.cfg.name, why);
+  if (l.usable) {
+    emit_(EventKind::kPathDown, l.cfg.name, why);
+    report_failover(l);
+  }
   driver_.remove_socket(l.socket.get());
   l.socket.reset();
   l.path_id.reset();
@@ -98,6 +101,15 @@ void LinkManager::close_link(Link& l, quic::Connection* c, std::string_view why)
   l.counted = 0;
   l.policy_applied = l.draining = l.usable = false;
   emit_(EventKind::kLinkDown, l.cfg.name, why);
+}
+
+void LinkManager::report_failover(const Link& gone) {
+  if (gone.cfg.role == LinkRole::kBackup) return;  // it carried no traffic to move
+  std::string to;
+  for (const Link& l : links_) {
+    if (&l != &gone && l.usable) to += (to.empty() ? "to " : ", ") + l.cfg.name;
+  }
+  emit_(EventKind::kFailover, gone.cfg.name, to.empty() ? "no link left" : to);
 }
 
 void LinkManager::on_socket_error(const io::UdpSocket& s, const quic::Error& e) {
@@ -198,6 +210,7 @@ void LinkManager::match_path(Link& l, quic::Connection& c) {
     l.usable = usable;
     emit_(usable ? EventKind::kPathUp : EventKind::kPathDown, l.cfg.name,
           usable ? local.to_string() : "path failed");
+    if (!usable) report_failover(l);
   }
   if (!found && c.handshake_complete() && c.multipath() && l.requested != local) {
     l.requested = local;

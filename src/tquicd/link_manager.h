@@ -91,6 +91,8 @@ class LinkManager {
   bool another_path_open(const quic::Connection& c, uint64_t id) const;
   void apply_scheduler(quic::Connection& c);
   void drain_ledger_events(quic::Instant now);
+  // A link's path went down: says where the traffic went (kFailover).
+  void report_failover(const Link& gone);
 
   io::EndpointDriver& driver_;
   quic::SocketAddress remote_;

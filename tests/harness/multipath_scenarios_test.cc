@@ -445,6 +445,20 @@ TEST(MultipathScenario, RateCapHoldsAPathUnderItsCap) {
   EXPECT_GT(r.goodput_bps, 18e6);
 }
 
+// A cap on the connection's send rate over all paths (tquicd's server.client_rate): two
+// 20 Mbit/s links, a 10 Mbit/s cap holds and is reached.
+TEST(MultipathScenario, ConnectionRateCapHoldsOverAllPaths) {
+  MpScenario s;
+  s.name = "connection-cap";
+  s.links = {mp_link(20, 20ms), mp_link(20, 20ms)};
+  s.server_rate_cap_bps = 10'000'000;
+  s.bytes = 4 << 20;
+  s.scheduler = quic::SchedulerKind::kMinRtt;
+  MpResult r = run(s);
+  EXPECT_LE(r.goodput_bps, 10.2e6);
+  EXPECT_GT(r.goodput_bps, 8e6);
+}
+
 // Path weights (tquicd's link.weight) under the weighted scheduler: with room on both links
 // (an 8 Mbit/s DATAGRAM flow over two 20 Mbit/s links), the link weighted 8 to 1 carries most
 // of it; with equal weights the flow is split about evenly.

@@ -7,7 +7,8 @@
 #     the handshake race brings the tunnel up through link b within 3 s;
 #  2. carrier down on link a (its veth peer set down): the client closes a's path within 1.5 s
 #     (rtnetlink, not a timeout; the kernel itself reports a lost carrier about 0.5 s late, its
-#     linkwatch delay); carrier back: a's path is up again within 2 s and carries traffic;
+#     linkwatch delay) and reports the failover to b; carrier back: a's path is up again
+#     within 2 s and carries traffic;
 #  3. a backup link carries only keepalives (under 64 KB on the wire) while the primary carries
 #     a flow, and carries the traffic once the primary's carrier is gone; SIGHUP making it a
 #     primary (a live key) is logged as applied and it then carries part of a flow;
@@ -164,6 +165,7 @@ wait_for "$DIR/client-race.log" 40 "event link_down link=a" || fail "carrier los
 DOWN_MS=$(($(ms) - T0))
 echo "carrier down on a: link closed after $DOWN_MS ms"
 [ "$DOWN_MS" -le 1500 ] || fail "link a closed only after $DOWN_MS ms"
+grep -q "event failover link=a to b" "$DIR/client-race.log" || fail "no failover event naming b"
 
 inC ping -c 2 -i 0.2 -W 2 $TARGET > /dev/null || fail "ping through b after a lost carrier"
 UPS=$(grep -c "event path_up link=a" "$DIR/client-race.log")
