@@ -335,11 +335,16 @@ int ClientRun::run(const StateObserver& observe, const std::string& server) {
     }
   }
   bool signalled = stop_requested();
+  refresh();  // the links' last figures, while the connection is there to read
   if (signalled && race.winner() != nullptr) {
     race.winner()->shutdown(io::monotonic_now());
     (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
   }
-  refresh();
+  // The quota usage with the bytes of the shutdown flush: what the state file keeps.
+  std::vector<LinkState> last = links.states(nullptr);
+  for (size_t i = 0; i < last.size() && i < state.links.size(); ++i) {
+    state.links[i].quota_used = last[i].quota_used;
+  }
   quota.save(io::monotonic_now(), true);
   log_exit_counters(ingress.queue().stats(), state);
   if (race.winner() != nullptr && !race.winner()->error().empty() && !signalled) {
