@@ -5,9 +5,9 @@
 # Asserts, in order:
 #  1. first link dark from the start (its packets dropped in the server namespace, carrier up):
 #     the handshake race brings the tunnel up through link b within 3 s;
-#  2. carrier down on link a (its veth peer set down): the client closes a's path within 1.5 s
-#     (rtnetlink, not a timeout; the kernel itself reports a lost carrier about 0.5 s late, its
-#     linkwatch delay) and reports the failover to b; carrier back: a's path is up again
+#  2. carrier down on link a (its veth peer set down): the client closes a's path within 2.5 s
+#     (rtnetlink, not a timeout; the kernel itself reports a lost carrier up to 1 s late, its
+#     linkwatch delay, more on a loaded machine) and reports the failover to b; carrier back: a's path is up again
 #     within 2 s and carries traffic;
 #  3. a backup link carries only keepalives (under 64 KB on the wire) while the primary carries
 #     a flow, and carries the traffic once the primary's carrier is gone; SIGHUP making it a
@@ -102,14 +102,21 @@ ms() { date +%s%3N; }
 wait_for() { for _ in $(seq "$2"); do grep -qs -- "$3" "$1" && return 0; sleep 0.05; done; grep -qs -- "$3" "$1"; }
 # The same until pattern $3 has appeared more than $4 times.
 wait_more() {
-  for _ in $(seq "$2"); do [ "$(grep -c -- "$3" "$1")" -gt "$4" ] && return 0; sleep 0.05; done
+  local n
+  for _ in $(seq "$2"); do
+    n=$(grep -cs -- "$3" "$1")
+    [ "${n:-0}" -gt "$4" ] && return 0
+    sleep 0.05
+  done
   return 1
 }
-start_server() {
+start_server() {  # (the log is appended to: a restart's ready line is the next one)
+  local readies
+  readies=$(grep -cs "tquicd: ready server" "$DIR/server.log")
   ip netns exec "$S" "$TQUICD" server -c "$DIR/server.toml" >> "$DIR/server.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=($SERVER_PID)
-  wait_for "$DIR/server.log" 100 "tquicd: ready server" || fail "server not ready"
+  wait_more "$DIR/server.log" 100 "tquicd: ready server" "${readies:-0}" || fail "server not ready"
 }
 stop() {  # pid
   kill -TERM "$1"
@@ -120,7 +127,8 @@ stop() {  # pid
 start_client() {
   local t0
   t0=$(ms)
-  ip netns exec "$C" "$TQUICD" client -c "$DIR/$1.toml" > "$DIR/client-$1.log" 2>&1 &
+  : > "$DIR/client-$1.log"  # now, not when the background job gets to it: no stale ready line
+  ip netns exec "$C" "$TQUICD" client -c "$DIR/$1.toml" >> "$DIR/client-$1.log" 2>&1 &
   CLIENT_PID=$!
   PIDS+=($CLIENT_PID)
   wait_for "$DIR/client-$1.log" 120 "tquicd: ready client" || fail "client $1 not ready"
@@ -129,8 +137,10 @@ start_client() {
 }
 tx_bytes() { inC tc -s qdisc show dev "$1" | awk '/Sent/ {print $2; exit}'; }
 inner_address() { ip -n "$C" -4 -o addr show dev tqbl0 | awk '{print $4}' | cut -d/ -f1; }
-udp_flow() {  # seconds, Mbit/s
-  inC iperf3 -c $TARGET -u -b "${2}M" -t "$1" -l 1200 > /dev/null 2>&1
+udp_flow() {  # seconds, Mbit/s (one retry: iperf3 -s may still be closing the last test)
+  inC iperf3 -c $TARGET -u -b "${2}M" -t "$1" -l 1200 > "$DIR/iperf.log" 2>&1 && return 0
+  sleep 0.5
+  inC iperf3 -c $TARGET -u -b "${2}M" -t "$1" -l 1200 > "$DIR/iperf.log" 2>&1
 }
 start_server
 inS iperf3 -s -B $TARGET -D -I "$DIR/iperf3.pid" || fail "iperf3 -s"
@@ -157,10 +167,10 @@ wait_for "$DIR/client-race.log" 100 "event path_up link=a" || fail "link a's pat
 # 2. Carrier down on a: path closed at once; carrier up: back within 2 s, carrying traffic.
 T0=$(ms)
 ip -n "$S" link set las down
-wait_for "$DIR/client-race.log" 40 "event link_down link=a" || fail "carrier loss on a not acted on"
+wait_for "$DIR/client-race.log" 60 "event link_down link=a" || fail "carrier loss on a not acted on"
 DOWN_MS=$(($(ms) - T0))
 echo "carrier down on a: link closed after $DOWN_MS ms"
-[ "$DOWN_MS" -le 1500 ] || fail "link a closed only after $DOWN_MS ms"
+[ "$DOWN_MS" -le 2500 ] || fail "link a closed only after $DOWN_MS ms"
 grep -q "event failover link=a to b" "$DIR/client-race.log" || fail "no failover event naming b"
 
 inC ping -c 2 -i 0.2 -W 2 $TARGET > /dev/null || fail "ping through b after a lost carrier"
@@ -180,6 +190,8 @@ stop "$CLIENT_PID"
 
 # 3. Backup: only keepalives while the primary works, then the traffic once it is gone.
 start_client backup
+# (Under load the race may have brought the tunnel up on b; a joins as a path right after.)
+wait_for "$DIR/client-backup.log" 60 "event path_up link=a" || fail "primary a never came up"
 B0=$(tx_bytes lb)
 udp_flow 2 $((RATE / 2)) || fail "UDP flow on the primary"
 B1=$(tx_bytes lb)
@@ -208,7 +220,7 @@ stop "$CLIENT_PID"
 
 # 4. Quota: link a stops within 1 % over its quota, reports it, and stays stopped after a restart.
 start_client quota
-inC iperf3 -c $TARGET -C cubic -t 3 > /dev/null 2>&1 || fail "TCP flow with a metered link"
+inC iperf3 -c $TARGET -C cubic -t 3 > "$DIR/iperf.log" 2>&1 || fail "TCP flow with a metered link"
 wait_for "$DIR/client-quota.log" 40 "event quota_reached link=a" || fail "no quota_reached for a"
 stop "$CLIENT_PID"
 USED=$(sed -n 's/^tquicd: link a .*quota_used=\([0-9]*\).*/\1/p' "$DIR/client-quota.log")
