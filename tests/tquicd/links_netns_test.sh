@@ -136,6 +136,16 @@ start_client() {
   ip -n "$C" route add $TARGET/32 dev tqbl0 || fail "route into tqbl0"
 }
 tx_bytes() { inC tc -s qdisc show dev "$1" | awk '/Sent/ {print $2; exit}'; }
+# Bytes device $1 sent during a UDP flow of $2 s at $3 Mbit/s, in SENT ($4 names the flow).
+flow_on() {
+  local before
+  before=$(tx_bytes "$1")
+  udp_flow "$2" "$3" || fail "UDP flow: $4"
+  SENT=$(($(tx_bytes "$1") - before))
+  echo "$4: $SENT bytes on $1"
+}
+# Fails unless SENT shows that a link carried real traffic (a quarter of its rate for 1 s).
+carried() { [ "$SENT" -gt $((RATE * 125000 / 4)) ] || fail "$1"; }
 inner_address() { ip -n "$C" -4 -o addr show dev tqbl0 | awk '{print $4}' | cut -d/ -f1; }
 udp_flow() {  # seconds, Mbit/s (one retry: iperf3 -s may still be closing the last test)
   inC iperf3 -c $TARGET -u -b "${2}M" -t "$1" -l 1200 > "$DIR/iperf.log" 2>&1 && return 0
@@ -181,28 +191,20 @@ wait_more "$DIR/client-race.log" 60 "event path_up link=a" "$UPS"
 UP_MS=$(($(ms) - T0))
 echo "carrier back on a: path up after $UP_MS ms"
 [ "$UP_MS" -le 2000 ] || fail "link a's path back only after $UP_MS ms (goal 2000)"
-BEFORE=$(tx_bytes la)
-udp_flow 1 $((RATE * 3 / 2)) || fail "UDP flow after a's return"
-AFTER=$(tx_bytes la)
-echo "link a after its return: $((AFTER - BEFORE)) bytes sent in a 1 s flow"
-[ $((AFTER - BEFORE)) -gt $((RATE * 125000 / 4)) ] || fail "link a carries no traffic after its return"
+flow_on la 1 $((RATE * 3 / 2)) "link a after its return, 1 s flow"
+carried "link a carries no traffic after its return"
 stop "$CLIENT_PID"
 
 # 3. Backup: only keepalives while the primary works, then the traffic once it is gone.
 start_client backup
 # (Under load the race may have brought the tunnel up on b; a joins as a path right after.)
 wait_for "$DIR/client-backup.log" 60 "event path_up link=a" || fail "primary a never came up"
-B0=$(tx_bytes lb)
-udp_flow 2 $((RATE / 2)) || fail "UDP flow on the primary"
-B1=$(tx_bytes lb)
-echo "backup link b while a carried a 2 s flow: $((B1 - B0)) bytes"
-[ $((B1 - B0)) -lt 65536 ] || fail "backup link b carried $((B1 - B0)) bytes while a worked"
+flow_on lb 2 $((RATE / 2)) "backup link b while a carried a 2 s flow"
+[ "$SENT" -lt 65536 ] || fail "backup link b carried $SENT bytes while a worked"
 ip -n "$S" link set las down
 inC ping -c 2 -i 0.2 -W 2 $TARGET > /dev/null || fail "ping through the backup"
-udp_flow 1 $((RATE / 2)) || fail "UDP flow on the backup"
-B2=$(tx_bytes lb)
-echo "backup link b after a lost carrier: $((B2 - B1)) bytes"
-[ $((B2 - B1)) -gt $((RATE * 125000 / 4)) ] || fail "backup link b did not take over"
+flow_on lb 1 $((RATE / 2)) "backup link b after a lost carrier, 1 s flow"
+carried "backup link b did not take over"
 UPS=$(grep -c "event path_up link=a" "$DIR/client-backup.log")
 ip -n "$S" link set las up
 # SIGHUP: b becomes a primary (a live key): it carries part of a flow larger than a's rate.
@@ -211,11 +213,8 @@ kill -HUP "$CLIENT_PID"
 wait_for "$DIR/client-backup.log" 40 "link\[b\].role 'backup' -> 'primary': applied" ||
   fail "SIGHUP did not apply link[b].role"
 wait_more "$DIR/client-backup.log" 60 "event path_up link=a" "$UPS" || fail "link a not back"
-B3=$(tx_bytes lb)
-udp_flow 1 $((RATE * 3 / 2)) || fail "UDP flow after b became primary"
-B4=$(tx_bytes lb)
-echo "link b made primary by SIGHUP: $((B4 - B3)) bytes of a 1 s flow at 1.5x a's rate"
-[ $((B4 - B3)) -gt $((RATE * 125000 / 4)) ] || fail "link b carries nothing after SIGHUP made it primary"
+flow_on lb 1 $((RATE * 3 / 2)) "link b made primary by SIGHUP, 1 s flow at 1.5x a's rate"
+carried "link b carries nothing after SIGHUP made it primary"
 stop "$CLIENT_PID"
 
 # 4. Quota: link a stops within 1 % over its quota, reports it, and stays stopped after a restart.
