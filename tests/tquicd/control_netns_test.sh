@@ -14,34 +14,12 @@
 # its inner address; the dashboard page, /api/status and /api/history (the transfer's samples)
 # load, garbage HTTP gets 400; garbage on the control socket gets an error and a close; another
 # uid cannot use the socket; a qlog file is written (log.qlog_dir). Namespaces carry the PID
-# and are removed on exit.
+# (netns_lib.sh, prefix tqbc) and are removed on exit.
 set -u
 TQUICD=${1:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
 CTL=${2:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
-TAG=$$
-C=tqbc-c$TAG S=tqbc-s$TAG
-DIR=/tmp/tquicd-ctl.$TAG
-mkdir -p "$DIR"
-PIDS=()
-fail() {
-  echo "FAIL: $*"
-  for f in "$DIR"/*.log; do echo "--- $f"; tail -n 25 "$f"; done
-  exit 1
-}
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$C" 2>/dev/null; ip netns del "$S" 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-ip netns add "$C" || { echo "SKIP: cannot create network namespaces"; exit 77; }
-ip netns add "$S" || fail "netns add"
-inC() { ip netns exec "$C" "$@"; }
-inS() { ip netns exec "$S" "$@"; }
+. "$(dirname "$0")/netns_lib.sh"
+netns_begin tqbc
 SERVER_IP=198.19.140.1 TARGET=198.18.142.1
 setup() {
   ip link add la netns "$C" type veth peer name las netns "$S" &&
