@@ -143,6 +143,7 @@ py "$(link a)['tx_bytes']>1000000 and $(link b)['tx_bytes']>100000" "$DIR/links.
   fail "both links should have carried the flow: $(cat "$DIR/links.json")"
 
 # 3. link down a: answered, events, degraded, traffic on b only.
+A_UPS=$(grep -c '"event":"link_up","link":"a"' "$DIR/monitor.out")
 ctl link down a > "$DIR/linkdown.txt" || fail "link down a refused: $(cat "$DIR/linkdown.txt")"
 wait_links "j['bond']=='degraded' and $(link a)['state']=='down' and $(link a)['admin_down']" 30 ||
   fail "link a not shown down: $(cat "$DIR/links.json")"
@@ -169,6 +170,9 @@ sleep 1.5
 ctl links --json > "$DIR/links.json"
 py "$(link a)['state']=='down' and $(link a)['admin_down']" "$DIR/links.json" ||
   fail "link a reopened by an interface event: $(cat "$DIR/links.json")"
+# The LinkManager reports a socket it opens as link_up: none for a while it is taken down.
+[ "$(grep -c '"event":"link_up","link":"a"' "$DIR/monitor.out")" = "$A_UPS" ] ||
+  fail "link a's socket reopened while taken down: $(grep '"link":"a"' "$DIR/monitor.out")"
 ctl paths --json > "$DIR/paths.json"
 py "not [p for p in j['paths'] if p['link']=='a' and p['active']]" "$DIR/paths.json" ||
   fail "a path from link a after an interface event: $(cat "$DIR/paths.json")"
