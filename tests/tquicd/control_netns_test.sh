@@ -8,9 +8,10 @@
 # paths with a congestion window; traffic makes the links' byte counters and /metrics grow;
 # `link down a` is answered, logged as link_down/path_down/failover on a `monitor --json`,
 # leaves the bond degraded and moves the traffic to b (a's counter stops), `link down b` is then
-# refused (the last link) and a carrier flap on a's interface does not reopen it; `link up a` brings a
-# path back (path_up, bonded); `set` applies a live key (config_reloaded) and refuses a bad
-# value and a restart-only key with the key named; the server's `conns` shows the client with
+# refused (the last link) and a carrier flap on a's interface does not reopen a (no link_up);
+# `link up a` brings a path back (path_up, bonded); `set` applies a live key (config_reloaded)
+# and refuses a bad value and a restart-only key with the key named; a link added and removed
+# by SIGHUP is reported as link_added/link_removed; the server's `conns` shows the client with
 # its inner address; the dashboard page, /api/status and /api/history (the transfer's samples)
 # load, garbage HTTP gets 400; garbage on the control socket gets an error and a close; another
 # uid cannot use the socket; a qlog file is written (log.qlog_dir). Namespaces carry the PID
@@ -99,7 +100,8 @@ grep -q "tquicd: ready server" "$DIR/server.log" || fail "server not ready"
 inS iperf3 -s -B $TARGET -D --logfile "$DIR/iperf3-server.log" -I "$DIR/iperf3.pid" || fail "iperf3 -s"
 for i in $(seq 20); do [ -s "$DIR/iperf3.pid" ] && break; sleep 0.1; done
 PIDS+=($(cat "$DIR/iperf3.pid"))
-ip netns exec "$C" "$TQUICD" client -c "$DIR/client.toml" > "$DIR/client.log" 2>&1 & PIDS+=($!)
+ip netns exec "$C" "$TQUICD" client -c "$DIR/client.toml" > "$DIR/client.log" 2>&1 & CLIENT_PID=$!
+PIDS+=($CLIENT_PID)
 for i in $(seq 50); do grep -q "tquicd: ready" "$DIR/client.log" && break; sleep 0.1; done
 grep -q "tquicd: ready client" "$DIR/client.log" || fail "client not ready"
 ip -n "$C" route add $TARGET/32 dev tqbc0 || fail "route into tqbc0"
@@ -191,6 +193,21 @@ ctl set reorder.max_hold soon 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "reorder.m
   fail "bad value not refused by key: $(cat "$DIR/err.txt")"
 ctl set tunnel.mtu 1300 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "tunnel.mtu: needs a restart" "$DIR/err.txt" ||
   fail "restart-only key not refused: $(cat "$DIR/err.txt")"
+
+# 5b. A link added and removed by SIGHUP: the LinkManager's link_added/link_removed reach the
+# monitor (a link whose interface does not exist is configured, and down).
+cp "$DIR/client.toml" "$DIR/client.toml.orig"
+printf '[[link]]\nname = "c"\ninterface = "tqbcnone"\n' >> "$DIR/client.toml"
+wait_event() {  # waits (at most 3 s) for event $1 of link $2 on the monitor
+  for i in $(seq 30); do grep -q "\"event\":\"$1\",\"link\":\"$2\"" "$DIR/monitor.out" && return 0; sleep 0.1; done
+  return 1
+}
+kill -HUP "$CLIENT_PID"
+wait_event link_added c || fail "no link_added for c on the monitor after SIGHUP"
+mv "$DIR/client.toml.orig" "$DIR/client.toml"
+kill -HUP "$CLIENT_PID"
+wait_event link_removed c || fail "no link_removed for c on the monitor after SIGHUP"
+wait_links "len(j['links'])==2 and j['bond']=='bonded'" 30 || fail "links after the reloads: $(cat "$DIR/links.json")"
 
 # 6. The server: the client's connection with its inner address and two paths.
 "$CTL" -s "$DIR/server.sock" conns --json > "$DIR/conns.json" || fail "server conns"
