@@ -196,6 +196,13 @@ bb_wait_ready() {
   return 1
 }
 
+# bb_control_toml FILE-STEM EXTRA: a [control] table with a socket of this run's own (two
+# daemons on the default path fight over it), unless EXTRA brings its own [control].
+bb_control_toml() {
+  case $2 in *"[control]"*) return 0 ;; esac
+  printf '[control]\nsocket = "%s"\n' "$BB_DIR/$1.sock"
+}
+
 # bb_server_start [extra TOML]: the server with its TUN, the pool and the internet behind it.
 bb_server_start() {
   cat > "$BB_DIR/server.toml" <<EOT
@@ -213,6 +220,7 @@ tokens_file = "$BB_DIR/tokens"
 pools = ["$BB_POOL"]
 [metrics]
 listen = ""
+$(bb_control_toml server "${1:-}")
 ${1:-}
 EOT
   ip netns exec "$BB_SRV" "$BB_TQUICD" server -c "$BB_DIR/server.toml" > "$BB_DIR/server.log" 2>&1 &
@@ -239,6 +247,7 @@ token_file = "$BB_DIR/client.token"
 pinned_cert = "$BB_DIR/cert.pem"
 [metrics]
 listen = ""
+$(bb_control_toml "client-$name" "${4:-}")
 ${4:-}
 EOT
   for l in $links; do

@@ -51,6 +51,7 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
     if (!p) return quic::fail(quic::err::kInternalError, "--route: bad CIDR '" + text + "'");
     cfg.routes.push_back(*p);
   }
+  cfg.remembered = o.remembered;
   std::unique_ptr<ConnectIpProxy> px(new ConnectIpProxy(driver));
   if (wrap) px->front_ = wrap(px->sink_);
   auto server = masque::ConnectIpServer::create(cfg, px->front_ ? *px->front_ : px->sink_);

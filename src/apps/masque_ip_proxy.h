@@ -24,6 +24,8 @@ struct MasqueIpProxyOptions {
   size_t tun_mtu = 1500;            // --tun-mtu: what the kernel may hand us (larger: ICMP)
   double stats_interval = 0;        // --ip-stats-interval seconds (0: at exit only)
   bool tun_offload = true;          // !--no-tun-offload: TCP super-packets in and out (TSO/GRO)
+  // Client keys' addresses from before a restart (tquicd's state file; no option).
+  std::vector<std::pair<std::string, masque::IpAddress>> remembered;
   bool enabled() const { return !pools.empty(); }
 };
 void add_masque_ip_proxy_options(CLI::App& cmd, MasqueIpProxyOptions& o);

@@ -98,7 +98,12 @@ void MasqueProxyApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     }
   }
   for (auto it = conns_.begin(); it != conns_.end();) {
-    if (endpoint.connection(it->first) == nullptr) {  // reaped: its handlers go with the session
+    // Closed (the driver reaps it right after this hook) or reaped: its handlers go with the
+    // session now, while the connection still exists. Waiting for the reap left the tunnels
+    // registered for a moment after their connection was freed, and a packet from the TUN
+    // device in that moment used it (a crash seen in tests/tquicd/links_netns_test.sh).
+    quic::Connection* c = endpoint.connection(it->first);
+    if (c == nullptr || c->is_closed()) {
       it = conns_.erase(it);
       continue;
     }

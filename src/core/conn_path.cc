@@ -364,6 +364,33 @@ Status Connection::abandon_path(uint64_t id, uint64_t error_code) {
   return {};
 }
 
+Instant Connection::cap_send_time(Instant now, const Path& path) const {
+  if (send_rate_cap_bps_ == 0) return now;
+  return cap_pacer_.next_send_time(now, path.mtu, send_rate_cap_bps_,
+                                   kPacerBurstPackets * uint64_t{path.mtu}, path.mtu);
+}
+
+Status Connection::set_path_weight(uint64_t id, double weight) {
+  Path* path = path_by_id(id);
+  if (path == nullptr || path->state == PathState::kAbandoned) {
+    return fail(err::kInternalError, "no such open path");
+  }
+  if (!(weight >= kMinPathWeight && weight <= kMaxPathWeight)) {
+    return fail(err::kInternalError, "path weight out of range");
+  }
+  path->weight = weight;
+  return {};
+}
+
+Status Connection::set_path_rate_cap(uint64_t id, uint64_t bps) {
+  Path* path = path_by_id(id);
+  if (path == nullptr || path->state == PathState::kAbandoned) {
+    return fail(err::kInternalError, "no such open path");
+  }
+  path->rate_cap_bps = bps;
+  return {};
+}
+
 Status Connection::set_path_backup(uint64_t id, bool backup) {
   Path* path = path_by_id(id);
   if (path == nullptr || path->state == PathState::kAbandoned) {
@@ -588,9 +615,11 @@ Path* Connection::choose_path(Instant now) {
     c.mtu = p->mtu;
     c.min_rtt = p->rtt.min_rtt();
     c.rttvar = p->rtt.rttvar();
+    c.weight = p->weight;
     bool window_ok = c.in_flight + p->mtu <= c.cwnd;
-    Instant at = p->pacer.next_send_time(now, p->mtu, p->cc->pacing_rate_bps(p->rtt), c.cwnd,
-                                         p->mtu);
+    Instant at = std::max(p->pacer.next_send_time(now, p->mtu, p->pacing_rate_bps(), c.cwnd,
+                                                  p->mtu),
+                          cap_send_time(now, *p));
     c.can_send = window_ok && at <= now;
     if (window_ok && at > now) wake = std::min(wake, at);
     cands.push_back(c);

@@ -148,8 +148,9 @@ std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutByte
 
   // Pacing (RFC 9002 §7.7): only congestion-controlled packets wait; ACKs never do.
   bool paced_out = false;
-  Instant send_at = path.pacer.next_send_time(now, path.mtu, path.cc->pacing_rate_bps(path.rtt),
-                                              path.cc->cwnd(), path.mtu);
+  Instant send_at = std::max(path.pacer.next_send_time(now, path.mtu, path.pacing_rate_bps(),
+                                                       path.cc->cwnd(), path.mtu),
+                             cap_send_time(now, path));
   if (send_at > now) paced_out = true;
 
   // Handshake packets only ever use the handshake path.
@@ -327,8 +328,12 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   if (app && !zero_rtt_.building) maybe_skip_packet_number(path);
   if (sp.in_flight) {
     path.cc->on_packet_sent(now, pn, sp.bytes, bytes_in_flight(path));
-    path.pacer.on_packet_sent(now, sp.bytes, path.cc->pacing_rate_bps(path.rtt), path.cc->cwnd(),
+    path.pacer.on_packet_sent(now, sp.bytes, path.pacing_rate_bps(), path.cc->cwnd(),
                               path.mtu);
+    if (send_rate_cap_bps_ > 0) {
+      cap_pacer_.on_packet_sent(now, sp.bytes, send_rate_cap_bps_,
+                                kPacerBurstPackets * uint64_t{path.mtu}, path.mtu);
+    }
   }
   if (ack_eliciting) {
     // RFC 9000 §10.1: sending the first ack-eliciting packet after receiving restarts the timer.

@@ -272,6 +272,15 @@ class Connection {
   // Marks a path backup (only keepalives while an available path works) or available, and
   // tells the peer (PATH_STATUS_BACKUP / PATH_STATUS_AVAILABLE).
   Status set_path_backup(uint64_t id, bool backup);
+  // Local sending policy of one open path (nothing is signalled to the peer): its weight under
+  // the weighted scheduler (kMinPathWeight..kMaxPathWeight) and a cap on its send rate in
+  // bit/s (0: none), e.g. a link's contracted rate, so its queue stays in our pacer.
+  Status set_path_weight(uint64_t id, double weight);
+  Status set_path_rate_cap(uint64_t id, uint64_t bps);
+  // A cap on the whole connection's send rate over all its paths, in bit/s (0: none), e.g. a
+  // server's per-client rate limit: a connection-wide pacer in front of the paths' own.
+  void set_send_rate_cap(uint64_t bps) { send_rate_cap_bps_ = bps; }
+  uint64_t send_rate_cap() const { return send_rate_cap_bps_; }
   // Client: active migration of path 0 to a new local address (RFC 9000 §9.2): a fresh DCID,
   // path validation, and congestion state reset.
   Status migrate(const SocketAddress& new_local);
@@ -631,6 +640,10 @@ class Connection {
   uint64_t next_path_id_ = 1;        // client: the next path ID to open
   std::unique_ptr<PathScheduler> scheduler_;
   std::vector<PathCandidate> candidates_scratch_;
+  // set_send_rate_cap: the connection-wide pacer (bursts of kPacerBurstPackets packets).
+  uint64_t send_rate_cap_bps_ = 0;
+  Pacer cap_pacer_;
+  Instant cap_send_time(Instant now, const Path& path) const;
   std::set<uint64_t> closed_path_ids_;  // never reused (the path ID is in the nonce)
   bool max_path_id_pending_ = false;
   // Redundant scheduling: new STREAM data sent on one path, owed as a copy to the others.

@@ -4,6 +4,7 @@
 // pacer, PMTU, validation and failure-detection state. See docs/multipath.md.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -44,6 +45,10 @@ enum class PathState : uint8_t {
 };
 
 using PathChallengeData = std::array<uint8_t, 8>;
+
+// Bounds of Connection::set_path_weight (tquicd's link.weight is 1-1000).
+inline constexpr double kMinPathWeight = 0.001;
+inline constexpr double kMaxPathWeight = 1000.0;
 
 struct Path {
   uint64_t id = 0;
@@ -94,6 +99,11 @@ struct Path {
   uint64_t peer_status_seq = 0;
   bool has_peer_status = false;
   bool abandon_pending = false;  // PATH_ABANDON to (re)send
+  // The application's policy for this path (Connection::set_path_weight/_rate_cap): its share
+  // under the weighted scheduler, and a ceiling on its send rate (0: none), applied through
+  // the pacer so the link's own queue never builds behind a cap it cannot exceed.
+  double weight = 1.0;
+  uint64_t rate_cap_bps = 0;
   uint64_t abandon_error = 0;
   Instant abandon_deadline = kNever;  // state goes at this time
 
@@ -132,6 +142,12 @@ struct Path {
   uint32_t pmtu_large_lost = 0;   // packets above the base size lost since one was acked
 
   bool usable() const { return state == PathState::kActive && validated && !failed; }
+  // The rate the pacer lets packets out at: the controller's, under the path's cap.
+  uint64_t pacing_rate_bps() const {
+    uint64_t r = cc->pacing_rate_bps(rtt);
+    if (rate_cap_bps == 0) return r;
+    return r == 0 ? rate_cap_bps : std::min(r, rate_cap_bps);
+  }
 };
 
 }  // namespace quic

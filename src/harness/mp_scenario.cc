@@ -44,6 +44,17 @@ MpLink mp_link(double mbps, Duration rtt, double loss, bool backup) {
 
 namespace {
 
+// The sender's per-path policy of each link (path i is link i's), applied once its path
+// exists and again if it was reopened.
+void apply_path_policy(quic::Connection& c, const std::vector<MpLink>& links) {
+  for (size_t i = 0; i < links.size(); ++i) {
+    const quic::Path* p = c.find_path(i);
+    if (p == nullptr || p->state == quic::PathState::kAbandoned) continue;
+    if (p->weight != links[i].weight) (void)c.set_path_weight(i, links[i].weight);
+    if (p->rate_cap_bps != links[i].rate_cap_bps) (void)c.set_path_rate_cap(i, links[i].rate_cap_bps);
+  }
+}
+
 MpLink both(double mbps, Duration rtt, double loss = 0, bool backup = false) {
   return mp_link(mbps, rtt, loss, backup);
 }
@@ -377,6 +388,10 @@ MpResult run_mp_scenario(const MpScenario& s) {
       spin_events = 0;
     }
     datagram_flow.tick(net.now(), server_conn(), c);
+    if (quic::Connection* sc = server_conn()) {
+      apply_path_policy(*sc, s.links);
+      sc->set_send_rate_cap(s.server_rate_cap_bps);
+    }
     if (client_app.bytes_received() > delivered) {
       delivered = client_app.bytes_received();
       stream_gaps.on_delivery(net.now());

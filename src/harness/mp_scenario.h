@@ -23,6 +23,10 @@ struct MpLink {
   sim::LinkConfig up, down;  // client->server, server->client
   bool backup = false;       // the client marks this path backup (PATH_STATUS_BACKUP)
   size_t mtu = 0;            // drops UDP payloads larger than this both ways (0: none)
+  // The sender's (server's) policy for this link's path: weighted-scheduler weight and send
+  // rate cap in bit/s, 0 none (Connection::set_path_weight / set_path_rate_cap).
+  double weight = 1.0;
+  uint64_t rate_cap_bps = 0;
 };
 
 // Both directions of a link of `mbps` (IPv4 and UDP headers charged, sim::kIpv4UdpHeaderBytes) with
@@ -112,6 +116,8 @@ struct MpScenario {
   std::optional<uint32_t> skip_pn_period;
   std::vector<MpMtuEvent> mtu_events;
   Duration time_limit = std::chrono::seconds(120);
+  // The server's cap on its connection's send rate over all paths (0: none).
+  uint64_t server_rate_cap_bps = 0;
 };
 
 struct MpPathFigures {

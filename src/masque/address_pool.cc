@@ -91,6 +91,17 @@ void AddressPool::release(const std::string& key, const IpAddress& a) {
   if (auto it = held_.find(key); it != held_.end() && --it->second == 0) held_.erase(it);
 }
 
+void AddressPool::seed(const std::string& key, const IpAddress& a) {
+  if (usable(a)) remember(key, a);
+}
+
+std::vector<std::pair<std::string, IpAddress>> AddressPool::remembered() const {
+  std::vector<std::pair<std::string, IpAddress>> out;
+  out.reserve(remembered_order_.size());
+  for (const auto& [seq, key] : remembered_order_) out.emplace_back(key, last_.at(key).address);
+  return out;
+}
+
 void AddressPool::remember(const std::string& key, const IpAddress& a) {
   if (auto it = last_.find(key); it != last_.end()) remembered_order_.erase(it->second.seq);
   if (!last_.contains(key) && last_.size() >= kMaxRememberedKeys) {

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "masque/ip_packet.h"
 
@@ -49,6 +51,11 @@ class AddressPool {
   bool held_by(const IpAddress& a, const std::string& key) const;
   // The lowest address `key` holds (tquicd's `conns` view); a scan of the addresses in use.
   std::optional<IpAddress> address_of(std::string_view key) const;
+  // Remembers `a` as `key`'s last address, as if it had held it (addresses kept across a
+  // proxy restart, tquicd's state file); an address outside the pool is ignored.
+  void seed(const std::string& key, const IpAddress& a);
+  // Every remembered (key, address), oldest first: what a restart should seed again.
+  std::vector<std::pair<std::string, IpAddress>> remembered() const;
 
  private:
   IpAddress nth(uint64_t index) const;  // host number `index` (0 = the router)

@@ -29,6 +29,9 @@ quic::Result<std::unique_ptr<ConnectIpServer>> ConnectIpServer::create(ConnectIp
     (pool->address.version == 4 ? s->v4_ : s->v6_) = std::move(p);
   }
   if (!s->v4_ && !s->v6_) return h3::fail(h3::err::kInternalError, "no address pool");
+  for (const auto& [key, address] : s->config_.remembered) {
+    if (AddressPool* p = s->pool_for(address.version)) p->seed(key, address);
+  }
   std::vector<IpPrefix> routes = s->config_.routes;
   if (routes.empty()) {  // a full tunnel for each family we assign addresses in
     if (s->v4_) routes.push_back(*IpPrefix::parse("0.0.0.0/0"));

@@ -34,6 +34,8 @@ struct ConnectIpServerConfig {
   std::vector<IpPrefix> routes;  // advertised to every client (narrowed by its scope)
   std::string uri_template = std::string(kDefaultIpTemplate);
   bool accept_context_offer = true;  // answer `tquic-context` offers
+  // Client keys' addresses from before a restart (AddressPool::seed), for stable addresses.
+  std::vector<std::pair<std::string, IpAddress>> remembered;
 };
 
 class ServerTunnel;

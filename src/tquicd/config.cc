@@ -120,6 +120,12 @@ void read_server(ConfigReader& r, const toml::table& t, Config& c) {
   r.prefixes("pools", c.server.pools);
   r.rate("client_rate", c.server.client_rate_bps, kMaxRateBps);
   r.integer("max_clients", c.server.max_clients, 1, 65536);
+  r.choice(std::string_view("nft"), c.server.nft,
+           {{"apply", NftMode::kApply}, {"print", NftMode::kPrint}, {"off", NftMode::kOff}});
+  r.string("uplink", c.server.uplink, 64);
+  if (!c.server.uplink.empty() && !valid_ifname(c.server.uplink)) {
+    r.table_error("uplink", "'" + c.server.uplink + "' is not an interface name");
+  }
   // (a present but refused key has its own error already)
   for (const char* k : {"certificate", "key", "tokens_file"}) {
     if (!t.contains(k)) r.table_error(k, "required");

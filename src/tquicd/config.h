@@ -34,6 +34,8 @@ inline constexpr uint32_t kMaxTunnelMtu = 65535;
 enum class DaemonRole { kClient, kServer };
 enum class LinkRole { kPrimary, kSecondary, kBackup };
 enum class LogLevel { kError, kWarn, kInfo, kDebug };
+// What the server does with its NAT and MSS-clamping rules (nft.h).
+enum class NftMode { kApply, kPrint, kOff };
 
 const char* to_string(DaemonRole r);
 const char* to_string(LinkRole r);
@@ -61,6 +63,8 @@ struct ServerConfig {
   std::vector<IpPrefix> pools;    // client addresses are handed out from these
   uint64_t client_rate_bps = 0;   // 0: no per-client limit
   uint32_t max_clients = 256;
+  NftMode nft = NftMode::kApply;  // masquerade + MSS clamp: applied, printed, or left alone
+  std::string uplink;             // interface the pools are masqueraded out of; "": any but the tunnel
 };
 
 struct ClientConfig {

@@ -39,6 +39,9 @@ struct LinkState {
   bool failed = false;     // the core declared the path failed
   uint64_t bytes_sent = 0, bytes_received = 0;
   quic::Duration srtt{0};
+  uint64_t quota_used = 0, quota_bytes = 0;  // this period's bytes both ways; 0: unmetered
+  bool quota_stopped = false;                // stopped at its quota until the next period
+  std::string down_reason;                   // why it has no socket ("interface wan0 down")
 };
 
 struct DaemonState {

@@ -1,21 +1,29 @@
-// `tquicd client`: docs/tquicd.md. One UDP socket per [[link]] (bound to its source address
-// and/or interface), the handshake on the first non-backup link and every other link added as
-// a path (backup links as backup paths, PATH_STATUS), the CONNECT-IP tunnel with the token and
-// the seq context (apps::MasqueIpClientApp), and the reorder buffer in front of the TUN device.
-#include <ifaddrs.h>
-#include <net/if.h>
+// `tquicd client`: docs/tquicd.md. The links follow their interfaces (rtnetlink, link_manager.h:
+// one UDP socket and one path per link that can run, role/weight/rate/quota applied to it),
+// the handshake races across the links (HandshakeRace), the CONNECT-IP tunnel carries the
+// token and the seq context (apps::MasqueIpClientApp), and the reorder buffer sits in front
+// of the TUN device. Quota usage is kept in daemon.state_dir across restarts. The control
+// plane (daemon_control.h) sees the links through a LinkTracker fed from the connection's
+// paths and the LinkManager's sockets and quota figures; `link up|down` goes through the
+// LinkManager, and its events reach the control plane's bus.
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 
 #include "apps/h3_serve.h"
 #include "apps/masque_ip.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
-#include "io/sockaddr.h"
 #include "tquicd/daemon.h"
 #include "tquicd/daemon_control.h"
 #include "tquicd/daemon_status.h"
 #include "tquicd/ingress_queue.h"
+#include "tquicd/link_manager.h"
+#include "tquicd/netlink_watch.h"
+#include "tquicd/quota_file.h"
 #include "tquicd/settings.h"
 
 namespace bond {
@@ -23,61 +31,6 @@ namespace bond {
 namespace {
 
 using apps::log_at;
-
-// The first address of `family` on interface `name`, for a link given only by interface: the
-// socket must be bound to a concrete address so replies (IP_PKTINFO) match the path.
-std::optional<quic::SocketAddress> interface_address(const std::string& name, bool v6) {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return std::nullopt;
-  std::optional<quic::SocketAddress> out;
-  for (ifaddrs* a = list; a != nullptr && !out; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || name != a->ifa_name) continue;
-    int family = a->ifa_addr->sa_family;
-    if (family != (v6 ? AF_INET6 : AF_INET)) continue;
-    auto addr = io::from_sockaddr(
-        a->ifa_addr, family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-    if (addr && !(v6 && addr->ip[0] == 0xfe && (addr->ip[1] & 0xc0) == 0x80)) out = *addr;
-  }
-  freeifaddrs(list);
-  return out;
-}
-
-struct LinkSocket {
-  const LinkConfig* link;
-  std::unique_ptr<io::UdpSocket> socket;
-};
-
-quic::Result<std::vector<LinkSocket>> open_links(const Config& cfg,
-                                                 const quic::SocketAddress& remote) {
-  std::vector<LinkSocket> out;
-  for (const LinkConfig& l : cfg.links) {
-    std::optional<quic::SocketAddress> bind = l.source;
-    if (!bind) bind = interface_address(l.interface, remote.v6);
-    if (!bind) {
-      return quic::fail(quic::err::kInternalError,
-                        "link " + l.name + ": interface " + l.interface +
-                            " has no address of the server's family");
-    }
-    if (bind->v6 != remote.v6) {
-      return quic::fail(quic::err::kInternalError,
-                        "link " + l.name + ": source family differs from the server's");
-    }
-    bind->port = 0;
-    io::SocketOptions so;
-    so.bind_device = l.interface;
-    auto sock = io::UdpSocket::open(*bind, so);
-    if (!sock) {
-      return quic::fail(quic::err::kInternalError, "link " + l.name + ": " + sock.error().reason);
-    }
-    out.push_back({&l, std::move(*sock)});
-  }
-  // The handshake goes on the first link that is not a backup (the config has at least one
-  // link; if all are backups, on the first).
-  auto first = std::find_if(out.begin(), out.end(),
-                            [](const LinkSocket& s) { return s.link->role != LinkRole::kBackup; });
-  if (first != out.end()) std::rotate(out.begin(), first, first + 1);
-  return out;
-}
 
 std::optional<std::string> read_client_token(const std::string& path) {
   auto text = apps::read_file(path);
@@ -87,43 +40,6 @@ std::optional<std::string> read_client_token(const std::string& path) {
   if (t.empty() || t.find_first_of(" \t\r\n") != std::string::npos) return std::nullopt;
   return t;
 }
-
-// The pieces a running client holds, and its snapshot.
-struct ClientRun {
-  const Config* cfg;
-  std::vector<LinkSocket> links;
-  apps::MasqueIpClientApp* app;
-  ReorderSink* reorder;
-  DaemonState state;
-
-  void refresh() {
-    state.role = DaemonRole::kClient;
-    state.ready = app->ready();
-    state.tunnel = app->stats();
-    state.reorder = reorder->stats();
-    state.reorder_hold = reorder->hold_time();
-    state.links.clear();
-    std::vector<apps::PathFigures> paths;
-    if (quic::Connection* c = app->connection()) paths = apps::path_figures(*c);
-    for (const LinkSocket& l : links) {
-      LinkState s;
-      s.name = l.link->name;
-      s.interface = l.link->interface;
-      s.local = l.socket->local_address();
-      s.role = l.link->role;
-      for (const apps::PathFigures& p : paths) {
-        if (p.local != s.local) continue;
-        s.path_open = true;
-        s.failed = p.failed;
-        s.bytes_sent = p.bytes_sent;
-        s.bytes_received = p.bytes_received;
-        s.srtt = p.srtt;
-      }
-      state.links.push_back(s);
-    }
-  }
-};
-
 
 // Bytes of tunnel datagrams let into the connection's DATAGRAM send queue at once: enough to
 // keep the paths busy between two event-loop turns (about 17 ms at 60 Mbit/s); the rest
@@ -135,10 +51,11 @@ constexpr int kTunBatch = 64;  // packets per TUN readiness call: the network si
 // TUN packets -> ingress queue -> the connection, as its DATAGRAM send queue has room.
 class IngressPump {
  public:
-  IngressPump(masque::TunDevice& tun, apps::MasqueIpClientApp& app, IngressLimits limits)
-      : tun_(tun), app_(app), queue_(limits) {
+  IngressPump(masque::TunDevice& tun, IngressLimits limits) : tun_(tun), queue_(limits) {
     buf_.resize(65536);
   }
+  // The tunnel's application once the handshake race has a winner (null before).
+  void set_app(apps::MasqueIpClientApp* app) { app_ = app; }
   void on_readable(quic::Instant now) {
     for (int i = 0; i < kTunBatch; ++i) {
       auto n = tun_.read(buf_);
@@ -148,174 +65,420 @@ class IngressPump {
     pump(now);
   }
   void pump(quic::Instant now) {
-    quic::Connection* c = app_.connection();
-    if (c == nullptr || !app_.ready()) return;
+    // A finished app's connection may have been reaped already (its pointer is stale).
+    if (app_ == nullptr || app_->finished() || !app_->ready()) return;
+    quic::Connection* c = app_->connection();
+    if (c == nullptr) return;
     while (c->datagram_send_queue_bytes() < kDatagramBacklog) {
       auto p = queue_.dequeue(now);
       if (!p) break;
-      app_.send_to_tunnel(*p, now);
+      app_->send_to_tunnel(*p, now);
     }
   }
   IngressQueue& queue() { return queue_; }
 
  private:
   masque::TunDevice& tun_;
-  apps::MasqueIpClientApp& app_;
+  apps::MasqueIpClientApp* app_ = nullptr;
   IngressQueue queue_;
   std::vector<uint8_t> buf_;
 };
 
-std::vector<LinkTracker::Link> tracked_links(const ClientRun& run) {
-  std::vector<LinkTracker::Link> tracked;
-  for (const LinkSocket& l : run.links) tracked.push_back({*l.link, l.socket->local_address()});
-  return tracked;
+// Before a handshake wins, a new attempt starts on the next link every kRaceStagger: a dark
+// first link costs this much, not a handshake timeout (docs/tquicd.md "Handshake race").
+constexpr quic::Duration kRaceStagger = std::chrono::milliseconds(700);
+// How often the quota usage is written to state_dir when it changed (and at exit).
+constexpr quic::Duration kQuotaSaveInterval = std::chrono::seconds(10);
+
+WallTime wall_now() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
-// The control plane of a client: its links tracked from the connection's paths, `link
-// up|down` acting on them (daemon_control.h). `run` and `tracker` must outlive it.
-std::unique_ptr<DaemonControl> open_client_control(
-    io::EndpointDriver& driver, const Config& cfg, const std::string& path, ClientRun& run,
-    LinkTracker& tracker, const quic::SocketAddress& remote,
-    std::function<void(const Config&)> apply) {
-  ControlHooks hooks;
-  hooks.refresh = [&run, &tracker](quic::Instant now, Status& s, EventBus& bus) {
-    run.refresh();
-    std::vector<PathSample> paths;
-    if (quic::Connection* c = run.app->connection()) paths = sample_paths(*c);
-    tracker.update(paths, now, bus, s);
-    s.tx_bytes = run.state.tunnel.bytes_out;
-    s.rx_bytes = run.state.tunnel.bytes_in;
-  };
-  hooks.apply = std::move(apply);
-  hooks.link_admin = [&run, &tracker, remote](std::string_view name, bool up, quic::Instant now,
-                                              EventBus& bus)
-      -> std::expected<std::string, std::string> {
-    const LinkTracker::Link* l = tracker.find(name);
-    if (l == nullptr) return std::unexpected("no link named '" + std::string(name) + "'");
-    quic::Connection* c = run.app->connection();
-    if (c == nullptr || !run.app->ready()) return std::unexpected("the tunnel is not up");
-    if (up && !l->admin_down) return std::string(name) + " is already up";
-    if (!up && l->admin_down) return std::string(name) + " is already down";
-    auto r = set_link_path(*c, l->local, remote, l->config.role == LinkRole::kBackup, up);
-    if (r) tracker.set_admin_down(name, !up, now, bus);
-    return r;
-  };
-  return DaemonControl::open(driver, cfg, path, io::monotonic_now(), std::move(hooks));
-}
+// The handshake race: attempts on links in race order, staggered; the first whose QUIC
+// handshake completes carries the tunnel and the others are closed. Every attempt is driven
+// before the winner is picked, so each one's connection pointer is fresh when it is used.
+class HandshakeRace {
+ public:
+  using MakeApp = std::function<std::unique_ptr<apps::MasqueIpClientApp>(const io::UdpSocket&)>;
+  HandshakeRace(LinkManager& links, MakeApp make) : links_(links), make_(std::move(make)) {}
 
-int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOptions& o,
-                    const h3::UriTemplate& tmpl, apps::ClientSetup& setup,
-                    std::vector<LinkSocket> links, masque::TunDevice& tun,
-                    const StateObserver& observe) {
-  apps::TunSink tun_sink;
-  tun_sink.tun = &tun;
-  ReorderSink reorder(tun_sink, reorder_limits(cfg), cfg.classifier.udp_unordered,
-                      [] { return io::monotonic_now(); });
-  apps::MasqueIpClientApp app(links.front().socket->local_address(), setup.remote, tmpl, tun, o);
-  app.set_sink(reorder);
-  std::vector<apps::PathRequest> paths;
-  std::vector<io::UdpSocket*> sockets;
-  for (const LinkSocket& l : links) {
-    sockets.push_back(l.socket.get());
-    if (&l != &links.front()) {
-      paths.push_back({l.socket->local_address(), l.link->role == LinkRole::kBackup});
+  // Drives the attempts, or the winner once there is one (returned).
+  apps::MasqueIpClientApp* step(quic::Endpoint& ep, quic::Instant now) {
+    if (winner_) {
+      winner_->on_activity(ep, now);
+      return winner_.get();
     }
+    for (Attempt& a : attempts_) a.app->on_activity(ep, now);
+    auto won = std::find_if(attempts_.begin(), attempts_.end(), [](const Attempt& a) {
+      quic::Connection* c = a.app->connection();
+      return !a.app->finished() && c != nullptr && c->handshake_complete();
+    });
+    if (won != attempts_.end()) {
+      log_at(0, "tquicd: handshake done on link %s", links_.name(won->link).c_str());
+      winner_ = std::move(won->app);
+      attempts_.erase(won);
+      for (Attempt& a : attempts_) close(a, now, "another link won the handshake race");
+      attempts_.clear();
+      return winner_.get();
+    }
+    std::erase_if(attempts_, [&](Attempt& a) {
+      bool link_gone = !links_.holds(a.link, a.socket);
+      if (!link_gone && !a.app->finished()) return false;
+      log_at(0, "tquicd: handshake on link %s given up: %s", links_.name(a.link).c_str(),
+             link_gone ? "the link went down" : a.app->error().c_str());
+      close(a, now, "link down");
+      return true;
+    });
+    if (attempts_.empty() || now >= last_start_ + kRaceStagger) start(ep, now);
+    return nullptr;
   }
-  app.set_paths(std::move(paths));
-  io::EndpointDriver driver(*setup.endpoint, sockets);
-  if (!driver.ok()) return apps::kExitFailure;
-  ReorderTimer timer(driver, reorder);
-  IngressPump ingress(tun, app, ingress_limits(cfg));
-  driver.set_app([&](quic::Endpoint& ep, quic::Instant now) {
-    app.on_activity(ep, now);
-    ingress.pump(now);
-    timer.rearm();
-  });
-  if (!driver.register_fd(tun.fd(), io::kReadable, [&](int, uint32_t) {
-        ingress.on_readable(io::monotonic_now());
-      })) {
-    return apps::kExitFailure;
-  }
-  install_signal_handlers();
-  ClientRun run{&cfg, std::move(links), &app, &reorder, {}};
-  run.state.tun = cfg.tunnel.name;
-  auto apply = [&](const Config& next) {
-    reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
-    ingress.queue().set_limits(ingress_limits(next));
-    cfg.ingress = next.ingress;
-    cfg.reorder = next.reorder;
-    cfg.classifier.udp_unordered = next.classifier.udp_unordered;
+  // When step() should run again without traffic (the next staggered start).
+  quic::Instant next_wake() const { return winner_ ? quic::kNever : last_start_ + kRaceStagger; }
+  apps::MasqueIpClientApp* winner() const { return winner_.get(); }
+
+ private:
+  struct Attempt {
+    size_t link;
+    const io::UdpSocket* socket;
+    std::unique_ptr<apps::MasqueIpClientApp> app;
   };
-  LinkTracker tracker(tracked_links(run));  // quota figures go in with tracker.set_quota
-  auto control = open_client_control(driver, cfg, path, run, tracker, setup.remote, apply);
-  bool announced = false;
-  quic::Instant next_state = io::monotonic_now();
-  while (!stop_requested() && !app.finished()) {
-    auto r = driver.run_until([&] { return stop_requested() || app.finished() ||
-                                           (!announced && app.ready()); },
-                              io::monotonic_now() + kStateInterval / 4);
-    if (!r) {
-      std::fprintf(stderr, "tquicd: %s\n", r.error().reason.c_str());
-      return apps::kExitFailure;
+  void start(quic::Endpoint& ep, quic::Instant now) {
+    std::vector<size_t> busy;
+    for (const Attempt& a : attempts_) busy.push_back(a.link);
+    auto i = links_.next_race_link(busy);
+    if (!i) return;
+    last_start_ = now;
+    log_at(0, "tquicd: handshake attempt on link %s", links_.name(*i).c_str());
+    attempts_.push_back({*i, links_.socket(*i), make_(*links_.socket(*i))});
+    attempts_.back().app->on_activity(ep, now);
+  }
+  static void close(Attempt& a, quic::Instant now, const char* why) {
+    quic::Connection* c = a.app->connection();
+    if (c != nullptr && !a.app->finished()) c->close(0, why, now);
+  }
+
+  LinkManager& links_;
+  MakeApp make_;
+  std::vector<Attempt> attempts_;
+  std::unique_ptr<apps::MasqueIpClientApp> winner_;
+  quic::Instant last_start_{};
+};
+
+// The quota ledger and its state file (daemon.state_dir).
+class QuotaStore {
+ public:
+  explicit QuotaStore(const Config& cfg) : path_(quota_state_path(cfg)) {
+    ledger_.configure(wall_now(), quota_links(cfg));
+    // The state directory is ours: made (owner only) when missing.
+    if (::mkdir(cfg.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      log_at(0, "tquicd: warning: %s: %s", cfg.state_dir.c_str(), std::strerror(errno));
     }
-    if (!announced && app.ready()) {
-      announced = true;
-      std::string links_text;
-      for (const LinkSocket& l : run.links) links_text += " " + l.link->name;
-      announce_ready("client tun=" + cfg.tunnel.name + " server=" + setup.remote.to_string() +
-                     " links=" + links_text.substr(1));
-    }
-    if (take_reload()) {
-      if (auto next = reload_config(path, cfg)) {
-        std::vector<std::string> keys = changed_keys(cfg, *next);
-        apply(*next);
-        ++run.state.reloads;
-        control->on_reloaded(*next, keys, io::monotonic_now());
+    auto text = read_state_file(path_);
+    if (!text) {
+      log_at(0, "tquicd: warning: quota usage not restored: %s", text.error().c_str());
+    } else if (*text) {
+      if (auto r = ledger_.restore(wall_now(), **text); !r) {
+        log_at(0, "tquicd: warning: %s: %s (usage starts at 0)", path_.c_str(), r.error().c_str());
       }
     }
-    if (quic::Instant now = io::monotonic_now(); now >= next_state) {
-      next_state = now + kStateInterval;
-      control->refresh(now);  // refreshes run.state too
-      if (observe) observe(run.state);
+  }
+  QuotaLedger& ledger() { return ledger_; }
+  void reconfigure(const Config& cfg) { ledger_.configure(wall_now(), quota_links(cfg)); }
+  void save(quic::Instant now, bool force) {
+    if (!ledger_.dirty() || (!force && now < next_save_)) return;
+    next_save_ = now + kQuotaSaveInterval;
+    if (auto r = write_state_file(path_, ledger_.serialize()); !r) {
+      log_at(0, "tquicd: warning: quota usage not saved: %s", r.error().c_str());
     }
   }
-  bool signalled = stop_requested();
-  run.refresh();  // the links' last figures, while the connection is there to read
-  if (signalled) {
-    app.shutdown(io::monotonic_now());
-    (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
+
+ private:
+  std::string path_;
+  QuotaLedger ledger_;
+  quic::Instant next_save_{};
+};
+
+// Interfaces as rtnetlink reports them, applied to the links.
+struct InterfaceFeed {
+  InterfaceTable table;
+  std::unique_ptr<NetlinkWatch> watch;
+
+  void resync() {
+    table.clear();
+    for (const InterfaceEvent& e : snapshot_interfaces()) table.apply(e);
   }
-  driver.unregister_fd(tun.fd());
-  const IngressStats& is = ingress.queue().stats();
+  void on_readable() {
+    bool lost = false;
+    for (const InterfaceEvent& e : watch->read(lost)) table.apply(e);
+    if (lost) resync();
+  }
+};
+
+void log_exit_counters(const IngressStats& is, const DaemonState& st) {
   std::fprintf(stderr, "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu\n",
                static_cast<unsigned long long>(is.enqueued),
                static_cast<unsigned long long>(is.tail_drops),
                static_cast<unsigned long long>(is.codel_drops),
                static_cast<unsigned long long>(is.ce_marks));
-  const ReorderStats& rs = run.state.reorder.reorder;
+  const ReorderStats& rs = st.reorder.reorder;
   std::fprintf(stderr,
                "tquicd: stopping: %s reorder in_order=%llu held=%llu late=%llu gaps_given_up=%llu "
                "duplicates=%llu\n",
-               apps::format_ip_stats(run.state.tunnel).c_str(),
+               apps::format_ip_stats(st.tunnel).c_str(),
                static_cast<unsigned long long>(rs.in_order),
                static_cast<unsigned long long>(rs.released_held),
                static_cast<unsigned long long>(rs.late),
                static_cast<unsigned long long>(rs.gap_timeouts + rs.overflows),
                static_cast<unsigned long long>(rs.duplicates));
-  for (const LinkState& l : run.state.links) {
-    std::fprintf(stderr, "tquicd: link %s %s: path %s%s sent=%llu received=%llu srtt=%.1fms\n",
+  for (const LinkState& l : st.links) {
+    std::fprintf(stderr,
+                 "tquicd: link %s %s: path %s%s sent=%llu received=%llu srtt=%.1fms "
+                 "quota_used=%llu%s\n",
                  l.name.c_str(), l.local.to_string().c_str(), l.path_open ? "open" : "none",
                  l.failed ? " (failed)" : "", static_cast<unsigned long long>(l.bytes_sent),
                  static_cast<unsigned long long>(l.bytes_received),
-                 std::chrono::duration<double, std::milli>(l.srtt).count());
+                 std::chrono::duration<double, std::milli>(l.srtt).count(),
+                 static_cast<unsigned long long>(l.quota_used),
+                 l.quota_stopped ? " (quota reached)" : "");
   }
-  if (!app.error().empty() && !signalled) {
-    std::fprintf(stderr, "tquicd: %s\n", app.error().c_str());
+}
+
+// What the client's loop holds; the loop itself is run().
+struct ClientRun {
+  Config cfg;
+  std::string path;
+  io::EndpointDriver& driver;
+  ReorderSink& reorder;
+  IngressPump& ingress;
+  LinkManager& links;
+  HandshakeRace& race;
+  QuotaStore& quota;
+  InterfaceFeed& interfaces;
+  LinkTracker& tracker;
+  DaemonState state;
+  DaemonControl* control = nullptr;
+
+  // The tunnel's connection; null before the race is won and once the app has finished (the
+  // endpoint may have reaped the connection by then, and the app's pointer is stale).
+  quic::Connection* connection() const {
+    apps::MasqueIpClientApp* w = race.winner();
+    return w != nullptr && !w->finished() ? w->connection() : nullptr;
+  }
+  void refresh() {
+    state.role = DaemonRole::kClient;
+    apps::MasqueIpClientApp* w = race.winner();
+    state.ready = w != nullptr && w->ready();
+    if (w != nullptr) state.tunnel = w->stats();
+    state.reorder = reorder.stats();
+    state.reorder_hold = reorder.hold_time();
+    state.links = links.states(connection());
+  }
+  // The live keys of `next` (SIGHUP, or `tquicctl set`).
+  void apply(const Config& next) {
+    reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
+    ingress.queue().set_limits(ingress_limits(next));
+    cfg.ingress = next.ingress;
+    cfg.reorder = next.reorder;
+    cfg.classifier.udp_unordered = next.classifier.udp_unordered;
+    cfg.links = next.links;
+    quota.reconfigure(cfg);
+    tracker.configure(cfg.links);
+    links.configure(cfg.links, connection());
+    links.sync(interfaces.table, connection(), io::monotonic_now());
+  }
+  void reload() {
+    if (control->reload(cfg, io::monotonic_now())) ++state.reloads;
+  }
+  // The control plane's view: the links' sockets and quota figures, then the paths.
+  void refresh_status(quic::Instant now, Status& s, EventBus& bus) {
+    refresh();
+    for (const LinkState& l : state.links) {
+      if (l.local.port != 0) tracker.set_local(l.name, l.local);  // a reopened socket
+      tracker.set_quota(l.name, l.quota_bytes, l.quota_used);
+    }
+    std::vector<PathSample> paths;
+    if (quic::Connection* c = connection()) paths = sample_paths(*c);
+    tracker.update(paths, now, bus, s);
+    s.tx_bytes = state.tunnel.bytes_out;
+    s.rx_bytes = state.tunnel.bytes_in;
+  }
+  int run(const StateObserver& observe, const std::string& server);
+};
+
+int ClientRun::run(const StateObserver& observe, const std::string& server) {
+  install_signal_handlers();
+  bool announced = false;
+  quic::Instant next_state = io::monotonic_now();
+  auto finished = [&] { return race.winner() != nullptr && race.winner()->finished(); };
+  while (!stop_requested() && !finished()) {
+    auto r = driver.run_until([&] { return stop_requested() || finished() ||
+                                           (!announced && state.ready); },
+                              io::monotonic_now() + kStateInterval / 4);
+    if (!r) {
+      std::fprintf(stderr, "tquicd: %s\n", r.error().reason.c_str());
+      return apps::kExitFailure;
+    }
+    if (!announced && race.winner() != nullptr && race.winner()->ready()) {
+      announced = true;
+      std::string names;
+      for (const LinkConfig& l : cfg.links) names += " " + l.name;
+      announce_ready("client tun=" + cfg.tunnel.name + " server=" + server +
+                     " links=" + names.substr(1));
+    }
+    if (take_reload()) reload();
+    quic::Instant now = io::monotonic_now();
+    quota.save(now, false);
+    if (now >= next_state) {
+      next_state = now + kStateInterval;
+      control->refresh(now);  // refreshes `state` too
+      if (observe) observe(state);
+    }
+  }
+  bool signalled = stop_requested();
+  refresh();  // the links' last figures, while the connection is there to read
+  if (signalled && race.winner() != nullptr) {
+    race.winner()->shutdown(io::monotonic_now());
+    (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
+  }
+  // The quota usage with the bytes of the shutdown flush: what the state file keeps.
+  std::vector<LinkState> last = links.states(nullptr);
+  for (size_t i = 0; i < last.size() && i < state.links.size(); ++i) {
+    state.links[i].quota_used = last[i].quota_used;
+  }
+  quota.save(io::monotonic_now(), true);
+  log_exit_counters(ingress.queue().stats(), state);
+  if (race.winner() != nullptr && !race.winner()->error().empty() && !signalled) {
+    std::fprintf(stderr, "tquicd: %s\n", race.winner()->error().c_str());
     return apps::kExitFailure;
   }
   return apps::kExitOk;
 }
 
+// The LinkManager's events: logged, and pushed into the control plane's bus but for those the
+// LinkTracker reports itself from the sampled paths (path_up, path_down, failover), and
+// the link_up/link_down of a `tquicctl link` request (the tracker reports it as such).
+struct EventForward {
+  DaemonControl* control = nullptr;
+  bool admin_request = false;
+
+  void operator()(EventKind kind, std::string_view link, std::string_view detail) const {
+    log_at(0, "tquicd: event %s link=%.*s %.*s", to_string(kind), static_cast<int>(link.size()),
+           link.data(), static_cast<int>(detail.size()), detail.data());
+    bool tracked = kind == EventKind::kPathUp || kind == EventKind::kPathDown ||
+                   kind == EventKind::kFailover;
+    if (control == nullptr || tracked) return;
+    bool link_event = kind == EventKind::kLinkUp || kind == EventKind::kLinkDown;
+    if (link_event && admin_request) return;
+    control->bus().push(io::monotonic_now(), kind, link, detail);
+  }
+};
+
+// The control plane of a client (daemon_control.h): status from the tracker, `set` through
+// apply(), `link up|down` through the LinkManager, whose events then go to the bus.
+std::unique_ptr<DaemonControl> open_client_control(ClientRun& run, EventForward& events) {
+  ControlHooks hooks;
+  hooks.refresh = [&run](quic::Instant now, Status& s, EventBus& bus) {
+    run.refresh_status(now, s, bus);
+  };
+  hooks.apply = [&run](const Config& next) { run.apply(next); };
+  hooks.link_admin = [&run, &events](std::string_view name, bool up, quic::Instant now,
+                                     EventBus& bus) -> std::expected<std::string, std::string> {
+    events.admin_request = true;
+    auto r = run.links.set_admin_down(name, !up, run.connection());
+    if (r) run.links.sync(run.interfaces.table, run.connection(), now);
+    events.admin_request = false;
+    if (r) run.tracker.set_admin_down(name, !up, now, bus);
+    return r;
+  };
+  auto control =
+      DaemonControl::open(run.driver, run.cfg, run.path, io::monotonic_now(), std::move(hooks));
+  run.control = control.get();
+  events.control = control.get();
+  return control;
+}
+
+// The event loop's hooks: the app hook (links, the race, the ingress pump, timers), socket
+// errors, and the TUN and rtnetlink descriptors. False when a descriptor cannot be watched.
+bool wire_client_loop(ClientRun& run, masque::TunDevice& tun, ReorderTimer& timer,
+                      std::optional<io::EndpointDriver::TimerId>& race_timer) {
+  io::EndpointDriver& driver = run.driver;
+  driver.set_app([&run, &timer, &race_timer](quic::Endpoint& ep, quic::Instant now) {
+    if (run.links.needs_resync()) run.links.sync(run.interfaces.table, run.connection(), now);
+    run.ingress.set_app(run.race.step(ep, now));
+    run.links.tick(run.connection(), now, wall_now());
+    run.ingress.pump(now);
+    timer.rearm();
+    // Wakes the loop for the next staggered start even when no packet arrives (a dark link).
+    quic::Instant wake = run.race.next_wake();
+    if (!race_timer && wake != quic::kNever) {
+      race_timer = run.driver.add_timer(wake > now ? wake : now + kRaceStagger,
+                                        [&race_timer](quic::Instant) { race_timer.reset(); });
+    }
+  });
+  driver.set_socket_error_handler(
+      [&run](io::UdpSocket& s, const quic::Error& e) { run.links.on_socket_error(s, e); });
+  bool fds =
+      driver
+          .register_fd(tun.fd(), io::kReadable,
+                       [&run](int, uint32_t) { run.ingress.on_readable(io::monotonic_now()); })
+          .has_value();
+  fds = fds && driver
+                   .register_fd(run.interfaces.watch->fd(), io::kReadable,
+                                [&run](int, uint32_t) {
+                                  run.interfaces.on_readable();
+                                  run.links.sync(run.interfaces.table, run.connection(),
+                                                 io::monotonic_now());
+                                })
+                   .has_value();
+  return fds;
+}
+
+int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOptions& o,
+                    const h3::UriTemplate& tmpl, apps::ClientSetup& setup, masque::TunDevice& tun,
+                    const StateObserver& observe) {
+  apps::TunSink tun_sink;
+  tun_sink.tun = &tun;
+  ReorderSink reorder(tun_sink, reorder_limits(cfg), cfg.classifier.udp_unordered,
+                      [] { return io::monotonic_now(); });
+  io::EndpointDriver driver(*setup.endpoint, {});
+  if (!driver.ok()) return apps::kExitFailure;
+  InterfaceFeed interfaces;
+  auto watch = NetlinkWatch::open();
+  if (!watch) {
+    std::fprintf(stderr, "tquicd: %s\n", watch.error().reason.c_str());
+    return apps::kExitFailure;
+  }
+  interfaces.watch = std::move(*watch);
+  interfaces.resync();  // after subscribing: a change in between is in both
+  QuotaStore quota(cfg);
+  EventForward events;
+  LinkManager links(
+      driver, setup.remote, quota.ledger(),
+      [&events](EventKind k, std::string_view l, std::string_view d) { events(k, l, d); });
+  HandshakeRace race(links, [&](const io::UdpSocket& s) {
+    auto app =
+        std::make_unique<apps::MasqueIpClientApp>(s.local_address(), setup.remote, tmpl, tun, o);
+    app->set_sink(reorder);
+    return app;
+  });
+  ReorderTimer timer(driver, reorder);
+  IngressPump ingress(tun, ingress_limits(cfg));
+  LinkTracker tracker({});
+  tracker.configure(cfg.links);  // addresses come from the links' sockets (refresh_status)
+  ClientRun run{cfg, path, driver, reorder, ingress, links, race, quota, interfaces, tracker, {}};
+  run.state.tun = cfg.tunnel.name;
+  std::optional<io::EndpointDriver::TimerId> race_timer;
+  if (!wire_client_loop(run, tun, timer, race_timer)) return apps::kExitFailure;
+  auto control = open_client_control(run, events);
+  links.configure(cfg.links, nullptr);
+  links.sync(interfaces.table, nullptr, io::monotonic_now());
+  driver.defer([] {});  // the first hook starts the race
+  int rc = run.run(observe, setup.remote.to_string());
+  driver.unregister_fd(interfaces.watch->fd());
+  driver.unregister_fd(tun.fd());
+  if (race_timer) driver.cancel_timer(*race_timer);
+  return rc;
+}
 }  // namespace
 
 int run_client_daemon(const std::string& config_path, const StateObserver& observe) {
@@ -348,7 +511,8 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   o.offer_context = true;
   o.request_fields.push_back({std::string(kAuthField), std::string(kBearerPrefix) + *token});
   o.net.datagrams = true;
-  o.net.multipath = cfg.links.size() > 1;
+  // Multipath even with one link: a link added by SIGHUP joins the same connection.
+  o.net.multipath = true;
   // A tunnel is window-limited inner traffic: ECF (the default) keeps waiting for the fastest
   // path, minrtt spills over to the next as soon as its window is full (docs/tquicd.md).
   o.net.scheduler = "minrtt";
@@ -357,10 +521,7 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   // receiver's reorder hold covers as it follows the delay spread): the inner TCP then sees
   // one wide pipe and backs off only at the ingress queue (docs/tquicd.md).
   o.net.datagram_resend_on_loss = true;
-  // One ID of headroom for `tquicctl link down/up`: the core replaces every abandoned path's ID
-  // but the handshake path's (0), so the link that carried the handshake reopens on a new one.
-  o.net.max_paths = static_cast<uint32_t>(
-      std::min(std::max<size_t>(cfg.links.size(), 2) + 1, quic::kMaxPathsLimit));
+  o.net.max_paths = static_cast<uint32_t>(kMaxLinks);
   if (!cfg.client.pinned_cert.empty()) {
     auto pem = apps::read_file(cfg.client.pinned_cert);
     auto pin = pem ? apps::leaf_sha256(*pem) : quic::fail(quic::err::kInternalError, "");
@@ -371,16 +532,10 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
     }
     o.trust.pin = apps::to_hex(pin->data(), pin->size());
   }
-  o.net.qlog_dir = cfg.log.qlog_dir;
   apps::set_log_level(cfg.log.level >= LogLevel::kDebug ? 1 : 0);
   int rc = 0;
   auto setup = apps::make_client(*url, o.net, o.trust, rc, apps::kH3Alpn);
   if (!setup) return rc;
-  auto links = open_links(cfg, setup->remote);
-  if (!links) {
-    std::fprintf(stderr, "tquicd: %s\n", links.error().reason.c_str());
-    return apps::kExitUsage;
-  }
   auto tun = masque::TunDevice::open(cfg.tunnel.name);
   if (!tun) {
     std::fprintf(stderr, "tquicd: %s\n", tun.error().reason.c_str());
@@ -391,7 +546,7 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
     return apps::kExitFailure;
   }
   if (auto s = (*tun)->disable_ipv6(); !s) log_at(0, "warning: %s", s.error().reason.c_str());
-  return run_client_loop(std::move(cfg), config_path, o, *tmpl, *setup, std::move(*links), **tun,
+  return run_client_loop(std::move(cfg), config_path, o, *tmpl, *setup, **tun,
                          observe);
 }
 

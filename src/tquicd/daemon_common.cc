@@ -80,7 +80,8 @@ bool take_reload() {
 
 bool daemon_applies(DaemonRole role, std::string_view key) {
   if (key.starts_with("reorder.") || key == "classifier.udp_unordered") return true;
-  return role == DaemonRole::kClient ? key.starts_with("ingress.") : key == "server.tokens_file";
+  if (role == DaemonRole::kClient) return key.starts_with("ingress.") || key.starts_with("link");
+  return key == "server.tokens_file" || key == "server.client_rate";
 }
 
 std::optional<Config> reload_config(const std::string& path, const Config& running) {

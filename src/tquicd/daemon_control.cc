@@ -110,6 +110,15 @@ void DaemonControl::on_reloaded(const Config& next, const std::vector<std::strin
   bus_.push(now, EventKind::kConfigReloaded, "", detail);
 }
 
+bool DaemonControl::reload(const Config& running, quic::Instant now) {
+  auto next = reload_config(path_, running);
+  if (!next) return false;
+  std::vector<std::string> keys = changed_keys(running, *next);
+  if (hooks_.apply) hooks_.apply(*next);
+  on_reloaded(*next, keys, now);
+  return true;
+}
+
 std::expected<std::string, std::string> DaemonControl::set(std::string_view key,
                                                            std::string_view value) {
   DaemonRole role = running_.role;

@@ -56,6 +56,9 @@ class DaemonControl final : public ControlBackend {
   // SIGHUP applied `next`: values set with `set` are dropped (the file is what runs now) and a
   // config_reloaded event names the changed keys.
   void on_reloaded(const Config& next, const std::vector<std::string>& keys, quic::Instant now);
+  // SIGHUP: reads the configuration file again; when it parses, the `apply` hook runs it and
+  // on_reloaded() reports the keys changed from `running`. Returns whether it was applied.
+  bool reload(const Config& running, quic::Instant now);
   const MetricsServer* metrics() const { return http_.get(); }
 
   // ControlBackend.

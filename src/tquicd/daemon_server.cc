@@ -4,7 +4,11 @@
 // address, no TUN route, no reorder buffer) and is counted; a valid one gets the
 // CONNECT-IP server tunnel keyed by the client's name, so its addresses are stable across
 // reconnects. A reorder buffer per tunnel sits in front of the TUN device.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "apps/h3_serve.h"
 #include "apps/hq_client.h"
@@ -12,9 +16,12 @@
 #include "apps/masque_proxy.h"
 #include "io/clock.h"
 #include "masque/proxy_handler.h"
+#include "tquicd/address_store.h"
 #include "tquicd/daemon.h"
 #include "tquicd/daemon_control.h"
 #include "tquicd/daemon_status.h"
+#include "tquicd/nft.h"
+#include "tquicd/quota_file.h"
 #include "tquicd/settings.h"
 #include "tquicd/tokens.h"
 
@@ -44,12 +51,72 @@ quic::Result<TokenStore> load_tokens(const std::string& path) {
   return std::move(*store);
 }
 
-apps::MasqueIpProxyOptions ip_options(const Config& cfg) {
+// The clients' addresses from before a restart (address_store.h); a missing file is a first
+// start, a bad one is logged and ignored (addresses then come from the pools' hashing).
+std::vector<StoredAddress> load_addresses(const Config& cfg) {
+  std::string path = address_state_path(cfg.state_dir);
+  auto text = read_state_file(path);
+  if (!text || !*text) {
+    if (!text) log_at(0, "tquicd: warning: %s", text.error().c_str());
+    return {};
+  }
+  auto parsed = parse_address_state(**text);
+  if (!parsed) {
+    log_at(0, "tquicd: warning: %s: %s (ignored)", path.c_str(), parsed.error().c_str());
+    return {};
+  }
+  return std::move(*parsed);
+}
+
+apps::MasqueIpProxyOptions ip_options(const Config& cfg, const std::vector<StoredAddress>& kept) {
   apps::MasqueIpProxyOptions o;
   for (const IpPrefix& p : cfg.server.pools) o.pools.push_back(p.to_string());
   o.tun = cfg.tunnel.name;
   o.tun_mtu = cfg.tunnel.mtu;
+  for (const StoredAddress& a : kept) {
+    if (auto ip = masque::IpAddress::parse(a.address)) o.remembered.emplace_back(a.client, *ip);
+  }
   return o;
+}
+
+// The pools' remembered addresses, as the state file holds them.
+std::vector<StoredAddress> current_addresses(const masque::ConnectIpServer& server) {
+  std::vector<StoredAddress> out;
+  for (uint8_t v : {4, 6}) {
+    if (const masque::AddressPool* p = server.pool(v)) {
+      for (const auto& [key, a] : p->remembered()) out.push_back({key, a.to_string()});
+    }
+  }
+  return out;
+}
+
+// NAT and MSS clamping (nft.h) as server.nft says; returns false when applying failed.
+bool setup_nft(const Config& cfg) {
+  if (cfg.server.nft == NftMode::kOff) return true;
+  auto rules = nft_ruleset(cfg.server.pools, cfg.tunnel.name, cfg.server.uplink);
+  if (!rules) {
+    std::fprintf(stderr, "tquicd: nftables: %s\n", rules.error().c_str());
+    return false;
+  }
+  if (cfg.server.nft == NftMode::kPrint) {
+    std::printf("tquicd: nftables rules to apply (server.nft = \"print\"):\n%s", rules->c_str());
+    std::fflush(stdout);
+    return true;
+  }
+  if (auto r = nft_apply(*rules); !r) {
+    std::fprintf(stderr, "tquicd: nftables: %s (server.nft = \"print\" shows the rules)\n",
+                 r.error().c_str());
+    return false;
+  }
+  log_at(0, "tquicd: nftables table %s applied", std::string(kNftTable).c_str());
+  return true;
+}
+
+void teardown_nft(const Config& cfg) {
+  if (cfg.server.nft != NftMode::kApply) return;
+  if (auto r = nft_apply(nft_teardown()); !r) {
+    std::fprintf(stderr, "tquicd: nftables: %s\n", r.error().c_str());
+  }
 }
 
 struct ServerParts {
@@ -85,7 +152,6 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   return p;
 }
 
-
 struct ServerRun {
   Config cfg;
   std::string path;
@@ -95,6 +161,8 @@ struct ServerRun {
   ReorderSink& reorder;
   TokenStore& tokens;
   DaemonState& state;
+  uint64_t& client_rate;  // server.client_rate as clients connecting now get it
+  std::vector<StoredAddress> saved;  // what the address file holds
 
   DaemonControl* control = nullptr;
 
@@ -102,6 +170,7 @@ struct ServerRun {
     reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
     cfg.reorder = next.reorder;
     cfg.classifier.udp_unordered = next.classifier.udp_unordered;
+    client_rate = cfg.server.client_rate_bps = next.server.client_rate_bps;
     // The tokens file is read again even when its name is unchanged: its content is what
     // an operator edits to add or revoke a client (open tunnels stay).
     if (auto t = load_tokens(next.server.tokens_file)) {
@@ -114,15 +183,23 @@ struct ServerRun {
   }
 
   void reload() {
-    auto next = reload_config(path, cfg);
-    if (!next) return;
-    std::vector<std::string> keys = changed_keys(cfg, *next);
-    apply(*next);
-    ++state.reloads;
-    control->on_reloaded(*next, keys, io::monotonic_now());
+    if (control->reload(cfg, io::monotonic_now())) ++state.reloads;
+  }
+
+  // Writes the clients' addresses when they changed (a new client, a moved one).
+  void save_addresses() {
+    auto now = current_addresses(ip.server());
+    if (now == saved) return;
+    if (auto r = write_state_file(address_state_path(cfg.state_dir), format_address_state(now));
+        !r) {
+      log_at(0, "tquicd: warning: client addresses not saved: %s", r.error().c_str());
+      return;
+    }
+    saved = std::move(now);
   }
 
   void refresh() {
+    save_addresses();
     state.ready = true;
     state.clients = ip.server().tunnels();
     state.tunnel = ip.server().stats();
@@ -157,6 +234,35 @@ struct ServerRun {
   }
 };
 
+// The clients' connections for the control plane, each named with its pool address.
+ClientTracker client_tracker(apps::ConnectIpProxy& ip) {
+  return ClientTracker([&ip](const std::string& client) -> std::string {
+    for (uint8_t v : {4, 6}) {
+      const masque::AddressPool* pool = ip.server().pool(v);
+      if (auto a = pool ? pool->address_of(client) : std::nullopt) return a->to_string();
+    }
+    return "";
+  });
+}
+
+// The control plane of a server (daemon_control.h): status from the run and its clients'
+// connections, `set` through ServerRun::apply (the SIGHUP code).
+std::unique_ptr<DaemonControl> open_server_control(ServerRun& run, ClientTracker& clients,
+                                                   quic::Endpoint& endpoint) {
+  ControlHooks hooks;
+  hooks.refresh = [&run, &clients, &endpoint](quic::Instant now, Status& s, EventBus& bus) {
+    run.refresh();
+    clients.update([&endpoint](uint64_t h) { return endpoint.connection(h); }, now, bus, s);
+    s.tx_bytes = run.state.tunnel.bytes_out;
+    s.rx_bytes = run.state.tunnel.bytes_in;
+  };
+  hooks.apply = [&run](const Config& next) { run.apply(next); };
+  auto control =
+      DaemonControl::open(run.driver, run.cfg, run.path, io::monotonic_now(), std::move(hooks));
+  run.control = control.get();
+  return control;
+}
+
 }  // namespace
 
 int run_server_daemon(const std::string& config_path, const StateObserver& observe) {
@@ -190,7 +296,12 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder = r.get();
     return r;
   };
-  auto ip = apps::ConnectIpProxy::create(ip_options(cfg), driver, wrap);
+  // The state directory is ours: made (owner only) when missing.
+  if (::mkdir(cfg.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    log_at(0, "tquicd: warning: %s: %s", cfg.state_dir.c_str(), std::strerror(errno));
+  }
+  std::vector<StoredAddress> kept = load_addresses(cfg);
+  auto ip = apps::ConnectIpProxy::create(ip_options(cfg, kept), driver, wrap);
   if (!ip) {
     std::fprintf(stderr, "tquicd: %s\n", ip.error().reason.c_str());
     return apps::kExitFailure;
@@ -200,13 +311,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   state.tun = cfg.tunnel.name;
   ReorderTimer reorder_timer(driver, *reorder);
   DaemonControl* control = nullptr;
-  ClientTracker clients([&](const std::string& client) -> std::string {
-    for (uint8_t v : {4, 6}) {
-      const masque::AddressPool* pool = (*ip)->server().pool(v);
-      if (auto a = pool ? pool->address_of(client) : std::nullopt) return a->to_string();
-    }
-    return "";
-  });
+  ClientTracker clients = client_tracker(**ip);
+  uint64_t client_rate = cfg.server.client_rate_bps;
   apps::MasqueProxyApp app("tquicd");
   app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
     return [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
@@ -219,6 +325,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
       }
       log_at(0, "tquicd: client %s authenticated", name->c_str());
       if (control) clients.on_authenticated(ps_handle, *name, io::monotonic_now(), control->bus());
+      // server.client_rate: a cap on everything the server sends this client, all paths.
+      ps_conn.set_send_rate_cap(client_rate);
       return (*ip)->factory_for(ps_session, ps_conn, *name)(id, fields);
     };
   });
@@ -226,19 +334,14 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     app.on_activity(ep, now);
     reorder_timer.rearm();
   });
-  ServerRun run{cfg, config_path, driver, app, **ip, *reorder, *tokens, state};
-  ControlHooks hooks;
-  hooks.refresh = [&](quic::Instant now, Status& s, EventBus& bus) {
-    run.refresh();
-    clients.update([&](uint64_t h) { return parts->endpoint->connection(h); }, now, bus, s);
-    s.tx_bytes = state.tunnel.bytes_out;
-    s.rx_bytes = state.tunnel.bytes_in;
-  };
-  hooks.apply = [&](const Config& next) { run.apply(next); };
-  auto opened = DaemonControl::open(driver, cfg, config_path, io::monotonic_now(), std::move(hooks));
+  if (!setup_nft(cfg)) return apps::kExitFailure;
+  ServerRun run{cfg,   config_path, driver, app, **ip, *reorder, *tokens, state, client_rate,
+                std::move(kept)};
+  auto opened = open_server_control(run, clients, *parts->endpoint);
   control = opened.get();
-  run.control = control;
-  return run.run(observe);
+  int rc = run.run(observe);
+  teardown_nft(cfg);
+  return rc;
 }
 
 }  // namespace bond

@@ -55,30 +55,6 @@ PathStatus to_path_status(const PathSample& p, std::string link) {
   return s;
 }
 
-std::expected<std::string, std::string> set_link_path(quic::Connection& c,
-                                                      const quic::SocketAddress& local,
-                                                      const quic::SocketAddress& remote,
-                                                      bool backup, bool up) {
-  if (!c.multipath()) return std::unexpected("the connection has a single path (no multipath)");
-  std::vector<PathSample> paths = sample_paths(c);
-  if (up) {
-    if (auto st = c.add_path(local, remote, backup); !st) {
-      return std::unexpected("cannot open a path from " + local.to_string() + ": " +
-                             st.error().reason);
-    }
-    return "path from " + local.to_string() + " requested";
-  }
-  bool other = std::any_of(paths.begin(), paths.end(), [&](const PathSample& p) {
-    return p.usable && !(p.local == local);
-  });
-  if (!other) return std::unexpected("no other usable link: taking it down would end the tunnel");
-  size_t closed = 0;
-  for (const PathSample& p : paths) {
-    if (p.local == local && !p.abandoned && c.abandon_path(p.id)) ++closed;
-  }
-  return std::to_string(closed) + " path(s) from " + local.to_string() + " abandoned";
-}
-
 void LinkTracker::Counters::add(const Counters& o) {
   sent += o.sent;
   received += o.received;
@@ -118,6 +94,19 @@ void LinkTracker::set_local(std::string_view name, const quic::SocketAddress& lo
   for (Track& t : tracks_) {
     if (t.link.config.name == name) t.link.local = local;
   }
+}
+
+void LinkTracker::configure(const std::vector<LinkConfig>& links) {
+  std::vector<Track> next;
+  for (const LinkConfig& cfg : links) {
+    auto old = std::find_if(tracks_.begin(), tracks_.end(),
+                            [&](const Track& t) { return t.link.config.name == cfg.name; });
+    Track t;
+    if (old != tracks_.end()) t = std::move(*old);
+    t.link.config = cfg;
+    next.push_back(std::move(t));
+  }
+  tracks_ = std::move(next);
 }
 
 void LinkTracker::set_quota(std::string_view name, uint64_t quota_bytes, uint64_t used_bytes) {

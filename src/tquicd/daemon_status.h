@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <expected>
 #include <functional>
 #include <map>
 #include <string>
@@ -39,14 +38,6 @@ struct PathSample {
 std::vector<PathSample> sample_paths(const quic::Connection& c);
 PathStatus to_path_status(const PathSample& p, std::string link);
 
-// `tquicctl link down`: abandons every open path from `local` (PATH_ABANDON; the core does
-// not reopen it), refused when no usable path from another address would remain. `link up`:
-// asks the connection for a path from `local` again (a new path ID).
-std::expected<std::string, std::string> set_link_path(quic::Connection& c,
-                                                      const quic::SocketAddress& local,
-                                                      const quic::SocketAddress& remote,
-                                                      bool backup, bool up);
-
 // A link's per-path history is bounded: paths beyond this many are folded into the totals.
 inline constexpr size_t kMaxTrackedPathsPerLink = 64;
 
@@ -61,14 +52,16 @@ class LinkTracker {
 
   // Refreshes out.links, out.paths and out.bond from the connection's paths at `now` and
   // pushes an event for every change seen since the previous update.
-  void update(const std::vector<PathSample>& paths, quic::Instant now, EventBus& bus,
-              Status& out);
+  void update(const std::vector<PathSample>& paths, quic::Instant now, EventBus& bus, Status& out);
   // `tquicctl link up|down`: recorded (shown as down*) and reported as link_up/link_down.
   bool set_admin_down(std::string_view name, bool down, quic::Instant now, EventBus& bus);
   const Link* find(std::string_view name) const;
   // The link's socket moved to another address (a link manager reopened it): its paths are
   // those from `local` from now on; its counters carry on.
   void set_local(std::string_view name, const quic::SocketAddress& local);
+  // The configured links changed (SIGHUP, `set`): a link that keeps its name keeps its
+  // counters, address and admin state; new ones start down, removed ones are forgotten.
+  void configure(const std::vector<LinkConfig>& links);
   // Quota figures the quota ledger (when the daemon runs one) hands in.
   void set_quota(std::string_view name, uint64_t quota_bytes, uint64_t used_bytes);
 

@@ -100,6 +100,18 @@ bool QuotaLedger::keepalive_allowed(WallTime now, std::string_view link, uint64_
   return budget && remaining(now, link) >= bytes;
 }
 
+void QuotaLedger::stop(std::string_view link) {
+  Account* a = find(link);
+  if (a == nullptr || a->reached_reported) return;
+  a->reached_reported = true;  // no kQuotaReached later: the daemon reports its own stop
+  dirty_ = true;
+}
+
+bool QuotaLedger::stopped(std::string_view link) const {
+  const Account* a = find(link);
+  return a != nullptr && a->config.quota_bytes != 0 && a->reached_reported;
+}
+
 uint64_t QuotaLedger::used(std::string_view link) const {
   const Account* a = find(link);
   return a == nullptr ? 0 : a->used;

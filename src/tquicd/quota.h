@@ -57,6 +57,12 @@ class QuotaLedger {
   // Whether a keepalive of `bytes` fits the budget (and the quota).
   bool keepalive_allowed(WallTime now, std::string_view link, uint64_t bytes);
 
+  // The link was stopped at its quota (by the daemon, which stops a little before the quota to
+  // let what is in flight land, or by reaching it): stays so until the period ends, across
+  // restarts (the REACHED field of the state file).
+  void stop(std::string_view link);
+  bool stopped(std::string_view link) const;
+
   uint64_t used(std::string_view link) const;
   uint64_t keepalive_used(std::string_view link) const;
   bool poll_event(QuotaEvent& out);

@@ -7,7 +7,6 @@ namespace bond {
 
 namespace {
 
-constexpr std::string_view kNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";
 constexpr std::string_view kTokenChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+/=";
 
 std::string_view trim(std::string_view s) {
@@ -33,7 +32,7 @@ std::expected<TokenStore, std::string> TokenStore::parse(std::string_view text) 
     size_t gap = line.find_first_of(" \t");
     if (gap == std::string_view::npos) return std::unexpected(where + "expected 'NAME TOKEN'");
     std::string_view name = line.substr(0, gap), token = trim(line.substr(gap));
-    if (name.size() > kMaxClientNameLength || name.find_first_not_of(kNameChars) != std::string_view::npos) {
+    if (name.size() > kMaxClientNameLength || name.find_first_not_of(kClientNameChars) != std::string_view::npos) {
       return std::unexpected(where + "bad client name (1-32 of A-Z a-z 0-9 _ - .)");
     }
     if (token.size() < kMinTokenLength || token.size() > kMaxTokenLength ||

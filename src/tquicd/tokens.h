@@ -18,6 +18,9 @@ namespace bond {
 inline constexpr size_t kMinTokenLength = 32;   // 32 base64url characters: 192 bits
 inline constexpr size_t kMaxTokenLength = 128;
 inline constexpr size_t kMaxClientNameLength = 32;
+// The characters of a client name (also the key of its stored addresses, address_store.h).
+inline constexpr std::string_view kClientNameChars =
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";
 inline constexpr size_t kMaxTokens = 4096;
 inline constexpr size_t kMaxTokensFileBytes = 1 << 20;
 

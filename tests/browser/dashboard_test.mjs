@@ -105,6 +105,13 @@ async function main() {
   assert.ok(await page.$eval('#conns', (t) => t.hidden), 'no clients table on the client side');
   // A page opened later starts with the daemon's history (/api/history), not empty: its
   // lines hold the earlier samples before it has polled more than once.
+  // The daemon keeps one sample a second (StatusHistory::kInterval): a fast run gets here
+  // with fewer than 8, so wait (bounded) until the history holds them.
+  for (let i = 0; i < 100; ++i) {
+    const h = await (await fetch(origin + '/api/history', {cache: 'no-store'})).json();
+    if (h.length >= 8) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const later = await browser.newPage();
   later.on('pageerror', (e) => errors.push(String(e)));
   await later.goto(origin + '/?interval=5000', {timeout: 15000});

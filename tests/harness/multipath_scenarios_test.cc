@@ -427,6 +427,64 @@ namespace {
 
 // RFC 9221 DATAGRAM frames over multipath: they ride on whichever path the scheduler picks,
 // so both paths carry some, and (unreliable by design) nearly all arrive intact.
+// A path's send-rate cap (tquicd's link.rate): the capped link carries no more than its cap,
+// the other carries the rest, every byte arrives.
+TEST(MultipathScenario, RateCapHoldsAPathUnderItsCap) {
+  MpScenario s;
+  s.name = "rate-cap";
+  s.links = {mp_link(20, 20ms), mp_link(20, 20ms)};
+  s.links[1].rate_cap_bps = 4'000'000;
+  s.bytes = 8 << 20;
+  s.scheduler = quic::SchedulerKind::kMinRtt;
+  MpResult r = run(s);
+  ASSERT_EQ(r.paths.size(), 2u);
+  double secs = std::chrono::duration<double>(r.elapsed).count();
+  double capped = 8.0 * static_cast<double>(r.paths[1].stream_bytes) / secs;
+  EXPECT_LE(capped, 4.2e6);  // the pacer's burst allowance on top of the cap
+  EXPECT_GT(capped, 2.0e6);  // still used
+  EXPECT_GT(r.goodput_bps, 18e6);
+}
+
+// A cap on the connection's send rate over all paths (tquicd's server.client_rate): two
+// 20 Mbit/s links, a 10 Mbit/s cap holds and is reached.
+TEST(MultipathScenario, ConnectionRateCapHoldsOverAllPaths) {
+  MpScenario s;
+  s.name = "connection-cap";
+  s.links = {mp_link(20, 20ms), mp_link(20, 20ms)};
+  s.server_rate_cap_bps = 10'000'000;
+  s.bytes = 4 << 20;
+  s.scheduler = quic::SchedulerKind::kMinRtt;
+  MpResult r = run(s);
+  EXPECT_LE(r.goodput_bps, 10.2e6);
+  EXPECT_GT(r.goodput_bps, 8e6);
+}
+
+// Path weights (tquicd's link.weight) under the weighted scheduler: with room on both links
+// (an 8 Mbit/s DATAGRAM flow over two 20 Mbit/s links), the link weighted 8 to 1 carries most
+// of it; with equal weights the flow is split about evenly.
+TEST(MultipathScenario, WeightsShiftTheWeightedSchedulersShare) {
+  auto share0 = [](double w0) {
+    MpScenario s;
+    s.name = "weights";
+    s.links = {mp_link(20, 20ms), mp_link(20, 20ms)};
+    s.links[0].weight = w0;
+    s.bytes = 64 << 10;
+    s.datagrams = 2000;
+    s.datagram_start = 300ms;
+    s.max_datagram_frame_size = 1200;
+    s.scheduler = quic::SchedulerKind::kWeighted;
+    MpResult r = run(s);
+    EXPECT_EQ(r.paths.size(), 2u);
+    if (r.paths.size() != 2) return 0.0;
+    double a = static_cast<double>(r.paths[0].datagrams);
+    return a / (a + static_cast<double>(r.paths[1].datagrams));
+  };
+  double equal = share0(1), heavy = share0(8);
+  std::printf("link 0's share of the datagrams: equal weights %.2f, weight 8:1 %.2f\n", equal, heavy);
+  EXPECT_LT(equal, 0.65);
+  EXPECT_GT(heavy, 0.8);
+}
+
 TEST(MultipathScenario, DatagramsUseEveryPath) {
   MpScenario s = named("datagrams");
   MpResult r = run(s);

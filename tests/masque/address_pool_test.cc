@@ -72,6 +72,28 @@ TEST(AddressPool, StablePerKeyAndPreferredHonoured) {
   EXPECT_TRUE(p.held_by(*b, "bob"));
 }
 
+// A restarted proxy seeded with what the last one remembered gives each key its old address,
+// even when the key's hash would land elsewhere (the tquicd server's state file).
+TEST(AddressPool, SeededKeysGetTheirRememberedAddressBack) {
+  AddressPool first = pool("198.18.200.0/24");
+  ASSERT_TRUE(first.assign("x"));
+  auto bob = first.assign("bob", ip("198.18.200.77"));
+  ASSERT_EQ(bob, ip("198.18.200.77"));
+  auto saved = first.remembered();
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[1], (std::pair<std::string, IpAddress>{"bob", ip("198.18.200.77")}));
+  AddressPool again = pool("198.18.200.0/24");
+  for (const auto& [key, a] : saved) again.seed(key, a);
+  EXPECT_EQ(again.assign("bob"), ip("198.18.200.77"));
+  EXPECT_EQ(again.remembered().size(), 2u);
+  // Seeds outside the pool, or the router, are ignored.
+  AddressPool other = pool("198.18.200.0/24");
+  other.seed("eve", ip("10.0.0.5"));
+  other.seed("mallory", other.router());
+  EXPECT_TRUE(other.remembered().empty());
+  EXPECT_NE(other.assign("eve"), ip("10.0.0.5"));
+}
+
 TEST(AddressPool, OneKeyHoldsAtMostTheBound) {
   AddressPool p = pool("198.18.200.0/24");
   std::vector<IpAddress> got;

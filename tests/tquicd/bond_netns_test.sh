@@ -94,6 +94,8 @@ tokens_file = "$DIR/tokens"
 pools = ["198.18.200.0/24"]
 [metrics]
 listen = ""
+[control]
+socket = "$DIR/server.sock"
 EOT
 client_toml() {  # name token-file links...
   local name=$1 token=$2; shift 2
@@ -110,6 +112,8 @@ token_file = "$token"
 pinned_cert = "$DIR/cert.pem"
 [metrics]
 listen = ""
+[control]
+socket = "$DIR/$name.sock"
 [log]
 level = "info"
 EOT

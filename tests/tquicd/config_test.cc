@@ -146,6 +146,30 @@ TEST(TquicdConfig, RoleDecidesSections) {
   EXPECT_EQ(c.error().front(), "tquicd.toml:1:1: server.certificate: required");
 }
 
+// server.nft and server.uplink (docs/tquicd.md "NAT and MSS clamping").
+TEST(TquicdConfig, ServerFirewallKeys) {
+  constexpr std::string_view kServer = R"([daemon]
+role = "server"
+[server]
+certificate = "c.pem"
+key = "k.pem"
+tokens_file = "tokens"
+pools = ["10.77.0.0/24"]
+)";
+  auto c = parse(kServer);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->server.nft, NftMode::kApply);
+  EXPECT_EQ(c->server.uplink, "");
+  c = parse(std::string(kServer) + "nft = \"print\"\nuplink = \"eth0\"\n");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->server.nft, NftMode::kPrint);
+  EXPECT_EQ(c->server.uplink, "eth0");
+  EXPECT_EQ(only_error(std::string(kServer) + "nft = \"maybe\"\n"),
+            "tquicd.toml:8:7: server.nft: must be one of apply|print|off");
+  EXPECT_EQ(only_error(std::string(kServer) + "uplink = \"eth/0\"\n"),
+            "tquicd.toml:3:1: server.uplink: 'eth/0' is not an interface name");
+}
+
 TEST(TquicdConfig, ListsAreBoundedAndDeduplicated) {
   std::string text = std::string(kClientBase) + "[classifier]\ninteractive_ports = [22, 22]\n";
   EXPECT_NE(only_error(text).find("duplicate entry"), std::string::npos);

@@ -7,40 +7,20 @@
 # status/links/paths show the bond "bonded", both links up with a measured RTT, two active
 # paths with a congestion window; traffic makes the links' byte counters and /metrics grow;
 # `link down a` is answered, logged as link_down/path_down/failover on a `monitor --json`,
-# leaves the bond degraded and moves the traffic to b (a's counter stops); `link up a` brings a
-# path back (path_up, bonded); `set` applies a live key (config_reloaded) and refuses a bad
-# value and a restart-only key with the key named; the server's `conns` shows the client with
+# leaves the bond degraded and moves the traffic to b (a's counter stops), `link down b` is then
+# refused (the last link) and a carrier flap on a's interface does not reopen a (no link_up);
+# `link up a` brings a path back (path_up, bonded); `set` applies a live key (config_reloaded)
+# and refuses a bad value and a restart-only key with the key named; a link added and removed
+# by SIGHUP is reported as link_added/link_removed; the server's `conns` shows the client with
 # its inner address; the dashboard page, /api/status and /api/history (the transfer's samples)
 # load, garbage HTTP gets 400; garbage on the control socket gets an error and a close; another
 # uid cannot use the socket; a qlog file is written (log.qlog_dir). Namespaces carry the PID
-# and are removed on exit.
+# (netns_lib.sh, prefix tqbc) and are removed on exit.
 set -u
 TQUICD=${1:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
 CTL=${2:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
-TAG=$$
-C=tqbc-c$TAG S=tqbc-s$TAG
-DIR=/tmp/tquicd-ctl.$TAG
-mkdir -p "$DIR"
-PIDS=()
-fail() {
-  echo "FAIL: $*"
-  for f in "$DIR"/*.log; do echo "--- $f"; tail -n 25 "$f"; done
-  exit 1
-}
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$C" 2>/dev/null; ip netns del "$S" 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-ip netns add "$C" || { echo "SKIP: cannot create network namespaces"; exit 77; }
-ip netns add "$S" || fail "netns add"
-inC() { ip netns exec "$C" "$@"; }
-inS() { ip netns exec "$S" "$@"; }
+. "$(dirname "$0")/netns_lib.sh"
+netns_begin tqbc
 SERVER_IP=198.19.140.1 TARGET=198.18.142.1
 setup() {
   ip link add la netns "$C" type veth peer name las netns "$S" &&
@@ -120,7 +100,8 @@ grep -q "tquicd: ready server" "$DIR/server.log" || fail "server not ready"
 inS iperf3 -s -B $TARGET -D --logfile "$DIR/iperf3-server.log" -I "$DIR/iperf3.pid" || fail "iperf3 -s"
 for i in $(seq 20); do [ -s "$DIR/iperf3.pid" ] && break; sleep 0.1; done
 PIDS+=($(cat "$DIR/iperf3.pid"))
-ip netns exec "$C" "$TQUICD" client -c "$DIR/client.toml" > "$DIR/client.log" 2>&1 & PIDS+=($!)
+ip netns exec "$C" "$TQUICD" client -c "$DIR/client.toml" > "$DIR/client.log" 2>&1 & CLIENT_PID=$!
+PIDS+=($CLIENT_PID)
 for i in $(seq 50); do grep -q "tquicd: ready" "$DIR/client.log" && break; sleep 0.1; done
 grep -q "tquicd: ready client" "$DIR/client.log" || fail "client not ready"
 ip -n "$C" route add $TARGET/32 dev tqbc0 || fail "route into tqbc0"
@@ -164,6 +145,7 @@ py "$(link a)['tx_bytes']>1000000 and $(link b)['tx_bytes']>100000" "$DIR/links.
   fail "both links should have carried the flow: $(cat "$DIR/links.json")"
 
 # 3. link down a: answered, events, degraded, traffic on b only.
+A_UPS=$(grep -c '"event":"link_up","link":"a"' "$DIR/monitor.out")
 ctl link down a > "$DIR/linkdown.txt" || fail "link down a refused: $(cat "$DIR/linkdown.txt")"
 wait_links "j['bond']=='degraded' and $(link a)['state']=='down' and $(link a)['admin_down']" 30 ||
   fail "link a not shown down: $(cat "$DIR/links.json")"
@@ -180,6 +162,22 @@ done
 grep -q '"event":"bond_state".*bonded -> degraded' "$DIR/monitor.out" || fail "no bond_state event"
 ctl link down zz 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "no link named" "$DIR/err.txt" ||
   fail "link down of an unknown link: $(cat "$DIR/err.txt")"
+# The last usable link is not taken down; an interface event (carrier lost and back, route
+# restored) does not reopen a link the operator took down.
+ctl link down b 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "would end the tunnel" "$DIR/err.txt" ||
+  fail "link down of the last link: $(cat "$DIR/err.txt")"
+ip -n "$C" link set la down && sleep 0.3 && ip -n "$C" link set la up &&
+  ip -n "$C" route replace $SERVER_IP/32 via 198.18.140.1 dev la || fail "carrier flap on la"
+sleep 1.5
+ctl links --json > "$DIR/links.json"
+py "$(link a)['state']=='down' and $(link a)['admin_down']" "$DIR/links.json" ||
+  fail "link a reopened by an interface event: $(cat "$DIR/links.json")"
+# The LinkManager reports a socket it opens as link_up: none for a while it is taken down.
+[ "$(grep -c '"event":"link_up","link":"a"' "$DIR/monitor.out")" = "$A_UPS" ] ||
+  fail "link a's socket reopened while taken down: $(grep '"link":"a"' "$DIR/monitor.out")"
+ctl paths --json > "$DIR/paths.json"
+py "not [p for p in j['paths'] if p['link']=='a' and p['active']]" "$DIR/paths.json" ||
+  fail "a path from link a after an interface event: $(cat "$DIR/paths.json")"
 
 # 4. link up a: a path again, bonded again.
 ctl link up a > /dev/null || fail "link up a refused"
@@ -195,6 +193,21 @@ ctl set reorder.max_hold soon 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "reorder.m
   fail "bad value not refused by key: $(cat "$DIR/err.txt")"
 ctl set tunnel.mtu 1300 2>"$DIR/err.txt"; [ $? = 1 ] && grep -q "tunnel.mtu: needs a restart" "$DIR/err.txt" ||
   fail "restart-only key not refused: $(cat "$DIR/err.txt")"
+
+# 5b. A link added and removed by SIGHUP: the LinkManager's link_added/link_removed reach the
+# monitor (a link whose interface does not exist is configured, and down).
+cp "$DIR/client.toml" "$DIR/client.toml.orig"
+printf '[[link]]\nname = "c"\ninterface = "tqbcnone"\n' >> "$DIR/client.toml"
+wait_event() {  # waits (at most 3 s) for event $1 of link $2 on the monitor
+  for i in $(seq 30); do grep -q "\"event\":\"$1\",\"link\":\"$2\"" "$DIR/monitor.out" && return 0; sleep 0.1; done
+  return 1
+}
+kill -HUP "$CLIENT_PID"
+wait_event link_added c || fail "no link_added for c on the monitor after SIGHUP"
+mv "$DIR/client.toml.orig" "$DIR/client.toml"
+kill -HUP "$CLIENT_PID"
+wait_event link_removed c || fail "no link_removed for c on the monitor after SIGHUP"
+wait_links "len(j['links'])==2 and j['bond']=='bonded'" 30 || fail "links after the reloads: $(cat "$DIR/links.json")"
 
 # 6. The server: the client's connection with its inner address and two paths.
 "$CTL" -s "$DIR/server.sock" conns --json > "$DIR/conns.json" || fail "server conns"

@@ -129,6 +129,39 @@ TEST(LinkTracker, ALinkReopenedOnAnotherAddressKeepsCounting) {
   EXPECT_EQ(f.s.links[0].tx_bytes, 1500u);
 }
 
+TEST(LinkTracker, ReconfiguredLinksKeepTheirCountersAndAdminState) {
+  Fixture f;
+  f.step({path(0, kA, true, 1000), path(1, kB, true, 10)});
+  ASSERT_TRUE(f.tracker.set_admin_down("b", true, f.t, f.bus));
+  // A reload: b removed, c added (no socket yet), a's role changed.
+  LinkConfig a, c;
+  a.name = "a";
+  a.role = LinkRole::kBackup;
+  c.name = "c";
+  f.tracker.configure({c, a});
+  ASSERT_EQ(f.tracker.find("b"), nullptr);
+  ASSERT_NE(f.tracker.find("c"), nullptr);
+  EXPECT_EQ(f.tracker.find("a")->local, kA);  // its address is kept
+  f.step({path(0, kA, true, 1200)});
+  ASSERT_EQ(f.s.links.size(), 2u);
+  EXPECT_EQ(f.s.links[0].name, "c");
+  EXPECT_EQ(f.s.links[0].state, LinkHealth::kDown);
+  EXPECT_EQ(f.s.links[1].name, "a");
+  EXPECT_EQ(f.s.links[1].role, LinkRole::kBackup);
+  EXPECT_EQ(f.s.links[1].tx_bytes, 1200u);  // counting went on
+  // b comes back: it starts afresh (not admin down, no counters).
+  LinkConfig b;
+  b.name = "b";
+  f.tracker.configure({a, b});
+  EXPECT_FALSE(f.tracker.find("b")->admin_down);
+  f.step({path(0, kA, true, 1200)});
+  EXPECT_EQ(f.s.links[1].tx_bytes, 0u);
+  // A link kept across a reload keeps its admin state.
+  ASSERT_TRUE(f.tracker.set_admin_down("a", true, f.t, f.bus));
+  f.tracker.configure({a, b});
+  EXPECT_TRUE(f.tracker.find("a")->admin_down);
+}
+
 TEST(LinkTracker, PathHistoryIsBounded) {
   Fixture f;
   uint64_t total = 0;

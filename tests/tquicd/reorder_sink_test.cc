@@ -128,7 +128,15 @@ TEST(DaemonApplies, NamesTheLiveKeysEachDaemonApplies) {
   EXPECT_TRUE(daemon_applies(DaemonRole::kClient, "ingress.target"));
   EXPECT_FALSE(daemon_applies(DaemonRole::kServer, "ingress.target"));
   EXPECT_TRUE(daemon_applies(DaemonRole::kServer, "server.tokens_file"));
-  EXPECT_FALSE(daemon_applies(DaemonRole::kClient, "link[a].rate"));
+  // Every link key, and whole links added or removed, on the client (link_manager.h).
+  for (const char* k : {"link[a].rate", "link[a].role", "link[a].weight", "link[a].quota",
+                        "link[a].interface", "link[a]"}) {
+    EXPECT_TRUE(daemon_applies(DaemonRole::kClient, k)) << k;
+  }
+  EXPECT_FALSE(daemon_applies(DaemonRole::kServer, "link[a].rate"));
+  EXPECT_TRUE(daemon_applies(DaemonRole::kServer, "server.client_rate"));
+  EXPECT_FALSE(daemon_applies(DaemonRole::kServer, "server.max_clients"));
+  EXPECT_FALSE(daemon_applies(DaemonRole::kClient, "classifier.interactive_ports"));
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+// The client's per-link decisions, sans-I/O (docs/tquicd.md "Links"): whether a [[link]] can
+// run now (its interface up with carrier and holding an address, or its source address
+// present), which links the handshake races over and in what order, and what a link's quota
+// and keepalive budget allow its path to do. link_manager.h applies them to sockets and paths.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tquicd/config.h"
+#include "tquicd/netlink_watch.h"
+
+namespace bond {
+
+// Where a link's socket binds when the link can run; nullopt with the reason when not.
+struct LinkPlan {
+  std::optional<quic::SocketAddress> bind;  // port 0
+  std::string why_not;                      // "interface wan0 down", "no IPv4 address", ...
+};
+LinkPlan plan_link(const LinkConfig& link, const InterfaceTable& interfaces, bool v6);
+
+// The order the handshake tries links in: primaries, then secondaries, then backups, each in
+// configuration order. Indices into `links`.
+std::vector<size_t> race_order(const std::vector<LinkConfig>& links);
+
+// How far a metered link may go (QuotaLedger::remaining() against a margin for what is in
+// flight when its path stops): kOpen carries data; kDraining is marked backup so the peer and
+// we stop putting new data on it while what is in flight lands; kStopped closes the path.
+enum class QuotaStage { kOpen, kDraining, kStopped };
+// Bytes a path may still see after it is marked backup: up to a congestion window in each
+// direction, so the link stops close to its quota, not over it (docs/tquicd.md). The margin
+// is at least kMinQuotaMargin and at most an eighth of the quota.
+inline constexpr uint64_t kMinQuotaMargin = 16 << 10;
+uint64_t quota_margin(uint64_t quota_bytes, uint64_t cwnd_bytes);
+QuotaStage quota_stage(uint64_t quota_bytes, uint64_t remaining, uint64_t margin);
+
+// A backup link's path while an available link works spends its keepalive budget; once the
+// budget is gone the path closes until no available link works (then it is all there is).
+// `others_work`: some primary or secondary link has a usable path.
+bool backup_path_wanted(const LinkConfig& link, bool others_work, bool keepalive_budget_left);
+
+}  // namespace bond

@@ -1,0 +1,126 @@
+// The client's per-link decisions: when a link can run (interface, carrier, address, source),
+// the handshake race order, the quota stages and margin, the keepalive budget of backups, and
+// the quota ledger's stop that survives a restart.
+#include <gtest/gtest.h>
+
+#include "tquicd/link_policy.h"
+#include "tquicd/quota.h"
+
+namespace bond {
+namespace {
+
+quic::SocketAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  return quic::SocketAddress::v4(a, b, c, d, 0);
+}
+
+InterfaceTable table(bool running, std::optional<quic::SocketAddress> address) {
+  InterfaceTable t;
+  InterfaceEvent l;
+  l.kind = InterfaceEvent::Kind::kLink;
+  l.ifindex = 5;
+  l.name = "wan0";
+  l.running = running;
+  t.apply(l);
+  if (address) {
+    InterfaceEvent a;
+    a.kind = InterfaceEvent::Kind::kAddress;
+    a.ifindex = 5;
+    a.address = *address;
+    t.apply(a);
+  }
+  return t;
+}
+
+LinkConfig link(std::string name, LinkRole role = LinkRole::kPrimary) {
+  LinkConfig l;
+  l.name = std::move(name);
+  l.interface = "wan0";
+  l.role = role;
+  return l;
+}
+
+TEST(LinkPlan, InterfaceMustRunAndHoldAnAddressOfTheServersFamily) {
+  LinkConfig l = link("a");
+  EXPECT_EQ(plan_link(l, table(true, v4(198, 18, 160, 2)), false).bind, v4(198, 18, 160, 2));
+  LinkPlan down = plan_link(l, table(false, v4(198, 18, 160, 2)), false);
+  EXPECT_FALSE(down.bind);
+  EXPECT_EQ(down.why_not, "interface wan0 down");
+  LinkPlan none = plan_link(l, table(true, std::nullopt), false);
+  EXPECT_EQ(none.why_not, "interface wan0 has no IPv4 address");
+  EXPECT_EQ(plan_link(l, table(true, v4(198, 18, 160, 2)), true).why_not,
+            "interface wan0 has no IPv6 address");
+  l.interface = "wan1";  // not there at all
+  EXPECT_EQ(plan_link(l, table(true, v4(198, 18, 160, 2)), false).why_not, "interface wan1 down");
+}
+
+TEST(LinkPlan, SourceMustBeOnARunningInterface) {
+  LinkConfig l = link("a");
+  l.source = v4(198, 18, 160, 2);
+  EXPECT_EQ(plan_link(l, table(true, v4(198, 18, 160, 2)), false).bind, l.source);
+  EXPECT_FALSE(plan_link(l, table(false, v4(198, 18, 160, 2)), false).bind);
+  EXPECT_FALSE(plan_link(l, table(true, v4(198, 18, 160, 3)), false).bind);
+  EXPECT_FALSE(plan_link(l, table(true, v4(198, 18, 160, 2)), true).bind);  // family
+  l.interface.clear();  // source only: any running interface holding it
+  EXPECT_TRUE(plan_link(l, table(true, v4(198, 18, 160, 2)), false).bind);
+}
+
+TEST(RaceOrder, PrimariesThenSecondariesThenBackupsInFileOrder) {
+  std::vector<LinkConfig> links{link("lte", LinkRole::kBackup), link("dsl", LinkRole::kSecondary),
+                                link("fibre"), link("sat", LinkRole::kBackup), link("cable")};
+  EXPECT_EQ(race_order(links), (std::vector<size_t>{2, 4, 1, 0, 3}));
+  EXPECT_TRUE(race_order({}).empty());
+}
+
+TEST(QuotaStages, OpenDrainingStopped) {
+  EXPECT_EQ(quota_stage(0, 0, 100), QuotaStage::kOpen);  // unmetered
+  EXPECT_EQ(quota_stage(5'000'000, 5'000'000, 100'000), QuotaStage::kOpen);
+  EXPECT_EQ(quota_stage(5'000'000, 100'001, 100'000), QuotaStage::kOpen);
+  EXPECT_EQ(quota_stage(5'000'000, 100'000, 100'000), QuotaStage::kDraining);
+  EXPECT_EQ(quota_stage(5'000'000, 1, 100'000), QuotaStage::kDraining);
+  EXPECT_EQ(quota_stage(5'000'000, 0, 100'000), QuotaStage::kStopped);
+}
+
+TEST(QuotaStages, MarginIsTwoWindowsWithinBounds) {
+  EXPECT_EQ(quota_margin(5'000'000, 100'000), 200'000u);
+  EXPECT_EQ(quota_margin(5'000'000, 1'000), kMinQuotaMargin);
+  EXPECT_EQ(quota_margin(5'000'000, 10'000'000), 5'000'000u / 8);  // at most an eighth
+  EXPECT_EQ(quota_margin(10'000, 10'000'000), kMinQuotaMargin);    // tiny quota: the floor
+  EXPECT_EQ(quota_margin(UINT64_MAX, UINT64_MAX), UINT64_MAX / 8);  // no overflow
+}
+
+TEST(BackupBudget, BackupClosesWhenItsBudgetIsSpentOnlyWhileOthersWork) {
+  LinkConfig b = link("lte", LinkRole::kBackup);
+  EXPECT_TRUE(backup_path_wanted(b, true, true));
+  EXPECT_FALSE(backup_path_wanted(b, true, false));
+  EXPECT_TRUE(backup_path_wanted(b, false, false));  // nothing else works: it is all there is
+  EXPECT_TRUE(backup_path_wanted(link("fibre"), true, false));  // not a backup
+}
+
+TEST(QuotaLedgerStop, StopsUntilTheNextPeriodAndAcrossARestart) {
+  using namespace std::chrono;
+  WallTime now = sys_days{year{2026} / 12 / 6} + hours{12};
+  std::vector<QuotaLink> links{{"lte", 5'000'000, 15, 0}, {"fibre", 0, 1, 0}};
+  QuotaLedger l;
+  l.configure(now, links);
+  l.on_bytes(now, "lte", 4'900'000);
+  EXPECT_FALSE(l.stopped("lte"));
+  l.stop("lte");
+  l.stop("fibre");  // unmetered: never stopped
+  EXPECT_TRUE(l.stopped("lte"));
+  EXPECT_FALSE(l.stopped("fibre"));
+  EXPECT_TRUE(l.dirty());
+  l.on_bytes(now, "lte", 200'000);  // past the quota after the stop: no second report
+  QuotaEvent e;
+  EXPECT_FALSE(l.poll_event(e));
+  QuotaLedger restarted;
+  restarted.configure(now, links);
+  ASSERT_TRUE(restarted.restore(now, l.serialize()).has_value());
+  EXPECT_TRUE(restarted.stopped("lte"));
+  EXPECT_EQ(restarted.used("lte"), 5'100'000u);
+  WallTime next = sys_days{year{2026} / 12 / 15};  // the reset day
+  EXPECT_EQ(restarted.remaining(next, "lte"), 5'000'000u);
+  EXPECT_FALSE(restarted.stopped("lte"));
+}
+
+}  // namespace
+}  // namespace bond
