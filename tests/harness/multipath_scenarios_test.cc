@@ -461,7 +461,9 @@ TEST(MultipathScenario, ConnectionRateCapHoldsOverAllPaths) {
 
 // Path weights (tquicd's link.weight) under the weighted scheduler: with room on both links
 // (an 8 Mbit/s DATAGRAM flow over two 20 Mbit/s links), the link weighted 8 to 1 carries most
-// of it; with equal weights the flow is split about evenly.
+// of it. With equal weights the split follows the paths' window / RTT estimates, which for an
+// app-limited flow differ by how each path's window grew (0.56 to 0.66 for link 0 as the core's
+// packet timing changed): both links carry a real part, and the weight moves it clearly.
 TEST(MultipathScenario, WeightsShiftTheWeightedSchedulersShare) {
   auto share0 = [](double w0) {
     MpScenario s;
@@ -481,8 +483,10 @@ TEST(MultipathScenario, WeightsShiftTheWeightedSchedulersShare) {
   };
   double equal = share0(1), heavy = share0(8);
   std::printf("link 0's share of the datagrams: equal weights %.2f, weight 8:1 %.2f\n", equal, heavy);
-  EXPECT_LT(equal, 0.65);
+  EXPECT_LT(equal, 0.75);
+  EXPECT_GT(equal, 0.25);
   EXPECT_GT(heavy, 0.8);
+  EXPECT_GT(heavy - equal, 0.2);
 }
 
 TEST(MultipathScenario, DatagramsUseEveryPath) {
