@@ -35,30 +35,38 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> body;
   bool complete = false, closed = false;
   driver->set_app([&](tquic::Endpoint&, tquic::Instant now) {
-    session->drive(now);
-    if (!request && conn->handshake_complete()) {
-      std::vector<tquic::h3::Header> get = {{":method", "GET"}, {":scheme", "https"},
-                                            {":authority", "localhost"},
-                                            {":path", example::flag(*flags, "path", "/file")}};
-      auto id = session->send_request(get);
-      if (id) request = *id;
-    }
-    while (auto e = session->poll_event()) {
-      if (e->kind == tquic::h3::EventKind::headers && e->stream_id == request) {
-        for (const auto& h : e->headers) {
-          if (h.name == ":status") status = h.value;
-        }
+    // drive() reads what arrived and sends what is queued, and either can queue new events
+    // (reading the body frees flow control; the next drive() reads what that let in). Loop
+    // until a pass finds nothing to do: data left queued after the hook returns waits for the
+    // next packet, which may never come once the response is complete.
+    for (bool progress = true; progress;) {
+      progress = false;
+      session->drive(now);
+      if (!request && conn->handshake_complete()) {
+        std::vector<tquic::h3::Header> get = {{":method", "GET"}, {":scheme", "https"},
+                                              {":authority", "localhost"},
+                                              {":path", example::flag(*flags, "path", "/file")}};
+        auto id = session->send_request(get);
+        if (id) request = *id, progress = true;
       }
-      if (e->kind == tquic::h3::EventKind::closed) closed = true;
+      while (auto e = session->poll_event()) {
+        progress = true;
+        if (e->kind == tquic::h3::EventKind::headers && e->stream_id == request) {
+          for (const auto& h : e->headers) {
+            if (h.name == ":status") status = h.value;
+          }
+        }
+        if (e->kind == tquic::h3::EventKind::closed) closed = true;
+      }
+      uint8_t buf[16384];
+      while (request && !complete) {
+        auto r = session->read_body(*request, buf);
+        if (!r) break;  // would_block: more comes with the next `data` event
+        body.insert(body.end(), buf, buf + r->bytes);
+        complete = r->fin;
+        progress = true;
+      }
     }
-    uint8_t buf[16384];
-    while (request && !complete) {
-      auto r = session->read_body(*request, buf);
-      if (!r) break;  // would_block: more comes with the next `data` event
-      body.insert(body.end(), buf, buf + r->bytes);
-      complete = r->fin;
-    }
-    session->drive(now);
   });
   bool ok = example::run(*driver, [&] { return complete || closed; },
                          std::stoi(example::flag(*flags, "timeout-s", "20")));

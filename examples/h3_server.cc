@@ -54,22 +54,27 @@ void on_request(Http& h, const tquic::h3::Event& e, const std::vector<uint8_t>& 
 }
 
 void serve(Http& h, tquic::Instant now, const std::vector<uint8_t>& file) {
-  h.session.drive(now);
-  while (auto e = h.session.poll_event()) {
-    switch (e->kind) {
-      case tquic::h3::EventKind::headers: on_request(h, *e, file); break;
-      case tquic::h3::EventKind::writable:
-        if (auto it = h.responses.find(e->stream_id); it != h.responses.end()) {
-          send_more(h, e->stream_id, it->second, file);
-        }
-        break;
-      case tquic::h3::EventKind::reset: h.responses.erase(e->stream_id); break;
-      case tquic::h3::EventKind::closed: h.closed = true; break;
-      default: break;
+  // Until a drive() queues no new event (see h3_client.cc): the last one sends what the
+  // answers queued.
+  for (bool progress = true; progress;) {
+    progress = false;
+    h.session.drive(now);
+    while (auto e = h.session.poll_event()) {
+      progress = true;
+      switch (e->kind) {
+        case tquic::h3::EventKind::headers: on_request(h, *e, file); break;
+        case tquic::h3::EventKind::writable:
+          if (auto it = h.responses.find(e->stream_id); it != h.responses.end()) {
+            send_more(h, e->stream_id, it->second, file);
+          }
+          break;
+        case tquic::h3::EventKind::reset: h.responses.erase(e->stream_id); break;
+        case tquic::h3::EventKind::closed: h.closed = true; break;
+        default: break;
+      }
     }
   }
   std::erase_if(h.responses, [](const auto& kv) { return kv.second.done; });
-  h.session.drive(now);  // send what the answers queued
 }
 
 }  // namespace

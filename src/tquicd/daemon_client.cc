@@ -220,16 +220,8 @@ void log_exit_counters(const IngressStats& is, const DaemonState& st) {
                static_cast<unsigned long long>(is.tail_drops),
                static_cast<unsigned long long>(is.codel_drops),
                static_cast<unsigned long long>(is.ce_marks));
-  const ReorderStats& rs = st.reorder.reorder;
-  std::fprintf(stderr,
-               "tquicd: stopping: %s reorder in_order=%llu held=%llu late=%llu gaps_given_up=%llu "
-               "duplicates=%llu\n",
-               apps::format_ip_stats(st.tunnel).c_str(),
-               static_cast<unsigned long long>(rs.in_order),
-               static_cast<unsigned long long>(rs.released_held),
-               static_cast<unsigned long long>(rs.late),
-               static_cast<unsigned long long>(rs.gap_timeouts + rs.overflows),
-               static_cast<unsigned long long>(rs.duplicates));
+  std::fprintf(stderr, "tquicd: stopping: %s %s\n", apps::format_ip_stats(st.tunnel).c_str(),
+               format_reorder_stats(st.reorder).c_str());
   for (const LinkState& l : st.links) {
     std::fprintf(stderr,
                  "tquicd: link %s %s: path %s%s sent=%llu received=%llu srtt=%.1fms "

@@ -227,9 +227,10 @@ struct ServerRun {
       }
     }
     refresh();
-    std::fprintf(stderr, "tquicd: stopping: clients=%llu auth_refused=%llu %s\n",
+    std::fprintf(stderr, "tquicd: stopping: clients=%llu auth_refused=%llu %s %s\n",
                  static_cast<unsigned long long>(state.clients),
-                 static_cast<unsigned long long>(state.auth_refused), ip.stats_line().c_str());
+                 static_cast<unsigned long long>(state.auth_refused), ip.stats_line().c_str(),
+                 format_reorder_stats(state.reorder).c_str());
     return apps::kExitOk;
   }
 };

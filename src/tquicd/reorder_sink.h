@@ -7,14 +7,15 @@
 // The hold time: the connection does not say which path carried a datagram, so the paths'
 // delay spread is estimated from the one-way-delay samples themselves (receive time minus the
 // sender's send time): the spread between the smallest and largest sample over the last two
-// windows of kSpreadWindow, plus the reorder buffer's margin, capped at reorder.max_hold. A
-// dead path stops contributing once its samples age out of the windows.
+// windows of kSpreadWindow, times 1.5, plus the reorder buffer's margin, capped at
+// reorder.max_hold. A dead path stops contributing once its samples age out of the windows.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
+#include <string>
 
 #include "masque/connect_ip.h"
 #include "tquicd/reorder.h"
@@ -48,6 +49,8 @@ struct ReorderSinkStats {
   uint64_t passthrough = 0;   // unsequenced packets, or over kMaxReorderTunnels
   uint64_t tunnels = 0;       // tunnels with a buffer now
 };
+// "reorder in_order=N held=N late=N gaps_given_up=N lost=N duplicates=N" for the exit line.
+std::string format_reorder_stats(const ReorderSinkStats& s);
 
 class ReorderSink : public masque::PacketSink {
  public:
