@@ -15,7 +15,9 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
 endif()
 if(TQUIC_SANITIZE)
   set(_san -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-  target_compile_options(tquic_options INTERFACE ${_san})
+  # -O1, as the ASan documentation advises: the suite runs about twice as fast as at -O0 (it is
+  # the longest part of CI) and reports stay exact with the frame pointer kept.
+  target_compile_options(tquic_options INTERFACE ${_san} -O1)
   target_link_options(tquic_options INTERFACE ${_san})
 endif()
 if(TQUIC_FUZZ)
