@@ -8,13 +8,16 @@
 #   BOND_RUNS=1 BOND_SECS=5 bench/bond.sh   # a quick look
 #   BOND_OUT=/tmp/x bench/bond.sh       # write the results elsewhere (docs/ untouched)
 # Environment: BOND_BUILD (build/release), BOND_RUNS (3), BOND_SECS (20), BOND_ONLY
-# (space-separated sections: single bond failover unshaped mptcp; default all), BOND_OUT.
+# (space-separated sections: single bond failover unshaped mptcp garbage idle; default all),
+# BOND_OUT, BOND_IDLE_CLIENTS (100).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BOND_BUILD:-$ROOT/build/release}
 RUNS=${BOND_RUNS:-3}
 SECS=${BOND_SECS:-20}
-ONLY=${BOND_ONLY:-single bond failover unshaped mptcp}
+SECTIONS="single bond failover unshaped mptcp garbage idle"
+ONLY=${BOND_ONLY:-$SECTIONS}
+IDLE_CLIENTS=${BOND_IDLE_CLIENTS:-100}
 OUT=${BOND_OUT:-$ROOT/docs/bench}
 PROBE=$ROOT/bench/bond/probe.py
 [ "$(id -u)" = 0 ] || { echo "bench/bond.sh: needs root (network namespaces)" >&2; exit 2; }
@@ -23,6 +26,7 @@ for t in iperf3 mptcpize nft tc ping python3 openssl; do
 done
 [ -x "$BUILD/src/tquicd/tquicd" ] && [ -x "$BUILD/src/apps/tquic" ] ||
   { echo "bench/bond.sh: build tquicd and tquic first (cmake --build --preset release --target tquicd tquic)" >&2; exit 2; }
+BB_TQUICCTL=$BUILD/src/tquicd/tquicctl
 . "$ROOT/bench/bond/lib.sh"
 bb_init "$BUILD/src/tquicd/tquicd" "$BUILD/src/apps/tquic"
 RAW=$BB_DIR/raw.jsonl
@@ -67,6 +71,12 @@ iperf_lan() {  # iperf_lan OUTFILE ARGS...: LAN host to the internet host throug
   inLAN timeout $((SECS + 30)) iperf3 -c $BB_NET_ADDR -O 1 -t "$SECS" -J "$@" > "$out" 2> "$out.err"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss_mib() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo null; }
+# The server's connected clients, from its control socket.
+server_clients() {
+  "$BB_TQUICCTL" -s "$BB_DIR/server.sock" status --json 2>/dev/null |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["conns"]))' 2>/dev/null || echo null
+}
 
 setup() {
   bb_setup || bb_die "topology setup"
@@ -247,9 +257,72 @@ section_mptcp() {
   ip -n "$BB_CLI" mptcp endpoint flush
 }
 
+# 10,000 hostile datagrams at the server's port (probe.py garbage: random bytes, Initials with
+# random connection IDs, short headers, unknown versions) spread over one flow through the
+# bond: the flow's goodput against the same flow just before, and what the server kept (its
+# clients, its resident memory).
+section_garbage() {
+  local out
+  bb_client_start garbage "$(bb_link_names | tr '\n' ' ')" || bb_die "client garbage"
+  iperf_lan "$BB_DIR/garbage-ref.json" -C bbr
+  put garbage_ref_mbps "$(goodput "$BB_DIR/garbage-ref.json")"
+  local rss0
+  rss0=$(rss_mib "$BB_SERVER_PID")
+  inWAN timeout $((SECS + 60)) python3 "$PROBE" garbage $BB_SERVER_ADDR $BB_PORT 10000 "$SECS" \
+    > "$BB_DIR/garbage.out" &
+  local sender=$!
+  iperf_lan "$BB_DIR/garbage.json" -C bbr
+  wait $sender
+  out=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' \
+    "$BB_DIR/garbage.out" 2>/dev/null || echo null)
+  put garbage_sent "$out"
+  put garbage_mbps "$(goodput "$BB_DIR/garbage.json")"
+  put garbage_server_clients_after "$(server_clients)"
+  put garbage_server_rss_growth_mib "$(python3 -c "print(round($(rss_mib "$BB_SERVER_PID") - $rss0, 1))")"
+  bb_client_stop
+}
+
+# IDLE_CLIENTS clients connected and idle (keepalives only): each a tquicd client in the client
+# namespace with its own token, TUN device and state directory, one link straight to the server.
+# The server's resident memory with all of them against with none.
+section_idle() {
+  local i l pids=() rss0 dir
+  l=$(bb_link_names | head -1)
+  for i in $(seq 1 "$IDLE_CLIENTS"); do
+    grep -q "^idle$i " "$BB_DIR/tokens" || "$BB_TQUICD" gen-token "idle$i" >> "$BB_DIR/tokens"
+  done
+  kill -HUP "$BB_SERVER_PID"
+  sleep 1
+  rss0=$(rss_mib "$BB_SERVER_PID")
+  for i in $(seq 1 "$IDLE_CLIENTS"); do
+    dir=$BB_DIR/idle$i
+    mkdir -p "$dir"
+    grep "^idle$i " "$BB_DIR/tokens" | cut -d' ' -f2 > "$dir/token"
+    chmod 600 "$dir/token"
+    bb_client_toml "idle$i" "$l" direct
+    sed -i -e "s|^name = \"$BB_TUN\"|name = \"tqbbi$i\"|" -e "s|^state_dir = .*|state_dir = \"$dir\"|" \
+      -e "s|^token_file = .*|token_file = \"$dir/token\"|" \
+      -e "s|^socket = .*|socket = \"$dir/c.sock\"|" "$BB_DIR/idle$i.toml"
+    ip netns exec "$BB_CLI" "$BB_TQUICD" client -c "$BB_DIR/idle$i.toml" > "$dir/log" 2>&1 &
+    pids+=($!)
+  done
+  BB_PIDS+=("${pids[@]}")
+  for i in $(seq 120); do
+    [ "$(grep -l "tquicd: ready client" "$BB_DIR"/idle*/log 2>/dev/null | wc -l)" -ge "$IDLE_CLIENTS" ] && break
+    sleep 0.5
+  done
+  sleep 5  # idle: handshakes done, keepalives only
+  put idle_clients_connected "$(server_clients)"
+  put idle_server_rss_mib "$(rss_mib "$BB_SERVER_PID")"
+  put idle_server_rss_base_mib "$rss0"
+  put idle_client_rss_mib "$(rss_mib "${pids[0]}")"
+for i in "${pids[@]}"; do kill -TERM "$i" 2>/dev/null; done
+  for i in "${pids[@]}"; do bb_stop "$i"; done
+}
+
 setup
 for RUN in $(seq 1 "$RUNS"); do
-  for s in single bond failover unshaped mptcp; do
+  for s in $SECTIONS; do
     wants $s || continue
     bb_log "run $RUN: $s"
     section_$s
@@ -260,7 +333,7 @@ mkdir -p "$OUT"
 python3 "$ROOT/bench/bond/report.py" --raw "$RAW" --out "$OUT" --benchmarks \
   "$([ -z "${BOND_OUT:-}" ] && echo "$ROOT/docs/BENCHMARKS.md")" \
   --meta "runs=$RUNS" "secs=$SECS" "links=$BB_LINKS" "date=$START_DATE" \
-  "commit=$COMMIT" \
+  "commit=$COMMIT" "idle_clients=$IDLE_CLIENTS" \
   "load_before=$LOAD_BEFORE" "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" \
   "machine=$(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)" \
   "command=${BOND_CMD:-bench/bond.sh} (BOND_RUNS=$RUNS BOND_SECS=$SECS)"

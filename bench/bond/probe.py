@@ -6,6 +6,9 @@
   probe.py echo-server ADDR PORT SECONDS              line echo for at most 256 connections
   probe.py echo-clients ADDR PORT COUNT SECONDS       COUNT connections opened at once, each
         asked for an echo at the end; JSON: opened, answered
+  probe.py garbage ADDR PORT COUNT SECONDS            COUNT hostile datagrams spread over
+        SECONDS at a QUIC server: random bytes, QUIC v1 Initials with random connection IDs
+        and undecryptable payloads, short-header packets, unknown versions; JSON: sent by kind
 
 Every loop is bounded in time; every socket operation has a timeout.
 """
@@ -145,6 +148,46 @@ def echo_clients(addr, port, count, seconds):
     print(json.dumps({"opened": opened, "answered": answered, "count": count}))
 
 
+def garbage_datagram(rng, kind):
+    """One hostile datagram of the given kind (0-3)."""
+    if kind == 0:  # random bytes of a random size
+        return rng.randbytes(rng.randint(1, 1500))
+    dcid = rng.randbytes(rng.randint(0, 20))
+    if kind == 1:  # a v1 Initial, padded to 1200 bytes: keys from its DCID, payload garbage
+        head = bytes([0xC0 | rng.randint(0, 3)]) + struct.pack("!I", 1)
+        head += bytes([len(dcid)]) + dcid + bytes([8]) + rng.randbytes(8) + b"\x00"
+        body = rng.randbytes(1200 - len(head) - 2)
+        return head + struct.pack("!H", 0x4000 | len(body)) + body
+    if kind == 2:  # a short-header packet for a connection that does not exist
+        return bytes([0x40 | rng.randint(0, 63)]) + rng.randbytes(rng.randint(20, 1400))
+    # an unknown version: asks for Version Negotiation (a stateless answer)
+    head = bytes([0xC0]) + struct.pack("!I", 0x1A2A3A4A) + bytes([len(dcid)]) + dcid
+    return head + bytes([8]) + rng.randbytes(8) + rng.randbytes(1200 - len(head) - 9)
+
+
+def garbage(addr, port, count, seconds):
+    import random
+    rng = random.Random(1)  # the same datagrams every run
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sent = [0, 0, 0, 0]
+    start = time.monotonic()
+    for i in range(count):
+        due = start + seconds * i / count
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        if now - start > seconds + 30:
+            break  # bounded even on a stalled machine
+        kind = i % 4
+        try:
+            s.sendto(garbage_datagram(rng, kind), (addr, port))
+            sent[kind] += 1
+        except OSError:
+            pass
+    print(json.dumps({"random": sent[0], "initial": sent[1], "short": sent[2],
+                      "unknown_version": sent[3], "sent": sum(sent)}))
+
+
 def main(argv):
     if len(argv) < 5:
         sys.exit(__doc__)
@@ -157,6 +200,8 @@ def main(argv):
         echo_server(addr, port, float(argv[4]))
     elif mode == "echo-clients":
         echo_clients(addr, port, int(argv[4]), float(argv[5]))
+    elif mode == "garbage":
+        garbage(addr, port, int(argv[4]), float(argv[5]))
     else:
         sys.exit(__doc__)
 

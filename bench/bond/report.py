@@ -48,7 +48,8 @@ def sum_keys(r, keys):
 def row_defs(meta):
     """(what, unit, goal text, per-run function, goal predicate or None) per row."""
     ls = links(meta)
-    return throughput_rows(ls) + failover_rows(ls) + latency_rows(ls) + mptcp_rows(ls)
+    return (throughput_rows(ls) + failover_rows(ls) + latency_rows(ls) + mptcp_rows(ls) +
+            server_rows(int(meta.get("idle_clients", "100"))))
 
 
 def throughput_rows(ls):
@@ -147,6 +148,29 @@ def mptcp_rows(ls):
          pct(r["mptcp_bond_mbps"], sum_keys(r, tcp)), lambda v: v >= 0),
         ("  tunnel overhead: tquicd single links ÷ plain TCP single links", "%", "reported",
          lambda r: pct(sum_keys(r, tq), sum_keys(r, tcp)), None),
+    ]
+
+
+def server_rows(idle):
+    return [
+        ("one BBR flow while 10,000 garbage datagrams hit the server's port", "Mbit/s", "",
+         lambda r: r.get("garbage_mbps"), None),
+        ("  ÷ the same flow just before", "%", ">= 90 %",
+         lambda r: pct(r.get("garbage_mbps"), r.get("garbage_ref_mbps")), lambda v: v >= 90),
+        ("  garbage datagrams sent", "", "10000", lambda r: r.get("garbage_sent"),
+         lambda v: v >= 10000),
+        ("  clients the server holds afterwards (the bond's own)", "", "1",
+         lambda r: r.get("garbage_server_clients_after"), lambda v: v == 1),
+        ("  server resident memory growth over the garbage", "MiB", "reported",
+         lambda r: r.get("garbage_server_rss_growth_mib"), None),
+        (f"server with {idle} idle clients: resident memory", "MiB", "<= 64 MiB",
+         lambda r: r.get("idle_server_rss_mib"), lambda v: v <= 64),
+        ("  clients connected", "", str(idle), lambda r: r.get("idle_clients_connected"),
+         lambda v, n=idle: v >= n),
+        ("  server resident memory with none", "MiB", "reported",
+         lambda r: r.get("idle_server_rss_base_mib"), None),
+        ("  one idle client daemon's resident memory", "MiB", "reported",
+         lambda r: r.get("idle_client_rss_mib"), None),
     ]
 
 

@@ -94,9 +94,15 @@ int run(const std::string& socket_path, const std::string& line) {
   }
   std::string buf;
   size_t nl;
+  // The head line is short, but one read can bring it with much of the body (a status of
+  // many clients): only a head that is still without its newline past kMaxControlLine is bad.
   while ((nl = buf.find('\n')) == std::string::npos) {
+    if (buf.size() > bond::kMaxControlLine) {
+      fprintf(stderr, "tquicctl: reply line too long\n");
+      return 2;
+    }
     int r = read_more(fd, buf, kReplyTimeoutMs);
-    if (r <= 0 || buf.size() > bond::kMaxControlLine) {
+    if (r <= 0) {
       fprintf(stderr, "tquicctl: %s\n", r < 0 ? "no reply from tquicd" : "connection closed");
       return 2;
     }

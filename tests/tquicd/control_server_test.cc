@@ -119,6 +119,20 @@ TEST_F(ControlFixture, SocketIsOwnerOnly) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// A server's status with hundreds of clients is far longer than one read: tquicctl must not
+// take the head line plus the body's start for an over-long head (it did, at 100 clients).
+TEST_F(ControlFixture, TquicctlReadsAReplyLongerThanOneRead) {
+  for (int i = 0; i < 300; ++i) {
+    backend.state.conns.push_back({"client" + std::to_string(i), "198.18.200." + std::to_string(i % 250),
+                                   "198.18.10.2:40000", 2, 1000, 2000, 5000});
+  }
+  auto [rc, out] = ctl("conns --json");
+  EXPECT_EQ(rc, 0) << out.substr(0, 200);
+  EXPECT_GT(out.size(), 16384u);
+  EXPECT_NE(out.find("\"client299\""), std::string::npos);
+  EXPECT_EQ(out.back(), '\n');
+}
+
 TEST_F(ControlFixture, EveryCommandThroughTquicctl) {
   auto [rc, out] = ctl("status");
   EXPECT_EQ(rc, 0) << out;
