@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/config.h"
+#include "tls/tls_extensions.h"
 
 namespace quic {
 
@@ -76,20 +77,7 @@ std::optional<Bytes> client_hello_transport_params(Bytes msg) {
   if (!suites_len || !r.skip(*suites_len)) return std::nullopt;
   auto compression_len = r.u8();
   if (!compression_len || !r.skip(*compression_len)) return std::nullopt;
-  auto ext_len = r.u16();
-  if (!ext_len) return std::nullopt;
-  auto exts = r.bytes(*ext_len);
-  if (!exts) return std::nullopt;
-  Reader e(*exts);
-  while (!e.empty()) {
-    auto ext_type = e.u16();
-    auto body_len = e.u16();
-    if (!ext_type || !body_len) return std::nullopt;
-    auto body = e.bytes(*body_len);
-    if (!body) return std::nullopt;
-    if (*ext_type == kQuicTransportParametersExt) return *body;
-  }
-  return std::nullopt;
+  return find_tls_extension(r, kQuicTransportParametersExt);
 }
 
 Status check_server_version_information(const ClientVersionView& us,

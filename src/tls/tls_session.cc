@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "tls/tls_context.h"
+#include "tls/tls_extensions.h"
 
 namespace quic {
 namespace {
@@ -55,25 +56,12 @@ std::optional<uint32_t> ticket_max_early_data(Bytes body) {
   if (!nonce_len || !r.skip(*nonce_len)) return std::nullopt;
   auto ticket_len = r.u16();
   if (!ticket_len || !r.skip(*ticket_len)) return std::nullopt;
-  auto ext_len = r.u16();
-  if (!ext_len) return std::nullopt;
-  auto exts = r.bytes(*ext_len);
-  if (!exts) return std::nullopt;
-  Reader e(*exts);
-  while (!e.empty()) {
-    auto type = e.u16();
-    auto len = e.u16();
-    if (!type || !len) return std::nullopt;
-    auto data = e.bytes(*len);
-    if (!data) return std::nullopt;
-    if (*type == kEarlyDataExt) {
-      Reader d(*data);
-      auto v = d.u32();
-      if (!v || !d.empty()) return std::nullopt;
-      return *v;
-    }
-  }
-  return std::nullopt;
+  auto data = find_tls_extension(r, kEarlyDataExt);
+  if (!data) return std::nullopt;
+  Reader d(*data);
+  auto v = d.u32();
+  if (!v || !d.empty()) return std::nullopt;
+  return *v;
 }
 
 }  // namespace
