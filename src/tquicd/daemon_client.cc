@@ -411,9 +411,8 @@ void ClientRun::lost(quic::Instant now, const std::string& reason) {
   held = tun.addresses();
   race.stop(now);
   ingress.set_app(nullptr);
-  // The old connection's paths and sequence space are gone with it.
+  // The old connection's sequence space is gone with it.
   reorder.forget_tunnels();
-  tracker.on_new_connection();
   schedule.on_disconnected(now, reason);
   if (control != nullptr) control->bus().push(now, EventKind::kDisconnected, "", reason);
   phase = Phase::kWaiting;
@@ -436,7 +435,9 @@ void ClientRun::attempt_failed(quic::Instant now, const std::string& reason) {
 void ClientRun::begin_attempt(quic::Instant now) {
   log_at(0, "tquicd: connection attempt %llu", static_cast<unsigned long long>(schedule.attempt()));
   schedule.on_attempt_started();
+  // The paths that follow are the new connection's (their ids start over).
   links.on_new_connection();
+  tracker.on_new_connection();
   race.restart(now);
   phase = Phase::kTrying;
 }
