@@ -153,6 +153,8 @@ class HandshakeRace {
   }
   // The round's winner carries the tunnel: no more wake-ups for it.
   void settle() { armed_ = false; }
+  // No link was up to try in this round.
+  bool tried_none() const { return tried_.empty(); }
   // The round is lost: no tunnel by its deadline, or every link up was tried and failed.
   bool given_up(quic::Instant now) const {
     if (winner_ && winner_->ready()) return false;
@@ -290,6 +292,7 @@ struct ClientRun {
   // up, or the next attempt is waited for.
   enum class Phase { kTrying, kConnected, kWaiting } phase = Phase::kTrying;
   std::string fatal;                     // a definitive refusal: the daemon exits with it
+  bool no_link = false;                  // the last failed attempt had no link up to try
   masque::ConnectIpStats ended;          // the tunnel figures of connections gone
   std::vector<masque::IpPrefix> held;    // the device's addresses when the connection was lost
   std::optional<io::EndpointDriver::TimerId> wake_timer;
@@ -400,7 +403,11 @@ void ClientRun::supervise(quic::Instant now) {
       if (race.given_up(now)) attempt_failed(now, "no tunnel within the attempt's time");
       return;
     case Phase::kWaiting:
-      if (now >= schedule.next_attempt()) begin_attempt(now);
+      // An attempt that found no link up to try says nothing about the server: a link that
+      // comes back is tried at once rather than after the backoff.
+      if (now >= schedule.next_attempt() || (no_link && links.next_race_link({}))) {
+        begin_attempt(now);
+      }
       return;
   }
 }
@@ -420,8 +427,10 @@ void ClientRun::lost(quic::Instant now, const std::string& reason) {
 }
 
 void ClientRun::attempt_failed(quic::Instant now, const std::string& reason) {
-  log_at(0, "tquicd: connection attempt %llu failed: %s",
-         static_cast<unsigned long long>(schedule.attempt()), reason.c_str());
+  no_link = race.tried_none();
+  log_at(0, "tquicd: connection attempt %llu failed: %s%s",
+         static_cast<unsigned long long>(schedule.attempt()), reason.c_str(),
+         no_link ? " (no link up to try)" : "");
   if (race.winner() != nullptr) ended.add(race.winner()->stats());
   race.stop(now);
   ingress.set_app(nullptr);

@@ -3,7 +3,8 @@
 # bond;netns; needs root and network namespaces; docs/tquicd.md "Reconnecting").
 #   client ns (tquicd client, TUN tqbr0) ==link a== server ns (tquicd server, TUN tqbrs0)
 #                                        ==link b==
-# A ping crosses the tunnel; the server is killed (SIGKILL) and started again while an nft rule
+# A client with a wrong token exits 1 at once (403 is not retried). A ping crosses the tunnel;
+# the server is killed (SIGKILL) and started again while an nft rule
 # in its namespace drops QUIC long-header packets (handshakes) for HOLD seconds, so the outage
 # lasts long enough to watch. Asserts: the client process stays alive and its TUN device never
 # disappears (same ifindex, same address: the server's pools persist it); the restarted server
@@ -89,7 +90,10 @@ interface = "ra"
 name = "b"
 interface = "rb"
 EOT
-for f in server client; do "$TQUICD" check -q -c "$DIR/$f.toml" || fail "$f config refused"; done
+"$TQUICD" gen-token other | cut -d' ' -f2 > "$DIR/wrong.token" && chmod 600 "$DIR/wrong.token"
+sed -e "s|$DIR/client.token|$DIR/wrong.token|" -e "s|tqbr0|tqbr1|" -e "s|client.sock|wrong.sock|" \
+  -e "s|client-state|wrong-state|" "$DIR/client.toml" > "$DIR/wrong.toml"
+for f in server client wrong; do "$TQUICD" check -q -c "$DIR/$f.toml" || fail "$f config refused"; done
 
 ms() { date +%s%3N; }
 ctl() { "$CTL" -s "$DIR/client.sock" "$@"; }
@@ -112,6 +116,14 @@ tun_index() { inC cat /sys/class/net/tqbr0/ifindex 2>/dev/null; }
 inner_address() { ip -n "$C" -4 -o addr show dev tqbr0 | awk '{print $4}'; }
 
 start_server
+# A definitive refusal (403, a wrong token) is not retried: the client exits 1 with the reason.
+ip netns exec "$C" "$TQUICD" client -c "$DIR/wrong.toml" > "$DIR/wrong.log" 2>&1 &
+W=$!
+PIDS+=($W)
+WRC=""
+for _ in $(seq 50); do kill -0 $W 2>/dev/null || { wait $W; WRC=$?; break; }; sleep 0.1; done
+[ "$WRC" = 1 ] || fail "a client refused with 403 did not exit 1 within 5 s (status '${WRC}')"
+grep -q "answered 403 (not retried)" "$DIR/wrong.log" || fail "the refusal's reason not printed"
 : > "$DIR/client.log"
 ip netns exec "$C" "$TQUICD" client -c "$DIR/client.toml" >> "$DIR/client.log" 2>&1 &
 CLIENT_PID=$!
