@@ -15,8 +15,10 @@
 # at worst, given up at kReconnectAttemptTimeout (5 s) and followed by the next one after at
 # most 2 s (attempt 3's backoff), plus a second for the handshake and ping: 8 s. The events
 # `disconnected` and `reconnected` reach a `tquicctl monitor`, and /metrics-style counters show
-# one disconnect and one reconnect in `status --json`. SIGTERM still stops the client with
-# status 0 and removes its TUN device.
+# one disconnect and one reconnect in `status --json`. A server stopped with SIGTERM (it closes
+# the connection) and started again: `disconnected` names the close, a ping crosses again
+# within RECONNECT_S of the restart. SIGTERM still stops the client with status 0 and removes
+# its TUN device.
 # Namespaces and links carry the PID (netns_lib.sh, prefix tqbr) and are removed on exit.
 set -u
 TQUICD=${1:?usage: reconnect_netns_test.sh path/to/tquicd path/to/tquicctl}
@@ -195,6 +197,23 @@ ip -n "$C" route show dev tqbr0 | grep -q "^$TARGET" || fail "the operator's rou
 ctl status --json > "$DIR/status.json" || fail "status after reconnecting"
 python3 -c "import json,sys; j=json.load(open(sys.argv[1])); r=j['reconnect']; sys.exit(0 if j['bond']!='reconnecting' and r['reconnects']==1 and r['disconnects']==1 and r['last_downtime_ms']>0 else 1)" \
   "$DIR/status.json" || fail "status after reconnecting: $(cat "$DIR/status.json")"
+
+# A server stopped with SIGTERM closes the connection itself: the client reconnects as well.
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+for _ in $(seq 40); do [ "$(grep -c '"event":"disconnected"' "$DIR/monitor.out")" = 2 ] && break; sleep 0.05; done
+grep '"event":"disconnected"' "$DIR/monitor.out" | tail -1 | grep -q "connection closed" ||
+  fail "no disconnected event for the server's close: $(grep disconnected "$DIR/monitor.out")"
+start_server
+T_READY=$(ms)
+OK=""
+while [ $(($(ms) - T_READY)) -lt $((RECONNECT_S * 1000)) ]; do
+  if inC ping -c 1 -W 1 $TARGET > /dev/null 2>&1; then OK=1; break; fi
+  sleep 0.1
+done
+[ -n "$OK" ] || fail "no ping within ${RECONNECT_S}s of the server's restart after SIGTERM"
+echo "tunnel back $(($(ms) - T_READY)) ms after the server's restart (SIGTERM)"
+kill -0 "$CLIENT_PID" 2>/dev/null || fail "the client exited when the server closed"
 
 kill -TERM "$CLIENT_PID"
 RC=""
