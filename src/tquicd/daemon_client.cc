@@ -155,6 +155,7 @@ class HandshakeRace {
   void settle() { armed_ = false; }
   // No link was up to try in this round.
   bool tried_none() const { return tried_.empty(); }
+  quic::Instant deadline() const { return deadline_; }
   // The round is lost: no tunnel by its deadline, or every link up was tried and failed.
   bool given_up(quic::Instant now) const {
     if (winner_ && winner_->ready()) return false;
@@ -400,7 +401,10 @@ void ClientRun::supervise(quic::Instant now) {
         if (fatal.empty()) attempt_failed(now, w->error());
         return;
       }
-      if (race.given_up(now)) attempt_failed(now, "no tunnel within the attempt's time");
+      if (race.given_up(now)) {
+        attempt_failed(now, now >= race.deadline() ? "no tunnel within the attempt's time"
+                                                   : "the handshake failed on every link up");
+      }
       return;
     case Phase::kWaiting:
       // An attempt that found no link up to try says nothing about the server: a link that

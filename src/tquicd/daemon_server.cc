@@ -180,6 +180,7 @@ struct ServerRun {
   Config cfg;
   std::string path;
   io::EndpointDriver& driver;
+  quic::Endpoint& endpoint;
   apps::MasqueProxyApp& app;
   apps::ConnectIpProxy& ip;
   ReorderSink& reorder;
@@ -251,6 +252,10 @@ struct ServerRun {
       }
     }
     refresh();
+    // The clients reconnect at once (their CONNECTION_CLOSE says why) rather than after their
+    // idle timeout, or at the restarted server's stateless reset.
+    app.shutdown(endpoint, io::monotonic_now());
+    (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
     std::fprintf(stderr, "tquicd: stopping: clients=%llu auth_refused=%llu %s %s\n",
                  static_cast<unsigned long long>(state.clients),
                  static_cast<unsigned long long>(state.auth_refused), ip.stats_line().c_str(),
@@ -360,8 +365,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder_timer.rearm();
   });
   if (!setup_nft(cfg)) return apps::kExitFailure;
-  ServerRun run{cfg,   config_path, driver, app, **ip, *reorder, *tokens, state, client_rate,
-                std::move(kept)};
+  ServerRun run{cfg,    config_path, driver,      *parts->endpoint, app, **ip, *reorder, *tokens,
+                state, client_rate, std::move(kept)};
   auto opened = open_server_control(run, clients, *parts->endpoint);
   control = opened.get();
   int rc = run.run(observe);
