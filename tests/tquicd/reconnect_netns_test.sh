@@ -17,8 +17,10 @@
 # up to 2 s for the handshake and the ping in a slow (sanitizer) build: 8 s. The events
 # `disconnected` and `reconnected` reach a `tquicctl monitor`; `status --json` counts one
 # disconnect and one reconnect. Then a server stopped with SIGTERM (it closes every connection
-# with H3_NO_ERROR) and started again: `disconnected` gives the server's reason ("server
-# shutting down"), a ping crosses again within RECONNECT_S of the restart. SIGTERM still stops
+# with H3_NO_ERROR) and started again with another address for the client in its state file:
+# `disconnected` gives the server's reason ("server shutting down"), a ping crosses again
+# within RECONNECT_S of the restart, the device has the new address in place of the old, the
+# route on it stays and `reconnected` names the change. SIGTERM still stops
 # the client with status 0 and removes its TUN device.
 # Namespaces and links carry the PID (netns_lib.sh, prefix tqbr) and are removed on exit.
 set -u
@@ -205,6 +207,9 @@ wait "$SERVER_PID" 2>/dev/null
 for _ in $(seq 40); do [ "$(grep -c '"event":"disconnected"' "$DIR/monitor.out")" = 2 ] && break; sleep 0.05; done
 grep '"event":"disconnected"' "$DIR/monitor.out" | tail -1 | grep -q "server shutting down" ||
   fail "no disconnected event for the server's close: $(grep disconnected "$DIR/monitor.out")"
+# The restarted server gives another address (its state file edited meanwhile): the device
+# takes it in place of the old one and keeps the operator's route.
+printf 'tquicd-addresses 1\nclient site1 198.18.183.77\n' > "$DIR/server-state/addresses"
 start_server
 T_READY=$(ms)
 OK=""
@@ -215,6 +220,10 @@ done
 [ -n "$OK" ] || fail "no ping within ${RECONNECT_S}s of the server's restart after SIGTERM"
 echo "tunnel back $(($(ms) - T_READY)) ms after the server's restart (SIGTERM)"
 kill -0 "$CLIENT_PID" 2>/dev/null || fail "the client exited when the server closed"
+[ "$(inner_address)" = 198.18.183.77/32 ] || fail "device address $(inner_address), not the new 198.18.183.77/32"
+wait_for "$DIR/monitor.out" 20 "\"event\":\"reconnected\".*address $ADDR -> 198.18.183.77/32" ||
+  fail "the reconnected event does not name the address change: $(grep reconnected "$DIR/monitor.out")"
+ip -n "$C" route show dev tqbr0 | grep -q "^$TARGET" || fail "the operator's route went with the old address"
 
 kill -TERM "$CLIENT_PID"
 RC=""
