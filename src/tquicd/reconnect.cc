@@ -37,6 +37,7 @@ void ReconnectSchedule::on_disconnected(quic::Instant now, std::string reason) {
   up_since_.reset();
   down_since_ = now;
   reason_ = std::move(reason);
+  if (reason_.size() > kMaxReconnectReason) reason_.resize(kMaxReconnectReason);
   ++disconnects_;
   attempt_ = 1;
   schedule(now);

@@ -25,6 +25,8 @@ inline constexpr double kReconnectJitter = 0.2;
 // without a tunnel: a server that is still down answers nothing, and waiting on QUIC's own
 // handshake timeout (the idle timeout, 30 s) would hold the next attempt back.
 inline constexpr quic::Duration kReconnectAttemptTimeout = std::chrono::seconds(5);
+// Bytes of a disconnection's reason kept for status (the event bus cuts its own copy).
+inline constexpr size_t kMaxReconnectReason = 256;
 
 // The wait before attempt `attempt` (1 = the first after a disconnection: at once). `unit` is
 // a random number in [0, 1) that picks the jitter; values outside are clamped.
@@ -43,8 +45,10 @@ class ReconnectSchedule {
   // The tunnel came up at `now`. Returns the time it was down when this is a reconnection
   // (not for the first connection, whose failed attempts count but make no outage).
   std::optional<quic::Duration> on_connected(quic::Instant now);
-  // The tunnel's connection ended at `now` (`reason` for status): the next attempt is due at
-  // once, or after the backoff when the connection lived less than kReconnectStableAfter.
+  // The tunnel's connection ended at `now` (`reason` for status, cut at kMaxReconnectReason:
+  // it may hold the server's close reason phrase). The next attempt is due at once, unless
+  // attempts failed since the last connection that lived longer than kReconnectStableAfter:
+  // then the backoff carries on from there.
   void on_disconnected(quic::Instant now, std::string reason);
   // An attempt ended without a tunnel: the next one is due after the backoff.
   void on_attempt_failed(quic::Instant now);

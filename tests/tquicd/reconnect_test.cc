@@ -104,6 +104,9 @@ TEST(ReconnectSchedule, StartsOverOnlyAfterAConnectionThatHeld) {
   EXPECT_EQ(s.next_attempt(), t);
   EXPECT_EQ(s.disconnects(), 3u);
   EXPECT_EQ(s.reconnects(), 2u);
+  // The reason may carry the server's close reason phrase: kept bounded.
+  s.on_disconnected(t, std::string(kMaxReconnectReason + 100, 'x'));
+  EXPECT_EQ(s.last_reason().size(), kMaxReconnectReason);
 }
 
 TEST(ReconnectSchedule, JitterSpreadsClients) {
