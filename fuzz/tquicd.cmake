@@ -4,3 +4,4 @@ tquic_fuzz(tquicd_classifier SOURCES ${CMAKE_CURRENT_LIST_DIR}/tquicd_classifier
 tquic_fuzz(tquicd_quota_state SOURCES ${CMAKE_CURRENT_LIST_DIR}/tquicd_quota_state.cc DEPS tquic_tquicd_core)
 tquic_fuzz(tquicd_tokens SOURCES ${CMAKE_CURRENT_LIST_DIR}/tquicd_tokens.cc DEPS tquic_tquicd_core)
 tquic_fuzz(tquicd_netlink SOURCES ${CMAKE_CURRENT_LIST_DIR}/tquicd_netlink.cc DEPS tquic_tquicd_core)
+tquic_fuzz(tquicd_reset_key SOURCES ${CMAKE_CURRENT_LIST_DIR}/tquicd_reset_key.cc DEPS tquic_tquicd_core)

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -221,7 +222,14 @@ void MasqueIpClientApp::on_event(const h3::Event& e) {
     for (const auto& f : e.fields) {
       if (f.name == ":status") status = f.value;
     }
-    if (status.size() != 3 || status[0] != '2') return fail("proxy answered " + status);
+    if (status.size() != 3 || status[0] != '2') {
+      bool digits = status.size() == 3 && std::all_of(status.begin(), status.end(), [](char ch) {
+                      return ch >= '0' && ch <= '9';
+                    });
+      refused_status_ =
+          digits ? (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0') : 0;
+      return fail("proxy answered " + status);
+    }
     up_ = true;
     auto agreed = masque::agreed_context(e.fields, offered_);
     if (masque::ConnectIpClient* t = tunnel()) t->set_sequence_context(agreed);
@@ -237,10 +245,16 @@ void MasqueIpClientApp::on_event(const h3::Event& e) {
 void MasqueIpClientApp::apply(const masque::ConnectIpClient& t) {
   std::vector<masque::IpPrefix> addrs;
   for (const auto& a : t.addresses()) addrs.push_back(a.prefix);
-  if (auto s = tun_.sync_addresses(addrs); !s) {
-    log_at(0, "warning: %s", s.error().reason.c_str());
-  } else {
-    addressed_ = !addrs.empty();
+  // Until the proxy assigns an address, the device keeps those it has: a reconnecting owner
+  // (tquicd) keeps its address through a ROUTE_ADVERTISEMENT that comes first, and with it
+  // every route on the device, which the kernel flushes when a device loses its last address.
+  bool keep = addrs.empty() && !addressed_;
+  if (!keep) {
+    if (auto s = tun_.sync_addresses(addrs); !s) {
+      log_at(0, "warning: %s", s.error().reason.c_str());
+    } else {
+      addressed_ = !addrs.empty();
+    }
   }
   masque::IpAddress proxy = masque::IpAddress::from(remote_.v6 ? 6 : 4, remote_.ip);
   size_t skipped = 0;

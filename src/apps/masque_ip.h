@@ -98,6 +98,9 @@ class MasqueIpClientApp {
     return endpoint_ != nullptr && handle_ ? endpoint_->connection(*handle_) : nullptr;
   }
   const std::string& error() const { return error_; }
+  // The proxy's answer when it refused the tunnel (a status outside 2xx), 0 otherwise: tquicd
+  // tells a refusal that retrying cannot cure (403, a bad token) from one it can (503).
+  int refused_status() const { return refused_status_; }
   masque::ConnectIpStats stats() const { return tunnels_.total(); }
   uint64_t tun_write_failed() const { return sink_.write_failed; }
   uint64_t tun_gso_dropped() const { return tun_gso_dropped_; }
@@ -126,6 +129,7 @@ class MasqueIpClientApp {
   std::optional<uint64_t> offered_;
   size_t payload_ = 0;  // max_datagram_payload() last applied
   bool finished_ = false, up_ = false, addressed_ = false;
+  int refused_status_ = 0;
   std::string error_;
   std::vector<uint8_t> buf_;
   std::vector<uint8_t> segment_;  // one segment of a TUN super-packet

@@ -19,6 +19,9 @@ namespace {
 constexpr int kMaxDriveRounds = 1000;
 // Streams a client may open beyond its flows (ordinary requests, slack for closing ones).
 constexpr uint64_t kExtraStreams = 16;
+// The CONNECTION_CLOSE reason of a stopping server (shutdown()).
+constexpr std::string_view kShutdownReason = "server shutting down";
+
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) {
   g_stop = 1;
@@ -81,6 +84,10 @@ void MasqueProxyApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   while (auto h = endpoint.accept()) {
     quic::Connection* c = endpoint.connection(*h);
     if (c == nullptr) continue;
+    if (stopping_) {
+      c->close(h3::err::kNoError, std::string(kShutdownReason), now);
+      continue;
+    }
     Conn& conn = conns_[*h];
     conn.session = std::make_unique<h3::Session>(*c, h3::Role::kServer, session_config());
     conn.peer = c->path(0).remote.to_string();
@@ -117,6 +124,16 @@ void MasqueProxyApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
       continue;
     }
     ++it;
+  }
+}
+
+void MasqueProxyApp::shutdown(quic::Endpoint& endpoint, quic::Instant now) {
+  stopping_ = true;
+  for (auto& [h, conn] : conns_) {
+    quic::Connection* c = endpoint.connection(h);
+    if (c != nullptr && !c->is_closed() && !conn.session->is_closed()) {
+      conn.session->close(h3::err::kNoError, std::string(kShutdownReason), now);
+    }
   }
 }
 

@@ -58,6 +58,10 @@ class MasqueProxyApp {
   // Serves extended CONNECT with :protocol `protocol` on every connection accepted from now on.
   void register_protocol(std::string protocol, ProtocolFactory make);
   void on_activity(quic::Endpoint& endpoint, quic::Instant now);
+  // Closes every connection with H3_NO_ERROR (the server is stopping): clients learn it from
+  // the CONNECTION_CLOSE at once, not at their idle timeout. Connections accepted afterwards
+  // (a client reconnecting at once) are closed the same way. The caller lets it go out.
+  void shutdown(quic::Endpoint& endpoint, quic::Instant now);
   const ProxyCounters& counters() const { return counters_; }
   size_t open_connections() const { return conns_.size(); }
   // The HTTP/3 settings of the proxy's sessions: extended CONNECT and H3_DATAGRAM on.
@@ -83,6 +87,7 @@ class MasqueProxyApp {
   std::shared_ptr<std::vector<Pending>> pending_ = std::make_shared<std::vector<Pending>>();
   ProxyCounters counters_;
   std::vector<uint8_t> buf_;
+  bool stopping_ = false;
 };
 
 }  // namespace apps

@@ -223,13 +223,15 @@ namespace {
 template <class Remove, class Add>
 quic::Status sync(std::vector<IpPrefix> have, const std::vector<IpPrefix>& want, Remove remove,
                   Add add) {
+  // Added before removed: a device whose address is replaced (a proxy that assigns another)
+  // never has none in between, which would make the kernel flush every route on it.
   quic::Status first;
+  for (const IpPrefix& w : want) {
+    if (auto s = add(w); !s && first) first = s;
+  }
   for (const IpPrefix& h : have) {
     if (std::find(want.begin(), want.end(), h) != want.end()) continue;
     if (auto s = remove(h); !s && first) first = s;
-  }
-  for (const IpPrefix& w : want) {
-    if (auto s = add(w); !s && first) first = s;
   }
   return first;
 }

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <random>
 
 #include "apps/h3_serve.h"
 #include "apps/masque_ip.h"
@@ -24,6 +25,7 @@
 #include "tquicd/link_manager.h"
 #include "tquicd/netlink_watch.h"
 #include "tquicd/quota_file.h"
+#include "tquicd/reconnect.h"
 #include "tquicd/settings.h"
 
 namespace bond {
@@ -97,6 +99,8 @@ WallTime wall_now() {
 // The handshake race: attempts on links in race order, staggered; the first whose QUIC
 // handshake completes carries the tunnel and the others are closed. Every attempt is driven
 // before the winner is picked, so each one's connection pointer is fresh when it is used.
+// The race runs in rounds (one per connection attempt, reconnect.h): restart() starts one, in
+// which every link that is up gets at most one try; given_up() says when the round is lost.
 class HandshakeRace {
  public:
   using MakeApp = std::function<std::unique_ptr<apps::MasqueIpClientApp>(const io::UdpSocket&)>;
@@ -117,8 +121,7 @@ class HandshakeRace {
       log_at(0, "tquicd: handshake done on link %s", links_.name(won->link).c_str());
       winner_ = std::move(won->app);
       attempts_.erase(won);
-      for (Attempt& a : attempts_) close(a, now, "another link won the handshake race");
-      attempts_.clear();
+      close_attempts(now, "another link won the handshake race");
       return winner_.get();
     }
     std::erase_if(attempts_, [&](Attempt& a) {
@@ -129,11 +132,41 @@ class HandshakeRace {
       close(a, now, "link down");
       return true;
     });
-    if (attempts_.empty() || now >= last_start_ + kRaceStagger) start(ep, now);
+    if (armed_ && (attempts_.empty() || now >= last_start_ + kRaceStagger)) start(ep, now);
     return nullptr;
   }
-  // When step() should run again without traffic (the next staggered start).
-  quic::Instant next_wake() const { return winner_ ? quic::kNever : last_start_ + kRaceStagger; }
+  // A new round: the previous winner (if any) and attempts are dropped.
+  void restart(quic::Instant now) {
+    stop(now);
+    armed_ = true;
+    deadline_ = now + kReconnectAttemptTimeout;
+  }
+  // Ends the round: no new attempts, the running ones and the winner are closed and dropped.
+  void stop(quic::Instant now) {
+    if (winner_ && !winner_->finished()) {
+      if (quic::Connection* c = winner_->connection()) c->close(0, "reconnecting", now);
+    }
+    winner_.reset();
+    close_attempts(now, "attempt given up");
+    tried_.clear();
+    armed_ = false;
+  }
+  // The round's winner carries the tunnel: no more wake-ups for it.
+  void settle() { armed_ = false; }
+  // No link was up to try in this round.
+  bool tried_none() const { return tried_.empty(); }
+  quic::Instant deadline() const { return deadline_; }
+  // The round is lost: no tunnel by its deadline, or every link up was tried and failed.
+  bool given_up(quic::Instant now) const {
+    if (winner_ && winner_->ready()) return false;
+    if (now >= deadline_) return true;
+    return !winner_ && attempts_.empty() && !tried_.empty() && !links_.next_race_link(tried_);
+  }
+  // When step() should run again without traffic (the next staggered start, the deadline).
+  quic::Instant next_wake() const {
+    if (!armed_) return quic::kNever;
+    return winner_ ? deadline_ : std::min(last_start_ + kRaceStagger, deadline_);
+  }
   apps::MasqueIpClientApp* winner() const { return winner_.get(); }
 
  private:
@@ -143,11 +176,10 @@ class HandshakeRace {
     std::unique_ptr<apps::MasqueIpClientApp> app;
   };
   void start(quic::Endpoint& ep, quic::Instant now) {
-    std::vector<size_t> busy;
-    for (const Attempt& a : attempts_) busy.push_back(a.link);
-    auto i = links_.next_race_link(busy);
+    auto i = links_.next_race_link(tried_);
     if (!i) return;
     last_start_ = now;
+    tried_.push_back(*i);
     log_at(0, "tquicd: handshake attempt on link %s", links_.name(*i).c_str());
     attempts_.push_back({*i, links_.socket(*i), make_(*links_.socket(*i))});
     attempts_.back().app->on_activity(ep, now);
@@ -156,12 +188,18 @@ class HandshakeRace {
     quic::Connection* c = a.app->connection();
     if (c != nullptr && !a.app->finished()) c->close(0, why, now);
   }
+  void close_attempts(quic::Instant now, const char* why) {
+    for (Attempt& a : attempts_) close(a, now, why);
+    attempts_.clear();
+  }
 
   LinkManager& links_;
   MakeApp make_;
   std::vector<Attempt> attempts_;
+  std::vector<size_t> tried_;  // links tried in this round
   std::unique_ptr<apps::MasqueIpClientApp> winner_;
-  quic::Instant last_start_{};
+  quic::Instant last_start_{}, deadline_{};
+  bool armed_ = false;
 };
 
 // The quota ledger and its state file (daemon.state_dir).
@@ -247,8 +285,19 @@ struct ClientRun {
   QuotaStore& quota;
   InterfaceFeed& interfaces;
   LinkTracker& tracker;
+  masque::TunDevice& tun;
+  ReconnectSchedule& schedule;
   DaemonState state;
   DaemonControl* control = nullptr;
+  // Where the connection stands (reconnect.h): an attempt (a race round) runs, the tunnel is
+  // up, or the next attempt is waited for.
+  enum class Phase { kTrying, kConnected, kWaiting } phase = Phase::kTrying;
+  std::string fatal;                     // a definitive refusal: the daemon exits with it
+  bool no_link = false;                  // the last failed attempt had no link up to try
+  masque::ConnectIpStats ended;          // the tunnel figures of connections gone
+  std::vector<masque::IpPrefix> held;    // the device's addresses when the connection was lost
+  std::optional<io::EndpointDriver::TimerId> wake_timer;
+  quic::Instant wake_at{};
 
   // The tunnel's connection; null before the race is won and once the app has finished (the
   // endpoint may have reaped the connection by then, and the app's pointer is stale).
@@ -260,7 +309,8 @@ struct ClientRun {
     state.role = DaemonRole::kClient;
     apps::MasqueIpClientApp* w = race.winner();
     state.ready = w != nullptr && w->ready();
-    if (w != nullptr) state.tunnel = w->stats();
+    state.tunnel = ended;
+    if (w != nullptr) state.tunnel.add(w->stats());
     state.reorder = reorder.stats();
     state.reorder_hold = reorder.hold_time();
     state.links = links.states(connection());
@@ -293,15 +343,153 @@ struct ClientRun {
     tracker.update(paths, now, bus, s);
     s.tx_bytes = state.tunnel.bytes_out;
     s.rx_bytes = state.tunnel.bytes_in;
+    reconnect_status(now, s);
   }
+  void reconnect_status(quic::Instant now, Status& s) const;
+  // After each event-loop batch: follows the connection's end, the attempts and the backoff.
+  void supervise(quic::Instant now);
+  void lost(quic::Instant now, const std::string& reason);
+  void attempt_failed(quic::Instant now, const std::string& reason);
+  void begin_attempt(quic::Instant now);
+  void connected(quic::Instant now);
+  // Keeps one driver timer at the race's or the schedule's next deadline.
+  void arm_wake(quic::Instant now);
   int run(const StateObserver& observe, const std::string& server);
 };
+
+std::string seconds_text(quic::Duration d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fs", std::chrono::duration<double>(d).count());
+  return text;
+}
+
+std::string prefixes_text(const std::vector<masque::IpPrefix>& v) {
+  std::string out;
+  for (const masque::IpPrefix& p : v) out += (out.empty() ? "" : " ") + p.to_string();
+  return out.empty() ? "none" : out;
+}
+
+void ClientRun::reconnect_status(quic::Instant now, Status& s) const {
+  auto ms = [](quic::Duration d) {
+    return static_cast<uint64_t>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
+  };
+  ReconnectStatus& r = s.reconnect;
+  r.disconnects = schedule.disconnects();
+  r.reconnects = schedule.reconnects();
+  r.last_reason = schedule.last_reason();
+  r.last_downtime_ms = ms(schedule.last_downtime());
+  r.attempt = phase == Phase::kConnected ? 0 : schedule.attempt();
+  quic::Instant next = schedule.next_attempt();
+  r.next_attempt_ms = next == quic::kNever ? 0 : ms(next - now);
+  r.down_ms = schedule.reconnecting() ? ms(now - schedule.down_since()) : 0;
+  if (schedule.reconnecting()) s.bond = BondState::kReconnecting;
+}
+
+void ClientRun::supervise(quic::Instant now) {
+  if (stop_requested()) return;  // our own shutdown ends the connection: no reconnecting
+  apps::MasqueIpClientApp* w = race.winner();
+  switch (phase) {
+    case Phase::kConnected:
+      if (w == nullptr || w->finished()) lost(now, w != nullptr ? w->error() : "connection gone");
+      return;
+    case Phase::kTrying:
+      if (w != nullptr && w->ready()) return connected(now);
+      if (w != nullptr && w->finished()) {
+        // 403 (a bad token) and the like: retrying cannot cure them (reconnect.h).
+        if (definitive_refusal(w->refused_status())) fatal = w->error();
+        if (fatal.empty()) attempt_failed(now, w->error());
+        return;
+      }
+      if (race.given_up(now)) {
+        attempt_failed(now, now >= race.deadline() ? "no tunnel within the attempt's time"
+                                                   : "the handshake failed on every link up");
+      }
+      return;
+    case Phase::kWaiting:
+      // An attempt that found no link up to try says nothing about the server: a link that
+      // comes back is tried at once rather than after the backoff.
+      if (now >= schedule.next_attempt() || (no_link && links.next_race_link({}))) {
+        begin_attempt(now);
+      }
+      return;
+  }
+}
+
+void ClientRun::lost(quic::Instant now, const std::string& reason) {
+  log_at(0, "tquicd: disconnected: %s; the tunnel device stays, reconnecting", reason.c_str());
+  if (race.winner() != nullptr) ended.add(race.winner()->stats());
+  held = tun.addresses();
+  race.stop(now);
+  ingress.set_app(nullptr);
+  // The old connection's sequence space is gone with it.
+  reorder.forget_tunnels();
+  schedule.on_disconnected(now, reason);
+  if (control != nullptr) control->bus().push(now, EventKind::kDisconnected, "", reason);
+  phase = Phase::kWaiting;
+  if (now >= schedule.next_attempt()) begin_attempt(now);
+}
+
+void ClientRun::attempt_failed(quic::Instant now, const std::string& reason) {
+  no_link = race.tried_none();
+  log_at(0, "tquicd: connection attempt %llu failed: %s%s",
+         static_cast<unsigned long long>(schedule.attempt()), reason.c_str(),
+         no_link ? " (no link up to try)" : "");
+  if (race.winner() != nullptr) ended.add(race.winner()->stats());
+  race.stop(now);
+  ingress.set_app(nullptr);
+  schedule.on_attempt_failed(now);
+  phase = Phase::kWaiting;
+  log_at(0, "tquicd: next connection attempt (%llu) in %s",
+         static_cast<unsigned long long>(schedule.attempt()),
+         seconds_text(schedule.next_attempt() - now).c_str());
+}
+
+void ClientRun::begin_attempt(quic::Instant now) {
+  log_at(0, "tquicd: connection attempt %llu", static_cast<unsigned long long>(schedule.attempt()));
+  schedule.on_attempt_started();
+  // The paths that follow are the new connection's (their ids start over).
+  links.on_new_connection();
+  tracker.on_new_connection();
+  race.restart(now);
+  phase = Phase::kTrying;
+}
+
+void ClientRun::connected(quic::Instant now) {
+  race.settle();
+  phase = Phase::kConnected;
+  auto down = schedule.on_connected(now);
+  if (!down) return;
+  std::string detail = "after " + seconds_text(*down);
+  const std::vector<masque::IpPrefix>& now_held = tun.addresses();
+  if (now_held != held) {
+    // The server's pools keep a client's address across its restarts; another one means its
+    // state was lost: the device has the new address now (apps::MasqueIpClientApp::apply).
+    detail += ", address " + prefixes_text(held) + " -> " + prefixes_text(now_held);
+    log_at(0, "tquicd: warning: the server assigned another tunnel address: %s -> %s",
+           prefixes_text(held).c_str(), prefixes_text(now_held).c_str());
+  }
+  log_at(0, "tquicd: reconnected %s", detail.c_str());
+  if (control != nullptr) control->bus().push(now, EventKind::kReconnected, "", detail);
+}
+
+void ClientRun::arm_wake(quic::Instant now) {
+  quic::Instant wake = std::min(race.next_wake(), schedule.next_attempt());
+  if (wake == quic::kNever || (wake_timer && wake_at <= wake)) return;
+  if (wake_timer) driver.cancel_timer(*wake_timer);
+  // A deadline already passed that step() did not act on (no link to start on): not a
+  // busy loop, another look after one stagger.
+  wake_at = wake > now ? wake : now + kRaceStagger;
+  wake_timer = driver.add_timer(wake_at, [this](quic::Instant) { wake_timer.reset(); });
+}
 
 int ClientRun::run(const StateObserver& observe, const std::string& server) {
   install_signal_handlers();
   bool announced = false;
   quic::Instant next_state = io::monotonic_now();
-  auto finished = [&] { return race.winner() != nullptr && race.winner()->finished(); };
+  // The connection ending is no reason to stop (supervise() makes another); a definitive
+  // refusal is.
+  auto finished = [&] { return !fatal.empty(); };
   while (!stop_requested() && !finished()) {
     auto r = driver.run_until([&] { return stop_requested() || finished() ||
                                            (!announced && state.ready); },
@@ -339,8 +527,8 @@ int ClientRun::run(const StateObserver& observe, const std::string& server) {
   }
   quota.save(io::monotonic_now(), true);
   log_exit_counters(ingress.queue().stats(), state);
-  if (race.winner() != nullptr && !race.winner()->error().empty() && !signalled) {
-    std::fprintf(stderr, "tquicd: %s\n", race.winner()->error().c_str());
+  if (!fatal.empty() && !signalled) {
+    std::fprintf(stderr, "tquicd: %s (not retried)\n", fatal.c_str());
     return apps::kExitFailure;
   }
   return apps::kExitOk;
@@ -391,21 +579,19 @@ std::unique_ptr<DaemonControl> open_client_control(ClientRun& run, EventForward&
 
 // The event loop's hooks: the app hook (links, the race, the ingress pump, timers), socket
 // errors, and the TUN and rtnetlink descriptors. False when a descriptor cannot be watched.
-bool wire_client_loop(ClientRun& run, masque::TunDevice& tun, ReorderTimer& timer,
-                      std::optional<io::EndpointDriver::TimerId>& race_timer) {
+bool wire_client_loop(ClientRun& run, masque::TunDevice& tun, ReorderTimer& timer) {
   io::EndpointDriver& driver = run.driver;
-  driver.set_app([&run, &timer, &race_timer](quic::Endpoint& ep, quic::Instant now) {
+  driver.set_app([&run, &timer](quic::Endpoint& ep, quic::Instant now) {
     if (run.links.needs_resync()) run.links.sync(run.interfaces.table, run.connection(), now);
-    run.ingress.set_app(run.race.step(ep, now));
+    run.race.step(ep, now);
+    run.supervise(now);  // may drop the race's winner: the pump takes it afterwards
+    run.ingress.set_app(run.race.winner());
     run.links.tick(run.connection(), now, wall_now());
     run.ingress.pump(now);
     timer.rearm();
-    // Wakes the loop for the next staggered start even when no packet arrives (a dark link).
-    quic::Instant wake = run.race.next_wake();
-    if (!race_timer && wake != quic::kNever) {
-      race_timer = run.driver.add_timer(wake > now ? wake : now + kRaceStagger,
-                                        [&race_timer](quic::Instant) { race_timer.reset(); });
-    }
+    // Wakes the loop for the next staggered start, the attempt's deadline and the next
+    // attempt even when no packet arrives (a dark link, a server that is down).
+    run.arm_wake(now);
   });
   driver.set_socket_error_handler(
       [&run](io::UdpSocket& s, const quic::Error& e) { run.links.on_socket_error(s, e); });
@@ -457,18 +643,20 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
   IngressPump ingress(tun, ingress_limits(cfg));
   LinkTracker tracker({});
   tracker.configure(cfg.links);  // addresses come from the links' sockets (refresh_status)
-  ClientRun run{cfg, path, driver, reorder, ingress, links, race, quota, interfaces, tracker, {}};
+  ReconnectSchedule schedule(std::random_device{}());  // the jitter's seed
+  ClientRun run{cfg,        path,    driver,  reorder, ingress, links, race,
+                quota,      interfaces, tracker, tun,   schedule, {}};
   run.state.tun = cfg.tunnel.name;
-  std::optional<io::EndpointDriver::TimerId> race_timer;
-  if (!wire_client_loop(run, tun, timer, race_timer)) return apps::kExitFailure;
+  if (!wire_client_loop(run, tun, timer)) return apps::kExitFailure;
   auto control = open_client_control(run, events);
   links.configure(cfg.links, nullptr);
   links.sync(interfaces.table, nullptr, io::monotonic_now());
+  race.restart(io::monotonic_now());  // the first attempt
   driver.defer([] {});  // the first hook starts the race
   int rc = run.run(observe, setup.remote.to_string());
   driver.unregister_fd(interfaces.watch->fd());
   driver.unregister_fd(tun.fd());
-  if (race_timer) driver.cancel_timer(*race_timer);
+  if (run.wake_timer) driver.cancel_timer(*run.wake_timer);
   return rc;
 }
 }  // namespace

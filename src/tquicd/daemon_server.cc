@@ -15,6 +15,7 @@
 #include "apps/masque_ip_proxy.h"
 #include "apps/masque_proxy.h"
 #include "io/clock.h"
+#include "io/os_random.h"
 #include "masque/proxy_handler.h"
 #include "tquicd/address_store.h"
 #include "tquicd/daemon.h"
@@ -22,6 +23,7 @@
 #include "tquicd/daemon_status.h"
 #include "tquicd/nft.h"
 #include "tquicd/quota_file.h"
+#include "tquicd/reset_key.h"
 #include "tquicd/settings.h"
 #include "tquicd/tokens.h"
 
@@ -119,6 +121,27 @@ void teardown_nft(const Config& cfg) {
   }
 }
 
+// The stateless reset key of earlier runs (reset_key.h), or a new one kept for later runs.
+ResetKey load_reset_key(const std::string& state_dir) {
+  std::string path = reset_key_path(state_dir);
+  auto text = read_state_file(path);
+  if (text && *text) {
+    if (auto key = parse_reset_key(**text)) return *key;
+    log_at(0, "tquicd: warning: %s: not a reset key (a new one replaces it)", path.c_str());
+  } else if (!text) {
+    log_at(0, "tquicd: warning: %s", text.error().c_str());
+  }
+  ResetKey key{};
+  io::OsRandom().fill(quic::MutBytes(key.data(), key.size()));
+  if (auto r = write_state_file(path, format_reset_key(key)); !r) {
+    log_at(0,
+           "tquicd: warning: reset key not saved (%s): after a restart, clients notice only "
+           "at their idle timeout",
+           r.error().c_str());
+  }
+  return key;
+}
+
 struct ServerParts {
   std::unique_ptr<io::OsRandom> random;  // on the heap: the endpoint keeps a reference
   std::unique_ptr<quic::Endpoint> endpoint;
@@ -136,6 +159,7 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   net.qlog_dir = cfg.log.qlog_dir;
   quic::EndpointConfig ec;
   ec.server = true;
+  ec.connection.reset_key = load_reset_key(cfg.state_dir);
   ec.max_connections = cfg.server.max_clients;
   if (auto st = apps::apply_connection_options(net, ec.connection); !st) {
     return std::unexpected(st.error());
@@ -156,6 +180,7 @@ struct ServerRun {
   Config cfg;
   std::string path;
   io::EndpointDriver& driver;
+  quic::Endpoint& endpoint;
   apps::MasqueProxyApp& app;
   apps::ConnectIpProxy& ip;
   ReorderSink& reorder;
@@ -227,6 +252,10 @@ struct ServerRun {
       }
     }
     refresh();
+    // The clients reconnect at once (their CONNECTION_CLOSE says why) rather than after their
+    // idle timeout, or at the restarted server's stateless reset.
+    app.shutdown(endpoint, io::monotonic_now());
+    (void)driver.run_until([] { return false; }, io::monotonic_now() + kShutdownFlush);
     std::fprintf(stderr, "tquicd: stopping: clients=%llu auth_refused=%llu %s %s\n",
                  static_cast<unsigned long long>(state.clients),
                  static_cast<unsigned long long>(state.auth_refused), ip.stats_line().c_str(),
@@ -283,6 +312,10 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     std::fprintf(stderr, "tquicd: %s\n", tokens.error().reason.c_str());
     return apps::kExitUsage;
   }
+  // The state directory is ours: made (owner only) when missing.
+  if (::mkdir(cfg.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    log_at(0, "tquicd: warning: %s: %s", cfg.state_dir.c_str(), std::strerror(errno));
+  }
   auto parts = make_server_parts(cfg);
   if (!parts) {
     std::fprintf(stderr, "tquicd: %s\n", parts.error().reason.c_str());
@@ -297,10 +330,6 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder = r.get();
     return r;
   };
-  // The state directory is ours: made (owner only) when missing.
-  if (::mkdir(cfg.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    log_at(0, "tquicd: warning: %s: %s", cfg.state_dir.c_str(), std::strerror(errno));
-  }
   std::vector<StoredAddress> kept = load_addresses(cfg);
   auto ip = apps::ConnectIpProxy::create(ip_options(cfg, kept), driver, wrap);
   if (!ip) {
@@ -336,8 +365,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder_timer.rearm();
   });
   if (!setup_nft(cfg)) return apps::kExitFailure;
-  ServerRun run{cfg,   config_path, driver, app, **ip, *reorder, *tokens, state, client_rate,
-                std::move(kept)};
+  ServerRun run{cfg,    config_path, driver,      *parts->endpoint, app, **ip, *reorder, *tokens,
+                state, client_rate, std::move(kept)};
   auto opened = open_server_control(run, clients, *parts->endpoint);
   control = opened.get();
   int rc = run.run(observe);

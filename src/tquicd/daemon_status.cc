@@ -117,6 +117,13 @@ void LinkTracker::set_quota(std::string_view name, uint64_t quota_bytes, uint64_
 
 // A link's counters are the sum over every path it has had: a path's own counters restart
 // when the link's path is re-opened (new path id), the link's must not.
+void LinkTracker::on_new_connection() {
+  for (Track& t : tracks_) {
+    for (const auto& [id, c] : t.paths) t.folded.add(c);
+    t.paths.clear();
+  }
+}
+
 void LinkTracker::update_link(Track& t, const std::vector<const PathSample*>& mine,
                               quic::Instant now, LinkStatus& s) {
   bool usable = false, failed = false;

@@ -62,6 +62,9 @@ class LinkTracker {
   // The configured links changed (SIGHUP, `set`): a link that keeps its name keeps its
   // counters, address and admin state; new ones start down, removed ones are forgotten.
   void configure(const std::vector<LinkConfig>& links);
+  // The paths that follow are a new connection's (the client reconnected; path ids start
+  // over): what the old paths counted is kept in the links' totals.
+  void on_new_connection();
   // Quota figures the quota ledger (when the daemon runs one) hands in.
   void set_quota(std::string_view name, uint64_t quota_bytes, uint64_t used_bytes);
 

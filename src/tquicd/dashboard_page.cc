@@ -14,7 +14,7 @@ body{font:14px system-ui,sans-serif;margin:1em;background:#fafafa;color:#222}
 h1{font-size:1.3em;margin:0 0 .5em}
 #bond{font-weight:bold;padding:.1em .5em;border-radius:.3em}
 .s-bonded{background:#c8f0c8}.s-single{background:#fff3b0}.s-degraded{background:#ffd59e}
-.s-down{background:#f4b0b0}
+.s-down,.s-reconnecting{background:#f4b0b0}
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}
 td:first-child,th:first-child{text-align:left}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:1em}

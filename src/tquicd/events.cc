@@ -19,6 +19,8 @@ const char* to_string(EventKind k) {
     case EventKind::kLinkRemoved: return "link_removed";
     case EventKind::kQuotaReset: return "quota_reset";
     case EventKind::kConfigReloaded: return "config_reloaded";
+    case EventKind::kDisconnected: return "disconnected";
+    case EventKind::kReconnected: return "reconnected";
   }
   return "?";
 }

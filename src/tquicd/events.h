@@ -1,7 +1,8 @@
 // tquicd's daemon events (docs/tquicd-control.md "Events"): what the daemons report as it
 // happens — a path validated or lost, a failover, the bond's state changing, a link added,
 // removed, taken up or down, a quota reached or reset, a client connecting or leaving, the
-// configuration reloaded. The daemon pushes each event into its EventBus once; the bus stamps
+// configuration reloaded, the client's connection lost and made again. The daemon pushes
+// each event into its EventBus once; the bus stamps
 // it (sequence number, time since start), keeps it in a bounded ring (EventLog) that
 // `tquicctl monitor`, /api/events and the dashboard read, and calls every subscriber (the
 // control socket wakes its monitors, a log line is written). No I/O, no clock: time is passed in.
@@ -33,8 +34,10 @@ enum class EventKind {
   kLinkRemoved,     // a [[link]] disappeared
   kQuotaReset,      // a metered link's quota period restarted
   kConfigReloaded,  // SIGHUP or `set` applied configuration; detail names the keys
+  kDisconnected,    // client: the tunnel's connection ended; detail is why (reconnect.h)
+  kReconnected,     // client: the tunnel is back; detail says how long it was down
 };
-inline constexpr size_t kEventKinds = 13;
+inline constexpr size_t kEventKinds = 15;
 // "path_up", "failover", "config_reloaded", ...: the names monitor and /api/events print.
 const char* to_string(EventKind k);
 

@@ -112,6 +112,16 @@ void LinkManager::report_failover(const Link& gone) {
   emit_(EventKind::kFailover, gone.cfg.name, to.empty() ? "no link left" : to);
 }
 
+void LinkManager::on_new_connection() {
+  for (Link& l : links_) {
+    l.path_id.reset();
+    l.requested.reset();
+    l.counted = 0;
+    l.policy_applied = l.usable = l.draining = false;
+  }
+  scheduler_dirty_ = true;
+}
+
 void LinkManager::on_socket_error(const io::UdpSocket& s, const quic::Error& e) {
   for (Link& l : links_) {
     if (l.socket.get() != &s) continue;

@@ -47,6 +47,10 @@ class LinkManager {
   // After each batch of the event loop: matches paths to links, asks for paths of links that
   // have none, counts bytes into the ledger, applies role, weight, rate, quota and budget.
   void tick(quic::Connection* c, quic::Instant now, WallTime wall);
+  // The tunnel has a new connection (the client reconnected): the links' paths were the old
+  // one's, so every link with a socket asks the new one for a path at the next tick; the
+  // sockets stay and the quota usage carries on.
+  void on_new_connection();
   // A socket failed (the driver has removed it): the link reopens at the next sync.
   void on_socket_error(const io::UdpSocket& s, const quic::Error& e);
   // `tquicctl link down|up NAME`: a link taken down keeps no socket and no path, whatever its

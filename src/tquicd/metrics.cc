@@ -88,8 +88,8 @@ void link_metrics(std::string& out, const Status& s) {
 std::string format_metrics(const Status& s, uint64_t events_total) {
   std::string out;
   header(out, "tquicd_bond_state", "gauge", "1 for the bond's current state.");
-  for (BondState b :
-       {BondState::kSingle, BondState::kBonded, BondState::kDegraded, BondState::kDown})
+  for (BondState b : {BondState::kSingle, BondState::kBonded, BondState::kDegraded,
+                      BondState::kDown, BondState::kReconnecting})
     sample(out, "tquicd_bond_state", std::string("state=\"") + to_string(b) + "\"",
            s.bond == b ? 1 : 0);
   header(out, "tquicd_uptime_seconds", "gauge", "Seconds since the daemon started.");
@@ -107,6 +107,10 @@ std::string format_metrics(const Status& s, uint64_t events_total) {
   sample(out, "tquicd_tunnel_rx_bytes_total", "", d(s.rx_bytes));
   header(out, "tquicd_control_refused_total", "counter", "Control clients refused.");
   sample(out, "tquicd_control_refused_total", "", d(s.control_refused));
+  header(out, "tquicd_disconnects_total", "counter", "Client: connections to the server lost.");
+  sample(out, "tquicd_disconnects_total", "", d(s.reconnect.disconnects));
+  header(out, "tquicd_reconnects_total", "counter", "Client: connections made again after a loss.");
+  sample(out, "tquicd_reconnects_total", "", d(s.reconnect.reconnects));
   header(out, "tquicd_events_total", "counter", "Events logged (path, failover, quota).");
   sample(out, "tquicd_events_total", "", d(events_total));
   return out;

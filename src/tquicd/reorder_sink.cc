@@ -104,6 +104,10 @@ void ReorderSink::forget(std::map<uint64_t, Tunnel>::iterator it) {
   tunnels_.erase(it);
 }
 
+void ReorderSink::forget_tunnels() {
+  while (!tunnels_.empty()) forget(tunnels_.begin());
+}
+
 quic::Instant ReorderSink::next_timeout() const {
   quic::Instant t = quic::kNever;
   for (const auto& [id, tunnel] : tunnels_) {

@@ -61,6 +61,10 @@ class ReorderSink : public masque::PacketSink {
   // Gives up gaps whose hold ran out and forgets idle tunnels; call at next_timeout().
   void on_timeout(quic::Instant now);
   quic::Instant next_timeout() const;
+  // The client reconnected: its new tunnel numbers its packets from the start again, so the
+  // old tunnel's buffer goes now (its counters stay in stats()) rather than after
+  // kReorderTunnelIdle. Packets it still held (none once its holds ran out) are dropped.
+  void forget_tunnels();
   // SIGHUP: reorder.* and classifier.udp_unordered are live.
   void set_policy(ReorderLimits limits, bool udp_unordered);
   ReorderSinkStats stats() const;

@@ -11,6 +11,7 @@ const char* to_string(BondState s) {
     case BondState::kBonded: return "bonded";
     case BondState::kDegraded: return "degraded";
     case BondState::kDown: return "down";
+    case BondState::kReconnecting: return "reconnecting";
   }
   return "?";
 }

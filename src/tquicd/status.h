@@ -20,8 +20,9 @@ namespace bond {
 
 // single: one usable path; bonded: two or more usable paths carry traffic; degraded: fewer
 // usable links than configured non-backup links (a primary/secondary failed, or a backup carries
-// traffic); down: no usable path.
-enum class BondState { kSingle, kBonded, kDegraded, kDown };
+// traffic); down: no usable path; reconnecting: the client lost its connection and makes a
+// new one (Status::reconnect says which attempt, and when).
+enum class BondState { kSingle, kBonded, kDegraded, kDown, kReconnecting };
 enum class LinkHealth { kUp, kDown, kFailed };
 
 const char* to_string(BondState s);
@@ -69,6 +70,17 @@ struct FlowStatus {
   uint64_t bytes = 0, packets = 0;
 };
 
+// The client's connection over time (reconnect.h): how often it was lost and made again, and
+// while it is being made again, which attempt and when the next one starts.
+struct ReconnectStatus {
+  uint64_t disconnects = 0, reconnects = 0;
+  uint64_t attempt = 0;            // while reconnecting: the attempt running or due (1, 2, ...)
+  uint64_t next_attempt_ms = 0;    // while reconnecting: ms until the next attempt, 0 if running
+  uint64_t down_ms = 0;            // while reconnecting: ms since the connection was lost
+  uint64_t last_downtime_ms = 0;   // how long the last outage lasted
+  std::string last_reason;         // why the connection was last lost
+};
+
 struct Status {
   DaemonRole role = DaemonRole::kClient;
   BondState bond = BondState::kDown;
@@ -80,6 +92,7 @@ struct Status {
   std::vector<FlowStatus> flows;  // top flows by bytes, at most kMaxFlows
   uint64_t control_refused = 0;   // control clients refused (peer credentials, limit)
   uint64_t tx_bytes = 0, rx_bytes = 0;  // tunnel totals
+  ReconnectStatus reconnect;            // client side only
 
   static constexpr size_t kMaxFlows = 32;
 };

@@ -169,6 +169,25 @@ void flow_json(Obj& o, const FlowStatus& f) {
   o.num("packets", f.packets);
 }
 
+// "reconnecting: attempt 3, next in 1.8s, down 4.2s (lost: ...)": what an operator asks first.
+void reconnect_text(std::string& out, const ReconnectStatus& r) {
+  auto secs = [](uint64_t ms) { return sf("%" PRIu64 ".%" PRIu64 "s", ms / 1000, ms % 1000 / 100); };
+  std::string next = r.next_attempt_ms == 0 ? "running" : "next in " + secs(r.next_attempt_ms);
+  out += sf("reconnecting: attempt %" PRIu64 ", %s, down %s (lost: %s)\n", r.attempt,
+            next.c_str(), secs(r.down_ms).c_str(),
+            r.last_reason.empty() ? "-" : r.last_reason.c_str());
+}
+
+void reconnect_json(Obj& o, const ReconnectStatus& r) {
+  o.num("disconnects", r.disconnects);
+  o.num("reconnects", r.reconnects);
+  o.num("attempt", r.attempt);
+  o.num("next_attempt_ms", r.next_attempt_ms);
+  o.num("down_ms", r.down_ms);
+  o.num("last_downtime_ms", r.last_downtime_ms);
+  o.str("last_reason", r.last_reason);
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -193,6 +212,7 @@ std::string format_text(const Status& s, StatusView view) {
   out += sf("%zu/%zu  uptime: %" PRIu64 "s  tunnel: %s  tx: %s  rx: %s\n", up, s.links.size(),
             s.uptime_ms / 1000, s.tunnel_interface.empty() ? "-" : s.tunnel_interface.c_str(),
             bytes(s.tx_bytes).c_str(), bytes(s.rx_bytes).c_str());
+  if (s.bond == BondState::kReconnecting) reconnect_text(out, s.reconnect);
   bool all = view == StatusView::kStatus;
   if (all || view == StatusView::kLinks) links_text(out, s);
   if (all || view == StatusView::kPaths) paths_text(out, s);
@@ -212,6 +232,11 @@ std::string format_json(const Status& s, StatusView view) {
     o.num("tx_bytes", s.tx_bytes);
     o.num("rx_bytes", s.rx_bytes);
     o.num("control_refused", s.control_refused);
+    if (s.role == DaemonRole::kClient) {
+      o.key("reconnect");
+      Obj r(o.out);
+      reconnect_json(r, s.reconnect);
+    }
     bool all = view == StatusView::kStatus;
     if (all || view == StatusView::kLinks) array(o, "links", s.links, link_json);
     if (all || view == StatusView::kPaths) array(o, "paths", s.paths, path_json);

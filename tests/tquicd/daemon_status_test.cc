@@ -115,6 +115,22 @@ TEST(LinkTracker, CountersSurviveANewPathAndLossIsRecent) {
   EXPECT_EQ(f.s.links[0].tx_bytes, 7900u);
 }
 
+TEST(LinkTracker, CountersCarryOnAcrossANewConnection) {
+  Fixture f;
+  f.step({path(0, kA, true, 5000), path(1, kB, true, 700)});
+  f.step({});  // the connection is gone: no paths
+  EXPECT_EQ(f.s.bond, BondState::kDown);
+  // The client reconnected: the new connection numbers its paths from 0 again, with small
+  // counters; the links' totals keep the old connection's bytes instead of going backwards.
+  f.tracker.on_new_connection();
+  f.step({path(0, kA, true, 40), path(1, kB, true, 100)});
+  EXPECT_EQ(f.s.links[0].tx_bytes, 5040u);
+  EXPECT_EQ(f.s.links[1].tx_bytes, 800u);
+  f.step({path(0, kA, true, 90), path(1, kB, true, 300)});
+  EXPECT_EQ(f.s.links[0].tx_bytes, 5090u);
+  EXPECT_EQ(f.s.links[1].tx_bytes, 1000u);
+}
+
 TEST(LinkTracker, ALinkReopenedOnAnotherAddressKeepsCounting) {
   Fixture f;
   f.step({path(0, kA, true, 1000), path(1, kB, true, 10)});

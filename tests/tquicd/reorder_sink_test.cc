@@ -59,6 +59,21 @@ TEST(ReorderSink, KeepsOneSequenceSpacePerTunnel) {
   EXPECT_EQ(f.sink.stats().tunnels, 2u);
 }
 
+TEST(ReorderSink, AReconnectedTunnelStartsItsSequenceSpaceOver) {
+  Fixture f;
+  for (uint64_t seq = 0; seq < 5; ++seq) f.send(1, seq, kTcp, static_cast<uint16_t>(100 + seq));
+  f.sink.forget_tunnels();
+  EXPECT_EQ(f.sink.stats().tunnels, 0u);
+  EXPECT_EQ(f.sink.stats().reorder.in_order, 5u);  // the old tunnel's counters stay
+  // The new connection's tunnel has the same id (each connection numbers its tunnels from 1)
+  // and numbers its packets from 0: in order, not duplicates of the old ones.
+  f.send(1, 0, kTcp, 200);
+  f.send(1, 1, kTcp, 201);
+  EXPECT_EQ(f.out.src_ports.size(), 7u);
+  EXPECT_EQ(f.out.src_ports.back(), 201);
+  EXPECT_EQ(f.sink.stats().reorder.duplicates, 0u);
+}
+
 TEST(ReorderSink, PassesUnsequencedPacketsStraightThrough) {
   Fixture f;
   auto p = test::ipv4(kTcp, 7, 80);

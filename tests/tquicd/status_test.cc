@@ -227,6 +227,33 @@ std::map<std::string, double> parse_scrape(const std::string& text) {
   return out;
 }
 
+TEST(StatusFormat, Reconnecting) {
+  Status s = test::fake_status(3);
+  EXPECT_EQ(format_text(s, StatusView::kStatus).find("reconnecting"), std::string::npos);
+  s.bond = BondState::kReconnecting;
+  s.reconnect = {2, 1, 3, 1850, 4200, 900, "connection closed: stateless reset"};
+  std::string t = format_text(s, StatusView::kStatus);
+  EXPECT_EQ(t.rfind("bond: reconnecting", 0), 0u) << t;
+  EXPECT_NE(t.find("\nreconnecting: attempt 3, next in 1.8s, down 4.2s (lost: connection closed: "
+                   "stateless reset)\n"),
+            std::string::npos)
+      << t;
+  s.reconnect.next_attempt_ms = 0;
+  EXPECT_NE(format_text(s, StatusView::kStatus).find("attempt 3, running"), std::string::npos);
+  std::string j = format_json(s, StatusView::kStatus);
+  EXPECT_NE(j.find(R"("reconnect":{"disconnects":2,"reconnects":1,"attempt":3,"next_attempt_ms":0,)"
+                   R"("down_ms":4200,"last_downtime_ms":900,"last_reason":"connection closed: )"
+                   R"(stateless reset"})"),
+            std::string::npos)
+      << j;
+  s.role = DaemonRole::kServer;  // a server has no connection of its own to lose
+  EXPECT_EQ(format_json(s, StatusView::kStatus).find("\"reconnect\""), std::string::npos);
+  auto m = parse_scrape(format_metrics(s, 0));
+  EXPECT_EQ(m.at("tquicd_bond_state{state=\"reconnecting\"}"), 1);
+  EXPECT_EQ(m.at("tquicd_disconnects_total"), 2);
+  EXPECT_EQ(m.at("tquicd_reconnects_total"), 1);
+}
+
 TEST(Metrics, ScrapeParsesBack) {
   Status s = test::fake_status(9);
   auto m = parse_scrape(format_metrics(s, 42));
