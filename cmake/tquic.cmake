@@ -16,8 +16,10 @@ endif()
 if(TQUIC_SANITIZE)
   set(_san -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   # -O1, as the ASan documentation advises: the suite runs about twice as fast as at -O0 (it is
-  # the longest part of CI) and reports stay exact with the frame pointer kept.
-  target_compile_options(tquic_options INTERFACE ${_san} -O1)
+  # the longest part of CI) and reports stay exact with the frame pointer kept. GCC 12's
+  # -Wmaybe-uninitialized misfires on instrumented optimised code (std::regex's std::function
+  # members); the release build keeps that warning as an error.
+  target_compile_options(tquic_options INTERFACE ${_san} -O1 -Wno-maybe-uninitialized)
   target_link_options(tquic_options INTERFACE ${_san})
 endif()
 if(TQUIC_FUZZ)
