@@ -173,6 +173,16 @@ struct SavedLine {
   bool reached = false;
 };
 
+// Up to 32 characters of a field for an error message, bytes outside printable ASCII shown as
+// '?': a corrupt file must not put megabytes or control bytes into the log.
+std::string excerpt(std::string_view field) {
+  constexpr size_t kMax = 32;
+  std::string out;
+  for (char c : field.substr(0, kMax)) out += c >= 0x20 && c < 0x7f ? c : '?';
+  if (field.size() > kMax) out += "...";
+  return out;
+}
+
 // One "link NAME DATE USED KEEPALIVE REACHED" line, or an error phrase.
 std::expected<SavedLine, std::string> parse_line(std::string_view line) {
   std::vector<std::string_view> f = split(line);
@@ -183,7 +193,7 @@ std::expected<SavedLine, std::string> parse_line(std::string_view line) {
           std::string_view::npos) {
     return std::unexpected("bad link name");
   }
-  if (!parse_date(f[2], s.period)) return std::unexpected("bad date '" + std::string(f[2]) + "'");
+  if (!parse_date(f[2], s.period)) return std::unexpected("bad date '" + excerpt(f[2]) + "'");
   if (!parse_u64(f[3], s.used) || !parse_u64(f[4], s.keepalive)) return std::unexpected("bad byte count");
   if (f[5] != "0" && f[5] != "1") return std::unexpected("bad reached flag");
   s.reached = f[5] == "1";

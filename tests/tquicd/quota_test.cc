@@ -179,6 +179,10 @@ TEST(QuotaLedger, CorruptStateIsAnErrorAndChangesNothing) {
       {"tquicd-quota 1\nlink lte 2026-12-15 5 0 2\n", "line 2: bad reached flag"},
       {"tquicd-quota 1\nlink lte 2026-12-15 5 0 0 extra\n", "line 2: expected"},
       {"tquicd-quota 1\nlink lte 2026-12-15 5 0 0\n\n", "line 3: expected"},
+      // A long or binary date is quoted in part, printable (found by fuzz_tquicd_quota_state:
+      // the whole field went into the message).
+      {"tquicd-quota 1\nlink lte 2026-12" + std::string(3000, '\xff') + " 5 0 0\n",
+       "line 2: bad date '2026-12?????????????????????????...'"},
   };
   for (const auto& [text, error] : cases) {
     QuotaLedger l;
