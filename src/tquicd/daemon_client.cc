@@ -8,6 +8,7 @@
 // LinkManager, and its events reach the control plane's bus.
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "apps/masque_ip.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
+#include "tquicd/backlog.h"
 #include "tquicd/daemon.h"
 #include "tquicd/daemon_control.h"
 #include "tquicd/daemon_status.h"
@@ -41,11 +43,19 @@ std::optional<std::string> read_client_token(const std::string& path) {
   return t;
 }
 
-// Bytes of tunnel datagrams let into the connection's DATAGRAM send queue at once: enough to
-// keep the paths busy between two event-loop turns (about 17 ms at 60 Mbit/s); the rest
-// waits in the ingress queue, where CoDel keeps inner TCP's queue short (the connection's own
-// queue holds 4 MiB and would otherwise become the tunnel's bufferbloat).
-constexpr size_t kDatagramBacklog = 512 << 10;
+// What the connection's paths can carry now, for the DATAGRAM backlog (backlog.h). A suspected
+// path is one the scheduler no longer sends on: it stops counting before it is declared failed.
+size_t datagram_backlog(const quic::Connection& c) {
+  std::array<BacklogPath, quic::kMaxPathsLimit> paths{};
+  size_t n = std::min(c.path_count(), paths.size());
+  for (size_t i = 0; i < n; ++i) {
+    const quic::Path& p = c.path(i);
+    paths[i] = {p.pacing_rate_bps(), p.mtu, p.usable() && !p.suspect,
+                p.local_backup || p.peer_backup};
+  }
+  return datagram_backlog_bytes(std::span(paths.data(), n));
+}
+
 constexpr int kTunBatch = 64;  // packets per TUN readiness call: the network side gets its turn
 
 // TUN packets -> ingress queue -> the connection, as its DATAGRAM send queue has room.
@@ -69,7 +79,11 @@ class IngressPump {
     if (app_ == nullptr || app_->finished() || !app_->ready()) return;
     quic::Connection* c = app_->connection();
     if (c == nullptr) return;
-    while (c->datagram_send_queue_bytes() < kDatagramBacklog) {
+    // The connection's queue is FIFO over every path: what it holds beyond what the paths
+    // send before the next turn only delays the packets behind it (and, after a path fails,
+    // drains at the survivors' rate); the rest waits in the ingress queue, under CoDel.
+    const size_t backlog = datagram_backlog(*c);
+    while (c->datagram_send_queue_bytes() < backlog) {
       auto p = queue_.dequeue(now);
       if (!p) break;
       app_->send_to_tunnel(*p, now);
