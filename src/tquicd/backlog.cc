@@ -34,12 +34,11 @@ size_t path_backlog_bytes(const BacklogPath& p, quic::Duration target) {
 size_t datagram_backlog_bytes(std::span<const BacklogPath> paths, const BacklogPolicy& policy) {
   const bool any_primary = std::any_of(paths.begin(), paths.end(),
                                        [](const BacklogPath& p) { return p.usable && !p.backup; });
-  size_t sum = 0;
+  size_t sum = 0;  // at most policy.ceiling_bytes throughout: no overflow whatever the policy
   for (const BacklogPath& p : paths) {
     // Backups count only when no primary is usable (the scheduler's rule, multipath-21 §3.3).
     if (!p.usable || p.backup == any_primary) continue;
-    // Each term is at most the ceiling, so the sum cannot overflow; stop adding past it.
-    sum = std::min(sum + path_backlog_bytes(p, policy.target), kBacklogCeilingBytes);
+    sum += std::min(path_backlog_bytes(p, policy.target), policy.ceiling_bytes - sum);
   }
   // A ceiling below the floor (a misconfigured policy) yields the ceiling: it is the bound.
   return std::min(std::max(sum, policy.floor_bytes), policy.ceiling_bytes);

@@ -8,7 +8,6 @@
 // LinkManager, and its events reach the control plane's bus.
 #include <sys/stat.h>
 
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,7 +17,6 @@
 #include "apps/masque_ip.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
-#include "tquicd/backlog.h"
 #include "tquicd/daemon.h"
 #include "tquicd/daemon_control.h"
 #include "tquicd/daemon_status.h"
@@ -41,19 +39,6 @@ std::optional<std::string> read_client_token(const std::string& path) {
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
   if (t.empty() || t.find_first_of(" \t\r\n") != std::string::npos) return std::nullopt;
   return t;
-}
-
-// What the connection's paths can carry now, for the DATAGRAM backlog (backlog.h). A suspected
-// path is one the scheduler no longer sends on: it stops counting before it is declared failed.
-size_t datagram_backlog(const quic::Connection& c) {
-  std::array<BacklogPath, quic::kMaxPathsLimit> paths{};
-  size_t n = std::min(c.path_count(), paths.size());
-  for (size_t i = 0; i < n; ++i) {
-    const quic::Path& p = c.path(i);
-    paths[i] = {p.pacing_rate_bps(), p.mtu, p.usable() && !p.suspect,
-                p.local_backup || p.peer_backup};
-  }
-  return datagram_backlog_bytes(std::span(paths.data(), n));
 }
 
 constexpr int kTunBatch = 64;  // packets per TUN readiness call: the network side gets its turn
@@ -83,6 +68,7 @@ class IngressPump {
     // send before the next turn only delays the packets behind it (and, after a path fails,
     // drains at the survivors' rate); the rest waits in the ingress queue, under CoDel.
     const size_t backlog = datagram_backlog(*c);
+    if (c->datagram_send_queue_bytes() == 0 && queue_.bytes() > 0) ++underruns_;
     while (c->datagram_send_queue_bytes() < backlog) {
       auto p = queue_.dequeue(now);
       if (!p) break;
@@ -90,8 +76,12 @@ class IngressPump {
     }
   }
   IngressQueue& queue() { return queue_; }
+  // Pumps that found the connection's queue empty while packets waited here: the paths may
+  // have idled for want of a refill (a backlog too small for the loop's turns).
+  uint64_t underruns() const { return underruns_; }
 
  private:
+  uint64_t underruns_ = 0;
   masque::TunDevice& tun_;
   apps::MasqueIpClientApp* app_ = nullptr;
   IngressQueue queue_;
@@ -228,12 +218,15 @@ struct InterfaceFeed {
   }
 };
 
-void log_exit_counters(const IngressStats& is, const DaemonState& st) {
-  std::fprintf(stderr, "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu\n",
+void log_exit_counters(const IngressStats& is, uint64_t underruns, const DaemonState& st) {
+  std::fprintf(stderr,
+               "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu "
+               "backlog_underruns=%llu\n",
                static_cast<unsigned long long>(is.enqueued),
                static_cast<unsigned long long>(is.tail_drops),
                static_cast<unsigned long long>(is.codel_drops),
-               static_cast<unsigned long long>(is.ce_marks));
+               static_cast<unsigned long long>(is.ce_marks),
+               static_cast<unsigned long long>(underruns));
   std::fprintf(stderr, "tquicd: stopping: %s %s\n", apps::format_ip_stats(st.tunnel).c_str(),
                format_reorder_stats(st.reorder).c_str());
   for (const LinkState& l : st.links) {
@@ -352,7 +345,7 @@ int ClientRun::run(const StateObserver& observe, const std::string& server) {
     state.links[i].quota_used = last[i].quota_used;
   }
   quota.save(io::monotonic_now(), true);
-  log_exit_counters(ingress.queue().stats(), state);
+  log_exit_counters(ingress.queue().stats(), ingress.underruns(), state);
   if (race.winner() != nullptr && !race.winner()->error().empty() && !signalled) {
     std::fprintf(stderr, "tquicd: %s\n", race.winner()->error().c_str());
     return apps::kExitFailure;
