@@ -68,20 +68,23 @@ class IngressPump {
     // send before the next turn only delays the packets behind it (and, after a path fails,
     // drains at the survivors' rate); the rest waits in the ingress queue, under CoDel.
     const size_t backlog = datagram_backlog(*c);
-    if (c->datagram_send_queue_bytes() == 0 && queue_.bytes() > 0) ++underruns_;
+    if (left_behind_ && c->datagram_send_queue_bytes() == 0) ++underruns_;
     while (c->datagram_send_queue_bytes() < backlog) {
       auto p = queue_.dequeue(now);
       if (!p) break;
       app_->send_to_tunnel(*p, now);
     }
+    left_behind_ = queue_.bytes() > 0;
   }
   IngressQueue& queue() { return queue_; }
-  // Pumps that found the connection's queue empty while packets waited here: the paths may
-  // have idled for want of a refill (a backlog too small for the loop's turns).
+  // Pumps that found the connection's queue empty although the previous pump had left packets
+  // here (it stopped at the backlog): the paths may have idled for want of a refill, a
+  // backlog too small for the time between two turns of the loop.
   uint64_t underruns() const { return underruns_; }
 
  private:
   uint64_t underruns_ = 0;
+  bool left_behind_ = false;  // the last pump stopped at the backlog with packets still here
   masque::TunDevice& tun_;
   apps::MasqueIpClientApp* app_ = nullptr;
   IngressQueue queue_;
