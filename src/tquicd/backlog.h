@@ -35,7 +35,7 @@ struct BacklogPolicy {
   // loop (the pump refills before every send pass; the pacer wakes the loop), which on a
   // loaded machine is not always short: with 10 ms, one inner CUBIC flow lost a third of its
   // throughput in 2 of 3 runs of the bench topology; with 20 ms it kept it
-  // (docs/bench/bond.md, "Datagram backlog").
+  // (docs/bench/bond.md, "Datagram backlog sized from the paths").
   quic::Duration target = std::chrono::milliseconds(20);
   size_t floor_bytes = kBacklogFloorBytes;
   size_t ceiling_bytes = kBacklogCeilingBytes;
