@@ -53,6 +53,7 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
   }
   cfg.remembered = o.remembered;
   std::unique_ptr<ConnectIpProxy> px(new ConnectIpProxy(driver));
+  px->backlog_ = o.datagram_backlog;
   if (wrap) px->front_ = wrap(px->sink_);
   auto server = masque::ConnectIpServer::create(cfg, px->front_ ? *px->front_ : px->sink_);
   if (!server) return std::unexpected(server.error());
@@ -126,8 +127,15 @@ h3::HandlerFactory ConnectIpProxy::factory(h3::Session& session, quic::Connectio
 
 h3::HandlerFactory ConnectIpProxy::factory_for(h3::Session& session, quic::Connection& connection,
                                                std::string client_key) {
+  masque::ConnectIpServer::RoomFn room;
+  if (backlog_) {
+    room = [&connection, backlog = backlog_] {
+      return connection.datagram_send_queue_bytes() < backlog(connection);
+    };
+  }
   return server_->factory(session, std::move(client_key),
-                          [&connection] { return connection.max_datagram_payload(); });
+                          [&connection] { return connection.max_datagram_payload(); },
+                          std::move(room));
 }
 
 void ConnectIpProxy::on_tun_readable() {

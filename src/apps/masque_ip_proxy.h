@@ -26,6 +26,10 @@ struct MasqueIpProxyOptions {
   bool tun_offload = true;          // !--no-tun-offload: TCP super-packets in and out (TSO/GRO)
   // Client keys' addresses from before a restart (tquicd's state file; no option).
   std::vector<std::pair<std::string, masque::IpAddress>> remembered;
+  // The most a client's connection may hold in its DATAGRAM send queue before packets for it
+  // are dropped instead of queued (tquicd: sized from its paths; no option). Empty: the
+  // connection's own queue bound (datagram_send_buffer).
+  std::function<size_t(const quic::Connection&)> datagram_backlog;
   bool enabled() const { return !pools.empty(); }
 };
 void add_masque_ip_proxy_options(CLI::App& cmd, MasqueIpProxyOptions& o);
@@ -70,6 +74,7 @@ class ConnectIpProxy {
   std::optional<io::EndpointDriver::TimerId> stats_timer_;
   std::function<void(quic::Instant)> tick_;
   bool reap_queued_ = false;
+  std::function<size_t(const quic::Connection&)> backlog_;  // MasqueIpProxyOptions's
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // deferred TUN flushes check it
 };
 

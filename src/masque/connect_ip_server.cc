@@ -57,15 +57,18 @@ AddressPool* ConnectIpServer::pool_for(uint8_t version) {
 }
 
 h3::HandlerFactory ConnectIpServer::factory(h3::Session& session, std::string client_key,
-                                            PayloadFn payload) {
-  return
-      [this, &session, key = std::move(client_key), payload = std::move(payload)](
-          uint64_t id, std::span<const h3::Field> f) { return make(session, key, payload, id, f); };
+                                            PayloadFn payload, RoomFn room) {
+  return [this, &session, key = std::move(client_key), payload = std::move(payload),
+          room = std::move(room)](uint64_t id, std::span<const h3::Field> f) {
+    return make(session, key, payload, room, id, f);
+  };
 }
 
-void ConnectIpServer::attach(h3::Session& session, std::string client_key, PayloadFn payload) {
+void ConnectIpServer::attach(h3::Session& session, std::string client_key, PayloadFn payload,
+                             RoomFn room) {
   session.register_protocol(std::string(kConnectIpProtocol),
-                            factory(session, std::move(client_key), std::move(payload)));
+                            factory(session, std::move(client_key), std::move(payload),
+                                    std::move(room)));
 }
 
 // The routes a request may use (§4.6 scope), or the refusal (status and Proxy-Status).
@@ -113,14 +116,16 @@ static std::expected<std::vector<IpRange>, Refusal> scoped_routes(
 }
 
 std::unique_ptr<h3::StreamHandler> ConnectIpServer::make(h3::Session& s, const std::string& key,
-                                                         const PayloadFn& payload, uint64_t id,
+                                                         const PayloadFn& payload,
+                                                         const RoomFn& room, uint64_t id,
                                                          std::span<const h3::Field> fields) {
   auto routes = scoped_routes(template_, routes_, fields);
   TunnelConfig cfg;
   if (routes && config_.accept_context_offer) cfg.sequence_context = find_context_offer(fields);
   auto t = std::make_unique<ServerTunnel>(*this, s, id, key,
                                           routes.value_or(std::vector<IpRange>{}), cfg, payload,
-                                          routes ? std::nullopt : std::optional(routes.error()));
+                                          routes ? std::nullopt : std::optional(routes.error()),
+                                          room);
   t->refresh_mtu();
   return t;
 }
@@ -159,10 +164,12 @@ void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
 
 ServerTunnel::ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id,
                            std::string key, std::vector<IpRange> routes, TunnelConfig config,
-                           ConnectIpServer::PayloadFn payload, std::optional<Refusal> refusal)
+                           ConnectIpServer::PayloadFn payload, std::optional<Refusal> refusal,
+                           ConnectIpServer::RoomFn room)
     : ConnectIpTunnel(server.tunnels_, session, stream_id, server.sink_, config),
       server_(server),
       payload_(std::move(payload)),
+      room_(std::move(room)),
       refusal_(std::move(refusal)),
       key_(std::move(key)),
       routes_(std::move(routes)) {}
@@ -275,6 +282,10 @@ bool ServerTunnel::accept_from_peer(const IpPacketInfo& info) {
 }
 
 bool ServerTunnel::accept_from_local(Bytes, const IpPacketInfo&) {
+  if (room_ && !room_()) {
+    ++stats_.dropped_send_failed;
+    return false;
+  }
   return true;
 }
 

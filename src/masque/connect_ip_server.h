@@ -49,12 +49,18 @@ class ConnectIpServer {
   // The transport's largest DATAGRAM payload now (quic::Connection::max_datagram_payload());
   // tunnels read it before sending, so their MTU follows the path.
   using PayloadFn = std::function<size_t()>;
+  // True while the transport should take another packet for the tunnel (tquicd: its DATAGRAM
+  // backlog is not full, docs/tquicd-datapath.md); false drops the packet from the local side,
+  // counted in dropped_send_failed, instead of queueing it. Empty: the transport's own bound.
+  using RoomFn = std::function<bool()>;
   // The connect-ip handler factory for one session; `client_key` names the client for stable
   // addresses (the tools use its IP address). Every request gets a ServerTunnel, also one
   // that is refused (its response() is then 4xx, and a non-2xx ends it).
-  h3::HandlerFactory factory(h3::Session& session, std::string client_key, PayloadFn payload);
+  h3::HandlerFactory factory(h3::Session& session, std::string client_key, PayloadFn payload,
+                             RoomFn room = {});
   // factory() registered on `session` for ":protocol connect-ip".
-  void attach(h3::Session& session, std::string client_key, PayloadFn payload);
+  void attach(h3::Session& session, std::string client_key, PayloadFn payload,
+              RoomFn room = {});
   // The answer to a kHeaders event, sent on the session: true when the stream was a
   // CONNECT-IP request, false when it is the application's.
   bool respond(h3::Session& session, const h3::Event& headers);
@@ -78,7 +84,7 @@ class ConnectIpServer {
   ConnectIpServer(ConnectIpServerConfig config, PacketSink& sink, h3::UriTemplate tmpl)
       : config_(std::move(config)), sink_(sink), template_(std::move(tmpl)) {}
   std::unique_ptr<h3::StreamHandler> make(h3::Session& s, const std::string& key,
-                                          const PayloadFn& payload, uint64_t id,
+                                          const PayloadFn& payload, const RoomFn& room, uint64_t id,
                                           std::span<const h3::Field> fields);
   AddressPool* pool_for(uint8_t version);
 
@@ -99,7 +105,7 @@ class ServerTunnel : public ConnectIpTunnel {
   // `refusal`: what this request gets instead of 200 (§4.6 scope checks).
   ServerTunnel(ConnectIpServer& server, h3::Session& session, uint64_t stream_id, std::string key,
                std::vector<IpRange> routes, TunnelConfig config, ConnectIpServer::PayloadFn payload,
-               std::optional<Refusal> refusal);
+               std::optional<Refusal> refusal, ConnectIpServer::RoomFn room = {});
   ~ServerTunnel() override;
   // The response fields: 200 with capsule-protocol (and the seq-context answer when agreed),
   // or the refusal's status with a Proxy-Status field (RFC 9209) naming kProxyName.
@@ -126,6 +132,7 @@ class ServerTunnel : public ConnectIpTunnel {
 
   ConnectIpServer& server_;
   ConnectIpServer::PayloadFn payload_;
+  ConnectIpServer::RoomFn room_;
   size_t payload_seen_ = 0;
   std::optional<Refusal> refusal_;
   std::string key_;

@@ -19,6 +19,10 @@
 #include "tquicd/config.h"
 #include "tquicd/reorder_sink.h"
 
+namespace quic {
+class Connection;
+}
+
 namespace bond {
 
 inline constexpr quic::Duration kStateInterval = std::chrono::seconds(1);
@@ -81,6 +85,11 @@ class ReorderTimer {
   std::optional<io::EndpointDriver::TimerId> armed_;
   quic::Instant armed_at_{};
 };
+
+// The connection's DATAGRAM backlog (backlog.h) from its paths now: what the client's ingress
+// pump lets into the connection's send queue, and past which the server drops a client's
+// packets instead of queueing them (docs/tquicd-datapath.md "Datagram backlog").
+size_t datagram_backlog(const quic::Connection& c);
 
 // The token a client presents: the request field's value with the Bearer prefix removed, or
 // empty when the field is missing, repeated or not Bearer.

@@ -43,11 +43,6 @@ std::optional<std::string> read_client_token(const std::string& path) {
   return t;
 }
 
-// Bytes of tunnel datagrams let into the connection's DATAGRAM send queue at once: enough to
-// keep the paths busy between two event-loop turns (about 17 ms at 60 Mbit/s); the rest
-// waits in the ingress queue, where CoDel keeps inner TCP's queue short (the connection's own
-// queue holds 4 MiB and would otherwise become the tunnel's bufferbloat).
-constexpr size_t kDatagramBacklog = 512 << 10;
 constexpr int kTunBatch = 64;  // packets per TUN readiness call: the network side gets its turn
 
 // TUN packets -> ingress queue -> the connection, as its DATAGRAM send queue has room.
@@ -71,15 +66,27 @@ class IngressPump {
     if (app_ == nullptr || app_->finished() || !app_->ready()) return;
     quic::Connection* c = app_->connection();
     if (c == nullptr) return;
-    while (c->datagram_send_queue_bytes() < kDatagramBacklog) {
+    // The connection's queue is FIFO over every path: what it holds beyond what the paths
+    // send before the next turn only delays the packets behind it (and, after a path fails,
+    // drains at the survivors' rate); the rest waits in the ingress queue, under CoDel.
+    const size_t backlog = datagram_backlog(*c);
+    if (left_behind_ && c->datagram_send_queue_bytes() == 0) ++underruns_;
+    while (c->datagram_send_queue_bytes() < backlog) {
       auto p = queue_.dequeue(now);
       if (!p) break;
       app_->send_to_tunnel(*p, now);
     }
+    left_behind_ = queue_.bytes() > 0;
   }
   IngressQueue& queue() { return queue_; }
+  // Pumps that found the connection's queue empty although the previous pump had left packets
+  // here (it stopped at the backlog): the paths may have idled for want of a refill, a
+  // backlog too small for the time between two turns of the loop.
+  uint64_t underruns() const { return underruns_; }
 
  private:
+  uint64_t underruns_ = 0;
+  bool left_behind_ = false;  // the last pump stopped at the backlog with packets still here
   masque::TunDevice& tun_;
   apps::MasqueIpClientApp* app_ = nullptr;
   IngressQueue queue_;
@@ -252,12 +259,15 @@ struct InterfaceFeed {
   }
 };
 
-void log_exit_counters(const IngressStats& is, const DaemonState& st) {
-  std::fprintf(stderr, "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu\n",
+void log_exit_counters(const IngressStats& is, uint64_t underruns, const DaemonState& st) {
+  std::fprintf(stderr,
+               "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu "
+               "backlog_underruns=%llu\n",
                static_cast<unsigned long long>(is.enqueued),
                static_cast<unsigned long long>(is.tail_drops),
                static_cast<unsigned long long>(is.codel_drops),
-               static_cast<unsigned long long>(is.ce_marks));
+               static_cast<unsigned long long>(is.ce_marks),
+               static_cast<unsigned long long>(underruns));
   std::fprintf(stderr, "tquicd: stopping: %s %s\n", apps::format_ip_stats(st.tunnel).c_str(),
                format_reorder_stats(st.reorder).c_str());
   for (const LinkState& l : st.links) {
@@ -526,7 +536,7 @@ int ClientRun::run(const StateObserver& observe, const std::string& server) {
     state.links[i].quota_used = last[i].quota_used;
   }
   quota.save(io::monotonic_now(), true);
-  log_exit_counters(ingress.queue().stats(), state);
+  log_exit_counters(ingress.queue().stats(), ingress.underruns(), state);
   if (!fatal.empty() && !signalled) {
     std::fprintf(stderr, "tquicd: %s (not retried)\n", fatal.c_str());
     return apps::kExitFailure;

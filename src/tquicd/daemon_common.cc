@@ -1,9 +1,12 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include <array>
 #include <cstdio>
 
 #include "apps/net_options.h"
+#include "core/connection.h"
+#include "tquicd/backlog.h"
 #include "tquicd/daemon.h"
 
 namespace bond {
@@ -21,6 +24,19 @@ void on_hup(int) {
 }
 
 }  // namespace
+
+size_t datagram_backlog(const quic::Connection& c) {
+  std::array<BacklogPath, quic::kMaxPathsLimit> paths{};
+  size_t n = std::min(c.path_count(), paths.size());
+  for (size_t i = 0; i < n; ++i) {
+    const quic::Path& p = c.path(i);
+    // A suspected path is one the scheduler no longer sends on: it stops counting before it
+    // is declared failed.
+    paths[i] = {p.pacing_rate_bps(), p.mtu, p.usable() && !p.suspect,
+                p.local_backup || p.peer_backup};
+  }
+  return datagram_backlog_bytes(std::span(paths.data(), n));
+}
 
 ReorderTimer::~ReorderTimer() {
   if (armed_) driver_.cancel_timer(*armed_);

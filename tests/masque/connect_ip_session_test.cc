@@ -38,6 +38,7 @@ struct RigOptions {
   bool hostile_client = false;  // no ADDRESS_REQUEST on establishment
   IpScope scope;
   std::optional<std::string> path;  // replaces the expanded :path
+  ConnectIpServer::RoomFn room;      // the server tunnels' room check (tquicd's backlog)
 };
 
 // Members in this order so the Pair (and its sessions, and the tunnels in them) goes first.
@@ -65,8 +66,9 @@ struct Rig {
     // Queued actions run from on_tick, which needs activity: PINGs keep both ends waking.
     po.quic_client.keep_alive = po.quic_server.keep_alive = std::chrono::milliseconds(50);
     pair = std::make_unique<h3test::Pair>(po);
-    pair->server.on_session = [this](Peer& s) {
-      server->attach(*s.session, "client-1", [&s] { return s.conn->max_datagram_payload(); });
+    pair->server.on_session = [this, room = o.room](Peer& s) {
+      server->attach(*s.session, "client-1", [&s] { return s.conn->max_datagram_payload(); },
+                     room);
     };
     pair->server.on_event = [this](Peer& s, const h3::Event& e, Instant) {
       if (e.kind == EventKind::kHeaders) {
@@ -187,6 +189,29 @@ TEST(ConnectIpSession, AddressesRoutesAndPacketsBothWays) {
   // A destination nobody holds: counted at the proxy.
   r.server->from_local(make_packet({.src = "198.18.1.2", .dst = "198.18.200.250"}), Instant{});
   EXPECT_EQ(r.server->dropped_no_tunnel(), 1u);
+}
+
+// tquicd's server bounds a client's DATAGRAM queue (docs/tquicd-datapath.md "Datagram
+// backlog"): while the room check says no, packets from the local side are dropped and
+// counted, none is queued; once there is room again they flow.
+TEST(ConnectIpSession, NoRoomDropsLocalPacketsAndCountsThem) {
+  bool room = true;
+  Rig r({.room = [&room] { return room; }});
+  ASSERT_TRUE(r.run([&] { return r.ready(); }));
+  std::string src = client_address(r);
+  Wire down = make_packet({.src = "198.18.1.2", .dst = src.c_str(), .payload = 200});
+  room = false;
+  r.server->from_local(down, Instant{});
+  r.server->from_local(down, Instant{});
+  EXPECT_EQ(r.server->stats().dropped_send_failed, 2u);
+  EXPECT_EQ(r.server->stats().packets_out, 0u);
+  EXPECT_EQ(r.pair->server.conn->datagram_send_queue_bytes(), 0u);
+  room = true;
+  r.server_actions.push_back([&](Peer&, Instant now) { r.server->from_local(down, now); });
+  ASSERT_TRUE(r.run([&] { return r.client_sink.packets.size() == 1; }));
+  EXPECT_EQ(r.client_sink.packets[0], down);
+  EXPECT_EQ(r.server->stats().packets_out, 1u);
+  EXPECT_EQ(r.server->stats().dropped_send_failed, 2u);
 }
 
 TEST(ConnectIpSession, OneTunnelHoldsAtMostTheBoundTheRestIsRejected) {
