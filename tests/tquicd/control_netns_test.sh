@@ -23,19 +23,7 @@ CTL=${2:?usage: control_netns_test.sh path/to/tquicd path/to/tquicctl}
 netns_begin tqbc
 SERVER_IP=198.19.140.1 TARGET=198.18.142.1
 setup() {
-  ip link add la netns "$C" type veth peer name las netns "$S" &&
-  ip link add lb netns "$C" type veth peer name lbs netns "$S" &&
-  ip -n "$C" addr add 198.18.140.2/24 dev la && ip -n "$S" addr add 198.18.140.1/24 dev las &&
-  ip -n "$C" addr add 198.18.141.2/24 dev lb && ip -n "$S" addr add 198.18.141.1/24 dev lbs &&
-  ip -n "$S" addr add $SERVER_IP/32 dev lo && ip -n "$S" addr add $TARGET/32 dev lo &&
-  for n in "$C" "$S"; do
-    ip -n "$n" link set lo up || return 1
-    ip netns exec "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
-  done &&
-  for d in la lb; do ip -n "$C" link set $d up && inC sysctl -qw net.ipv4.conf.$d.rp_filter=0 || return 1; done &&
-  for d in las lbs; do ip -n "$S" link set $d up || return 1; done &&
-  ip -n "$C" route add $SERVER_IP/32 via 198.18.140.1 dev la &&
-  ip -n "$C" route add $SERVER_IP/32 via 198.18.141.1 dev lb metric 100 &&
+  netns_two_links 140 la lb &&
   inC tc qdisc add dev la root tbf rate 20mbit burst 32000 latency 40ms &&
   inS tc qdisc add dev las root tbf rate 20mbit burst 32000 latency 40ms &&
   inC tc qdisc add dev lb root tbf rate 10mbit burst 16000 latency 40ms &&

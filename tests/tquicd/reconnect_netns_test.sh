@@ -32,22 +32,7 @@ netns_begin tqbr
 command -v nft > /dev/null || fail "nft (nftables) is needed to hold the restarted server's handshakes"
 SERVER_IP=198.19.180.1
 TARGET=198.18.182.1
-setup() {
-  ip link add ra netns "$C" type veth peer name ras netns "$S" &&
-  ip link add rb netns "$C" type veth peer name rbs netns "$S" &&
-  ip -n "$C" addr add 198.18.180.2/24 dev ra && ip -n "$S" addr add 198.18.180.1/24 dev ras &&
-  ip -n "$C" addr add 198.18.181.2/24 dev rb && ip -n "$S" addr add 198.18.181.1/24 dev rbs &&
-  ip -n "$S" addr add $SERVER_IP/32 dev lo && ip -n "$S" addr add $TARGET/32 dev lo &&
-  for n in "$C" "$S"; do
-    ip -n "$n" link set lo up || return 1
-    ip netns exec "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
-  done &&
-  for d in ra rb; do ip -n "$C" link set $d up && inC sysctl -qw net.ipv4.conf.$d.rp_filter=0 || return 1; done &&
-  for d in ras rbs; do ip -n "$S" link set $d up || return 1; done &&
-  ip -n "$C" route add $SERVER_IP/32 via 198.18.180.1 dev ra &&
-  ip -n "$C" route add $SERVER_IP/32 via 198.18.181.1 dev rb metric 100
-}
-setup || fail "topology setup"
+netns_two_links 180 ra rb || fail "topology setup"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=reconnect \
   -addext subjectAltName=IP:$SERVER_IP -keyout "$DIR/key.pem" -out "$DIR/cert.pem" >/dev/null 2>&1 ||
