@@ -1,5 +1,4 @@
-// Fuzzes the tunnel header parser and the reorder buffer behind it, directly and through the
-// tunnel's receiving pipeline (which also parses the inner IP header). The input is a run of
+// Fuzzes the tunnel header parser and the reorder buffer behind it. The input is a run of
 // records: [flags][length][length bytes of datagram payload]; flags bit 0 marks the packet's
 // flow unordered, bits 1-7 advance the clock in milliseconds. Whatever arrives, the buffer
 // stays inside its packet and byte bounds, and a drained buffer with its timers run holds
@@ -9,7 +8,6 @@
 
 #include "tquicd/reorder.h"
 #include "tquicd/tunnel_header.h"
-#include "tquicd/tunnel_pipeline.h"
 
 namespace {
 
@@ -25,8 +23,6 @@ void check(bool ok, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bond::ReorderLimits limits{std::chrono::milliseconds(50), 32, 8192};
   bond::ReorderBuffer buf(limits);
-  bond::TunnelReceiver rx(bond::ReceiverSettings{limits, {}, {}});
-  rx.set_active_paths(2);
   quic::Instant now = quic::instant_from_ns(0);
   size_t pos = 0, delivered = 0, accepted = 0;
   while (pos + 2 <= size) {
@@ -35,11 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t n = std::min<size_t>(len, size - pos);
     now += std::chrono::milliseconds(flags >> 1);
     buf.on_timeout(now);
-    rx.on_timeout(now);
-    (void)rx.on_datagram(now, (flags >> 1) & 3, quic::Bytes(data + pos, n));
-    while (rx.pop_ready()) {
-    }
-    check(rx.reorder().held_packets() <= limits.max_packets, "receiver held packets over the bound");
     if (auto p = bond::parse_tunnel_packet(quic::Bytes(data + pos, n))) {
       check(p->header.seq < bond::kSeqModulus && !p->ip_packet.empty(), "parsed header out of range");
       auto v = buf.on_packet(now, p->header.seq, (flags & 1) == 0, p->ip_packet);

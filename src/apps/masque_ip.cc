@@ -289,11 +289,12 @@ void MasqueIpClientApp::on_tun_readable(quic::Instant now) {
   }
 }
 
-void MasqueIpClientApp::send_to_tunnel(quic::Bytes packet, quic::Instant now) {
+void MasqueIpClientApp::send_to_tunnel(quic::Bytes packet, quic::Instant now,
+                                       quic::DatagramPriority priority) {
   masque::ConnectIpClient* t = tunnel();
   if (t == nullptr || !up_ || !session_) return;  // not yet: like a link that is down
   h3::Outbox out = session_->outbox(*stream_);
-  t->send_packet(out, packet, now);
+  t->send_packet(out, packet, now, priority);
 }
 
 void MasqueIpClientApp::shutdown(quic::Instant now) {

@@ -76,7 +76,8 @@ class MasqueIpClientApp {
   void on_tun_readable(quic::Instant now);
   // One packet from the local side into the tunnel (dropped, like on a link that is down,
   // until the tunnel is up). For owners that read the device themselves (tquicd's queue).
-  void send_to_tunnel(quic::Bytes packet, quic::Instant now);
+  void send_to_tunnel(quic::Bytes packet, quic::Instant now,
+                      quic::DatagramPriority priority = quic::DatagramPriority::kNormal);
   // Ends the tunnel and the connection (on a signal).
   void shutdown(quic::Instant now);
   bool finished() const { return finished_; }

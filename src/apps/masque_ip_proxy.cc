@@ -54,6 +54,7 @@ quic::Result<std::unique_ptr<ConnectIpProxy>> ConnectIpProxy::create(const Masqu
   cfg.remembered = o.remembered;
   std::unique_ptr<ConnectIpProxy> px(new ConnectIpProxy(driver));
   px->backlog_ = o.datagram_backlog;
+  px->classify_ = o.classify;
   if (wrap) px->front_ = wrap(px->sink_);
   auto server = masque::ConnectIpServer::create(cfg, px->front_ ? *px->front_ : px->sink_);
   if (!server) return std::unexpected(server.error());
@@ -152,12 +153,17 @@ void ConnectIpProxy::on_tun_readable() {
     if (*n == 0) return;
     quic::Bytes packet(buf_.data(), *n);
     if (gso.gso_size == 0) {
-      server_->from_local(packet, now);
+      from_tun(packet, now);
     } else if (!masque::segment_tcp(packet, gso, segment_,
-                                    [&](quic::Bytes s) { server_->from_local(s, now); })) {
+                                    [&](quic::Bytes s) { from_tun(s, now); })) {
       ++tun_gso_dropped_;
     }
   }
+}
+
+void ConnectIpProxy::from_tun(quic::Bytes packet, quic::Instant now) {
+  server_->from_local(packet, now,
+                      classify_ ? classify_(packet, now) : quic::DatagramPriority::kNormal);
 }
 
 std::string ConnectIpProxy::stats_line() const {

@@ -30,6 +30,9 @@ struct MasqueIpProxyOptions {
   // are dropped instead of queued (tquicd: sized from its paths; no option). Empty: the
   // connection's own queue bound (datagram_send_buffer).
   std::function<size_t(const quic::Connection&)> datagram_backlog;
+  // The priority of each packet read from the TUN device (tquicd: its flow classifier puts
+  // interactive traffic first, on the lowest-RTT path). Empty: every packet kNormal.
+  std::function<quic::DatagramPriority(quic::Bytes, quic::Instant)> classify;
   bool enabled() const { return !pools.empty(); }
 };
 void add_masque_ip_proxy_options(CLI::App& cmd, MasqueIpProxyOptions& o);
@@ -75,6 +78,8 @@ class ConnectIpProxy {
   std::function<void(quic::Instant)> tick_;
   bool reap_queued_ = false;
   std::function<size_t(const quic::Connection&)> backlog_;  // MasqueIpProxyOptions's
+  std::function<quic::DatagramPriority(quic::Bytes, quic::Instant)> classify_;  // likewise
+  void from_tun(quic::Bytes packet, quic::Instant now);
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // deferred TUN flushes check it
 };
 

@@ -69,9 +69,15 @@ size_t Connection::max_datagram_payload() const { return datagram_payload_bounds
 
 // --- the application's side
 
-Status Connection::send_datagram(Bytes data, std::optional<Instant> deadline) {
+Status Connection::send_datagram(Bytes data, std::optional<Instant> deadline,
+                                 DatagramPriority priority) {
   if (data.size() > max_datagram_payload()) {
     return fail(err::kProtocolViolation, "datagram larger than the peer accepts");
+  }
+  if (priority == DatagramPriority::kInteractive &&
+      datagrams_urgent_.push(data, deadline.value_or(kNever))) {
+    ++stats_.datagrams_interactive;
+    return {};
   }
   if (!datagrams_out_.push(data, deadline.value_or(kNever))) {
     datagrams_blocked_ = true;
@@ -140,8 +146,13 @@ void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
   if (!datagrams_queued()) return;
   const size_t widest = datagram_payload_bounds().second;
   const size_t on_path = std::min(widest, datagram_payload_on(path));
-  // Re-sent ones first: they are older than anything still queued.
-  for (DatagramQueue* q : {&datagrams_resend_, &datagrams_out_}) {
+  // Interactive ones first, on their path only; then re-sent ones: they are older than
+  // anything still queued.
+  DatagramQueue* urgent = datagrams_urgent_.empty() || interactive_path() != &path
+                              ? nullptr
+                              : &datagrams_urgent_;
+  for (DatagramQueue* q : {urgent, &datagrams_resend_, &datagrams_out_}) {
+    if (q == nullptr) continue;
     for (uint64_t s = q->begin_seq(); s < q->end_seq(); ++s) {
       const DatagramQueue::Entry* e = q->find(s);
       if (e == nullptr) continue;
@@ -189,6 +200,16 @@ bool Connection::write_one_datagram(Path& path, Writer& w,
   ++path.datagrams_sent;
   ++stats_.datagrams_sent;
   return true;
+}
+
+const Path* Connection::interactive_path() const {
+  const Path* best = nullptr;
+  for (const auto& p : paths_) {
+    auto cids = peer_cids_.find(p->id);
+    if (!is_data_path(*p) || cids == peer_cids_.end() || !cids->second.has_current()) continue;
+    if (best == nullptr || p->rtt.smoothed() < best->rtt.smoothed()) best = p.get();
+  }
+  return best;
 }
 
 std::optional<Connection::DeadlineItem> Connection::earliest_datagram_deadline(Instant now) {

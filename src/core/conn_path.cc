@@ -625,6 +625,14 @@ Path* Connection::choose_path(Instant now) {
     cands.push_back(c);
   }
   if (cands.empty()) return nullptr;
+  // Interactive datagrams take their path as soon as it can send; until then the other
+  // paths carry the rest and they wait (conn_datagrams.cc).
+  if (!datagrams_urgent_.empty()) {
+    const Path* fast = interactive_path();
+    for (const PathCandidate& c : cands) {
+      if (c.can_send && fast != nullptr && c.id == fast->id) return path_by_id(c.id);
+    }
+  }
   if (lane_ == DeadlineLane::kHold) {
     if (Path* p = choose_deadline_path(now, cands, wake)) return p;  // conn_deadline.cc
   }

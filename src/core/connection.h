@@ -133,6 +133,7 @@ struct ConnectionStats {
   uint64_t datagrams_expired = 0, datagrams_too_large = 0;
   uint64_t datagrams_resent = 0, datagrams_resend_exhausted = 0;
   uint64_t datagram_copies_sent = 0;
+  uint64_t datagrams_interactive = 0;  // taken into the interactive queue (DatagramPriority)
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
   // 0-RTT (conn_zerortt.cc). Client: attempted = 0-RTT keys installed, accepted = the server
@@ -226,7 +227,12 @@ class Connection {
   // (stats().datagrams_refused) until kDatagramsWritable. With a deadline: dropped
   // (stats().datagrams_expired) if still queued at or after it, and under the deadline
   // scheduler sent on a path that can deliver it by then.
-  Status send_datagram(Bytes data, std::optional<Instant> deadline = std::nullopt);
+  // kInteractive (a tunnel's ping, a game's input): goes ahead of every queued datagram, on
+  // the usable path with the lowest smoothed RTT, waiting for that path rather than spilling
+  // onto a slower one; its own queue holds kInteractiveDatagramBytes (beyond that it queues
+  // as kNormal).
+  Status send_datagram(Bytes data, std::optional<Instant> deadline = std::nullopt,
+                       DatagramPriority priority = DatagramPriority::kNormal);
   // Moves the oldest received datagram into `out` and returns its size; kWouldBlock when none
   // is queued. One larger than `out` stays queued (an error; next_datagram_size() tells).
   Result<size_t> recv_datagram(MutBytes out);
@@ -440,7 +446,11 @@ class Connection {
   bool dup_datagram_pending_for(const Path& path) const;
   void write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting);
   bool dups_queued() const { return !dup_queue_.empty() || !dup_datagrams_.empty(); }
-  bool datagrams_queued() const { return !datagrams_out_.empty() || !datagrams_resend_.empty(); }
+  bool datagrams_queued() const {
+    return !datagrams_out_.empty() || !datagrams_resend_.empty() || !datagrams_urgent_.empty();
+  }
+  // The path interactive datagrams wait for: the data path with the lowest smoothed RTT.
+  const Path* interactive_path() const;
   size_t datagram_payload_on(const Path& path) const;
   std::pair<size_t, size_t> datagram_payload_bounds() const;
   void on_datagram_frame(Bytes data);
@@ -693,6 +703,7 @@ class Connection {
   // before new ones; copies of those in flight are kept for re-sending when it is on
   // (SentFrame::kDatagram holds the copy's sequence number).
   DatagramQueue datagrams_out_{config_.datagram_send_buffer, config_.datagram_send_queue};
+  DatagramQueue datagrams_urgent_{kInteractiveDatagramBytes, kInteractiveDatagramBytes / 64};
   DatagramQueue datagrams_resend_{config_.datagram_resend_buffer, config_.datagram_send_queue};
   DatagramQueue datagrams_in_{config_.datagram_recv_buffer, config_.datagram_recv_queue};
   DatagramQueue datagram_copies_{config_.datagram_resend_buffer, config_.datagram_send_queue};

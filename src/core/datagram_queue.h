@@ -21,6 +21,13 @@
 
 namespace quic {
 
+// How Connection::send_datagram queues a datagram: kInteractive (a tunnel's ping, a game's
+// input) goes ahead of the others, on the lowest-RTT path.
+enum class DatagramPriority : uint8_t { kNormal, kInteractive };
+// Interactive datagrams waiting at once: small packets, a few milliseconds of a link's rate;
+// more would be bulk.
+inline constexpr size_t kInteractiveDatagramBytes = 64 * 1024;
+
 class DatagramQueue {
  public:
   // The largest entry: a UDP payload cannot be larger.

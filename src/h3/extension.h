@@ -24,6 +24,7 @@
 #include <span>
 
 #include "common/time.h"
+#include "core/datagram_queue.h"  // DatagramPriority
 #include "h3/capsule.h"
 #include "h3/fields.h"
 
@@ -46,9 +47,10 @@ class Outbox {
   // One capsule in a DATA frame on the CONNECT stream.
   quic::Status send_capsule(uint64_t type, quic::Bytes value);
   // An HTTP datagram of this stream (RFC 9297 §2.1), dropped by the transport if still queued
-  // at `deadline`.
+  // at `deadline`; kInteractive ones go first, on the lowest-RTT path (Connection).
   quic::Status send_datagram(quic::Bytes payload,
-                             std::optional<quic::Instant> deadline = std::nullopt);
+                             std::optional<quic::Instant> deadline = std::nullopt,
+                             quic::DatagramPriority priority = quic::DatagramPriority::kNormal);
   // Ends our side of the CONNECT stream after what is queued.
   quic::Status finish();
 

@@ -210,7 +210,8 @@ class Session {
   // An HTTP datagram (RFC 9297 §2.1) for request stream `stream_id`, encoded into a reused
   // buffer and handed to the transport, which drops it if still queued at `deadline`.
   quic::Status send_datagram(uint64_t stream_id, quic::Bytes payload,
-                             std::optional<quic::Instant> deadline = std::nullopt);
+                             std::optional<quic::Instant> deadline = std::nullopt,
+                             quic::DatagramPriority priority = quic::DatagramPriority::kNormal);
   // The oldest queued HTTP datagram of a stream without a handler, copied into `out`.
   std::optional<ReceivedDatagram> recv_datagram(quic::MutBytes out);
 

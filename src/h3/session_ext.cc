@@ -273,7 +273,8 @@ Session::SendQueue* Session::send_queue(uint64_t id) {
 // --- datagrams
 
 quic::Status Session::send_datagram(uint64_t stream_id, quic::Bytes payload,
-                                    std::optional<quic::Instant> deadline) {
+                                    std::optional<quic::Instant> deadline,
+                                    quic::DatagramPriority priority) {
   if (!datagrams_enabled()) return fail(err::kInternalError, "H3_DATAGRAM not negotiated");
   if (stream_id % 4 != 0 || stream_id / 4 > kMaxQuarterStreamId) {
     return fail(err::kInternalError, "not a client-initiated bidirectional stream");
@@ -282,7 +283,7 @@ quic::Status Session::send_datagram(uint64_t stream_id, quic::Bytes payload,
   datagram_out_.clear();
   append_varint(datagram_out_, stream_id / 4);
   datagram_out_.insert(datagram_out_.end(), payload.begin(), payload.end());
-  auto s = conn_.send_datagram(datagram_out_, deadline);
+  auto s = conn_.send_datagram(datagram_out_, deadline, priority);
   if (s) ++stats_.datagrams_sent;
   return s;
 }
@@ -347,9 +348,10 @@ quic::Status Outbox::send_capsule(uint64_t type, quic::Bytes value) {
   return {};
 }
 
-quic::Status Outbox::send_datagram(quic::Bytes payload, std::optional<quic::Instant> deadline) {
+quic::Status Outbox::send_datagram(quic::Bytes payload, std::optional<quic::Instant> deadline,
+                                   quic::DatagramPriority priority) {
   if (s_.handler(id_) == nullptr) return fail(err::kInternalError, "no handler");
-  return s_.send_datagram(id_, payload, deadline);
+  return s_.send_datagram(id_, payload, deadline, priority);
 }
 
 quic::Status Outbox::finish() {

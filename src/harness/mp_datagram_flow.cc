@@ -22,7 +22,7 @@ uint8_t filler(uint64_t seq, size_t i) { return static_cast<uint8_t>(seq * 31 + 
 }  // namespace
 
 MpDatagramFlow::MpDatagramFlow(const MpScenario& s, Instant start)
-    : s_(s), next_(start + s.datagram_start), item_(std::max(s.datagram_size, kHeader)),
+    : s_(s), start_(start), next_(start + s.datagram_start), item_(std::max(s.datagram_size, kHeader)),
       rx_(quic::DatagramQueue::kMaxEntryBytes) {
   seen_.resize(s.datagrams, 0);
   configure_gap_meter(arrivals_, s, start);
@@ -35,7 +35,7 @@ void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connectio
       put64(item_.data(), sent_);
       put64(item_.data() + 8, static_cast<uint64_t>(now.time_since_epoch().count()));
       for (size_t i = kHeader; i < item_.size(); ++i) item_[i] = filler(sent_, i);
-      if (!send(now, *server, item_)) break;  // the queue is full: again next time
+      if (!send(now, *server, item_, interactive(sent_))) break;  // full: again next time
       ++sent_;
       last_send_ = now;
     }
@@ -49,11 +49,21 @@ void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connectio
   while (auto n = client->recv_datagram(rx_)) receive(now, quic::Bytes(rx_.data(), *n));
 }
 
+bool MpDatagramFlow::interactive(uint64_t seq) const {
+  return s_.datagram_interactive_every != 0 && seq % s_.datagram_interactive_every == 0;
+}
+
 bool MpDatagramFlow::send(Instant now, quic::Connection& server,
-                          const std::vector<uint8_t>& item) {
+                          const std::vector<uint8_t>& item, bool interactive) {
   std::optional<Instant> deadline;
   if (s_.datagram_deadline) deadline = now + *s_.datagram_deadline;
-  if (!s_.datagrams_as_streams) return server.send_datagram(item, deadline).has_value();
+  if (!s_.datagrams_as_streams) {
+    return server
+        .send_datagram(item, deadline,
+                       interactive ? quic::DatagramPriority::kInteractive
+                                   : quic::DatagramPriority::kNormal)
+        .has_value();
+  }
   auto id = server.open_stream(false);
   if (!id) return false;
   auto n = server.stream_write(*id, item, true);
@@ -104,6 +114,17 @@ void MpDatagramFlow::receive(Instant now, quic::Bytes d) {
   arrivals_.on_delivery(now);
   Duration latency = now - sent_at;
   worst_latency_ = std::max(worst_latency_, latency);
+  if (interactive(seq)) {
+    ++interactive_received_;
+    interactive_worst_ = std::max(interactive_worst_, latency);
+    // Until packets flow, the simulator wakes the sender only at its own events: the first
+    // datagrams wait for the harness, not for the connection.
+    if (sent_at >= start_ + s_.datagram_start + kWarmUp) {
+      steady_interactive_worst_ = std::max(steady_interactive_worst_, latency);
+    }
+  } else {
+    bulk_worst_ = std::max(bulk_worst_, latency);
+  }
   if (!s_.datagram_deadline || latency <= *s_.datagram_deadline) ++on_time_;
 }
 
@@ -115,6 +136,10 @@ void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server,
   r.datagram_duplicates = duplicates_;
   r.datagrams_corrupt = corrupt_;
   r.datagram_worst_latency = worst_latency_;
+  r.interactive_received = interactive_received_;
+  r.interactive_worst_latency = interactive_worst_;
+  r.steady_interactive_worst_latency = steady_interactive_worst_;
+  r.bulk_worst_latency = bulk_worst_;
   r.datagram_longest_gap = arrivals_.longest();
   if (server != nullptr) {
     r.datagrams_expired = server->stats().datagrams_expired;

@@ -31,19 +31,25 @@ class MpDatagramFlow {
     return all_sent() && (received_ == sent_ || (s_.datagrams > 0 && now >= last_send_ + kDrain));
   }
   static constexpr Duration kDrain = std::chrono::seconds(2);
+  // The start of the flow left out of MpResult::steady_interactive_worst_latency.
+  static constexpr Duration kWarmUp = std::chrono::milliseconds(200);
 
  private:
-  bool send(Instant now, quic::Connection& server, const std::vector<uint8_t>& item);
+  bool send(Instant now, quic::Connection& server, const std::vector<uint8_t>& item,
+            bool interactive);
+  bool interactive(uint64_t seq) const;  // sent as DatagramPriority::kInteractive
   void receive(Instant now, quic::Bytes d);
   void read_streams(Instant now, quic::Connection& client);
 
   const MpScenario& s_;
-  Instant next_, last_send_{};
+  Instant start_, next_, last_send_{};
   uint64_t sent_ = 0;
   std::vector<uint8_t> item_, rx_;  // reused: the item being sent, a received datagram
   std::vector<uint8_t> seen_;  // per sequence number: copies received
   uint64_t received_ = 0, on_time_ = 0, duplicates_ = 0, corrupt_ = 0;
-  Duration worst_latency_{0};
+  Duration worst_latency_{0}, interactive_worst_{0}, bulk_worst_{0};
+  Duration steady_interactive_worst_{0};
+  uint64_t interactive_received_ = 0;
   GapMeter arrivals_;  // gaps between first copies, from the first link failure on
   // Stream mode: items still being read, by stream ID, and their bytes so far.
   std::map<uint64_t, std::vector<uint8_t>> reading_;

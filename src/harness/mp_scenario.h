@@ -98,6 +98,9 @@ struct MpScenario {
   // The same flow as one unidirectional stream per item (FIN after it) whose stream deadline
   // is the item's (Connection::set_stream_deadline); the datagram figures count the items.
   bool datagrams_as_streams = false;
+  // Every Nth datagram (sequence number 0, N, 2N, ...) is sent as DatagramPriority::
+  // kInteractive (a tunnel's ping beside its bulk); 0: none.
+  uint64_t datagram_interactive_every = 0;
   std::vector<MpCidAction> cid_actions;
   // Every client address reaches the server over link 0 (one shared bottleneck; the other
   // links' configurations are unused), as when two uplinks share one congested upstream.
@@ -164,6 +167,11 @@ struct MpResult {
   std::vector<std::pair<Duration, size_t>> datagram_payload_events;
   size_t datagram_payload_at_end = 0;  // server's max_datagram_payload()
   Duration datagram_worst_latency{0};
+  // The interactive ones (datagram_interactive_every): received, and the worst of their
+  // one-way latencies (also without the first MpDatagramFlow::kWarmUp); the worst of the others.
+  uint64_t interactive_received = 0;
+  Duration interactive_worst_latency{0}, steady_interactive_worst_latency{0};
+  Duration bulk_worst_latency{0};
   // Migration checks (quic-interop-runner rebind/connectionmigration criteria): every datagram
   // that is the first between a new pair of addresses after the handshake carries a
   // PATH_CHALLENGE, and every challenge is answered.

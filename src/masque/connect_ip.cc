@@ -177,7 +177,8 @@ void ConnectIpTunnel::answer_icmp(IcmpKind kind, Bytes packet, const IpPacketInf
   sink_.deliver(icmp_buf_, PacketMeta{});
 }
 
-void ConnectIpTunnel::send_packet(h3::Outbox& out, Bytes packet, quic::Instant now) {
+void ConnectIpTunnel::send_packet(h3::Outbox& out, Bytes packet, quic::Instant now,
+                                  quic::DatagramPriority priority) {
   if (!established_ || abort_code_) {
     ++stats_.dropped_not_ready;
     return;
@@ -187,7 +188,7 @@ void ConnectIpTunnel::send_packet(h3::Outbox& out, Bytes packet, quic::Instant n
     ++stats_.dropped_malformed;
     return;
   }
-  if (!accept_from_local(packet, *info)) return;
+  if (!accept_from_local(packet, *info, priority)) return;
   if (packet.size() > config_.mtu) {
     ++stats_.dropped_too_big;
     // An IPv4 packet without DF could be fragmented; we do not fragment, and an ICMP
@@ -208,7 +209,7 @@ void ConnectIpTunnel::send_packet(h3::Outbox& out, Bytes packet, quic::Instant n
     out_buf_.push_back(0);  // context 0 (§6)
   }
   out_buf_.insert(out_buf_.end(), packet.begin(), packet.end());
-  if (!out.send_datagram(out_buf_)) {
+  if (!out.send_datagram(out_buf_, std::nullopt, priority)) {
     ++stats_.dropped_send_failed;
     return;
   }

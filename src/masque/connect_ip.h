@@ -131,7 +131,8 @@ class ConnectIpTunnel : public ProxyHandler {
   // A packet from the local side (TUN) to the peer. Checked, size-checked (too big: an ICMP
   // error goes back into the sink), then sent as one HTTP datagram. `now` stamps the seq
   // context.
-  void send_packet(h3::Outbox& out, Bytes packet, quic::Instant now);
+  void send_packet(h3::Outbox& out, Bytes packet, quic::Instant now,
+                   quic::DatagramPriority priority = quic::DatagramPriority::kNormal);
 
   uint64_t stream_id() const { return stream_id_; }
   // The session the tunnel's stream is on (for its owner's use outside handler calls).
@@ -164,7 +165,8 @@ class ConnectIpTunnel : public ProxyHandler {
   virtual std::expected<void, CapsuleError> capsule(h3::Outbox& out, uint64_t type,
                                                     Bytes value) = 0;
   virtual bool accept_from_peer(const IpPacketInfo& info) = 0;
-  virtual bool accept_from_local(Bytes packet, const IpPacketInfo& info) = 0;
+  virtual bool accept_from_local(Bytes packet, const IpPacketInfo& info,
+                                 quic::DatagramPriority priority) = 0;
   // The address ICMP errors about local packets come from (same version as the packet).
   virtual std::optional<IpAddress> icmp_source(uint8_t version) const = 0;
 

@@ -103,7 +103,8 @@ bool ConnectIpClient::accept_from_peer(const IpPacketInfo& info) {
   return false;
 }
 
-bool ConnectIpClient::accept_from_local(Bytes packet, const IpPacketInfo& info) {
+bool ConnectIpClient::accept_from_local(Bytes packet, const IpPacketInfo& info,
+                                        quic::DatagramPriority) {
   if (addresses_.empty()) {
     ++stats_.dropped_not_ready;
     return false;

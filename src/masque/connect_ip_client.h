@@ -42,7 +42,8 @@ class ConnectIpClient : public ConnectIpTunnel {
   void established(h3::Outbox& out) override;
   std::expected<void, CapsuleError> capsule(h3::Outbox& out, uint64_t type, Bytes value) override;
   bool accept_from_peer(const IpPacketInfo& info) override;
-  bool accept_from_local(Bytes packet, const IpPacketInfo& info) override;
+  bool accept_from_local(Bytes packet, const IpPacketInfo& info,
+                         quic::DatagramPriority priority) override;
   std::optional<IpAddress> icmp_source(uint8_t version) const override;
 
  private:

@@ -147,7 +147,8 @@ bool ConnectIpServer::respond(h3::Session& session, const h3::Event& headers) {
   return true;
 }
 
-void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
+void ConnectIpServer::from_local(Bytes packet, quic::Instant now,
+                                 quic::DatagramPriority priority) {
   auto info = parse_ip_packet(packet);
   auto it = info ? by_address_.find(info->dst) : by_address_.end();
   if (it == by_address_.end()) {
@@ -157,7 +158,7 @@ void ConnectIpServer::from_local(Bytes packet, quic::Instant now) {
   ServerTunnel& t = *it->second;
   t.refresh_mtu();
   h3::Outbox out = t.session().outbox(t.stream_id());
-  t.send_packet(out, packet, now);
+  t.send_packet(out, packet, now, priority);
 }
 
 // --- ServerTunnel
@@ -281,8 +282,10 @@ bool ServerTunnel::accept_from_peer(const IpPacketInfo& info) {
   return false;
 }
 
-bool ServerTunnel::accept_from_local(Bytes, const IpPacketInfo&) {
-  if (room_ && !room_()) {
+bool ServerTunnel::accept_from_local(Bytes, const IpPacketInfo&,
+                                     quic::DatagramPriority priority) {
+  // Interactive packets have their own small queue in the transport: no backlog to check.
+  if (priority == quic::DatagramPriority::kNormal && room_ && !room_()) {
     ++stats_.dropped_send_failed;
     return false;
   }

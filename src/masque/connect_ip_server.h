@@ -69,7 +69,8 @@ class ConnectIpServer {
   void set_on_abort(std::function<void()> fn) { on_abort_ = std::move(fn); }
 
   // A packet from the local side (TUN): to the tunnel holding its destination address.
-  void from_local(Bytes packet, quic::Instant now);
+  void from_local(Bytes packet, quic::Instant now,
+                  quic::DatagramPriority priority = quic::DatagramPriority::kNormal);
   // After each Session::poll(): cancels tunnels that met a protocol violation.
   size_t reap() { return tunnels_.reap(); }
 
@@ -122,7 +123,8 @@ class ServerTunnel : public ConnectIpTunnel {
   void established(h3::Outbox& out) override;
   std::expected<void, CapsuleError> capsule(h3::Outbox& out, uint64_t type, Bytes value) override;
   bool accept_from_peer(const IpPacketInfo& info) override;
-  bool accept_from_local(Bytes packet, const IpPacketInfo& info) override;
+  bool accept_from_local(Bytes packet, const IpPacketInfo& info,
+                         quic::DatagramPriority priority) override;
   std::optional<IpAddress> icmp_source(uint8_t version) const override;
   void aborted() override;
 

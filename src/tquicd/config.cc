@@ -173,6 +173,7 @@ void read_link(ConfigReader& r, const toml::table& t, Config& c) {
   if (l.interface.empty() && !l.source) r.table_error("interface", "a link needs an interface, a source address or both");
   r.choice(std::string_view("role"), l.role,
            {{"primary", LinkRole::kPrimary}, {"secondary", LinkRole::kSecondary}, {"backup", LinkRole::kBackup}});
+  r.integer("mark", l.mark, 0, UINT32_MAX);
   r.integer("weight", l.weight, 1, 1000);
   r.rate("rate", l.rate_bps, kMaxRateBps);
   r.size("quota", l.quota_bytes, 0, kMaxSizeBytes);

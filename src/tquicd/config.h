@@ -77,6 +77,7 @@ struct LinkConfig {
   std::string name;
   std::string interface;                     // SO_BINDTODEVICE, may be empty if source is set
   std::optional<quic::SocketAddress> source; // port 0
+  uint32_t mark = 0;                         // SO_MARK for policy routing; 0: none
   LinkRole role = LinkRole::kPrimary;
   uint32_t weight = 1;
   uint64_t rate_bps = 0;           // 0: uncapped

@@ -11,7 +11,7 @@ namespace {
 // sockets, the TUN device, certificates, the server URL, table sizes) takes a restart.
 constexpr std::string_view kLiveKeys[] = {
     "server.tokens_file",       "server.client_rate",        "server.max_clients",
-    "link",                     "link.interface",            "link.source",
+    "link",                     "link.interface",            "link.source",  "link.mark",
     "link.role",                "link.weight",               "link.rate",
     "link.quota",               "link.quota_reset_day",      "link.keepalive_budget",
     "reorder.max_hold",         "reorder.max_packets",       "reorder.max_bytes",

@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "io/endpoint_driver.h"
 #include "masque/connect_ip.h"
+#include "tquicd/classifier.h"
 #include "tquicd/config.h"
 #include "tquicd/reorder_sink.h"
 
@@ -90,6 +91,16 @@ class ReorderTimer {
 // pump lets into the connection's send queue, and past which the server drops a client's
 // packets instead of queueing them (docs/tquicd-datapath.md "Datagram backlog").
 size_t datagram_backlog(const quic::Connection& c);
+
+// The transport priority of a packet read from the TUN device: interactive flows (classifier.h:
+// ICMP, DSCP EF/AF4x, the configured ports, flows of small packets) go ahead of everything
+// queued, on the lowest-RTT path, and skip the ingress queue and the backlog bound (the
+// transport's interactive queue has its own); the rest is bulk. Unparsable packets are bulk:
+// the tunnel drops and counts them.
+quic::DatagramPriority tun_priority(FlowClassifier& c, quic::Instant now, quic::Bytes packet);
+// Copies the classifier keys that apply live (ports, DSCP, small_packet, udp_unordered; not
+// max_flows, the table's size) from `next` into the running configuration.
+void take_live_classifier_keys(Config& running, const Config& next);
 
 // The token a client presents: the request field's value with the Bearer prefix removed, or
 // empty when the field is missing, repeated or not Bearer.

@@ -45,10 +45,12 @@ std::optional<std::string> read_client_token(const std::string& path) {
 
 constexpr int kTunBatch = 64;  // packets per TUN readiness call: the network side gets its turn
 
-// TUN packets -> ingress queue -> the connection, as its DATAGRAM send queue has room.
+// TUN packets -> flow classifier -> interactive ones straight to the connection (tun_priority),
+// the rest into the ingress queue -> the connection, as its DATAGRAM send queue has room.
 class IngressPump {
  public:
-  IngressPump(masque::TunDevice& tun, IngressLimits limits) : tun_(tun), queue_(limits) {
+  IngressPump(masque::TunDevice& tun, IngressLimits limits, const FlowPolicy& flows)
+      : tun_(tun), queue_(limits), classifier_(flows, std::random_device{}()) {
     buf_.resize(65536);
   }
   // The tunnel's application once the handshake race has a winner (null before).
@@ -57,15 +59,19 @@ class IngressPump {
     for (int i = 0; i < kTunBatch; ++i) {
       auto n = tun_.read(buf_);
       if (!n || *n == 0) break;
-      queue_.enqueue(now, quic::Bytes(buf_.data(), *n));
+      quic::Bytes packet(buf_.data(), *n);
+      if (tun_priority(classifier_, now, packet) == quic::DatagramPriority::kInteractive &&
+          sending()) {
+        app_->send_to_tunnel(packet, now, quic::DatagramPriority::kInteractive);
+        continue;
+      }
+      queue_.enqueue(now, packet);
     }
     pump(now);
   }
   void pump(quic::Instant now) {
-    // A finished app's connection may have been reaped already (its pointer is stale).
-    if (app_ == nullptr || app_->finished() || !app_->ready()) return;
+    if (!sending()) return;
     quic::Connection* c = app_->connection();
-    if (c == nullptr) return;
     // The connection's queue is FIFO over every path: what it holds beyond what the paths
     // send before the next turn only delays the packets behind it (and, after a path fails,
     // drains at the survivors' rate); the rest waits in the ingress queue, under CoDel.
@@ -79,6 +85,7 @@ class IngressPump {
     left_behind_ = queue_.bytes() > 0;
   }
   IngressQueue& queue() { return queue_; }
+  FlowClassifier& classifier() { return classifier_; }
   // Pumps that found the connection's queue empty although the previous pump had left packets
   // here (it stopped at the backlog): the paths may have idled for want of a refill, a
   // backlog too small for the time between two turns of the loop.
@@ -87,9 +94,16 @@ class IngressPump {
  private:
   uint64_t underruns_ = 0;
   bool left_behind_ = false;  // the last pump stopped at the backlog with packets still here
+  // Whether the tunnel takes packets now (a finished app's connection may have been reaped
+  // already: its pointer is stale).
+  bool sending() const {
+    return app_ != nullptr && !app_->finished() && app_->ready() && app_->connection() != nullptr;
+  }
+
   masque::TunDevice& tun_;
   apps::MasqueIpClientApp* app_ = nullptr;
   IngressQueue queue_;
+  FlowClassifier classifier_;
   std::vector<uint8_t> buf_;
 };
 
@@ -329,9 +343,10 @@ struct ClientRun {
   void apply(const Config& next) {
     reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
     ingress.queue().set_limits(ingress_limits(next));
+    ingress.classifier().set_policy(flow_policy(next));
     cfg.ingress = next.ingress;
     cfg.reorder = next.reorder;
-    cfg.classifier.udp_unordered = next.classifier.udp_unordered;
+    take_live_classifier_keys(cfg, next);
     cfg.links = next.links;
     quota.reconfigure(cfg);
     tracker.configure(cfg.links);
@@ -353,6 +368,7 @@ struct ClientRun {
     tracker.update(paths, now, bus, s);
     s.tx_bytes = state.tunnel.bytes_out;
     s.rx_bytes = state.tunnel.bytes_in;
+    s.flows = top_flows(ingress.classifier());
     reconnect_status(now, s);
   }
   void reconnect_status(quic::Instant now, Status& s) const;
@@ -650,7 +666,7 @@ int run_client_loop(Config cfg, const std::string& path, const apps::MasqueIpOpt
     return app;
   });
   ReorderTimer timer(driver, reorder);
-  IngressPump ingress(tun, ingress_limits(cfg));
+  IngressPump ingress(tun, ingress_limits(cfg), flow_policy(cfg));
   LinkTracker tracker({});
   tracker.configure(cfg.links);  // addresses come from the links' sockets (refresh_status)
   ReconnectSchedule schedule(std::random_device{}());  // the jitter's seed

@@ -38,6 +38,19 @@ size_t datagram_backlog(const quic::Connection& c) {
   return datagram_backlog_bytes(std::span(paths.data(), n));
 }
 
+quic::DatagramPriority tun_priority(FlowClassifier& c, quic::Instant now, quic::Bytes packet) {
+  Classification k = c.classify(now, packet);
+  return !k.error && k.flow_class == FlowClass::kInteractive ? quic::DatagramPriority::kInteractive
+                                                             : quic::DatagramPriority::kNormal;
+}
+
+void take_live_classifier_keys(Config& running, const Config& next) {
+  running.classifier.interactive_ports = next.classifier.interactive_ports;
+  running.classifier.interactive_dscp = next.classifier.interactive_dscp;
+  running.classifier.small_packet_bytes = next.classifier.small_packet_bytes;
+  running.classifier.udp_unordered = next.classifier.udp_unordered;
+}
+
 ReorderTimer::~ReorderTimer() {
   if (armed_) driver_.cancel_timer(*armed_);
 }
@@ -95,9 +108,11 @@ bool take_reload() {
 }
 
 bool daemon_applies(DaemonRole role, std::string_view key) {
-  if (key.starts_with("reorder.") || key == "classifier.udp_unordered") return true;
+  // Both daemons classify what they read from their TUN device (take_live_classifier_keys).
+  if (key.starts_with("reorder.") || key.starts_with("classifier.")) return true;
   if (role == DaemonRole::kClient) return key.starts_with("ingress.") || key.starts_with("link");
-  return key == "server.tokens_file" || key == "server.client_rate";
+  return key == "server.tokens_file" || key == "server.client_rate" ||
+         key == "server.max_clients";
 }
 
 std::optional<Config> reload_config(const std::string& path, const Config& running) {

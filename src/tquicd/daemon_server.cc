@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "apps/h3_serve.h"
 #include "apps/hq_client.h"
@@ -70,7 +71,8 @@ std::vector<StoredAddress> load_addresses(const Config& cfg) {
   return std::move(*parsed);
 }
 
-apps::MasqueIpProxyOptions ip_options(const Config& cfg, const std::vector<StoredAddress>& kept) {
+apps::MasqueIpProxyOptions ip_options(const Config& cfg, const std::vector<StoredAddress>& kept,
+                                      FlowClassifier& classifier) {
   apps::MasqueIpProxyOptions o;
   for (const IpPrefix& p : cfg.server.pools) o.pools.push_back(p.to_string());
   o.tun = cfg.tunnel.name;
@@ -84,6 +86,9 @@ apps::MasqueIpProxyOptions ip_options(const Config& cfg, const std::vector<Store
   // Measured (docs/bench/bond.md): one download CUBIC flow keeps its rate, and ping under it
   // falls from about 270 to 85 ms (p50).
   o.datagram_backlog = datagram_backlog;
+  o.classify = [&classifier](quic::Bytes packet, quic::Instant now) {
+    return tun_priority(classifier, now, packet);
+  };
   return o;
 }
 
@@ -190,18 +195,22 @@ struct ServerRun {
   apps::MasqueProxyApp& app;
   apps::ConnectIpProxy& ip;
   ReorderSink& reorder;
+  FlowClassifier& classifier;  // the downlink's (ip_options)
   TokenStore& tokens;
   DaemonState& state;
   uint64_t& client_rate;  // server.client_rate as clients connecting now get it
+  uint32_t& max_clients;  // server.max_clients as requests arriving now are checked against
   std::vector<StoredAddress> saved;  // what the address file holds
 
   DaemonControl* control = nullptr;
 
   void apply(const Config& next) {
     reorder.set_policy(reorder_limits(next), next.classifier.udp_unordered);
+    classifier.set_policy(flow_policy(next));
     cfg.reorder = next.reorder;
-    cfg.classifier.udp_unordered = next.classifier.udp_unordered;
+    take_live_classifier_keys(cfg, next);
     client_rate = cfg.server.client_rate_bps = next.server.client_rate_bps;
+    max_clients = cfg.server.max_clients = next.server.max_clients;
     // The tokens file is read again even when its name is unchanged: its content is what
     // an operator edits to add or revoke a client (open tunnels stay).
     if (auto t = load_tokens(next.server.tokens_file)) {
@@ -291,6 +300,7 @@ std::unique_ptr<DaemonControl> open_server_control(ServerRun& run, ClientTracker
     clients.update([&endpoint](uint64_t h) { return endpoint.connection(h); }, now, bus, s);
     s.tx_bytes = run.state.tunnel.bytes_out;
     s.rx_bytes = run.state.tunnel.bytes_in;
+    s.flows = top_flows(run.classifier);
   };
   hooks.apply = [&run](const Config& next) { run.apply(next); };
   auto control =
@@ -337,7 +347,8 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     return r;
   };
   std::vector<StoredAddress> kept = load_addresses(cfg);
-  auto ip = apps::ConnectIpProxy::create(ip_options(cfg, kept), driver, wrap);
+  FlowClassifier classifier(flow_policy(cfg), std::random_device{}());
+  auto ip = apps::ConnectIpProxy::create(ip_options(cfg, kept, classifier), driver, wrap);
   if (!ip) {
     std::fprintf(stderr, "tquicd: %s\n", ip.error().reason.c_str());
     return apps::kExitFailure;
@@ -349,12 +360,14 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   DaemonControl* control = nullptr;
   ClientTracker clients = client_tracker(**ip);
   uint64_t client_rate = cfg.server.client_rate_bps;
+  uint32_t max_clients = cfg.server.max_clients;
   apps::MasqueProxyApp app("tquicd");
   app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
     return [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
                uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
       auto name = tokens->authenticate(presented_token(fields));
-      if (!name || (*ip)->server().tunnels() >= cfg.server.max_clients) {
+      // Lowering max_clients keeps the tunnels already open; new requests wait for room.
+      if (!name || (*ip)->server().tunnels() >= max_clients) {
         ++state.auth_refused;
         log_at(0, "tquicd: refused a request: %s", name ? "max_clients reached" : "bad token");
         return std::make_unique<RefusedRequest>();
@@ -371,8 +384,9 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
     reorder_timer.rearm();
   });
   if (!setup_nft(cfg)) return apps::kExitFailure;
-  ServerRun run{cfg,    config_path, driver,      *parts->endpoint, app, **ip, *reorder, *tokens,
-                state, client_rate, std::move(kept)};
+  ServerRun run{cfg,    config_path, driver, *parts->endpoint, app,         **ip,
+                *reorder, classifier, *tokens,   state,  client_rate, max_clients,
+                std::move(kept)};
   auto opened = open_server_control(run, clients, *parts->endpoint);
   control = opened.get();
   int rc = run.run(observe);

@@ -45,8 +45,9 @@ void LinkManager::configure(const std::vector<LinkConfig>& links, quic::Connecti
       emit_(EventKind::kLinkAdded, cfg.name, cfg.interface);
       continue;
     }
-    if (old->cfg.interface != cfg.interface || old->cfg.source != cfg.source) {
-      close_link(*old, c, "interface or source changed");
+    if (old->cfg.interface != cfg.interface || old->cfg.source != cfg.source ||
+        old->cfg.mark != cfg.mark) {
+      close_link(*old, c, "interface, source or mark changed");
     }
     old->cfg = cfg;
     old->policy_applied = false;
@@ -64,6 +65,7 @@ void LinkManager::configure(const std::vector<LinkConfig>& links, quic::Connecti
 void LinkManager::open_socket(Link& l, const quic::SocketAddress& bind) {
   io::SocketOptions so;
   so.bind_device = l.cfg.interface;
+  if (l.cfg.mark != 0) so.mark = l.cfg.mark;
   quic::SocketAddress at = bind;
   at.port = 0;
   auto sock = io::UdpSocket::open(at, so);

@@ -1,5 +1,7 @@
 #include "tquicd/status.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -54,6 +56,41 @@ void RateMeter::update(quic::Instant now, uint64_t counter) {
   rate_bps_ += w * (sample - rate_bps_);
   last_time_ = now;
   last_counter_ = counter;
+}
+
+namespace {
+
+std::string endpoint_text(const std::array<uint8_t, 16>& ip, bool v6, uint16_t port, bool ports) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(v6 ? AF_INET6 : AF_INET, ip.data(), buf, sizeof buf);
+  if (!ports) return buf;
+  return v6 ? "[" + std::string(buf) + "]:" + std::to_string(port)
+            : std::string(buf) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::vector<FlowStatus> top_flows(const FlowClassifier& c, size_t max) {
+  std::vector<const FlowEntry*> all;
+  all.reserve(c.flow_count());
+  for (const FlowEntry& f : c.flows()) all.push_back(&f);
+  const size_t n = std::min(max, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<long>(n), all.end(),
+                    [](const FlowEntry* a, const FlowEntry* b) { return a->bytes > b->bytes; });
+  std::vector<FlowStatus> out;
+  for (size_t i = 0; i < n; ++i) {
+    const FlowEntry& f = *all[i];
+    const uint8_t proto = f.key.protocol;
+    const bool ports = proto == 6 || proto == 17;
+    out.push_back({proto == 6    ? "tcp"
+                   : proto == 17 ? "udp"
+                   : proto == 1 || proto == 58 ? "icmp"
+                                               : std::to_string(proto),
+                   endpoint_text(f.key.src, f.key.v6, f.key.src_port, ports),
+                   endpoint_text(f.key.dst, f.key.v6, f.key.dst_port, ports),
+                   to_string(f.last_class), f.bytes, f.packets});
+  }
+  return out;
 }
 
 }  // namespace bond

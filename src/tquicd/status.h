@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "tquicd/classifier.h"
 #include "tquicd/config.h"
 #include "tquicd/events.h"
 
@@ -117,5 +118,8 @@ class RateMeter {
   uint64_t last_counter_ = 0;
   double rate_bps_ = 0;
 };
+
+// The classifier's flows with the most bytes, at most `max` (`tquicctl flows`).
+std::vector<FlowStatus> top_flows(const FlowClassifier& c, size_t max = Status::kMaxFlows);
 
 }  // namespace bond

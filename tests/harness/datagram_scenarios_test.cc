@@ -119,6 +119,31 @@ TEST(DatagramScenario, EcfStripesADatagramOnlyLoad) {
   }
 }
 
+// A tunnel's ping beside its bulk: datagrams offered at 96 Mbit/s (12 x 1000 bytes per ms)
+// over links of 50 and 30 Mbit/s, 10 and 100 ms one-way, each with a bandwidth-delay product
+// of buffer, so the send queue stays full and bulk datagrams wait behind it; every 50th is
+// interactive. Those skip the queue and ride the fast path only: they arrive within its delay
+// plus its full buffer (about 20 ms), never by the 100 ms path. The links' buffers overflow
+// now and then, interactive datagrams included (nothing re-sends them here).
+TEST(DatagramScenario, InteractiveDatagramsTakeTheFastPathFirst) {
+  auto s = named_mp_scenario("datagrams-aggregate");
+  ASSERT_TRUE(s);
+  s->links = {mp_link(50, 20ms), mp_link(30, 200ms)};
+  s->scheduler = quic::SchedulerKind::kMinRtt;  // as tquicd
+  s->datagram_burst = 12;
+  s->datagram_interactive_every = 50;
+  MpResult r = run(*s);
+  std::printf("  interactive: %lu received, worst %.1f ms (%.1f after the warm-up); bulk worst "
+              "%.1f ms\n",
+              static_cast<unsigned long>(r.interactive_received),
+              r.interactive_worst_latency.count() / 1e6,
+              r.steady_interactive_worst_latency.count() / 1e6, r.bulk_worst_latency.count() / 1e6);
+  ASSERT_EQ(r.datagrams_sent, 16000u);
+  EXPECT_GE(r.interactive_received, 16000u / 50 * 98 / 100);
+  EXPECT_LT(r.steady_interactive_worst_latency, 35ms);
+  EXPECT_GT(r.bulk_worst_latency, 200ms);
+}
+
 // 2,000 datagrams of 1000 bytes queued at one instant (the queue once held 64 and dropped the
 // oldest): every one arrives, once.
 TEST(DatagramScenario, BurstOfTwoThousandArrivesWhole) {

@@ -107,8 +107,19 @@ TEST(TquicdConfig, ErrorsNameFileLineColumnAndKey) {
   EXPECT_EQ(only_error(text), "tquicd.toml:9:2: frobnicate: unknown section");
   text = std::string(kClientBase) + "weight = \"heavy\"\n";
   EXPECT_EQ(only_error(text), "tquicd.toml:9:10: link.weight: expects an integer");
+  text = std::string(kClientBase) + "mark = -1\n";
+  EXPECT_EQ(only_error(text), "tquicd.toml:9:8: link.mark: -1 out of range 0..4294967295");
   text = std::string(kClientBase) + "[log]\nlevel = \"chatty\"\n";
   EXPECT_EQ(only_error(text), "tquicd.toml:10:9: log.level: must be one of error|warn|info|debug");
+}
+
+TEST(TquicdConfig, LinkMarkForPolicyRouting) {
+  auto c = parse(std::string(kClientBase) + "mark = 4242\n");
+  ASSERT_TRUE(c) << c.error().front();
+  EXPECT_EQ(c->links.at(0).mark, 4242u);
+  auto none = parse(kClientBase);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->links.at(0).mark, 0u);  // no SO_MARK
 }
 
 TEST(TquicdConfig, RefusesTomlSyntaxAndDuplicateKeys) {

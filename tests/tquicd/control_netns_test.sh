@@ -6,6 +6,7 @@
 # Asserts, through tquicctl on each daemon's control socket and HTTP on metrics.listen:
 # status/links/paths show the bond "bonded", both links up with a measured RTT, two active
 # paths with a congestion window; traffic makes the links' byte counters and /metrics grow;
+# `flows` on both daemons shows the TCP flow as bulk and a ping's ICMP as interactive;
 # `link down a` is answered, logged as link_down/path_down/failover on a `monitor --json`,
 # leaves the bond degraded and moves the traffic to b (a's counter stops), `link down b` is then
 # refused (the last link) and a carrier flap on a's interface does not reopen a (no link_up);
@@ -131,6 +132,16 @@ M1=$(counter a)
 ctl links --json > "$DIR/links.json"
 py "$(link a)['tx_bytes']>1000000 and $(link b)['tx_bytes']>100000" "$DIR/links.json" ||
   fail "both links should have carried the flow: $(cat "$DIR/links.json")"
+# The flow classifier in the data path: a ping's ICMP is interactive on the client (uplink) and
+# on the server (downlink: the replies); the upload's data segments are bulk on the client.
+inC ping -c 3 -i 0.2 -W 2 $TARGET > "$DIR/ping.log" || fail "ping through the bond"
+ICMP="any(f['protocol']=='icmp' and f['class']=='interactive' and f['packets']>=3 for f in j['flows'])"
+for side in client server; do
+  "$CTL" -s "$DIR/$side.sock" flows --json > "$DIR/flows-$side.json" || fail "$side flows"
+  py "$ICMP" "$DIR/flows-$side.json" || fail "$side flows: no interactive ICMP: $(cat "$DIR/flows-$side.json")"
+done
+py "any(f['protocol']=='tcp' and f['class']=='bulk' and f['bytes']>1000000 for f in j['flows'])" "$DIR/flows-client.json" ||
+  fail "client flows: the upload is not bulk: $(cat "$DIR/flows-client.json")"
 
 # 3. link down a: answered, events, degraded, traffic on b only.
 A_UPS=$(grep -c '"event":"link_up","link":"a"' "$DIR/monitor.out")

@@ -145,13 +145,19 @@ TEST(DaemonApplies, NamesTheLiveKeysEachDaemonApplies) {
   EXPECT_TRUE(daemon_applies(DaemonRole::kServer, "server.tokens_file"));
   // Every link key, and whole links added or removed, on the client (link_manager.h).
   for (const char* k : {"link[a].rate", "link[a].role", "link[a].weight", "link[a].quota",
-                        "link[a].interface", "link[a]"}) {
+                        "link[a].interface", "link[a].mark", "link[a]"}) {
     EXPECT_TRUE(daemon_applies(DaemonRole::kClient, k)) << k;
   }
   EXPECT_FALSE(daemon_applies(DaemonRole::kServer, "link[a].rate"));
   EXPECT_TRUE(daemon_applies(DaemonRole::kServer, "server.client_rate"));
-  EXPECT_FALSE(daemon_applies(DaemonRole::kServer, "server.max_clients"));
-  EXPECT_FALSE(daemon_applies(DaemonRole::kClient, "classifier.interactive_ports"));
+  EXPECT_TRUE(daemon_applies(DaemonRole::kServer, "server.max_clients"));
+  EXPECT_FALSE(daemon_applies(DaemonRole::kClient, "server.max_clients"));
+  // Both daemons classify their TUN packets (the interactive lane).
+  for (DaemonRole r : {DaemonRole::kClient, DaemonRole::kServer}) {
+    EXPECT_TRUE(daemon_applies(r, "classifier.interactive_ports"));
+    EXPECT_TRUE(daemon_applies(r, "classifier.small_packet"));
+  }
+  EXPECT_FALSE(daemon_applies(DaemonRole::kClient, "log.level"));
 }
 
 }  // namespace
