@@ -53,6 +53,9 @@ struct NetConfig {
   // Every path's two directions start from these (default: 0.5 ms one way, unlimited rate).
   sim::LinkConfig to_server = instant_link(), to_client = instant_link();
   // More client addresses, each joined to the server address by its own link: paths 1, 2, ...
+  // Addresses the client first uses later (migration, a new path, another port) are adopted
+  // when its first datagram from them leaves: a new link if the IP has none (the next path),
+  // and replies to them are delivered.
   std::vector<SocketAddress> extra_client_addrs;
 
   static sim::LinkConfig instant_link(Duration delay = 500us);
@@ -67,8 +70,8 @@ class PairCore {
   PairCore& operator=(const PairCore&) = delete;
 
   Instant now() const { return net_->now(); }
-  // Runs the network to the next event that touches a side (a datagram delivered or a timer
-  // fired), at most until `end`. False when nothing touched a side before `end` (with
+  // Polls both sides (the test may have acted on them), then runs the network to the next event
+  // that touches a side (a datagram delivered or a timer fired), at most until `end`. False when nothing touched a side before `end` (with
   // end == kNever: nothing will ever happen again).
   bool step(Instant end = quic::kNever);
   // Steps until pred() holds; false (never a hang) once `limits` is exhausted first.
@@ -82,15 +85,16 @@ class PairCore {
   // it is over): for tests that move datagrams by hand with take()/deliver().
   void advance(Duration d);
 
-  // By hand: every datagram `from` has to send now, taken out of the host without crossing a
-  // link or the interceptor (recorded in sent()).
-  std::vector<sim::Datagram> take(Dir from_side);
+  // By hand: the datagrams (at most `max`) the side sending `from_side` has to send now, taken
+  // out of the host without crossing a link or the interceptor (recorded in sent()).
+  std::vector<sim::Datagram> take(Dir from_side, size_t max = kMaxDatagramsPerTake);
   // By hand: hands `d` to the side `to` now, bypassing the links and the interceptor.
   void deliver(Dir to, sim::Datagram d);
 
   Interceptor intercept;
 
-  // Path i joins client address i (0: client_addr, then extra_client_addrs) to the server.
+  // Path i joins client IP i (0: client_addr, then extra_client_addrs, then adopted ones) to the
+  // server.
   size_t paths() const { return links_.size(); }
   int link_id(size_t path) const { return links_.at(path); }
   // Edits one direction of a path's link from now on (rate, delay, loss, ...).
@@ -104,15 +108,21 @@ class PairCore {
 
  private:
   class Tap;
+  class Alias;
 
   void sync();
+  // Makes `a` (a client source address) routable and deliverable.
+  void adopt_client_address(const SocketAddress& a);
   Instant next_wakeup() const;
 
   std::unique_ptr<sim::Network> net_;
   std::unique_ptr<Tap> taps_[2];  // [Dir]: the tap of the side sending that way
   std::vector<int> links_;
+  sim::LinkConfig to_server_, to_client_;  // for adopted paths
+  SocketAddress server_addr_;
+  std::vector<SocketAddress> client_addrs_;     // every address the client node receives on
+  std::vector<std::unique_ptr<Alias>> aliases_;  // nodes of adopted addresses
   uint64_t steps_ = 0;
-  bool dirty_ = true;  // a host changed outside the network: its timer must be re-read
 };
 
 struct PairConfig {
@@ -120,6 +130,9 @@ struct PairConfig {
   quic::EndpointConfig client, server;  // tls may stay empty: the test certificate is used
   uint64_t client_seed = 1, server_seed = 2;
   quic::ConnectOptions connect;  // for the client's connection (tokens, tickets)
+  // The client is a lone quic::Connection (Connection::connect, no Endpoint around it), as the
+  // hostile tests play it: client_endpoint() must not be used then.
+  bool bare_client = false;
   // Sides without an on_activity hook poll their connection's events into Side::events.
   bool drain_events = true;
 };
@@ -132,18 +145,25 @@ struct Side final : harness::App {
   quic::Connection* conn = nullptr;
   std::vector<quic::Event> events;  // drained transport events, in order
   // Runs after every event that touched this side, instead of the event draining.
-  std::function<void(quic::Endpoint&, Instant)> on_activity_hook;
+  std::function<void(Instant)> on_activity_hook;
   void on_activity(quic::Endpoint& endpoint, Instant now) override;
   // Finds the connection: the client's from its handle, the server's first accepted one.
   void resolve(quic::Endpoint& endpoint);
+  // The application's turn: the hook, or draining the events.
+  void activity(Instant now);
 };
+
+class BareClient;
 
 namespace detail {
 // The endpoints, built before PairCore (Pair's next base) is constructed on them.
 struct EndpointHosts {
   explicit EndpointHosts(const PairConfig& config);
-  std::unique_ptr<harness::SimEndpoint> client_ep, server_ep;
+  ~EndpointHosts();
+  std::unique_ptr<harness::SimEndpoint> client_ep, server_ep;  // client_ep unless bare_client
+  std::unique_ptr<BareClient> bare;                            // with bare_client
   Side client_side, server_side;
+  sim::Node& client_node();
 };
 }  // namespace detail
 
@@ -153,7 +173,7 @@ class Pair : private detail::EndpointHosts, public PairCore {
  public:
   explicit Pair(PairConfig config = {});
 
-  quic::Endpoint& client_endpoint() { return client_ep->endpoint(); }
+  quic::Endpoint& client_endpoint();
   quic::Endpoint& server_endpoint() { return server_ep->endpoint(); }
   // The client's connection (nullptr if connect failed) and the server's first one (nullptr
   // until the server created it).

@@ -31,6 +31,16 @@ TEST(Pair, HandshakeCompletesAndEventsAreDrainedPerSide) {
   EXPECT_FALSE(p.sent(Dir::kToClient).empty());
 }
 
+TEST(Pair, BareClientConnectionHandshakesWithTheServerEndpoint) {
+  PairConfig c;
+  c.bare_client = true;
+  Pair p(c);
+  ASSERT_NE(p.client(), nullptr);
+  ASSERT_TRUE(p.handshake());
+  EXPECT_TRUE(has(p.client_side_state().events, quic::EventKind::kHandshakeCompleted));
+  EXPECT_EQ(p.server_endpoint().connection_count(), 1u);
+}
+
 TEST(Pair, FirstStepsFollowTheLinkDelay) {
   PairConfig c;
   c.net = with_delay(10ms);
@@ -163,6 +173,21 @@ TEST(Pair, ExtraClientAddressesAreSeparatePaths) {
   ASSERT_TRUE(p.handshake());
   EXPECT_GT(p.network().stats(p.link_id(0), true).delivered_packets, 0u);
   EXPECT_EQ(p.network().stats(p.link_id(1), true).sent_packets, 0u);  // no path opened on it
+}
+
+TEST(Pair, AddressFirstUsedByTheClientIsAdoptedAsAPath) {
+  Pair p;
+  ASSERT_TRUE(p.handshake());
+  ASSERT_TRUE(p.settle(100ms));  // handshake confirmed, spare connection IDs issued
+  ASSERT_EQ(p.paths(), 1u);
+  const SocketAddress moved = SocketAddress::v4(192, 0, 2, 77, 5555);
+  ASSERT_TRUE(p.client()->migrate(moved).has_value());
+  ASSERT_TRUE(p.drive_until([&] { return p.server()->path().remote == moved; }));
+  EXPECT_EQ(p.paths(), 2u);
+  ASSERT_TRUE(p.settle(100ms));
+  EXPECT_GT(p.network().stats(p.link_id(1), false).delivered_packets, 0u);  // replies arrive
+  EXPECT_EQ(p.network().undeliverable(), 0u);
+  EXPECT_EQ(p.network().unroutable(), 0u);
 }
 
 // A handshake and 40 KB on a stream over links losing 20%: enough packets for the seed to show.
