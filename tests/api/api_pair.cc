@@ -99,7 +99,7 @@ bool Pair::run_until(const std::function<bool()>& done, tquic::Duration limit) {
         observe();
         return done();
       },
-      test::Limits{UINT64_MAX, limit});
+      test::Limits{.max_time = limit});
 }
 
 bool Pair::handshake() {

@@ -242,9 +242,8 @@ void Pair::deliver_to_client(Datagram d) {
   pair_.deliver(test::Dir::kToClient, sim::Datagram{server_addr_, client_addr_, 0, std::move(d)});
 }
 
-void Pair::run(int max_rounds) {
-  const auto rounds = static_cast<uint64_t>(std::max(max_rounds, 1));
-  (void)pair_.settle(100ms, test::Limits{rounds * 64, rounds * 100ms});
+void Pair::run() {
+  (void)pair_.settle(100ms, kRunLimits);
   absorb_sent();
 }
 

@@ -104,8 +104,9 @@ class Pair {
   test::Pair& pair() { return pair_; }
 
   // Steps until nothing is on the wire and neither side wants waking within 100 ms (so delayed
-  // ACKs fire), bounded by `max_rounds` x (64 steps, 100 ms of virtual time).
-  void run(int max_rounds = 200);
+  // ACKs fire), for at most kRunLimits.
+  void run();
+  static constexpr test::Limits kRunLimits{12'800, 20s};
   // run() and report whether both sides completed the handshake.
   bool handshake();
 

@@ -87,7 +87,7 @@ Pair::Pair(PairOptions opts) {
 }
 
 bool Pair::run_until(const std::function<bool()>& done, quic::Duration limit) {
-  return pair_->drive_until(done, test::Limits{UINT64_MAX, limit});
+  return pair_->drive_until(done, test::Limits{.max_time = limit});
 }
 
 std::vector<uint8_t> bytes_of(std::string_view s) {

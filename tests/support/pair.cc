@@ -153,10 +153,8 @@ bool PairCore::drive_until(const std::function<bool()>& pred, Limits limits) {
   return pred();
 }
 
-void PairCore::run_for(Duration d) {
-  const Instant end = now() + d;
-  while (step(end)) {
-  }
+void PairCore::run_for(Duration d, uint64_t max_steps) {
+  (void)drive_until([] { return false; }, Limits{max_steps, d});
 }
 
 Instant PairCore::next_wakeup() const {
@@ -165,9 +163,9 @@ Instant PairCore::next_wakeup() const {
 
 bool PairCore::settle(Duration quiet, Limits limits) {
   // What either side has to send now is not visible until it is polled: flush it onto the links
-  // first, so a side with a pending flight and no timer yet does not look quiet.
-  sync();
-  net_->run(now());
+  // first (a step that cannot leave `now`), so a side with a pending flight and no timer yet
+  // does not look quiet.
+  (void)step(now());
   return drive_until(
       [&] {
         if (in_flight() != 0) return false;

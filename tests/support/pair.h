@@ -76,8 +76,8 @@ class PairCore {
   bool step(Instant end = quic::kNever);
   // Steps until pred() holds; false (never a hang) once `limits` is exhausted first.
   bool drive_until(const std::function<bool()>& pred, Limits limits = {});
-  // Steps for exactly `d` of virtual time.
-  void run_for(Duration d);
+  // Steps for exactly `d` of virtual time (less if `max_steps` run out first).
+  void run_for(Duration d, uint64_t max_steps = Limits{}.max_steps);
   // Steps until no datagram is on a link and neither side wants waking within `quiet`; false
   // when `limits` ran out first.
   bool settle(Duration quiet, Limits limits = {});
@@ -181,7 +181,6 @@ class Pair : private detail::EndpointHosts, public PairCore {
   quic::Connection* server();
   Side& client_side_state() { return client_side; }
   Side& server_side_state() { return server_side; }
-  Side& side(Dir toward) { return toward == Dir::kToServer ? server_side : client_side; }
   // Steps until both connections completed the handshake (bounded by `limits`).
   bool handshake(Limits limits = {});
 };
