@@ -175,6 +175,34 @@ TEST(Pair, ExtraClientAddressesAreSeparatePaths) {
   EXPECT_EQ(p.network().stats(p.link_id(1), true).sent_packets, 0u);  // no path opened on it
 }
 
+// The multipath tests' shape: a second path on its own link, then the first link goes dark and
+// the data still arrives over the second.
+TEST(Pair, SecondPathCarriesDataWhenTheFirstLinkDrops) {
+  PairConfig c;
+  c.client.connection.multipath = c.server.connection.multipath = true;
+  const SocketAddress second = SocketAddress::v4(192, 0, 2, 11, 50001);
+  c.net.extra_client_addrs = {second};
+  c.net.to_server = c.net.to_client = NetConfig::instant_link(5ms);
+  Pair p(c);
+  ASSERT_TRUE(p.handshake());
+  ASSERT_TRUE(p.settle(100ms));
+  ASSERT_TRUE(p.client()->add_path(second, c.net.server_addr).has_value());
+  ASSERT_TRUE(p.drive_until(
+      [&] { return has(p.client_side_state().events, quic::EventKind::kPathValidated); }));
+  for (Dir d : {Dir::kToServer, Dir::kToClient}) {
+    p.change_link(0, d, [](sim::LinkConfig& l) { l.loss = 1.0; });
+  }
+  auto id = p.client()->open_stream(true);
+  ASSERT_TRUE(id.has_value());
+  std::vector<uint8_t> data(20'000, 0x33);
+  ASSERT_EQ(p.client()->stream_write(*id, data, true).value_or(0), data.size());
+  ASSERT_TRUE(p.drive_until(
+      [&] { return has(p.client_side_state().events, quic::EventKind::kStreamFinished); },
+      Limits{100'000, 20s}));
+  EXPECT_GT(p.network().stats(p.link_id(1), true).delivered_bytes, data.size());
+  EXPECT_GT(p.network().stats(p.link_id(0), true).dropped_loss, 0u);  // path 0 was tried
+}
+
 TEST(Pair, AddressFirstUsedByTheClientIsAdoptedAsAPath) {
   Pair p;
   ASSERT_TRUE(p.handshake());
