@@ -2,10 +2,17 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
+
+#include "api/core.h"
+#include "support/pair.h"
 
 namespace apitest {
 
 namespace {
+using tquic::detail::from_core;
+using tquic::detail::to_core;
+
 tquic::Endpoint must(tquic::Result<tquic::Endpoint> r) {
   if (!r) std::abort();  // a fixture bug: the tests cannot run at all
   return std::move(*r);
@@ -15,7 +22,40 @@ tquic::Connection must_connect(tquic::Endpoint& ep, tquic::Instant now) {
   if (!c) std::abort();
   return *c;
 }
+
 }  // namespace
+
+// The facade as the simulator sees it: GSO batches are split into their datagrams.
+class Pair::Host final : public sim::Node {
+ public:
+  explicit Host(tquic::Endpoint& ep) : ep_(ep) {}
+  void on_datagram(quic::Instant now, sim::Datagram d) override {
+    ep_.on_datagram(from_core(now), from_core(d.dst), from_core(d.src), d.ecn, d.payload);
+  }
+  std::optional<sim::Datagram> poll_transmit(quic::Instant now) override {
+    if (queued_.empty()) {
+      auto t = ep_.poll_transmit(from_core(now), buffer_);
+      if (!t) return std::nullopt;
+      size_t seg = t->segment_size > 0 ? t->segment_size : t->size;
+      for (size_t off = 0; off < t->size; off += seg) {
+        size_t n = std::min(seg, t->size - off);
+        queued_.push_back(sim::Datagram{to_core(t->local), to_core(t->remote), t->ecn,
+                                        std::vector<uint8_t>(buffer_.begin() + off,
+                                                             buffer_.begin() + off + n)});
+      }
+    }
+    sim::Datagram d = std::move(queued_.front());
+    queued_.pop_front();
+    return d;
+  }
+  quic::Instant next_timeout() const override { return to_core(ep_.next_timeout()); }
+  void on_timeout(quic::Instant now) override { ep_.on_timeout(from_core(now)); }
+
+ private:
+  tquic::Endpoint& ep_;
+  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(64 * 1024);
+  std::deque<sim::Datagram> queued_;
+};
 
 PairOptions::PairOptions() {
   auto cert = tquic::make_self_signed_certificate("localhost");
@@ -35,46 +75,31 @@ PairOptions::PairOptions() {
 Pair::Pair(PairOptions options)
     : client_ep(must(tquic::Endpoint::create(options.client))),
       server_ep(must(tquic::Endpoint::create(options.server))),
-      client(must_connect(client_ep, now)) {}
-
-void Pair::flush(tquic::Endpoint& ep, bool to_server) {
-  while (auto t = ep.poll_transmit(now, buffer_)) {
-    size_t seg = t->segment_size > 0 ? t->segment_size : t->size;
-    for (size_t off = 0; off < t->size; off += seg) {
-      size_t n = std::min(seg, t->size - off);
-      if (drop && drop(to_server)) continue;
-      wire_.push_back(InFlight{now + 10ms, to_server, t->local, t->remote,
-                               std::vector<uint8_t>(buffer_.begin() + off, buffer_.begin() + off + n)});
-    }
-  }
+      client(must_connect(client_ep, now)),
+      client_host_(std::make_unique<Host>(client_ep)),
+      server_host_(std::make_unique<Host>(server_ep)) {
+  test::NetConfig net;
+  net.start = to_core(now);
+  net.client_addr = to_core(kClientAddr);
+  net.server_addr = to_core(kServerAddr);
+  net.to_server = net.to_client = test::NetConfig::instant_link(10ms);
+  core_ = std::make_unique<test::PairCore>(net, *client_host_, *server_host_);
 }
 
-bool Pair::step(tquic::Instant end) {
-  while (!wire_.empty() && wire_.front().at <= now) {
-    InFlight d = std::move(wire_.front());
-    wire_.pop_front();
-    tquic::Endpoint& to = d.to_server ? server_ep : client_ep;
-    to.on_datagram(now, d.to, d.from, 0, d.bytes);
-  }
-  if (client_ep.next_timeout() <= now) client_ep.on_timeout(now);
-  if (server_ep.next_timeout() <= now) server_ep.on_timeout(now);
+Pair::~Pair() = default;
+
+void Pair::observe() {
+  now = from_core(core_->now());
   if (!server) server = server_ep.accept();
-  flush(client_ep, true);
-  flush(server_ep, false);
-  tquic::Instant next = std::min(client_ep.next_timeout(), server_ep.next_timeout());
-  if (!wire_.empty()) next = std::min(next, wire_.front().at);
-  // Never past `end`: a caller running for 30 ms must not sleep through an idle timeout.
-  now = std::max(now + 1us, std::min(next, end));
-  return next != tquic::kNever;
 }
 
 bool Pair::run_until(const std::function<bool()>& done, tquic::Duration limit) {
-  tquic::Instant end = now + limit;
-  while (now < end) {
-    if (done()) return true;
-    if (!step(end)) return done();
-  }
-  return done();
+  return core_->drive_until(
+      [&] {
+        observe();
+        return done();
+      },
+      test::Limits{.max_time = limit});
 }
 
 bool Pair::handshake() {
@@ -84,7 +109,8 @@ bool Pair::handshake() {
 }
 
 void Pair::run_for(tquic::Duration d) {
-  run_until([] { return false; }, d);
+  core_->run_for(d);
+  observe();
 }
 
 std::vector<tquic::Event> drain_events(tquic::Connection& c) {

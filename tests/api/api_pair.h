@@ -1,16 +1,20 @@
-// A client and a server tquic::Endpoint joined by an in-process "wire" with a fixed one-way
-// delay and virtual time (every datagram goes from its Transmit's local address to its remote
-// one, so extra client addresses make extra paths): the facade is exercised exactly as an embedder drives it
-// (on_datagram / poll_transmit / next_timeout / on_timeout), through public headers only.
+// A client and a server tquic::Endpoint on test::PairCore (tests/support/pair.h: sim/ links of
+// 10 ms one way, virtual time; every datagram goes from its Transmit's local address to its
+// remote one): the facade is exercised exactly as an embedder drives it (on_datagram /
+// poll_transmit / next_timeout / on_timeout). The tests use public headers only; the adapter
+// to the harness lives in api_pair.cc.
 #pragma once
 
-#include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
-#include <span>
 #include <vector>
 
 #include "tquic/tquic.h"
+
+namespace test {
+class PairCore;
+}
 
 namespace apitest {
 
@@ -26,6 +30,7 @@ struct PairOptions {
 class Pair {
  public:
   explicit Pair(PairOptions options = {});
+  ~Pair();
 
   // Steps until done() holds or `limit` of virtual time passed; returns done().
   bool run_until(const std::function<bool()>& done, tquic::Duration limit = 10s);
@@ -33,29 +38,22 @@ class Pair {
   bool handshake();
   // Steps for `d` of virtual time.
   void run_for(tquic::Duration d);
+  // The harness under the pair (interceptors, link changes).
+  test::PairCore& core() { return *core_; }
 
-  tquic::Instant now = tquic::instant_from_ns(1'000'000'000);  // first: connect() uses it
+  tquic::Instant now = tquic::instant_from_ns(1'000'000'000);  // the harness clock, mirrored
   tquic::Endpoint client_ep, server_ep;
   tquic::Connection client;
   std::optional<tquic::Connection> server;  // set once the server accepted
-  // Return true to drop a datagram (to_server: client -> server).
-  std::function<bool(bool to_server)> drop;
   static constexpr tquic::Address kClientAddr = tquic::Address::v4(10, 0, 0, 1, 5000);
   static constexpr tquic::Address kServerAddr = tquic::Address::v4(10, 0, 0, 2, 443);
 
  private:
-  struct InFlight {
-    tquic::Instant at;
-    bool to_server;
-    tquic::Address from, to;
-    std::vector<uint8_t> bytes;
-  };
-  // Delivers due datagrams, fires due timers, queues new transmits; then moves time to the next
-  // thing due (at most `end`). False when nothing will ever happen again.
-  bool step(tquic::Instant end);
-  void flush(tquic::Endpoint& ep, bool to_server);
-  std::deque<InFlight> wire_;
-  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(64 * 1024);
+  class Host;  // a tquic::Endpoint as a simulator node
+  // After every step: mirror the clock, pick up the server's connection.
+  void observe();
+  std::unique_ptr<Host> client_host_, server_host_;
+  std::unique_ptr<test::PairCore> core_;
 };
 
 // Every event of a connection polled so far, and helpers over them.

@@ -5,6 +5,8 @@
 // tests/harness/datagram_scenarios_test.cc.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "hostile_fixture.h"
 
 namespace quic {
@@ -75,22 +77,26 @@ TEST(DatagramQueues, WritableEventWaitsForTheLowWaterMark) {
   uint32_t n = 0;
   while (c.send_datagram(numbered(n, 1000))) ++n;
   ASSERT_EQ(n, 100u);
-  size_t events = 0, flights = 0;
-  for (int i = 0; i < 200 && c.datagram_send_queue_bytes() > 0; ++i) {
-    auto flight = p.poll_client();  // one congestion window's worth
-    flights += !flight.empty();
-    for (auto& d : flight) p.deliver_to_server(std::move(d));
-    for (auto& d : p.poll_server()) p.deliver_to_client(std::move(d));
-    size_t e = count_events(c, EventKind::kDatagramsWritable);
-    if (e > 0) {
-      EXPECT_LE(c.datagram_send_queue_bytes(), 20u * 1000) << i;
-    } else if (c.datagram_send_queue_bytes() <= 20u * 1000) {
-      EXPECT_EQ(events, 1u) << i;  // at or below the mark: raised by now
-    }
-    events += e;
-    p.advance(std::chrono::milliseconds(5));
-  }
-  EXPECT_GT(flights, 2u);  // drained over several flights, so the mark was really waited for
+  size_t events = 0;
+  std::set<Instant> flights;  // the instants the client sent DATAGRAMs at
+  p.pair().intercept = [&](test::Dir dir, sim::Datagram& d, Instant now) {
+    if (dir == test::Dir::kToServer && d.payload.size() > 1000) flights.insert(now);
+    return test::Verdict::kPass;
+  };
+  // After every step (one flight leaving, an ACK arriving), the event and the mark agree.
+  ASSERT_TRUE(p.pair().drive_until(
+      [&] {
+        size_t e = count_events(c, EventKind::kDatagramsWritable);
+        if (e > 0) {
+          EXPECT_LE(c.datagram_send_queue_bytes(), 20u * 1000) << p.pair().steps();
+        } else if (c.datagram_send_queue_bytes() <= 20u * 1000) {
+          EXPECT_EQ(events, 1u) << p.pair().steps();  // at or below the mark: raised by now
+        }
+        events += e;
+        return c.datagram_send_queue_bytes() == 0;
+      },
+      test::Limits{10'000, 10s}));
+  EXPECT_GT(flights.size(), 2u);  // drained over several flights, so the mark was really waited for
   EXPECT_EQ(events, 1u);
 }
 

@@ -1,8 +1,9 @@
-// Hostile-peer test fixture: a real client Connection and a server Endpoint shake hands in
-// memory (real GnuTLS, AeadBackend::kNull packet protection: plaintext payload, zero tag, zero
-// header-protection mask), then the test plays a malicious client by writing packets by hand
-// and injecting them into the server. Datagrams are moved with poll_transmit/on_datagram under
-// a fake clock; no simulator is involved.
+// Hostile-peer test fixture: a lone client Connection and a server Endpoint shake hands on
+// test::Pair (tests/support/pair.h: sim/ links of 0.5 ms one way, virtual time) with real
+// GnuTLS and AeadBackend::kNull packet protection (plaintext payload, zero tag, zero
+// header-protection mask); then the test plays a malicious client by writing packets by hand and injecting them
+// into the server. This file adds the packet crafting and server-side bookkeeping; moving
+// datagrams, stepping time and bounding runs are test::Pair's.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include "core/endpoint.h"
 #include "core/random.h"
 #include "wire/frame.h"
+#include "support/pair.h"
 #include "wire/packet.h"
 
 namespace quic::hostile {
@@ -92,21 +94,25 @@ class Pair {
  public:
   explicit Pair(PairOptions options = {});
 
-  Instant now() const { return now_; }
-  void advance(Duration d) { now_ += d; }
+  Instant now() const { return pair_.now(); }
+  // Moves the clock without waking either side.
+  void advance(Duration d) { pair_.advance(d); }
 
-  Endpoint& server_endpoint() { return *server_; }
-  Connection& client() { return *client_; }
-  Connection* server();  // nullptr until the server accepted the client
+  Endpoint& server_endpoint() { return pair_.server_endpoint(); }
+  Connection& client() { return *pair_.client(); }
+  Connection* server() { return pair_.server(); }
+  test::Pair& pair() { return pair_; }
 
-  // Moves datagrams both ways (firing timers) until a round passes with nothing sent.
-  void run(int max_rounds = 200);
+  // Steps until nothing is on the wire and neither side wants waking within 100 ms (so delayed
+  // ACKs fire), for at most kRunLimits.
+  void run();
+  static constexpr test::Limits kRunLimits{12'800, 20s};
   // run() and report whether both sides completed the handshake.
   bool handshake();
 
   // Pending datagrams of one side, taken without delivering them (server ones are recorded).
   std::vector<Datagram> poll_client();
-  std::vector<Datagram> poll_server(size_t max = SIZE_MAX);
+  std::vector<Datagram> poll_server(size_t max = test::kMaxDatagramsPerTake);
   void deliver_to_server(Datagram d);
   void deliver_to_client(Datagram d);
 
@@ -147,21 +153,22 @@ class Pair {
   uint64_t next_injected_pn() const { return inject_pn_; }
 
  private:
+  // Reads what both sides sent since the last call (through the links or taken by hand).
+  void absorb_sent();
   void record_server_datagram(const Datagram& d);
   void learn_cids(const Datagram& d, bool from_server);
+  std::vector<Datagram> payloads(std::vector<sim::Datagram> taken);
+  void deliver_from(const SocketAddress& from, Datagram d);
 
-  Instant now_;
-  SeededRandom client_random_{1}, server_random_{2};
-  std::unique_ptr<Endpoint> server_;
-  std::unique_ptr<Connection> client_;
-  std::optional<ConnectionHandle> server_handle_;
+  SocketAddress client_addr_, server_addr_;
+  test::Pair pair_;
+  size_t absorbed_[2] = {0, 0};  // entries of pair_.sent(Dir) already read
   ConnectionId server_cid_, client_cid_;
   Datagram client_first_initial_;
   std::vector<Datagram> server_sent_;
   std::optional<uint64_t> server_largest_pn_;
   std::set<uint64_t> server_pns_;
   uint64_t inject_pn_ = 1'000'000;
-  SocketAddress client_addr_, server_addr_;
 };
 
 }  // namespace quic::hostile

@@ -3,4 +3,4 @@ tquic_test(version_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_fixture.cc
   ${CMAKE_CURRENT_LIST_DIR}/version_selection_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/version_negotiation_test.cc
-  DEPS tquic_core tquic_harness)
+  DEPS tquic_core tquic_test_pair)

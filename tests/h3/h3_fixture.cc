@@ -1,20 +1,12 @@
 #include "h3_fixture.h"
 
 #include "h3/qpack/encoder.h"
-#include "tls/test_certs.h"
-#include "tls/tls_config.h"
 
 namespace h3test {
 
-void Peer::on_activity(quic::Endpoint& endpoint, Instant now) {
+void Peer::on_activity(quic::Connection* connection, Instant now) {
   if (conn == nullptr) {
-    if (!is_server && !handle) {
-      auto h = endpoint.connect(local, remote, now);
-      if (h) handle = *h;
-    } else if (is_server && !handle) {
-      if (auto h = endpoint.accept()) handle = *h;
-    }
-    if (handle) conn = endpoint.connection(*handle);
+    conn = connection;
     if (conn != nullptr && !raw) {
       session = std::make_unique<h3::Session>(
           *conn, is_server ? h3::Role::kServer : h3::Role::kClient, config);
@@ -70,49 +62,32 @@ const h3::Event* Peer::find(h3::EventKind k, uint64_t stream_id) const {
 }
 
 Pair::Pair(PairOptions opts) {
-  static auto cert = quic::make_self_signed("localhost");
-  quic::TlsConfig stls;
-  stls.server = true;
-  stls.alpn = {"h3"};
-  stls.cert_pem = cert->cert_pem;
-  stls.key_pem = cert->key_pem;
-  quic::TlsConfig ctls;
-  ctls.alpn = {"h3"};
-  ctls.ca_pem = cert->ca_pem;
-  ctls.server_name = "localhost";
-  auto sctx = quic::make_tls_context(stls);
-  auto cctx = quic::make_tls_context(ctls);
-  client.local = server.remote = quic::SocketAddress::v4(192, 0, 2, 1, 50000);
-  server.local = client.remote = quic::SocketAddress::v4(192, 0, 2, 2, 443);
+  test::PairConfig c;
+  c.client = quic::EndpointConfig{false, opts.quic_client, test::test_tls_context(false, {"h3"})};
+  c.server = quic::EndpointConfig{true, opts.quic_server, test::test_tls_context(true, {"h3"})};
+  c.client_seed = 11;
+  c.server_seed = 12;
+  sim::LinkConfig link;
+  link.rate_bps = opts.rate_bps;
+  link.delay = std::chrono::milliseconds(10);
+  link.queue_bytes = 200 * 1500;
+  c.net.to_server = c.net.to_client = link;
+  pair_ = std::make_unique<test::Pair>(std::move(c));
   client.raw = opts.client_raw;
   server.raw = opts.server_raw;
   server.is_server = true;
   client.config = opts.client;
   server.config = opts.server;
-  client_ep_ = std::make_unique<harness::SimEndpoint>(
-      quic::EndpointConfig{false, opts.quic_client, *cctx}, 11);
-  server_ep_ = std::make_unique<harness::SimEndpoint>(
-      quic::EndpointConfig{true, opts.quic_server, *sctx}, 12);
-  client_ep_->set_app(&client);
-  server_ep_->set_app(&server);
-  net_ = std::make_unique<sim::Network>(7);
-  sim::LinkConfig link;
-  link.rate_bps = opts.rate_bps;
-  link.delay = std::chrono::milliseconds(10);
-  link.queue_bytes = 200 * 1500;
-  net_->add_node(client_ep_.get(), {client.local});
-  net_->add_node(server_ep_.get(), {server.local});
-  net_->add_link(client.local, server.local, link, link);
-}
-
-Pair::~Pair() {
-  client.session.reset();
-  server.session.reset();
+  for (Peer* peer : {&client, &server}) {
+    test::Side& side = peer->is_server ? pair_->server_side_state() : pair_->client_side_state();
+    side.on_activity_hook = [peer, &side](Instant now) {
+      peer->on_activity(side.conn, now);
+    };
+  }
 }
 
 bool Pair::run_until(const std::function<bool()>& done, quic::Duration limit) {
-  net_->run(net_->now() + limit, done);
-  return done();
+  return pair_->drive_until(done, test::Limits{.max_time = limit});
 }
 
 std::vector<uint8_t> bytes_of(std::string_view s) {

@@ -1,5 +1,5 @@
-// Test fixture: an HTTP/3 client and server over the virtual-time simulator with real TLS and
-// ALPN "h3". Either side can be a raw QUIC peer (no Session) that writes crafted bytes, so
+// Test fixture: an HTTP/3 client and server on test::Pair (tests/support/pair.h: virtual-time
+// sim/ links) with real TLS and ALPN "h3". Either side can be a raw QUIC peer (no Session) that writes crafted bytes, so
 // tests can play a misbehaving peer and assert the CONNECTION_CLOSE code it receives.
 #pragma once
 
@@ -10,20 +10,17 @@
 #include <vector>
 
 #include "h3/session.h"
-#include "harness/sim_endpoint.h"
-#include "sim/network.h"
+#include "support/pair.h"
 
 namespace h3test {
 
 using quic::Instant;
 
-struct Peer : harness::App {
+struct Peer {
   bool is_server = false;
   bool raw = false;  // no Session: on_tick drives the Connection directly
-  quic::SocketAddress local, remote;
   h3::SessionConfig config;
-  std::optional<quic::ConnectionHandle> handle;
-  quic::Connection* conn = nullptr;
+  quic::Connection* conn = nullptr;  // the Pair side's connection, once it exists
   std::unique_ptr<h3::Session> session;
   std::vector<h3::Event> events;        // every session event, in order
   std::vector<quic::Event> raw_events;  // raw mode: every transport event
@@ -32,7 +29,8 @@ struct Peer : harness::App {
   std::function<void(Peer&, Instant)> on_tick;
   std::function<void(Peer&)> on_session;  // right after the Session is made (registrations)
 
-  void on_activity(quic::Endpoint& endpoint, Instant now) override;
+  // The Pair side's activity hook: the application's turn after every event.
+  void on_activity(quic::Connection* connection, Instant now);
   bool handshake_done() const { return conn != nullptr && conn->handshake_complete(); }
   // The peer's CONNECTION_CLOSE application code, once the peer closed us.
   std::optional<uint64_t> peer_close_code() const;
@@ -50,15 +48,16 @@ struct PairOptions {
 class Pair {
  public:
   explicit Pair(PairOptions opts = {});
-  ~Pair();
   // Runs the simulation until done() or the virtual time limit; returns done().
   bool run_until(const std::function<bool()>& done,
                  quic::Duration limit = std::chrono::seconds(20));
-  Peer client, server;
+  test::Pair& pair() { return *pair_; }
 
  private:
-  std::unique_ptr<harness::SimEndpoint> client_ep_, server_ep_;
-  std::unique_ptr<sim::Network> net_;
+  std::unique_ptr<test::Pair> pair_;  // first: the peers' sessions point into its connections
+
+ public:
+  Peer client, server;
 };
 
 // Raw-peer helpers.
