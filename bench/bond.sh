@@ -8,14 +8,15 @@
 #   BOND_RUNS=1 BOND_SECS=5 bench/bond.sh   # a quick look
 #   BOND_OUT=/tmp/x bench/bond.sh       # write the results elsewhere (docs/ untouched)
 # Environment: BOND_BUILD (build/release), BOND_RUNS (3), BOND_SECS (20), BOND_ONLY
-# (space-separated sections: single bond failover unshaped mptcp garbage idle; default all),
+# (space-separated sections: single bond paced failover unshaped mptcp garbage idle; default
+# all),
 # BOND_OUT, BOND_IDLE_CLIENTS (100).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BOND_BUILD:-$ROOT/build/release}
 RUNS=${BOND_RUNS:-3}
 SECS=${BOND_SECS:-20}
-SECTIONS="single bond failover unshaped mptcp garbage idle"
+SECTIONS="single bond paced failover unshaped mptcp garbage idle"
 ONLY=${BOND_ONLY:-$SECTIONS}
 IDLE_CLIENTS=${BOND_IDLE_CLIENTS:-100}
 OUT=${BOND_OUT:-$ROOT/docs/bench}
@@ -84,6 +85,24 @@ setup() {
   inNET iperf3 -s -D -B $BB_NET_ADDR --logfile "$BB_DIR/iperf3-net.log" || bb_die "iperf3 -s"
   inSRV iperf3 -s -D -B $BB_SERVER_ADDR --logfile "$BB_DIR/iperf3-srv.log" || bb_die "iperf3 -s"
   sleep 0.3
+}
+
+# Latency under load with each link's rate told to tquicd (95 % of its shaped rate, as a
+# smart-queue setup would; docs/tquicd.md "Latency under load"): ping idle and under one CUBIC
+# flow, and that flow's goodput (the price of the 5 %).
+section_paced() {
+  BB_RATE_PCT=95 bb_client_start paced "$(bb_link_names | tr '\n' ' ')" || bb_die "client paced"
+  sleep 1
+  inLAN ping -c 40 -i 0.05 $BB_NET_ADDR > "$BB_DIR/ping-paced-idle.txt"
+  put paced_idle_ping_p50_ms "$(percentile "$BB_DIR/ping-paced-idle.txt" 50)"
+  inLAN ping -i 0.05 -w $((SECS + 1)) $BB_NET_ADDR > "$BB_DIR/ping-paced-load.txt" &
+  local ping=$!
+  iperf_lan "$BB_DIR/paced.json" -C cubic
+  wait $ping
+  put paced_cubic_mbps "$(goodput "$BB_DIR/paced.json")"
+  put paced_loaded_ping_p99_ms "$(percentile "$BB_DIR/ping-paced-load.txt" 99)"
+  put paced_loaded_ping_p50_ms "$(percentile "$BB_DIR/ping-paced-load.txt" 50)"
+  bb_client_stop
 }
 
 # One TCP flow through a single-link tunnel, per link and congestion control.

@@ -253,6 +253,10 @@ EOT
   for l in $links; do
     printf '[[link]]\nname = "%s"\ninterface = "%s"\nsource = "%s"\n' \
       "$l" "$(bb_link_dev "$l")" "$(bb_link_src "$l")" >> "$BB_DIR/$name.toml"
+    # BB_RATE_PCT: tell tquicd each link's rate, that percentage of its shaped rate (SQM-style,
+    # docs/tquicd.md "Latency under load").
+    [ -n "${BB_RATE_PCT:-}" ] && printf 'rate = "%skbit"\n' \
+      $(($(bb_link_field "$l" rate) * 10 * BB_RATE_PCT)) >> "$BB_DIR/$name.toml"
   done
 }
 

@@ -393,6 +393,9 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer) {
     if (start == conns_.end()) start = conns_.begin();
     if (auto t = start->second.conn->poll_transmit(now, buffer)) {
       rr_cursor_ = start->first;
+      // The datagram may carry NEW_CONNECTION_ID frames for CIDs issued since the last
+      // datagram in (an API call such as retire_local_cids): routed before the peer uses them.
+      refresh_routes(start->first);
       return t;
     }
     ++start;
