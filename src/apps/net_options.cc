@@ -343,11 +343,16 @@ std::optional<ListenSockets> open_listen_sockets(const std::vector<std::string>&
 
 std::optional<ServerIdentity> server_identity(const std::string& cert_file,
                                              const std::string& key_file, const NetOptions& net,
-                                             const std::string& alpn, int& rc) {
+                                             const std::string& alpn, int& rc,
+                                             const std::string& client_ca) {
   quic::TlsConfig tc;
   tc.server = true;
   apply_tls_options(net, tc);
   tc.alpn = {alpn};
+  if (!client_ca.empty()) {
+    tc.client_auth = quic::ClientAuth::kRequest;
+    tc.ca_file = client_ca;
+  }
   rc = kExitUsage;
   std::string cert_pem;
   if (cert_file.empty() != key_file.empty()) {

@@ -120,8 +120,11 @@ struct ServerIdentity {
   std::shared_ptr<const quic::TlsContext> tls;
   std::string fingerprint_hex;
 };
+// `client_ca`, when set: client certificates are asked for (not required) and verified
+// against it; a client that sends one that does not verify fails the handshake.
 std::optional<ServerIdentity> server_identity(const std::string& cert_file,
                                              const std::string& key_file, const NetOptions& net,
-                                             const std::string& alpn, int& rc);
+                                             const std::string& alpn, int& rc,
+                                             const std::string& client_ca = {});
 
 }  // namespace apps

@@ -117,6 +117,7 @@ void read_server(ConfigReader& r, const toml::table& t, Config& c) {
   r.path("certificate", c.server.certificate, FileKind::kPlain);
   r.path("key", c.server.key, FileKind::kSecret);
   r.path("tokens_file", c.server.tokens_file, FileKind::kSecret);
+  r.path("client_ca", c.server.client_ca, FileKind::kPlain);
   r.prefixes("pools", c.server.pools);
   r.rate("client_rate", c.server.client_rate_bps, kMaxRateBps);
   r.integer("max_clients", c.server.max_clients, 1, 65536);
@@ -127,8 +128,11 @@ void read_server(ConfigReader& r, const toml::table& t, Config& c) {
     r.table_error("uplink", "'" + c.server.uplink + "' is not an interface name");
   }
   // (a present but refused key has its own error already)
-  for (const char* k : {"certificate", "key", "tokens_file"}) {
+  for (const char* k : {"certificate", "key"}) {
     if (!t.contains(k)) r.table_error(k, "required");
+  }
+  if (!t.contains("tokens_file") && !t.contains("client_ca")) {
+    r.table_error("tokens_file", "required (or client_ca): how clients authenticate");
   }
   const toml::node* pools = t.get("pools");
   if (pools == nullptr || (pools->is_array() && pools->as_array()->empty())) {
@@ -144,8 +148,15 @@ void read_client(ConfigReader& r, const toml::table& t, Config& c) {
     r.table_error("server_url", "required: an https:// URL of the server");
   }
   r.path("token_file", c.client.token_file, FileKind::kSecret);
-  if (!t.contains("token_file")) r.table_error("token_file", "required");
   r.path("pinned_cert", c.client.pinned_cert, FileKind::kPlain);
+  r.path("certificate", c.client.certificate, FileKind::kPlain);
+  r.path("key", c.client.key, FileKind::kSecret);
+  if (t.contains("certificate") != t.contains("key")) {
+    r.table_error(t.contains("key") ? "certificate" : "key", "certificate and key go together");
+  }
+  if (!t.contains("token_file") && !t.contains("certificate")) {
+    r.table_error("token_file", "required (or certificate and key): how the client authenticates");
+  }
   r.finish_table();
 }
 

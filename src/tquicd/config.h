@@ -60,6 +60,7 @@ struct ServerConfig {
   quic::SocketAddress listen = quic::SocketAddress::v4(0, 0, 0, 0, 443);
   std::string certificate, key;   // PEM files; key is a secret
   std::string tokens_file;        // secret: one "name token" per line
+  std::string client_ca;          // PEM: client certificates under it authenticate by their CN
   std::vector<IpPrefix> pools;    // client addresses are handed out from these
   uint64_t client_rate_bps = 0;   // 0: no per-client limit
   uint32_t max_clients = 256;
@@ -71,6 +72,7 @@ struct ClientConfig {
   std::string server_url;   // "https://host:port/.well-known/masque/ip/*/*/"
   std::string token_file;   // secret
   std::string pinned_cert;  // PEM file of the server certificate, empty: system trust
+  std::string certificate, key;  // PEM: presented when the server asks (key is a secret)
 };
 
 struct LinkConfig {

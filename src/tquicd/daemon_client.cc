@@ -698,7 +698,9 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
     std::fprintf(stderr, "tquicd: %s configures a server (daemon.role)\n", config_path.c_str());
     return apps::kExitUsage;
   }
-  auto token = read_client_token(cfg.client.token_file);
+  // No token_file: the client authenticates by its certificate alone (client.certificate).
+  auto token = cfg.client.token_file.empty() ? std::optional<std::string>(std::string())
+                                             : read_client_token(cfg.client.token_file);
   if (!token) {
     std::fprintf(stderr, "tquicd: %s: no token (one word, at most %zu bytes)\n",
                  cfg.client.token_file.c_str(), kMaxClientTokenFile);
@@ -715,7 +717,11 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   o.proxy = cfg.client.server_url;
   o.tun = cfg.tunnel.name;
   o.offer_context = true;
-  o.request_fields.push_back({std::string(kAuthField), std::string(kBearerPrefix) + *token});
+  if (!token->empty()) {
+    o.request_fields.push_back({std::string(kAuthField), std::string(kBearerPrefix) + *token});
+  }
+  o.trust.client_cert = cfg.client.certificate;
+  o.trust.client_key = cfg.client.key;
   o.net.datagrams = true;
   // Multipath even with one link: a link added by SIGHUP joins the same connection.
   o.net.multipath = true;

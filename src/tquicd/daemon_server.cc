@@ -44,6 +44,7 @@ class RefusedRequest : public masque::ProxyHandler {
 };
 
 quic::Result<TokenStore> load_tokens(const std::string& path) {
+  if (path.empty()) return std::move(*TokenStore::parse(""));  // certificates only (client_ca)
   auto text = apps::read_file(path);
   if (!text) return std::unexpected(text.error());
   if (text->size() > kMaxTokensFileBytes) {
@@ -52,6 +53,16 @@ quic::Result<TokenStore> load_tokens(const std::string& path) {
   auto store = TokenStore::parse(*text);
   if (!store) return quic::fail(quic::err::kInternalError, path + ": " + store.error());
   return std::move(*store);
+}
+
+// The client's name: by its token, else by the certificate it presented (verified against
+// server.client_ca during the handshake, or it would not have completed).
+std::optional<std::string> authenticate(const TokenStore& tokens,
+                                        std::span<const h3::Field> fields,
+                                        const quic::Connection& conn) {
+  if (auto name = tokens.authenticate(presented_token(fields))) return name;
+  if (!conn.peer_certificate_sha256()) return std::nullopt;
+  return client_name_from_subject(conn.peer_certificate_subject());
 }
 
 // The clients' addresses from before a restart (address_store.h); a missing file is a first
@@ -176,7 +187,8 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
     return std::unexpected(st.error());
   }
   int rc = 0;
-  auto id = apps::server_identity(cfg.server.certificate, cfg.server.key, net, apps::kH3Alpn, rc);
+  auto id = apps::server_identity(cfg.server.certificate, cfg.server.key, net, apps::kH3Alpn, rc,
+                                  cfg.server.client_ca);
   if (!id) return quic::fail(quic::err::kInternalError, "server.certificate/key refused");
   ec.tls = id->tls;
   ServerParts p;
@@ -365,7 +377,7 @@ int run_server_daemon(const std::string& config_path, const StateObserver& obser
   app.register_protocol(std::string(masque::kConnectIpProtocol), [&](apps::ProxySession& ps) {
     return [&, &ps_session = ps.session, &ps_conn = ps.connection, ps_handle = ps.handle](
                uint64_t id, std::span<const h3::Field> fields) -> std::unique_ptr<h3::StreamHandler> {
-      auto name = tokens->authenticate(presented_token(fields));
+      auto name = authenticate(*tokens, fields, ps_conn);
       // Lowering max_clients keeps the tunnels already open; new requests wait for room.
       if (!name || (*ip)->server().tunnels() >= max_clients) {
         ++state.auth_refused;

@@ -71,4 +71,24 @@ std::optional<std::string> TokenStore::authenticate(std::string_view presented) 
   return entries_[match].name;
 }
 
+std::optional<std::string> client_name_from_subject(std::string_view dn) {
+  std::optional<std::string> cn;
+  while (!dn.empty()) {
+    size_t comma = dn.find(',');
+    std::string_view rdn = dn.substr(0, comma);
+    dn = comma == std::string_view::npos ? std::string_view{} : dn.substr(comma + 1);
+    if (rdn.find('\\') != std::string_view::npos) return std::nullopt;  // escaped: not ours
+    if (!rdn.starts_with("CN=")) continue;
+    if (cn) return std::nullopt;  // several CNs: which one is meant is not ours to guess
+    cn = std::string(rdn.substr(3));
+  }
+  if (!cn || cn->empty() || cn->size() > 64) return std::nullopt;
+  for (char ch : *cn) {
+    bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-';
+    if (!ok) return std::nullopt;
+  }
+  return cn;
+}
+
 }  // namespace bond

@@ -24,6 +24,12 @@ inline constexpr std::string_view kClientNameChars =
 inline constexpr size_t kMaxTokens = 4096;
 inline constexpr size_t kMaxTokensFileBytes = 1 << 20;
 
+// The client name a verified client certificate carries: the CN of its subject (an RFC 4514
+// distinguished name, as GnuTLS prints it: "CN=site-a,O=Example"), when it is a valid client
+// name (1-64 of A-Z a-z 0-9 . _ -, the names the tokens file uses); nullopt otherwise (no CN,
+// several, escapes or other characters: refused rather than guessed at).
+std::optional<std::string> client_name_from_subject(std::string_view dn);
+
 class TokenStore {
  public:
   // Parses the file's text; errors name the line ("line 3: duplicate client name 'x'").

@@ -5,7 +5,9 @@
 # Asserts: ping crosses the tunnel; a 4 s single TCP flow (iperf3 -C cubic, first second
 # omitted) through the bond carries more than 1.25x the same flow through a single-link
 # tunnel (faster link) and more than 1.1x the faster link's shaped rate; link a taken down mid-flow leaves the flow alive and
-# completing; a wrong token is refused (403) and counted by the server; SIGHUP applies a live
+# completing; a wrong token is refused (403) and counted by the server; a client certificate under
+# server.client_ca authenticates a client without a token, one under another CA is refused in
+# the handshake; SIGHUP applies a live
 # key; SIGTERM removes the client's TUN device and the client exits 0. Namespaces carry the PID and are removed on exit, failure included.
 set -u
 TQUICD=${1:?usage: bond_netns_test.sh path/to/tquicd [low]}
@@ -37,7 +39,7 @@ cleanup() {
   sleep 0.3
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
   ip netns del "$C" 2>/dev/null; ip netns del "$S" 2>/dev/null
-  rm -rf "$DIR"
+  [ -n "${KEEP_DIR:-}" ] || rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -76,6 +78,23 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
   -addext subjectAltName=IP:$SERVER_IP -keyout "$DIR/key.pem" -out "$DIR/cert.pem" >/dev/null 2>&1 ||
   fail "openssl"
 "$TQUICD" gen-token site1 > "$DIR/tokens" && chmod 600 "$DIR/tokens" "$DIR/key.pem" || fail "gen-token"
+# Client certificates: a CA the server trusts (server.client_ca), a client certificate under it
+# (CN=site-cert) and one under another CA (refused in the handshake).
+mkcert() {  # name CN issuer-name|self
+  local n=$1 cn=$2 issuer=$3
+  if [ "$issuer" = self ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$cn" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+      -keyout "$DIR/$n.key" -out "$DIR/$n.pem" >/dev/null 2>&1
+  else
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
+      -keyout "$DIR/$n.key" -out "$DIR/$n.csr" >/dev/null 2>&1 &&
+    openssl x509 -req -in "$DIR/$n.csr" -CA "$DIR/$issuer.pem" -CAkey "$DIR/$issuer.key" \
+      -CAcreateserial -days 2 -out "$DIR/$n.pem" >/dev/null 2>&1
+  fi && chmod 600 "$DIR/$n.key"
+}
+{ mkcert ca "bond clients" self && mkcert site site-cert ca && mkcert rogue-ca "rogue" self &&
+  mkcert rogue site-cert rogue-ca; } || fail "openssl client certificates"
 cut -d' ' -f2 "$DIR/tokens" > "$DIR/client.token"
 "$TQUICD" gen-token other | cut -d' ' -f2 > "$DIR/wrong.token"
 chmod 600 "$DIR/client.token" "$DIR/wrong.token"
@@ -91,14 +110,20 @@ listen = "0.0.0.0:4433"
 certificate = "$DIR/cert.pem"
 key = "$DIR/key.pem"
 tokens_file = "$DIR/tokens"
+client_ca = "$DIR/ca.pem"
 pools = ["198.18.200.0/24"]
 [metrics]
 listen = ""
 [control]
 socket = "$DIR/server.sock"
 EOT
-client_toml() {  # name token-file links...
-  local name=$1 token=$2; shift 2
+client_toml() {  # name token-file|cert:NAME links...
+  local name=$1 token=$2 auth; shift 2
+  case $token in
+    cert:*) auth="certificate = \"$DIR/${token#cert:}.pem\"
+key = \"$DIR/${token#cert:}.key\"" ;;
+    *) auth="token_file = \"$token\"" ;;
+  esac
   cat > "$DIR/$name.toml" <<EOT
 [daemon]
 role = "client"
@@ -108,7 +133,7 @@ name = "tqb0"
 mtu = 1400
 [client]
 server_url = "https://$SERVER_IP:4433/"
-token_file = "$token"
+$auth
 pinned_cert = "$DIR/cert.pem"
 [metrics]
 listen = ""
@@ -127,6 +152,8 @@ EOT
 client_toml bond "$DIR/client.token" a b
 client_toml single "$DIR/client.token" a
 client_toml wrong "$DIR/wrong.token" a b
+client_toml cert cert:site a
+client_toml rogue cert:rogue a
 "$TQUICD" check -q -c "$DIR/server.toml" || fail "server config refused"
 "$TQUICD" check -q -c "$DIR/bond.toml" || fail "client config refused"
 
@@ -172,6 +199,21 @@ PIDS+=($W)
 for i in $(seq 50); do kill -0 $W 2>/dev/null || break; sleep 0.1; done
 grep -q "answered 403" "$DIR/client-wrong.log" || fail "wrong token not refused with 403"
 grep -q "refused a request: bad token" "$DIR/server.log" || fail "refusal not logged by the server"
+
+# 1b. A client with a certificate under server.client_ca and no token: authenticated by its CN,
+#     and the tunnel carries. One under another CA fails the handshake and gets no tunnel.
+start_client cert
+grep -q "client site-cert authenticated" "$DIR/server.log" || fail "certificate client not authenticated"
+inC ping -c 2 -i 0.2 -W 2 198.18.20.1 > "$DIR/ping.log" || fail "ping through the certificate client's tunnel"
+stop_client
+ip netns exec "$C" "$TQUICD" client -c "$DIR/rogue.toml" > "$DIR/client-rogue.log" 2>&1 &
+W=$!
+PIDS+=($W)
+sleep 2
+! grep -q "tquicd: ready client" "$DIR/client-rogue.log" || fail "a certificate under another CA got a tunnel"
+[ "$(grep -c "client site-cert authenticated" "$DIR/server.log")" = 1 ] ||
+  fail "the rogue certificate was authenticated"
+kill -TERM $W 2>/dev/null; wait $W 2>/dev/null
 
 # 2. Single link: the reference rate.
 start_client single

@@ -55,5 +55,22 @@ TEST(TokenStore, RefusesBadFilesNamingTheLine) {
   EXPECT_FALSE(empty->authenticate(kAlice));
 }
 
+// A verified client certificate names its client by its subject's CN, when that is a name the
+// tokens file could hold too; anything else is refused, not guessed at.
+TEST(ClientCertificate, NameIsTheSubjectsCommonName) {
+  EXPECT_EQ(client_name_from_subject("CN=site-a"), "site-a");
+  EXPECT_EQ(client_name_from_subject("CN=site-a,O=Example,C=DE"), "site-a");
+  EXPECT_EQ(client_name_from_subject("O=Example,CN=branch_7.lte"), "branch_7.lte");
+  EXPECT_FALSE(client_name_from_subject(""));
+  EXPECT_FALSE(client_name_from_subject("O=Example"));                // no CN
+  EXPECT_FALSE(client_name_from_subject("CN=a,CN=b"));                // two CNs
+  EXPECT_FALSE(client_name_from_subject("CN="));                      // empty
+  EXPECT_FALSE(client_name_from_subject("CN=site a"));                // space
+  EXPECT_FALSE(client_name_from_subject("CN=a\\,b"));                 // an escaped comma
+  EXPECT_FALSE(client_name_from_subject("CN=" + std::string(65, 'a')));  // too long
+  EXPECT_EQ(client_name_from_subject("CN=" + std::string(64, 'a')), std::string(64, 'a'));
+  EXPECT_FALSE(client_name_from_subject(std::string("CN=a\0b", 6)));    // a NUL
+}
+
 }  // namespace
 }  // namespace bond
