@@ -28,13 +28,16 @@ ln -s "$here/quic-go" "$overlay/tquicinterop"
 
 export GOPATH=$out/gopath:$sys_gopath
 export GO111MODULE=off GOFLAGS= GOPROXY=off GOTOOLCHAIN=local
-export GOCACHE=$out/gocache
+# GOCACHE: ./run points it at .cache/go-build beside ccache, so the release and asan build trees
+# (and a fresh clone's) share one compile of quic-go; -trimpath keeps the overlay's path (inside
+# the build tree) out of Go's cache keys. Alone, the script caches inside OUT_DIR.
+export GOCACHE=${GOCACHE:-$out/gocache}
 export CGO_ENABLED=0
 pkg=github.com/lucas-clemente/quic-go/tquicinterop
-go vet "$pkg/common" "$pkg/server" "$pkg/client" "$pkg/h3server" "$pkg/h3client"
-go build -o "$out/qgserver" "$pkg/server"
-go build -o "$out/qgclient" "$pkg/client"
+go vet -trimpath "$pkg/common" "$pkg/server" "$pkg/client" "$pkg/h3server" "$pkg/h3client"
+go build -trimpath -o "$out/qgserver" "$pkg/server"
+go build -trimpath -o "$out/qgclient" "$pkg/client"
 # HTTP/3 peers on quic-go's http3 package (the "http3" case, docs/http3-tools.md).
-go build -o "$out/h3server" "$pkg/h3server"
-go build -o "$out/h3client" "$pkg/h3client"
+go build -trimpath -o "$out/h3server" "$pkg/h3server"
+go build -trimpath -o "$out/h3client" "$pkg/h3client"
 echo "build-quic-go: built $out/qgserver $out/qgclient $out/h3server $out/h3client"

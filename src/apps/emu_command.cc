@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
+
 #include "apps/net_options.h"
 #include "emu/relay.h"
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
+
 #include "apps/h3_serve.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"

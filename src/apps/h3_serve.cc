@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include <CLI/CLI.hpp>
+
 #include "apps/body_pump.h"
 #include "apps/hq_server.h"
 #include "core/path.h"

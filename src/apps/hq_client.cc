@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <CLI/CLI.hpp>
+
 #include "apps/hq_server.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <CLI/CLI.hpp>
+
 #include "apps/body_pump.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"

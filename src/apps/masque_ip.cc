@@ -6,6 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
+
 #include "apps/h3_serve.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli_fwd.h"
 
 #include "apps/masque_ip.h"
 #include "io/endpoint_driver.h"

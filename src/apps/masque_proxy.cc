@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
+
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
 #include "masque/access.h"

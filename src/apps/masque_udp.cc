@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <CLI/CLI.hpp>
+
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
 #include "io/sockaddr.h"

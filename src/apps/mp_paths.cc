@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
+
 namespace apps {
 
 void add_path_options(CLI::App& cmd, PathOptions& o) {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli_fwd.h"
 
 #include "apps/net_options.h"
 #include "core/connection.h"

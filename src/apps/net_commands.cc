@@ -1,5 +1,7 @@
 #include "apps/net_commands.h"
 
+#include <CLI/CLI.hpp>
+
 #include "apps/emu_command.h"
 #include "apps/h3_get.h"
 #include "apps/h3_serve.h"

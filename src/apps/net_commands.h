@@ -5,7 +5,7 @@
 #include <memory>
 #include <optional>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli_fwd.h"
 
 namespace apps {
 

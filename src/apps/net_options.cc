@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
+
 #include "core/connection.h"
 #include "mp/scheduler.h"
 #include "obs/qlog_writer.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli_fwd.h"
 
 #include "core/config.h"
 #include "core/connection.h"

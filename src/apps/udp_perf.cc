@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "apps/net_options.h"
 #include "io/clock.h"
 #include "io/udp_socket.h"

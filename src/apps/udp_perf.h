@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli_fwd.h"
 
 namespace apps {
 
