@@ -35,8 +35,6 @@ size_t payload_within(uint64_t room) {
   return 0;
 }
 
-uint64_t path_bit(const Path& p) { return uint64_t{1} << (p.id & 63); }
-
 }  // namespace
 
 // --- limits
@@ -150,7 +148,7 @@ void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
         ++stats_.datagrams_expired;
         continue;
       }
-      if (lane_ == DeadlineLane::kHold && e->deadline != kNever) {
+      if (sched_.lane == mp::DeadlineLane::kHold && e->deadline != kNever) {
         continue;  // waits for the path the deadline scheduler picks for it
       }
       if (e->length > widest) {  // the limit shrank below it since it was queued
@@ -176,7 +174,7 @@ bool Connection::write_one_datagram(Path& path, Writer& w,
     zero_rtt_.datagrams_sent.emplace_back(f.data.begin(), f.data.end());  // 0-RTT rejected
   }
   if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) {
-    (void)dup_datagrams_.push_evicting(f.data, e.deadline, path_bit(path));
+    (void)dup_datagrams_.push_evicting(f.data, e.deadline, path_bit(path.id));
   }
   if (config_.datagram_resend_on_path_failure || config_.datagram_resend_on_loss) {
     // Kept until the packet is acknowledged or lost; the oldest copies go first when the
@@ -248,7 +246,7 @@ void Connection::requeue_zero_rtt_datagrams() {
 // --- redundant scheduler copies
 
 bool Connection::dup_datagram_pending_for(const Path& path) const {
-  const uint64_t bit = path_bit(path);
+  const uint64_t bit = path_bit(path.id);
   for (uint64_t s = dup_datagrams_.begin_seq(); s < dup_datagrams_.end_seq(); ++s) {
     const DatagramQueue::Entry* e = dup_datagrams_.find(s);
     if (e != nullptr && (e->tag & bit) == 0) return true;
@@ -257,10 +255,10 @@ bool Connection::dup_datagram_pending_for(const Path& path) const {
 }
 
 void Connection::write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting) {
-  const uint64_t bit = path_bit(path);
+  const uint64_t bit = path_bit(path.id);
   uint64_t all = 0;
   for (const auto& p : paths_) {
-    if (is_data_path(*p)) all |= path_bit(*p);
+    if (is_data_path(*p)) all |= path_bit(p->id);
   }
   for (uint64_t s = dup_datagrams_.begin_seq(); s < dup_datagrams_.end_seq(); ++s) {
     DatagramQueue::Entry* e = dup_datagrams_.find(s);

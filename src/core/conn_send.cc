@@ -63,7 +63,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   maybe_update_keys();
   pacing_wakeup_ = kNever;
-  lane_ = DeadlineLane::kAny;
+  sched_.lane = mp::DeadlineLane::kAny;
   if (side_ == Side::kServer) {
     if (auto t = transmit_probe_responses(now, buffer)) return t;
   }
@@ -81,7 +81,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   open_wanted_paths(now);
   // Deadline scheduling: deadline data only goes where choose_path() sends it (conn_deadline.cc).
-  if (scheduler_->deadline_aware()) lane_ = DeadlineLane::kHold;
+  if (scheduler_->deadline_aware()) sched_.lane = mp::DeadlineLane::kHold;
   // What must leave on one particular path: responses, challenges, its ACKs, its probes.
   // ACKs owed for a path that cannot carry them (abandoned, failed) ride on the first path
   // that can.
@@ -462,9 +462,11 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   write_control_frames(now, w, sent, ack_eliciting);
   write_datagram_frames(now, path, w, sent, ack_eliciting);
   if (dups_queued() && is_data_path(path)) write_dup_frames(path, w, sent, ack_eliciting);
-  if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) dup_origin_ = path.id;
+  if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) {
+    sched_.begin_copies(path.id);
+  }
   write_stream_frames(w, sent, ack_eliciting);
-  dup_origin_.reset();
+  sched_.end_copies();
   return w.written();
 }
 

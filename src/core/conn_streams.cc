@@ -84,34 +84,31 @@ void Connection::write_stream_frames(Writer& w, std::vector<SentFrame>& sent,
                   c->chunk.length};
     sent.push_back(rec);
     ack_eliciting = true;
-    if (dup_origin_ && !c->chunk.retransmission) {
-      // Redundant scheduling: the other paths owe a copy (bounded; the oldest copies go).
-      if (dup_queue_.size() >= kMaxDuplicateChunks) dup_queue_.pop_front();
-      dup_queue_.push_back(DupChunk{c->stream_id, c->chunk.offset, c->chunk.length,
-                                    c->chunk.fin, uint64_t{1} << (*dup_origin_ & 63)});
+    if (!c->chunk.retransmission) {
+      // Redundant scheduling: the other paths owe a copy (when begin_copies was called).
+      sched_.note_sent(c->stream_id, c->chunk.offset, c->chunk.length, c->chunk.fin);
     }
   }
 }
 
 bool Connection::dup_pending_for(const Path& path) const {
-  uint64_t bit = uint64_t{1} << (path.id & 63);
-  return dup_datagram_pending_for(path) || std::any_of(dup_queue_.begin(), dup_queue_.end(),
-                     [&](const DupChunk& d) { return (d.served & bit) == 0; });
+  return dup_datagram_pending_for(path) || sched_.chunk_owed_to(path.id);
 }
 
 void Connection::write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
                                   bool& ack_eliciting) {
   write_dup_datagrams(now_, path, w, ack_eliciting);
-  uint64_t bit = uint64_t{1} << (path.id & 63);
+  const uint64_t bit = path_bit(path.id);
   uint64_t all = 0;
   for (const auto& p : paths_) {
-    if (is_data_path(*p)) all |= uint64_t{1} << (p->id & 63);
+    if (is_data_path(*p)) all |= path_bit(p->id);
   }
-  for (auto it = dup_queue_.begin(); it != dup_queue_.end();) {
+  std::deque<mp::DupChunk>& dup_queue = sched_.chunks();
+  for (auto it = dup_queue.begin(); it != dup_queue.end();) {
     Stream* s = streams_.find(it->stream_id);
     Bytes data = s ? s->view(it->offset, it->length) : Bytes();
     if (s == nullptr || (it->length > 0 && data.size() != it->length) || (it->served & all) == all) {
-      it = dup_queue_.erase(it);  // acknowledged already, stream gone, or every path has it
+      it = dup_queue.erase(it);  // acknowledged already, stream gone, or every path has it
       continue;
     }
     if ((it->served & bit) != 0) {
@@ -130,11 +127,11 @@ void Connection::write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>&
     sent.push_back({SentFrame::Kind::kStream, fin, it->stream_id, it->offset, n});
     ack_eliciting = true;
     if (n < it->length) {
-      DupChunk rest{it->stream_id, it->offset + n, it->length - n, it->fin, it->served};
+      mp::DupChunk rest{it->stream_id, it->offset + n, it->length - n, it->fin, it->served};
       it->length = n;
       it->fin = false;
       it->served |= bit;
-      it = dup_queue_.insert(std::next(it), rest);
+      it = dup_queue.insert(std::next(it), rest);
       return;  // the packet is full
     }
     it->served |= bit;

@@ -32,7 +32,9 @@
 #include "core/zero_rtt.h"
 #include "core/version_negotiation.h"
 #include "crypto/packet_protector.h"
+#include "mp/path_manager.h"
 #include "mp/scheduler.h"
+#include "mp/scheduler_state.h"
 #include "tls/tls_session.h"
 #include "wire/frame.h"
 #include "wire/packet.h"
@@ -47,11 +49,7 @@ inline constexpr size_t kMaxPendingPathResponses = 256;  // per path
 // multipath-21 §2.1 allows (it is part of the AEAD nonce).
 inline constexpr size_t kMaxPathsLimit = 16;
 inline constexpr uint64_t kMaxPathId = 0xffffffffull;
-// Copies of new STREAM data the redundant scheduler keeps owed to other paths (about 300 KB):
-// a slower path drops the oldest copies rather than fall seconds behind.
-inline constexpr size_t kMaxDuplicateChunks = 256;
-// DATAGRAM copies the redundant scheduler keeps owed to other paths (each at most a packet).
-inline constexpr size_t kMaxDuplicateDatagrams = 256;
+static_assert(mp::kMaxWantedPaths == kMaxPathsLimit, "add_path allows a wanted path per path");
 // Room a DATAGRAM leaves in a packet for the ACK that precedes it (an ACK_ECN with a few
 // ranges): without it, a datagram of the largest size would never fit a packet that also
 // acknowledges, and every data packet does once the peer sent anything.
@@ -60,8 +58,6 @@ inline constexpr size_t kDatagramAckReserve = 40;
 // send_datagram with a full queue, recv_datagram with an empty one.
 inline constexpr uint64_t kWouldBlock = ~uint64_t{0};
 inline bool would_block(const Error& e) { return e.code == kWouldBlock; }
-// Streams with a deadline at once (set_stream_deadline); entries of freed streams are pruned.
-inline constexpr size_t kMaxDeadlineStreams = 256;
 inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
 inline constexpr size_t kMaxRetiredCidsPending = 64;
 // RFC 9000 §10.3: a stateless reset is at least 21 bytes (5 unpredictable + 16-byte token).
@@ -439,7 +435,7 @@ class Connection {
                           DatagramQueue& q, uint64_t seq);
   bool dup_datagram_pending_for(const Path& path) const;
   void write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting);
-  bool dups_queued() const { return !dup_queue_.empty() || !dup_datagrams_.empty(); }
+  bool dups_queued() const { return sched_.chunks_queued() || !dup_datagrams_.empty(); }
   bool datagrams_queued() const { return !datagrams_out_.empty() || !datagrams_resend_.empty(); }
   size_t datagram_payload_on(const Path& path) const;
   std::pair<size_t, size_t> datagram_payload_bounds() const;
@@ -456,7 +452,6 @@ class Connection {
   std::optional<DeadlineItem> earliest_deadline(Instant now);
   std::optional<DeadlineItem> earliest_datagram_deadline(Instant now);  // conn_datagrams.cc
   Path* choose_deadline_path(Instant now, std::span<const PathCandidate> cands, Instant wake);
-  bool held_for_deadline(uint64_t stream_id) const;
 
   // conn_path.cc (path validation, migration, multipath path management, failure detection)
   Path* path_by_id(uint64_t id);
@@ -465,6 +460,9 @@ class Connection {
   bool path_has_urgent(const Path& path, Instant now) const;
   bool keepalive_due(const Path& path, Instant now) const;
   Instant keepalive_at(const Path& path) const;
+  // What the path manager (mp/path_manager.h) reads of a path.
+  static mp::PathFigures figures(const Path& path);
+  static mp::PathPolicy path_policy(const ConnectionConfig& config);
   void on_path_challenge(Path& path, const PathChallengeData& data);
   void on_path_response(Instant now, Path& path, const PathChallengeData& data);
   void start_validation(Instant now, Path& path);
@@ -475,7 +473,6 @@ class Connection {
   bool mp_control_pending() const;
   bool is_data_path(const Path& path) const;
   bool can_carry_own_acks(const Path& path) const;
-  Instant abandon_failed_at(const Path& path) const;
   // Path-ID-carrying frames (PATH_ACK, PATH_NEW/RETIRE_CONNECTION_ID) for this path: always
   // for paths other than 0, and for path 0 once multipath is negotiated (multipath-21 §2.3,
   // §3.2). A server knows that from the ClientHello; a client's 0-RTT packets go out before it
@@ -486,8 +483,8 @@ class Connection {
   bool orphan_acks_due(Instant now) const;
   bool has_other_data_path(const Path& path) const;
   bool in_outage() const;
-  Duration max_probe_interval() const;
-  Duration suspect_after(const Path& path) const;
+  Duration max_probe_interval() const { return path_manager_.max_probe_interval(in_outage()); }
+  bool suspect_due(const Path& path, Instant now) const;
   Status on_path_abandon(Instant now, const PathAbandonFrame& f);
   Status on_path_status(const PathStatusFrame& f);
   Status on_max_path_id(uint64_t max);
@@ -646,33 +643,16 @@ class Connection {
   Instant cap_send_time(Instant now, const Path& path) const;
   std::set<uint64_t> closed_path_ids_;  // never reused (the path ID is in the nonce)
   bool max_path_id_pending_ = false;
-  // Redundant scheduling: new STREAM data sent on one path, owed as a copy to the others.
-  struct DupChunk {
-    uint64_t stream_id, offset, length;
-    bool fin;
-    uint64_t served;  // bit (path ID mod 64) per path that has carried it
-  };
-  std::deque<DupChunk> dup_queue_;
-  std::optional<uint64_t> dup_origin_;  // set while new data is written on a duplicating path
+  // Redundant copies owed, deadlines, the deadline lane (mp/scheduler_state.h).
+  mp::SchedulerState sched_;
   bool probe_response_packet_ = false;  // building a datagram for transmit_probe_responses
-  // Datagram copies owed to other paths; an entry's tag is as DupChunk::served.
+  // Datagram copies owed to other paths (redundant scheduler); an entry's tag is as
+  // mp::DupChunk::served.
   DatagramQueue dup_datagrams_{kMaxDuplicateDatagrams * size_t{config_.max_mtu},
                                kMaxDuplicateDatagrams};
-  // Deadline scheduling: deadline per stream; and what the packet being built may carry:
-  // kFirst: it goes on the path chosen for deadline data, which is served first; kHold: it goes
-  // elsewhere, deadline data stays queued; kAny: no deadline scheduling.
-  std::map<uint64_t, Instant> stream_deadlines_;
-  enum class DeadlineLane : uint8_t { kAny, kFirst, kHold };
-  DeadlineLane lane_ = DeadlineLane::kAny;
-  Path* rx_path_ = nullptr;  // the path of the packet being processed  // the datagram being built carries PATH_CHALLENGE/RESPONSE
-  struct WantedPath {
-    SocketAddress local, remote;
-    bool backup = false;
-    uint64_t path_id = UINT64_MAX;  // the path serving it, if any
-    Instant retry_at{};
-    uint32_t failures = 0;
-  };
-  std::vector<WantedPath> wanted_paths_;  // client path manager
+  Path* rx_path_ = nullptr;  // the path of the packet being processed
+  // Wanted paths, failure detection, backup roles and keepalives (mp/path_manager.h).
+  mp::PathManager path_manager_{path_policy(config_)};
   std::optional<SocketAddress> peer_preferred_;  // client: where the server would rather be
 
   // Streams and flow control.
