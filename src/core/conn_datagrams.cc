@@ -133,8 +133,7 @@ void Connection::pump_datagram_events() {
 
 // --- into packets
 
-void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
-                                       std::vector<SentFrame>& sent, bool& ack_eliciting) {
+void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b) {
   if (!datagrams_queued()) return;
   const size_t widest = datagram_payload_bounds().second;
   const size_t on_path = std::min(widest, datagram_payload_on(path));
@@ -157,8 +156,8 @@ void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
         continue;
       }
       if (e->length > on_path) continue;  // waits for a path with a larger MTU
-      if (!write_one_datagram(path, w, sent, *q, s)) return;  // the next packet takes it
-      ack_eliciting = true;
+      if (!write_one_datagram(path, b.w, b.sent, *q, s)) return;  // the next packet takes it
+      b.ack_eliciting = true;
     }
   }
 }
@@ -254,7 +253,7 @@ bool Connection::dup_datagram_pending_for(const Path& path) const {
   return false;
 }
 
-void Connection::write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting) {
+void Connection::write_dup_datagrams(Instant now, Path& path, PacketBuilder& b) {
   const uint64_t bit = path_bit(path.id);
   uint64_t all = 0;
   for (const auto& p : paths_) {
@@ -269,12 +268,12 @@ void Connection::write_dup_datagrams(Instant now, Path& path, Writer& w, bool& a
     }
     if ((e->tag & bit) != 0) continue;
     DatagramFrame f{dup_datagrams_.data(*e), true};
-    if (encoded_size(f) > w.room()) return;
-    encode_frame(w, f);
+    if (encoded_size(f) > b.w.room()) return;
+    encode_frame(b.w, f);
     e->tag |= bit;
     ++path.datagrams_sent;
     ++stats_.datagram_copies_sent;
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
 }
 

@@ -117,7 +117,8 @@ void Connection::on_path_validated(Instant now, Path& path) {
 
 // --- migration (RFC 9000 §9)
 
-void Connection::on_new_peer_address(Instant now, Path& path, const SocketAddress& local,
+void Connection::on_new_peer_address(Instant now, RecvContext& rx, Path& path,
+                                     const SocketAddress& local,
                                      const SocketAddress& remote, uint64_t pn, bool non_probing,
                                      size_t new_responses, size_t datagram_size) {
   new_responses = std::min(new_responses, path.responses.size());
@@ -148,7 +149,7 @@ void Connection::on_new_peer_address(Instant now, Path& path, const SocketAddres
       // No CID to answer with (§9.5): the challenges stay unanswered.
       path.responses.erase(path.responses.end() - static_cast<std::ptrdiff_t>(new_responses),
                            path.responses.end());
-      rx_path_ = nullptr;
+      rx.path = nullptr;
       return;
     }
     path.probe = Path::ProbeTuple{local, remote, *cid, {}, 0, 0};
@@ -162,7 +163,7 @@ void Connection::on_new_peer_address(Instant now, Path& path, const SocketAddres
   path.responses.erase(path.responses.end() - static_cast<std::ptrdiff_t>(new_responses),
                        path.responses.end());
   probe.bytes_received += datagram_size;
-  rx_path_ = nullptr;  // the datagram counts towards the probing address's budget only
+  rx.path = nullptr;  // the datagram counts towards the probing address's budget only
 }
 
 void Connection::drop_probe(Path& path) {
@@ -190,9 +191,7 @@ std::optional<Transmit> Connection::transmit_probe_responses(Instant now, MutByt
     const bool validated = std::exchange(p.validated, false);
     const bool challenge = std::exchange(p.challenge_pending, false);
     const uint8_t probes = std::exchange(p.pto_probes, 0);
-    probe_response_packet_ = true;
-    auto t = transmit_on(now, p, buffer, false);
-    probe_response_packet_ = false;
+    auto t = transmit_on(now, p, buffer, false, true);
     p.validated = validated;
     p.challenge_pending = challenge;
     p.pto_probes = probes;
@@ -520,56 +519,53 @@ Instant Connection::keepalive_at(const Path& path) const {
                                     [this] { return max_probe_interval(); });
 }
 
-void Connection::write_path_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                                   bool& ack_eliciting) {
-  while (!path.responses.empty() && w.room() >= 9) {
-    encode_frame(w, PathResponseFrame{path.responses.front()});
+void Connection::write_path_frames(Path& path, PacketBuilder& b) {
+  while (!path.responses.empty() && b.w.room() >= 9) {
+    encode_frame(b.w, PathResponseFrame{path.responses.front()});
     path.responses.pop_front();
     ++stats_.path_responses_sent;
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
-  if (path.challenge_pending && path.challenge && w.room() >= 9) {
-    encode_frame(w, PathChallengeFrame{*path.challenge});
+  if (path.challenge_pending && path.challenge && b.w.room() >= 9) {
+    encode_frame(b.w, PathChallengeFrame{*path.challenge});
     path.challenge_pending = false;
     ++path.challenge_tries;
     ++stats_.path_challenges_sent;
-    ack_eliciting = true;
+    b.ack_eliciting = true;
     // Repeat after a PTO of the path (at most a second) until validated or expired.
     Duration interval = std::min<Duration>(
         pto_duration(path.rtt, peer_max_ack_delay(), true, path.challenge_tries - 1),
         kMaxChallengeInterval);
     path.challenge_deadline = now_ + interval;
   }
-  (void)sent;
 }
 
-void Connection::write_mp_control_frames(Writer& w, std::vector<SentFrame>& sent,
-                                         bool& ack_eliciting) {
+void Connection::write_mp_control_frames(PacketBuilder& b) {
   for (auto& p : paths_) {
     if (p->abandon_pending) {
       PathAbandonFrame f{p->id, p->abandon_error};
-      if (encoded_size(f) > w.room()) return;
-      encode_frame(w, f);
+      if (encoded_size(f) > b.w.room()) return;
+      encode_frame(b.w, f);
       p->abandon_pending = false;
-      sent.push_back({SentFrame::Kind::kPathAbandon, false, p->id});
-      ack_eliciting = true;
+      b.sent.push_back({SentFrame::Kind::kPathAbandon, false, p->id});
+      b.ack_eliciting = true;
     }
     if (p->status_pending && p->state != PathState::kAbandoned) {
       PathStatusFrame f{p->local_backup, p->id, p->status_seq};
-      if (encoded_size(f) > w.room()) return;
-      encode_frame(w, f);
+      if (encoded_size(f) > b.w.room()) return;
+      encode_frame(b.w, f);
       p->status_pending = false;
-      sent.push_back({SentFrame::Kind::kPathStatus, false, p->id, p->status_seq});
-      ack_eliciting = true;
+      b.sent.push_back({SentFrame::Kind::kPathStatus, false, p->id, p->status_seq});
+      b.ack_eliciting = true;
     }
   }
   if (max_path_id_pending_) {
     MaxPathIdFrame f{local_max_path_id_};
-    if (encoded_size(f) > w.room()) return;
-    encode_frame(w, f);
+    if (encoded_size(f) > b.w.room()) return;
+    encode_frame(b.w, f);
     max_path_id_pending_ = false;
-    sent.push_back({SentFrame::Kind::kMaxPathId, false, local_max_path_id_});
-    ack_eliciting = true;
+    b.sent.push_back({SentFrame::Kind::kMaxPathId, false, local_max_path_id_});
+    b.ack_eliciting = true;
   }
 }
 

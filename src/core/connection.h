@@ -326,6 +326,28 @@ class Connection {
   enum class State : uint8_t { kHandshake, kEstablished, kClosing, kDraining, kClosed };
   static constexpr size_t kSpaces = 3;
 
+  // Per-operation state, on the stack of the operation and passed by reference (not members):
+  // one received datagram being processed (conn_recv.cc) ...
+  struct RecvContext {
+    // The path of the packet being processed; null when the datagram counts towards a probing
+    // address's budget rather than the path's (on_new_peer_address).
+    Path* path = nullptr;
+    bool immediate_ack = false;  // the packet being processed had IMMEDIATE_ACK
+  };
+  // ... one datagram being assembled (transmit_on, maybe_send_mtu_probe) ...
+  struct DatagramBuild {
+    uint8_t ecn = 0;               // its ECN codepoint
+    uint16_t mtu_probe_size = 0;   // non-zero: a PMTU probe of this size
+    bool probe_response = false;   // to a probing address (transmit_probe_responses)
+  };
+  // ... and one packet being assembled (build_packet): its frames, their record, and whether
+  // it elicits an ACK.
+  struct PacketBuilder {
+    Writer& w;
+    std::vector<SentFrame>& sent;
+    bool ack_eliciting = false;
+  };
+
   struct CryptoLevel {
     SendBuffer tx{SIZE_MAX};
     RecvBuffer rx;
@@ -381,12 +403,12 @@ class Connection {
   // conn_recv.cc
   void process_packet(Instant now, const SocketAddress& local, const SocketAddress& remote,
                       uint8_t ecn, DatagramPacket& pkt, MutBytes datagram, size_t datagram_size,
-                      bool& datagram_ack_eliciting);
+                      RecvContext& rx);
   Status process_frames(Instant now, PnSpaceId space, LongType type, bool long_header,
-                        Bytes payload, bool& ack_eliciting, bool& non_probing);
+                        Bytes payload, RecvContext& rx, bool& ack_eliciting, bool& non_probing);
   uint64_t path_id_for_dcid(const ConnectionId& dcid) const;
-  Status on_frame(Instant now, PnSpaceId space, const Frame& frame);
-  Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack);
+  Status on_frame(Instant now, PnSpaceId space, const Frame& frame, RecvContext& rx);
+  Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack, const RecvContext& rx);
   void on_authentication_failure(Instant now, CipherSuite suite);
   void on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked);
   void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost);
@@ -399,42 +421,39 @@ class Connection {
 
   // conn_send.cc
   size_t build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out, size_t min_size,
-                      bool paced_out, bool data_allowed);
+                      bool paced_out, bool data_allowed, const DatagramBuild& d);
   void maybe_skip_packet_number(Path& path);
   uint64_t next_skip_pn(const Path& path) const;
   bool space_wants_send(PnSpaceId space, const Path& path, Instant now) const;
-  size_t write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
-                      std::vector<SentFrame>& sent, bool& ack_eliciting, bool may_send_data);
+  size_t write_frames(Instant now, PnSpaceId space, Path& path, PacketBuilder& b,
+                      bool may_send_data);
   bool write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
                  std::vector<SentFrame>& sent);
   bool silent_ack_copy_due(const Path& q, const Path& carrier, Instant now) const;
-  void write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  void write_cid_frames(PacketBuilder& b);
   size_t build_close_datagram(Path& path, MutBytes buffer);
   uint64_t amplification_room(const Path& path) const;
   std::optional<Transmit> transmit_on(Instant now, Path& path, MutBytes buffer,
-                                      bool data_allowed);
+                                      bool data_allowed, bool probe_response = false);
   void note_app_limited(Path& path);
 
   // conn_streams.cc
   static StreamMapConfig stream_config_from(Side side, const ConnectionConfig& config);
   bool app_has_data() const;
-  void write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
-                            bool& ack_eliciting);
-  void write_stream_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  void write_control_frames(Instant now, PacketBuilder& b);
+  void write_stream_frames(PacketBuilder& b);
   bool dup_pending_for(const Path& path) const;
-  void write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                        bool& ack_eliciting);
+  void write_dup_frames(Path& path, PacketBuilder& b);
   void pump_stream_events();
   Status on_reset_stream_at_frame(const ResetStreamAtFrame& f);
   std::optional<StreamChunk> next_chunk_for_packet(uint64_t max_len);
 
   // conn_datagrams.cc (DATAGRAM frames into packets; redundant copies; re-sending)
-  void write_datagram_frames(Instant now, Path& path, Writer& w, std::vector<SentFrame>& sent,
-                             bool& ack_eliciting);
+  void write_datagram_frames(Instant now, Path& path, PacketBuilder& b);
   bool write_one_datagram(Path& path, Writer& w, std::vector<SentFrame>& sent,
                           DatagramQueue& q, uint64_t seq);
   bool dup_datagram_pending_for(const Path& path) const;
-  void write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting);
+  void write_dup_datagrams(Instant now, Path& path, PacketBuilder& b);
   bool dups_queued() const { return sched_.chunks_queued() || !dup_datagrams_.empty(); }
   bool datagrams_queued() const { return !datagrams_out_.empty() || !datagrams_resend_.empty(); }
   size_t datagram_payload_on(const Path& path) const;
@@ -467,9 +486,8 @@ class Connection {
   void on_path_response(Instant now, Path& path, const PathChallengeData& data);
   void start_validation(Instant now, Path& path);
   void on_path_validated(Instant now, Path& path);
-  void write_path_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                         bool& ack_eliciting);
-  void write_mp_control_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  void write_path_frames(Path& path, PacketBuilder& b);
+  void write_mp_control_frames(PacketBuilder& b);
   bool mp_control_pending() const;
   bool is_data_path(const Path& path) const;
   bool can_carry_own_acks(const Path& path) const;
@@ -493,7 +511,7 @@ class Connection {
   // Server: a packet of `path` came from another 4-tuple (RFC 9000 §9.1-9.3). A non-probing one
   // that is the newest moves the path; a probing one is answered there (its challenges,
   // `new_responses` at the end of path.responses, move to the path's probe tuple).
-  void on_new_peer_address(Instant now, Path& path, const SocketAddress& local,
+  void on_new_peer_address(Instant now, RecvContext& rx, Path& path, const SocketAddress& local,
                            const SocketAddress& remote, uint64_t pn, bool non_probing,
                            size_t new_responses, size_t datagram_size);
   void drop_probe(Path& path);
@@ -518,11 +536,10 @@ class Connection {
   // conn_ack_frequency.cc (draft-ietf-quic-ack-frequency)
   bool ack_frequency_sending() const;
   Duration advertised_min_ack_delay() const;
-  Status on_ack_frequency_frame(const AckFrequencyFrame& f);
-  Status on_immediate_ack_frame();
+  Status on_ack_frequency_frame(const AckFrequencyFrame& f, Path& rx_path);
+  Status on_immediate_ack_frame(RecvContext& rx);
   void update_ack_frequency(Instant now, Path& path);
-  void write_ack_frequency(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                           bool& ack_eliciting);
+  void write_ack_frequency(Path& path, PacketBuilder& b);
   void on_ack_frequency_acked(const SentFrame& f);
   void on_ack_frequency_lost(const SentFrame& f);
   Duration path_max_ack_delay(const Path& path) const;
@@ -595,8 +612,6 @@ class Connection {
   bool key_update_acked_ = true;  // a packet of our current phase was acknowledged
   uint64_t tx_phase_first_pn_ = 0;
   uint64_t packets_in_phase_ = 0;
-  uint16_t mtu_probe_size_ = 0;  // non-zero while building a PMTU probe
-  uint8_t datagram_ecn_ = 0;     // ECN codepoint of the datagram being built
   std::vector<uint8_t> retry_token_;   // client: token for our Initials (Retry or NEW_TOKEN)
   std::optional<ConnectionId> retry_scid_;  // the Retry's SCID (RFC 9000 §7.3)
   std::vector<uint8_t> new_token_;     // client: received; server: to send
@@ -645,12 +660,10 @@ class Connection {
   bool max_path_id_pending_ = false;
   // Redundant copies owed, deadlines, the deadline lane (mp/scheduler_state.h).
   mp::SchedulerState sched_;
-  bool probe_response_packet_ = false;  // building a datagram for transmit_probe_responses
   // Datagram copies owed to other paths (redundant scheduler); an entry's tag is as
   // mp::DupChunk::served.
   DatagramQueue dup_datagrams_{kMaxDuplicateDatagrams * size_t{config_.max_mtu},
                                kMaxDuplicateDatagrams};
-  Path* rx_path_ = nullptr;  // the path of the packet being processed
   // Wanted paths, failure detection, backup roles and keepalives (mp/path_manager.h).
   mp::PathManager path_manager_{path_policy(config_)};
   std::optional<SocketAddress> peer_preferred_;  // client: where the server would rather be
@@ -663,7 +676,6 @@ class Connection {
   uint64_t next_packet_token_ = 1;
   bool handshake_done_pending_ = false;
   uint64_t ack_freq_next_seq_ = 0;       // ACK_FREQUENCY sequence numbers, all paths
-  bool immediate_ack_received_ = false;  // the packet being processed had IMMEDIATE_ACK
   std::vector<AckRange> ack_scratch_;
   std::vector<Range> ack_ranges_scratch_;
   std::vector<SentPacket> lost_scratch_;

@@ -28,7 +28,9 @@ PathPolicy policy() {
   return p;
 }
 
-SocketAddress addr(uint8_t last, uint16_t port) { return SocketAddress::v4(198, 18, 0, last, port); }
+SocketAddress addr(uint8_t last, uint16_t port) {
+  return SocketAddress::v4(198, 18, 0, last, port);
+}
 
 PathFigures working(Duration srtt = 40ms) {
   PathFigures f;
