@@ -43,7 +43,7 @@ bool Connection::ack_frequency_sending() const {
          handshake_confirmed_;
 }
 
-Status Connection::on_ack_frequency_frame(const AckFrequencyFrame& f) {
+Status Connection::on_ack_frequency_frame(const AckFrequencyFrame& f, Path& rx_path) {
   if (!config_.ack_frequency) {
     return fail(err::kProtocolViolation, "ACK_FREQUENCY but we sent no min_ack_delay");
   }
@@ -55,21 +55,21 @@ Status Connection::on_ack_frequency_frame(const AckFrequencyFrame& f) {
     return fail(err::kProtocolViolation, "Requested Max Ack Delay below our min_ack_delay");
   }
   // The frame concerns the path it arrived on (its ACK tracker); older requests are ignored.
-  AckFrequencyState& st = rx_path_->ack_freq;
+  AckFrequencyState& st = rx_path.ack_freq;
   if (st.rx_seq && f.sequence <= *st.rx_seq) return {};
   st.rx_seq = f.sequence;
-  rx_path_->app.acks.apply_ack_frequency(
+  rx_path.app.acks.apply_ack_frequency(
       std::min(f.ack_eliciting_threshold, kMaxHonouredAckThreshold),
       std::chrono::microseconds(f.request_max_ack_delay),
       std::min(f.reordering_threshold, kMaxHonouredAckThreshold));
   return {};
 }
 
-Status Connection::on_immediate_ack_frame() {
+Status Connection::on_immediate_ack_frame(RecvContext& rx) {
   if (!config_.ack_frequency) {
     return fail(err::kProtocolViolation, "IMMEDIATE_ACK but we sent no min_ack_delay");
   }
-  immediate_ack_received_ = true;  // applied once the packet is recorded (process_packet)
+  rx.immediate_ack = true;  // applied once the packet is recorded (process_packet)
   return {};
 }
 
@@ -93,24 +93,23 @@ void Connection::update_ack_frequency(Instant now, Path& path) {
 
 // The frame goes on the path it is about, congestion controlled (§4), and is sent reliably:
 // a lost one is replaced by the current choice under a new sequence number.
-void Connection::write_ack_frequency(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                                     bool& ack_eliciting) {
+void Connection::write_ack_frequency(Path& path, PacketBuilder& b) {
   AckFrequencyState& st = path.ack_freq;
   if (!st.pending || !ack_frequency_sending()) return;
   // §9: a reordering window as large as our loss detector's packet threshold, so the peer
   // reports a gap exactly when we could declare the packet lost.
   AckFrequencyFrame f{ack_freq_next_seq_, st.requested.threshold,
                       static_cast<uint64_t>(to_us(st.requested.max_ack_delay)), kPacketThreshold};
-  if (encoded_size(f) > w.room() || !encode_frame(w, f)) return;
+  if (encoded_size(f) > b.w.room() || !encode_frame(b.w, f)) return;
   ++ack_freq_next_seq_;
   ++stats_.ack_frequency_sent;
   st.pending = false;
   st.sent_any = true;
   st.last_seq = f.sequence;
   st.inflight_delay = std::max(st.inflight_delay, st.requested.max_ack_delay);
-  sent.push_back({SentFrame::Kind::kAckFrequency, false, f.sequence, path.id,
+  b.sent.push_back({SentFrame::Kind::kAckFrequency, false, f.sequence, path.id,
                   f.request_max_ack_delay});
-  ack_eliciting = true;
+  b.ack_eliciting = true;
 }
 
 void Connection::on_ack_frequency_acked(const SentFrame& f) {

@@ -35,8 +35,6 @@ size_t payload_within(uint64_t room) {
   return 0;
 }
 
-uint64_t path_bit(const Path& p) { return uint64_t{1} << (p.id & 63); }
-
 }  // namespace
 
 // --- limits
@@ -141,8 +139,7 @@ void Connection::pump_datagram_events() {
 
 // --- into packets
 
-void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
-                                       std::vector<SentFrame>& sent, bool& ack_eliciting) {
+void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b) {
   if (!datagrams_queued()) return;
   const size_t widest = datagram_payload_bounds().second;
   const size_t on_path = std::min(widest, datagram_payload_on(path));
@@ -161,7 +158,7 @@ void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
         ++stats_.datagrams_expired;
         continue;
       }
-      if (lane_ == DeadlineLane::kHold && e->deadline != kNever) {
+      if (sched_.lane == mp::DeadlineLane::kHold && e->deadline != kNever) {
         continue;  // waits for the path the deadline scheduler picks for it
       }
       if (e->length > widest) {  // the limit shrank below it since it was queued
@@ -170,8 +167,8 @@ void Connection::write_datagram_frames(Instant now, Path& path, Writer& w,
         continue;
       }
       if (e->length > on_path) continue;  // waits for a path with a larger MTU
-      if (!write_one_datagram(path, w, sent, *q, s)) return;  // the next packet takes it
-      ack_eliciting = true;
+      if (!write_one_datagram(path, b.w, b.sent, *q, s)) return;  // the next packet takes it
+      b.ack_eliciting = true;
     }
   }
 }
@@ -187,7 +184,7 @@ bool Connection::write_one_datagram(Path& path, Writer& w,
     zero_rtt_.datagrams_sent.emplace_back(f.data.begin(), f.data.end());  // 0-RTT rejected
   }
   if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) {
-    (void)dup_datagrams_.push_evicting(f.data, e.deadline, path_bit(path));
+    (void)dup_datagrams_.push_evicting(f.data, e.deadline, path_bit(path.id));
   }
   if (config_.datagram_resend_on_path_failure || config_.datagram_resend_on_loss) {
     // Kept until the packet is acknowledged or lost; the oldest copies go first when the
@@ -269,7 +266,7 @@ void Connection::requeue_zero_rtt_datagrams() {
 // --- redundant scheduler copies
 
 bool Connection::dup_datagram_pending_for(const Path& path) const {
-  const uint64_t bit = path_bit(path);
+  const uint64_t bit = path_bit(path.id);
   for (uint64_t s = dup_datagrams_.begin_seq(); s < dup_datagrams_.end_seq(); ++s) {
     const DatagramQueue::Entry* e = dup_datagrams_.find(s);
     if (e != nullptr && (e->tag & bit) == 0) return true;
@@ -277,11 +274,11 @@ bool Connection::dup_datagram_pending_for(const Path& path) const {
   return false;
 }
 
-void Connection::write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting) {
-  const uint64_t bit = path_bit(path);
+void Connection::write_dup_datagrams(Instant now, Path& path, PacketBuilder& b) {
+  const uint64_t bit = path_bit(path.id);
   uint64_t all = 0;
   for (const auto& p : paths_) {
-    if (is_data_path(*p)) all |= path_bit(*p);
+    if (is_data_path(*p)) all |= path_bit(p->id);
   }
   for (uint64_t s = dup_datagrams_.begin_seq(); s < dup_datagrams_.end_seq(); ++s) {
     DatagramQueue::Entry* e = dup_datagrams_.find(s);
@@ -292,12 +289,12 @@ void Connection::write_dup_datagrams(Instant now, Path& path, Writer& w, bool& a
     }
     if ((e->tag & bit) != 0) continue;
     DatagramFrame f{dup_datagrams_.data(*e), true};
-    if (encoded_size(f) > w.room()) return;
-    encode_frame(w, f);
+    if (encoded_size(f) > b.w.room()) return;
+    encode_frame(b.w, f);
     e->tag |= bit;
     ++path.datagrams_sent;
     ++stats_.datagram_copies_sent;
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
 }
 

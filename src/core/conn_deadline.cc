@@ -21,29 +21,12 @@ Status Connection::set_stream_deadline(uint64_t id, std::optional<Instant> deadl
   if (s == nullptr || !s->has_send()) {
     return fail(err::kStreamStateError, "no such stream with a sending part");
   }
-  if (!deadline) {
-    stream_deadlines_.erase(id);
-    return {};
-  }
-  if (!stream_deadlines_.contains(id) && stream_deadlines_.size() >= kMaxDeadlineStreams) {
-    std::erase_if(stream_deadlines_,
-                  [&](const auto& e) { return streams_.find(e.first) == nullptr; });
-    if (stream_deadlines_.size() >= kMaxDeadlineStreams) {
-      return fail(err::kInternalError, "too many streams with a deadline");
-    }
-  }
-  stream_deadlines_[id] = *deadline;
-  return {};
+  return sched_.set_deadline(id, deadline,
+                             [&](uint64_t stream) { return streams_.find(stream) == nullptr; });
 }
 
 std::optional<Instant> Connection::stream_deadline(uint64_t id) const {
-  auto it = stream_deadlines_.find(id);
-  if (it == stream_deadlines_.end()) return std::nullopt;
-  return it->second;
-}
-
-bool Connection::held_for_deadline(uint64_t stream_id) const {
-  return stream_deadlines_.contains(stream_id);
+  return sched_.deadline(id);
 }
 
 std::optional<Connection::DeadlineItem> Connection::earliest_deadline(Instant now) {
@@ -53,10 +36,11 @@ std::optional<Connection::DeadlineItem> Connection::earliest_deadline(Instant no
   };
   if (auto d = earliest_datagram_deadline(now)) consider(d->at, d->bytes);
   const uint64_t credit = streams_.connection_credit().available();
-  for (auto it = stream_deadlines_.begin(); it != stream_deadlines_.end();) {
+  auto& deadlines = sched_.deadlines();
+  for (auto it = deadlines.begin(); it != deadlines.end();) {
     Stream* s = streams_.find(it->first);
     if (s == nullptr) {  // freed: nothing left to schedule
-      it = stream_deadlines_.erase(it);
+      it = deadlines.erase(it);
       continue;
     }
     if (s->has_data_to_send(credit)) {
@@ -77,7 +61,7 @@ Path* Connection::choose_deadline_path(Instant now, std::span<const PathCandidat
   if (!pick) return nullptr;
   const PathCandidate& c = cands[*pick];
   if (c.can_send) {
-    lane_ = DeadlineLane::kFirst;
+    sched_.lane = mp::DeadlineLane::kFirst;
     return path_by_id(c.id);
   }
   // The deadline data waits for this path: for an ACK opening its window, or for its pacer.
@@ -86,17 +70,17 @@ Path* Connection::choose_deadline_path(Instant now, std::span<const PathCandidat
 }
 
 std::optional<StreamChunk> Connection::next_chunk_for_packet(uint64_t max_len) {
-  if (lane_ == DeadlineLane::kAny || stream_deadlines_.empty()) {
+  if (sched_.lane == mp::DeadlineLane::kAny || sched_.deadlines().empty()) {
     return streams_.next_stream_chunk(max_len);
   }
-  if (lane_ == DeadlineLane::kHold) {
+  if (sched_.lane == mp::DeadlineLane::kHold) {
     return streams_.next_stream_chunk(max_len,
-                                      [this](uint64_t id) { return held_for_deadline(id); });
+                                      [this](uint64_t id) { return sched_.has_deadline(id); });
   }
   // kFirst: the deadline streams first, the earliest deadline first.
   const uint64_t credit = streams_.connection_credit().available();
   std::optional<std::pair<Instant, uint64_t>> first;
-  for (const auto& [id, at] : stream_deadlines_) {
+  for (const auto& [id, at] : sched_.deadlines()) {
     Stream* s = streams_.find(id);
     if (s != nullptr && s->has_data_to_send(credit) && (!first || at < first->first)) {
       first = std::pair{at, id};

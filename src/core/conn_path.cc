@@ -3,6 +3,7 @@
 // wish list, per-path connection IDs, PATH_STATUS, PATH_ABANDON, MAX_PATH_ID, the scheduler's
 // choice of path, and failure detection with re-injection. See docs/multipath.md.
 #include <algorithm>
+#include <ranges>
 
 #include "core/connection.h"
 #include "recovery/pto.h"
@@ -14,14 +15,38 @@ namespace {
 // Probe datagrams on a new path are padded so the path is checked for the 1200-byte minimum
 // MTU at the same time (RFC 9000 §8.2.1, multipath-21 §3.1).
 constexpr Duration kMaxChallengeInterval = std::chrono::seconds(1);
-constexpr Duration kMaxReopenBackoff = std::chrono::seconds(30);
-constexpr Duration kMinReopenBackoff = std::chrono::milliseconds(250);
 // CIDs we issue per additional path (path 0 gets up to the peer's active_connection_id_limit).
 constexpr uint64_t kCidsPerExtraPath = 2;
-// Probe interval cap in an outage (in_outage below).
-constexpr Duration kOutageMaxProbeInterval = std::chrono::milliseconds(100);
 
 }  // namespace
+
+mp::PathPolicy Connection::path_policy(const ConnectionConfig& config) {
+  mp::PathPolicy p;
+  p.keep_alive = config.keep_alive;
+  p.path_keepalive = config.path_keepalive;
+  p.max_probe_interval = config.path_max_probe_interval;
+  p.suspect_rtts = config.path_suspect_rtts;
+  p.suspect_min = config.path_suspect_min;
+  p.fail_ptos = config.path_fail_ptos;
+  p.recover_acks = config.path_recover_acks;
+  p.abandon_after = config.path_abandon_after;
+  return p;
+}
+
+mp::PathFigures Connection::figures(const Path& path) {
+  mp::PathFigures f;
+  f.active = path.state == PathState::kActive;
+  f.validated = path.validated;
+  f.failed = path.failed;
+  f.suspect = path.suspect;
+  f.ack_eliciting_in_flight = path.app.loss.has_ack_eliciting_in_flight();
+  f.pto_count = path.pto_count;
+  f.srtt = path.rtt.smoothed();
+  f.last_ack_eliciting_sent = path.last_ack_eliciting_sent;
+  f.last_progress = path.last_progress;
+  f.failed_since = path.failed_since;
+  return f;
+}
 
 Path* Connection::path_by_id(uint64_t id) {
   for (auto& p : paths_) {
@@ -92,7 +117,8 @@ void Connection::on_path_validated(Instant now, Path& path) {
 
 // --- migration (RFC 9000 §9)
 
-void Connection::on_new_peer_address(Instant now, Path& path, const SocketAddress& local,
+void Connection::on_new_peer_address(Instant now, RecvContext& rx, Path& path,
+                                     const SocketAddress& local,
                                      const SocketAddress& remote, uint64_t pn, bool non_probing,
                                      size_t new_responses, size_t datagram_size) {
   new_responses = std::min(new_responses, path.responses.size());
@@ -123,7 +149,7 @@ void Connection::on_new_peer_address(Instant now, Path& path, const SocketAddres
       // No CID to answer with (§9.5): the challenges stay unanswered.
       path.responses.erase(path.responses.end() - static_cast<std::ptrdiff_t>(new_responses),
                            path.responses.end());
-      rx_path_ = nullptr;
+      rx.path = nullptr;
       return;
     }
     path.probe = Path::ProbeTuple{local, remote, *cid, {}, 0, 0};
@@ -137,7 +163,7 @@ void Connection::on_new_peer_address(Instant now, Path& path, const SocketAddres
   path.responses.erase(path.responses.end() - static_cast<std::ptrdiff_t>(new_responses),
                        path.responses.end());
   probe.bytes_received += datagram_size;
-  rx_path_ = nullptr;  // the datagram counts towards the probing address's budget only
+  rx.path = nullptr;  // the datagram counts towards the probing address's budget only
 }
 
 void Connection::drop_probe(Path& path) {
@@ -165,9 +191,7 @@ std::optional<Transmit> Connection::transmit_probe_responses(Instant now, MutByt
     const bool validated = std::exchange(p.validated, false);
     const bool challenge = std::exchange(p.challenge_pending, false);
     const uint8_t probes = std::exchange(p.pto_probes, 0);
-    probe_response_packet_ = true;
-    auto t = transmit_on(now, p, buffer, false);
-    probe_response_packet_ = false;
+    auto t = transmit_on(now, p, buffer, false, true);
     p.validated = validated;
     p.challenge_pending = challenge;
     p.pto_probes = probes;
@@ -295,22 +319,18 @@ Status Connection::add_path(const SocketAddress& local, const SocketAddress& rem
                             bool backup) {
   if (side_ != Side::kClient) return fail(err::kInternalError, "only a client opens paths");
   if (!config_.multipath) return fail(err::kInternalError, "multipath is not enabled");
-  if (wanted_paths_.size() >= kMaxPathsLimit) return fail(err::kInternalError, "too many paths");
-  for (const auto& w : wanted_paths_) {
-    if (w.local == local && w.remote == remote) return fail(err::kInternalError, "path exists");
-  }
-  wanted_paths_.push_back(WantedPath{local, remote, backup});
-  return {};
+  return path_manager_.add_wanted(local, remote, backup);
 }
 
 void Connection::open_wanted_paths(Instant now) {
   if (side_ != Side::kClient || !multipath_ || !handshake_confirmed_) return;
-  for (WantedPath& w : wanted_paths_) {
-    if (w.path_id != UINT64_MAX || now < w.retry_at) continue;
+  for (size_t i = 0; i < path_manager_.wanted_count(); ++i) {
+    if (!path_manager_.open_due(i, now)) continue;
+    const mp::WantedPath& w = path_manager_.wanted(i);
     // The handshake path already serves this 4-tuple.
     if (const Path* p0 = find_path(0);
         p0 && p0->state != PathState::kAbandoned && p0->local == w.local && p0->remote == w.remote) {
-      w.path_id = 0;
+      path_manager_.opened(i, 0);
       if (w.backup) set_path_backup(0, true);
       continue;
     }
@@ -322,7 +342,7 @@ void Connection::open_wanted_paths(Instant now) {
     if (id > limit) {
       // No CIDs for an unused path ID yet: look again later (NEW_CONNECTION_ID or MAX_PATH_ID
       // may bring some), without spinning on a timer in the past.
-      w.retry_at = now + kMinReopenBackoff;
+      path_manager_.open_deferred(i, now);
       continue;
     }
     Path& path = init_path(id, w.local, w.remote);
@@ -330,7 +350,7 @@ void Connection::open_wanted_paths(Instant now) {
     path.state = PathState::kValidating;
     path.local_backup = w.backup;
     next_path_id_ = id + 1;
-    w.path_id = id;
+    path_manager_.opened(i, id);
     ++stats_.paths_opened;
     start_validation(now, path);
   }
@@ -359,7 +379,7 @@ Status Connection::abandon_path(uint64_t id, uint64_t error_code) {
     return fail(err::kInternalError, "no such open path");
   }
   // The application no longer wants this 4-tuple: it is not reopened.
-  std::erase_if(wanted_paths_, [&](const WantedPath& w) { return w.path_id == id; });
+  path_manager_.forget(id);
   close_path(now_, *path, error_code, true);
   return {};
 }
@@ -375,7 +395,7 @@ Status Connection::set_path_weight(uint64_t id, double weight) {
   if (path == nullptr || path->state == PathState::kAbandoned) {
     return fail(err::kInternalError, "no such open path");
   }
-  if (!(weight >= kMinPathWeight && weight <= kMaxPathWeight)) {
+  if (!mp::PathManager::weight_in_range(weight)) {
     return fail(err::kInternalError, "path weight out of range");
   }
   path->weight = weight;
@@ -396,10 +416,7 @@ Status Connection::set_path_backup(uint64_t id, bool backup) {
   if (path == nullptr || path->state == PathState::kAbandoned) {
     return fail(err::kInternalError, "no such open path");
   }
-  for (auto& w : wanted_paths_) {
-    if (w.path_id == id) w.backup = backup;
-  }
-  if (path->local_backup == backup && path->status_seq > 0) return {};
+  if (!path_manager_.set_backup(id, backup, path->local_backup, path->status_seq)) return {};
   path->local_backup = backup;
   ++path->status_seq;
   path->status_pending = multipath_;
@@ -424,17 +441,11 @@ void Connection::close_path(Instant now, Path& path, uint64_t error_code, bool s
   reinject(path);
   ++stats_.paths_abandoned;
   push_event({EventKind::kPathClosed, path.id, error_code});
-  for (auto& w : wanted_paths_) {
-    if (w.path_id != path.id) continue;
-    w.path_id = UINT64_MAX;
-    ++w.failures;
-    Duration backoff = kMinReopenBackoff * (1u << std::min<uint32_t>(w.failures, 7));
-    w.retry_at = now + std::min(backoff, kMaxReopenBackoff);
-  }
+  path_manager_.on_path_closed(path.id, now);
   bool any_open = std::any_of(paths_.begin(), paths_.end(), [](const auto& p) {
     return p->state != PathState::kAbandoned;
   });
-  if (!any_open && wanted_paths_.empty()) {
+  if (!any_open && path_manager_.wanted_empty()) {
     close_with_error(now, Error{err::kNoError, 0, "every path was abandoned"});
   }
 }
@@ -465,7 +476,10 @@ Status Connection::on_path_status(const PathStatusFrame& f) {
   Path* path = path_by_id(f.path_id);
   if (path == nullptr || path->state == PathState::kAbandoned) return {};
   // §3.3: one sequence space for both frames; reordered older news is ignored.
-  if (path->has_peer_status && f.sequence <= path->peer_status_seq) return {};
+  if (!mp::PathManager::peer_status_is_news(path->has_peer_status, path->peer_status_seq,
+                                           f.sequence)) {
+    return {};
+  }
   path->has_peer_status = true;
   path->peer_status_seq = f.sequence;
   path->peer_backup = f.backup;
@@ -493,82 +507,65 @@ bool Connection::path_has_urgent(const Path& path, Instant now) const {
 }
 
 // Keepalive: an idle path (a backup path while the primary works) still proves it works with
-// a PING now and then (multipath-21 §5.8).
+// a PING now and then (multipath-21 §5.8); a failed path is probed (PathManager::keepalive_at).
 bool Connection::keepalive_due(const Path& path, Instant now) const {
   Instant at = keepalive_at(path);
   return at != kNever && now >= at;
 }
 
-// A failed path is probed every SRTT, backing off with each unanswered probe up to
-// path_max_probe_interval (kOutageMaxProbeInterval in an outage), so its return is seen soon
-// and confirmed by consecutive ACKs.
 Instant Connection::keepalive_at(const Path& path) const {
-  if (path.state != PathState::kActive || path.last_ack_eliciting_sent == kNever ||
-      !handshake_confirmed_) {
-    return kNever;
-  }
-  if (!multipath_) {
-    if (config_.keep_alive.count() == 0) return kNever;
-    return path.last_ack_eliciting_sent + config_.keep_alive;
-  }
-  if (!path.validated) return kNever;
-  if (!path.failed) return path.last_ack_eliciting_sent + config_.path_keepalive;
-  Duration base = std::max<Duration>(path.rtt.smoothed(), std::chrono::milliseconds(10));
-  Duration interval = std::min<Duration>(base * (1u << std::min<uint32_t>(path.pto_count, 10)),
-                                         max_probe_interval());
-  return path.last_ack_eliciting_sent + interval;
+  if (!handshake_confirmed_) return kNever;
+  return path_manager_.keepalive_at(figures(path), multipath_,
+                                    [this] { return max_probe_interval(); });
 }
 
-void Connection::write_path_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                                   bool& ack_eliciting) {
-  while (!path.responses.empty() && w.room() >= 9) {
-    encode_frame(w, PathResponseFrame{path.responses.front()});
+void Connection::write_path_frames(Path& path, PacketBuilder& b) {
+  while (!path.responses.empty() && b.w.room() >= 9) {
+    encode_frame(b.w, PathResponseFrame{path.responses.front()});
     path.responses.pop_front();
     ++stats_.path_responses_sent;
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
-  if (path.challenge_pending && path.challenge && w.room() >= 9) {
-    encode_frame(w, PathChallengeFrame{*path.challenge});
+  if (path.challenge_pending && path.challenge && b.w.room() >= 9) {
+    encode_frame(b.w, PathChallengeFrame{*path.challenge});
     path.challenge_pending = false;
     ++path.challenge_tries;
     ++stats_.path_challenges_sent;
-    ack_eliciting = true;
+    b.ack_eliciting = true;
     // Repeat after a PTO of the path (at most a second) until validated or expired.
     Duration interval = std::min<Duration>(
         pto_duration(path.rtt, peer_max_ack_delay(), true, path.challenge_tries - 1),
         kMaxChallengeInterval);
     path.challenge_deadline = now_ + interval;
   }
-  (void)sent;
 }
 
-void Connection::write_mp_control_frames(Writer& w, std::vector<SentFrame>& sent,
-                                         bool& ack_eliciting) {
+void Connection::write_mp_control_frames(PacketBuilder& b) {
   for (auto& p : paths_) {
     if (p->abandon_pending) {
       PathAbandonFrame f{p->id, p->abandon_error};
-      if (encoded_size(f) > w.room()) return;
-      encode_frame(w, f);
+      if (encoded_size(f) > b.w.room()) return;
+      encode_frame(b.w, f);
       p->abandon_pending = false;
-      sent.push_back({SentFrame::Kind::kPathAbandon, false, p->id});
-      ack_eliciting = true;
+      b.sent.push_back({SentFrame::Kind::kPathAbandon, false, p->id});
+      b.ack_eliciting = true;
     }
     if (p->status_pending && p->state != PathState::kAbandoned) {
       PathStatusFrame f{p->local_backup, p->id, p->status_seq};
-      if (encoded_size(f) > w.room()) return;
-      encode_frame(w, f);
+      if (encoded_size(f) > b.w.room()) return;
+      encode_frame(b.w, f);
       p->status_pending = false;
-      sent.push_back({SentFrame::Kind::kPathStatus, false, p->id, p->status_seq});
-      ack_eliciting = true;
+      b.sent.push_back({SentFrame::Kind::kPathStatus, false, p->id, p->status_seq});
+      b.ack_eliciting = true;
     }
   }
   if (max_path_id_pending_) {
     MaxPathIdFrame f{local_max_path_id_};
-    if (encoded_size(f) > w.room()) return;
-    encode_frame(w, f);
+    if (encoded_size(f) > b.w.room()) return;
+    encode_frame(b.w, f);
     max_path_id_pending_ = false;
-    sent.push_back({SentFrame::Kind::kMaxPathId, false, local_max_path_id_});
-    ack_eliciting = true;
+    b.sent.push_back({SentFrame::Kind::kMaxPathId, false, local_max_path_id_});
+    b.ack_eliciting = true;
   }
 }
 
@@ -596,9 +593,10 @@ bool Connection::is_data_path(const Path& path) const {
   if (path.suspect) return false;
   // Backup paths carry nothing but keepalives while an available path works (§3.3).
   if (!(path.local_backup || path.peer_backup)) return true;
-  return std::none_of(paths_.begin(), paths_.end(), [](const auto& p) {
-    return p->usable() && !p->suspect && !(p->local_backup || p->peer_backup);
-  });
+  return mp::PathManager::backup_carries_data(
+      std::any_of(paths_.begin(), paths_.end(), [](const auto& p) {
+        return p->usable() && !p->suspect && !(p->local_backup || p->peer_backup);
+      }));
 }
 
 Path* Connection::choose_path(Instant now) {
@@ -633,7 +631,7 @@ Path* Connection::choose_path(Instant now) {
       if (c.can_send && fast != nullptr && c.id == fast->id) return path_by_id(c.id);
     }
   }
-  if (lane_ == DeadlineLane::kHold) {
+  if (sched_.lane == mp::DeadlineLane::kHold) {
     if (Path* p = choose_deadline_path(now, cands, wake)) return p;  // conn_deadline.cc
   }
   // The backlog walks every sending stream: only the schedulers that weigh it pay for it.
@@ -660,9 +658,9 @@ Path* Connection::choose_path(Instant now) {
 bool Connection::urgent_packet_takes_data(Instant now, Path& path) {
   if (!is_data_path(path)) return false;
   if (path.pto_probes > 0 || keepalive_due(path, now)) return true;
-  const DeadlineLane lane = lane_;
+  const mp::DeadlineLane lane = sched_.lane;
   if (choose_path(now) == &path) return true;  // with the lane choose_path picked for it
-  lane_ = lane;
+  sched_.lane = lane;
   return false;
 }
 
@@ -683,9 +681,8 @@ void Connection::on_path_progress(Instant now, Path& path) {
   path.last_progress = now;
   path.suspect = false;
   if (!path.failed) return;
-  // The hysteresis only pays while another path carries the data: a failed path that answers
-  // when no other works is taken back at once (both-die: the first link to return).
-  if (++path.recover_acks >= config_.path_recover_acks || !has_other_data_path(path)) {
+  // (both-die: the first link to return is taken back at once.)
+  if (path_manager_.recovers(path.recover_acks, has_other_data_path(path))) {
     path.failed = false;
     path.recover_acks = 0;
     path.pto_count = 0;
@@ -693,37 +690,20 @@ void Connection::on_path_progress(Instant now, Path& path) {
   }
 }
 
-Duration Connection::suspect_after(const Path& path) const {
-  return std::max<Duration>(config_.path_suspect_rtts * path.rtt.smoothed(),
-                            config_.path_suspect_min);
-}
-
-// multipath-21 §3.4: a path that stayed failed for path_abandon_after is closed explicitly
-// rather than probed for ever.
-Instant Connection::abandon_failed_at(const Path& path) const {
-  if (!path.failed || path.state != PathState::kActive || config_.path_abandon_after.count() == 0) {
-    return kNever;
-  }
-  return path.failed_since + config_.path_abandon_after;
-}
-
-// An outage: every path of a multipath connection has failed or timed out path_fail_ptos
-// times in a row (one that still validates carries nothing either). Only probes can then see
-// a link return, and the time from its return to the next probe is time the application waits
-// too: both-die asserts delivery resumes within the surviving path's SRTT + 100 ms.
+// An outage (PathManager::in_outage): every path of a multipath connection has failed or
+// timed out path_fail_ptos times in a row (one that still validates carries nothing either).
 bool Connection::in_outage() const {
-  if (!multipath_ || paths_.size() < 2) return false;
-  return std::all_of(paths_.begin(), paths_.end(), [&](const auto& p) {
-    return p->state != PathState::kActive || p->failed || p->pto_count >= config_.path_fail_ptos;
-  });
+  if (!multipath_) return false;
+  return path_manager_.in_outage(
+      paths_ | std::views::transform([](const auto& p) { return figures(*p); }));
 }
 
-// The longest a failed path (or, in an outage, any path) waits between probes. In an outage
-// each path sends a probe (one datagram, on_loss_timer) at least every 100 ms: about 12 kB/s
-// per path while it lasts, until a path returns, the idle timeout or path_abandon_after.
-Duration Connection::max_probe_interval() const {
-  return in_outage() ? std::min(config_.path_max_probe_interval, kOutageMaxProbeInterval)
-                     : config_.path_max_probe_interval;
+// No ACK for a while with data outstanding while another path carries data: the path is to
+// be suspected (path_timers; path_deadline reports the time, and nothing it would not act on).
+bool Connection::suspect_due(const Path& path, Instant now) const {
+  if (!multipath_) return false;
+  Instant at = path_manager_.suspect_at(figures(path));
+  return at != kNever && now >= at && has_other_data_path(path);
 }
 
 bool Connection::has_other_data_path(const Path& path) const {
@@ -739,17 +719,14 @@ Instant Connection::path_deadline() const {
     if (p->challenge && !p->challenge_pending) {
       t = std::min({t, p->challenge_deadline, p->validation_expiry});
     }
-    // (The same condition as in path_timers: a deadline it would not act on must not be
-    // reported, or the owner would be woken in a loop.)
-    if (multipath_ && p->usable() && !p->suspect && p->app.loss.has_ack_eliciting_in_flight() &&
-        p->last_progress != kNever && has_other_data_path(*p)) {
-      t = std::min(t, p->last_progress + suspect_after(*p));
-    }
-    t = std::min({t, keepalive_at(*p), abandon_failed_at(*p)});
+    // (The same condition as suspect_due in path_timers: a deadline it would not act on must
+    // not be reported, or the owner would be woken in a loop.)
+    const mp::PathFigures f = figures(*p);
+    const Instant suspect = multipath_ ? path_manager_.suspect_at(f) : kNever;
+    if (suspect != kNever && has_other_data_path(*p)) t = std::min(t, suspect);
+    t = std::min({t, keepalive_at(*p), path_manager_.abandon_failed_at(f)});
   }
-  for (const auto& w : wanted_paths_) {
-    if (w.path_id == UINT64_MAX && handshake_confirmed_) t = std::min(t, w.retry_at);
-  }
+  if (handshake_confirmed_) t = std::min(t, path_manager_.next_open_at());
   return t;
 }
 
@@ -796,13 +773,11 @@ void Connection::path_timers(Instant now) {
     if (p.challenge && !p.challenge_pending && now >= p.challenge_deadline) {
       p.challenge_pending = true;
     }
-    if (now >= abandon_failed_at(p)) {
+    if (now >= path_manager_.abandon_failed_at(figures(p))) {
       close_path(now, p, err::kPathUnstableOrPoor, true);
       continue;
     }
-    if (multipath_ && p.usable() && !p.suspect && p.app.loss.has_ack_eliciting_in_flight() &&
-        p.last_progress != kNever && now >= p.last_progress + suspect_after(p) &&
-        has_other_data_path(p)) {
+    if (suspect_due(p, now)) {
       // No ACK for a while with data outstanding: stop using it and move its data elsewhere.
       p.suspect = true;
       p.recover_acks = 0;

@@ -37,10 +37,8 @@ std::optional<Transmit> Connection::maybe_send_mtu_probe(Instant now, Path& path
   if (path.pmtu_high < path.pmtu_low + kPmtuSearchGranularity) return std::nullopt;
   uint16_t size = static_cast<uint16_t>((path.pmtu_low + path.pmtu_high + 1) / 2);
   if (buffer.size() < size || bytes_in_flight(path) + size > path.cc->cwnd()) return std::nullopt;
-  mtu_probe_size_ = size;
-  datagram_ecn_ = kEcnNotEct;
-  size_t n = build_packet(now, PnSpaceId::kApp, path, buffer.first(size), size, false, true);
-  mtu_probe_size_ = 0;
+  const DatagramBuild d{kEcnNotEct, size, false};
+  size_t n = build_packet(now, PnSpaceId::kApp, path, buffer.first(size), size, false, true, d);
   if (n == 0) return std::nullopt;
   path.probe_in_flight = true;
   path.probe_size = size;

@@ -27,13 +27,12 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
   now_ = now;
   expire_retired_routes(now);
   stats_.bytes_received += datagram.size();
-  rx_path_ = paths_.front().get();
+  RecvContext rx{paths_.front().get()};
   CoalescedPackets packets(datagram, config_.cid_length);
-  bool ack_eliciting = false;
   bool any_processed = false;
   while (auto pkt = packets.next()) {
     uint64_t before = stats_.packets_received;
-    process_packet(now, local, remote, ecn, *pkt, datagram, datagram.size(), ack_eliciting);
+    process_packet(now, local, remote, ecn, *pkt, datagram, datagram.size(), rx);
     any_processed |= stats_.packets_received != before;
     if (state_ == State::kDraining || state_ == State::kClosed) return;
   }
@@ -42,7 +41,7 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
     return;
   }
   // Only authenticated datagrams count towards the anti-amplification budget (per path).
-  if (rx_path_ != nullptr) rx_path_->bytes_received += datagram.size();
+  if (rx.path != nullptr) rx.path->bytes_received += datagram.size();
   last_activity_ = now;
   if (state_ == State::kClosing) {
     // RFC 9000 §10.2.1: answer with CONNECTION_CLOSE again, rate-limited: on the 1st, 2nd,
@@ -67,7 +66,7 @@ uint64_t Connection::path_id_for_dcid(const ConnectionId& dcid) const {
 void Connection::process_packet(Instant now, const SocketAddress& local,
                                 const SocketAddress& remote, uint8_t ecn, DatagramPacket& pkt,
                                 MutBytes datagram, size_t datagram_size,
-                                bool& datagram_ack_eliciting) {
+                                RecvContext& rx) {
   const PacketHeader& hdr = pkt.header;
   PnSpaceId space;
   if (hdr.long_header && hdr.version == version_ && hdr.type == LongType::kRetry) {
@@ -182,7 +181,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     ++stats_.packets_dropped;
     return;
   }
-  rx_path_ = path;
+  rx.path = path;
   // Only clients migrate (RFC 9000 §9), so a client ignores where the server's packets come
   // from; the server decides after reading the frames (on_new_peer_address).
   const bool other_address = side_ == Side::kServer && space == PnSpaceId::kApp &&
@@ -202,29 +201,28 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     peer_cid_confirmed_ = true;
   }
   bool ack_eliciting = false, non_probing = false;
-  immediate_ack_received_ = false;
+  rx.immediate_ack = false;
   Bytes payload(p + header_len, payload_len - kAeadTagSize);
   if (trace_) {
     trace_->packet_received(now, PacketTrace{packet_kind(hdr.long_header, hdr.type), pn,
                                              pkt.bytes.size(), 0, (p[0] & 0x04) != 0, payload});
   }
-  if (auto st = process_frames(now, space, hdr.type, hdr.long_header, payload, ack_eliciting,
-                               non_probing);
+  if (auto st = process_frames(now, space, hdr.type, hdr.long_header, payload, rx,
+                               ack_eliciting, non_probing);
       !st) {
     close_with_error(now, st.error());
     return;
   }
   if (other_address) {
-    on_new_peer_address(now, *path, local, remote, pn, non_probing,
+    on_new_peer_address(now, rx, *path, local, remote, pn, non_probing,
                         stats_.path_challenges_received - challenges_before, datagram_size);
   } else if (space == PnSpaceId::kApp && non_probing &&
              (!path->largest_non_probing_pn || pn > *path->largest_non_probing_pn)) {
     path->largest_non_probing_pn = pn;
   }
   space_rx.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
-  if (immediate_ack_received_) space_rx.acks.request_immediate_ack();  // ack-frequency §5
+  if (rx.immediate_ack) space_rx.acks.request_immediate_ack();  // ack-frequency §5
   if (space == PnSpaceId::kApp) zero_rtt_on_packet(now, zero_rtt);
-  datagram_ack_eliciting |= ack_eliciting;
   idle_deadline_ = now + idle_period();
   if (space == PnSpaceId::kHandshake) {
     // RFC 9000 §8.1: a Handshake packet proves the peer's address (the client's to the server;
@@ -236,7 +234,8 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
 }
 
 Status Connection::process_frames(Instant now, PnSpaceId space, LongType type, bool long_header,
-                                  Bytes payload, bool& ack_eliciting, bool& non_probing) {
+                                  Bytes payload, RecvContext& rx, bool& ack_eliciting,
+                                  bool& non_probing) {
   Reader r(payload);
   if (r.empty()) return fail(err::kProtocolViolation, "packet without frames");
   PacketKind kind = packet_kind(long_header, type);
@@ -249,7 +248,7 @@ Status Connection::process_frames(Instant now, PnSpaceId space, LongType type, b
     }
     ack_eliciting |= is_ack_eliciting(ft);
     non_probing |= !is_probing(ft);
-    if (auto st = on_frame(now, space, *frame); !st) {
+    if (auto st = on_frame(now, space, *frame, rx); !st) {
       if (st.error().frame_type == 0) st.error().frame_type = ft;
       return st;
     }
@@ -258,7 +257,7 @@ Status Connection::process_frames(Instant now, PnSpaceId space, LongType type, b
   return {};
 }
 
-Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
+Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame, RecvContext& rx) {
   return std::visit(
       [&](const auto& f) -> Status {
         using T = std::decay_t<decltype(f)>;
@@ -268,7 +267,7 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
           if (f.path_ack) {
             if (auto st = check_path_frame(f.path_id, frame_type_of(frame)); !st) return st;
           }
-          return on_ack_frame(now, space, f);
+          return on_ack_frame(now, space, f, rx);
         } else if constexpr (std::is_same_v<T, CryptoFrame>) {
           return on_crypto_frame(space, f);
         } else if constexpr (std::is_same_v<T, StreamFrame>) {
@@ -308,10 +307,10 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
           }
           return on_retire_connection_id(f.path_frame ? f.path_id : 0, f.sequence);
         } else if constexpr (std::is_same_v<T, PathChallengeFrame>) {
-          on_path_challenge(*rx_path_, f.data);
+          on_path_challenge(*rx.path, f.data);
           return {};
         } else if constexpr (std::is_same_v<T, PathResponseFrame>) {
-          on_path_response(now, *rx_path_, f.data);
+          on_path_response(now, *rx.path, f.data);
           return {};
         } else if constexpr (std::is_same_v<T, PathAbandonFrame>) {
           return on_path_abandon(now, f);
@@ -341,9 +340,9 @@ Status Connection::on_frame(Instant now, PnSpaceId space, const Frame& frame) {
           on_datagram_frame(f.data);  // conn_datagrams.cc
           return {};
         } else if constexpr (std::is_same_v<T, AckFrequencyFrame>) {
-          return on_ack_frequency_frame(f);
+          return on_ack_frequency_frame(f, *rx.path);
         } else if constexpr (std::is_same_v<T, ImmediateAckFrame>) {
-          return on_immediate_ack_frame();
+          return on_immediate_ack_frame(rx);
         } else if constexpr (std::is_same_v<T, ResetStreamAtFrame>) {
           return on_reset_stream_at_frame(f);
         } else {
@@ -365,7 +364,8 @@ void Connection::on_authentication_failure(Instant now, CipherSuite suite) {
   }
 }
 
-Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack) {
+Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack,
+                                const RecvContext& rx) {
   const bool app = space == PnSpaceId::kApp;
   Path* path_ptr = app ? path_by_id(ack.path_ack ? ack.path_id : 0) : paths_.front().get();
   // multipath-21 §4: an ACK for a path we no longer (or never) had is silently ignored.
@@ -386,7 +386,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   // latest progress (a repeated ACK of a silent path, conn_send.cc) says nothing about whether
   // the path works now, and its delay is the other path's: no RTT sample, no progress.
   const bool stale_copy =
-      rx_path_ != nullptr && rx_path_ != &path && path.last_progress != kNever &&
+      rx.path != nullptr && rx.path != &path && path.last_progress != kNever &&
       std::none_of(res.acked.begin(), res.acked.end(),
                    [&](const SentPacket& p) { return p.time_sent > path.last_progress; });
   if (app) watch_mtu_black_hole(path, res);

@@ -63,7 +63,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   maybe_update_keys();
   pacing_wakeup_ = kNever;
-  lane_ = DeadlineLane::kAny;
+  sched_.lane = mp::DeadlineLane::kAny;
   if (side_ == Side::kServer) {
     if (auto t = transmit_probe_responses(now, buffer)) return t;
   }
@@ -81,7 +81,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   }
   open_wanted_paths(now);
   // Deadline scheduling: deadline data only goes where choose_path() sends it (conn_deadline.cc).
-  if (scheduler_->deadline_aware()) lane_ = DeadlineLane::kHold;
+  if (scheduler_->deadline_aware()) sched_.lane = mp::DeadlineLane::kHold;
   // What must leave on one particular path: responses, challenges, its ACKs, its probes.
   // ACKs owed for a path that cannot carry them (abandoned, failed) ride on the first path
   // that can.
@@ -140,7 +140,7 @@ void Connection::note_app_limited(Path& path) {
 }
 
 std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutBytes buffer,
-                                                bool data_allowed) {
+                                                bool data_allowed, bool probe_response) {
   size_t limit = std::min<size_t>(buffer.size(), path.mtu);
   uint64_t room = amplification_room(path);
   if (room < limit) limit = static_cast<size_t>(room);
@@ -167,7 +167,7 @@ std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutByte
 
   size_t used = 0;
   bool has_initial = false;
-  datagram_ecn_ = ecn_mark_for_send(path);
+  const DatagramBuild d{ecn_mark_for_send(path), 0, probe_response};
   for (size_t i = 0; i <= last; ++i) {
     if (!wants[i]) continue;
     // Pad the last packet of a datagram carrying an Initial (client always; server when
@@ -181,7 +181,7 @@ std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutByte
       min_size = std::min(min_size, limit - used);
     }
     size_t n = build_packet(now, spaces[i], path, buffer.subspan(used, limit - used), min_size,
-                            paced_out, data_allowed);
+                            paced_out, data_allowed, d);
     if (n > 0 && spaces[i] == PnSpaceId::kInitial) has_initial = true;
     used += n;
     if (limit - used < 64) break;
@@ -197,11 +197,12 @@ std::optional<Transmit> Connection::transmit_on(Instant now, Path& path, MutByte
   stats_.bytes_sent += used;
   // Paced data is only written once the pacer releases it (send_at <= now); a paced-out
   // datagram carries only ACKs and probes, which are not paced.
-  return Transmit{path.local, path.remote, datagram_ecn_, used, 0, paced_out ? now : send_at};
+  return Transmit{path.local, path.remote, d.ecn, used, 0, paced_out ? now : send_at};
 }
 
 size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out,
-                                size_t min_size, bool paced_out, bool data_allowed) {
+                                size_t min_size, bool paced_out, bool data_allowed,
+                                const DatagramBuild& d) {
   size_t si = static_cast<size_t>(space);
   CryptoLevel& level = crypto_[si];
   const bool app = space == PnSpaceId::kApp;
@@ -236,9 +237,9 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   Writer fw(payload_area);
 
   std::vector<SentFrame> frames;
-  bool ack_eliciting = false;
+  PacketBuilder b{fw, frames};
   uint8_t& probes_owed = app ? path.pto_probes : pto_probe_pending_[si];
-  bool probe = probes_owed > 0 || mtu_probe_size_ != 0 || (app && keepalive_due(path, now));
+  bool probe = probes_owed > 0 || d.mtu_probe_size != 0 || (app && keepalive_due(path, now));
   if (probes_owed > 0 && !app) {
     // Each handshake probe carries all unacknowledged CRYPTO data again.
     auto& tx = crypto_[si].tx;
@@ -248,15 +249,15 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   }
   bool cc_blocked = bytes_in_flight(path) + path.mtu > path.cc->cwnd();
   bool may_send_data = data_allowed && (probe || (!cc_blocked && !paced_out));
-  write_frames(now, space, path, fw, frames, ack_eliciting, may_send_data);
-  if (app && fw.room() >= 1 && immediate_ack_wanted(path, probe, ack_eliciting)) {
+  write_frames(now, space, path, b, may_send_data);
+  if (app && fw.room() >= 1 && immediate_ack_wanted(path, probe, b.ack_eliciting)) {
     fw.u8(static_cast<uint8_t>(frame_type::kImmediateAck));  // conn_ack_frequency.cc
     ++stats_.immediate_acks_sent;
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
-  if (probe && !ack_eliciting) {
+  if (probe && !b.ack_eliciting) {
     fw.u8(static_cast<uint8_t>(frame_type::kPing));  // RFC 9002 §6.2.4: a probe elicits an ACK
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
   if (fw.written() == 0) return 0;
   if (probes_owed > 0) --probes_owed;
@@ -303,20 +304,20 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   if (app) ++packets_in_phase_;
   // A packet to a probing address (transmit_probe_responses) is kept out of the path's
   // congestion control and loss recovery: only its PN is recorded, so its ACK is legal.
-  if (probe_response_packet_) ack_eliciting = padded = false;
+  if (d.probe_response) b.ack_eliciting = padded = false;
   SentPacket sp;
   sp.pn = pn;
   sp.time_sent = now;
   sp.bytes = static_cast<uint32_t>(total);
-  sp.ack_eliciting = ack_eliciting;
-  sp.in_flight = ack_eliciting || padded;
+  sp.ack_eliciting = b.ack_eliciting;
+  sp.in_flight = b.ack_eliciting || padded;
   sp.token = next_packet_token_++;
-  sp.ecn_marked = datagram_ecn_ != kEcnNotEct;  // ECT(0) or ECT(1), conn_ecn.cc
-  if (mtu_probe_size_ != 0) {
+  sp.ecn_marked = d.ecn != kEcnNotEct;  // ECT(0) or ECT(1), conn_ecn.cc
+  if (d.mtu_probe_size != 0) {
     sp.is_mtu_probe = true;
-    frames.push_back({SentFrame::Kind::kMtuProbe, false, path.id, 0, mtu_probe_size_});
+    frames.push_back({SentFrame::Kind::kMtuProbe, false, path.id, 0, d.mtu_probe_size});
   }
-  if (app && ack_eliciting) {
+  if (app && b.ack_eliciting) {
     // Failure detection measures silence from the moment something is outstanding.
     if (!pns.loss.has_ack_eliciting_in_flight()) path.last_progress = now;
     path.last_ack_eliciting_sent = now;
@@ -335,7 +336,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
                                 kPacerBurstPackets * uint64_t{path.mtu}, path.mtu);
     }
   }
-  if (ack_eliciting) {
+  if (b.ack_eliciting) {
     // RFC 9000 §10.1: sending the first ack-eliciting packet after receiving restarts the timer.
     idle_deadline_ = std::max(idle_deadline_, now + idle_period());
   }
@@ -395,8 +396,7 @@ bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool pat
   return true;
 }
 
-size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
-                                std::vector<SentFrame>& sent, bool& ack_eliciting,
+size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, PacketBuilder& b,
                                 bool may_send_data) {
   size_t si = static_cast<size_t>(space);
   const bool app = space == PnSpaceId::kApp;
@@ -410,62 +410,64 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Writer
   // 0-RTT (it could only acknowledge 1-RTT packets).
   if (pns.acks.has_received() && !zero_rtt_.building &&
       (pns.acks.ack_needed(now) || (may_send_data && pns.acks.has_news()))) {
-    write_ack(now, pns, app ? path.id : 0, app && uses_path_frames(path.id), w, sent);
+    write_ack(now, pns, app ? path.id : 0, app && uses_path_frames(path.id), b.w, b.sent);
   }
   if (app && multipath_) {
     for (auto& q : paths_) {
       if (q.get() == &path || !q->app.acks.has_received()) continue;
       if (!can_carry_own_acks(*q)) {
-        if (q->app.acks.ack_needed(now)) write_ack(now, q->app, q->id, true, w, sent);
+        if (q->app.acks.ack_needed(now)) write_ack(now, q->app, q->id, true, b.w, b.sent);
       } else if (silent_ack_copy_due(*q, path, now)) {
         q->ack_copied_largest = q->app.acks.largest_received();
-        write_ack(now, q->app, q->id, true, w, sent);
+        write_ack(now, q->app, q->id, true, b.w, b.sent);
       }
     }
   }
-  if (app && !zero_rtt_.building) write_path_frames(path, w, sent, ack_eliciting);
-  if (!may_send_data) return w.written();
+  if (app && !zero_rtt_.building) write_path_frames(path, b);
+  if (!may_send_data) return b.w.written();
 
   // CRYPTO data (handshake messages; at 1-RTT, session tickets).
   auto& tx = crypto_[si].tx;
-  while (tx.has_data_to_send(UINT64_MAX) && w.room() > 16) {
-    size_t room = w.room();
+  while (tx.has_data_to_send(UINT64_MAX) && b.w.room() > 16) {
+    size_t room = b.w.room();
     size_t overhead = crypto_frame_overhead(tx.sent_offset(), room);
     if (room <= overhead) break;
     auto chunk = tx.next_chunk(room - overhead, UINT64_MAX);
     if (!chunk) break;
     CryptoFrame f{chunk->offset, tx.view(chunk->offset, chunk->length)};
-    if (!encode_frame(w, f)) break;
-    sent.push_back({SentFrame::Kind::kCrypto, false, 0, chunk->offset, chunk->length});
-    ack_eliciting = true;
+    if (!encode_frame(b.w, f)) break;
+    b.sent.push_back({SentFrame::Kind::kCrypto, false, 0, chunk->offset, chunk->length});
+    b.ack_eliciting = true;
   }
-  if (!app) return w.written();
+  if (!app) return b.w.written();
   // RFC 9000 §12.5 and multipath-21 §4: PATH_RESPONSE, NEW_TOKEN, HANDSHAKE_DONE and the
   // multipath frames never go in 0-RTT.
-  if (!zero_rtt_.building) write_mp_control_frames(w, sent, ack_eliciting);
+  if (!zero_rtt_.building) write_mp_control_frames(b);
   if (new_token_pending_ && !zero_rtt_.building) {
     NewTokenFrame f{Bytes(new_token_)};
-    if (encoded_size(f) <= w.room() && encode_frame(w, f)) {
-      sent.push_back({SentFrame::Kind::kNewToken});
+    if (encoded_size(f) <= b.w.room() && encode_frame(b.w, f)) {
+      b.sent.push_back({SentFrame::Kind::kNewToken});
       new_token_pending_ = false;
-      ack_eliciting = true;
+      b.ack_eliciting = true;
     }
   }
-  if (handshake_done_pending_ && !zero_rtt_.building && w.room() >= 1) {
-    w.u8(static_cast<uint8_t>(frame_type::kHandshakeDone));
+  if (handshake_done_pending_ && !zero_rtt_.building && b.w.room() >= 1) {
+    b.w.u8(static_cast<uint8_t>(frame_type::kHandshakeDone));
     handshake_done_pending_ = false;
-    sent.push_back({SentFrame::Kind::kHandshakeDone});
-    ack_eliciting = true;
+    b.sent.push_back({SentFrame::Kind::kHandshakeDone});
+    b.ack_eliciting = true;
   }
-  if (!zero_rtt_.building) write_ack_frequency(path, w, sent, ack_eliciting);
-  write_cid_frames(w, sent, ack_eliciting);
-  write_control_frames(now, w, sent, ack_eliciting);
-  write_datagram_frames(now, path, w, sent, ack_eliciting);
-  if (dups_queued() && is_data_path(path)) write_dup_frames(path, w, sent, ack_eliciting);
-  if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) dup_origin_ = path.id;
-  write_stream_frames(w, sent, ack_eliciting);
-  dup_origin_.reset();
-  return w.written();
+  if (!zero_rtt_.building) write_ack_frequency(path, b);
+  write_cid_frames(b);
+  write_control_frames(now, b);
+  write_datagram_frames(now, path, b);
+  if (dups_queued() && is_data_path(path)) write_dup_frames(path, b);
+  if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) {
+    sched_.begin_copies(path.id);
+  }
+  write_stream_frames(b);
+  sched_.end_copies();
+  return b.w.written();
 }
 
 // A path from which nothing has arrived for two of its RTTs while `carrier` still receives may
@@ -482,7 +484,7 @@ bool Connection::silent_ack_copy_due(const Path& q, const Path& carrier, Instant
   return now - last_rx > 2 * q.rtt.smoothed();
 }
 
-void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting) {
+void Connection::write_cid_frames(PacketBuilder& b) {
   // With multipath, PATH_NEW_CONNECTION_ID and PATH_RETIRE_CONNECTION_ID for every path, path
   // 0 included (multipath-21 §3.2 "SHOULD also use" them for the initial path); without it,
   // the RFC 9000 frames.
@@ -498,21 +500,21 @@ void Connection::write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool&
       f.retire_prior_to = set->second.retire_prior_to();
       f.cid = c->cid.view();
       f.reset_token = c->token;
-      if (encoded_size(f) > w.room()) return;
-      encode_frame(w, f);
-      sent.push_back({SentFrame::Kind::kNewConnectionId, false, ref.seq, ref.path});
-      ack_eliciting = true;
+      if (encoded_size(f) > b.w.room()) return;
+      encode_frame(b.w, f);
+      b.sent.push_back({SentFrame::Kind::kNewConnectionId, false, ref.seq, ref.path});
+      b.ack_eliciting = true;
     }
     pending_new_cids_.erase(pending_new_cids_.begin());
   }
   while (!pending_retire_cids_.empty()) {
     CidRef ref = pending_retire_cids_.front();
     RetireConnectionIdFrame f{ref.path, uses_path_frames(ref.path), ref.seq};
-    if (encoded_size(f) > w.room()) return;
-    encode_frame(w, f);
-    sent.push_back({SentFrame::Kind::kRetireConnectionId, false, ref.seq, ref.path});
+    if (encoded_size(f) > b.w.room()) return;
+    encode_frame(b.w, f);
+    b.sent.push_back({SentFrame::Kind::kRetireConnectionId, false, ref.seq, ref.path});
     pending_retire_cids_.erase(pending_retire_cids_.begin());
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
 }
 

@@ -33,8 +33,7 @@ bool Connection::app_has_data() const {
          !pending_retire_cids_.empty() || datagrams_queued();
 }
 
-void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
-                                      bool& ack_eliciting) {
+void Connection::write_control_frames(Instant now, PacketBuilder& b) {
   // Receive-window auto-tuning compares how fast a window is used up with a round trip; with
   // several paths the data of the slowest one decides when the window frees (head-of-line), so
   // its RTT is the one that counts.
@@ -60,58 +59,53 @@ void Connection::write_control_frames(Instant now, Writer& w, std::vector<SentFr
         break;
       case ControlKind::kStopSending: f = StopSendingFrame{c->stream_id, c->error_code}; break;
     }
-    if (encoded_size(f) > w.room()) return;
-    encode_frame(w, f);
+    if (encoded_size(f) > b.w.room()) return;
+    encode_frame(b.w, f);
     SentFrame s{SentFrame::Kind::kControl};
     s.control = *c;
-    sent.push_back(s);
+    b.sent.push_back(s);
     streams_.pop_control();
-    ack_eliciting = true;
+    b.ack_eliciting = true;
   }
 }
 
-void Connection::write_stream_frames(Writer& w, std::vector<SentFrame>& sent,
-                                     bool& ack_eliciting) {
-  while (w.room() > kMaxStreamHeader + 1) {
-    auto c = next_chunk_for_packet(w.room() - kMaxStreamHeader);
+void Connection::write_stream_frames(PacketBuilder& b) {
+  while (b.w.room() > kMaxStreamHeader + 1) {
+    auto c = next_chunk_for_packet(b.w.room() - kMaxStreamHeader);
     if (!c) return;
     Stream* s = streams_.find(c->stream_id);
     if (s == nullptr) return;
     StreamFrame f{c->stream_id, c->chunk.offset, s->view(c->chunk.offset, c->chunk.length),
                   c->chunk.fin, true};
-    if (!encode_frame(w, f)) return;
+    if (!encode_frame(b.w, f)) return;
     SentFrame rec{SentFrame::Kind::kStream, c->chunk.fin, c->stream_id, c->chunk.offset,
                   c->chunk.length};
-    sent.push_back(rec);
-    ack_eliciting = true;
-    if (dup_origin_ && !c->chunk.retransmission) {
-      // Redundant scheduling: the other paths owe a copy (bounded; the oldest copies go).
-      if (dup_queue_.size() >= kMaxDuplicateChunks) dup_queue_.pop_front();
-      dup_queue_.push_back(DupChunk{c->stream_id, c->chunk.offset, c->chunk.length,
-                                    c->chunk.fin, uint64_t{1} << (*dup_origin_ & 63)});
+    b.sent.push_back(rec);
+    b.ack_eliciting = true;
+    if (!c->chunk.retransmission) {
+      // Redundant scheduling: the other paths owe a copy (when begin_copies was called).
+      sched_.note_sent(c->stream_id, c->chunk.offset, c->chunk.length, c->chunk.fin);
     }
   }
 }
 
 bool Connection::dup_pending_for(const Path& path) const {
-  uint64_t bit = uint64_t{1} << (path.id & 63);
-  return dup_datagram_pending_for(path) || std::any_of(dup_queue_.begin(), dup_queue_.end(),
-                     [&](const DupChunk& d) { return (d.served & bit) == 0; });
+  return dup_datagram_pending_for(path) || sched_.chunk_owed_to(path.id);
 }
 
-void Connection::write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                                  bool& ack_eliciting) {
-  write_dup_datagrams(now_, path, w, ack_eliciting);
-  uint64_t bit = uint64_t{1} << (path.id & 63);
+void Connection::write_dup_frames(Path& path, PacketBuilder& b) {
+  write_dup_datagrams(now_, path, b);
+  const uint64_t bit = path_bit(path.id);
   uint64_t all = 0;
   for (const auto& p : paths_) {
-    if (is_data_path(*p)) all |= uint64_t{1} << (p->id & 63);
+    if (is_data_path(*p)) all |= path_bit(p->id);
   }
-  for (auto it = dup_queue_.begin(); it != dup_queue_.end();) {
+  std::deque<mp::DupChunk>& dup_queue = sched_.chunks();
+  for (auto it = dup_queue.begin(); it != dup_queue.end();) {
     Stream* s = streams_.find(it->stream_id);
     Bytes data = s ? s->view(it->offset, it->length) : Bytes();
     if (s == nullptr || (it->length > 0 && data.size() != it->length) || (it->served & all) == all) {
-      it = dup_queue_.erase(it);  // acknowledged already, stream gone, or every path has it
+      it = dup_queue.erase(it);  // acknowledged already, stream gone, or every path has it
       continue;
     }
     if ((it->served & bit) != 0) {
@@ -121,20 +115,20 @@ void Connection::write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>&
     // A chunk cut for a larger MTU is split: the part that fits goes now, the rest stays owed
     // (to this path, and to any other path that had not carried the whole chunk).
     size_t overhead = stream_frame_overhead(it->stream_id, it->offset, data.size(), true);
-    if (w.room() <= overhead) return;
-    uint64_t n = std::min<uint64_t>(it->length, w.room() - overhead);
+    if (b.w.room() <= overhead) return;
+    uint64_t n = std::min<uint64_t>(it->length, b.w.room() - overhead);
     if (n == 0 && !(it->length == 0 && it->fin)) return;
     bool fin = it->fin && n == it->length;
     StreamFrame f{it->stream_id, it->offset, data.first(n), fin, true};
-    if (!encode_frame(w, f)) return;
-    sent.push_back({SentFrame::Kind::kStream, fin, it->stream_id, it->offset, n});
-    ack_eliciting = true;
+    if (!encode_frame(b.w, f)) return;
+    b.sent.push_back({SentFrame::Kind::kStream, fin, it->stream_id, it->offset, n});
+    b.ack_eliciting = true;
     if (n < it->length) {
-      DupChunk rest{it->stream_id, it->offset + n, it->length - n, it->fin, it->served};
+      mp::DupChunk rest{it->stream_id, it->offset + n, it->length - n, it->fin, it->served};
       it->length = n;
       it->fin = false;
       it->served |= bit;
-      it = dup_queue_.insert(std::next(it), rest);
+      it = dup_queue.insert(std::next(it), rest);
       return;  // the packet is full
     }
     it->served |= bit;

@@ -308,8 +308,7 @@ void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
     }
     // A path that keeps timing out while others work is failed: its data moves elsewhere and
     // it is only probed (with a PING) from now on.
-    if (multipath_ && !path.failed && path.pto_count >= config_.path_fail_ptos &&
-        has_other_data_path(path)) {
+    if (multipath_ && path_manager_.fails(figures(path), has_other_data_path(path))) {
       path.failed = true;
       path.failed_since = now;
       path.recover_acks = 0;

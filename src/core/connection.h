@@ -32,7 +32,9 @@
 #include "core/zero_rtt.h"
 #include "core/version_negotiation.h"
 #include "crypto/packet_protector.h"
+#include "mp/path_manager.h"
 #include "mp/scheduler.h"
+#include "mp/scheduler_state.h"
 #include "tls/tls_session.h"
 #include "wire/frame.h"
 #include "wire/packet.h"
@@ -47,11 +49,7 @@ inline constexpr size_t kMaxPendingPathResponses = 256;  // per path
 // multipath-21 §2.1 allows (it is part of the AEAD nonce).
 inline constexpr size_t kMaxPathsLimit = 16;
 inline constexpr uint64_t kMaxPathId = 0xffffffffull;
-// Copies of new STREAM data the redundant scheduler keeps owed to other paths (about 300 KB):
-// a slower path drops the oldest copies rather than fall seconds behind.
-inline constexpr size_t kMaxDuplicateChunks = 256;
-// DATAGRAM copies the redundant scheduler keeps owed to other paths (each at most a packet).
-inline constexpr size_t kMaxDuplicateDatagrams = 256;
+static_assert(mp::kMaxWantedPaths == kMaxPathsLimit, "add_path allows a wanted path per path");
 // Room a DATAGRAM leaves in a packet for the ACK that precedes it (an ACK_ECN with a few
 // ranges): without it, a datagram of the largest size would never fit a packet that also
 // acknowledges, and every data packet does once the peer sent anything.
@@ -60,8 +58,6 @@ inline constexpr size_t kDatagramAckReserve = 40;
 // send_datagram with a full queue, recv_datagram with an empty one.
 inline constexpr uint64_t kWouldBlock = ~uint64_t{0};
 inline bool would_block(const Error& e) { return e.code == kWouldBlock; }
-// Streams with a deadline at once (set_stream_deadline); entries of freed streams are pruned.
-inline constexpr size_t kMaxDeadlineStreams = 256;
 inline constexpr size_t kMaxPeerCids = 16;  // we never advertise more than this limit
 inline constexpr size_t kMaxRetiredCidsPending = 64;
 // RFC 9000 §10.3: a stateless reset is at least 21 bytes (5 unpredictable + 16-byte token).
@@ -336,6 +332,28 @@ class Connection {
   enum class State : uint8_t { kHandshake, kEstablished, kClosing, kDraining, kClosed };
   static constexpr size_t kSpaces = 3;
 
+  // Per-operation state, on the stack of the operation and passed by reference (not members):
+  // one received datagram being processed (conn_recv.cc) ...
+  struct RecvContext {
+    // The path of the packet being processed; null when the datagram counts towards a probing
+    // address's budget rather than the path's (on_new_peer_address).
+    Path* path = nullptr;
+    bool immediate_ack = false;  // the packet being processed had IMMEDIATE_ACK
+  };
+  // ... one datagram being assembled (transmit_on, maybe_send_mtu_probe) ...
+  struct DatagramBuild {
+    uint8_t ecn = 0;               // its ECN codepoint
+    uint16_t mtu_probe_size = 0;   // non-zero: a PMTU probe of this size
+    bool probe_response = false;   // to a probing address (transmit_probe_responses)
+  };
+  // ... and one packet being assembled (build_packet): its frames, their record, and whether
+  // it elicits an ACK.
+  struct PacketBuilder {
+    Writer& w;
+    std::vector<SentFrame>& sent;
+    bool ack_eliciting = false;
+  };
+
   struct CryptoLevel {
     SendBuffer tx{SIZE_MAX};
     RecvBuffer rx;
@@ -391,12 +409,12 @@ class Connection {
   // conn_recv.cc
   void process_packet(Instant now, const SocketAddress& local, const SocketAddress& remote,
                       uint8_t ecn, DatagramPacket& pkt, MutBytes datagram, size_t datagram_size,
-                      bool& datagram_ack_eliciting);
+                      RecvContext& rx);
   Status process_frames(Instant now, PnSpaceId space, LongType type, bool long_header,
-                        Bytes payload, bool& ack_eliciting, bool& non_probing);
+                        Bytes payload, RecvContext& rx, bool& ack_eliciting, bool& non_probing);
   uint64_t path_id_for_dcid(const ConnectionId& dcid) const;
-  Status on_frame(Instant now, PnSpaceId space, const Frame& frame);
-  Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack);
+  Status on_frame(Instant now, PnSpaceId space, const Frame& frame, RecvContext& rx);
+  Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack, const RecvContext& rx);
   void on_authentication_failure(Instant now, CipherSuite suite);
   void on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked);
   void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost);
@@ -409,43 +427,40 @@ class Connection {
 
   // conn_send.cc
   size_t build_packet(Instant now, PnSpaceId space, Path& path, MutBytes out, size_t min_size,
-                      bool paced_out, bool data_allowed);
+                      bool paced_out, bool data_allowed, const DatagramBuild& d);
   void maybe_skip_packet_number(Path& path);
   uint64_t next_skip_pn(const Path& path) const;
   bool space_wants_send(PnSpaceId space, const Path& path, Instant now) const;
-  size_t write_frames(Instant now, PnSpaceId space, Path& path, Writer& w,
-                      std::vector<SentFrame>& sent, bool& ack_eliciting, bool may_send_data);
+  size_t write_frames(Instant now, PnSpaceId space, Path& path, PacketBuilder& b,
+                      bool may_send_data);
   bool write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
                  std::vector<SentFrame>& sent);
   bool silent_ack_copy_due(const Path& q, const Path& carrier, Instant now) const;
-  void write_cid_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  void write_cid_frames(PacketBuilder& b);
   size_t build_close_datagram(Path& path, MutBytes buffer);
   uint64_t amplification_room(const Path& path) const;
   std::optional<Transmit> transmit_on(Instant now, Path& path, MutBytes buffer,
-                                      bool data_allowed);
+                                      bool data_allowed, bool probe_response = false);
   void note_app_limited(Path& path);
 
   // conn_streams.cc
   static StreamMapConfig stream_config_from(Side side, const ConnectionConfig& config);
   bool app_has_data() const;
-  void write_control_frames(Instant now, Writer& w, std::vector<SentFrame>& sent,
-                            bool& ack_eliciting);
-  void write_stream_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  void write_control_frames(Instant now, PacketBuilder& b);
+  void write_stream_frames(PacketBuilder& b);
   bool dup_pending_for(const Path& path) const;
-  void write_dup_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                        bool& ack_eliciting);
+  void write_dup_frames(Path& path, PacketBuilder& b);
   void pump_stream_events();
   Status on_reset_stream_at_frame(const ResetStreamAtFrame& f);
   std::optional<StreamChunk> next_chunk_for_packet(uint64_t max_len);
 
   // conn_datagrams.cc (DATAGRAM frames into packets; redundant copies; re-sending)
-  void write_datagram_frames(Instant now, Path& path, Writer& w, std::vector<SentFrame>& sent,
-                             bool& ack_eliciting);
+  void write_datagram_frames(Instant now, Path& path, PacketBuilder& b);
   bool write_one_datagram(Path& path, Writer& w, std::vector<SentFrame>& sent,
                           DatagramQueue& q, uint64_t seq);
   bool dup_datagram_pending_for(const Path& path) const;
-  void write_dup_datagrams(Instant now, Path& path, Writer& w, bool& ack_eliciting);
-  bool dups_queued() const { return !dup_queue_.empty() || !dup_datagrams_.empty(); }
+  void write_dup_datagrams(Instant now, Path& path, PacketBuilder& b);
+  bool dups_queued() const { return sched_.chunks_queued() || !dup_datagrams_.empty(); }
   bool datagrams_queued() const {
     return !datagrams_out_.empty() || !datagrams_resend_.empty() || !datagrams_urgent_.empty();
   }
@@ -466,7 +481,6 @@ class Connection {
   std::optional<DeadlineItem> earliest_deadline(Instant now);
   std::optional<DeadlineItem> earliest_datagram_deadline(Instant now);  // conn_datagrams.cc
   Path* choose_deadline_path(Instant now, std::span<const PathCandidate> cands, Instant wake);
-  bool held_for_deadline(uint64_t stream_id) const;
 
   // conn_path.cc (path validation, migration, multipath path management, failure detection)
   Path* path_by_id(uint64_t id);
@@ -475,17 +489,18 @@ class Connection {
   bool path_has_urgent(const Path& path, Instant now) const;
   bool keepalive_due(const Path& path, Instant now) const;
   Instant keepalive_at(const Path& path) const;
+  // What the path manager (mp/path_manager.h) reads of a path.
+  static mp::PathFigures figures(const Path& path);
+  static mp::PathPolicy path_policy(const ConnectionConfig& config);
   void on_path_challenge(Path& path, const PathChallengeData& data);
   void on_path_response(Instant now, Path& path, const PathChallengeData& data);
   void start_validation(Instant now, Path& path);
   void on_path_validated(Instant now, Path& path);
-  void write_path_frames(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                         bool& ack_eliciting);
-  void write_mp_control_frames(Writer& w, std::vector<SentFrame>& sent, bool& ack_eliciting);
+  void write_path_frames(Path& path, PacketBuilder& b);
+  void write_mp_control_frames(PacketBuilder& b);
   bool mp_control_pending() const;
   bool is_data_path(const Path& path) const;
   bool can_carry_own_acks(const Path& path) const;
-  Instant abandon_failed_at(const Path& path) const;
   // Path-ID-carrying frames (PATH_ACK, PATH_NEW/RETIRE_CONNECTION_ID) for this path: always
   // for paths other than 0, and for path 0 once multipath is negotiated (multipath-21 §2.3,
   // §3.2). A server knows that from the ClientHello; a client's 0-RTT packets go out before it
@@ -496,8 +511,8 @@ class Connection {
   bool orphan_acks_due(Instant now) const;
   bool has_other_data_path(const Path& path) const;
   bool in_outage() const;
-  Duration max_probe_interval() const;
-  Duration suspect_after(const Path& path) const;
+  Duration max_probe_interval() const { return path_manager_.max_probe_interval(in_outage()); }
+  bool suspect_due(const Path& path, Instant now) const;
   Status on_path_abandon(Instant now, const PathAbandonFrame& f);
   Status on_path_status(const PathStatusFrame& f);
   Status on_max_path_id(uint64_t max);
@@ -506,7 +521,7 @@ class Connection {
   // Server: a packet of `path` came from another 4-tuple (RFC 9000 §9.1-9.3). A non-probing one
   // that is the newest moves the path; a probing one is answered there (its challenges,
   // `new_responses` at the end of path.responses, move to the path's probe tuple).
-  void on_new_peer_address(Instant now, Path& path, const SocketAddress& local,
+  void on_new_peer_address(Instant now, RecvContext& rx, Path& path, const SocketAddress& local,
                            const SocketAddress& remote, uint64_t pn, bool non_probing,
                            size_t new_responses, size_t datagram_size);
   void drop_probe(Path& path);
@@ -531,11 +546,10 @@ class Connection {
   // conn_ack_frequency.cc (draft-ietf-quic-ack-frequency)
   bool ack_frequency_sending() const;
   Duration advertised_min_ack_delay() const;
-  Status on_ack_frequency_frame(const AckFrequencyFrame& f);
-  Status on_immediate_ack_frame();
+  Status on_ack_frequency_frame(const AckFrequencyFrame& f, Path& rx_path);
+  Status on_immediate_ack_frame(RecvContext& rx);
   void update_ack_frequency(Instant now, Path& path);
-  void write_ack_frequency(Path& path, Writer& w, std::vector<SentFrame>& sent,
-                           bool& ack_eliciting);
+  void write_ack_frequency(Path& path, PacketBuilder& b);
   void on_ack_frequency_acked(const SentFrame& f);
   void on_ack_frequency_lost(const SentFrame& f);
   Duration path_max_ack_delay(const Path& path) const;
@@ -608,8 +622,6 @@ class Connection {
   bool key_update_acked_ = true;  // a packet of our current phase was acknowledged
   uint64_t tx_phase_first_pn_ = 0;
   uint64_t packets_in_phase_ = 0;
-  uint16_t mtu_probe_size_ = 0;  // non-zero while building a PMTU probe
-  uint8_t datagram_ecn_ = 0;     // ECN codepoint of the datagram being built
   std::vector<uint8_t> retry_token_;   // client: token for our Initials (Retry or NEW_TOKEN)
   std::optional<ConnectionId> retry_scid_;  // the Retry's SCID (RFC 9000 §7.3)
   std::vector<uint8_t> new_token_;     // client: received; server: to send
@@ -656,33 +668,14 @@ class Connection {
   Instant cap_send_time(Instant now, const Path& path) const;
   std::set<uint64_t> closed_path_ids_;  // never reused (the path ID is in the nonce)
   bool max_path_id_pending_ = false;
-  // Redundant scheduling: new STREAM data sent on one path, owed as a copy to the others.
-  struct DupChunk {
-    uint64_t stream_id, offset, length;
-    bool fin;
-    uint64_t served;  // bit (path ID mod 64) per path that has carried it
-  };
-  std::deque<DupChunk> dup_queue_;
-  std::optional<uint64_t> dup_origin_;  // set while new data is written on a duplicating path
-  bool probe_response_packet_ = false;  // building a datagram for transmit_probe_responses
-  // Datagram copies owed to other paths; an entry's tag is as DupChunk::served.
+  // Redundant copies owed, deadlines, the deadline lane (mp/scheduler_state.h).
+  mp::SchedulerState sched_;
+  // Datagram copies owed to other paths (redundant scheduler); an entry's tag is as
+  // mp::DupChunk::served.
   DatagramQueue dup_datagrams_{kMaxDuplicateDatagrams * size_t{config_.max_mtu},
                                kMaxDuplicateDatagrams};
-  // Deadline scheduling: deadline per stream; and what the packet being built may carry:
-  // kFirst: it goes on the path chosen for deadline data, which is served first; kHold: it goes
-  // elsewhere, deadline data stays queued; kAny: no deadline scheduling.
-  std::map<uint64_t, Instant> stream_deadlines_;
-  enum class DeadlineLane : uint8_t { kAny, kFirst, kHold };
-  DeadlineLane lane_ = DeadlineLane::kAny;
-  Path* rx_path_ = nullptr;  // the path of the packet being processed  // the datagram being built carries PATH_CHALLENGE/RESPONSE
-  struct WantedPath {
-    SocketAddress local, remote;
-    bool backup = false;
-    uint64_t path_id = UINT64_MAX;  // the path serving it, if any
-    Instant retry_at{};
-    uint32_t failures = 0;
-  };
-  std::vector<WantedPath> wanted_paths_;  // client path manager
+  // Wanted paths, failure detection, backup roles and keepalives (mp/path_manager.h).
+  mp::PathManager path_manager_{path_policy(config_)};
   std::optional<SocketAddress> peer_preferred_;  // client: where the server would rather be
 
   // Streams and flow control.
@@ -693,7 +686,6 @@ class Connection {
   uint64_t next_packet_token_ = 1;
   bool handshake_done_pending_ = false;
   uint64_t ack_freq_next_seq_ = 0;       // ACK_FREQUENCY sequence numbers, all paths
-  bool immediate_ack_received_ = false;  // the packet being processed had IMMEDIATE_ACK
   std::vector<AckRange> ack_scratch_;
   std::vector<Range> ack_ranges_scratch_;
   std::vector<SentPacket> lost_scratch_;

@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "core/ack_frequency.h"
 #include "core/cid_sets.h"
+#include "mp/path_manager.h"  // kMinPathWeight, kMaxPathWeight
 #include "recovery/ack_tracker.h"
 #include "recovery/loss_detector.h"
 #include "recovery/rtt.h"
@@ -45,10 +46,6 @@ enum class PathState : uint8_t {
 };
 
 using PathChallengeData = std::array<uint8_t, 8>;
-
-// Bounds of Connection::set_path_weight (tquicd's link.weight is 1-1000).
-inline constexpr double kMinPathWeight = 0.001;
-inline constexpr double kMaxPathWeight = 1000.0;
 
 struct Path {
   uint64_t id = 0;

@@ -1,0 +1,202 @@
+// mp::PathManager on its own: wanted paths and their reopening backoff, failure detection
+// decisions (suspect, fail, recover, abandon, outage) and keepalive times, from path figures.
+#include "mp/path_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace quic::mp {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Instant t0 = Instant{} + 10s;
+
+PathPolicy policy() {
+  PathPolicy p;
+  p.keep_alive = 0ms;
+  p.path_keepalive = 1s;
+  p.max_probe_interval = 1s;
+  p.suspect_rtts = 3;
+  p.suspect_min = 100ms;
+  p.fail_ptos = 3;
+  p.recover_acks = 3;
+  p.abandon_after = 300s;
+  return p;
+}
+
+SocketAddress addr(uint8_t last, uint16_t port) {
+  return SocketAddress::v4(198, 18, 0, last, port);
+}
+
+PathFigures working(Duration srtt = 40ms) {
+  PathFigures f;
+  f.active = f.validated = true;
+  f.srtt = srtt;
+  f.last_ack_eliciting_sent = t0;
+  f.last_progress = t0;
+  return f;
+}
+
+TEST(PathManager, WantedPathsAreBoundedAndUnique) {
+  PathManager m(policy());
+  ASSERT_TRUE(m.add_wanted(addr(1, 1000), addr(2, 443), false));
+  EXPECT_FALSE(m.add_wanted(addr(1, 1000), addr(2, 443), true));  // the same 4-tuple
+  for (uint16_t i = 1; i < kMaxWantedPaths; ++i) {
+    ASSERT_TRUE(m.add_wanted(addr(1, static_cast<uint16_t>(1000 + i)), addr(2, 443), false));
+  }
+  EXPECT_EQ(m.wanted_count(), kMaxWantedPaths);
+  EXPECT_FALSE(m.add_wanted(addr(1, 2000), addr(2, 443), false));  // past the limit
+  EXPECT_EQ(m.wanted_count(), kMaxWantedPaths);
+}
+
+TEST(PathManager, ClosedPathsReopenWithDoublingBackoffUpTo30s) {
+  PathManager m(policy());
+  ASSERT_TRUE(m.add_wanted(addr(1, 1000), addr(2, 443), true));
+  EXPECT_TRUE(m.open_due(0, t0));
+  EXPECT_EQ(m.next_open_at(), Instant{});
+  m.opened(0, 3);
+  EXPECT_FALSE(m.open_due(0, t0));
+  EXPECT_EQ(m.next_open_at(), kNever);  // served
+  Instant now = t0;
+  std::vector<Duration> waits;
+  for (int i = 0; i < 9; ++i) {
+    m.on_path_closed(3, now);
+    EXPECT_FALSE(m.open_due(0, now));
+    waits.push_back(m.wanted(0).retry_at - now);
+    now = m.wanted(0).retry_at;
+    EXPECT_TRUE(m.open_due(0, now));
+    EXPECT_EQ(m.next_open_at(), now);
+    m.opened(0, 3);
+  }
+  EXPECT_EQ(waits[0], 500ms);  // 250 ms doubled by the first failure
+  EXPECT_EQ(waits[1], 1000ms);
+  EXPECT_EQ(waits[5], 16000ms);
+  EXPECT_EQ(waits[6], kMaxReopenBackoff);
+  EXPECT_EQ(waits[8], kMaxReopenBackoff);
+  m.on_path_closed(7, now);  // another path: nothing to reopen
+  EXPECT_EQ(m.wanted(0).path_id, 3u);
+  m.open_deferred(0, now);  // (only touches the retry time)
+  EXPECT_EQ(m.wanted(0).retry_at, now + kMinReopenBackoff);
+  m.forget(3);
+  EXPECT_TRUE(m.wanted_empty());
+}
+
+TEST(PathManager, BackupRoleOwesPathStatusOnlyOnChange) {
+  PathManager m(policy());
+  ASSERT_TRUE(m.add_wanted(addr(1, 1000), addr(2, 443), false));
+  m.opened(0, 1);
+  EXPECT_TRUE(m.set_backup(1, false, false, 0));  // never sent: the first PATH_STATUS is owed
+  EXPECT_FALSE(m.set_backup(1, false, false, 1));  // unchanged
+  EXPECT_TRUE(m.set_backup(1, true, false, 1));
+  EXPECT_TRUE(m.wanted(0).backup);  // remembered for a reopened path
+  EXPECT_TRUE(PathManager::peer_status_is_news(false, 0, 0));
+  EXPECT_TRUE(PathManager::peer_status_is_news(true, 4, 5));
+  EXPECT_FALSE(PathManager::peer_status_is_news(true, 5, 5));  // replayed
+  EXPECT_FALSE(PathManager::peer_status_is_news(true, 5, 2));  // reordered
+  EXPECT_TRUE(PathManager::backup_carries_data(false));
+  EXPECT_FALSE(PathManager::backup_carries_data(true));
+}
+
+TEST(PathManager, WeightBounds) {
+  EXPECT_TRUE(PathManager::weight_in_range(kMinPathWeight));
+  EXPECT_TRUE(PathManager::weight_in_range(kMaxPathWeight));
+  EXPECT_FALSE(PathManager::weight_in_range(0));
+  EXPECT_FALSE(PathManager::weight_in_range(kMaxPathWeight * 1.01));
+  EXPECT_FALSE(PathManager::weight_in_range(std::nan("")));
+  EXPECT_FALSE(PathManager::weight_in_range(std::numeric_limits<double>::infinity()));
+}
+
+TEST(PathManager, SuspectAfterThreeRttsOrTheMinimum) {
+  PathManager m(policy());
+  EXPECT_EQ(m.suspect_after(10ms), 100ms);  // the minimum
+  EXPECT_EQ(m.suspect_after(50ms), 150ms);
+  PathFigures f = working(50ms);
+  EXPECT_EQ(m.suspect_at(f), kNever);  // nothing outstanding
+  f.ack_eliciting_in_flight = true;
+  EXPECT_EQ(m.suspect_at(f), t0 + 150ms);
+  f.suspect = true;
+  EXPECT_EQ(m.suspect_at(f), kNever);  // already
+  f.suspect = false;
+  f.failed = true;
+  EXPECT_EQ(m.suspect_at(f), kNever);  // not usable
+}
+
+TEST(PathManager, FailsAfterPtosWhileOthersWorkAndRecoversWithHysteresis) {
+  PathManager m(policy());
+  PathFigures f = working();
+  f.pto_count = 2;
+  EXPECT_FALSE(m.fails(f, true));
+  f.pto_count = 3;
+  EXPECT_TRUE(m.fails(f, true));
+  EXPECT_FALSE(m.fails(f, false));  // the only path left is kept
+  f.failed = true;
+  EXPECT_FALSE(m.fails(f, true));  // already failed
+  uint32_t acks = 0;
+  EXPECT_FALSE(m.recovers(acks, true));
+  EXPECT_FALSE(m.recovers(acks, true));
+  EXPECT_TRUE(m.recovers(acks, true));  // the third ACK in a row
+  acks = 0;
+  EXPECT_TRUE(m.recovers(acks, false));  // no other path works: at once
+}
+
+TEST(PathManager, AbandonsAFailedPathAfterTheBound) {
+  PathManager m(policy());
+  PathFigures f = working();
+  EXPECT_EQ(m.abandon_failed_at(f), kNever);
+  f.failed = true;
+  f.failed_since = t0;
+  EXPECT_EQ(m.abandon_failed_at(f), t0 + 300s);
+  PathPolicy forever = policy();
+  forever.abandon_after = 0s;
+  EXPECT_EQ(PathManager(forever).abandon_failed_at(f), kNever);
+}
+
+TEST(PathManager, OutageNeedsTwoPathsAllDown) {
+  PathManager m(policy());
+  PathFigures up = working(), failed = working(), timing_out = working(), closing = working();
+  failed.failed = true;
+  timing_out.pto_count = 3;
+  closing.active = false;
+  EXPECT_FALSE(m.in_outage(std::vector<PathFigures>{failed}));  // a single path
+  EXPECT_FALSE(m.in_outage(std::vector<PathFigures>{failed, up}));
+  EXPECT_TRUE(m.in_outage(std::vector<PathFigures>{failed, timing_out, closing}));
+  EXPECT_EQ(m.max_probe_interval(false), 1s);
+  EXPECT_EQ(m.max_probe_interval(true), kOutageMaxProbeInterval);
+}
+
+TEST(PathManager, KeepaliveTimes) {
+  PathPolicy p = policy();
+  PathManager m(p);
+  PathFigures f = working(40ms);
+  int cap_asked = 0;
+  auto cap = [&] {
+    ++cap_asked;
+    return Duration(300ms);
+  };
+  EXPECT_EQ(m.keepalive_at(f, true, cap), t0 + 1s);  // path_keepalive
+  EXPECT_EQ(m.keepalive_at(f, false, cap), kNever);   // single path, keep_alive off
+  p.keep_alive = 15s;
+  EXPECT_EQ(PathManager(p).keepalive_at(f, false, cap), t0 + 15s);
+  f.validated = false;
+  EXPECT_EQ(m.keepalive_at(f, true, cap), kNever);
+  f.validated = true;
+  EXPECT_EQ(cap_asked, 0);  // the cap is only asked for a failed path
+  f.failed = true;
+  f.pto_count = 2;
+  EXPECT_EQ(m.keepalive_at(f, true, cap), t0 + 160ms);  // SRTT x 2^pto_count
+  f.pto_count = 4;
+  EXPECT_EQ(m.keepalive_at(f, true, cap), t0 + 300ms);  // capped
+  EXPECT_EQ(cap_asked, 2);
+  f.srtt = 1ms;
+  f.pto_count = 0;
+  EXPECT_EQ(m.keepalive_at(f, true, cap), t0 + 10ms);  // at least 10 ms
+  f.last_ack_eliciting_sent = kNever;
+  EXPECT_EQ(m.keepalive_at(f, true, cap), kNever);
+}
+
+}  // namespace
+}  // namespace quic::mp
