@@ -136,8 +136,13 @@ py "$(link a)['tx_bytes']>1000000 and $(link b)['tx_bytes']>100000" "$DIR/links.
 # on the server (downlink: the replies); the upload's data segments are bulk on the client.
 inC ping -c 3 -i 0.2 -W 2 $TARGET > "$DIR/ping.log" || fail "ping through the bond"
 ICMP="any(f['protocol']=='icmp' and f['class']=='interactive' and f['packets']>=3 for f in j['flows'])"
+# (The status the control socket serves is refreshed every second: wait for it, at most 3 s.)
 for side in client server; do
-  "$CTL" -s "$DIR/$side.sock" flows --json > "$DIR/flows-$side.json" || fail "$side flows"
+  for i in $(seq 30); do
+    "$CTL" -s "$DIR/$side.sock" flows --json > "$DIR/flows-$side.json" || fail "$side flows"
+    py "$ICMP" "$DIR/flows-$side.json" && break
+    sleep 0.1
+  done
   py "$ICMP" "$DIR/flows-$side.json" || fail "$side flows: no interactive ICMP: $(cat "$DIR/flows-$side.json")"
 done
 py "any(f['protocol']=='tcp' and f['class']=='bulk' and f['bytes']>1000000 for f in j['flows'])" "$DIR/flows-client.json" ||
