@@ -72,8 +72,10 @@ Status Connection::send_datagram(Bytes data, std::optional<Instant> deadline,
   if (data.size() > max_datagram_payload()) {
     return fail(err::kProtocolViolation, "datagram larger than the peer accepts");
   }
+  // (The entry's tag is its queueing time, for interactive_spill_at.)
   if (priority == DatagramPriority::kInteractive &&
-      datagrams_urgent_.push(data, deadline.value_or(kNever))) {
+      datagrams_urgent_.push(data, deadline.value_or(kNever),
+                             static_cast<uint64_t>(to_ns(now_)))) {
     ++stats_.datagrams_interactive;
     return {};
   }
@@ -145,9 +147,10 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
   const size_t on_path = std::min(widest, datagram_payload_on(path));
   // Interactive ones first, on their path only; then re-sent ones: they are older than
   // anything still queued.
-  DatagramQueue* urgent = datagrams_urgent_.empty() || interactive_path() != &path
-                              ? nullptr
-                              : &datagrams_urgent_;
+  DatagramQueue* urgent =
+      datagrams_urgent_.empty() || (interactive_path() != &path && interactive_spill_at() > now)
+          ? nullptr
+          : &datagrams_urgent_;
   for (DatagramQueue* q : {urgent, &datagrams_resend_, &datagrams_out_}) {
     if (q == nullptr) continue;
     for (uint64_t s = q->begin_seq(); s < q->end_seq(); ++s) {
@@ -207,6 +210,20 @@ const Path* Connection::interactive_path() const {
     if (best == nullptr || p->rtt.smoothed() < best->rtt.smoothed()) best = p.get();
   }
   return best;
+}
+
+Instant Connection::interactive_spill_at() const {
+  auto oldest = datagrams_urgent_.front_seq();
+  const Path* fast = interactive_path();
+  if (!oldest || fast == nullptr) return kNever;
+  Duration next = Duration::max();
+  for (const auto& p : paths_) {
+    if (p.get() != fast && is_data_path(*p)) next = std::min(next, p->rtt.smoothed());
+  }
+  if (next == Duration::max()) return kNever;
+  const Duration patience =
+      std::max<Duration>(std::chrono::milliseconds(1), (next - fast->rtt.smoothed()) / 2);
+  return instant_from_ns(static_cast<int64_t>(datagrams_urgent_.find(*oldest)->tag)) + patience;
 }
 
 std::optional<Connection::DeadlineItem> Connection::earliest_datagram_deadline(Instant now) {

@@ -244,6 +244,9 @@ Instant Connection::next_timeout() const {
   if (state_ == State::kClosed) return kNever;
   if (state_ == State::kClosing || state_ == State::kDraining) return close_deadline_;
   Instant t = std::min({idle_deadline_, pacing_wakeup_, prev_open_expiry_, path_deadline()});
+  // An interactive datagram's wait for its path ends (only ahead: once it has passed, the
+  // datagram takes the next path that can send, and that path's own timers wake us).
+  if (Instant spill = interactive_spill_at(); spill > now_) t = std::min(t, spill);
   t = std::min(t, loss_or_pto_deadline().at);
   for (PnSpaceId sp : {PnSpaceId::kInitial, PnSpaceId::kHandshake}) {
     if (!discarded_[static_cast<size_t>(sp)]) t = std::min(t, pn_space(sp).acks.ack_deadline());

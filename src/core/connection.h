@@ -225,8 +225,9 @@ class Connection {
   // scheduler sent on a path that can deliver it by then.
   // kInteractive (a tunnel's ping, a game's input): goes ahead of every queued datagram, on
   // the usable path with the lowest smoothed RTT, waiting for that path rather than spilling
-  // onto a slower one; its own queue holds kInteractiveDatagramBytes (beyond that it queues
-  // as kNormal).
+  // onto a slower one, for at most half the RTT difference to the next path
+  // (interactive_spill_at); its own queue holds kInteractiveDatagramBytes (beyond that it
+  // queues as kNormal).
   Status send_datagram(Bytes data, std::optional<Instant> deadline = std::nullopt,
                        DatagramPriority priority = DatagramPriority::kNormal);
   // Moves the oldest received datagram into `out` and returns its size; kWouldBlock when none
@@ -466,6 +467,11 @@ class Connection {
   }
   // The path interactive datagrams wait for: the data path with the lowest smoothed RTT.
   const Path* interactive_path() const;
+  // When the oldest interactive datagram stops waiting for that path and takes any (kNever:
+  // none waits, or no other path): once it has waited half the RTT difference to the next
+  // fastest path, that path delivers it sooner. A path that went dark (no ACKs, its window
+  // full) then costs an interactive flow that wait, not the time until it is suspected.
+  Instant interactive_spill_at() const;
   size_t datagram_payload_on(const Path& path) const;
   std::pair<size_t, size_t> datagram_payload_bounds() const;
   void on_datagram_frame(Bytes data);
