@@ -213,6 +213,8 @@ const Path* Connection::interactive_path() const {
 }
 
 Instant Connection::interactive_spill_at() const {
+  // Called from next_timeout for every connection: nothing to compute while none waits.
+  if (datagrams_urgent_.empty()) return kNever;
   auto oldest = datagrams_urgent_.front_seq();
   const Path* fast = interactive_path();
   if (!oldest || fast == nullptr) return kNever;
