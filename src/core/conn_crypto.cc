@@ -268,7 +268,7 @@ void Connection::discard_space(PnSpaceId space) {
     vneg_.candidate_open.reset();
   }
   // RFC 9002 §6.4: in-flight packets of a discarded space leave bytes_in_flight silently.
-  for (const SentPacket& p : handshake_spaces_[i].loss.discard_all()) sent_frames_.erase(p.token);
+  (void)handshake_spaces_[i].loss.discard_all();
   pto_count_ = 0;
 }
 

@@ -177,7 +177,7 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
 }
 
 bool Connection::write_one_datagram(Path& path, Writer& w,
-                                    std::vector<SentFrame>& sent, DatagramQueue& q,
+                                    SentFrames& sent, DatagramQueue& q,
                                     uint64_t seq) {
   const DatagramQueue::Entry& e = *q.find(seq);
   DatagramFrame f{q.data(e), true};
@@ -252,7 +252,7 @@ std::optional<Connection::DeadlineItem> Connection::earliest_datagram_deadline(I
 // datagrams it carried go to the re-send queue, once per sending. `limit` becomes their
 // deadline: a datagram re-sent after a loss expires datagram_resend_window after that first
 // loss, however often its copies are lost again.
-void Connection::resend_datagrams(std::vector<SentFrame>& frames, Instant limit) {
+void Connection::resend_datagrams(std::span<SentFrame> frames, Instant limit) {
   for (SentFrame& f : frames) {
     if (f.kind != SentFrame::Kind::kDatagram || f.a == kCopyHandled) continue;
     const uint64_t seq = f.a;

@@ -667,13 +667,12 @@ bool Connection::urgent_packet_takes_data(Instant now, Path& path) {
 // --- failure detection, timers
 
 void Connection::reinject(Path& path) {
-  for (const SentPacket& p : path.app.loss.oldest_unacked_ack_eliciting(SIZE_MAX)) {
-    if (auto it = sent_frames_.find(p.token); it != sent_frames_.end()) {
-      requeue_frames(PnSpaceId::kApp, it->second, false);
-      resend_datagrams(it->second);  // conn_datagrams.cc (opt-in)
-      ++stats_.reinjected_packets;
-    }
-  }
+  path.app.loss.for_each_unacked_ack_eliciting(SIZE_MAX, [&](auto& record) {
+    if (record.frames.empty()) return;
+    requeue_frames(PnSpaceId::kApp, record.frames.span(), false);
+    resend_datagrams(record.frames.span());  // conn_datagrams.cc (opt-in)
+    ++stats_.reinjected_packets;
+  });
   path.pto_probes = 0;
 }
 
@@ -736,7 +735,7 @@ void Connection::path_timers(Instant now) {
     if (p.state == PathState::kAbandoned) {
       if (now < p.abandon_deadline) continue;
       // State goes; whatever is still unacknowledged is lost (its frames were re-injected).
-      for (const SentPacket& sp : p.app.loss.discard_all()) sent_frames_.erase(sp.token);
+      (void)p.app.loss.discard_all();
       closed_path_ids_.insert(p.id);
       local_cids_.erase(p.id);
       peer_cids_.erase(p.id);

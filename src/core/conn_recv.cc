@@ -377,7 +377,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   uint64_t exponent = space == PnSpaceId::kApp ? peer_params_.ack_delay_exponent : 3;
   Duration ack_delay = std::chrono::microseconds(ack.ack_delay << std::min<uint64_t>(exponent, 20));
   const Duration max_ack_delay = app ? path_max_ack_delay(path) : peer_max_ack_delay();
-  AckResult res = pns.loss.on_ack_received(ack_ranges_scratch_, ack_delay, now, path.rtt,
+  auto res = pns.loss.on_ack_received(ack_ranges_scratch_, ack_delay, now, path.rtt,
                                            max_ack_delay);
   if (res.acked_unsent) {
     return fail(err::kProtocolViolation, "ACK for a packet never sent", frame_type::kAck);
@@ -397,7 +397,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   // period must not grow the window.
   if (!res.lost.empty()) {
     on_ecn_marked_lost(path, res.lost);
-    on_packets_lost(now, space, res.lost);
+    on_packets_lost(now, space, res.lost, res.lost_frames);
     report_loss_to_cc(now, path, res.lost, res.persistent_congestion);
     path.packets_lost += res.lost.size();
   }
@@ -409,7 +409,7 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
     }
     pns.largest_acked = std::max(pns.has_largest_acked ? pns.largest_acked : 0, res.largest_acked);
     pns.has_largest_acked = true;
-    on_packets_acked(space, res.acked);
+    on_packets_acked(space, res.acked_frames);
     path.cc->on_packets_acked(now, res.acked, path.rtt, bytes_in_flight(path));
     // RFC 9002 §6.2.1: the PTO backoff resets on progress, except for a client that has not
     // yet seen the server's handshake progress.
@@ -433,11 +433,9 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   return {};
 }
 
-void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked) {
-  for (const SentPacket& p : acked) {
-    auto it = sent_frames_.find(p.token);
-    if (it == sent_frames_.end()) continue;
-    for (const SentFrame& f : it->second) {
+void Connection::on_packets_acked(PnSpaceId space, std::span<const SentFrames> acked) {
+  for (const SentFrames& frames : acked) {
+    for (const SentFrame& f : frames) {
       switch (f.kind) {
         case SentFrame::Kind::kAck:
           if (space != PnSpaceId::kApp) {
@@ -470,14 +468,13 @@ void Connection::on_packets_acked(PnSpaceId space, std::span<const SentPacket> a
           break;
       }
     }
-    sent_frames_.erase(it);
   }
 }
 
 void Connection::on_space_lost(Instant now, PnSpaceId space, Path& path,
-                               std::span<const SentPacket> lost) {
+                               std::span<const SentPacket> lost, std::span<SentFrames> frames) {
   on_ecn_marked_lost(path, lost);
-  on_packets_lost(now, space, lost);
+  on_packets_lost(now, space, lost, frames);
   report_loss_to_cc(now, path, lost, false);
   if (space == PnSpaceId::kApp) path.packets_lost += lost.size();
 }
@@ -494,28 +491,27 @@ void Connection::report_loss_to_cc(Instant now, Path& path, std::span<const Sent
   }
 }
 
-void Connection::on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost) {
+void Connection::on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost,
+                                 std::span<SentFrames> frames) {
   stats_.packets_lost += lost.size();
-  for (const SentPacket& p : lost) {
+  for (size_t i = 0; i < lost.size(); ++i) {
+    const SentPacket& p = lost[i];
     if (trace_) {
       PacketKind kind = space == PnSpaceId::kInitial     ? PacketKind::kInitial
                         : space == PnSpaceId::kHandshake ? PacketKind::kHandshake
                                                          : PacketKind::kOneRtt;
       trace_->packet_lost(now, kind, p.pn, "loss_detection");
     }
-    auto it = sent_frames_.find(p.token);
-    if (it == sent_frames_.end()) continue;
     if (config_.datagram_resend_on_loss && space == PnSpaceId::kApp) {
-      resend_datagrams(it->second, now + config_.datagram_resend_window);  // conn_datagrams.cc
+      resend_datagrams(frames[i].span(), now + config_.datagram_resend_window);  // conn_datagrams.cc
     }
-    requeue_frames(space, it->second, true);
-    sent_frames_.erase(it);
+    requeue_frames(space, frames[i].span(), true);
   }
 }
 
 // Schedules the information a packet carried for sending again (RFC 9000 §13.3). Used for
 // lost packets and, without forgetting the packet, for PTO probes.
-void Connection::requeue_frames(PnSpaceId space, const std::vector<SentFrame>& frames,
+void Connection::requeue_frames(PnSpaceId space, std::span<const SentFrame> frames,
                                 bool declared_lost) {
   for (const SentFrame& f : frames) {
     switch (f.kind) {
@@ -608,7 +604,7 @@ void Connection::on_retry(Instant now, const DatagramPacket& pkt) {
   auto& tx = crypto_[0].tx;
   if (tx.sent_offset() > 0) tx.on_lost(0, tx.sent_offset(), false);
   // The Initials sent so far will never be acknowledged; they leave the books silently.
-  for (const SentPacket& p : handshake_spaces_[0].loss.discard_all()) sent_frames_.erase(p.token);
+  (void)handshake_spaces_[0].loss.discard_all();
   pto_count_ = 0;
   stats_.retry_received = true;
 }

@@ -236,7 +236,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   MutBytes payload_area = out.subspan(header_len, out.size() - header_len - kAeadTagSize);
   Writer fw(payload_area);
 
-  std::vector<SentFrame> frames;
+  SentFrames frames;
   PacketBuilder b{fw, frames};
   uint8_t& probes_owed = app ? path.pto_probes : pto_probe_pending_[si];
   bool probe = probes_owed > 0 || d.mtu_probe_size != 0 || (app && keepalive_due(path, now));
@@ -311,7 +311,6 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   sp.bytes = static_cast<uint32_t>(total);
   sp.ack_eliciting = b.ack_eliciting;
   sp.in_flight = b.ack_eliciting || padded;
-  sp.token = next_packet_token_++;
   sp.ecn_marked = d.ecn != kEcnNotEct;  // ECT(0) or ECT(1), conn_ecn.cc
   if (d.mtu_probe_size != 0) {
     sp.is_mtu_probe = true;
@@ -325,7 +324,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   for (const SentFrame& f : frames) {
     if (f.kind == SentFrame::Kind::kStream) path.stream_bytes_sent += f.length;
   }
-  pns.loss.on_packet_sent(sp);
+  pns.loss.on_packet_sent(sp, std::move(frames));
   if (app && !zero_rtt_.building) maybe_skip_packet_number(path);
   if (sp.in_flight) {
     path.cc->on_packet_sent(now, pn, sp.bytes, bytes_in_flight(path));
@@ -340,7 +339,6 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
     // RFC 9000 §10.1: sending the first ack-eliciting packet after receiving restarts the timer.
     idle_deadline_ = std::max(idle_deadline_, now + idle_period());
   }
-  if (!frames.empty()) sent_frames_.emplace(sp.token, std::move(frames));
   return total;
 }
 
@@ -377,7 +375,7 @@ uint64_t Connection::next_skip_pn(const Path& path) const {
 }
 
 bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
-                           std::vector<SentFrame>& sent) {
+                           SentFrames& sent) {
   auto ranges = pns.acks.ranges();
   if (ranges.empty()) return false;
   ack_scratch_.clear();

@@ -101,7 +101,7 @@ Status Connection::restart_handshake(uint32_t version) {
   vneg_.disguise = 0;
   version_ = version;
   if (trace_) trace_->state_updated(now_, "version_negotiation");
-  for (const SentPacket& p : handshake_spaces_[0].loss.discard_all()) sent_frames_.erase(p.token);
+  (void)handshake_spaces_[0].loss.discard_all();
   CryptoLevel& initial = crypto_[0];
   initial.tx = SendBuffer(SIZE_MAX);
   initial.rx = RecvBuffer();

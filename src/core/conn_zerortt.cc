@@ -152,11 +152,8 @@ void Connection::zero_rtt_on_packet(Instant now, bool zero_rtt_packet) {
 // §4.6.2 after a rejection). Packet numbers keep increasing.
 void Connection::zero_rtt_requeue_all(Instant) {
   if (side_ != Side::kClient || !zero_rtt_.attempted) return;
-  for (const SentPacket& p : paths_[0]->app.loss.discard_all()) {
-    auto it = sent_frames_.find(p.token);
-    if (it == sent_frames_.end()) continue;
-    requeue_frames(PnSpaceId::kApp, it->second, false);
-    sent_frames_.erase(it);
+  for (const auto& record : paths_[0]->app.loss.discard_all()) {
+    requeue_frames(PnSpaceId::kApp, record.frames.span(), false);
   }
   requeue_zero_rtt_datagrams();  // conn_datagrams.cc
 }

@@ -292,7 +292,7 @@ void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
   PnSpace& pns = t.space == PnSpaceId::kApp ? path.app : pn_space(t.space);
   if (t.is_loss) {
     auto lost = pns.loss.detect_lost(now, path.rtt);
-    if (!lost.empty()) on_space_lost(now, t.space, path, lost);
+    if (!lost.packets.empty()) on_space_lost(now, t.space, path, lost.packets, lost.frames);
     return;
   }
   // PTO (RFC 9002 §6.2.4): probe in the space, carrying what the oldest unacknowledged
@@ -325,11 +325,9 @@ void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
       return;
     }
   }
-  for (const SentPacket& p : pns.loss.oldest_unacked_ack_eliciting(kPtoRetransmitPackets)) {
-    if (auto it = sent_frames_.find(p.token); it != sent_frames_.end()) {
-      requeue_frames(t.space, it->second, false);
-    }
-  }
+  pns.loss.for_each_unacked_ack_eliciting(kPtoRetransmitPackets, [&](auto& record) {
+    requeue_frames(t.space, record.frames.span(), false);
+  });
   last_sent_time_ = now;  // re-arms the anti-deadlock timer from this probe
 }
 

@@ -351,7 +351,7 @@ class Connection {
   // it elicits an ACK.
   struct PacketBuilder {
     Writer& w;
-    std::vector<SentFrame>& sent;
+    SentFrames& sent;
     bool ack_eliciting = false;
   };
 
@@ -417,10 +417,12 @@ class Connection {
   Status on_frame(Instant now, PnSpaceId space, const Frame& frame, RecvContext& rx);
   Status on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ack, const RecvContext& rx);
   void on_authentication_failure(Instant now, CipherSuite suite);
-  void on_packets_acked(PnSpaceId space, std::span<const SentPacket> acked);
-  void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost);
-  void on_space_lost(Instant now, PnSpaceId space, Path& path, std::span<const SentPacket> lost);
-  void requeue_frames(PnSpaceId space, const std::vector<SentFrame>& frames, bool declared_lost);
+  void on_packets_acked(PnSpaceId space, std::span<const SentFrames> acked);
+  void on_packets_lost(Instant now, PnSpaceId space, std::span<const SentPacket> lost,
+                       std::span<SentFrames> frames);
+  void on_space_lost(Instant now, PnSpaceId space, Path& path, std::span<const SentPacket> lost,
+                     std::span<SentFrames> frames);
+  void requeue_frames(PnSpaceId space, std::span<const SentFrame> frames, bool declared_lost);
   Status on_new_connection_id(const NewConnectionIdFrame& f);
   Status check_path_frame(uint64_t path_id, uint64_t frame) const;
   void on_connection_close_frame(Instant now, const ConnectionCloseFrame& f);
@@ -435,7 +437,7 @@ class Connection {
   size_t write_frames(Instant now, PnSpaceId space, Path& path, PacketBuilder& b,
                       bool may_send_data);
   bool write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
-                 std::vector<SentFrame>& sent);
+                 SentFrames& sent);
   bool silent_ack_copy_due(const Path& q, const Path& carrier, Instant now) const;
   void write_cid_frames(PacketBuilder& b);
   size_t build_close_datagram(Path& path, MutBytes buffer);
@@ -457,7 +459,7 @@ class Connection {
 
   // conn_datagrams.cc (DATAGRAM frames into packets; redundant copies; re-sending)
   void write_datagram_frames(Instant now, Path& path, PacketBuilder& b);
-  bool write_one_datagram(Path& path, Writer& w, std::vector<SentFrame>& sent,
+  bool write_one_datagram(Path& path, Writer& w, SentFrames& sent,
                           DatagramQueue& q, uint64_t seq);
   bool dup_datagram_pending_for(const Path& path) const;
   void write_dup_datagrams(Instant now, Path& path, PacketBuilder& b);
@@ -475,7 +477,7 @@ class Connection {
   size_t datagram_payload_on(const Path& path) const;
   std::pair<size_t, size_t> datagram_payload_bounds() const;
   void on_datagram_frame(Bytes data);
-  void resend_datagrams(std::vector<SentFrame>& frames, Instant limit = kNever);
+  void resend_datagrams(std::span<SentFrame> frames, Instant limit = kNever);
   void requeue_zero_rtt_datagrams();
   void pump_datagram_events();
 
@@ -687,9 +689,6 @@ class Connection {
   // Streams and flow control.
   StreamMap streams_;
 
-  // Frame bookkeeping for retransmission: SentPacket::token -> frames it carried.
-  std::unordered_map<uint64_t, std::vector<SentFrame>> sent_frames_;
-  uint64_t next_packet_token_ = 1;
   bool handshake_done_pending_ = false;
   uint64_t ack_freq_next_seq_ = 0;       // ACK_FREQUENCY sequence numbers, all paths
   std::vector<AckRange> ack_scratch_;

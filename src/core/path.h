@@ -17,6 +17,7 @@
 #include "common/time.h"
 #include "core/ack_frequency.h"
 #include "core/cid_sets.h"
+#include "core/sent_frame.h"
 #include "mp/path_manager.h"  // kMinPathWeight, kMaxPathWeight
 #include "recovery/ack_tracker.h"
 #include "recovery/loss_detector.h"
@@ -30,7 +31,7 @@ enum class PnSpaceId : uint8_t { kInitial = 0, kHandshake = 1, kApp = 2 };
 // One packet-number space: what we received (to acknowledge) and what we sent (to recover).
 struct PnSpace {
   AckTracker acks;
-  LossDetector loss;
+  LossDetector<SentFrames> loss;  // the sent-packet record: one per packet, with its frames
   uint64_t next_pn = 0;
   uint64_t largest_acked = 0;  // valid when has_largest_acked
   bool has_largest_acked = false;

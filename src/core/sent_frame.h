@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "common/small_vec.h"
 #include "core/stream_map.h"
 
 namespace quic {
@@ -33,5 +34,10 @@ struct SentFrame {
   uint64_t length = 0;
   ControlFrame control{};
 };
+
+// What one packet carried: the frames part of its record in the loss detector
+// (recovery/loss_detector.h). Two in place cover the common packets (ACK + STREAM, or one
+// control frame and STREAM) without a heap allocation.
+using SentFrames = SmallVec<SentFrame, 2>;
 
 }  // namespace quic

@@ -16,8 +16,17 @@ struct SentPacket {
   bool ack_eliciting = false;
   bool in_flight = false;     // ack-eliciting or padded; ACK-only packets are not
   bool is_mtu_probe = false;  // its loss is no congestion signal (RFC 9000 §14.4)
-  uint64_t token = 0;         // opaque: the connection's handle to the frames it carried
   bool ecn_marked = false;    // sent with ECT(0) (RFC 9000 §13.4.2 validation)
+};
+
+// The one record kept per sent packet: what recovery needs, and what the packet carried
+// (`Frames`: the connection's retransmit records, core/sent_frame.h; nothing in recovery's own
+// tests), which recovery stores and hands back but never reads.
+struct NoFrames {};
+template <class Frames>
+struct SentRecord {
+  SentPacket packet;
+  Frames frames{};
 };
 
 // The outcome of processing one ACK frame in one packet-number space.
@@ -38,6 +47,21 @@ struct AckResult {
   // The peer acknowledged a packet number we never sent (or skipped on purpose): the caller
   // closes the connection with PROTOCOL_VIOLATION (RFC 9000 §13.1). Nothing else is set.
   bool acked_unsent = false;
+};
+
+// AckResult with what each acknowledged and lost packet carried: acked_frames[i] belongs to
+// acked[i], lost_frames[i] to lost[i].
+template <class Frames>
+struct AckOutcome : AckResult {
+  std::vector<Frames> acked_frames;
+  std::vector<Frames> lost_frames;
+};
+
+// Packets declared lost on the loss timer, with what they carried (frames[i] to packets[i]).
+template <class Frames>
+struct LostPackets {
+  std::vector<SentPacket> packets;
+  std::vector<Frames> frames;
 };
 
 }  // namespace quic
