@@ -107,21 +107,20 @@ void Connection::write_ack_frequency(Path& path, PacketBuilder& b) {
   st.sent_any = true;
   st.last_seq = f.sequence;
   st.inflight_delay = std::max(st.inflight_delay, st.requested.max_ack_delay);
-  b.sent.push_back({SentFrame::Kind::kAckFrequency, false, f.sequence, path.id,
-                  f.request_max_ack_delay});
+  b.sent.push_back(sent::AckFrequency{f.sequence, path.id, f.request_max_ack_delay});
   b.ack_eliciting = true;
 }
 
-void Connection::on_ack_frequency_acked(const SentFrame& f) {
-  Path* p = path_by_id(f.offset);
-  if (p == nullptr || f.a != p->ack_freq.last_seq) return;
-  p->ack_freq.acked_delay = std::chrono::microseconds(f.length);
+void Connection::on_ack_frequency_acked(const sent::AckFrequency& f) {
+  Path* p = path_by_id(f.path);
+  if (p == nullptr || f.seq != p->ack_freq.last_seq) return;
+  p->ack_freq.acked_delay = std::chrono::microseconds(f.delay_us);
   p->ack_freq.inflight_delay = Duration(0);
 }
 
-void Connection::on_ack_frequency_lost(const SentFrame& f) {
-  Path* p = path_by_id(f.offset);
-  if (p != nullptr && f.a == p->ack_freq.last_seq) p->ack_freq.pending = true;
+void Connection::on_ack_frequency_lost(const sent::AckFrequency& f) {
+  Path* p = path_by_id(f.path);
+  if (p != nullptr && f.seq == p->ack_freq.last_seq) p->ack_freq.pending = true;
 }
 
 // §7: until our latest request is acknowledged the peer may apply the old or the new value,

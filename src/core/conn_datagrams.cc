@@ -21,7 +21,7 @@ namespace quic {
 
 namespace {
 
-// SentFrame::a of a DATAGRAM whose copy was re-sent (or given up on) already.
+// sent::Datagram::copy of a DATAGRAM whose copy was re-sent (or given up on) already.
 constexpr uint64_t kCopyHandled = UINT64_MAX;
 
 // The largest payload p whose DATAGRAM frame (type, varint length, p) fits in `room` bytes.
@@ -193,7 +193,7 @@ bool Connection::write_one_datagram(Path& path, Writer& w,
     // Kept until the packet is acknowledged or lost; the oldest copies go first when the
     // budget is spent (counted if their path then fails).
     if (auto copy = datagram_copies_.push_evicting(f.data, e.deadline)) {
-      sent.push_back({SentFrame::Kind::kDatagram, false, *copy, path.id, f.data.size()});
+      sent.push_back(sent::Datagram{*copy, path.id, f.data.size()});
     }
   }
   q.remove(seq);
@@ -253,10 +253,11 @@ std::optional<Connection::DeadlineItem> Connection::earliest_datagram_deadline(I
 // deadline: a datagram re-sent after a loss expires datagram_resend_window after that first
 // loss, however often its copies are lost again.
 void Connection::resend_datagrams(std::span<SentFrame> frames, Instant limit) {
-  for (SentFrame& f : frames) {
-    if (f.kind != SentFrame::Kind::kDatagram || f.a == kCopyHandled) continue;
-    const uint64_t seq = f.a;
-    f.a = kCopyHandled;
+  for (SentFrame& frame : frames) {
+    auto* f = std::get_if<sent::Datagram>(&frame);
+    if (f == nullptr || f->copy == kCopyHandled) continue;
+    const uint64_t seq = f->copy;
+    f->copy = kCopyHandled;
     const DatagramQueue::Entry* e = datagram_copies_.find(seq);
     if (e == nullptr) {
       ++stats_.datagrams_resend_exhausted;  // its copy made room for newer ones

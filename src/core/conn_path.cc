@@ -547,7 +547,7 @@ void Connection::write_mp_control_frames(PacketBuilder& b) {
       if (encoded_size(f) > b.w.room()) return;
       encode_frame(b.w, f);
       p->abandon_pending = false;
-      b.sent.push_back({SentFrame::Kind::kPathAbandon, false, p->id});
+      b.sent.push_back(sent::PathAbandon{p->id});
       b.ack_eliciting = true;
     }
     if (p->status_pending && p->state != PathState::kAbandoned) {
@@ -555,7 +555,7 @@ void Connection::write_mp_control_frames(PacketBuilder& b) {
       if (encoded_size(f) > b.w.room()) return;
       encode_frame(b.w, f);
       p->status_pending = false;
-      b.sent.push_back({SentFrame::Kind::kPathStatus, false, p->id, p->status_seq});
+      b.sent.push_back(sent::PathStatus{p->id, p->status_seq});
       b.ack_eliciting = true;
     }
   }
@@ -564,7 +564,7 @@ void Connection::write_mp_control_frames(PacketBuilder& b) {
     if (encoded_size(f) > b.w.room()) return;
     encode_frame(b.w, f);
     max_path_id_pending_ = false;
-    b.sent.push_back({SentFrame::Kind::kMaxPathId, false, local_max_path_id_});
+    b.sent.push_back(sent::MaxPathId{local_max_path_id_});
     b.ack_eliciting = true;
   }
 }

@@ -433,44 +433,6 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   return {};
 }
 
-void Connection::on_packets_acked(PnSpaceId space, std::span<const SentFrames> acked) {
-  for (const SentFrames& frames : acked) {
-    for (const SentFrame& f : frames) {
-      switch (f.kind) {
-        case SentFrame::Kind::kAck:
-          if (space != PnSpaceId::kApp) {
-            pn_space(space).acks.on_ack_of_ack(f.a);
-          } else if (Path* q = path_by_id(f.offset)) {
-            q->app.acks.on_ack_of_ack(f.a);
-          }
-          break;
-        case SentFrame::Kind::kCrypto:
-          crypto_[static_cast<size_t>(space)].tx.on_acked(f.offset, f.length, false);
-          break;
-        case SentFrame::Kind::kStream:
-          streams_.on_stream_chunk_acked(f.a, f.offset, f.length, f.fin);
-          break;
-        case SentFrame::Kind::kControl:
-          streams_.on_control_acked(f.control);
-          break;
-        case SentFrame::Kind::kMtuProbe:
-          if (Path* q = path_by_id(f.a)) {
-            on_mtu_probe_acked(now_, *q, static_cast<uint16_t>(f.length));
-          }
-          break;
-        case SentFrame::Kind::kDatagram:
-          datagram_copies_.remove(f.a);  // delivered: no re-sending needed
-          break;
-        case SentFrame::Kind::kAckFrequency:
-          on_ack_frequency_acked(f);
-          break;
-        default:
-          break;
-      }
-    }
-  }
-}
-
 void Connection::on_space_lost(Instant now, PnSpaceId space, Path& path,
                                std::span<const SentPacket> lost, std::span<SentFrames> frames) {
   on_ecn_marked_lost(path, lost);
@@ -506,76 +468,6 @@ void Connection::on_packets_lost(Instant now, PnSpaceId space, std::span<const S
       resend_datagrams(frames[i].span(), now + config_.datagram_resend_window);  // conn_datagrams.cc
     }
     requeue_frames(space, frames[i].span(), true);
-  }
-}
-
-// Schedules the information a packet carried for sending again (RFC 9000 §13.3). Used for
-// lost packets and, without forgetting the packet, for PTO probes.
-void Connection::requeue_frames(PnSpaceId space, std::span<const SentFrame> frames,
-                                bool declared_lost) {
-  for (const SentFrame& f : frames) {
-    switch (f.kind) {
-      case SentFrame::Kind::kCrypto:
-        crypto_[static_cast<size_t>(space)].tx.on_lost(f.offset, f.length, false);
-        break;
-      case SentFrame::Kind::kStream:
-        if (declared_lost) stats_.stream_bytes_retransmitted += f.length;
-        streams_.on_stream_chunk_lost(f.a, f.offset, f.length, f.fin);
-        break;
-      case SentFrame::Kind::kControl:
-        streams_.on_control_lost(f.control);
-        break;
-      case SentFrame::Kind::kHandshakeDone:
-        handshake_done_pending_ = true;
-        break;
-      case SentFrame::Kind::kNewToken:
-        new_token_pending_ = true;
-        break;
-      case SentFrame::Kind::kNewConnectionId: {
-        CidRef ref{f.offset, f.a};
-        auto set = local_cids_.find(ref.path);
-        if (set != local_cids_.end() && set->second.find(ref.seq) != nullptr &&
-            std::find(pending_new_cids_.begin(), pending_new_cids_.end(), ref) ==
-                pending_new_cids_.end()) {
-          pending_new_cids_.push_back(ref);
-        }
-        break;
-      }
-      case SentFrame::Kind::kRetireConnectionId: {
-        CidRef ref{f.offset, f.a};
-        if (std::find(pending_retire_cids_.begin(), pending_retire_cids_.end(), ref) ==
-            pending_retire_cids_.end()) {
-          pending_retire_cids_.push_back(ref);
-        }
-        break;
-      }
-      case SentFrame::Kind::kPathAbandon:
-        if (Path* p = path_by_id(f.a); p && p->state == PathState::kAbandoned) {
-          p->abandon_pending = true;  // multipath-21 §4.2: repeated when lost
-        }
-        break;
-      case SentFrame::Kind::kPathStatus:
-        if (Path* p = path_by_id(f.a); p && p->status_seq == f.offset) p->status_pending = true;
-        break;
-      case SentFrame::Kind::kMaxPathId:
-        if (f.a == local_max_path_id_) max_path_id_pending_ = true;
-        break;
-      case SentFrame::Kind::kMtuProbe:
-        if (Path* q = path_by_id(f.a); q && declared_lost) {
-          on_mtu_probe_lost(now_, *q, static_cast<uint16_t>(f.length));
-        }
-        break;
-      case SentFrame::Kind::kDatagram:
-        // RFC 9221 §5: a lost DATAGRAM is not retransmitted. A PTO probe keeps the copy (the
-        // packet may still arrive); reinject() re-sends it if the path fails.
-        if (declared_lost) datagram_copies_.remove(f.a);
-        break;
-      case SentFrame::Kind::kAckFrequency:
-        on_ack_frequency_lost(f);
-        break;
-      default:
-        break;  // ACK, PING, PADDING, IMMEDIATE_ACK: not retransmitted
-    }
   }
 }
 

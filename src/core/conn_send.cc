@@ -314,7 +314,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   sp.ecn_marked = d.ecn != kEcnNotEct;  // ECT(0) or ECT(1), conn_ecn.cc
   if (d.mtu_probe_size != 0) {
     sp.is_mtu_probe = true;
-    frames.push_back({SentFrame::Kind::kMtuProbe, false, path.id, 0, d.mtu_probe_size});
+    frames.push_back(sent::MtuProbe{path.id, d.mtu_probe_size});
   }
   if (app && b.ack_eliciting) {
     // Failure detection measures silence from the moment something is outstanding.
@@ -322,7 +322,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
     path.last_ack_eliciting_sent = now;
   }
   for (const SentFrame& f : frames) {
-    if (f.kind == SentFrame::Kind::kStream) path.stream_bytes_sent += f.length;
+    if (const auto* s = std::get_if<sent::Stream>(&f)) path.stream_bytes_sent += s->length;
   }
   pns.loss.on_packet_sent(sp, std::move(frames));
   if (app && !zero_rtt_.building) maybe_skip_packet_number(path);
@@ -390,7 +390,7 @@ bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool pat
   if (!encode_ack(w, path_id, path_ack, ack_scratch_, delay, ecn)) return false;
   pns.acks.on_ack_sent(now);
   ++stats_.ack_frames_sent;
-  sent.push_back({SentFrame::Kind::kAck, false, ack_scratch_.front().largest, path_id});
+  sent.push_back(sent::Ack{ack_scratch_.front().largest, path_id});
   return true;
 }
 
@@ -434,7 +434,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Packet
     if (!chunk) break;
     CryptoFrame f{chunk->offset, tx.view(chunk->offset, chunk->length)};
     if (!encode_frame(b.w, f)) break;
-    b.sent.push_back({SentFrame::Kind::kCrypto, false, 0, chunk->offset, chunk->length});
+    b.sent.push_back(sent::Crypto{chunk->offset, chunk->length});
     b.ack_eliciting = true;
   }
   if (!app) return b.w.written();
@@ -444,7 +444,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Packet
   if (new_token_pending_ && !zero_rtt_.building) {
     NewTokenFrame f{Bytes(new_token_)};
     if (encoded_size(f) <= b.w.room() && encode_frame(b.w, f)) {
-      b.sent.push_back({SentFrame::Kind::kNewToken});
+      b.sent.push_back(sent::NewToken{});
       new_token_pending_ = false;
       b.ack_eliciting = true;
     }
@@ -452,7 +452,7 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Packet
   if (handshake_done_pending_ && !zero_rtt_.building && b.w.room() >= 1) {
     b.w.u8(static_cast<uint8_t>(frame_type::kHandshakeDone));
     handshake_done_pending_ = false;
-    b.sent.push_back({SentFrame::Kind::kHandshakeDone});
+    b.sent.push_back(sent::HandshakeDone{});
     b.ack_eliciting = true;
   }
   if (!zero_rtt_.building) write_ack_frequency(path, b);
@@ -500,7 +500,7 @@ void Connection::write_cid_frames(PacketBuilder& b) {
       f.reset_token = c->token;
       if (encoded_size(f) > b.w.room()) return;
       encode_frame(b.w, f);
-      b.sent.push_back({SentFrame::Kind::kNewConnectionId, false, ref.seq, ref.path});
+      b.sent.push_back(sent::NewConnectionId{ref.seq, ref.path});
       b.ack_eliciting = true;
     }
     pending_new_cids_.erase(pending_new_cids_.begin());
@@ -510,7 +510,7 @@ void Connection::write_cid_frames(PacketBuilder& b) {
     RetireConnectionIdFrame f{ref.path, uses_path_frames(ref.path), ref.seq};
     if (encoded_size(f) > b.w.room()) return;
     encode_frame(b.w, f);
-    b.sent.push_back({SentFrame::Kind::kRetireConnectionId, false, ref.seq, ref.path});
+    b.sent.push_back(sent::RetireConnectionId{ref.seq, ref.path});
     pending_retire_cids_.erase(pending_retire_cids_.begin());
     b.ack_eliciting = true;
   }

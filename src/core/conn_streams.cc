@@ -61,9 +61,7 @@ void Connection::write_control_frames(Instant now, PacketBuilder& b) {
     }
     if (encoded_size(f) > b.w.room()) return;
     encode_frame(b.w, f);
-    SentFrame s{SentFrame::Kind::kControl};
-    s.control = *c;
-    b.sent.push_back(s);
+    b.sent.push_back(sent::Control{*c});
     streams_.pop_control();
     b.ack_eliciting = true;
   }
@@ -78,9 +76,7 @@ void Connection::write_stream_frames(PacketBuilder& b) {
     StreamFrame f{c->stream_id, c->chunk.offset, s->view(c->chunk.offset, c->chunk.length),
                   c->chunk.fin, true};
     if (!encode_frame(b.w, f)) return;
-    SentFrame rec{SentFrame::Kind::kStream, c->chunk.fin, c->stream_id, c->chunk.offset,
-                  c->chunk.length};
-    b.sent.push_back(rec);
+    b.sent.push_back(sent::Stream{c->stream_id, c->chunk.offset, c->chunk.length, c->chunk.fin});
     b.ack_eliciting = true;
     if (!c->chunk.retransmission) {
       // Redundant scheduling: the other paths owe a copy (when begin_copies was called).
@@ -121,7 +117,7 @@ void Connection::write_dup_frames(Path& path, PacketBuilder& b) {
     bool fin = it->fin && n == it->length;
     StreamFrame f{it->stream_id, it->offset, data.first(n), fin, true};
     if (!encode_frame(b.w, f)) return;
-    b.sent.push_back({SentFrame::Kind::kStream, fin, it->stream_id, it->offset, n});
+    b.sent.push_back(sent::Stream{it->stream_id, it->offset, n, fin});
     b.ack_eliciting = true;
     if (n < it->length) {
       mp::DupChunk rest{it->stream_id, it->offset + n, it->length - n, it->fin, it->served};

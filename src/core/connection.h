@@ -423,6 +423,7 @@ class Connection {
   void on_space_lost(Instant now, PnSpaceId space, Path& path, std::span<const SentPacket> lost,
                      std::span<SentFrames> frames);
   void requeue_frames(PnSpaceId space, std::span<const SentFrame> frames, bool declared_lost);
+  struct SentRecordHandler;  // conn_sent.cc: per record type, on acked and on lost
   Status on_new_connection_id(const NewConnectionIdFrame& f);
   Status check_path_frame(uint64_t path_id, uint64_t frame) const;
   void on_connection_close_frame(Instant now, const ConnectionCloseFrame& f);
@@ -558,8 +559,8 @@ class Connection {
   Status on_immediate_ack_frame(RecvContext& rx);
   void update_ack_frequency(Instant now, Path& path);
   void write_ack_frequency(Path& path, PacketBuilder& b);
-  void on_ack_frequency_acked(const SentFrame& f);
-  void on_ack_frequency_lost(const SentFrame& f);
+  void on_ack_frequency_acked(const sent::AckFrequency& f);
+  void on_ack_frequency_lost(const sent::AckFrequency& f);
   Duration path_max_ack_delay(const Path& path) const;
   bool immediate_ack_wanted(const Path& path, bool probe, bool ack_eliciting) const;
 
@@ -698,7 +699,7 @@ class Connection {
 
   // DATAGRAM queues (conn_datagrams.cc). Re-sent ones (path failure, 0-RTT rejection) go
   // before new ones; copies of those in flight are kept for re-sending when it is on
-  // (SentFrame::kDatagram holds the copy's sequence number).
+  // (sent::Datagram holds the copy's sequence number).
   DatagramQueue datagrams_out_{config_.datagram_send_buffer, config_.datagram_send_queue};
   DatagramQueue datagrams_urgent_{kInteractiveDatagramBytes, kInteractiveDatagramBytes / 64};
   DatagramQueue datagrams_resend_{config_.datagram_resend_buffer, config_.datagram_send_queue};

@@ -1,39 +1,68 @@
 // What a sent packet carried, kept until the packet is acknowledged or declared lost, so the
-// information (not the packet) can be retransmitted (RFC 9000 §13.3).
+// information (not the packet) can be retransmitted (RFC 9000 §13.3). One record type per
+// kind of retransmittable frame; what happens to each when its packet is acknowledged or lost
+// is written next to the other in conn_sent.cc. Adding a frame: a record here, its two
+// handlers there, and its writer pushing the record.
 #pragma once
 
 #include <cstdint>
+#include <variant>
 
 #include "common/small_vec.h"
 #include "core/stream_map.h"
 
 namespace quic {
+namespace sent {
 
-struct SentFrame {
-  enum class Kind : uint8_t {
-    kAck,                 // a: largest acknowledged (for ack-of-ack trimming); offset: path
-    kPathAbandon,         // a: path ID
-    kPathStatus,          // a: path ID, offset: status sequence number
-    kMaxPathId,           // a: the limit sent
-    kCrypto,              // offset, length
-    kStream,              // a: stream id; offset, length, fin
-    kControl,             // control: a stream/connection flow-control or lifecycle frame
-    kHandshakeDone,
-    kNewToken,
-    kNewConnectionId,     // a: sequence number, offset: path ID
-    kRetireConnectionId,  // a: sequence number, offset: path ID
-    kMtuProbe,            // length: probed datagram size
-    kDatagram,            // a: sequence number of the kept copy, offset: path ID, length
-    kPing,
-    kAckFrequency,        // a: sequence number, offset: path ID, length: delay (us)
-  };
-  Kind kind;
-  bool fin = false;
-  uint64_t a = 0;
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  ControlFrame control{};
+struct Ack {  // ACK or PATH_ACK: its largest, for ack-of-ack trimming (RFC 9000 §13.2.4)
+  uint64_t largest = 0;
+  uint64_t path = 0;
 };
+struct Crypto {
+  uint64_t offset = 0, length = 0;
+};
+struct Stream {
+  uint64_t id = 0, offset = 0, length = 0;
+  bool fin = false;
+};
+struct Control {  // a stream/connection flow-control or lifecycle frame
+  ControlFrame frame;
+};
+struct HandshakeDone {};
+struct NewToken {};
+struct NewConnectionId {  // PATH_NEW_CONNECTION_ID with multipath
+  uint64_t seq = 0, path = 0;
+};
+struct RetireConnectionId {
+  uint64_t seq = 0, path = 0;
+};
+struct PathAbandon {
+  uint64_t path = 0;
+};
+struct PathStatus {
+  uint64_t path = 0, seq = 0;
+};
+struct MaxPathId {
+  uint64_t limit = 0;
+};
+struct MtuProbe {  // the packet was a PMTU probe of this datagram size
+  uint64_t path = 0;
+  uint16_t size = 0;
+};
+struct Datagram {  // copy: the kept copy's sequence number (kCopyHandled once re-sent)
+  uint64_t copy = 0, path = 0, length = 0;
+};
+struct AckFrequency {
+  uint64_t seq = 0, path = 0, delay_us = 0;
+};
+
+}  // namespace sent
+
+using SentFrame =
+    std::variant<sent::Ack, sent::Crypto, sent::Stream, sent::Control, sent::HandshakeDone,
+                 sent::NewToken, sent::NewConnectionId, sent::RetireConnectionId,
+                 sent::PathAbandon, sent::PathStatus, sent::MaxPathId, sent::MtuProbe,
+                 sent::Datagram, sent::AckFrequency>;
 
 // What one packet carried: the frames part of its record in the loss detector
 // (recovery/loss_detector.h). Two in place cover the common packets (ACK + STREAM, or one
