@@ -280,6 +280,13 @@ class Connection {
   // bit/s (0: none), e.g. a link's contracted rate, so its queue stays in our pacer.
   Status set_path_weight(uint64_t id, double weight);
   Status set_path_rate_cap(uint64_t id, uint64_t bps);
+  // How often an idle path is sent a PING: its own interval (mp::kMinPathKeepalive to
+  // kMaxPathKeepalive; 0: back to the connection-wide path_keepalive), e.g. rarely on a metered
+  // backup link. It stays with the client's wanted 4-tuple, so a path reopened there after a
+  // failure keeps it. path_keepalive() is the interval in force: at most half the negotiated
+  // idle timeout (mp::PathManager::keepalive_interval says why); 0: none.
+  Status set_path_keepalive(uint64_t id, Duration interval);
+  Duration path_keepalive(uint64_t id) const;
   // A cap on the whole connection's send rate over all its paths, in bit/s (0: none), e.g. a
   // server's per-client rate limit: a connection-wide pacer in front of the paths' own.
   void set_send_rate_cap(uint64_t bps) { send_rate_cap_bps_ = bps; }
