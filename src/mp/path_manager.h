@@ -174,6 +174,10 @@ class PathManager {
     if (multipath && f.failed) {
       return f.last_ack_eliciting_sent + failed_probe_interval(f, probe_cap());
     }
+    // While a PING (or anything ack-eliciting) is unanswered, its PTO probes the path: another
+    // keepalive would push that PTO back each time, and a dark path whose PTO is longer than
+    // the interval (a new path without an RTT sample: about 1 s) would never time out.
+    if (f.ack_eliciting_in_flight) return kNever;
     Duration d = keepalive_interval(f.id, multipath, idle_timeout);
     return d.count() == 0 ? kNever : f.last_ack_eliciting_sent + d;
   }

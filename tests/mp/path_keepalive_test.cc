@@ -1,7 +1,7 @@
 // Per-path keepalive intervals through a connection pair (Connection::set_path_keepalive): an
 // idle connection whose client keeps one path alive every second and a metered backup path
-// every ten, counted on the wire over a minute of virtual time; the idle-timeout cap; bad calls.
-// (The interval surviving a reopened path is tested on mp::PathManager, path_manager_test.cc.)
+// every ten, counted on the wire over a minute of virtual time; the idle-timeout cap; and the
+// interval surviving the path's reopening after a failure.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,11 +69,13 @@ TEST(PathKeepalive, IdleBackupPathPingsEveryTenSecondsWhileTheOtherPingsEverySec
   EXPECT_EQ(p.client()->path_keepalive(1), 10s);
   EXPECT_EQ(p.client()->path_keepalive(0), 1s);  // the connection-wide interval
   p.run_for(12s);  // past the validation traffic: both paths idle on keepalives only
+  const SocketAddress first = p.client()->path(0).local;
   std::vector<Instant> fast, slow;
   p.intercept = [&](Dir dir, sim::Datagram& dg, Instant now) {
     if (dir == Dir::kToServer) (dg.src == kSecond ? slow : fast).push_back(now);
     return Verdict::kPass;
   };
+  ASSERT_EQ(first, c.net.client_addr);
   p.run_for(60s);
   p.intercept = nullptr;
   // 60 s at 1 s and at 10 s: the window catches 60 and 6 PINGs (one more or fewer at its edges).
@@ -115,6 +117,58 @@ TEST(PathKeepalive, RefusesUnknownPathsAndOutOfRangeIntervals) {
   EXPECT_EQ(p.client()->path_keepalive(1), 1s);
   ASSERT_TRUE(p.client()->abandon_path(1).has_value());
   EXPECT_FALSE(p.client()->set_path_keepalive(1, 10s));  // closed
+}
+
+void go_dark(Pair& p, size_t path, bool dark) {
+  for (Dir d : {Dir::kToServer, Dir::kToClient}) {
+    p.change_link(path, d, [dark](sim::LinkConfig& l) { l.loss = dark ? 1.0 : 0.0; });
+  }
+}
+
+// A new path has no RTT sample yet, so its PTO (about 1 s from the initial RTT) is no shorter
+// than the 1 s keepalive. A keepalive sent while the last one is unanswered would push that
+// PTO back every time, and a dark idle path would never time out: it waits for the PTO.
+TEST(PathKeepalive, DarkIdlePathFailsThoughItsKeepaliveIsShorterThanItsPto) {
+  Pair p(two_paths(120s));
+  open_second_path(p);
+  ASSERT_EQ(p.client()->path_keepalive(1), 1s);
+  go_dark(p, 1, true);
+  const Instant dark = p.now();
+  // PTOs at about 1, 3 and 7 s (doubling): failed after the third.
+  ASSERT_TRUE(p.drive_until([&] { return p.client()->find_path(1)->failed; },
+                            Limits{100'000, 20s}));
+  EXPECT_LE(p.now() - dark, 8s);
+  EXPECT_EQ(p.client()->stats().paths_failed, 1u);
+}
+
+// The wish stays with the 4-tuple: the backup link dies, its path fails and is abandoned, and
+// once the link is back the client's path manager reopens the 4-tuple as a new path, which
+// keeps 10 s. (Also: the abandoned path's packets in flight arm no PTO, which could never send
+// its probe and left the client's timer in the past: a busy loop until the path's state went.)
+TEST(PathKeepalive, ReopenedPathKeepsItsInterval) {
+  PairConfig c = two_paths(120s);
+  c.client.connection.path_abandon_after = 2s;
+  Pair p(c);
+  open_second_path(p);
+  ASSERT_TRUE(p.client()->set_path_keepalive(1, 10s));
+  go_dark(p, 1, true);
+  ASSERT_TRUE(p.drive_until([&] { return p.client()->stats().paths_abandoned > 0; },
+                            Limits{100'000, 30s}));
+  go_dark(p, 1, false);
+  auto reopened = [&]() -> const quic::Path* {
+    for (size_t i = 0; i < p.client()->path_count(); ++i) {
+      const quic::Path& path = p.client()->path(i);
+      if (path.id > 1 && path.local == kSecond && path.validated) return &path;
+    }
+    return nullptr;
+  };
+  ASSERT_TRUE(p.drive_until([&] { return reopened() != nullptr; }, Limits{100'000, 40s}));
+  EXPECT_EQ(p.client()->path_keepalive(reopened()->id), 10s);
+  p.run_for(2s);  // past the new path's validation
+  std::vector<Instant> slow = client_sends_from(p, kSecond, 30s);
+  EXPECT_GE(slow.size(), 2u);
+  EXPECT_LE(slow.size(), 4u);
+  expect_every(slow, 10s, 2ms);
 }
 
 }  // namespace

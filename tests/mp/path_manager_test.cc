@@ -217,8 +217,12 @@ TEST(PathManager, APathsOwnKeepaliveOverridesTheConnectionWideOne) {
   EXPECT_EQ(m.keepalive_interval(3, true, kIdle), 15s);  // replaced, then capped at idle/2
   ASSERT_TRUE(m.set_keepalive(3, 0s));
   EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 1s);
-  // A failed path is probed on its own schedule, whatever its keepalive.
+  // While something ack-eliciting is unanswered its PTO probes the path: no keepalive (one
+  // would push that PTO back). A failed path is probed on its own schedule all the same.
   ASSERT_TRUE(m.set_keepalive(3, 10s));
+  f.ack_eliciting_in_flight = true;
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), kNever);
+  EXPECT_EQ(m.keepalive_at(f, false, kIdle, cap), kNever);
   f.failed = true;
   EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 40ms);
 }
