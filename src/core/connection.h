@@ -472,8 +472,11 @@ class Connection {
   bool datagrams_queued() const {
     return !datagrams_out_.empty() || !datagrams_resend_.empty() || !datagrams_urgent_.empty();
   }
-  // The path interactive datagrams wait for: the data path with the lowest smoothed RTT.
+  // The path interactive datagrams wait for: the data path with the lowest smoothed RTT among
+  // those whose PTO has not fired (all data paths when every one's has).
   const Path* interactive_path() const;
+  bool interactive_candidate(const Path& p, bool skip_pto) const;
+  bool path_without_pto_exists() const;
   // When the oldest interactive datagram stops waiting for that path and takes any (kNever:
   // none waits, or no other path): once it has waited half the RTT difference to the next
   // fastest path, that path delivers it sooner. A path that went dark (no ACKs, its window
