@@ -23,7 +23,8 @@ bool PathManager::open_due(size_t i, Instant now) const {
 void PathManager::opened(size_t i, uint64_t path_id) {
   WantedPath& w = wanted_[i];
   w.path_id = path_id;
-  // Cannot fail: the path is new, or path 0 which already counts in the bound.
+  // Cannot fail: entries exist only for open paths (on_path_closed erases them), and a
+  // connection has at most kMaxPathKeepalives of those.
   if (w.keepalive.count() != 0) (void)set_path_entry(path_id, w.keepalive);
 }
 

@@ -38,7 +38,8 @@ inline constexpr Duration kOutageMaxProbeInterval = std::chrono::milliseconds(10
 // every NAT binding is long gone. The idle-timeout cap (keepalive_interval) comes on top.
 inline constexpr Duration kMinPathKeepalive = std::chrono::milliseconds(100);
 inline constexpr Duration kMaxPathKeepalive = std::chrono::seconds(600);
-// Open paths with an interval of their own at once (a connection has at most 16 paths).
+// Open paths with an interval of their own at once (kMaxPathsLimit: a connection has at most
+// 16 paths).
 inline constexpr size_t kMaxPathKeepalives = 16;
 
 // The configuration the manager decides by (from ConnectionConfig, docs/multipath.md).
