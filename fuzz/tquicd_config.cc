@@ -27,6 +27,9 @@ void check_config(const bond::Config& c) {
     check(names.insert(l.name).second, "duplicate link name");
     check(l.quota_reset_day >= 1 && l.quota_reset_day <= 28, "reset day");
     check(!l.interface.empty() || l.source.has_value(), "link without interface or source");
+    check(l.keepalive.count() == 0 || (l.keepalive >= std::chrono::milliseconds(100) &&
+                                       l.keepalive <= std::chrono::seconds(600)),
+          "link keepalive");
   }
   check(c.reorder.max_hold <= std::chrono::seconds(2), "max_hold");
   check(c.reorder.max_packets >= 16 && c.reorder.max_packets <= 65536, "max_packets");

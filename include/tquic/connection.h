@@ -97,6 +97,11 @@ class Connection {
   // Marks a path backup or available and tells the peer. Errors: invalid_argument,
   // connection_closed.
   [[nodiscard]] Result<void> set_path_backup(uint64_t path_id, bool backup);
+  // How often this idle path is sent a PING (multipath): 100 ms to 600 s, or 0 for the
+  // connection-wide interval (1 s). A path reopened on the same addresses after a failure keeps
+  // it. In force: at most half the idle timeout (PathInfo::keepalive). Errors: invalid_argument
+  // (unknown or closed path, out of range), connection_closed.
+  [[nodiscard]] Result<void> set_path_keepalive(uint64_t path_id, Duration interval);
   // Client: moves path 0 to a new local address (RFC 9000 §9.2). Errors: invalid_argument,
   // connection_closed.
   [[nodiscard]] Result<void> migrate(const Address& new_local);

@@ -30,6 +30,9 @@ struct PathInfo {
   uint64_t bytes_sent = 0, bytes_received = 0;
   uint64_t packets_sent = 0, packets_lost = 0;  // 1-RTT packets of this path
   uint16_t pmtu = 0;  // UDP payload size the path currently uses
+  // An idle path is sent a PING this often (Connection::set_path_keepalive, capped at half the
+  // idle timeout); 0: never.
+  Duration keepalive{0};
 };
 
 struct ConnectionInfo {

@@ -145,7 +145,7 @@ PathState path_state(const quic::Path& p) {
   return PathState::active;
 }
 
-PathInfo path_info(const quic::Path& p) {
+PathInfo path_info(const quic::Connection& c, const quic::Path& p) {
   PathInfo i;
   i.id = p.id;
   i.local = detail::from_core(p.local);
@@ -162,6 +162,7 @@ PathInfo path_info(const quic::Path& p) {
   i.packets_sent = p.packets_sent;
   i.packets_lost = p.packets_lost;
   i.pmtu = p.mtu;
+  i.keepalive = c.path_keepalive(p.id);
   return i;
 }
 
@@ -355,6 +356,12 @@ Result<void> Connection::set_path_backup(uint64_t path_id, bool backup) {
   return from_status(x->c.set_path_backup(path_id, backup));
 }
 
+Result<void> Connection::set_path_keepalive(uint64_t path_id, Duration interval) {
+  auto x = live(core_, id_);
+  if (!x) return std::unexpected(x.error());
+  return from_status(x->c.set_path_keepalive(path_id, interval));
+}
+
 Result<void> Connection::migrate(const Address& new_local) {
   auto x = live(core_, id_);
   if (!x) return std::unexpected(x.error());
@@ -395,7 +402,7 @@ Result<ConnectionInfo> Connection::info() const {
   i.multipath = c->multipath();
   i.max_datagram_payload = c->max_datagram_payload();
   i.paths.reserve(c->path_count());
-  for (size_t k = 0; k < c->path_count(); ++k) i.paths.push_back(path_info(c->path(k)));
+  for (size_t k = 0; k < c->path_count(); ++k) i.paths.push_back(path_info(*c, c->path(k)));
   std::sort(i.paths.begin(), i.paths.end(),
             [](const PathInfo& a, const PathInfo& b) { return a.id < b.id; });
   return i;

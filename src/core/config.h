@@ -89,7 +89,7 @@ struct ConnectionConfig {
   Duration path_suspect_min = 100ms;
   uint32_t path_fail_ptos = 3;
   uint32_t path_recover_acks = 3;
-  Duration path_keepalive = 1s;       // PING on an idle path (backup paths, failed paths)
+  Duration path_keepalive = 1s;  // PING an idle path this often (0: never); per path: set_path_keepalive
   Duration path_max_probe_interval = 1s;  // cap on the PTO backoff of a failed path
   // A path failed for this long is abandoned (PATH_ABANDON, PATH_UNSTABLE_OR_POOR; multipath-21
   // §3.4) instead of being probed for ever; a client's path manager then reopens its 4-tuple

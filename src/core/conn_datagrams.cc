@@ -147,10 +147,14 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
   const size_t on_path = std::min(widest, datagram_payload_on(path));
   // Interactive ones first, on their path only; then re-sent ones: they are older than
   // anything still queued.
-  DatagramQueue* urgent =
-      datagrams_urgent_.empty() || (interactive_path() != &path && interactive_spill_at() > now)
-          ? nullptr
-          : &datagrams_urgent_;
+  DatagramQueue* urgent = &datagrams_urgent_;
+  if (datagrams_urgent_.empty()) {
+    urgent = nullptr;
+  } else if (interactive_path() != &path) {
+    // Past the spill time any other path may take them, but not one whose PTO fired.
+    const bool skip_pto = path_without_pto_exists();
+    if (interactive_spill_at() > now || !interactive_candidate(path, skip_pto)) urgent = nullptr;
+  }
   for (DatagramQueue* q : {urgent, &datagrams_resend_, &datagrams_out_}) {
     if (q == nullptr) continue;
     for (uint64_t s = q->begin_seq(); s < q->end_seq(); ++s) {
@@ -202,11 +206,27 @@ bool Connection::write_one_datagram(Path& path, Writer& w,
   return true;
 }
 
+// A path whose PTO fired (pto_count > 0: no ACK for a PTO since) may have gone dark: its probe
+// would carry a waiting interactive datagram into the dark, and the datagram would arrive, if
+// re-sent at all, after the path is suspected. While another data path has no PTO pending,
+// interactive datagrams leave such a path alone.
+bool Connection::interactive_candidate(const Path& p, bool skip_pto) const {
+  auto cids = peer_cids_.find(p.id);
+  if (!is_data_path(p) || cids == peer_cids_.end() || !cids->second.has_current()) return false;
+  return !skip_pto || p.pto_count == 0;
+}
+
+bool Connection::path_without_pto_exists() const {
+  return std::any_of(paths_.begin(), paths_.end(), [this](const auto& p) {
+    return p->pto_count == 0 && interactive_candidate(*p, false);
+  });
+}
+
 const Path* Connection::interactive_path() const {
+  const bool skip_pto = path_without_pto_exists();
   const Path* best = nullptr;
   for (const auto& p : paths_) {
-    auto cids = peer_cids_.find(p->id);
-    if (!is_data_path(*p) || cids == peer_cids_.end() || !cids->second.has_current()) continue;
+    if (!interactive_candidate(*p, skip_pto)) continue;
     if (best == nullptr || p->rtt.smoothed() < best->rtt.smoothed()) best = p.get();
   }
   return best;
@@ -218,9 +238,12 @@ Instant Connection::interactive_spill_at() const {
   auto oldest = datagrams_urgent_.front_seq();
   const Path* fast = interactive_path();
   if (!oldest || fast == nullptr) return kNever;
+  const bool skip_pto = path_without_pto_exists();
   Duration next = Duration::max();
   for (const auto& p : paths_) {
-    if (p.get() != fast && is_data_path(*p)) next = std::min(next, p->rtt.smoothed());
+    if (p.get() != fast && interactive_candidate(*p, skip_pto)) {
+      next = std::min(next, p->rtt.smoothed());
+    }
   }
   if (next == Duration::max()) return kNever;
   const Duration patience =

@@ -35,6 +35,7 @@ mp::PathPolicy Connection::path_policy(const ConnectionConfig& config) {
 
 mp::PathFigures Connection::figures(const Path& path) {
   mp::PathFigures f;
+  f.id = path.id;
   f.active = path.state == PathState::kActive;
   f.validated = path.validated;
   f.failed = path.failed;
@@ -411,6 +412,18 @@ Status Connection::set_path_rate_cap(uint64_t id, uint64_t bps) {
   return {};
 }
 
+Status Connection::set_path_keepalive(uint64_t id, Duration interval) {
+  Path* path = path_by_id(id);
+  if (path == nullptr || path->state == PathState::kAbandoned) {
+    return fail(err::kInternalError, "no such open path");
+  }
+  return path_manager_.set_keepalive(id, interval);
+}
+
+Duration Connection::path_keepalive(uint64_t id) const {
+  return path_manager_.keepalive_interval(id, multipath_, config_.idle_timeout);
+}
+
 Status Connection::set_path_backup(uint64_t id, bool backup) {
   Path* path = path_by_id(id);
   if (path == nullptr || path->state == PathState::kAbandoned) {
@@ -515,7 +528,7 @@ bool Connection::keepalive_due(const Path& path, Instant now) const {
 
 Instant Connection::keepalive_at(const Path& path) const {
   if (!handshake_confirmed_) return kNever;
-  return path_manager_.keepalive_at(figures(path), multipath_,
+  return path_manager_.keepalive_at(figures(path), multipath_, config_.idle_timeout,
                                     [this] { return max_probe_interval(); });
 }
 

@@ -229,7 +229,9 @@ Connection::RecoveryTimer Connection::loss_or_pto_deadline() const {
   if (!handshake_confirmed_ || discarded_[2]) return best;  // §6.2.1: no 1-RTT PTO before
   const bool outage = in_outage();
   for (const auto& p : paths_) {
-    if (!p->app.loss.has_ack_eliciting_in_flight()) continue;
+    // An abandoned path sends nothing more (its frames were re-injected when it closed): a PTO
+    // there could never send its probe, and the deadline would stay in the past.
+    if (p->state == PathState::kAbandoned || !p->app.loss.has_ack_eliciting_in_flight()) continue;
     Duration d = pto_duration(p->rtt, path_max_ack_delay(*p), true, p->pto_count);
     // A failed path is probed at a bounded interval, so it is noticed soon after it returns;
     // in an outage (conn_path.cc) every path is, at a shorter one.

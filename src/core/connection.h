@@ -280,6 +280,13 @@ class Connection {
   // bit/s (0: none), e.g. a link's contracted rate, so its queue stays in our pacer.
   Status set_path_weight(uint64_t id, double weight);
   Status set_path_rate_cap(uint64_t id, uint64_t bps);
+  // How often an idle path is sent a PING: its own interval (mp::kMinPathKeepalive to
+  // kMaxPathKeepalive; 0: back to the connection-wide path_keepalive), e.g. rarely on a metered
+  // backup link. It stays with the client's wanted 4-tuple, so a path reopened there after a
+  // failure keeps it. path_keepalive() is the interval in force: at most half the negotiated
+  // idle timeout (mp::PathManager::keepalive_interval says why); 0: none.
+  Status set_path_keepalive(uint64_t id, Duration interval);
+  Duration path_keepalive(uint64_t id) const;
   // A cap on the whole connection's send rate over all its paths, in bit/s (0: none), e.g. a
   // server's per-client rate limit: a connection-wide pacer in front of the paths' own.
   void set_send_rate_cap(uint64_t bps) { send_rate_cap_bps_ = bps; }
@@ -468,8 +475,11 @@ class Connection {
   bool datagrams_queued() const {
     return !datagrams_out_.empty() || !datagrams_resend_.empty() || !datagrams_urgent_.empty();
   }
-  // The path interactive datagrams wait for: the data path with the lowest smoothed RTT.
+  // The path interactive datagrams wait for: the data path with the lowest smoothed RTT among
+  // those whose PTO has not fired (all data paths when every one's has).
   const Path* interactive_path() const;
+  bool interactive_candidate(const Path& p, bool skip_pto) const;
+  bool path_without_pto_exists() const;
   // When the oldest interactive datagram stops waiting for that path and takes any (kNever:
   // none waits, or no other path): once it has waited half the RTT difference to the next
   // fastest path, that path delivers it sooner. A path that went dark (no ACKs, its window

@@ -26,6 +26,10 @@ MpDatagramFlow::MpDatagramFlow(const MpScenario& s, Instant start)
       rx_(quic::DatagramQueue::kMaxEntryBytes) {
   seen_.resize(s.datagrams, 0);
   configure_gap_meter(arrivals_, s, start);
+  configure_gap_meter(interactive_gaps_, s, start);
+  if (s.datagram_interactive_every != 0) {
+    interactive_arrivals_.reserve(s.datagrams / s.datagram_interactive_every + 1);
+  }
 }
 
 void MpDatagramFlow::tick(Instant now, quic::Connection* server, quic::Connection* client) {
@@ -117,6 +121,8 @@ void MpDatagramFlow::receive(Instant now, quic::Bytes d) {
   if (interactive(seq)) {
     ++interactive_received_;
     interactive_worst_ = std::max(interactive_worst_, latency);
+    interactive_gaps_.on_delivery(now);
+    interactive_arrivals_.emplace_back(sent_at - start_, latency);
     // Until packets flow, the simulator wakes the sender only at its own events: the first
     // datagrams wait for the harness, not for the connection.
     if (sent_at >= start_ + s_.datagram_start + kWarmUp) {
@@ -139,6 +145,8 @@ void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server,
   r.interactive_received = interactive_received_;
   r.interactive_worst_latency = interactive_worst_;
   r.steady_interactive_worst_latency = steady_interactive_worst_;
+  r.interactive_longest_gap = interactive_gaps_.longest();
+  r.interactive_arrivals = interactive_arrivals_;
   r.bulk_worst_latency = bulk_worst_;
   r.datagram_longest_gap = arrivals_.longest();
   if (server != nullptr) {

@@ -26,6 +26,11 @@ class MpDatagramFlow {
   void finish(MpResult& r, const quic::Connection* server, const quic::Connection* client) const;
   // Every item was sent.
   bool all_sent() const { return sent_ == s_.datagrams; }
+  // When the next items are due (kNever: all sent, or the scenario's flow has no clock of its
+  // own): the run wakes the flow then (MpScenario::datagram_clock).
+  Instant next_send_at() const {
+    return all_sent() || !s_.datagram_clock ? quic::kNever : next_;
+  }
   // Every item was sent, and received or given kDrain to arrive.
   bool done(Instant now) const {
     return all_sent() && (received_ == sent_ || (s_.datagrams > 0 && now >= last_send_ + kDrain));
@@ -51,6 +56,8 @@ class MpDatagramFlow {
   Duration steady_interactive_worst_{0};
   uint64_t interactive_received_ = 0;
   GapMeter arrivals_;  // gaps between first copies, from the first link failure on
+  GapMeter interactive_gaps_;  // the same for the interactive ones alone
+  std::vector<std::pair<Duration, Duration>> interactive_arrivals_;  // (sent - start, latency)
   // Stream mode: items still being read, by stream ID, and their bytes so far.
   std::map<uint64_t, std::vector<uint8_t>> reading_;
   uint64_t next_stream_seq_ = 0;  // the next server-initiated uni stream the client expects

@@ -360,6 +360,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
 
   bool paths_added = false;
   bool drain_wake = false;
+  Instant flow_wake = quic::kNever;  // the flow's next send time a call is scheduled at
   // A timer reported as due that the connection does not act on makes the owner spin at one
   // instant; in virtual time that shows as endless events without time moving. Fail instead.
   Instant spin_at{};
@@ -388,6 +389,10 @@ MpResult run_mp_scenario(const MpScenario& s) {
       spin_events = 0;
     }
     datagram_flow.tick(net.now(), server_conn(), c);
+    if (Instant t = datagram_flow.next_send_at(); t != flow_wake && t != quic::kNever) {
+      flow_wake = t;
+      net.schedule_call(t, [](Instant) {});
+    }
     if (quic::Connection* sc = server_conn()) {
       apply_path_policy(*sc, s.links);
       sc->set_send_rate_cap(s.server_rate_cap_bps);

@@ -89,6 +89,10 @@ struct MpScenario {
   Duration datagram_start = std::chrono::seconds(1);
   size_t datagram_size = 1000;
   size_t datagram_burst = 1;  // datagrams sent together every datagram_interval
+  // true: the flow is woken at each send time, so it keeps its clock while the network is
+  // silent (a dark path, nothing else in flight), as an application does; false: it sends only
+  // when a simulator event happens anyway, and pauses with the network (the older figures).
+  bool datagram_clock = false;
   std::optional<Duration> datagram_deadline;
   // Both sides' ConnectionConfig: max_datagram_frame_size and datagram_resend_on_path_failure.
   uint64_t max_datagram_frame_size = 1200;
@@ -171,6 +175,11 @@ struct MpResult {
   // one-way latencies (also without the first MpDatagramFlow::kWarmUp); the worst of the others.
   uint64_t interactive_received = 0;
   Duration interactive_worst_latency{0}, steady_interactive_worst_latency{0};
+  // The longest gap between two interactive arrivals (first copies), counted as
+  // datagram_longest_gap is (from the first link failure on), and every interactive arrival:
+  // (its send time since the start, its latency), in arrival order, to explain a gap.
+  Duration interactive_longest_gap{0};
+  std::vector<std::pair<Duration, Duration>> interactive_arrivals;
   Duration bulk_worst_latency{0};
   // Migration checks (quic-interop-runner rebind/connectionmigration criteria): every datagram
   // that is the first between a new pair of addresses after the handshake carries a

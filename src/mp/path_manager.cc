@@ -20,7 +20,16 @@ bool PathManager::open_due(size_t i, Instant now) const {
   return w.path_id == WantedPath::kNoPath && now >= w.retry_at;
 }
 
+void PathManager::opened(size_t i, uint64_t path_id) {
+  WantedPath& w = wanted_[i];
+  w.path_id = path_id;
+  // Cannot fail: entries exist only for open paths (on_path_closed erases them), and a
+  // connection has at most kMaxPathKeepalives of those.
+  if (w.keepalive.count() != 0) (void)set_path_entry(path_id, w.keepalive);
+}
+
 void PathManager::on_path_closed(uint64_t path_id, Instant now) {
+  erase_path_entry(path_id);
   for (auto& w : wanted_) {
     if (w.path_id != path_id) continue;
     w.path_id = WantedPath::kNoPath;
@@ -31,6 +40,7 @@ void PathManager::on_path_closed(uint64_t path_id, Instant now) {
 }
 
 void PathManager::forget(uint64_t path_id) {
+  erase_path_entry(path_id);
   std::erase_if(wanted_, [&](const WantedPath& w) { return w.path_id == path_id; });
 }
 
@@ -79,6 +89,57 @@ Duration PathManager::max_probe_interval(bool outage) const {
 Duration PathManager::failed_probe_interval(const PathFigures& f, Duration cap) const {
   Duration base = std::max<Duration>(f.srtt, std::chrono::milliseconds(10));
   return std::min<Duration>(base * (1u << std::min<uint32_t>(f.pto_count, 10)), cap);
+}
+
+Status PathManager::set_keepalive(uint64_t path_id, Duration interval) {
+  if (interval.count() != 0 && (interval < kMinPathKeepalive || interval > kMaxPathKeepalive)) {
+    return fail(err::kInternalError, "path keepalive out of range (100 ms to 600 s, or 0)");
+  }
+  if (Status st = set_path_entry(path_id, interval); !st) return st;
+  for (auto& w : wanted_) {
+    if (w.path_id == path_id) w.keepalive = interval;
+  }
+  return {};
+}
+
+Status PathManager::set_path_entry(uint64_t path_id, Duration interval) {
+  if (interval.count() == 0) {
+    erase_path_entry(path_id);
+    return {};
+  }
+  for (auto& e : keepalives_) {
+    if (e.path_id == path_id) {
+      e.interval = interval;
+      return {};
+    }
+  }
+  if (keepalives_.size() >= kMaxPathKeepalives) {
+    return fail(err::kInternalError, "too many paths with their own keepalive");
+  }
+  keepalives_.push_back({path_id, interval});
+  return {};
+}
+
+void PathManager::erase_path_entry(uint64_t path_id) {
+  std::erase_if(keepalives_, [&](const PathKeepalive& e) { return e.path_id == path_id; });
+}
+
+// The cap: the negotiated idle timeout is the one liveness figure both ends agree on. A path
+// silent for that long ends the connection when it is the only one (RFC 9000 §10.1), and the
+// peer may close it as dead otherwise (multipath-21 "Idle Timeout and Keep-Alives": no
+// per-path idle timeout, but an endpoint may close a path at any time). A PING at half the idle
+// timeout leaves the other half for it to be lost, detected (about a PTO) and re-sent, so one
+// lost keepalive never costs the path; at the full idle timeout any loss would.
+Duration PathManager::keepalive_interval(uint64_t path_id, bool multipath,
+                                         Duration idle_timeout) const {
+  Duration d = multipath ? policy_.path_keepalive : policy_.keep_alive;
+  if (multipath) {
+    for (const auto& e : keepalives_) {
+      if (e.path_id == path_id) d = e.interval;
+    }
+  }
+  if (d.count() == 0 || idle_timeout.count() == 0) return d;
+  return std::min<Duration>(d, idle_timeout / 2);
 }
 
 }  // namespace quic::mp

@@ -33,6 +33,14 @@ inline constexpr Duration kMinReopenBackoff = std::chrono::milliseconds(250);
 inline constexpr Duration kMaxReopenBackoff = std::chrono::seconds(30);
 // In an outage (in_outage) a path is probed at least this often, whatever the configured cap.
 inline constexpr Duration kOutageMaxProbeInterval = std::chrono::milliseconds(100);
+// Bounds of a path's own keepalive interval (Connection::set_path_keepalive, tquicd's
+// link.keepalive). Faster than 10 a second is a probe flood, not a keepalive; past 10 minutes
+// every NAT binding is long gone. The idle-timeout cap (keepalive_interval) comes on top.
+inline constexpr Duration kMinPathKeepalive = std::chrono::milliseconds(100);
+inline constexpr Duration kMaxPathKeepalive = std::chrono::seconds(600);
+// Open paths with an interval of their own at once (kMaxPathsLimit: a connection has at most
+// 16 paths).
+inline constexpr size_t kMaxPathKeepalives = 16;
 
 // The configuration the manager decides by (from ConnectionConfig, docs/multipath.md).
 struct PathPolicy {
@@ -48,6 +56,7 @@ struct PathPolicy {
 
 // What the manager reads of one path: a copy of a few of the connection's Path fields.
 struct PathFigures {
+  uint64_t id = 0;         // its path ID (the key of its own keepalive interval)
   bool active = false;     // open and validated once (PathState::kActive)
   bool validated = false;  // its current address is validated
   bool failed = false, suspect = false;
@@ -68,6 +77,7 @@ struct WantedPath {
   uint64_t path_id = kNoPath;  // the path serving it, if any
   Instant retry_at{};          // not (re)opened before this
   uint32_t failures = 0;       // paths on it that closed (the backoff's exponent)
+  Duration keepalive{0};       // its own keepalive interval, for every path on it (0: none)
   static constexpr uint64_t kNoPath = UINT64_MAX;
 };
 
@@ -82,8 +92,8 @@ class PathManager {
   const WantedPath& wanted(size_t i) const { return wanted_[i]; }
   // Whether wanted path i waits to be opened now (no path serves it, its backoff is over).
   bool open_due(size_t i, Instant now) const;
-  // Wanted path i is served by path `path_id` from now on.
-  void opened(size_t i, uint64_t path_id) { wanted_[i].path_id = path_id; }
+  // Wanted path i is served by path `path_id` from now on (which inherits its keepalive).
+  void opened(size_t i, uint64_t path_id);
   // Wanted path i found no path ID to open on: look again after the minimum backoff.
   void open_deferred(size_t i, Instant now) { wanted_[i].retry_at = now + kMinReopenBackoff; }
   // Path `path_id` closed: the wanted path it served is reopened after a growing backoff.
@@ -146,25 +156,46 @@ class PathManager {
   Duration max_probe_interval(bool outage) const;
 
   // --- keepalives
+  // Gives open path `path_id` its own keepalive interval (kMinPathKeepalive..kMaxPathKeepalive;
+  // 0: back to the connection-wide path_keepalive). The wanted path it serves keeps it too, so
+  // a path reopened on that 4-tuple after a failure has it as well. The caller checks that the
+  // path is open (its entry goes when on_path_closed or forget is called for it).
+  Status set_keepalive(uint64_t path_id, Duration interval);
+  // How often an idle working path is sent a PING (0: never): its own interval, else the
+  // connection-wide one (single path: keep_alive), at most half of `idle_timeout` (the
+  // negotiated one; 0: none).
+  Duration keepalive_interval(uint64_t path_id, bool multipath, Duration idle_timeout) const;
   // When the path owes a PING (kNever: not while its figures stay so). `probe_cap` is called
   // (only for a failed path) for max_probe_interval() of the connection's current outage state.
   template <class ProbeCap>
-  Instant keepalive_at(const PathFigures& f, bool multipath, ProbeCap&& probe_cap) const {
+  Instant keepalive_at(const PathFigures& f, bool multipath, Duration idle_timeout,
+                       ProbeCap&& probe_cap) const {
     if (!f.active || f.last_ack_eliciting_sent == kNever) return kNever;
-    if (!multipath) {
-      if (policy_.keep_alive.count() == 0) return kNever;
-      return f.last_ack_eliciting_sent + policy_.keep_alive;
+    if (multipath && !f.validated) return kNever;
+    if (multipath && f.failed) {
+      return f.last_ack_eliciting_sent + failed_probe_interval(f, probe_cap());
     }
-    if (!f.validated) return kNever;
-    if (!f.failed) return f.last_ack_eliciting_sent + policy_.path_keepalive;
-    return f.last_ack_eliciting_sent + failed_probe_interval(f, probe_cap());
+    // While a PING (or anything ack-eliciting) is unanswered, its PTO probes the path: another
+    // keepalive would push that PTO back each time, and a dark path whose PTO is longer than
+    // the interval (a new path without an RTT sample: about 1 s) would never time out.
+    if (f.ack_eliciting_in_flight) return kNever;
+    Duration d = keepalive_interval(f.id, multipath, idle_timeout);
+    return d.count() == 0 ? kNever : f.last_ack_eliciting_sent + d;
   }
 
  private:
+  struct PathKeepalive {
+    uint64_t path_id;
+    Duration interval;
+  };
+
   Duration failed_probe_interval(const PathFigures& f, Duration cap) const;
+  Status set_path_entry(uint64_t path_id, Duration interval);
+  void erase_path_entry(uint64_t path_id);
 
   PathPolicy policy_;
   std::vector<WantedPath> wanted_;
+  std::vector<PathKeepalive> keepalives_;  // open paths with their own interval
 };
 
 }  // namespace quic::mp

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "mp/path_manager.h"
 #include "tquicd/config_reader.h"
 #include "tquicd/units.h"
 
@@ -190,6 +191,14 @@ void read_link(ConfigReader& r, const toml::table& t, Config& c) {
   r.size("quota", l.quota_bytes, 0, kMaxSizeBytes);
   r.integer("quota_reset_day", l.quota_reset_day, 1, 28);
   r.size("keepalive_budget", l.keepalive_budget_bytes, 0, kMaxSizeBytes);
+  // 0: the connection-wide interval; else the path's own (Connection::set_path_keepalive).
+  r.duration("keepalive", l.keepalive, quic::Duration::zero(), quic::mp::kMaxPathKeepalive);
+  if (l.keepalive.count() != 0 && l.keepalive < quic::mp::kMinPathKeepalive) {
+    r.error_at(*t.get("keepalive"), "keepalive",
+               "'" + format_duration(l.keepalive) + "' out of range " +
+                   format_duration(quic::mp::kMinPathKeepalive) + ".." +
+                   format_duration(quic::mp::kMaxPathKeepalive) + " (or 0)");
+  }
   for (const LinkConfig& other : c.links) {
     if (other.name != l.name && other.interface == l.interface && other.source == l.source) {
       r.table_error("interface", "same interface and source as link '" + other.name + "'");

@@ -86,6 +86,7 @@ struct LinkConfig {
   uint64_t quota_bytes = 0;        // 0: unmetered
   uint32_t quota_reset_day = 1;    // day of month (1..28) the quota period starts
   uint64_t keepalive_budget_bytes = 1'000'000;  // per quota period, while a backup idles
+  quic::Duration keepalive{0};  // PING interval of the link's idle path; 0: the connection's
 };
 
 struct ReorderConfig {

@@ -14,6 +14,7 @@ constexpr std::string_view kLiveKeys[] = {
     "link",                     "link.interface",            "link.source",  "link.mark",
     "link.role",                "link.weight",               "link.rate",
     "link.quota",               "link.quota_reset_day",      "link.keepalive_budget",
+    "link.keepalive",
     "reorder.max_hold",         "reorder.max_packets",       "reorder.max_bytes",
     "ingress.target",           "ingress.interval",          "ingress.max_bytes",
     "classifier.interactive_ports", "classifier.interactive_dscp", "classifier.small_packet",

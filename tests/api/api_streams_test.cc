@@ -239,6 +239,9 @@ TEST(ApiStreams, MultipathPathsInTheSnapshot) {
   ASSERT_NE(validated, nullptr);
   EXPECT_EQ(validated->path_id, 1u);
   ASSERT_TRUE(p.client.set_path_backup(1, true).has_value());
+  ASSERT_TRUE(p.client.set_path_keepalive(1, 10s).has_value());
+  EXPECT_EQ(p.client.set_path_keepalive(9, 10s).error().code, tquic::Errc::invalid_argument);
+  EXPECT_EQ(p.client.set_path_keepalive(1, 1ms).error().code, tquic::Errc::invalid_argument);
   p.run_for(200ms);
 
   auto info = p.client.info();
@@ -250,6 +253,8 @@ TEST(ApiStreams, MultipathPathsInTheSnapshot) {
   EXPECT_EQ(info->paths[1].local, kSecond);
   EXPECT_EQ(info->paths[1].remote, Pair::kServerAddr);
   EXPECT_EQ(info->paths[1].state, tquic::PathState::backup);
+  EXPECT_EQ(info->paths[1].keepalive, 10s);  // its own
+  EXPECT_EQ(info->paths[0].keepalive, 1s);   // the connection-wide default
   EXPECT_GE(info->paths[1].min_rtt, 20ms);
   EXPECT_GE(info->paths_validated, 1u);
   auto sinfo = p.server->info();

@@ -122,6 +122,33 @@ TEST(TquicdConfig, LinkMarkForPolicyRouting) {
   EXPECT_EQ(none->links.at(0).mark, 0u);  // no SO_MARK
 }
 
+// link.keepalive: the link's path's own PING interval (Connection::set_path_keepalive).
+TEST(TquicdConfig, LinkKeepalive) {
+  auto c = parse(std::string(kClientBase) + "keepalive = \"25s\"\n");
+  ASSERT_TRUE(c) << c.error().front();
+  EXPECT_EQ(c->links.at(0).keepalive, 25s);
+  EXPECT_EQ(c->values.at("link[fibre].keepalive"), "25s");
+  auto none = parse(kClientBase);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->links.at(0).keepalive, 0s);  // the connection-wide interval
+  EXPECT_EQ(parse(std::string(kClientBase) + "keepalive = \"0\"\n")->links.at(0).keepalive, 0s);
+  EXPECT_EQ(parse(std::string(kClientBase) + "keepalive = \"100ms\"\n")->links.at(0).keepalive, 100ms);
+  EXPECT_EQ(parse(std::string(kClientBase) + "keepalive = \"10min\"\n")->links.at(0).keepalive, 600s);
+  EXPECT_EQ(only_error(std::string(kClientBase) + "keepalive = \"50ms\"\n"),
+            "tquicd.toml:9:13: link.keepalive: '50ms' out of range 100ms..10min (or 0)");
+  EXPECT_EQ(only_error(std::string(kClientBase) + "keepalive = \"601s\"\n"),
+            "tquicd.toml:9:13: link.keepalive: '601s' out of range 0..10min");
+  EXPECT_EQ(only_error(std::string(kClientBase) + "keepalive = \"often\"\n"),
+            "tquicd.toml:9:13: link.keepalive: bad duration 'often'");
+  EXPECT_EQ(only_error(std::string(kClientBase) + "keepalive = 25\n"),
+            "tquicd.toml:9:13: link.keepalive: expects a string with a unit, e.g. '10min'");
+  // SIGHUP applies it (LinkManager::configure re-applies the link's path policy).
+  auto changes = diff_configs(*none, *c);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].key, "link[fibre].keepalive");
+  EXPECT_TRUE(changes[0].live);
+}
+
 TEST(TquicdConfig, RefusesTomlSyntaxAndDuplicateKeys) {
   std::string e = only_error(std::string(kClientBase) + "interface = \"eth2\"\n");
   EXPECT_EQ(e.rfind("tquicd.toml:9:", 0), 0u) << e;  // toml++ refuses the redefinition
