@@ -582,12 +582,6 @@ void Connection::write_mp_control_frames(PacketBuilder& b) {
   }
 }
 
-bool Connection::mp_control_pending() const {
-  if (max_path_id_pending_) return true;
-  return std::any_of(paths_.begin(), paths_.end(),
-                     [](const auto& p) { return p->abandon_pending || p->status_pending; });
-}
-
 bool Connection::orphan_acks_due(Instant now) const {
   return std::any_of(paths_.begin(), paths_.end(), [&](const auto& q) {
     return !can_carry_own_acks(*q) && q->app.acks.ack_needed(now);

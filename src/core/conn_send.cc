@@ -36,10 +36,93 @@ bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now
   }
   if (path_has_urgent(path, now)) return true;
   if (crypto_[i].tx.has_data_to_send(UINT64_MAX)) return true;
-  if (dups_queued() && dup_pending_for(path) && is_data_path(path)) return true;
+  if (sources_pending(FrameSource::Role::kPathCopy, path)) return true;
   if (multipath_ && can_carry_own_acks(path) && orphan_acks_due(now)) return true;
   if (!handshake_complete_ && side_ == Side::kClient) return false;  // no 0-RTT yet
   return app_has_data() || mp_control_pending();
+}
+
+// The frames a 1-RTT (or 0-RTT) packet carries after its ACKs, path frames and CRYPTO data,
+// in the order they are written. Each source has one "pending" predicate and one writer, and
+// "is there anything to send" (app_has_data, mp_control_pending, space_wants_send) is
+// answered from this table, so the two cannot drift apart. Adding a frame: a row here, its
+// record and handlers (sent_frame.h, conn_sent.cc) and its codec.
+const Connection::FrameSource Connection::kFrameSources[] = {
+    // PATH_ABANDON, PATH_STATUS_*, MAX_PATH_ID (multipath-21 §4).
+    {FrameSource::Role::kMpControl, true,
+     [](const Connection& c, const Path&) {
+       return c.max_path_id_pending_ ||
+              std::any_of(c.paths_.begin(), c.paths_.end(),
+                          [](const auto& p) { return p->abandon_pending || p->status_pending; });
+     },
+     [](Connection& c, Instant, Path&, PacketBuilder& b) { c.write_mp_control_frames(b); }},
+    {FrameSource::Role::kAppData, true,
+     [](const Connection& c, const Path&) { return c.new_token_pending_; },
+     [](Connection& c, Instant, Path&, PacketBuilder& b) {
+       if (!c.new_token_pending_) return;
+       NewTokenFrame f{Bytes(c.new_token_)};
+       if (encoded_size(f) > b.w.room() || !encode_frame(b.w, f)) return;
+       b.sent.push_back(sent::NewToken{});
+       c.new_token_pending_ = false;
+       b.ack_eliciting = true;
+     }},
+    {FrameSource::Role::kAppData, true,
+     [](const Connection& c, const Path&) { return c.handshake_done_pending_; },
+     [](Connection& c, Instant, Path&, PacketBuilder& b) {
+       if (!c.handshake_done_pending_ || b.w.room() < 1) return;
+       b.w.u8(static_cast<uint8_t>(frame_type::kHandshakeDone));
+       c.handshake_done_pending_ = false;
+       b.sent.push_back(sent::HandshakeDone{});
+       b.ack_eliciting = true;
+     }},
+    // ACK_FREQUENCY only fills room in a packet sent for something else.
+    {FrameSource::Role::kRideAlong, true, nullptr,
+     [](Connection& c, Instant, Path& path, PacketBuilder& b) { c.write_ack_frequency(path, b); }},
+    {FrameSource::Role::kAppData, false,
+     [](const Connection& c, const Path&) {
+       return !c.pending_new_cids_.empty() || !c.pending_retire_cids_.empty();
+     },
+     [](Connection& c, Instant, Path&, PacketBuilder& b) { c.write_cid_frames(b); }},
+    {FrameSource::Role::kAppData, false,
+     [](const Connection& c, const Path&) { return c.streams_.has_pending_control(); },
+     [](Connection& c, Instant now, Path&, PacketBuilder& b) { c.write_control_frames(now, b); }},
+    {FrameSource::Role::kAppData, false,
+     [](const Connection& c, const Path&) { return c.datagrams_queued(); },
+     [](Connection& c, Instant now, Path& path, PacketBuilder& b) {
+       c.write_datagram_frames(now, path, b);
+     }},
+    // Redundant scheduling: copies owed to this path (conn_streams.cc, conn_datagrams.cc).
+    {FrameSource::Role::kPathCopy, false,
+     [](const Connection& c, const Path& path) {
+       return c.dups_queued() && c.dup_pending_for(path) && c.is_data_path(path);
+     },
+     [](Connection& c, Instant, Path& path, PacketBuilder& b) {
+       if (c.dups_queued() && c.is_data_path(path)) c.write_dup_frames(path, b);
+     }},
+    {FrameSource::Role::kAppData, false,
+     [](const Connection& c, const Path&) { return c.streams_.has_stream_data(); },
+     [](Connection& c, Instant, Path& path, PacketBuilder& b) {
+       if (c.multipath_ && c.scheduler_->duplicates() && c.has_other_data_path(path)) {
+         c.sched_.begin_copies(path.id);
+       }
+       c.write_stream_frames(b);
+       c.sched_.end_copies();
+     }},
+};
+
+bool Connection::sources_pending(FrameSource::Role role, const Path& path) const {
+  for (const FrameSource& s : kFrameSources) {
+    if (s.role == role && s.pending != nullptr && s.pending(*this, path)) return true;
+  }
+  return false;
+}
+
+bool Connection::app_has_data() const {
+  return sources_pending(FrameSource::Role::kAppData, *paths_.front());
+}
+
+bool Connection::mp_control_pending() const {
+  return sources_pending(FrameSource::Role::kMpControl, *paths_.front());
 }
 
 std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) {
@@ -438,33 +521,12 @@ size_t Connection::write_frames(Instant now, PnSpaceId space, Path& path, Packet
     b.ack_eliciting = true;
   }
   if (!app) return b.w.written();
-  // RFC 9000 §12.5 and multipath-21 §4: PATH_RESPONSE, NEW_TOKEN, HANDSHAKE_DONE and the
-  // multipath frames never go in 0-RTT.
-  if (!zero_rtt_.building) write_mp_control_frames(b);
-  if (new_token_pending_ && !zero_rtt_.building) {
-    NewTokenFrame f{Bytes(new_token_)};
-    if (encoded_size(f) <= b.w.room() && encode_frame(b.w, f)) {
-      b.sent.push_back(sent::NewToken{});
-      new_token_pending_ = false;
-      b.ack_eliciting = true;
-    }
+  for (const FrameSource& s : kFrameSources) {
+    // RFC 9000 §12.5 and multipath-21 §4: PATH_RESPONSE, NEW_TOKEN, HANDSHAKE_DONE and the
+    // multipath frames never go in 0-RTT.
+    if (s.one_rtt_only && zero_rtt_.building) continue;
+    s.write(*this, now, path, b);
   }
-  if (handshake_done_pending_ && !zero_rtt_.building && b.w.room() >= 1) {
-    b.w.u8(static_cast<uint8_t>(frame_type::kHandshakeDone));
-    handshake_done_pending_ = false;
-    b.sent.push_back(sent::HandshakeDone{});
-    b.ack_eliciting = true;
-  }
-  if (!zero_rtt_.building) write_ack_frequency(path, b);
-  write_cid_frames(b);
-  write_control_frames(now, b);
-  write_datagram_frames(now, path, b);
-  if (dups_queued() && is_data_path(path)) write_dup_frames(path, b);
-  if (multipath_ && scheduler_->duplicates() && has_other_data_path(path)) {
-    sched_.begin_copies(path.id);
-  }
-  write_stream_frames(b);
-  sched_.end_copies();
   return b.w.written();
 }
 

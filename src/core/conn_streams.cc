@@ -26,13 +26,6 @@ StreamMapConfig Connection::stream_config_from(Side side, const ConnectionConfig
   return c;
 }
 
-bool Connection::app_has_data() const {
-  return streams_.has_stream_data() || streams_.has_pending_control() || handshake_done_pending_ ||
-         new_token_pending_ ||
-         !pending_new_cids_.empty() ||
-         !pending_retire_cids_.empty() || datagrams_queued();
-}
-
 void Connection::write_control_frames(Instant now, PacketBuilder& b) {
   // Receive-window auto-tuning compares how fast a window is used up with a round trip; with
   // several paths the data of the slowest one decides when the window frees (head-of-line), so

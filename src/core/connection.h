@@ -442,6 +442,23 @@ class Connection {
   void maybe_skip_packet_number(Path& path);
   uint64_t next_skip_pn(const Path& path) const;
   bool space_wants_send(PnSpaceId space, const Path& path, Instant now) const;
+  // A source of frames for 1-RTT packets (conn_send.cc, kFrameSources).
+  struct FrameSource {
+    enum class Role : uint8_t {
+      kAppData,    // wants a packet of its own (app_has_data)
+      kMpControl,  // wants a packet of its own: multipath control (mp_control_pending)
+      kPathCopy,   // wants a packet on a path it owes a redundant copy
+      kRideAlong,  // only fills room in a packet sent for something else
+    };
+    Role role;
+    bool one_rtt_only;  // never in 0-RTT
+    bool (*pending)(const Connection&, const Path&);  // nullptr for kRideAlong
+    void (*write)(Connection&, Instant, Path&, PacketBuilder&);
+  };
+  static const FrameSource kFrameSources[];
+  bool sources_pending(FrameSource::Role role, const Path& path) const;
+  bool app_has_data() const;        // a kAppData source is pending
+  bool mp_control_pending() const;  // the kMpControl source is pending
   size_t write_frames(Instant now, PnSpaceId space, Path& path, PacketBuilder& b,
                       bool may_send_data);
   bool write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool path_ack, Writer& w,
@@ -456,7 +473,6 @@ class Connection {
 
   // conn_streams.cc
   static StreamMapConfig stream_config_from(Side side, const ConnectionConfig& config);
-  bool app_has_data() const;
   void write_control_frames(Instant now, PacketBuilder& b);
   void write_stream_frames(PacketBuilder& b);
   bool dup_pending_for(const Path& path) const;
@@ -517,7 +533,6 @@ class Connection {
   void on_path_validated(Instant now, Path& path);
   void write_path_frames(Path& path, PacketBuilder& b);
   void write_mp_control_frames(PacketBuilder& b);
-  bool mp_control_pending() const;
   bool is_data_path(const Path& path) const;
   bool can_carry_own_acks(const Path& path) const;
   // Path-ID-carrying frames (PATH_ACK, PATH_NEW/RETIRE_CONNECTION_ID) for this path: always
