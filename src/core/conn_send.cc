@@ -44,6 +44,7 @@ bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now
 
 std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer,
                                                   size_t max_segments) {
+  fill_packets_ = max_segments > 1;  // conn_streams.cc: fill_stream_chunk
   auto first = poll_datagram(now, buffer, nullptr);
   if (!first || max_segments < 2) return first;
   Path* path = run_path(*first, buffer);

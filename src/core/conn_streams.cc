@@ -73,10 +73,12 @@ void Connection::write_control_frames(Instant now, PacketBuilder& b) {
 // one is usually about ten bytes shorter. A chunk of new data cut at that limit is extended by
 // the stream's next bytes so the frame fills `room` exactly: the datagrams of a bulk transfer
 // are then all of the path MTU (no bytes left unused), which lets the core build GSO runs,
-// whose segments but the last must all have one size (Connection::poll_transmit).
+// whose segments but the last must all have one size (Connection::poll_transmit). Only for a
+// caller that takes runs: one that sends a datagram per call keeps the packing (and a seeded
+// simulation its exact course) as it was.
 void Connection::fill_stream_chunk(StreamChunk& c, const Stream& s, size_t room) {
   SendChunk& ch = c.chunk;
-  if (ch.retransmission || ch.fin || ch.length + kMaxStreamHeader != room) return;
+  if (!fill_packets_ || ch.retransmission || ch.fin || ch.length + kMaxStreamHeader != room) return;
   // The length is sized as if it were `room`: never a shorter varint than the real one.
   const size_t header = stream_frame_overhead(c.stream_id, ch.offset, room, true);
   if (header >= kMaxStreamHeader) return;

@@ -726,6 +726,7 @@ class Connection {
   Instant idle_deadline_ = kNever;
   Instant close_deadline_ = kNever;
   Instant pacing_wakeup_ = kNever;
+  bool fill_packets_ = false;  // this poll_transmit may build a GSO run (conn_streams.cc)
   Instant last_activity_;
   Instant last_sent_time_;
   uint32_t pto_count_ = 0;  // handshake spaces; 1-RTT spaces back off per path
