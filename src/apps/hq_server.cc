@@ -400,6 +400,7 @@ int run_server(const HqServerOptions& o) {
     ss.datagrams_sent += one.datagrams_sent;
     ss.datagrams_received += one.datagrams_received;
     ss.gso_messages += one.gso_messages;
+    ss.gso_datagrams += one.gso_datagrams;
     ss.gro_buffers += one.gro_buffers;
     ss.send_calls += one.send_calls;
     ss.recv_calls += one.recv_calls;
@@ -408,13 +409,15 @@ int run_server(const HqServerOptions& o) {
     std::printf(
         "{\"cpu_seconds\": %.3f, \"connections\": %llu, \"handshakes\": %llu, \"requests\": %llu, "
         "\"bytes_sent\": %llu, \"bytes_received\": %llu, \"datagrams_sent\": %llu, "
-        "\"datagrams_received\": %llu, \"gso_messages\": %llu, \"gro_buffers\": %llu, "
+        "\"datagrams_received\": %llu, \"gso_messages\": %llu, \"gso_datagrams\": %llu, "
+        "\"gro_buffers\": %llu, "
         "\"send_calls\": %llu, \"recv_calls\": %llu, \"datagrams_echoed\": %llu}\n",
         cpu, (unsigned long long)k.connections, (unsigned long long)k.handshakes,
         (unsigned long long)k.requests, (unsigned long long)k.bytes_sent,
         (unsigned long long)k.bytes_received, (unsigned long long)ss.datagrams_sent,
         (unsigned long long)ss.datagrams_received, (unsigned long long)ss.gso_messages,
-        (unsigned long long)ss.gro_buffers, (unsigned long long)ss.send_calls,
+        (unsigned long long)ss.gso_datagrams, (unsigned long long)ss.gro_buffers,
+        (unsigned long long)ss.send_calls,
         (unsigned long long)ss.recv_calls, (unsigned long long)k.datagrams_echoed);
   } else {
     std::printf(

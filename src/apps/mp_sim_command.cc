@@ -194,20 +194,6 @@ std::vector<Run> run_seeds(const harness::MpScenario& s, uint64_t first, int cou
 
 }  // namespace
 
-bool is_mp_scenario(std::string_view name) {
-  return harness::named_mp_scenario(name).has_value();
-}
-
-int run_mp_sim(const std::string& name, const std::string& scheduler, const std::string& cc,
-               uint64_t seed, int seeds, bool json) {
-  auto base = harness::named_mp_scenario(name);
-  if (!base) {
-    std::fprintf(stderr, "tquic sim: unknown multipath scenario '%s'\n", name.c_str());
-    return 2;
-  }
-  return run_mp_sim(std::move(*base), scheduler, cc, seed, seeds, json);
-}
-
 quic::Result<harness::MpScenario> custom_mp_scenario(const std::vector<std::string>& links,
                                                      uint64_t bytes) {
   auto bad = [](std::string why) { return quic::fail(quic::err::kInternalError, std::move(why)); };

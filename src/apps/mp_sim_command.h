@@ -12,13 +12,10 @@
 
 namespace apps {
 
-bool is_mp_scenario(std::string_view name);
-// scheduler: a scheduler name, or "all" for one row per scheduler; cc: a congestion controller
-// name (parse_cc_name); seeds > 1: runs seeds seed .. seed + seeds - 1 and prints min / median /
-// max per scheduler. Returns the exit code.
-int run_mp_sim(const std::string& name, const std::string& scheduler, const std::string& cc,
-               uint64_t seed, int seeds, bool json);
-// The same over a base scenario (a named one, or custom_mp_scenario's).
+// Over a base scenario (a named one, or custom_mp_scenario's). scheduler: a scheduler name, or
+// "all" for one row per scheduler; cc: a congestion controller name (parse_cc_name); seeds > 1:
+// runs seeds seed .. seed + seeds - 1 and prints min / median / max per scheduler. Returns the
+// exit code.
 int run_mp_sim(harness::MpScenario base, const std::string& scheduler, const std::string& cc,
                uint64_t seed, int seeds, bool json);
 

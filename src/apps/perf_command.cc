@@ -139,6 +139,11 @@ int run_perf_client(const PerfClientOptions& o) {
   double bpc = cpu > 0 ? static_cast<double>(bytes) / cpu : 0;
   double hps = wall > 0 ? o.connections / wall : 0;
   const io::SocketStats& ss = setup->socket->stats();
+  // Datagrams per GSO send: how long the runs the core builds (and the queue joins) are.
+  const double per_gso = ss.gso_messages > 0 ? static_cast<double>(ss.gso_datagrams) /
+                                                   static_cast<double>(ss.gso_messages)
+                                             : 0;
+  const io::DriverStats& ds = driver.stats();
   if (o.json) {
     std::printf(
         "{\"direction\": \"%s\", \"bytes\": %llu, \"connections\": %d, \"streams\": %d, "
@@ -146,23 +151,27 @@ int run_perf_client(const PerfClientOptions& o) {
         "\"handshake_ms\": %.3f, \"handshakes_per_second\": %.1f, \"cpu_seconds\": %.3f, "
         "\"bytes_per_cpu_second\": %.0f, \"packets_sent\": %llu, \"packets_lost\": %llu, "
         "\"datagrams_sent\": %llu, \"datagrams_received\": %llu, \"gso\": %s, \"gro\": %s, "
-        "\"gso_messages\": %llu, \"gro_buffers\": %llu, \"paths\": %s}\n",
+        "\"gso_messages\": %llu, \"datagrams_per_gso_send\": %.1f, \"core_runs\": %llu, "
+        "\"core_run_datagrams\": %llu, \"queue_merged\": %llu, \"gro_buffers\": %llu, "
+        "\"paths\": %s}\n",
         o.upload ? "upload" : "download", (unsigned long long)bytes, o.connections, o.streams, wall,
         transfer_total, goodput, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
         (unsigned long long)lost, (unsigned long long)ss.datagrams_sent,
         (unsigned long long)ss.datagrams_received, setup->socket->gso_enabled() ? "true" : "false",
         setup->socket->gro_enabled() ? "true" : "false", (unsigned long long)ss.gso_messages,
-        (unsigned long long)ss.gro_buffers,
+        per_gso, (unsigned long long)ds.core_runs, (unsigned long long)ds.core_run_datagrams,
+        (unsigned long long)driver.send_stats().merged, (unsigned long long)ss.gro_buffers,
         format_path_figures(o.net.multipath ? last_paths : std::vector<PathFigures>{}, true)
             .c_str());
   } else {
     std::printf(
         "%s %llu bytes over %d connection(s) x %d stream(s): goodput %.1f Mbit/s "
         "(transfer %.3f s, wall %.3f s), handshake %.3f ms, %.1f handshakes/s, cpu %.3f s, "
-        "%.0f bytes/cpu-s, packets sent %llu lost %llu, gso %s gro %s\n",
+        "%.0f bytes/cpu-s, packets sent %llu lost %llu, gso %s (%.1f datagrams per send) gro "
+        "%s\n",
         o.upload ? "uploaded" : "downloaded", (unsigned long long)bytes, o.connections, o.streams,
         goodput, transfer_total, wall, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
-        (unsigned long long)lost, setup->socket->gso_enabled() ? "on" : "off",
+        (unsigned long long)lost, setup->socket->gso_enabled() ? "on" : "off", per_gso,
         setup->socket->gro_enabled() ? "on" : "off");
     if (o.net.multipath) std::printf("%s", format_path_figures(last_paths, false).c_str());
   }

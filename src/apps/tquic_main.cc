@@ -46,6 +46,12 @@ int main(int argc, char** argv) {
   sim->add_option("--scheduler", scheduler,
                   "multipath scenarios: minrtt | roundrobin | weighted | ecf | blest | redundant | deadline | all");
 
+  size_t gso_segments = 1;
+  sim->add_option("--gso", gso_segments,
+                  "multipath scenarios: the endpoints build GSO runs of up to N datagrams, as the "
+                  "I/O driver does on a GSO socket (64); default 1, one datagram per poll")
+      ->check(CLI::Range(1, 64));
+
   std::vector<std::string> mp_links;
   sim->add_option("--link", mp_links,
                   "a link of a custom multipath scenario, as `tquic emu --default-link`: "
@@ -98,10 +104,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tquic sim: %s\n", custom.error().reason.c_str());
         return 2;
       }
+      custom->gso_segments = gso_segments;
       return apps::run_mp_sim(std::move(*custom), scheduler, so.cc, so.seed, so.seeds, so.json);
     }
-    if (apps::is_mp_scenario(so.scenario)) {
-      return apps::run_mp_sim(so.scenario, scheduler, so.cc, so.seed, so.seeds, so.json);
+    if (auto named = harness::named_mp_scenario(so.scenario)) {
+      named->gso_segments = gso_segments;
+      return apps::run_mp_sim(std::move(*named), scheduler, so.cc, so.seed, so.seeds, so.json);
     }
     return apps::run_sim(so);
   }

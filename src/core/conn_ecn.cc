@@ -14,13 +14,18 @@ namespace {
 constexpr uint64_t kEcnTestingPackets = 10;
 }  // namespace
 
-uint8_t Connection::ecn_mark_for_send(Path& path) {
+uint8_t Connection::next_ecn_mark(const Path& path) const {
   if (!config_.ecn || path.ecn == Path::EcnState::kFailed) return kEcnNotEct;
-  if (path.ecn == Path::EcnState::kTesting) {
-    if (path.ecn_testing_sent >= kEcnTestingPackets) return kEcnNotEct;  // await the verdict
-    ++path.ecn_testing_sent;
+  if (path.ecn == Path::EcnState::kTesting && path.ecn_testing_sent >= kEcnTestingPackets) {
+    return kEcnNotEct;  // await the verdict
   }
   return ecn_marking(config_.ecn_codepoint);
+}
+
+uint8_t Connection::ecn_mark_for_send(Path& path) {
+  const uint8_t mark = next_ecn_mark(path);
+  if (path.ecn == Path::EcnState::kTesting && mark != kEcnNotEct) ++path.ecn_testing_sent;
+  return mark;
 }
 
 void Connection::on_ecn_marked_lost(Path& path, std::span<const SentPacket> lost) {

@@ -26,17 +26,24 @@ constexpr uint32_t kPmtuBlackHoleLosses = 6;
 constexpr uint8_t kPmtuMaxProbes = 3;
 }  // namespace
 
+uint16_t Connection::mtu_probe_size(Instant now, const Path& path, bool ahead_of_data) const {
+  if (!config_.pmtud || !handshake_confirmed_ || path.probe_in_flight) return 0;
+  if (ahead_of_data && path.cc->cwnd() < kPmtuProbeAheadWindow * path.mtu) return 0;
+  // A search that ended under max_mtu starts again from max_mtu at pmtu_raise_at.
+  const uint16_t high = now >= path.pmtu_raise_at ? config_.max_mtu : path.pmtu_high;
+  if (high < path.pmtu_low + kPmtuSearchGranularity) return 0;
+  uint16_t size = static_cast<uint16_t>((path.pmtu_low + high + 1) / 2);
+  return bytes_in_flight(path) + size > path.cc->cwnd() ? 0 : size;
+}
+
 std::optional<Transmit> Connection::maybe_send_mtu_probe(Instant now, Path& path,
                                                         MutBytes buffer, bool ahead_of_data) {
-  if (!config_.pmtud || !handshake_confirmed_ || path.probe_in_flight) return std::nullopt;
-  if (ahead_of_data && path.cc->cwnd() < kPmtuProbeAheadWindow * path.mtu) return std::nullopt;
+  const uint16_t size = mtu_probe_size(now, path, ahead_of_data);
+  if (size == 0 || buffer.size() < size) return std::nullopt;
   if (now >= path.pmtu_raise_at) {
     path.pmtu_raise_at = kNever;
     path.pmtu_high = config_.max_mtu;
   }
-  if (path.pmtu_high < path.pmtu_low + kPmtuSearchGranularity) return std::nullopt;
-  uint16_t size = static_cast<uint16_t>((path.pmtu_low + path.pmtu_high + 1) / 2);
-  if (buffer.size() < size || bytes_in_flight(path) + size > path.cc->cwnd()) return std::nullopt;
   const DatagramBuild d{kEcnNotEct, size, false};
   size_t n = build_packet(now, PnSpaceId::kApp, path, buffer.first(size), size, false, true, d);
   if (n == 0) return std::nullopt;

@@ -125,29 +125,73 @@ bool Connection::mp_control_pending() const {
   return sources_pending(FrameSource::Role::kMpControl, *paths_.front());
 }
 
-std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) {
+std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer,
+                                                  size_t max_segments) {
+  fill_packets_ = max_segments > 1;  // conn_streams.cc: fill_stream_chunk
+  auto first = poll_datagram(now, buffer, nullptr);
+  if (!first || max_segments < 2) return first;
+  Path* path = run_path(*first, buffer);
+  if (path == nullptr) return first;
+  // A GSO run: more datagrams of exactly the first one's size on the same path, each the one
+  // poll_datagram would have returned next anyway (`run` makes it stop instead of choosing
+  // anything else), so a run changes how datagrams are handed over, never what is sent.
+  // Pacing needs no check of its own here: every datagram of the run is built at `now`, and
+  // transmit_on releases data only while the pacer's bucket (cc/pacer.h: kPacerBurstPackets to
+  // kPacerMaxBurstPackets packets, never more than the window) holds a packet at `now`; once it
+  // is empty the path is paced out, builds at most a short ACK-only datagram (which ends the
+  // run) and the run stops. So a run carries exactly the burst the pacer allows at its send_at.
+  const size_t seg = first->size;
+  size_t used = seg, count = 1;
+  // One ECN codepoint per run: while a path tests ECN (conn_ecn.cc) the mark may change.
+  while (count < max_segments && buffer.size() - used >= seg &&
+         next_ecn_mark(*path) == first->ecn) {
+    auto t = poll_datagram(now, buffer.subspan(used, seg), path);
+    if (!t) break;
+    used += t->size;
+    ++count;
+    if (t->size < seg) break;  // a shorter datagram is the run's last
+  }
+  if (count > 1) {
+    first->size = used;
+    first->segment_size = seg;
+  }
+  return first;
+}
+
+// The path a datagram just built may start a GSO run on, or nullptr. Only full-size 1-RTT
+// datagrams of an established connection do: before the handshake is confirmed datagrams may
+// coalesce Initial and Handshake packets (they stay one per transmit). A PMTU probe is larger
+// than its path's MTU and a probe response goes to another address, so neither matches.
+Path* Connection::run_path(const Transmit& t, Bytes datagram) const {
+  if (state_ != State::kEstablished || !handshake_confirmed_ || (datagram[0] & 0x80) != 0) {
+    return nullptr;
+  }
+  for (const auto& p : paths_) {
+    if (p->local == t.local && p->remote == t.remote && t.size == p->mtu) {
+      return p.get();
+    }
+  }
+  return nullptr;
+}
+
+bool Connection::probe_responses_pending() const {
+  return std::ranges::any_of(paths_, [](const auto& p) {
+    return p->probe && !p->probe->responses.empty();
+  });
+}
+
+// One datagram. With `run` set (continuing a GSO run on that path, see poll_transmit) it
+// returns nullopt instead of anything that would not be a regular datagram on `run`: another
+// path's packets, probe responses and PMTU probes wait for the next call.
+std::optional<Transmit> Connection::poll_datagram(Instant now, MutBytes buffer, Path* run) {
   if (state_ == State::kClosed || state_ == State::kDraining) return std::nullopt;
   now_ = now;
-  if (state_ == State::kClosing) {
-    if (!close_frame_pending_) return std::nullopt;
-    close_frame_pending_ = false;
-    // Any open path will do (multipath-21 §2.6); prefer the first.
-    Path* path = paths_.front().get();
-    for (auto& p : paths_) {
-      if (p->state != PathState::kAbandoned && peer_cids_[p->id].has_current()) {
-        path = p.get();
-        break;
-      }
-    }
-    size_t n = build_close_datagram(*path, buffer);
-    if (n == 0) return std::nullopt;
-    path->bytes_sent += n;
-    return Transmit{path->local, path->remote, 0, n, 0};
-  }
+  if (state_ == State::kClosing) return run != nullptr ? std::nullopt : poll_close(buffer);
   maybe_update_keys();
   pacing_wakeup_ = kNever;
   sched_.lane = mp::DeadlineLane::kAny;
   if (side_ == Side::kServer) {
+    if (run != nullptr && probe_responses_pending()) return std::nullopt;
     if (auto t = transmit_probe_responses(now, buffer)) return t;
   }
   // A PMTU probe (at most one in flight per path) goes ahead of data once the window is large
@@ -156,12 +200,37 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   // size until then. In a small window (a path just back from an outage) data goes first.
   if (!multipath_ || !handshake_confirmed_) {
     Path& path = *paths_.front();
+    if (run != nullptr && mtu_probe_size(now, path, true) != 0) return std::nullopt;
     if (auto t = maybe_send_mtu_probe(now, path, buffer, true)) return t;
     if (auto t = transmit_on(now, path, buffer, true)) return t;
+    if (run != nullptr) return std::nullopt;
     if (auto t = maybe_send_mtu_probe(now, path, buffer, false)) return t;
     note_app_limited(path);
     return std::nullopt;
   }
+  return poll_multipath(now, buffer, run);
+}
+
+std::optional<Transmit> Connection::poll_close(MutBytes buffer) {
+  if (!close_frame_pending_) return std::nullopt;
+  close_frame_pending_ = false;
+  // Any open path will do (multipath-21 §2.6); prefer the first.
+  Path* path = paths_.front().get();
+  for (auto& p : paths_) {
+    if (p->state != PathState::kAbandoned && peer_cids_[p->id].has_current()) {
+      path = p.get();
+      break;
+    }
+  }
+  size_t n = build_close_datagram(*path, buffer);
+  if (n == 0) return std::nullopt;
+  path->bytes_sent += n;
+  return Transmit{path->local, path->remote, 0, n, 0};
+}
+
+std::optional<Transmit> Connection::poll_multipath(Instant now, MutBytes buffer, Path* run) {
+  // In a run, a datagram another path would get first ends the run.
+  auto other = [run](const Path& p) { return run != nullptr && &p != run; };
   open_wanted_paths(now);
   // Deadline scheduling: deadline data only goes where choose_path() sends it (conn_deadline.cc).
   if (scheduler_->deadline_aware()) sched_.lane = mp::DeadlineLane::kHold;
@@ -174,6 +243,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
     if (!peer_cids_[p.id].has_current()) continue;
     bool carrier = orphan_acks && can_carry_own_acks(p);
     if (!carrier && !path_has_urgent(p, now)) continue;
+    if (other(p)) return std::nullopt;
     orphan_acks &= !carrier;
     const bool data = urgent_packet_takes_data(now, p);
     if (auto t = transmit_on(now, p, buffer, data)) {
@@ -185,6 +255,7 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   if (dups_queued()) {
     for (auto& p : paths_) {
       if (!is_data_path(*p) || !dup_pending_for(*p) || !peer_cids_[p->id].has_current()) continue;
+      if (other(*p)) return std::nullopt;
       if (auto t = transmit_on(now, *p, buffer, true)) return t;
     }
   }
@@ -192,17 +263,20 @@ std::optional<Transmit> Connection::poll_transmit(Instant now, MutBytes buffer) 
   // climb back from the base size under load); the others probe when the window leaves room.
   for (auto& p : paths_) {
     if (!p->usable() || p->pmtu_black_holes == 0) continue;
+    if (run != nullptr && mtu_probe_size(now, *p, true) != 0) return std::nullopt;
     if (auto t = maybe_send_mtu_probe(now, *p, buffer, true)) return t;
   }
   // New data and control frames: wherever the scheduler puts them.
   if (app_has_data() || mp_control_pending() || crypto_[2].tx.has_data_to_send(UINT64_MAX)) {
     if (Path* p = choose_path(now)) {
+      if (other(*p)) return std::nullopt;
       if (auto t = transmit_on(now, *p, buffer, true)) {
         scheduler_->on_sent(p->id, t->size);
         return t;
       }
     }
   }
+  if (run != nullptr) return std::nullopt;  // what is left is probes and bookkeeping
   for (auto& p : paths_) {
     if (!p->usable()) continue;
     if (auto t = maybe_send_mtu_probe(now, *p, buffer, false)) return t;

@@ -60,12 +60,40 @@ void Connection::write_control_frames(Instant now, PacketBuilder& b) {
   }
 }
 
+// next_chunk_for_packet leaves room for the largest STREAM header (kMaxStreamHeader); the real
+// one is usually about ten bytes shorter. A chunk of new data cut at that limit is extended by
+// the stream's next bytes so the frame fills `room` exactly: the datagrams of a bulk transfer
+// are then all of the path MTU (no bytes left unused), which lets the core build GSO runs,
+// whose segments but the last must all have one size (Connection::poll_transmit). Only for a
+// caller that takes runs: one that sends a datagram per call keeps the packing (and a seeded
+// simulation its exact course) as it was.
+void Connection::fill_stream_chunk(StreamChunk& c, const Stream& s, size_t room) {
+  SendChunk& ch = c.chunk;
+  if (!fill_packets_ || ch.retransmission || ch.fin || ch.length + kMaxStreamHeader != room) return;
+  // The length is sized as if it were `room`: never a shorter varint than the real one.
+  const size_t header = stream_frame_overhead(c.stream_id, ch.offset, room, true);
+  if (header >= kMaxStreamHeader) return;
+  const uint64_t spare = kMaxStreamHeader - header;
+  // Only new bytes that follow the chunk at once and are contiguous in the send ring.
+  const SendBuffer& sb = s.send_buffer();
+  if (sb.has_lost() || sb.sent_offset() != ch.offset + ch.length ||
+      s.view(ch.offset, ch.length + spare).size() != ch.length + spare) {
+    return;
+  }
+  auto more = streams_.next_chunk_of(c.stream_id, spare);
+  if (!more) return;
+  ch.length += more->chunk.length;
+  ch.fin = more->chunk.fin;
+}
+
 void Connection::write_stream_frames(PacketBuilder& b) {
   while (b.w.room() > kMaxStreamHeader + 1) {
-    auto c = next_chunk_for_packet(b.w.room() - kMaxStreamHeader);
+    const size_t room = b.w.room();
+    auto c = next_chunk_for_packet(room - kMaxStreamHeader);
     if (!c) return;
     Stream* s = streams_.find(c->stream_id);
     if (s == nullptr) return;
+    fill_stream_chunk(*c, *s, room);
     StreamFrame f{c->stream_id, c->chunk.offset, s->view(c->chunk.offset, c->chunk.length),
                   c->chunk.fin, true};
     if (!encode_frame(b.w, f)) return;

@@ -186,7 +186,12 @@ class Connection {
   // --- the sans-I/O contract
   void on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
                    uint8_t ecn, MutBytes datagram);
-  std::optional<Transmit> poll_transmit(Instant now, MutBytes buffer);
+  // Writes the next datagram into `buffer`. With max_segments > 1 (the caller can send a GSO
+  // run: UDP_SEGMENT) it may write a run of up to max_segments datagrams for one path, every
+  // one but the last of exactly Transmit::segment_size bytes, as many as the buffer, the
+  // congestion window and the pacer allow. The caller sizes the buffer to what one send may
+  // carry (Linux: 64 segments, 64 KiB).
+  std::optional<Transmit> poll_transmit(Instant now, MutBytes buffer, size_t max_segments = 1);
   Instant next_timeout() const;
   void on_timeout(Instant now);
   std::optional<Event> poll_event();
@@ -467,6 +472,11 @@ class Connection {
   void write_cid_frames(PacketBuilder& b);
   size_t build_close_datagram(Path& path, MutBytes buffer);
   uint64_t amplification_room(const Path& path) const;
+  std::optional<Transmit> poll_datagram(Instant now, MutBytes buffer, Path* run);
+  std::optional<Transmit> poll_close(MutBytes buffer);
+  std::optional<Transmit> poll_multipath(Instant now, MutBytes buffer, Path* run);
+  Path* run_path(const Transmit& t, Bytes datagram) const;
+  bool probe_responses_pending() const;
   std::optional<Transmit> transmit_on(Instant now, Path& path, MutBytes buffer,
                                       bool data_allowed, bool probe_response = false);
   void note_app_limited(Path& path);
@@ -475,6 +485,7 @@ class Connection {
   static StreamMapConfig stream_config_from(Side side, const ConnectionConfig& config);
   void write_control_frames(Instant now, PacketBuilder& b);
   void write_stream_frames(PacketBuilder& b);
+  void fill_stream_chunk(StreamChunk& c, const Stream& s, size_t room);
   bool dup_pending_for(const Path& path) const;
   void write_dup_frames(Path& path, PacketBuilder& b);
   void pump_stream_events();
@@ -592,6 +603,8 @@ class Connection {
   // conn_pmtu.cc (DPLPMTUD, RFC 8899)
   std::optional<Transmit> maybe_send_mtu_probe(Instant now, Path& path, MutBytes buffer,
                                                bool ahead_of_data);
+  // The size of the probe maybe_send_mtu_probe would send now (0: none).
+  uint16_t mtu_probe_size(Instant now, const Path& path, bool ahead_of_data) const;
   void on_mtu_probe_acked(Instant now, Path& path, uint16_t size);
   void arm_pmtu_raise(Instant now, Path& path) const;
   void on_mtu_probe_lost(Instant now, Path& path, uint16_t size);
@@ -602,6 +615,7 @@ class Connection {
                          bool persistent);
   // conn_ecn.cc (RFC 9000 §13.4)
   uint8_t ecn_mark_for_send(Path& path);
+  uint8_t next_ecn_mark(const Path& path) const;  // what ecn_mark_for_send would return
   void on_ecn_feedback(Instant now, Path& path, PnSpaceId space, const AckFrame& ack,
                        const AckResult& res);
   void on_ecn_marked_lost(Path& path, std::span<const SentPacket> lost);
@@ -737,6 +751,7 @@ class Connection {
   Instant idle_deadline_ = kNever;
   Instant close_deadline_ = kNever;
   Instant pacing_wakeup_ = kNever;
+  bool fill_packets_ = false;  // this poll_transmit may build a GSO run (conn_streams.cc)
   Instant last_activity_;
   Instant last_sent_time_;
   uint32_t pto_count_ = 0;  // handshake spaces; 1-RTT spaces back off per path

@@ -378,7 +378,8 @@ void Endpoint::send_invalid_token_close(const SocketAddress& local, const Socket
   ++stats_.invalid_token_closes;
 }
 
-std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer) {
+std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer,
+                                                size_t max_segments) {
   if (!stateless_.empty()) {
     Stateless s = std::move(stateless_.front());
     stateless_.pop_front();
@@ -391,7 +392,7 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer) {
   auto start = conns_.upper_bound(rr_cursor_);
   for (size_t i = 0; i < conns_.size(); ++i) {
     if (start == conns_.end()) start = conns_.begin();
-    if (auto t = start->second.conn->poll_transmit(now, buffer)) {
+    if (auto t = start->second.conn->poll_transmit(now, buffer, max_segments)) {
       rr_cursor_ = start->first;
       // The datagram may carry NEW_CONNECTION_ID frames for CIDs issued since the last
       // datagram in (an API call such as retire_local_cids): routed before the peer uses them.

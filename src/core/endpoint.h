@@ -55,7 +55,9 @@ class Endpoint {
 
   void on_datagram(Instant now, const SocketAddress& local, const SocketAddress& remote,
                    uint8_t ecn, MutBytes datagram);
-  std::optional<Transmit> poll_transmit(Instant now, MutBytes buffer);
+  // One datagram, or with max_segments > 1 a GSO run of one connection's path
+  // (Connection::poll_transmit). Stateless replies are single datagrams.
+  std::optional<Transmit> poll_transmit(Instant now, MutBytes buffer, size_t max_segments = 1);
   Instant next_timeout() const;
   void on_timeout(Instant now);
 

@@ -228,6 +228,8 @@ MpResult run_mp_scenario(const MpScenario& s) {
   TransferServer server_app;
   client.set_app(&client_app);
   server.set_app(&server_app);
+  client.set_max_segments(s.gso_segments);
+  server.set_max_segments(s.gso_segments);
 
   sim::Network net(s.seed);
   std::vector<quic::SocketAddress> addrs;
@@ -308,6 +310,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
     rconn.multipath = false;
     rconn.cc = *s.competitor;
     rival = std::make_unique<SimEndpoint>(quic::EndpointConfig{false, rconn, ctls}, s.seed * 2 + 3);
+    rival->set_max_segments(s.gso_segments);
     TransferPlan rplan;
     rplan.sizes = {kMaxResponseBytes};
     rival_app = std::make_unique<TransferClient>(rival_addr, server_addr, rplan);

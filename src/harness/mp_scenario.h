@@ -112,6 +112,9 @@ struct MpScenario {
   // A single-path client with this controller downloads through link 0 at the same time
   // (it starts 10 ms after the multipath client), to measure fairness at the bottleneck.
   std::optional<quic::CcAlgorithm> competitor;
+  // GSO runs the endpoints may build (SimEndpoint::set_max_segments, as the I/O driver on a
+  // GSO socket: 64); 1, the default: one datagram per poll.
+  size_t gso_segments = 1;
   // false: 64 MiB windows and send buffers from the start (the scenario figures); true: the
   // ConnectionConfig defaults, auto-tuned.
   bool default_windows = false;

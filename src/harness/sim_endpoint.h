@@ -2,6 +2,7 @@
 // application (an App) a chance to act, so streams are read and written in virtual time.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 
@@ -29,6 +30,12 @@ class SimEndpoint final : public sim::Node {
   // Called for every datagram delivered to this endpoint, before it is processed.
   std::function<void(const sim::Datagram&, Instant)> on_receive;
 
+  // Lets the endpoint build GSO runs of up to `n` datagrams (Endpoint::poll_transmit), which
+  // leave one by one at the time they were built; 1 (the default): one datagram per poll.
+  void set_max_segments(size_t n) { max_segments_ = n; }
+  // Called for every transmit the endpoint returns (a run once, before its datagrams).
+  std::function<void(const quic::Transmit&, Instant)> on_transmit;
+
   void on_datagram(Instant now, sim::Datagram d) override;
   std::optional<sim::Datagram> poll_transmit(Instant now) override;
   Instant next_timeout() const override;
@@ -39,6 +46,8 @@ class SimEndpoint final : public sim::Node {
   quic::Endpoint endpoint_;
   App* app_ = nullptr;
   std::vector<uint8_t> buf_;
+  size_t max_segments_ = 1;
+  std::deque<sim::Datagram> run_;  // the rest of the last run, sent before polling again
 };
 
 }  // namespace harness

@@ -262,12 +262,21 @@ quic::Status EndpointDriver::receive_all(quic::Instant now, bool& more_input) {
 // Polls transmits into the queue until the batch is full (false), the endpoint has nothing more
 // or queued a transmit to be held until its send time (true: poll no more this round).
 bool EndpointDriver::fill(quic::Instant now) {
+  // The core builds GSO runs itself when a socket can send them; a run routed to a socket
+  // without GSO is split into single datagrams by the queue.
+  const bool gso = std::ranges::any_of(sockets_, [](const SocketEntry& e) {
+    return e.socket->gso_enabled();
+  });
   for (;;) {
     quic::MutBytes slot = queue_.slot();
     if (slot.empty()) return false;
-    auto t = endpoint_.poll_transmit(now, slot);
+    auto t = endpoint_.poll_transmit(now, slot, gso ? kMaxGsoSegments : 1);
     if (!t) return true;
     ++stats_.transmits;
+    if (t->segment_size != 0) {
+      ++stats_.core_runs;
+      stats_.core_run_datagrams += datagram_count(t->size, t->segment_size);
+    }
     SocketEntry* e = route(t->local);
     if (e == nullptr || e->blackhole) {
       // The slot is reused by the next transmit. No socket: its link went away; the core's

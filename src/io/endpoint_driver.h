@@ -28,6 +28,8 @@ inline constexpr uint32_t kReadable = 1, kWritable = 2, kError = 4, kHangup = 8;
 struct DriverStats {
   uint64_t iterations = 0, wakeups = 0, timer_fires = 0;
   uint64_t transmits = 0;
+  // Transmits the core built as GSO runs (more than one datagram) and the datagrams in them.
+  uint64_t core_runs = 0, core_run_datagrams = 0;
   uint64_t blackholed_sent = 0, blackholed_received = 0;  // datagrams dropped by set_blackhole
   uint64_t overdue_polls = 0;  // loops where next_timeout() was still due after on_timeout
   // Datagrams dropped because no socket is bound to their local address (its link is gone).

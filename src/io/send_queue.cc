@@ -50,6 +50,7 @@ bool SendQueue::extend_run(UdpSocket* s, const quic::Transmit& t, quic::Instant 
   last.msg.data = quic::Bytes(last.msg.data.data(), last.msg.data.size() + t.size);
   last.msg.segment_size = seg;
   last.closed = t.size < seg;
+  ++stats_.merged;
   return true;
 }
 

@@ -317,8 +317,10 @@ quic::Result<size_t> UdpSocket::send(std::span<const SendMessage> msgs) {
       for (int i = 0; i < n; ++i) {
         const SendMessage& m = msgs[done + i];
         if (is_gso(m)) {
+          const size_t count = (m.data.size() + m.segment_size - 1) / m.segment_size;
           ++stats_.gso_messages;
-          stats_.datagrams_sent += (m.data.size() + m.segment_size - 1) / m.segment_size;
+          stats_.gso_datagrams += count;
+          stats_.datagrams_sent += count;
         } else {
           ++stats_.datagrams_sent;
         }

@@ -67,6 +67,7 @@ struct SocketStats {
   uint64_t datagrams_received = 0, datagrams_sent = 0;
   uint64_t gro_buffers = 0;    // received buffers that held more than one datagram
   uint64_t gso_messages = 0;   // sent messages carrying more than one datagram
+  uint64_t gso_datagrams = 0;  // the datagrams those messages carried
   uint64_t send_errors = 0;    // messages dropped on a hard error (EMSGSIZE, unreachable ...)
   uint64_t truncated = 0;      // received datagrams dropped because they were truncated
   uint64_t gso_fallbacks = 0;  // times the kernel refused a GSO send and we split it

@@ -56,11 +56,13 @@ void transfer(bool v6, bool gso, uint64_t bytes, int streams) {
                                      (*server_sock)->local_address(), plan);
 
   std::atomic<bool> stop{false};
+  DriverStats server_stats;
   std::thread server([&] {
     EndpointDriver d(server_ep, {server_sock->get()});
     d.set_app([&](quic::Endpoint& e, quic::Instant now) { server_app.on_activity(e, now); });
     // Wake every 20 ms at most so the stop flag is seen.
     while (!stop) (void)d.run_until([&] { return stop.load(); }, monotonic_now() + 20ms);
+    server_stats = d.stats();
   });
   EndpointDriver d(client_ep, {client_sock->get()});
   d.set_app([&](quic::Endpoint& e, quic::Instant now) { client_app.on_activity(e, now); });
@@ -71,10 +73,19 @@ void transfer(bool v6, bool gso, uint64_t bytes, int streams) {
   EXPECT_TRUE(*r) << "timed out";
   EXPECT_FALSE(client_app.failed()) << client_app.error();
   EXPECT_EQ(client_app.bytes_received(), plan.sizes[0] * plan.sizes.size());
+  const SocketStats& ss = (*server_sock)->stats();
   if (gso) {
-    EXPECT_GT((*server_sock)->stats().gso_messages, 0u);
+    // The core built the runs (Connection::poll_transmit) and they left with UDP_SEGMENT as
+    // they were: long runs, not pairs, each one GSO message.
+    EXPECT_GT(server_stats.core_runs, 0u);
+    EXPECT_GT(server_stats.core_run_datagrams, 4 * server_stats.core_runs);
+    EXPECT_GE(ss.gso_messages, server_stats.core_runs);
+    EXPECT_GE(ss.gso_datagrams, server_stats.core_run_datagrams);
+    EXPECT_GT(ss.gso_datagrams, 4 * ss.gso_messages);
   } else {
-    EXPECT_EQ((*server_sock)->stats().gso_messages, 0u);
+    // No socket with GSO: the driver asks for one datagram per transmit.
+    EXPECT_EQ(server_stats.core_runs, 0u);
+    EXPECT_EQ(ss.gso_messages, 0u);
     EXPECT_EQ((*client_sock)->stats().gro_buffers, 0u);
   }
 }

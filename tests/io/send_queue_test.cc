@@ -1,6 +1,6 @@
 // The driver's send queue over real loopback sockets: held transmits (Transmit::send_at) wait
 // for their time and keep their order, equal-size runs become one GSO message, a core-built
-// run is split when GSO is off, and dropping a removed socket's transmits leaves the others.
+// run is one message as it is (split when GSO is off), and dropping a removed socket's transmits leaves the others.
 #include "io/send_queue.h"
 
 #include <cstring>
@@ -91,6 +91,30 @@ TEST(SendQueue, EqualSizeRunBecomesOneGsoMessage) {
     EXPECT_EQ(got[i].first, 'a' + i);
     EXPECT_EQ(got[i].second, i == 5 ? 500u : 1200u);
   }
+}
+
+// A run the core built leaves as it is, one GSO message; a following single datagram of the
+// same size does not extend it (the core ended the run for a reason: another path, the pacer),
+// while single datagrams are still joined.
+TEST(SendQueue, CoreBuiltRunIsOneMessageAsItIs) {
+  Peer tx(true), rx(false);
+  ASSERT_TRUE(tx.socket->gso_enabled());
+  SendQueue q;
+  push(q, *tx.socket, *rx.socket, 'r', 3 * 1200, {}, kNow, 1200);
+  push(q, *tx.socket, *rx.socket, 's', 1200, {}, kNow);
+  push(q, *tx.socket, *rx.socket, 't', 1200, {}, kNow);  // joins 's': two singles
+  auto r = q.send(kNow);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, SendQueue::State::kDrained);
+  EXPECT_EQ(q.stats().messages, 2u);
+  EXPECT_EQ(q.stats().merged, 1u);
+  EXPECT_EQ(tx.socket->stats().gso_messages, 2u);
+  EXPECT_EQ(tx.socket->stats().gso_datagrams, 5u);
+  auto got = rx.drain();
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[0].first, 'r');
+  EXPECT_EQ(got[3].first, 's');
+  EXPECT_EQ(got[4].first, 't');
 }
 
 TEST(SendQueue, CoreBuiltRunIsSplitWhenGsoIsOff) {

@@ -295,9 +295,11 @@ EndpointHosts::EndpointHosts(const PairConfig& config) {
   } else {
     client_ep = std::make_unique<harness::SimEndpoint>(std::move(c), config.client_seed);
     client_ep->set_app(&client_side);
+    client_ep->set_max_segments(config.max_segments);
   }
   server_ep = std::make_unique<harness::SimEndpoint>(std::move(s), config.server_seed);
   server_ep->set_app(&server_side);
+  server_ep->set_max_segments(config.max_segments);
 }
 
 EndpointHosts::~EndpointHosts() = default;

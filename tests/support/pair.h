@@ -135,6 +135,8 @@ struct PairConfig {
   bool bare_client = false;
   // Sides without an on_activity hook poll their connection's events into Side::events.
   bool drain_events = true;
+  // GSO runs the endpoints may build (harness::SimEndpoint::set_max_segments); 1: none.
+  size_t max_segments = 1;
 };
 
 // One side of a Pair: its connection and what the test sees of it.
@@ -175,6 +177,8 @@ class Pair : private detail::EndpointHosts, public PairCore {
 
   quic::Endpoint& client_endpoint();
   quic::Endpoint& server_endpoint() { return server_ep->endpoint(); }
+  harness::SimEndpoint& server_host() { return *server_ep; }
+  harness::SimEndpoint& client_host() { return *client_ep; }  // not with bare_client
   // The client's connection (nullptr if connect failed) and the server's first one (nullptr
   // until the server created it).
   quic::Connection* client() { return client_side.conn; }
