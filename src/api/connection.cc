@@ -140,8 +140,8 @@ Event to_public(const quic::Event& e, const quic::Connection& c) {
 PathState path_state(const quic::Path& p) {
   if (p.state == quic::PathState::kValidating) return PathState::validating;
   if (p.state == quic::PathState::kAbandoned) return PathState::closed;
-  if (p.failed) return PathState::failed;
-  if (p.local_backup || p.peer_backup) return PathState::backup;
+  if (p.health.failed()) return PathState::failed;
+  if (p.role.backup()) return PathState::backup;
   return PathState::active;
 }
 

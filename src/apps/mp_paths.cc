@@ -91,7 +91,7 @@ std::vector<PathFigures> path_figures(const quic::Connection& c) {
     const quic::Path& p = c.path(i);
     v.push_back(PathFigures{p.id, p.local, p.remote, p.bytes_sent, p.bytes_received,
                             p.stream_bytes_sent, p.packets_sent, p.packets_lost, p.rtt.smoothed(),
-                            p.failed, p.local_backup});
+                            p.health.failed(), p.role.local_backup()});
   }
   return v;
 }

@@ -150,10 +150,11 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
   DatagramQueue* urgent = &datagrams_urgent_;
   if (datagrams_urgent_.empty()) {
     urgent = nullptr;
-  } else if (interactive_path() != &path) {
+  } else if (const InteractiveChoice ic = interactive_choice(); ic.fast != &path) {
     // Past the spill time any other path may take them, but not one whose PTO fired.
-    const bool skip_pto = path_without_pto_exists();
-    if (interactive_spill_at() > now || !interactive_candidate(path, skip_pto)) urgent = nullptr;
+    if (interactive_spill_at(ic) > now || !interactive_candidate(path, ic.skip_pto)) {
+      urgent = nullptr;
+    }
   }
   for (DatagramQueue* q : {urgent, &datagrams_resend_, &datagrams_out_}) {
     if (q == nullptr) continue;
@@ -216,38 +217,30 @@ bool Connection::interactive_candidate(const Path& p, bool skip_pto) const {
   return !skip_pto || p.pto_count == 0;
 }
 
-bool Connection::path_without_pto_exists() const {
-  return std::any_of(paths_.begin(), paths_.end(), [this](const auto& p) {
+Connection::InteractiveChoice Connection::interactive_choice() const {
+  InteractiveChoice ic;
+  ic.skip_pto = std::any_of(paths_.begin(), paths_.end(), [this](const auto& p) {
     return p->pto_count == 0 && interactive_candidate(*p, false);
   });
-}
-
-const Path* Connection::interactive_path() const {
-  const bool skip_pto = path_without_pto_exists();
-  const Path* best = nullptr;
   for (const auto& p : paths_) {
-    if (!interactive_candidate(*p, skip_pto)) continue;
-    if (best == nullptr || p->rtt.smoothed() < best->rtt.smoothed()) best = p.get();
+    if (!interactive_candidate(*p, ic.skip_pto)) continue;
+    if (ic.fast == nullptr || p->rtt.smoothed() < ic.fast->rtt.smoothed()) ic.fast = p.get();
   }
-  return best;
+  return ic;
 }
 
-Instant Connection::interactive_spill_at() const {
-  // Called from next_timeout for every connection: nothing to compute while none waits.
-  if (datagrams_urgent_.empty()) return kNever;
+Instant Connection::interactive_spill_at(const InteractiveChoice& ic) const {
   auto oldest = datagrams_urgent_.front_seq();
-  const Path* fast = interactive_path();
-  if (!oldest || fast == nullptr) return kNever;
-  const bool skip_pto = path_without_pto_exists();
+  if (!oldest || ic.fast == nullptr) return kNever;
   Duration next = Duration::max();
   for (const auto& p : paths_) {
-    if (p.get() != fast && interactive_candidate(*p, skip_pto)) {
+    if (p.get() != ic.fast && interactive_candidate(*p, ic.skip_pto)) {
       next = std::min(next, p->rtt.smoothed());
     }
   }
   if (next == Duration::max()) return kNever;
   const Duration patience =
-      std::max<Duration>(std::chrono::milliseconds(1), (next - fast->rtt.smoothed()) / 2);
+      std::max<Duration>(std::chrono::milliseconds(1), (next - ic.fast->rtt.smoothed()) / 2);
   return instant_from_ns(static_cast<int64_t>(datagrams_urgent_.find(*oldest)->tag)) + patience;
 }
 

@@ -38,14 +38,14 @@ mp::PathFigures Connection::figures(const Path& path) {
   f.id = path.id;
   f.active = path.state == PathState::kActive;
   f.validated = path.validated;
-  f.failed = path.failed;
-  f.suspect = path.suspect;
+  f.failed = path.health.failed();
+  f.suspect = path.health.suspect();
   f.ack_eliciting_in_flight = path.app.loss.has_ack_eliciting_in_flight();
   f.pto_count = path.pto_count;
   f.srtt = path.rtt.smoothed();
   f.last_ack_eliciting_sent = path.last_ack_eliciting_sent;
-  f.last_progress = path.last_progress;
-  f.failed_since = path.failed_since;
+  f.last_progress = path.health.last_progress();
+  f.failed_since = path.health.failed_since();
   return f;
 }
 
@@ -109,9 +109,9 @@ void Connection::on_path_validated(Instant now, Path& path) {
   path.validated = true;
   if (was_new) {
     path.state = PathState::kActive;
-    path.last_progress = now;
+    path.health.start_silence(now);
     ++stats_.paths_validated;
-    if (path.local_backup) path.status_pending = true;
+    path.role.announce_if_backup();
     push_event({EventKind::kPathValidated, path.id});
   }
 }
@@ -349,7 +349,7 @@ void Connection::open_wanted_paths(Instant now) {
     Path& path = init_path(id, w.local, w.remote);
     peer_cids_[id].take_first();
     path.state = PathState::kValidating;
-    path.local_backup = w.backup;
+    path.role.open_as(w.backup);
     next_path_id_ = id + 1;
     path_manager_.opened(i, id);
     ++stats_.paths_opened;
@@ -399,7 +399,7 @@ Status Connection::set_path_weight(uint64_t id, double weight) {
   if (!mp::PathManager::weight_in_range(weight)) {
     return fail(err::kInternalError, "path weight out of range");
   }
-  path->weight = weight;
+  path->role.set_weight(weight);
   return {};
 }
 
@@ -429,10 +429,8 @@ Status Connection::set_path_backup(uint64_t id, bool backup) {
   if (path == nullptr || path->state == PathState::kAbandoned) {
     return fail(err::kInternalError, "no such open path");
   }
-  if (!path_manager_.set_backup(id, backup, path->local_backup, path->status_seq)) return {};
-  path->local_backup = backup;
-  ++path->status_seq;
-  path->status_pending = multipath_;
+  if (!path_manager_.set_backup(id, backup, path->role)) return {};
+  path->role.set_local(backup, multipath_);
   return {};
 }
 
@@ -488,14 +486,7 @@ Status Connection::on_path_status(const PathStatusFrame& f) {
   if (auto st = check_path_frame(f.path_id, type); !st) return st;
   Path* path = path_by_id(f.path_id);
   if (path == nullptr || path->state == PathState::kAbandoned) return {};
-  // §3.3: one sequence space for both frames; reordered older news is ignored.
-  if (!mp::PathManager::peer_status_is_news(path->has_peer_status, path->peer_status_seq,
-                                           f.sequence)) {
-    return {};
-  }
-  path->has_peer_status = true;
-  path->peer_status_seq = f.sequence;
-  path->peer_backup = f.backup;
+  path->role.on_peer_status(f.sequence, f.backup);  // §3.3: older news is ignored
   return {};
 }
 
@@ -563,12 +554,12 @@ void Connection::write_mp_control_frames(PacketBuilder& b) {
       b.sent.push_back(sent::PathAbandon{p->id});
       b.ack_eliciting = true;
     }
-    if (p->status_pending && p->state != PathState::kAbandoned) {
-      PathStatusFrame f{p->local_backup, p->id, p->status_seq};
+    if (p->role.status_pending() && p->state != PathState::kAbandoned) {
+      PathStatusFrame f{p->role.local_backup(), p->id, p->role.status_seq()};
       if (encoded_size(f) > b.w.room()) return;
       encode_frame(b.w, f);
-      p->status_pending = false;
-      b.sent.push_back(sent::PathStatus{p->id, p->status_seq});
+      p->role.status_sent();
+      b.sent.push_back(sent::PathStatus{p->id, f.sequence});
       b.ack_eliciting = true;
     }
   }
@@ -590,19 +581,19 @@ bool Connection::orphan_acks_due(Instant now) const {
 
 bool Connection::can_carry_own_acks(const Path& path) const {
   auto it = peer_cids_.find(path.id);
-  return path.state != PathState::kAbandoned && !path.failed && !path.suspect &&
+  return path.state != PathState::kAbandoned && path.health.healthy() &&
          it != peer_cids_.end() && it->second.has_current();
 }
 
 bool Connection::is_data_path(const Path& path) const {
   if (!path.usable()) return false;
   if (!multipath_ || paths_.size() == 1) return true;
-  if (path.suspect) return false;
+  if (path.health.suspect()) return false;
   // Backup paths carry nothing but keepalives while an available path works (§3.3).
-  if (!(path.local_backup || path.peer_backup)) return true;
+  if (!path.role.backup()) return true;
   return mp::PathManager::backup_carries_data(
       std::any_of(paths_.begin(), paths_.end(), [](const auto& p) {
-        return p->usable() && !p->suspect && !(p->local_backup || p->peer_backup);
+        return p->usable() && !p->health.suspect() && !p->role.backup();
       }));
 }
 
@@ -620,7 +611,7 @@ Path* Connection::choose_path(Instant now) {
     c.mtu = p->mtu;
     c.min_rtt = p->rtt.min_rtt();
     c.rttvar = p->rtt.rttvar();
-    c.weight = p->weight;
+    c.weight = p->role.weight();
     bool window_ok = c.in_flight + p->mtu <= c.cwnd;
     Instant at = std::max(p->pacer.next_send_time(now, p->mtu, p->pacing_rate_bps(), c.cwnd,
                                                   p->mtu),
@@ -633,7 +624,7 @@ Path* Connection::choose_path(Instant now) {
   // Interactive datagrams take their path as soon as it can send; until then the other
   // paths carry the rest and they wait (conn_datagrams.cc).
   if (!datagrams_urgent_.empty()) {
-    const Path* fast = interactive_path();
+    const Path* fast = interactive_choice().fast;
     for (const PathCandidate& c : cands) {
       if (c.can_send && fast != nullptr && c.id == fast->id) return path_by_id(c.id);
     }
@@ -684,13 +675,11 @@ void Connection::reinject(Path& path) {
 }
 
 void Connection::on_path_progress(Instant now, Path& path) {
-  path.last_progress = now;
-  path.suspect = false;
-  if (!path.failed) return;
   // (both-die: the first link to return is taken back at once.)
-  if (path_manager_.recovers(path.recover_acks, has_other_data_path(path))) {
-    path.failed = false;
-    path.recover_acks = 0;
+  auto recovered = [&](uint32_t& acks) {
+    return path_manager_.recovers(acks, has_other_data_path(path));
+  };
+  if (path.health.on_progress(now, recovered)) {
     path.pto_count = 0;
     push_event({EventKind::kPathRecovered, path.id});
   }
@@ -714,7 +703,7 @@ bool Connection::suspect_due(const Path& path, Instant now) const {
 
 bool Connection::has_other_data_path(const Path& path) const {
   return std::any_of(paths_.begin(), paths_.end(), [&](const auto& p) {
-    return p.get() != &path && p->usable() && !p->suspect;
+    return p.get() != &path && p->usable() && !p->health.suspect();
   });
 }
 
@@ -785,8 +774,7 @@ void Connection::path_timers(Instant now) {
     }
     if (suspect_due(p, now)) {
       // No ACK for a while with data outstanding: stop using it and move its data elsewhere.
-      p.suspect = true;
-      p.recover_acks = 0;
+      p.health.suspect_now();
       reinject(p);
     }
   }

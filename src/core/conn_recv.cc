@@ -386,9 +386,10 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   // latest progress (a repeated ACK of a silent path, conn_send.cc) says nothing about whether
   // the path works now, and its delay is the other path's: no RTT sample, no progress.
   const bool stale_copy =
-      rx.path != nullptr && rx.path != &path && path.last_progress != kNever &&
-      std::none_of(res.acked.begin(), res.acked.end(),
-                   [&](const SentPacket& p) { return p.time_sent > path.last_progress; });
+      rx.path != nullptr && rx.path != &path && path.health.last_progress() != kNever &&
+      std::none_of(res.acked.begin(), res.acked.end(), [&](const SentPacket& p) {
+        return p.time_sent > path.health.last_progress();
+      });
   if (app) watch_mtu_black_hole(path, res);
   if (res.rtt_sample && !stale_copy) {
     path.rtt.update(*res.rtt_sample, ack_delay, handshake_confirmed_, max_ack_delay, now);

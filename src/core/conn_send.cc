@@ -53,7 +53,7 @@ const Connection::FrameSource Connection::kFrameSources[] = {
      [](const Connection& c, const Path&) {
        return c.max_path_id_pending_ ||
               std::any_of(c.paths_.begin(), c.paths_.end(),
-                          [](const auto& p) { return p->abandon_pending || p->status_pending; });
+                          [](const auto& p) { return p->abandon_pending || p->role.status_pending(); });
      },
      [](Connection& c, Instant, Path&, PacketBuilder& b) { c.write_mp_control_frames(b); }},
     {FrameSource::Role::kAppData, true,
@@ -475,7 +475,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   }
   if (app && b.ack_eliciting) {
     // Failure detection measures silence from the moment something is outstanding.
-    if (!pns.loss.has_ack_eliciting_in_flight()) path.last_progress = now;
+    if (!pns.loss.has_ack_eliciting_in_flight()) path.health.start_silence(now);
     path.last_ack_eliciting_sent = now;
   }
   for (const SentFrame& f : frames) {

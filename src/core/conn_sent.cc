@@ -78,7 +78,7 @@ struct Connection::SentRecordHandler {
 
   void acked(const sent::PathStatus&) {}
   void lost(const sent::PathStatus& f) {
-    if (Path* p = c.path_by_id(f.path); p && p->status_seq == f.seq) p->status_pending = true;
+    if (Path* p = c.path_by_id(f.path)) p->role.status_lost(f.seq);
   }
 
   void acked(const sent::MaxPathId&) {}

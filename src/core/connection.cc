@@ -235,7 +235,7 @@ Connection::RecoveryTimer Connection::loss_or_pto_deadline() const {
     Duration d = pto_duration(p->rtt, path_max_ack_delay(*p), true, p->pto_count);
     // A failed path is probed at a bounded interval, so it is noticed soon after it returns;
     // in an outage (conn_path.cc) every path is, at a shorter one.
-    if (p->failed || outage) d = std::min(d, max_probe_interval());
+    if (p->health.failed() || outage) d = std::min(d, max_probe_interval());
     Instant t = p->app.loss.time_of_last_ack_eliciting() + d;
     if (t < best.at) best = {t, PnSpaceId::kApp, p.get(), false};
   }
@@ -248,7 +248,12 @@ Instant Connection::next_timeout() const {
   Instant t = std::min({idle_deadline_, pacing_wakeup_, prev_open_expiry_, path_deadline()});
   // An interactive datagram's wait for its path ends (only ahead: once it has passed, the
   // datagram takes the next path that can send, and that path's own timers wake us).
-  if (Instant spill = interactive_spill_at(); spill > now_) t = std::min(t, spill);
+  // Called for every connection: nothing to compute while none waits.
+  if (!datagrams_urgent_.empty()) {
+    if (Instant spill = interactive_spill_at(interactive_choice()); spill > now_) {
+      t = std::min(t, spill);
+    }
+  }
   t = std::min(t, loss_or_pto_deadline().at);
   for (PnSpaceId sp : {PnSpaceId::kInitial, PnSpaceId::kHandshake}) {
     if (!discarded_[static_cast<size_t>(sp)]) t = std::min(t, pn_space(sp).acks.ack_deadline());
@@ -314,15 +319,13 @@ void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
     // A path that keeps timing out while others work is failed: its data moves elsewhere and
     // it is only probed (with a PING) from now on.
     if (multipath_ && path_manager_.fails(figures(path), has_other_data_path(path))) {
-      path.failed = true;
-      path.failed_since = now;
-      path.recover_acks = 0;
+      path.health.fail(now);
       ++stats_.paths_failed;
       reinject(path);
       push_event({EventKind::kPathFailed, path.id});
     }
-    path.pto_probes = path.failed || path.suspect || in_outage() ? 1 : kPtoProbeDatagrams;
-    if (path.failed || path.suspect) {
+    path.pto_probes = !path.health.healthy() || in_outage() ? 1 : kPtoProbeDatagrams;
+    if (!path.health.healthy()) {
       last_sent_time_ = now;
       return;
     }

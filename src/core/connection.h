@@ -502,16 +502,20 @@ class Connection {
   bool datagrams_queued() const {
     return !datagrams_out_.empty() || !datagrams_resend_.empty() || !datagrams_urgent_.empty();
   }
-  // The path interactive datagrams wait for: the data path with the lowest smoothed RTT among
-  // those whose PTO has not fired (all data paths when every one's has).
-  const Path* interactive_path() const;
+  // The path interactive datagrams wait for (`fast`): the data path with the lowest smoothed
+  // RTT among those whose PTO has not fired (all data paths when every one's has: then
+  // `skip_pto` is false). One walk decides skip_pto for every use below.
+  struct InteractiveChoice {
+    const Path* fast = nullptr;
+    bool skip_pto = false;
+  };
+  InteractiveChoice interactive_choice() const;
   bool interactive_candidate(const Path& p, bool skip_pto) const;
-  bool path_without_pto_exists() const;
   // When the oldest interactive datagram stops waiting for that path and takes any (kNever:
   // none waits, or no other path): once it has waited half the RTT difference to the next
   // fastest path, that path delivers it sooner. A path that went dark (no ACKs, its window
   // full) then costs an interactive flow that wait, not the time until it is suspected.
-  Instant interactive_spill_at() const;
+  Instant interactive_spill_at(const InteractiveChoice& choice) const;
   size_t datagram_payload_on(const Path& path) const;
   std::pair<size_t, size_t> datagram_payload_bounds() const;
   void on_datagram_frame(Bytes data);

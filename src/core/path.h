@@ -18,7 +18,7 @@
 #include "core/ack_frequency.h"
 #include "core/cid_sets.h"
 #include "core/sent_frame.h"
-#include "mp/path_manager.h"  // kMinPathWeight, kMaxPathWeight
+#include "mp/path_state.h"
 #include "recovery/ack_tracker.h"
 #include "recovery/loss_detector.h"
 #include "recovery/rtt.h"
@@ -90,28 +90,17 @@ struct Path {
   uint8_t pto_probes = 0;
   Instant last_ack_eliciting_sent = kNever;
 
-  // Multipath status (multipath-21 §3.3): our wish (sent in PATH_STATUS_*) and the peer's.
-  bool local_backup = false, status_pending = false;
-  uint64_t status_seq = 0;
-  bool peer_backup = false;
-  uint64_t peer_status_seq = 0;
-  bool has_peer_status = false;
+  // Multipath (docs/multipath.md): its role (backup or available, PATH_STATUS, weight) and
+  // its health (suspect, failed, recovered), moved as the path manager decides.
+  mp::PathRole role;
+  mp::PathHealth health;
   bool abandon_pending = false;  // PATH_ABANDON to (re)send
-  // The application's policy for this path (Connection::set_path_weight/_rate_cap): its share
-  // under the weighted scheduler, and a ceiling on its send rate (0: none), applied through
-  // the pacer so the link's own queue never builds behind a cap it cannot exceed.
-  double weight = 1.0;
+  // A ceiling on the path's send rate (Connection::set_path_rate_cap; 0: none), applied
+  // through the pacer so the link's own queue never builds behind a cap it cannot exceed.
   uint64_t rate_cap_bps = 0;
   uint64_t abandon_error = 0;
   Instant abandon_deadline = kNever;  // state goes at this time
 
-  // Failure detection with hysteresis (docs/multipath.md): suspect after no ACK for
-  // max(3 SRTT, 100 ms) with data outstanding, failed after repeated PTOs, recovered after
-  // consecutive acknowledged round trips.
-  Instant last_progress = kNever;  // latest ACK of this path's packets (or path start)
-  bool suspect = false, failed = false;
-  Instant failed_since = kNever;  // when `failed` was last set (the abandon bound counts from it)
-  uint32_t recover_acks = 0;  // ACK frames with progress since it was suspected
   // The largest packet number of this path whose ACK was last repeated on another path
   // because this one went silent (conn_send.cc, silent_ack_copy_due).
   uint64_t ack_copied_largest = UINT64_MAX;
@@ -139,7 +128,7 @@ struct Path {
   uint64_t pmtu_black_holes = 0;  // times the path fell back to the base size (§4.3)
   uint32_t pmtu_large_lost = 0;   // packets above the base size lost since one was acked
 
-  bool usable() const { return state == PathState::kActive && validated && !failed; }
+  bool usable() const { return state == PathState::kActive && validated && !health.failed(); }
   // The rate the pacer lets packets out at: the controller's, under the path's cap.
   uint64_t pacing_rate_bps() const {
     uint64_t r = cc->pacing_rate_bps(rtt);

@@ -50,7 +50,7 @@ void apply_path_policy(quic::Connection& c, const std::vector<MpLink>& links) {
   for (size_t i = 0; i < links.size(); ++i) {
     const quic::Path* p = c.find_path(i);
     if (p == nullptr || p->state == quic::PathState::kAbandoned) continue;
-    if (p->weight != links[i].weight) (void)c.set_path_weight(i, links[i].weight);
+    if (p->role.weight() != links[i].weight) (void)c.set_path_weight(i, links[i].weight);
     if (p->rate_cap_bps != links[i].rate_cap_bps) (void)c.set_path_rate_cap(i, links[i].rate_cap_bps);
   }
 }
@@ -475,7 +475,7 @@ MpResult run_mp_scenario(const MpScenario& s) {
     for (size_t i = 0; i < c->path_count(); ++i) {
       const quic::Path& p = c->path(i);
       res.paths.push_back(MpPathFigures{p.id, p.stream_bytes_sent, p.datagrams_sent, p.packets_sent,
-                                        p.packets_lost, p.rtt.smoothed(), p.failed});
+                                        p.packets_lost, p.rtt.smoothed(), p.health.failed()});
       if (p.ack_freq.sent_any) res.paths.back().ack_threshold = p.ack_freq.requested.threshold;
       res.paths.back().mtu = p.mtu;
       res.paths.back().pmtu_black_holes = p.pmtu_black_holes;

@@ -52,11 +52,11 @@ Instant PathManager::next_open_at() const {
   return t;
 }
 
-bool PathManager::set_backup(uint64_t path_id, bool backup, bool current, uint64_t status_seq) {
+bool PathManager::set_backup(uint64_t path_id, bool backup, const PathRole& role) {
   for (auto& w : wanted_) {
     if (w.path_id == path_id) w.backup = backup;
   }
-  return !(current == backup && status_seq > 0);
+  return !(role.local_backup() == backup && role.status_seq() > 0);
 }
 
 Duration PathManager::suspect_after(Duration srtt) const {

@@ -16,6 +16,7 @@
 #include "common/address.h"
 #include "common/error.h"
 #include "common/time.h"
+#include "mp/path_state.h"
 
 namespace quic {
 // Bounds of Connection::set_path_weight (tquicd's link.weight is 1-1000).
@@ -105,13 +106,9 @@ class PathManager {
 
   // --- backup role and PATH_STATUS (multipath-21 §3.3)
   // Records the wish on the wanted path served by `path_id`; returns whether a PATH_STATUS
-  // with a new sequence number is owed (the role changed, or none was ever sent).
-  bool set_backup(uint64_t path_id, bool backup, bool current, uint64_t status_seq);
-  // Whether a peer's PATH_STATUS with `seq` is news (one sequence space for both frames;
-  // reordered older ones are ignored).
-  static bool peer_status_is_news(bool has_status, uint64_t latest_seq, uint64_t seq) {
-    return !has_status || seq > latest_seq;
-  }
+  // with a new sequence number is owed (the role changed, or none was ever sent). The caller
+  // then moves the path's PathRole (set_local).
+  bool set_backup(uint64_t path_id, bool backup, const PathRole& role);
   // Whether a path in the backup role (ours or the peer's) carries data: only while no
   // available path works.
   static bool backup_carries_data(bool available_path_works) { return !available_path_works; }
@@ -133,7 +130,7 @@ class PathManager {
     return !f.failed && f.pto_count >= policy_.fail_ptos && others_work;
   }
   // An ACK showed progress on a failed path: counts it, and returns whether the path has
-  // recovered. The hysteresis only pays while another path carries the data: a failed path
+  // recovered (PathHealth::on_progress calls it with the path's count). The hysteresis only pays while another path carries the data: a failed path
   // that answers when no other works is taken back at once.
   bool recovers(uint32_t& recover_acks, bool others_work) const {
     return ++recover_acks >= policy_.recover_acks || !others_work;

@@ -32,8 +32,7 @@ size_t datagram_backlog(const quic::Connection& c) {
     const quic::Path& p = c.path(i);
     // A suspected path is one the scheduler no longer sends on: it stops counting before it
     // is declared failed.
-    paths[i] = {p.pacing_rate_bps(), p.mtu, p.usable() && !p.suspect,
-                p.local_backup || p.peer_backup};
+    paths[i] = {p.pacing_rate_bps(), p.mtu, p.usable() && !p.health.suspect(), p.role.backup()};
   }
   return datagram_backlog_bytes(std::span(paths.data(), n));
 }

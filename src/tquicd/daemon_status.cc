@@ -24,9 +24,9 @@ std::vector<PathSample> sample_paths(const quic::Connection& c) {
     s.local = p.local;
     s.remote = p.remote;
     s.usable = p.usable();
-    s.failed = p.failed;
+    s.failed = p.health.failed();
     s.abandoned = p.state == quic::PathState::kAbandoned;
-    s.backup = p.local_backup || p.peer_backup;
+    s.backup = p.role.backup();
     s.srtt = p.rtt.smoothed();
     s.rttvar = p.rtt.rttvar();
     s.cwnd = p.cc ? p.cc->cwnd() : 0;

@@ -10,10 +10,6 @@ namespace {
 
 using apps::log_at;
 
-bool path_usable(const quic::Path& p) {
-  return p.state == quic::PathState::kActive && p.validated && !p.failed;
-}
-
 const quic::Path* find_path(const quic::Connection& c, std::optional<uint64_t> id) {
   if (!id) return nullptr;
   const quic::Path* p = c.find_path(*id);
@@ -189,7 +185,7 @@ const io::UdpSocket* LinkManager::socket(size_t i) const {
 bool LinkManager::another_path_open(const quic::Connection& c, uint64_t id) const {
   for (size_t i = 0; i < c.path_count(); ++i) {
     const quic::Path& p = c.path(i);
-    if (p.id != id && path_usable(p)) return true;
+    if (p.id != id && p.usable()) return true;
   }
   return false;
 }
@@ -197,7 +193,7 @@ bool LinkManager::another_path_open(const quic::Connection& c, uint64_t id) cons
 bool LinkManager::others_work(const quic::Connection& c) const {
   return std::any_of(links_.begin(), links_.end(), [&](const Link& l) {
     const quic::Path* p = find_path(c, l.path_id);
-    return l.cfg.role != LinkRole::kBackup && p != nullptr && path_usable(*p);
+    return l.cfg.role != LinkRole::kBackup && p != nullptr && p->usable();
   });
 }
 
@@ -210,7 +206,7 @@ void LinkManager::match_path(Link& l, quic::Connection& c) {
     const quic::Path& p = c.path(i);
     if (p.local == local && p.state != quic::PathState::kAbandoned) {
       found = p.id;
-      usable = path_usable(p);
+      usable = p.usable();
     }
   }
   if (found != l.path_id) {
@@ -343,7 +339,7 @@ std::vector<LinkState> LinkManager::states(const quic::Connection* c) const {
     const quic::Path* p = c != nullptr ? find_path(*c, l.path_id) : nullptr;
     if (p != nullptr) {
       s.path_open = true;
-      s.failed = p->failed;
+      s.failed = p->health.failed();
       s.bytes_sent = p->bytes_sent;
       s.bytes_received = p->bytes_received;
       s.srtt = p->rtt.smoothed();

@@ -69,11 +69,11 @@ TEST_F(HostileMultipath, PathAckForUnopenedPathIsIgnored) {
 TEST_F(HostileMultipath, StalePathStatusIsIgnored) {
   pair.inject_frames({PathStatusFrame{true, 0, 5}});
   ASSERT_NE(pair.server()->find_path(0), nullptr);
-  EXPECT_TRUE(pair.server()->find_path(0)->peer_backup);
+  EXPECT_TRUE(pair.server()->find_path(0)->role.peer_backup());
   pair.inject_frames({PathStatusFrame{false, 0, 4}});
-  EXPECT_TRUE(pair.server()->find_path(0)->peer_backup);
+  EXPECT_TRUE(pair.server()->find_path(0)->role.peer_backup());
   pair.inject_frames({PathStatusFrame{false, 0, 6}});
-  EXPECT_FALSE(pair.server()->find_path(0)->peer_backup);
+  EXPECT_FALSE(pair.server()->find_path(0)->role.peer_backup());
   EXPECT_FALSE(pair.server_close_code().has_value());
 }
 

@@ -135,7 +135,7 @@ TEST(PathKeepalive, DarkIdlePathFailsThoughItsKeepaliveIsShorterThanItsPto) {
   go_dark(p, 1, true);
   const Instant dark = p.now();
   // PTOs at about 1, 3 and 7 s (doubling): failed after the third.
-  ASSERT_TRUE(p.drive_until([&] { return p.client()->find_path(1)->failed; },
+  ASSERT_TRUE(p.drive_until([&] { return p.client()->find_path(1)->health.failed(); },
                             Limits{100'000, 20s}));
   EXPECT_LE(p.now() - dark, 8s);
   EXPECT_EQ(p.client()->stats().paths_failed, 1u);

@@ -90,14 +90,61 @@ TEST(PathManager, BackupRoleOwesPathStatusOnlyOnChange) {
   PathManager m(policy());
   ASSERT_TRUE(m.add_wanted(addr(1, 1000), addr(2, 443), false));
   m.opened(0, 1);
-  EXPECT_TRUE(m.set_backup(1, false, false, 0));  // never sent: the first PATH_STATUS is owed
-  EXPECT_FALSE(m.set_backup(1, false, false, 1));  // unchanged
-  EXPECT_TRUE(m.set_backup(1, true, false, 1));
+  PathRole role;
+  EXPECT_TRUE(m.set_backup(1, false, role));  // never sent: the first PATH_STATUS is owed
+  role.set_local(false, true);
+  EXPECT_TRUE(role.status_pending());
+  EXPECT_EQ(role.status_seq(), 1u);
+  role.status_sent();
+  EXPECT_FALSE(m.set_backup(1, false, role));  // unchanged
+  EXPECT_TRUE(m.set_backup(1, true, role));
+  role.set_local(true, true);
+  EXPECT_TRUE(role.backup());
+  EXPECT_EQ(role.status_seq(), 2u);
+  role.status_lost(1);  // replaced by seq 2: not sent again
+  role.status_sent();
+  role.status_lost(1);
+  EXPECT_FALSE(role.status_pending());
+  role.status_lost(2);
+  EXPECT_TRUE(role.status_pending());
   EXPECT_TRUE(m.wanted(0).backup);  // remembered for a reopened path
-  EXPECT_TRUE(PathManager::peer_status_is_news(false, 0, 0));
-  EXPECT_TRUE(PathManager::peer_status_is_news(true, 4, 5));
-  EXPECT_FALSE(PathManager::peer_status_is_news(true, 5, 5));  // replayed
-  EXPECT_FALSE(PathManager::peer_status_is_news(true, 5, 2));  // reordered
+}
+
+TEST(PathRole, PeerStatusIsNewsOnlyWithAHigherSequence) {
+  PathRole role;
+  EXPECT_TRUE(role.on_peer_status(0, true));  // the first one, whatever its number
+  EXPECT_TRUE(role.peer_backup());
+  EXPECT_TRUE(role.backup());
+  EXPECT_FALSE(role.local_backup());
+  EXPECT_TRUE(role.on_peer_status(5, false));
+  EXPECT_FALSE(role.on_peer_status(5, true));  // replayed
+  EXPECT_FALSE(role.on_peer_status(2, true));  // reordered
+  EXPECT_FALSE(role.backup());
+}
+
+TEST(PathHealth, SuspectFailAndRecoverWithHysteresis) {
+  PathManager m(policy());
+  PathHealth h;
+  EXPECT_TRUE(h.healthy());
+  h.start_silence(t0);
+  EXPECT_EQ(h.last_progress(), t0);
+  h.suspect_now();
+  EXPECT_FALSE(h.healthy());
+  auto recovers = [&](bool others_work) {
+    return [&m, others_work](uint32_t& n) { return m.recovers(n, others_work); };
+  };
+  EXPECT_FALSE(h.on_progress(t0 + 10ms, recovers(true)));  // not failed: nothing to recover
+  EXPECT_TRUE(h.healthy());
+  h.fail(t0 + 20ms);
+  EXPECT_EQ(h.failed_since(), t0 + 20ms);
+  EXPECT_FALSE(h.on_progress(t0 + 30ms, recovers(true)));
+  EXPECT_FALSE(h.on_progress(t0 + 40ms, recovers(true)));
+  EXPECT_TRUE(h.on_progress(t0 + 50ms, recovers(true)));  // the third ACK in a row
+  EXPECT_TRUE(h.healthy());
+  h.fail(t0 + 60ms);
+  h.suspect_now();  // a suspicion restarts the count
+  EXPECT_TRUE(h.on_progress(t0 + 70ms, recovers(false)));  // nothing else works: at once
+  EXPECT_EQ(h.last_progress(), t0 + 70ms);
   EXPECT_TRUE(PathManager::backup_carries_data(false));
   EXPECT_FALSE(PathManager::backup_carries_data(true));
 }
