@@ -188,6 +188,23 @@ void reconnect_json(Obj& o, const ReconnectStatus& r) {
   o.str("last_reason", r.last_reason);
 }
 
+// "ingress: 12.0KiB in 8 packets  drops: tail 0  codel 3  outage 41  ce-marked 2"
+void ingress_text(std::string& out, const IngressStatus& i) {
+  out += sf("ingress: %s in %" PRIu64 " packets  drops: tail %" PRIu64 "  codel %" PRIu64
+            "  outage %" PRIu64 "  ce-marked %" PRIu64 "\n",
+            bytes(i.queued_bytes).c_str(), i.queued_packets, i.tail_drops, i.codel_drops,
+            i.outage_drops, i.ce_marks);
+}
+
+void ingress_json(Obj& o, const IngressStatus& i) {
+  o.num("queued_bytes", i.queued_bytes);
+  o.num("queued_packets", i.queued_packets);
+  o.num("tail_drops", i.tail_drops);
+  o.num("codel_drops", i.codel_drops);
+  o.num("outage_drops", i.outage_drops);
+  o.num("ce_marks", i.ce_marks);
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -214,6 +231,7 @@ std::string format_text(const Status& s, StatusView view) {
             bytes(s.tx_bytes).c_str(), bytes(s.rx_bytes).c_str());
   if (s.bond == BondState::kReconnecting) reconnect_text(out, s.reconnect);
   bool all = view == StatusView::kStatus;
+  if (all && s.role == DaemonRole::kClient) ingress_text(out, s.ingress);
   if (all || view == StatusView::kLinks) links_text(out, s);
   if (all || view == StatusView::kPaths) paths_text(out, s);
   if ((all && s.role == DaemonRole::kServer) || view == StatusView::kConns) conns_text(out, s);
@@ -236,6 +254,11 @@ std::string format_json(const Status& s, StatusView view) {
       o.key("reconnect");
       Obj r(o.out);
       reconnect_json(r, s.reconnect);
+    }
+    if (s.role == DaemonRole::kClient) {
+      o.key("ingress");
+      Obj i(o.out);
+      ingress_json(i, s.ingress);
     }
     bool all = view == StatusView::kStatus;
     if (all || view == StatusView::kLinks) array(o, "links", s.links, link_json);

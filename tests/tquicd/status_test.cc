@@ -254,6 +254,30 @@ TEST(StatusFormat, Reconnecting) {
   EXPECT_EQ(m.at("tquicd_reconnects_total"), 1);
 }
 
+TEST(StatusFormat, IngressDropsByReason) {
+  Status s = test::fake_status(3);
+  s.ingress = {12288, 8, 4, 3, 41, 2};
+  std::string t = format_text(s, StatusView::kStatus);
+  EXPECT_NE(t.find("\ningress: 12.0KiB in 8 packets  drops: tail 4  codel 3  outage 41  "
+                   "ce-marked 2\n"),
+            std::string::npos)
+      << t;
+  std::string j = format_json(s, StatusView::kStatus);
+  EXPECT_NE(j.find(R"("ingress":{"queued_bytes":12288,"queued_packets":8,"tail_drops":4,)"
+                   R"("codel_drops":3,"outage_drops":41,"ce_marks":2})"),
+            std::string::npos)
+      << j;
+  auto m = parse_scrape(format_metrics(s, 0));
+  EXPECT_EQ(m.at("tquicd_ingress_drops_total{reason=\"tail\"}"), 4);
+  EXPECT_EQ(m.at("tquicd_ingress_drops_total{reason=\"codel\"}"), 3);
+  EXPECT_EQ(m.at("tquicd_ingress_drops_total{reason=\"outage\"}"), 41);
+  EXPECT_EQ(m.at("tquicd_ingress_ce_marks_total"), 2);
+  EXPECT_EQ(m.at("tquicd_ingress_queue_bytes"), 12288);
+  s.role = DaemonRole::kServer;  // no ingress queue on the server
+  EXPECT_EQ(format_text(s, StatusView::kStatus).find("ingress:"), std::string::npos);
+  EXPECT_EQ(format_json(s, StatusView::kStatus).find("\"ingress\""), std::string::npos);
+}
+
 TEST(Metrics, ScrapeParsesBack) {
   Status s = test::fake_status(9);
   auto m = parse_scrape(format_metrics(s, 42));
