@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mp/path_manager.h"
+
 namespace bond {
 
 LinkPlan plan_link(const LinkConfig& link, const InterfaceTable& interfaces, bool v6) {
@@ -44,6 +46,24 @@ QuotaStage quota_stage(uint64_t quota_bytes, uint64_t remaining, uint64_t margin
 bool backup_path_wanted(const LinkConfig& link, bool others_work, bool keepalive_budget_left) {
   if (link.role != LinkRole::kBackup || !others_work) return true;
   return keepalive_budget_left;
+}
+
+quic::Duration keepalive_for_budget(uint64_t budget_bytes) {
+  const uint64_t spendable = budget_bytes - budget_bytes / 8;
+  if (spendable == 0) return quic::mp::kMaxPathKeepalive;
+  using Ms = std::chrono::milliseconds;
+  // 31 days in ms times 192 is about 5.1e11: no overflow. Rounded up, so the budget lasts.
+  const uint64_t period_ms = static_cast<uint64_t>(std::chrono::duration_cast<Ms>(kKeepaliveBudgetPeriod).count());
+  const uint64_t ms = (period_ms * kKeepaliveExchangeBytes + spendable - 1) / spendable;
+  const uint64_t max_ms = static_cast<uint64_t>(std::chrono::duration_cast<Ms>(quic::mp::kMaxPathKeepalive).count());
+  quic::Duration d = Ms(static_cast<int64_t>(std::min(ms, max_ms)));
+  return std::clamp(d, quic::mp::kMinPathKeepalive, quic::mp::kMaxPathKeepalive);
+}
+
+quic::Duration link_keepalive(const LinkConfig& link) {
+  if (link.keepalive.count() != 0) return link.keepalive;
+  if (link.role == LinkRole::kBackup) return keepalive_for_budget(link.keepalive_budget_bytes);
+  return quic::Duration::zero();
 }
 
 }  // namespace bond

@@ -62,14 +62,22 @@ void links_text(std::string& out, const Status& s) {
   }
 }
 
+// A keepalive interval: "25s", "1.5s", "587.7s"; "-" for none.
+std::string interval(uint64_t ms) {
+  if (ms == 0) return "-";
+  if (ms % 1000 == 0) return sf("%" PRIu64 "s", ms / 1000);
+  return sf("%.1fs", static_cast<double>(ms) / 1000);
+}
+
 void paths_text(std::string& out, const Status& s) {
-  out += sf("%4s %-15s %-24s %-24s %-8s %8s %10s %10s %8s\n", "PATH", "LINK", "LOCAL", "REMOTE",
-            "STATE", "RTT(ms)", "CWND", "SENT", "LOST");
+  out += sf("%4s %-15s %-24s %-24s %-8s %8s %10s %10s %8s %9s\n", "PATH", "LINK", "LOCAL",
+            "REMOTE", "STATE", "RTT(ms)", "CWND", "SENT", "LOST", "KEEPALIVE");
   for (const auto& p : s.paths) {
     const char* st = !p.active ? "inactive" : p.standby ? "standby" : "active";
-    out += sf("%4" PRIu64 " %-15s %-24s %-24s %-8s %8s %10s %10" PRIu64 " %8" PRIu64 "\n",
+    out += sf("%4" PRIu64 " %-15s %-24s %-24s %-8s %8s %10s %10" PRIu64 " %8" PRIu64 " %9s\n",
               p.path_id, p.link.c_str(), p.local.c_str(), p.remote.c_str(), st,
-              ms(p.rtt_us).c_str(), bytes(p.cwnd_bytes).c_str(), p.packets_sent, p.packets_lost);
+              ms(p.rtt_us).c_str(), bytes(p.cwnd_bytes).c_str(), p.packets_sent, p.packets_lost,
+              interval(p.keepalive_ms).c_str());
   }
 }
 
@@ -148,6 +156,7 @@ void path_json(Obj& o, const PathStatus& p) {
   o.num("cwnd_bytes", p.cwnd_bytes);
   o.num("packets_sent", p.packets_sent);
   o.num("packets_lost", p.packets_lost);
+  o.num("keepalive_ms", p.keepalive_ms);
 }
 
 void conn_json(Obj& o, const ConnStatus& c) {

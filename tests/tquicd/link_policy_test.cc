@@ -3,8 +3,10 @@
 // the quota ledger's stop that survives a restart.
 #include <gtest/gtest.h>
 
+#include "mp/path_manager.h"
 #include "tquicd/link_policy.h"
 #include "tquicd/quota.h"
+#include "tquicd/units.h"
 
 namespace bond {
 namespace {
@@ -94,6 +96,46 @@ TEST(BackupBudget, BackupClosesWhenItsBudgetIsSpentOnlyWhileOthersWork) {
   EXPECT_FALSE(backup_path_wanted(b, true, false));
   EXPECT_TRUE(backup_path_wanted(b, false, false));  // nothing else works: it is all there is
   EXPECT_TRUE(backup_path_wanted(link("fibre"), true, false));  // not a backup
+}
+
+// interval = 31 days * 192 bytes / (budget * 7/8), rounded up, within 100 ms..600 s.
+TEST(BackupKeepalive, SpacedSoTheBudgetLastsThePeriod) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(kKeepaliveExchangeBytes, 192u);
+  EXPECT_EQ(keepalive_for_budget(1'000'000), milliseconds(587'718));     // the default 1 MB
+  EXPECT_EQ(keepalive_for_budget(40'000'000), milliseconds(14'693));     // under the 15 s cap
+  EXPECT_EQ(keepalive_for_budget(100'000'000), milliseconds(5'878));
+  EXPECT_EQ(keepalive_for_budget(1'000'000'000), milliseconds(588));
+  // Bounds: a small budget (or none) gets the longest interval the core takes, a huge one the
+  // shortest.
+  for (uint64_t b : {uint64_t{0}, uint64_t{1}, uint64_t{7}, uint64_t{500'000}}) {
+    EXPECT_EQ(keepalive_for_budget(b), quic::mp::kMaxPathKeepalive) << b;
+  }
+  for (uint64_t b : {uint64_t{10'000'000'000}, kMaxSizeBytes}) {
+    EXPECT_EQ(keepalive_for_budget(b), quic::mp::kMinPathKeepalive) << b;
+  }
+  // The budget does last: the keepalives of a period at the derived interval fit in 7/8 of it.
+  for (uint64_t b : {uint64_t{1'000'000}, uint64_t{40'000'000}, uint64_t{123'456'789}}) {
+    quic::Duration d = keepalive_for_budget(b);
+    uint64_t n = static_cast<uint64_t>(kKeepaliveBudgetPeriod / d);
+    EXPECT_LE(n * kKeepaliveExchangeBytes, b - b / 8) << b;
+    // ... and most of it is used (the interval is rounded up to a millisecond).
+    EXPECT_GT(n * kKeepaliveExchangeBytes, (b - b / 8) / 100 * 99) << b;
+  }
+}
+
+TEST(BackupKeepalive, ConfiguredIntervalWinsAndOnlyBackupsDerive) {
+  LinkConfig backup = link("lte", LinkRole::kBackup);
+  backup.keepalive_budget_bytes = 100'000'000;
+  EXPECT_EQ(link_keepalive(backup), std::chrono::milliseconds(5'878));
+  backup.keepalive = std::chrono::seconds(7);  // the operator's `keepalive`
+  EXPECT_EQ(link_keepalive(backup), std::chrono::seconds(7));
+  for (LinkRole r : {LinkRole::kPrimary, LinkRole::kSecondary}) {
+    LinkConfig l = link("fibre", r);
+    EXPECT_EQ(link_keepalive(l), quic::Duration::zero());  // the connection-wide interval
+    l.keepalive = std::chrono::seconds(25);
+    EXPECT_EQ(link_keepalive(l), std::chrono::seconds(25));
+  }
 }
 
 TEST(QuotaLedgerStop, StopsUntilTheNextPeriodAndAcrossARestart) {

@@ -181,6 +181,28 @@ TEST(StatusFormat, TextShowsBondAndEveryLink) {
   EXPECT_NE(format_text(s, StatusView::kLinks).find("down*"), std::string::npos);
 }
 
+// Each path's keepalive interval in force (Connection::path_keepalive): whole seconds, tenths,
+// "-" for none; JSON in milliseconds.
+TEST(StatusFormat, PathKeepalive) {
+  Status s = test::fake_status(3);
+  s.paths[0].keepalive_ms = 7000;
+  s.paths[1].keepalive_ms = 0;
+  std::string t = format_text(s, StatusView::kPaths);
+  EXPECT_NE(t.find(" KEEPALIVE\n"), std::string::npos) << t;
+  auto row = [&t](const char* link) {
+    size_t at = t.find(std::string(" ") + link + " ");
+    return at == std::string::npos ? std::string() : t.substr(at, t.find('\n', at) - at);
+  };
+  EXPECT_TRUE(row("fibre").ends_with(" 7s")) << t;
+  EXPECT_TRUE(row("lte").ends_with(" -")) << t;
+  s.paths[0].keepalive_ms = 587'718;
+  t = format_text(s, StatusView::kPaths);
+  EXPECT_TRUE(row("fibre").ends_with(" 587.7s")) << t;
+  std::string j = format_json(s, StatusView::kPaths);
+  EXPECT_NE(j.find(R"("packets_lost":3,"keepalive_ms":587718})"), std::string::npos) << j;
+  EXPECT_NE(j.find(R"("keepalive_ms":0})"), std::string::npos) << j;
+}
+
 TEST(StatusFormat, JsonHasViewArraysAndEscapes) {
   Status s = test::fake_status(9);  // lte failed: degraded
   s.links[0].name = "q\"b\\\n";
