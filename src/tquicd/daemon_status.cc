@@ -231,6 +231,12 @@ void ClientTracker::on_authenticated(uint64_t handle, const std::string& client,
   bus.push(now, EventKind::kClientUp, client);
 }
 
+std::vector<uint64_t> ClientTracker::handles() const {
+  std::vector<uint64_t> out;
+  for (const auto& [handle, client] : clients_) out.push_back(handle);
+  return out;
+}
+
 void ClientTracker::update(const Lookup& lookup, quic::Instant now, EventBus& bus,
                            Status& out) {
   out.conns.clear();

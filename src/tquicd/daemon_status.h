@@ -113,6 +113,8 @@ class ClientTracker {
   // usable paths).
   void update(const Lookup& lookup, quic::Instant now, EventBus& bus, Status& out);
   size_t size() const { return clients_.size(); }
+  // The handles of the connections tracked (authenticated clients) as of the last update().
+  std::vector<uint64_t> handles() const;
 
  private:
   struct Client {

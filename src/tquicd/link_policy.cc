@@ -49,15 +49,17 @@ bool backup_path_wanted(const LinkConfig& link, bool others_work, bool keepalive
 }
 
 quic::Duration keepalive_for_budget(uint64_t budget_bytes) {
-  const uint64_t spendable = budget_bytes - budget_bytes / 8;
-  if (spendable == 0) return quic::mp::kMaxPathKeepalive;
   using Ms = std::chrono::milliseconds;
-  // 31 days in ms times 192 is about 5.1e11: no overflow. Rounded up, so the budget lasts.
-  const uint64_t period_ms = static_cast<uint64_t>(std::chrono::duration_cast<Ms>(kKeepaliveBudgetPeriod).count());
-  const uint64_t ms = (period_ms * kKeepaliveExchangeBytes + spendable - 1) / spendable;
-  const uint64_t max_ms = static_cast<uint64_t>(std::chrono::duration_cast<Ms>(quic::mp::kMaxPathKeepalive).count());
-  quic::Duration d = Ms(static_cast<int64_t>(std::min(ms, max_ms)));
-  return std::clamp(d, quic::mp::kMinPathKeepalive, quic::mp::kMaxPathKeepalive);
+  auto ms_of = [](quic::Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<Ms>(d).count()); };
+  // 31 days in ms times 224 is about 6.0e11: no overflow.
+  const uint64_t period_cost = ms_of(kKeepaliveBudgetPeriod) * kKeepaliveExchangeBytes;
+  const uint64_t peer = period_cost / ms_of(kPeerBackupKeepaliveInForce);  // the server's PINGs
+  const uint64_t spendable = budget_bytes - budget_bytes / 8;
+  if (spendable <= peer) return quic::mp::kMaxPathKeepalive;  // cannot last: the close decides
+  const uint64_t left = spendable - peer;
+  // Rounded up, so the budget lasts.
+  const uint64_t ms = std::min(period_cost / left + (period_cost % left != 0), ms_of(quic::mp::kMaxPathKeepalive));
+  return std::max<quic::Duration>(Ms(static_cast<int64_t>(ms)), quic::mp::kMinPathKeepalive);
 }
 
 quic::Duration link_keepalive(const LinkConfig& link) {
