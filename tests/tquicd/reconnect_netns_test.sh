@@ -191,7 +191,12 @@ kill "$WATCH"
 [ "$(tun_index)" = "$INDEX" ] || fail "tqbr0 was replaced"
 [ "$(inner_address)" = "$ADDR" ] || fail "tunnel address $(inner_address) after the restart, $ADDR before"
 ip -n "$C" route show dev tqbr0 | grep -q "^$TARGET" || fail "the operator's route on tqbr0 is gone"
-ctl status --json > "$DIR/status.json" || fail "status after reconnecting"
+# (The status is refreshed every second: the first one after the reconnection, within 2 s.)
+for _ in $(seq 40); do
+  ctl status --json > "$DIR/status.json" || fail "status after reconnecting"
+  grep -q '"bond":"reconnecting"' "$DIR/status.json" || break
+  sleep 0.05
+done
 python3 -c "import json,sys; j=json.load(open(sys.argv[1])); r=j['reconnect']; sys.exit(0 if j['bond']!='reconnecting' and r['reconnects']==1 and r['disconnects']==1 and r['last_downtime_ms']>0 else 1)" \
   "$DIR/status.json" || fail "status after reconnecting: $(cat "$DIR/status.json")"
 python3 -c "import json,sys; i=json.load(open(sys.argv[1]))['ingress']; sys.exit(0 if i['outage_drops']>=3 else 1)" \
