@@ -277,15 +277,14 @@ struct InterfaceFeed {
 };
 
 void log_exit_counters(const IngressStats& is, uint64_t underruns, const DaemonState& st) {
-  std::fprintf(stderr,
-               "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu outage_drops=%llu "
-               "ce_marks=%llu backlog_underruns=%llu\n",
-               static_cast<unsigned long long>(is.enqueued),
-               static_cast<unsigned long long>(is.tail_drops),
-               static_cast<unsigned long long>(is.codel_drops),
-               static_cast<unsigned long long>(is.outage_drops),
-               static_cast<unsigned long long>(is.ce_marks),
-               static_cast<unsigned long long>(underruns));
+  std::fprintf(
+      stderr,
+      "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu outage_drops=%llu "
+      "ce_marks=%llu backlog_underruns=%llu\n",
+      static_cast<unsigned long long>(is.enqueued), static_cast<unsigned long long>(is.tail_drops),
+      static_cast<unsigned long long>(is.codel_drops),
+      static_cast<unsigned long long>(is.outage_drops),
+      static_cast<unsigned long long>(is.ce_marks), static_cast<unsigned long long>(underruns));
   std::fprintf(stderr, "tquicd: stopping: %s %s\n", apps::format_ip_stats(st.tunnel).c_str(),
                format_reorder_stats(st.reorder).c_str());
   for (const LinkState& l : st.links) {
@@ -375,7 +374,8 @@ struct ClientRun {
     s.flows = top_flows(ingress.classifier());
     const IngressQueue& q = ingress.queue();
     const IngressStats& is = q.stats();
-    s.ingress = {q.bytes(), q.packets(), is.tail_drops, is.codel_drops, is.outage_drops, is.ce_marks};
+    s.ingress = {q.bytes(),      q.packets(),     is.tail_drops,
+                 is.codel_drops, is.outage_drops, is.ce_marks};
     reconnect_status(now, s);
   }
   void reconnect_status(quic::Instant now, Status& s) const;

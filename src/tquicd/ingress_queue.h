@@ -43,7 +43,7 @@ struct IngressStats {
   uint64_t tail_drops = 0;   // refused: the byte or packet bound was reached
   uint64_t codel_drops = 0;  // sojourn above target, not ECN-capable
   uint64_t ce_marks = 0;     // sojourn above target, ECN-capable: marked instead
-  uint64_t outage_drops = 0; // waited longer than the outage bound while there was no tunnel
+  uint64_t outage_drops = 0;  // waited longer than the outage bound while there was no tunnel
 };
 
 class IngressQueue {

@@ -50,7 +50,9 @@ bool backup_path_wanted(const LinkConfig& link, bool others_work, bool keepalive
 
 quic::Duration keepalive_for_budget(uint64_t budget_bytes) {
   using Ms = std::chrono::milliseconds;
-  auto ms_of = [](quic::Duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<Ms>(d).count()); };
+  auto ms_of = [](quic::Duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<Ms>(d).count());
+  };
   // 31 days in ms times 224 is about 6.0e11: no overflow.
   const uint64_t period_cost = ms_of(kKeepaliveBudgetPeriod) * kKeepaliveExchangeBytes;
   const uint64_t peer = period_cost / ms_of(kPeerBackupKeepaliveInForce);  // the server's PINGs
@@ -58,7 +60,8 @@ quic::Duration keepalive_for_budget(uint64_t budget_bytes) {
   if (spendable <= peer) return quic::mp::kMaxPathKeepalive;  // cannot last: the close decides
   const uint64_t left = spendable - peer;
   // Rounded up, so the budget lasts.
-  const uint64_t ms = std::min(period_cost / left + (period_cost % left != 0), ms_of(quic::mp::kMaxPathKeepalive));
+  const uint64_t ms =
+      std::min(period_cost / left + (period_cost % left != 0), ms_of(quic::mp::kMaxPathKeepalive));
   return std::max<quic::Duration>(Ms(static_cast<int64_t>(ms)), quic::mp::kMinPathKeepalive);
 }
 

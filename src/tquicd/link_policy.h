@@ -59,7 +59,8 @@ bool backup_path_wanted(const LinkConfig& link, bool others_work, bool keepalive
 // (both ends' PINGs every 15 s) and the close takes over.
 inline constexpr uint64_t kKeepalivePacketBytes = 64;
 inline constexpr uint64_t kKeepaliveIpUdpBytes = 48;
-inline constexpr uint64_t kKeepaliveExchangeBytes = 2 * (kKeepalivePacketBytes + kKeepaliveIpUdpBytes);
+inline constexpr uint64_t kKeepaliveExchangeBytes =
+    2 * (kKeepalivePacketBytes + kKeepaliveIpUdpBytes);
 inline constexpr quic::Duration kKeepaliveBudgetPeriod = std::chrono::hours(24 * 31);
 // The server's keepalive in force on a backup path: the core's cap, half of the 30 s idle
 // timeout both daemons keep (quic::ConnectionConfig's default; a unit test holds them equal).

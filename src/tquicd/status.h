@@ -52,7 +52,7 @@ struct PathStatus {
   uint64_t rtt_us = 0, rtt_var_us = 0;
   uint64_t cwnd_bytes = 0;
   uint64_t packets_sent = 0, packets_lost = 0;
-  uint64_t keepalive_ms = 0;   // PING interval in force while the path idles; 0: none
+  uint64_t keepalive_ms = 0;  // PING interval in force while the path idles; 0: none
 };
 
 // A connected client on the server side.

@@ -70,8 +70,8 @@ std::string interval(uint64_t ms) {
 }
 
 void paths_text(std::string& out, const Status& s) {
-  out += sf("%4s %-15s %-24s %-24s %-8s %8s %10s %10s %8s %9s\n", "PATH", "LINK", "LOCAL",
-            "REMOTE", "STATE", "RTT(ms)", "CWND", "SENT", "LOST", "KEEPALIVE");
+  out += sf("%4s %-15s %-24s %-24s %-8s %8s %10s %10s %8s %9s\n", "PATH", "LINK", "LOCAL", "REMOTE",
+            "STATE", "RTT(ms)", "CWND", "SENT", "LOST", "KEEPALIVE");
   for (const auto& p : s.paths) {
     const char* st = !p.active ? "inactive" : p.standby ? "standby" : "active";
     out += sf("%4" PRIu64 " %-15s %-24s %-24s %-8s %8s %10s %10" PRIu64 " %8" PRIu64 " %9s\n",

@@ -33,8 +33,8 @@ PairConfig tquicd_pair() {
 // What crossed the backup path in either direction during `d` of virtual time.
 struct Wire {
   size_t to_server = 0, to_client = 0;
-  size_t largest = 0;     // the largest UDP payload
-  uint64_t on_wire = 0;   // payloads plus 48 bytes of IPv6 and UDP headers each
+  size_t largest = 0;    // the largest UDP payload
+  uint64_t on_wire = 0;  // payloads plus 48 bytes of IPv6 and UDP headers each
 };
 
 Wire watch_backup(Pair& p, quic::Duration d) {
@@ -102,7 +102,8 @@ TEST(BackupKeepaliveWire, BothEndsSpacedAndEachPacketWithinTheBudgetsFigure) {
   // window's bytes, over a 31-day period, fit in 7/8 of it.
   EXPECT_LE(after.largest, kKeepalivePacketBytes);
   EXPECT_LE(after.on_wire, exchanges * kKeepaliveExchangeBytes);
-  EXPECT_LE(after.on_wire * static_cast<uint64_t>(kKeepaliveBudgetPeriod / window), budget - budget / 8);
+  EXPECT_LE(after.on_wire * static_cast<uint64_t>(kKeepaliveBudgetPeriod / window),
+            budget - budget / 8);
   EXPECT_FALSE(p.client()->is_closed());
   // The client makes the path available again (its primary failed): the server goes back to
   // the connection-wide interval.

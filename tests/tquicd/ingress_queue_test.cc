@@ -101,7 +101,8 @@ TEST(IngressQueue, ShortOutageKeepsItsPackets) {
   IngressQueue q({5ms, 100ms, 2 << 20});
   q.note_tunnel(at(0ms), true);
   q.note_tunnel(at(10ms), false);  // the connection is lost
-  for (int i = 0; i < 8; ++i) q.enqueue(at(10ms + i * 100ms), test::ipv4(ipproto::kTcp, 1, 2, 1500));
+  for (int i = 0; i < 8; ++i)
+    q.enqueue(at(10ms + i * 100ms), test::ipv4(ipproto::kTcp, 1, 2, 1500));
   q.note_tunnel(at(1010ms), true);  // back after 1 s: the oldest waited exactly the bound
   EXPECT_EQ(q.packets(), 8u);
   EXPECT_EQ(q.stats().outage_drops, 0u);

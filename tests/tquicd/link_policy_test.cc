@@ -104,14 +104,15 @@ TEST(BackupKeepalive, SpacedSoTheBudgetLastsThePeriod) {
   using std::chrono::milliseconds;
   EXPECT_EQ(kKeepaliveExchangeBytes, 224u);
   EXPECT_EQ(keepalive_for_budget(46'000'000), quic::mp::kMaxPathKeepalive);  // 2375 s, clamped
-  EXPECT_EQ(keepalive_for_budget(91'000'000), milliseconds(15'141));   // above the core's 15 s cap
-  EXPECT_EQ(keepalive_for_budget(92'000'000), milliseconds(14'813));   // under it
+  EXPECT_EQ(keepalive_for_budget(91'000'000), milliseconds(15'141));  // above the core's 15 s cap
+  EXPECT_EQ(keepalive_for_budget(92'000'000), milliseconds(14'813));  // under it
   EXPECT_EQ(keepalive_for_budget(100'000'000), milliseconds(12'631));
   EXPECT_EQ(keepalive_for_budget(1'000'000'000), milliseconds(719));
   // A budget the server's keepalives alone use up (the default 1 MB among them: 31 days of the
   // server's PINGs every 15 s take 40.0 MB), or none, gets the longest interval the core takes;
   // a huge one the shortest.
-  for (uint64_t b : {uint64_t{0}, uint64_t{1}, uint64_t{7}, uint64_t{1'000'000}, uint64_t{45'711'360}}) {
+  for (uint64_t b :
+       {uint64_t{0}, uint64_t{1}, uint64_t{7}, uint64_t{1'000'000}, uint64_t{45'711'360}}) {
     EXPECT_EQ(keepalive_for_budget(b), quic::mp::kMaxPathKeepalive) << b;
   }
   for (uint64_t b : {uint64_t{10'000'000'000}, kMaxSizeBytes}) {
@@ -119,7 +120,8 @@ TEST(BackupKeepalive, SpacedSoTheBudgetLastsThePeriod) {
   }
   // The budget does last: a period of both ends' keepalives at their intervals fits in 7/8 of
   // it, and uses most of that (the interval is rounded up to a millisecond).
-  const uint64_t server = static_cast<uint64_t>(kKeepaliveBudgetPeriod / kPeerBackupKeepaliveInForce);
+  const uint64_t server =
+      static_cast<uint64_t>(kKeepaliveBudgetPeriod / kPeerBackupKeepaliveInForce);
   for (uint64_t b : {uint64_t{100'000'000}, uint64_t{123'456'789}, uint64_t{500'000'000}}) {
     uint64_t client = static_cast<uint64_t>(kKeepaliveBudgetPeriod / keepalive_for_budget(b));
     EXPECT_LE((client + server) * kKeepaliveExchangeBytes, b - b / 8) << b;
