@@ -44,6 +44,13 @@ void IngressQueue::note_tunnel(quic::Instant now, bool tunnel_up) {
   // The turn the tunnel comes back sweeps once more: the loop's last turn without it may
   // have been a while ago, and nothing older than the bound may go out first.
   if (!tunnel_up || !tunnel_up_) expire(now, kIngressOutageMaxSojourn);
+  if (tunnel_up && !tunnel_up_) {
+    // What waited through the outage is no standing queue of the senders' making: CoDel
+    // judges it afresh (an interval above target before it drops). A dropping state left
+    // from before the outage would otherwise catch up on its missed drop times in one burst.
+    dropping_ = false;
+    first_above_set_ = false;
+  }
   tunnel_up_ = tunnel_up;
 }
 

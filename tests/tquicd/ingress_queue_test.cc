@@ -112,6 +112,34 @@ TEST(IngressQueue, ShortOutageKeepsItsPackets) {
   EXPECT_EQ(q.expire(at(10s), kIngressOutageMaxSojourn), 0u);  // empty: nothing to do
 }
 
+// A queue CoDel was dropping from when the tunnel went away starts afresh when it is back: no
+// burst of drops catching up on the drop times the outage skipped.
+TEST(IngressQueue, CodelStartsAfreshAfterAnOutage) {
+  IngressQueue q({5ms, 100ms, 2 << 20});
+  q.note_tunnel(at(0ms), true);
+  // 1 s at twice the drain rate: a standing queue, CoDel dropping.
+  for (int ms = 0; ms < 1000; ++ms) {
+    for (int k = 0; k < 2; ++k) q.enqueue(at(ms * 1ms), test::ipv4(ipproto::kUdp, 1, 2, 1500));
+    q.dequeue(at(ms * 1ms));
+  }
+  ASSERT_TRUE(q.dropping());
+  ASSERT_GT(q.stats().codel_drops, 0u);
+  // 3 s without a tunnel, a packet every 10 ms; then the tunnel takes all that is left at once.
+  for (int ms = 1000; ms < 4000; ms += 10) {
+    q.enqueue(at(ms * 1ms), test::ipv4(ipproto::kUdp, 1, 2, 1500));
+    q.note_tunnel(at(ms * 1ms), false);
+  }
+  q.note_tunnel(at(4000ms), true);
+  EXPECT_FALSE(q.dropping());
+  const uint64_t drops = q.stats().codel_drops;
+  const size_t left = q.packets();
+  EXPECT_EQ(left, 100u);  // the last second's: 3.0 s (exactly 1 s old) to 3.99 s
+  size_t sent = 0;
+  while (q.dequeue(at(4000ms))) ++sent;
+  EXPECT_EQ(sent, left);
+  EXPECT_EQ(q.stats().codel_drops, drops);
+}
+
 TEST(IngressQueue, NoDropWhileSojournStaysBelowTargetOrForOnePacket) {
   IngressQueue q({5ms, 100ms, 2 << 20});
   for (int i = 0; i < 1000; ++i) {
