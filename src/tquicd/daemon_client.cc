@@ -70,6 +70,9 @@ class IngressPump {
     pump(now);
   }
   void pump(quic::Instant now) {
+    // Without a tunnel the queue only ages: packets past the outage bound are dropped, so a
+    // reconnection does not send inner flows seconds-old duplicates (ingress_queue.h).
+    queue_.note_tunnel(now, sending());
     if (!sending()) return;
     quic::Connection* c = app_->connection();
     // The connection's queue is FIFO over every path: what it holds beyond what the paths
@@ -274,14 +277,14 @@ struct InterfaceFeed {
 };
 
 void log_exit_counters(const IngressStats& is, uint64_t underruns, const DaemonState& st) {
-  std::fprintf(stderr,
-               "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu ce_marks=%llu "
-               "backlog_underruns=%llu\n",
-               static_cast<unsigned long long>(is.enqueued),
-               static_cast<unsigned long long>(is.tail_drops),
-               static_cast<unsigned long long>(is.codel_drops),
-               static_cast<unsigned long long>(is.ce_marks),
-               static_cast<unsigned long long>(underruns));
+  std::fprintf(
+      stderr,
+      "tquicd: ingress enqueued=%llu tail_drops=%llu codel_drops=%llu outage_drops=%llu "
+      "ce_marks=%llu backlog_underruns=%llu\n",
+      static_cast<unsigned long long>(is.enqueued), static_cast<unsigned long long>(is.tail_drops),
+      static_cast<unsigned long long>(is.codel_drops),
+      static_cast<unsigned long long>(is.outage_drops),
+      static_cast<unsigned long long>(is.ce_marks), static_cast<unsigned long long>(underruns));
   std::fprintf(stderr, "tquicd: stopping: %s %s\n", apps::format_ip_stats(st.tunnel).c_str(),
                format_reorder_stats(st.reorder).c_str());
   for (const LinkState& l : st.links) {
@@ -369,6 +372,10 @@ struct ClientRun {
     s.tx_bytes = state.tunnel.bytes_out;
     s.rx_bytes = state.tunnel.bytes_in;
     s.flows = top_flows(ingress.classifier());
+    const IngressQueue& q = ingress.queue();
+    const IngressStats& is = q.stats();
+    s.ingress = {q.bytes(),      q.packets(),     is.tail_drops,
+                 is.codel_drops, is.outage_drops, is.ce_marks};
     reconnect_status(now, s);
   }
   void reconnect_status(quic::Instant now, Status& s) const;

@@ -19,6 +19,7 @@
 #include "io/os_random.h"
 #include "masque/proxy_handler.h"
 #include "tquicd/address_store.h"
+#include "tquicd/backup_keepalive.h"
 #include "tquicd/daemon.h"
 #include "tquicd/daemon_control.h"
 #include "tquicd/daemon_status.h"
@@ -310,6 +311,15 @@ std::unique_ptr<DaemonControl> open_server_control(ServerRun& run, ClientTracker
   hooks.refresh = [&run, &clients, &endpoint](quic::Instant now, Status& s, EventBus& bus) {
     run.refresh();
     clients.update([&endpoint](uint64_t h) { return endpoint.connection(h); }, now, bus, s);
+    // Once a second, with the clients' connections at hand: their backup paths are kept alive
+    // by the clients, within their links' budgets (backup_keepalive.h).
+    for (uint64_t h : clients.handles()) {
+      quic::Connection* c = endpoint.connection(h);
+      if (c == nullptr) continue;
+      if (size_t refused = space_peer_backup_keepalives(*c)) {
+        log_at(1, "tquicd: %zu backup paths keep the connection-wide keepalive", refused);
+      }
+    }
     s.tx_bytes = run.state.tunnel.bytes_out;
     s.rx_bytes = run.state.tunnel.bytes_in;
     s.flows = top_flows(run.classifier);

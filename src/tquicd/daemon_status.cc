@@ -34,6 +34,7 @@ std::vector<PathSample> sample_paths(const quic::Connection& c) {
     s.bytes_received = p.bytes_received;
     s.packets_sent = p.packets_sent;
     s.packets_lost = p.packets_lost;
+    s.keepalive = c.path_keepalive(p.id);
     out.push_back(s);
   }
   return out;
@@ -52,6 +53,8 @@ PathStatus to_path_status(const PathSample& p, std::string link) {
   s.cwnd_bytes = p.cwnd;
   s.packets_sent = p.packets_sent;
   s.packets_lost = p.packets_lost;
+  s.keepalive_ms = static_cast<uint64_t>(std::max<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(p.keepalive).count(), 0));
   return s;
 }
 
@@ -226,6 +229,12 @@ void ClientTracker::on_authenticated(uint64_t handle, const std::string& client,
   if (it != clients_.end()) bus.push(now, EventKind::kClientDown, it->second.name);
   clients_[handle] = Client{client, now};
   bus.push(now, EventKind::kClientUp, client);
+}
+
+std::vector<uint64_t> ClientTracker::handles() const {
+  std::vector<uint64_t> out;
+  for (const auto& [handle, client] : clients_) out.push_back(handle);
+  return out;
 }
 
 void ClientTracker::update(const Lookup& lookup, quic::Instant now, EventBus& bus,

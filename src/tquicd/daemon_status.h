@@ -34,6 +34,7 @@ struct PathSample {
   quic::Duration srtt{0}, rttvar{0};
   uint64_t cwnd = 0;
   uint64_t bytes_sent = 0, bytes_received = 0, packets_sent = 0, packets_lost = 0;
+  quic::Duration keepalive{0};  // the PING interval in force on the idle path (0: none)
 };
 std::vector<PathSample> sample_paths(const quic::Connection& c);
 PathStatus to_path_status(const PathSample& p, std::string link);
@@ -112,6 +113,8 @@ class ClientTracker {
   // usable paths).
   void update(const Lookup& lookup, quic::Instant now, EventBus& bus, Status& out);
   size_t size() const { return clients_.size(); }
+  // The handles of the connections tracked (authenticated clients) as of the last update().
+  std::vector<uint64_t> handles() const;
 
  private:
   struct Client {

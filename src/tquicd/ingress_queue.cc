@@ -29,6 +29,31 @@ std::optional<IngressQueue::Entry> IngressQueue::pop() {
   return e;
 }
 
+size_t IngressQueue::expire(quic::Instant now, quic::Duration max_sojourn) {
+  size_t dropped = 0;
+  // FIFO: the head is the oldest, so the first young enough packet ends the scan.
+  while (!queue_.empty() && now - queue_.front().enqueued > max_sojourn) {
+    (void)pop();
+    ++dropped;
+  }
+  stats_.outage_drops += dropped;
+  return dropped;
+}
+
+void IngressQueue::note_tunnel(quic::Instant now, bool tunnel_up) {
+  // The turn the tunnel comes back sweeps once more: the loop's last turn without it may
+  // have been a while ago, and nothing older than the bound may go out first.
+  if (!tunnel_up || !tunnel_up_) expire(now, kIngressOutageMaxSojourn);
+  if (tunnel_up && !tunnel_up_) {
+    // What waited through the outage is no standing queue of the senders' making: CoDel
+    // judges it afresh (an interval above target before it drops). A dropping state left
+    // from before the outage would otherwise catch up on its missed drop times in one burst.
+    dropping_ = false;
+    first_above_set_ = false;
+  }
+  tunnel_up_ = tunnel_up;
+}
+
 // RFC 8289 §5.3 dodequeue(): true once the sojourn time has stayed above target for an
 // interval (and more than one packet's worth is queued).
 bool IngressQueue::should_drop(const Entry& e, quic::Instant now) {

@@ -22,6 +22,14 @@ inline constexpr size_t kIngressMaxPackets = 65536;
 // Below this many queued bytes CoDel never drops: one packet is not a standing queue
 // (RFC 8289 §4.2's maxpacket, for a 1500-byte inner MTU).
 inline constexpr size_t kIngressMinQueueBytes = 1500;
+// While there is no tunnel (before the first connection, during a reconnection) a packet that
+// has waited this long is dropped from the head of the queue, and again at the moment the
+// tunnel takes packets: a TCP sender has retransmitted it by then (RFC 6298 §2.4: the RTO is
+// at least 1 s; Linux's floor is 200 ms), so the old copy would only arrive as a duplicate
+// ahead of the fresh one, and a late interactive packet (a ping, a voice frame, a DNS query
+// already retried) is worth even less. What is younger is kept: with the senders' RTO backoff,
+// the last second holds each flow's newest retransmission, the one that gets it going again.
+inline constexpr quic::Duration kIngressOutageMaxSojourn = std::chrono::seconds(1);
 
 struct IngressLimits {
   quic::Duration target = std::chrono::milliseconds(5);
@@ -35,6 +43,7 @@ struct IngressStats {
   uint64_t tail_drops = 0;   // refused: the byte or packet bound was reached
   uint64_t codel_drops = 0;  // sojourn above target, not ECN-capable
   uint64_t ce_marks = 0;     // sojourn above target, ECN-capable: marked instead
+  uint64_t outage_drops = 0;  // waited longer than the outage bound while there was no tunnel
 };
 
 class IngressQueue {
@@ -47,6 +56,12 @@ class IngressQueue {
   // The next packet to send, after CoDel's verdict on the head of the queue; nullopt when
   // empty. Call when the connection has room for a datagram.
   std::optional<std::vector<uint8_t>> dequeue(quic::Instant now);
+  // Drops the packets that have waited longer than `max_sojourn` (counted as outage drops):
+  // what the pump does while there is no tunnel to dequeue into. Returns how many.
+  size_t expire(quic::Instant now, quic::Duration max_sojourn);
+  // The pump's turn: whether the tunnel takes packets now. While it does not, and at the
+  // turn it does again, what has waited longer than kIngressOutageMaxSojourn is dropped.
+  void note_tunnel(quic::Instant now, bool tunnel_up);
 
   size_t bytes() const { return bytes_; }
   size_t packets() const { return queue_.size(); }
@@ -67,6 +82,7 @@ class IngressQueue {
   quic::Instant control_law(quic::Instant t) const;
 
   IngressLimits limits_;
+  bool tunnel_up_ = false;  // as of the last note_tunnel()
   std::deque<Entry> queue_;
   size_t bytes_ = 0;
   // CoDel state (RFC 8289 §5.1 names).

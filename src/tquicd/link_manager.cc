@@ -234,8 +234,9 @@ void LinkManager::apply_policy(Link& l, quic::Connection& c) {
   l.policy_applied = true;
   uint64_t id = *l.path_id;
   bool backup = l.cfg.role == LinkRole::kBackup || l.draining;
-  for (auto st : {c.set_path_backup(id, backup), c.set_path_weight(id, l.cfg.weight),
-                  c.set_path_rate_cap(id, l.cfg.rate_bps), c.set_path_keepalive(id, l.cfg.keepalive)}) {
+  for (auto st :
+       {c.set_path_backup(id, backup), c.set_path_weight(id, l.cfg.weight),
+        c.set_path_rate_cap(id, l.cfg.rate_bps), c.set_path_keepalive(id, link_keepalive(l.cfg))}) {
     if (!st) log_at(0, "tquicd: link %s: %s", l.cfg.name.c_str(), st.error().reason.c_str());
   }
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mp/path_manager.h"
+
 namespace bond {
 
 LinkPlan plan_link(const LinkConfig& link, const InterfaceTable& interfaces, bool v6) {
@@ -44,6 +46,29 @@ QuotaStage quota_stage(uint64_t quota_bytes, uint64_t remaining, uint64_t margin
 bool backup_path_wanted(const LinkConfig& link, bool others_work, bool keepalive_budget_left) {
   if (link.role != LinkRole::kBackup || !others_work) return true;
   return keepalive_budget_left;
+}
+
+quic::Duration keepalive_for_budget(uint64_t budget_bytes) {
+  using Ms = std::chrono::milliseconds;
+  auto ms_of = [](quic::Duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<Ms>(d).count());
+  };
+  // 31 days in ms times 224 is about 6.0e11: no overflow.
+  const uint64_t period_cost = ms_of(kKeepaliveBudgetPeriod) * kKeepaliveExchangeBytes;
+  const uint64_t peer = period_cost / ms_of(kPeerBackupKeepaliveInForce);  // the server's PINGs
+  const uint64_t spendable = budget_bytes - budget_bytes / 8;
+  if (spendable <= peer) return quic::mp::kMaxPathKeepalive;  // cannot last: the close decides
+  const uint64_t left = spendable - peer;
+  // Rounded up, so the budget lasts.
+  const uint64_t ms =
+      std::min(period_cost / left + (period_cost % left != 0), ms_of(quic::mp::kMaxPathKeepalive));
+  return std::max<quic::Duration>(Ms(static_cast<int64_t>(ms)), quic::mp::kMinPathKeepalive);
+}
+
+quic::Duration link_keepalive(const LinkConfig& link) {
+  if (link.keepalive.count() != 0) return link.keepalive;
+  if (link.role == LinkRole::kBackup) return keepalive_for_budget(link.keepalive_budget_bytes);
+  return quic::Duration::zero();
 }
 
 }  // namespace bond

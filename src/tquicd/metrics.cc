@@ -83,6 +83,22 @@ void link_metrics(std::string& out, const Status& s) {
            [](const LinkStatus& l) { return d(l.quota_used_bytes); });
 }
 
+// The client's ingress queue: its drops by reason (the server has none: all zero there).
+void ingress_metrics(std::string& out, const Status& s) {
+  const IngressStatus& i = s.ingress;
+  header(out, "tquicd_ingress_drops_total", "counter",
+         "Client: packets dropped by the ingress queue, by reason (tail: full; codel: sojourn "
+         "above target; outage: waited past the outage bound without a tunnel).");
+  sample(out, "tquicd_ingress_drops_total", "reason=\"tail\"", d(i.tail_drops));
+  sample(out, "tquicd_ingress_drops_total", "reason=\"codel\"", d(i.codel_drops));
+  sample(out, "tquicd_ingress_drops_total", "reason=\"outage\"", d(i.outage_drops));
+  header(out, "tquicd_ingress_ce_marks_total", "counter",
+         "Client: packets the ingress queue marked CE instead of dropping.");
+  sample(out, "tquicd_ingress_ce_marks_total", "", d(i.ce_marks));
+  header(out, "tquicd_ingress_queue_bytes", "gauge", "Client: bytes waiting in the ingress queue.");
+  sample(out, "tquicd_ingress_queue_bytes", "", d(i.queued_bytes));
+}
+
 }  // namespace
 
 std::string format_metrics(const Status& s, uint64_t events_total) {
@@ -111,6 +127,7 @@ std::string format_metrics(const Status& s, uint64_t events_total) {
   sample(out, "tquicd_disconnects_total", "", d(s.reconnect.disconnects));
   header(out, "tquicd_reconnects_total", "counter", "Client: connections made again after a loss.");
   sample(out, "tquicd_reconnects_total", "", d(s.reconnect.reconnects));
+  ingress_metrics(out, s);
   header(out, "tquicd_events_total", "counter", "Events logged (path, failover, quota).");
   sample(out, "tquicd_events_total", "", d(events_total));
   return out;

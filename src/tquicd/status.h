@@ -52,6 +52,7 @@ struct PathStatus {
   uint64_t rtt_us = 0, rtt_var_us = 0;
   uint64_t cwnd_bytes = 0;
   uint64_t packets_sent = 0, packets_lost = 0;
+  uint64_t keepalive_ms = 0;  // PING interval in force while the path idles; 0: none
 };
 
 // A connected client on the server side.
@@ -82,6 +83,16 @@ struct ReconnectStatus {
   std::string last_reason;         // why the connection was last lost
 };
 
+// The client's ingress queue (ingress_queue.h): what waits in it and why packets left it
+// other than into the tunnel.
+struct IngressStatus {
+  uint64_t queued_bytes = 0, queued_packets = 0;
+  uint64_t tail_drops = 0;    // the queue's byte or packet bound was reached
+  uint64_t codel_drops = 0;   // CoDel: the sojourn stayed above target
+  uint64_t outage_drops = 0;  // waited past kIngressOutageMaxSojourn while there was no tunnel
+  uint64_t ce_marks = 0;      // CoDel marked instead of dropping (ECN-capable)
+};
+
 struct Status {
   DaemonRole role = DaemonRole::kClient;
   BondState bond = BondState::kDown;
@@ -94,6 +105,7 @@ struct Status {
   uint64_t control_refused = 0;   // control clients refused (peer credentials, limit)
   uint64_t tx_bytes = 0, rx_bytes = 0;  // tunnel totals
   ReconnectStatus reconnect;            // client side only
+  IngressStatus ingress;                // client side only
 
   static constexpr size_t kMaxFlows = 32;
 };

@@ -62,14 +62,22 @@ void links_text(std::string& out, const Status& s) {
   }
 }
 
+// A keepalive interval: "25s", "1.5s", "587.7s"; "-" for none.
+std::string interval(uint64_t ms) {
+  if (ms == 0) return "-";
+  if (ms % 1000 == 0) return sf("%" PRIu64 "s", ms / 1000);
+  return sf("%.1fs", static_cast<double>(ms) / 1000);
+}
+
 void paths_text(std::string& out, const Status& s) {
-  out += sf("%4s %-15s %-24s %-24s %-8s %8s %10s %10s %8s\n", "PATH", "LINK", "LOCAL", "REMOTE",
-            "STATE", "RTT(ms)", "CWND", "SENT", "LOST");
+  out += sf("%4s %-15s %-24s %-24s %-8s %8s %10s %10s %8s %9s\n", "PATH", "LINK", "LOCAL", "REMOTE",
+            "STATE", "RTT(ms)", "CWND", "SENT", "LOST", "KEEPALIVE");
   for (const auto& p : s.paths) {
     const char* st = !p.active ? "inactive" : p.standby ? "standby" : "active";
-    out += sf("%4" PRIu64 " %-15s %-24s %-24s %-8s %8s %10s %10" PRIu64 " %8" PRIu64 "\n",
+    out += sf("%4" PRIu64 " %-15s %-24s %-24s %-8s %8s %10s %10" PRIu64 " %8" PRIu64 " %9s\n",
               p.path_id, p.link.c_str(), p.local.c_str(), p.remote.c_str(), st,
-              ms(p.rtt_us).c_str(), bytes(p.cwnd_bytes).c_str(), p.packets_sent, p.packets_lost);
+              ms(p.rtt_us).c_str(), bytes(p.cwnd_bytes).c_str(), p.packets_sent, p.packets_lost,
+              interval(p.keepalive_ms).c_str());
   }
 }
 
@@ -148,6 +156,7 @@ void path_json(Obj& o, const PathStatus& p) {
   o.num("cwnd_bytes", p.cwnd_bytes);
   o.num("packets_sent", p.packets_sent);
   o.num("packets_lost", p.packets_lost);
+  o.num("keepalive_ms", p.keepalive_ms);
 }
 
 void conn_json(Obj& o, const ConnStatus& c) {
@@ -188,6 +197,23 @@ void reconnect_json(Obj& o, const ReconnectStatus& r) {
   o.str("last_reason", r.last_reason);
 }
 
+// "ingress: 12.0KiB in 8 packets  drops: tail 0  codel 3  outage 41  ce-marked 2"
+void ingress_text(std::string& out, const IngressStatus& i) {
+  out += sf("ingress: %s in %" PRIu64 " packets  drops: tail %" PRIu64 "  codel %" PRIu64
+            "  outage %" PRIu64 "  ce-marked %" PRIu64 "\n",
+            bytes(i.queued_bytes).c_str(), i.queued_packets, i.tail_drops, i.codel_drops,
+            i.outage_drops, i.ce_marks);
+}
+
+void ingress_json(Obj& o, const IngressStatus& i) {
+  o.num("queued_bytes", i.queued_bytes);
+  o.num("queued_packets", i.queued_packets);
+  o.num("tail_drops", i.tail_drops);
+  o.num("codel_drops", i.codel_drops);
+  o.num("outage_drops", i.outage_drops);
+  o.num("ce_marks", i.ce_marks);
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
@@ -214,6 +240,7 @@ std::string format_text(const Status& s, StatusView view) {
             bytes(s.tx_bytes).c_str(), bytes(s.rx_bytes).c_str());
   if (s.bond == BondState::kReconnecting) reconnect_text(out, s.reconnect);
   bool all = view == StatusView::kStatus;
+  if (all && s.role == DaemonRole::kClient) ingress_text(out, s.ingress);
   if (all || view == StatusView::kLinks) links_text(out, s);
   if (all || view == StatusView::kPaths) paths_text(out, s);
   if ((all && s.role == DaemonRole::kServer) || view == StatusView::kConns) conns_text(out, s);
@@ -236,6 +263,11 @@ std::string format_json(const Status& s, StatusView view) {
       o.key("reconnect");
       Obj r(o.out);
       reconnect_json(r, s.reconnect);
+    }
+    if (s.role == DaemonRole::kClient) {
+      o.key("ingress");
+      Obj i(o.out);
+      ingress_json(i, s.ingress);
     }
     bool all = view == StatusView::kStatus;
     if (all || view == StatusView::kLinks) array(o, "links", s.links, link_json);

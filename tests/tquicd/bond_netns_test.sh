@@ -7,8 +7,9 @@
 # tunnel (faster link) and more than 1.1x the faster link's shaped rate; link a taken down mid-flow leaves the flow alive and
 # completing; a wrong token is refused (403) and counted by the server; a client certificate under
 # server.client_ca authenticates a client without a token, one under another CA is refused in
-# the handshake; SIGHUP applies a live
-# key; SIGTERM removes the client's TUN device and the client exits 0. Namespaces carry the PID and are removed on exit, failure included.
+# the handshake; SIGHUP applies a live key; SIGTERM removes the client's TUN device and the client
+# exits 0. Namespaces carry the PID (netns_lib.sh, prefix tqb) and are removed on exit, failure
+# included (KEEP_DIR=1 keeps the scratch directory and its logs).
 set -u
 TQUICD=${1:?usage: bond_netns_test.sh path/to/tquicd [low]}
 # "low": links of 8 and 4 Mbit/s instead of 40 and 20, for sanitizer builds (same assertions,
@@ -22,49 +23,11 @@ if [ "${2:-}" = low ]; then
 else
   RATE_A=40 RATE_B=20 GAIN_NUM=5 GAIN_DEN=4 ABOVE_A=11
 fi
-TAG=$$
-C=tqbc$TAG S=tqbs$TAG
-DIR=/tmp/tquicd-bond.$TAG
-mkdir -p "$DIR"
-PIDS=()
-fail() {
-  echo "FAIL: $*"
-  # Let a running client print its per-link figures into its log first.
-  [ -n "${CLIENT_PID:-}" ] && kill -TERM "$CLIENT_PID" 2>/dev/null && sleep 0.5
-  for f in "$DIR"/*.log; do echo "--- $f"; tail -n 20 "$f"; done
-  exit 1
-}
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.3
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$C" 2>/dev/null; ip netns del "$S" 2>/dev/null
-  [ -n "${KEEP_DIR:-}" ] || rm -rf "$DIR"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-ip netns add "$C" || { echo "SKIP: cannot create network namespaces"; exit 77; }
-ip netns add "$S" || fail "netns add"
-inC() { ip netns exec "$C" "$@"; }
-inS() { ip netns exec "$S" "$@"; }
-SERVER_IP=198.19.0.1
+. "$(dirname "$0")/netns_lib.sh"
+netns_begin tqb
+SERVER_IP=198.19.0.1 TARGET=198.18.20.1
 setup() {
-  ip link add la netns "$C" type veth peer name las netns "$S" &&
-  ip link add lb netns "$C" type veth peer name lbs netns "$S" &&
-  ip -n "$C" addr add 198.18.10.2/24 dev la && ip -n "$S" addr add 198.18.10.1/24 dev las &&
-  ip -n "$C" addr add 198.18.11.2/24 dev lb && ip -n "$S" addr add 198.18.11.1/24 dev lbs &&
-  ip -n "$S" addr add $SERVER_IP/32 dev lo && ip -n "$S" addr add 198.18.20.1/32 dev lo &&
-  for n in "$C" "$S"; do
-    ip -n "$n" link set lo up || return 1
-    ip netns exec "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
-  done &&
-  for d in la lb; do ip -n "$C" link set $d up && ip netns exec "$C" sysctl -qw net.ipv4.conf.$d.rp_filter=0 || return 1; done &&
-  for d in las lbs; do ip -n "$S" link set $d up || return 1; done &&
-  # Each link's socket is bound to its device: the lookup with that output interface finds
-  # the route through it.
-  ip -n "$C" route add $SERVER_IP/32 via 198.18.10.1 dev la &&
-  ip -n "$C" route add $SERVER_IP/32 via 198.18.11.1 dev lb metric 100 &&
+  netns_two_links 10 la lb &&
   # Rate limits both ways (bursts of 12.8 ms at the link's rate).
   inC tc qdisc add dev la root tbf rate ${RATE_A}mbit burst $((RATE_A * 1600)) latency 40ms &&
   inS tc qdisc add dev las root tbf rate ${RATE_A}mbit burst $((RATE_A * 1600)) latency 40ms &&
@@ -162,7 +125,7 @@ ip netns exec "$S" "$TQUICD" server -c "$DIR/server.toml" > "$DIR/server.log" 2>
 SERVER_PID=$!
 for i in $(seq 50); do grep -q "tquicd: ready" "$DIR/server.log" && break; sleep 0.1; done
 grep -q "tquicd: ready server" "$DIR/server.log" || fail "server not ready"
-inS iperf3 -s -B 198.18.20.1 -D --logfile "$DIR/iperf3-server.log" -I "$DIR/iperf3.pid" ||
+inS iperf3 -s -B $TARGET -D --logfile "$DIR/iperf3-server.log" -I "$DIR/iperf3.pid" ||
   fail "iperf3 -s"
 for i in $(seq 20); do [ -s "$DIR/iperf3.pid" ] && break; sleep 0.1; done
 PIDS+=($(cat "$DIR/iperf3.pid"))
@@ -204,7 +167,7 @@ grep -q "refused a request: bad token" "$DIR/server.log" || fail "refusal not lo
 #     and the tunnel carries. One under another CA fails the handshake and gets no tunnel.
 start_client cert
 grep -q "client site-cert authenticated" "$DIR/server.log" || fail "certificate client not authenticated"
-inC ping -c 2 -i 0.2 -W 2 198.18.20.1 > "$DIR/ping.log" || fail "ping through the certificate client's tunnel"
+inC ping -c 2 -i 0.2 -W 2 $TARGET > "$DIR/ping.log" || fail "ping through the certificate client's tunnel"
 stop_client
 ip netns exec "$C" "$TQUICD" client -c "$DIR/rogue.toml" > "$DIR/client-rogue.log" 2>&1 &
 W=$!
@@ -217,15 +180,15 @@ kill -TERM $W 2>/dev/null; wait $W 2>/dev/null
 
 # 2. Single link: the reference rate.
 start_client single
-inC ping -c 3 -i 0.2 -W 2 198.18.20.1 > "$DIR/ping.log" || fail "ping through the tunnel"
-inC iperf3 -c 198.18.20.1 -C cubic -O 1 -t 3 -J > "$DIR/single.json" || fail "iperf3 single"
+inC ping -c 3 -i 0.2 -W 2 $TARGET > "$DIR/ping.log" || fail "ping through the tunnel"
+inC iperf3 -c $TARGET -C cubic -O 1 -t 3 -J > "$DIR/single.json" || fail "iperf3 single"
 SINGLE=$(mbits "$DIR/single.json")
 stop_client
 
 # 3. Bond: more than 1.2x the faster link's shaped rate (40 Mbit/s).
 start_client bond
-inC ping -c 3 -i 0.2 -W 2 198.18.20.1 > "$DIR/ping.log" || fail "ping through the bond"
-inC iperf3 -c 198.18.20.1 -C cubic -O 1 -t 4 -J > "$DIR/bond.json" || fail "iperf3 bond"
+inC ping -c 3 -i 0.2 -W 2 $TARGET > "$DIR/ping.log" || fail "ping through the bond"
+inC iperf3 -c $TARGET -C cubic -O 1 -t 4 -J > "$DIR/bond.json" || fail "iperf3 bond"
 BOND=$(mbits "$DIR/bond.json")
 echo "one TCP flow (iperf3, CUBIC): single link a $(show $SINGLE), bond a+b $(show $BOND) (links shaped to $RATE_A + $RATE_B Mbit/s)"
 # Against the single-link tunnel measured the same way just before (about 36 of 40 Mbit/s):
@@ -236,7 +199,7 @@ echo "one TCP flow (iperf3, CUBIC): single link a $(show $SINGLE), bond a+b $(sh
   fail "bond $BOND not above $ABOVE_A/10 x the faster link's rate"
 
 # 4. Link a goes down 1.5 s into a 4 s flow: the flow survives and completes.
-inC iperf3 -c 198.18.20.1 -C cubic -t 4 -J > "$DIR/failover.json" & IPERF=$!
+inC iperf3 -c $TARGET -C cubic -t 4 -J > "$DIR/failover.json" & IPERF=$!
 sleep 1.5
 ip -n "$C" link set la down
 wait $IPERF || fail "iperf3 flow died when link a went down"

@@ -12,7 +12,9 @@
 # refused (the last link) and a carrier flap on a's interface does not reopen a (no link_up);
 # `link up a` brings a path back (path_up, bonded); `set` applies a live key (config_reloaded)
 # and refuses a bad value and a restart-only key with the key named; a link added and removed
-# by SIGHUP is reported as link_added/link_removed; the server's `conns` shows the client with
+# by SIGHUP is reported as link_added/link_removed; link b's `keepalive = "7s"` is the interval
+# in force on its path in `paths` (JSON and table), and 9s after the file is edited and SIGHUP;
+# the server's `conns` shows the client with
 # its inner address; the dashboard page, /api/status and /api/history (the transfer's samples)
 # load, garbage HTTP gets 400; garbage on the control socket gets an error and a close; another
 # uid cannot use the socket; a qlog file is written (log.qlog_dir). Namespaces carry the PID
@@ -81,6 +83,7 @@ source = "198.18.140.2"
 name = "b"
 interface = "lb"
 source = "198.18.141.2"
+keepalive = "7s"
 EOT
 
 ip netns exec "$S" "$TQUICD" server -c "$DIR/server.toml" > "$DIR/server.log" 2>&1 & PIDS+=($!)
@@ -120,6 +123,11 @@ grep -q "^bond: bonded" "$DIR/status.txt" || fail "status does not show the bond
 ctl paths --json > "$DIR/paths.json" || fail "tquicctl paths"
 py "len([p for p in j['paths'] if p['active'] and p['cwnd_bytes']>0 and p['rtt_us']>0])==2" "$DIR/paths.json" ||
   fail "paths: $(cat "$DIR/paths.json")"
+# Link b's `keepalive` is the interval in force on its path; a's path has the connection's 1 s.
+keepalive_is() { echo "[p['keepalive_ms'] for p in j['paths'] if p['link']=='$1' and p['active']]==[$2]"; }
+py "$(keepalive_is b 7000) and $(keepalive_is a 1000)" "$DIR/paths.json" ||
+  fail "paths: b's keepalive is not 7 s: $(cat "$DIR/paths.json")"
+ctl paths | grep -Eq "^ *[0-9]+ b .* 7s$" || fail "tquicctl paths shows no 7s for b: $(ctl paths)"
 
 # 2. Traffic makes the counters grow, in tquicctl and in /metrics.
 scrape() { inC curl -s -m 2 http://127.0.0.1:9477/metrics; }
@@ -212,6 +220,20 @@ mv "$DIR/client.toml.orig" "$DIR/client.toml"
 kill -HUP "$CLIENT_PID"
 wait_event link_removed c || fail "no link_removed for c on the monitor after SIGHUP"
 wait_links "len(j['links'])==2 and j['bond']=='bonded'" 30 || fail "links after the reloads: $(cat "$DIR/links.json")"
+
+# 5c. `keepalive` edited to 9s and SIGHUP: b's path has 9 s in force (within 3 s: the status is
+# refreshed every second).
+sed -i 's/^keepalive = "7s"$/keepalive = "9s"/' "$DIR/client.toml" && grep -q '"9s"' "$DIR/client.toml" ||
+  fail "editing keepalive in client.toml"
+kill -HUP "$CLIENT_PID"
+for i in $(seq 30); do
+  ctl paths --json > "$DIR/paths.json" && py "$(keepalive_is b 9000)" "$DIR/paths.json" && break
+  sleep 0.1
+done
+py "$(keepalive_is b 9000)" "$DIR/paths.json" || fail "b's keepalive not 9 s after SIGHUP: $(cat "$DIR/paths.json")"
+ctl paths | grep -Eq "^ *[0-9]+ b .* 9s$" || fail "tquicctl paths shows no 9s for b: $(ctl paths)"
+for i in $(seq 10); do grep -q "keepalive '7s' -> '9s': applied" "$DIR/client.log" && break; sleep 0.1; done
+grep -q "keepalive '7s' -> '9s': applied" "$DIR/client.log" || fail "the reload did not log keepalive as applied"
 
 # 6. The server: the client's connection with its inner address and two paths.
 "$CTL" -s "$DIR/server.sock" conns --json > "$DIR/conns.json" || fail "server conns"

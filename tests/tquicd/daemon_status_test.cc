@@ -71,7 +71,9 @@ TEST(LinkTracker, StatesFiguresAndEventsOnce) {
             (std::vector<std::string>{"path_up a", "bond_state: down -> degraded"}));  // b is configured, not up yet
   EXPECT_EQ(f.step({path(0, kA, true, 2000), path(1, kB, true, 500)}),
             (std::vector<std::string>{"path_up b", "bond_state: degraded -> bonded"}));
-  EXPECT_TRUE(f.step({path(0, kA, true, 3000), path(1, kB, true, 600)}).empty());
+  PathSample b = path(1, kB, true, 600);
+  b.keepalive = 7s;  // the interval in force on b's path (the link's `keepalive`)
+  EXPECT_TRUE(f.step({path(0, kA, true, 3000), b}).empty());
   ASSERT_EQ(f.s.links.size(), 2u);
   EXPECT_EQ(f.s.links[0].state, LinkHealth::kUp);
   EXPECT_EQ(f.s.links[0].rtt_us, 20000u);
@@ -82,6 +84,8 @@ TEST(LinkTracker, StatesFiguresAndEventsOnce) {
   ASSERT_EQ(f.s.paths.size(), 2u);
   EXPECT_EQ(f.s.paths[1].link, "b");
   EXPECT_EQ(f.s.paths[1].cwnd_bytes, 12000u);
+  EXPECT_EQ(f.s.paths[1].keepalive_ms, 7000u);
+  EXPECT_EQ(f.s.paths[0].keepalive_ms, 0u);
   EXPECT_TRUE(f.s.paths[1].active);
   EXPECT_EQ(f.s.bond, BondState::kBonded);
   // a's path fails: path_down, failover to b, degraded.

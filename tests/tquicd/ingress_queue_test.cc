@@ -68,6 +68,78 @@ TEST(IngressQueue, BoundedInPacketsWhateverTheirSize) {
   EXPECT_EQ(q.stats().tail_drops, 10u);
 }
 
+// Without a tunnel the queue only ages: each turn drops what waited past the outage bound
+// (interactive packets too: they wait in the same queue while there is no tunnel), and the
+// turn the tunnel is back sweeps once more before anything is dequeued.
+TEST(IngressQueue, OutageDropsPacketsPastTheBound) {
+  IngressQueue q({5ms, 100ms, 2 << 20});
+  // 3 s of outage, one packet every 100 ms (the first one ICMP: "interactive").
+  q.enqueue(at(0ms), test::ipv4(ipproto::kIcmp, 0, 0, 84));
+  for (int i = 1; i < 30; ++i) {
+    q.enqueue(at(i * 100ms), test::ipv4(ipproto::kUdp, 1, uint16_t(i), 1000));
+    q.note_tunnel(at(i * 100ms), false);
+  }
+  // At 2.9 s, packets enqueued at or after 1.9 s are within the bound: 11 left.
+  EXPECT_EQ(q.packets(), 11u);
+  EXPECT_EQ(q.stats().outage_drops, 19u);
+  EXPECT_LE(q.head_sojourn(at(2900ms)), kIngressOutageMaxSojourn);
+  // The loop's next turn is 600 ms later and has the tunnel: it sweeps first.
+  q.note_tunnel(at(3500ms), true);
+  EXPECT_EQ(q.stats().outage_drops, 25u);
+  EXPECT_EQ(q.packets(), 5u);
+  EXPECT_LE(q.head_sojourn(at(3500ms)), kIngressOutageMaxSojourn);
+  // With the tunnel up, the queue is CoDel's alone: no more outage drops, however old.
+  q.note_tunnel(at(9s), true);
+  EXPECT_EQ(q.packets(), 5u);
+  EXPECT_EQ(q.stats().outage_drops, 25u);
+  EXPECT_EQ(q.stats().tail_drops + q.stats().codel_drops, 0u);
+  // The bytes are accounted for: 5 packets of 1000 bytes.
+  EXPECT_EQ(q.bytes(), 5000u);
+}
+
+TEST(IngressQueue, ShortOutageKeepsItsPackets) {
+  IngressQueue q({5ms, 100ms, 2 << 20});
+  q.note_tunnel(at(0ms), true);
+  q.note_tunnel(at(10ms), false);  // the connection is lost
+  for (int i = 0; i < 8; ++i)
+    q.enqueue(at(10ms + i * 100ms), test::ipv4(ipproto::kTcp, 1, 2, 1500));
+  q.note_tunnel(at(1010ms), true);  // back after 1 s: the oldest waited exactly the bound
+  EXPECT_EQ(q.packets(), 8u);
+  EXPECT_EQ(q.stats().outage_drops, 0u);
+  EXPECT_EQ(q.expire(at(1020ms), kIngressOutageMaxSojourn), 1u);  // one past it now
+  EXPECT_EQ(q.expire(at(9s), kIngressOutageMaxSojourn), 7u);
+  EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(q.expire(at(10s), kIngressOutageMaxSojourn), 0u);  // empty: nothing to do
+}
+
+// A queue CoDel was dropping from when the tunnel went away starts afresh when it is back: no
+// burst of drops catching up on the drop times the outage skipped.
+TEST(IngressQueue, CodelStartsAfreshAfterAnOutage) {
+  IngressQueue q({5ms, 100ms, 2 << 20});
+  q.note_tunnel(at(0ms), true);
+  // 1 s at twice the drain rate: a standing queue, CoDel dropping.
+  for (int ms = 0; ms < 1000; ++ms) {
+    for (int k = 0; k < 2; ++k) q.enqueue(at(ms * 1ms), test::ipv4(ipproto::kUdp, 1, 2, 1500));
+    q.dequeue(at(ms * 1ms));
+  }
+  ASSERT_TRUE(q.dropping());
+  ASSERT_GT(q.stats().codel_drops, 0u);
+  // 3 s without a tunnel, a packet every 10 ms; then the tunnel takes all that is left at once.
+  for (int ms = 1000; ms < 4000; ms += 10) {
+    q.enqueue(at(ms * 1ms), test::ipv4(ipproto::kUdp, 1, 2, 1500));
+    q.note_tunnel(at(ms * 1ms), false);
+  }
+  q.note_tunnel(at(4000ms), true);
+  EXPECT_FALSE(q.dropping());
+  const uint64_t drops = q.stats().codel_drops;
+  const size_t left = q.packets();
+  EXPECT_EQ(left, 100u);  // the last second's: 3.0 s (exactly 1 s old) to 3.99 s
+  size_t sent = 0;
+  while (q.dequeue(at(4000ms))) ++sent;
+  EXPECT_EQ(sent, left);
+  EXPECT_EQ(q.stats().codel_drops, drops);
+}
+
 TEST(IngressQueue, NoDropWhileSojournStaysBelowTargetOrForOnePacket) {
   IngressQueue q({5ms, 100ms, 2 << 20});
   for (int i = 0; i < 1000; ++i) {

@@ -10,8 +10,10 @@
 #     linkwatch delay, more on a loaded machine) and reports the failover to b; carrier back: a's path is up again
 #     within 2 s and carries traffic;
 #  3. a backup link carries only keepalives (under 64 KB on the wire) while the primary carries
-#     a flow, and carries the traffic once the primary's carrier is gone; SIGHUP making it a
-#     primary (a live key) is logged as applied and it then carries part of a flow;
+#     a flow; its path has the keepalive its 100 MB budget gives (12.631 s, `tquicctl paths`)
+#     and the server PINGs it every 15 s (1 s on the primary's); it carries the traffic once the
+#     primary's carrier is gone; SIGHUP making it a primary (a live key) is logged as applied,
+#     its path gets the connection-wide 1 s and it then carries part of a flow;
 #  4. a link with a 3 MB quota (1.2 MB in low mode) stops within 1 % over it (and not below 80 %), reports
 #     quota_reached, keeps its usage across a client restart and stays stopped;
 #  5. the server keeps each client's address across its restart (the state file is read: an
@@ -19,10 +21,11 @@
 #     clamp) exists while it runs and is gone after SIGTERM.
 # Namespaces and links carry the PID (prefix tqbl) and are removed on exit, failure included.
 set -u
-TQUICD=${1:?usage: links_netns_test.sh path/to/tquicd [low]}
+TQUICD=${1:?usage: links_netns_test.sh path/to/tquicd path/to/tquicctl [low]}
+CTL=${2:?usage: links_netns_test.sh path/to/tquicd path/to/tquicctl [low]}
 # "low" (sanitizer builds): slower links, and a quota the flow reaches as soon.
 RATE=20 QUOTA=3000000
-[ "${2:-}" = low ] && RATE=8 QUOTA=1200000
+[ "${3:-}" = low ] && RATE=8 QUOTA=1200000
 . "$(dirname "$0")/netns_lib.sh"
 netns_begin tqbl
 SERVER_IP=198.19.160.1
@@ -82,6 +85,8 @@ EOT
     IFS=: read -r l role quota <<< "$spec"
     printf '[[link]]\nname = "%s"\ninterface = "l%s"\nrole = "%s"\n' "$l" "$l" "$role"
     [ -n "$quota" ] && printf 'quota = "%s"\n' "$quota"
+    # A backup's keepalives are spaced by its budget (docs/tquicd-config.md): 12.631 s.
+    [ "$role" = backup ] && printf 'keepalive_budget = "100MB"\n'
   done >> "$DIR/$name.toml"
 }
 client_toml race a:primary b:primary
@@ -193,6 +198,24 @@ start_client backup
 wait_for "$DIR/client-backup.log" 60 "event path_up link=a" || fail "primary a never came up"
 flow_on lb 2 $((RATE / 2)) "backup link b while a carried a 2 s flow"
 [ "$SENT" -lt 65536 ] || fail "backup link b carried $SENT bytes while a worked"
+# The keepalive in force on each path (keepalive_ms of `tquicctl paths --json`), the client's by
+# link name, the server's by the client's address on the link (198.18.160.2 is a, .161.2 b).
+keepalive_on() {  # socket, python test of a path p, expected ms: waits up to 3 s
+  for _ in $(seq 30); do
+    "$CTL" -s "$1" paths --json > "$DIR/paths.json" 2>/dev/null &&
+      python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if [p['keepalive_ms'] for p in j['paths'] if p['active'] and ($2)]==[$3] else 1)" "$DIR/paths.json" &&
+      return 0
+    sleep 0.1
+  done
+  return 1
+}
+keepalive_on "$DIR/backup.sock" "p['link']=='b'" 12631 ||
+  fail "backup b's path does not have its budget's keepalive: $(cat "$DIR/paths.json")"
+keepalive_on "$DIR/backup.sock" "p['link']=='a'" 1000 || fail "primary a's keepalive: $(cat "$DIR/paths.json")"
+keepalive_on "$DIR/server.sock" "p['remote'].startswith('198.18.161.2:')" 15000 ||
+  fail "the server does not space its keepalives on backup b: $(cat "$DIR/paths.json")"
+keepalive_on "$DIR/server.sock" "p['remote'].startswith('198.18.160.2:')" 1000 ||
+  fail "the server's keepalive on primary a: $(cat "$DIR/paths.json")"
 ip -n "$S" link set las down
 inC ping -c 2 -i 0.2 -W 2 $TARGET > /dev/null || fail "ping through the backup"
 flow_on lb 1 $((RATE / 2)) "backup link b after a lost carrier, 1 s flow"
@@ -205,6 +228,8 @@ kill -HUP "$CLIENT_PID"
 wait_for "$DIR/client-backup.log" 40 "link\[b\].role 'backup' -> 'primary': applied" ||
   fail "SIGHUP did not apply link[b].role"
 wait_more "$DIR/client-backup.log" 60 "event path_up link=a" "$UPS" || fail "link a not back"
+keepalive_on "$DIR/backup.sock" "p['link']=='b'" 1000 ||
+  fail "b made primary keeps a backup's keepalive: $(cat "$DIR/paths.json")"
 flow_on lb 1 $((RATE * 3 / 2)) "link b made primary by SIGHUP, 1 s flow at 1.5x a's rate"
 carried "link b carries nothing after SIGHUP made it primary"
 stop "$CLIENT_PID"

@@ -3,6 +3,7 @@
 # cleanup that kills them and removes both namespaces and the directory on any exit.
 # Exits 77 (ctest SKIP) without root or when namespaces cannot be made.
 # Usage: netns_begin PREFIX; then fail MESSAGE prints the logs in $DIR and exits 1.
+# KEEP_DIR=1 in the environment keeps $DIR (its logs) after the run.
 netns_begin() {
   TAG=$$
   C=${1}c$TAG S=${1}s$TAG
@@ -27,7 +28,7 @@ netns_cleanup() {
   sleep 0.3
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
   ip netns del "$C" 2>/dev/null; ip netns del "$S" 2>/dev/null
-  rm -rf "$DIR"
+  [ -n "${KEEP_DIR:-}" ] || rm -rf "$DIR"
 }
 inC() { ip netns exec "$C" "$@"; }
 inS() { ip netns exec "$S" "$@"; }

@@ -16,7 +16,8 @@
 # given up at kReconnectAttemptTimeout (5 s) and followed by the second after at most 1 s, plus
 # up to 2 s for the handshake and the ping in a slow (sanitizer) build: 8 s. The events
 # `disconnected` and `reconnected` reach a `tquicctl monitor`; `status --json` counts one
-# disconnect and one reconnect. Then a server stopped with SIGTERM (it closes every connection
+# disconnect and one reconnect, and the 3 pings sent during the outage as ingress outage drops
+# (they waited past 1 s; JSON and the text's `ingress:` line). Then a server stopped with SIGTERM (it closes every connection
 # with H3_NO_ERROR) and started again with another address for the client in its state file:
 # `disconnected` gives the server's reason ("server shutting down"), a ping crosses again
 # within RECONNECT_S of the restart, the device has the new address in place of the old, the
@@ -160,12 +161,20 @@ done
 python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['reconnect']; sys.exit(0 if r['attempt']>=1 and r['disconnects']==1 else 1)" \
   "$DIR/status.json" || fail "reconnect status without an attempt: $(cat "$DIR/status.json")"
 ctl status | grep -q "^reconnecting: attempt [0-9]" || fail "text status without the attempt: $(ctl status)"
+# Packets sent into the device during the outage wait in the ingress queue; past 1 s (the
+# outage bound) they are dropped, not sent seconds late once the tunnel is back. (The hold
+# below lasts until the last of them is 1.2 s old.)
+PING_MS=$(ms)
+inC ping -c 3 -i 0.2 -W 1 $TARGET > /dev/null 2>&1 &
+PINGS=$!
+PIDS+=($PINGS)
 kill -0 "$CLIENT_PID" 2>/dev/null || fail "the client exited when its connection ended"
 wait_for "$DIR/monitor.out" 20 '"event":"disconnected"' || fail "no disconnected event"
 grep -q '"event":"disconnected".*stateless reset' "$DIR/monitor.out" ||
   fail "the restarted server did not reset the old connection: $(grep disconnected "$DIR/monitor.out")"
-# Hold the handshakes back until HOLD has passed since the restart.
-sleep "$(python3 -c "print(max(0, $HOLD - ($(ms) - $T_START) / 1000))")"
+# Hold the handshakes back until HOLD has passed since the restart, and the outage's last
+# ping (sent 0.4 s after PING_MS) has waited 1.2 s.
+sleep "$(python3 -c "print(max(0, $HOLD - ($(ms) - $T_START) / 1000, 1.6 - ($(ms) - $PING_MS) / 1000))")"
 inS nft delete table inet tqbr_hold || fail "nft delete"
 T_READY=$(ms)
 OK=""
@@ -182,9 +191,17 @@ kill "$WATCH"
 [ "$(tun_index)" = "$INDEX" ] || fail "tqbr0 was replaced"
 [ "$(inner_address)" = "$ADDR" ] || fail "tunnel address $(inner_address) after the restart, $ADDR before"
 ip -n "$C" route show dev tqbr0 | grep -q "^$TARGET" || fail "the operator's route on tqbr0 is gone"
-ctl status --json > "$DIR/status.json" || fail "status after reconnecting"
+# (The status is refreshed every second: the first one after the reconnection, within 2 s.)
+for _ in $(seq 40); do
+  ctl status --json > "$DIR/status.json" || fail "status after reconnecting"
+  grep -q '"bond":"reconnecting"' "$DIR/status.json" || break
+  sleep 0.05
+done
 python3 -c "import json,sys; j=json.load(open(sys.argv[1])); r=j['reconnect']; sys.exit(0 if j['bond']!='reconnecting' and r['reconnects']==1 and r['disconnects']==1 and r['last_downtime_ms']>0 else 1)" \
   "$DIR/status.json" || fail "status after reconnecting: $(cat "$DIR/status.json")"
+python3 -c "import json,sys; i=json.load(open(sys.argv[1]))['ingress']; sys.exit(0 if i['outage_drops']>=3 else 1)" \
+  "$DIR/status.json" || fail "the outage's pings were not dropped as outage drops: $(cat "$DIR/status.json")"
+ctl status | grep -Eq "^ingress: .* outage ([3-9]|[1-9][0-9]+) " || fail "text status without the outage drops: $(ctl status)"
 
 # A server stopped with SIGTERM closes the connection itself: the client reconnects as well.
 kill -TERM "$SERVER_PID"

@@ -181,6 +181,28 @@ TEST(StatusFormat, TextShowsBondAndEveryLink) {
   EXPECT_NE(format_text(s, StatusView::kLinks).find("down*"), std::string::npos);
 }
 
+// Each path's keepalive interval in force (Connection::path_keepalive): whole seconds, tenths,
+// "-" for none; JSON in milliseconds.
+TEST(StatusFormat, PathKeepalive) {
+  Status s = test::fake_status(3);
+  s.paths[0].keepalive_ms = 7000;
+  s.paths[1].keepalive_ms = 0;
+  std::string t = format_text(s, StatusView::kPaths);
+  EXPECT_NE(t.find(" KEEPALIVE\n"), std::string::npos) << t;
+  auto row = [&t](const char* link) {
+    size_t at = t.find(std::string(" ") + link + " ");
+    return at == std::string::npos ? std::string() : t.substr(at, t.find('\n', at) - at);
+  };
+  EXPECT_TRUE(row("fibre").ends_with(" 7s")) << t;
+  EXPECT_TRUE(row("lte").ends_with(" -")) << t;
+  s.paths[0].keepalive_ms = 587'718;
+  t = format_text(s, StatusView::kPaths);
+  EXPECT_TRUE(row("fibre").ends_with(" 587.7s")) << t;
+  std::string j = format_json(s, StatusView::kPaths);
+  EXPECT_NE(j.find(R"("packets_lost":3,"keepalive_ms":587718})"), std::string::npos) << j;
+  EXPECT_NE(j.find(R"("keepalive_ms":0})"), std::string::npos) << j;
+}
+
 TEST(StatusFormat, JsonHasViewArraysAndEscapes) {
   Status s = test::fake_status(9);  // lte failed: degraded
   s.links[0].name = "q\"b\\\n";
@@ -252,6 +274,30 @@ TEST(StatusFormat, Reconnecting) {
   EXPECT_EQ(m.at("tquicd_bond_state{state=\"reconnecting\"}"), 1);
   EXPECT_EQ(m.at("tquicd_disconnects_total"), 2);
   EXPECT_EQ(m.at("tquicd_reconnects_total"), 1);
+}
+
+TEST(StatusFormat, IngressDropsByReason) {
+  Status s = test::fake_status(3);
+  s.ingress = {12288, 8, 4, 3, 41, 2};
+  std::string t = format_text(s, StatusView::kStatus);
+  EXPECT_NE(t.find("\ningress: 12.0KiB in 8 packets  drops: tail 4  codel 3  outage 41  "
+                   "ce-marked 2\n"),
+            std::string::npos)
+      << t;
+  std::string j = format_json(s, StatusView::kStatus);
+  EXPECT_NE(j.find(R"("ingress":{"queued_bytes":12288,"queued_packets":8,"tail_drops":4,)"
+                   R"("codel_drops":3,"outage_drops":41,"ce_marks":2})"),
+            std::string::npos)
+      << j;
+  auto m = parse_scrape(format_metrics(s, 0));
+  EXPECT_EQ(m.at("tquicd_ingress_drops_total{reason=\"tail\"}"), 4);
+  EXPECT_EQ(m.at("tquicd_ingress_drops_total{reason=\"codel\"}"), 3);
+  EXPECT_EQ(m.at("tquicd_ingress_drops_total{reason=\"outage\"}"), 41);
+  EXPECT_EQ(m.at("tquicd_ingress_ce_marks_total"), 2);
+  EXPECT_EQ(m.at("tquicd_ingress_queue_bytes"), 12288);
+  s.role = DaemonRole::kServer;  // no ingress queue on the server
+  EXPECT_EQ(format_text(s, StatusView::kStatus).find("ingress:"), std::string::npos);
+  EXPECT_EQ(format_json(s, StatusView::kStatus).find("\"ingress\""), std::string::npos);
 }
 
 TEST(Metrics, ScrapeParsesBack) {
