@@ -67,7 +67,7 @@ TEST(BackupKeepaliveWire, BothEndsSpacedAndEachPacketWithinTheBudgetsFigure) {
   ASSERT_TRUE(p.client()->add_path(kBackupAddr, p.server()->path().local, true).has_value());
   ASSERT_TRUE(p.drive_until([&] {
     const quic::Path* s = p.server()->find_path(1);
-    return s != nullptr && s->peer_backup && p.client()->find_path(1) != nullptr &&
+    return s != nullptr && s->role.peer_backup() && p.client()->find_path(1) != nullptr &&
            p.client()->find_path(1)->usable();
   }));
   // The client's side: 100 MB per period gives 12.631 s.
@@ -108,7 +108,7 @@ TEST(BackupKeepaliveWire, BothEndsSpacedAndEachPacketWithinTheBudgetsFigure) {
   // The client makes the path available again (its primary failed): the server goes back to
   // the connection-wide interval.
   ASSERT_TRUE(p.client()->set_path_backup(1, false).has_value());
-  ASSERT_TRUE(p.drive_until([&] { return !p.server()->find_path(1)->peer_backup; }));
+  ASSERT_TRUE(p.drive_until([&] { return !p.server()->find_path(1)->role.peer_backup(); }));
   EXPECT_EQ(space_peer_backup_keepalives(*p.server()), 0u);
   EXPECT_EQ(p.server()->path_keepalive(1), 1s);
 }
