@@ -124,15 +124,17 @@ class ClientSession {
   }
 
  private:
-  // Drains the client's datagrams (to the server during the prefix, else discarded) and reads
-  // every readable stream, so received data reaches the application-facing paths.
+  // Drains the client's datagrams (to the server during the prefix, one per transmit; else
+  // discarded, asked for in GSO runs) and reads every readable stream, so received data
+  // reaches the application-facing paths.
   bool drain_client(bool to_server) {
     if (client_.next_timeout() <= now_) client_.on_timeout(now_);
+    const size_t segments = to_server ? 1 : fuzz_server_packets::kRunSegments;
     for (size_t n = 0;; ++n) {
       if (n == kMaxTransmitsPerDrain) die("client poll_transmit never ran dry");
-      auto t = client_.poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()));
+      auto t = client_.poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()), segments);
       if (!t) break;
-      if (t->size > buf_.size()) die("transmit larger than the buffer");
+      fuzz_server_packets::check_transmit(*t, buf_);
       if (to_server)
         server_.on_datagram(now_, kServerAddr, kClientAddr, 0,
                             quic::MutBytes(buf_.data(), t->size));

@@ -49,6 +49,23 @@ inline constexpr uint64_t kServerSeed = 0x5e12e7, kClientSeed = 0xc11e47;
   std::abort();
 }
 
+// What leaves an endpoint after fuzz input is asked for in GSO runs (poll_transmit with
+// max_segments), so hostile input reaches the run code too. A transmit that breaks the run
+// contract (connection.h: past the buffer, longer than asked, a segment that is not a 1-RTT
+// short-header packet) is a finding.
+inline constexpr size_t kRunSegments = 16;
+inline void check_transmit(const quic::Transmit& t, std::span<const uint8_t> buffer) {
+  if (t.size == 0 || t.size > buffer.size()) die("transmit empty or larger than the buffer");
+  if (t.segment_size == 0) return;
+  if (t.segment_size >= t.size) die("GSO run of a single segment");
+  if ((t.size + t.segment_size - 1) / t.segment_size > kRunSegments) {
+    die("GSO run longer than max_segments");
+  }
+  for (size_t off = 0; off < t.size; off += t.segment_size) {
+    if ((buffer[off] & 0x80) != 0) die("long-header packet in a GSO run");
+  }
+}
+
 inline const quic::TestTlsPair& tls() {
   return fuzz_support::test_tls("hq-interop");
 }
@@ -209,9 +226,9 @@ class Session {
     if (server_.next_timeout() <= now_) server_.on_timeout(now_);
     for (size_t n = 0;; ++n) {
       if (n == kMaxTransmitsPerDrain) die("server poll_transmit never ran dry");
-      auto t = server_.poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()));
+      auto t = server_.poll_transmit(now_, quic::MutBytes(buf_.data(), buf_.size()), kRunSegments);
       if (!t) break;
-      if (t->size > buf_.size()) die("transmit larger than the buffer");
+      check_transmit(*t, buf_);
     }
     service_server_events();
   }

@@ -56,9 +56,14 @@ class Endpoint {
   // One received UDP datagram (the buffer may be modified: it is decrypted in place).
   void on_datagram(Instant now, const Address& local, const Address& remote, uint8_t ecn,
                    std::span<uint8_t> datagram);
-  // The next datagram (or GSO batch) to send, written into `buffer` (at least 1500 bytes;
-  // larger buffers allow GSO batches); nullopt when nothing is due before next_timeout().
-  [[nodiscard]] std::optional<Transmit> poll_transmit(Instant now, std::span<uint8_t> buffer);
+  // The next datagram to send, written into `buffer` (at least 1500 bytes); nullopt when
+  // nothing is due before next_timeout(). With max_segments > 1 (your socket sends GSO runs:
+  // UDP_SEGMENT) it may write a run of up to max_segments datagrams of one path, back to back,
+  // every one but the last of exactly Transmit::segment_size bytes, as many as the buffer, the
+  // congestion window and the pacer allow (Linux takes at most 64 segments and 64 KiB).
+  // Without GSO, send each segment_size slice as a datagram of its own.
+  [[nodiscard]] std::optional<Transmit> poll_transmit(Instant now, std::span<uint8_t> buffer,
+                                                      size_t max_segments = 1);
   // When on_timeout must be called (kNever when nothing is scheduled).
   Instant next_timeout() const;
   void on_timeout(Instant now);

@@ -259,8 +259,9 @@ void Endpoint::on_datagram(Instant now, const Address& local, const Address& rem
                                 detail::to_core(remote), ecn, datagram);
 }
 
-std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<uint8_t> buffer) {
-  auto t = core_->endpoint().poll_transmit(detail::to_core(now), buffer);
+std::optional<Transmit> Endpoint::poll_transmit(Instant now, std::span<uint8_t> buffer,
+                                                size_t max_segments) {
+  auto t = core_->endpoint().poll_transmit(detail::to_core(now), buffer, max_segments);
   if (!t) return std::nullopt;
   return Transmit{detail::from_core(t->local), detail::from_core(t->remote), t->ecn, t->size,
                   t->segment_size};

@@ -25,24 +25,31 @@ tquic::Connection must_connect(tquic::Endpoint& ep, tquic::Instant now) {
 
 }  // namespace
 
-// The facade as the simulator sees it: GSO batches are split into their datagrams.
+// The facade as the simulator sees it: GSO runs are split into their datagrams.
 class Pair::Host final : public sim::Node {
  public:
-  explicit Host(tquic::Endpoint& ep) : ep_(ep) {}
+  Host(tquic::Endpoint& ep, size_t max_segments) : ep_(ep), max_segments_(max_segments) {}
+  const TransmitFigures& figures() const { return figures_; }
   void on_datagram(quic::Instant now, sim::Datagram d) override {
     ep_.on_datagram(from_core(now), from_core(d.dst), from_core(d.src), d.ecn, d.payload);
   }
   std::optional<sim::Datagram> poll_transmit(quic::Instant now) override {
     if (queued_.empty()) {
-      auto t = ep_.poll_transmit(from_core(now), buffer_);
+      auto t = ep_.poll_transmit(from_core(now), buffer_, max_segments_);
       if (!t) return std::nullopt;
       size_t seg = t->segment_size > 0 ? t->segment_size : t->size;
+      size_t run = 0;
       for (size_t off = 0; off < t->size; off += seg) {
         size_t n = std::min(seg, t->size - off);
+        ++run;
+        if (n != seg && off + n != t->size) ++figures_.bad_segments;
         queued_.push_back(sim::Datagram{to_core(t->local), to_core(t->remote), t->ecn,
                                         std::vector<uint8_t>(buffer_.begin() + off,
                                                              buffer_.begin() + off + n)});
       }
+      ++figures_.transmits;
+      figures_.datagrams += run;
+      figures_.longest_run = std::max(figures_.longest_run, run);
     }
     sim::Datagram d = std::move(queued_.front());
     queued_.pop_front();
@@ -53,6 +60,8 @@ class Pair::Host final : public sim::Node {
 
  private:
   tquic::Endpoint& ep_;
+  size_t max_segments_;
+  TransmitFigures figures_;
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(64 * 1024);
   std::deque<sim::Datagram> queued_;
 };
@@ -76,8 +85,8 @@ Pair::Pair(PairOptions options)
     : client_ep(must(tquic::Endpoint::create(options.client))),
       server_ep(must(tquic::Endpoint::create(options.server))),
       client(must_connect(client_ep, now)),
-      client_host_(std::make_unique<Host>(client_ep)),
-      server_host_(std::make_unique<Host>(server_ep)) {
+      client_host_(std::make_unique<Host>(client_ep, options.max_segments)),
+      server_host_(std::make_unique<Host>(server_ep, options.max_segments)) {
   test::NetConfig net;
   net.start = to_core(now);
   net.client_addr = to_core(kClientAddr);
@@ -87,6 +96,9 @@ Pair::Pair(PairOptions options)
 }
 
 Pair::~Pair() = default;
+
+const TransmitFigures& Pair::client_transmits() const { return client_host_->figures(); }
+const TransmitFigures& Pair::server_transmits() const { return server_host_->figures(); }
 
 void Pair::observe() {
   now = from_core(core_->now());

@@ -24,7 +24,15 @@ using namespace std::chrono_literals;
 // "echo", seeded randomness.
 struct PairOptions {
   tquic::EndpointOptions client, server;
+  size_t max_segments = 1;  // poll_transmit's: above 1 both sides may write GSO runs
   PairOptions();
+};
+
+// What one side's poll_transmit returned, for the GSO-run tests.
+struct TransmitFigures {
+  size_t transmits = 0, datagrams = 0;
+  size_t longest_run = 0;     // datagrams in the longest GSO run
+  size_t bad_segments = 0;    // a segment other than the last not of segment_size bytes
 };
 
 class Pair {
@@ -40,6 +48,8 @@ class Pair {
   void run_for(tquic::Duration d);
   // The harness under the pair (interceptors, link changes).
   test::PairCore& core() { return *core_; }
+  const TransmitFigures& client_transmits() const;
+  const TransmitFigures& server_transmits() const;
 
   tquic::Instant now = tquic::instant_from_ns(1'000'000'000);  // the harness clock, mirrored
   tquic::Endpoint client_ep, server_ep;

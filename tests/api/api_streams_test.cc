@@ -97,17 +97,15 @@ TEST(ApiStreams, HandshakeEventsAndInfoSnapshot) {
   EXPECT_GE(sinfo->bytes_received, data.size());
 }
 
-TEST(ApiStreams, EchoIsByteExactAndReadAfterEndIsFinished) {
-  Pair p;
-  ASSERT_TRUE(p.handshake());
+// Sends `data` on a new client stream, which the server echoes as it arrives; returns the
+// stream ID, with what each side read.
+uint64_t echo(Pair& p, const std::vector<uint8_t>& data, std::vector<uint8_t>& at_server,
+              std::vector<uint8_t>& at_client) {
   auto id = p.client.open_stream(true);
-  ASSERT_TRUE(id.has_value());
-  EXPECT_EQ(*id, 0u);
-  auto data = pattern(300000, 7);
+  if (!id) return UINT64_MAX;
   Sender ctx, stx;
-  std::vector<uint8_t> at_server, at_client;
   bool sfin = false, cfin = false, opened = false;
-  ASSERT_TRUE(p.run_until([&] {
+  p.run_until([&] {
     ctx.pump(p.client, *id, data, true);
     opened = opened || has_event(drain_events(*p.server), EventKind::stream_opened, *id);
     if (!opened) return false;
@@ -115,29 +113,60 @@ TEST(ApiStreams, EchoIsByteExactAndReadAfterEndIsFinished) {
     stx.pump(*p.server, *id, at_server, sfin);  // echo what arrived so far
     read_all(p.client, *id, at_client, cfin);
     return cfin;
-  }));
+  });
+  return *id;
+}
+
+TEST(ApiStreams, EchoIsByteExactAndReadAfterEndIsFinished) {
+  Pair p;
+  ASSERT_TRUE(p.handshake());
+  auto data = pattern(300000, 7);
+  std::vector<uint8_t> at_server, at_client;
+  const uint64_t id = echo(p, data, at_server, at_client);
+  EXPECT_EQ(id, 0u);
   EXPECT_EQ(at_server, data);
   EXPECT_EQ(at_client, data);
+  EXPECT_EQ(p.client_transmits().longest_run, 1u);  // max_segments 1: one datagram per call
 
   uint8_t buf[16];
-  auto again = p.client.stream_read(*id, buf);
+  auto again = p.client.stream_read(id, buf);
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().code, Errc::finished);
-  auto server_again = p.server->stream_read(*id, buf);
+  auto server_again = p.server->stream_read(id, buf);
   ASSERT_FALSE(server_again.has_value());
   EXPECT_EQ(server_again.error().code, Errc::finished);
   // Writing after our FIN is "finished" too.
-  auto w = p.client.stream_write(*id, data);
+  auto w = p.client.stream_write(id, data);
   ASSERT_FALSE(w.has_value());
   EXPECT_EQ(w.error().code, Errc::finished);
 
   // Once both directions are acknowledged the core frees the stream; the answers stay.
   p.run_for(1s);
   auto ce = drain_events(p.client);
-  EXPECT_TRUE(has_event(ce, EventKind::stream_acked, *id));
-  auto freed = p.client.stream_read(*id, buf);
+  EXPECT_TRUE(has_event(ce, EventKind::stream_acked, id));
+  auto freed = p.client.stream_read(id, buf);
   ASSERT_FALSE(freed.has_value());
   EXPECT_EQ(freed.error().code, Errc::finished);
+}
+
+// poll_transmit(now, buffer, max_segments): an embedder with GSO gets runs of one path's
+// datagrams, every one but the last of segment_size bytes, and the transfer is the same.
+TEST(ApiStreams, GsoRunsThroughThePublicPollTransmit) {
+  PairOptions o;
+  o.max_segments = 16;
+  Pair p(o);
+  ASSERT_TRUE(p.handshake());
+  auto data = pattern(1 << 20, 9);
+  std::vector<uint8_t> at_server, at_client;
+  echo(p, data, at_server, at_client);
+  EXPECT_EQ(at_server, data);
+  EXPECT_EQ(at_client, data);
+  for (const TransmitFigures* f : {&p.client_transmits(), &p.server_transmits()}) {
+    EXPECT_GT(f->longest_run, 1u);
+    EXPECT_LE(f->longest_run, 16u);
+    EXPECT_EQ(f->bad_segments, 0u);
+    EXPECT_LT(f->transmits, f->datagrams);  // runs saved calls
+  }
 }
 
 TEST(ApiStreams, PeerStreamOpenedEventAndUniStream) {
