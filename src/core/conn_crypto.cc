@@ -163,7 +163,7 @@ Status Connection::drain_tls() {
     if (*space == PnSpaceId::kApp && !ev.write) {
       auto next = level.open->next_key_phase();
       if (!next) return std::unexpected(next.error());
-      next_open_ = std::move(*next);
+      key_update_.next_open = std::move(*next);
     }
   }
   if (side_ == Side::kClient) {
@@ -307,27 +307,27 @@ Status Connection::update_tx_keys() {
   auto next = crypto_[2].seal->next_key_phase();
   if (!next) return std::unexpected(next.error());
   crypto_[2].seal = std::move(*next);
-  key_phase_ = !key_phase_;
-  key_update_acked_ = false;
-  if (trace_) trace_->key_updated(now_, key_phase_ != rx_key_phase_, key_phase_);
-  tx_phase_first_pn_ = paths_.front()->app.next_pn;
-  packets_in_phase_ = 0;
+  key_update_.tx_phase = !key_update_.tx_phase;
+  key_update_.acked = false;
+  if (trace_) trace_->key_updated(now_, key_update_.tx_phase != key_update_.rx_phase, key_update_.tx_phase);
+  key_update_.tx_phase_first_pn = paths_.front()->app.next_pn;
+  key_update_.packets_in_phase = 0;
   return {};
 }
 
 // A packet authenticated under the next receive key: the peer moved to a new key phase.
 Status Connection::rotate_rx_keys(Instant now, uint64_t pn) {
-  prev_open_ = std::move(crypto_[2].open);
-  crypto_[2].open = std::move(next_open_);
+  key_update_.prev_open = std::move(crypto_[2].open);
+  crypto_[2].open = std::move(key_update_.next_open);
   auto next = crypto_[2].open->next_key_phase();
   if (!next) return std::unexpected(next.error());
-  next_open_ = std::move(*next);
-  rx_key_phase_ = !rx_key_phase_;
-  rx_phase_first_pn_ = pn;
-  prev_open_expiry_ = now + 3 * pto_period();
+  key_update_.next_open = std::move(*next);
+  key_update_.rx_phase = !key_update_.rx_phase;
+  key_update_.rx_phase_first_pn = pn;
+  key_update_.prev_open_expiry = now + 3 * pto_period();
   ++stats_.key_updates;
   // The peer initiated: follow with our send keys (§6.2).
-  if (key_phase_ != rx_key_phase_) return update_tx_keys();
+  if (key_update_.tx_phase != key_update_.rx_phase) return update_tx_keys();
   return {};
 }
 
@@ -335,7 +335,7 @@ Status Connection::initiate_key_update() {
   if (!handshake_confirmed_ || !crypto_[2].seal) {
     return fail(err::kKeyUpdateError, "key update before the handshake is confirmed");
   }
-  if (!key_update_acked_ || key_phase_ != rx_key_phase_) {
+  if (!key_update_.acked || key_update_.tx_phase != key_update_.rx_phase) {
     return fail(err::kKeyUpdateError, "previous key update not yet acknowledged");
   }
   return update_tx_keys();
@@ -345,7 +345,7 @@ void Connection::maybe_update_keys() {
   if (!handshake_confirmed_ || !crypto_[2].seal) return;
   uint64_t limit = config_.key_update_interval;
   if (limit == 0) limit = confidentiality_limit(crypto_[2].seal->suite()) / 2;
-  if (packets_in_phase_ >= limit && key_update_acked_ && key_phase_ == rx_key_phase_) {
+  if (key_update_.packets_in_phase >= limit && key_update_.acked && key_update_.tx_phase == key_update_.rx_phase) {
     (void)initiate_key_update();
   }
 }

@@ -598,7 +598,7 @@ bool Connection::is_data_path(const Path& path) const {
 }
 
 Path* Connection::choose_path(Instant now) {
-  std::vector<PathCandidate>& cands = candidates_scratch_;
+  std::vector<PathCandidate>& cands = scratch_.candidates;
   cands.clear();
   Instant wake = kNever;
   for (auto& p : paths_) {

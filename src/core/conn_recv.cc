@@ -46,8 +46,8 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
   if (state_ == State::kClosing) {
     // RFC 9000 §10.2.1: answer with CONNECTION_CLOSE again, rate-limited: on the 1st, 2nd,
     // 4th, 8th ... packet received while closing.
-    ++packets_while_closing_;
-    if ((packets_while_closing_ & (packets_while_closing_ - 1)) == 0) close_frame_pending_ = true;
+    ++closing_.packets_while_closing;
+    if ((closing_.packets_while_closing & (closing_.packets_while_closing - 1)) == 0) closing_.frame_pending = true;
   }
 }
 
@@ -140,11 +140,11 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
   // keys) or the peer's key update (next keys).
   PacketProtector* key = opener;
   bool next_phase = false;
-  if (!hdr.long_header && ((p[0] & 0x04) != 0) != rx_key_phase_) {
-    if (prev_open_ && pn < rx_phase_first_pn_) {
-      key = prev_open_.get();
+  if (!hdr.long_header && ((p[0] & 0x04) != 0) != key_update_.rx_phase) {
+    if (key_update_.prev_open && pn < key_update_.rx_phase_first_pn) {
+      key = key_update_.prev_open.get();
     } else {
-      key = next_open_.get();
+      key = key_update_.next_open.get();
       next_phase = true;
     }
   }
@@ -372,12 +372,12 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   if (path_ptr == nullptr) return {};
   Path& path = *path_ptr;
   PnSpace& pns = app ? path.app : pn_space(space);
-  ack_ranges_scratch_.clear();
-  for (AckRange r : ack.ranges()) ack_ranges_scratch_.push_back(Range{r.smallest, r.largest});
+  scratch_.ack_ranges.clear();
+  for (AckRange r : ack.ranges()) scratch_.ack_ranges.push_back(Range{r.smallest, r.largest});
   uint64_t exponent = space == PnSpaceId::kApp ? peer_params_.ack_delay_exponent : 3;
   Duration ack_delay = std::chrono::microseconds(ack.ack_delay << std::min<uint64_t>(exponent, 20));
   const Duration max_ack_delay = app ? path_max_ack_delay(path) : peer_max_ack_delay();
-  auto res = pns.loss.on_ack_received(ack_ranges_scratch_, ack_delay, now, path.rtt,
+  auto res = pns.loss.on_ack_received(scratch_.ack_ranges, ack_delay, now, path.rtt,
                                            max_ack_delay);
   if (res.acked_unsent) {
     return fail(err::kProtocolViolation, "ACK for a packet never sent", frame_type::kAck);
@@ -405,8 +405,8 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   if (!res.acked.empty()) on_ecn_feedback(now, path, space, ack, res);
   trace_metrics(now);
   if (!res.acked.empty()) {
-    if (space == PnSpaceId::kApp && !key_update_acked_ && res.largest_acked >= tx_phase_first_pn_) {
-      key_update_acked_ = true;
+    if (space == PnSpaceId::kApp && !key_update_.acked && res.largest_acked >= key_update_.tx_phase_first_pn) {
+      key_update_.acked = true;
     }
     pns.largest_acked = std::max(pns.has_largest_acked ? pns.largest_acked : 0, res.largest_acked);
     pns.has_largest_acked = true;
@@ -445,12 +445,12 @@ void Connection::on_space_lost(Instant now, PnSpaceId space, Path& path,
 void Connection::report_loss_to_cc(Instant now, Path& path, std::span<const SentPacket> lost,
                                    bool persistent) {
   // PMTU probes are lost for their size, not for congestion (RFC 9000 §14.4).
-  lost_scratch_.clear();
+  scratch_.lost.clear();
   for (const SentPacket& p : lost) {
-    if (!p.is_mtu_probe) lost_scratch_.push_back(p);
+    if (!p.is_mtu_probe) scratch_.lost.push_back(p);
   }
-  if (!lost_scratch_.empty()) {
-    path.cc->on_packets_lost(now, lost_scratch_, persistent, bytes_in_flight(path));
+  if (!scratch_.lost.empty()) {
+    path.cc->on_packets_lost(now, scratch_.lost, persistent, bytes_in_flight(path));
   }
 }
 
@@ -522,8 +522,8 @@ Status Connection::on_new_connection_id(const NewConnectionIdFrame& f) {
 }
 
 void Connection::on_connection_close_frame(Instant now, const ConnectionCloseFrame& f) {
-  closed_by_peer_ = true;
-  close_error_ = Error{f.error_code, f.frame_type, std::string(f.reason.begin(), f.reason.end()),
+  closing_.by_peer = true;
+  closing_.error = Error{f.error_code, f.frame_type, std::string(f.reason.begin(), f.reason.end()),
                        f.application};
   enter_draining(now);
 }

@@ -212,8 +212,8 @@ std::optional<Transmit> Connection::poll_datagram(Instant now, MutBytes buffer, 
 }
 
 std::optional<Transmit> Connection::poll_close(MutBytes buffer) {
-  if (!close_frame_pending_) return std::nullopt;
-  close_frame_pending_ = false;
+  if (!closing_.frame_pending) return std::nullopt;
+  closing_.frame_pending = false;
   // Any open path will do (multipath-21 §2.6); prefer the first.
   Path* path = paths_.front().get();
   for (auto& p : paths_) {
@@ -379,7 +379,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   } else if (space == PnSpaceId::kApp) {
     // RFC 9287 §3.1: once the peer advertised grease_quic_bit, the QUIC bit is unpredictable.
     bool fixed_bit = !(peer_params_received_ && peer_params_.grease_quic_bit) || (pn & 1) == 0;
-    layout = write_short_header(w, dcid_of(path), key_phase_, false, pn_len, pn, fixed_bit);
+    layout = write_short_header(w, dcid_of(path), key_update_.tx_phase, false, pn_len, pn, fixed_bit);
   } else {
     bool initial = space == PnSpaceId::kInitial;
     layout = write_long_header(w, version_, initial ? LongType::kInitial : LongType::kHandshake,
@@ -438,7 +438,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
                       : space == PnSpaceId::kHandshake ? PacketKind::kHandshake
                       : zero_rtt_.building             ? PacketKind::kZeroRtt
                                                        : PacketKind::kOneRtt;
-    trace_->packet_sent(now, PacketTrace{kind, pn, total, 0, key_phase_,
+    trace_->packet_sent(now, PacketTrace{kind, pn, total, 0, key_update_.tx_phase,
                                          Bytes(out.data() + header_len, payload_len)});
   }
   if (layout->length_field_len > 0 &&
@@ -458,7 +458,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   pns.next_pn = pn + 1;
   ++stats_.packets_sent;
   ++path.packets_sent;
-  if (app) ++packets_in_phase_;
+  if (app) ++key_update_.packets_in_phase;
   // A packet to a probing address (transmit_probe_responses) is kept out of the path's
   // congestion control and loss recovery: only its PN is recorded, so its ACK is legal.
   if (d.probe_response) b.ack_eliciting = padded = false;
@@ -535,8 +535,8 @@ bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool pat
                            SentFrames& sent) {
   auto ranges = pns.acks.ranges();
   if (ranges.empty()) return false;
-  ack_scratch_.clear();
-  for (const Range& r : ranges) ack_scratch_.push_back(AckRange{r.lo, r.hi});
+  scratch_.acks.clear();
+  for (const Range& r : ranges) scratch_.acks.push_back(AckRange{r.lo, r.hi});
   bool handshake = &pns == &handshake_spaces_[0] || &pns == &handshake_spaces_[1];
   uint64_t exponent = handshake ? 3 : config_.ack_delay_exponent;
   uint64_t delay = static_cast<uint64_t>(to_us(pns.acks.ack_delay(now))) >> exponent;
@@ -544,10 +544,10 @@ bool Connection::write_ack(Instant now, PnSpace& pns, uint64_t path_id, bool pat
   EcnCounters rx = pns.acks.ecn();
   std::optional<EcnCounts> ecn;
   if (rx.ect0 + rx.ect1 + rx.ce > 0) ecn = EcnCounts{rx.ect0, rx.ect1, rx.ce};
-  if (!encode_ack(w, path_id, path_ack, ack_scratch_, delay, ecn)) return false;
+  if (!encode_ack(w, path_id, path_ack, scratch_.acks, delay, ecn)) return false;
   pns.acks.on_ack_sent(now);
   ++stats_.ack_frames_sent;
-  sent.push_back(sent::Ack{ack_scratch_.front().largest, path_id});
+  sent.push_back(sent::Ack{scratch_.acks.front().largest, path_id});
   return true;
 }
 
@@ -653,8 +653,8 @@ void Connection::write_cid_frames(PacketBuilder& b) {
 }
 
 size_t Connection::build_close_datagram(Path& path, MutBytes buffer) {
-  if (!close_error_) return 0;
-  const Error& e = *close_error_;
+  if (!closing_.error) return 0;
+  const Error& e = *closing_.error;
   size_t used = 0;
   // RFC 9000 §10.2.3: before the handshake is confirmed, the peer may only have Initial or
   // Handshake keys, so send the close at every level we still have; an application close
@@ -671,7 +671,7 @@ size_t Connection::build_close_datagram(Path& path, MutBytes buffer) {
     const uint64_t pn = pns.next_pn;
     const size_t pn_len = 4;
     auto layout = space == PnSpaceId::kApp
-                      ? write_short_header(w, dcid_of(path), key_phase_, false, pn_len, pn)
+                      ? write_short_header(w, dcid_of(path), key_update_.tx_phase, false, pn_len, pn)
                       : write_long_header(w, version_,
                                           space == PnSpaceId::kInitial ? LongType::kInitial
                                                                        : LongType::kHandshake,

@@ -83,11 +83,11 @@ void Connection::on_version_negotiation(Instant now, const DatagramPacket& pkt) 
     // No packet to send: the server kept no state. The application learns why.
     std::string offered;
     for (uint32_t v : vn->versions) offered += (offered.empty() ? "" : ",") + std::to_string(v);
-    close_error_ = Error{err::kVersionNegotiationError, 0,
+    closing_.error = Error{err::kVersionNegotiationError, 0,
                          "no common QUIC version; the server offers " + offered};
     state_ = State::kClosed;
-    if (trace_) trace_->connection_closed(now, *close_error_, false);
-    push_event({EventKind::kClosed, 0, close_error_->code, close_error_->reason});
+    if (trace_) trace_->connection_closed(now, *closing_.error, false);
+    push_event({EventKind::kClosed, 0, closing_.error->code, closing_.error->reason});
     return;
   }
   if (auto st = restart_handshake(*chosen); !st) close_with_error(now, st.error());

@@ -244,8 +244,8 @@ Connection::RecoveryTimer Connection::loss_or_pto_deadline() const {
 
 Instant Connection::next_timeout() const {
   if (state_ == State::kClosed) return kNever;
-  if (state_ == State::kClosing || state_ == State::kDraining) return close_deadline_;
-  Instant t = std::min({idle_deadline_, pacing_wakeup_, prev_open_expiry_, path_deadline()});
+  if (state_ == State::kClosing || state_ == State::kDraining) return closing_.deadline;
+  Instant t = std::min({idle_deadline_, pacing_wakeup_, key_update_.prev_open_expiry, path_deadline()});
   // An interactive datagram's wait for its path ends (only ahead: once it has passed, the
   // datagram takes the next path that can send, and that path's own timers wake us).
   // Called for every connection: nothing to compute while none waits.
@@ -269,7 +269,7 @@ void Connection::on_timeout(Instant now) {
   now_ = now;
   expire_retired_routes(now);
   if (state_ == State::kClosing || state_ == State::kDraining) {
-    if (now >= close_deadline_) {
+    if (now >= closing_.deadline) {
       state_ = State::kClosed;
       if (trace_) trace_->state_updated(now, "closed");
     }
@@ -277,16 +277,16 @@ void Connection::on_timeout(Instant now) {
   }
   if (now >= idle_deadline_) {
     // RFC 9000 §10.1: silently discard state.
-    close_error_ = Error{err::kNoError, 0, "idle timeout"};
+    closing_.error = Error{err::kNoError, 0, "idle timeout"};
     state_ = State::kClosed;
-    if (trace_) trace_->connection_closed(now, *close_error_, false);
+    if (trace_) trace_->connection_closed(now, *closing_.error, false);
     push_event({EventKind::kClosed, 0, err::kNoError, "idle timeout"});
     return;
   }
   if (pacing_wakeup_ <= now) pacing_wakeup_ = kNever;
-  if (prev_open_expiry_ <= now) {
-    prev_open_.reset();  // RFC 9001 §6.5: old keys go after about three PTOs
-    prev_open_expiry_ = kNever;
+  if (key_update_.prev_open_expiry <= now) {
+    key_update_.prev_open.reset();  // RFC 9001 §6.5: old keys go after about three PTOs
+    key_update_.prev_open_expiry = kNever;
   }
   path_timers(now);
   if (state_ != State::kHandshake && state_ != State::kEstablished) return;
@@ -338,11 +338,11 @@ void Connection::on_loss_timer(Instant now, const RecoveryTimer& t) {
 
 void Connection::enter_closing(Instant now, Error error, bool send_close) {
   if (state_ == State::kClosing || state_ == State::kDraining || state_ == State::kClosed) return;
-  close_error_ = error;
+  closing_.error = error;
   state_ = State::kClosing;
   if (trace_) trace_->connection_closed(now, error, false);
-  close_deadline_ = now + 3 * pto_period();
-  close_frame_pending_ = send_close;
+  closing_.deadline = now + 3 * pto_period();
+  closing_.frame_pending = send_close;
   push_event({EventKind::kClosed, 0, error.code, error.reason, error.application});
 }
 
@@ -350,11 +350,11 @@ void Connection::enter_draining(Instant now) {
   if (state_ == State::kDraining || state_ == State::kClosed) return;
   bool notify = state_ != State::kClosing;
   state_ = State::kDraining;
-  if (trace_ && close_error_) trace_->connection_closed(now, *close_error_, closed_by_peer_);
-  close_deadline_ = now + 3 * pto_period();
-  if (notify && close_error_) {
-    push_event({EventKind::kClosed, 0, close_error_->code, close_error_->reason,
-                close_error_->application});
+  if (trace_ && closing_.error) trace_->connection_closed(now, *closing_.error, closing_.by_peer);
+  closing_.deadline = now + 3 * pto_period();
+  if (notify && closing_.error) {
+    push_event({EventKind::kClosed, 0, closing_.error->code, closing_.error->reason,
+                closing_.error->application});
   }
 }
 
@@ -436,8 +436,8 @@ bool Connection::is_stateless_reset(Bytes d) const {
 
 void Connection::on_stateless_reset(Instant now) {
   if (state_ == State::kDraining || state_ == State::kClosed) return;
-  closed_by_peer_ = true;
-  close_error_ = Error{err::kNoError, 0, "stateless reset"};
+  closing_.by_peer = true;
+  closing_.error = Error{err::kNoError, 0, "stateless reset"};
   enter_draining(now);
 }
 

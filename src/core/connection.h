@@ -249,7 +249,7 @@ class Connection {
   // Starts a 1-RTT key update (RFC 9001 §6). Fails until the handshake is confirmed and the
   // previous update has been acknowledged (§6.1 forbids consecutive updates).
   Status initiate_key_update();
-  bool key_phase() const { return key_phase_; }
+  bool key_phase() const { return key_update_.tx_phase; }
 
   // Application close (CONNECTION_CLOSE 0x1d).
   void close(uint64_t app_error, std::string reason, Instant now);
@@ -316,8 +316,8 @@ class Connection {
   // A server sees a client's only when it asked for one (TlsConfig::client_auth).
   std::optional<std::array<uint8_t, 32>> peer_certificate_sha256() const;
   std::string peer_certificate_subject() const;
-  const std::optional<Error>& close_error() const { return close_error_; }
-  bool closed_by_peer() const { return closed_by_peer_; }
+  const std::optional<Error>& close_error() const { return closing_.error; }
+  bool closed_by_peer() const { return closing_.by_peer; }
   // Source CIDs the endpoint must route to this connection (issued and not retired), and a
   // counter that changes whenever that list does.
   const std::vector<ConnectionId>& local_cids() const { return local_cid_list_; }
@@ -664,16 +664,18 @@ class Connection {
   bool peer_params_received_ = false;
   TransportParameters peer_params_;
   Instant created_at_;
-  bool key_phase_ = false;  // the phase we send with
-  // Key update (RFC 9001 §6): the next receive key is derived ahead; the previous one is kept
-  // for reordered packets until prev_open_expiry_ (three PTOs).
-  std::unique_ptr<PacketProtector> next_open_, prev_open_;
-  bool rx_key_phase_ = false;
-  uint64_t rx_phase_first_pn_ = 0;
-  Instant prev_open_expiry_ = kNever;
-  bool key_update_acked_ = true;  // a packet of our current phase was acknowledged
-  uint64_t tx_phase_first_pn_ = 0;
-  uint64_t packets_in_phase_ = 0;
+  // Key update (RFC 9001 §6, conn_crypto.cc): the next receive key is derived ahead; the
+  // previous one is kept for reordered packets until prev_open_expiry (three PTOs).
+  struct KeyUpdate {
+    bool tx_phase = false;  // the phase we send with
+    std::unique_ptr<PacketProtector> next_open, prev_open;
+    bool rx_phase = false;
+    uint64_t rx_phase_first_pn = 0;
+    Instant prev_open_expiry = kNever;
+    bool acked = true;  // a packet of our current phase was acknowledged
+    uint64_t tx_phase_first_pn = 0;
+    uint64_t packets_in_phase = 0;
+  } key_update_;
   std::vector<uint8_t> retry_token_;   // client: token for our Initials (Retry or NEW_TOKEN)
   std::optional<ConnectionId> retry_scid_;  // the Retry's SCID (RFC 9000 §7.3)
   std::vector<uint8_t> new_token_;     // client: received; server: to send
@@ -713,7 +715,6 @@ class Connection {
   uint64_t local_max_path_id_ = 0, peer_max_path_id_ = 0;
   uint64_t next_path_id_ = 1;        // client: the next path ID to open
   std::unique_ptr<PathScheduler> scheduler_;
-  std::vector<PathCandidate> candidates_scratch_;
   // set_send_rate_cap: the connection-wide pacer (bursts of kPacerBurstPackets packets).
   uint64_t send_rate_cap_bps_ = 0;
   Pacer cap_pacer_;
@@ -735,9 +736,13 @@ class Connection {
 
   bool handshake_done_pending_ = false;
   uint64_t ack_freq_next_seq_ = 0;       // ACK_FREQUENCY sequence numbers, all paths
-  std::vector<AckRange> ack_scratch_;
-  std::vector<Range> ack_ranges_scratch_;
-  std::vector<SentPacket> lost_scratch_;
+  // Buffers reused from call to call so the per-packet paths do not allocate.
+  struct Scratch {
+    std::vector<PathCandidate> candidates;  // choose_path
+    std::vector<AckRange> acks;             // an ACK frame being written
+    std::vector<Range> ack_ranges;          // an ACK frame being processed
+    std::vector<SentPacket> lost;           // packets declared lost
+  } scratch_;
   std::array<EcnCounts, 2> peer_ecn_{};  // the peer's latest ECN counts: Initial, Handshake
 
   // DATAGRAM queues (conn_datagrams.cc). Re-sent ones (path failure, 0-RTT rejection) go
@@ -753,18 +758,21 @@ class Connection {
 
   // Timers and closing.
   Instant idle_deadline_ = kNever;
-  Instant close_deadline_ = kNever;
   Instant pacing_wakeup_ = kNever;
   bool fill_packets_ = false;  // this poll_transmit may build a GSO run (conn_streams.cc)
   Instant last_activity_;
   Instant last_sent_time_;
   uint32_t pto_count_ = 0;  // handshake spaces; 1-RTT spaces back off per path
   uint8_t pto_probe_pending_[2] = {};  // probe datagrams still to send: Initial, Handshake
-  std::optional<Error> close_error_;
-  bool closed_by_peer_ = false;
-  bool close_frame_pending_ = false;
-  uint64_t packets_while_closing_ = 0;
-
+  // Closing and draining (RFC 9000 §10.2): why, who, whether CONNECTION_CLOSE is owed (again:
+  // it is repeated, rate-limited, to packets arriving while closing), and when the state goes.
+  struct Closing {
+    std::optional<Error> error;
+    bool by_peer = false;
+    bool frame_pending = false;
+    uint64_t packets_while_closing = 0;
+    Instant deadline = kNever;
+  } closing_;
 
   std::deque<Event> events_;
   ConnectionStats stats_;
