@@ -66,7 +66,7 @@ endfunction()
 # With TQUIC_FUZZ (clang): a libFuzzer binary, run for a bounded time as a ctest labelled
 # "fuzz". Otherwise: the same target linked with a replay driver that feeds it every seed in
 # fuzz/corpus/NAME, so the gcc and ASan builds keep the seeds as regression tests.
-set(TQUIC_FUZZ_SECONDS 12 CACHE STRING "Seconds each fuzz target runs in the test suite")
+set(TQUIC_FUZZ_SECONDS 10 CACHE STRING "Seconds each fuzz target runs in the test suite")
 function(tquic_fuzz name)
   cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
   set(corpus ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
