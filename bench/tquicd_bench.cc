@@ -10,7 +10,6 @@
 #include "tquicd/ingress_queue.h"
 #include "tquicd/ip_test_packets.h"  // tests/tquicd/
 #include "tquicd/reorder.h"
-#include "tquicd/tunnel_header.h"
 
 namespace bond {
 namespace {

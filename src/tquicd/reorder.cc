@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <bit>
 
-#include "tquicd/tunnel_header.h"
 
 namespace bond {
 

@@ -16,10 +16,20 @@
 #include <vector>
 
 #include "common/time.h"
-#include "tquicd/reorder_delay.h"
 #include "wire/varint.h"
 
 namespace bond {
+
+// The tunnel's sequence numbers (masque/connect_ip.h, the seq context) count from 0 in 62 bits;
+// the buffer needs only their low 30 bits, unwrapped against the next expected one.
+inline constexpr uint64_t kSeqModulus = uint64_t{1} << 30;
+
+// One path's one-way delay as the receiver sees it: relative (the two hosts' clocks need not
+// agree, so every path's delay carries the same unknown offset and only differences count).
+struct PathDelay {
+  quic::Duration delay{};
+  quic::Duration variation{};  // mean deviation of its samples
+};
 
 // Sequence numbers remembered around the next expected one, each side: a packet further
 // behind is refused as too old (it can no longer be told from a duplicate), one further ahead
@@ -67,7 +77,8 @@ class ReorderBuffer {
   std::optional<std::vector<uint8_t>> pop_ready();
   quic::Instant next_timeout() const;
 
-  // New per-path delay estimates (ReorderDelayTracker::estimates): the hold time becomes the
+  // New per-path delay estimates (reorder_sink.cc, from the spread of one-way delays): the hold
+  // time becomes the
   // spread between the slowest path's delay (plus its variation) and the fastest path's delay,
   // plus kReorderHoldMargin, capped at limits.max_hold. Takes effect on held packets at once.
   // Until the first call the hold is the cap: call it once every active path has an estimate
