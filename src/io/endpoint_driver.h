@@ -140,7 +140,6 @@ class EndpointDriver {
   quic::Instant next_wake(quic::Instant deadline) const;
   quic::Status wait(quic::Instant wake, bool poll_only);
   void dispatch(uint64_t tag, uint32_t events);
-  void arm_timer(quic::Instant deadline);
   void want_writable(bool on);
   bool epoll_set(int op, int fd, uint32_t events, uint64_t tag);
 
@@ -156,8 +155,8 @@ class EndpointDriver {
   SocketErrorHandler socket_error_;
   bool reap_ = true;
   bool ok_ = false;
-  int epoll_fd_ = -1, timer_fd_ = -1, wake_fd_ = -1;
-  quic::Instant armed_ = quic::kNever;
+  int epoll_fd_ = -1, wake_fd_ = -1;
+  bool pwait2_ = true;  // epoll_pwait2 exists (until it answers ENOSYS)
   bool writable_armed_ = false;
 
   SendQueue queue_;
