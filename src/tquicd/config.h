@@ -54,6 +54,9 @@ struct TunnelConfig {
   std::string name = "tquic0";
   uint32_t mtu = 1400;
   std::vector<IpPrefix> addresses;  // empty: taken from the server's ADDRESS_ASSIGN
+  // Cap each link's congestion window by the queueing delay its RTT shows (docs/tquicd.md
+  // "Latency under load"), so the link's own buffer does not fill.
+  bool delay_bound = true;
 };
 
 struct ServerConfig {
