@@ -11,6 +11,8 @@ constexpr uint64_t kWindowUseSlackPackets = 3;
 // Pacing under the bound: the gain WindowController uses in congestion avoidance (RFC 9002
 // §7.7), so a bounded window is still sent within one round trip.
 constexpr double kBoundPacingGain = 1.25;
+// A round with less than window / this in flight did not load the path (see end_round).
+constexpr uint64_t kLoadedWindowDivisor = 4;
 // Samples a round needs before it may end early (RFC 9406's N_RTT_SAMPLE).
 constexpr uint32_t kEarlyRoundSamples = 8;
 
@@ -84,16 +86,18 @@ void DelayBound::end_round(Instant now, uint64_t window, bool inner_free, uint32
       break;
   }
   // What the round kept in flight made its queue: the cut scales that, not a window it did not
-  // fill (slow start fills half of its growing window; an idle path's keepalives far less).
+  // fill. Slow start ends its rounds with about half its (doubled) window in flight; an idle
+  // path's keepalives are far below a quarter and never cut.
   const uint64_t flight = std::min(round_max_in_flight_, window);
-  if (engaged() && flight >= window / 2 && now - last_drain_ > kDelayBoundBaseRefresh) {
+  const bool loaded = flight >= window / kLoadedWindowDivisor;
+  if (engaged() && loaded && now - last_drain_ > kDelayBoundBaseRefresh) {
     last_drain_ = now;
     start_drain(rtt, flight, mds);
     return;
   }
   const Duration queue = rtt - base_;
   if (queue > t) {
-    if (flight >= window / 2) cut(rtt, flight, mds);
+    if (loaded) cut(rtt, flight, mds);
   } else {
     series_window_ = 0;  // the delay came down: a later cut starts a new series
     const bool limited = flight + kWindowUseSlackPackets * mds >= window;
@@ -121,7 +125,7 @@ void DelayBound::cut(Duration rtt, uint64_t flight, uint32_t mds) {
   // FAST TCP's update with the queue aimed at half the target: the window that would have kept
   // that much queue at the rate this round delivered (window / rtt).
   double keep = ratio(base_ + target() / 2, rtt);
-  set_bound(static_cast<double>(flight) * std::max(keep, kDelayBoundMaxCut), mds);
+  set_bound(static_cast<double>(flight) * std::max(keep, kDelayBoundMinKeep), mds);
   ++cuts_;
   phase_ = Phase::kSettling;
 }

@@ -27,8 +27,10 @@ namespace quic {
 // and scheduling noise of a few milliseconds is not taken for a queue.
 inline constexpr Duration kDelayBoundMinTarget = 5ms;
 inline constexpr int kDelayBoundTargetDivisor = 4;
-// A cut aims at half the target and never takes more than half the window in one round.
-inline constexpr double kDelayBoundMaxCut = 0.5;
+// A cut aims at half the target and keeps at least this share of the flight. Near the target
+// cuts are small (about 0.9); deep ones come after slow start's overshoot, where the queue is
+// large and must go quickly.
+inline constexpr double kDelayBoundMinKeep = 0.5;
 // Cuts in a row that did not lower the round's RTT by a quarter of its queueing delay before the
 // delay counts as somebody else's (see above).
 inline constexpr int kDelayBoundUnresponsiveCuts = 2;
@@ -37,8 +39,11 @@ inline constexpr int kDelayBoundUnresponsiveCuts = 2;
 // the bound does not hold keeps its inner controller's window untouched.
 inline constexpr Duration kDelayBoundBaseRefresh = 5s;
 // A drain round sends this share of the estimated bandwidth-delay product: room to empty a
-// queue of up to the base RTT again when the route got shorter under a standing queue.
-inline constexpr double kDelayBoundDrainGain = 0.5;
+// standing queue of up to a third of the RTT (a route that got shorter by more takes more than
+// one drain). A deeper drain holds the path's window full for longer than the tunnel's
+// interactive lane waits for it (half the RTT difference to the next path) before it spills
+// onto a slower path.
+inline constexpr double kDelayBoundDrainGain = 0.75;
 // The increase per settled round while the queue is between half the target and the target.
 inline constexpr double kDelayBoundCreep = 1.0 / 32;
 // Never bound the window below this many datagrams.

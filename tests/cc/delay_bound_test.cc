@@ -152,7 +152,7 @@ TEST_F(DelayBoundOnLink, LongerRouteIsRelearnedQuickly) {
   EXPECT_LE(cc.rule().base_rtt(), 82ms);
   expect_full_and_short(run_stretch(link, 6s), 80ms / 4 + 5ms);
   // And back: the window then holds 40 ms of standing queue that looks like the path's RTT;
-  // the drains find the shorter route (each empties up to half the window's worth).
+  // the drains find the shorter route (each empties up to a quarter of the window).
   link.rtt = kRtt;
   run_stretch(link, 2 * kDelayBoundBaseRefresh + 1s);
   expect_base_near(cc.rule(), kRtt);
@@ -205,7 +205,8 @@ TEST(DelayBound, AppLimitedRoundsAreNotCut) {
 }
 
 // Hand-computed cuts: base 40 ms (target 10 ms), a round at 80 ms keeps (40 + 5) / 80 of the
-// window, one at 200 ms is cut by half only; a round of samples from before the cut is skipped.
+// window, one at 200 ms keeps kDelayBoundMinKeep only; a round of samples from before the cut
+// is skipped.
 TEST(DelayBound, CutAimsAtHalfTheTarget) {
   DelayBound rule;
   Instant now = t0;
@@ -225,7 +226,7 @@ TEST(DelayBound, CutAimsAtHalfTheTarget) {
   round(80ms, first);  // settling: samples of packets sent before the cut
   EXPECT_EQ(rule.bound(), first);
   round(200ms, first);
-  EXPECT_EQ(rule.bound(), first / 2);
+  EXPECT_EQ(rule.bound(), static_cast<uint64_t>(static_cast<double>(first) * kDelayBoundMinKeep));
   EXPECT_EQ(rule.cuts(), 2u);
 }
 
