@@ -50,11 +50,13 @@ void DelayBound::on_ack(Instant now, Duration sample, Instant sent_time, uint64_
   }
   round_min_ = std::min(round_min_, sample);
   ++round_samples_;
-  // A round ends when a packet sent after it began is acknowledged; one whose every sample so
-  // far shows a queue past the target ends early (as HyStart++ looks at its first samples,
-  // RFC 9406 §4.2): in slow start a round's later samples only see more of it.
-  const bool queue_now = phase_ == Phase::kNormal && round_samples_ >= kEarlyRoundSamples &&
-                         round_min_ - base_ > target();
+  // A round ends when a packet sent after it began is acknowledged. While the bound is not
+  // engaged (slow start, or CUBIC growing on its own) one whose every sample so far shows a
+  // queue past the target ends early (as HyStart++ looks at its first samples, RFC 9406 §4.2):
+  // there a round's later samples only see more of it. Under the bound rounds run to their end,
+  // so a stall of the machine or the link shorter than a round is not taken for a queue.
+  const bool queue_now = !engaged() && phase_ == Phase::kNormal &&
+                         round_samples_ >= kEarlyRoundSamples && round_min_ - base_ > target();
   if (sent_time < round_start_ && !queue_now) return;
   end_round(now, window, inner_free, mds);
   round_start_ = now;
