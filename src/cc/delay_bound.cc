@@ -127,7 +127,8 @@ void DelayBound::cut(Duration rtt, uint64_t flight, uint32_t mds) {
   // FAST TCP's update with the queue aimed at half the target: the window that would have kept
   // that much queue at the rate this round delivered (window / rtt).
   double keep = ratio(base_ + target() / 2, rtt);
-  set_bound(static_cast<double>(flight) * std::max(keep, kDelayBoundMinKeep), mds);
+  const double floor = rtt - base_ > base_ ? kDelayBoundMinKeep : kDelayBoundMinKeepEngaged;
+  set_bound(static_cast<double>(flight) * std::max(keep, floor), mds);
   ++cuts_;
   phase_ = Phase::kSettling;
 }

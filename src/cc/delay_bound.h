@@ -27,10 +27,14 @@ namespace quic {
 // and scheduling noise of a few milliseconds is not taken for a queue.
 inline constexpr Duration kDelayBoundMinTarget = 5ms;
 inline constexpr int kDelayBoundTargetDivisor = 4;
-// A cut aims at half the target and keeps at least this share of the flight. Near the target
-// cuts are small (about 0.9); deep ones come after slow start's overshoot, where the queue is
-// large and must go quickly.
+// A cut aims at half the target and keeps at least this share of the flight:
+// kDelayBoundMinKeep when the queue exceeds the base RTT (slow start's overshoot, a large queue
+// that must go quickly), kDelayBoundMinKeepEngaged otherwise. A deep cut holds the path's
+// window full for longer than the tunnel's interactive lane waits for it (half the RTT
+// difference to the next path) before it spills onto a slower path, and a stall of the machine
+// or the link that lasts a round looks like a queue for one round.
 inline constexpr double kDelayBoundMinKeep = 0.5;
+inline constexpr double kDelayBoundMinKeepEngaged = 0.8;
 // Cuts in a row that did not lower the round's RTT by a quarter of its queueing delay before the
 // delay counts as somebody else's (see above).
 inline constexpr int kDelayBoundUnresponsiveCuts = 2;

@@ -204,30 +204,42 @@ TEST(DelayBound, AppLimitedRoundsAreNotCut) {
   EXPECT_EQ(rule.base_rtt(), 40ms);
 }
 
-// Hand-computed cuts: base 40 ms (target 10 ms), a round at 80 ms keeps (40 + 5) / 80 of the
-// window, one at 200 ms keeps kDelayBoundMinKeep only; a round of samples from before the cut
-// is skipped.
+// Hand-computed cuts: base 40 ms (target 10 ms). A round at 85 ms (a queue above the base RTT)
+// keeps (40 + 5) / 85 of the flight; one at 200 ms keeps kDelayBoundMinKeep only; one at 56 ms
+// (a queue below the base RTT) keeps 45/56 = 0.80; one at 70 ms (45/70 = 0.64) keeps
+// kDelayBoundMinKeepEngaged. A round of samples from before a cut is skipped.
 TEST(DelayBound, CutAimsAtHalfTheTarget) {
   DelayBound rule;
   Instant now = t0;
-  const uint64_t window = 200 * kMds;
   auto round = [&](Duration rtt, uint64_t w) {
     Instant start = now;
     rule.on_packet_sent(w);
     now += rtt;
     rule.on_ack(now, rtt, start, w, false, kMds);
   };
+  auto kept = [](uint64_t w, double share) {
+    return static_cast<uint64_t>(static_cast<double>(w) * share);
+  };
+  const uint64_t window = 200 * kMds;
   rule.on_packet_sent(window);
   rule.on_ack(now, 40ms, now - 40ms, window, false, kMds);  // opens the first round
-  round(80ms, window);
+  round(85ms, window);
   ASSERT_TRUE(rule.engaged());
-  EXPECT_EQ(rule.bound(), window * 45 / 80);
-  const uint64_t first = rule.bound();
-  round(80ms, first);  // settling: samples of packets sent before the cut
-  EXPECT_EQ(rule.bound(), first);
-  round(200ms, first);
-  EXPECT_EQ(rule.bound(), static_cast<uint64_t>(static_cast<double>(first) * kDelayBoundMinKeep));
-  EXPECT_EQ(rule.cuts(), 2u);
+  uint64_t w = rule.bound();
+  EXPECT_EQ(w, kept(window, 45e6 / 85e6));
+  round(85ms, w);  // settling: samples of packets sent before the cut
+  EXPECT_EQ(rule.bound(), w);
+  round(200ms, w);
+  EXPECT_EQ(rule.bound(), kept(w, kDelayBoundMinKeep));
+  w = rule.bound();
+  round(200ms, w);  // settling
+  round(56ms, w);
+  EXPECT_EQ(rule.bound(), kept(w, 45e6 / 56e6));
+  w = rule.bound();
+  round(56ms, w);  // settling
+  round(70ms, w);
+  EXPECT_EQ(rule.bound(), kept(w, kDelayBoundMinKeepEngaged));
+  EXPECT_EQ(rule.cuts(), 4u);
 }
 
 // After persistent congestion CUBIC is far below the bound: the bound lets go and slow start
