@@ -22,7 +22,7 @@
 
 namespace quic {
 
-// LEDBAT's TARGET is at most 100 ms (RFC 6817 §3.3.1); a tunnel's links want far less: the
+// LEDBAT's TARGET is at most 100 ms (RFC 6817 §3.3); a tunnel's links want far less: the
 // target is a quarter of the base RTT (the delay a ping may gain), at least this much so timer
 // and scheduling noise of a few milliseconds is not taken for a queue.
 inline constexpr Duration kDelayBoundMinTarget = 5ms;
