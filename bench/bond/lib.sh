@@ -18,6 +18,7 @@
 # Usage:
 #   . bench/bond/lib.sh
 #   BB_LINKS="a:40:20 b:20:50"      # name:rate Mbit/s (0 = unshaped):one-way delay ms
+#   BB_DELAY_BOUND=true             # both daemons' tunnel.delay_bound (unset: the daemons' default)
 #   bb_init /path/to/tquicd /path/to/tquic      # sets the names, traps EXIT (cleanup)
 #   bb_setup                        # namespaces, veths, addresses, routes, tbf, NAT, emu
 #   bb_server_start; bb_client_start NAME "a b" [emu|direct]; ... ; bb_client_stop
@@ -212,6 +213,7 @@ state_dir = "$BB_DIR"
 [tunnel]
 name = "$BB_STUN"
 mtu = 1500
+${BB_DELAY_BOUND:+delay_bound = $BB_DELAY_BOUND}
 [server]
 listen = "$BB_SERVER_ADDR:$BB_PORT"
 certificate = "$BB_DIR/cert.pem"
@@ -241,6 +243,7 @@ state_dir = "$BB_DIR"
 [tunnel]
 name = "$BB_TUN"
 mtu = 1400
+${BB_DELAY_BOUND:+delay_bound = $BB_DELAY_BOUND}
 [client]
 server_url = "https://$addr:$BB_PORT/"
 token_file = "$BB_DIR/client.token"

@@ -62,6 +62,7 @@ quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfi
   c.multipath = o.multipath;
   c.datagram_resend_on_path_failure = o.datagram_resend_on_path_failure;
   c.datagram_resend_on_loss = o.datagram_resend_on_loss;
+  c.cc_delay_bound = o.cc_delay_bound;
   c.max_paths = o.max_paths;
   c.scheduler = *sched;
   c.qlog_dir = o.qlog_dir;

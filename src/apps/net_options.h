@@ -44,6 +44,9 @@ struct NetOptions {
   bool datagram_resend_on_path_failure = false;
   // Re-send DATAGRAMs declared lost (within the core's window); set by tunnels.
   bool datagram_resend_on_loss = false;
+  // Cap each path's window by its queueing delay (ConnectionConfig::cc_delay_bound); set by
+  // tunnels (tquicd's tunnel.delay_bound).
+  bool cc_delay_bound = false;
   // --window BYTES: ceiling of the auto-tuned receive windows (connection and stream) and the
   // stream send buffer; empty keeps the core's defaults (24 MiB / 16 MiB / 16 MiB). Paths with
   // very different RTTs need more (docs/BENCHMARKS.md, multipath over the link emulator).

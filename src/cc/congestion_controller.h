@@ -80,10 +80,12 @@ class CoupledGroup;
 
 // group: the connection's group for the coupled algorithms (cc/coupled.h), ignored by the
 // others; null makes a coupled algorithm behave like NewReno. The group must outlive the
-// controller (the controller leaves it in its destructor).
+// controller (the controller leaves it in its destructor). delay_bound: cap the window by the
+// queueing delay the path's RTT shows (cc/delay_bound.h).
 std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
                                                                  uint32_t max_datagram_size,
-                                                                 CoupledGroup* group = nullptr);
+                                                                 CoupledGroup* group = nullptr,
+                                                                 bool delay_bound = false);
 // "newreno" / "reno", "cubic", "lia", "olia", "balia", "bbr" (case-insensitive); nullopt
 // otherwise.
 std::optional<CcAlgorithm> parse_cc_name(std::string_view name);

@@ -5,14 +5,16 @@
 #include "cc/bbr.h"
 #include "cc/congestion_controller.h"
 #include "cc/coupled_controller.h"
+#include "cc/delay_bound.h"
 #include "cc/cubic.h"
 #include "cc/new_reno.h"
 
 namespace quic {
 
-std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
-                                                                 uint32_t max_datagram_size,
-                                                                 CoupledGroup* group) {
+namespace {
+std::unique_ptr<CongestionController> make_unbounded(CcAlgorithm algorithm,
+                                                     uint32_t max_datagram_size,
+                                                     CoupledGroup* group) {
   switch (algorithm) {
     case CcAlgorithm::kNewReno:
       return std::make_unique<NewReno>(max_datagram_size);
@@ -26,6 +28,16 @@ std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm alg
       return std::make_unique<Bbr>(max_datagram_size);
   }
   return std::make_unique<NewReno>(max_datagram_size);
+}
+}  // namespace
+
+std::unique_ptr<CongestionController> make_congestion_controller(CcAlgorithm algorithm,
+                                                                 uint32_t max_datagram_size,
+                                                                 CoupledGroup* group,
+                                                                 bool delay_bound) {
+  auto cc = make_unbounded(algorithm, max_datagram_size, group);
+  if (!delay_bound) return cc;
+  return std::make_unique<DelayBoundedController>(std::move(cc), max_datagram_size);
 }
 
 std::optional<CcAlgorithm> parse_cc_name(std::string_view name) {

@@ -106,6 +106,9 @@ struct ConnectionConfig {
   bool use_preferred_address = true;  // client: follow the server's preferred_address
 
   CcAlgorithm cc = CcAlgorithm::kCubic;
+  // Cap every path's window by the queueing delay its RTT shows (cc/delay_bound.h, docs/cc.md
+  // "Delay bound"): for a sender that owns its bottleneck's buffer (a tunnel over its links).
+  bool cc_delay_bound = false;
   bool ecn = true;  // mark ECT(0) and validate the path (RFC 9000 §13.4)
   // The ECN-capable codepoint we mark: kEcnEct0, or kEcnEct1 for L4S (RFC 9331). Validation
   // expects the peer's counts to grow in this codepoint (or CE); other values mean ECT(0).

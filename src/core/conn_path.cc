@@ -215,7 +215,8 @@ void Connection::on_peer_address_change(Instant now, Path& path, const SocketAdd
   path.remote = remote;
   ++stats_.migrations;
   if (!port_only) {
-    path.cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get());
+    path.cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get(),
+                                        config_.cc_delay_bound);
     path.rtt = RttEstimator{};
     path.pacer = Pacer{};
     path.mtu = config_.initial_mtu;
@@ -248,7 +249,8 @@ Status Connection::migrate(const SocketAddress& new_local) {
   if (!peer_cids_[0].rotate(retire)) return fail(err::kInternalError, "no spare connection ID");
   retire_peer_cids(0, retire);
   path->local = new_local;
-  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get());
+  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get(),
+                                         config_.cc_delay_bound);
   path->rtt = RttEstimator{};
   path->pacer = Pacer{};
   path->mtu = config_.initial_mtu;
@@ -305,7 +307,8 @@ void Connection::migrate_to_preferred_address() {
   path->fallback_remote = path->remote;
   path->remote = *peer_preferred_;
   peer_preferred_.reset();
-  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu);
+  path->cc =
+      make_congestion_controller(config_.cc, config_.initial_mtu, nullptr, config_.cc_delay_bound);
   path->rtt = RttEstimator{};
   path->pacer = Pacer{};
   ++stats_.migrations;

@@ -107,6 +107,7 @@ void read_tunnel(ConfigReader& r, const toml::table& t, Config& c) {
   if (!valid_ifname(c.tunnel.name)) r.table_error("name", "'" + c.tunnel.name + "' is not an interface name (1-15 characters)");
   r.integer("mtu", c.tunnel.mtu, kMinTunnelMtu, kMaxTunnelMtu);
   r.prefixes("addresses", c.tunnel.addresses);
+  r.boolean("delay_bound", c.tunnel.delay_bound);
   r.finish_table();
 }
 

@@ -741,6 +741,7 @@ int run_client_daemon(const std::string& config_path, const StateObserver& obser
   // one wide pipe and backs off only at the ingress queue (docs/tquicd.md).
   o.net.datagram_resend_on_loss = true;
   o.net.max_paths = static_cast<uint32_t>(kMaxLinks);
+  o.net.cc_delay_bound = cfg.tunnel.delay_bound;
   if (!cfg.client.pinned_cert.empty()) {
     auto pem = apps::read_file(cfg.client.pinned_cert);
     auto pin = pem ? apps::leaf_sha256(*pem) : quic::fail(quic::err::kInternalError, "");

@@ -179,6 +179,7 @@ quic::Result<ServerParts> make_server_parts(const Config& cfg) {
   net.scheduler = "minrtt";  // as the client (daemon_client.cc)
   net.datagram_resend_on_path_failure = true;
   net.datagram_resend_on_loss = true;  // as the client (daemon_client.cc)
+  net.cc_delay_bound = cfg.tunnel.delay_bound;
   net.qlog_dir = cfg.log.qlog_dir;
   quic::EndpointConfig ec;
   ec.server = true;

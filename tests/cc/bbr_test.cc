@@ -1,16 +1,11 @@
-// BBR's state machine and model against a small bottleneck model: a FIFO link of fixed rate
-// and propagation RTT, one ACK per packet, losses declared when the next packet's ACK arrives.
-// The real Pacer paces the sender, so pacing_rate_bps() is exercised the way the connection
-// uses it.
+// BBR's state machine and model against the small bottleneck model of bottleneck_link.h.
 #include "cc/bbr.h"
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <functional>
 #include <vector>
 
-#include "cc/pacer.h"
+#include "bottleneck_link.h"
 
 namespace quic {
 namespace {
@@ -23,97 +18,20 @@ struct Transition {
   Bbr::State state;
 };
 
-struct BottleneckLink {
-  Bbr& cc;
-  double rate_Bps;  // bottleneck rate, bytes per second
-  Duration rtt;     // propagation round trip
-  size_t queue_packets = 100000;
-  std::function<bool(uint64_t pn)> drop = [](uint64_t) { return false; };
-  // Application: at most one packet per app_interval (zero: always data to send).
-  Duration app_interval{0};
-
-  Instant now = t0;
-  Instant link_free = t0;
-  Instant next_app = t0;
-  uint64_t next_pn = 0, in_flight = 0, acked_bytes = 0, lost_packets = 0;
-  RttEstimator rtt_est{kInitialRtt};
-  Pacer pacer;
-  struct InNetwork {
-    Instant arrives;  // when its ACK reaches the sender
-    SentPacket p;
-    bool dropped;
-  };
-  std::deque<InNetwork> net;
+// The shared bottleneck model, recording BBR's state changes.
+struct BbrLink : BottleneckLink {
   std::vector<Transition> transitions;
 
-  void note_state() {
-    if (transitions.empty() || transitions.back().state != cc.state()) {
-      transitions.push_back({now, cc.state()});
-    }
-  }
-
-  Instant next_send_time() const {
-    if (in_flight + kMds > cc.cwnd()) return kNever;
-    Instant t = pacer.next_send_time(now, kMds, cc.pacing_rate_bps(rtt_est), cc.cwnd(), kMds);
-    if (app_interval > Duration::zero()) t = std::max(t, next_app);
-    return t;
-  }
-
-  void send() {
-    SentPacket p{next_pn++, now, kMds, true, true};
-    in_flight += kMds;
-    cc.on_packet_sent(now, p.pn, p.bytes, in_flight);
-    pacer.on_packet_sent(now, p.bytes, cc.pacing_rate_bps(rtt_est), cc.cwnd(), kMds);
-    next_app = now + app_interval;
-    Instant start = std::max(now, link_free);
-    size_t queued = static_cast<size_t>(static_cast<double>((start - now).count()) / 1e9 *
-                                        rate_Bps / kMds);
-    bool dropped = drop(p.pn) || queued >= queue_packets;
-    Instant arrives = now + rtt;  // a dropped packet's absence is noticed then
-    if (!dropped) {
-      link_free = start + Duration(static_cast<int64_t>(kMds / rate_Bps * 1e9));
-      arrives = link_free + rtt;
-    }
-    net.push_back({arrives, p, dropped});
-  }
-
-  void deliver_front() {
-    InNetwork e = net.front();
-    net.pop_front();
-    in_flight -= kMds;
-    if (e.dropped) {
-      ++lost_packets;
-      cc.on_packets_lost(now, std::vector<SentPacket>{e.p}, false, in_flight);
-      return;
-    }
-    acked_bytes += kMds;
-    rtt_est.update(now - e.p.time_sent, 0ms, true, 25ms, now);
-    cc.on_packets_acked(now, std::vector<SentPacket>{e.p}, rtt_est, in_flight);
-  }
-
-  void run_for(Duration d) {
-    Instant end = now + d;
-    while (true) {
-      // FIFO: ACKs (and the noticed absence of dropped packets) come back in send order.
-      Instant ack_at = net.empty() ? kNever : net.front().arrives;
-      Instant send_at = next_send_time();
-      Instant t = std::min(ack_at, send_at);
-      if (t > end) break;
-      now = std::max(now, t);
-      if (ack_at <= now) {
-        while (!net.empty() && net.front().arrives <= now) deliver_front();
-      } else {
-        send();
+  BbrLink(Bbr& bbr, double rate, Duration round_trip) : BottleneckLink{bbr, rate, round_trip} {
+    observer = [this, &bbr] {
+      if (transitions.empty() || transitions.back().state != bbr.state()) {
+        transitions.push_back({now, bbr.state()});
       }
-      note_state();
-      if (app_interval > Duration::zero() && now < next_app && in_flight + kMds <= cc.cwnd()) {
-        cc.on_app_limited(in_flight);
-      }
-    }
-    now = end;
+    };
   }
+  BbrLink(const BbrLink&) = delete;
+  BbrLink& operator=(const BbrLink&) = delete;
 
-  double bdp_bytes() const { return rate_Bps * std::chrono::duration<double>(rtt).count(); }
   bool visited(Bbr::State s) const {
     for (const auto& t : transitions) {
       if (t.state == s) return true;
@@ -147,7 +65,7 @@ TEST(Bbr, NameFactoryAndInitialState) {
 // built, ProbeBW follows; the model matches the link.
 TEST(Bbr, StartupDrainProbeBw) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   link.run_for(3s);
   ASSERT_GE(link.transitions.size(), 3u);
   EXPECT_EQ(link.transitions[0].state, Bbr::State::kStartup);
@@ -178,7 +96,7 @@ TEST(Bbr, StartupDrainProbeBw) {
 // (63 rounds of 40 ms, 2.5 s, is the Reno-coexistence bound); leaving ProbeRTT begins a cycle.
 TEST(Bbr, ProbeBwCycle) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   link.run_for(20s);
   size_t refills = 0;
   Instant cycle_start = kNever;
@@ -213,7 +131,7 @@ TEST(Bbr, ProbeBwCycle) {
 // a round, then returns to ProbeBW.
 TEST(Bbr, ProbeRttEvery5Seconds) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   uint64_t max_cwnd_in_probe_rtt = 0;
   Instant until = t0 + 12s;
   while (link.now < until) {
@@ -241,7 +159,7 @@ TEST(Bbr, ProbeRttEvery5Seconds) {
 // 1% random (non-congestive) loss: the bandwidth model and the sending rate hold.
 TEST(Bbr, RandomLossKeepsBandwidth) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 25e6 / 8, 30ms};
+  BbrLink link{cc, 25e6 / 8, 30ms};
   uint64_t x = 12345;
   link.drop = [&x](uint64_t) {  // deterministic 1% Bernoulli
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -260,7 +178,7 @@ TEST(Bbr, RandomLossKeepsBandwidth) {
 // keeps the short-term bounds below the maximum.
 TEST(Bbr, HeavyLossBoundsInflight) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   link.drop = [](uint64_t pn) { return pn % 20 == 7; };
   link.run_for(1s);
   EXPECT_TRUE(cc.full_bw_reached());
@@ -274,7 +192,7 @@ TEST(Bbr, HeavyLossBoundsInflight) {
 // the threshold, and the upper bound keeps later probes near the BDP + queue.
 TEST(Bbr, ShallowQueueLongTermBound) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   link.queue_packets = 10;
   link.run_for(2s);
   uint64_t lost_before = link.lost_packets;
@@ -292,7 +210,7 @@ TEST(Bbr, ShallowQueueLongTermBound) {
 // the bandwidth estimate nor advance its filter.
 TEST(Bbr, AppLimitedSamplesKeepTheEstimate) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   link.run_for(2s);
   double before = cc.max_bw();
   link.app_interval = 2400us;  // 0.5 MB/s
@@ -304,7 +222,7 @@ TEST(Bbr, AppLimitedSamplesKeepTheEstimate) {
 
 TEST(Bbr, PersistentCongestionAndReset) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   link.run_for(2s);
   cc.on_packets_lost(link.now, {}, true, 0);
   EXPECT_EQ(cc.cwnd(), 4u * kMds);
@@ -338,7 +256,7 @@ TEST(Bbr, MtuProbeLossIsNoCongestion) {
 // ECN-CE is congestion even without loss: the round's short-term bounds take the 0.7 cut.
 TEST(Bbr, EcnCeCutsTheShortTermBounds) {
   Bbr cc(kMds);
-  BottleneckLink link{cc, 2.5e6, 40ms};
+  BbrLink link{cc, 2.5e6, 40ms};
   link.run_for(1500ms);  // cruising (the next probe is ~2.5 s after 0.56 s)
   while (cc.state() != Bbr::State::kProbeBwCruise) link.run_for(5ms);
   EXPECT_EQ(cc.inflight_shortterm(), UINT64_MAX);
