@@ -123,6 +123,22 @@ TEST(TquicdConfig, LinkMarkForPolicyRouting) {
 }
 
 // link.keepalive: the link's path's own PING interval (Connection::set_path_keepalive).
+// [tunnel] delay_bound (docs/tquicd-config.md): off unless set, a boolean, applied on restart.
+TEST(TquicdConfig, TunnelDelayBound) {
+  auto off = parse(kClientBase);
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->tunnel.delay_bound);
+  auto on = parse(std::string(kClientBase) + "[tunnel]\ndelay_bound = true\n");
+  ASSERT_TRUE(on) << on.error().front();
+  EXPECT_TRUE(on->tunnel.delay_bound);
+  EXPECT_EQ(only_error(std::string(kClientBase) + "[tunnel]\ndelay_bound = \"yes\"\n"),
+            "tquicd.toml:10:15: tunnel.delay_bound: expects true or false");
+  auto changes = diff_configs(*off, *on);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].key, "tunnel.delay_bound");
+  EXPECT_FALSE(changes[0].live);
+}
+
 TEST(TquicdConfig, LinkKeepalive) {
   auto c = parse(std::string(kClientBase) + "keepalive = \"25s\"\n");
   ASSERT_TRUE(c) << c.error().front();
