@@ -44,6 +44,7 @@ mp::PathFigures Connection::figures(const Path& path) {
   f.pto_count = path.pto_count;
   f.srtt = path.rtt.smoothed();
   f.last_ack_eliciting_sent = path.last_ack_eliciting_sent;
+  f.last_ack_eliciting_received = path.last_ack_eliciting_received;
   f.last_progress = path.health.last_progress();
   f.failed_since = path.health.failed_since();
   return f;
@@ -206,6 +207,21 @@ std::optional<Transmit> Connection::transmit_probe_responses(Instant now, MutByt
   return std::nullopt;
 }
 
+// A path on a new address starts its figures afresh (RFC 9000 §9.4: congestion controller and
+// RTT estimate; §14.2: the PMTU; §13.4.2: ECN validation), its controller in the coupled group
+// like every other path's.
+void Connection::restart_path_figures(Path& path) {
+  path.cc = new_path_controller();
+  path.rtt = RttEstimator{};
+  path.pacer = Pacer{};
+  path.mtu = config_.initial_mtu;
+  path.pmtu_low = config_.initial_mtu;
+  path.pmtu_high = config_.max_mtu;
+  path.probe_in_flight = false;
+  path.ecn = Path::EcnState::kTesting;
+  path.ecn_testing_sent = path.ecn_testing_lost = 0;
+}
+
 void Connection::on_peer_address_change(Instant now, Path& path, const SocketAddress& local,
                                         const SocketAddress& remote) {
   // §9.4: a change of port only (typical NAT rebinding) keeps the congestion state; a new
@@ -215,16 +231,7 @@ void Connection::on_peer_address_change(Instant now, Path& path, const SocketAdd
   path.remote = remote;
   ++stats_.migrations;
   if (!port_only) {
-    path.cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get(),
-                                        config_.cc_delay_bound);
-    path.rtt = RttEstimator{};
-    path.pacer = Pacer{};
-    path.mtu = config_.initial_mtu;
-    path.pmtu_low = config_.initial_mtu;
-    path.pmtu_high = config_.max_mtu;
-    path.probe_in_flight = false;
-    path.ecn = Path::EcnState::kTesting;
-    path.ecn_testing_sent = path.ecn_testing_lost = 0;
+    restart_path_figures(path);
   }
   // The new address must be validated (§9.3), and until it is, the server may send at most
   // three times what it received from it (§9.3.1, §8.1).
@@ -249,15 +256,7 @@ Status Connection::migrate(const SocketAddress& new_local) {
   if (!peer_cids_[0].rotate(retire)) return fail(err::kInternalError, "no spare connection ID");
   retire_peer_cids(0, retire);
   path->local = new_local;
-  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get(),
-                                         config_.cc_delay_bound);
-  path->rtt = RttEstimator{};
-  path->pacer = Pacer{};
-  path->mtu = config_.initial_mtu;
-  path->pmtu_low = config_.initial_mtu;
-  path->pmtu_high = config_.max_mtu;
-  path->ecn = Path::EcnState::kTesting;
-  path->ecn_testing_sent = path->ecn_testing_lost = 0;
+  restart_path_figures(*path);
   ++stats_.migrations;
   start_validation(now_, *path);
   // The packets in flight on the old address are probably gone; send their data again.
@@ -307,10 +306,7 @@ void Connection::migrate_to_preferred_address() {
   path->fallback_remote = path->remote;
   path->remote = *peer_preferred_;
   peer_preferred_.reset();
-  path->cc =
-      make_congestion_controller(config_.cc, config_.initial_mtu, nullptr, config_.cc_delay_bound);
-  path->rtt = RttEstimator{};
-  path->pacer = Pacer{};
+  restart_path_figures(*path);
   ++stats_.migrations;
   stats_.preferred_address_used = true;
   start_validation(now_, *path);
@@ -424,7 +420,18 @@ Status Connection::set_path_keepalive(uint64_t id, Duration interval) {
 }
 
 Duration Connection::path_keepalive(uint64_t id) const {
-  return path_manager_.keepalive_interval(id, multipath_, config_.idle_timeout);
+  const Path* path = find_path(id);
+  bool others = path != nullptr && other_path_keeps_alive(*path);
+  return path_manager_.keepalive_interval(id, multipath_, config_.idle_timeout, others);
+}
+
+// Whether a working path other than `path` PINGs often enough to keep the connection alive
+// (mp::PathManager::keepalive_interval: then `path` need not).
+bool Connection::other_path_keeps_alive(const Path& path) const {
+  return std::ranges::any_of(paths_, [&](const auto& p) {
+    return p.get() != &path && p->usable() &&
+           path_manager_.keeps_alive(p->id, multipath_, config_.idle_timeout);
+  });
 }
 
 Status Connection::set_path_backup(uint64_t id, bool backup) {
@@ -523,7 +530,8 @@ bool Connection::keepalive_due(const Path& path, Instant now) const {
 Instant Connection::keepalive_at(const Path& path) const {
   if (!handshake_confirmed_) return kNever;
   return path_manager_.keepalive_at(figures(path), multipath_, config_.idle_timeout,
-                                    [this] { return max_probe_interval(); });
+                                    [this] { return max_probe_interval(); },
+                                    [&] { return other_path_keeps_alive(path); });
 }
 
 void Connection::write_path_frames(Path& path, PacketBuilder& b) {

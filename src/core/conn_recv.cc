@@ -221,6 +221,7 @@ void Connection::process_packet(Instant now, const SocketAddress& local,
     path->largest_non_probing_pn = pn;
   }
   space_rx.acks.on_packet_received(pn, ack_eliciting, now, ecn & 0x03);
+  if (ack_eliciting && space == PnSpaceId::kApp) path->last_ack_eliciting_received = now;
   if (rx.immediate_ack) space_rx.acks.request_immediate_ack();  // ack-frequency §5
   if (space == PnSpaceId::kApp) zero_rtt_on_packet(now, zero_rtt);
   idle_deadline_ = now + idle_period();

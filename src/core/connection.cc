@@ -41,6 +41,11 @@ Connection::Connection(Side side, const ConnectionConfig& config, Random& random
 
 Connection::~Connection() = default;
 
+std::unique_ptr<CongestionController> Connection::new_path_controller() const {
+  return make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get(),
+                                    config_.cc_delay_bound);
+}
+
 Path& Connection::init_path(uint64_t id, const SocketAddress& local, const SocketAddress& remote) {
   auto path = std::make_unique<Path>();
   path->id = id;
@@ -49,8 +54,7 @@ Path& Connection::init_path(uint64_t id, const SocketAddress& local, const Socke
   path->mtu = config_.initial_mtu;
   path->pmtu_low = config_.initial_mtu;
   path->pmtu_high = config_.max_mtu;
-  path->cc = make_congestion_controller(config_.cc, config_.initial_mtu, cc_group_.get(),
-                                         config_.cc_delay_bound);
+  path->cc = new_path_controller();
   path->app.acks.set_max_ack_delay(config_.max_ack_delay);
   paths_.push_back(std::move(path));
   return *paths_.back();

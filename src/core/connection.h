@@ -289,7 +289,9 @@ class Connection {
   // kMaxPathKeepalive; 0: back to the connection-wide path_keepalive), e.g. rarely on a metered
   // backup link. It stays with the client's wanted 4-tuple, so a path reopened there after a
   // failure keeps it. path_keepalive() is the interval in force: at most half the negotiated
-  // idle timeout (mp::PathManager::keepalive_interval says why); 0: none.
+  // idle timeout unless another working path keeps the connection alive
+  // (mp::PathManager::keepalive_interval says why); 0: none. A PING from the peer on the path
+  // defers ours: one end's keepalives prove an idle path for both.
   Status set_path_keepalive(uint64_t id, Duration interval);
   Duration path_keepalive(uint64_t id) const;
   // A cap on the whole connection's send rate over all its paths, in bit/s (0: none), e.g. a
@@ -379,6 +381,9 @@ class Connection {
 
   Connection(Side side, const ConnectionConfig& config, Random& random);
   Path& init_path(uint64_t id, const SocketAddress& local, const SocketAddress& remote);
+  // A path's congestion controller as configured (algorithm, coupled group, delay bound).
+  std::unique_ptr<CongestionController> new_path_controller() const;
+  void restart_path_figures(Path& path);
 
   // conn_crypto.cc
   Status init_tls(std::shared_ptr<const TlsContext> tls, const ConnectOptions& options = {});
@@ -539,6 +544,7 @@ class Connection {
   bool path_has_urgent(const Path& path, Instant now) const;
   bool keepalive_due(const Path& path, Instant now) const;
   Instant keepalive_at(const Path& path) const;
+  bool other_path_keeps_alive(const Path& path) const;
   // What the path manager (mp/path_manager.h) reads of a path.
   static mp::PathFigures figures(const Path& path);
   static mp::PathPolicy path_policy(const ConnectionConfig& config);

@@ -89,6 +89,7 @@ struct Path {
   uint32_t pto_count = 0;
   uint8_t pto_probes = 0;
   Instant last_ack_eliciting_sent = kNever;
+  Instant last_ack_eliciting_received = kNever;  // 1-RTT, on this path (it defers a keepalive)
 
   // Multipath (docs/multipath.md): its role (backup or available, PATH_STATUS, weight) and
   // its health (suspect, failed, recovered), moved as the path manager decides.

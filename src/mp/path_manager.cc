@@ -124,22 +124,32 @@ void PathManager::erase_path_entry(uint64_t path_id) {
   std::erase_if(keepalives_, [&](const PathKeepalive& e) { return e.path_id == path_id; });
 }
 
-// The cap: the negotiated idle timeout is the one liveness figure both ends agree on. A path
-// silent for that long ends the connection when it is the only one (RFC 9000 §10.1), and the
-// peer may close it as dead otherwise (multipath-21 "Idle Timeout and Keep-Alives": no
-// per-path idle timeout, but an endpoint may close a path at any time). A PING at half the idle
-// timeout leaves the other half for it to be lost, detected (about a PTO) and re-sent, so one
-// lost keepalive never costs the path; at the full idle timeout any loss would.
-Duration PathManager::keepalive_interval(uint64_t path_id, bool multipath,
-                                         Duration idle_timeout) const {
-  Duration d = multipath ? policy_.path_keepalive : policy_.keep_alive;
-  if (multipath) {
-    for (const auto& e : keepalives_) {
-      if (e.path_id == path_id) d = e.interval;
-    }
+Duration PathManager::wanted_keepalive(uint64_t path_id, bool multipath) const {
+  if (!multipath) return policy_.keep_alive;
+  for (const auto& e : keepalives_) {
+    if (e.path_id == path_id) return e.interval;
   }
-  if (d.count() == 0 || idle_timeout.count() == 0) return d;
-  return std::min<Duration>(d, idle_timeout / 2);
+  return policy_.path_keepalive;
+}
+
+bool PathManager::keeps_alive(uint64_t path_id, bool multipath, Duration idle_timeout) const {
+  Duration d = wanted_keepalive(path_id, multipath);
+  return d.count() != 0 && (idle_timeout.count() == 0 || d <= idle_timeout / 2);
+}
+
+// The cap: the negotiated idle timeout is the one liveness figure both ends agree on. A
+// connection silent for that long ends (RFC 9000 §10.1; multipath-21 "Idle Timeout and
+// Keep-Alives": the idle timeout applies when no packet arrives on any path). A PING at half
+// the idle timeout leaves the other half for it to be lost, detected (about a PTO) and re-sent,
+// so one lost keepalive never ends the connection; at the full idle timeout any loss would.
+// The draft defines no per-path idle timeout, so a path whose connection another path keeps
+// alive (a metered backup beside a working primary) may PING as rarely as it wants; it is
+// capped again the moment no other path keeps the connection alive.
+Duration PathManager::keepalive_interval(uint64_t path_id, bool multipath, Duration idle_timeout,
+                                         bool others_keep_alive) const {
+  Duration d = wanted_keepalive(path_id, multipath);
+  if (d.count() == 0 || keeps_alive(path_id, multipath, idle_timeout)) return d;
+  return multipath && others_keep_alive ? d : idle_timeout / 2;
 }
 
 }  // namespace quic::mp

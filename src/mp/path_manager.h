@@ -8,6 +8,7 @@
 // due at T"). Nothing here allocates per packet or calls through a virtual function.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <ranges>
@@ -65,6 +66,7 @@ struct PathFigures {
   uint32_t pto_count = 0;  // consecutive PTOs without an ACK
   Duration srtt{0};
   Instant last_ack_eliciting_sent = kNever;
+  Instant last_ack_eliciting_received = kNever;  // on this path, 1-RTT
   Instant last_progress = kNever;  // latest ACK of its packets (or its start)
   Instant failed_since = kNever;
   // usable(): active, validated and not failed (Path::usable).
@@ -158,15 +160,23 @@ class PathManager {
   // a path reopened on that 4-tuple after a failure has it as well. The caller checks that the
   // path is open (its entry goes when on_path_closed or forget is called for it).
   Status set_keepalive(uint64_t path_id, Duration interval);
-  // How often an idle working path is sent a PING (0: never): its own interval, else the
-  // connection-wide one (single path: keep_alive), at most half of `idle_timeout` (the
-  // negotiated one; 0: none).
-  Duration keepalive_interval(uint64_t path_id, bool multipath, Duration idle_timeout) const;
+  // The interval path `path_id` wants (0: never): its own, else the connection-wide one
+  // (single path: keep_alive). Uncapped.
+  Duration wanted_keepalive(uint64_t path_id, bool multipath) const;
+  // Whether that interval alone keeps a connection alive: PINGs at least every half
+  // `idle_timeout` (0: no idle timeout, so any interval does).
+  bool keeps_alive(uint64_t path_id, bool multipath, Duration idle_timeout) const;
+  // The interval in force: the wanted one, at most half of `idle_timeout` (the negotiated one;
+  // 0: none) unless another working path keeps the connection alive (`others_keep_alive`).
+  Duration keepalive_interval(uint64_t path_id, bool multipath, Duration idle_timeout,
+                              bool others_keep_alive) const;
   // When the path owes a PING (kNever: not while its figures stay so). `probe_cap` is called
-  // (only for a failed path) for max_probe_interval() of the connection's current outage state.
-  template <class ProbeCap>
+  // (only for a failed path) for max_probe_interval() of the connection's current outage state;
+  // `others_keep_alive` (only for an interval over half the idle timeout) for whether another
+  // working path keeps the connection alive.
+  template <class ProbeCap, class OthersKeepAlive>
   Instant keepalive_at(const PathFigures& f, bool multipath, Duration idle_timeout,
-                       ProbeCap&& probe_cap) const {
+                       ProbeCap&& probe_cap, OthersKeepAlive&& others_keep_alive) const {
     if (!f.active || f.last_ack_eliciting_sent == kNever) return kNever;
     if (multipath && !f.validated) return kNever;
     if (multipath && f.failed) {
@@ -176,8 +186,20 @@ class PathManager {
     // keepalive would push that PTO back each time, and a dark path whose PTO is longer than
     // the interval (a new path without an RTT sample: about 1 s) would never time out.
     if (f.ack_eliciting_in_flight) return kNever;
-    Duration d = keepalive_interval(f.id, multipath, idle_timeout);
-    return d.count() == 0 ? kNever : f.last_ack_eliciting_sent + d;
+    Duration d = wanted_keepalive(f.id, multipath);
+    if (d.count() == 0) return kNever;
+    if (!keeps_alive(f.id, multipath, idle_timeout) && !(multipath && others_keep_alive())) {
+      d = idle_timeout / 2;
+    }
+    // The peer's PING proves the path as well as ours (our ACK answers it on this path), so
+    // both ends of an idle path do not each PING it: the interval runs from the later of the
+    // two, and from the peer's an SRTT longer, so that a peer with the same interval keeps
+    // PINGing first and we stop.
+    if (f.last_ack_eliciting_received != kNever &&
+        f.last_ack_eliciting_received > f.last_ack_eliciting_sent) {
+      return f.last_ack_eliciting_received + d + f.srtt;
+    }
+    return f.last_ack_eliciting_sent + d;
   }
 
  private:

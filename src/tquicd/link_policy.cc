@@ -55,13 +55,11 @@ quic::Duration keepalive_for_budget(uint64_t budget_bytes) {
   };
   // 31 days in ms times 224 is about 6.0e11: no overflow.
   const uint64_t period_cost = ms_of(kKeepaliveBudgetPeriod) * kKeepaliveExchangeBytes;
-  const uint64_t peer = period_cost / ms_of(kPeerBackupKeepaliveInForce);  // the server's PINGs
   const uint64_t spendable = budget_bytes - budget_bytes / 8;
-  if (spendable <= peer) return quic::mp::kMaxPathKeepalive;  // cannot last: the close decides
-  const uint64_t left = spendable - peer;
+  if (spendable == 0) return kMaxBudgetKeepalive;  // cannot last: the close decides
   // Rounded up, so the budget lasts.
-  const uint64_t ms =
-      std::min(period_cost / left + (period_cost % left != 0), ms_of(quic::mp::kMaxPathKeepalive));
+  const uint64_t ms = std::min(period_cost / spendable + (period_cost % spendable != 0),
+                               ms_of(kMaxBudgetKeepalive));
   return std::max<quic::Duration>(Ms(static_cast<int64_t>(ms)), quic::mp::kMinPathKeepalive);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "mp/path_manager.h"
 #include "tquicd/config.h"
 #include "tquicd/netlink_watch.h"
 
@@ -41,30 +42,28 @@ QuotaStage quota_stage(uint64_t quota_bytes, uint64_t remaining, uint64_t margin
 bool backup_path_wanted(const LinkConfig& link, bool others_work, bool keepalive_budget_left);
 
 // A backup's keepalives spaced so that its keepalive budget lasts the quota period (instead of
-// the path closing once it is spent; that close stays as the backstop). Both ends PING an idle
-// path, each on its own timer: the server on a path the client marked backup every
-// kPeerBackupKeepaliveInForce (backup_keepalive.h), the client at the interval computed here.
+// the path closing once it is spent; that close stays as the backstop). One end's PINGs prove
+// an idle path for both (the core defers a path's keepalive after a PING from the peer), and
+// the server's interval on a path its client marked backup is the longest there is
+// (backup_keepalive.h), so only the client's keepalives cost anything while they keep coming.
 // One keepalive costs kKeepaliveExchangeBytes on the wire: the PING packet and the ACK packet
 // it draws, each at most kKeepalivePacketBytes of QUIC (the largest packet on an idle backup
 // path in tests/tquicd/backup_keepalive_test.cc was 52 bytes with 8-byte connection IDs: a PING,
 // an ACK and 16 bytes of AEAD tag; a 20-byte connection ID adds 12) plus 48 bytes of IPv6 and
 // UDP headers (IPv4's 28 leave a margin). The budget is spread over the longest period (31
 // days, from quota_reset_day to the next), less a reserve of an eighth for what else a backup's
-// idle path carries (its validation when reopened, PATH_STATUS frames), less what the server's
-// keepalives take (31 days * 224 B / 15 s = 40.0 MB):
-//   interval = 31 days * 224 B / (budget * 7/8 - 31 days * 224 B / 15 s)
-// rounded up to the millisecond and clamped to the core's kMinPathKeepalive..kMaxPathKeepalive
-// (100 ms..600 s). The core caps what is in force at half the idle timeout (15 s with
-// tquicd's 30 s): a budget below 2 * 40.0 MB * 8/7 = 91 MB per period is spent early anyway
-// (both ends' PINGs every 15 s) and the close takes over.
+// idle path carries (its validation when reopened, PATH_STATUS frames):
+//   interval = 31 days * 224 B / (budget * 7/8)
+// rounded up to the millisecond and kept within kMinPathKeepalive..kMaxBudgetKeepalive
+// (100 ms..540 s). The longest (540 s, 1.11 MB per period) stays under the server's 600 s so
+// the client's PING always comes first; a budget below 1.27 MB is spent before the period
+// ends and the close takes over.
 inline constexpr uint64_t kKeepalivePacketBytes = 64;
 inline constexpr uint64_t kKeepaliveIpUdpBytes = 48;
 inline constexpr uint64_t kKeepaliveExchangeBytes =
     2 * (kKeepalivePacketBytes + kKeepaliveIpUdpBytes);
 inline constexpr quic::Duration kKeepaliveBudgetPeriod = std::chrono::hours(24 * 31);
-// The server's keepalive in force on a backup path: the core's cap, half of the 30 s idle
-// timeout both daemons keep (quic::ConnectionConfig's default; a unit test holds them equal).
-inline constexpr quic::Duration kPeerBackupKeepaliveInForce = std::chrono::seconds(15);
+inline constexpr quic::Duration kMaxBudgetKeepalive = quic::mp::kMaxPathKeepalive * 9 / 10;
 quic::Duration keepalive_for_budget(uint64_t budget_bytes);
 // The keepalive interval for `link`'s path (Connection::set_path_keepalive): the configured
 // `keepalive` when set; else, for a backup, keepalive_for_budget(keepalive_budget); else 0

@@ -15,6 +15,8 @@ using namespace std::chrono_literals;
 
 const Instant t0 = Instant{} + 10s;
 const Duration kIdle = 30s;  // the negotiated idle timeout
+// keepalive_at's question "does another working path keep the connection alive?"
+const auto alone = [] { return false; };
 
 PathPolicy policy() {
   PathPolicy p;
@@ -225,25 +227,25 @@ TEST(PathManager, KeepaliveTimes) {
     ++cap_asked;
     return Duration(300ms);
   };
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 1s);  // path_keepalive
-  EXPECT_EQ(m.keepalive_at(f, false, kIdle, cap), kNever);   // single path, keep_alive off
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 1s);  // path_keepalive
+  EXPECT_EQ(m.keepalive_at(f, false, kIdle, cap, alone), kNever);   // single path, keep_alive off
   p.keep_alive = 15s;
-  EXPECT_EQ(PathManager(p).keepalive_at(f, false, kIdle, cap), t0 + 15s);
+  EXPECT_EQ(PathManager(p).keepalive_at(f, false, kIdle, cap, alone), t0 + 15s);
   f.validated = false;
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), kNever);
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), kNever);
   f.validated = true;
   EXPECT_EQ(cap_asked, 0);  // the cap is only asked for a failed path
   f.failed = true;
   f.pto_count = 2;
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 160ms);  // SRTT x 2^pto_count
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 160ms);  // SRTT x 2^pto_count
   f.pto_count = 4;
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 300ms);  // capped
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 300ms);  // capped
   EXPECT_EQ(cap_asked, 2);
   f.srtt = 1ms;
   f.pto_count = 0;
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 10ms);  // at least 10 ms
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 10ms);  // at least 10 ms
   f.last_ack_eliciting_sent = kNever;
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), kNever);
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), kNever);
 }
 
 // A path's own interval replaces the connection-wide one for that path only; 0 restores it.
@@ -255,23 +257,23 @@ TEST(PathManager, APathsOwnKeepaliveOverridesTheConnectionWideOne) {
   other.id = 4;
   auto cap = [] { return Duration(1s); };
   ASSERT_TRUE(m.set_keepalive(3, 10s));
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 10s);
-  EXPECT_EQ(m.keepalive_at(other, true, kIdle, cap), t0 + 1s);  // the fallback
-  EXPECT_EQ(m.keepalive_interval(3, true, kIdle), 10s);
-  EXPECT_EQ(m.keepalive_interval(4, true, kIdle), 1s);
-  EXPECT_EQ(m.keepalive_interval(3, false, kIdle), 0s);  // single path: keep_alive (off)
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 10s);
+  EXPECT_EQ(m.keepalive_at(other, true, kIdle, cap, alone), t0 + 1s);  // the fallback
+  EXPECT_EQ(m.keepalive_interval(3, true, kIdle, false), 10s);
+  EXPECT_EQ(m.keepalive_interval(4, true, kIdle, false), 1s);
+  EXPECT_EQ(m.keepalive_interval(3, false, kIdle, false), 0s);  // single path: keep_alive (off)
   ASSERT_TRUE(m.set_keepalive(3, 25s));
-  EXPECT_EQ(m.keepalive_interval(3, true, kIdle), 15s);  // replaced, then capped at idle/2
+  EXPECT_EQ(m.keepalive_interval(3, true, kIdle, false), 15s);  // replaced, then capped at idle/2
   ASSERT_TRUE(m.set_keepalive(3, 0s));
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 1s);
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 1s);
   // While something ack-eliciting is unanswered its PTO probes the path: no keepalive (one
   // would push that PTO back). A failed path is probed on its own schedule all the same.
   ASSERT_TRUE(m.set_keepalive(3, 10s));
   f.ack_eliciting_in_flight = true;
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), kNever);
-  EXPECT_EQ(m.keepalive_at(f, false, kIdle, cap), kNever);
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), kNever);
+  EXPECT_EQ(m.keepalive_at(f, false, kIdle, cap, alone), kNever);
   f.failed = true;
-  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap), t0 + 40ms);
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 40ms);
 }
 
 TEST(PathManager, PathKeepaliveBoundsAreEnforced) {
@@ -279,30 +281,75 @@ TEST(PathManager, PathKeepaliveBoundsAreEnforced) {
   EXPECT_FALSE(m.set_keepalive(1, 99ms));
   EXPECT_FALSE(m.set_keepalive(1, 600s + 1ns));
   EXPECT_FALSE(m.set_keepalive(1, -1s));
-  EXPECT_EQ(m.keepalive_interval(1, true, kIdle), 1s);  // refused values changed nothing
+  EXPECT_EQ(m.keepalive_interval(1, true, kIdle, false), 1s);  // refused values changed nothing
   EXPECT_TRUE(m.set_keepalive(1, kMinPathKeepalive));
-  EXPECT_EQ(m.keepalive_interval(1, true, kIdle), 100ms);
+  EXPECT_EQ(m.keepalive_interval(1, true, kIdle, false), 100ms);
   EXPECT_TRUE(m.set_keepalive(1, kMaxPathKeepalive));
-  EXPECT_EQ(m.keepalive_interval(1, true, 0s), 600s);  // no idle timeout: no cap
+  EXPECT_EQ(m.keepalive_interval(1, true, 0s, false), 600s);  // no idle timeout: no cap
   // At most one entry per open path: past kMaxPathKeepalives distinct paths it refuses.
   for (uint64_t id = 2; id <= kMaxPathKeepalives; ++id) ASSERT_TRUE(m.set_keepalive(id, 5s));
   EXPECT_FALSE(m.set_keepalive(kMaxPathKeepalives + 1, 5s));
   EXPECT_TRUE(m.set_keepalive(2, 6s));  // an existing entry still changes
   m.on_path_closed(2, t0);              // a closed path's entry goes, making room
   EXPECT_TRUE(m.set_keepalive(kMaxPathKeepalives + 1, 5s));
-  EXPECT_EQ(m.keepalive_interval(2, true, kIdle), 1s);
+  EXPECT_EQ(m.keepalive_interval(2, true, kIdle, false), 1s);
 }
 
 // The cap: never more than half the negotiated idle timeout, for the fallback too.
 TEST(PathManager, KeepaliveIsCappedAtHalfTheIdleTimeout) {
   PathManager m(policy());
   ASSERT_TRUE(m.set_keepalive(1, 25s));
-  EXPECT_EQ(m.keepalive_interval(1, true, 30s), 15s);
-  EXPECT_EQ(m.keepalive_interval(1, true, 60s), 25s);
-  EXPECT_EQ(m.keepalive_interval(2, true, 1s), 500ms);  // the connection-wide 1 s as well
+  EXPECT_EQ(m.keepalive_interval(1, true, 30s, false), 15s);
+  EXPECT_EQ(m.keepalive_interval(1, true, 60s, false), 25s);
+  EXPECT_EQ(m.keepalive_interval(2, true, 1s, false), 500ms);  // the connection-wide 1 s as well
   PathPolicy p = policy();
   p.keep_alive = 20s;
-  EXPECT_EQ(PathManager(p).keepalive_interval(0, false, 30s), 15s);  // and single path
+  EXPECT_EQ(PathManager(p).keepalive_interval(0, false, 30s, false), 15s);  // and single path
+  // Another working path that keeps the connection alive lifts the cap (multipath only).
+  EXPECT_EQ(m.keepalive_interval(1, true, 30s, true), 25s);
+  EXPECT_EQ(PathManager(p).keepalive_interval(0, false, 30s, true), 15s);
+  EXPECT_TRUE(m.keeps_alive(2, true, 30s));   // 1 s
+  EXPECT_FALSE(m.keeps_alive(1, true, 30s));  // 25 s
+  EXPECT_TRUE(m.keeps_alive(1, true, 0s));    // no idle timeout
+}
+
+// A metered backup beside a working primary PINGs at its own long interval; the moment nothing
+// else keeps the connection alive the cap is back, so its PING is due at once.
+TEST(PathManager, LongKeepaliveOnlyWhileAnotherPathKeepsTheConnectionAlive) {
+  PathManager m(policy());
+  PathFigures f = working();
+  f.id = 1;
+  ASSERT_TRUE(m.set_keepalive(1, 600s));
+  auto cap = [] { return Duration(1s); };
+  int asked = 0;
+  bool primary_works = true;
+  auto others = [&] {
+    ++asked;
+    return primary_works;
+  };
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, others), t0 + 600s);
+  primary_works = false;
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, others), t0 + 15s);
+  EXPECT_EQ(asked, 2);
+  f.id = 2;  // the connection-wide 1 s keeps the connection alive by itself: not asked
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, others), t0 + 1s);
+  EXPECT_EQ(asked, 2);
+}
+
+// The peer's PING on the path defers ours: only one end of an idle path PINGs it.
+TEST(PathManager, ThePeersPingDefersOurKeepalive) {
+  PathManager m(policy());
+  PathFigures f = working();
+  auto cap = [] { return Duration(1s); };
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 1s);
+  f.last_ack_eliciting_received = t0 + 700ms;  // an SRTT (40 ms) more: the peer goes first
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 1740ms);
+  f.last_ack_eliciting_received = t0 - 5s;  // older than ours: ours counts
+  EXPECT_EQ(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 1s);
+  // A failed path is probed on its own schedule whatever the peer sends.
+  f.last_ack_eliciting_received = t0 + 700ms;
+  f.failed = true;
+  EXPECT_LT(m.keepalive_at(f, true, kIdle, cap, alone), t0 + 1740ms);
 }
 
 // The interval belongs to the wanted 4-tuple: the path reopened there after a failure has it.
@@ -316,20 +363,20 @@ TEST(PathManager, PathKeepaliveSurvivesTheReopenedPath) {
   EXPECT_EQ(m.wanted(0).keepalive, 20s);
   EXPECT_EQ(m.wanted(1).keepalive, 0s);
   m.on_path_closed(1, t0);
-  EXPECT_EQ(m.keepalive_interval(1, true, 60s), 1s);  // the closed path's entry is gone
+  EXPECT_EQ(m.keepalive_interval(1, true, 60s, false), 1s);  // the closed path's entry is gone
   ASSERT_TRUE(m.open_due(0, t0 + kMaxReopenBackoff));
   m.opened(0, 5);
-  EXPECT_EQ(m.keepalive_interval(5, true, 60s), 20s);
-  EXPECT_EQ(m.keepalive_interval(2, true, 60s), 1s);
+  EXPECT_EQ(m.keepalive_interval(5, true, 60s, false), 20s);
+  EXPECT_EQ(m.keepalive_interval(2, true, 60s, false), 1s);
   // Back to the default on the reopened path: the wish is dropped for later reopenings too.
   ASSERT_TRUE(m.set_keepalive(5, 0s));
   m.on_path_closed(5, t0);
   m.opened(0, 6);
-  EXPECT_EQ(m.keepalive_interval(6, true, 60s), 1s);
+  EXPECT_EQ(m.keepalive_interval(6, true, 60s, false), 1s);
   // A forgotten (abandoned by the application) path's entry goes with it.
   ASSERT_TRUE(m.set_keepalive(2, 3s));
   m.forget(2);
-  EXPECT_EQ(m.keepalive_interval(2, true, 60s), 1s);
+  EXPECT_EQ(m.keepalive_interval(2, true, 60s, false), 1s);
 }
 
 }  // namespace

@@ -98,41 +98,37 @@ TEST(BackupBudget, BackupClosesWhenItsBudgetIsSpentOnlyWhileOthersWork) {
   EXPECT_TRUE(backup_path_wanted(link("fibre"), true, false));  // not a backup
 }
 
-// interval = 31 days * 224 B / (budget * 7/8 - the server's 31 days * 224 B / 15 s), rounded
-// up, within 100 ms..600 s.
+// interval = 31 days * 224 B / (budget * 7/8), rounded up, within 100 ms..540 s.
 TEST(BackupKeepalive, SpacedSoTheBudgetLastsThePeriod) {
   using std::chrono::milliseconds;
   EXPECT_EQ(kKeepaliveExchangeBytes, 224u);
-  EXPECT_EQ(keepalive_for_budget(46'000'000), quic::mp::kMaxPathKeepalive);  // 2375 s, clamped
-  EXPECT_EQ(keepalive_for_budget(91'000'000), milliseconds(15'141));  // above the core's 15 s cap
-  EXPECT_EQ(keepalive_for_budget(92'000'000), milliseconds(14'813));  // under it
-  EXPECT_EQ(keepalive_for_budget(100'000'000), milliseconds(12'631));
-  EXPECT_EQ(keepalive_for_budget(1'000'000'000), milliseconds(719));
-  // A budget the server's keepalives alone use up (the default 1 MB among them: 31 days of the
-  // server's PINGs every 15 s take 40.0 MB), or none, gets the longest interval the core takes;
-  // a huge one the shortest.
-  for (uint64_t b :
-       {uint64_t{0}, uint64_t{1}, uint64_t{7}, uint64_t{1'000'000}, uint64_t{45'711'360}}) {
-    EXPECT_EQ(keepalive_for_budget(b), quic::mp::kMaxPathKeepalive) << b;
+  EXPECT_EQ(kMaxBudgetKeepalive, std::chrono::seconds(540));
+  EXPECT_LT(kMaxBudgetKeepalive, quic::mp::kMaxPathKeepalive);  // the client PINGs first
+  EXPECT_EQ(keepalive_for_budget(1'000'000), kMaxBudgetKeepalive);  // 686 s, clamped
+  EXPECT_EQ(keepalive_for_budget(1'269'760), kMaxBudgetKeepalive);  // exactly 540 s
+  EXPECT_EQ(keepalive_for_budget(1'300'000), milliseconds(527'439));
+  EXPECT_EQ(keepalive_for_budget(100'000'000), milliseconds(6'857));
+  EXPECT_EQ(keepalive_for_budget(1'000'000'000), milliseconds(686));
+  // No budget gets the longest interval; a huge one the shortest.
+  for (uint64_t b : {uint64_t{0}, uint64_t{1}, uint64_t{7}, uint64_t{1'000}}) {
+    EXPECT_EQ(keepalive_for_budget(b), kMaxBudgetKeepalive) << b;
   }
   for (uint64_t b : {uint64_t{10'000'000'000}, kMaxSizeBytes}) {
     EXPECT_EQ(keepalive_for_budget(b), quic::mp::kMinPathKeepalive) << b;
   }
-  // The budget does last: a period of both ends' keepalives at their intervals fits in 7/8 of
+  // The budget does last: a period of the client's keepalives at its interval fits in 7/8 of
   // it, and uses most of that (the interval is rounded up to a millisecond).
-  const uint64_t server =
-      static_cast<uint64_t>(kKeepaliveBudgetPeriod / kPeerBackupKeepaliveInForce);
-  for (uint64_t b : {uint64_t{100'000'000}, uint64_t{123'456'789}, uint64_t{500'000'000}}) {
+  for (uint64_t b : {uint64_t{2'000'000}, uint64_t{100'000'000}, uint64_t{123'456'789}}) {
     uint64_t client = static_cast<uint64_t>(kKeepaliveBudgetPeriod / keepalive_for_budget(b));
-    EXPECT_LE((client + server) * kKeepaliveExchangeBytes, b - b / 8) << b;
-    EXPECT_GT((client + server) * kKeepaliveExchangeBytes, (b - b / 8) / 100 * 99) << b;
+    EXPECT_LE(client * kKeepaliveExchangeBytes, b - b / 8) << b;
+    EXPECT_GT(client * kKeepaliveExchangeBytes, (b - b / 8) / 100 * 99) << b;
   }
 }
 
 TEST(BackupKeepalive, ConfiguredIntervalWinsAndOnlyBackupsDerive) {
   LinkConfig backup = link("lte", LinkRole::kBackup);
   backup.keepalive_budget_bytes = 100'000'000;
-  EXPECT_EQ(link_keepalive(backup), std::chrono::milliseconds(12'631));
+  EXPECT_EQ(link_keepalive(backup), std::chrono::milliseconds(6'857));
   backup.keepalive = std::chrono::seconds(7);  // the operator's `keepalive`
   EXPECT_EQ(link_keepalive(backup), std::chrono::seconds(7));
   for (LinkRole r : {LinkRole::kPrimary, LinkRole::kSecondary}) {
