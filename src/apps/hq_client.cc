@@ -133,6 +133,7 @@ void HqClientApp::drive(quic::Connection& c, quic::Instant now) {
   }
   // With 0-RTT (ConnectOptions::zero_rtt) the requests leave before the handshake completes.
   if (!c.handshake_complete() && !c.zero_rtt_active()) return;
+  if (held_) return;
   open_requests(c);
   for (auto& [id, a] : active_) {
     if (a.request_done) continue;

@@ -72,6 +72,9 @@ class HqClientApp {
   void set_paths(std::vector<PathRequest> paths) { path_requests_ = std::move(paths); }
   // The per-path figures, captured when the connection finishes.
   const std::vector<PathFigures>& path_figures() const { return paths_; }
+  // Held: after the handshake the connection idles without sending its requests until
+  // released (`tquic perf client --concurrent --hold`: idle connections measured at the server).
+  void set_held(bool held) { held_ = held; }
   // The live connection (nullptr before connect or once reaped).
   quic::Connection* connection(quic::Endpoint& endpoint) const;
 
@@ -116,6 +119,7 @@ class HqClientApp {
   quic::Instant dg_progress_{};
   quic::ConnectOptions connect_options_;
   bool wait_for_ticket_ = false;
+  bool held_ = false;
   std::vector<uint8_t> ticket_, token_;
   quic::Instant all_done_{};
   uint64_t ku_every_ = 0, ku_initiated_ = 0, ku_last_rx_ = 0;

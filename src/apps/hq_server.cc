@@ -290,6 +290,10 @@ void add_server_options(CLI::App& cmd, HqServerOptions& o) {
   cmd.add_flag("--0rtt", o.zero_rtt,
                "accept 0-RTT requests from resuming clients (anti-replay cache; hq-interop GETs "
                "are safe to replay)");
+  cmd.add_option("--max-connections", o.max_connections,
+                 "connections at once; further clients' Initials are dropped")
+      ->check(CLI::Range(size_t{1}, kMaxServerConnections))
+      ->capture_default_str();
   add_net_options(cmd, o.net);
 }
 
@@ -297,6 +301,7 @@ int run_server(const HqServerOptions& o) {
   set_log_level(o.net.verbose);
   quic::EndpointConfig ec;
   ec.server = true;
+  ec.max_connections = o.max_connections;
   NetOptions net = o.net;
   net.datagrams = o.datagram;
   if (o.retry && !set_retry_always(ec)) {

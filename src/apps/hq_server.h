@@ -50,8 +50,11 @@ struct HqServerOptions {
   bool datagram = false;  // offer DATAGRAM and echo every datagram received
   bool retry = false;     // answer every Initial without a valid token with Retry
   bool zero_rtt = false;  // accept 0-RTT from resuming clients (replay-protected)
+  size_t max_connections = quic::EndpointConfig{}.max_connections;  // further Initials dropped
   NetOptions net;
 };
+// Upper bound of --max-connections (each connection costs memory: docs/BENCHMARKS.md).
+inline constexpr size_t kMaxServerConnections = 100'000;
 
 void add_server_options(CLI::App& cmd, HqServerOptions& o);
 int run_server(const HqServerOptions& o);

@@ -63,6 +63,7 @@ quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfi
   c.datagram_resend_on_path_failure = o.datagram_resend_on_path_failure;
   c.datagram_resend_on_loss = o.datagram_resend_on_loss;
   c.cc_delay_bound = o.cc_delay_bound;
+  c.keep_alive = o.keep_alive;
   c.max_paths = o.max_paths;
   c.scheduler = *sched;
   c.qlog_dir = o.qlog_dir;

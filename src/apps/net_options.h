@@ -47,6 +47,9 @@ struct NetOptions {
   // Cap each path's window by its queueing delay (ConnectionConfig::cc_delay_bound); set by
   // tunnels (tquicd's tunnel.delay_bound).
   bool cc_delay_bound = false;
+  // PING an idle connection this often (ConnectionConfig::keep_alive; 0: never); set by
+  // `perf client --concurrent`, whose held connections outlive the idle timeout.
+  quic::Duration keep_alive{0};
   // --window BYTES: ceiling of the auto-tuned receive windows (connection and stream) and the
   // stream send buffer; empty keeps the core's defaults (24 MiB / 16 MiB / 16 MiB). Paths with
   // very different RTTs need more (docs/BENCHMARKS.md, multipath over the link emulator).

@@ -10,8 +10,129 @@
 namespace apps {
 
 namespace {
+constexpr int kMaxConcurrent = 20'000;
+constexpr double kMaxHoldSeconds = 25;  // under the 30 s idle timeout: nothing PINGs
+constexpr size_t kHandshakeWindow = 64;
+constexpr quic::Duration kConcurrentKeepAlive = std::chrono::seconds(10);
+
 double seconds(quic::Duration d) {
   return static_cast<double>(d.count()) / 1e9;
+}
+
+// The requests of one connection: --streams requests sharing `size` bytes.
+std::vector<HqRequest> perf_requests(const PerfClientOptions& o, uint64_t size) {
+  std::vector<HqRequest> reqs;
+  uint64_t per = size / static_cast<uint64_t>(o.streams);
+  for (int i = 0; i < o.streams; ++i) {
+    uint64_t n = i + 1 == o.streams ? size - per * static_cast<uint64_t>(o.streams - 1) : per;
+    HqRequest r;
+    if (o.upload) {
+      r.line = "POST /perf";
+      r.upload = n;
+    } else {
+      r.line = "GET /perf/" + std::to_string(n);
+      r.sink = HqRequest::Sink::kPerfCheck;
+      r.expect = n;
+    }
+    reqs.push_back(std::move(r));
+  }
+  return reqs;
+}
+
+// --concurrent: all connections at once on the one socket; the handshakes, an optional idle
+// hold, then every connection's requests. Prints connections up, handshake time, the
+// requests' wall and CPU time and requests per CPU-second (of this process; a bench adds the
+// server's from /proc).
+int run_concurrent(const PerfClientOptions& o, const ClientSetup& setup, uint64_t size,
+                   io::EndpointDriver& driver) {
+  std::vector<std::unique_ptr<HqClientApp>> apps;
+  apps.reserve(static_cast<size_t>(o.concurrent));
+  for (int k = 0; k < o.concurrent; ++k) {
+    apps.push_back(std::make_unique<HqClientApp>(setup.local, setup.remote, perf_requests(o, size)));
+    apps.back()->set_held(true);
+  }
+  // At most kHandshakeWindow handshakes at a time: all N Initials at once overflow the
+  // sockets' buffers, and a connection whose Initials are all lost waits out its PTOs.
+  // A held connection that is up needs no visit until its release (its few events wait), so
+  // until then each turn visits only the handshakes in progress.
+  size_t opened = 0, up_count = 0;
+  bool released = false;
+  std::vector<HqClientApp*> pending;
+  driver.set_app([&](quic::Endpoint& ep, quic::Instant now) {
+    if (released) {
+      for (auto& a : apps) a->on_activity(ep, now);
+      return;
+    }
+    for (HqClientApp* a : pending) a->on_activity(ep, now);
+    const size_t before = pending.size();
+    std::erase_if(pending, [](const HqClientApp* a) {
+      return a->handshake_done() != quic::Instant{} || a->finished();
+    });
+    up_count += before - pending.size();
+    while (opened < apps.size() && pending.size() < kHandshakeWindow) {
+      pending.push_back(apps[opened++].get());
+      pending.back()->on_activity(ep, now);
+    }
+  });
+  auto failed = [&] {  // the first connection that ended without all its requests
+    for (const auto& a : apps) {
+      if (a->finished() && a->failed()) return a->connection_error().empty() ? std::string("request failed")
+                                                             : a->connection_error();
+    }
+    return std::string();
+  };
+  const double cpu0 = process_cpu_seconds();
+  const quic::Instant t0 = io::monotonic_now();
+  auto up = driver.run_until([&] { return up_count == apps.size(); });
+  if (!up || !failed().empty()) {
+    std::fprintf(stderr, "tquic: %s\n", !up ? up.error().reason.c_str() : failed().c_str());
+    return kExitFailure;
+  }
+  const double up_wall = seconds(io::monotonic_now() - t0);
+  const double up_cpu = process_cpu_seconds() - cpu0;
+  if (!o.json) {
+    std::printf("%d connections up in %.3f s (cpu %.3f s)%s\n", o.concurrent, up_wall, up_cpu,
+                o.hold > 0 ? ", holding them idle" : "");
+    std::fflush(stdout);
+  }
+  if (o.hold > 0) {
+    const quic::Instant until =
+        io::monotonic_now() + std::chrono::duration_cast<quic::Duration>(
+                                  std::chrono::duration<double>(o.hold));
+    (void)driver.run_until([] { return false; }, until);
+  }
+  for (auto& a : apps) a->set_held(false);
+  released = true;
+  const double cpu1 = process_cpu_seconds();
+  const quic::Instant t1 = io::monotonic_now();
+  auto done = driver.run_until([&] {
+    for (const auto& a : apps) {
+      if (!a->finished()) return false;
+    }
+    return true;
+  });
+  if (!done || !failed().empty()) {
+    std::fprintf(stderr, "tquic: %s\n", !done ? done.error().reason.c_str() : failed().c_str());
+    return kExitFailure;
+  }
+  const double wall = seconds(io::monotonic_now() - t1);
+  const double cpu = process_cpu_seconds() - cpu1;
+  const uint64_t requests = static_cast<uint64_t>(o.concurrent) * static_cast<uint64_t>(o.streams);
+  const double rpc = cpu > 0 ? static_cast<double>(requests) / cpu : 0;
+  if (o.json) {
+    std::printf(
+        "{\"concurrent\": %d, \"up_seconds\": %.4f, \"up_cpu_seconds\": %.3f, "
+        "\"hold_seconds\": %.1f, \"requests\": %llu, \"bytes_per_request\": %llu, "
+        "\"requests_seconds\": %.4f, \"requests_cpu_seconds\": %.3f, "
+        "\"requests_per_cpu_second\": %.0f}\n",
+        o.concurrent, up_wall, up_cpu, o.hold, (unsigned long long)requests,
+        (unsigned long long)(size / static_cast<uint64_t>(o.streams)), wall, cpu, rpc);
+  } else {
+    std::printf("%llu requests of %llu bytes in %.3f s, cpu %.3f s, %.0f requests/cpu-s\n",
+                (unsigned long long)requests,
+                (unsigned long long)(size / static_cast<uint64_t>(o.streams)), wall, cpu, rpc);
+  }
+  return kExitOk;
 }
 }  // namespace
 
@@ -25,6 +146,13 @@ void add_perf_client_options(CLI::App& cmd, PerfClientOptions& o) {
   cmd.add_option("--connections", o.connections, "connections, one after another")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  cmd.add_option("--concurrent", o.concurrent,
+                 "N connections at the same time, each making the requests (instead of "
+                 "--connections)")
+      ->check(CLI::Range(2, kMaxConcurrent));
+  cmd.add_option("--hold", o.hold,
+                 "with --concurrent: seconds all connections idle once up, before the requests")
+      ->check(CLI::Range(0.0, kMaxHoldSeconds));
   cmd.add_flag("--json", o.json, "print the figures as JSON");
   add_trust_options(cmd, o.trust);
   add_net_options(cmd, o.net);
@@ -46,7 +174,10 @@ int run_perf_client(const PerfClientOptions& o) {
   // A benchmark against our own perf server: without a trust option, skip verification.
   if (trust.ca_file.empty() && trust.pin.empty()) trust.insecure = true;
   int rc = 0;
-  auto setup = make_client(*url, o.net, trust, rc);
+  NetOptions net = o.net;
+  // Held connections outlive the 30 s idle timeout while thousands more are set up.
+  if (o.concurrent > 0) net.keep_alive = kConcurrentKeepAlive;
+  auto setup = make_client(*url, net, trust, rc);
   if (!setup) return rc;
   auto extra = open_extra_paths(o.paths, o.net, setup->remote, rc);
   if (!extra) return rc;
@@ -57,6 +188,13 @@ int run_perf_client(const PerfClientOptions& o) {
   std::vector<io::UdpSocket*> sockets = all_sockets(setup->socket.get(), *extra);
   io::EndpointDriver driver(*setup->endpoint, sockets);
   if (!driver.ok()) return kExitFailure;
+  if (o.concurrent > 0) {
+    if (!extra->empty() || o.connections != 1 || o.kill_first_path_after > 0) {
+      std::fprintf(stderr, "tquic: --concurrent goes without --connections and --path\n");
+      return kExitUsage;
+    }
+    return run_concurrent(o, *setup, *size, driver);
+  }
   bool killed = false;
   // Blackholes the first extra path once enough bytes arrived; records what each socket had
   // received by then, which shows whether both paths carried data before the failure.
@@ -84,22 +222,7 @@ int run_perf_client(const PerfClientOptions& o) {
   uint64_t bytes = 0, lost = 0, sent_packets = 0;
   std::vector<PathFigures> last_paths;  // of the last connection
   for (int k = 0; k < o.connections; ++k) {
-    std::vector<HqRequest> reqs;
-    uint64_t per = *size / static_cast<uint64_t>(o.streams);
-    for (int i = 0; i < o.streams; ++i) {
-      uint64_t n = i + 1 == o.streams ? *size - per * static_cast<uint64_t>(o.streams - 1) : per;
-      HqRequest r;
-      if (o.upload) {
-        r.line = "POST /perf";
-        r.upload = n;
-      } else {
-        r.line = "GET /perf/" + std::to_string(n);
-        r.sink = HqRequest::Sink::kPerfCheck;
-        r.expect = n;
-      }
-      reqs.push_back(std::move(r));
-    }
-    HqClientApp app(setup->local, setup->remote, std::move(reqs));
+    HqClientApp app(setup->local, setup->remote, perf_requests(o, *size));
     app.set_paths(path_requests(*extra));
     driver.set_app([&](quic::Endpoint& ep, quic::Instant now) {
       app.on_activity(ep, now);

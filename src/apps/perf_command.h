@@ -2,7 +2,8 @@
 // is `tquic server` with the /perf routes; the client asks for --size bytes ("GET /perf/<N>") or
 // uploads them (--upload, "POST /perf"), checks every byte, and reports goodput, handshake time,
 // CPU seconds (getrusage) and bytes per CPU-second; --connections K runs K connections one after
-// another for handshakes per second. With --multipath and --path ADDR... it opens extra paths
+// another for handshakes per second, --concurrent N runs N at once (requests per CPU-second,
+// idle connections held open with --hold). With --multipath and --path ADDR... it opens extra paths
 // from those local addresses and prints per-path figures.
 #pragma once
 
@@ -19,6 +20,11 @@ struct PerfClientOptions {
   bool upload = false;
   int streams = 1;
   int connections = 1;
+  // --concurrent N: N connections at the same time instead of --connections one after another,
+  // each making the same requests; --hold SECONDS: once all N are up they idle that long
+  // before their requests (a bench reads the server's memory meanwhile).
+  int concurrent = 0;
+  double hold = 0;
   bool json = false;
   TrustOptions trust;
   NetOptions net;

@@ -121,6 +121,41 @@ TEST_F(FileTransfer, ClientFetchesFilesByteExactAndExitCodesTellFailures) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// `perf client --concurrent`: 30 connections at once on one socket, held idle, then each
+// fetching 10 KiB byte-exact; the server (with room for 40) sent all 30 responses.
+TEST(PerfConcurrent, ConnectionsAtOnceEachFetchByteExact) {
+  Server server;
+  ASSERT_TRUE(server.start_server({TQUIC_BINARY, "perf", "server", "--listen", "127.0.0.1:0",
+                                   "--max-connections", "40"}))
+      << server.log;
+  Outcome o = run({TQUIC_BINARY, "perf", "client", "https://127.0.0.1:" + server.port(),
+                   "--pin", server.sha256, "--size", "10K", "--concurrent", "30", "--hold", "0.2",
+                   "--json"},
+                  std::chrono::seconds(60));
+  EXPECT_EQ(o.rc, 0) << o.out;
+  EXPECT_NE(o.out.find("\"concurrent\": 30,"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("\"requests\": 30,"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("\"bytes_per_request\": 10240,"), std::string::npos) << o.out;
+  // Usage errors: one connection is not "concurrent", --path does not combine, no room at all.
+  EXPECT_EQ(run({TQUIC_BINARY, "perf", "client", "https://127.0.0.1:" + server.port(),
+                 "--concurrent", "1"},
+                std::chrono::seconds(10))
+                .rc,
+            2);
+  EXPECT_EQ(run({TQUIC_BINARY, "perf", "client", "https://127.0.0.1:" + server.port(),
+                 "--concurrent", "2", "--path", "127.0.0.2"},
+                std::chrono::seconds(10))
+                .rc,
+            2);
+  EXPECT_EQ(run({TQUIC_BINARY, "perf", "server", "--max-connections", "0"},
+                std::chrono::seconds(10))
+                .rc,
+            2);
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_NE(server.log.find(std::to_string(30 * 10240) + " bytes sent"), std::string::npos)
+      << server.log;
+}
+
 TEST(Cli, ServerWithUnusableListenAddressExitsTwo) {
   Outcome o = run({TQUIC_BINARY, "server", "--listen", "not-an-address"}, std::chrono::seconds(10));
   EXPECT_EQ(o.rc, 2);
