@@ -18,6 +18,9 @@
 #   AB_BASE  path of another build's `tquic`: its masque-udp and proxy run in every round too,
 #            interleaved with this tree's (label "base" vs "new"); the load tools and perf are
 #            always this tree's
+#   SENDER_GSO  1 (default): the source sends 64-datagram GSO messages, which masque-udp's GRO
+#            socket takes as one message each on loopback; 0: one datagram per message, as most
+#            applications send (then GRO joins nothing on loopback)
 #   PERF_SIZE (default 1G: at a few Gbit/s, 200M is mostly slow start), BENCH_JSON (write the rounds and medians there)
 # Figures are wall clock on a shared machine: note the load average printed with them.
 set -euo pipefail
@@ -51,7 +54,9 @@ perf_goodput() {
     python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"{d.get('goodput_mbps', d.get('goodput_mbit_s', 0)):.1f}\")"
 }
 
-# One tunnel run: BIN RATE -> "offered delivered lost% rcvbuf_drops queue_refused udp_s/GB proxy_s/GB"
+# One tunnel run: BIN RATE -> "offered delivered lost% rcvbuf_drops queue_refused read_pauses
+# udp_s/GB proxy_s/GB". rcvbuf_drops is the host's UDP RcvbufErrors delta: it counts dropped
+# skbs, and a GSO message to a GRO socket is one skb of up to 64 datagrams.
 tunnel_round() {
   local bin=$1 rate=$2 pp sp fp
   next_port; pp=$port; next_port; sp=$port; next_port; fp=$port
@@ -72,6 +77,7 @@ tunnel_round() {
   r0=$(rcvbuf_errors)
   local rate_opt=()
   [ "$rate" != max ] && rate_opt=(--rate "$rate")
+  [ "${SENDER_GSO:-1}" = 0 ] && rate_opt+=(--no-gso)
   "$tquic" udp-blast send --to 127.0.0.1:$fp --seconds "$secs" --payload "$size" \
     --warmup-ms 300 "${rate_opt[@]}" >"$work/send.out"
   sleep 0.3  # what the tunnel still holds arrives
@@ -84,14 +90,17 @@ tunnel_round() {
 import json, re, sys
 send = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 sink = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
-m = re.search(r"drops: .* (\d+) send", open(sys.argv[3]).read())
+log = open(sys.argv[3]).read()
+m = re.search(r"drops: .* (\d+) send", log)
 refused = int(m.group(1)) if m else -1
+m = re.search(r"(\d+) read pauses", log)
+pauses = int(m.group(1)) if m else -1
 secs, hz = float(sys.argv[4]), float(sys.argv[5])
 c0, c1, p0, p1, r0, r1 = map(float, sys.argv[6:12])
 gb = max(sink["bytes"], 1) / 1e9
 lost = 100 * (1 - sink["datagrams"] / max(send["sent_datagrams"], 1))
 print(f"{send['offered_mbps']:.1f} {sink['bytes'] * 8 / send['seconds'] / 1e6:.1f} {lost:.1f} "
-      f"{r1 - r0:.0f} {refused} {(c1 - c0) / hz / gb:.2f} {(p1 - p0) / hz / gb:.2f}")
+      f"{r1 - r0:.0f} {refused} {pauses} {(c1 - c0) / hz / gb:.2f} {(p1 - p0) / hz / gb:.2f}")
 PY
 }
 
@@ -103,9 +112,9 @@ for r in $(seq "$rounds"); do
   for b in "${builds[@]}"; do
     label=${b%%:*}
     tunnel_round "${b#*:}" "$rate" >"$work/result"  # not in a subshell: $port moves on
-    read -r offered delivered lost drops refused udp_gb proxy_gb <"$work/result"
+    read -r offered delivered lost drops refused pauses udp_gb proxy_gb <"$work/result"
     ratio=$(python3 -c "print(f'{100 * $delivered / max($perf, 1e-9):.1f}')")
-    echo "$r $label perf=$perf offered=$offered delivered=$delivered lost=$lost% rcvbuf_drops=$drops queue_refused=$refused masque_udp_s_per_gb=$udp_gb proxy_s_per_gb=$proxy_gb ratio=$ratio% load=$(cut -d' ' -f1 /proc/loadavg)" |
+    echo "$r $label perf=$perf offered=$offered delivered=$delivered lost=$lost% rcvbuf_drops=$drops queue_refused=$refused read_pauses=$pauses masque_udp_s_per_gb=$udp_gb proxy_s_per_gb=$proxy_gb ratio=$ratio% load=$(cut -d' ' -f1 /proc/loadavg)" |
       tee -a "$work/rounds"
   done
 done
@@ -122,7 +131,7 @@ for line in open(sys.argv[1]):
 out = {}
 for label, rs in rows.items():
     med = {}
-    for k in ("perf", "offered", "delivered", "lost", "rcvbuf_drops", "queue_refused", "masque_udp_s_per_gb", "proxy_s_per_gb", "ratio", "load"):
+    for k in ("perf", "offered", "delivered", "lost", "rcvbuf_drops", "queue_refused", "read_pauses", "masque_udp_s_per_gb", "proxy_s_per_gb", "ratio", "load"):
         v = [r[k] for r in rs]
         med[k] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
     out[label] = {"rounds": rs, "median": med}

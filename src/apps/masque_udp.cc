@@ -79,9 +79,15 @@ void MasqueUdpApp::on_local_readable() {
 }
 
 void MasqueUdpApp::forward_held() {
+  // The datagrams of one GRO message share their source (and its storage): converted once.
+  const sockaddr_storage* raw = nullptr;
+  std::optional<quic::SocketAddress> from;
   for (; held_next_ < held_end_; ++held_next_) {
     const masque::UdpRecvBatch::Datagram& d = rx_[held_next_];
-    auto from = io::from_sockaddr(reinterpret_cast<const sockaddr*>(d.from), d.from_len);
+    if (d.from != raw) {
+      raw = d.from;
+      from = io::from_sockaddr(reinterpret_cast<const sockaddr*>(d.from), d.from_len);
+    }
     if (!from || d.truncated || d.data.size() > masque::kMaxUdpPayload) {
       ++counters_.local_received;
       ++counters_.dropped_send;
@@ -454,6 +460,14 @@ int run_masque_udp(const MasqueUdpOptions& o) {
         u(k.flows_opened), u(k.flows_refused), u(k.flows_closed_idle), u(k.local_received),
         u(k.local_sent), u(k.read_pauses), u(k.dropped_flow_limit), u(k.dropped_pending),
         u(k.dropped_refused), u(k.dropped_send));
+    if (const quic::Connection* c = app.connection()) {
+      // Where a saturated tunnel loses: QUIC packets the proxy never acknowledged (DATAGRAM
+      // frames are not retransmitted) and the congestion window they leave.
+      const quic::ConnectionStats& st = c->stats();
+      std::printf("quic: %llu packets sent, %llu lost, %llu received; %llu datagrams sent\n",
+                  u(st.packets_sent), u(st.packets_lost), u(st.packets_received),
+                  u(st.datagrams_sent));
+    }
     std::fflush(stdout);
   }
   close(fd);

@@ -98,6 +98,10 @@ class MasqueUdpApp {
   const MasqueUdpCounters& counters() const { return counters_; }
   size_t open_flows() const { return flows_.size(); }
   bool local_paused() const { return local_paused_; }
+  // The current connection to the proxy, if any (for the exit summary).
+  const quic::Connection* connection() const {
+    return handle_ ? endpoint_.connection(*handle_) : nullptr;
+  }
 
  private:
   struct Flow {

@@ -61,6 +61,7 @@ struct SendOptions {
   double seconds = 3, rate_mbit = 0;  // 0: as fast as the socket takes them
   int payload = 1200;
   int warmup_ms = 300;
+  bool no_gso = false;  // one datagram per message, as most applications send
 };
 
 struct SinkOptions {
@@ -102,6 +103,7 @@ int run_send(const SendOptions& o) {
   auto any = *quic::SocketAddress::parse(to->v6 ? "[::]:0" : "0.0.0.0:0");
   io::SocketOptions so;
   so.gro = false;
+  so.gso = !o.no_gso;
   auto sock = io::UdpSocket::open(any, so);
   if (!sock) {
     std::fprintf(stderr, "tquic udp-blast: %s\n", sock.error().reason.c_str());
@@ -222,6 +224,7 @@ UdpBlastCommand::UdpBlastCommand(CLI::App& app) : s_(std::make_unique<State>()) 
   s_->send->add_option("--warmup-ms", so.warmup_ms,
                        "send one warm-up datagram and wait this long before the timed part")
       ->check(CLI::Range(0, 10000));
+  s_->send->add_flag("--no-gso", so.no_gso, "one datagram per message (no UDP_SEGMENT)");
   s_->sink = s_->cmd->add_subcommand("sink", "count datagrams arriving on ADDR:PORT");
   s_->sink->add_option("--listen", s_->sink_opts.listen, "ADDR:PORT to receive on")->required();
   s_->sink->add_option("--seconds", s_->sink_opts.seconds,
