@@ -26,6 +26,10 @@ constexpr uint8_t kDataByte = 'y';
 constexpr uint8_t kWarmupByte = 'w';
 // GSO messages per sendmmsg: bounds the burst a sender that fell behind its schedule sends.
 constexpr size_t kMessagesPerCall = 4;
+// Without GSO: datagrams a paced sender waits for before a sendmmsg (one message each), and the
+// most one call sends.
+constexpr size_t kPlainChunk = 32;
+constexpr size_t kPlainBurst = 64;
 // A paced sender sleeps at most this long at once, so it sends in small, even bursts.
 constexpr quic::Duration kMaxSleep = std::chrono::milliseconds(1);
 constexpr int kPollMs = 50;
@@ -120,17 +124,20 @@ int run_send(const SendOptions& o) {
   std::fill(s.buf.begin(), s.buf.end(), kDataByte);
   s.sent = 0;
   const double per_second = o.rate_mbit * 1e6 / 8 / static_cast<double>(payload);
-  const size_t burst = segs * kMessagesPerCall;
+  // A paced sender waits until `chunk` datagrams are due (one GSO message, or kPlainChunk single
+  // ones) so each system call carries many; it sends at most `burst` at once.
+  const size_t chunk = segs > 1 ? segs : kPlainChunk;
+  const size_t burst = segs > 1 ? segs * kMessagesPerCall : kPlainBurst;
   const double cpu0 = cpu_seconds();
   const quic::Instant start = io::monotonic_now(), end = start + seconds_to_duration(o.seconds);
   for (quic::Instant now = start; now < end && g_stop == 0; now = io::monotonic_now()) {
     uint64_t due = s.sent + burst;
     if (per_second > 0) due = static_cast<uint64_t>(secs(now - start) * per_second);
     uint64_t pending = due > s.sent ? due - s.sent : 0;
-    if (pending < segs && per_second > 0) {
-      // Wait for a full GSO message's worth, but not longer than kMaxSleep (slow rates).
+    if (pending < chunk && per_second > 0) {
+      // Wait for a chunk's worth, but not longer than kMaxSleep (slow rates).
       quic::Instant wake =
-          start + seconds_to_duration(static_cast<double>(s.sent + segs) / per_second);
+          start + seconds_to_duration(static_cast<double>(s.sent + chunk) / per_second);
       if (pending == 0 || wake <= now + kMaxSleep) {
         sleep_for(std::min({wake, now + kMaxSleep, end}) - now);
         continue;
