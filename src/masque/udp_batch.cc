@@ -206,10 +206,15 @@ int UdpRecvBatch::recv(int fd, size_t max) {
     quic::Bytes all(buf_.get() + i * slot_bytes_, msgs_[i].msg_len);
     bool truncated = (h.msg_flags & MSG_TRUNC) != 0;
     size_t seg = gro_segment_size(h);
-    // A truncated GRO message cannot be split reliably: one truncated entry, which the owner
-    // drops and counts. A single datagram (no GRO, or an empty one) is one entry.
-    if (truncated || seg == 0 || seg >= all.size()) {
+    // A single datagram (no GRO, or an empty one) is one entry. A truncated GRO message cannot
+    // be split reliably, and one of more than kMaxGroSegments is not what the kernel produces:
+    // one truncated entry each, which the owner drops and counts.
+    if (seg == 0 || seg >= all.size()) {
       put(i, all, truncated);
+      continue;
+    }
+    if (truncated || (all.size() + seg - 1) / seg > kMaxGroSegments) {
+      put(i, all, true);
       continue;
     }
     for (size_t off = 0; off < all.size(); off += seg) {

@@ -30,6 +30,10 @@ inline constexpr size_t kSendBatchBytes = 256 * 1024;
 // One GSO message: the kernel's UDP_MAX_SEGMENTS, and the payload of one IPv4 datagram.
 inline constexpr size_t kMaxGsoSegments = 64;
 inline constexpr size_t kMaxGsoBytes = 65507;
+// Datagrams one received GRO message may be split into. GRO joins at most 64, but on loopback a
+// local GSO sender's message arrives whole, and newer kernels let a sender use 128 segments;
+// a message claiming more is treated as truncated (dropped and counted by the owner).
+inline constexpr size_t kMaxGroSegments = 128;
 
 class UdpSendBatch {
  public:
