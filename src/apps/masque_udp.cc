@@ -67,29 +67,48 @@ MasqueUdpApp::~MasqueUdpApp() {
 
 void MasqueUdpApp::on_local_readable() {
   now_ = io::monotonic_now();
-  for (size_t done = 0; done < kMaxLocalReadsPerWakeup;) {
+  forward_held();
+  for (size_t done = 0; done < kMaxLocalReadsPerWakeup && !local_paused_;) {
     int n = rx_.recv(fd_, kMaxLocalReadsPerWakeup - done);
     if (n <= 0) return;
     done += static_cast<size_t>(n);
-    for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
-      const masque::UdpRecvBatch::Datagram& d = rx_[i];
-      auto from = io::from_sockaddr(reinterpret_cast<const sockaddr*>(&d.from), d.from_len);
-      ++counters_.local_received;
-      if (!from || d.truncated || d.data.size() > masque::kMaxUdpPayload) {
-        ++counters_.dropped_send;
-        continue;
-      }
-      on_local_datagram(*from, d.data);
-    }
+    held_next_ = 0;
+    held_end_ = static_cast<size_t>(n);
+    forward_held();
   }
 }
 
-void MasqueUdpApp::on_local_datagram(const quic::SocketAddress& from, quic::Bytes data) {
+void MasqueUdpApp::forward_held() {
+  // The datagrams of one GRO message share their source (and its storage): converted once.
+  const sockaddr_storage* raw = nullptr;
+  std::optional<quic::SocketAddress> from;
+  for (; held_next_ < held_end_; ++held_next_) {
+    const masque::UdpRecvBatch::Datagram& d = rx_[held_next_];
+    if (d.from != raw) {
+      raw = d.from;
+      from = io::from_sockaddr(reinterpret_cast<const sockaddr*>(d.from), d.from_len);
+    }
+    if (!from || d.truncated || d.data.size() > masque::kMaxUdpPayload) {
+      ++counters_.local_received;
+      ++counters_.dropped_send;
+      continue;
+    }
+    if (!on_local_datagram(*from, d.data)) {
+      // This one and the rest stay in rx_ until the queue drained (or, if reading cannot be
+      // stopped, it is dropped as before).
+      if (pause_local()) return;
+      ++counters_.dropped_send;
+    }
+    ++counters_.local_received;
+  }
+}
+
+bool MasqueUdpApp::on_local_datagram(const quic::SocketAddress& from, quic::Bytes data) {
   auto it = flows_.find(from);
   if (it == flows_.end()) {
     if (flows_.size() >= config_.max_flows) {
       ++counters_.dropped_flow_limit;
-      return;
+      return true;
     }
     it = flows_.emplace(from, Flow{}).first;
     ++counters_.flows_opened;
@@ -98,30 +117,32 @@ void MasqueUdpApp::on_local_datagram(const quic::SocketAddress& from, quic::Byte
   f.last = now_;
   if (f.refused) {
     ++counters_.dropped_refused;
-    return;
+    return true;
   }
   if (!handle_) connect(now_);
   if (!f.has_stream && session_ready()) open_stream(from, f);
   if (f.has_stream) {
     if (f.handler == nullptr) {
       ++counters_.dropped_send;
-      return;
+      return true;
     }
     h3::Outbox out = session_->outbox(f.stream_id);
     auto o = f.handler->send(out, data);
+    if (o == masque::SendOutcome::kQueueFull) return false;  // kept: tried again on resume
     if (o != masque::SendOutcome::kDatagram && o != masque::SendOutcome::kCapsule) {
       ++counters_.dropped_send;
     }
-    return;
+    return true;
   }
   // No stream yet (the connection is being set up): held, bounded like the handler's queue.
   if (f.early.size() >= masque::kMaxPendingPayloads ||
       f.early_bytes + data.size() > masque::kMaxPendingBytes) {
     ++counters_.dropped_pending;
-    return;
+    return true;
   }
   f.early.emplace_back(data.begin(), data.end());
   f.early_bytes += data.size();
+  return true;
 }
 
 void MasqueUdpApp::connect(quic::Instant now) {
@@ -215,6 +236,7 @@ void MasqueUdpApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     session_->poll(now);
     if (!any) break;
   }
+  if (local_paused_ && !c->datagrams_blocked()) resume_local();
   if (session_->peer_settings() && !session_->connect_protocol_enabled()) {
     fatal_ = "the proxy does not offer extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL)";
   }
@@ -268,7 +290,27 @@ void MasqueUdpApp::sweep(quic::Instant now) {
   });
 }
 
+bool MasqueUdpApp::pause_local() {
+  // Interest 0: epoll keeps the descriptor but reports nothing until resume_local.
+  if (!local_paused_ && !loop_.modify_fd(fd_, 0)) return false;
+  if (!local_paused_) ++counters_.read_pauses;
+  local_paused_ = true;
+  return true;
+}
+
+void MasqueUdpApp::resume_local() {
+  if (!local_paused_) return;
+  local_paused_ = false;
+  (void)loop_.modify_fd(fd_, io::kReadable);
+  forward_held();  // may pause again at once
+}
+
 void MasqueUdpApp::reset_connection() {
+  // What waited for the old connection's queue is dropped; the next one starts reading afresh.
+  counters_.local_received += held_end_ - held_next_;
+  counters_.dropped_send += held_end_ - held_next_;
+  held_next_ = held_end_ = 0;
+  resume_local();
   flows_.clear();
   by_stream_.clear();
   session_.reset();
@@ -304,15 +346,23 @@ void add_masque_udp_options(CLI::App& cmd, MasqueUdpOptions& o) {
       ->check(CLI::Range(0.01, 86400.0));
   cmd.add_flag("--no-h3-datagram", o.no_h3_datagram,
                "do not offer HTTP datagrams: payloads travel as DATAGRAM capsules");
+  cmd.add_option("--datagram-queue", o.datagram_queue,
+                 "bytes the QUIC datagram send queue holds before local reading pauses "
+                 "(16K..64M, default 4M): the delay a saturated tunnel adds");
   add_trust_options(cmd, o.trust);
   add_net_options(cmd, o.net);
 }
 
-namespace {
-
-// The forwarded socket: bound, non-blocking; -1 after printing why.
-int open_local(const quic::SocketAddress& a) {
+int open_masque_udp_local(const quic::SocketAddress& a) {
   int fd = socket(a.v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    // Best effort: without them datagrams are read one per message into the default buffer.
+    int size = kLocalRecvBuffer;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0) {
+      (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    }
+    (void)masque::enable_udp_gro(fd);
+  }
   sockaddr_storage ss{};
   socklen_t len = io::to_sockaddr(a, ss);
   if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
@@ -322,6 +372,8 @@ int open_local(const quic::SocketAddress& a) {
   }
   return fd;
 }
+
+namespace {
 
 quic::SocketAddress bound_address(int fd) {
   sockaddr_storage ss{};
@@ -358,10 +410,19 @@ int run_masque_udp(const MasqueUdpOptions& o) {
   }
   NetOptions net = o.net;
   net.datagrams = !o.no_h3_datagram;
+  if (!o.datagram_queue.empty()) {
+    auto q = parse_size(o.datagram_queue);
+    if (!q || *q < kMinDatagramQueue || *q > kMaxDatagramQueue) {
+      std::fprintf(stderr, "tquic: --datagram-queue: expected 16K..64M, got '%s'\n",
+                   o.datagram_queue.c_str());
+      return kExitUsage;
+    }
+    net.datagram_send_buffer = static_cast<size_t>(*q);
+  }
   int rc = 0;
   auto setup = make_client(*url, net, o.trust, rc, "h3");
   if (!setup) return rc;
-  int fd = open_local(*local);
+  int fd = open_masque_udp_local(*local);
   if (fd < 0) return kExitUsage;
   io::EndpointDriver driver(*setup->endpoint, {setup->socket.get()});
   if (!driver.ok()) {
@@ -395,10 +456,18 @@ int run_masque_udp(const MasqueUdpOptions& o) {
     auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
     std::printf(
         "masque-udp: %llu flows (%llu refused, %llu idle-closed), %llu datagrams in, %llu out, "
-        "drops: %llu flow limit, %llu pending, %llu refused, %llu send\n",
+        "%llu read pauses, drops: %llu flow limit, %llu pending, %llu refused, %llu send\n",
         u(k.flows_opened), u(k.flows_refused), u(k.flows_closed_idle), u(k.local_received),
-        u(k.local_sent), u(k.dropped_flow_limit), u(k.dropped_pending), u(k.dropped_refused),
-        u(k.dropped_send));
+        u(k.local_sent), u(k.read_pauses), u(k.dropped_flow_limit), u(k.dropped_pending),
+        u(k.dropped_refused), u(k.dropped_send));
+    if (const quic::Connection* c = app.connection()) {
+      // Where a saturated tunnel loses: QUIC packets the proxy never acknowledged (DATAGRAM
+      // frames are not retransmitted) and the congestion window they leave.
+      const quic::ConnectionStats& st = c->stats();
+      std::printf("quic: %llu packets sent, %llu lost, %llu received; %llu datagrams sent\n",
+                  u(st.packets_sent), u(st.packets_lost), u(st.packets_received),
+                  u(st.datagrams_sent));
+    }
     std::fflush(stdout);
   }
   close(fd);

@@ -76,6 +76,7 @@ quic::Status apply_connection_options(const NetOptions& o, quic::ConnectionConfi
     c.stream_send_buffer = static_cast<size_t>(*w);
   }
   if (o.datagrams) c.max_datagram_frame_size = 65535;
+  if (o.datagram_send_buffer != 0) c.datagram_send_buffer = o.datagram_send_buffer;
   if (!o.qlog_dir.empty()) c.trace = obs::qlog_factory(o.qlog_dir);
   return {};
 }

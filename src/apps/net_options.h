@@ -54,6 +54,9 @@ struct NetOptions {
   // stream send buffer; empty keeps the core's defaults (24 MiB / 16 MiB / 16 MiB). Paths with
   // very different RTTs need more (docs/BENCHMARKS.md, multipath over the link emulator).
   std::string window;
+  // The DATAGRAM send queue's byte bound (ConnectionConfig::datagram_send_buffer); 0 keeps the
+  // core's default. Set by masque-udp's --datagram-queue, not a net option.
+  size_t datagram_send_buffer = 0;
 };
 // Upper bound of --window.
 inline constexpr uint64_t kMaxWindowOption = uint64_t{1} << 30;

@@ -9,6 +9,7 @@
 #include "apps/net_commands.h"
 #include "apps/mp_sim_command.h"
 #include "apps/sim_command.h"
+#include "apps/udp_blast.h"
 #include "harness/mp_scenario.h"
 
 int main(int argc, char** argv) {
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
                   "apply)");
 
   apps::NetCommands net(app);
+  apps::UdpBlastCommand udp_blast(app);
   apps::MasqueIpOptions masque_ip_opts;
   auto* masque_ip = app.add_subcommand("masque-ip", "CONNECT-IP client: a TUN device through a MASQUE proxy");
   apps::add_masque_ip_options(*masque_ip, masque_ip_opts);
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
   }
 
   if (auto rc = net.dispatch()) return *rc;
+  if (auto rc = udp_blast.dispatch()) return *rc;
   if (*masque_ip) return apps::run_masque_ip(masque_ip_opts);
   if (*masque_proxy) return apps::run_masque_proxy(masque_proxy_opts);
   if (*masque_udp) return apps::run_masque_udp(masque_udp_opts);

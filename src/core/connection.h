@@ -245,6 +245,10 @@ class Connection {
   // a packet of every usable path's PMTU (kDatagramPayloadChanged when it changes).
   size_t max_datagram_payload() const;
   size_t datagram_send_queue_bytes() const { return datagrams_out_.bytes(); }
+  // A send_datagram was refused and the queue has not drained to the low-water mark since:
+  // kDatagramsWritable is still owed (it turns false in the poll_event that raises it). For an
+  // application that stops reading its source on a refusal and polls rather than keeps events.
+  bool datagrams_blocked() const { return datagrams_blocked_; }
 
   // Starts a 1-RTT key update (RFC 9001 §6). Fails until the handshake is confirmed and the
   // previous update has been acknowledged (§6.1 forbids consecutive updates).

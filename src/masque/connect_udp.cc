@@ -155,6 +155,9 @@ std::optional<Refusal> ProxyFlow::open_socket(const quic::SocketAddress& target)
     return refuse(ProxyError::kDestinationIpUnroutable,
                   target.to_string() + ": " + std::strerror(e));
   }
+  // A target that sends with GSO (a QUIC server, a bulk sender) comes up as one message per
+  // burst (UdpRecvBatch splits it).
+  (void)enable_udp_gro(fd);
   fd_ = fd;
   ++p_.stats_.open_sockets;
   p_.stats_.peak_open_sockets = std::max(p_.stats_.peak_open_sockets, p_.stats_.open_sockets);

@@ -36,7 +36,8 @@ namespace masque {
 inline constexpr size_t kDefaultMaxFlows = 16384;
 inline constexpr size_t kDefaultMaxFlowsPerSession = 1024;
 // UDP datagrams taken from one flow socket per readiness event (fairness between flows; the
-// kernel's socket buffer holds the rest, bounded by SO_RCVBUF).
+// kernel's socket buffer holds the rest, bounded by SO_RCVBUF). Checked between recvmmsg calls:
+// with GRO one call may return up to kTargetRecvSlots x 64 datagrams.
 inline constexpr size_t kMaxReadsPerWakeup = 32;
 // Datagrams read from a target socket per recvmmsg call (the shared buffer holds this many of
 // kMaxUdpPayload + 1 bytes; the pages of unused slots are never touched).

@@ -11,6 +11,9 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 namespace masque {
 
@@ -151,10 +154,32 @@ void UdpSendBatch::send_run(size_t first, size_t end) {
   }
 }
 
+bool enable_udp_gro(int fd) {
+  int one = 1;
+  return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+}
+
+namespace {
+
+// The segment size of a GRO message, or 0 when the message is a single datagram.
+size_t gro_segment_size(msghdr& h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int seg = 0;
+      std::memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+      return seg > 0 ? static_cast<size_t>(seg) : 0;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 UdpRecvBatch::UdpRecvBatch(size_t slots, size_t slot_bytes)
     : slots_(std::max<size_t>(slots, 1)), slot_bytes_(slot_bytes),
       buf_(std::make_unique_for_overwrite<uint8_t[]>(slots_ * slot_bytes_)), got_(slots_),
-      msgs_(slots_), iov_(slots_) {}
+      from_(slots_), control_(slots_), msgs_(slots_), iov_(slots_) {}
 
 int UdpRecvBatch::recv(int fd, size_t max) {
   size_t n = std::min(max, slots_);
@@ -164,18 +189,39 @@ int UdpRecvBatch::recv(int fd, size_t max) {
     msgs_[i] = {};
     msgs_[i].msg_hdr.msg_iov = &iov_[i];
     msgs_[i].msg_hdr.msg_iovlen = 1;
-    msgs_[i].msg_hdr.msg_name = &got_[i].from;
+    msgs_[i].msg_hdr.msg_name = &from_[i];
     msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    msgs_[i].msg_hdr.msg_control = control_[i].bytes;
+    msgs_[i].msg_hdr.msg_controllen = sizeof(control_[i].bytes);
   }
   int r = recvmmsg(fd, msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
   if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+  size_t count = 0;
+  auto put = [&](size_t i, quic::Bytes data, bool truncated) {
+    if (count == got_.size()) got_.emplace_back();
+    got_[count++] = Datagram{data, truncated, &from_[i], msgs_[i].msg_hdr.msg_namelen};
+  };
   for (size_t i = 0; i < static_cast<size_t>(r); ++i) {
-    Datagram& d = got_[i];
-    d.data = quic::Bytes(buf_.get() + i * slot_bytes_, msgs_[i].msg_len);
-    d.truncated = (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-    d.from_len = msgs_[i].msg_hdr.msg_namelen;
+    msghdr& h = msgs_[i].msg_hdr;
+    quic::Bytes all(buf_.get() + i * slot_bytes_, msgs_[i].msg_len);
+    bool truncated = (h.msg_flags & MSG_TRUNC) != 0;
+    size_t seg = gro_segment_size(h);
+    // A single datagram (no GRO, or an empty one) is one entry. A truncated GRO message cannot
+    // be split reliably, and one of more than kMaxGroSegments is not what the kernel produces:
+    // one truncated entry each, which the owner drops and counts.
+    if (seg == 0 || seg >= all.size()) {
+      put(i, all, truncated);
+      continue;
+    }
+    if (truncated || (all.size() + seg - 1) / seg > kMaxGroSegments) {
+      put(i, all, true);
+      continue;
+    }
+    for (size_t off = 0; off < all.size(); off += seg) {
+      put(i, all.subspan(off, std::min(seg, all.size() - off)), false);
+    }
   }
-  return r;
+  return static_cast<int>(count);
 }
 
 }  // namespace masque

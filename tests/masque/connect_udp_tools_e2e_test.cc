@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connect_udp_harness.h"
@@ -191,7 +192,52 @@ TEST(ConnectUdpTools, UsageErrorsExitTwo) {
   EXPECT_EQ(rc({"masque-udp", "--proxy", "https://127.0.0.1:1/", "--listen", "127.0.0.1:0",
                 "a.example:0"}), 2);
   EXPECT_EQ(rc({"masque-udp", "--proxy", "https://127.0.0.1:1/", "127.0.0.1:53"}), 2);  // --listen
+  for (const char* q : {"8K", "65M", "lots"}) {  // outside kMinDatagramQueue..kMaxDatagramQueue
+    EXPECT_EQ(rc({"masque-udp", "--proxy", "https://127.0.0.1:1/", "--listen", "127.0.0.1:0",
+                  "--datagram-queue", q, "127.0.0.1:53"}),
+              2)
+        << q;
+  }
   EXPECT_EQ(rc({"masque-proxy", "--help"}), 0);
+  EXPECT_EQ(rc({"udp-blast", "send", "--seconds", "1"}), 2);  // --to
+  EXPECT_EQ(rc({"udp-blast", "send", "--to", "nonsense"}), 2);
+  EXPECT_EQ(rc({"udp-blast", "sink", "--listen", "127.0.0.1:0", "--seconds", "9999"}), 2);
+}
+
+// The number after `"key": ` in a udp-blast JSON line (0 when absent).
+uint64_t json_number(const std::string& text, const std::string& key) {
+  size_t at = text.rfind("\"" + key + "\": ");
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + key.size() + 4));
+}
+
+// The bench's load tools: the sink counts exactly what the paced source sent (with and without
+// GSO), tells the warm-up datagrams apart, and the source never runs ahead of its rate.
+TEST(ConnectUdpTools, UdpBlastSinkCountsWhatThePacedSourceSent) {
+  using test_support::run;
+  test_support::Daemon sink;
+  std::string addr = sink.start(
+      {TQUIC_BINARY, "udp-blast", "sink", "--listen", "127.0.0.1:0", "--seconds", "30"},
+      "listening on ");
+  ASSERT_FALSE(addr.empty()) << sink.log;
+  uint64_t sent = 0;
+  for (bool gso : {true, false}) {
+    std::vector<std::string> args{TQUIC_BINARY, "udp-blast", "send", "--to", addr, "--seconds",
+                                  "0.3", "--rate", "100", "--payload", "1000", "--warmup-ms", "20"};
+    if (!gso) args.push_back("--no-gso");
+    auto r = run(args, std::chrono::seconds(10));
+    ASSERT_EQ(r.rc, 0) << r.out;
+    uint64_t n = json_number(r.out, "sent_datagrams");
+    // 100 Mbit/s of 1,000-byte payloads for 0.3 s: 3,750, never more than one message early.
+    EXPECT_LE(n, 3750u + 64u) << r.out;
+    EXPECT_GE(n, 3750u / 2) << r.out;
+    sent += n;
+  }
+  // The sink's buffer holds all of it even if it never ran meanwhile; give it time to read.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(sink.stop(), 0);
+  EXPECT_EQ(json_number(sink.log, "datagrams"), sent) << sink.log;
+  EXPECT_EQ(json_number(sink.log, "bytes"), sent * 1000) << sink.log;
+  EXPECT_EQ(json_number(sink.log, "warmup"), 2u) << sink.log;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // UdpSendBatch / UdpRecvBatch over real loopback sockets: datagram boundaries and order survive
 // sendmmsg + GSO, failures are counted per datagram, the byte bound holds, and recvmmsg returns
-// what is queued in slot-sized steps.
+// what is queued in slot-sized steps; with UDP_GRO a GSO burst arrives as one message and is
+// split back into its datagrams.
 #include "masque/udp_batch.h"
 
 #include <arpa/inet.h>
@@ -152,7 +153,7 @@ TEST(UdpRecvBatch, ReadsInSlotSizedStepsWithSourcesAndTruncation) {
     counts.push_back(r);
     for (int i = 0; i < r; ++i) {
       const auto& d = batch[static_cast<size_t>(i)];
-      auto* from = reinterpret_cast<const sockaddr_in*>(&d.from);
+      auto* from = reinterpret_cast<const sockaddr_in*>(d.from);
       EXPECT_EQ(ntohs(from->sin_port), tx.port);
       if (got + i == 39) {
         EXPECT_TRUE(d.truncated);
@@ -169,6 +170,92 @@ TEST(UdpRecvBatch, ReadsInSlotSizedStepsWithSourcesAndTruncation) {
   EXPECT_EQ(counts, (std::vector<int>{16, 16, 8}));
   EXPECT_EQ(batch.recv(rx.fd, 100), 0);  // nothing waiting: 0, not an error
   EXPECT_EQ(batch.recv(rx.fd, 0), 0);
+}
+
+// Reads every datagram waiting (bounded rounds), returning the payloads and the number of
+// recv() calls that returned something.
+std::vector<std::vector<uint8_t>> read_all(masque::UdpRecvBatch& batch, int fd, size_t max,
+                                           int& calls) {
+  std::vector<std::vector<uint8_t>> out;
+  calls = 0;
+  for (int idle = 0, round = 0; idle < 5 && round < 1000; ++round) {
+    int r = batch.recv(fd, max);
+    EXPECT_GE(r, 0);
+    if (r <= 0) {
+      pollfd p{fd, POLLIN, 0};
+      poll(&p, 1, 10);
+      ++idle;
+      continue;
+    }
+    ++calls;
+    for (int i = 0; i < r; ++i) {
+      const auto& d = batch[static_cast<size_t>(i)];
+      EXPECT_FALSE(d.truncated);
+      out.emplace_back(d.data.begin(), d.data.end());
+    }
+  }
+  return out;
+}
+
+TEST(UdpRecvBatch, GroMessagesAreSplitBackIntoTheirDatagrams) {
+  Sock rx, tx;
+  tx.connect_to(rx.port);
+  if (!masque::enable_udp_gro(rx.fd)) GTEST_SKIP() << "this kernel has no UDP_GRO (Linux < 5.0)";
+  // Two GSO bursts (40 x 1,200 + a 500-byte tail; 20 x 700) and single datagrams between them.
+  std::vector<std::vector<uint8_t>> want;
+  for (int i = 0; i < 40; ++i) want.push_back(payload(1200, static_cast<uint8_t>(i)));
+  want.push_back(payload(500, 40));
+  want.push_back(payload(64, 41));
+  for (int i = 0; i < 20; ++i) want.push_back(payload(700, static_cast<uint8_t>(50 + i)));
+  want.push_back(payload(0, 0));  // an empty datagram stays one (empty) datagram
+  masque::UdpSendBatch batch;
+  for (const auto& p : want) batch.add(tx.fd, p);
+  batch.flush();
+  ASSERT_EQ(batch.totals().sent, want.size());
+  masque::UdpRecvBatch rb(4, masque::kMaxGsoBytes + 1);
+  int calls = 0;
+  auto got = read_all(rb, rx.fd, 1, calls);  // one message per call
+  EXPECT_EQ(got, want);
+  if (batch.totals().gso_messages > 0) {
+    // Each GSO message came up as one GRO message: far fewer calls than datagrams.
+    EXPECT_LE(calls, 6);
+  }
+}
+
+TEST(UdpRecvBatch, WithoutGroAGsoBurstArrivesOneDatagramPerMessage) {
+  Sock rx, tx;
+  tx.connect_to(rx.port);
+  std::vector<std::vector<uint8_t>> want;
+  for (int i = 0; i < 10; ++i) want.push_back(payload(1000, static_cast<uint8_t>(i)));
+  masque::UdpSendBatch batch;
+  for (const auto& p : want) batch.add(tx.fd, p);
+  batch.flush();
+  masque::UdpRecvBatch rb(4, 2048);
+  int calls = 0;
+  EXPECT_EQ(read_all(rb, rx.fd, 1, calls), want);
+  EXPECT_EQ(calls, 10);
+}
+
+TEST(UdpRecvBatch, ATruncatedGroMessageIsOneTruncatedEntry) {
+  Sock rx, tx;
+  tx.connect_to(rx.port);
+  if (!masque::enable_udp_gro(rx.fd)) GTEST_SKIP() << "this kernel has no UDP_GRO (Linux < 5.0)";
+  masque::UdpSendBatch batch;
+  for (int i = 0; i < 10; ++i) batch.add(tx.fd, payload(200, static_cast<uint8_t>(i)));
+  batch.flush();
+  if (batch.totals().gso_messages == 0) GTEST_SKIP() << "no UDP GSO: nothing to coalesce";
+  masque::UdpRecvBatch rb(2, 1000);  // smaller than the 2,000-byte GRO message
+  int r = 0;
+  for (int i = 0; i < 50 && r == 0; ++i) {
+    r = rb.recv(rx.fd, 2);
+    if (r == 0) {
+      pollfd p{rx.fd, POLLIN, 0};
+      poll(&p, 1, 10);
+    }
+  }
+  ASSERT_EQ(r, 1);
+  EXPECT_TRUE(rb[0].truncated);
+  EXPECT_EQ(rb[0].data.size(), 1000u);
 }
 
 }  // namespace
