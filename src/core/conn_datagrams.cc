@@ -148,13 +148,13 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
   // Interactive ones first, on their path only; then re-sent ones: they are older than
   // anything still queued.
   DatagramQueue* urgent = &datagrams_urgent_;
+  bool spill = false;
   if (datagrams_urgent_.empty()) {
     urgent = nullptr;
   } else if (const InteractiveChoice ic = interactive_choice(); ic.fast != &path) {
     // Past the spill time any other path may take them, but not one whose PTO fired.
-    if (interactive_spill_at(ic) > now || !interactive_candidate(path, ic.skip_pto)) {
-      urgent = nullptr;
-    }
+    spill = interactive_spill_at(ic) <= now && interactive_candidate(path, ic.skip_pto);
+    if (!spill) urgent = nullptr;
   }
   for (DatagramQueue* q : {urgent, &datagrams_resend_, &datagrams_out_}) {
     if (q == nullptr) continue;
@@ -177,6 +177,7 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
       if (e->length > on_path) continue;  // waits for a path with a larger MTU
       if (!write_one_datagram(path, b.w, b.sent, *q, s)) return;  // the next packet takes it
       b.ack_eliciting = true;
+      if (q == urgent && spill) ++stats_.interactive_spills;
     }
   }
 }
@@ -227,6 +228,16 @@ Connection::InteractiveChoice Connection::interactive_choice() const {
     if (ic.fast == nullptr || p->rtt.smoothed() < ic.fast->rtt.smoothed()) ic.fast = p.get();
   }
   return ic;
+}
+
+bool Connection::interactive_overdraft_ok(const Path& path, Instant now) const {
+  if (datagrams_urgent_.empty() || now < path.interactive_overdraft_at) return false;
+  const Instant progress = path.health.last_progress();
+  const Duration srtt = path.rtt.smoothed();
+  if (progress == kNever || now - progress > srtt / kInteractiveOverdraftProgressDivisor) {
+    return false;  // not answering: it may have gone dark
+  }
+  return interactive_choice().fast == &path;
 }
 
 Instant Connection::interactive_spill_at(const InteractiveChoice& ic) const {
