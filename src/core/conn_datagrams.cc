@@ -230,16 +230,6 @@ Connection::InteractiveChoice Connection::interactive_choice() const {
   return ic;
 }
 
-bool Connection::interactive_overdraft_ok(const Path& path, Instant now) const {
-  if (datagrams_urgent_.empty() || now < path.interactive_overdraft_at) return false;
-  const Instant progress = path.health.last_progress();
-  const Duration srtt = path.rtt.smoothed();
-  if (progress == kNever || now - progress > srtt / kInteractiveOverdraftProgressDivisor) {
-    return false;  // not answering: it may have gone dark
-  }
-  return interactive_choice().fast == &path;
-}
-
 Instant Connection::interactive_spill_at(const InteractiveChoice& ic) const {
   auto oldest = datagrams_urgent_.front_seq();
   if (!oldest || ic.fast == nullptr) return kNever;

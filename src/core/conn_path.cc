@@ -624,13 +624,12 @@ Path* Connection::choose_path(Instant now) {
     cands.push_back(c);
   }
   if (cands.empty()) return nullptr;
-  // Interactive datagrams take their path as soon as it can send, or may overdraw its window
-  // (conn_datagrams.cc); until then the other paths carry the rest and they wait.
+  // Interactive datagrams take their path as soon as it can send; until then the other
+  // paths carry the rest and they wait (conn_datagrams.cc).
   if (!datagrams_urgent_.empty()) {
     const Path* fast = interactive_choice().fast;
     for (const PathCandidate& c : cands) {
-      if (fast == nullptr || c.id != fast->id) continue;
-      if (c.can_send || interactive_overdraft_ok(*fast, now)) return path_by_id(c.id);
+      if (c.can_send && fast != nullptr && c.id == fast->id) return path_by_id(c.id);
     }
   }
   if (sched_.lane == mp::DeadlineLane::kHold) {

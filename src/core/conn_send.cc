@@ -406,14 +406,7 @@ size_t Connection::build_packet(Instant now, PnSpaceId space, Path& path, MutByt
   }
   bool cc_blocked = bytes_in_flight(path) + path.mtu > path.cc->cwnd();
   bool may_send_data = data_allowed && (probe || (!cc_blocked && !paced_out));
-  // An interactive datagram may go beyond the full window (conn_datagrams.cc, bounded).
-  const bool overdraft = app && data_allowed && !may_send_data &&
-                         interactive_overdraft_ok(path, now);
-  write_frames(now, space, path, b, may_send_data || overdraft);
-  if (overdraft && b.ack_eliciting) {
-    path.interactive_overdraft_at = now + path.rtt.smoothed() / kInteractiveOverdraftsPerRtt;
-    ++stats_.interactive_overdrafts;
-  }
+  write_frames(now, space, path, b, may_send_data);
   if (app && fw.room() >= 1 && immediate_ack_wanted(path, probe, b.ack_eliciting)) {
     fw.u8(static_cast<uint8_t>(frame_type::kImmediateAck));  // conn_ack_frequency.cc
     ++stats_.immediate_acks_sent;

@@ -130,9 +130,9 @@ struct ConnectionStats {
   uint64_t datagrams_resent = 0, datagrams_resend_exhausted = 0;
   uint64_t datagram_copies_sent = 0;
   uint64_t datagrams_interactive = 0;  // taken into the interactive queue (DatagramPriority)
-  // Packets sent beyond a full window or pacer to carry interactive datagrams (and those of
-  // them that left on another path than the lane's choice, after its patience ran out).
-  uint64_t interactive_overdrafts = 0, interactive_spills = 0;
+  // Interactive datagrams that left on another path than the lane's choice once their patience
+  // ran out (interactive_spill_at).
+  uint64_t interactive_spills = 0;
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
   // 0-RTT (conn_zerortt.cc). Client: attempted = 0-RTT keys installed, accepted = the server
@@ -513,9 +513,6 @@ class Connection {
     bool skip_pto = false;
   };
   InteractiveChoice interactive_choice() const;
-  // Whether the next packet on `path` may go beyond its full window or pacer to carry a queued
-  // interactive datagram (kInteractiveOverdraftsPerRtt, datagram_queue.h).
-  bool interactive_overdraft_ok(const Path& path, Instant now) const;
   bool interactive_candidate(const Path& p, bool skip_pto) const;
   // When the oldest interactive datagram stops waiting for that path and takes any (kNever:
   // none waits, or no other path): once it has waited half the RTT difference to the next

@@ -27,15 +27,6 @@ enum class DatagramPriority : uint8_t { kNormal, kInteractive };
 // Interactive datagrams waiting at once: small packets, a few milliseconds of a link's rate;
 // more would be bulk.
 inline constexpr size_t kInteractiveDatagramBytes = 64 * 1024;
-// An interactive datagram does not wait for its path's full congestion window or pacer (ACKs do
-// not either, RFC 9002 §7): a loss's or the delay bound's cut leaves more in flight than the new
-// window for up to half a round trip, longer than the lane's patience, and the datagram then
-// took the slower path (a tunnel's ping p99 under one upload: docs/tquicd.md). Bounded: at most
-// kInteractiveOverdraftsPerRtt packets per smoothed RTT of the path go beyond its window, and
-// only while the path is answering (its last ACK progress within SRTT /
-// kInteractiveOverdraftProgressDivisor): a path gone dark gets none, its datagrams spill.
-inline constexpr int kInteractiveOverdraftsPerRtt = 4;
-inline constexpr int kInteractiveOverdraftProgressDivisor = 4;
 
 class DatagramQueue {
  public:

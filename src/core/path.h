@@ -87,8 +87,6 @@ struct Path {
 
   // Recovery: PTO backoff and probes owed, per path (RFC 9002 §6.2; multipath-21 §5.6).
   uint32_t pto_count = 0;
-  // The next packet that may exceed the window for the interactive lane (kInteractiveOverdraft*).
-  Instant interactive_overdraft_at{};
   uint8_t pto_probes = 0;
   Instant last_ack_eliciting_sent = kNever;
 
