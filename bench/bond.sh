@@ -9,7 +9,8 @@
 #   BOND_OUT=/tmp/x bench/bond.sh       # write the results elsewhere (docs/ untouched)
 # Environment: BOND_BUILD (build/release), BOND_RUNS (3), BOND_SECS (20), BOND_ONLY
 # (space-separated sections: single bond paced failover unshaped mptcp garbage idle; default
-# all),
+# all; also "latency": the bond's ping idle and under one CUBIC flow alone, about a minute a
+# run with BOND_SECS=20),
 # BOND_OUT, BOND_IDLE_CLIENTS (100).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +19,8 @@ RUNS=${BOND_RUNS:-3}
 SECS=${BOND_SECS:-20}
 SECTIONS="single bond paced failover unshaped mptcp garbage idle"
 ONLY=${BOND_ONLY:-$SECTIONS}
+# The order sections run in; "latency" repeats part of "bond" and only runs when asked for.
+ORDER="single latency $(echo "$SECTIONS" | cut -d' ' -f2-)"
 IDLE_CLIENTS=${BOND_IDLE_CLIENTS:-100}
 OUT=${BOND_OUT:-$ROOT/docs/bench}
 PROBE=$ROOT/bench/bond/probe.py
@@ -118,10 +121,19 @@ section_single() {
   done
 }
 
-# The bond: idle latency, one flow (CUBIC with ping under load, BBR), 16 flows, UDP.
-section_bond() {
-  local sum_rate=0 l udp_rate
-  for l in $(bb_link_names); do sum_rate=$((sum_rate + $(bb_link_field "$l" rate))); done
+# Ping through the bond during one CUBIC upload, and that upload's goodput.
+ping_under_cubic() {
+  inLAN ping -i 0.05 -w $((SECS + 1)) $BB_NET_ADDR > "$BB_DIR/ping-load.txt" &
+  local ping=$!
+  iperf_lan "$BB_DIR/bond.json" -C cubic
+  wait $ping
+  put bond_cubic_mbps "$(goodput "$BB_DIR/bond.json")"
+  put loaded_ping_p99_ms "$(percentile "$BB_DIR/ping-load.txt" 99)"
+  put loaded_ping_p50_ms "$(percentile "$BB_DIR/ping-load.txt" 50)"
+}
+
+# The bond's idle ping (tunnel and bare link); leaves the bond client running.
+bond_idle_ping() {
   bb_client_start bond "$(bb_link_names | tr '\n' ' ')" || bb_die "client bond"
   sleep 1
   inLAN ping -c 40 -i 0.05 $BB_NET_ADDR > "$BB_DIR/ping-idle.txt"
@@ -131,13 +143,22 @@ section_bond() {
     > "$BB_DIR/ping-bare.txt"
   put bare_link_ping_p50_ms "$(percentile "$BB_DIR/ping-bare.txt" 50)"
   put first_link_delay_ms "$(bb_link_field "$(bb_link_names | head -1)" delay)"
-  inLAN ping -i 0.05 -w $((SECS + 1)) $BB_NET_ADDR > "$BB_DIR/ping-load.txt" &
-  local ping=$!
-  iperf_lan "$BB_DIR/bond.json" -C cubic
-  wait $ping
-  put bond_cubic_mbps "$(goodput "$BB_DIR/bond.json")"
-  put loaded_ping_p99_ms "$(percentile "$BB_DIR/ping-load.txt" 99)"
-  put loaded_ping_p50_ms "$(percentile "$BB_DIR/ping-load.txt" 50)"
+}
+
+# Latency under load alone (about SECS + 5 s a run): the bond section's idle ping, ping under
+# one CUBIC flow and that flow's goodput; with "single" for the goodput's share of the links.
+section_latency() {
+  bond_idle_ping
+  ping_under_cubic
+  bb_client_stop
+}
+
+# The bond: idle latency, one flow (CUBIC with ping under load, BBR), 16 flows, UDP.
+section_bond() {
+  local sum_rate=0 l udp_rate
+  for l in $(bb_link_names); do sum_rate=$((sum_rate + $(bb_link_field "$l" rate))); done
+  bond_idle_ping
+  ping_under_cubic
   iperf_lan "$BB_DIR/bond.json" -C bbr
   put bond_bbr_mbps "$(goodput "$BB_DIR/bond.json")"
   iperf_lan "$BB_DIR/bond16.json" -C cubic -P 16
@@ -341,7 +362,7 @@ for i in "${pids[@]}"; do kill -TERM "$i" 2>/dev/null; done
 
 setup
 for RUN in $(seq 1 "$RUNS"); do
-  for s in $SECTIONS; do
+  for s in $ORDER; do
     wants $s || continue
     bb_log "run $RUN: $s"
     section_$s

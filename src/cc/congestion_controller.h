@@ -60,6 +60,9 @@ class CongestionController {
   // estimation §3.4); model-based controllers mark their rate samples app-limited until the
   // data in flight now has been delivered. bytes_in_flight: in flight at that moment.
   virtual void on_app_limited(uint64_t /*bytes_in_flight*/) {}
+  // A datagram arrived on the path (its UDP payload size); the delay bound tells by it whether
+  // the path's RTT carries the peer's load (delay_bound.h).
+  virtual void on_datagram_received(uint64_t /*bytes*/) {}
 
   virtual uint64_t cwnd() const = 0;
   virtual uint64_t ssthresh() const = 0;                                // UINT64_MAX while unset

@@ -35,8 +35,9 @@ void DelayBound::set_bound(double bytes, uint32_t mds) {
   bound_ = static_cast<uint64_t>(std::clamp(bytes, lo, hi));
 }
 
-void DelayBound::on_packet_sent(uint64_t bytes_in_flight) {
+void DelayBound::on_packet_sent(uint32_t bytes, uint64_t bytes_in_flight) {
   round_max_in_flight_ = std::max(round_max_in_flight_, bytes_in_flight);
+  round_sent_ += bytes;
 }
 
 void DelayBound::on_ack(Instant now, Duration sample, Instant sent_time, uint64_t window,
@@ -46,6 +47,7 @@ void DelayBound::on_ack(Instant now, Duration sample, Instant sent_time, uint64_
   if (round_start_ == kNever) {  // the first sample opens the first round
     round_start_ = now;
     last_drain_ = now;
+    round_sent_ = round_received_ = 0;
     return;
   }
   round_min_ = std::min(round_min_, sample);
@@ -63,6 +65,7 @@ void DelayBound::on_ack(Instant now, Duration sample, Instant sent_time, uint64_
   round_min_ = Duration::max();
   round_samples_ = 0;
   round_max_in_flight_ = 0;
+  round_sent_ = round_received_ = 0;
 }
 
 void DelayBound::end_round(Instant now, uint64_t window, bool inner_free, uint32_t mds) {
@@ -92,6 +95,13 @@ void DelayBound::end_round(Instant now, uint64_t window, bool inner_free, uint32
   // path's keepalives are far below a quarter and never cut.
   const uint64_t flight = std::min(round_max_in_flight_, window);
   const bool loaded = flight >= window / kLoadedWindowDivisor;
+  if (rtt - base_ > t && reverse_loaded(mds)) {
+    // The peer's queue, not ours (delay_bound.h): cutting would only starve what we send.
+    bound_ = UINT64_MAX;
+    series_window_ = 0;
+    ++reverse_rounds_;
+    return;
+  }
   if (engaged() && loaded && now - last_drain_ > kDelayBoundBaseRefresh) {
     last_drain_ = now;
     start_drain(rtt, flight, mds);
@@ -105,6 +115,11 @@ void DelayBound::end_round(Instant now, uint64_t window, bool inner_free, uint32
     const bool limited = flight + kWindowUseSlackPackets * mds >= window;
     if (limited) grow(rtt, window, inner_free, mds);
   }
+}
+
+bool DelayBound::reverse_loaded(uint32_t mds) const {
+  return round_received_ >= kDelayBoundReverseMinPackets * mds &&
+         round_received_ > kDelayBoundReverseRatio * round_sent_;
 }
 
 void DelayBound::cut(Duration rtt, uint64_t flight, uint32_t mds) {
@@ -170,7 +185,7 @@ DelayBoundedController::DelayBoundedController(std::unique_ptr<CongestionControl
 void DelayBoundedController::on_packet_sent(Instant now, uint64_t pn, uint32_t bytes,
                                             uint64_t bytes_in_flight) {
   inner_->on_packet_sent(now, pn, bytes, bytes_in_flight);
-  rule_.on_packet_sent(bytes_in_flight);
+  rule_.on_packet_sent(bytes, bytes_in_flight);
 }
 
 void DelayBoundedController::on_packets_acked(Instant now, std::span<const SentPacket> acked,

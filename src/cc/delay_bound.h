@@ -52,11 +52,23 @@ inline constexpr double kDelayBoundDrainGain = 0.75;
 inline constexpr double kDelayBoundCreep = 1.0 / 32;
 // Never bound the window below this many datagrams.
 inline constexpr uint64_t kDelayBoundMinPackets = 4;
+// A round in which the path received more than this many times the bytes it sent (and at least
+// kDelayBoundReverseMinPackets datagrams' worth) carries the peer's load: our ACK-eliciting
+// packets are acknowledged from behind the peer's data, so the RTT shows the queue of the other
+// direction, which no window of ours drains. Such a round lets the bound go (a tunnel's upload
+// once starved the server's replies: its window held at kDelayBoundMinPackets by the upload's
+// queue). A path loaded both ways sends more than a quarter of what it receives and is judged
+// as before; a path carrying a large download beside an upload of its own that fills its link is
+// judged reverse-loaded and falls back to its inner controller.
+inline constexpr uint64_t kDelayBoundReverseRatio = 4;
+inline constexpr uint64_t kDelayBoundReverseMinPackets = 16;
 
 // The rule alone, fed per ACK; bound() is the cap (UINT64_MAX while not engaged).
 class DelayBound {
  public:
-  void on_packet_sent(uint64_t bytes_in_flight);
+  void on_packet_sent(uint32_t bytes, uint64_t bytes_in_flight);
+  // A datagram of the peer's arrived on the path (what it received, headers included).
+  void on_datagram_received(uint64_t bytes) { round_received_ += bytes; }
   // One ACK: `sample` is the RTT of its newest acknowledged packet, sent at `sent_time`.
   // window: the window in force (the inner controller's, capped by bound()); inner_free: the
   // inner controller is in slow start or below the bound, so releasing the bound costs nothing.
@@ -71,6 +83,7 @@ class DelayBound {
   uint64_t cuts() const { return cuts_; }
   uint64_t rebases() const { return rebases_; }
   uint64_t drains() const { return drains_; }
+  uint64_t reverse_rounds() const { return reverse_rounds_; }
 
  private:
   // kSettling: the round after a change, whose samples are of packets sent before it.
@@ -82,6 +95,7 @@ class DelayBound {
   void grow(Duration rtt, uint64_t window, bool inner_free, uint32_t mds);
   void set_bound(double bytes, uint32_t mds);
   void start_drain(Duration rtt, uint64_t flight, uint32_t mds);
+  bool reverse_loaded(uint32_t mds) const;
 
   uint64_t bound_ = UINT64_MAX;
   Duration base_ = Duration::max();
@@ -91,13 +105,14 @@ class DelayBound {
   Duration round_min_ = Duration::max();
   uint32_t round_samples_ = 0;
   uint64_t round_max_in_flight_ = 0;
+  uint64_t round_sent_ = 0, round_received_ = 0;
   Phase phase_ = Phase::kNormal;
   // A series of cuts: the flight before the first and the RTT at the last that lowered it.
   uint64_t series_window_ = 0;
   Duration series_rtt_ = Duration::max();
   int unresponsive_ = 0;
   uint64_t saved_bound_ = UINT64_MAX;  // the bound before a drain: the most it returns to
-  uint64_t cuts_ = 0, rebases_ = 0, drains_ = 0;
+  uint64_t cuts_ = 0, rebases_ = 0, drains_ = 0, reverse_rounds_ = 0;
 };
 
 // Any controller with a DelayBound over its window: cwnd() = min(inner, bound), the pacing rate
@@ -122,6 +137,10 @@ class DelayBoundedController final : public CongestionController {
     mds_ = std::max(mtu, kMinMaxDatagramSize);
   }
   void on_app_limited(uint64_t bytes_in_flight) override { inner_->on_app_limited(bytes_in_flight); }
+  void on_datagram_received(uint64_t bytes) override {
+    inner_->on_datagram_received(bytes);
+    rule_.on_datagram_received(bytes);
+  }
 
   uint64_t cwnd() const override { return std::min(inner_->cwnd(), rule_.bound()); }
   uint64_t ssthresh() const override { return inner_->ssthresh(); }

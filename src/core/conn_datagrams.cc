@@ -148,13 +148,13 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
   // Interactive ones first, on their path only; then re-sent ones: they are older than
   // anything still queued.
   DatagramQueue* urgent = &datagrams_urgent_;
+  bool spill = false;
   if (datagrams_urgent_.empty()) {
     urgent = nullptr;
   } else if (const InteractiveChoice ic = interactive_choice(); ic.fast != &path) {
     // Past the spill time any other path may take them, but not one whose PTO fired.
-    if (interactive_spill_at(ic) > now || !interactive_candidate(path, ic.skip_pto)) {
-      urgent = nullptr;
-    }
+    spill = interactive_spill_at(ic) <= now && interactive_candidate(path, ic.skip_pto);
+    if (!spill) urgent = nullptr;
   }
   for (DatagramQueue* q : {urgent, &datagrams_resend_, &datagrams_out_}) {
     if (q == nullptr) continue;
@@ -177,6 +177,7 @@ void Connection::write_datagram_frames(Instant now, Path& path, PacketBuilder& b
       if (e->length > on_path) continue;  // waits for a path with a larger MTU
       if (!write_one_datagram(path, b.w, b.sent, *q, s)) return;  // the next packet takes it
       b.ack_eliciting = true;
+      if (q == urgent && spill) ++stats_.interactive_spills;
     }
   }
 }

@@ -41,7 +41,10 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
     return;
   }
   // Only authenticated datagrams count towards the anti-amplification budget (per path).
-  if (rx.path != nullptr) rx.path->bytes_received += datagram.size();
+  if (rx.path != nullptr) {
+    rx.path->bytes_received += datagram.size();
+    rx.path->cc->on_datagram_received(datagram.size());  // the delay bound's reverse load
+  }
   last_activity_ = now;
   if (state_ == State::kClosing) {
     // RFC 9000 §10.2.1: answer with CONNECTION_CLOSE again, rate-limited: on the 1st, 2nd,

@@ -130,6 +130,9 @@ struct ConnectionStats {
   uint64_t datagrams_resent = 0, datagrams_resend_exhausted = 0;
   uint64_t datagram_copies_sent = 0;
   uint64_t datagrams_interactive = 0;  // taken into the interactive queue (DatagramPriority)
+  // Interactive datagrams that left on another path than the lane's choice once their patience
+  // ran out (interactive_spill_at).
+  uint64_t interactive_spills = 0;
   Duration handshake_time{0};
   bool retry_received = false, resumed = false;
   // 0-RTT (conn_zerortt.cc). Client: attempted = 0-RTT keys installed, accepted = the server

@@ -156,6 +156,7 @@ void MpDatagramFlow::finish(MpResult& r, const quic::Connection* server,
     r.datagrams_too_large = server->stats().datagrams_too_large;
     r.datagrams_resent = server->stats().datagrams_resent;
     r.datagrams_resend_exhausted = server->stats().datagrams_resend_exhausted;
+    r.interactive_spills = server->stats().interactive_spills;
     r.datagram_payload_at_end = server->max_datagram_payload();
   }
   if (client != nullptr) r.datagrams_recv_dropped = client->stats().datagrams_recv_dropped;

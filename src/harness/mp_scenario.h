@@ -170,6 +170,7 @@ struct MpResult {
   uint64_t datagrams_refused = 0, datagrams_too_large = 0;   // server stats
   uint64_t datagrams_resent = 0, datagrams_resend_exhausted = 0;  // server stats
   uint64_t datagrams_recv_dropped = 0;                        // client stats
+  uint64_t interactive_spills = 0;  // server stats
   // The server's kDatagramPayloadChanged events: (time since start, new payload limit).
   std::vector<std::pair<Duration, size_t>> datagram_payload_events;
   size_t datagram_payload_at_end = 0;  // server's max_datagram_payload()

@@ -191,17 +191,81 @@ TEST(DelayBound, AppLimitedRoundsAreNotCut) {
   DelayBound rule;
   Instant now = t0;
   const uint64_t window = 100 * kMds;
-  rule.on_packet_sent(2 * kMds);
+  rule.on_packet_sent(kMds, 2 * kMds);
   rule.on_ack(now, 40ms, now - 40ms, window, false, kMds);
   for (int i = 0; i < 50; ++i) {
     Instant sent = now;
-    rule.on_packet_sent(2 * kMds);
+    rule.on_packet_sent(kMds, 2 * kMds);
     now += 90ms;  // 50 ms above the base: far past the target
     rule.on_ack(now, 90ms, sent, window, false, kMds);
   }
   EXPECT_FALSE(rule.engaged());
   EXPECT_EQ(rule.cuts(), 0u);
   EXPECT_EQ(rule.base_rtt(), 40ms);
+}
+
+// A path that receives far more than it sends (a tunnel server's replies beside a client's
+// upload) sees the upload's queue in its RTT: its ACK-eliciting packets are acknowledged from
+// behind the upload's data. Such rounds are not cut, and a bound engaged before lets go; the
+// same rounds with the peer sending less than kDelayBoundReverseRatio times as much are cut.
+TEST(DelayBound, PeerLoadedRoundsAreNotCut) {
+  const uint64_t window = 10 * kMds;  // a small flight, fully used
+  auto run = [&](DelayBound& rule, uint64_t received_per_round, int rounds) {
+    Instant now = t0;
+    rule.on_packet_sent(kMds, window);
+    rule.on_ack(now, 40ms, now - 40ms, window, false, kMds);  // base 40 ms
+    for (int i = 0; i < rounds; ++i) {
+      Instant sent = now;
+      for (uint64_t b = 0; b < window; b += kMds) rule.on_packet_sent(kMds, window);
+      rule.on_datagram_received(received_per_round);
+      now += 80ms;  // the peer's queue: 40 ms above the base
+      rule.on_ack(now, 80ms, sent, std::min(window, rule.bound()), false, kMds);
+    }
+  };
+  DelayBound reverse;
+  run(reverse, kDelayBoundReverseRatio * window + 1, 20);
+  EXPECT_EQ(reverse.cuts(), 0u);
+  EXPECT_FALSE(reverse.engaged());
+  EXPECT_GE(reverse.reverse_rounds(), 19u);
+
+  DelayBound both_ways;  // the peer sends as much as we do: the queue may be ours
+  run(both_ways, window, 20);
+  EXPECT_GE(both_ways.cuts(), 1u);
+  EXPECT_EQ(both_ways.reverse_rounds(), 0u);
+
+  // A few ACKs of the peer's are no load, whatever the ratio.
+  DelayBound few;
+  run(few, kDelayBoundReverseMinPackets * kMds - 1, 20);
+  EXPECT_EQ(few.reverse_rounds(), 0u);
+}
+
+// Through the controller: the connection reports each received datagram
+// (CongestionController::on_datagram_received); a bound engaged by our own queue lets go once
+// the path's rounds carry the peer's load instead.
+TEST(DelayBound, ReverseLoadReleasesAnEngagedBound) {
+  DelayBoundedController cc = bounded_cubic();
+  RttEstimator rtt;
+  Instant now = t0;
+  uint64_t pn = 0;
+  auto round = [&](Duration sample, uint64_t received) {
+    std::vector<SentPacket> sent;
+    for (uint64_t b = 0; b + kMds <= cc.cwnd(); b += kMds) {
+      sent.push_back(SentPacket{pn++, now, kMds, true, true});
+      cc.on_packet_sent(now, sent.back().pn, kMds, b + kMds);
+    }
+    cc.on_datagram_received(received);
+    now += sample;
+    rtt.update(sample, 0ms, true, 0ms, now);
+    cc.on_packets_acked(now, sent, rtt, 0);
+  };
+  round(40ms, 0);
+  for (int i = 0; i < 3 && !cc.rule().engaged(); ++i) round(100ms, 0);
+  ASSERT_TRUE(cc.rule().engaged());
+  const uint64_t bounded = cc.cwnd();
+  for (int i = 0; i < 3; ++i) round(100ms, 100 * cc.cwnd());
+  EXPECT_FALSE(cc.rule().engaged());
+  EXPECT_GT(cc.cwnd(), bounded);
+  EXPECT_GE(cc.rule().reverse_rounds(), 1u);
 }
 
 // Hand-computed cuts: base 40 ms (target 10 ms). A round at 85 ms (a queue above the base RTT)
@@ -213,7 +277,7 @@ TEST(DelayBound, CutAimsAtHalfTheTarget) {
   Instant now = t0;
   auto round = [&](Duration rtt, uint64_t w) {
     Instant start = now;
-    rule.on_packet_sent(w);
+    rule.on_packet_sent(kMds, w);
     now += rtt;
     rule.on_ack(now, rtt, start, w, false, kMds);
   };
@@ -221,7 +285,7 @@ TEST(DelayBound, CutAimsAtHalfTheTarget) {
     return static_cast<uint64_t>(static_cast<double>(w) * share);
   };
   const uint64_t window = 200 * kMds;
-  rule.on_packet_sent(window);
+  rule.on_packet_sent(kMds, window);
   rule.on_ack(now, 40ms, now - 40ms, window, false, kMds);  // opens the first round
   round(85ms, window);
   ASSERT_TRUE(rule.engaged());

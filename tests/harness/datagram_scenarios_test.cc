@@ -144,6 +144,7 @@ TEST(DatagramScenario, InteractiveDatagramsTakeTheFastPathFirst) {
   ASSERT_EQ(r.datagrams_sent, 16000u);
   EXPECT_GE(r.interactive_received, 16000u / 50 * 98 / 100);
   EXPECT_LT(r.steady_interactive_worst_latency, 35ms);
+  EXPECT_EQ(r.interactive_spills, 0u);  // the fast path always answered within the patience
   EXPECT_GT(r.bulk_worst_latency, 200ms);
 }
 
@@ -195,6 +196,7 @@ TEST(DatagramScenario, InteractiveGapWhenTheFastPathGoesDarkIsBoundedBySpill) {
     EXPECT_EQ(r.datagrams_refused, 0u);  // the flow kept its clock
     EXPECT_TRUE(r.failure_happened);
     EXPECT_GT(r.interactive_longest_gap, kSlowOneWay);  // the blackhole was felt
+    EXPECT_GT(r.interactive_spills, 0u);                // and the lane left the dark path
     EXPECT_LE(r.interactive_longest_gap, 2 * kInterval + kPatience + kSlowOneWay + kSlack);
     // Each interactive datagram sent after the blackhole that arrived waited at most P.
     std::vector<Duration> sent_after;

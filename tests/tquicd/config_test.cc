@@ -123,14 +123,15 @@ TEST(TquicdConfig, LinkMarkForPolicyRouting) {
 }
 
 // link.keepalive: the link's path's own PING interval (Connection::set_path_keepalive).
-// [tunnel] delay_bound (docs/tquicd-config.md): off unless set, a boolean, applied on restart.
+// [tunnel] delay_bound (docs/tquicd-config.md): on unless set false, a boolean, applied on
+// restart.
 TEST(TquicdConfig, TunnelDelayBound) {
-  auto off = parse(kClientBase);
-  ASSERT_TRUE(off);
-  EXPECT_FALSE(off->tunnel.delay_bound);
-  auto on = parse(std::string(kClientBase) + "[tunnel]\ndelay_bound = true\n");
-  ASSERT_TRUE(on) << on.error().front();
+  auto on = parse(kClientBase);
+  ASSERT_TRUE(on);
   EXPECT_TRUE(on->tunnel.delay_bound);
+  auto off = parse(std::string(kClientBase) + "[tunnel]\ndelay_bound = false\n");
+  ASSERT_TRUE(off) << off.error().front();
+  EXPECT_FALSE(off->tunnel.delay_bound);
   EXPECT_EQ(only_error(std::string(kClientBase) + "[tunnel]\ndelay_bound = \"yes\"\n"),
             "tquicd.toml:10:15: tunnel.delay_bound: expects true or false");
   auto changes = diff_configs(*off, *on);
