@@ -51,7 +51,8 @@ void UdpSendBatch::add(int fd, quic::Bytes payload) {
   if (entries_.size() == kSendBatchDatagrams || arena_used_ + payload.size() > kSendBatchBytes) {
     flush();
   }
-  std::memcpy(arena_.get() + arena_used_, payload.data(), payload.size());
+  // An empty datagram is a datagram too; its span may have no storage (memcpy from null is UB).
+  if (!payload.empty()) std::memcpy(arena_.get() + arena_used_, payload.data(), payload.size());
   entries_.push_back({fd, arena_used_, payload.size()});
   arena_used_ += payload.size();
 }
