@@ -109,6 +109,13 @@ std::optional<uint64_t> parse_size(const std::string& text);
 
 // User + system CPU seconds of this process so far (getrusage).
 double process_cpu_seconds();
+// A duration in seconds and back, for the tools' figures and --seconds options.
+inline double to_seconds(quic::Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+inline quic::Duration from_seconds(double s) {
+  return std::chrono::duration_cast<quic::Duration>(std::chrono::duration<double>(s));
+}
 
 // Reads a whole file; error names the path.
 quic::Result<std::string> read_file(const std::string& path);

@@ -11,13 +11,9 @@ namespace apps {
 
 namespace {
 constexpr int kMaxConcurrent = 20'000;
-constexpr double kMaxHoldSeconds = 25;  // under the 30 s idle timeout: nothing PINGs
+constexpr double kMaxHoldSeconds = 25;
 constexpr size_t kHandshakeWindow = 64;
 constexpr quic::Duration kConcurrentKeepAlive = std::chrono::seconds(10);
-
-double seconds(quic::Duration d) {
-  return static_cast<double>(d.count()) / 1e9;
-}
 
 // The requests of one connection: --streams requests sharing `size` bytes.
 std::vector<HqRequest> perf_requests(const PerfClientOptions& o, uint64_t size) {
@@ -37,6 +33,15 @@ std::vector<HqRequest> perf_requests(const PerfClientOptions& o, uint64_t size) 
     reqs.push_back(std::move(r));
   }
   return reqs;
+}
+
+// Why the first connection that ended without all its requests failed; empty: none did.
+std::string first_failure(const std::vector<std::unique_ptr<HqClientApp>>& apps) {
+  for (const auto& a : apps) {
+    if (!a->finished() || !a->failed()) continue;
+    return a->connection_error().empty() ? "request failed" : a->connection_error();
+  }
+  return {};
 }
 
 // --concurrent: all connections at once on the one socket; the handshakes, an optional idle
@@ -74,13 +79,7 @@ int run_concurrent(const PerfClientOptions& o, const ClientSetup& setup, uint64_
       pending.back()->on_activity(ep, now);
     }
   });
-  auto failed = [&] {  // the first connection that ended without all its requests
-    for (const auto& a : apps) {
-      if (a->finished() && a->failed()) return a->connection_error().empty() ? std::string("request failed")
-                                                             : a->connection_error();
-    }
-    return std::string();
-  };
+  auto failed = [&] { return first_failure(apps); };
   const double cpu0 = process_cpu_seconds();
   const quic::Instant t0 = io::monotonic_now();
   auto up = driver.run_until([&] { return up_count == apps.size(); });
@@ -88,7 +87,7 @@ int run_concurrent(const PerfClientOptions& o, const ClientSetup& setup, uint64_
     std::fprintf(stderr, "tquic: %s\n", !up ? up.error().reason.c_str() : failed().c_str());
     return kExitFailure;
   }
-  const double up_wall = seconds(io::monotonic_now() - t0);
+  const double up_wall = to_seconds(io::monotonic_now() - t0);
   const double up_cpu = process_cpu_seconds() - cpu0;
   if (!o.json) {
     std::printf("%d connections up in %.3f s (cpu %.3f s)%s\n", o.concurrent, up_wall, up_cpu,
@@ -96,10 +95,7 @@ int run_concurrent(const PerfClientOptions& o, const ClientSetup& setup, uint64_
     std::fflush(stdout);
   }
   if (o.hold > 0) {
-    const quic::Instant until =
-        io::monotonic_now() + std::chrono::duration_cast<quic::Duration>(
-                                  std::chrono::duration<double>(o.hold));
-    (void)driver.run_until([] { return false; }, until);
+    (void)driver.run_until([] { return false; }, io::monotonic_now() + from_seconds(o.hold));
   }
   for (auto& a : apps) a->set_held(false);
   released = true;
@@ -115,7 +111,7 @@ int run_concurrent(const PerfClientOptions& o, const ClientSetup& setup, uint64_
     std::fprintf(stderr, "tquic: %s\n", !done ? done.error().reason.c_str() : failed().c_str());
     return kExitFailure;
   }
-  const double wall = seconds(io::monotonic_now() - t1);
+  const double wall = to_seconds(io::monotonic_now() - t1);
   const double cpu = process_cpu_seconds() - cpu1;
   const uint64_t requests = static_cast<uint64_t>(o.concurrent) * static_cast<uint64_t>(o.streams);
   const double rpc = cpu > 0 ? static_cast<double>(requests) / cpu : 0;
@@ -248,14 +244,14 @@ int run_perf_client(const PerfClientOptions& o) {
         }
       }
     }
-    handshake_total += seconds(app.handshake_done() - app.started());
-    transfer_total += seconds(app.completed() - app.handshake_done());
+    handshake_total += to_seconds(app.handshake_done() - app.started());
+    transfer_total += to_seconds(app.completed() - app.handshake_done());
     bytes += *size;
     last_paths = app.path_figures();
     lost += app.stats().packets_lost;
     sent_packets += app.stats().packets_sent;
   }
-  double wall = seconds(io::monotonic_now() - t0);
+  double wall = to_seconds(io::monotonic_now() - t0);
   double cpu = process_cpu_seconds() - cpu0;
   double goodput = transfer_total > 0 ? static_cast<double>(bytes) * 8 / transfer_total / 1e6 : 0;
   double hs_ms = handshake_total / o.connections * 1e3;

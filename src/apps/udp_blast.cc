@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -39,23 +38,10 @@ void on_signal(int) {
   g_stop = 1;
 }
 
-// CPU seconds of this process (user + system).
-double cpu_seconds() {
-  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
-}
-
-double secs(quic::Duration d) {
-  return static_cast<double>(d.count()) / 1e9;
-}
-
 void sleep_for(quic::Duration d) {
   if (d.count() <= 0) return;
   timespec ts{static_cast<time_t>(d.count() / 1'000'000'000), static_cast<long>(d.count() % 1'000'000'000)};
   nanosleep(&ts, nullptr);
-}
-
-quic::Duration seconds_to_duration(double s) {
-  return std::chrono::duration_cast<quic::Duration>(std::chrono::duration<double>(s));
 }
 
 struct SendOptions {
@@ -126,16 +112,16 @@ int run_send(const SendOptions& o) {
   // ones) so each system call carries many; it sends at most `burst` at once.
   const size_t chunk = segs > 1 ? segs : kPlainChunk;
   const size_t burst = segs > 1 ? segs * kMessagesPerCall : kPlainBurst;
-  const double cpu0 = cpu_seconds();
-  const quic::Instant start = io::monotonic_now(), end = start + seconds_to_duration(o.seconds);
+  const double cpu0 = process_cpu_seconds();
+  const quic::Instant start = io::monotonic_now(), end = start + from_seconds(o.seconds);
   for (quic::Instant now = start; now < end && g_stop == 0; now = io::monotonic_now()) {
     uint64_t due = s.sent + burst;
-    if (per_second > 0) due = static_cast<uint64_t>(secs(now - start) * per_second);
+    if (per_second > 0) due = static_cast<uint64_t>(to_seconds(now - start) * per_second);
     uint64_t pending = due > s.sent ? due - s.sent : 0;
     if (pending < chunk && per_second > 0) {
       // Wait for a chunk's worth, but not longer than kMaxSleep (slow rates).
       quic::Instant wake =
-          start + seconds_to_duration(static_cast<double>(s.sent + chunk) / per_second);
+          start + from_seconds(static_cast<double>(s.sent + chunk) / per_second);
       if (pending == 0 || wake <= now + kMaxSleep) {
         sleep_for(std::min({wake, now + kMaxSleep, end}) - now);
         continue;
@@ -147,13 +133,13 @@ int run_send(const SendOptions& o) {
       (void)poll(&p, 1, 10);
     }
   }
-  double elapsed = secs(io::monotonic_now() - start);
+  double elapsed = to_seconds(io::monotonic_now() - start);
   double bytes = static_cast<double>(s.sent * payload);
   std::printf(
       "{\"sent_datagrams\": %llu, \"sent_bytes\": %.0f, \"seconds\": %.3f, \"offered_mbps\": "
       "%.1f, \"gso_segments\": %zu, \"cpu_seconds\": %.3f}\n",
       static_cast<unsigned long long>(s.sent), bytes, elapsed,
-      elapsed > 0 ? bytes * 8 / elapsed / 1e6 : 0.0, segs, cpu_seconds() - cpu0);
+      elapsed > 0 ? bytes * 8 / elapsed / 1e6 : 0.0, segs, process_cpu_seconds() - cpu0);
   return kExitOk;
 }
 
@@ -175,8 +161,8 @@ int run_sink(const SinkOptions& o) {
   uint64_t datagrams = 0, bytes = 0, warmup = 0;
   quic::Instant first{}, last{};
   std::vector<io::RecvDatagram> got;
-  const double cpu0 = cpu_seconds();
-  const quic::Instant start = io::monotonic_now(), end = start + seconds_to_duration(o.seconds);
+  const double cpu0 = process_cpu_seconds();
+  const quic::Instant start = io::monotonic_now(), end = start + from_seconds(o.seconds);
   while (g_stop == 0 && io::monotonic_now() < end) {
     pollfd p{(*sock)->fd(), POLLIN, 0};
     if (poll(&p, 1, kPollMs) <= 0) continue;  // timeout, or EINTR from the stop signal
@@ -198,8 +184,8 @@ int run_sink(const SinkOptions& o) {
       "{\"datagrams\": %llu, \"bytes\": %llu, \"warmup\": %llu, \"span_seconds\": %.3f, "
       "\"cpu_seconds\": %.3f}\n",
       static_cast<unsigned long long>(datagrams), static_cast<unsigned long long>(bytes),
-      static_cast<unsigned long long>(warmup), datagrams > 0 ? secs(last - first) : 0.0,
-      cpu_seconds() - cpu0);
+      static_cast<unsigned long long>(warmup), datagrams > 0 ? to_seconds(last - first) : 0.0,
+      process_cpu_seconds() - cpu0);
   return kExitOk;
 }
 

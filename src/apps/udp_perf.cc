@@ -25,10 +25,6 @@ double thread_cpu_seconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-double secs(quic::Duration d) {
-  return static_cast<double>(d.count()) / 1e9;
-}
-
 }  // namespace
 
 void add_udp_perf_options(CLI::App& cmd, UdpPerfOptions& o) {
@@ -110,7 +106,7 @@ int run_udp_perf(const UdpPerfOptions& o) {
   sender_done = true;
   receiver.join();
 
-  double tx_s = secs(t1 - t0), rx_s = secs(rx_last - rx_first);
+  double tx_s = to_seconds(t1 - t0), rx_s = to_seconds(rx_last - rx_first);
   double tx_gbit = tx_s > 0 ? static_cast<double>(sent) * 8 / tx_s / 1e9 : 0;
   double rx_gbit = rx_s > 0 ? static_cast<double>(rx_bytes) * 8 / rx_s / 1e9 : 0;
   const auto& ts = (*tx)->stats();

@@ -51,10 +51,7 @@ Path& Connection::init_path(uint64_t id, const SocketAddress& local, const Socke
   path->id = id;
   path->local = local;
   path->remote = remote;
-  path->mtu = config_.initial_mtu;
-  path->pmtu_low = config_.initial_mtu;
-  path->pmtu_high = config_.max_mtu;
-  path->cc = new_path_controller();
+  restart_path_figures(*path);  // a new path starts where one on a new address does
   path->app.acks.set_max_ack_delay(config_.max_ack_delay);
   paths_.push_back(std::move(path));
   return *paths_.back();
