@@ -51,19 +51,30 @@ void DelayBound::on_ack(Instant now, Duration sample, Instant sent_time, uint64_
     return;
   }
   round_min_ = std::min(round_min_, sample);
-  ++round_samples_;
+  if (sample - base_ > target()) {
+    queued_min_ = std::min(queued_min_, sample);
+    ++queued_samples_;
+  } else {
+    queued_min_ = Duration::max();
+    queued_samples_ = 0;
+  }
   // A round ends when a packet sent after it began is acknowledged. While the bound is not
-  // engaged (slow start, or CUBIC growing on its own) one whose every sample so far shows a
-  // queue past the target ends early (as HyStart++ looks at its first samples, RFC 9406 §4.2):
-  // there a round's later samples only see more of it. Under the bound rounds run to their end,
-  // so a stall of the machine or the link shorter than a round is not taken for a queue.
+  // engaged (slow start, or CUBIC growing on its own) kEarlyRoundSamples samples in a row past
+  // the target end it at once, and their minimum is its RTT (as HyStart++ looks at a round's
+  // first samples, RFC 9406 §4.2): in slow start the flight doubles with each round, so waiting
+  // for the round's end, or for its earlier samples from before the queue, let one round's
+  // overshoot fill a buffer of one RTT (DelayBoundSim.SlowStartDoesNotOverflowABufferOfOneRtt).
+  // Under the bound rounds run to their end, so a stall of the machine or the link shorter than
+  // a round is not taken for a queue.
   const bool queue_now = !engaged() && phase_ == Phase::kNormal &&
-                         round_samples_ >= kEarlyRoundSamples && round_min_ - base_ > target();
+                         queued_samples_ >= kEarlyRoundSamples;
   if (sent_time < round_start_ && !queue_now) return;
+  if (queue_now) round_min_ = queued_min_;
   end_round(now, window, inner_free, mds);
   round_start_ = now;
   round_min_ = Duration::max();
-  round_samples_ = 0;
+  queued_min_ = Duration::max();
+  queued_samples_ = 0;
   round_max_in_flight_ = 0;
   round_sent_ = round_received_ = 0;
 }

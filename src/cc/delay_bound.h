@@ -59,9 +59,12 @@ inline constexpr uint64_t kDelayBoundMinPackets = 4;
 // once starved the server's replies: its window held at kDelayBoundMinPackets by the upload's
 // queue). A path loaded both ways sends more than a quarter of what it receives and is judged
 // as before; a path carrying a large download beside an upload of its own that fills its link is
-// judged reverse-loaded and falls back to its inner controller.
+// judged reverse-loaded and falls back to its inner controller. The floor was 16 datagrams
+// until a tunnel server's rounds under a client's TCP upload were seen receiving 13-15
+// datagrams' worth while sending 300-750 bytes: they were cut, down to kDelayBoundMinPackets,
+// and its ping replies waited up to 29 ms for that window.
 inline constexpr uint64_t kDelayBoundReverseRatio = 4;
-inline constexpr uint64_t kDelayBoundReverseMinPackets = 16;
+inline constexpr uint64_t kDelayBoundReverseMinPackets = 4;
 
 // The rule alone, fed per ACK; bound() is the cap (UINT64_MAX while not engaged).
 class DelayBound {
@@ -103,7 +106,9 @@ class DelayBound {
   // The current round: it ends when a packet sent after it began is acknowledged.
   Instant round_start_ = kNever;
   Duration round_min_ = Duration::max();
-  uint32_t round_samples_ = 0;
+  // The samples in a row, up to the last, that showed a queue past the target, and their minimum.
+  Duration queued_min_ = Duration::max();
+  uint32_t queued_samples_ = 0;
   uint64_t round_max_in_flight_ = 0;
   uint64_t round_sent_ = 0, round_received_ = 0;
   Phase phase_ = Phase::kNormal;

@@ -239,7 +239,11 @@ ScenarioResult run_scenario(const Scenario& s) {
   res.rtt_p50 = percentile(rtt_samples, 0.50);
   res.rtt_p90 = percentile(rtt_samples, 0.90);
   res.rtt_p99 = percentile(rtt_samples, 0.99);
-  if (!rtt_samples.empty()) res.min_rtt = *std::min_element(rtt_samples.begin(), rtt_samples.end());
+  if (!rtt_samples.empty()) {
+    auto [lo, hi] = std::minmax_element(rtt_samples.begin(), rtt_samples.end());
+    res.min_rtt = *lo;
+    res.max_rtt = *hi;
+  }
   return res;
 }
 

@@ -49,7 +49,7 @@ struct ScenarioResult {
   Duration first_handshake{0}, mean_handshake{0};
   uint64_t client_packets_sent = 0, server_packets_sent = 0;
   uint64_t server_packets_lost = 0, stream_bytes_retransmitted = 0;
-  Duration rtt_p50{0}, rtt_p90{0}, rtt_p99{0}, min_rtt{0};
+  Duration rtt_p50{0}, rtt_p90{0}, rtt_p99{0}, min_rtt{0}, max_rtt{0};
   uint64_t server_bytes_before_validation = 0, client_bytes_before_validation = 0;
   bool server_validated_client = false;
   uint64_t client_initial_datagrams = 0;  // first connection only

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "bottleneck_link.h"
 #include "cc/cubic.h"
@@ -304,6 +305,40 @@ TEST(DelayBound, CutAimsAtHalfTheTarget) {
   round(70ms, w);
   EXPECT_EQ(rule.bound(), kept(w, kDelayBoundMinKeepEngaged));
   EXPECT_EQ(rule.cuts(), 4u);
+}
+
+// Slow start: a round's first samples come from before the queue, its later ones show the queue
+// growing. Eight samples in a row past the target end the round at once and their minimum is
+// its RTT; seven do not, nor does a queue that comes and goes within the round.
+TEST(DelayBound, SamplesInARowPastTheTargetEndTheRoundEarly) {
+  const uint64_t window = 100 * kMds;
+  auto run = [&](DelayBound& rule, const std::vector<Duration>& samples) {
+    Instant now = t0;
+    rule.on_packet_sent(kMds, window);
+    rule.on_ack(now, 40ms, now - 40ms, window, false, kMds);  // base 40 ms, the round opens
+    const Instant round_start = now;
+    for (uint64_t b = 0; b < window; b += kMds) rule.on_packet_sent(kMds, window);
+    for (Duration d : samples) {
+      now += 1ms;
+      rule.on_ack(now, d, round_start - 1ms, window, false, kMds);  // all sent before the round
+    }
+  };
+  std::vector<Duration> early(4, 41ms);
+  for (int i = 0; i < 8; ++i) early.push_back(55ms + std::chrono::milliseconds(i));
+  DelayBound rule;
+  run(rule, early);
+  EXPECT_EQ(rule.cuts(), 1u);
+  EXPECT_EQ(rule.bound(), static_cast<uint64_t>(static_cast<double>(window) * 45e6 / 55e6));
+
+  DelayBound seven;
+  run(seven, std::vector<Duration>(early.begin(), early.end() - 1));
+  EXPECT_FALSE(seven.engaged());
+
+  std::vector<Duration> broken = early;
+  broken[8] = 45ms;  // the queue went below the target in between
+  DelayBound interrupted;
+  run(interrupted, broken);
+  EXPECT_FALSE(interrupted.engaged());
 }
 
 // After persistent congestion CUBIC is far below the bound: the bound lets go and slow start
