@@ -132,6 +132,7 @@ Status Connection::set_local_transport_params() {
   auto n = encode_transport_params(local, buf, &grease);
   if (!n) return std::unexpected(n.error());
   buf.resize(*n);
+  buf.shrink_to_fit();  // the session keeps it for the connection's handshake
   tls_->set_local_transport_params(std::move(buf));
   return {};
 }
@@ -183,6 +184,7 @@ Status Connection::on_crypto_frame(PnSpaceId space, const CryptoFrame& f) {
     return fail(err::kCryptoBufferExceeded, "CRYPTO data beyond the reorder buffer",
                 frame_type::kCrypto);
   }
+  if (!tls_) return on_crypto_after_release(level, f);
   level.rx.set_max_offset(limit);
   if (auto st = level.rx.insert(f.offset, f.data, false); !st) return st;
   uint8_t chunk[4096];
@@ -262,6 +264,9 @@ void Connection::discard_space(PnSpaceId space) {
   discarded_[i] = true;
   crypto_[i].seal.reset();
   crypto_[i].open.reset();
+  // Nothing is sent or read at this level again (RFC 9001 §4.9): its CRYPTO streams go too.
+  crypto_[i].tx.discard();
+  crypto_[i].rx = RecvBuffer();
   if (space == PnSpaceId::kInitial) {
     vneg_.original_open.reset();
     vneg_.candidate_seal.reset();
@@ -290,7 +295,29 @@ void Connection::on_handshake_completed(Instant now) {
     on_handshake_confirmed();
     // A session ticket for resumption (RFC 9001 §4.6); servers without tickets refuse quietly.
     if (tls_->send_session_ticket()) (void)drain_tls();
+    release_tls();
   }
+}
+
+// Server, handshake complete (and so confirmed, RFC 9001 §4.1.2), its ticket queued as CRYPTO
+// data: GnuTLS has nothing left to do. Key updates derive from the secrets the packet
+// protectors hold (RFC 9001 §6); the Initial and Handshake keys are gone (§4.9); and a client
+// sends no TLS message after its Finished: no KeyUpdate (§6), no post-handshake authentication
+// (§4.4, we never ask). Dropping the session frees GnuTLS's per-connection state, the largest
+// part of an idle connection (docs/performance.md "Many connections").
+void Connection::release_tls() {
+  tls_facts_ = {tls_->alpn(), tls_->peer_certificate_sha256(), tls_->peer_certificate_subject()};
+  tls_.reset();
+}
+
+// CRYPTO data once the session is gone: a copy of bytes already consumed is harmless; a new
+// byte can only begin a post-handshake message the client may not send, which the session
+// would have refused as unexpected_message (RFC 9001 §6 names 0x010a for KeyUpdate; RFC 8446
+// §6.2 for any other out-of-place message). Nothing is buffered meanwhile.
+Status Connection::on_crypto_after_release(const CryptoLevel& level, const CryptoFrame& f) {
+  if (f.offset + f.data.size() <= level.rx.read_offset()) return {};
+  return fail(err::kCryptoErrorBase + kTlsAlertUnexpectedMessage,
+              "TLS message after the handshake", frame_type::kCrypto);
 }
 
 void Connection::on_handshake_confirmed() {
@@ -350,7 +377,7 @@ void Connection::maybe_update_keys() {
   }
 }
 
-std::string Connection::alpn() const { return tls_ ? tls_->alpn() : std::string(); }
+std::string Connection::alpn() const { return tls_ ? tls_->alpn() : tls_facts_.alpn; }
 
 std::optional<CipherSuite> Connection::tls_cipher_suite() const {
   const CryptoLevel& app = crypto_[static_cast<size_t>(PnSpaceId::kApp)];
@@ -359,11 +386,11 @@ std::optional<CipherSuite> Connection::tls_cipher_suite() const {
 }
 
 std::optional<std::array<uint8_t, 32>> Connection::peer_certificate_sha256() const {
-  return tls_ ? tls_->peer_certificate_sha256() : std::nullopt;
+  return tls_ ? tls_->peer_certificate_sha256() : tls_facts_.peer_sha256;
 }
 
 std::string Connection::peer_certificate_subject() const {
-  return tls_ ? tls_->peer_certificate_subject() : std::string();
+  return tls_ ? tls_->peer_certificate_subject() : tls_facts_.peer_subject;
 }
 
 }  // namespace quic

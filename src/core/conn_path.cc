@@ -154,7 +154,8 @@ void Connection::on_new_peer_address(Instant now, RecvContext& rx, Path& path,
       rx.path = nullptr;
       return;
     }
-    path.probe = Path::ProbeTuple{local, remote, *cid, {}, 0, 0};
+    path.probe =
+        std::make_unique<Path::ProbeTuple>(Path::ProbeTuple{local, remote, *cid, {}, 0, 0});
   }
   Path::ProbeTuple& probe = *path.probe;
   for (auto it = path.responses.end() - static_cast<std::ptrdiff_t>(new_responses);

@@ -26,7 +26,11 @@ struct Connection::SentRecordHandler {
   void lost(const sent::Ack&) {}
 
   void acked(const sent::Crypto& f) {
-    c.crypto_[static_cast<size_t>(space)].tx.on_acked(f.offset, f.length, false);
+    SendBuffer& tx = c.crypto_[static_cast<size_t>(space)].tx;
+    tx.on_acked(f.offset, f.length, false);
+    // Without a TLS session nothing more is written: once all is acknowledged (a server's
+    // session ticket), the stream's ring goes.
+    if (!c.tls_ && tx.buffered() == 0) tx.discard();
   }
   void lost(const sent::Crypto& f) {
     c.crypto_[static_cast<size_t>(space)].tx.on_lost(f.offset, f.length, false);

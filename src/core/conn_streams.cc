@@ -117,7 +117,7 @@ void Connection::write_dup_frames(Path& path, PacketBuilder& b) {
   for (const auto& p : paths_) {
     if (is_data_path(*p)) all |= path_bit(p->id);
   }
-  std::deque<mp::DupChunk>& dup_queue = sched_.chunks();
+  LazyDeque<mp::DupChunk>& dup_queue = sched_.chunks();
   for (auto it = dup_queue.begin(); it != dup_queue.end();) {
     Stream* s = streams_.find(it->stream_id);
     Bytes data = s ? s->view(it->offset, it->length) : Bytes();

@@ -87,7 +87,7 @@ Status Connection::zero_rtt_setup(const ConnectOptions& options) {
     tls_->disable_early_data();
     return {};
   }
-  zero_rtt_.remembered = std::move(*tp);
+  zero_rtt_.remembered = std::make_unique<TransportParameters>(std::move(*tp));
   return {};
 }
 
@@ -126,7 +126,7 @@ bool Connection::zero_rtt_active() const {
 }
 
 const TransportParameters* Connection::zero_rtt_limits() const {
-  return zero_rtt_sending() && zero_rtt_.remembered ? &*zero_rtt_.remembered : nullptr;
+  return zero_rtt_sending() && zero_rtt_.remembered ? zero_rtt_.remembered.get() : nullptr;
 }
 
 PacketProtector* Connection::zero_rtt_open_key(Instant now) {

@@ -9,7 +9,6 @@
 #pragma once
 
 #include <array>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,16 +20,17 @@
 #include "cc/coupled.h"
 #include "common/address.h"
 #include "common/error.h"
+#include "common/fifo.h"
 #include "core/cid_sets.h"
 #include "core/config.h"
 #include "core/datagram_queue.h"
 #include "core/path.h"
 #include "core/random.h"
 #include "core/sent_frame.h"
-#include "core/trace.h"
 #include "core/stream_map.h"
-#include "core/zero_rtt.h"
+#include "core/trace.h"
 #include "core/version_negotiation.h"
+#include "core/zero_rtt.h"
 #include "crypto/packet_protector.h"
 #include "mp/path_manager.h"
 #include "mp/scheduler.h"
@@ -325,6 +325,9 @@ class Connection {
   // A server sees a client's only when it asked for one (TlsConfig::client_auth).
   std::optional<std::array<uint8_t, 32>> peer_certificate_sha256() const;
   std::string peer_certificate_subject() const;
+  // False once a server has released its TLS session after the handshake (GnuTLS has nothing
+  // left to do; docs/performance.md "Many connections"); alpn() and the peer certificate stay.
+  bool holds_tls_session() const { return tls_ != nullptr; }
   const std::optional<Error>& close_error() const { return closing_.error; }
   bool closed_by_peer() const { return closing_.by_peer; }
   // Source CIDs the endpoint must route to this connection (issued and not retired), and a
@@ -402,6 +405,8 @@ class Connection {
   void discard_space(PnSpaceId space);
   void on_handshake_completed(Instant now);
   void on_handshake_confirmed();
+  void release_tls();
+  Status on_crypto_after_release(const CryptoLevel& level, const CryptoFrame& f);
   Status rotate_rx_keys(Instant now, uint64_t pn);
   Status set_local_transport_params();
   Status update_tx_keys();
@@ -669,7 +674,14 @@ class Connection {
   VersionNegotiationState vneg_;
 
   // TLS and keys: levels Initial, Handshake, 1-RTT (0-RTT lands with the resumption issue).
+  // A server's session goes once its handshake is done (release_tls); tls_facts_ then answers
+  // what the application may still ask of it.
   std::unique_ptr<TlsSession> tls_;
+  struct TlsFacts {
+    std::string alpn;
+    std::optional<std::array<uint8_t, 32>> peer_sha256;
+    std::string peer_subject;
+  } tls_facts_;
   std::array<CryptoLevel, kSpaces> crypto_;
   std::array<PnSpace, 2> handshake_spaces_;  // Initial, Handshake; 1-RTT lives on each Path
   std::array<bool, kSpaces> discarded_{};
@@ -787,7 +799,7 @@ class Connection {
     Instant deadline = kNever;
   } closing_;
 
-  std::deque<Event> events_;
+  Fifo<Event> events_;
   ConnectionStats stats_;
 
   // Tracing (trace.h); `now_` is the time of the call being served, for hooks without one.

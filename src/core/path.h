@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 
 #include "cc/congestion_controller.h"
 #include "cc/pacer.h"
 #include "common/address.h"
+#include "common/lazy_deque.h"
 #include "common/time.h"
 #include "core/ack_frequency.h"
 #include "core/cid_sets.h"
@@ -71,17 +71,17 @@ struct Path {
   Instant validation_expiry = kNever;   // give up then
   std::optional<SocketAddress> fallback_remote;  // back here if validation fails (§9.6.2)
   uint8_t challenge_tries = 0;
-  std::deque<PathChallengeData> responses;
+  LazyDeque<PathChallengeData> responses;
   // A probing packet from another address (RFC 9000 §9.1) does not move the path; its
   // challenges are answered there, under that address's own anti-amplification budget.
   // RFC 9000 §9.5: a peer CID of its own, never the one the path uses.
   struct ProbeTuple {
     SocketAddress local, remote;
     IssuedCid cid;
-    std::deque<PathChallengeData> responses;
+    LazyDeque<PathChallengeData> responses;
     uint64_t bytes_received = 0, bytes_sent = 0;
   };
-  std::optional<ProbeTuple> probe;
+  std::unique_ptr<ProbeTuple> probe;  // on the heap: rare, and a Path is per connection
   // §9.3: only the highest-numbered non-probing packet moves the path.
   std::optional<uint64_t> largest_non_probing_pn;
 

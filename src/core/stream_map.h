@@ -9,7 +9,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <set>
@@ -17,6 +16,8 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "common/fifo.h"
+#include "common/lazy_deque.h"
 #include "common/time.h"
 #include "core/flow_control.h"
 #include "core/stream.h"
@@ -219,11 +220,11 @@ class StreamMap {
   uint64_t conn_consumed_ = 0;  // bytes read or discarded
 
   StreamScheduler scheduler_;       // streams with data they may send now
-  std::deque<uint64_t> retx_queue_;  // streams with lost data, in order of loss
-  std::deque<ControlKey> control_queue_;
+  LazyDeque<uint64_t> retx_queue_;  // streams with lost data, in order of loss
+  Fifo<ControlKey> control_queue_;
   std::set<ControlKey> control_pending_;
   std::set<uint64_t> window_dirty_;  // streams whose application read data (ordered: stable)
-  std::deque<StreamEvent> events_;
+  Fifo<StreamEvent> events_;
   std::set<std::pair<uint64_t, StreamEventKind>> event_pending_;
 };
 

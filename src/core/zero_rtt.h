@@ -3,11 +3,11 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "common/lazy_deque.h"
 #include "common/time.h"
 #include "crypto/packet_protector.h"
 #include "wire/transport_params.h"
@@ -20,7 +20,7 @@ struct ZeroRttState {
   std::unique_ptr<PacketProtector> key;
   // Client: the server transport parameters remembered with the ticket (RFC 9000 §7.4.1);
   // they bound everything sent in 0-RTT.
-  std::optional<TransportParameters> remembered;
+  std::unique_ptr<TransportParameters> remembered;  // on the heap: servers never use it
   bool attempted = false;  // client: 0-RTT keys were installed; server: 0-RTT accepted
   bool resolved = false;   // client: the handshake told whether the server accepted
   bool building = false;   // the packet being assembled is a 0-RTT packet
@@ -30,7 +30,7 @@ struct ZeroRttState {
   uint64_t first_1rtt_pn = 0;
   // Client: DATAGRAM payloads sent in 0-RTT, queued again if the server rejects 0-RTT
   // (bounded by ConnectionConfig::datagram_send_queue).
-  std::deque<std::vector<uint8_t>> datagrams_sent;
+  LazyDeque<std::vector<uint8_t>> datagrams_sent;
 };
 
 }  // namespace quic

@@ -7,11 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 
 #include "common/error.h"
+#include "common/lazy_deque.h"
 #include "common/time.h"
 
 namespace quic {
@@ -56,7 +56,7 @@ class SchedulerState {
   bool chunks_queued() const { return !dup_queue_.empty(); }
   bool chunk_owed_to(uint64_t path_id) const;
   // The owed chunks, in order (the connection writes, splits and drops them).
-  std::deque<DupChunk>& chunks() { return dup_queue_; }
+  quic::LazyDeque<DupChunk>& chunks() { return dup_queue_; }
 
   // --- deadlines (per stream)
   // Sets (nullopt: clears) a stream's deadline. At most kMaxDeadlineStreams at once: when full,
@@ -86,7 +86,7 @@ class SchedulerState {
   DeadlineLane lane = DeadlineLane::kAny;
 
  private:
-  std::deque<DupChunk> dup_queue_;
+  quic::LazyDeque<DupChunk> dup_queue_;
   std::optional<uint64_t> dup_origin_;
   std::map<uint64_t, Instant> deadlines_;
 };

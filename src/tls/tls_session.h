@@ -33,6 +33,8 @@ inline constexpr size_t kMaxHandshakeMessageBytes = 65536;
 inline constexpr size_t kMaxPeerSubjectBytes = 1024;
 // A stored resumption ticket handed back by the application (local, but parsed defensively).
 inline constexpr size_t kMaxResumptionTicketBytes = 65536;
+// TLS alert unexpected_message (RFC 8446 §6.2); CRYPTO_ERROR 0x010a in QUIC (RFC 9001 §4.8).
+inline constexpr uint8_t kTlsAlertUnexpectedMessage = 10;
 
 class TlsSession {
  public:
