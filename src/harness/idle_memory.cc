@@ -13,7 +13,8 @@
 #include "wire/transport_params.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+// The ASan runtime's count (sanitizer/allocator_interface.h, which g++ does not install).
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 namespace harness {
