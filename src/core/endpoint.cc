@@ -275,6 +275,8 @@ void Endpoint::replay_early_zero_rtt(ConnectionHandle h, const ConnectionId& dci
 void Endpoint::handle_unrouted_short(Instant now, const SocketAddress& local,
                                      const SocketAddress& remote, const PacketHeader& hdr,
                                      Bytes datagram) {
+  // Checks every connection's peer reset tokens: the one walk over all connections left, paid
+  // per unrouted datagram (docs/performance.md "Many connections": a token map is the fix).
   for (auto& [h, e] : conns_) {
     if (e.conn->is_stateless_reset(datagram)) {
       e.conn->on_stateless_reset(now);
