@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -86,20 +87,36 @@ std::optional<std::string> resolve_request_path(const std::string& root_real,
 
 void HqServerApp::on_activity(quic::Endpoint& endpoint, quic::Instant) {
   if (buf_.empty()) buf_.resize(kChunk);
+  // Visits only the connections with news (datagrams, timers, transmits, reaping) and those
+  // with a request in progress: with thousands of idle connections, a walk over all of them on
+  // every turn was most of the server's CPU (docs/performance.md "Many connections").
+  endpoint.track_activity();
+  std::vector<quic::ConnectionHandle> visit = endpoint.take_activity();
   while (auto h = endpoint.accept()) {
     conns_[*h];
+    visit.push_back(*h);
     ++counters_.connections;
     log_at(1, "connection %llu accepted", static_cast<unsigned long long>(*h));
   }
-  for (auto it = conns_.begin(); it != conns_.end();) {
-    quic::Connection* c = endpoint.connection(it->first);
+  visit.insert(visit.end(), busy_.begin(), busy_.end());
+  std::sort(visit.begin(), visit.end());
+  visit.erase(std::unique(visit.begin(), visit.end()), visit.end());
+  for (quic::ConnectionHandle h : visit) {
+    auto it = conns_.find(h);
+    if (it == conns_.end()) continue;
+    quic::Connection* c = endpoint.connection(h);
     if (c == nullptr) {
       for (auto& [id, s] : it->second.streams) finish(s);
-      it = conns_.erase(it);
+      conns_.erase(it);
+      busy_.erase(h);
       continue;
     }
     drive(*c, it->second);
-    ++it;
+    if (it->second.streams.empty()) {
+      busy_.erase(h);
+    } else {
+      busy_.insert(h);
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,7 @@ class HqServerApp {
   bool perf_;
   bool echo_;
   std::map<quic::ConnectionHandle, Conn> conns_;
+  std::set<quic::ConnectionHandle> busy_;  // with a request in progress: visited every turn
   ServerCounters counters_;
   std::vector<uint8_t> buf_;
 };

@@ -28,10 +28,56 @@ Result<ConnectionHandle> Endpoint::connect(const SocketAddress& local, const Soc
   auto conn = Connection::connect(config_.connection, config_.tls, local, remote, now, random_,
                                   options);
   if (!conn) return std::unexpected(conn.error());
-  ConnectionHandle h = next_handle_++;
-  conns_[h].conn = std::move(*conn);
+  ConnectionHandle h = add(std::move(*conn));
   refresh_routes(h);
   return h;
+}
+
+ConnectionHandle Endpoint::add(std::unique_ptr<Connection> conn) {
+  ConnectionHandle h = next_handle_++;
+  Entry& e = conns_[h];
+  e.conn = std::move(conn);
+  e.half_open = true;  // corrected by the first settle() if it is not
+  ++half_open_;
+  schedule_.touch(h);
+  note_activity(h, e);
+  return h;
+}
+
+void Endpoint::settle() const {
+  schedule_.settle([this](ConnectionHandle h) { return observe(h); });
+}
+
+// What a connection's state says after a call: its deadline (std::nullopt: no such handle), and
+// whether it left the half-open count or joined the closed list.
+std::optional<Instant> Endpoint::observe(ConnectionHandle h) const {
+  auto it = conns_.find(h);
+  if (it == conns_.end()) return std::nullopt;
+  const Entry& e = it->second;
+  if (e.half_open && e.conn->handshake_complete()) {
+    e.half_open = false;
+    --half_open_;
+  }
+  if (!e.closed_listed && e.conn->is_closed()) {
+    e.closed_listed = true;
+    closed_.push_back(h);
+  }
+  return e.conn->next_timeout();
+}
+
+void Endpoint::note_activity(ConnectionHandle h, Entry& e) {
+  if (!track_activity_ || e.activity_listed) return;
+  e.activity_listed = true;
+  activity_.push_back(h);
+}
+
+std::vector<ConnectionHandle> Endpoint::take_activity() {
+  std::vector<ConnectionHandle> out;
+  out.swap(activity_);
+  for (ConnectionHandle h : out) {
+    if (auto it = conns_.find(h); it != conns_.end()) it->second.activity_listed = false;
+  }
+  return out;
 }
 
 void Endpoint::refresh_routes(ConnectionHandle h) {
@@ -78,7 +124,10 @@ void Endpoint::on_datagram(Instant now, const SocketAddress& local, const Socket
     return;
   }
   if (auto h = route(*hdr, remote)) {
-    conns_[*h].conn->on_datagram(now, local, remote, ecn, datagram);
+    Entry& e = conns_[*h];
+    e.conn->on_datagram(now, local, remote, ecn, datagram);
+    schedule_.touch(*h);
+    note_activity(*h, e);
     refresh_routes(*h);
     return;
   }
@@ -161,8 +210,8 @@ void Endpoint::handle_unrouted(Instant now, const SocketAddress& local,
     ++stats_.datagrams_dropped;
     return;
   }
-  ConnectionHandle h = next_handle_++;
-  conns_[h].conn = std::move(*conn);
+  ConnectionHandle h = add(std::move(*conn));
+  conns_[h].original_dcid = hdr.dcid;
   by_original_dcid_[hdr.dcid] = h;
   accept_queue_.push_back(h);
   ++stats_.connections_accepted;
@@ -226,9 +275,13 @@ void Endpoint::replay_early_zero_rtt(ConnectionHandle h, const ConnectionId& dci
 void Endpoint::handle_unrouted_short(Instant now, const SocketAddress& local,
                                      const SocketAddress& remote, const PacketHeader& hdr,
                                      Bytes datagram) {
+  // Checks every connection's peer reset tokens: the one walk over all connections left, paid
+  // per unrouted datagram (docs/performance.md "Many connections": a token map is the fix).
   for (auto& [h, e] : conns_) {
     if (e.conn->is_stateless_reset(datagram)) {
       e.conn->on_stateless_reset(now);
+      schedule_.touch(h);
+      note_activity(h, e);
       ++stats_.stateless_resets_received;
       return;
     }
@@ -250,15 +303,14 @@ void Endpoint::handle_unrouted_short(Instant now, const SocketAddress& local,
   ++stats_.stateless_resets_sent;
 }
 
-bool Endpoint::retry_required() const {
+bool Endpoint::retry_required() {
   switch (config_.retry) {
     case RetryPolicy::kDisabled: return false;
     case RetryPolicy::kAlways: return true;
     case RetryPolicy::kUnderLoad: break;
   }
-  size_t half_open = 0;
-  for (const auto& [h, e] : conns_) half_open += e.conn->handshake_complete() ? 0 : 1;
-  return half_open >= config_.retry_half_open_limit;
+  settle();  // handshakes completed by the datagrams of this batch leave the count
+  return half_open_ >= config_.retry_half_open_limit;
 }
 
 void Endpoint::queue_stateless(const SocketAddress& local, const SocketAddress& remote,
@@ -387,36 +439,44 @@ std::optional<Transmit> Endpoint::poll_transmit(Instant now, MutBytes buffer,
     std::memcpy(buffer.data(), s.bytes.data(), n);
     return Transmit{s.local, s.remote, 0, n, 0};
   }
-  if (conns_.empty()) return std::nullopt;
-  // Round-robin from the connection after the last one that sent.
-  auto start = conns_.upper_bound(rr_cursor_);
-  for (size_t i = 0; i < conns_.size(); ++i) {
-    if (start == conns_.end()) start = conns_.begin();
-    if (auto t = start->second.conn->poll_transmit(now, buffer, max_segments)) {
-      rr_cursor_ = start->first;
+  settle();
+  // Round-robin over the connections that may send: one that sends goes to the back, one that
+  // has nothing leaves until something touches it again (a datagram, its deadline, the
+  // application). Each is asked at most once per call.
+  for (size_t n = schedule_.ready_count(); n > 0; --n) {
+    auto h = schedule_.pop_ready();
+    if (!h) break;
+    Entry& e = conns_.at(*h);
+    auto t = e.conn->poll_transmit(now, buffer, max_segments);
+    if (t) {
       // The datagram may carry NEW_CONNECTION_ID frames for CIDs issued since the last
       // datagram in (an API call such as retire_local_cids): routed before the peer uses them.
-      refresh_routes(start->first);
-      return t;
+      refresh_routes(*h);
+      schedule_.requeue(*h);
+      note_activity(*h, e);
     }
-    ++start;
+    // Sending (or finding nothing to send) moves its pacer, loss and ACK deadlines.
+    if (auto at = observe(*h)) schedule_.set_deadline(*h, *at);
+    if (t) return t;
   }
   return std::nullopt;
 }
 
 Instant Endpoint::next_timeout() const {
-  Instant t = kNever;
-  for (const auto& [h, e] : conns_) t = std::min(t, e.conn->next_timeout());
-  return t;
+  settle();
+  return schedule_.next_deadline();
 }
 
 void Endpoint::on_timeout(Instant now) {
   token_now_ = now;
-  for (auto& [h, e] : conns_) {
-    if (e.conn->next_timeout() <= now) {
-      e.conn->on_timeout(now);
-      refresh_routes(h);
-    }
+  settle();
+  // Only the due connections; each runs once (its next deadline is queued by the next settle).
+  while (auto h = schedule_.pop_due(now)) {
+    Entry& e = conns_.at(*h);
+    e.conn->on_timeout(now);
+    schedule_.touch(*h);
+    note_activity(*h, e);
+    refresh_routes(*h);
   }
 }
 
@@ -429,19 +489,38 @@ std::optional<ConnectionHandle> Endpoint::accept() {
 
 Connection* Endpoint::connection(ConnectionHandle h) {
   auto it = conns_.find(h);
-  return it == conns_.end() ? nullptr : it->second.conn.get();
+  if (it == conns_.end()) return nullptr;
+  schedule_.touch(h);
+  return it->second.conn.get();
 }
 
-void Endpoint::reap_closed() {
-  for (auto it = conns_.begin(); it != conns_.end();) {
-    if (!it->second.conn->is_closed()) {
-      ++it;
-      continue;
+void Endpoint::touch(ConnectionHandle h) {
+  if (conns_.contains(h)) schedule_.touch(h);
+}
+
+std::vector<ConnectionHandle> Endpoint::reap_closed() {
+  settle();
+  std::vector<ConnectionHandle> reaped;
+  // A connection only closes in a call (a timer, a datagram, a stateless reset), which touched
+  // it: the closed ones are all in closed_.
+  for (ConnectionHandle h : closed_) {
+    auto it = conns_.find(h);
+    if (it == conns_.end()) continue;
+    Entry& e = it->second;
+    for (const auto& c : e.routed) by_cid_.erase(c);
+    if (e.original_dcid) {
+      auto o = by_original_dcid_.find(*e.original_dcid);
+      if (o != by_original_dcid_.end() && o->second == h) by_original_dcid_.erase(o);
     }
-    for (const auto& c : it->second.routed) by_cid_.erase(c);
-    std::erase_if(by_original_dcid_, [&](const auto& kv) { return kv.second == it->first; });
-    it = conns_.erase(it);
+    if (e.half_open) --half_open_;
+    const bool listed = e.activity_listed;
+    conns_.erase(it);
+    schedule_.remove(h);
+    if (track_activity_ && !listed) activity_.push_back(h);
+    reaped.push_back(h);
   }
+  closed_.clear();
+  return reaped;
 }
 
 }  // namespace quic

@@ -2,6 +2,9 @@
 // destination connection ID, answers unknown versions with Version Negotiation, creates server
 // connections from client Initials, and round-robins poll_transmit across connections.
 // Sans-I/O like Connection: the owner drives it with datagrams, time and timeouts.
+// Each call costs O(connections touched since the last one x log N), not O(N): a deadline
+// queue and a FIFO of connections that may send (core/endpoint_schedule.h) follow the
+// connections the endpoint called or handed out through connection().
 #pragma once
 
 #include <deque>
@@ -12,11 +15,10 @@
 #include <vector>
 
 #include "core/connection.h"
+#include "core/endpoint_schedule.h"
 #include "core/token.h"
 
 namespace quic {
-
-using ConnectionHandle = uint64_t;
 
 // Stateless resets we send are at most this large (and always smaller than their trigger).
 inline constexpr size_t kMaxStatelessResetSize = 43;
@@ -47,6 +49,8 @@ struct EndpointConfig {
 class Endpoint {
  public:
   Endpoint(EndpointConfig config, Random& random);
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
 
   // Client side: start a connection; the handle stays valid until the connection is reaped.
   // `options`: a NEW_TOKEN token and/or session ticket from an earlier connection.
@@ -65,10 +69,24 @@ class Endpoint {
   std::optional<ConnectionHandle> accept();
   // Server: accept 0-RTT on connections created from now on (ConnectionConfig::accept_0rtt).
   void set_accept_0rtt(bool on) { config_.connection.accept_0rtt = on; }
+  // The application's way to a connection. It counts as touching it: whatever the caller does
+  // with the pointer before the endpoint's next poll_transmit / next_timeout / on_timeout /
+  // reap_closed is seen (deadline re-read, polled for transmits). Code that keeps the pointer
+  // and changes the connection later (a handler run between turns) calls connection() or
+  // touch() again.
   Connection* connection(ConnectionHandle h);
+  void touch(ConnectionHandle h);
   size_t connection_count() const { return conns_.size(); }
-  // Drops closed connections (their handles become invalid).
-  void reap_closed();
+  // Drops closed connections (their handles become invalid) and returns their handles.
+  std::vector<ConnectionHandle> reap_closed();
+
+  // For an application that visits only the connections with news instead of all of them on
+  // every turn: after track_activity(), take_activity() returns the connections that received
+  // a datagram or a timer, sent, were created or were reaped (connection() returns nullptr)
+  // since the last take, each once, in the order they first had news. Off by default: nobody
+  // taking them would let the list grow.
+  void track_activity() { track_activity_ = true; }
+  std::vector<ConnectionHandle> take_activity();
 
   struct Stats {
     uint64_t datagrams_dropped = 0, version_negotiations_sent = 0, connections_accepted = 0;
@@ -84,14 +102,24 @@ class Endpoint {
     std::unique_ptr<Connection> conn;
     std::vector<ConnectionId> routed;  // CIDs currently in the routing table for it
     uint64_t routed_generation = UINT64_MAX;  // Connection::local_cids_generation() of `routed`
+    std::optional<ConnectionId> original_dcid;  // server: its key in by_original_dcid_
+    mutable bool half_open = false;      // counted in half_open_
+    mutable bool closed_listed = false;  // in closed_
+    bool activity_listed = false;        // in activity_
   };
+  ConnectionHandle add(std::unique_ptr<Connection> conn);
+  // Re-reads the touched connections (schedule_.settle) and what follows from their state:
+  // the half-open count, the closed list.
+  void settle() const;
+  std::optional<Instant> observe(ConnectionHandle h) const;
+  void note_activity(ConnectionHandle h, Entry& e);
   void refresh_routes(ConnectionHandle h);
   std::optional<ConnectionHandle> route(const PacketHeader& hdr, const SocketAddress& remote) const;
   void handle_unrouted(Instant now, const SocketAddress& local, const SocketAddress& remote,
                        uint8_t ecn, const PacketHeader& hdr, MutBytes datagram);
   void handle_unrouted_short(Instant now, const SocketAddress& local, const SocketAddress& remote,
                              const PacketHeader& hdr, Bytes datagram);
-  bool retry_required() const;
+  bool retry_required();
   void queue_stateless(const SocketAddress& local, const SocketAddress& remote,
                        std::vector<uint8_t> bytes);
   void send_retry(Instant now, const SocketAddress& local, const SocketAddress& remote,
@@ -115,7 +143,13 @@ class Endpoint {
   std::unordered_map<ConnectionId, ConnectionHandle> by_cid_;
   std::unordered_map<ConnectionId, ConnectionHandle> by_original_dcid_;
   ConnectionHandle next_handle_ = 1;
-  ConnectionHandle rr_cursor_ = 0;
+  // A cache of the connections' own deadlines and readiness: refreshed from const
+  // next_timeout() too, hence mutable.
+  mutable EndpointSchedule schedule_;
+  mutable std::vector<ConnectionHandle> closed_;  // closed, not yet reaped
+  mutable size_t half_open_ = 0;  // connections whose handshake is not complete (Retry policy)
+  bool track_activity_ = false;
+  std::vector<ConnectionHandle> activity_;
   std::deque<ConnectionHandle> accept_queue_;
   struct Stateless { SocketAddress local, remote; std::vector<uint8_t> bytes; };
   std::deque<Stateless> stateless_;

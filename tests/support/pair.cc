@@ -222,8 +222,9 @@ const std::vector<sim::Datagram>& PairCore::sent(Dir dir) const {
 // ---- Pair
 
 void Side::resolve(quic::Endpoint& endpoint) {
-  if (conn != nullptr) return;
   if (is_server && !handle) handle = endpoint.accept();
+  // Looked up on every visit, as an application does: the lookup tells the endpoint that the
+  // test may have changed the connection through the pointer (Endpoint::connection).
   if (handle) conn = endpoint.connection(*handle);
 }
 
