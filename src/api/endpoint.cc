@@ -210,8 +210,11 @@ void EndpointCore::drain(uint64_t id) {
 }
 
 std::optional<quic::Event> EndpointCore::pop_event(uint64_t id) {
-  ConnState& st = states_[id];
-  if (st.events.empty()) return std::nullopt;
+  // find, not operator[]: a handle already reaped must not get its state back (reap_closed no
+  // longer sweeps every state).
+  auto it = states_.find(id);
+  if (it == states_.end() || it->second.events.empty()) return std::nullopt;
+  ConnState& st = it->second;
   quic::Event e = std::move(st.events.front());
   st.events.pop_front();
   if (level_triggered(e.kind)) st.queued.erase({static_cast<uint8_t>(e.kind), e.stream_id});
