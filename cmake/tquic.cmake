@@ -42,10 +42,11 @@ function(tquic_library name)
   endif()
 endfunction()
 
-# tquic_test(NAME LABEL unit|sim|interop|e2e SOURCES... [DEPS libs...] [TIMEOUT s])
-# One gtest binary; each TEST() becomes a ctest test carrying LABEL.
+# tquic_test(NAME LABEL unit|sim|interop|e2e SOURCES... [DEPS libs...] [TIMEOUT s] [NO_UNITY])
+# One gtest binary; each TEST() becomes a ctest test carrying LABEL. NO_UNITY: its sources are
+# compiled one by one even in a unity build (docs/ci-time.md).
 function(tquic_test name)
-  cmake_parse_arguments(A "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(A "NO_UNITY" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
   if(TQUIC_FUZZ)
     return()
   endif()
@@ -56,6 +57,9 @@ function(tquic_test name)
     set(A_TIMEOUT 300)
   endif()
   add_executable(${name} ${A_SOURCES})
+  if(A_NO_UNITY)
+    set_target_properties(${name} PROPERTIES UNITY_BUILD OFF)
+  endif()
   target_link_libraries(${name} PRIVATE tquic_options ${A_DEPS} GTest::gtest_main GTest::gmock)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)  # support/*.h
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST

@@ -1,5 +1,7 @@
 #include "apps/body_pump.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace apps {
@@ -24,6 +26,16 @@ PumpStatus pump_body(uint64_t& offset, uint64_t end, size_t chunk, const BodyRea
     if (fin && *n == data.size()) return PumpStatus::kDone;
     if (*n < data.size()) return PumpStatus::kMore;  // send buffer full
   }
+}
+
+bool write_all(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
 }
 
 }  // namespace apps

@@ -15,6 +15,8 @@
 namespace apps {
 
 inline constexpr size_t kMaxBodyBytesPerActivity = 256 * 1024;
+// The unit the HTTP tools read and write bodies in (files, stream reads).
+inline constexpr size_t kChunk = 64 * 1024;
 
 enum class PumpStatus : uint8_t {
   kMore,        // send room or the budget ran out: call again on the next activity
@@ -34,5 +36,8 @@ using BodyWrite = std::function<std::optional<size_t>(std::span<const uint8_t> d
 // An empty rest (offset == end) writes the FIN alone.
 PumpStatus pump_body(uint64_t& offset, uint64_t end, size_t chunk, const BodyRead& read,
                      const BodyWrite& write, size_t budget = kMaxBodyBytesPerActivity);
+
+// Writes all n bytes to fd (a blocking file); false on an error.
+bool write_all(int fd, const uint8_t* p, size_t n);
 
 }  // namespace apps

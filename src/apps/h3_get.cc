@@ -10,7 +10,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/body_pump.h"
 #include "apps/h3_serve.h"
+#include "apps/loop_limits.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
@@ -22,21 +24,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
-// Event/poll rounds per activity (each round consumes events, so this only bounds a loop).
-constexpr int kMaxDriveRounds = 1000;
 // A --data body is sent from memory as one DATA frame; bound what we read into memory.
 constexpr size_t kMaxDataBody = 64 * 1024 * 1024;
-
-bool write_all(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 bool is_dir(const std::string& p) {
   struct stat st {};

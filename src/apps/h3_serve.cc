@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 
 #include "apps/body_pump.h"
 #include "apps/hq_server.h"
+#include "apps/loop_limits.h"
+#include "apps/stop_signal.h"
 #include "core/path.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
@@ -25,14 +26,6 @@
 namespace apps {
 
 namespace {
-
-constexpr size_t kChunk = 64 * 1024;
-// Event/poll rounds per activity (each round consumes events, so this only bounds a loop).
-constexpr int kMaxDriveRounds = 1000;
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
 
 quic::Bytes as_bytes(std::string_view s) {
   return quic::Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -498,10 +491,7 @@ int run_serve(const ServeOptions& o) {
   }
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;  // no SA_RESTART: epoll_wait returns EINTR and the loop sees g_stop
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  install_stop_signals();
   for (auto* s : raw) std::printf("listening on %s\n", s->local_address().to_string().c_str());
   std::printf("certificate sha256 %s\n", fp_hex.c_str());
   if (auto spki = quic::spki_sha256(cert_pem); spki && !o.webtransport_echo.empty()) {
@@ -513,7 +503,7 @@ int run_serve(const ServeOptions& o) {
   }
   std::fflush(stdout);
 
-  auto r = driver.run_until([] { return g_stop != 0; });
+  auto r = driver.run_until([] { return stop_requested(); });
   if (!r) {
     std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
     return kExitFailure;

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/body_pump.h"
 #include "apps/hq_server.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
@@ -16,20 +17,6 @@
 namespace apps {
 
 using namespace std::chrono_literals;
-
-namespace {
-constexpr size_t kChunk = 64 * 1024;
-
-bool write_all(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-}  // namespace
 
 HqClientApp::HqClientApp(quic::SocketAddress local, quic::SocketAddress remote,
                          std::vector<HqRequest> requests)

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/body_pump.h"
+#include "apps/stop_signal.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
 #include "io/sockaddr.h"
@@ -23,9 +23,6 @@
 namespace apps {
 
 namespace {
-
-constexpr size_t kChunk = 64 * 1024;
-volatile sig_atomic_t g_stop = 0;
 
 // EndpointConfig::retry (RetryPolicy) comes with the core's address-validation work; compiled
 // against a core without it, --retry is reported as unsupported instead of silently ignored.
@@ -39,9 +36,6 @@ bool set_retry_always(Config& ec) {
   }
 }
 
-void on_signal(int) {
-  g_stop = 1;
-}
 
 quic::Bytes as_bytes(const std::string& s) {
   return quic::Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -394,10 +388,7 @@ int run_server(const HqServerOptions& o) {
   HqServerApp app(root_real, o.perf, o.datagram);
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;  // no SA_RESTART: epoll_wait returns EINTR and the loop sees g_stop
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  install_stop_signals();
 
   for (auto* s : raw) std::printf("listening on %s\n", s->local_address().to_string().c_str());
   std::printf("certificate sha256 %s\n", to_hex(fp->data(), fp->size()).c_str());
@@ -406,7 +397,7 @@ int run_server(const HqServerOptions& o) {
   std::fflush(stdout);
 
   double cpu0 = process_cpu_seconds();
-  auto r = driver.run_until([] { return g_stop != 0; });
+  auto r = driver.run_until([] { return stop_requested(); });
   double cpu = process_cpu_seconds() - cpu0;
   if (!r) {
     std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());

@@ -1,6 +1,5 @@
 #include "apps/masque_ip.h"
 
-#include <signal.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -9,6 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/h3_serve.h"
+#include "apps/loop_limits.h"
+#include "apps/stop_signal.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
 
@@ -16,18 +17,11 @@ namespace apps {
 
 namespace {
 
-constexpr int kMaxDriveRounds = 1000;
-// Packets taken from the TUN device per readiness call, so the network side gets its turn.
-constexpr int kTunBatch = 64;
 // The seq context this client offers (client-allocated: even, RFC 9484 §5).
 constexpr uint64_t kOfferedContext = 2;
 constexpr size_t kInitialTunMtu = 1280;
 constexpr size_t kIpv6MinMtu = 1280;  // RFC 8200 §5
 
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
 
 }  // namespace
 
@@ -356,10 +350,7 @@ int run_masque_ip(const MasqueIpOptions& o) {
                           [&](int, uint32_t) { app.on_tun_readable(io::monotonic_now()); })) {
     return kExitFailure;
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;  // no SA_RESTART: epoll_wait returns EINTR and the loop sees g_stop
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  install_stop_signals();
   std::function<void(quic::Instant)> tick = [&](quic::Instant now) {
     std::fprintf(stderr, "tquic masque-ip: stats %s\n", format_ip_stats(app.stats()).c_str());
     driver.add_timer(now + std::chrono::duration_cast<quic::Duration>(
@@ -367,8 +358,8 @@ int run_masque_ip(const MasqueIpOptions& o) {
                      tick);
   };
   if (o.stats_interval > 0) driver.add_timer(io::monotonic_now(), tick);
-  auto r = driver.run_until([&] { return g_stop != 0 || app.finished(); });
-  bool signalled = g_stop != 0;
+  auto r = driver.run_until([&] { return stop_requested() || app.finished(); });
+  bool signalled = stop_requested();
   if (signalled) {
     app.shutdown(io::monotonic_now());
     (void)driver.run_until([] { return false; },

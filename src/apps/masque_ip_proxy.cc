@@ -4,15 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/loop_limits.h"
 #include "io/clock.h"
 
 namespace apps {
-
-namespace {
-
-constexpr int kTunBatch = 64;  // packets per readiness call: the network side gets its turn
-
-}  // namespace
 
 void add_masque_ip_proxy_options(CLI::App& cmd, MasqueIpProxyOptions& o) {
   cmd.add_option("--ip-pool", o.pools,

@@ -1,12 +1,13 @@
 #include "apps/masque_proxy.h"
 
-#include <signal.h>
 #include <sys/resource.h>
 
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
 
+#include "apps/loop_limits.h"
+#include "apps/stop_signal.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
 #include "masque/access.h"
@@ -17,17 +18,11 @@ namespace apps {
 
 namespace {
 
-// Event/poll rounds per activity (each round consumes events, so this only bounds a loop).
-constexpr int kMaxDriveRounds = 1000;
 // Streams a client may open beyond its flows (ordinary requests, slack for closing ones).
 constexpr uint64_t kExtraStreams = 16;
 // The CONNECTION_CLOSE reason of a stopping server (shutdown()).
 constexpr std::string_view kShutdownReason = "server shutting down";
 
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
 
 std::optional<masque::AccessPolicy> access_policy(const MasqueProxyOptions& o) {
   if (o.allow.size() > masque::kMaxAllowRules) {
@@ -286,15 +281,12 @@ int run_masque_proxy(const MasqueProxyOptions& o) {
   }
   driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;  // no SA_RESTART: epoll_wait returns EINTR and the loop sees g_stop
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  install_stop_signals();
   for (auto* s : raw) std::printf("listening on %s\n", s->local_address().to_string().c_str());
   std::printf("certificate sha256 %s\n", id->fingerprint_hex.c_str());
   std::fflush(stdout);
 
-  auto r = driver.run_until([] { return g_stop != 0; });
+  auto r = driver.run_until([] { return stop_requested(); });
   if (!r) {
     std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
     return kExitFailure;

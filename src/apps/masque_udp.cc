@@ -1,7 +1,6 @@
 #include "apps/masque_udp.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/loop_limits.h"
+#include "apps/stop_signal.h"
 #include "io/clock.h"
 #include "io/endpoint_driver.h"
 #include "io/sockaddr.h"
@@ -20,12 +21,6 @@
 namespace apps {
 
 namespace {
-
-constexpr int kMaxDriveRounds = 1000;
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
 
 std::string_view field(const std::vector<h3::Field>& fields, std::string_view name) {
   for (const auto& f : fields) {
@@ -438,13 +433,10 @@ int run_masque_udp(const MasqueUdpOptions& o) {
   {
     MasqueUdpApp app(driver, *setup->endpoint, fd, std::move(cfg));
     driver.set_app([&](quic::Endpoint& ep, quic::Instant now) { app.on_activity(ep, now); });
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    install_stop_signals();
     std::printf("listening on %s\n", bound_address(fd).to_string().c_str());
     std::fflush(stdout);
-    auto r = driver.run_until([&] { return g_stop != 0 || !app.fatal_error().empty(); });
+    auto r = driver.run_until([&] { return stop_requested() || !app.fatal_error().empty(); });
     if (!r) {
       std::fprintf(stderr, "tquic: %s\n", r.error().reason.c_str());
       exit_code = kExitFailure;

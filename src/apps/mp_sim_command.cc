@@ -16,10 +16,6 @@ namespace apps {
 
 namespace {
 
-double ms(quic::Duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
 struct Run {
   harness::MpScenario s;
   harness::MpResult r;
@@ -33,7 +29,7 @@ nlohmann::json to_json(const Run& run) {
                      {"datagrams", p.datagrams},
                      {"packets_sent", p.packets_sent},
                      {"packets_lost", p.packets_lost},
-                     {"srtt_ms", ms(p.srtt)},
+                     {"srtt_ms", quic::to_ms(p.srtt)},
                      {"failed", p.failed}});
   }
   return {{"scenario", run.s.name},
@@ -42,16 +38,16 @@ nlohmann::json to_json(const Run& run) {
           {"ok", run.r.ok},
           {"error", run.r.error},
           {"bytes", run.r.bytes},
-          {"elapsed_ms", ms(run.r.elapsed)},
+          {"elapsed_ms", quic::to_ms(run.r.elapsed)},
           {"goodput_mbps", run.r.goodput_bps / 1e6},
           {"sum_of_rates_mbps", run.r.sum_rate_bps / 1e6},
           {"share_of_sum", run.r.share},
           {"seed", run.s.seed},
-          {"stall_ms", ms(run.r.stall)},
-          {"longest_gap_ms", ms(run.r.longest_gap)},
-          {"datagram_longest_gap_ms", ms(run.r.datagram_longest_gap)},
+          {"stall_ms", quic::to_ms(run.r.stall)},
+          {"longest_gap_ms", quic::to_ms(run.r.longest_gap)},
+          {"datagram_longest_gap_ms", quic::to_ms(run.r.datagram_longest_gap)},
           {"failure_happened", run.r.failure_happened},
-          {"surviving_srtt_ms", ms(run.r.surviving_srtt)},
+          {"surviving_srtt_ms", quic::to_ms(run.r.surviving_srtt)},
           {"backup_share_before_failure", run.r.backup_share_before_failure},
           {"reinjected_packets", run.r.reinjected_packets},
           {"paths_failed", run.r.paths_failed},
@@ -76,7 +72,7 @@ nlohmann::json to_json(const Run& run) {
             {"resent", run.r.datagrams_resent},
             {"resend_exhausted", run.r.datagrams_resend_exhausted},
             {"recv_dropped", run.r.datagrams_recv_dropped},
-            {"worst_latency_ms", ms(run.r.datagram_worst_latency)}}},
+            {"worst_latency_ms", quic::to_ms(run.r.datagram_worst_latency)}}},
           {"sim_events", run.r.sim_events}};
 }
 
@@ -92,7 +88,7 @@ void print(const std::vector<Run>& runs, bool json) {
   for (const auto& [s, r] : runs) {
     std::printf("%-19s %-10s %-4s %6.1f Mb %6.1f%% %6.0fms %6.0fms %7.2f%%  %s\n", s.name.c_str(),
                 std::string(quic::scheduler_name(s.scheduler)).c_str(), r.ok ? "yes" : "NO",
-                r.goodput_bps / 1e6, 100 * r.share, ms(r.stall), ms(r.longest_gap),
+                r.goodput_bps / 1e6, 100 * r.share, quic::to_ms(r.stall), quic::to_ms(r.longest_gap),
                 100 * r.backup_share_before_failure, s.description.c_str());
     if (r.competitor_goodput_bps > 0) {
       std::printf("    single-path competitor %.1f Mbit/s; multipath / competitor = %.2f\n",
@@ -107,8 +103,8 @@ void print(const std::vector<Run>& runs, bool json) {
           static_cast<unsigned long long>(r.datagrams_on_time),
           100.0 * static_cast<double>(r.datagrams_on_time) / static_cast<double>(r.datagrams_sent),
           static_cast<unsigned long long>(r.datagram_duplicates),
-          static_cast<unsigned long long>(r.datagrams_expired), ms(r.datagram_worst_latency),
-          ms(r.datagram_longest_gap));
+          static_cast<unsigned long long>(r.datagrams_expired), quic::to_ms(r.datagram_worst_latency),
+          quic::to_ms(r.datagram_longest_gap));
     }
     if (!r.ok) std::printf("    error: %s\n", r.error.c_str());
   }
@@ -122,13 +118,13 @@ struct Figure {
 constexpr Figure kSeedFigures[] = {
     {"share_of_sum", [](const harness::MpResult& r) { return r.share; }},
     {"goodput_mbps", [](const harness::MpResult& r) { return r.goodput_bps / 1e6; }},
-    {"longest_gap_ms", [](const harness::MpResult& r) { return ms(r.longest_gap); }},
-    {"stall_ms", [](const harness::MpResult& r) { return ms(r.stall); }},
+    {"longest_gap_ms", [](const harness::MpResult& r) { return quic::to_ms(r.longest_gap); }},
+    {"stall_ms", [](const harness::MpResult& r) { return quic::to_ms(r.stall); }},
     {"backup_share_before_failure",
      [](const harness::MpResult& r) { return r.backup_share_before_failure; }},
     {"fairness", [](const harness::MpResult& r) { return r.fairness; }},
     {"datagram_longest_gap_ms",
-     [](const harness::MpResult& r) { return ms(r.datagram_longest_gap); }},
+     [](const harness::MpResult& r) { return quic::to_ms(r.datagram_longest_gap); }},
     {"datagrams_on_time_share",
      [](const harness::MpResult& r) {
        return r.datagrams_sent == 0 ? 0.0

@@ -12,8 +12,6 @@ namespace apps {
 
 namespace {
 
-double ms(quic::Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 double ack_frames_per_mib(const harness::ScenarioResult& r) {
   return r.bytes == 0 ? 0 : static_cast<double>(r.client_ack_frames) * (1 << 20) /
                                 static_cast<double>(r.bytes);
@@ -26,17 +24,17 @@ nlohmann::json to_json(const harness::Scenario& s, const harness::ScenarioResult
       {"ok", r.ok},
       {"error", r.error},
       {"bytes", r.bytes},
-      {"elapsed_ms", ms(r.elapsed)},
+      {"elapsed_ms", quic::to_ms(r.elapsed)},
       {"goodput_mbps", r.goodput_bps / 1e6},
       {"link_rate_mbps", r.link_rate_bps / 1e6},
       {"capacity_share", r.capacity_share},
       {"handshakes", r.handshakes},
-      {"handshake_ms", ms(r.first_handshake)},
-      {"mean_handshake_ms", ms(r.mean_handshake)},
+      {"handshake_ms", quic::to_ms(r.first_handshake)},
+      {"mean_handshake_ms", quic::to_ms(r.mean_handshake)},
       {"server_packets_sent", r.server_packets_sent},
       {"server_packets_lost", r.server_packets_lost},
       {"stream_bytes_retransmitted", r.stream_bytes_retransmitted},
-      {"rtt_ms", {{"min", ms(r.min_rtt)}, {"p50", ms(r.rtt_p50)}, {"p90", ms(r.rtt_p90)}, {"p99", ms(r.rtt_p99)}}},
+      {"rtt_ms", {{"min", quic::to_ms(r.min_rtt)}, {"p50", quic::to_ms(r.rtt_p50)}, {"p90", quic::to_ms(r.rtt_p90)}, {"p99", quic::to_ms(r.rtt_p99)}}},
       {"sim_events", r.sim_events},
       {"client_ack_frames", r.client_ack_frames},
       {"ack_frames_per_mib", ack_frames_per_mib(r)},
@@ -114,8 +112,8 @@ void print_results(const std::vector<std::pair<harness::Scenario, harness::Scena
   for (const auto& [s, r] : runs) {
     std::printf("%-20s %-4s %10llu %7.2f Mb %7.1f%% %7.1fms %7.1fms %8llu %8llu  %s\n",
                 s.name.c_str(), r.ok ? "yes" : "NO", static_cast<unsigned long long>(r.bytes),
-                r.goodput_bps / 1e6, 100 * r.capacity_share, ms(r.first_handshake),
-                ms(r.rtt_p50), static_cast<unsigned long long>(r.server_packets_lost),
+                r.goodput_bps / 1e6, 100 * r.capacity_share, quic::to_ms(r.first_handshake),
+                quic::to_ms(r.rtt_p50), static_cast<unsigned long long>(r.server_packets_lost),
                 static_cast<unsigned long long>(r.sim_events), s.description.c_str());
     if (!r.ok) std::printf("    error: %s\n", r.error.c_str());
   }

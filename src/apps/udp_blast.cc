@@ -1,7 +1,6 @@
 #include "apps/udp_blast.h"
 
 #include <poll.h>
-#include <signal.h>
 #include <time.h>
 
 #include <algorithm>
@@ -12,10 +11,25 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/net_options.h"
+#include "apps/stop_signal.h"
 #include "io/clock.h"
 #include "io/udp_socket.h"
 
 namespace apps {
+
+// Outside the anonymous namespace: UdpBlastCommand::State holds them.
+struct UdpBlastSendOptions {
+  std::string to;
+  double seconds = 3, rate_mbit = 0;  // 0: as fast as the socket takes them
+  int payload = 1200;
+  int warmup_ms = 300;
+  bool no_gso = false;  // one datagram per message, as most applications send
+};
+
+struct UdpBlastSinkOptions {
+  std::string listen;
+  double seconds = 60;  // the sink stops by itself after this long (SIGTERM stops it earlier)
+};
 
 namespace {
 
@@ -33,29 +47,11 @@ constexpr size_t kPlainBurst = 64;
 constexpr quic::Duration kMaxSleep = std::chrono::milliseconds(1);
 constexpr int kPollMs = 50;
 
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int) {
-  g_stop = 1;
-}
-
 void sleep_for(quic::Duration d) {
   if (d.count() <= 0) return;
   timespec ts{static_cast<time_t>(d.count() / 1'000'000'000), static_cast<long>(d.count() % 1'000'000'000)};
   nanosleep(&ts, nullptr);
 }
-
-struct SendOptions {
-  std::string to;
-  double seconds = 3, rate_mbit = 0;  // 0: as fast as the socket takes them
-  int payload = 1200;
-  int warmup_ms = 300;
-  bool no_gso = false;  // one datagram per message, as most applications send
-};
-
-struct SinkOptions {
-  std::string listen;
-  double seconds = 60;  // the sink stops by itself after this long (SIGTERM stops it earlier)
-};
 
 struct Sender {
   io::UdpSocket& sock;
@@ -82,7 +78,7 @@ struct Sender {
   }
 };
 
-int run_send(const SendOptions& o) {
+int run_send(const UdpBlastSendOptions& o) {
   auto to = quic::SocketAddress::parse(o.to);
   if (!to) {
     std::fprintf(stderr, "tquic udp-blast: --to: expected ADDR:PORT\n");
@@ -114,7 +110,7 @@ int run_send(const SendOptions& o) {
   const size_t burst = segs > 1 ? segs * kMessagesPerCall : kPlainBurst;
   const double cpu0 = process_cpu_seconds();
   const quic::Instant start = io::monotonic_now(), end = start + from_seconds(o.seconds);
-  for (quic::Instant now = start; now < end && g_stop == 0; now = io::monotonic_now()) {
+  for (quic::Instant now = start; now < end && !stop_requested(); now = io::monotonic_now()) {
     uint64_t due = s.sent + burst;
     if (per_second > 0) due = static_cast<uint64_t>(to_seconds(now - start) * per_second);
     uint64_t pending = due > s.sent ? due - s.sent : 0;
@@ -143,7 +139,7 @@ int run_send(const SendOptions& o) {
   return kExitOk;
 }
 
-int run_sink(const SinkOptions& o) {
+int run_sink(const UdpBlastSinkOptions& o) {
   auto at = quic::SocketAddress::parse(o.listen);
   if (!at) {
     std::fprintf(stderr, "tquic udp-blast: --listen: expected ADDR:PORT\n");
@@ -163,7 +159,7 @@ int run_sink(const SinkOptions& o) {
   std::vector<io::RecvDatagram> got;
   const double cpu0 = process_cpu_seconds();
   const quic::Instant start = io::monotonic_now(), end = start + from_seconds(o.seconds);
-  while (g_stop == 0 && io::monotonic_now() < end) {
+  while (!stop_requested() && io::monotonic_now() < end) {
     pollfd p{(*sock)->fd(), POLLIN, 0};
     if (poll(&p, 1, kPollMs) <= 0) continue;  // timeout, or EINTR from the stop signal
     if (!(*sock)->recv(got)) break;
@@ -195,8 +191,8 @@ struct UdpBlastCommand::State {
   CLI::App* cmd = nullptr;
   CLI::App* send = nullptr;
   CLI::App* sink = nullptr;
-  SendOptions send_opts;
-  SinkOptions sink_opts;
+  UdpBlastSendOptions send_opts;
+  UdpBlastSinkOptions sink_opts;
 };
 
 UdpBlastCommand::UdpBlastCommand(CLI::App& app) : s_(std::make_unique<State>()) {
@@ -204,7 +200,7 @@ UdpBlastCommand::UdpBlastCommand(CLI::App& app) : s_(std::make_unique<State>()) 
   s_->cmd->group("");  // hidden: a bench tool, not a user command
   s_->cmd->require_subcommand(1);
   s_->send = s_->cmd->add_subcommand("send", "offer datagrams to ADDR:PORT for --seconds");
-  SendOptions& so = s_->send_opts;
+  UdpBlastSendOptions& so = s_->send_opts;
   s_->send->add_option("--to", so.to, "destination ADDR:PORT")->required();
   s_->send->add_option("--seconds", so.seconds, "how long to send")
       ->check(CLI::Range(0.01, kMaxBlastSeconds));
@@ -227,10 +223,7 @@ UdpBlastCommand::~UdpBlastCommand() = default;
 
 std::optional<int> UdpBlastCommand::dispatch() const {
   if (!*s_->cmd) return std::nullopt;
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;  // no SA_RESTART: a blocked poll returns at once
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  install_stop_signals();
   if (*s_->send) return run_send(s_->send_opts);
   return run_sink(s_->sink_opts);
 }

@@ -12,8 +12,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-double seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
-
 uint64_t to_bytes(double v) {
   if (!(v > 0)) return 0;
   if (v >= static_cast<double>(kMaxCongestionWindow)) return kMaxCongestionWindow;
@@ -61,14 +59,14 @@ const char* Bbr::state_name(State s) {
 
 uint64_t Bbr::bdp(double gain) const {
   if (min_rtt_ == Duration::max()) return initial_window(mds_);
-  return to_bytes(gain * bw_ * seconds(min_rtt_));
+  return to_bytes(gain * bw_ * to_seconds(min_rtt_));
 }
 
 // §5.6.3 BBRInflight with the quantisation budget: room for the pacer's bursts and, while
 // probing up, two more packets so the probe can actually raise the delivery rate.
 uint64_t Bbr::inflight(double bw, double gain) const {
   uint64_t v = min_rtt_ == Duration::max() ? initial_window(mds_)
-                                           : to_bytes(gain * bw * seconds(min_rtt_));
+                                           : to_bytes(gain * bw * to_seconds(min_rtt_));
   double quantum = std::clamp(pacing_rate_ * 1e-3, 2.0 * mds_, 65536.0);
   v += to_bytes(3 * quantum);
   if (state_ == State::kProbeBwUp) v += 2 * uint64_t{mds_};
@@ -166,7 +164,8 @@ void Bbr::on_packets_acked(Instant now, std::span<const SentPacket> acked, const
     // §5.6.2 BBRInitPacingRate, once there is an SRTT.
     pacing_init_ = true;
     Duration srtt = std::max<Duration>(rtt.smoothed(), 1us);
-    pacing_rate_ = kBbrStartupPacingGain * static_cast<double>(initial_window(mds_)) / seconds(srtt);
+    pacing_rate_ =
+        kBbrStartupPacingGain * static_cast<double>(initial_window(mds_)) / to_seconds(srtt);
   }
   delivered_in_round_ += rs_.newly_acked;
 
@@ -264,8 +263,8 @@ void Bbr::update_congestion_signals() {
 // §5.5.9 BBRUpdateACKAggregation: data acknowledged beyond what bw predicts for the interval
 // (delayed or aggregated ACKs) becomes window headroom, max over 10 rounds.
 void Bbr::update_ack_aggregation(Instant now) {
-  double interval = now > extra_acked_interval_start_ ? seconds(now - extra_acked_interval_start_)
-                                                      : 0.0;
+  double interval =
+      now > extra_acked_interval_start_ ? to_seconds(now - extra_acked_interval_start_) : 0.0;
   uint64_t expected = to_bytes(bw_ * interval);
   if (extra_acked_delivered_ <= expected) {
     extra_acked_delivered_ = 0;
@@ -332,7 +331,7 @@ uint64_t Bbr::pacing_rate_bps(const RttEstimator& rtt) const {
     // Before the first RTT sample: the initial window over 1 ms (§5.6.2 without an SRTT).
     Duration srtt = rtt.has_sample() ? rtt.smoothed() : Duration(1ms);
     bytes_per_s = kBbrStartupPacingGain * static_cast<double>(cwnd_) /
-                  seconds(std::max<Duration>(srtt, 1us));
+                  to_seconds(std::max<Duration>(srtt, 1us));
   }
   return static_cast<uint64_t>(std::min(bytes_per_s * 8, 1e15));
 }

@@ -6,15 +6,10 @@ namespace quic {
 
 namespace {
 
-double seconds(Duration d) {
-  // A zero RTT would divide by zero; no real path is faster than a microsecond.
-  return std::chrono::duration<double>(std::max(d, Duration(1us))).count();
-}
-
 // OLIA's path quality (Khalili et al. §3): l_r / rtt_r^2, the square of the rate a TCP with
 // loss probability 1/l_r would reach, up to a constant.
 double olia_quality(const CoupledPathState& s) {
-  double rtt = seconds(s.srtt);
+  double rtt = rtt_seconds(s.srtt);
   return static_cast<double>(s.inter_loss_bytes()) / (rtt * rtt);
 }
 
@@ -41,7 +36,7 @@ bool CoupledGroup::counts(const CoupledPathState& member, const CoupledPathState
 CoupledGroup::Sums CoupledGroup::sums(const CoupledPathState& self, Instant now) const {
   Sums s;
   auto add = [&](const CoupledPathState& m) {
-    double rtt = seconds(m.srtt);
+    double rtt = rtt_seconds(m.srtt);
     double w = static_cast<double>(m.cwnd);
     ++s.paths;
     s.total_cwnd += m.cwnd;

@@ -9,10 +9,6 @@ namespace quic {
 
 namespace {
 
-double seconds(Duration d) {
-  return std::chrono::duration<double>(std::max(d, Duration(1us))).count();
-}
-
 // Bounds on the gain: the formulas stay within them for any real windows; the clamp only keeps
 // rounding or a degenerate member (a zero window) from producing a runaway or NaN increase.
 constexpr double kMinGain = -1.0;
@@ -36,21 +32,21 @@ double lia_gain(const CoupledGroup::Sums& s, const CoupledPathState& self) {
 
 double olia_gain(const CoupledGroup::Sums& s, const CoupledPathState& self, double alpha) {
   if (s.sum_cwnd_over_rtt <= 0) return 1.0;
-  double rtt = seconds(self.srtt);
+  double rtt = rtt_seconds(self.srtt);
   double x = static_cast<double>(self.cwnd) / rtt;  // w_r / rtt_r
   return clamp_gain(x * x / (s.sum_cwnd_over_rtt * s.sum_cwnd_over_rtt) + alpha);
 }
 
 namespace {
 double balia_alpha(const CoupledGroup::Sums& s, const CoupledPathState& self) {
-  double x = static_cast<double>(self.cwnd) / seconds(self.srtt);
+  double x = static_cast<double>(self.cwnd) / rtt_seconds(self.srtt);
   return x > 0 ? std::max(s.max_cwnd_over_rtt / x, 1.0) : 1.0;
 }
 }  // namespace
 
 double balia_gain(const CoupledGroup::Sums& s, const CoupledPathState& self) {
   if (s.sum_cwnd_over_rtt <= 0) return 1.0;
-  double x = static_cast<double>(self.cwnd) / seconds(self.srtt);
+  double x = static_cast<double>(self.cwnd) / rtt_seconds(self.srtt);
   double alpha = balia_alpha(s, self);
   // w_r·x_r/(rtt_r·X^2) = (x_r/X)^2 with X = sum_k x_k.
   double share = x / s.sum_cwnd_over_rtt;

@@ -10,9 +10,6 @@ namespace {
 // rate of Reno with beta 0.5.
 constexpr double kAlphaCubic = 3.0 * (1.0 - kCubicBeta) / (1.0 + kCubicBeta);
 
-double seconds(Duration d) {
-  return static_cast<double>(d.count()) / 1e9;
-}
 }  // namespace
 
 double cubic_k_seconds(double w_max_segments, double cwnd_epoch_segments) {
@@ -42,7 +39,7 @@ void Cubic::grow_in_avoidance(Instant now, const SentPacket& packet, const RttEs
   if (epoch_start_ == kNever) start_epoch(now);
   const double mds = mds_;
   const double cwnd = static_cast<double>(cwnd_);
-  const double t = seconds(now - epoch_start_);
+  const double t = to_seconds(now - epoch_start_);
   const double w_max_seg = w_max_ / mds;
 
   // §4.3: W_est grows like Reno, with alpha 1 once it passed the window before the reduction.
@@ -55,7 +52,7 @@ void Cubic::grow_in_avoidance(Instant now, const SentPacket& packet, const RttEs
     return;
   }
   // §4.4, §4.5: aim at the window one RTT ahead, clamped to [cwnd, 1.5 cwnd].
-  double target = cubic_window_segments(t + seconds(rtt.smoothed()), k_, w_max_seg) * mds;
+  double target = cubic_window_segments(t + to_seconds(rtt.smoothed()), k_, w_max_seg) * mds;
   target = std::clamp(target, cwnd, 1.5 * cwnd);
   growth_frac_ += (target - cwnd) * packet.bytes / cwnd;
   if (growth_frac_ >= 1.0) {

@@ -16,9 +16,6 @@ constexpr uint64_t kLoadedWindowDivisor = 4;
 // Samples a round needs before it may end early (RFC 9406's N_RTT_SAMPLE).
 constexpr uint32_t kEarlyRoundSamples = 8;
 
-double seconds(Duration d) {
-  return std::chrono::duration<double>(d).count();
-}
 double ratio(Duration a, Duration b) {
   return static_cast<double>(a.count()) / static_cast<double>(b.count());
 }
@@ -216,7 +213,7 @@ void DelayBoundedController::on_packets_acked(Instant now, std::span<const SentP
 uint64_t DelayBoundedController::pacing_rate_bps(const RttEstimator& rtt) const {
   uint64_t inner_rate = inner_->pacing_rate_bps(rtt);
   if (!rule_.engaged() || !rtt.has_sample()) return inner_rate;
-  double srtt = std::max(seconds(rtt.smoothed()), 1e-6);
+  double srtt = std::max(to_seconds(rtt.smoothed()), 1e-6);
   double bounded = kBoundPacingGain * static_cast<double>(rule_.bound()) * 8.0 / srtt;
   return std::min(inner_rate, static_cast<uint64_t>(std::min(bounded, 1e15)));
 }

@@ -29,6 +29,14 @@ constexpr int64_t to_us(Duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
 
+// In fractional seconds or milliseconds, for rate arithmetic and display.
+constexpr double to_seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+constexpr double to_ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+// An RTT in seconds as a divisor: floored at 1 µs (no real path is faster; never zero).
+constexpr double rtt_seconds(Duration rtt) {
+  return to_seconds(rtt < Duration(1000) ? Duration(1000) : rtt);
+}
+
 using namespace std::chrono_literals;
 
 }  // namespace quic

@@ -11,17 +11,14 @@
 #include <utility>
 
 #include "io/clock.h"
+#include "io/udp_socket.h"
 
 namespace bond {
 namespace {
 
-constexpr int kListenBacklog = 16;
-constexpr size_t kAcceptsPerWakeup = 16;  // a connect flood cannot starve the data path
-constexpr size_t kReadChunk = 4096;
-
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + strerror(errno);
-}
+constexpr int kControlBacklog = 16;
+constexpr size_t kControlAcceptsPerWakeup = 16;  // a connect flood cannot starve the data path
+constexpr size_t kControlReadChunk = 4096;
 
 // Best-effort one-line answer to a refused peer; it is closed right after.
 void send_refusal(int fd, std::string_view line) {
@@ -56,14 +53,14 @@ std::expected<int, std::string> bind_socket(const std::string& path) {
     unlink(path.c_str());  // stale socket of an earlier run
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::unexpected(errno_text("socket"));
+  if (fd < 0) return std::unexpected(io::errno_message("socket", errno));
   sockaddr_un addr = unix_address(path);
   // The umask makes the socket 0600 from its creation; chmod repeats it for clarity.
   mode_t old = umask(0177);
   int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
-  if (rc != 0 || chmod(path.c_str(), 0600) != 0 || listen(fd, kListenBacklog) != 0) {
-    std::string err = errno_text(path.c_str());
+  if (rc != 0 || chmod(path.c_str(), 0600) != 0 || listen(fd, kControlBacklog) != 0) {
+    std::string err = io::errno_message(path, errno);
     close(fd);
     return std::unexpected(err);
   }
@@ -101,7 +98,7 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::on_accept() {
-  for (size_t i = 0; i < kAcceptsPerWakeup; ++i) {
+  for (size_t i = 0; i < kControlAcceptsPerWakeup; ++i) {
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE): tried again next wakeup
     admit(fd);
@@ -154,7 +151,7 @@ void ControlServer::on_client(int fd, uint32_t ready) {
   if (it == clients_.end()) return;
   Client& c = *it->second;
   if (ready & io::kReadable) {
-    char buf[kReadChunk];
+    char buf[kControlReadChunk];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n > 0) {
       c.session.on_input(std::string_view(buf, static_cast<size_t>(n)));

@@ -9,26 +9,25 @@
 
 #include "io/clock.h"
 #include "io/sockaddr.h"
+#include "io/udp_socket.h"
 
 namespace bond {
 namespace {
 
-constexpr int kListenBacklog = 64;
-constexpr size_t kAcceptsPerWakeup = 16;
-constexpr size_t kReadChunk = 4096;
-
-std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
+constexpr int kMetricsBacklog = 64;
+constexpr size_t kMetricsAcceptsPerWakeup = 16;
+constexpr size_t kMetricsReadChunk = 4096;
 
 std::expected<int, std::string> listen_tcp(const quic::SocketAddress& at,
                                            quic::SocketAddress& local) {
   sockaddr_storage ss{};
   socklen_t len = io::to_sockaddr(at, ss);
   int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::unexpected(errno_text("socket"));
+  if (fd < 0) return std::unexpected(io::errno_message("socket", errno));
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, kListenBacklog) != 0) {
-    std::string err = errno_text(("metrics " + at.to_string()).c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, kMetricsBacklog) != 0) {
+    std::string err = io::errno_message("metrics " + at.to_string(), errno);
     close(fd);
     return std::unexpected(err);
   }
@@ -72,7 +71,7 @@ MetricsServer::~MetricsServer() {
 }
 
 void MetricsServer::on_accept() {
-  for (size_t i = 0; i < kAcceptsPerWakeup; ++i) {
+  for (size_t i = 0; i < kMetricsAcceptsPerWakeup; ++i) {
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     if (conns_.size() >= options_.max_clients) {
@@ -98,7 +97,7 @@ void MetricsServer::on_conn(int fd, uint32_t ready) {
   if (it == conns_.end()) return;
   Conn& c = *it->second;
   if (ready & io::kReadable) {
-    char buf[kReadChunk];
+    char buf[kMetricsReadChunk];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return drop(fd);
     if (n > 0 && !c.responded) {

@@ -8,7 +8,7 @@
 namespace apitest {
 namespace {
 
-using tquic::h3::EventKind;
+using H3Kind = tquic::h3::EventKind;
 using tquic::h3::Header;
 
 PairOptions h3_options(bool datagrams) {
@@ -51,7 +51,7 @@ struct H3Pair {
       return done();
     });
   }
-  const tquic::h3::Event* find(const std::vector<tquic::h3::Event>& v, EventKind k) const {
+  const tquic::h3::Event* find(const std::vector<tquic::h3::Event>& v, H3Kind k) const {
     for (const auto& e : v) {
       if (e.kind == k) return &e;
     }
@@ -71,17 +71,17 @@ TEST(ApiH3, GetWithBodyAndPostEcho) {
   std::vector<uint8_t> page = pattern(100000, 3);
   std::map<uint64_t, std::vector<uint8_t>> posted;
   t.on_server_event = [&](const tquic::h3::Event& e) {
-    if (e.kind == EventKind::data) {
+    if (e.kind == H3Kind::data) {
       uint8_t buf[4096];
       while (auto r = t.server->read_body(e.stream_id, buf)) {
         posted[e.stream_id].insert(posted[e.stream_id].end(), buf, buf + r->bytes);
         if (r->fin) break;
       }
     }
-    if (e.kind != EventKind::finished) return;
+    if (e.kind != H3Kind::finished) return;
     const tquic::h3::Event* head = nullptr;
     for (const auto& s : t.server_events) {
-      if (s.kind == EventKind::headers && s.stream_id == e.stream_id) head = &s;
+      if (s.kind == H3Kind::headers && s.stream_id == e.stream_id) head = &s;
     }
     ASSERT_NE(head, nullptr);
     std::vector<Header> resp = {{":status", "200"}};
@@ -120,10 +120,10 @@ TEST(ApiH3, GetWithBodyAndPostEcho) {
   }));
   EXPECT_EQ(got[*gid], page);
   EXPECT_EQ(got[*pid], sent_body);
-  const auto* head = t.find(t.client_events, EventKind::headers);
+  const auto* head = t.find(t.client_events, H3Kind::headers);
   ASSERT_NE(head, nullptr);
   EXPECT_EQ(header(head->headers, ":status"), "200");
-  EXPECT_NE(t.find(t.client_events, EventKind::settings), nullptr);
+  EXPECT_NE(t.find(t.client_events, H3Kind::settings), nullptr);
   // Misuse maps to invalid_argument: a server cannot send requests.
   auto bad = t.server->send_request(get);
   ASSERT_FALSE(bad.has_value());
@@ -140,9 +140,9 @@ TEST(ApiH3, HttpDatagramsOnARequest) {
   auto id = t.client->send_request(req, {}, false);
   ASSERT_TRUE(id.has_value());
   auto payload = pattern(300, 5);
-  ASSERT_TRUE(t.run_until([&] { return t.find(t.server_events, EventKind::headers) != nullptr; }));
+  ASSERT_TRUE(t.run_until([&] { return t.find(t.server_events, H3Kind::headers) != nullptr; }));
   ASSERT_TRUE(t.client->send_datagram(*id, payload).has_value());
-  ASSERT_TRUE(t.run_until([&] { return t.find(t.server_events, EventKind::datagram) != nullptr; }));
+  ASSERT_TRUE(t.run_until([&] { return t.find(t.server_events, H3Kind::datagram) != nullptr; }));
   std::vector<uint8_t> buf(1500);
   auto d = t.server->recv_datagram(buf);
   ASSERT_TRUE(d.has_value());

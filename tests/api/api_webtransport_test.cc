@@ -8,7 +8,7 @@
 namespace apitest {
 namespace {
 
-using tquic::wt::EventKind;
+using WtKind = tquic::wt::EventKind;
 
 PairOptions wt_options() {
   PairOptions o;
@@ -38,7 +38,7 @@ struct WtPair {
         server->drive(p.now);
         while (auto e = server->poll_event()) {
           server_events.push_back(*e);
-          if (e->kind == EventKind::session_request) {
+          if (e->kind == WtKind::session_request) {
             EXPECT_TRUE(server->accept(e->session_id));
           }
           if (on_server_event) on_server_event(*server, *e);
@@ -49,7 +49,7 @@ struct WtPair {
       return done();
     });
   }
-  static const tquic::wt::Event* find(const std::vector<tquic::wt::Event>& v, EventKind k) {
+  static const tquic::wt::Event* find(const std::vector<tquic::wt::Event>& v, WtKind k) {
     for (const auto& e : v) {
       if (e.kind == k) return &e;
     }
@@ -69,7 +69,7 @@ TEST(ApiWebTransport, SessionStreamsDatagramsAndClose) {
   // The server echoes bidi streams and datagrams, and answers each with a uni stream "hi".
   w.on_server_event = [](tquic::wt::WebTransport& s, const tquic::wt::Event& e) {
     uint8_t buf[1024];
-    if (e.kind == EventKind::stream_readable) {
+    if (e.kind == WtKind::stream_readable) {
       auto r = s.read(e.stream_id, buf);
       ASSERT_TRUE(r);
       ASSERT_TRUE(s.write(e.stream_id, std::span<const uint8_t>(buf, r->bytes), r->fin));
@@ -77,21 +77,21 @@ TEST(ApiWebTransport, SessionStreamsDatagramsAndClose) {
       ASSERT_TRUE(u);
       ASSERT_TRUE(s.write(*u, bytes("hi"), true));
     }
-    if (e.kind == EventKind::datagram) {
+    if (e.kind == WtKind::datagram) {
       while (auto n = s.recv_datagram(e.session_id, buf)) {
         ASSERT_TRUE(s.send_datagram(e.session_id, std::span<const uint8_t>(buf, *n)));
       }
     }
   };
-  ASSERT_TRUE(w.run_until([&] { return w.find(w.client_events, EventKind::ready) != nullptr; }));
+  ASSERT_TRUE(w.run_until([&] { return w.find(w.client_events, WtKind::ready) != nullptr; }));
   EXPECT_EQ(w.client->version(), tquic::wt::Version::draft15);
   auto sid = w.client->connect("localhost", "/wt", "https://example.test");
   ASSERT_TRUE(sid);
   auto bad = w.client->open_stream(*sid + 4, true);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, tquic::Errc::unknown_stream);
-  ASSERT_TRUE(w.run_until([&] { return w.find(w.client_events, EventKind::session_established); }));
-  const auto* req = w.find(w.server_events, EventKind::session_request);
+  ASSERT_TRUE(w.run_until([&] { return w.find(w.client_events, WtKind::session_established); }));
+  const auto* req = w.find(w.server_events, WtKind::session_request);
   ASSERT_NE(req, nullptr);
   EXPECT_EQ(req->session_id, *sid);
 
@@ -104,13 +104,13 @@ TEST(ApiWebTransport, SessionStreamsDatagramsAndClose) {
   ASSERT_TRUE(w.run_until([&] {
     for (const auto& e : w.client_events) {
       uint8_t buf[256];
-      if (e.kind == EventKind::stream_readable) {
+      if (e.kind == WtKind::stream_readable) {
         auto r = w.client->read(e.stream_id, buf);
         if (!r) continue;
         (e.stream_id == *s ? echoed : hi) += text(std::span<const uint8_t>(buf, r->bytes));
         (e.stream_id == *s ? echo_fin : hi_fin) |= r->fin;
       }
-      if (e.kind == EventKind::datagram) {
+      if (e.kind == WtKind::datagram) {
         if (auto n = w.client->recv_datagram(*sid, buf))
           dgram = text(std::span<const uint8_t>(buf, *n));
       }
@@ -127,8 +127,8 @@ TEST(ApiWebTransport, SessionStreamsDatagramsAndClose) {
   ASSERT_TRUE(r2);
   ASSERT_TRUE(w.client->write(*r2, bytes("x"), false));
   ASSERT_TRUE(w.client->reset_stream(*r2, 4242));
-  ASSERT_TRUE(w.run_until([&] { return w.find(w.server_events, EventKind::stream_reset); }));
-  const auto* reset = w.find(w.server_events, EventKind::stream_reset);
+  ASSERT_TRUE(w.run_until([&] { return w.find(w.server_events, WtKind::stream_reset); }));
+  const auto* reset = w.find(w.server_events, WtKind::stream_reset);
   EXPECT_TRUE(reset->app_error);
   EXPECT_EQ(reset->code, 4242u);
   uint8_t buf[16];
@@ -138,8 +138,8 @@ TEST(ApiWebTransport, SessionStreamsDatagramsAndClose) {
   EXPECT_EQ(rd.error().app_code, 4242u);
 
   ASSERT_TRUE(w.client->close_session(*sid, 3, "bye"));
-  ASSERT_TRUE(w.run_until([&] { return w.find(w.server_events, EventKind::session_closed); }));
-  const auto* closed = w.find(w.server_events, EventKind::session_closed);
+  ASSERT_TRUE(w.run_until([&] { return w.find(w.server_events, WtKind::session_closed); }));
+  const auto* closed = w.find(w.server_events, WtKind::session_closed);
   EXPECT_EQ(closed->code, 3u);
   EXPECT_EQ(closed->reason, "bye");
   EXPECT_TRUE(closed->app_error);

@@ -16,7 +16,7 @@ tquic_test(hostile_tests LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/token_test.cc
   DEPS tquic_core tquic_test_pair)
 # 0-RTT (resumption with early data), on the same fixture.
-tquic_test(zerortt_tests LABEL unit SOURCES
+tquic_test(zerortt_tests NO_UNITY LABEL unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/hostile_fixture.cc
   ${CMAKE_CURRENT_LIST_DIR}/zerortt_test.cc
   DEPS tquic_core tquic_test_pair)

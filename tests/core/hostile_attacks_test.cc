@@ -264,12 +264,6 @@ TEST(HostileAttacks, AckWithThousandsOfRangesAboveLargestSentIsProtocolViolation
   EXPECT_EQ(*pair.server_close_code(), err::kProtocolViolation);
 }
 
-size_t total_bytes(const std::vector<Datagram>& ds) {
-  size_t n = 0;
-  for (const Datagram& d : ds) n += d.size();
-  return n;
-}
-
 // RFC 9000 §10.2.1: "An endpoint SHOULD limit the rate at which it generates packets in the
 // closing state. For instance, an endpoint could wait for a progressively increasing number of
 // received packets or amount of time before responding."

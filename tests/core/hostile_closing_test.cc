@@ -8,12 +8,6 @@
 namespace quic::hostile {
 namespace {
 
-size_t total_bytes(const std::vector<Datagram>& ds) {
-  size_t n = 0;
-  for (const Datagram& d : ds) n += d.size();
-  return n;
-}
-
 // RFC 9002 §5.3: after confirmation the ACK Delay is capped at max_ack_delay; an encoded delay
 // of 2^62-1 (microseconds << exponent: far beyond any Duration) must not overflow or poison
 // the RTT estimate.

@@ -53,7 +53,7 @@ uint64_t heap_allocations() { return g_allocations.load(); }
 
 std::shared_ptr<const TlsContext> test_tls_context(bool server,
                                                    const std::vector<std::string>& alpn) {
-  return test::test_tls_context(server, alpn);
+  return ::test::test_tls_context(server, alpn);
 }
 
 std::vector<PlainPacket> decode_datagram(Bytes datagram, size_t short_dcid_len) {
@@ -150,12 +150,18 @@ Datagram long_packet(uint32_t version, LongType type, const ConnectionId& dcid,
   return d;
 }
 
+size_t total_bytes(const std::vector<Datagram>& ds) {
+  size_t n = 0;
+  for (const Datagram& d : ds) n += d.size();
+  return n;
+}
+
 namespace {
-test::PairConfig pair_config(PairOptions o, const SocketAddress& client,
+::test::PairConfig pair_config(PairOptions o, const SocketAddress& client,
                              const SocketAddress& server) {
   o.client.aead = AeadBackend::kNull;
   o.server.aead = AeadBackend::kNull;
-  test::PairConfig c;
+  ::test::PairConfig c;
   c.net.client_addr = client;
   c.net.server_addr = server;
   c.client = EndpointConfig{false, o.client,
@@ -198,13 +204,13 @@ void Pair::record_server_datagram(const Datagram& d) {
 
 void Pair::absorb_sent() {
   // The client's first: the server's short headers are parsed with the client's CID length.
-  const auto& from_client = pair_.sent(test::Dir::kToServer);
+  const auto& from_client = pair_.sent(::test::Dir::kToServer);
   for (size_t& i = absorbed_[0]; i < from_client.size(); ++i) {
     const Datagram& d = from_client[i].payload;
     if (client_first_initial_.empty()) client_first_initial_ = d;
     learn_cids(d, false);
   }
-  const auto& from_server = pair_.sent(test::Dir::kToClient);
+  const auto& from_server = pair_.sent(::test::Dir::kToClient);
   for (size_t& i = absorbed_[1]; i < from_server.size(); ++i) {
     record_server_datagram(from_server[i].payload);
   }
@@ -218,14 +224,14 @@ std::vector<Datagram> Pair::payloads(std::vector<sim::Datagram> taken) {
   return out;
 }
 
-std::vector<Datagram> Pair::poll_client() { return payloads(pair_.take(test::Dir::kToServer)); }
+std::vector<Datagram> Pair::poll_client() { return payloads(pair_.take(::test::Dir::kToServer)); }
 
 std::vector<Datagram> Pair::poll_server(size_t max) {
-  return payloads(pair_.take(test::Dir::kToClient, max));
+  return payloads(pair_.take(::test::Dir::kToClient, max));
 }
 
 std::vector<std::pair<SocketAddress, Datagram>> Pair::poll_server_addressed() {
-  auto taken = pair_.take(test::Dir::kToClient);
+  auto taken = pair_.take(::test::Dir::kToClient);
   absorb_sent();
   std::vector<std::pair<SocketAddress, Datagram>> out;
   for (sim::Datagram& d : taken) out.emplace_back(d.dst, std::move(d.payload));
@@ -233,13 +239,13 @@ std::vector<std::pair<SocketAddress, Datagram>> Pair::poll_server_addressed() {
 }
 
 void Pair::deliver_from(const SocketAddress& from, Datagram d) {
-  pair_.deliver(test::Dir::kToServer, sim::Datagram{from, server_addr_, 0, std::move(d)});
+  pair_.deliver(::test::Dir::kToServer, sim::Datagram{from, server_addr_, 0, std::move(d)});
 }
 
 void Pair::deliver_to_server(Datagram d) { deliver_from(client_addr_, std::move(d)); }
 
 void Pair::deliver_to_client(Datagram d) {
-  pair_.deliver(test::Dir::kToClient, sim::Datagram{server_addr_, client_addr_, 0, std::move(d)});
+  pair_.deliver(::test::Dir::kToClient, sim::Datagram{server_addr_, client_addr_, 0, std::move(d)});
 }
 
 void Pair::run() {

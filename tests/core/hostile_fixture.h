@@ -1,9 +1,9 @@
 // Hostile-peer test fixture: a lone client Connection and a server Endpoint shake hands on
-// test::Pair (tests/support/pair.h: sim/ links of 0.5 ms one way, virtual time) with real
+// ::test::Pair (tests/support/pair.h: sim/ links of 0.5 ms one way, virtual time) with real
 // GnuTLS and AeadBackend::kNull packet protection (plaintext payload, zero tag, zero
 // header-protection mask); then the test plays a malicious client by writing packets by hand and injecting them
 // into the server. This file adds the packet crafting and server-side bookkeeping; moving
-// datagrams, stepping time and bounding runs are test::Pair's.
+// datagrams, stepping time and bounding runs are ::test::Pair's.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +71,8 @@ std::vector<PlainPacket> decode_datagram(Bytes datagram, size_t short_dcid_len);
 std::vector<Frame> decode_frames(Bytes payload);
 // Encodes frames back to back; empty when one does not encode.
 std::vector<uint8_t> encode_frames(std::initializer_list<Frame> frames);
+// Bytes in a batch of datagrams.
+size_t total_bytes(const std::vector<Datagram>& ds);
 
 struct CloseSeen {
   uint64_t error_code = 0, frame_type = 0;
@@ -101,18 +103,18 @@ class Pair {
   Endpoint& server_endpoint() { return pair_.server_endpoint(); }
   Connection& client() { return *pair_.client(); }
   Connection* server() { return pair_.server(); }
-  test::Pair& pair() { return pair_; }
+  ::test::Pair& pair() { return pair_; }
 
   // Steps until nothing is on the wire and neither side wants waking within 100 ms (so delayed
   // ACKs fire), for at most kRunLimits.
   void run();
-  static constexpr test::Limits kRunLimits{12'800, 20s};
+  static constexpr ::test::Limits kRunLimits{12'800, 20s};
   // run() and report whether both sides completed the handshake.
   bool handshake();
 
   // Pending datagrams of one side, taken without delivering them (server ones are recorded).
   std::vector<Datagram> poll_client();
-  std::vector<Datagram> poll_server(size_t max = test::kMaxDatagramsPerTake);
+  std::vector<Datagram> poll_server(size_t max = ::test::kMaxDatagramsPerTake);
   void deliver_to_server(Datagram d);
   void deliver_to_client(Datagram d);
 
@@ -161,7 +163,7 @@ class Pair {
   void deliver_from(const SocketAddress& from, Datagram d);
 
   SocketAddress client_addr_, server_addr_;
-  test::Pair pair_;
+  ::test::Pair pair_;
   size_t absorbed_[2] = {0, 0};  // entries of pair_.sent(Dir) already read
   ConnectionId server_cid_, client_cid_;
   Datagram client_first_initial_;
