@@ -6,6 +6,7 @@
 namespace quic {
 
 void PeerCids::set_current(const ConnectionId& cid, std::optional<ResetToken> token) {
+  ++generation_;
   current_ = cid;
   current_token_ = token;
   has_current_ = true;
@@ -13,6 +14,7 @@ void PeerCids::set_current(const ConnectionId& cid, std::optional<ResetToken> to
 
 Status PeerCids::on_new(uint64_t seq, const ConnectionId& cid, const ResetToken& token,
                         uint64_t retire_prior_to, uint64_t limit, std::vector<uint64_t>& retire) {
+  ++generation_;
   if (seq < retire_prior_to_) {
     // Already retired by an earlier retire_prior_to: retire it at once (RFC 9000 §19.15).
     retire.push_back(seq);
@@ -46,6 +48,7 @@ Status PeerCids::on_new(uint64_t seq, const ConnectionId& cid, const ResetToken&
 }
 
 bool PeerCids::take_first() {
+  ++generation_;
   if (spares_.empty()) return false;
   auto it = std::min_element(spares_.begin(), spares_.end(),
                              [](const IssuedCid& a, const IssuedCid& b) { return a.seq < b.seq; });
@@ -58,6 +61,7 @@ bool PeerCids::take_first() {
 }
 
 std::optional<IssuedCid> PeerCids::take_spare() {
+  ++generation_;
   if (spares_.empty()) return std::nullopt;
   auto it = std::min_element(spares_.begin(), spares_.end(),
                              [](const IssuedCid& a, const IssuedCid& b) { return a.seq < b.seq; });
@@ -67,6 +71,7 @@ std::optional<IssuedCid> PeerCids::take_spare() {
 }
 
 void PeerCids::exchange_current(IssuedCid& other) {
+  ++generation_;
   IssuedCid mine{current_seq_, current_, current_token_.value_or(ResetToken{})};
   current_ = other.cid;
   current_seq_ = other.seq;
@@ -75,6 +80,7 @@ void PeerCids::exchange_current(IssuedCid& other) {
 }
 
 bool PeerCids::rotate(std::vector<uint64_t>& retire) {
+  ++generation_;
   if (spares_.empty()) return false;
   if (has_current_) retire.push_back(current_seq_);
   has_current_ = false;
@@ -82,6 +88,7 @@ bool PeerCids::rotate(std::vector<uint64_t>& retire) {
 }
 
 void PeerCids::retire_all(std::vector<uint64_t>& retire) {
+  ++generation_;
   if (has_current_) retire.push_back(current_seq_);
   for (const IssuedCid& c : spares_) retire.push_back(c.seq);
   spares_.clear();
@@ -89,10 +96,26 @@ void PeerCids::retire_all(std::vector<uint64_t>& retire) {
   current_token_.reset();
 }
 
+namespace {
+// exchange_current() lends a tokenless current CID out as an all-zero token: never a match, or
+// any datagram ending in 16 zero bytes would reset the connection.
+bool is_token(const ResetToken& t) {
+  return std::any_of(t.begin(), t.end(), [](uint8_t b) { return b != 0; });
+}
+}  // namespace
+
 bool PeerCids::matches_reset_token(const uint8_t* tail) const {
-  if (current_token_ && reset_token_equal(tail, current_token_->data())) return true;
+  auto match = [&](const ResetToken& t) { return is_token(t) && reset_token_equal(tail, t.data()); };
+  if (current_token_ && match(*current_token_)) return true;
   return std::any_of(spares_.begin(), spares_.end(),
-                     [&](const IssuedCid& c) { return reset_token_equal(tail, c.token.data()); });
+                     [&](const IssuedCid& c) { return match(c.token); });
+}
+
+void PeerCids::reset_tokens(std::vector<ResetToken>& out) const {
+  if (current_token_ && is_token(*current_token_)) out.push_back(*current_token_);
+  for (const IssuedCid& c : spares_) {
+    if (is_token(c.token)) out.push_back(c.token);
+  }
 }
 
 const IssuedCid& LocalCids::add(const ConnectionId& cid, const ResetToken& token) {

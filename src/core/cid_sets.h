@@ -27,7 +27,10 @@ class PeerCids {
  public:
   // The CID in use before any NEW_CONNECTION_ID (the handshake's, sequence 0).
   void set_current(const ConnectionId& cid, std::optional<ResetToken> token = std::nullopt);
-  void set_current_token(const ResetToken& token) { current_token_ = token; }
+  void set_current_token(const ResetToken& token) {
+    current_token_ = token;
+    ++generation_;
+  }
 
   // A (PATH_)NEW_CONNECTION_ID. Sequence numbers to retire are appended to `retire`.
   // CONNECTION_ID_LIMIT_ERROR when the peer exceeds `limit` active CIDs or leaves none.
@@ -50,6 +53,10 @@ class PeerCids {
   void retire_all(std::vector<uint64_t>& retire);
   // Whether `tail` (the last 16 bytes of a datagram) is one of this path's reset tokens.
   bool matches_reset_token(const uint8_t* tail) const;
+  // The tokens matches_reset_token() compares with (an all-zero token stands for none).
+  void reset_tokens(std::vector<ResetToken>& out) const;
+  // Counts the calls that may have changed the reset tokens (the endpoint's token index).
+  uint64_t generation() const { return generation_; }
 
  private:
   ConnectionId current_;
@@ -58,6 +65,7 @@ class PeerCids {
   std::optional<ResetToken> current_token_;
   std::vector<IssuedCid> spares_;
   uint64_t retire_prior_to_ = 0;
+  uint64_t generation_ = 0;
 };
 
 class LocalCids {

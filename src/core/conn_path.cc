@@ -746,7 +746,10 @@ void Connection::path_timers(Instant now) {
       (void)p.app.loss.discard_all();
       closed_path_ids_.insert(p.id);
       local_cids_.erase(p.id);
-      peer_cids_.erase(p.id);
+      if (auto it = peer_cids_.find(p.id); it != peer_cids_.end()) {
+        peer_cids_dropped_generations_ += it->second.generation() + 1;
+        peer_cids_.erase(it);
+      }
       rebuild_local_cid_list();
       if (side_ == Side::kServer || p.id != 0) {
         // Let the peer replace it (multipath-21 §4.6).

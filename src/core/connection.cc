@@ -436,6 +436,16 @@ bool Connection::is_stateless_reset(Bytes d) const {
                      [&](const auto& kv) { return kv.second.matches_reset_token(tail); });
 }
 
+void Connection::peer_reset_tokens(std::vector<ResetToken>& out) const {
+  for (const auto& [id, set] : peer_cids_) set.reset_tokens(out);
+}
+
+uint64_t Connection::peer_reset_tokens_generation() const {
+  uint64_t g = peer_cids_dropped_generations_;
+  for (const auto& [id, set] : peer_cids_) g += set.generation();
+  return g;
+}
+
 void Connection::on_stateless_reset(Instant now) {
   if (state_ == State::kDraining || state_ == State::kClosed) return;
   closing_.by_peer = true;

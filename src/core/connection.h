@@ -339,6 +339,10 @@ class Connection {
   // tokens (RFC 9000 §10.3.1); on_stateless_reset then ends the connection silently.
   bool is_stateless_reset(Bytes datagram) const;
   void on_stateless_reset(Instant now);
+  // The tokens is_stateless_reset() compares with, for the endpoint's index of them; the
+  // generation changes whenever they may have.
+  void peer_reset_tokens(std::vector<ResetToken>& out) const;
+  uint64_t peer_reset_tokens_generation() const;
   // Client: the latest NEW_TOKEN token from the server, for the next connection's Initial.
   const std::vector<uint8_t>& new_token() const { return new_token_; }
   // Client: the latest TLS session ticket (empty until the server sent one), for resumption.
@@ -715,6 +719,7 @@ class Connection {
   ConnectionId peer_cid_;       // during the handshake: the DCID of path 0's packets
   bool peer_cid_confirmed_ = false;
   std::map<uint64_t, PeerCids> peer_cids_;    // by path ID: CIDs the peer issued
+  uint64_t peer_cids_dropped_generations_ = 0;  // of the sets erased, for the generation
   std::map<uint64_t, LocalCids> local_cids_;  // by path ID: CIDs we issued
   std::vector<ConnectionId> local_cid_list_;
   uint64_t cid_generation_ = 0;

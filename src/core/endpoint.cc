@@ -18,7 +18,7 @@ constexpr size_t kMinOriginalDcid = 8;
 }  // namespace
 
 Endpoint::Endpoint(EndpointConfig config, Random& random)
-    : config_(std::move(config)), random_(random), token_key_(random) {
+    : config_(std::move(config)), random_(random), token_key_(random), by_reset_token_(random) {
   auto& key = config_.connection.reset_key;
   if (std::all_of(key.begin(), key.end(), [](uint8_t b) { return b == 0; })) random_.fill(key);
 }
@@ -62,7 +62,28 @@ std::optional<Instant> Endpoint::observe(ConnectionHandle h) const {
     e.closed_listed = true;
     closed_.push_back(h);
   }
+  index_reset_tokens(h, e);
   return e.conn->next_timeout();
+}
+
+// New peer reset tokens only come with a datagram, and anything that hands a connection a
+// datagram or changes its CIDs touches it, so observe() sees every change. Retired tokens are
+// left in the index until a rebuild, which comes once it holds 4x as many entries as there
+// are connections (amortised O(1) per token).
+void Endpoint::index_reset_tokens(ConnectionHandle h, const Entry& e) const {
+  uint64_t g = e.conn->peer_reset_tokens_generation();
+  if (g == e.tokens_generation) return;
+  e.tokens_generation = g;
+  std::vector<ResetToken> tokens;
+  e.conn->peer_reset_tokens(tokens);
+  by_reset_token_.add(h, tokens);
+  if (by_reset_token_.size() <= 4 * conns_.size() + 64) return;
+  by_reset_token_.clear();
+  for (const auto& [other, oe] : conns_) {
+    tokens.clear();
+    oe.conn->peer_reset_tokens(tokens);
+    by_reset_token_.add(other, tokens);
+  }
 }
 
 void Endpoint::note_activity(ConnectionHandle h, Entry& e) {
@@ -275,13 +296,14 @@ void Endpoint::replay_early_zero_rtt(ConnectionHandle h, const ConnectionId& dci
 void Endpoint::handle_unrouted_short(Instant now, const SocketAddress& local,
                                      const SocketAddress& remote, const PacketHeader& hdr,
                                      Bytes datagram) {
-  // Checks every connection's peer reset tokens: the one walk over all connections left, paid
-  // per unrouted datagram (docs/performance.md "Many connections": a token map is the fix).
-  for (auto& [h, e] : conns_) {
-    if (e.conn->is_stateless_reset(datagram)) {
-      e.conn->on_stateless_reset(now);
-      schedule_.touch(h);
-      note_activity(h, e);
+  settle();  // tokens that came in this batch's datagrams
+  if (datagram.size() >= kMinStatelessResetSize) {
+    auto h = by_reset_token_.find(datagram.data() + datagram.size() - kResetTokenSize);
+    auto it = h ? conns_.find(*h) : conns_.end();
+    if (it != conns_.end() && it->second.conn->is_stateless_reset(datagram)) {
+      it->second.conn->on_stateless_reset(now);
+      schedule_.touch(*h);
+      note_activity(*h, it->second);
       ++stats_.stateless_resets_received;
       return;
     }
@@ -508,6 +530,9 @@ std::vector<ConnectionHandle> Endpoint::reap_closed() {
     if (it == conns_.end()) continue;
     Entry& e = it->second;
     for (const auto& c : e.routed) by_cid_.erase(c);
+    std::vector<ResetToken> tokens;
+    e.conn->peer_reset_tokens(tokens);
+    by_reset_token_.remove(h, tokens);
     if (e.original_dcid) {
       auto o = by_original_dcid_.find(*e.original_dcid);
       if (o != by_original_dcid_.end() && o->second == h) by_original_dcid_.erase(o);

@@ -16,6 +16,7 @@
 
 #include "core/connection.h"
 #include "core/endpoint_schedule.h"
+#include "core/reset_token_index.h"
 #include "core/token.h"
 
 namespace quic {
@@ -102,6 +103,7 @@ class Endpoint {
     std::unique_ptr<Connection> conn;
     std::vector<ConnectionId> routed;  // CIDs currently in the routing table for it
     uint64_t routed_generation = UINT64_MAX;  // Connection::local_cids_generation() of `routed`
+    mutable uint64_t tokens_generation = UINT64_MAX;  // peer_reset_tokens_generation() indexed
     std::optional<ConnectionId> original_dcid;  // server: its key in by_original_dcid_
     mutable bool half_open = false;      // counted in half_open_
     mutable bool closed_listed = false;  // in closed_
@@ -142,6 +144,9 @@ class Endpoint {
   std::map<ConnectionHandle, Entry> conns_;  // ordered: deterministic iteration
   std::unordered_map<ConnectionId, ConnectionHandle> by_cid_;
   std::unordered_map<ConnectionId, ConnectionHandle> by_original_dcid_;
+  // The peers' reset tokens, refreshed with the deadlines (observe()), so const there too.
+  mutable ResetTokenIndex by_reset_token_;
+  void index_reset_tokens(ConnectionHandle h, const Entry& e) const;
   ConnectionHandle next_handle_ = 1;
   // A cache of the connections' own deadlines and readiness: refreshed from const
   // next_timeout() too, hence mutable.
