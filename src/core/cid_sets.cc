@@ -111,11 +111,8 @@ bool PeerCids::matches_reset_token(const uint8_t* tail) const {
                      [&](const IssuedCid& c) { return match(c.token); });
 }
 
-void PeerCids::reset_tokens(std::vector<ResetToken>& out) const {
-  if (current_token_ && is_token(*current_token_)) out.push_back(*current_token_);
-  for (const IssuedCid& c : spares_) {
-    if (is_token(c.token)) out.push_back(c.token);
-  }
+void PeerCids::current_reset_token(std::vector<ResetToken>& out) const {
+  if (has_current_ && current_token_ && is_token(*current_token_)) out.push_back(*current_token_);
 }
 
 const IssuedCid& LocalCids::add(const ConnectionId& cid, const ResetToken& token) {

@@ -437,7 +437,7 @@ bool Connection::is_stateless_reset(Bytes d) const {
 }
 
 void Connection::peer_reset_tokens(std::vector<ResetToken>& out) const {
-  for (const auto& [id, set] : peer_cids_) set.reset_tokens(out);
+  for (const auto& [id, set] : peer_cids_) set.current_reset_token(out);
 }
 
 uint64_t Connection::peer_reset_tokens_generation() const {

@@ -339,8 +339,9 @@ class Connection {
   // tokens (RFC 9000 §10.3.1); on_stateless_reset then ends the connection silently.
   bool is_stateless_reset(Bytes datagram) const;
   void on_stateless_reset(Instant now);
-  // The tokens is_stateless_reset() compares with, for the endpoint's index of them; the
-  // generation changes whenever they may have.
+  // The tokens of the peer's CIDs we send with, one per path at most (PeerCids::
+  // current_reset_token), for the endpoint's index of them; the generation changes whenever
+  // they may have. is_stateless_reset() also matches the spares'.
   void peer_reset_tokens(std::vector<ResetToken>& out) const;
   uint64_t peer_reset_tokens_generation() const;
   // Client: the latest NEW_TOKEN token from the server, for the next connection's Initial.
