@@ -5,13 +5,14 @@
 
 #include "ip_test_packets.h"
 #include "tquicd/classifier.h"
+#include "tquicd_test_util.h"
 
 namespace bond {
 namespace {
 
 using namespace std::chrono_literals;
 
-quic::Instant at(quic::Duration d) { return quic::instant_from_ns(0) + d; }
+using testutil::at;
 
 FlowClassifier make(size_t max_flows = 65536) {
   FlowPolicy p;

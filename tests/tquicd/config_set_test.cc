@@ -2,6 +2,7 @@
 // the file's own validation, errors name the key, only live keys the daemon applies are taken,
 // a file edited since it was loaded is not silently applied, the overrides are bounded.
 #include "tquicd/config_set.h"
+#include "tquicd_test_util.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // The files a configuration names are not what these tests are about: all accepted.
-const FileCheck any_file = [](const std::string&, FileKind) { return std::string(); };
+using testutil::any_file;
 
 constexpr std::string_view kClient = R"([client]
 token_file = "client.token"

@@ -13,6 +13,7 @@
 #include "tquicd/config.h"
 #include "tquicd/tokens.h"
 #include "tquicd/units.h"
+#include "tquicd_test_util.h"
 
 namespace bond {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Accepts every referenced file: these tests are about the text, not the disk.
-std::string any_file(const std::string&, FileKind) { return {}; }
+using testutil::any_file;
 
 constexpr std::string_view kClientBase = R"([daemon]
 role = "client"

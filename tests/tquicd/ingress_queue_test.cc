@@ -8,6 +8,7 @@
 #include "ip_test_packets.h"
 #include "tquicd/ingress_queue.h"
 #include "tquicd/ip_header.h"
+#include "tquicd_test_util.h"
 
 namespace bond {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using quic::Instant;
 
-Instant at(quic::Duration d) { return quic::instant_from_ns(0) + d; }
+using testutil::at;
 
 TEST(IpEcn, SetsCeWithValidIpv4Checksum) {
   for (uint8_t tos : {0x01, 0x02, 0xb9, 0xba}) {  // ECT(1), ECT(0), with DSCP EF

@@ -7,13 +7,12 @@
 #include "tquicd/link_policy.h"
 #include "tquicd/quota.h"
 #include "tquicd/units.h"
+#include "tquicd_test_util.h"
 
 namespace bond {
 namespace {
 
-quic::SocketAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return quic::SocketAddress::v4(a, b, c, d, 0);
-}
+using testutil::v4;
 
 InterfaceTable table(bool running, std::optional<quic::SocketAddress> address) {
   InterfaceTable t;

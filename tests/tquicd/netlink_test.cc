@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "tquicd/netlink_watch.h"
+#include "tquicd_test_util.h"
 
 namespace bond {
 namespace {
@@ -74,9 +75,7 @@ std::vector<uint8_t> concat(std::initializer_list<std::vector<uint8_t>> parts) {
   return out;
 }
 
-quic::SocketAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  return quic::SocketAddress::v4(a, b, c, d, 0);
-}
+using testutil::v4;
 
 TEST(RtnetlinkParse, LinksAndAddresses) {
   auto buf = concat({link_msg(RTM_NEWLINK, 7, IFF_UP | IFF_RUNNING, "wan0"),

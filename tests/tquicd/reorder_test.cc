@@ -7,6 +7,7 @@
 #include <set>
 
 #include "tquicd/reorder.h"
+#include "tquicd_test_util.h"
 
 namespace bond {
 namespace {
@@ -41,7 +42,7 @@ class Harness {
   std::vector<uint64_t> delivered;
 };
 
-Instant at(std::chrono::milliseconds ms) { return quic::instant_from_ns(0) + ms; }
+using testutil::at;
 
 TEST(ReorderBuffer, InOrderPacketsPassWithoutCopies) {
   Harness h;
