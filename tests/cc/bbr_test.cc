@@ -6,12 +6,11 @@
 #include <vector>
 
 #include "bottleneck_link.h"
+#include "cc_driver.h"  // kMds, t0
 
 namespace quic {
 namespace {
 
-constexpr uint32_t kMds = 1200;
-const Instant t0 = instant_from_ns(1'000'000'000);
 
 struct Transition {
   Instant at;

@@ -7,10 +7,10 @@
 
 #include <vector>
 
+#include "cc_driver.h"  // kMds, t0
 namespace quic {
 namespace {
 
-const Instant t0 = instant_from_ns(1'000'000'000);
 constexpr uint32_t kSize = 1000;
 
 SentPacket packet(uint64_t pn, Instant sent) { return SentPacket{pn, sent, kSize, true, true}; }
