@@ -7,7 +7,9 @@
 
 #include "crypto/hkdf.h"
 #include "crypto/packet_protector.h"
+#include "rfc_vectors.h"
 #include "support/hex.h"
+#include "wire/version.h"
 
 namespace quic {
 namespace {
@@ -15,26 +17,24 @@ namespace {
 using test::hex;
 using test::unhex;
 
-constexpr uint32_t kV1 = 1;
-constexpr uint32_t kV2 = 0x6b3343cf;
-const std::vector<uint8_t> kDcid = unhex("8394c8f03e515708");
+const std::vector<uint8_t> kDcid = unhex(test::kAppendixADcid);
 
 Secret secret_of(std::string_view h) {
   return Secret::from(unhex(h));
 }
 
 TEST(CryptoKeys, Rfc9001A1InitialSecretsAndKeys) {
-  InitialSecrets s = derive_initial_secrets(kV1, kDcid);
+  InitialSecrets s = derive_initial_secrets(kVersion1, kDcid);
   EXPECT_EQ(hex(s.client.view()),
             "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea");
   EXPECT_EQ(hex(s.server.view()),
             "3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b");
-  auto c = derive_packet_keys(CipherSuite::kAes128Gcm, s.client, kV1);
+  auto c = derive_packet_keys(CipherSuite::kAes128Gcm, s.client, kVersion1);
   ASSERT_TRUE(c);
   EXPECT_EQ(hex(c->key_view()), "1f369613dd76d5467730efcbe3b1a22d");
   EXPECT_EQ(hex(c->iv_view()), "fa044b2f42a3fd3b46fb255c");
   EXPECT_EQ(hex(c->hp_view()), "9f50449e04a0e810283a1e9933adedd2");
-  auto sv = derive_packet_keys(CipherSuite::kAes128Gcm, s.server, kV1);
+  auto sv = derive_packet_keys(CipherSuite::kAes128Gcm, s.server, kVersion1);
   ASSERT_TRUE(sv);
   EXPECT_EQ(hex(sv->key_view()), "cf3a5331653c364c88f0f379b6067e37");
   EXPECT_EQ(hex(sv->iv_view()), "0ac1493ca1905853b0bba03e");
@@ -42,17 +42,17 @@ TEST(CryptoKeys, Rfc9001A1InitialSecretsAndKeys) {
 }
 
 TEST(CryptoKeys, Rfc9369A1InitialSecretsAndKeysV2) {
-  InitialSecrets s = derive_initial_secrets(kV2, kDcid);
+  InitialSecrets s = derive_initial_secrets(kVersion2, kDcid);
   EXPECT_EQ(hex(s.client.view()),
             "14ec9d6eb9fd7af83bf5a668bc17a7e283766aade7ecd0891f70f9ff7f4bf47b");
   EXPECT_EQ(hex(s.server.view()),
             "0263db1782731bf4588e7e4d93b7463907cb8cd8200b5da55a8bd488eafc37c1");
-  auto c = derive_packet_keys(CipherSuite::kAes128Gcm, s.client, kV2);
+  auto c = derive_packet_keys(CipherSuite::kAes128Gcm, s.client, kVersion2);
   ASSERT_TRUE(c);
   EXPECT_EQ(hex(c->key_view()), "8b1a0bc121284290a29e0971b5cd045d");
   EXPECT_EQ(hex(c->iv_view()), "91f73e2351d8fa91660e909f");
   EXPECT_EQ(hex(c->hp_view()), "45b95e15235d6f45a6b19cbcb0294ba9");
-  auto sv = derive_packet_keys(CipherSuite::kAes128Gcm, s.server, kV2);
+  auto sv = derive_packet_keys(CipherSuite::kAes128Gcm, s.server, kVersion2);
   ASSERT_TRUE(sv);
   EXPECT_EQ(hex(sv->key_view()), "82db637861d55e1d011f19ea71d5d2a7");
   EXPECT_EQ(hex(sv->iv_view()), "dd13c276499c0249d3310652");
@@ -64,24 +64,24 @@ constexpr std::string_view kChaChaSecret =
 
 TEST(CryptoKeys, Rfc9001A5ChaCha20KeysAndKu) {
   Secret s = secret_of(kChaChaSecret);
-  auto k = derive_packet_keys(CipherSuite::kChaCha20Poly1305, s, kV1);
+  auto k = derive_packet_keys(CipherSuite::kChaCha20Poly1305, s, kVersion1);
   ASSERT_TRUE(k);
   EXPECT_EQ(hex(k->key_view()), "c6d98ff3441c3fe1b2182094f69caa2ed4b716b65488960a7a984979fb23e1c8");
   EXPECT_EQ(hex(k->iv_view()), "e0459b3474bdd0e44a41c144");
   EXPECT_EQ(hex(k->hp_view()), "25a282b9e82f06f21f488917a4fc8f1b73573685608597d0efcb076b0ab7a7a4");
-  auto ku = next_traffic_secret(CipherSuite::kChaCha20Poly1305, s, kV1);
+  auto ku = next_traffic_secret(CipherSuite::kChaCha20Poly1305, s, kVersion1);
   ASSERT_TRUE(ku);
   EXPECT_EQ(hex(ku->view()), "1223504755036d556342ee9361d253421a826c9ecdf3c7148684b36b714881f9");
 }
 
 TEST(CryptoKeys, Rfc9369A5ChaCha20KeysAndKuV2) {
   Secret s = secret_of(kChaChaSecret);
-  auto k = derive_packet_keys(CipherSuite::kChaCha20Poly1305, s, kV2);
+  auto k = derive_packet_keys(CipherSuite::kChaCha20Poly1305, s, kVersion2);
   ASSERT_TRUE(k);
   EXPECT_EQ(hex(k->key_view()), "3bfcddd72bcf02541d7fa0dd1f5f9eeea817e09a6963a0e6c7df0f9a1bab90f2");
   EXPECT_EQ(hex(k->iv_view()), "a6b5bc6ab7dafce30ffff5dd");
   EXPECT_EQ(hex(k->hp_view()), "d659760d2ba434a226fd37b35c69e2da8211d10c4f12538787d65645d5d1b8e2");
-  auto ku = next_traffic_secret(CipherSuite::kChaCha20Poly1305, s, kV2);
+  auto ku = next_traffic_secret(CipherSuite::kChaCha20Poly1305, s, kVersion2);
   ASSERT_TRUE(ku);
   EXPECT_EQ(hex(ku->view()), "c69374c49e3d2a9466fa689e49d476db5d0dfbc87d32ceeaa6343fd0ae4c7d88");
 }
@@ -89,10 +89,10 @@ TEST(CryptoKeys, Rfc9369A5ChaCha20KeysAndKuV2) {
 TEST(CryptoKeys, SecretOfWrongLengthIsRejected) {
   Secret s32 = secret_of(kChaChaSecret);
   // AES-256-GCM is a SHA-384 suite: its traffic secrets are 48 bytes.
-  EXPECT_FALSE(derive_packet_keys(CipherSuite::kAes256Gcm, s32, kV1));
-  EXPECT_FALSE(next_traffic_secret(CipherSuite::kAes256Gcm, s32, kV1));
-  EXPECT_FALSE(PacketProtector::create(CipherSuite::kAes256Gcm, s32, kV1));
-  EXPECT_FALSE(PacketProtector::create(CipherSuite::kAes128Gcm, Secret{}, kV1));
+  EXPECT_FALSE(derive_packet_keys(CipherSuite::kAes256Gcm, s32, kVersion1));
+  EXPECT_FALSE(next_traffic_secret(CipherSuite::kAes256Gcm, s32, kVersion1));
+  EXPECT_FALSE(PacketProtector::create(CipherSuite::kAes256Gcm, s32, kVersion1));
+  EXPECT_FALSE(PacketProtector::create(CipherSuite::kAes128Gcm, Secret{}, kVersion1));
   std::vector<uint8_t> too_long(kMaxSecretSize + 1, 7);
   EXPECT_EQ(Secret::from(too_long).len, 0);
 }
@@ -148,11 +148,11 @@ TEST(CryptoKeys, ExpandLabelRejectsOverlongLabelAndOutput) {
 }
 
 TEST(CryptoKeys, QuicLabelsPerVersion) {
-  EXPECT_EQ(quic_labels(kV1).ku, "quic ku");
-  EXPECT_EQ(quic_labels(kV2).key, "quicv2 key");
-  EXPECT_EQ(quic_labels(kV2).iv, "quicv2 iv");
-  EXPECT_EQ(quic_labels(kV2).hp, "quicv2 hp");
-  EXPECT_EQ(quic_labels(kV2).ku, "quicv2 ku");
+  EXPECT_EQ(quic_labels(kVersion1).ku, "quic ku");
+  EXPECT_EQ(quic_labels(kVersion2).key, "quicv2 key");
+  EXPECT_EQ(quic_labels(kVersion2).iv, "quicv2 iv");
+  EXPECT_EQ(quic_labels(kVersion2).hp, "quicv2 hp");
+  EXPECT_EQ(quic_labels(kVersion2).ku, "quicv2 ku");
 }
 
 // RFC 9001 §6.1: key update changes key and IV, never the header protection key.
@@ -162,23 +162,23 @@ TEST(CryptoKeys, KeyUpdateChangesKeyAndIvButNotHp) {
     Secret s;
     s.len = uint8_t(hash_size(suite_hash(suite)));
     for (size_t i = 0; i < s.len; ++i) s.bytes[i] = uint8_t(0xa0 + i);
-    auto next = next_traffic_secret(suite, s, kV1);
+    auto next = next_traffic_secret(suite, s, kVersion1);
     ASSERT_TRUE(next);
     EXPECT_EQ(next->len, s.len);
     EXPECT_NE(hex(next->view()), hex(s.view()));
-    auto k0 = derive_packet_keys(suite, s, kV1);
-    auto k1 = derive_packet_keys(suite, *next, kV1);
+    auto k0 = derive_packet_keys(suite, s, kVersion1);
+    auto k1 = derive_packet_keys(suite, *next, kVersion1);
     ASSERT_TRUE(k0 && k1);
     EXPECT_NE(hex(k0->key_view()), hex(k1->key_view())) << suite_name(suite);
     EXPECT_NE(hex(k0->iv_view()), hex(k1->iv_view()));
 
     // A protector's next phase opens what a protector built from the next secret seals,
     // while its header protection still matches phase 0.
-    auto p0 = PacketProtector::create(suite, s, kV1);
+    auto p0 = PacketProtector::create(suite, s, kVersion1);
     ASSERT_TRUE(p0);
     auto p1 = (*p0)->next_key_phase();
     ASSERT_TRUE(p1);
-    auto direct = PacketProtector::create(suite, *next, kV1);
+    auto direct = PacketProtector::create(suite, *next, kVersion1);
     ASSERT_TRUE(direct);
     std::vector<uint8_t> hdr = unhex("41aabbccdd");  // short header, 2-byte pn at offset 3
     std::vector<uint8_t> pkt(64, 0x5a);

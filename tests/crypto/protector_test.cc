@@ -6,6 +6,7 @@
 
 #include "crypto/packet_protector.h"
 #include "support/hex.h"
+#include "wire/version.h"
 
 namespace quic {
 namespace {
@@ -13,7 +14,6 @@ namespace {
 using test::hex;
 using test::unhex;
 
-constexpr uint32_t kV1 = 1;
 constexpr CipherSuite kSuites[] = {CipherSuite::kAes128Gcm, CipherSuite::kAes256Gcm,
                                    CipherSuite::kChaCha20Poly1305};
 
@@ -25,7 +25,7 @@ Secret test_secret(CipherSuite suite, uint8_t seed = 0x42) {
 }
 
 std::unique_ptr<PacketProtector> make(CipherSuite suite, AeadBackend b, uint8_t seed = 0x42) {
-  auto p = PacketProtector::create(suite, test_secret(suite, seed), kV1, b);
+  auto p = PacketProtector::create(suite, test_secret(suite, seed), kVersion1, b);
   EXPECT_TRUE(p) << suite_name(suite) << " " << backend_name(b);
   return p ? std::move(*p) : nullptr;
 }

@@ -9,6 +9,7 @@
 #include "crypto/retry.h"
 #include "support/hex.h"
 #include "rfc_vectors.h"
+#include "wire/version.h"
 
 namespace quic {
 namespace {
@@ -16,9 +17,7 @@ namespace {
 using test::hex;
 using test::unhex;
 
-constexpr uint32_t kV1 = 1;
-constexpr uint32_t kV2 = 0x6b3343cf;
-const std::vector<uint8_t> kDcid = unhex("8394c8f03e515708");
+const std::vector<uint8_t> kRfcDcid = unhex(test::kAppendixADcid);
 
 struct Vector {
   CipherSuite suite;
@@ -66,20 +65,20 @@ class RfcPackets : public ::testing::TestWithParam<AeadBackend> {
 };
 
 TEST_P(RfcPackets, Rfc9001A2ClientInitial) {
-  check({CipherSuite::kAes128Gcm, kV1, derive_initial_secrets(kV1, kDcid).client,
+  check({CipherSuite::kAes128Gcm, kVersion1, derive_initial_secrets(kVersion1, kRfcDcid).client,
          "c300000001088394c8f03e5157080000449e00000002", client_payload(), 2, 4,
          std::string(test::kV1ClientInitialProtected)});
 }
 
 TEST_P(RfcPackets, Rfc9001A3ServerInitial) {
-  check({CipherSuite::kAes128Gcm, kV1, derive_initial_secrets(kV1, kDcid).server,
+  check({CipherSuite::kAes128Gcm, kVersion1, derive_initial_secrets(kVersion1, kRfcDcid).server,
          "c1000000010008f067a5502a4262b50040750001", unhex(test::kServerPayload), 1, 2,
          std::string(test::kV1ServerInitialProtected)});
 }
 
 TEST_P(RfcPackets, Rfc9001A5ChaCha20ShortHeader) {
   check({CipherSuite::kChaCha20Poly1305,
-         kV1,
+         kVersion1,
          Secret::from(unhex("9ac312a7f877468ebe69422748ad00a15443f18203a07d6060f688f30f21632b")),
          "4200bff4",
          {0x01},
@@ -89,20 +88,20 @@ TEST_P(RfcPackets, Rfc9001A5ChaCha20ShortHeader) {
 }
 
 TEST_P(RfcPackets, Rfc9369A2ClientInitialV2) {
-  check({CipherSuite::kAes128Gcm, kV2, derive_initial_secrets(kV2, kDcid).client,
+  check({CipherSuite::kAes128Gcm, kVersion2, derive_initial_secrets(kVersion2, kRfcDcid).client,
          "d36b3343cf088394c8f03e5157080000449e00000002", client_payload(), 2, 4,
          std::string(test::kV2ClientInitialProtected)});
 }
 
 TEST_P(RfcPackets, Rfc9369A3ServerInitialV2) {
-  check({CipherSuite::kAes128Gcm, kV2, derive_initial_secrets(kV2, kDcid).server,
+  check({CipherSuite::kAes128Gcm, kVersion2, derive_initial_secrets(kVersion2, kRfcDcid).server,
          "d16b3343cf0008f067a5502a4262b50040750001", unhex(test::kServerPayload), 1, 2,
          std::string(test::kV2ServerInitialProtected)});
 }
 
 TEST_P(RfcPackets, Rfc9369A5ChaCha20ShortHeaderV2) {
   check({CipherSuite::kChaCha20Poly1305,
-         kV2,
+         kVersion2,
          Secret::from(unhex("9ac312a7f877468ebe69422748ad00a15443f18203a07d6060f688f30f21632b")),
          "4200bff4",
          {0x01},
@@ -128,45 +127,47 @@ void check_retry(uint32_t version, std::string_view packet_hex) {
   Bytes body = Bytes(pkt).first(pkt.size() - kRetryIntegrityTagSize);
   std::string tag = hex(Bytes(pkt).last(kRetryIntegrityTagSize));
 
-  std::vector<uint8_t> pseudo = {uint8_t(kDcid.size())};
-  pseudo.insert(pseudo.end(), kDcid.begin(), kDcid.end());
+  std::vector<uint8_t> pseudo = {uint8_t(kRfcDcid.size())};
+  pseudo.insert(pseudo.end(), kRfcDcid.begin(), kRfcDcid.end());
   pseudo.insert(pseudo.end(), body.begin(), body.end());
   EXPECT_EQ(hex(retry_integrity_tag(version, pseudo)), tag);
-  auto t = retry_integrity_tag(version, kDcid, body);
+  auto t = retry_integrity_tag(version, kRfcDcid, body);
   ASSERT_TRUE(t);
   EXPECT_EQ(hex(*t), tag);
-  EXPECT_TRUE(verify_retry_integrity_tag(version, kDcid, pkt));
+  EXPECT_TRUE(verify_retry_integrity_tag(version, kRfcDcid, pkt));
 
   // Any changed bit (in the packet, the tag or the ODCID) fails verification.
   for (size_t i : {size_t{0}, size_t{9}, pkt.size() - 1}) {
     std::vector<uint8_t> bad = pkt;
     bad[i] ^= 0x01;
-    EXPECT_FALSE(verify_retry_integrity_tag(version, kDcid, bad)) << i;
+    EXPECT_FALSE(verify_retry_integrity_tag(version, kRfcDcid, bad)) << i;
   }
-  std::vector<uint8_t> other_dcid = kDcid;
+  std::vector<uint8_t> other_dcid = kRfcDcid;
   other_dcid[7] ^= 0x80;
   EXPECT_FALSE(verify_retry_integrity_tag(version, other_dcid, pkt));
   // The other version's key gives another tag.
-  EXPECT_FALSE(verify_retry_integrity_tag(version == kV1 ? kV2 : kV1, kDcid, pkt));
+  const uint32_t other = version == kVersion1 ? kVersion2 : kVersion1;
+  EXPECT_FALSE(verify_retry_integrity_tag(other, kRfcDcid, pkt));
 }
 
 TEST(CryptoRetry, Rfc9001A4RetryTag) {
-  check_retry(kV1, kV1Retry);
+  check_retry(kVersion1, kV1Retry);
 }
 TEST(CryptoRetry, Rfc9369A4RetryTagV2) {
-  check_retry(kV2, kV2Retry);
+  check_retry(kVersion2, kV2Retry);
 }
 
 TEST(CryptoRetry, OverlongOdcidAndShortPacketRejected) {
   std::vector<uint8_t> pkt = unhex(kV1Retry);
   std::vector<uint8_t> odcid(kMaxRetryOdcidLen + 1, 0x11);
-  EXPECT_FALSE(retry_integrity_tag(kV1, odcid, pkt));
-  EXPECT_FALSE(verify_retry_integrity_tag(kV1, odcid, pkt));
+  EXPECT_FALSE(retry_integrity_tag(kVersion1, odcid, pkt));
+  EXPECT_FALSE(verify_retry_integrity_tag(kVersion1, odcid, pkt));
   odcid.resize(kMaxRetryOdcidLen);
-  EXPECT_TRUE(retry_integrity_tag(kV1, odcid, pkt));
+  EXPECT_TRUE(retry_integrity_tag(kVersion1, odcid, pkt));
   EXPECT_FALSE(
-      verify_retry_integrity_tag(kV1, kDcid, Bytes(pkt).first(kRetryIntegrityTagSize - 1)));
-  EXPECT_FALSE(verify_retry_integrity_tag(kV1, kDcid, Bytes()));
+      verify_retry_integrity_tag(kVersion1, kRfcDcid,
+                                 Bytes(pkt).first(kRetryIntegrityTagSize - 1)));
+  EXPECT_FALSE(verify_retry_integrity_tag(kVersion1, kRfcDcid, Bytes()));
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 
 namespace quic::test {
 
+// The client's Destination Connection ID in every Appendix A example (RFC 9001 §A).
+constexpr std::string_view kAppendixADcid = "8394c8f03e515708";
+
 constexpr std::string_view kClientCryptoFrame =
     "060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868"
     "04fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578"
