@@ -163,9 +163,8 @@ void Bbr::on_packets_acked(Instant now, std::span<const SentPacket> acked, const
   if (!pacing_init_ && rtt.has_sample()) {
     // §5.6.2 BBRInitPacingRate, once there is an SRTT.
     pacing_init_ = true;
-    Duration srtt = std::max<Duration>(rtt.smoothed(), 1us);
-    pacing_rate_ =
-        kBbrStartupPacingGain * static_cast<double>(initial_window(mds_)) / to_seconds(srtt);
+    pacing_rate_ = kBbrStartupPacingGain * static_cast<double>(initial_window(mds_)) /
+                   rtt_seconds(rtt.smoothed());
   }
   delivered_in_round_ += rs_.newly_acked;
 
@@ -331,7 +330,7 @@ uint64_t Bbr::pacing_rate_bps(const RttEstimator& rtt) const {
     // Before the first RTT sample: the initial window over 1 ms (§5.6.2 without an SRTT).
     Duration srtt = rtt.has_sample() ? rtt.smoothed() : Duration(1ms);
     bytes_per_s = kBbrStartupPacingGain * static_cast<double>(cwnd_) /
-                  to_seconds(std::max<Duration>(srtt, 1us));
+                  rtt_seconds(srtt);
   }
   return static_cast<uint64_t>(std::min(bytes_per_s * 8, 1e15));
 }

@@ -213,7 +213,7 @@ void DelayBoundedController::on_packets_acked(Instant now, std::span<const SentP
 uint64_t DelayBoundedController::pacing_rate_bps(const RttEstimator& rtt) const {
   uint64_t inner_rate = inner_->pacing_rate_bps(rtt);
   if (!rule_.engaged() || !rtt.has_sample()) return inner_rate;
-  double srtt = std::max(to_seconds(rtt.smoothed()), 1e-6);
+  double srtt = rtt_seconds(rtt.smoothed());
   double bounded = kBoundPacingGain * static_cast<double>(rule_.bound()) * 8.0 / srtt;
   return std::min(inner_rate, static_cast<uint64_t>(std::min(bounded, 1e15)));
 }

@@ -72,10 +72,14 @@ std::optional<IssuedCid> PeerCids::take_spare() {
 
 void PeerCids::exchange_current(IssuedCid& other) {
   ++generation_;
+  // A tokenless current CID (a server's first: the client's handshake SCID) is lent out with
+  // an all-zero token; taken back, it has none again, or any datagram ending in 16 zero bytes
+  // would match it.
   IssuedCid mine{current_seq_, current_, current_token_.value_or(ResetToken{})};
   current_ = other.cid;
   current_seq_ = other.seq;
-  current_token_ = other.token;
+  current_token_.reset();
+  if (other.token != ResetToken{}) current_token_ = other.token;
   other = mine;
 }
 
@@ -96,23 +100,14 @@ void PeerCids::retire_all(std::vector<uint64_t>& retire) {
   current_token_.reset();
 }
 
-namespace {
-// exchange_current() lends a tokenless current CID out as an all-zero token: never a match, or
-// any datagram ending in 16 zero bytes would reset the connection.
-bool is_token(const ResetToken& t) {
-  return std::any_of(t.begin(), t.end(), [](uint8_t b) { return b != 0; });
-}
-}  // namespace
-
 bool PeerCids::matches_reset_token(const uint8_t* tail) const {
-  auto match = [&](const ResetToken& t) { return is_token(t) && reset_token_equal(tail, t.data()); };
-  if (current_token_ && match(*current_token_)) return true;
+  if (current_token_ && reset_token_equal(tail, current_token_->data())) return true;
   return std::any_of(spares_.begin(), spares_.end(),
-                     [&](const IssuedCid& c) { return match(c.token); });
+                     [&](const IssuedCid& c) { return reset_token_equal(tail, c.token.data()); });
 }
 
 void PeerCids::current_reset_token(std::vector<ResetToken>& out) const {
-  if (has_current_ && current_token_ && is_token(*current_token_)) out.push_back(*current_token_);
+  if (has_current_ && current_token_) out.push_back(*current_token_);
 }
 
 const IssuedCid& LocalCids::add(const ConnectionId& cid, const ResetToken& token) {

@@ -53,9 +53,9 @@ class PeerCids {
   void retire_all(std::vector<uint64_t>& retire);
   // Whether `tail` (the last 16 bytes of a datagram) is one of this path's reset tokens.
   bool matches_reset_token(const uint8_t* tail) const;
-  // The token of the CID we send with, if it has one (an all-zero token stands for none): RFC
-  // 9000 §10.3.1 asks to compare with the tokens of the CIDs recently used to send, and a peer
-  // that lost its state answers our packets, which carry that CID. Spares were never sent with.
+  // The token of the CID we send with, if it has one: RFC 9000 §10.3.1 asks to compare with
+  // the tokens of the CIDs recently used to send, and a peer that lost its state answers our
+  // packets, which carry that CID. Spares were never sent with.
   void current_reset_token(std::vector<ResetToken>& out) const;
   // Counts the calls that may have changed the reset tokens (the endpoint's token index).
   uint64_t generation() const { return generation_; }
