@@ -1,4 +1,4 @@
-// Helpers shared by the frame codec tests.
+// Helpers shared by the wire codec tests (frames, packets, transport parameters).
 #pragma once
 
 #include <cstdint>
@@ -7,8 +7,12 @@
 
 #include "support/hex.h"
 #include "wire/frame.h"
+#include "wire/packet.h"
 
 namespace quic::test {
+
+// "8394c8f0 3e515708" -> that connection ID; spaces are ignored.
+inline ConnectionId cid(std::string_view h) { return ConnectionId::from(unhex(h)); }
 
 // "03 40 64" -> {0x03, 0x40, 0x64}; spaces are ignored.
 inline std::vector<uint8_t> from_hex(std::string_view s) { return unhex(s); }

@@ -11,10 +11,12 @@
 #include "wire/version.h"
 
 #include "support/hex.h"
+#include "frame_test_util.h"
 
 namespace quic {
 namespace {
 
+using test::cid;
 using test::unhex;
 
 std::vector<uint8_t> padded(std::string_view header_hex, size_t total) {
@@ -22,8 +24,6 @@ std::vector<uint8_t> padded(std::string_view header_hex, size_t total) {
   v.resize(total, 0);
   return v;
 }
-
-ConnectionId cid(std::string_view h) { return ConnectionId::from(unhex(h)); }
 
 std::vector<uint8_t> vec(Bytes b) { return {b.begin(), b.end()}; }
 

@@ -7,13 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "support/hex.h"
+#include "frame_test_util.h"
 
 namespace quic {
 namespace {
 
+using test::cid;
 using test::unhex;
-
-ConnectionId cid(std::string_view h) { return ConnectionId::from(unhex(h)); }
 
 // The quic_transport_parameters extension body of the RFC 9001 Appendix A.2 ClientHello.
 constexpr std::string_view kRfc9001ClientParams =
