@@ -8,10 +8,8 @@
 namespace quic::test {
 namespace {
 
-const std::vector<uint8_t> kTp = {0x0e, 0x01, 0x04};
-
-Exchange run(const TlsConfig& cc, const TlsConfig& sc,
-             std::unique_ptr<TlsSession>* client_out = nullptr) {
+Exchange run_handshake(const TlsConfig& cc, const TlsConfig& sc,
+                       std::unique_ptr<TlsSession>* client_out = nullptr) {
   auto c = session(context(cc), kTp);
   auto s = session(context(sc), kTp);
   Exchange r = handshake(*c, *s);
@@ -20,7 +18,7 @@ Exchange run(const TlsConfig& cc, const TlsConfig& sc,
 }
 
 TEST(TlsCert, SelfSignedCertificateVerifiesAgainstItselfAsCa) {
-  Exchange r = run(client_config(), server_config());
+  Exchange r = run_handshake(client_config(), server_config());
   EXPECT_TRUE(r.ok()) << (r.client ? "" : r.client.error().reason);
 }
 
@@ -30,14 +28,14 @@ TEST(TlsCert, CaFileOnDiskIsUsedForVerification) {
   auto cc = client_config();
   cc.ca_pem.clear();
   cc.ca_file = path;
-  EXPECT_TRUE(run(cc, server_config()).ok());
+  EXPECT_TRUE(run_handshake(cc, server_config()).ok());
   std::remove(path.c_str());
 }
 
 TEST(TlsCert, WrongSelfSignedCertificateFailsWithBadCertificate0x12a) {
   auto other = make_self_signed("localhost");
   ASSERT_TRUE(other);
-  Exchange r = run(client_config(*other), server_config());
+  Exchange r = run_handshake(client_config(*other), server_config());
   ASSERT_FALSE(r.client);
   // Same subject as the trusted one: GnuTLS finds the anchor by name and the signature fails.
   EXPECT_EQ(r.client.error().code, 0x12au) << r.client.error().reason;
@@ -48,7 +46,7 @@ TEST(TlsCert, WrongSelfSignedCertificateFailsWithBadCertificate0x12a) {
 TEST(TlsCert, WrongServerNameFailsVerification) {
   auto cc = client_config();
   cc.server_name = "example.com";
-  Exchange r = run(cc, server_config());
+  Exchange r = run_handshake(cc, server_config());
   ASSERT_FALSE(r.client);
   EXPECT_EQ(r.client.error().code, 0x12au);
 }
@@ -57,7 +55,7 @@ TEST(TlsCert, PinnedLeafHashIsAccepted) {
   auto cc = client_config();
   cc.ca_pem.clear();  // pinning replaces chain verification
   cc.pinned_sha256 = leaf_sha256(localhost_cert().cert_pem);
-  EXPECT_TRUE(run(cc, server_config()).ok());
+  EXPECT_TRUE(run_handshake(cc, server_config()).ok());
 }
 
 TEST(TlsCert, PinnedHashOfAnotherCertificateIsRejected) {
@@ -65,7 +63,7 @@ TEST(TlsCert, PinnedHashOfAnotherCertificateIsRejected) {
   ASSERT_TRUE(other);
   auto cc = client_config();
   cc.pinned_sha256 = leaf_sha256(other->cert_pem);
-  Exchange r = run(cc, server_config());
+  Exchange r = run_handshake(cc, server_config());
   ASSERT_FALSE(r.client);
   EXPECT_EQ(r.client.error().code, 0x12au);
 }
@@ -75,13 +73,13 @@ TEST(TlsCert, InsecureModeAcceptsAnUntrustedCertificate) {
   cc.ca_pem.clear();
   cc.server_name = "not-the-cert-name.example";
   cc.insecure_skip_verify = true;
-  EXPECT_TRUE(run(cc, server_config()).ok());
+  EXPECT_TRUE(run_handshake(cc, server_config()).ok());
 }
 
 TEST(TlsCert, NineCertificateChainVerifiesAndMakesALargeFirstFlight) {
   auto chain = make_cert_chain("localhost", 9);
   ASSERT_TRUE(chain) << chain.error().reason;
-  Exchange r = run(client_config(*chain), server_config(*chain));
+  Exchange r = run_handshake(client_config(*chain), server_config(*chain));
   ASSERT_TRUE(r.ok()) << (r.client ? r.server.error().reason : r.client.error().reason);
   size_t server_flight = 0;
   for (const auto& o : r.server_sent) server_flight += o.data.size();
@@ -101,7 +99,7 @@ TEST(TlsCert, ChainWithoutItsRootIsNotTrusted) {
   ASSERT_TRUE(chain);
   auto other = make_cert_chain("localhost", 3);
   ASSERT_TRUE(other);
-  Exchange r = run(client_config(*other), server_config(*chain));
+  Exchange r = run_handshake(client_config(*other), server_config(*chain));
   ASSERT_FALSE(r.client);
   EXPECT_EQ(r.client.error().code, 0x130u);  // unknown_ca
 }

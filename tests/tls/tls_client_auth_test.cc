@@ -10,8 +10,6 @@
 namespace quic::test {
 namespace {
 
-const std::vector<uint8_t> kTp = {0x0e, 0x01, 0x04};
-
 // certificate_required (116), unknown_ca (48), bad_certificate (42), certificate_expired (45).
 constexpr uint64_t kCertificateRequired = 0x100 + 116;
 constexpr uint64_t kUnknownCa = 0x100 + 48;

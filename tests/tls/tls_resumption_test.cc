@@ -33,14 +33,6 @@ std::vector<uint8_t> get_ticket(const Endpoints& e) {
   return c->take_session_ticket();
 }
 
-const TlsSession::SecretEvent* find(const std::vector<TlsSession::SecretEvent>& v,
-                                    EncryptionLevel level, bool write) {
-  for (const auto& e : v) {
-    if (e.level == level && e.write == write) return &e;
-  }
-  return nullptr;
-}
-
 TEST(TlsResumption, TicketCarriesTheServerTransportParameters) {
   Endpoints e;
   auto ticket = get_ticket(e);

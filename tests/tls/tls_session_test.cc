@@ -8,24 +8,17 @@
 namespace quic::test {
 namespace {
 
-const std::vector<uint8_t> kClientTp = {0x04, 0x02, 0x40, 0x00, 0x0f, 0x01, 0x07};
-const std::vector<uint8_t> kServerTp = {0x03, 0x02, 0x45, 0xc0, 0x0e, 0x01, 0x04};
+const std::vector<uint8_t> kSessionClientTp = {0x04, 0x02, 0x40, 0x00, 0x0f, 0x01, 0x07};
+const std::vector<uint8_t> kSessionServerTp = {0x03, 0x02, 0x45, 0xc0, 0x0e, 0x01, 0x04};
 
 struct Pair {
   std::unique_ptr<TlsSession> client, server;
 };
 
-Pair make_pair(const TlsConfig& cc, const TlsConfig& sc, std::vector<uint8_t> ctp = kClientTp,
-               std::vector<uint8_t> stp = kServerTp) {
+Pair make_pair(const TlsConfig& cc, const TlsConfig& sc,
+               std::vector<uint8_t> ctp = kSessionClientTp,
+               std::vector<uint8_t> stp = kSessionServerTp) {
   return {session(context(cc), std::move(ctp)), session(context(sc), std::move(stp))};
-}
-
-const TlsSession::SecretEvent* find(const std::vector<TlsSession::SecretEvent>& v,
-                                    EncryptionLevel level, bool write) {
-  for (const auto& e : v) {
-    if (e.level == level && e.write == write) return &e;
-  }
-  return nullptr;
 }
 
 std::vector<uint8_t> bytes_of(const TlsSecret& s) {
@@ -106,8 +99,8 @@ TEST(TlsSession, TransportParametersArriveBothWays) {
   auto at_server = p.server->peer_transport_params();
   auto at_client = p.client->peer_transport_params();
   ASSERT_TRUE(at_server && at_client);
-  EXPECT_EQ(std::vector<uint8_t>(at_server->begin(), at_server->end()), kClientTp);
-  EXPECT_EQ(std::vector<uint8_t>(at_client->begin(), at_client->end()), kServerTp);
+  EXPECT_EQ(std::vector<uint8_t>(at_server->begin(), at_server->end()), kSessionClientTp);
+  EXPECT_EQ(std::vector<uint8_t>(at_client->begin(), at_client->end()), kSessionServerTp);
 }
 
 TEST(TlsSession, ServerPicksAlpnByItsOwnPreference) {
@@ -137,7 +130,7 @@ TEST(TlsSession, MissingClientTransportParametersFailsWith0x16d) {
 }
 
 TEST(TlsSession, MissingServerTransportParametersFailsWith0x16d) {
-  auto p = make_pair(client_config(), server_config(), kClientTp, /*stp=*/{});
+  auto p = make_pair(client_config(), server_config(), kSessionClientTp, /*stp=*/{});
   Exchange r = handshake(*p.client, *p.server);
   ASSERT_TRUE(r.server);
   ASSERT_FALSE(r.client);
@@ -260,7 +253,7 @@ TEST(TlsSession, HandshakeMessageOverTheLimitIsRefusedFromItsHeader) {
 TEST(TlsSession, GarbageClientHelloGivesACryptoErrorNotACrash) {
   uint32_t x = 12345;
   for (int i = 0; i < 200; ++i) {
-    auto server = session(context(server_config()), kServerTp);
+    auto server = session(context(server_config()), kSessionServerTp);
     std::vector<uint8_t> junk(4 + (i % 300));
     for (auto& b : junk) b = static_cast<uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
     junk[0] = 1;  // ClientHello

@@ -15,6 +15,10 @@
 
 namespace quic::test {
 
+// Transport parameters of both sides where their content does not matter:
+// active_connection_id_limit = 4.
+inline const std::vector<uint8_t> kTp = {0x0e, 0x01, 0x04};
+
 inline const PemCertKey& localhost_cert() {
   static PemCertKey pem = *make_self_signed("localhost");
   return pem;
@@ -112,6 +116,15 @@ inline Exchange handshake(TlsSession& c, TlsSession& s) {
   if (!r.client) return r;
   pump(c, s, r);
   return r;
+}
+
+// The secret a side installed at `level` for writing (`write`) or reading; null when none.
+inline const TlsSession::SecretEvent* find(const std::vector<TlsSession::SecretEvent>& v,
+                                           EncryptionLevel level, bool write) {
+  for (const auto& e : v) {
+    if (e.level == level && e.write == write) return &e;
+  }
+  return nullptr;
 }
 
 // Handshake message types in a CRYPTO stream (4-byte headers: type, uint24 length).
