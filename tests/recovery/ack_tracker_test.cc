@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "recovery_test_util.h"
+
 namespace quic {
 namespace {
 
-const Instant t0 = instant_from_ns(5'000'000'000);
+using test::t0;
 
 std::vector<Range> R(std::initializer_list<Range> r) {
   return r;

@@ -6,11 +6,12 @@
 #include <random>
 
 #include "recovery/pto.h"
+#include "recovery_test_util.h"
 
 namespace quic {
 namespace {
 
-const Instant t0 = instant_from_ns(10'000'000'000);
+using test::t0;
 
 // The detector's frames are the caller's; here each packet "carries" pn * 10, to check that
 // what comes back belongs to the packet it comes back with.

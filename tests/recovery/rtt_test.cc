@@ -3,11 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "recovery/pto.h"
+#include "recovery_test_util.h"
 
 namespace quic {
 namespace {
 
-const Instant t0 = instant_from_ns(1'000'000'000);
+using test::t0;
 
 TEST(RttEstimator, InitialValuesBeforeAnySample) {
   RttEstimator rtt;
