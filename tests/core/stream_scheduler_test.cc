@@ -135,7 +135,7 @@ StreamMapConfig map_config() {
   return c;
 }
 
-PeerStreamParams peer(uint64_t stream_window = 100000) {
+PeerStreamParams scheduler_peer(uint64_t stream_window = 100000) {
   return PeerStreamParams{1 << 20, stream_window, stream_window, stream_window, 100, 100};
 }
 
@@ -150,7 +150,7 @@ std::vector<uint64_t> drain(StreamMap& m, uint64_t chunk, size_t max = 1000) {
 }
 
 TEST(StreamMapPriority, DefaultIsRoundRobinAndUrgencyOverridesIt) {
-  StreamMap m(map_config(), peer());
+  StreamMap m(map_config(), scheduler_peer());
   std::vector<uint8_t> d(200);
   for (int i = 0; i < 3; ++i) m.write(*m.open(true), d);
   EXPECT_EQ(m.priority(0), (StreamPriority{3, true}));
@@ -159,7 +159,7 @@ TEST(StreamMapPriority, DefaultIsRoundRobinAndUrgencyOverridesIt) {
 }
 
 TEST(StreamMapPriority, SetPriorityFailsForUnknownAndReceiveOnlyStreams) {
-  StreamMap m(map_config(), peer());
+  StreamMap m(map_config(), scheduler_peer());
   EXPECT_FALSE(m.set_priority(0, {}));              // not opened
   ASSERT_TRUE(m.on_stream_frame(3, 0, {}, false));  // the peer's unidirectional stream
   EXPECT_FALSE(m.set_priority(3, {}));
@@ -169,7 +169,7 @@ TEST(StreamMapPriority, SetPriorityFailsForUnknownAndReceiveOnlyStreams) {
 }
 
 TEST(StreamMapPriority, BlockedNonIncrementalStreamDoesNotStarveTheNext) {
-  StreamMap m(map_config(), peer(300));  // each stream may send 300 bytes for now
+  StreamMap m(map_config(), scheduler_peer(300));  // each stream may send 300 bytes for now
   std::vector<uint8_t> d(500);
   for (int i = 0; i < 2; ++i) {
     auto id = *m.open(true);
@@ -185,7 +185,7 @@ TEST(StreamMapPriority, BlockedNonIncrementalStreamDoesNotStarveTheNext) {
 }
 
 TEST(StreamMapPriority, ReprioritisationMidStreamTakesEffectAtTheNextChunk) {
-  StreamMap m(map_config(), peer());
+  StreamMap m(map_config(), scheduler_peer());
   std::vector<uint8_t> d(300);
   for (int i = 0; i < 3; ++i) {
     auto id = *m.open(true);
@@ -200,7 +200,7 @@ TEST(StreamMapPriority, ReprioritisationMidStreamTakesEffectAtTheNextChunk) {
 }
 
 TEST(StreamMapPriority, LostDataGoesBeforeMoreUrgentNewData) {
-  StreamMap m(map_config(), peer());
+  StreamMap m(map_config(), scheduler_peer());
   std::vector<uint8_t> d(300);
   auto low = *m.open(true);
   auto high = *m.open(true);
@@ -227,7 +227,7 @@ TEST(StreamMapPriority, LostDataGoesBeforeMoreUrgentNewData) {
 }
 
 TEST(StreamMapPriority, ResetStreamLeavesTheScheduler) {
-  StreamMap m(map_config(), peer());
+  StreamMap m(map_config(), scheduler_peer());
   std::vector<uint8_t> d(300);
   auto a = *m.open(true);
   auto b = *m.open(true);
