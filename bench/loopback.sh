@@ -56,12 +56,19 @@ proc_cpu() { awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 
 # ngtcp2_bin PAIR PROGRAM: Debian's program, or NGTCP2_DIR's for the ngtcp2-new pair.
 ngtcp2_bin() { if [ "$1" = ngtcp2-new ]; then echo "$NGTCP2_DIR/$2"; else command -v "$2"; fi; }
-pairs="tquic quic-go ngtcp2"
+# The three stacks, then TQUIC's other modes of issue #16's goals: `tquic perf` (the yardstick
+# of the HTTP/3 tools), `tquic serve` -> `tquic get` (HTTP/3, file from tmpfs to tmpfs), two
+# paths (--multipath --path 127.0.0.2), and no offloads (--no-gso --no-gro on both sides)
+# beside Debian's ngtcp2 without GSO (--max-gso-dgrams=1; its client has no GRO, and quic-go
+# 0.29 uses neither). PAIRS overrides the list.
+pairs=${PAIRS:-"tquic quic-go ngtcp2 tquic-perf tquic-h3 tquic-mp tquic-nooffload ngtcp2-nooffload"}
 if [ -n "${NGTCP2_DIR:-}" ]; then
   [ -x "$NGTCP2_DIR/gtlsserver" ] && [ -x "$NGTCP2_DIR/gtlsclient" ] ||
     { echo "NGTCP2_DIR=$NGTCP2_DIR has no gtlsserver/gtlsclient" >&2; exit 2; }
   pairs="$pairs ngtcp2-new"
 fi
+# Server CPU per handshake is measured for the stacks, not for the extra modes.
+measures_handshakes() { case "$1" in tquic|quic-go|ngtcp2|ngtcp2-new) return 0 ;; esac; return 1; }
 
 # start_server NAME: starts NAME's server on a fresh port; sets srv (its PID).
 start_server() {
@@ -69,10 +76,19 @@ start_server() {
   port=$((port + 1))
   case "$1" in
     tquic) "$tquic" server --listen 127.0.0.1:$port --root "$work/www" >"$log" 2>&1 & ;;
+    tquic-mp) "$tquic" server --listen 127.0.0.1:$port --root "$work/www" --multipath \
+                >"$log" 2>&1 & ;;
+    tquic-nooffload) "$tquic" server --listen 127.0.0.1:$port --root "$work/www" --no-gso \
+                       --no-gro >"$log" 2>&1 & ;;
+    tquic-h3) "$tquic" serve "$work/www" --listen 127.0.0.1:$port >"$log" 2>&1 & ;;
+    tquic-perf) "$tquic" perf server --listen 127.0.0.1:$port >"$log" 2>&1 & ;;
     quic-go) "$qg/qgserver" -listen 127.0.0.1:$port -root "$work/www" -cert-out "$work/qg.pem" \
                >"$log" 2>&1 & ;;
     ngtcp2|ngtcp2-new)
       "$(ngtcp2_bin "$1" gtlsserver)" -q --no-quic-dump --no-http-dump -d "$work/www" 127.0.0.1 \
+        $port "$work/key.pem" "$work/cert.pem" >"$log" 2>&1 & ;;
+    ngtcp2-nooffload)
+      gtlsserver -q --no-quic-dump --no-http-dump --max-gso-dgrams=1 -d "$work/www" 127.0.0.1 \
         $port "$work/key.pem" "$work/cert.pem" >"$log" 2>&1 & ;;
   esac
   srv=$!
@@ -91,9 +107,18 @@ fetch() {
   case "$name" in
     tquic) /usr/bin/time -f "%U %S" -o "$work/client.time" \
              "$tquic" client -o "$dl" --insecure "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
+    tquic-mp) /usr/bin/time -f "%U %S" -o "$work/client.time" "$tquic" client -o "$dl" \
+                --insecure --multipath --path 127.0.0.2 "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
+    tquic-nooffload) /usr/bin/time -f "%U %S" -o "$work/client.time" "$tquic" client -o "$dl" \
+                       --insecure --no-gso --no-gro "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
+    tquic-h3) /usr/bin/time -f "%U %S" -o "$work/client.time" \
+                "$tquic" get -s -o "$dl/$file" --insecure "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
+    tquic-perf)  # no file: the generated body, its size checked from the client's JSON
+      /usr/bin/time -f "%U %S" -o "$work/client.time" "$tquic" perf client --json --insecure \
+        --size "$bytes" "https://127.0.0.1:$port/" >"$dl/perf.json" 2>/dev/null ;;
     quic-go) /usr/bin/time -f "%U %S" -o "$work/client.time" \
                "$qg/qgclient" -addr 127.0.0.1:$port -out "$dl" "/$file" >/dev/null 2>&1 ;;
-    ngtcp2|ngtcp2-new) /usr/bin/time -f "%U %S" -o "$work/client.time" \
+    ngtcp2|ngtcp2-new|ngtcp2-nooffload) /usr/bin/time -f "%U %S" -o "$work/client.time" \
               "$(ngtcp2_bin "$name" gtlsclient)" -q --no-quic-dump --no-http-dump --exit-on-all-streams-close \
               --download "$dl" 127.0.0.1 $port "https://127.0.0.1:$port/$file" >/dev/null 2>&1 ;;
   esac
@@ -111,7 +136,12 @@ run_pair() {
   local scpu
   scpu=$(proc_cpu "$srv")
   stop_server
-  cmp -s "$dl/big" "$work/www/big" || { echo "$name: download differs" >&2; return 1; }
+  if [ "$name" = tquic-perf ]; then
+    python3 -c "import json,sys; sys.exit(json.load(open('$dl/perf.json')).get('bytes') != $bytes)" ||
+      { echo "$name: not $bytes bytes" >&2; return 1; }
+  else
+    cmp -s "$dl/big" "$work/www/big" || { echo "$name: download differs" >&2; return 1; }
+  fi
   echo "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }') $(awk '{ print $1 + $2 }' "$work/client.time") $scpu"
 }
 
@@ -136,7 +166,8 @@ results=$work/results.txt
 for r in $(seq 1 "$rounds"); do
   for name in $pairs; do
     line=$(run_pair "$name")
-    hs=$(run_handshakes "$name")
+    hs=nan
+    measures_handshakes "$name" && hs=$(run_handshakes "$name")
     echo "round $r $name: wall/client cpu/server cpu = $line, server cpu per handshake = $hs" >&2
     echo "$name $line $hs" >>"$results"
   done
@@ -164,8 +195,28 @@ for name, rs in runs.items():
         "client_cpu_s": spread([c for _, c, _, _ in rs]),
         "server_cpu_s": spread([s for _, _, s, _ in rs]),
         "bytes_per_cpu_s": spread([size / max(c + s, 1e-9) for _, c, s, _ in rs]),
-        "server_cpu_ms_per_handshake": spread([h * 1e3 for _, _, _, h in rs]),
     }
+    if not any(h != h for _, _, _, h in rs):  # NaN: not measured for this pair
+        out["pairs"][name]["server_cpu_ms_per_handshake"] = spread([h * 1e3 for _, _, _, h in rs])
+# Issue #16's goals between the modes of one run (medians of bytes per CPU-second / goodput).
+def med(name, key):
+    p = out["pairs"].get(name)
+    return p[key]["median"] if p else None
+goals = []
+def goal(what, a, b, key, at_least):
+    x, y = med(a, key), med(b, key)
+    if x is not None and y is not None:
+        goals.append({"goal": what, "ratio": x / y, "at_least": at_least, "met": x / y >= at_least})
+goal("tquic serve -> tquic get: goodput within 10% of tquic perf", "tquic-h3", "tquic-perf", "goodput_mbps", 0.9)
+goal("tquic serve -> tquic get: bytes per CPU-s within 10% of tquic perf", "tquic-h3", "tquic-perf", "bytes_per_cpu_s", 0.9)
+goal("two paths (--multipath --path 127.0.0.2): goodput at least one path's", "tquic-mp", "tquic", "goodput_mbps", 1.0)
+goal("two paths: bytes per CPU-s at least one path's", "tquic-mp", "tquic", "bytes_per_cpu_s", 1.0)
+for peer in ("quic-go", "ngtcp2-nooffload"):
+    goal(f"no GSO/GRO: bytes per CPU-s ahead of {peer} without offloads", "tquic-nooffload", peer, "bytes_per_cpu_s", 1.0)
+    goal(f"no GSO/GRO: goodput ahead of {peer} without offloads", "tquic-nooffload", peer, "goodput_mbps", 1.0)
+goal("bytes per CPU-s: 1.5x the newer ngtcp2 (NGTCP2_DIR)", "tquic", "ngtcp2-new", "bytes_per_cpu_s", 1.5)
+goal("bytes per CPU-s: 2.6x Debian's ngtcp2 0.12", "tquic", "ngtcp2", "bytes_per_cpu_s", 2.6)
+out["goals"] = goals
 json.dump(out, open(f"{outdir}/loopback.json", "w"), indent=2)
 with open(f"{outdir}/loopback.md", "w") as f:
     f.write("<!-- generated by bench/loopback.sh from docs/bench/loopback.json; do not edit -->\n")
@@ -182,12 +233,21 @@ with open(f"{outdir}/loopback.md", "w") as f:
         return f"{fmt(s['median'])} ({fmt(s['min'])}-{fmt(s['max'])})"
     label = {"tquic": "TQUIC ↔ TQUIC (hq-interop)", "quic-go": "quic-go 0.29 ↔ quic-go (hq-interop)",
              "ngtcp2": "ngtcp2 (Debian gtlsserver ↔ gtlsclient, HTTP/3)",
-             "ngtcp2-new": "ngtcp2 from NGTCP2_DIR (gtlsserver ↔ gtlsclient, HTTP/3)"}
+             "ngtcp2-new": "ngtcp2 from NGTCP2_DIR (gtlsserver ↔ gtlsclient, HTTP/3)",
+             "tquic-perf": "TQUIC `perf` server ↔ client (generated body, no file)",
+             "tquic-h3": "TQUIC `serve` ↔ `get` (HTTP/3)",
+             "tquic-mp": "TQUIC ↔ TQUIC, two paths (127.0.0.1 + 127.0.0.2)",
+             "tquic-nooffload": "TQUIC ↔ TQUIC, --no-gso --no-gro",
+             "ngtcp2-nooffload": "ngtcp2 (Debian), server --max-gso-dgrams=1"}
     for name, p in out["pairs"].items():
         f.write(f"| {label.get(name, name)} | {cell(p['goodput_mbps'], lambda v: f'{v:.0f}')} | "
                 f"{cell(p['client_cpu_s'], lambda v: f'{v:.2f}')} | "
                 f"{cell(p['server_cpu_s'], lambda v: f'{v:.2f}')} | "
                 f"{cell(p['bytes_per_cpu_s'], lambda v: f'{v / 1e6:.0f} MB')} | "
-                f"{cell(p['server_cpu_ms_per_handshake'], lambda v: f'{v:.2f}')} |\n")
+                f"{cell(p['server_cpu_ms_per_handshake'], lambda v: f'{v:.2f}') if 'server_cpu_ms_per_handshake' in p else '-'} |\n")
+    if goals:
+        f.write("\n| issue #16 goal (same run, medians) | ratio | needed | met |\n|---|---|---|---|\n")
+        for g in goals:
+            f.write(f"| {g['goal']} | {g['ratio']:.2f}x | >= {g['at_least']}x | {'yes' if g['met'] else '**no**'} |\n")
 PY
 echo "wrote $out/loopback.json and $out/loopback.md" >&2
