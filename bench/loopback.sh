@@ -58,11 +58,9 @@ proc_cpu() { awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 ngtcp2_bin() { if [ "$1" = ngtcp2-new ]; then echo "$NGTCP2_DIR/$2"; else command -v "$2"; fi; }
 # The three stacks, then TQUIC's other modes of issue #16's goals: `tquic perf` (the yardstick
 # of the HTTP/3 tools), `tquic serve` -> `tquic get` (HTTP/3, the file from tmpfs, the body to
-# /dev/null as perf
-# discards it), two
-# paths (--multipath --path 127.0.0.2), and no offloads (--no-gso --no-gro on both sides)
-# beside Debian's ngtcp2 without GSO (--max-gso-dgrams=1; its client has no GRO, and quic-go
-# 0.29 uses neither). PAIRS overrides the list.
+# /dev/null as perf discards it), two paths (--multipath --path 127.0.0.2), and no offloads
+# (--no-gso --no-gro on both sides) beside Debian's ngtcp2 without GSO (--max-gso-dgrams=1;
+# its client has no GRO, and quic-go 0.29 uses neither). PAIRS overrides the list.
 pairs=${PAIRS:-"tquic quic-go ngtcp2 tquic-perf tquic-h3 tquic-mp tquic-nooffload ngtcp2-nooffload"}
 if [ -n "${NGTCP2_DIR:-}" ]; then
   [ -x "$NGTCP2_DIR/gtlsserver" ] && [ -x "$NGTCP2_DIR/gtlsclient" ] ||
