@@ -7,10 +7,10 @@
 namespace h3 {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using Wire = std::vector<uint8_t>;
 
-Bytes hex(std::string_view h) {
-  Bytes out;
+Wire hex(std::string_view h) {
+  Wire out;
   for (size_t i = 0; i + 1 < h.size(); i += 2) {
     out.push_back(static_cast<uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   }
@@ -21,12 +21,12 @@ Bytes hex(std::string_view h) {
 struct Parsed {
   FrameItem::Kind kind;
   uint64_t type;
-  Bytes payload;
+  Wire payload;
   bool operator==(const Parsed&) const = default;
 };
 
 // Feeds `wire` in pieces of `step` bytes; returns the items or the first error code.
-std::pair<std::vector<Parsed>, uint64_t> parse_all(const Bytes& wire, size_t step,
+std::pair<std::vector<Parsed>, uint64_t> parse_all(const Wire& wire, size_t step,
                                                    size_t max_payload = 1024) {
   FrameReader r(max_payload);
   std::vector<Parsed> out;
@@ -40,7 +40,7 @@ std::pair<std::vector<Parsed>, uint64_t> parse_all(const Bytes& wire, size_t ste
       if (it.kind == FrameItem::Kind::kDataChunk) {
         out.back().payload.insert(out.back().payload.end(), it.payload.begin(), it.payload.end());
       } else {
-        out.push_back({it.kind, it.type, Bytes(it.payload.begin(), it.payload.end())});
+        out.push_back({it.kind, it.type, Wire(it.payload.begin(), it.payload.end())});
       }
     }
     EXPECT_TRUE(in.empty());
@@ -50,8 +50,8 @@ std::pair<std::vector<Parsed>, uint64_t> parse_all(const Bytes& wire, size_t ste
 }
 
 TEST(H3Frames, EncodingsAreByteExact) {
-  Bytes b;
-  const Bytes abc{'a', 'b', 'c'};
+  Wire b;
+  const Wire abc{'a', 'b', 'c'};
   append_data(b, abc);
   EXPECT_EQ(b, hex("0003616263"));
   b.clear();
@@ -93,20 +93,20 @@ TEST(H3Frames, EncodingsAreByteExact) {
 }
 
 TEST(H3Frames, EveryFrameRoundTripsWholeAndByteByByte) {
-  Bytes wire;
-  append_data(wire, Bytes{1, 2, 3, 4});
-  append_headers(wire, Bytes{9, 9});
+  Wire wire;
+  append_data(wire, Wire{1, 2, 3, 4});
+  append_headers(wire, Wire{9, 9});
   append_cancel_push(wire, 1);
   Settings s;
   s.qpack_max_table_capacity = 100;
   s.enable_connect_protocol = true;
   s.grease = std::make_pair(uint64_t{0x21}, uint64_t{5});
   append_settings(wire, s);
-  append_push_promise(wire, 3, Bytes{7});
+  append_push_promise(wire, 3, Wire{7});
   append_goaway(wire, 8);
   append_max_push_id(wire, 2);
   append_priority_update(wire, frame::kPriorityUpdatePush, 1, "u=7, i");
-  append_data(wire, Bytes{});
+  append_data(wire, Wire{});
   for (size_t step : {wire.size(), size_t{1}, size_t{3}, size_t{7}}) {
     auto [items, code] = parse_all(wire, step);
     ASSERT_EQ(code, 0u) << "step " << step;
@@ -123,7 +123,7 @@ TEST(H3Frames, EveryFrameRoundTripsWholeAndByteByByte) {
     auto pp = parse_push_promise(items[4].payload);
     ASSERT_TRUE(pp);
     EXPECT_EQ(pp->push_id, 3u);
-    EXPECT_EQ(Bytes(pp->field_section.begin(), pp->field_section.end()), Bytes{7});
+    EXPECT_EQ(Wire(pp->field_section.begin(), pp->field_section.end()), Wire{7});
     EXPECT_EQ(items[5].type, frame::kGoaway);
     EXPECT_EQ(parse_single_varint(items[5].type, items[5].payload).value(), 8u);
     EXPECT_EQ(parse_single_varint(items[6].type, items[6].payload).value(), 2u);
@@ -137,7 +137,7 @@ TEST(H3Frames, EveryFrameRoundTripsWholeAndByteByByte) {
 
 TEST(H3Frames, DataPayloadIsStreamedNotBuffered) {
   FrameReader r(16);
-  Bytes hdr =
+  Wire hdr =
       hex("00"
           "c00000e8d4a51000");  // DATA announcing 10^12 bytes
   quic::Bytes in(hdr);
@@ -145,7 +145,7 @@ TEST(H3Frames, DataPayloadIsStreamedNotBuffered) {
   ASSERT_TRUE(begin && *begin);
   EXPECT_EQ((*begin)->kind, FrameItem::Kind::kDataBegin);
   EXPECT_EQ((*begin)->length, 1000000000000u);
-  Bytes chunk(100, 0xab);
+  Wire chunk(100, 0xab);
   quic::Bytes c(chunk);
   auto part = r.next(c);
   ASSERT_TRUE(part && *part);
@@ -160,18 +160,18 @@ TEST(H3Frames, HugeKnownFrameIsExcessiveLoadBeforeAnyAllocation) {
                                      "c00000e8d4a51000"),
                                  100, 1024);
   EXPECT_EQ(code, err::kExcessiveLoad);
-  Bytes big =
+  Wire big =
       hex("04"
           "5001");
   big.resize(2 + 0x1001, 0);
   EXPECT_EQ(parse_all(big, 100).second, err::kExcessiveLoad);  // SETTINGS > 4096 bytes
-  Bytes pu;
+  Wire pu;
   append_priority_update(pu, frame::kPriorityUpdateRequest, 0, std::string(2000, 'a'));
   EXPECT_EQ(parse_all(pu, 100).second, err::kExcessiveLoad);
 }
 
 TEST(H3Frames, UnknownAndReservedFramesAreSkippedWithoutBuffering) {
-  Bytes wire =
+  Wire wire =
       hex("21"
           "c00000e8d4a51000");  // reserved type 0x21, 10^12 bytes
   FrameReader r(16);
@@ -179,14 +179,14 @@ TEST(H3Frames, UnknownAndReservedFramesAreSkippedWithoutBuffering) {
   auto item = r.next(in);
   ASSERT_TRUE(item && *item);
   EXPECT_EQ((*item)->kind, FrameItem::Kind::kUnknownFrame);
-  Bytes junk(5000, 0x01);
+  Wire junk(5000, 0x01);
   quic::Bytes j(junk);
   auto more = r.next(j);
   ASSERT_TRUE(more);
   EXPECT_FALSE(*more);
   EXPECT_TRUE(j.empty());
   // A small unknown frame between two known ones.
-  Bytes w2 =
+  Wire w2 =
       hex("0701"
           "04"
           "4040"
@@ -256,7 +256,7 @@ TEST(H3Settings, UnknownIgnoredDefaultsAndEntryLimit) {
   auto empty = parse_settings({});
   ASSERT_TRUE(empty);
   EXPECT_FALSE(empty->max_field_section_size);  // unlimited by default
-  Bytes many;
+  Wire many;
   for (uint64_t i = 0; i <= kMaxSettingsEntries; ++i) {
     append_varint(many, 0x1000 + i);
     append_varint(many, 0);
@@ -279,7 +279,7 @@ TEST(H3Frames, UnknownSettingsAreKeptAndReadableDuplicatesStillAnError) {
   s.max_field_section_size = 1000;
   s.h3_datagram = true;
   s.extensions = {{0x2c7cf000, 1}, {0x2b64, 16}, {0x21 + 0x1f * 9, 77}};
-  Bytes wire;
+  Wire wire;
   append_settings(wire, s);
   auto [items, code] = parse_all(wire, 1);
   ASSERT_EQ(code, 0u);
@@ -295,13 +295,13 @@ TEST(H3Frames, UnknownSettingsAreKeptAndReadableDuplicatesStillAnError) {
   EXPECT_EQ(got->get(setting::kH3Datagram), 1u);
   EXPECT_EQ(got->get(setting::kEnableConnectProtocol), 0u);
   // §7.2.4: the same identifier twice is H3_SETTINGS_ERROR, unknown ones included.
-  Bytes dup{0x40, 0x64, 0x01, 0x40, 0x64, 0x02};
+  Wire dup{0x40, 0x64, 0x01, 0x40, 0x64, 0x02};
   EXPECT_EQ(parse_settings(dup).error().code, err::kSettingsError);
   // A known id listed in `extensions` is not sent twice.
   Settings twice;
   twice.qpack_blocked_streams = 3;
   twice.extensions = {{setting::kQpackBlockedStreams, 9}, {0x4242, 1}, {0x4242, 2}};
-  Bytes w2;
+  Wire w2;
   append_settings(w2, twice);
   auto [items2, code2] = parse_all(w2, w2.size());
   ASSERT_EQ(code2, 0u);

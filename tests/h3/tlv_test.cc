@@ -12,7 +12,7 @@
 namespace h3 {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using Wire = std::vector<uint8_t>;
 using Mode = TlvReader::Mode;
 using Kind = TlvReader::Item::Kind;
 
@@ -42,7 +42,7 @@ std::string run(const std::vector<quic::Bytes>& pieces, TlvReader& r) {
 }
 
 TEST(H3Tlv, ModesHoldAtEverySplit) {
-  Bytes wire;
+  Wire wire;
   auto add = [&](uint64_t type, std::string_view v) {
     append_varint(wire, type);
     append_varint(wire, v.size());
@@ -66,7 +66,7 @@ TEST(H3Tlv, ModesHoldAtEverySplit) {
 }
 
 TEST(H3Tlv, WholeValueInOneFragmentIsNotCopied) {
-  Bytes wire{0x01, 0x03, 'a', 'b', 'c'};
+  Wire wire{0x01, 0x03, 'a', 'b', 'c'};
   TlvReader r;
   quic::Bytes in(wire);
   auto h = r.next(in);
@@ -79,7 +79,7 @@ TEST(H3Tlv, WholeValueInOneFragmentIsNotCopied) {
 }
 
 TEST(H3Tlv, UndecidedHeaderIsSkippedNeverBuffered) {
-  Bytes wire{0x05, 0x02, 'x', 'y', 0x01, 0x01, 'q'};
+  Wire wire{0x05, 0x02, 'x', 'y', 0x01, 0x01, 'q'};
   TlvReader r;
   quic::Bytes in(wire);
   ASSERT_TRUE(r.next(in));  // header of type 5; no set_mode
