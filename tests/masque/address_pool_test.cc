@@ -5,12 +5,13 @@
 
 #include <set>
 
+#include "masque/ip_packet_test_util.h"
+
 namespace masque {
 namespace {
 
-IpAddress ip(const char* s) {
-  return IpAddress::parse(s).value();
-}
+using test::ip;
+
 AddressPool pool(const char* cidr) {
   return AddressPool::create(*IpPrefix::parse(cidr)).value();
 }

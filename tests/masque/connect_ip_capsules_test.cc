@@ -5,19 +5,18 @@
 #include <gtest/gtest.h>
 
 #include "h3/frames.h"
+#include "masque/ip_packet_test_util.h"
 
 namespace masque {
 namespace {
 
+using test::ip;
 using Wire = std::vector<uint8_t>;
 
 IpPrefix pfx(const char* s) {
   auto p = IpPrefix::parse(s);
   EXPECT_TRUE(p) << s;
   return p.value_or(IpPrefix{});
-}
-IpAddress ip(const char* s) {
-  return IpAddress::parse(s).value();
 }
 
 CapsuleError assign_error(const Wire& w) {

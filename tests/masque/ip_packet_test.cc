@@ -10,14 +10,12 @@
 namespace masque {
 namespace {
 
+using test::ip;
 using test::make_packet;
 using test::PacketSpec;
 
 uint16_t be16(const std::vector<uint8_t>& b, size_t at) {
   return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
-}
-IpAddress ip(const char* s) {
-  return IpAddress::parse(s).value();
 }
 
 TEST(IpPacket, AddressesAndPrefixes) {

@@ -9,6 +9,9 @@
 
 namespace masque::test {
 
+// An address the test knows to be valid ("198.18.0.1", "2001:db8::1").
+inline IpAddress ip(const char* s) { return IpAddress::parse(s).value(); }
+
 struct PacketSpec {
   const char* src = "198.18.0.2";
   const char* dst = "198.18.1.2";
