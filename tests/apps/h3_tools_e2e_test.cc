@@ -25,12 +25,6 @@ namespace {
 using namespace test_support;
 using Proc = Outcome;
 
-// Runs argv with stdout captured; stderr passes through. Killed after `timeout`.
-Proc run(const std::vector<std::string>& args,
-         std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  return test_support::run(args, timeout);
-}
-
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;

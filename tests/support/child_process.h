@@ -84,7 +84,9 @@ struct Outcome {
   std::string out;
 };
 
-inline Outcome run(const std::vector<std::string>& args, std::chrono::seconds timeout,
+// Runs argv with stdout captured (stderr passes through unless merged). Killed after `timeout`.
+inline Outcome run(const std::vector<std::string>& args,
+                   std::chrono::seconds timeout = std::chrono::seconds(30),
                    bool merge_stderr = false) {
   Child c = spawn(args, merge_stderr);
   std::string out;
