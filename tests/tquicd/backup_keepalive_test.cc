@@ -14,10 +14,10 @@ namespace bond {
 namespace {
 
 using namespace std::chrono_literals;
-using test::Dir;
-using test::Pair;
-using test::PairConfig;
-using test::Verdict;
+using ::test::Dir;
+using ::test::Pair;
+using ::test::PairConfig;
+using ::test::Verdict;
 
 const quic::SocketAddress kBackupAddr = quic::SocketAddress::v4(192, 0, 2, 11, 50001);
 
@@ -26,7 +26,7 @@ PairConfig tquicd_pair() {
   c.client.connection.multipath = c.server.connection.multipath = true;
   c.client.connection.idle_timeout = c.server.connection.idle_timeout = 30s;
   c.net.extra_client_addrs = {kBackupAddr};
-  c.net.to_server = c.net.to_client = test::NetConfig::instant_link(5ms);
+  c.net.to_server = c.net.to_client = ::test::NetConfig::instant_link(5ms);
   return c;
 }
 

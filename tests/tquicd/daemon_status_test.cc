@@ -48,7 +48,7 @@ std::vector<std::string> kinds(const EventBus& bus, uint64_t after) {
   return out;
 }
 
-struct Fixture {
+struct StatusFixture {
   quic::Instant t{std::chrono::seconds(10)};
   EventBus bus{t};
   LinkTracker tracker{{link("a", kA), link("b", kB)}};
@@ -64,7 +64,7 @@ struct Fixture {
 };
 
 TEST(LinkTracker, StatesFiguresAndEventsOnce) {
-  Fixture f;
+  StatusFixture f;
   EXPECT_TRUE(f.step({}).empty());  // nothing up yet: no event (the bond starts down)
   EXPECT_EQ(f.s.bond, BondState::kDown);
   EXPECT_EQ(f.step({path(0, kA, true, 1000)}),
@@ -103,7 +103,7 @@ TEST(LinkTracker, StatesFiguresAndEventsOnce) {
 }
 
 TEST(LinkTracker, CountersSurviveANewPathAndLossIsRecent) {
-  Fixture f;
+  StatusFixture f;
   f.step({path(0, kA, true, 5000, 100, 0), path(1, kB, true, 10)});
   f.step({path(0, kA, true, 6000, 200, 50), path(1, kB, true, 10)});
   EXPECT_DOUBLE_EQ(f.s.links[0].loss, 0.5);  // 50 of the last 100 packets
@@ -120,7 +120,7 @@ TEST(LinkTracker, CountersSurviveANewPathAndLossIsRecent) {
 }
 
 TEST(LinkTracker, CountersCarryOnAcrossANewConnection) {
-  Fixture f;
+  StatusFixture f;
   f.step({path(0, kA, true, 5000), path(1, kB, true, 700)});
   f.step({});  // the connection is gone: no paths
   EXPECT_EQ(f.s.bond, BondState::kDown);
@@ -136,7 +136,7 @@ TEST(LinkTracker, CountersCarryOnAcrossANewConnection) {
 }
 
 TEST(LinkTracker, ALinkReopenedOnAnotherAddressKeepsCounting) {
-  Fixture f;
+  StatusFixture f;
   f.step({path(0, kA, true, 1000), path(1, kB, true, 10)});
   const quic::SocketAddress moved = quic::SocketAddress::v4(198, 18, 150, 2, 40100);
   f.tracker.set_local("a", moved);
@@ -150,7 +150,7 @@ TEST(LinkTracker, ALinkReopenedOnAnotherAddressKeepsCounting) {
 }
 
 TEST(LinkTracker, ReconfiguredLinksKeepTheirCountersAndAdminState) {
-  Fixture f;
+  StatusFixture f;
   f.step({path(0, kA, true, 1000), path(1, kB, true, 10)});
   ASSERT_TRUE(f.tracker.set_admin_down("b", true, f.t, f.bus));
   // A reload: b removed, c added (no socket yet), a's role changed.
@@ -183,7 +183,7 @@ TEST(LinkTracker, ReconfiguredLinksKeepTheirCountersAndAdminState) {
 }
 
 TEST(LinkTracker, PathHistoryIsBounded) {
-  Fixture f;
+  StatusFixture f;
   uint64_t total = 0;
   // A link reopened more often than the bound: old paths are folded, the sum stays exact.
   for (uint64_t id = 0; id < kMaxTrackedPathsPerLink + 10; ++id) {
@@ -194,7 +194,7 @@ TEST(LinkTracker, PathHistoryIsBounded) {
 }
 
 TEST(LinkTracker, AdminDownIsShownAndReportedOnce) {
-  Fixture f;
+  StatusFixture f;
   f.step({path(0, kA, true, 1), path(1, kB, true, 1)});
   EXPECT_TRUE(f.tracker.set_admin_down("a", true, f.t, f.bus));
   EXPECT_TRUE(f.tracker.set_admin_down("a", true, f.t, f.bus));  // again: no second event
