@@ -28,6 +28,33 @@ PumpStatus pump_body(uint64_t& offset, uint64_t end, size_t chunk, const BodyRea
   }
 }
 
+PumpStatus pump_file(int fd, uint64_t& offset, uint64_t end, const BodyWriteWith& write_with,
+                     size_t budget) {
+  size_t used = 0;
+  for (;;) {
+    if (used >= budget && offset < end) return PumpStatus::kMore;
+    const size_t len = static_cast<size_t>(std::min<uint64_t>(end - offset, budget - used));
+    uint64_t at = offset;
+    bool failed = false;
+    auto fill = [&](quic::MutBytes dst) -> size_t {
+      ssize_t got = pread(fd, dst.data(), dst.size(), static_cast<off_t>(at));
+      if (got <= 0) {
+        failed = true;  // an error, or the end of a file that shrank since it was opened
+        return 0;
+      }
+      at += static_cast<uint64_t>(got);
+      return static_cast<size_t>(got);
+    };
+    auto n = write_with(len, fill, offset + len == end);  // fin only with all of it written
+    if (!n) return PumpStatus::kWriteError;
+    offset += *n;
+    used += *n;
+    if (failed) return PumpStatus::kReadError;
+    if (*n == len && offset == end) return PumpStatus::kDone;
+    if (*n < len) return PumpStatus::kMore;  // the send buffer is full (or a short read)
+  }
+}
+
 bool write_all(int fd, const uint8_t* p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);

@@ -12,6 +12,8 @@
 #include <optional>
 #include <span>
 
+#include "core/stream_buffers.h"
+
 namespace apps {
 
 inline constexpr size_t kMaxBodyBytesPerActivity = 256 * 1024;
@@ -36,6 +38,14 @@ using BodyWrite = std::function<std::optional<size_t>(std::span<const uint8_t> d
 // An empty rest (offset == end) writes the FIN alone.
 PumpStatus pump_body(uint64_t& offset, uint64_t end, size_t chunk, const BodyRead& read,
                      const BodyWrite& write, size_t budget = kMaxBodyBytesPerActivity);
+
+// The same for a file body, read (pread) straight into the stream's send buffer, so its bytes
+// are copied once, from the page cache, on their way to the packet. write_with(max, fill, fin)
+// is the stream's zero-copy write (quic::Connection::stream_write_with).
+using BodyWriteWith =
+    std::function<std::optional<size_t>(size_t max, quic::FillBytes fill, bool fin)>;
+PumpStatus pump_file(int fd, uint64_t& offset, uint64_t end, const BodyWriteWith& write_with,
+                     size_t budget = kMaxBodyBytesPerActivity);
 
 // Writes all n bytes to fd (a blocking file); false on an error.
 bool write_all(int fd, const uint8_t* p, size_t n);

@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 HqClientApp::HqClientApp(quic::SocketAddress local, quic::SocketAddress remote,
                          std::vector<HqRequest> requests)
-    : local_(local), remote_(remote), requests_(std::move(requests)), buf_(kChunk) {}
+    : local_(local), remote_(remote), requests_(std::move(requests)) {}
 
 HqClientApp::~HqClientApp() {
   for (auto& [id, a] : active_) {
@@ -242,25 +242,39 @@ void HqClientApp::fail_request(Active& a, std::string why) {
 void HqClientApp::read_response(quic::Connection& c, uint64_t id, Active& a) {
   HqRequest& r = requests_[a.index];
   const auto& pattern = perf_pattern(kChunk);
-  for (;;) {
-    bool fin = false;
-    auto n = c.stream_read(id, buf_, &fin);
-    if (!n) return fail_request(a, "stream read: " + n.error().reason);
+  std::string error;
+  // The body is handed over in place, span by span of the stream's receive buffer: written to
+  // the file or checked without a copy into a buffer of ours (taking nothing stops the read).
+  auto take = [&](quic::Bytes src) -> size_t {
     switch (r.sink) {
       case HqRequest::Sink::kMemory:
-        r.body.append(reinterpret_cast<const char*>(buf_.data()), *n);
+        r.body.append(reinterpret_cast<const char*>(src.data()), src.size());
         break;
       case HqRequest::Sink::kFile:
-        if (!write_all(a.fd, buf_.data(), *n)) return fail_request(a, "write " + r.out_path);
+        if (!write_all(a.fd, src.data(), src.size())) {
+          error = "write " + r.out_path;
+          return 0;
+        }
         break;
       case HqRequest::Sink::kPerfCheck:
-        if (r.received + *n > r.expect) return fail_request(a, "response longer than asked");
-        if (std::memcmp(buf_.data(), pattern.data() + r.received % 251, *n) != 0) {
-          return fail_request(a, "corrupt data near offset " + std::to_string(r.received));
+        if (r.received + src.size() > r.expect) {
+          error = "response longer than asked";
+          return 0;
+        }
+        if (std::memcmp(src.data(), pattern.data() + r.received % 251, src.size()) != 0) {
+          error = "corrupt data near offset " + std::to_string(r.received);
+          return 0;
         }
         break;
     }
-    r.received += *n;
+    r.received += src.size();
+    return src.size();
+  };
+  for (;;) {
+    bool fin = false;
+    auto n = c.stream_read_with(id, kChunk, take, &fin);
+    if (!n) return fail_request(a, "stream read: " + n.error().reason);
+    if (!error.empty()) return fail_request(a, error);
     if (fin) {
       if (r.sink == HqRequest::Sink::kPerfCheck && r.received != r.expect) {
         return fail_request(a, "response ended after " + std::to_string(r.received) + " of " +

@@ -113,7 +113,6 @@ class HqClientApp {
   std::string conn_error_;
   quic::Instant started_{}, handshake_done_{}, completed_{};
   quic::ConnectionStats stats_;
-  std::vector<uint8_t> buf_;
   uint64_t dg_total_ = 0, dg_sent_ = 0, dg_echoed_ = 0;
   std::vector<bool> dg_seen_;
   quic::Instant dg_progress_{};

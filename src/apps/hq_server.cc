@@ -264,19 +264,22 @@ void HqServerApp::write_response(quic::Connection& c, uint64_t id, Stream& s) {
     return;
   }
   // Bounded per hook call (body_pump.h): the first flight after the handshake must not wait.
-  auto read = [&](uint64_t offset, size_t len) -> std::optional<quic::Bytes> {
-    if (s.kind == Kind::kPerf) return quic::Bytes(perf_pattern(kChunk).data() + offset % 251, len);
-    ssize_t got = pread(s.fd, buf_.data(), len, static_cast<off_t>(offset));
-    if (got <= 0) return std::nullopt;
-    return quic::Bytes(buf_.data(), static_cast<size_t>(got));
-  };
-  auto write = [&](quic::Bytes data, bool fin) -> std::optional<size_t> {
-    auto n = c.stream_write(id, data, fin);
+  // A file goes from the page cache straight into the stream's send buffer.
+  auto write_with = [&](size_t max, quic::FillBytes fill, bool fin) -> std::optional<size_t> {
+    auto n = c.stream_write_with(id, max, fill, fin);
     if (!n) return std::nullopt;
     counters_.bytes_sent += *n;
     return *n;
   };
-  switch (pump_body(s.offset, s.size, kChunk, read, write)) {
+  auto read = [&](uint64_t offset, size_t len) -> std::optional<quic::Bytes> {
+    return quic::Bytes(perf_pattern(kChunk).data() + offset % 251, len);
+  };
+  auto write = [&](quic::Bytes data, bool fin) -> std::optional<size_t> {
+    return write_with(data.size(), quic::CopyFrom{data}, fin);
+  };
+  const PumpStatus status = s.kind == Kind::kPerf ? pump_body(s.offset, s.size, kChunk, read, write)
+                                                  : pump_file(s.fd, s.offset, s.size, write_with);
+  switch (status) {
     case PumpStatus::kMore:
       return;
     case PumpStatus::kReadError:  // shrank or unreadable since open

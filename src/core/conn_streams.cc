@@ -189,17 +189,27 @@ Result<uint64_t> Connection::open_stream(bool bidirectional) {
 }
 
 Result<size_t> Connection::stream_write(uint64_t id, Bytes data, bool fin) {
+  CopyFrom fill{data};
+  return stream_write_with(id, data.size(), fill, fin);
+}
+
+Result<size_t> Connection::stream_write_with(uint64_t id, size_t max, FillBytes fill, bool fin) {
   if (streams_.find(id) == nullptr) return fail(err::kStreamStateError, "no such stream");
-  size_t n = streams_.write(id, data);
-  if (fin && n == data.size() && !streams_.finish(id)) {
+  size_t n = streams_.write_with(id, max, fill);
+  if (fin && n == max && !streams_.finish(id)) {
     return fail(err::kStreamStateError, "stream cannot be finished");
   }
   return n;
 }
 
 Result<size_t> Connection::stream_read(uint64_t id, MutBytes out, bool* fin) {
+  CopyInto take{out};
+  return stream_read_with(id, out.size(), take, fin);
+}
+
+Result<size_t> Connection::stream_read_with(uint64_t id, size_t max, TakeBytes take, bool* fin) {
   if (streams_.find(id) == nullptr) return fail(err::kStreamStateError, "no such stream");
-  ReadResult r = streams_.read(id, out);
+  ReadResult r = streams_.read_with(id, max, take);
   if (fin) *fin = r.fin;
   if (r.reset_error) return fail(*r.reset_error, "stream reset by peer");
   return r.bytes;

@@ -128,6 +128,11 @@ class Connection {
   Result<size_t> stream_write(uint64_t id, Bytes data, bool fin);
   // Reads in-order bytes; *fin is set once the final byte has been read.
   Result<size_t> stream_read(uint64_t id, MutBytes out, bool* fin);
+  // Zero-copy forms (FillBytes, TakeBytes: stream_buffers.h): fill writes up to max bytes
+  // straight into the send buffer (fin applies if it wrote all max); take is handed up to max
+  // received bytes in place, and what it takes is consumed.
+  Result<size_t> stream_write_with(uint64_t id, size_t max, FillBytes fill, bool fin);
+  Result<size_t> stream_read_with(uint64_t id, size_t max, TakeBytes take, bool* fin);
   Status stream_reset(uint64_t id, uint64_t app_error);
   // RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset): the peer still receives the first
   // reliable_size bytes (at most what was written; retransmitted if lost), then the reset.

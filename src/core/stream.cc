@@ -21,6 +21,11 @@ size_t Stream::write(Bytes data) {
   return send_.write(data);
 }
 
+size_t Stream::write_with(size_t max, FillBytes fill) {
+  if (!send_open()) return 0;
+  return send_.write_with(max, fill);
+}
+
 bool Stream::finish() {
   if (!send_open() || send_.fin_set()) return false;
   send_.finish();
@@ -183,6 +188,11 @@ bool Stream::apply_reliable_reset() {
 }
 
 ReadResult Stream::read(MutBytes out) {
+  CopyInto take{out};
+  return read_with(out.size(), take);
+}
+
+ReadResult Stream::read_with(size_t max, TakeBytes take) {
   ReadResult r;
   if (!has_recv_) return r;
   if (recv_state_ == RecvState::kResetRecvd || recv_state_ == RecvState::kResetRead) {
@@ -199,9 +209,9 @@ ReadResult Stream::read(MutBytes out) {
   if (peer_reliable_size_) {
     // (After STOP_SENDING the read offset may already be past it: nothing more to read.)
     uint64_t left = *peer_reliable_size_ - std::min(*peer_reliable_size_, recv_.read_offset());
-    out = out.first(static_cast<size_t>(std::min<uint64_t>(out.size(), left)));
+    max = static_cast<size_t>(std::min<uint64_t>(max, left));
   }
-  r.bytes = recv_.read(out);
+  r.bytes = recv_.read_with(max, take);
   if (apply_reliable_reset()) return r;
   update_recv_state();
   if (recv_state_ == RecvState::kDataRecvd && recv_.finished_reading()) {

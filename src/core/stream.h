@@ -68,6 +68,7 @@ class Stream {
 
   // --- application, sending part
   size_t write(Bytes data);
+  size_t write_with(size_t max, FillBytes fill);  // stream_buffers.h
   bool finish();
   // Abandons the sending part (RFC 9000 §3.1 "Reset Sent"); true if a RESET_STREAM is due.
   // reliable_size > 0 (RESET_STREAM_AT, draft-ietf-quic-reliable-stream-reset): the first
@@ -81,6 +82,7 @@ class Stream {
 
   // --- application, receiving part
   ReadResult read(MutBytes out);
+  ReadResult read_with(size_t max, TakeBytes take);  // stream_buffers.h
   bool readable() const;
   // Both parts are terminal: the stream's state can be freed.
   bool finished() const;

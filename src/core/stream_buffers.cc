@@ -15,19 +15,24 @@ constexpr size_t kMinRingBytes = 1024;
 // SendBuffer
 
 size_t SendBuffer::write(Bytes data) {
+  CopyFrom fill{data};
+  return write_with(data.size(), fill);
+}
+
+size_t SendBuffer::write_with(size_t max, FillBytes fill) {
   if (fin_set_ || discarded_) return 0;
   // RFC 9000 §4.5: a stream's final size can never exceed 2^62-1.
   uint64_t room = std::min<uint64_t>(capacity(), kMaxVarint - write_end_);
-  size_t n = static_cast<size_t>(std::min<uint64_t>(data.size(), room));
+  size_t n = static_cast<size_t>(std::min<uint64_t>(max, room));
   if (n == 0) return 0;
   reserve(buffered() + n);
   size_t mask = ring_.size() - 1;
   size_t at = static_cast<size_t>(write_end_ & mask);
   size_t first = std::min(n, ring_.size() - at);
-  std::memcpy(ring_.data() + at, data.data(), first);
-  if (first < n) std::memcpy(ring_.data(), data.data() + first, n - first);
-  write_end_ += n;
-  return n;
+  size_t got = std::min(fill(MutBytes(ring_.data() + at, first)), first);
+  if (got == first && first < n) got += std::min(fill(MutBytes(ring_.data(), n - first)), n - first);
+  write_end_ += got;
+  return got;
 }
 
 void SendBuffer::reserve(size_t bytes) {
@@ -254,22 +259,28 @@ uint64_t RecvBuffer::readable() const {
 }
 
 size_t RecvBuffer::read(MutBytes out) {
-  size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), readable()));
-  size_t dst = 0;
-  while (dst < n) {
+  CopyInto take{out};
+  return read_with(out.size(), take);
+}
+
+size_t RecvBuffer::read_with(size_t max, TakeBytes take) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(max, readable()));
+  size_t done = 0;
+  while (done < n) {
     uint64_t block = read_offset_ / kRecvBlockSize;
     size_t idx = static_cast<size_t>(block - first_block_);
     size_t in_block = static_cast<size_t>(read_offset_ % kRecvBlockSize);
-    size_t k = std::min(kRecvBlockSize - in_block, n - dst);
-    std::memcpy(out.data() + dst, blocks_[idx].data() + in_block, k);
-    dst += k;
-    read_offset_ += k;
+    size_t k = std::min(kRecvBlockSize - in_block, n - done);
+    size_t took = std::min(take(Bytes(blocks_[idx].data() + in_block, k)), k);
+    done += took;
+    read_offset_ += took;
+    if (took < k) break;
   }
-  if (n > 0) {
+  if (done > 0) {
     received_.erase_below(read_offset_);
     release_blocks();
   }
-  return n;
+  return done;
 }
 
 void RecvBuffer::release_blocks() {

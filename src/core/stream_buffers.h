@@ -9,14 +9,43 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <vector>
 
 #include "common/error.h"
+#include "common/function_ref.h"
 #include "common/range_set.h"
 #include "wire/varint.h"
 
 namespace quic {
+
+// Zero-copy stream I/O. A FillBytes writes the application's next bytes into dst (buffer
+// space of the stream, in stream order) and returns how many it wrote, from dst's start; a
+// TakeBytes consumes bytes the stream received (valid only during the call) and returns how
+// many it took. Writing or taking fewer than offered ends the call there.
+using FillBytes = FunctionRef<size_t(MutBytes dst)>;
+using TakeBytes = FunctionRef<size_t(Bytes src)>;
+
+// The copying kind of each, behind write(Bytes) and read(MutBytes).
+struct CopyFrom {
+  Bytes data;
+  size_t done = 0;
+  size_t operator()(MutBytes dst) {
+    std::memcpy(dst.data(), data.data() + done, dst.size());
+    done += dst.size();
+    return dst.size();
+  }
+};
+struct CopyInto {
+  MutBytes out;
+  size_t done = 0;
+  size_t operator()(Bytes src) {
+    std::memcpy(out.data() + done, src.data(), src.size());
+    done += src.size();
+    return src.size();
+  }
+};
 
 // Default cap on bytes a SendBuffer holds (written but not yet acknowledged).
 inline constexpr size_t kDefaultSendBufferBytes = size_t{1} << 20;
@@ -37,6 +66,9 @@ class SendBuffer {
   // Copies as much of data as fits under the cap; returns the number of bytes accepted (less
   // than data.size() is backpressure). Nothing is accepted after finish().
   size_t write(Bytes data);
+  // The same without the application's copy: fill writes up to max bytes straight into the
+  // buffer (one or, where the ring wraps, two calls); returns the bytes it wrote.
+  size_t write_with(size_t max, FillBytes fill);
   void finish() { fin_set_ = true; }
 
   // The next chunk to send, or nullopt. Lost ranges go first (not limited by flow control,
@@ -136,6 +168,9 @@ class RecvBuffer {
 
   // Copies contiguous bytes from the read offset; returns the count.
   size_t read(MutBytes out);
+  // The same without the copy: hands up to max contiguous bytes to take, one span per
+  // reassembly block, and consumes what it took.
+  size_t read_with(size_t max, TakeBytes take);
   // Contiguous bytes ready for read().
   uint64_t readable() const;
   // All data up to the final size has been read (EOF delivered).

@@ -165,11 +165,16 @@ Result<StreamMap::Entry*> StreamMap::get_or_open(uint64_t id, Part part, uint64_
 // Application calls
 
 size_t StreamMap::write(uint64_t id, Bytes data) {
+  CopyFrom fill{data};
+  return write_with(id, data.size(), fill);
+}
+
+size_t StreamMap::write_with(uint64_t id, size_t max, FillBytes fill) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return 0;
   Entry& e = it->second;
-  size_t n = e.stream.write(data);
-  if (n < data.size()) e.want_writable = true;
+  size_t n = e.stream.write_with(max, fill);
+  if (n < max) e.want_writable = true;
   if (n > 0) enqueue_send(e);
   return n;
 }
@@ -205,13 +210,18 @@ bool StreamMap::stop_sending(uint64_t id, uint64_t app_error) {
 }
 
 ReadResult StreamMap::read(uint64_t id, MutBytes out) {
+  CopyInto take{out};
+  return read_with(id, out.size(), take);
+}
+
+ReadResult StreamMap::read_with(uint64_t id, size_t max, TakeBytes take) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return {};
   Entry& e = it->second;
   uint64_t old_high = e.stream.recv_buffer().max_received();
   uint64_t old_read = e.stream.recv_buffer().read_offset();
   const bool was_reset = e.stream.recv_state() == RecvState::kResetRecvd;
-  ReadResult r = e.stream.read(out);
+  ReadResult r = e.stream.read_with(max, take);
   account_receive(e, old_high, old_read);
   // The peer's RESET_STREAM_AT took effect now that its reliable bytes were read.
   if (!was_reset && e.stream.recv_state() == RecvState::kResetRecvd) {

@@ -113,11 +113,13 @@ class StreamMap {
   std::optional<uint64_t> open(bool bidi);
   Stream* find(uint64_t id);
   size_t write(uint64_t id, Bytes data);
+  size_t write_with(uint64_t id, size_t max, FillBytes fill);  // stream_buffers.h
   bool finish(uint64_t id);
   // reliable_size > 0: RESET_STREAM_AT (Stream::reset); the stream keeps sending below it.
   bool reset(uint64_t id, uint64_t app_error, uint64_t reliable_size = 0);
   bool stop_sending(uint64_t id, uint64_t app_error);
   ReadResult read(uint64_t id, MutBytes out);
+  ReadResult read_with(uint64_t id, size_t max, TakeBytes take);
   std::optional<StreamEvent> poll_event();
   // RFC 9218 urgency/incremental of a stream's sending part; takes effect for the next chunk.
   // False for an unknown (or freed) stream or one without a sending part.

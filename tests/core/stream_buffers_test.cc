@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -68,6 +69,50 @@ TEST(SendBuffer, ViewAndCopyOutReturnTheChunkBytes) {
   ASSERT_TRUE(b.copy_out(c2->offset, c2->length, dst));
   EXPECT_EQ(dst[19], 46);
   EXPECT_FALSE(b.copy_out(40, 20, dst));  // beyond written data
+}
+
+// Zero-copy write: the caller fills the ring in place, in stream order, in two calls where
+// the ring wraps; a short fill ends the write there.
+TEST(SendBuffer, WriteWithFillsTheRingInPlaceAcrossItsWrap) {
+  SendBuffer b(4096);
+  auto head = pattern(3000);
+  ASSERT_EQ(b.write(head), 3000u);
+  auto c = b.next_chunk(3000, 1 << 20);
+  ASSERT_TRUE(c);
+  b.on_acked(c->offset, c->length, c->fin);  // the ring's front is free: the next write wraps
+  auto body = pattern(2000, 100);
+  std::vector<size_t> calls;
+  size_t done = 0;
+  size_t n = b.write_with(2000, [&](MutBytes dst) {
+    calls.push_back(dst.size());
+    std::copy_n(body.begin() + static_cast<ptrdiff_t>(done), dst.size(), dst.begin());
+    done += dst.size();
+    return dst.size();
+  });
+  EXPECT_EQ(n, 2000u);
+  ASSERT_EQ(calls.size(), 2u);  // up to the ring's end, then from its start
+  EXPECT_EQ(calls[0] + calls[1], 2000u);
+  std::vector<uint8_t> out(2000);
+  ASSERT_TRUE(b.copy_out(3000, 2000, out.data()));
+  EXPECT_EQ(out, body);
+
+  // A fill that writes less than offered (the file ended early) is taken at its word.
+  int more_calls = 0;
+  EXPECT_EQ(b.write_with(500, [&](MutBytes dst) {
+    ++more_calls;
+    std::fill_n(dst.begin(), 10, uint8_t{9});
+    return size_t{10};
+  }), 10u);
+  EXPECT_EQ(more_calls, 1);
+  EXPECT_EQ(b.write_with(100, [](MutBytes) { return size_t{0}; }), 0u);
+  // Never offered more than the cap leaves room for, whatever max says.
+  size_t offered = 0;
+  b.write_with(1 << 20, [&](MutBytes dst) {
+    offered += dst.size();
+    return dst.size();
+  });
+  EXPECT_EQ(offered, 4096u - 2000u - 10u);
+  EXPECT_EQ(b.capacity(), 0u);
 }
 
 TEST(SendBuffer, LostRangesRetransmitFirstExcludingPartsAckedSince) {
@@ -166,6 +211,38 @@ TEST(RecvBuffer, ReassemblesOutOfOrderWithOverlaps) {
   EXPECT_EQ(out, data);
   EXPECT_TRUE(r.finished_reading());
   EXPECT_EQ(r.allocated_bytes(), 0u);
+}
+
+// Zero-copy read: in-order bytes handed over in place, one span per reassembly block; what
+// the taker does not take stays readable.
+TEST(RecvBuffer, ReadWithHandsBlocksInPlaceAndKeepsWhatWasNotTaken) {
+  RecvBuffer b(1 << 20);
+  auto data = pattern(3 * kRecvBlockSize);
+  ASSERT_TRUE(b.insert(100, Bytes(data).subspan(100), false));
+  ASSERT_TRUE(b.insert(0, Bytes(data).first(100), false));
+  std::vector<uint8_t> got;
+  std::vector<size_t> spans;
+  size_t n = b.read_with(kRecvBlockSize + 50, [&](Bytes src) {
+    spans.push_back(src.size());
+    got.insert(got.end(), src.begin(), src.end());
+    return src.size();
+  });
+  EXPECT_EQ(n, kRecvBlockSize + 50);
+  EXPECT_EQ(spans, (std::vector<size_t>{kRecvBlockSize, 50}));
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
+  // Taking 7 of the offered bytes consumes 7 and stops.
+  int calls = 0;
+  EXPECT_EQ(b.read_with(1 << 20, [&](Bytes src) {
+    ++calls;
+    EXPECT_EQ(src[0], data[kRecvBlockSize + 50]);
+    return size_t{7};
+  }), 7u);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(b.read_offset(), kRecvBlockSize + 57);
+  EXPECT_EQ(b.readable(), 3 * kRecvBlockSize - (kRecvBlockSize + 57));
+  std::vector<uint8_t> rest(b.readable());
+  EXPECT_EQ(b.read(rest), rest.size());  // the copying read sees the same bytes
+  EXPECT_TRUE(std::equal(rest.begin(), rest.end(), data.begin() + kRecvBlockSize + 57));
 }
 
 TEST(RecvBuffer, DataBeyondFlowLimitIsFlowControlError) {
