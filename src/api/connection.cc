@@ -235,28 +235,42 @@ Result<uint64_t> Connection::open_stream(bool bidirectional) {
 
 Result<size_t> Connection::stream_write(uint64_t stream_id, std::span<const uint8_t> data,
                                         bool fin) {
+  quic::CopyFrom fill{data};
+  return stream_write_with(stream_id, data.size(), fill, fin);
+}
+
+Result<size_t> Connection::write_with(uint64_t stream_id, size_t max, FillFn fill, void* ctx,
+                                      bool fin) {
   auto x = live(core_, id_);
   if (!x) return std::unexpected(x.error());
   if (receive_only(*x, stream_id)) return fail(Errc::invalid_argument, "receive-only stream");
   auto s = lookup(*x, stream_id);
   if (!s) return std::unexpected(s.error());
   if (auto closed = send_closed(*x, stream_id, *s)) return std::unexpected(std::move(*closed));
-  auto n = x->c.stream_write(stream_id, data, fin);
+  auto n = x->c.stream_write_with(stream_id, max,
+                                  [&](quic::MutBytes dst) { return fill(ctx, dst); }, fin);
   if (!n) return fail(Errc::invalid_argument, n.error().reason);
-  if (*n == 0 && !data.empty()) return fail(Errc::would_block, "no room in the send buffer");
+  if (*n == 0 && max > 0) return fail(Errc::would_block, "no room in the send buffer");
   return *n;
 }
 
 Result<ReadResult> Connection::stream_read(uint64_t stream_id, std::span<uint8_t> out) {
+  quic::CopyInto take{out};
+  return stream_read_with(stream_id, out.size(), take);
+}
+
+Result<ReadResult> Connection::read_with(uint64_t stream_id, size_t max, TakeFn take,
+                                         void* ctx) {
   auto x = live(core_, id_);
   if (!x) return std::unexpected(x.error());
   if (send_only(*x, stream_id)) return fail(Errc::invalid_argument, "send-only stream");
-  if (out.empty()) return fail(Errc::invalid_argument, "empty buffer");
+  if (max == 0) return fail(Errc::invalid_argument, "empty buffer");
   auto s = lookup(*x, stream_id);
   if (!s) return std::unexpected(s.error());
   if (auto closed = recv_closed(*x, stream_id, *s)) return std::unexpected(std::move(*closed));
   bool fin = false;
-  auto n = x->c.stream_read(stream_id, out, &fin);
+  auto n = x->c.stream_read_with(stream_id, max,
+                                 [&](quic::Bytes src) { return take(ctx, src); }, &fin);
   if (!n) return fail(Errc::stream_reset, "the peer reset the stream", n.error().code);
   if (*n == 0 && !fin) return fail(Errc::would_block, "no data yet");
   return ReadResult{*n, fin};

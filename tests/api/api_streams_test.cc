@@ -2,6 +2,8 @@
 // datagrams, through public headers only.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "api_pair.h"
 
 namespace apitest {
@@ -147,6 +149,57 @@ TEST(ApiStreams, EchoIsByteExactAndReadAfterEndIsFinished) {
   auto freed = p.client.stream_read(id, buf);
   ASSERT_FALSE(freed.has_value());
   EXPECT_EQ(freed.error().code, Errc::finished);
+}
+
+// The zero-copy forms through public headers: the client fills the send buffer in place, the
+// server takes the bytes in place, at most 999 of each span; every byte arrives in order.
+TEST(ApiStreams, ZeroCopyWriteAndReadMoveEveryByteInOrder) {
+  Pair p;
+  ASSERT_TRUE(p.handshake());
+  auto data = pattern(250000, 3);
+  auto id = p.client.open_stream(true);
+  ASSERT_TRUE(id.has_value());
+  size_t off = 0;
+  bool fin_sent = false, fin = false, opened = false;
+  std::vector<uint8_t> got;
+  auto fill = [&](std::span<uint8_t> dst) {
+    std::copy_n(data.begin() + static_cast<ptrdiff_t>(off), dst.size(), dst.begin());
+    off += dst.size();
+    return dst.size();
+  };
+  auto take = [&](std::span<const uint8_t> src) {
+    size_t n = std::min<size_t>(src.size(), 999);
+    got.insert(got.end(), src.begin(), src.begin() + static_cast<ptrdiff_t>(n));
+    return n;
+  };
+  ASSERT_TRUE(p.run_until([&] {
+    while (!fin_sent) {
+      const size_t left = data.size() - off;
+      auto n = p.client.stream_write_with(*id, left, fill, true);
+      if (!n) {
+        EXPECT_EQ(n.error().code, Errc::would_block) << tquic::to_string(n.error());
+        break;
+      }
+      fin_sent = *n == left;
+    }
+    opened = opened || has_event(drain_events(*p.server), EventKind::stream_opened, *id);
+    while (opened && !fin) {
+      auto r = p.server->stream_read_with(*id, 1 << 20, take);
+      if (!r) {
+        EXPECT_EQ(r.error().code, Errc::would_block) << tquic::to_string(r.error());
+        break;
+      }
+      fin = r->fin;
+    }
+    return fin;
+  }));
+  EXPECT_EQ(got, data);
+  auto empty = p.server->stream_read_with(*id, 0, take);
+  ASSERT_FALSE(empty.has_value());
+  EXPECT_EQ(empty.error().code, Errc::invalid_argument);
+  auto after = p.client.stream_write_with(*id, 10, fill);
+  ASSERT_FALSE(after.has_value());
+  EXPECT_EQ(after.error().code, Errc::finished);
 }
 
 // poll_transmit(now, buffer, max_segments): an embedder with GSO gets runs of one path's
