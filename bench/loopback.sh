@@ -9,7 +9,7 @@
 # over the rounds go to docs/bench/loopback.json and docs/bench/loopback.md (the table
 # docs/BENCHMARKS.md points at).
 #   bench/loopback.sh [ROUNDS] [SIZE] [HANDSHAKES]   defaults: 5 rounds, 1G, 200 handshakes
-#   bench/loopback.sh --ab BASE_COMMIT [ROUNDS] [SIZE]   defaults: 3 rounds, 1G
+#   bench/loopback.sh --ab BASE_COMMIT [ROUNDS] [SIZE]   defaults: 3 rounds, 1G (AB_APP=hq: the file tools)
 # --ab: builds BASE_COMMIT's `tquic` in a temporary git worktree beside this checkout
 # (../ab-<sha>; with ccache and CCACHE_BASEDIR covering both trees the build is mostly cache
 # hits), then runs `tquic perf` (server and client, 1 connection, SIZE bytes) of the base and of

@@ -7,6 +7,8 @@
 # CPU seconds (user + sys, /usr/bin/time and /proc), bytes per CPU-second of both, and for TQUIC
 # the sender's datagrams per GSO message and the receiver's datagrams per ACK datagram (from the
 # server's SIGTERM summary). Prints a table of medians (min-max) and writes $LOOPBACK_OUT/ab.json.
+# AB_APP=hq runs `tquic server --root` / `tquic client -o` instead (a random SIZE-byte file from
+# tmpfs to tmpfs, compared after each transfer): the file path of the tools, not perf's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: bench/loopback.sh --ab BASE_COMMIT [ROUNDS] [SIZE]" >&2; exit 2; }
@@ -61,6 +63,11 @@ hz=$(getconf CLK_TCK)
 port=$((25000 + $$ % 5000))
 proc_cpu() { awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 bytes=$(numfmt --from=iec "$size")
+app=${AB_APP:-perf}
+if [ "$app" = hq ]; then
+  mkdir -p "$work/www"
+  head -c "$bytes" /dev/urandom >"$work/www/big"
+fi
 if [ -n "${NGTCP2_DIR:-}" ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -94,7 +101,11 @@ run_one() {
     base|current)
       local bin=$base_bin
       [ "$v" = current ] && bin=$cur_bin
-      "$bin" perf server --listen 127.0.0.1:$port >"$log" 2>&1 &
+      if [ "$app" = hq ]; then
+        "$bin" server --listen 127.0.0.1:$port --root "$work/www" >"$log" 2>&1 &
+      else
+        "$bin" perf server --listen 127.0.0.1:$port >"$log" 2>&1 &
+      fi
       srv=$! ;;
     ngtcp2)
       # Its generated body ("/N" serves N bytes), like `tquic perf`: no file, no page cache.
@@ -114,8 +125,15 @@ run_one() {
   case "$v" in
     base|current)
       # The perf client checks every byte itself and fails on a short or corrupt transfer.
-      timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" \
-        "$bin" perf client "https://127.0.0.1:$port" --size "$size" >/dev/null || rc=$? ;;
+      if [ "$app" = hq ]; then
+        rm -rf "$work/dl" && mkdir -p "$work/dl"
+        timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" "$bin" client -o "$work/dl" \
+          --insecure "https://127.0.0.1:$port/big" >/dev/null 2>&1 || rc=$?
+        [ "$rc" != 0 ] || cmp -s "$work/dl/big" "$work/www/big" || rc=99
+      else
+        timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" \
+          "$bin" perf client "https://127.0.0.1:$port" --size "$size" >/dev/null || rc=$?
+      fi ;;
     ngtcp2)
       # The timed run discards the body (its client exits 0 on any complete response, so
       # ngtcp2_check, untimed, proved the server answers with the body first).
@@ -155,10 +173,10 @@ cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 python3 - "$results" "$bytes" "$rounds" "$base_sha" "$(git rev-parse --short=10 HEAD)" \
   "$(git status --porcelain --untracked-files=no | grep -q . && echo dirty || echo clean)" \
   "$cpu" "$(nproc)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  "$(date -u +%Y-%m-%dT%H:%MZ)" "$out" "${NGTCP2_DIR:-}" <<'PY'
+  "$(date -u +%Y-%m-%dT%H:%MZ)" "$out" "${NGTCP2_DIR:-}" "$app" <<'PY'
 import json, statistics, sys
 (path, size, rounds, base, head, dirty, cpu, ncpu, kernel, load, date, outdir,
- ngdir) = sys.argv[1:]
+ ngdir, app) = sys.argv[1:]
 size = int(size)
 runs = {}
 for line in open(path):
@@ -168,7 +186,7 @@ def spread(vals):
     return {"min": min(vals), "median": statistics.median(vals), "max": max(vals)}
 res = {"base": base, "current": head + ("+dirty" if dirty == "dirty" else ""), "date": date,
        "cpu": cpu, "cpus": int(ncpu), "kernel": kernel, "load_average_at_end": load,
-       "bytes": size, "rounds": int(rounds), "ngtcp2_dir": ngdir, "variants": {}}
+       "bytes": size, "rounds": int(rounds), "ngtcp2_dir": ngdir, "app": app, "variants": {}}
 for v, rs in runs.items():
     res["variants"][v] = {
         "goodput_mbps": spread([size * 8 / r[0] / 1e6 for r in rs]),
@@ -182,8 +200,8 @@ json.dump(res, open(f"{outdir}/ab.json", "w"), indent=2)
 def cell(s, fmt):
     return f"{fmt(s['median'])} ({fmt(s['min'])}-{fmt(s['max'])})"
 b = res["variants"]["base"]["bytes_per_cpu_s"]["median"]
-print(f"A/B {base} -> {res['current']}, {date}, {size / 2**20:.0f} MiB x {rounds} rounds, "
-      f"load {load}")
+print(f"A/B {base} -> {res['current']}, tquic {app}, {date}, {size / 2**20:.0f} MiB x {rounds} "
+      f"rounds, load {load}")
 print("| variant | goodput Mbit/s | client CPU s | server CPU s | MB per CPU-s (both) | vs base "
       "| datagrams/GSO | datagrams/ACK |")
 print("|---|---|---|---|---|---|---|---|")
