@@ -46,10 +46,12 @@ PumpStatus pump_file(int fd, uint64_t& offset, uint64_t end, const BodyWriteWith
       return static_cast<size_t>(got);
     };
     auto n = write_with(len, fill, offset + len == end);  // fin only with all of it written
+    if (n) {
+      offset += *n;
+      used += *n;
+    }
+    if (failed) return PumpStatus::kReadError;  // (a writer may refuse a short fill)
     if (!n) return PumpStatus::kWriteError;
-    offset += *n;
-    used += *n;
-    if (failed) return PumpStatus::kReadError;
     if (*n == len && offset == end) return PumpStatus::kDone;
     if (*n < len) return PumpStatus::kMore;  // the send buffer is full (or a short read)
   }

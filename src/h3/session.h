@@ -202,6 +202,14 @@ class Session {
   // Frames up to max_pending_send bytes as one DATA frame; returns how much was accepted
   // (kWritable follows a short count). fin ends the stream once all of `data` is accepted.
   quic::Result<size_t> send_body(uint64_t stream_id, quic::Bytes data, bool fin);
+  // The same without the session's copies: once nothing of this stream is still queued in the
+  // session, a DATA frame's header and then fill's bytes (stream_buffers.h) go straight into
+  // the QUIC stream's send buffer, as much as it has room for (0, then kWritable, while the
+  // session still holds bytes of the stream). The frame's length is set before fill runs, so
+  // fill must write everything it is offered: a short fill cancels the stream
+  // (H3_INTERNAL_ERROR) and fails.
+  quic::Result<size_t> send_body_with(uint64_t stream_id, size_t max, quic::FillBytes fill,
+                                      bool fin);
   quic::Status send_trailers(uint64_t stream_id, std::span<const Field> fields);  // ends it
   // Received body bytes; *fin is set when the message is complete and fully read.
   size_t read_body(uint64_t stream_id, quic::MutBytes out, bool* fin);

@@ -35,8 +35,10 @@ uint8_t pattern(uint64_t i) {
   return static_cast<uint8_t>(i * 7 + 3);
 }
 
-// Server side of the file transfers: "/N" answers N pattern bytes, pushed with backpressure.
+// Server side of the file transfers: "/N" answers N pattern bytes, pushed with backpressure
+// (zero_copy: written in place with send_body_with).
 struct Responder {
+  bool zero_copy = false;
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> pending;  // id -> (size, sent)
   void start(h3::Session& s, uint64_t id, uint64_t size) {
     ASSERT_TRUE(s.send_response(
@@ -48,6 +50,19 @@ struct Responder {
     std::vector<uint8_t> chunk;
     for (auto it = pending.begin(); it != pending.end();) {
       auto& [size, sent] = it->second;
+      while (zero_copy && sent < size) {
+        size_t len = static_cast<size_t>(std::min<uint64_t>(100'000, size - sent));
+        uint64_t at = sent;
+        auto fill = [&](quic::MutBytes dst) {
+          for (size_t i = 0; i < dst.size(); ++i) dst[i] = pattern(at + i);
+          at += dst.size();
+          return dst.size();
+        };
+        auto n = s.send_body_with(it->first, len, fill, sent + len == size);
+        if (!n) break;
+        sent += *n;
+        if (*n < len) break;
+      }
       while (sent < size) {
         size_t len = static_cast<size_t>(std::min<uint64_t>(16384, size - sent));
         chunk.resize(len);
@@ -58,6 +73,40 @@ struct Responder {
         if (*n < len) break;
       }
       it = sent == size ? pending.erase(it) : std::next(it);
+    }
+  }
+};
+
+// Client side of the file transfers: every body byte checked against the pattern.
+struct BodyChecker {
+  std::map<uint64_t, uint64_t> expected, received;
+  std::map<uint64_t, bool> bad;
+  std::set<uint64_t> complete;
+  void on_event(Peer& c, const Event& e) {
+    if (e.kind != EventKind::kData && e.kind != EventKind::kFinished) return;
+    uint8_t buf[8192];
+    bool fin = false;
+    while (size_t n = c.session->read_body(e.stream_id, buf, &fin)) {
+      uint64_t& at = received[e.stream_id];
+      for (size_t i = 0; i < n; ++i) bad[e.stream_id] |= buf[i] != pattern(at + i);
+      at += n;
+    }
+    if (fin) complete.insert(e.stream_id);
+  }
+  // GET "/N" for each size, once the handshake is done; true once sent.
+  bool request(Peer& c, const std::vector<uint64_t>& sizes) {
+    if (!expected.empty() || !c.handshake_done()) return !expected.empty();
+    for (uint64_t size : sizes) {
+      auto id = c.session->send_request(get_request("/" + std::to_string(size)));
+      EXPECT_TRUE(id);
+      if (id) expected[*id] = size;
+    }
+    return false;  // sent just now
+  }
+  void expect() {
+    for (auto [id, size] : expected) {
+      EXPECT_EQ(received[id], size) << "stream " << id;
+      EXPECT_FALSE(bad[id]) << "stream " << id;
     }
   }
 };
@@ -153,36 +202,56 @@ TEST(H3Session, InteropHttp3CaseThreeParallelFilesByteExact) {
     if (s.session) responder.pump(*s.session);
   };
   const std::vector<uint64_t> sizes = {5 * 1024, 10 * 1024, 500 * 1024};
-  std::map<uint64_t, uint64_t> expected, received;
-  std::map<uint64_t, bool> bad;
-  std::set<uint64_t> complete;
-  bool sent = false;
+  BodyChecker check;
+  p.client.on_tick = [&](Peer& c, Instant) { check.request(c, sizes); };
+  p.client.on_event = [&](Peer& c, const Event& e, Instant) { check.on_event(c, e); };
+  bool ok =
+      p.run_until([&] { return check.complete.size() == sizes.size(); }, std::chrono::seconds(60));
+  ASSERT_TRUE(ok);
+  check.expect();
+}
+
+// The zero-copy body path: bodies several times the QUIC stream's send buffer, driven by
+// kWritable alone (no polling), arrive byte-exact; a fill that comes up short of its DATA frame
+// cancels the stream instead of sending a frame shorter than its length.
+TEST(H3Session, ZeroCopyBodiesDrivenByWritableAreByteExact) {
+  PairOptions o;
+  o.quic_server.stream_send_buffer = 256 * 1024;  // the body fills it many times over
+  Pair p(o);
+  Responder responder;
+  responder.zero_copy = true;
+  std::optional<uint64_t> short_id;
+  p.server.on_event = [&](Peer& s, const Event& e, Instant) {
+    if (e.kind == EventKind::kHeaders && field(e.fields, ":path") == "/short") {
+      short_id = e.stream_id;
+      ASSERT_TRUE(s.session->send_response(e.stream_id, Fields{{":status", "200"}}, {}, false));
+      auto half = [](quic::MutBytes dst) { return dst.size() / 2; };
+      auto n = s.session->send_body_with(e.stream_id, 1000, half, true);
+      EXPECT_FALSE(n.has_value());
+      return;
+    }
+    if (e.kind == EventKind::kHeaders) {
+      responder.start(*s.session, e.stream_id, std::stoull(field(e.fields, ":path").substr(1)));
+    }
+    if (e.kind == EventKind::kWritable) responder.pump(*s.session);
+  };
+  const std::vector<uint64_t> sizes = {5 * 1024, 3 * 1024 * 1024 + 17};
+  BodyChecker check;
+  bool short_reset = false;
   p.client.on_tick = [&](Peer& c, Instant) {
-    if (sent || !c.handshake_done()) return;
-    sent = true;
-    for (uint64_t size : sizes) {
-      auto id = c.session->send_request(get_request("/" + std::to_string(size)));
-      ASSERT_TRUE(id);
-      expected[*id] = size;
+    if (!check.request(c, sizes) && !check.expected.empty()) {
+      ASSERT_TRUE(c.session->send_request(get_request("/short")));
     }
   };
   p.client.on_event = [&](Peer& c, const Event& e, Instant) {
-    if (e.kind != EventKind::kData && e.kind != EventKind::kFinished) return;
-    uint8_t buf[8192];
-    bool fin = false;
-    while (size_t n = c.session->read_body(e.stream_id, buf, &fin)) {
-      uint64_t& at = received[e.stream_id];
-      for (size_t i = 0; i < n; ++i) bad[e.stream_id] |= buf[i] != pattern(at + i);
-      at += n;
-    }
-    if (fin) complete.insert(e.stream_id);
+    if (e.kind == EventKind::kReset && !check.expected.contains(e.stream_id)) short_reset = true;
+    check.on_event(c, e);
   };
-  bool ok = p.run_until([&] { return complete.size() == sizes.size(); }, std::chrono::seconds(60));
-  ASSERT_TRUE(ok);
-  for (auto [id, size] : expected) {
-    EXPECT_EQ(received[id], size) << "stream " << id;
-    EXPECT_FALSE(bad[id]) << "stream " << id;
-  }
+  ASSERT_TRUE(p.run_until([&] { return check.complete.size() == sizes.size() && short_reset; },
+                          std::chrono::seconds(60)));
+  check.expect();
+  EXPECT_TRUE(short_id.has_value());
+  EXPECT_FALSE(p.client.session->is_closed());
 }
 
 TEST(H3Session, GoawayDrainsAndClosesWithNoError) {
