@@ -57,12 +57,13 @@ class Connection {
   // reading), invalid_argument (a send-only stream, an empty buffer), connection_closed.
   [[nodiscard]] Result<ReadResult> stream_read(uint64_t stream_id, std::span<uint8_t> out);
   // Zero-copy forms of the two, for bulk data: no copy through a buffer of the caller's.
-  // `fill(std::span<uint8_t> dst) -> size_t` writes up to max bytes straight into the stream's
-  // send buffer (one call, or two where it wraps) and returns how many it wrote; `take(
-  // std::span<const uint8_t> src) -> size_t` is handed received bytes in place (valid only
-  // during the call) and returns how many it consumed. Writing or taking fewer than offered
-  // ends the call there. Errors as for stream_write / stream_read (max == 0 on a read is
-  // invalid_argument, like an empty buffer).
+  // `fill(std::span<uint8_t> dst) -> size_t` writes up to max bytes straight into the
+  // stream's send buffer (one call, or two where it wraps) and returns how many it wrote;
+  // `take(std::span<const std::span<const uint8_t>> spans) -> size_t` is handed received
+  // bytes in place as consecutive spans (a writev's worth: up to 16 blocks of 4 KiB per call;
+  // valid only during the call) and returns how many it consumed from their start. Writing
+  // or taking fewer than offered ends the call there. Errors as for stream_write /
+  // stream_read (max == 0 on a read is invalid_argument, like an empty buffer).
   template <class Fill>
   [[nodiscard]] Result<size_t> stream_write_with(uint64_t stream_id, size_t max, Fill&& fill,
                                                  bool fin = false) {
@@ -71,8 +72,7 @@ class Connection {
   }
   template <class Take>
   [[nodiscard]] Result<ReadResult> stream_read_with(uint64_t stream_id, size_t max, Take&& take) {
-    return read_with(stream_id, max,
-                     &invoke<std::remove_reference_t<Take>, std::span<const uint8_t>>, &take);
+    return read_with(stream_id, max, &invoke<std::remove_reference_t<Take>, Spans>, &take);
   }
   // Abandons our sending part (RESET_STREAM with app_code). Errors: unknown_stream, finished
   // (already reset or everything acknowledged), stop_sending, invalid_argument (receive-only),
@@ -149,7 +149,8 @@ class Connection {
     return static_cast<size_t>((*static_cast<F*>(f))(bytes));
   }
   using FillFn = size_t (*)(void*, std::span<uint8_t>);
-  using TakeFn = size_t (*)(void*, std::span<const uint8_t>);
+  using Spans = std::span<const std::span<const uint8_t>>;
+  using TakeFn = size_t (*)(void*, Spans);
   Result<size_t> write_with(uint64_t stream_id, size_t max, FillFn fill, void* ctx, bool fin);
   Result<ReadResult> read_with(uint64_t stream_id, size_t max, TakeFn take, void* ctx);
   detail::EndpointCore* core_ = nullptr;

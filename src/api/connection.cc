@@ -269,8 +269,8 @@ Result<ReadResult> Connection::read_with(uint64_t stream_id, size_t max, TakeFn 
   if (!s) return std::unexpected(s.error());
   if (auto closed = recv_closed(*x, stream_id, *s)) return std::unexpected(std::move(*closed));
   bool fin = false;
-  auto n = x->c.stream_read_with(stream_id, max,
-                                 [&](quic::Bytes src) { return take(ctx, src); }, &fin);
+  auto each = [&](std::span<const quic::Bytes> spans) { return take(ctx, spans); };
+  auto n = x->c.stream_read_with(stream_id, max, each, &fin);
   if (!n) return fail(Errc::stream_reset, "the peer reset the stream", n.error().code);
   if (*n == 0 && !fin) return fail(Errc::would_block, "no data yet");
   return ReadResult{*n, fin};

@@ -39,15 +39,20 @@ using BodyWrite = std::function<std::optional<size_t>(std::span<const uint8_t> d
 PumpStatus pump_body(uint64_t& offset, uint64_t end, size_t chunk, const BodyRead& read,
                      const BodyWrite& write, size_t budget = kMaxBodyBytesPerActivity);
 
-// The same for a file body, read (pread) straight into the stream's send buffer, so its bytes
-// are copied once, from the page cache, on their way to the packet. write_with(max, fill, fin)
-// is the stream's zero-copy write (quic::Connection::stream_write_with).
+// The same for a file body, written into the stream's send buffer with its zero-copy write
+// (write_with(max, fill, fin): quic::Connection::stream_write_with or h3::Session::
+// send_body_with), so a writer's own buffering is skipped and only what the stream has room
+// for is read. The file is read (pread) into `scratch` (kChunk bytes) and copied from there:
+// measured, a pread straight into a large send ring was slower than this copy out of a hot
+// buffer (docs/performance.md).
 using BodyWriteWith =
     std::function<std::optional<size_t>(size_t max, quic::FillBytes fill, bool fin)>;
-PumpStatus pump_file(int fd, uint64_t& offset, uint64_t end, const BodyWriteWith& write_with,
-                     size_t budget = kMaxBodyBytesPerActivity);
+PumpStatus pump_file(int fd, uint64_t& offset, uint64_t end, quic::MutBytes scratch,
+                     const BodyWriteWith& write_with, size_t budget = kMaxBodyBytesPerActivity);
 
 // Writes all n bytes to fd (a blocking file); false on an error.
 bool write_all(int fd, const uint8_t* p, size_t n);
+// The same for the spans in order, with writev (a stream's receive blocks, in place).
+bool writev_all(int fd, std::span<const quic::Bytes> spans);
 
 }  // namespace apps

@@ -365,14 +365,14 @@ void H3ServeApp::on_request(Conn& conn, uint64_t id, const std::vector<h3::Field
 
 // Bounded per hook call (body_pump.h): the first flight after the handshake must not wait.
 void H3ServeApp::pump(Conn& conn, uint64_t id, Response& r) {
-  // The file goes from the page cache straight into the QUIC stream's send buffer.
+  // The file goes into the QUIC stream's send buffer without the session's buffering.
   auto write_with = [&](size_t max, quic::FillBytes fill, bool fin) -> std::optional<size_t> {
     auto n = conn.session->send_body_with(id, max, fill, fin);
     if (!n) return std::nullopt;
     counters_.bytes_sent += *n;
     return *n;
   };
-  switch (pump_file(r.fd, r.offset, r.end, write_with)) {
+  switch (pump_file(r.fd, r.offset, r.end, buf_, write_with)) {
     case PumpStatus::kMore:  // kWritable (or the next activity) continues
       return;
     case PumpStatus::kReadError:  // the file shrank or became unreadable since the head went out

@@ -264,7 +264,6 @@ void HqServerApp::write_response(quic::Connection& c, uint64_t id, Stream& s) {
     return;
   }
   // Bounded per hook call (body_pump.h): the first flight after the handshake must not wait.
-  // A file goes from the page cache straight into the stream's send buffer.
   auto write_with = [&](size_t max, quic::FillBytes fill, bool fin) -> std::optional<size_t> {
     auto n = c.stream_write_with(id, max, fill, fin);
     if (!n) return std::nullopt;
@@ -277,8 +276,9 @@ void HqServerApp::write_response(quic::Connection& c, uint64_t id, Stream& s) {
   auto write = [&](quic::Bytes data, bool fin) -> std::optional<size_t> {
     return write_with(data.size(), quic::CopyFrom{data}, fin);
   };
-  const PumpStatus status = s.kind == Kind::kPerf ? pump_body(s.offset, s.size, kChunk, read, write)
-                                                  : pump_file(s.fd, s.offset, s.size, write_with);
+  const PumpStatus status = s.kind == Kind::kPerf
+                                ? pump_body(s.offset, s.size, kChunk, read, write)
+                                : pump_file(s.fd, s.offset, s.size, buf_, write_with);
   switch (status) {
     case PumpStatus::kMore:
       return;

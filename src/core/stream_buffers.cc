@@ -30,7 +30,9 @@ size_t SendBuffer::write_with(size_t max, FillBytes fill) {
   size_t at = static_cast<size_t>(write_end_ & mask);
   size_t first = std::min(n, ring_.size() - at);
   size_t got = std::min(fill(MutBytes(ring_.data() + at, first)), first);
-  if (got == first && first < n) got += std::min(fill(MutBytes(ring_.data(), n - first)), n - first);
+  if (got == first && first < n) {
+    got += std::min(fill(MutBytes(ring_.data(), n - first)), n - first);
+  }
   write_end_ += got;
   return got;
 }
@@ -267,14 +269,20 @@ size_t RecvBuffer::read_with(size_t max, TakeBytes take) {
   const size_t n = static_cast<size_t>(std::min<uint64_t>(max, readable()));
   size_t done = 0;
   while (done < n) {
-    uint64_t block = read_offset_ / kRecvBlockSize;
-    size_t idx = static_cast<size_t>(block - first_block_);
-    size_t in_block = static_cast<size_t>(read_offset_ % kRecvBlockSize);
-    size_t k = std::min(kRecvBlockSize - in_block, n - done);
-    size_t took = std::min(take(Bytes(blocks_[idx].data() + in_block, k)), k);
+    Bytes spans[kMaxTakeSpans];
+    size_t count = 0, offered = 0;
+    for (uint64_t at = read_offset_; count < kMaxTakeSpans && done + offered < n; ++count) {
+      size_t idx = static_cast<size_t>(at / kRecvBlockSize - first_block_);
+      size_t in_block = static_cast<size_t>(at % kRecvBlockSize);
+      size_t k = std::min(kRecvBlockSize - in_block, n - done - offered);
+      spans[count] = Bytes(blocks_[idx].data() + in_block, k);
+      offered += k;
+      at += k;
+    }
+    size_t took = std::min(take(std::span<const Bytes>(spans, count)), offered);
     done += took;
     read_offset_ += took;
-    if (took < k) break;
+    if (took < offered) break;
   }
   if (done > 0) {
     received_.erase_below(read_offset_);

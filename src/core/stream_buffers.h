@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/error.h"
@@ -22,10 +23,13 @@ namespace quic {
 
 // Zero-copy stream I/O. A FillBytes writes the application's next bytes into dst (buffer
 // space of the stream, in stream order) and returns how many it wrote, from dst's start; a
-// TakeBytes consumes bytes the stream received (valid only during the call) and returns how
-// many it took. Writing or taking fewer than offered ends the call there.
+// TakeBytes is handed bytes the stream received as consecutive spans (one per reassembly
+// block, in stream order, at most kMaxTakeSpans at once: a writev's worth; valid only during
+// the call) and returns how many it consumed from their start. Writing or taking fewer than
+// offered ends the call there.
 using FillBytes = FunctionRef<size_t(MutBytes dst)>;
-using TakeBytes = FunctionRef<size_t(Bytes src)>;
+using TakeBytes = FunctionRef<size_t(std::span<const Bytes> spans)>;
+inline constexpr size_t kMaxTakeSpans = 16;
 
 // The copying kind of each, behind write(Bytes) and read(MutBytes).
 struct CopyFrom {
@@ -40,10 +44,14 @@ struct CopyFrom {
 struct CopyInto {
   MutBytes out;
   size_t done = 0;
-  size_t operator()(Bytes src) {
-    std::memcpy(out.data() + done, src.data(), src.size());
-    done += src.size();
-    return src.size();
+  size_t operator()(std::span<const Bytes> spans) {
+    size_t n = 0;
+    for (Bytes src : spans) {
+      std::memcpy(out.data() + done + n, src.data(), src.size());
+      n += src.size();
+    }
+    done += n;
+    return n;
   }
 };
 
@@ -169,7 +177,7 @@ class RecvBuffer {
   // Copies contiguous bytes from the read offset; returns the count.
   size_t read(MutBytes out);
   // The same without the copy: hands up to max contiguous bytes to take, one span per
-  // reassembly block, and consumes what it took.
+  // reassembly block (kMaxTakeSpans at a time), and consumes what it took.
   size_t read_with(size_t max, TakeBytes take);
   // Contiguous bytes ready for read().
   uint64_t readable() const;

@@ -221,20 +221,25 @@ TEST(RecvBuffer, ReadWithHandsBlocksInPlaceAndKeepsWhatWasNotTaken) {
   ASSERT_TRUE(b.insert(100, Bytes(data).subspan(100), false));
   ASSERT_TRUE(b.insert(0, Bytes(data).first(100), false));
   std::vector<uint8_t> got;
-  std::vector<size_t> spans;
-  size_t n = b.read_with(kRecvBlockSize + 50, [&](Bytes src) {
-    spans.push_back(src.size());
-    got.insert(got.end(), src.begin(), src.end());
-    return src.size();
+  std::vector<size_t> sizes;
+  size_t n = b.read_with(kRecvBlockSize + 50, [&](std::span<const Bytes> spans) {
+    size_t total = 0;
+    for (Bytes src : spans) {
+      sizes.push_back(src.size());
+      got.insert(got.end(), src.begin(), src.end());
+      total += src.size();
+    }
+    return total;
   });
   EXPECT_EQ(n, kRecvBlockSize + 50);
-  EXPECT_EQ(spans, (std::vector<size_t>{kRecvBlockSize, 50}));
+  EXPECT_EQ(sizes, (std::vector<size_t>{kRecvBlockSize, 50}));  // one call, a span per block
   EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
   // Taking 7 of the offered bytes consumes 7 and stops.
   int calls = 0;
-  EXPECT_EQ(b.read_with(1 << 20, [&](Bytes src) {
+  EXPECT_EQ(b.read_with(1 << 20, [&](std::span<const Bytes> spans) {
     ++calls;
-    EXPECT_EQ(src[0], data[kRecvBlockSize + 50]);
+    EXPECT_EQ(spans.size(), 2u);  // the rest of block 1, block 2
+    EXPECT_EQ(spans[0][0], data[kRecvBlockSize + 50]);
     return size_t{7};
   }), 7u);
   EXPECT_EQ(calls, 1);
@@ -243,6 +248,24 @@ TEST(RecvBuffer, ReadWithHandsBlocksInPlaceAndKeepsWhatWasNotTaken) {
   std::vector<uint8_t> rest(b.readable());
   EXPECT_EQ(b.read(rest), rest.size());  // the copying read sees the same bytes
   EXPECT_TRUE(std::equal(rest.begin(), rest.end(), data.begin() + kRecvBlockSize + 57));
+  // More blocks than one call takes: kMaxTakeSpans per call, every byte once, in order.
+  RecvBuffer big(1 << 20);
+  auto many = pattern((kMaxTakeSpans + 3) * kRecvBlockSize, 9);
+  ASSERT_TRUE(big.insert(0, many, true));
+  std::vector<uint8_t> all;
+  std::vector<size_t> per_call;
+  EXPECT_EQ(big.read_with(1 << 20, [&](std::span<const Bytes> spans) {
+    per_call.push_back(spans.size());
+    size_t offered = 0;
+    for (Bytes src : spans) {
+      all.insert(all.end(), src.begin(), src.end());
+      offered += src.size();
+    }
+    return offered;
+  }), many.size());
+  EXPECT_EQ(per_call, (std::vector<size_t>{kMaxTakeSpans, 3}));
+  EXPECT_EQ(all, many);
+  EXPECT_TRUE(big.finished_reading());
 }
 
 TEST(RecvBuffer, DataBeyondFlowLimitIsFlowControlError) {

@@ -41,11 +41,11 @@ TEST(StreamZeroCopy, FilledAndTakenInPlaceEveryByteArrivesInOrder) {
       if (*n == 0) return;  // the send buffer is full: again once the peer acknowledged
     }
   };
-  // A reader that takes at most 1,000 bytes of each span: the rest stays for the next call.
-  auto take = [&](Bytes src) {
+  // A reader that takes at most 1,000 bytes of the first span: the rest stays for the next call.
+  auto take = [&](std::span<const Bytes> spans) {
     ++takes;
-    size_t n = std::min<size_t>(src.size(), 1000);
-    for (size_t i = 0; i < n; ++i) corrupt |= src[i] != body_byte(received + i);
+    size_t n = std::min<size_t>(spans[0].size(), 1000);
+    for (size_t i = 0; i < n; ++i) corrupt |= spans[0][i] != body_byte(received + i);
     received += n;
     return n;
   };
@@ -80,7 +80,7 @@ TEST(StreamZeroCopy, UnknownStreamIsAnError) {
   test::Pair p;
   ASSERT_TRUE(p.handshake());
   bool fin = false;
-  auto take = [](Bytes src) { return src.size(); };
+  auto take = [](std::span<const Bytes> spans) { return spans.size(); };
   auto fill = [](MutBytes dst) { return dst.size(); };
   EXPECT_FALSE(p.client()->stream_read_with(4001, 10, take, &fin).has_value());
   EXPECT_FALSE(p.client()->stream_write_with(4001, 10, fill, false).has_value());
