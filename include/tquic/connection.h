@@ -68,11 +68,11 @@ class Connection {
   [[nodiscard]] Result<size_t> stream_write_with(uint64_t stream_id, size_t max, Fill&& fill,
                                                  bool fin = false) {
     return write_with(stream_id, max, &invoke<std::remove_reference_t<Fill>, std::span<uint8_t>>,
-                      &fill, fin);
+                      context(fill), fin);
   }
   template <class Take>
   [[nodiscard]] Result<ReadResult> stream_read_with(uint64_t stream_id, size_t max, Take&& take) {
-    return read_with(stream_id, max, &invoke<std::remove_reference_t<Take>, Spans>, &take);
+    return read_with(stream_id, max, &invoke<std::remove_reference_t<Take>, Spans>, context(take));
   }
   // Abandons our sending part (RESET_STREAM with app_code). Errors: unknown_stream, finished
   // (already reset or everything acknowledged), stop_sending, invalid_argument (receive-only),
@@ -147,6 +147,10 @@ class Connection {
   template <class F, class Span>
   static size_t invoke(void* f, Span bytes) {
     return static_cast<size_t>((*static_cast<F*>(f))(bytes));
+  }
+  template <class F>  // (a const callable too: invoke casts back to its own type)
+  static void* context(F& f) {
+    return const_cast<void*>(static_cast<const void*>(&f));
   }
   using FillFn = size_t (*)(void*, std::span<uint8_t>);
   using Spans = std::span<const std::span<const uint8_t>>;
