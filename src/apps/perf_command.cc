@@ -286,12 +286,12 @@ int run_perf_client(const PerfClientOptions& o) {
     std::printf(
         "%s %llu bytes over %d connection(s) x %d stream(s): goodput %.1f Mbit/s "
         "(transfer %.3f s, wall %.3f s), handshake %.3f ms, %.1f handshakes/s, cpu %.3f s, "
-        "%.0f bytes/cpu-s, packets sent %llu lost %llu, gso %s (%.1f datagrams per send) gro "
-        "%s\n",
+        "%.0f bytes/cpu-s, packets sent %llu lost %llu, gso %s (%llu GSO sends of %.1f "
+        "datagrams) gro %s\n",
         o.upload ? "uploaded" : "downloaded", (unsigned long long)bytes, o.connections, o.streams,
         goodput, transfer_total, wall, hs_ms, hps, cpu, bpc, (unsigned long long)sent_packets,
-        (unsigned long long)lost, setup->socket->gso_enabled() ? "on" : "off", per_gso,
-        setup->socket->gro_enabled() ? "on" : "off");
+        (unsigned long long)lost, setup->socket->gso_enabled() ? "on" : "off",
+        (unsigned long long)ss.gso_messages, per_gso, setup->socket->gro_enabled() ? "on" : "off");
     if (o.net.multipath) std::printf("%s", format_path_figures(last_paths, false).c_str());
   }
   return kExitOk;
