@@ -330,11 +330,18 @@ quic::Status Session::send_response(uint64_t stream_id, std::span<const Field> f
   return {};
 }
 
-quic::Result<size_t> Session::send_body(uint64_t stream_id, quic::Bytes data, bool fin) {
+quic::Result<Session::Request*> Session::body_request(uint64_t stream_id) {
   Request* r = find(stream_id);
   if (r == nullptr || closed_) return fail(err::kInternalError, "no such stream");
   if (!r->final_head_sent) return fail(err::kInternalError, "send the head first");
   if (r->out.fin) return fail(err::kInternalError, "stream already finished");
+  return r;
+}
+
+quic::Result<size_t> Session::send_body(uint64_t stream_id, quic::Bytes data, bool fin) {
+  auto req = body_request(stream_id);
+  if (!req) return std::unexpected(req.error());
+  Request* r = *req;
   size_t pending = r->out.size();
   size_t room = pending + kDataHeaderRoom >= config_.max_pending_send
                     ? 0
@@ -353,43 +360,35 @@ quic::Result<size_t> Session::send_body(uint64_t stream_id, quic::Bytes data, bo
 
 quic::Result<size_t> Session::send_body_with(uint64_t stream_id, size_t max, quic::FillBytes fill,
                                              bool fin) {
-  Request* r = find(stream_id);
-  if (r == nullptr || closed_) return fail(err::kInternalError, "no such stream");
-  if (!r->final_head_sent) return fail(err::kInternalError, "send the head first");
-  if (r->out.fin) return fail(err::kInternalError, "stream already finished");
+  auto req = body_request(stream_id);
+  if (!req) return std::unexpected(req.error());
+  Request* r = *req;
   const quic::Stream* s = conn_.find_stream(stream_id);
   if (s == nullptr) return fail(err::kInternalError, "no such stream");
   const size_t room = s->send_buffer().capacity();
-  if (r->out.size() > 0 || room <= kDataHeaderRoom) {  // first what the session holds
-    dirty_.insert(stream_id);
-    flush_all();
-    r->want_writable = true;
-    conn_.stream_want_writable(stream_id);
-    return size_t{0};
-  }
-  const size_t n = std::min(max, room - kDataHeaderRoom);
+  // While the session holds bytes of the stream, or the QUIC stream is full, nothing is
+  // written; kWritable follows (flush_all, after this call's own flush).
+  const size_t n = r->out.size() > 0 || room <= kDataHeaderRoom
+                       ? 0
+                       : std::min(max, room - kDataHeaderRoom);
   if (n > 0) {
     std::vector<uint8_t> header;
     append_data_header(header, n);
     auto h = conn_.stream_write(stream_id, header, false);
     if (!h || *h != header.size()) return fail(err::kInternalError, "stream refused the frame");
+  }
+  if (r->out.size() == 0 && (n > 0 || (fin && max == 0))) {  // (a bare FIN needs no room)
     auto got = conn_.stream_write_with(stream_id, n, fill, fin && n == max);
-    if (!got || *got != n) {
+    if (!got) return fail(err::kInternalError, "stream refused the body");
+    if (*got != n) {
       (void)cancel(stream_id, err::kInternalError);
       return fail(err::kInternalError, "the body ended short of its DATA frame");
     }
-  } else if (fin && max == 0) {
-    if (auto f = conn_.stream_write(stream_id, {}, true); !f) {
-      return fail(err::kInternalError, "stream refused the FIN");
-    }
+    if (fin && n == max) r->out.fin = r->out.fin_sent = true;
   }
-  if (fin && n == max) r->out.fin = r->out.fin_sent = true;
   dirty_.insert(stream_id);
   flush_all();
-  if (n < max) {  // the QUIC stream is full: kWritable (on_transport_event) when it drains
-    r->want_writable = true;
-    conn_.stream_want_writable(stream_id);
-  }
+  if (n < max) r->want_writable = true;
   return n;
 }
 

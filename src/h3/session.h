@@ -328,6 +328,8 @@ class Session {
   void check_drained();
   quic::Result<std::vector<uint8_t>> encode_section(uint64_t id, std::span<const Field> fields);
   Request* find(uint64_t id);
+  // The request stream a body may be sent on (head sent, not finished), or the error.
+  quic::Result<Request*> body_request(uint64_t stream_id);
   bool is_local(uint64_t id) const { return ((id & 1) != 0) == (role_ == Role::kServer); }
   void apply_priority(uint64_t id, const Priority& p);
   void on_peer_reset(uint64_t id, uint64_t code);
