@@ -9,6 +9,7 @@
 # server's SIGTERM summary). Prints a table of medians (min-max) and writes $LOOPBACK_OUT/ab.json.
 # AB_APP=hq runs `tquic server --root` / `tquic client -o` instead (a random SIZE-byte file from
 # tmpfs to tmpfs, compared after each transfer): the file path of the tools, not perf's.
+# AB_APP=h3 the same with `tquic serve` / `tquic get` (HTTP/3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: bench/loopback.sh --ab BASE_COMMIT [ROUNDS] [SIZE]" >&2; exit 2; }
@@ -64,7 +65,7 @@ port=$((25000 + $$ % 5000))
 proc_cpu() { awk -v hz="$hz" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 bytes=$(numfmt --from=iec "$size")
 app=${AB_APP:-perf}
-if [ "$app" = hq ]; then
+if [ "$app" = hq ] || [ "$app" = h3 ]; then
   mkdir -p "$work/www"
   head -c "$bytes" /dev/urandom >"$work/www/big"
 fi
@@ -103,6 +104,8 @@ run_one() {
       [ "$v" = current ] && bin=$cur_bin
       if [ "$app" = hq ]; then
         "$bin" server --listen 127.0.0.1:$port --root "$work/www" >"$log" 2>&1 &
+      elif [ "$app" = h3 ]; then
+        "$bin" serve "$work/www" --listen 127.0.0.1:$port >"$log" 2>&1 &
       else
         "$bin" perf server --listen 127.0.0.1:$port >"$log" 2>&1 &
       fi
@@ -129,6 +132,11 @@ run_one() {
         rm -rf "$work/dl" && mkdir -p "$work/dl"
         timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" "$bin" client -o "$work/dl" \
           --insecure "https://127.0.0.1:$port/big" >/dev/null 2>&1 || rc=$?
+        [ "$rc" != 0 ] || cmp -s "$work/dl/big" "$work/www/big" || rc=99
+      elif [ "$app" = h3 ]; then
+        rm -rf "$work/dl" && mkdir -p "$work/dl"
+        timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" "$bin" get -s \
+          -o "$work/dl/big" --insecure "https://127.0.0.1:$port/big" >/dev/null 2>&1 || rc=$?
         [ "$rc" != 0 ] || cmp -s "$work/dl/big" "$work/www/big" || rc=99
       else
         timeout 300 /usr/bin/time -f "%U %S" -o "$work/client.time" \

@@ -19,18 +19,19 @@ bool DatagramQueue::fits(size_t length) const {
 
 std::optional<uint64_t> DatagramQueue::push(Bytes data, Instant deadline, uint64_t tag) {
   if (!fits(data.size())) return std::nullopt;
-  if (count_ == slots_.size()) grow_slots();
-  const bool was_wrapped = wrapped_;
+  if (!s_) s_ = std::make_unique<Store>();
+  if (count_ == s_->slots.size()) grow_slots();
+  const bool was_wrapped = s_->wrapped;
   std::optional<uint32_t> at = place(data.size());
   if (!at) {
     grow_ring(data.size());
     at = place(data.size());
     if (!at) return std::nullopt;  // unreachable: grow_ring leaves room for `data`
   }
-  Entry& e = slots_[(head_ + count_) % slots_.size()];
+  Entry& e = s_->slots[(s_->head + count_) % s_->slots.size()];
   e = Entry{deadline, tag, *at, static_cast<uint32_t>(data.size()), true,
-            wrapped_ && !was_wrapped};
-  if (!data.empty()) std::memcpy(ring_.get() + *at, data.data(), data.size());
+            s_->wrapped && !was_wrapped};
+  if (!data.empty()) std::memcpy(s_->ring.get() + *at, data.data(), data.size());
   ++count_;
   ++live_;
   bytes_ += data.size();
@@ -43,59 +44,62 @@ std::optional<uint64_t> DatagramQueue::push_evicting(Bytes data, Instant deadlin
 }
 
 // Where `length` contiguous bytes go, if the ring has room for them. The held bytes occupy
-// [read_, write_) or, wrapped, [read_, end of the last entry before the wrap) and [0, write_).
+// [read, write) or, wrapped, [read, end of the last entry before the wrap) and [0, write).
 // With a ring of max_bytes_ + kMaxEntryBytes, anything fits() admits has a place: unwrapped, the
 // free bytes (ring - held) exceed length + kMaxEntryBytes, so either the end or the start of
 // the ring has `length` of them; wrapped, less than one entry is lost at the end of the ring.
 std::optional<uint32_t> DatagramQueue::place(size_t length) {
+  Store& s = *s_;
   if (count_ == 0) {
-    read_ = write_ = 0;
-    wrapped_ = false;
+    s.read = s.write = 0;
+    s.wrapped = false;
   }
   size_t at = 0;
-  if (!wrapped_ && cap_ - write_ >= length) {
-    at = write_;
-  } else if (!wrapped_ && read_ >= length) {
-    wrapped_ = true;  // the rest of the ring's end stays unused until the reader passes it
-  } else if (wrapped_ && read_ - write_ >= length) {
-    at = write_;
+  if (!s.wrapped && s.cap - s.write >= length) {
+    at = s.write;
+  } else if (!s.wrapped && s.read >= length) {
+    s.wrapped = true;  // the rest of the ring's end stays unused until the reader passes it
+  } else if (s.wrapped && s.read - s.write >= length) {
+    at = s.write;
   } else {
     return std::nullopt;
   }
-  write_ = at + length;
+  s.write = at + length;
   return static_cast<uint32_t>(at);
 }
 
 void DatagramQueue::grow_ring(size_t length) {
+  Store& s = *s_;
   const size_t limit = max_bytes_ + kMaxEntryBytes;
-  size_t cap = std::min(limit, std::max({cap_ * 2, kFirstRingBytes, bytes_ + length}));
+  size_t cap = std::min(limit, std::max({s.cap * 2, kFirstRingBytes, bytes_ + length}));
   auto ring = std::make_unique_for_overwrite<uint8_t[]>(cap);
   // Copied compactly in order; removed entries give their bytes back.
   size_t used = 0;
   for (size_t i = 0; i < count_; ++i) {
-    Entry& e = slots_[(head_ + i) % slots_.size()];
+    Entry& e = s.slots[(s.head + i) % s.slots.size()];
     if (!e.live) {
       bytes_ -= e.length;
       e.length = 0;
     }
-    if (e.length > 0) std::memcpy(ring.get() + used, ring_.get() + e.offset, e.length);
+    if (e.length > 0) std::memcpy(ring.get() + used, s.ring.get() + e.offset, e.length);
     e.offset = static_cast<uint32_t>(used);
     e.wraps = false;
     used += e.length;
   }
-  ring_ = std::move(ring);
-  cap_ = cap;
-  read_ = 0;
-  write_ = used;
-  wrapped_ = false;
+  s.ring = std::move(ring);
+  s.cap = cap;
+  s.read = 0;
+  s.write = used;
+  s.wrapped = false;
 }
 
 void DatagramQueue::grow_slots() {
-  size_t n = std::min(max_entries_, std::max(kFirstSlots, slots_.size() * 2));
+  Store& s = *s_;
+  size_t n = std::min(max_entries_, std::max(kFirstSlots, s.slots.size() * 2));
   std::vector<Entry> slots(n);
-  for (size_t i = 0; i < count_; ++i) slots[i] = slots_[(head_ + i) % slots_.size()];
-  slots_ = std::move(slots);
-  head_ = 0;
+  for (size_t i = 0; i < count_; ++i) slots[i] = s.slots[(s.head + i) % s.slots.size()];
+  s.slots = std::move(slots);
+  s.head = 0;
 }
 
 const DatagramQueue::Entry* DatagramQueue::find(uint64_t seq) const {
@@ -125,7 +129,7 @@ void DatagramQueue::remove(uint64_t seq) {
 
 void DatagramQueue::evict_oldest() {
   if (count_ == 0) return;
-  Entry& e = slots_[head_];
+  Entry& e = s_->slots[s_->head];
   if (e.live) {
     e.live = false;
     --live_;
@@ -139,24 +143,25 @@ void DatagramQueue::clear() {
 
 // Frees removed entries at the front; the oldest entry left defines where the held bytes start.
 void DatagramQueue::reclaim() {
-  while (count_ > 0 && !slots_[head_].live) {
-    if (slots_[head_].wraps) wrapped_ = false;  // the reader passes the end of the ring
-    bytes_ -= slots_[head_].length;
-    head_ = (head_ + 1) % slots_.size();
+  Store& s = *s_;  // (entries were held)
+  while (count_ > 0 && !s.slots[s.head].live) {
+    if (s.slots[s.head].wraps) s.wrapped = false;  // the reader passes the end of the ring
+    bytes_ -= s.slots[s.head].length;
+    s.head = (s.head + 1) % s.slots.size();
     --count_;
     ++first_seq_;
   }
   if (count_ == 0) {
-    read_ = write_ = 0;
-    wrapped_ = false;
+    s.read = s.write = 0;
+    s.wrapped = false;
     return;
   }
-  Entry& front = slots_[head_];
+  Entry& front = s.slots[s.head];
   if (front.wraps) {
     front.wraps = false;
-    wrapped_ = false;
+    s.wrapped = false;
   }
-  read_ = front.offset;
+  s.read = front.offset;
 }
 
 }  // namespace quic

@@ -56,7 +56,7 @@ class DatagramQueue {
   uint64_t end_seq() const { return first_seq_ + count_; }
   const Entry* find(uint64_t seq) const;
   Entry* find(uint64_t seq);
-  Bytes data(const Entry& e) const { return Bytes(ring_.get() + e.offset, e.length); }
+  Bytes data(const Entry& e) const { return Bytes(s_->ring.get() + e.offset, e.length); }
   // The oldest live entry, if any.
   std::optional<uint64_t> front_seq() const;
 
@@ -70,12 +70,25 @@ class DatagramQueue {
   size_t bytes() const { return bytes_; }        // held: live and not yet reclaimed
   size_t max_bytes() const { return max_bytes_; }
   size_t max_entries() const { return max_entries_; }
-  size_t ring_capacity() const { return cap_; }  // bytes allocated (for tests and figures)
+  // Bytes allocated (for tests and figures).
+  size_t ring_capacity() const { return s_ ? s_->cap : 0; }
 
  private:
-  Entry& slot(uint64_t seq) { return slots_[(head_ + (seq - first_seq_)) % slots_.size()]; }
+  // The ring and the entry slots, allocated at the first push and then kept: an idle
+  // connection's six queues hold only the fields below (docs/performance.md, "Memory per idle
+  // connection").
+  struct Store {
+    std::unique_ptr<uint8_t[]> ring;
+    size_t cap = 0;
+    size_t read = 0, write = 0;  // physical offsets of the oldest byte held and the next free
+    bool wrapped = false;        // the held bytes run past the end of the ring to offset 0
+    std::vector<Entry> slots;
+    size_t head = 0;  // slots index of the oldest entry
+  };
+  // (Only while entries are held, so the store exists.)
+  Entry& slot(uint64_t seq) { return s_->slots[(s_->head + (seq - first_seq_)) % s_->slots.size()]; }
   const Entry& slot(uint64_t seq) const {
-    return slots_[(head_ + (seq - first_seq_)) % slots_.size()];
+    return s_->slots[(s_->head + (seq - first_seq_)) % s_->slots.size()];
   }
   std::optional<uint32_t> place(size_t length);
   void grow_ring(size_t length);
@@ -83,12 +96,8 @@ class DatagramQueue {
   void reclaim();
 
   size_t max_bytes_, max_entries_;
-  std::unique_ptr<uint8_t[]> ring_;
-  size_t cap_ = 0;
-  size_t read_ = 0, write_ = 0;  // physical offsets of the oldest byte held and the next free
-  bool wrapped_ = false;         // the held bytes run past the end of the ring to offset 0
-  std::vector<Entry> slots_;
-  size_t head_ = 0, count_ = 0;  // slots_ index of the oldest entry; entries held
+  std::unique_ptr<Store> s_;
+  size_t count_ = 0;  // entries held
   uint64_t first_seq_ = 0;
   size_t live_ = 0, bytes_ = 0;
 };

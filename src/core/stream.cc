@@ -36,6 +36,11 @@ bool Stream::writable() const {
   return send_open() && send_.capacity() > 0;
 }
 
+bool Stream::writable_for_writer() const {
+  return send_open() && send_.capacity() > 0 &&
+         send_.capacity() >= std::min(send_.limit() / 4, kWritableLowWater);
+}
+
 bool Stream::reset(uint64_t app_error, uint64_t reliable_size) {
   if (send_state_ == SendState::kResetSent && reliable_size < reliable_size_) {
     // A later reset lowers the reliable size (reliable-stream-reset §4); nothing else changes.

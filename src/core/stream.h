@@ -14,6 +14,9 @@
 
 namespace quic {
 
+// The most free room a short writer waits for before kWritable (Stream::writable_for_writer).
+inline constexpr size_t kWritableLowWater = 64 * 1024;
+
 // RFC 9000 §2.1: bit 0 = initiator (1 = server), bit 1 = direction (1 = unidirectional).
 constexpr bool stream_is_server_initiated(uint64_t id) {
   return (id & 1) != 0;
@@ -79,6 +82,10 @@ class Stream {
   // Asks the peer to stop (RFC 9000 §3.5); true if a STOP_SENDING is due.
   bool stop_sending(uint64_t app_error);
   bool writable() const;
+  // Room enough to wake a writer whose write was short (kWritable): a quarter of the buffer,
+  // at most kWritableLowWater. A writer woken by every acknowledged packet would spend more
+  // on the wake-up (an HTTP/3 layer, an application's event loop) than on the bytes it adds.
+  bool writable_for_writer() const;
 
   // --- application, receiving part
   ReadResult read(MutBytes out);

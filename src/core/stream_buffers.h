@@ -118,6 +118,7 @@ class SendBuffer {
   uint64_t acked_prefix() const { return acked_prefix_; }
   size_t buffered() const { return static_cast<size_t>(write_end_ - acked_prefix_); }
   size_t capacity() const { return fin_set_ ? 0 : cap_ - buffered(); }
+  size_t limit() const { return cap_; }  // the most it holds
 
  private:
   // Makes the ring hold at least `bytes` live bytes (a power of two, kept in place by offset).

@@ -280,7 +280,7 @@ void StreamMap::after_change(uint64_t id) {
   Entry& e = it->second;
   Stream& s = e.stream;
   if (s.readable()) push_event(id, StreamEventKind::kReadable);
-  if (e.want_writable && s.writable()) {
+  if (e.want_writable && s.writable_for_writer()) {
     e.want_writable = false;
     push_event(id, StreamEventKind::kWritable);
   }

@@ -136,12 +136,13 @@ void Session::poll(quic::Instant now) {
   if (!critical_opened_ && conn_.handshake_complete()) open_critical_streams();
   // Reading may add streams back (a QPACK unblock, a drained body buffer), so loop on a copy.
   for (int round = 0; round < 4 && !readable_.empty() && !closed_; ++round) {
-    std::set<uint64_t> ids;
-    ids.swap(readable_);
+    quic::IdSet ids = std::exchange(readable_, std::move(spare_));
     for (uint64_t id : ids) {
       if (closed_) return;
       read_stream(id);
     }
+    ids.clear();
+    spare_ = std::move(ids);
   }
   if (closed_) return;
   if (config_.enable_datagrams) read_datagrams();
@@ -216,8 +217,14 @@ void Session::flush_all() {
     flush(decoder_id_, decoder_out_);
     flush(control_id_, control_out_);
   }
-  std::vector<uint64_t> ids(dirty_.begin(), dirty_.end());
-  dirty_.clear();
+  // A swap, not a copy: what the loop re-marks goes into the emptied set.
+  quic::IdSet ids = std::exchange(dirty_, std::move(spare_));
+  flush_dirty(ids);
+  ids.clear();
+  spare_ = std::move(ids);
+}
+
+void Session::flush_dirty(const quic::IdSet& ids) {
   for (uint64_t id : ids) {
     Request* r = find(id);
     if (r == nullptr) {
@@ -372,10 +379,12 @@ quic::Result<size_t> Session::send_body_with(uint64_t stream_id, size_t max, qui
                        ? 0
                        : std::min(max, room - kDataHeaderRoom);
   if (n > 0) {
-    std::vector<uint8_t> header;
-    append_data_header(header, n);
-    auto h = conn_.stream_write(stream_id, header, false);
-    if (!h || *h != header.size()) return fail(err::kInternalError, "stream refused the frame");
+    uint8_t header[kDataHeaderRoom];
+    quic::Writer w{quic::MutBytes(header)};
+    w.varint(frame::kData);
+    w.varint(n);
+    auto h = conn_.stream_write(stream_id, quic::Bytes(header, w.written()), false);
+    if (!h || *h != w.written()) return fail(err::kInternalError, "stream refused the frame");
   }
   if (r->out.size() == 0 && (n > 0 || (fin && max == 0))) {  // (a bare FIN needs no room)
     auto got = conn_.stream_write_with(stream_id, n, fill, fin && n == max);

@@ -33,6 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "common/fifo.h"
+#include "common/id_set.h"
 #include "common/range_set.h"
 #include "core/connection.h"
 #include "h3/datagram_queue.h"
@@ -320,6 +322,7 @@ class Session {
   void queue(SendQueue& q, uint64_t id);
   void flush(uint64_t id, SendQueue& q);
   void flush_all();
+  void flush_dirty(const quic::IdSet& ids);
   void connection_error(const quic::Error& e);
   void connection_error(uint64_t code, std::string reason);
   void stream_error(uint64_t id, uint64_t code);
@@ -401,8 +404,11 @@ class Session {
   std::map<uint64_t, Request> requests_;
   quic::RangeSet done_requests_;  // bidi streams (id / 4) finished or aborted
   uint64_t next_peer_bidi_ = 0;   // server: lowest client bidi stream ID not yet seen
-  std::set<uint64_t> readable_;
-  std::set<uint64_t> dirty_;  // request streams with queued bytes
+  // Both are filled and drained on every turn of the event loop: sorted vectors that keep
+  // their capacity (the spare_ set holds the storage of the last one drained).
+  quic::IdSet readable_;
+  quic::IdSet dirty_;  // request streams with queued bytes
+  quic::IdSet spare_;
   std::map<uint64_t, Priority> pending_priorities_;
   std::deque<quic::Instant> early_cancels_;  // server: ≤ max_early_cancels + 1, oldest first
 
@@ -419,7 +425,7 @@ class Session {
   bool close_requested_ = false;
   std::optional<quic::Error> close_error_;
   quic::Instant now_{};
-  std::deque<Event> events_;
+  quic::Fifo<Event> events_;
   std::vector<uint8_t> scratch_;
 
   std::map<std::string, HandlerFactory, std::less<>> factories_;

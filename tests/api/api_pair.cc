@@ -30,12 +30,12 @@ class Pair::Host final : public sim::Node {
  public:
   Host(tquic::Endpoint& ep, size_t max_segments) : ep_(ep), max_segments_(max_segments) {}
   const TransmitFigures& figures() const { return figures_; }
-  void on_datagram(quic::Instant now, sim::Datagram d) override {
-    ep_.on_datagram(from_core(now), from_core(d.dst), from_core(d.src), d.ecn, d.payload);
+  void on_datagram(quic::Instant at, sim::Datagram d) override {
+    ep_.on_datagram(from_core(at), from_core(d.dst), from_core(d.src), d.ecn, d.payload);
   }
-  std::optional<sim::Datagram> poll_transmit(quic::Instant now) override {
+  std::optional<sim::Datagram> poll_transmit(quic::Instant at) override {
     if (queued_.empty()) {
-      auto t = ep_.poll_transmit(from_core(now), buffer_, max_segments_);
+      auto t = ep_.poll_transmit(from_core(at), buffer_, max_segments_);
       if (!t) return std::nullopt;
       size_t seg = t->segment_size > 0 ? t->segment_size : t->size;
       size_t run = 0;
@@ -56,7 +56,7 @@ class Pair::Host final : public sim::Node {
     return d;
   }
   quic::Instant next_timeout() const override { return to_core(ep_.next_timeout()); }
-  void on_timeout(quic::Instant now) override { ep_.on_timeout(from_core(now)); }
+  void on_timeout(quic::Instant at) override { ep_.on_timeout(from_core(at)); }
 
  private:
   tquic::Endpoint& ep_;
