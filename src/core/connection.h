@@ -133,6 +133,10 @@ class Connection {
   // received bytes in place, and what it takes is consumed.
   Result<size_t> stream_write_with(uint64_t id, size_t max, FillBytes fill, bool fin);
   Result<size_t> stream_read_with(uint64_t id, size_t max, TakeBytes take, bool* fin);
+  // A kStreamWritable event once the send buffer frees room (Stream::writable_for_writer), for
+  // a writer that wrote what it had room for rather than being cut short (h3's DATA frames
+  // are sized to the room, so their writes are never short).
+  void stream_want_writable(uint64_t id) { streams_.want_writable(id); }
   Status stream_reset(uint64_t id, uint64_t app_error);
   // RESET_STREAM_AT (draft-ietf-quic-reliable-stream-reset): the peer still receives the first
   // reliable_size bytes (at most what was written; retransmitted if lost), then the reset.

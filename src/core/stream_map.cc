@@ -169,6 +169,11 @@ size_t StreamMap::write(uint64_t id, Bytes data) {
   return write_with(id, data.size(), fill);
 }
 
+void StreamMap::want_writable(uint64_t id) {
+  auto it = streams_.find(id);
+  if (it != streams_.end()) it->second.want_writable = true;
+}
+
 size_t StreamMap::write_with(uint64_t id, size_t max, FillBytes fill) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return 0;

@@ -114,6 +114,8 @@ class StreamMap {
   Stream* find(uint64_t id);
   size_t write(uint64_t id, Bytes data);
   size_t write_with(uint64_t id, size_t max, FillBytes fill);  // stream_buffers.h
+  // kWritable once the stream's send buffer frees room (a short write asks for it itself).
+  void want_writable(uint64_t id);
   bool finish(uint64_t id);
   // reliable_size > 0: RESET_STREAM_AT (Stream::reset); the stream keeps sending below it.
   bool reset(uint64_t id, uint64_t app_error, uint64_t reliable_size = 0);

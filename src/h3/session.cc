@@ -84,6 +84,7 @@ void Session::on_transport_event(const quic::Event& e, quic::Instant now) {
       }
       if (on_session_stream_event(e)) break;
       if (Request* r = find(e.stream_id)) {
+        r->wait_transport = false;
         dirty_.insert(e.stream_id);
         if (r->want_writable && r->out.size() < config_.max_pending_send / 2) {
           r->want_writable = false;
@@ -237,7 +238,7 @@ void Session::flush_dirty(const quic::IdSet& ids) {
     }
     flush(id, r->out);
     if (!r->out.idle()) dirty_.insert(id);
-    if (r->want_writable && r->out.size() < config_.max_pending_send / 2) {
+    if (r->want_writable && !r->wait_transport && r->out.size() < config_.max_pending_send / 2) {
       r->want_writable = false;
       push({EventKind::kWritable, id});
     }
@@ -357,6 +358,7 @@ quic::Result<size_t> Session::send_body(uint64_t stream_id, quic::Bytes data, bo
   if (take > 0) append_data(r->out.buf, data.first(take));
   if (take < data.size()) {
     r->want_writable = true;
+    r->wait_transport = false;  // the session's buffer is what is full
   } else if (fin) {
     r->out.fin = true;
   }
@@ -397,7 +399,10 @@ quic::Result<size_t> Session::send_body_with(uint64_t stream_id, size_t max, qui
   }
   dirty_.insert(stream_id);
   flush_all();
-  if (n < max) r->want_writable = true;
+  if (n < max) {
+    r->want_writable = r->wait_transport = true;
+    conn_.stream_want_writable(stream_id);
+  }
   return n;
 }
 

@@ -275,6 +275,9 @@ class Session {
     bool head_request = false;     // client: our request was HEAD
     bool final_head_sent = false;  // server: non-1xx response head sent; client: always
     bool want_writable = false;
+    // send_body_with was short for want of room in the QUIC stream itself: kWritable waits
+    // for the transport's writable event, not for the session's own buffer to drain.
+    bool wait_transport = false;
     SendQueue out;
     Priority priority;
     bool priority_updated = false;            // PRIORITY_UPDATE wins over the field (RFC 9218 §7)
