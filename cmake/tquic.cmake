@@ -15,15 +15,12 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
 endif()
 if(TQUIC_SANITIZE)
   set(_san -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-  # The library and tools at -O1, as the ASan documentation advises: the suite runs about twice
-  # as fast as at -O0 and reports stay exact with the frame pointer kept. Test programs
-  # (TQUIC_TEST_CODE, set by tquic_test) at -O0: their own code is thin (the time is spent in
-  # the library), and GoogleTest-heavy files compile ~40 % faster unoptimised (h3_sim_tests'
-  # batch 69 -> 40 CPU-s; docs/ci-time.md).
-  # -g1 (line tables, no variable info): ASan and UBSan reports keep function, file and line,
-  # and the build costs 25-30 % less CPU than at -g; debug in gdb with the debug preset.
-  target_compile_options(tquic_options INTERFACE ${_san} -g1
-    $<IF:$<BOOL:$<TARGET_PROPERTY:TQUIC_TEST_CODE>>,-O0,-O1>)
+  # -O1, as the ASan documentation advises: the suite runs about twice as fast as at -O0 (it is
+  # the longest part of CI) and reports stay exact with the frame pointer kept. -g1 (line
+  # tables, no variable info): ASan and UBSan reports keep function, file and line, and the
+  # build costs 25-30 % less CPU than at -g (docs/ci-time.md); debug in gdb with the debug
+  # preset.
+  target_compile_options(tquic_options INTERFACE ${_san} -O1 -g1)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     # GCC 12's -Wmaybe-uninitialized misfires on instrumented optimised code (std::regex's
     # std::function members); the release build keeps that warning as an error.
@@ -64,7 +61,6 @@ function(tquic_test name)
     set(A_TIMEOUT 300)
   endif()
   add_executable(${name} ${A_SOURCES})
-  set_target_properties(${name} PROPERTIES TQUIC_TEST_CODE ON)
   if(A_NO_UNITY)
     set_target_properties(${name} PROPERTIES UNITY_BUILD OFF)
   endif()

@@ -13,7 +13,8 @@ enum class EventKind : uint8_t {
   handshake_completed,
   stream_opened,      // stream_id: the peer opened it
   stream_readable,    // stream_id: data or the end of the stream can be read
-  stream_writable,    // stream_id: room again after a short write
+  stream_writable,    // stream_id: room again after a short write (a quarter of the send
+                      // buffer or 64 KiB, whichever is less)
   stream_reset,       // stream_id, app_code: the peer reset its sending part
   stop_sending,       // stream_id, app_code: the peer asked us to stop; our side was reset
   stream_acked,       // stream_id: everything we sent, FIN included, was acknowledged

@@ -446,11 +446,12 @@ uint64_t Connection::peer_reset_tokens_generation() const {
   return g;
 }
 
-void Connection::on_stateless_reset(Instant now) {
-  if (state_ == State::kDraining || state_ == State::kClosed) return;
+bool Connection::on_stateless_reset(Instant now) {
+  if (state_ == State::kDraining || state_ == State::kClosed) return false;
   closing_.by_peer = true;
   closing_.error = Error{err::kNoError, 0, "stateless reset"};
   enter_draining(now);
+  return true;
 }
 
 // --- NEW_TOKEN (RFC 9000 §8.1.3)

@@ -268,9 +268,10 @@ class Connection {
   uint64_t local_cids_generation() const { return cid_generation_; }
   const ConnectionId& original_dcid() const { return original_dcid_; }
   // A datagram that no key could open but that ends in one of the peer's stateless reset
-  // tokens (RFC 9000 §10.3.1); on_stateless_reset then ends the connection silently.
+  // tokens (RFC 9000 §10.3.1); on_stateless_reset then ends the connection silently (false:
+  // it had ended already, a repeated reset changes nothing).
   bool is_stateless_reset(Bytes datagram) const;
-  void on_stateless_reset(Instant now);
+  bool on_stateless_reset(Instant now);
   // The tokens of the peer's CIDs we send with, one per path at most (PeerCids::
   // current_reset_token), for the endpoint's index of them; the generation changes whenever
   // they may have. is_stateless_reset() also matches the spares'.

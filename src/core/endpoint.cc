@@ -301,10 +301,9 @@ void Endpoint::handle_unrouted_short(Instant now, const SocketAddress& local,
     auto h = by_reset_token_.find(datagram.data() + datagram.size() - kResetTokenSize);
     auto it = h ? conns_.find(*h) : conns_.end();
     if (it != conns_.end() && it->second.conn->is_stateless_reset(datagram)) {
-      it->second.conn->on_stateless_reset(now);
+      if (it->second.conn->on_stateless_reset(now)) ++stats_.stateless_resets_received;
       schedule_.touch(*h);
       note_activity(*h, it->second);
-      ++stats_.stateless_resets_received;
       return;
     }
   }

@@ -93,6 +93,7 @@ class Endpoint {
     uint64_t datagrams_dropped = 0, version_negotiations_sent = 0, connections_accepted = 0;
     uint64_t retries_sent = 0, tokens_accepted = 0, tokens_rejected = 0;
     uint64_t invalid_token_closes = 0;  // stateless INVALID_TOKEN closes (bad Retry tokens)
+    // received: the resets that ended a connection (a repeat of one does not count again)
     uint64_t stateless_resets_sent = 0, stateless_resets_received = 0;
     uint64_t zero_rtt_buffered = 0, zero_rtt_replayed = 0;  // 0-RTT ahead of its Initial
   };

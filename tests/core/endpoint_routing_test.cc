@@ -85,6 +85,12 @@ TEST(EndpointRouting, ResetTokensFollowTheCidsThePeerIssues) {
   }
   EXPECT_TRUE(p.server()->is_draining_or_closing());
   EXPECT_EQ(p.server_endpoint().stats().stateless_resets_received, 1u);
+  // The same reset again (the peer repeats it for every packet it cannot route): the
+  // connection is draining already, nothing more is counted.
+  for (const ConnectionId& cid : p.client()->local_cids()) {
+    p.deliver(test::Dir::kToServer, reset_datagram(token_of(cid)));
+  }
+  EXPECT_EQ(p.server_endpoint().stats().stateless_resets_received, 1u);
   ASSERT_NE(p.server()->close_error(), std::nullopt);
   EXPECT_EQ(p.server()->close_error()->reason, "stateless reset");
 }

@@ -420,6 +420,37 @@ TEST(StreamMap, ShortWriteReportsWritableOnceSpaceFrees) {
   EXPECT_EQ(ev[0], (StreamEvent{id, StreamEventKind::kWritable}));
 }
 
+// kWritable waits for a low-water mark of free room (a quarter of the buffer, at most 64 KiB),
+// not for the first acknowledged byte; a writer that wrote all it had room for asks for the
+// event with want_writable.
+TEST(StreamMap, WritableWaitsForTheLowWaterMark) {
+  StreamMapConfig c = config(false);
+  c.send_buffer_bytes = 100;  // mark: 25 bytes
+  StreamMap client(c, peer());
+  auto id = *client.open(true);
+  EXPECT_EQ(client.write(id, bytes(150)), 100u);
+  ASSERT_TRUE(client.next_stream_chunk(1000));
+  client.on_stream_chunk_acked(id, 0, 24, false);
+  EXPECT_TRUE(drain_events(client).empty()) << "24 bytes free: under the mark";
+  client.on_stream_chunk_acked(id, 24, 1, false);
+  auto ev = drain_events(client);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0], (StreamEvent{id, StreamEventKind::kWritable}));
+
+  // Filled exactly (not a short write): no event unless asked for.
+  EXPECT_EQ(client.write(id, bytes(25)), 25u);
+  ASSERT_TRUE(client.next_stream_chunk(1000));
+  client.on_stream_chunk_acked(id, 25, 75, false);
+  EXPECT_TRUE(drain_events(client).empty());
+  EXPECT_EQ(client.write(id, bytes(75)), 75u);  // the room, exactly
+  client.want_writable(id);
+  ASSERT_TRUE(client.next_stream_chunk(1000));
+  client.on_stream_chunk_acked(id, 100, 30, false);
+  ev = drain_events(client);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0], (StreamEvent{id, StreamEventKind::kWritable}));
+}
+
 TEST(StreamMap, LostChunksAreRetransmitted) {
   StreamMap client(config(false), peer());
   auto id = *client.open(true);
