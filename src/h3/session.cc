@@ -220,12 +220,6 @@ void Session::flush_all() {
   }
   // A swap, not a copy: what the loop re-marks goes into the emptied set.
   quic::IdSet ids = std::exchange(dirty_, std::move(spare_));
-  flush_dirty(ids);
-  ids.clear();
-  spare_ = std::move(ids);
-}
-
-void Session::flush_dirty(const quic::IdSet& ids) {
   for (uint64_t id : ids) {
     Request* r = find(id);
     if (r == nullptr) {
@@ -246,6 +240,8 @@ void Session::flush_dirty(const quic::IdSet& ids) {
       forget_request(id);
     }
   }
+  ids.clear();
+  spare_ = std::move(ids);
 }
 
 quic::Result<std::vector<uint8_t>> Session::encode_section(uint64_t id,

@@ -325,7 +325,6 @@ class Session {
   void queue(SendQueue& q, uint64_t id);
   void flush(uint64_t id, SendQueue& q);
   void flush_all();
-  void flush_dirty(const quic::IdSet& ids);
   void connection_error(const quic::Error& e);
   void connection_error(uint64_t code, std::string reason);
   void stream_error(uint64_t id, uint64_t code);
