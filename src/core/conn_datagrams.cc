@@ -67,19 +67,21 @@ size_t Connection::max_datagram_payload() const { return datagram_payload_bounds
 
 // --- the application's side
 
-Status Connection::send_datagram(Bytes data, std::optional<Instant> deadline,
+Status Connection::send_datagram(std::span<const Bytes> parts, std::optional<Instant> deadline,
                                  DatagramPriority priority) {
-  if (data.size() > max_datagram_payload()) {
+  size_t length = 0;
+  for (Bytes p : parts) length += p.size();
+  if (length > max_datagram_payload()) {
     return fail(err::kProtocolViolation, "datagram larger than the peer accepts");
   }
   // (The entry's tag is its queueing time, for interactive_spill_at.)
   if (priority == DatagramPriority::kInteractive &&
-      datagrams_urgent_.push(data, deadline.value_or(kNever),
+      datagrams_urgent_.push(parts, deadline.value_or(kNever),
                              static_cast<uint64_t>(to_ns(now_)))) {
     ++stats_.datagrams_interactive;
     return {};
   }
-  if (!datagrams_out_.push(data, deadline.value_or(kNever))) {
+  if (!datagrams_out_.push(parts, deadline.value_or(kNever))) {
     datagrams_blocked_ = true;
     ++stats_.datagrams_refused;
     return fail(kWouldBlock, "queue full");  // short: no allocation for the reason
@@ -93,14 +95,23 @@ std::optional<size_t> Connection::next_datagram_size() const {
   return datagrams_in_.find(*seq)->length;
 }
 
-Result<size_t> Connection::recv_datagram(MutBytes out) {
+std::optional<Bytes> Connection::peek_datagram() const {
   auto seq = datagrams_in_.front_seq();
-  if (!seq) return fail(kWouldBlock, "no datagram");
-  Bytes d = datagrams_in_.data(*datagrams_in_.find(*seq));
-  if (d.size() > out.size()) return fail(err::kInternalError, "short buffer");
-  std::copy(d.begin(), d.end(), out.begin());
-  datagrams_in_.remove(*seq);
-  return d.size();
+  if (!seq) return std::nullopt;
+  return datagrams_in_.data(*datagrams_in_.find(*seq));
+}
+
+void Connection::pop_datagram() {
+  if (auto seq = datagrams_in_.front_seq()) datagrams_in_.remove(*seq);
+}
+
+Result<size_t> Connection::recv_datagram(MutBytes out) {
+  auto d = peek_datagram();
+  if (!d) return fail(kWouldBlock, "no datagram");
+  if (d->size() > out.size()) return fail(err::kInternalError, "short buffer");
+  std::copy(d->begin(), d->end(), out.begin());
+  pop_datagram();
+  return d->size();
 }
 
 std::optional<std::vector<uint8_t>> Connection::recv_datagram() {

@@ -169,11 +169,21 @@ class Connection {
   // (interactive_spill_at); its own queue holds kInteractiveDatagramBytes (beyond that it
   // queues as kNormal).
   Status send_datagram(Bytes data, std::optional<Instant> deadline = std::nullopt,
+                       DatagramPriority priority = DatagramPriority::kNormal) {
+    return send_datagram(std::span<const Bytes>(&data, 1), deadline, priority);
+  }
+  // The same for a datagram made of `parts` joined (an HTTP datagram's quarter stream ID and
+  // context ID before a payload): copied once, into the queue.
+  Status send_datagram(std::span<const Bytes> parts, std::optional<Instant> deadline = std::nullopt,
                        DatagramPriority priority = DatagramPriority::kNormal);
   // Moves the oldest received datagram into `out` and returns its size; kWouldBlock when none
   // is queued. One larger than `out` stays queued (an error; next_datagram_size() tells).
   Result<size_t> recv_datagram(MutBytes out);
   std::optional<size_t> next_datagram_size() const;
+  // The oldest received datagram in place (no copy), valid until pop_datagram() or the next
+  // packet processed; pop_datagram() removes it (nothing when none is queued).
+  std::optional<Bytes> peek_datagram() const;
+  void pop_datagram();
   // Convenience for callers that want a vector (allocates): the oldest received datagram.
   std::optional<std::vector<uint8_t>> recv_datagram();
   // The largest payload send_datagram takes: within the peer's max_datagram_frame_size and

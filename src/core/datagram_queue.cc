@@ -17,24 +17,30 @@ bool DatagramQueue::fits(size_t length) const {
   return length <= kMaxEntryBytes && count_ < max_entries_ && bytes_ + length <= max_bytes_;
 }
 
-std::optional<uint64_t> DatagramQueue::push(Bytes data, Instant deadline, uint64_t tag) {
-  if (!fits(data.size())) return std::nullopt;
+std::optional<uint64_t> DatagramQueue::push(std::span<const Bytes> parts, Instant deadline,
+                                            uint64_t tag) {
+  size_t length = 0;
+  for (Bytes p : parts) length += p.size();
+  if (!fits(length)) return std::nullopt;
   if (!s_) s_ = std::make_unique<Store>();
   if (count_ == s_->slots.size()) grow_slots();
   const bool was_wrapped = s_->wrapped;
-  std::optional<uint32_t> at = place(data.size());
+  std::optional<uint32_t> at = place(length);
   if (!at) {
-    grow_ring(data.size());
-    at = place(data.size());
-    if (!at) return std::nullopt;  // unreachable: grow_ring leaves room for `data`
+    grow_ring(length);
+    at = place(length);
+    if (!at) return std::nullopt;  // unreachable: grow_ring leaves room for the entry
   }
   Entry& e = s_->slots[(s_->head + count_) % s_->slots.size()];
-  e = Entry{deadline, tag, *at, static_cast<uint32_t>(data.size()), true,
-            s_->wrapped && !was_wrapped};
-  if (!data.empty()) std::memcpy(s_->ring.get() + *at, data.data(), data.size());
+  e = Entry{deadline, tag, *at, static_cast<uint32_t>(length), true, s_->wrapped && !was_wrapped};
+  uint8_t* to = s_->ring.get() + *at;
+  for (Bytes p : parts) {
+    if (!p.empty()) std::memcpy(to, p.data(), p.size());
+    to += p.size();
+  }
   ++count_;
   ++live_;
-  bytes_ += data.size();
+  bytes_ += length;
   return first_seq_ + count_ - 1;
 }
 

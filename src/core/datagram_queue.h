@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/time.h"
@@ -46,7 +47,12 @@ class DatagramQueue {
   // Whether one more entry of `length` bytes stays within both bounds.
   bool fits(size_t length) const;
   // Appends a copy of `data`; its sequence number, or nullopt when it does not fit.
-  std::optional<uint64_t> push(Bytes data, Instant deadline = kNever, uint64_t tag = 0);
+  std::optional<uint64_t> push(Bytes data, Instant deadline = kNever, uint64_t tag = 0) {
+    return push(std::span<const Bytes>(&data, 1), deadline, tag);
+  }
+  // Appends one entry made of `parts` joined (a header and a payload, copied once).
+  std::optional<uint64_t> push(std::span<const Bytes> parts, Instant deadline = kNever,
+                               uint64_t tag = 0);
   // push, first evicting the oldest entries until it fits (nullopt: larger than the bound).
   std::optional<uint64_t> push_evicting(Bytes data, Instant deadline = kNever, uint64_t tag = 0);
 

@@ -50,6 +50,13 @@ class Outbox {
   // at `deadline`; kInteractive ones go first, on the lowest-RTT path (Connection).
   quic::Status send_datagram(quic::Bytes payload,
                              std::optional<quic::Instant> deadline = std::nullopt,
+                             quic::DatagramPriority priority = quic::DatagramPriority::kNormal) {
+    return send_datagram(std::span<const quic::Bytes>(&payload, 1), deadline, priority);
+  }
+  // The same, the payload in parts (a context ID before a packet), joined without a copy of
+  // their own (Session::send_datagram).
+  quic::Status send_datagram(std::span<const quic::Bytes> payload,
+                             std::optional<quic::Instant> deadline = std::nullopt,
                              quic::DatagramPriority priority = quic::DatagramPriority::kNormal);
   // Ends our side of the CONNECT stream after what is queued.
   quic::Status finish();

@@ -217,11 +217,19 @@ class Session {
   size_t read_body(uint64_t stream_id, quic::MutBytes out, bool* fin);
   // Aborts both directions (RESET_STREAM + STOP_SENDING) with `code` (e.g. REQUEST_CANCELLED).
   quic::Status cancel(uint64_t stream_id, uint64_t code);
-  // An HTTP datagram (RFC 9297 §2.1) for request stream `stream_id`, encoded into a reused
-  // buffer and handed to the transport, which drops it if still queued at `deadline`.
-  quic::Status send_datagram(uint64_t stream_id, quic::Bytes payload,
+  // An HTTP datagram (RFC 9297 §2.1) for request stream `stream_id`, handed to the transport,
+  // which drops it if still queued at `deadline`. The payload may come in up to
+  // kMaxDatagramParts parts (a context ID, then the packet): the transport's queue joins them,
+  // the only copy before the packet.
+  static constexpr size_t kMaxDatagramParts = 4;
+  quic::Status send_datagram(uint64_t stream_id, std::span<const quic::Bytes> payload,
                              std::optional<quic::Instant> deadline = std::nullopt,
                              quic::DatagramPriority priority = quic::DatagramPriority::kNormal);
+  quic::Status send_datagram(uint64_t stream_id, quic::Bytes payload,
+                             std::optional<quic::Instant> deadline = std::nullopt,
+                             quic::DatagramPriority priority = quic::DatagramPriority::kNormal) {
+    return send_datagram(stream_id, std::span<const quic::Bytes>(&payload, 1), deadline, priority);
+  }
   // The oldest queued HTTP datagram of a stream without a handler, copied into `out`.
   std::optional<ReceivedDatagram> recv_datagram(quic::MutBytes out);
 
@@ -362,6 +370,7 @@ class Session {
   void on_request_end(uint64_t id, Request& r);
   void on_unblocked();
   void read_datagrams();
+  void read_datagram(quic::Bytes d);
 
   // session_ext.cc
   void attach_handler(uint64_t id, Request& r, std::span<const Field> fields);
@@ -435,7 +444,6 @@ class Session {
   std::map<uint64_t, PendingStream> pending_streams_;  // ≤ max_pending_session_streams
   DatagramQueue datagrams_;
   bool datagram_signalled_ = false;    // a kDatagram event is outstanding
-  std::vector<uint8_t> datagram_out_;  // reused encoding buffer for send_datagram
   SessionStats stats_;
 };
 

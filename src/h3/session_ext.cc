@@ -1,6 +1,7 @@
 // Session: the extension plane. Handlers of extended CONNECT streams (extension.h), the
 // WebTransport-style streams that name a session, and HTTP datagrams in both directions.
 #include <algorithm>
+#include <array>
 
 #include "h3/session.h"
 
@@ -272,18 +273,22 @@ Session::SendQueue* Session::send_queue(uint64_t id) {
 
 // --- datagrams
 
-quic::Status Session::send_datagram(uint64_t stream_id, quic::Bytes payload,
+quic::Status Session::send_datagram(uint64_t stream_id, std::span<const quic::Bytes> payload,
                                     std::optional<quic::Instant> deadline,
                                     quic::DatagramPriority priority) {
   if (!datagrams_enabled()) return fail(err::kInternalError, "H3_DATAGRAM not negotiated");
   if (stream_id % 4 != 0 || stream_id / 4 > kMaxQuarterStreamId) {
     return fail(err::kInternalError, "not a client-initiated bidirectional stream");
   }
-  // Quarter stream ID + payload in one reused buffer: no allocation once it has grown.
-  datagram_out_.clear();
-  append_varint(datagram_out_, stream_id / 4);
-  datagram_out_.insert(datagram_out_.end(), payload.begin(), payload.end());
-  auto s = conn_.send_datagram(datagram_out_, deadline, priority);
+  // The quarter stream ID before the payload's parts, joined once, in the transport's queue.
+  std::array<quic::Bytes, 1 + kMaxDatagramParts> parts;
+  if (payload.size() > kMaxDatagramParts) return fail(err::kInternalError, "too many parts");
+  uint8_t prefix[8];
+  quic::Writer w(prefix);
+  w.varint(stream_id / 4);
+  parts[0] = w.view();
+  std::copy(payload.begin(), payload.end(), parts.begin() + 1);
+  auto s = conn_.send_datagram(std::span(parts.data(), 1 + payload.size()), deadline, priority);
   if (s) ++stats_.datagrams_sent;
   return s;
 }
@@ -300,38 +305,44 @@ std::optional<ReceivedDatagram> Session::recv_datagram(quic::MutBytes out) {
 }
 
 void Session::read_datagrams() {
-  while (auto d = conn_.recv_datagram()) {
-    auto h = decode_http_datagram(*d);
-    if (!h) return connection_error(h.error());
-    ++stats_.datagrams_received;
-    if (!datagrams_enabled()) {
-      ++stats_.datagrams_dropped_not_negotiated;
-      continue;
-    }
-    // Unknown or finished streams: dropped, as RFC 9297 §2.1 allows.
-    Request* r = find(h->stream_id);
-    if (r == nullptr) {
-      ++stats_.datagrams_dropped_unknown_stream;
-      continue;
-    }
-    if (r->handler) {
-      ++stats_.datagrams_to_handlers;
-      Outbox out(*this, h->stream_id);
-      r->handler->on_datagram(out, h->payload);
-      if (closed_) return;
-      continue;
-    }
-    auto pushed = datagrams_.push(h->stream_id, h->payload);
-    stats_.datagrams_dropped_queue_full += pushed.dropped_oldest;
-    if (!pushed.queued) {
-      ++stats_.datagrams_dropped_too_large;
-      continue;
-    }
-    ++stats_.datagrams_queued;
-    if (!datagram_signalled_) {
-      datagram_signalled_ = true;
-      push({EventKind::kDatagram, h->stream_id});
-    }
+  // In place in the transport's queue: taken out after its handler or queue has seen it.
+  while (auto d = conn_.peek_datagram()) {
+    read_datagram(*d);
+    conn_.pop_datagram();
+    if (closed_) return;
+  }
+}
+
+void Session::read_datagram(quic::Bytes d) {
+  auto h = decode_http_datagram(d);
+  if (!h) return connection_error(h.error());
+  ++stats_.datagrams_received;
+  if (!datagrams_enabled()) {
+    ++stats_.datagrams_dropped_not_negotiated;
+    return;
+  }
+  // Unknown or finished streams: dropped, as RFC 9297 §2.1 allows.
+  Request* r = find(h->stream_id);
+  if (r == nullptr) {
+    ++stats_.datagrams_dropped_unknown_stream;
+    return;
+  }
+  if (r->handler) {
+    ++stats_.datagrams_to_handlers;
+    Outbox out(*this, h->stream_id);
+    r->handler->on_datagram(out, h->payload);
+    return;
+  }
+  auto pushed = datagrams_.push(h->stream_id, h->payload);
+  stats_.datagrams_dropped_queue_full += pushed.dropped_oldest;
+  if (!pushed.queued) {
+    ++stats_.datagrams_dropped_too_large;
+    return;
+  }
+  ++stats_.datagrams_queued;
+  if (!datagram_signalled_) {
+    datagram_signalled_ = true;
+    push({EventKind::kDatagram, h->stream_id});
   }
 }
 
@@ -348,7 +359,8 @@ quic::Status Outbox::send_capsule(uint64_t type, quic::Bytes value) {
   return {};
 }
 
-quic::Status Outbox::send_datagram(quic::Bytes payload, std::optional<quic::Instant> deadline,
+quic::Status Outbox::send_datagram(std::span<const quic::Bytes> payload,
+                                   std::optional<quic::Instant> deadline,
                                    quic::DatagramPriority priority) {
   if (s_.handler(id_) == nullptr) return fail(err::kInternalError, "no handler");
   return s_.send_datagram(id_, payload, deadline, priority);

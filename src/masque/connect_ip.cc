@@ -1,6 +1,7 @@
 #include "masque/connect_ip.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <tuple>
 
@@ -198,18 +199,20 @@ void ConnectIpTunnel::send_packet(h3::Outbox& out, Bytes packet, quic::Instant n
       answer_icmp(IcmpKind::kPacketTooBig, packet, *info);
     return;
   }
-  out_buf_.clear();
+  // The context ID (and a sequenced packet's number and time) before the packet, as two parts
+  // the transport's queue joins: the packet is copied once on its way to the wire.
+  uint8_t head[24];
+  quic::Writer w(head);
   if (config_.sequence_context) {
-    h3::append_varint(out_buf_, *config_.sequence_context);
-    h3::append_varint(out_buf_, next_sequence_++);
-    h3::append_varint(out_buf_,
-                      static_cast<uint64_t>(std::max<int64_t>(0, quic::to_ns(now) / 1000)));
+    w.varint(*config_.sequence_context);
+    w.varint(next_sequence_++);
+    w.varint(static_cast<uint64_t>(std::max<int64_t>(0, quic::to_ns(now) / 1000)));
     ++stats_.sequenced_out;
   } else {
-    out_buf_.push_back(0);  // context 0 (§6)
+    w.u8(0);  // context 0 (§6)
   }
-  out_buf_.insert(out_buf_.end(), packet.begin(), packet.end());
-  if (!out.send_datagram(out_buf_, std::nullopt, priority)) {
+  const std::array<quic::Bytes, 2> parts = {w.view(), packet};
+  if (!out.send_datagram(parts, std::nullopt, priority)) {
     ++stats_.dropped_send_failed;
     return;
   }

@@ -190,7 +190,7 @@ class ConnectIpTunnel : public ProxyHandler {
   std::optional<CapsuleError> abort_reason_;
   uint64_t next_sequence_ = 0;
   uint64_t serial_;  // PacketMeta::tunnel
-  std::vector<uint8_t> out_buf_, icmp_buf_;
+  std::vector<uint8_t> icmp_buf_;
 };
 
 }  // namespace masque

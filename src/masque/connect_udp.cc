@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -26,20 +27,23 @@ ConnectResponse refusal_response(std::string_view proxy_name, const Refusal& r) 
 SendOutcome send_udp_payload(h3::Outbox& out, const h3::Session& session, quic::Connection& conn,
                              std::vector<uint8_t>& scratch, quic::Bytes payload) {
   if (payload.size() > kMaxUdpPayload) return SendOutcome::kTooLarge;
-  scratch.clear();
-  h3::append_context_payload(scratch, 0, payload);
   // Quarter stream ID + context ID + payload must fit one QUIC DATAGRAM frame; a larger UDP
   // payload goes as a DATAGRAM capsule, which RFC 9297 §3.5 allows at any time, rather than
   // being lost (a 1,500-byte DNS answer over a 1,200-byte path MTU).
-  if (session.datagrams_enabled() &&
-      quic::varint_size(out.stream_id() / 4) + scratch.size() <= conn.max_datagram_payload()) {
-    auto st = out.send_datagram(scratch);
+  static constexpr uint8_t kContextZero[1] = {0};
+  if (session.datagrams_enabled() && quic::varint_size(out.stream_id() / 4) + 1 + payload.size() <=
+                                         conn.max_datagram_payload()) {
+    // Context 0 and the payload as two parts: the transport's queue joins them (one copy).
+    const std::array<quic::Bytes, 2> parts = {quic::Bytes(kContextZero), payload};
+    auto st = out.send_datagram(parts);
     if (st) return SendOutcome::kDatagram;
     return quic::would_block(st.error()) ? SendOutcome::kQueueFull : SendOutcome::kFailed;
   }
   const quic::Stream* s = conn.find_stream(out.stream_id());
   if (s == nullptr) return SendOutcome::kFailed;
   if (s->send_buffer().buffered() >= kMaxCapsuleBacklog) return SendOutcome::kBacklog;
+  scratch.clear();
+  h3::append_context_payload(scratch, 0, payload);
   return out.send_capsule(h3::capsule::kDatagram, scratch) ? SendOutcome::kCapsule
                                                            : SendOutcome::kFailed;
 }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <deque>
 #include <random>
 
@@ -37,6 +38,24 @@ TEST(DatagramQueue, BoundInBytesAndEntries) {
   ASSERT_TRUE(empty.push(Bytes()));
   EXPECT_FALSE(empty.push(Bytes()));
   EXPECT_FALSE(q.push(std::vector<uint8_t>(DatagramQueue::kMaxEntryBytes + 1)));
+}
+
+// A header and a payload pushed as parts make one entry, joined, bounded by their sum.
+TEST(DatagramQueue, PartsJoinIntoOneEntry) {
+  DatagramQueue q(1000, 10);
+  const std::vector<uint8_t> head = {0x40, 0x25, 0x00}, body = payload(9, 600);
+  const std::array<Bytes, 3> parts = {Bytes(head), Bytes(), Bytes(body)};
+  auto seq = q.push(parts);
+  ASSERT_TRUE(seq);
+  std::vector<uint8_t> want = head;
+  want.insert(want.end(), body.begin(), body.end());
+  Bytes got = q.data(*q.find(*seq));
+  EXPECT_EQ(std::vector<uint8_t>(got.begin(), got.end()), want);
+  EXPECT_EQ(q.bytes(), 603u);
+  EXPECT_FALSE(q.push(parts));  // 1,206 bytes: the sum is checked against the bound
+  EXPECT_EQ(q.size(), 1u);
+  ASSERT_TRUE(q.push(std::span<const Bytes>()));  // no parts: an empty datagram
+  EXPECT_EQ(q.data(*q.find(*seq + 1)).size(), 0u);
 }
 
 TEST(DatagramQueue, RemovedEntriesHoldTheirBytesUntilTheOlderOnesGo) {

@@ -5,6 +5,7 @@
 // tests/harness/datagram_scenarios_test.cc.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <set>
 
 #include "hostile_fixture.h"
@@ -143,6 +144,37 @@ TEST(DatagramQueues, ReadsIntoTheCallersBuffer) {
   n = s.recv_datagram(buf);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 0u);
+  EXPECT_FALSE(s.next_datagram_size());
+}
+
+// peek_datagram shows the oldest datagram in place until pop_datagram takes it; a datagram
+// sent in parts arrives joined.
+TEST(DatagramQueues, PeekAndPopInPlace) {
+  Pair p(datagram_options());
+  ASSERT_TRUE(p.handshake());
+  const std::vector<uint8_t> head = {1, 2, 3}, body = numbered(7, 500);
+  const std::array<Bytes, 2> parts = {Bytes(head), Bytes(body)};
+  ASSERT_TRUE(p.client().send_datagram(parts));
+  ASSERT_TRUE(p.client().send_datagram(numbered(8, 200)));
+  // Parts past the largest payload are refused as one datagram would be.
+  const std::vector<uint8_t> big(p.client().max_datagram_payload());
+  const std::array<Bytes, 2> too_big = {Bytes(head), Bytes(big)};
+  EXPECT_FALSE(p.client().send_datagram(too_big));
+  p.run();
+  Connection& s = *p.server();
+  auto d = s.peek_datagram();
+  ASSERT_TRUE(d);
+  std::vector<uint8_t> want = head;
+  want.insert(want.end(), body.begin(), body.end());
+  EXPECT_EQ(std::vector<uint8_t>(d->begin(), d->end()), want);
+  EXPECT_EQ(s.peek_datagram()->data(), d->data());  // the same bytes, not a copy
+  s.pop_datagram();
+  d = s.peek_datagram();
+  ASSERT_TRUE(d);
+  EXPECT_EQ(number_of(*d), 8u);
+  s.pop_datagram();
+  EXPECT_FALSE(s.peek_datagram());
+  s.pop_datagram();  // nothing queued: no effect
   EXPECT_FALSE(s.next_datagram_size());
 }
 

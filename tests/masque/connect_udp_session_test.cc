@@ -146,7 +146,7 @@ TEST(ConnectUdpSession, UnknownContextIdsAndOversizedPayloadsAreDroppedAndCounte
   ctx.clear();
   h3::append_context_payload(ctx, (uint64_t{1} << 62) - 1, bytes("largest context id"));
   ASSERT_TRUE(out.send_datagram(ctx));
-  ASSERT_TRUE(out.send_datagram({}));  // no context ID at all
+  ASSERT_TRUE(out.send_datagram(quic::Bytes{}));  // no context ID at all
   // 65528 bytes: above the largest UDP payload (RFC 9298 §5), only a capsule can carry it.
   std::vector<uint8_t> big;
   h3::append_context_payload(big, 0, std::vector<uint8_t>(masque::kMaxUdpPayload + 1, 0x5a));
