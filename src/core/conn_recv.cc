@@ -381,8 +381,10 @@ Status Connection::on_ack_frame(Instant now, PnSpaceId space, const AckFrame& ac
   uint64_t exponent = space == PnSpaceId::kApp ? peer_params_.ack_delay_exponent : 3;
   Duration ack_delay = std::chrono::microseconds(ack.ack_delay << std::min<uint64_t>(exponent, 20));
   const Duration max_ack_delay = app ? path_max_ack_delay(path) : peer_max_ack_delay();
-  auto res = pns.loss.on_ack_received(scratch_.ack_ranges, ack_delay, now, path.rtt,
-                                           max_ack_delay);
+  // One outcome per thread, reused by every connection's ACKs: no allocation per ACK once its
+  // vectors have grown, and no per-connection buffer kept by an idle connection.
+  thread_local AckOutcome<SentFrames> res;
+  pns.loss.on_ack_received(scratch_.ack_ranges, ack_delay, now, path.rtt, max_ack_delay, res);
   if (res.acked_unsent) {
     return fail(err::kProtocolViolation, "ACK for a packet never sent", frame_type::kAck);
   }

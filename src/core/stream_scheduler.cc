@@ -9,33 +9,53 @@ void StreamScheduler::insert(uint64_t id, StreamPriority p) {
   p.urgency = std::min(p.urgency, kMaxStreamUrgency);
   if (auto it = ready_.find(id); it != ready_.end()) {
     if (it->second.priority == p) return;
-    unlink(id, it->second);
-    ready_.erase(it);
+    remove(it);
   }
   Level& level = levels_[p.urgency];
   Slot slot{p, {}};
   if (p.incremental) {
-    slot.pos = level.rotation.insert(level.rotation.end(), id);
-  } else {
+    if (spare_rotation_.empty()) {
+      slot.pos = level.rotation.insert(level.rotation.end(), id);
+    } else {
+      slot.pos = spare_rotation_.begin();
+      *slot.pos = id;
+      level.rotation.splice(level.rotation.end(), spare_rotation_, slot.pos);
+    }
+  } else if (spare_sequential_.empty()) {
     level.sequential.insert(id);
+  } else {
+    auto node = std::move(spare_sequential_.back());
+    spare_sequential_.pop_back();
+    node.value() = id;
+    level.sequential.insert(std::move(node));
   }
-  ready_.emplace(id, slot);
+  if (spare_slots_.empty()) {
+    ready_.emplace(id, slot);
+  } else {
+    auto node = std::move(spare_slots_.back());
+    spare_slots_.pop_back();
+    node.key() = id;
+    node.mapped() = slot;
+    ready_.insert(std::move(node));
+  }
   nonempty_ |= 1u << p.urgency;
 }
 
 void StreamScheduler::erase(uint64_t id) {
-  auto it = ready_.find(id);
-  if (it == ready_.end()) return;
-  unlink(id, it->second);
-  ready_.erase(it);
+  if (auto it = ready_.find(id); it != ready_.end()) remove(it);
+}
+
+void StreamScheduler::remove(Ready::iterator it) {
+  unlink(it->first, it->second);
+  spare_slots_.push_back(ready_.extract(it));
 }
 
 void StreamScheduler::unlink(uint64_t id, const Slot& slot) {
   Level& level = levels_[slot.priority.urgency];
   if (slot.priority.incremental) {
-    level.rotation.erase(slot.pos);
+    spare_rotation_.splice(spare_rotation_.end(), level.rotation, slot.pos);
   } else {
-    level.sequential.erase(id);
+    spare_sequential_.push_back(level.sequential.extract(id));
   }
   if (level.empty()) nonempty_ &= ~(1u << slot.priority.urgency);
 }

@@ -143,11 +143,12 @@ class LossDetector : public LossDetectorCore {
   // what an earlier ACK acknowledged is jumped over, so [0, 2^62-1] every packet is cheap.
   // `rtt` is the path's estimator before this ACK; the detector applies rtt_sample to a copy
   // for its own thresholds, and the caller applies it to the real one.
-  AckOutcome<Frames> on_ack_received(std::span<const Range> ranges_desc, Duration ack_delay,
-                                     Instant now, const RttEstimator& rtt,
-                                     Duration max_ack_delay) {
-    AckOutcome<Frames> out;
-    if (!begin_ack(ranges_desc, out)) return out;
+  // The outcome goes into `out` (cleared first): a caller that keeps one and reuses it
+  // allocates nothing per ACK once its vectors have grown.
+  void on_ack_received(std::span<const Range> ranges_desc, Duration ack_delay, Instant now,
+                       const RttEstimator& rtt, Duration max_ack_delay, AckOutcome<Frames>& out) {
+    out.clear();
+    if (!begin_ack(ranges_desc, out)) return;
     // Ascending: the valid ranges from the oldest, each walked from its low end.
     for (auto r = valid_ranges_.rbegin(); r != valid_ranges_.rend(); ++r) {
       if (!sent_.empty() && r->hi >= sent_.first() && r->lo < sent_.end()) {
@@ -164,11 +165,17 @@ class LossDetector : public LossDetectorCore {
       }
       if (acked_.range_count() < kMaxRememberedAckRanges) acked_.insert(r->lo, r->hi);
     }
-    if (out.acked.empty()) return out;  // RFC 9002 §A.7: nothing newly acked
+    if (out.acked.empty()) return;  // RFC 9002 §A.7: nothing newly acked
     const RttEstimator estimate = finish_ack(out, ack_delay, now, rtt, max_ack_delay);
     remove_lost(now, estimate, out.lost, out.lost_frames);
     out.persistent_congestion = in_persistent_congestion(out.lost, estimate, max_ack_delay);
     trim_acked(sent_.empty(), sent_.empty() ? 0 : sent_.first());
+  }
+  AckOutcome<Frames> on_ack_received(std::span<const Range> ranges_desc, Duration ack_delay,
+                                     Instant now, const RttEstimator& rtt,
+                                     Duration max_ack_delay) {
+    AckOutcome<Frames> out;
+    on_ack_received(ranges_desc, ack_delay, now, rtt, max_ack_delay, out);
     return out;
   }
 

@@ -47,6 +47,16 @@ struct AckResult {
   // The peer acknowledged a packet number we never sent (or skipped on purpose): the caller
   // closes the connection with PROTOCOL_VIOLATION (RFC 9000 §13.1). Nothing else is set.
   bool acked_unsent = false;
+
+  // Back to the empty result, the vectors keeping their capacity.
+  void clear() {
+    acked.clear();
+    lost.clear();
+    rtt_sample.reset();
+    largest_newly_acked_ack_eliciting = persistent_congestion = acked_unsent = false;
+    largest_acked = 0;
+    largest_acked_time_sent = kNever;
+  }
 };
 
 // AckResult with what each acknowledged and lost packet carried: acked_frames[i] belongs to
@@ -55,6 +65,11 @@ template <class Frames>
 struct AckOutcome : AckResult {
   std::vector<Frames> acked_frames;
   std::vector<Frames> lost_frames;
+  void clear() {
+    AckResult::clear();
+    acked_frames.clear();
+    lost_frames.clear();
+  }
 };
 
 // Packets declared lost on the loss timer, with what they carried (frames[i] to packets[i]).
