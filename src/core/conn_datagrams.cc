@@ -55,8 +55,9 @@ std::pair<size_t, size_t> Connection::datagram_payload_bounds() const {
   size_t lo = SIZE_MAX, hi = 0;
   for (const auto& p : paths_) {
     if (!p->usable()) continue;
-    lo = std::min(lo, datagram_payload_on(*p));
-    hi = std::max(hi, datagram_payload_on(*p));
+    const size_t on = datagram_payload_on(*p);
+    lo = std::min(lo, on);
+    hi = std::max(hi, on);
   }
   if (lo == SIZE_MAX) lo = hi = datagram_payload_on(*paths_.front());
   size_t by_frame = payload_within(*pp->max_datagram_frame_size);
