@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -151,6 +152,8 @@ H3ServeApp::~H3ServeApp() {
 
 void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
   if (buf_.empty()) buf_.resize(kChunk);
+  endpoint.track_activity();
+  std::vector<quic::ConnectionHandle> visit = endpoint.take_activity();
   while (auto h = endpoint.accept()) {
     quic::Connection* c = endpoint.connection(*h);
     if (c == nullptr) continue;
@@ -164,27 +167,42 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
       conn.wt = std::make_unique<WtEcho>(*conn.session, wt, wt_path_, conn.peer);
     }
     ++counters_.connections;
+    visit.push_back(*h);
   }
-  for (auto it = conns_.begin(); it != conns_.end();) {
-    quic::Connection* c = endpoint.connection(it->first);
+  // Visits only the connections with news (datagrams, timers, transmits, reaping) and those
+  // with a response or a WebTransport echo in progress, as `tquic server` does: a walk over
+  // every connection on every turn costs a server with thousands of idle ones most of its CPU.
+  visit.insert(visit.end(), busy_.begin(), busy_.end());
+  std::sort(visit.begin(), visit.end());
+  visit.erase(std::unique(visit.begin(), visit.end()), visit.end());
+  for (quic::ConnectionHandle h : visit) {
+    auto it = conns_.find(h);
+    if (it == conns_.end()) continue;
+    quic::Connection* c = endpoint.connection(h);
     if (c == nullptr) {  // reaped: the session must not touch it any more
       if (!it->second.summary_logged) log_summary(it->second);
       for (auto& [id, r] : it->second.responses) {
         if (r.fd >= 0) close(r.fd);
       }
-      it = conns_.erase(it);
+      conns_.erase(it);
+      busy_.erase(h);
       continue;
     }
-    drive(*c, it->second, now);
-    it->second.last = c->stats();
-    if (it->second.client_cert == "none") it->second.client_cert = peer_certificate_hex(*c);
+    Conn& conn = it->second;
+    drive(*c, conn, now);
+    conn.last = c->stats();
+    if (conn.client_cert == "none") conn.client_cert = peer_certificate_hex(*c);
     // The summary as soon as the connection closes (either side's CONNECTION_CLOSE or the idle
     // timeout), not when the endpoint reaps it, which only a later wake-up notices.
-    if (!it->second.summary_logged && (c->is_closed() || c->is_draining_or_closing())) {
-      log_summary(it->second);
-      it->second.summary_logged = true;
+    if (!conn.summary_logged && (c->is_closed() || c->is_draining_or_closing())) {
+      log_summary(conn);
+      conn.summary_logged = true;
     }
-    ++it;
+    if (conn.responses.empty() && !conn.wt) {
+      busy_.erase(h);
+    } else {
+      busy_.insert(h);
+    }
   }
 }
 

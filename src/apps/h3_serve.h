@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +104,7 @@ class H3ServeApp {
   std::string root_;
   std::string wt_path_, wt_page_;  // empty: no WebTransport
   std::map<quic::ConnectionHandle, Conn> conns_;
+  std::set<quic::ConnectionHandle> busy_;  // a response or WebTransport in progress: every turn
   ServeCounters counters_;
   std::vector<uint8_t> buf_;
 };
