@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -18,6 +17,7 @@
 #include "apps/hq_server.h"
 #include "apps/loop_limits.h"
 #include "apps/stop_signal.h"
+#include "apps/visit_set.h"
 #include "core/path.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
@@ -169,13 +169,8 @@ void H3ServeApp::on_activity(quic::Endpoint& endpoint, quic::Instant now) {
     ++counters_.connections;
     visit.push_back(*h);
   }
-  // Visits only the connections with news (datagrams, timers, transmits, reaping) and those
-  // with a response or a WebTransport echo in progress, as `tquic server` does: a walk over
-  // every connection on every turn costs a server with thousands of idle ones most of its CPU.
-  visit.insert(visit.end(), busy_.begin(), busy_.end());
-  std::sort(visit.begin(), visit.end());
-  visit.erase(std::unique(visit.begin(), visit.end()), visit.end());
-  for (quic::ConnectionHandle h : visit) {
+  // Busy: a response or a WebTransport echo in progress.
+  for (quic::ConnectionHandle h : visit_set(std::move(visit), busy_)) {
     auto it = conns_.find(h);
     if (it == conns_.end()) continue;
     quic::Connection* c = endpoint.connection(h);

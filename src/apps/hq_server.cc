@@ -15,6 +15,7 @@
 
 #include "apps/body_pump.h"
 #include "apps/stop_signal.h"
+#include "apps/visit_set.h"
 #include "io/endpoint_driver.h"
 #include "io/os_random.h"
 #include "io/sockaddr.h"
@@ -81,9 +82,7 @@ std::optional<std::string> resolve_request_path(const std::string& root_real,
 
 void HqServerApp::on_activity(quic::Endpoint& endpoint, quic::Instant) {
   if (buf_.empty()) buf_.resize(kChunk);
-  // Visits only the connections with news (datagrams, timers, transmits, reaping) and those
-  // with a request in progress: with thousands of idle connections, a walk over all of them on
-  // every turn was most of the server's CPU (docs/performance.md "Many connections").
+  // Only the connections with news and those with a request in progress (apps/visit_set.h).
   endpoint.track_activity();
   std::vector<quic::ConnectionHandle> visit = endpoint.take_activity();
   while (auto h = endpoint.accept()) {
@@ -92,10 +91,7 @@ void HqServerApp::on_activity(quic::Endpoint& endpoint, quic::Instant) {
     ++counters_.connections;
     log_at(1, "connection %llu accepted", static_cast<unsigned long long>(*h));
   }
-  visit.insert(visit.end(), busy_.begin(), busy_.end());
-  std::sort(visit.begin(), visit.end());
-  visit.erase(std::unique(visit.begin(), visit.end()), visit.end());
-  for (quic::ConnectionHandle h : visit) {
+  for (quic::ConnectionHandle h : visit_set(std::move(visit), busy_)) {
     auto it = conns_.find(h);
     if (it == conns_.end()) continue;
     quic::Connection* c = endpoint.connection(h);
