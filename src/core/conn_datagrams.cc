@@ -91,9 +91,9 @@ Status Connection::send_datagram(std::span<const Bytes> parts, std::optional<Ins
 }
 
 std::optional<size_t> Connection::next_datagram_size() const {
-  auto seq = datagrams_in_.front_seq();
-  if (!seq) return std::nullopt;
-  return datagrams_in_.find(*seq)->length;
+  auto d = peek_datagram();
+  if (!d) return std::nullopt;
+  return d->size();
 }
 
 std::optional<Bytes> Connection::peek_datagram() const {
@@ -116,11 +116,11 @@ Result<size_t> Connection::recv_datagram(MutBytes out) {
 }
 
 std::optional<std::vector<uint8_t>> Connection::recv_datagram() {
-  auto n = next_datagram_size();
-  if (!n) return std::nullopt;
-  std::vector<uint8_t> d(*n);
-  if (!recv_datagram(MutBytes(d))) return std::nullopt;
-  return d;
+  auto d = peek_datagram();
+  if (!d) return std::nullopt;
+  std::vector<uint8_t> out(d->begin(), d->end());
+  pop_datagram();
+  return out;
 }
 
 void Connection::on_datagram_frame(Bytes data) {

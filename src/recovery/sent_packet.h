@@ -48,14 +48,15 @@ struct AckResult {
   // closes the connection with PROTOCOL_VIOLATION (RFC 9000 §13.1). Nothing else is set.
   bool acked_unsent = false;
 
-  // Back to the empty result, the vectors keeping their capacity.
+  // Back to the empty result (every field its initial value), the vectors keeping their
+  // capacity.
   void clear() {
-    acked.clear();
-    lost.clear();
-    rtt_sample.reset();
-    largest_newly_acked_ack_eliciting = persistent_congestion = acked_unsent = false;
-    largest_acked = 0;
-    largest_acked_time_sent = kNever;
+    std::vector<SentPacket> a = std::move(acked), l = std::move(lost);
+    *this = AckResult{};
+    a.clear();
+    l.clear();
+    acked = std::move(a);
+    lost = std::move(l);
   }
 };
 
