@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/handshake_cost.h"
+#include "harness/in_memory_pair.h"
+
 namespace {
 
 // Measured 2026-12-07 at 16.3 KB per connection (glibc, chunk headers included; ASan's count
@@ -24,6 +27,26 @@ TEST(IdleMemory, IdleServerConnectionHeapStaysUnderTheBound) {
 // The part the server no longer keeps: a bare GnuTLS session through the same handshake.
 TEST(IdleMemory, TlsServerSessionIsMeasurable) {
   EXPECT_GT(harness::measure_tls_server_session_heap(20), 1024);
+}
+
+// The handshake-cost harness (bench/handshake_bench.cc) completes every handshake it times, and
+// times something: a broken pair would otherwise report a fast "handshake" that never happened.
+TEST(HandshakeCost, EveryQuicHandshakeCompletesAndIsTimed) {
+  harness::ServerHandshakes pair(16);
+  for (int i = 0; i < 10; ++i) {
+    auto t = pair.next();
+    ASSERT_TRUE(t.has_value()) << "handshake " << i;
+    EXPECT_GT(t->count(), 0);
+  }
+  EXPECT_EQ(pair.completed(), 10u);
+}
+
+TEST(HandshakeCost, BareTlsHandshakeCompletesAndIsTimed) {
+  harness::ServerClock t{0};
+  auto s = harness::bare_tls_handshake(harness::tls_context(false), harness::tls_context(true), &t);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->handshake_complete());
+  EXPECT_GT(t.count(), 0);
 }
 
 }  // namespace
