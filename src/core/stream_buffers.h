@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -126,14 +127,15 @@ class SendBuffer {
   // Bytes from `offset` to the end of the ring's storage: a chunk never wraps, so its bytes
   // are one span (STREAM and CRYPTO frames take a view).
   uint64_t contiguous_at(uint64_t offset) const {
-    return ring_.empty() ? UINT64_MAX : ring_.size() - (offset & (ring_.size() - 1));
+    return ring_size_ == 0 ? UINT64_MAX : ring_size_ - (offset & (ring_size_ - 1));
   }
 
   size_t cap_;
   // A ring: the byte at stream offset o lives at ring_[o & (size - 1)], so acknowledging the
   // front frees room without moving the live bytes (a vector erased at the front copied every
   // live byte once more, on the bulk sender's hottest path). Holds [base_, write_end_).
-  std::vector<uint8_t> ring_;
+  std::unique_ptr<uint8_t[]> ring_;
+  size_t ring_size_ = 0;  // a power of two, or 0 before the first write
   uint64_t base_ = 0;  // lowest offset held: the acknowledged prefix (write_end_ once discarded)
   uint64_t write_end_ = 0;
   uint64_t sent_end_ = 0;      // new data below this has been sent once
