@@ -2,7 +2,7 @@
 // connections"): K connections go through a full handshake between two quic::Endpoints joined
 // in memory (virtual time, no sockets), are left idle, and the heap the server side holds is
 // read from the allocator's own counters. Used by bench/conn_memory.cc (the figures) and by
-// tests/core/idle_memory_test.cc (the regression bound).
+// tests/harness/measure_harness_test.cc (the regression bound).
 #pragma once
 
 #include <cstddef>

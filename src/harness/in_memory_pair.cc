@@ -13,12 +13,8 @@ namespace {
 
 using quic::Endpoint;
 using quic::Instant;
-using quic::SocketAddress;
 
 constexpr size_t kMaxTurns = 10'000'000;  // bounds the shuttle loop whatever happens
-
-const SocketAddress kServerAddr = SocketAddress::v4(198, 18, 0, 1, 443);
-const SocketAddress kClientAddr = SocketAddress::v4(198, 18, 0, 2, 50000);
 
 // Adds the wall time of its scope to *sum, when sum is set.
 class Timed {
@@ -123,7 +119,7 @@ void run_until(Endpoint& client, Endpoint& server, Instant& now, Instant end,
 
 size_t connect(Endpoint& client, size_t k, Instant now) {
   size_t n = 0;
-  for (size_t i = 0; i < k; ++i) n += client.connect(kClientAddr, kServerAddr, now) ? 1 : 0;
+  for (size_t i = 0; i < k; ++i) n += client.connect(kPairClientAddr, kPairServerAddr, now) ? 1 : 0;
   return n;
 }
 

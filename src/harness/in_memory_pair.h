@@ -15,6 +15,10 @@
 
 namespace harness {
 
+// The two sides' addresses (the benchmarking range).
+inline const quic::SocketAddress kPairServerAddr = quic::SocketAddress::v4(198, 18, 0, 1, 443);
+inline const quic::SocketAddress kPairClientAddr = quic::SocketAddress::v4(198, 18, 0, 2, 50000);
+
 // Wall time spent inside the server's calls, when a caller wants it (nullptr: not measured).
 // The loops run on one thread, so on an otherwise idle core it is the server's CPU time.
 using ServerClock = quic::Duration;

@@ -1,0 +1,106 @@
+#include "harness/bulk_transfer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/random.h"
+#include "harness/in_memory_pair.h"
+
+namespace harness {
+
+namespace {
+
+constexpr size_t kGsoSegments = 64;  // io::EndpointDriver's runs
+constexpr size_t kSendBuffer = 64 * 1024;    // one GSO send
+constexpr size_t kWriteChunk = 64 * 1024;    // the application's writes
+constexpr uint64_t kMaxTransferTurns = 50'000'000;   // bounds the loop whatever happens
+
+// Delivers every datagram `from` has to send to `to`, splitting GSO runs; how many.
+uint64_t shuttle_runs(quic::Endpoint& from, quic::Endpoint& to, quic::Instant& now,
+                      std::vector<uint8_t>& buf) {
+  uint64_t n = 0;
+  while (auto t = from.poll_transmit(now, buf, kGsoSegments)) {
+    now = std::max(now, t->send_at);
+    const size_t seg = t->segment_size != 0 ? t->segment_size : t->size;
+    for (size_t at = 0; at < t->size; at += seg, ++n) {
+      size_t len = std::min(seg, t->size - at);
+      to.on_datagram(now, t->remote, t->local, t->ecn, quic::MutBytes(buf.data() + at, len));
+    }
+  }
+  return n;
+}
+
+void drain_events(quic::Connection& c) {
+  while (c.poll_event()) {
+  }
+}
+
+}  // namespace
+
+BulkTransfer run_bulk_upload(uint64_t bytes) {
+  BulkTransfer r;
+  quic::SeededRandom server_random(2), client_random(1);
+  quic::Endpoint server(endpoint_config(true, {}, 4), server_random);
+  quic::Endpoint client(endpoint_config(false, {}, 4), client_random);
+  quic::Instant now = quic::instant_from_ns(1'000'000'000);
+  auto handle = client.connect(kPairClientAddr, kPairServerAddr, now);
+  if (!handle) return r;
+  run_until(client, server, now, now + std::chrono::seconds(1));
+  auto server_handle = server.accept();
+  quic::Connection* c = client.connection(*handle);
+  if (!server_handle || c == nullptr || !c->handshake_complete()) return r;
+  auto id = c->open_stream(true);
+  if (!id) return r;
+
+  std::vector<uint8_t> pattern(kWriteChunk);
+  for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>(i * 7 + 1);
+  std::vector<uint8_t> buf(kSendBuffer);
+  uint64_t written = 0;
+  for (uint64_t turn = 0; turn < kMaxTransferTurns && !r.fin; ++turn) {
+    c = client.connection(*handle);
+    if (c == nullptr) break;
+    drain_events(*c);
+    while (written < bytes) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(kWriteChunk, bytes - written));
+      auto n = c->stream_write_with(*id, want, [&](quic::MutBytes out) {
+        std::memcpy(out.data(), pattern.data(), out.size());
+        return out.size();
+      }, written + want == bytes);
+      if (!n || *n == 0) break;
+      written += *n;
+    }
+    uint64_t moved = shuttle_runs(client, server, now, buf);
+    r.datagrams_to_server += moved;
+    if (quic::Connection* s = server.connection(*server_handle)) {
+      drain_events(*s);
+      for (;;) {
+        bool fin = false;
+        auto got = s->stream_read_with(
+            *id, SIZE_MAX,
+            [](std::span<const quic::Bytes> spans) {
+              size_t n = 0;
+              for (quic::Bytes b : spans) n += b.size();
+              return n;
+            },
+            &fin);
+        if (!got) break;
+        r.delivered += *got;
+        r.fin = r.fin || fin;
+        if (*got == 0) break;
+      }
+    }
+    uint64_t back = shuttle_runs(server, client, now, buf);
+    r.datagrams_to_client += back;
+    if (moved + back > 0) continue;
+    quic::Instant next = std::min(client.next_timeout(), server.next_timeout());
+    if (next == quic::kNever) break;
+    now = std::max(now, next);
+    client.on_timeout(now);
+    server.on_timeout(now);
+  }
+  return r;
+}
+
+}  // namespace harness
