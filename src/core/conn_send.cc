@@ -118,7 +118,10 @@ bool Connection::sources_pending(FrameSource::Role role, const Path& path) const
 }
 
 bool Connection::app_has_data() const {
-  return sources_pending(FrameSource::Role::kAppData, *paths_.front());
+  // Stream data, the table's last source, is what a bulk sender has on every datagram: asked
+  // first, it spares each datagram the walk over the other sources (~200 instructions).
+  return streams_.has_stream_data() ||
+         sources_pending(FrameSource::Role::kAppData, *paths_.front());
 }
 
 bool Connection::mp_control_pending() const {
