@@ -586,8 +586,10 @@ void Connection::write_mp_control_frames(PacketBuilder& b) {
 }
 
 bool Connection::orphan_acks_due(Instant now) const {
+  // The ACK check first: it is a comparison, the carrier check a map lookup, and a multipath
+  // sender asks this for every datagram.
   return std::any_of(paths_.begin(), paths_.end(), [&](const auto& q) {
-    return !can_carry_own_acks(*q) && q->app.acks.ack_needed(now);
+    return q->app.acks.ack_needed(now) && !can_carry_own_acks(*q);
   });
 }
 

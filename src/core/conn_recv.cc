@@ -55,15 +55,20 @@ void Connection::on_datagram(Instant now, const SocketAddress& local, const Sock
 }
 
 uint64_t Connection::path_id_for_dcid(const ConnectionId& dcid) const {
-  for (const auto& [id, set] : local_cids_) {
-    for (const IssuedCid& c : set.active()) {
-      if (c.cid == dcid) return id;
+  if (dcid_path_.generation == cid_generation_ && dcid_path_.cid == dcid) return dcid_path_.path_id;
+  auto find = [&]() -> uint64_t {
+    for (const auto& [id, set] : local_cids_) {
+      for (const IssuedCid& c : set.active()) {
+        if (c.cid == dcid) return id;
+      }
     }
-  }
-  for (const RetiredRoute& r : retired_routes_) {
-    if (r.cid == dcid) return r.path_id;
-  }
-  return 0;  // zero-length CIDs: the handshake path
+    for (const RetiredRoute& r : retired_routes_) {
+      if (r.cid == dcid) return r.path_id;
+    }
+    return 0;  // zero-length CIDs: the handshake path
+  };
+  dcid_path_ = {cid_generation_, dcid, find()};
+  return dcid_path_.path_id;
 }
 
 void Connection::process_packet(Instant now, const SocketAddress& local,

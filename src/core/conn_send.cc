@@ -37,7 +37,7 @@ bool Connection::space_wants_send(PnSpaceId space, const Path& path, Instant now
   if (path_has_urgent(path, now)) return true;
   if (crypto_[i].tx.has_data_to_send(UINT64_MAX)) return true;
   if (sources_pending(FrameSource::Role::kPathCopy, path)) return true;
-  if (multipath_ && can_carry_own_acks(path) && orphan_acks_due(now)) return true;
+  if (multipath_ && orphan_acks_due(now) && can_carry_own_acks(path)) return true;
   if (!handshake_complete_ && side_ == Side::kClient) return false;  // no 0-RTT yet
   return app_has_data() || mp_control_pending();
 }

@@ -667,6 +667,15 @@ class Connection {
   std::map<uint64_t, LocalCids> local_cids_;  // by path ID: CIDs we issued
   std::vector<ConnectionId> local_cid_list_;
   uint64_t cid_generation_ = 0;
+  // path_id_for_dcid's last answer, valid while cid_generation_ has not moved (every change of
+  // local_cids_ or retired_routes_ moves it): packets arrive on a few CIDs, nearly always the
+  // previous packet's, and the lookup otherwise compares every path's CIDs.
+  struct DcidPath {
+    uint64_t generation = UINT64_MAX;
+    ConnectionId cid;
+    uint64_t path_id = 0;
+  };
+  mutable DcidPath dcid_path_;
   // CIDs the peer retired, still routed to us until `until` (3 PTO): packets it sent with them
   // before its RETIRE_CONNECTION_ID may still be on the way, possibly on a slower path.
   struct RetiredRoute {

@@ -39,11 +39,13 @@ void drain_events(quic::Connection& c) {
 
 }  // namespace
 
-BulkTransfer run_bulk_upload(uint64_t bytes) {
+BulkTransfer run_bulk_upload(uint64_t bytes, const BulkOptions& options) {
   BulkTransfer r;
   quic::SeededRandom server_random(2), client_random(1);
-  quic::Endpoint server(endpoint_config(true, {}, 4), server_random);
-  quic::Endpoint client(endpoint_config(false, {}, 4), client_random);
+  quic::ConnectionConfig config;
+  config.multipath = options.multipath || options.second_path;
+  quic::Endpoint server(endpoint_config(true, config, 4), server_random);
+  quic::Endpoint client(endpoint_config(false, config, 4), client_random);
   quic::Instant now = quic::instant_from_ns(1'000'000'000);
   auto handle = client.connect(kPairClientAddr, kPairServerAddr, now);
   if (!handle) return r;
@@ -51,6 +53,13 @@ BulkTransfer run_bulk_upload(uint64_t bytes) {
   auto server_handle = server.accept();
   quic::Connection* c = client.connection(*handle);
   if (!server_handle || c == nullptr || !c->handshake_complete()) return r;
+  if (options.second_path) {
+    const quic::SocketAddress second = quic::SocketAddress::v4(198, 18, 0, 3, 50000);
+    if (!c->add_path(second, kPairServerAddr)) return r;
+    run_until(client, server, now, now + std::chrono::seconds(1));
+    c = client.connection(*handle);
+    if (c == nullptr) return r;
+  }
   auto id = c->open_stream(true);
   if (!id) return r;
 
@@ -100,6 +109,7 @@ BulkTransfer run_bulk_upload(uint64_t bytes) {
     client.on_timeout(now);
     server.on_timeout(now);
   }
+  if (quic::Connection* end = client.connection(*handle)) r.paths = end->path_count();
   return r;
 }
 

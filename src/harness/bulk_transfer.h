@@ -15,10 +15,16 @@ struct BulkTransfer {
   uint64_t delivered = 0;       // stream bytes the server read
   bool fin = false;             // and the stream's end
   uint64_t datagrams_to_server = 0, datagrams_to_client = 0;
+  size_t paths = 0;             // the client's paths at the end
+};
+
+struct BulkOptions {
+  bool multipath = false;    // both sides offer draft-ietf-quic-multipath
+  bool second_path = false;  // and the client opens a second path from another address
 };
 
 // Moves `bytes` from client to server; stops early (delivered < bytes) only if the transfer
 // stalls, which a bound on the loop's turns catches.
-BulkTransfer run_bulk_upload(uint64_t bytes);
+BulkTransfer run_bulk_upload(uint64_t bytes, const BulkOptions& options = {});
 
 }  // namespace harness

@@ -63,4 +63,14 @@ TEST(BulkTransfer, UploadDeliversEveryByteAndTheFin) {
   EXPECT_LT(r.datagrams_to_client, r.datagrams_to_server);
 }
 
+// The two-path case really runs on two paths (a second path that failed to open would make
+// transfer_bench's two-path figure a one-path one).
+TEST(BulkTransfer, SecondPathOpensAndTheUploadCompletes) {
+  constexpr uint64_t kBytes = 2 << 20;
+  auto r = harness::run_bulk_upload(kBytes, {.multipath = true, .second_path = true});
+  EXPECT_EQ(r.delivered, kBytes);
+  EXPECT_TRUE(r.fin);
+  EXPECT_EQ(r.paths, 2u);
+}
+
 }  // namespace
