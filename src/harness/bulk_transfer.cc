@@ -17,21 +17,6 @@ constexpr size_t kSendBuffer = 64 * 1024;    // one GSO send
 constexpr size_t kWriteChunk = 64 * 1024;    // the application's writes
 constexpr uint64_t kMaxTransferTurns = 50'000'000;   // bounds the loop whatever happens
 
-// Delivers every datagram `from` has to send to `to`, splitting GSO runs; how many.
-uint64_t shuttle_runs(quic::Endpoint& from, quic::Endpoint& to, quic::Instant& now,
-                      std::vector<uint8_t>& buf) {
-  uint64_t n = 0;
-  while (auto t = from.poll_transmit(now, buf, kGsoSegments)) {
-    now = std::max(now, t->send_at);
-    const size_t seg = t->segment_size != 0 ? t->segment_size : t->size;
-    for (size_t at = 0; at < t->size; at += seg, ++n) {
-      size_t len = std::min(seg, t->size - at);
-      to.on_datagram(now, t->remote, t->local, t->ecn, quic::MutBytes(buf.data() + at, len));
-    }
-  }
-  return n;
-}
-
 void drain_events(quic::Connection& c) {
   while (c.poll_event()) {
   }
@@ -80,7 +65,7 @@ BulkTransfer run_bulk_upload(uint64_t bytes, const BulkOptions& options) {
       if (!n || *n == 0) break;
       written += *n;
     }
-    uint64_t moved = shuttle_runs(client, server, now, buf);
+    uint64_t moved = shuttle(client, server, now, buf, kGsoSegments);
     r.datagrams_to_server += moved;
     if (quic::Connection* s = server.connection(*server_handle)) {
       drain_events(*s);
@@ -100,14 +85,9 @@ BulkTransfer run_bulk_upload(uint64_t bytes, const BulkOptions& options) {
         if (*got == 0) break;
       }
     }
-    uint64_t back = shuttle_runs(server, client, now, buf);
+    uint64_t back = shuttle(server, client, now, buf, kGsoSegments);
     r.datagrams_to_client += back;
-    if (moved + back > 0) continue;
-    quic::Instant next = std::min(client.next_timeout(), server.next_timeout());
-    if (next == quic::kNever) break;
-    now = std::max(now, next);
-    client.on_timeout(now);
-    server.on_timeout(now);
+    if (moved + back == 0 && !fire_timers(client, server, now, quic::kNever)) break;
   }
   if (quic::Connection* end = client.connection(*handle)) r.paths = end->path_count();
   return r;

@@ -41,25 +41,6 @@ const quic::PemCertKey& cert() {
   return pem;
 }
 
-// Moves every datagram `from` has to send into `to` at `now`; true if any moved. The server's
-// side of it (its poll_transmit, or its on_datagram) is timed.
-bool shuttle(Endpoint& from, Endpoint& to, Instant& now, std::vector<uint8_t>& buf,
-             ServerClock* from_time, ServerClock* to_time) {
-  bool moved = false;
-  for (;;) {
-    std::optional<quic::Transmit> t;
-    {
-      Timed timed(from_time);
-      t = from.poll_transmit(now, buf);
-    }
-    if (!t) return moved;
-    now = std::max(now, t->send_at);  // pacing: the datagram leaves no earlier than asked
-    Timed timed(to_time);
-    to.on_datagram(now, t->remote, t->local, t->ecn, quic::MutBytes(buf.data(), t->size));
-    moved = true;
-  }
-}
-
 // A body of the usual size (an empty one would be omitted, and refused as missing).
 std::vector<uint8_t> example_transport_params() {
   std::vector<uint8_t> tp(512);
@@ -101,19 +82,44 @@ quic::EndpointConfig endpoint_config(bool server, const quic::ConnectionConfig& 
   return c;
 }
 
+uint64_t shuttle(Endpoint& from, Endpoint& to, Instant& now, std::vector<uint8_t>& buf,
+                 size_t max_segments, ServerClock* from_time, ServerClock* to_time) {
+  uint64_t n = 0;
+  for (;;) {
+    std::optional<quic::Transmit> t;
+    {
+      Timed timed(from_time);
+      t = from.poll_transmit(now, buf, max_segments);
+    }
+    if (!t) return n;
+    now = std::max(now, t->send_at);  // pacing: the datagram leaves no earlier than asked
+    const size_t seg = t->segment_size != 0 ? t->segment_size : t->size;
+    Timed timed(to_time);
+    for (size_t at = 0; at < t->size; at += seg, ++n) {
+      to.on_datagram(now, t->remote, t->local, t->ecn,
+                     quic::MutBytes(buf.data() + at, std::min(seg, t->size - at)));
+    }
+  }
+}
+
+bool fire_timers(Endpoint& client, Endpoint& server, Instant& now, Instant end,
+                 ServerClock* server_time) {
+  Instant next = std::min(client.next_timeout(), server.next_timeout());
+  if (next == quic::kNever || next > end) return false;
+  now = std::max(now, next);
+  client.on_timeout(now);
+  Timed timed(server_time);
+  server.on_timeout(now);
+  return true;
+}
+
 void run_until(Endpoint& client, Endpoint& server, Instant& now, Instant end,
                ServerClock* server_time) {
   std::vector<uint8_t> buf(2048);
   for (size_t turn = 0; turn < kMaxTurns; ++turn) {
-    bool moved = shuttle(client, server, now, buf, nullptr, server_time);
-    moved = shuttle(server, client, now, buf, server_time, nullptr) || moved;
-    if (moved) continue;
-    Instant next = std::min(client.next_timeout(), server.next_timeout());
-    if (next > end) return;
-    now = std::max(now, next);
-    client.on_timeout(now);
-    Timed timed(server_time);
-    server.on_timeout(now);
+    bool moved = shuttle(client, server, now, buf, 1, nullptr, server_time) > 0;
+    moved = shuttle(server, client, now, buf, 1, server_time, nullptr) > 0 || moved;
+    if (!moved && !fire_timers(client, server, now, end, server_time)) return;
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "common/time.h"
 #include "core/config.h"
@@ -28,6 +29,17 @@ std::shared_ptr<const quic::TlsContext> tls_context(bool server);
 
 quic::EndpointConfig endpoint_config(bool server, const quic::ConnectionConfig& config,
                                      size_t max_connections);
+
+// Moves every datagram `from` has to send into `to` at `now` (GSO runs of up to max_segments
+// split into their datagrams), timing each side's calls if asked; how many datagrams moved.
+uint64_t shuttle(quic::Endpoint& from, quic::Endpoint& to, quic::Instant& now,
+                 std::vector<uint8_t>& buf, size_t max_segments, ServerClock* from_time = nullptr,
+                 ServerClock* to_time = nullptr);
+
+// Advances `now` to both sides' next timer and fires it; false (nothing done) when neither has
+// one or it is after `end`.
+bool fire_timers(quic::Endpoint& client, quic::Endpoint& server, quic::Instant& now,
+                 quic::Instant end, ServerClock* server_time = nullptr);
 
 // Runs both endpoints until `end` (datagrams cross at once, timers fire in order), adding the
 // time the server's calls take to *server_time if set.
